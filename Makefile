@@ -1,0 +1,32 @@
+# `make run` and `make test` set everything up themselves; both are quick once set up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench lint clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+config.toml: | $(STAMP)
+	$(BIN)/limelight init
+
+run: $(STAMP) config.toml
+	$(BIN)/limelight run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m pytest tests/benchmarks -s -q -p no:randomly $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check core plugins tests
+	$(BIN)/ruff format --check core plugins tests
+
+clean:
+	rm -rf $(VENV) build dist test-output

@@ -1,0 +1,355 @@
+"""The event bus: validate, dedupe, persist, then dispatch.
+
+The order of work for every event is fixed, because each step protects the next:
+
+1. **Dedupe** on ``(source, source_id)``: a recent-keys cache answers most replays in
+   memory; the database's unique constraint is the authority for everything that is stored.
+2. **Persist.** Money events (and other rare, meaningful ones) are inserted and committed
+   before :meth:`EventBus.publish` returns, so a webhook's 2xx is only ever sent for money
+   that is on disk. Chat messages are written in batches by a background task, so chat
+   never waits on a disk write. Test events are logged without a dedupe key: they can never
+   block a real delivery and write no other state.
+3. **Gate** chat messages through ``check_chat_message`` (fails closed).
+4. **Dispatch** to each plugin (and each core subscriber) through its own bounded lane. A
+   lane delivers in arrival order, so events from one source reach every plugin in order;
+   one slow plugin delays only its own lane. Under overload, lanes shed chat messages first
+   and never drop money events (a full lane makes money publishers wait instead).
+
+Money events that were committed but not yet seen by every plugin when the process died
+are dispatched again at the next start (``handled`` is false in the log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+
+from .events import ChatMessage, Event, event_type_name
+from .models import EventRecord
+from .plugins import Caller, PluginHost
+
+log = logging.getLogger("limelight.bus")
+
+Handler = Callable[[Event], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """What :meth:`EventBus.publish` answers: the event-log id and whether it was a replay."""
+
+    id: int | None
+    duplicate: bool
+    event: Event
+
+
+class Lane:
+    """A bounded FIFO with its own worker task, feeding one plugin or core subscriber."""
+
+    def __init__(self, name: str, handler: Handler, maxsize: int) -> None:
+        self.name = name
+        self.handler = handler
+        self.maxsize = maxsize
+        self.queue: deque[Event] = deque()
+        self.shed = 0
+        self.delivered = 0
+        self._wakeup = asyncio.Event()
+        self._space = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+        self.on_done: Callable[[Event], None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"lane:{self.name}")
+
+    async def put(self, event: Event) -> None:
+        queue = self.queue
+        if len(queue) >= self.maxsize:
+            if event.sheddable:
+                self.shed += 1
+                return
+            for i, queued in enumerate(queue):
+                if queued.sheddable:
+                    del queue[i]
+                    self.shed += 1
+                    break
+            else:
+                while len(queue) >= self.maxsize:
+                    self._space.clear()
+                    await self._space.wait()
+        queue.append(event)
+        self._idle.clear()
+        self._wakeup.set()
+
+    async def _run(self) -> None:
+        queue = self.queue
+        while True:
+            if not queue:
+                self._idle.set()
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            event = queue.popleft()
+            self._space.set()
+            try:
+                await self.handler(event)
+            except Exception:  # handlers isolate plugins; this guards core subscribers
+                log.exception("lane %s: handler failed on %s", self.name, event_type_name(event))
+            self.delivered += 1
+            if self.on_done is not None:
+                self.on_done(event)
+
+    async def drain(self, timeout: float) -> None:
+        try:
+            async with asyncio.timeout(timeout):
+                while self.queue or not self._idle.is_set():
+                    await self._idle.wait()
+                    await asyncio.sleep(0)
+        except TimeoutError:
+            log.warning("lane %s: %d event(s) not delivered at shutdown", self.name,
+                        len(self.queue))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+
+class EventBus:
+    def __init__(
+        self,
+        host: PluginHost,
+        *,
+        lane_size: int = 10_000,
+        recent_keys: int = 100_000,
+        chat_flush_interval: float = 0.25,
+        chat_batch_max: int = 1_000,
+    ) -> None:
+        self.host = host
+        self.lane_size = lane_size
+        self.recent_keys = recent_keys
+        self.chat_flush_interval = chat_flush_interval
+        self.chat_batch_max = chat_batch_max
+        self.lanes: dict[str, Lane] = {}
+        self._recent: OrderedDict[tuple[str, str], int | None] = OrderedDict()
+        self._chat_batch: list[EventRecord] = []
+        self._chat_flush_wakeup = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
+        self._pending: dict[int, int] = {}
+        self._handled: list[int] = []
+        self.published = 0
+        self.duplicates = 0
+        self.running = False
+        self.persist = True
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def subscribe(self, name: str, handler: Handler) -> None:
+        """Add a core subscriber (overlays, chat, OBS rules) with its own lane."""
+        lane = Lane(name, handler, self.lane_size)
+        lane.on_done = self._lane_done
+        self.lanes[name] = lane
+        if self.running:
+            lane.start()
+
+    async def start(self, *, replay: bool = True) -> None:
+        for caller in self.host.event_callers():
+            self.subscribe(f"plugin:{caller.plugin}", self._plugin_handler(caller))
+        self.running = True
+        for lane in self.lanes.values():
+            lane.start()
+        self._flusher = asyncio.create_task(self._flush_loop(), name="bus:chat-log")
+        if replay and self.persist:
+            await self._replay_unhandled()
+
+    async def stop(self, timeout: float = 3.0) -> None:
+        """Deliver what is queued (within ``timeout``), flush the chat log, stop workers."""
+        self.running = False
+        for lane in self.lanes.values():
+            await lane.drain(timeout)
+        for lane in self.lanes.values():
+            await lane.stop()
+        if self._flusher is not None:
+            self._flusher.cancel()
+            try:
+                await self._flusher
+            except asyncio.CancelledError:
+                pass
+        await self.flush()
+
+    def _plugin_handler(self, caller: Caller) -> Handler:
+        host = self.host
+
+        async def handle(event: Event) -> None:
+            if caller.plugin in host.contexts or host.info[caller.plugin].enabled:
+                await host.call_one(caller, event=event, ctx=None)
+
+        return handle
+
+    # -- publishing -----------------------------------------------------------------------
+
+    async def publish(self, event: Event, *, immediate: bool = False) -> Accepted:
+        """Accept ``event``: dedupe, persist (committed for money), gate, and dispatch.
+
+        Chat messages are logged in batches unless ``immediate`` (the admin API wants the
+        event-log id in its answer)."""
+        key = event.dedupe_key
+        if not event.test:
+            if key in self._recent:
+                self.duplicates += 1
+                self._recent.move_to_end(key)
+                return Accepted(self._recent[key], True, event)
+        if isinstance(event, ChatMessage) and not (immediate and self.persist):
+            accepted = self._log_chat(event)
+            event.verdict = await self.host.check_chat_message(event)
+        elif self.persist:
+            accepted = await self._log_now(event)
+            if isinstance(event, ChatMessage) and not accepted.duplicate:
+                event.verdict = await self.host.check_chat_message(event)
+        else:
+            accepted = Accepted(None, False, event)
+        if accepted.duplicate:
+            self.duplicates += 1
+            return accepted
+        if not event.test:
+            self._remember(key, accepted.id)
+        self.published += 1
+        await self._dispatch(event)
+        return accepted
+
+    def _remember(self, key: tuple[str, str], event_id: int | None) -> None:
+        recent = self._recent
+        recent[key] = event_id
+        if len(recent) > self.recent_keys:
+            recent.popitem(last=False)
+
+    async def _dispatch(self, event: Event) -> None:
+        lanes = self.lanes.values()
+        if event.money and event.id is not None and not event.test:
+            self._pending[event.id] = len(lanes)
+            if not lanes:
+                self._lane_done(event, force=True)
+        for lane in lanes:
+            await lane.put(event)
+
+    def _lane_done(self, event: Event, force: bool = False) -> None:
+        if event.id is None or event.id not in self._pending:
+            return
+        left = self._pending[event.id] - 1
+        if left <= 0 or force:
+            del self._pending[event.id]
+            self._handled.append(event.id)
+            self._chat_flush_wakeup.set()
+        else:
+            self._pending[event.id] = left
+
+    # -- persistence ----------------------------------------------------------------------
+
+    @staticmethod
+    def _record(event: Event, *, handled: bool) -> EventRecord:
+        viewer = event.viewer
+        return EventRecord(
+            type=event_type_name(event),
+            source=event.source,
+            source_id=event.source_id,
+            dedupe_id=None if event.test else event.source_id,
+            test=event.test,
+            occurred_at=event.occurred_at,
+            viewer_platform=viewer.platform if viewer else None,
+            viewer_id=viewer.id if viewer else None,
+            viewer_name=viewer.name if viewer else None,
+            data=event.data(),
+            handled=handled,
+        )
+
+    async def _log_now(self, event: Event) -> Accepted:
+        record = self._record(event, handled=not event.money or event.test)
+        try:
+            await record.save()
+        except IntegrityError:
+            existing = await EventRecord.get_or_none(source=event.source,
+                                                     dedupe_id=event.source_id)
+            if existing is None:
+                raise
+            self._remember(event.dedupe_key, existing.id)
+            return Accepted(existing.id, True, event)
+        event.id = record.id
+        return Accepted(record.id, False, event)
+
+    def _log_chat(self, event: Event) -> Accepted:
+        if self.persist:
+            self._chat_batch.append(self._record(event, handled=True))
+            if len(self._chat_batch) >= self.chat_batch_max:
+                self._chat_flush_wakeup.set()
+        return Accepted(None, False, event)
+
+    async def _flush_loop(self) -> None:
+        while True:
+            try:
+                async with asyncio.timeout(self.chat_flush_interval):
+                    await self._chat_flush_wakeup.wait()
+            except TimeoutError:
+                pass
+            self._chat_flush_wakeup.clear()
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("writing the chat log failed; will retry")
+
+    async def flush(self) -> None:
+        """Write batched chat lines and ``handled`` marks now."""
+        if self._chat_batch:
+            batch, self._chat_batch = self._chat_batch, []
+            try:
+                await EventRecord.bulk_create(batch, ignore_conflicts=True)
+            except Exception:
+                self._chat_batch[:0] = batch
+                raise
+        if self._handled:
+            ids, self._handled = self._handled, []
+            try:
+                await EventRecord.filter(id__in=ids).update(handled=True)
+            except Exception:
+                self._handled[:0] = ids
+                raise
+
+    async def _replay_unhandled(self) -> None:
+        """Dispatch committed money events that no plugin saw before the last stop."""
+        from .wire import event_from_record
+
+        records = await EventRecord.filter(handled=False, test=False).order_by("id")
+        for record in records:
+            try:
+                event = event_from_record(record, self.host)
+            except Exception as exc:
+                log.error("cannot replay event %s (%s): %s", record.id, record.type, exc)
+                continue
+            log.info("replaying %s %s:%s committed before the last stop", record.type,
+                     record.source, record.source_id)
+            self._remember(event.dedupe_key, record.id)
+            await self._dispatch(event)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "published": self.published,
+            "duplicates": self.duplicates,
+            "lanes": {
+                name: {"queued": len(lane.queue), "shed": lane.shed, "delivered": lane.delivered}
+                for name, lane in self.lanes.items()
+            },
+        }
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

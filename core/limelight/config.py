@@ -1,0 +1,318 @@
+"""Settings: TOML validated into typed models, with environment overrides.
+
+The file is found through ``--config``, else ``LIMELIGHT_CONFIG``, else ``./config.toml``.
+Any key can be overridden by an environment variable named after its dotted path:
+``LIMELIGHT_SERVER__PORT=8700`` sets ``server.port``. Secrets belong in the environment.
+
+Every error names the file (or the variable), the key, and what was expected, because a
+streamer reading it at 8 pm before a stream has no time to guess.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ENV_PREFIX = "LIMELIGHT_"
+DEFAULT_CONFIG = "config.toml"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; ``str()`` is a one-line cause for the streamer."""
+
+
+class Section(BaseModel):
+    """Base of every settings table: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class PluginConfig(Section):
+    """Base for a plugin's ``[plugins.<name>]`` model; unknown keys are rejected."""
+
+
+class ServerSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8600, ge=0, le=65535)
+    #: The address viewers and OBS use to reach this server (links in chat, overlay URLs).
+    public_url: str = ""
+    #: Largest request body the API accepts, in bytes.
+    max_body: int = Field(1024 * 1024, ge=1024)
+
+
+class SecuritySettings(Section):
+    admin_token: str = ""
+    overlay_token: str = ""
+    #: Optional dashboard password (the admin token also logs in).
+    admin_password: str = ""
+
+
+class DatabaseSettings(Section):
+    url: str = "sqlite://data/limelight.sqlite3"
+
+
+class ObsConnectionSettings(Section):
+    name: str = "main"
+    host: str = "127.0.0.1"
+    port: int = Field(4455, ge=1, le=65535)
+    password: str = ""
+    timeout: float = Field(5.0, gt=0)
+
+
+class ObsSettings(Section):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(4455, ge=1, le=65535)
+    password: str = ""
+    timeout: float = Field(5.0, gt=0)
+    #: More OBS instances by name, in addition to the one above (named "main").
+    connections: list[ObsConnectionSettings] = []
+    #: Event -> action rules, see docs/obs.md.
+    rules: list[dict[str, Any]] = []
+
+
+class TwitchSettings(Section):
+    enabled: bool = False
+    channel: str = ""
+    bot_username: str = ""
+    token: str = ""
+    client_id: str = ""
+    broadcaster_id: str = ""
+    irc_url: str = "wss://irc-ws.chat.twitch.tv:443"
+    eventsub_url: str = "wss://eventsub.wss.twitch.tv/ws"
+    api_url: str = "https://api.twitch.tv/helix"
+
+
+class OverlaySettings(Section):
+    #: A folder of your own templates that override the default theme's, file by file.
+    theme_dir: str = ""
+    #: Alerts younger than this are replayed to a browser source that reconnects.
+    replay_max_age: int = Field(600, ge=0)
+    #: CSS variables for the default theme (colours, fonts, timings).
+    theme: dict[str, str] = {}
+
+
+class LoggingSettings(Section):
+    level: str = "INFO"
+
+
+class PluginsSettings(BaseModel):
+    """``[plugins]``: ``disabled`` plus one ``[plugins.<name>]`` table per plugin."""
+
+    model_config = ConfigDict(extra="allow")
+
+    disabled: list[str] = []
+    #: Per-call timeout for plugin hooks, in seconds.
+    hook_timeout: float = Field(5.0, gt=0)
+
+    def table(self, name: str) -> dict[str, Any]:
+        raw = (self.model_extra or {}).get(name, {})
+        return raw if isinstance(raw, dict) else {}
+
+    def tables(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class Settings(Section):
+    server: ServerSettings = ServerSettings()
+    security: SecuritySettings = SecuritySettings()
+    database: DatabaseSettings = DatabaseSettings()
+    obs: ObsSettings = ObsSettings()
+    twitch: TwitchSettings = TwitchSettings()
+    webhooks: dict[str, dict[str, Any]] = {}
+    overlays: OverlaySettings = OverlaySettings()
+    chat: dict[str, Any] = {}
+    logging: LoggingSettings = LoggingSettings()
+    plugins: PluginsSettings = PluginsSettings()
+
+    #: Where the settings came from, for messages and relative paths.
+    source: str = Field("<defaults>", exclude=True)
+    base_dir: Path = Field(Path("."), exclude=True)
+
+    def secrets(self) -> list[str]:
+        """Every configured secret value, so logs can redact them."""
+        found: list[str] = []
+        _collect_secrets(self.model_dump(mode="python"), found)
+        return [s for s in found if len(s) >= 4]
+
+    def base_url(self) -> str:
+        if self.server.public_url:
+            return self.server.public_url.rstrip("/")
+        host = self.server.host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.server.port}"
+
+
+_SECRET_KEYS = ("token", "password", "secret", "api_key", "key")
+
+
+def _collect_secrets(node: Any, out: list[str], key: str = "") -> None:
+    if isinstance(node, Mapping):
+        for k, v in node.items():
+            _collect_secrets(v, out, str(k))
+    elif isinstance(node, list):
+        for v in node:
+            _collect_secrets(v, out, key)
+    elif isinstance(node, str) and node and any(key.endswith(s) for s in _SECRET_KEYS):
+        out.append(node)
+
+
+def resolve_path(explicit: str | os.PathLike[str] | None) -> Path:
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("LIMELIGHT_CONFIG")
+    return Path(env) if env else Path(DEFAULT_CONFIG)
+
+
+def _parse_env_value(raw: str) -> Any:
+    """Read an override as a TOML value when it is one (``8700``, ``true``, ``["a"]``)."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
+    """Nested overrides from ``LIMELIGHT_A__B=...`` variables, and which variable set each."""
+    tree: dict[str, Any] = {}
+    origin: dict[tuple[str, ...], str] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        parts = tuple(p.lower() for p in name[len(ENV_PREFIX) :].split("__"))
+        if not all(parts):
+            raise ConfigError(f"environment variable {name}: empty part in the key path")
+        node = tree
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"environment variable {name}: {part} is not a table")
+            node = child
+        node[parts[-1]] = _parse_env_value(raw)
+        origin[parts] = name
+    return tree, origin
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def format_validation_error(
+    exc: ValidationError,
+    source: str,
+    prefix: str = "",
+    origin: Mapping[tuple[str, ...], str] | None = None,
+) -> str:
+    """One readable line per problem: ``file: key: what is wrong``."""
+    lines = []
+    for err in exc.errors():
+        loc = tuple(str(p) for p in err["loc"])
+        key = ".".join((prefix, *loc) if prefix else loc)
+        where = source
+        if origin:
+            full = tuple(key.split("."))
+            for n in range(len(full), 0, -1):
+                if full[:n] in origin:
+                    where = f"environment variable {origin[full[:n]]}"
+                    break
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling against config.example.toml)"
+        else:
+            msg = err["msg"]
+            if "input" in err and err["type"] != "missing" and not _is_secret(key):
+                msg += f", got {err['input']!r}"
+        lines.append(f"{where}: {key}: {msg}")
+    return "; ".join(lines)
+
+
+def _is_secret(key: str) -> bool:
+    return any(key.endswith(s) for s in _SECRET_KEYS)
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    required: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Read, merge and validate the configuration.
+
+    A missing file is fine (embedded defaults) unless ``required`` or a path was given
+    explicitly. ``overrides`` (from command-line flags) win over the environment.
+    """
+    environ = os.environ if environ is None else environ
+    cfg_path = resolve_path(path)
+    explicit = bool(path) or "LIMELIGHT_CONFIG" in environ
+    raw: dict[str, Any] = {}
+    source = str(cfg_path)
+    if cfg_path.exists():
+        try:
+            raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{cfg_path}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{cfg_path}: cannot read: {exc.strerror}") from None
+    elif required or explicit:
+        raise ConfigError(f"{cfg_path}: no such file (create one with `limelight init`)")
+    else:
+        source = "<defaults>"
+    env_tree, origin = env_overrides(environ)
+    merged = _merge(raw, env_tree)
+    if overrides:
+        merged = _merge(merged, overrides)
+    try:
+        settings = Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source, origin=origin)) from None
+    settings.source = source
+    settings.base_dir = cfg_path.parent.resolve() if cfg_path.exists() else Path.cwd()
+    return settings
+
+
+def plugin_selection(environ: Mapping[str, str] | None = None) -> list[str] | None:
+    """``LIMELIGHT_PLUGINS``: ``None`` when unset, else the names to load (empty = none)."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get("LIMELIGHT_PLUGINS")
+    if raw is None:
+        return None
+    return [p.strip() for p in raw.split(",") if p.strip()]
+
+
+def example_config_text() -> str:
+    from . import resources
+
+    return resources.example_config().read_text("utf-8")
+
+
+def write_initial_config(directory: Path) -> Path:
+    """Write ``config.toml`` with fresh random secrets; never overwrite an existing file."""
+    target = directory / DEFAULT_CONFIG
+    text = example_config_text()
+    text = text.replace('admin_token = ""', f'admin_token = "{secrets.token_urlsafe(32)}"', 1)
+    text = text.replace(
+        'overlay_token = ""', f'overlay_token = "{secrets.token_urlsafe(24)}"', 1
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(target, "x", encoding="utf-8") as fh:
+            fh.write(text)
+    except FileExistsError:
+        raise ConfigError(f"{target}: already exists; not overwriting it") from None
+    os.chmod(target, 0o600)
+    return target

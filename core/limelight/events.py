@@ -1,0 +1,373 @@
+"""Typed, platform-neutral events: everything that happens on stream becomes one of these.
+
+Connectors, webhooks, the scheduler and the admin API all produce events; the bus dedupes,
+persists and dispatches them; plugins react to them. The wire form (``type``, ``source``,
+``source_id``, ``occurred_at``, ``test``, ``viewer``, ``data``) is the public contract of
+``POST/GET /api/events`` and of overlay messages (DESIGN section 4).
+
+Each event class declares its wire ``type`` and whether it carries money (``money``): money
+events are committed to the database before anyone is told they were accepted and are never
+shed under load.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from .money import Money, MoneyError
+
+
+class EventError(ValueError):
+    """A wire event that cannot be accepted; the message names the field and the problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class ViewerRef:
+    """Who did it, as the platform knows them. ``(platform, id)`` is the identity."""
+
+    platform: str
+    id: str
+    name: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.platform, self.id)
+
+    def to_wire(self) -> dict[str, str]:
+        return {"platform": self.platform, "id": self.id, "name": self.name}
+
+    @classmethod
+    def from_wire(cls, raw: Any, where: str = "viewer") -> ViewerRef | None:
+        if raw is None:
+            return None
+        if not isinstance(raw, dict):
+            raise EventError(f"{where} must be an object with platform, id and name")
+        platform, vid, name = raw.get("platform"), raw.get("id"), raw.get("name", "")
+        if not isinstance(platform, str) or not platform:
+            raise EventError(f"{where}.platform must be a non-empty string")
+        if not isinstance(vid, str | int) or isinstance(vid, bool) or str(vid) == "":
+            raise EventError(f"{where}.id must be a non-empty string")
+        if not isinstance(name, str):
+            raise EventError(f"{where}.name must be a string")
+        return cls(platform, str(vid), name[:200])
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+EVENT_TYPES: dict[str, type[Event]] = {}
+"""Wire name -> event class, for the built-in types. Plugins add theirs through the
+``register_event_types`` hook; :class:`limelight.plugins.PluginHost` keeps the full table."""
+
+
+@dataclass(kw_only=True, slots=True)
+class Event:
+    """Fields every event carries. Subclasses add their own data fields."""
+
+    type: ClassVar[str] = ""
+    money: ClassVar[bool] = False
+    #: Chat display updates are shed first under overload; money events never are.
+    sheddable: ClassVar[bool] = False
+
+    source: str
+    source_id: str
+    viewer: ViewerRef | None = None
+    occurred_at: datetime = field(default_factory=utcnow)
+    test: bool = False
+    #: Event-log id, set by the bus once the event is accepted.
+    id: int | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # No zero-argument super() here: slotted dataclasses replace the class object.
+        if cls.type and cls.__module__ == __name__:
+            EVENT_TYPES[cls.type] = cls
+
+    @property
+    def dedupe_key(self) -> tuple[str, str]:
+        return (self.source, self.source_id)
+
+    # -- wire form -----------------------------------------------------------------------
+    def data(self) -> dict[str, Any]:
+        """The type-specific fields in wire form (money as major-unit strings)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            if f.name in _BASE_FIELDS or f.metadata.get("wire") is False:
+                continue
+            out.update(_to_wire(f.name, getattr(self, f.name)))
+        return out
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "source": self.source,
+            "source_id": self.source_id,
+            "occurred_at": self.occurred_at.isoformat(),
+            "test": self.test,
+            "viewer": self.viewer.to_wire() if self.viewer else None,
+            "data": self.data(),
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], **base: Any) -> Event:
+        """Build an event from its wire ``data`` plus the base fields; raises EventError."""
+        if not isinstance(data, dict):
+            raise EventError("data must be an object")
+        hints = _hints(cls)
+        kwargs: dict[str, Any] = {}
+        known = {"currency"}
+        for f in dataclasses.fields(cls):
+            if f.name in _BASE_FIELDS or f.metadata.get("wire") is False:
+                continue
+            known.add(f.name)
+            if f.name not in data:
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                    raise EventError(f"data.{f.name} is required for {cls.type}")
+                continue
+            kwargs[f.name] = _from_wire(f.name, data[f.name], hints[f.name], data)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise EventError(f"data has unknown field(s) for {cls.type}: {', '.join(unknown)}")
+        return cls(**base, **kwargs)
+
+
+_BASE_FIELDS = {"source", "source_id", "viewer", "occurred_at", "test", "id"}
+_HINT_CACHE: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINT_CACHE:
+        _HINT_CACHE[cls] = typing.get_type_hints(cls)
+    return _HINT_CACHE[cls]
+
+
+def _to_wire(name: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, Money):
+        # One Money field per event, named "amount" on the wire with its "currency".
+        return {name: value.to_wire(), "currency": value.currency}
+    if isinstance(value, ViewerRef):
+        return {name: value.to_wire()}
+    if isinstance(value, datetime):
+        return {name: value.isoformat()}
+    if isinstance(value, frozenset | set):
+        return {name: sorted(value)}
+    if isinstance(value, tuple):
+        return {name: list(value)}
+    return {name: value}
+
+
+def _from_wire(name: str, raw: Any, hint: Any, data: dict[str, Any]) -> Any:
+    where = f"data.{name}"
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):
+        if raw is None and type(None) in args:
+            return None
+        hint = next(a for a in args if a is not type(None))
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Money:
+        try:
+            return Money.parse(raw, data.get("currency", ""))
+        except MoneyError as exc:
+            raise EventError(f"{where}: {exc}") from None
+    if hint is ViewerRef:
+        return ViewerRef.from_wire(raw, where)
+    if hint is datetime:
+        try:
+            value = datetime.fromisoformat(str(raw))
+        except ValueError:
+            raise EventError(f"{where} must be an ISO 8601 timestamp") from None
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if hint is bool:
+        if not isinstance(raw, bool):
+            raise EventError(f"{where} must be true or false")
+        return raw
+    if hint is int:
+        if not isinstance(raw, int) or isinstance(raw, bool):
+            raise EventError(f"{where} must be an integer")
+        return raw
+    if hint is str:
+        if not isinstance(raw, str):
+            raise EventError(f"{where} must be a string")
+        return raw
+    if origin in (frozenset, tuple, list):
+        if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+            raise EventError(f"{where} must be a list of strings")
+        return origin(raw)
+    if origin is dict or hint is dict:
+        if not isinstance(raw, dict):
+            raise EventError(f"{where} must be an object")
+        return raw
+    return raw
+
+
+# -- built-in event types ---------------------------------------------------------------------
+
+
+@dataclass(kw_only=True, slots=True)
+class ChatMessage(Event):
+    """A chat line. ``roles`` uses the platform-neutral role names of the command framework."""
+
+    type: ClassVar[str] = "chat.message"
+    sheddable: ClassVar[bool] = True
+
+    text: str
+    channel: str = ""
+    roles: frozenset[str] = frozenset()
+    badges: tuple[str, ...] = ()
+    first: bool = False
+    reply_to: str | None = None
+    bits: int = 0
+    color: str = ""
+    #: Set by the bus from the gating hook; not part of the wire form.
+    verdict: Any = field(default=None, compare=False, metadata={"wire": False})
+
+
+@dataclass(kw_only=True, slots=True)
+class ChatDeleted(Event):
+    """Messages removed by a moderator: one ``message_id``, or every line of ``viewer``."""
+
+    type: ClassVar[str] = "chat.deleted"
+
+    channel: str = ""
+    message_id: str | None = None
+
+
+@dataclass(kw_only=True, slots=True)
+class Tip(Event):
+    type: ClassVar[str] = "tip"
+    money: ClassVar[bool] = True
+
+    amount: Money
+    message: str = ""
+    provider: str = ""
+    anonymous: bool = False
+
+
+@dataclass(kw_only=True, slots=True)
+class Cheer(Event):
+    type: ClassVar[str] = "cheer"
+    money: ClassVar[bool] = True
+
+    bits: int
+    message: str = ""
+    anonymous: bool = False
+
+
+@dataclass(kw_only=True, slots=True)
+class Subscription(Event):
+    """A new or renewed subscription; ``gifted`` with ``gifter`` when someone paid for it."""
+
+    type: ClassVar[str] = "subscription"
+    money: ClassVar[bool] = True
+
+    tier: str = "1000"
+    months: int = 1
+    gifted: bool = False
+    gifter: ViewerRef | None = None
+    message: str = ""
+
+
+@dataclass(kw_only=True, slots=True)
+class GiftBomb(Event):
+    """Many gifted subscriptions at once: one alert, while each gift is still recorded."""
+
+    type: ClassVar[str] = "gift_bomb"
+    money: ClassVar[bool] = True
+
+    count: int
+    tier: str = "1000"
+    anonymous: bool = False
+
+
+@dataclass(kw_only=True, slots=True)
+class Donation(Event):
+    """A charity donation (the money goes to the charity, not to the streamer)."""
+
+    type: ClassVar[str] = "donation"
+    money: ClassVar[bool] = True
+
+    amount: Money
+    message: str = ""
+    campaign: str = ""
+    anonymous: bool = False
+
+
+@dataclass(kw_only=True, slots=True)
+class MerchOrder(Event):
+    type: ClassVar[str] = "merch.order"
+    money: ClassVar[bool] = True
+
+    item: str
+    amount: Money
+    quantity: int = 1
+
+
+@dataclass(kw_only=True, slots=True)
+class MembershipChanged(Event):
+    """A paid membership (VIP, supporter tier) was granted, renewed, expired or revoked."""
+
+    type: ClassVar[str] = "membership.changed"
+    money: ClassVar[bool] = True
+
+    level: str
+    status: str
+    expires_at: datetime | None = None
+
+
+@dataclass(kw_only=True, slots=True)
+class Milestone(Event):
+    """A goal reached a step: a fundraiser total, a challenge count."""
+
+    type: ClassVar[str] = "milestone"
+
+    name: str
+    current: int = 0
+    target: int = 0
+    unit: str = ""
+
+
+@dataclass(kw_only=True, slots=True)
+class Raid(Event):
+    type: ClassVar[str] = "raid"
+
+    viewers: int = 0
+
+
+@dataclass(kw_only=True, slots=True)
+class StreamOnline(Event):
+    type: ClassVar[str] = "stream.online"
+
+    title: str = ""
+
+
+@dataclass(kw_only=True, slots=True)
+class StreamOffline(Event):
+    type: ClassVar[str] = "stream.offline"
+
+
+@dataclass(kw_only=True, slots=True)
+class CustomEvent(Event):
+    """An event type a plugin declared (``<plugin>.<name>``), carrying free-form data."""
+
+    type: ClassVar[str] = ""
+    custom_type: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return dict(self.payload)
+
+    def to_wire(self) -> dict[str, Any]:
+        wire = Event.to_wire(self)
+        wire["type"] = self.custom_type
+        return wire
+
+
+def event_type_name(event: Event) -> str:
+    return event.custom_type if isinstance(event, CustomEvent) else event.type

@@ -1,0 +1,69 @@
+"""Core tables: viewers with their platform identities, and the event log.
+
+A viewer is a person; an identity is how one platform knows them. One viewer may hold
+identities on several platforms (linked through a signed tip link or by the streamer), so
+their tips, badges and memberships follow them across platforms.
+"""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Viewer(Model):
+    id = fields.IntField(primary_key=True)
+    display_name = fields.CharField(max_length=200, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    # The viewer asked not to have their name shown on stream.
+    hide_name = fields.BooleanField(default=False)
+
+    identities: fields.ReverseRelation[ViewerIdentity]
+
+    class Meta:
+        app = "limelight"
+        table = "limelight_viewer"
+
+
+class ViewerIdentity(Model):
+    id = fields.IntField(primary_key=True)
+    viewer: fields.ForeignKeyRelation[Viewer] = fields.ForeignKeyField(
+        "limelight.Viewer", related_name="identities", on_delete=fields.CASCADE
+    )
+    platform = fields.CharField(max_length=40)
+    platform_id = fields.CharField(max_length=100)
+    name = fields.CharField(max_length=200, default="")
+    last_seen = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        app = "limelight"
+        table = "limelight_viewer_identity"
+        unique_together = (("platform", "platform_id"),)
+
+
+# The event log. ``dedupe_id`` is the source id for real events and NULL for test events,
+# so the unique ``(source, dedupe_id)`` dedupes real deliveries in the database while a
+# simulated event can never block a real one. (No class docstring: tortoise writes it into
+# the schema as a table comment without escaping quotes.)
+class EventRecord(Model):
+
+    id = fields.BigIntField(primary_key=True)
+    type = fields.CharField(max_length=80, db_index=True)
+    source = fields.CharField(max_length=80)
+    source_id = fields.CharField(max_length=200)
+    dedupe_id = fields.CharField(max_length=200, null=True)
+    test = fields.BooleanField(default=False)
+    occurred_at = fields.DatetimeField()
+    received_at = fields.DatetimeField(auto_now_add=True)
+    viewer_platform = fields.CharField(max_length=40, null=True)
+    viewer_id = fields.CharField(max_length=100, null=True)
+    viewer_name = fields.CharField(max_length=200, null=True)
+    data = fields.JSONField(default=dict)
+    # Set once every plugin has seen the event; money events still false at startup
+    # (the server died between the commit and the dispatch) are dispatched again.
+    handled = fields.BooleanField(default=False)
+
+    class Meta:
+        app = "limelight"
+        table = "limelight_event"
+        unique_together = (("source", "dedupe_id"),)

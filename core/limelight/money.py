@@ -1,0 +1,129 @@
+"""Money as integer minor units plus an ISO 4217 code.
+
+Floats never hold money in Limelight: providers send decimal strings ("5.00"), we parse them
+with :class:`decimal.Decimal` and keep integers from there on, so totals add up exactly and a
+refund reverses exactly what it granted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+# Active ISO 4217 codes. Most have two decimal places; the exceptions are listed below.
+_CODES = """
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN
+BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN
+ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD
+JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT
+MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG
+QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT
+TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XCD XCG XOF
+XPF YER ZAR ZMW ZWG
+""".split()
+_EXPONENT_EXCEPTIONS = {
+    **dict.fromkeys(
+        "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(), 0
+    ),
+    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
+    "CLF": 4,
+    "UYW": 4,
+}
+CURRENCIES: dict[str, int] = {code: _EXPONENT_EXCEPTIONS.get(code, 2) for code in _CODES}
+
+#: Bits are Twitch's currency for cheers: a whole number, never split.
+BITS = "BITS"
+CURRENCIES[BITS] = 0
+
+#: Upper bound on a single amount in major units; anything above is a typo or an attack.
+MAX_MAJOR_AMOUNT = Decimal("1000000")
+
+
+class MoneyError(ValueError):
+    """An amount or currency that cannot be accepted; the message says why."""
+
+
+def exponent(currency: str) -> int:
+    """Decimal places of ``currency``; raises :class:`MoneyError` for unknown codes."""
+    try:
+        return CURRENCIES[currency]
+    except KeyError:
+        raise MoneyError(f"unknown currency {currency!r} (expected an ISO 4217 code)") from None
+
+
+@dataclass(frozen=True, slots=True, order=False)
+class Money:
+    """An exact amount: ``Money(1250, "EUR")`` is 12.50 EUR."""
+
+    minor: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.minor, int) or isinstance(self.minor, bool):
+            raise MoneyError(f"minor units must be an integer, got {self.minor!r}")
+        exponent(self.currency)
+
+    @classmethod
+    def parse(cls, amount: str | int | Decimal, currency: str) -> Money:
+        """Parse a decimal string in major units ("5.00") as providers send it.
+
+        Rejects NaN, infinities, more decimals than the currency has, and absurd amounts.
+        Zero and negative amounts are allowed here; callers that need a positive amount
+        (a tip) use :meth:`parse_positive`.
+        """
+        if not isinstance(currency, str):
+            raise MoneyError("currency must be a string such as 'USD'")
+        currency = currency.strip().upper()
+        exp = exponent(currency)
+        if isinstance(amount, float):
+            raise MoneyError("amount must be a decimal string such as '5.00', not a float")
+        try:
+            value = Decimal(str(amount).strip())
+        except InvalidOperation:
+            raise MoneyError(f"amount {amount!r} is not a number") from None
+        if not value.is_finite():
+            raise MoneyError(f"amount {amount!r} is not a finite number")
+        if abs(value) > MAX_MAJOR_AMOUNT:
+            raise MoneyError(f"amount {amount!r} is larger than {MAX_MAJOR_AMOUNT}")
+        scaled = value.scaleb(exp)
+        if scaled != scaled.to_integral_value():
+            raise MoneyError(f"amount {amount!r} has more than {exp} decimal places for {currency}")
+        return cls(int(scaled), currency)
+
+    @classmethod
+    def parse_positive(cls, amount: str | int | Decimal, currency: str) -> Money:
+        money = cls.parse(amount, currency)
+        if money.minor <= 0:
+            raise MoneyError(f"amount {amount!r} must be greater than zero")
+        return money
+
+    @property
+    def decimal(self) -> Decimal:
+        return Decimal(self.minor).scaleb(-exponent(self.currency))
+
+    def to_wire(self) -> str:
+        """The major-unit decimal string used on the wire: ``Money(500, "USD")`` -> ``"5.00"``."""
+        exp = exponent(self.currency)
+        return f"{self.decimal:.{exp}f}"
+
+    def __str__(self) -> str:
+        return f"{self.to_wire()} {self.currency}"
+
+    def __neg__(self) -> Money:
+        return Money(-self.minor, self.currency)
+
+    def __add__(self, other: Money) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
+        if other.currency != self.currency:
+            raise MoneyError(f"cannot add {other.currency} to {self.currency}")
+        return Money(self.minor + other.minor, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        return self + (-other)
+
+    def convert(self, currency: str, rate: Decimal | str) -> Money:
+        """Convert at ``rate`` (units of ``currency`` per unit of ours), rounding half-even."""
+        target_exp = exponent(currency)
+        value = (self.decimal * Decimal(str(rate))).scaleb(target_exp)
+        return Money(int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)), currency)

@@ -1,0 +1,181 @@
+"""The aiohttp application factory.
+
+Plugins are loaded and their registrations collected when the app is built (routes must be
+known before the router freezes); resources that need the event loop (database, scheduler,
+bus, plugin startup) live in one ``cleanup_ctx`` each, so they are torn down in reverse
+order even when a later one fails to start.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from .. import __version__, resources
+from ..badges import BadgeBook
+from ..bus import EventBus
+from ..config import Settings, plugin_selection
+from ..context import PluginContext, Services
+from ..db import Database, normalise_url
+from ..plugins import PluginHost
+from ..scheduler import Scheduler
+from ..viewers import Viewers
+from . import api, dashboard, health, webhooks
+from .auth import require_admin, require_overlay
+from .errors import error_middleware
+from .keys import HOST, SERVICES, SETTINGS
+
+log = logging.getLogger("limelight.web")
+
+CORE_TEMPLATES = Path(__file__).parent / "templates"
+CORE_STATIC = Path(__file__).parent / "static"
+
+
+def build_host(settings: Settings, plugins: dict[str, Any] | None = None,
+               *, entry_points: bool = True) -> PluginHost:
+    """Load plugins (entry points, then objects given in code), configure, register."""
+    host = PluginHost(settings.plugins)
+    if entry_points:
+        host.load_entry_points(plugin_selection(), settings.plugins.disabled)
+    for name, obj in (plugins or {}).items():
+        host.add(obj, name)
+    host.configure()
+    host.collect_registrations()
+    return host
+
+
+def plugin_dir(host: PluginHost, name: str) -> Path | None:
+    obj = host.pm.get_plugin(name)
+    file = getattr(obj, "__file__", None)
+    if file is None and obj is not None:
+        file = getattr(__import__(type(obj).__module__, fromlist=["_"]), "__file__", None)
+    return Path(file).parent if file else None
+
+
+def template_loader(settings: Settings, host: PluginHost) -> jinja2.BaseLoader:
+    """The streamer's theme folder, then plugin templates, then the default theme."""
+    loaders: list[jinja2.BaseLoader] = []
+    if settings.overlays.theme_dir:
+        theme = Path(settings.overlays.theme_dir)
+        if not theme.is_absolute():
+            theme = settings.base_dir / theme
+        loaders.append(jinja2.FileSystemLoader(theme))
+    for name in host.enabled:
+        folder = plugin_dir(host, name)
+        if folder is not None and (folder / "templates").is_dir():
+            loaders.append(jinja2.FileSystemLoader(folder / "templates"))
+    loaders.append(jinja2.FileSystemLoader(resources.theme_dir()))
+    loaders.append(jinja2.FileSystemLoader(CORE_TEMPLATES))
+    return jinja2.ChoiceLoader(loaders)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    plugins: dict[str, Any] | None = None,
+    entry_points: bool = True,
+    host: PluginHost | None = None,
+) -> web.Application:
+    host = host or build_host(settings, plugins, entry_points=entry_points)
+    app = web.Application(middlewares=[error_middleware],
+                          client_max_size=settings.server.max_body)
+    app[SETTINGS] = settings
+    app[HOST] = host
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=template_loader(settings, host),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        context_processors=[aiohttp_jinja2.request_processor],
+    )
+    env.globals["version"] = __version__
+
+    health.setup(app)
+    api.setup(app)
+    webhooks.setup(app)
+    dashboard.setup(app)
+    app.router.add_static("/-/static/", CORE_STATIC, name="static")
+    app.router.add_static("/-/theme/", resources.theme_dir() / "static", name="theme-static")
+    for name in host.enabled:
+        folder = plugin_dir(host, name)
+        if folder is not None and (folder / "static").is_dir():
+            app.router.add_static(f"/-/static-plugins/{name}/", folder / "static")
+    _add_plugin_routes(app, host)
+
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.extend(core_services())
+    app.cleanup_ctx.append(_plugins)
+    return app
+
+
+def core_services() -> list[Any]:
+    """Cleanup contexts of the core services (chat, overlays, OBS), in start order.
+
+    Each runs after the database is open and before plugins start, so ``ctx.chat``,
+    ``ctx.overlays`` and ``ctx.obs`` are ready in every plugin's ``startup``; each sets its
+    attribute on ``app[SERVICES]`` and may ``services.bus.subscribe`` to events.
+    """
+    return []
+
+
+def _add_plugin_routes(app: web.Application, host: PluginHost) -> None:
+    settings = app[SETTINGS]
+    for owner, route in host.routes.items():
+        handler = route.handler
+        if route.auth == "admin":
+            handler = _guarded(handler, lambda r: require_admin(r, settings))
+        elif route.auth == "overlay":
+            handler = _guarded(handler, lambda r: require_overlay(r, settings))
+        try:
+            app.router.add_route(route.method, route.path, handler, name=route.name)
+        except (ValueError, RuntimeError) as exc:
+            host.disable(owner, f"route {route.key} rejected: {exc}")
+
+
+def _guarded(handler: Any, check: Any) -> Any:
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        check(request)
+        return await handler(request)
+
+    return guarded
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings, host = app[SETTINGS], app[HOST]
+    url = normalise_url(settings.database.url, settings.base_dir)
+    db = Database(url, host.models.values())
+    await db.open()
+    scheduler = Scheduler()
+    services = Services(
+        settings=settings, host=host, db=db, bus=EventBus(host), scheduler=scheduler,
+        viewers=Viewers(), badges=BadgeBook(host.badges),
+    )
+    app[SERVICES] = services
+    try:
+        yield
+    finally:
+        await db.close()
+
+
+async def _plugins(app: web.Application) -> AsyncIterator[None]:
+    services, host = app[SERVICES], app[HOST]
+    for name in host.enabled:
+        host.contexts[name] = PluginContext(name, services, host.configs.get(name))
+    services.scheduler.start()
+    for owner, job in host.jobs.items():
+        ctx = host.contexts.get(owner)
+        if ctx is not None:
+            ctx.scheduler.add_job(job, ctx)
+    await host.startup()
+    await services.bus.start()
+    try:
+        yield
+    finally:
+        await services.bus.stop()
+        await host.shutdown()
+        services.scheduler.shutdown()

@@ -1,0 +1,96 @@
+"""Events from their wire form (``POST /api/events``) and from the event log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from .events import EVENT_TYPES, CustomEvent, Event, EventError, ViewerRef
+
+if TYPE_CHECKING:
+    from .models import EventRecord
+    from .plugins import PluginHost
+
+MAX_ID = 200
+
+
+def known_types(host: PluginHost | None) -> list[str]:
+    names = set(EVENT_TYPES)
+    if host is not None:
+        names.update(t.name for t in host.event_types.values())
+    return sorted(names)
+
+
+def event_from_wire(payload: Any, host: PluginHost | None = None, *,
+                    default_source: str = "api") -> Event:
+    """Validate a wire event; raises :class:`EventError` naming the offending field."""
+    if not isinstance(payload, dict):
+        raise EventError("the body must be a JSON object")
+    unknown = set(payload) - {"type", "test", "source", "source_id", "viewer", "data",
+                              "occurred_at", "id"}
+    if unknown:
+        raise EventError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    etype = payload.get("type")
+    if not isinstance(etype, str) or not etype:
+        raise EventError("type is required, e.g. \"tip\"")
+    test = payload.get("test", False)
+    if not isinstance(test, bool):
+        raise EventError("test must be true or false")
+    source = payload.get("source", default_source)
+    if not isinstance(source, str) or not source or len(source) > 80:
+        raise EventError("source must be a non-empty string of at most 80 characters")
+    source_id = payload.get("source_id")
+    if source_id is None:
+        source_id = uuid.uuid4().hex
+    if not isinstance(source_id, str) or not source_id or len(source_id) > MAX_ID:
+        raise EventError(f"source_id must be a non-empty string of at most {MAX_ID} characters")
+    viewer = ViewerRef.from_wire(payload.get("viewer"))
+    occurred_at = _timestamp(payload.get("occurred_at"))
+    data = payload.get("data", {})
+    base = {"source": source, "source_id": source_id, "viewer": viewer, "test": test,
+            "occurred_at": occurred_at}
+    cls = EVENT_TYPES.get(etype)
+    if cls is not None:
+        return cls.from_data(data, **base)
+    if host is not None and etype in host.event_types:
+        if not isinstance(data, dict):
+            raise EventError("data must be an object")
+        return CustomEvent(custom_type=etype, payload=data, **base)
+    raise EventError(f"unknown event type {etype!r}; known: {', '.join(known_types(host))}")
+
+
+def _timestamp(raw: Any) -> datetime:
+    if raw is None:
+        return datetime.now(UTC)
+    if not isinstance(raw, str):
+        raise EventError("occurred_at must be an ISO 8601 string")
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise EventError("occurred_at must be an ISO 8601 timestamp") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def record_to_wire(record: EventRecord) -> dict[str, Any]:
+    viewer = None
+    if record.viewer_platform:
+        viewer = {"platform": record.viewer_platform, "id": record.viewer_id,
+                  "name": record.viewer_name or ""}
+    return {
+        "id": record.id,
+        "type": record.type,
+        "source": record.source,
+        "source_id": record.source_id,
+        "occurred_at": record.occurred_at.isoformat(),
+        "test": record.test,
+        "viewer": viewer,
+        "data": record.data,
+    }
+
+
+def event_from_record(record: EventRecord, host: PluginHost | None = None) -> Event:
+    wire = record_to_wire(record)
+    event = event_from_wire(wire, host)
+    event.id = record.id
+    return event
