@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python -m pytest tests/benchmarks -s -q -p no:randomly $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/benchmarks -s -q -o 'python_files=bench_*.py' -o 'python_functions=bench_*' $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check core plugins tests
