@@ -67,3 +67,27 @@ class EventRecord(Model):
         app = "limelight"
         table = "limelight_event"
         unique_together = (("source", "dedupe_id"),)
+
+
+# The durable overlay outbox: one row per alert pushed to an overlay (test alerts stay in
+# memory). Pages resume after the last id they showed; ``(overlay, event_id, kind)`` is
+# unique so an event dispatched again after a restart never queues a second alert.
+class OverlayAlert(Model):
+
+    id = fields.BigIntField(primary_key=True)
+    overlay = fields.CharField(max_length=80, db_index=True)
+    kind = fields.CharField(max_length=80)
+    data = fields.JSONField(default=dict)
+    variation = fields.JSONField(null=True)
+    duration_ms = fields.IntField(default=0)
+    created_at = fields.DatetimeField(db_index=True)
+    event_id = fields.BigIntField(null=True)
+    replay_of = fields.BigIntField(null=True)
+    # queued, shown, skipped or cleared
+    status = fields.CharField(max_length=16, default="queued")
+    shown_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        app = "limelight"
+        table = "limelight_overlay_alert"
+        unique_together = (("overlay", "event_id", "kind"),)
