@@ -22,6 +22,7 @@ are dispatched again at the next start (``handled`` is false in the log).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
@@ -33,7 +34,7 @@ from tortoise.exceptions import IntegrityError
 
 from .events import ChatMessage, Event, event_type_name
 from .models import EventRecord
-from .plugins import Caller, PluginHost
+from .plugins import PluginHost
 
 log = logging.getLogger("limelight.bus")
 
@@ -85,11 +86,13 @@ class Lane:
                     self._space.clear()
                     await self._space.wait()
         queue.append(event)
-        self._idle.clear()
-        self._wakeup.set()
+        if self._idle.is_set():
+            self._idle.clear()
+        if not self._wakeup.is_set():
+            self._wakeup.set()
 
     async def _run(self) -> None:
-        queue = self.queue
+        queue, handler, space = self.queue, self.handler, self._space
         while True:
             if not queue:
                 self._idle.set()
@@ -97,13 +100,14 @@ class Lane:
                 await self._wakeup.wait()
                 continue
             event = queue.popleft()
-            self._space.set()
+            if not space.is_set():
+                space.set()
             try:
-                await self.handler(event)
+                await handler(event)
             except Exception:  # handlers isolate plugins; this guards core subscribers
                 log.exception("lane %s: handler failed on %s", self.name, event_type_name(event))
             self.delivered += 1
-            if self.on_done is not None:
+            if event.money and self.on_done is not None:
                 self.on_done(event)
 
     async def drain(self, timeout: float) -> None:
@@ -143,7 +147,7 @@ class EventBus:
         self.chat_batch_max = chat_batch_max
         self.lanes: dict[str, Lane] = {}
         self._recent: OrderedDict[tuple[str, str], int | None] = OrderedDict()
-        self._chat_batch: list[EventRecord] = []
+        self._chat_batch: list[tuple[Any, ...]] = []
         self._chat_flush_wakeup = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
         self._pending: dict[int, int] = {}
@@ -165,7 +169,7 @@ class EventBus:
 
     async def start(self, *, replay: bool = True) -> None:
         for caller in self.host.event_callers():
-            self.subscribe(f"plugin:{caller.plugin}", self._plugin_handler(caller))
+            self.subscribe(f"plugin:{caller.plugin}", self.host.event_handler(caller))
         self.running = True
         for lane in self.lanes.values():
             lane.start()
@@ -188,15 +192,6 @@ class EventBus:
                 pass
         await self.flush()
 
-    def _plugin_handler(self, caller: Caller) -> Handler:
-        host = self.host
-
-        async def handle(event: Event) -> None:
-            if caller.plugin in host.contexts or host.info[caller.plugin].enabled:
-                await host.call_one(caller, event=event, ctx=None)
-
-        return handle
-
     # -- publishing -----------------------------------------------------------------------
 
     async def publish(self, event: Event, *, immediate: bool = False) -> Accepted:
@@ -212,10 +207,11 @@ class EventBus:
                 return Accepted(self._recent[key], True, event)
         if isinstance(event, ChatMessage) and not (immediate and self.persist):
             accepted = self._log_chat(event)
-            event.verdict = await self.host.check_chat_message(event)
+            if self._gates():
+                event.verdict = await self.host.check_chat_message(event)
         elif self.persist:
             accepted = await self._log_now(event)
-            if isinstance(event, ChatMessage) and not accepted.duplicate:
+            if isinstance(event, ChatMessage) and not accepted.duplicate and self._gates():
                 event.verdict = await self.host.check_chat_message(event)
         else:
             accepted = Accepted(None, False, event)
@@ -227,6 +223,9 @@ class EventBus:
         self.published += 1
         await self._dispatch(event)
         return accepted
+
+    def _gates(self) -> bool:
+        return bool(self.host.callers("check_chat_message"))
 
     def _remember(self, key: tuple[str, str], event_id: int | None) -> None:
         recent = self._recent
@@ -259,19 +258,20 @@ class EventBus:
     @staticmethod
     def _record(event: Event, *, handled: bool) -> EventRecord:
         viewer = event.viewer
-        return EventRecord(
-            type=event_type_name(event),
-            source=event.source,
-            source_id=event.source_id,
-            dedupe_id=None if event.test else event.source_id,
-            test=event.test,
-            occurred_at=event.occurred_at,
-            viewer_platform=viewer.platform if viewer else None,
-            viewer_id=viewer.id if viewer else None,
-            viewer_name=viewer.name if viewer else None,
-            data=event.data(),
-            handled=handled,
-        )
+        values = {
+            "type": event_type_name(event),
+            "source": event.source,
+            "source_id": event.source_id,
+            "dedupe_id": None if event.test else event.source_id,
+            "test": event.test,
+            "occurred_at": event.occurred_at,
+            "viewer_platform": viewer.platform if viewer else None,
+            "viewer_id": viewer.id if viewer else None,
+            "viewer_name": viewer.name if viewer else None,
+            "data": event.data(),
+            "handled": handled,
+        }
+        return EventRecord(**values)
 
     async def _log_now(self, event: Event) -> Accepted:
         record = self._record(event, handled=not event.money or event.test)
@@ -289,7 +289,7 @@ class EventBus:
 
     def _log_chat(self, event: Event) -> Accepted:
         if self.persist:
-            self._chat_batch.append(self._record(event, handled=True))
+            self._chat_batch.append(_chat_row(event))
             if len(self._chat_batch) >= self.chat_batch_max:
                 self._chat_flush_wakeup.set()
         return Accepted(None, False, event)
@@ -312,7 +312,7 @@ class EventBus:
         if self._chat_batch:
             batch, self._chat_batch = self._chat_batch, []
             try:
-                await EventRecord.bulk_create(batch, ignore_conflicts=True)
+                await _write_chat_rows(batch)
             except Exception:
                 self._chat_batch[:0] = batch
                 raise
@@ -351,5 +351,37 @@ class EventBus:
         }
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
+# -- the chat log ------------------------------------------------------------------------------
+# Chat lines are many and already validated, so they skip tortoise's per-field model
+# validation (most of the cost of a chat line otherwise) and go in with one executemany.
+
+_CHAT_COLUMNS = ("type", "source", "source_id", "dedupe_id", "test", "occurred_at",
+                 "received_at", "viewer_platform", "viewer_id", "viewer_name", "data", "handled")
+
+
+def _chat_row(event: Event) -> tuple[Any, ...]:
+    viewer = event.viewer
+    return (
+        event_type_name(event), event.source, event.source_id,
+        None if event.test else event.source_id, event.test, event.occurred_at, None,
+        viewer.platform if viewer else None, viewer.id if viewer else None,
+        viewer.name if viewer else None, json.dumps(event.data(), separators=(",", ":")), True,
+    )
+
+
+async def _write_chat_rows(rows: list[tuple[Any, ...]]) -> None:
+    conn = EventRecord._meta.db
+    table = EventRecord._meta.db_table
+    received = datetime.now(UTC)  # one stamp per batch: lines wait at most one flush
+    columns = ", ".join(_CHAT_COLUMNS)
+    if conn.capabilities.dialect == "sqlite":
+        marks = ", ".join("?" * len(_CHAT_COLUMNS))
+        sql = f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks})"
+        # The same text form tortoise's SQLite backend stores for datetimes and booleans.
+        stamp = str(received)
+        values = [[*r[:4], int(r[4]), str(r[5]), stamp, *r[7:11], int(r[11])] for r in rows]
+    else:
+        marks = ", ".join(f"${i}" for i in range(1, len(_CHAT_COLUMNS) + 1))
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+        values = [[*r[:6], received, *r[7:]] for r in rows]
+    await conn.execute_many(sql, values)

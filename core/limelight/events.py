@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from .gating import ALLOW, Verdict
 from .money import Money, MoneyError
 
 
@@ -96,10 +97,12 @@ class Event:
     def data(self) -> dict[str, Any]:
         """The type-specific fields in wire form (money as major-unit strings)."""
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            if f.name in _BASE_FIELDS or f.metadata.get("wire") is False:
-                continue
-            out.update(_to_wire(f.name, getattr(self, f.name)))
+        for name in _wire_fields(type(self)):
+            value = getattr(self, name)
+            if value is None or isinstance(value, str | int | bool):
+                out[name] = value
+            else:
+                out.update(_to_wire(name, value))
         return out
 
     def to_wire(self) -> dict[str, Any]:
@@ -139,6 +142,19 @@ class Event:
 
 _BASE_FIELDS = {"source", "source_id", "viewer", "occurred_at", "test", "id"}
 _HINT_CACHE: dict[type, dict[str, Any]] = {}
+_WIRE_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _wire_fields(cls: type) -> tuple[str, ...]:
+    """Names of the type-specific fields that go on the wire (cached: chat is a hot path)."""
+    names = _WIRE_FIELDS.get(cls)
+    if names is None:
+        names = tuple(
+            f.name for f in dataclasses.fields(cls)
+            if f.name not in _BASE_FIELDS and f.metadata.get("wire") is not False
+        )
+        _WIRE_FIELDS[cls] = names
+    return names
 
 
 def _hints(cls: type) -> dict[str, Any]:
@@ -225,8 +241,9 @@ class ChatMessage(Event):
     reply_to: str | None = None
     bits: int = 0
     color: str = ""
-    #: Set by the bus from the gating hook; not part of the wire form.
-    verdict: Any = field(default=None, compare=False, metadata={"wire": False})
+    #: Set by the bus from the gating hook (allowed when no plugin gates chat); not part of
+    #: the wire form.
+    verdict: Verdict = field(default=ALLOW, compare=False, metadata={"wire": False})
 
 
 @dataclass(kw_only=True, slots=True)
@@ -248,6 +265,22 @@ class Tip(Event):
     message: str = ""
     provider: str = ""
     anonymous: bool = False
+    #: What the provider calls it: ``donation``, ``subscription``, ``shop_order``, ``checkout``.
+    kind: str = ""
+
+
+@dataclass(kw_only=True, slots=True)
+class Refund(Event):
+    """Money given back. A new event (never an edit) that points at the money event it
+    reverses by that event's ``source`` and ``source_id``; plugins undo what it granted."""
+
+    type: ClassVar[str] = "refund"
+    money: ClassVar[bool] = True
+
+    amount: Money
+    original_source: str
+    original_id: str
+    reason: str = ""
 
 
 @dataclass(kw_only=True, slots=True)

@@ -22,7 +22,7 @@ import importlib.metadata as md
 import inspect
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -379,6 +379,46 @@ class PluginHost:
 
     def event_callers(self) -> list[Caller]:
         return self.callers("on_event")
+
+    def event_handler(self, caller: Caller) -> Callable[[Event], Awaitable[None]]:
+        """A lean, isolated ``on_event`` call for one plugin, for the bus's hot path.
+
+        Same guarantees as :meth:`call_one` (errors and timeouts logged and counted, timing
+        recorded, a disabled plugin skipped) without rebuilding arguments on every event.
+        """
+        function, stats, plugin = caller.function, caller.stats, caller.plugin
+        info = self.info[plugin]
+        wants_ctx = "ctx" in caller.argnames
+        wants_event = "event" in caller.argnames
+        perf_counter, isawaitable = time.perf_counter, inspect.isawaitable
+
+        async def handle(event: Event) -> None:
+            if not info.enabled:
+                return
+            kwargs: dict[str, Any] = {}
+            if wants_event:
+                kwargs["event"] = event
+            if wants_ctx:
+                kwargs["ctx"] = self.contexts.get(plugin)
+            stats.calls += 1
+            started = perf_counter()
+            try:
+                result = function(**kwargs)
+                if result is not None and isawaitable(result):
+                    async with asyncio.timeout(self.timeout):
+                        await result
+            except TimeoutError:
+                stats.timeouts += 1
+                stats.last_error = f"timed out after {self.timeout:g} s"
+                log.error("plugin %s: on_event timed out after %g s", plugin, self.timeout)
+            except Exception as exc:
+                stats.errors += 1
+                stats.last_error = _describe(exc)
+                log.exception("plugin %s: on_event raised %s", plugin, stats.last_error)
+            finally:
+                stats.seconds += perf_counter() - started
+
+        return handle
 
     async def on_event(self, event: Event) -> None:
         for caller in self.callers("on_event"):

@@ -83,8 +83,12 @@ async def overview(request: web.Request) -> web.Response:
     })
 
 
+async def to_dashboard(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/admin/")
+
+
 def setup(app: web.Application) -> None:
-    app.router.add_get("/admin", lambda r: web.HTTPFound("/admin/"))  # type: ignore[arg-type,return-value]
+    app.router.add_get("/admin", to_dashboard)
     app.router.add_get("/admin/", overview, name="admin")
     app.router.add_get("/admin/login", login_form)
     app.router.add_post("/admin/login", login)
