@@ -28,7 +28,7 @@ from ..scheduler import Scheduler
 from ..viewers import Viewers
 from . import api, dashboard, health, webhooks
 from .auth import require_admin, require_overlay
-from .errors import error_middleware
+from .errors import ApiError, error_middleware
 from .keys import HOST, SERVICES, SETTINGS
 
 log = logging.getLogger("limelight.web")
@@ -126,20 +126,30 @@ def core_services() -> list[Any]:
 def _add_plugin_routes(app: web.Application, host: PluginHost) -> None:
     settings = app[SETTINGS]
     for owner, route in host.routes.items():
-        handler = route.handler
+        checks: list[Any] = [lambda r, _o=owner: _require_enabled(host, _o)]
         if route.auth == "admin":
-            handler = _guarded(handler, lambda r: require_admin(r, settings))
+            checks.append(lambda r: require_admin(r, settings))
         elif route.auth == "overlay":
-            handler = _guarded(handler, lambda r: require_overlay(r, settings))
+            checks.append(lambda r: require_overlay(r, settings))
         try:
-            app.router.add_route(route.method, route.path, handler, name=route.name)
+            app.router.add_route(route.method, route.path, _guarded(route.handler, checks),
+                                 name=route.name)
         except (ValueError, RuntimeError) as exc:
             host.disable(owner, f"route {route.key} rejected: {exc}")
 
 
-def _guarded(handler: Any, check: Any) -> Any:
+def _require_enabled(host: PluginHost, owner: str) -> None:
+    """A plugin disabled after the router froze (say, its startup failed) stops answering."""
+    info = host.info.get(owner)
+    if info is None or not info.enabled:
+        reason = info.reason if info else "not loaded"
+        raise ApiError(503, f"plugin {owner!r} is disabled: {reason}")
+
+
+def _guarded(handler: Any, checks: list[Any]) -> Any:
     async def guarded(request: web.Request) -> web.StreamResponse:
-        check(request)
+        for check in checks:
+            check(request)
         return await handler(request)
 
     return guarded
@@ -167,11 +177,11 @@ async def _plugins(app: web.Application) -> AsyncIterator[None]:
     for name in host.enabled:
         host.contexts[name] = PluginContext(name, services, host.configs.get(name))
     services.scheduler.start()
-    for owner, job in host.jobs.items():
+    await host.startup()
+    for owner, job in host.jobs.items():  # only plugins that started
         ctx = host.contexts.get(owner)
         if ctx is not None:
             ctx.scheduler.add_job(job, ctx)
-    await host.startup()
     await services.bus.start()
     try:
         yield
