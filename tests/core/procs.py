@@ -1,0 +1,97 @@
+"""Run ``limelight`` as a real process: startup, readiness by port, clean termination."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.support import free_port, port_open
+
+CLI = [sys.executable, "-m", "limelight.cli"]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The current environment without any LIMELIGHT_* setting that could leak in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIMELIGHT_")}
+    env.update(extra)
+    return env
+
+
+def cli(*args: str | Path, cwd: Path, timeout: float = 30, command: Sequence[str] = CLI,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*command, *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, env=env or clean_env())
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[str]
+    port: int
+    log: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def get(self, path: str, token: str | None = None) -> tuple[int, Any]:
+        request = urllib.request.Request(self.base + path)
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
+    def stop(self, timeout: float = 5) -> int:
+        """SIGTERM, then the exit code; fails the test if the process does not exit in time."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"limelight did not exit within {timeout} s of SIGTERM:\n"
+                                 f"{self.output()}") from None
+
+
+@contextmanager
+def running_server(config: Path, cwd: Path, *, command: Sequence[str] = CLI,
+                   env: dict[str, str] | None = None,
+                   extra: Sequence[str] = ()) -> Iterator[Server]:
+    """``limelight run --config <config> --port <free>`` until the block ends."""
+    port = free_port()
+    log = cwd / f"server-{port}.log"
+    with open(log, "w", encoding="utf-8") as out:
+        process = subprocess.Popen(
+            [*command, "run", "--config", str(config), "--port", str(port), *extra],
+            cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True,
+            env=env or clean_env(),
+        )
+    server = Server(process, port, log)
+    try:
+        deadline = time.monotonic() + 30
+        while not port_open("127.0.0.1", port, 0.2):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"limelight did not listen:\n{server.output()}")
+            time.sleep(0.05)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
