@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 hookimpl = pluggy.HookimplMarker("limelight")
 
+from .commands import command, example  # noqa: E402
 from .config import PluginConfig  # noqa: E402
 from .events import (  # noqa: E402
     ChatDeleted,
@@ -75,5 +76,7 @@ __all__ = [
     "ViewerRef",
     "WebhookProvider",
     "__version__",
+    "command",
+    "example",
     "hookimpl",
 ]

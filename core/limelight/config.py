@@ -15,7 +15,7 @@ import secrets
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -98,6 +98,41 @@ class OverlaySettings(Section):
     theme: dict[str, str] = {}
 
 
+class ChatCommandSettings(Section):
+    """A text command from the config, with options (``[chat.commands.<name>]``)."""
+
+    text: str = Field(min_length=1)
+    role: Literal["viewer", "subscriber", "vip", "moderator", "broadcaster"] = "viewer"
+    cooldown: float = Field(0.0, ge=0)
+    aliases: list[str] = []
+
+
+class ChatTimerSettings(Section):
+    """``[[chat.timers]]``: say ``text`` every N minutes if M chat lines passed since."""
+
+    text: str = Field(min_length=1)
+    every_minutes: float = Field(gt=0)
+    min_lines: int = Field(0, ge=0)
+    #: Only on this platform (or connector name); empty: every connected chat.
+    platform: str | None = None
+
+
+class ChatSettings(Section):
+    #: What starts a command.
+    prefix: str = Field("!", min_length=1, max_length=3)
+    #: Answer when a command fails; the details go to the log, never to chat.
+    error_reply: str = "Sorry, that command did not work. The streamer has been told."
+    #: Seconds a command may run before it is abandoned.
+    command_timeout: float = Field(10.0, gt=0)
+    #: Seconds a low-priority message may wait before it is dropped.
+    low_ttl: float = Field(120.0, gt=0)
+    #: Lines kept for the dashboard console and the test kit.
+    history: int = Field(500, ge=10)
+    #: Text commands: ``name = "text"`` or a table (text, role, cooldown, aliases).
+    commands: dict[str, str | ChatCommandSettings] = {}
+    timers: list[ChatTimerSettings] = []
+
+
 class LoggingSettings(Section):
     level: str = "INFO"
 
@@ -127,7 +162,7 @@ class Settings(Section):
     twitch: TwitchSettings = TwitchSettings()
     webhooks: dict[str, dict[str, Any]] = {}
     overlays: OverlaySettings = OverlaySettings()
-    chat: dict[str, Any] = {}
+    chat: ChatSettings = ChatSettings()
     logging: LoggingSettings = LoggingSettings()
     plugins: PluginsSettings = PluginsSettings()
 

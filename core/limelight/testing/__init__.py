@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from ..chat import LocalConnector, SentMessage
 from ..config import Settings, load_settings
 from ..context import PluginContext, Services
 from ..events import ChatMessage, Event, Tip, ViewerRef
@@ -34,6 +35,8 @@ ADMIN_TOKEN = "test-admin-token"
 OVERLAY_TOKEN = "test-overlay-token"
 
 _ids = itertools.count(1)
+#: Name of the in-memory chat connector the harness attaches (``h.chat_as``).
+TEST_CONNECTOR = "test"
 
 
 def make_settings(tmp_path: Path, config: dict[str, Any] | None = None,
@@ -131,14 +134,47 @@ class Harness:
 
     async def settle(self, timeout: float = 5.0) -> None:
         """Wait until every lane has delivered what is queued (no sleeping on a guess)."""
+        chat = self.services.chat
         async with asyncio.timeout(timeout):
             while True:
                 lanes = self.services.bus.lanes.values()
-                if all(not lane.queue and lane._idle.is_set() for lane in lanes):
+                if all(not lane.queue and lane._idle.is_set() for lane in lanes) and (
+                        chat is None or chat.quiet()):
                     await asyncio.sleep(0)
-                    if all(not lane.queue and lane._idle.is_set() for lane in lanes):
+                    if all(not lane.queue and lane._idle.is_set() for lane in lanes) and (
+                            chat is None or chat.quiet()):
                         return
                 await asyncio.sleep(0.001)
+
+    # -- chat ------------------------------------------------------------------------------
+
+    @property
+    def chat_connector(self) -> LocalConnector:
+        """The in-memory chat connector ``chat_as`` types into (named ``test``)."""
+        return self.services.chat.connectors[TEST_CONNECTOR]
+
+    async def chat_as(self, viewer: ViewerRef | str, text: str, *,
+                      roles: set[str] | frozenset[str] | None = None, settle: bool = True,
+                      **fields: Any) -> ChatMessage:
+        """Type ``text`` in chat as ``viewer`` (a name, or a ViewerRef) with ``roles``.
+
+        The line goes through the whole pipeline (bus, gating, command routing); with
+        ``settle`` this returns once every reply is sent, so ``h.said`` holds them.
+        ``make_viewer(name)`` builds the viewer, so chat lines and ``make_tip`` agree on who
+        is who.
+        """
+        ref = make_viewer(viewer) if isinstance(viewer, str) else viewer
+        message = self.chat_connector.make_message(ref, text, roles=roles, **fields)
+        await self.chat_connector.receive(message)
+        if settle:
+            await self.settle()
+        return message
+
+    @property
+    def said(self) -> list[SentMessage]:
+        """Everything the bot said on any connector, oldest first (``.text``,
+        ``.reply_to``, ``.channel``, ``.platform``)."""
+        return list(self.services.chat.sent)
 
 
 async def start_harness(settings: Settings, plugins: dict[str, Any] | None = None,
@@ -146,16 +182,46 @@ async def start_harness(settings: Settings, plugins: dict[str, Any] | None = Non
     app = create_app(settings, plugins=plugins, entry_points=entry_points)
     client = TestClient(TestServer(app))
     await client.start_server()
-    return Harness(app, client)
+    harness = Harness(app, client)
+    chat = harness.services.chat
+    if chat is not None and TEST_CONNECTOR not in chat.connectors:
+        await chat.attach(LocalConnector(TEST_CONNECTOR, platform="twitch", channel="test"))
+    return harness
+
+
+async def run_examples(harness: Harness, plugin: str | None = None) -> list[str]:
+    """Run every ``@example`` of the registered commands (or of one plugin's) through the
+    harness's chat; returns one line per failed example (empty: all passed).
+
+    ``assert not await run_examples(h, "myplugin")`` makes the examples part of a suite.
+    """
+    router = harness.services.chat.router
+    failures = []
+    for name, cmd in sorted(router.commands.items()):
+        owner = router.owners.get(name)
+        if plugin is not None and owner != plugin:
+            continue
+        for ex in cmd.examples:
+            before = len(harness.services.chat.sent)
+            message = await harness.chat_as(ex.user, ex.line, roles=set(ex.roles))
+            replies = [s.text for s in list(harness.services.chat.sent)[before:]
+                       if s.reply_to is message]
+            said = replies[0] if replies else None
+            if not ex.matches(said):
+                failures.append(f"{ex.line!r} (as {ex.user}, {sorted(ex.roles)}): expected "
+                                f"{ex.reply!r}, got {said!r}")
+    return failures
 
 
 __all__ = [
     "ADMIN_TOKEN",
     "OVERLAY_TOKEN",
+    "TEST_CONNECTOR",
     "Harness",
     "make_chat",
     "make_settings",
     "make_tip",
     "make_viewer",
+    "run_examples",
     "start_harness",
 ]

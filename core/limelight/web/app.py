@@ -20,6 +20,7 @@ from aiohttp import web
 from .. import __version__, resources
 from ..badges import BadgeBook
 from ..bus import EventBus
+from ..chat import web as chat_web
 from ..config import Settings, plugin_selection
 from ..context import PluginContext, Services
 from ..db import Database, normalise_url
@@ -99,6 +100,7 @@ def create_app(
     api.setup(app)
     webhooks.setup(app)
     dashboard.setup(app)
+    chat_web.setup(app)
     app.router.add_static("/-/static/", CORE_STATIC, name="static")
     app.router.add_static("/-/theme/", resources.theme_dir() / "static", name="theme-static")
     for name in host.enabled:
@@ -120,7 +122,9 @@ def core_services() -> list[Any]:
     ``ctx.overlays`` and ``ctx.obs`` are ready in every plugin's ``startup``; each sets its
     attribute on ``app[SERVICES]`` and may ``services.bus.subscribe`` to events.
     """
-    return []
+    from ..chat.service import chat_service
+
+    return [chat_service]
 
 
 def _add_plugin_routes(app: web.Application, host: PluginHost) -> None:
@@ -183,9 +187,13 @@ async def _plugins(app: web.Application) -> AsyncIterator[None]:
         if ctx is not None:
             ctx.scheduler.add_job(job, ctx)
     await services.bus.start()
+    if services.chat is not None:  # connectors publish only once the bus runs
+        await services.chat.start_connectors()
     try:
         yield
     finally:
+        if services.chat is not None:
+            await services.chat.stop()
         await services.bus.stop()
         await host.shutdown()
         services.scheduler.shutdown()

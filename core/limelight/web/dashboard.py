@@ -19,7 +19,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
 #: Extra dashboard pages, added by core services: (path, title), shown in the navigation.
-NAV: list[tuple[str, str]] = [("/admin/", "Overview")]
+NAV: list[tuple[str, str]] = [("/admin/", "Overview"), ("/admin/chat", "Chat")]
 
 
 def _secure(response: web.StreamResponse) -> web.StreamResponse:

@@ -1,0 +1,339 @@
+"""The chat service (``ctx.chat``): every connector, every send queue, command routing.
+
+Incoming: connectors hand events to :meth:`ChatService.publish`, which puts them on the bus
+(dedupe, gating, dispatch to plugins and overlays). The service also listens on the bus in
+its own lane: a message gating marked ``delete`` is deleted on its platform, a message that
+gating let through is routed to the command framework, and every line feeds the dashboard
+console and the timers' line counters. Command handlers run in their own tasks, so a slow
+command never holds up chat.
+
+Outgoing: :meth:`ChatService.say` splits and queues text on one :class:`OutboundQueue` per
+(connector, channel) and returns at once; the queue sends within the platform's limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections import deque
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ..events import ChatDeleted, ChatMessage, Event, ViewerRef
+from ..gating import Action
+from .clock import Clock, MonotonicClock
+from .connector import ChatConnector, ChatUnsupported
+from .outbound import PRIORITIES, OutboundQueue, Outgoing, SentMessage
+
+if TYPE_CHECKING:
+    from ..bus import Accepted
+    from ..config import ChatSettings
+    from ..context import Services
+
+log = logging.getLogger("limelight.chat")
+
+
+class ChatService:
+    def __init__(self, services: Services, settings: ChatSettings | None = None,
+                 clock: Clock | None = None) -> None:
+        from ..commands import CommandRouter
+        from ..config import ChatSettings
+
+        self.services = services
+        self.settings = settings or ChatSettings()
+        self.clock = clock or MonotonicClock()
+        self.connectors: dict[str, ChatConnector] = {}
+        self.owners: dict[str, str] = {}
+        self.failed: dict[str, str] = {}
+        self.queues: dict[tuple[str, str], OutboundQueue] = {}
+        #: Everything the bot said, newest last (the test kit's ``h.said``).
+        self.sent: deque[SentMessage] = deque(maxlen=self.settings.history)
+        #: Lines for the dashboard console: incoming, outgoing, deletions.
+        self.feed: deque[dict[str, Any]] = deque(maxlen=self.settings.history)
+        self._feed_seq = itertools.count(1)
+        self.router = CommandRouter(self)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._timer_tasks: list[asyncio.Task[None]] = []
+        self.lines_seen = 0
+        self.commands_run = 0
+        self.command_errors = 0
+        self.deleted_by_gating = 0
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def subscribe(self) -> None:
+        self.services.bus.subscribe("chat", self.on_event)
+
+    async def start_connectors(self) -> None:
+        """Build and start every registered connector (after the bus runs), then timers."""
+        host = self.services.host
+        self.router.build(host)
+        for owner, spec in host.chat_connectors.items():
+            ctx = host.contexts.get(owner)
+            if ctx is None:
+                continue
+            try:
+                connector = spec.factory(ctx)
+            except Exception as exc:
+                self.failed[spec.name] = f"{type(exc).__name__}: {exc}"
+                log.exception("chat connector %s (plugin %s) failed to build", spec.name, owner)
+                continue
+            if connector is None:
+                continue
+            await self.attach(connector, owner=owner)
+        self._start_timers()
+
+    async def attach(self, connector: ChatConnector, *, owner: str = "core") -> None:
+        """Start ``connector`` and route chat through it (used by the test kit, too)."""
+        if not connector.name or connector.name in self.connectors:
+            raise ValueError(f"chat connector name {connector.name!r} is empty or taken")
+        try:
+            await connector.start(self)
+        except Exception as exc:
+            self.failed[connector.name] = f"{type(exc).__name__}: {exc}"
+            log.exception("chat connector %s failed to start", connector.name)
+            return
+        self.connectors[connector.name] = connector
+        self.owners[connector.name] = owner
+        log.info("chat connector %s (%s) started", connector.name, connector.platform)
+
+    async def stop(self) -> None:
+        for task in self._timer_tasks:
+            task.cancel()
+        for name, connector in list(self.connectors.items()):
+            try:
+                await connector.stop()
+            except Exception:
+                log.exception("chat connector %s failed to stop cleanly", name)
+        self.connectors.clear()
+        for queue in self.queues.values():
+            await queue.stop()
+        for task in list(self._tasks) + self._timer_tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *self._timer_tasks, return_exceptions=True)
+        self._tasks.clear()
+        self._timer_tasks.clear()
+
+    # -- incoming -------------------------------------------------------------------------
+
+    async def publish(self, event: Event) -> Accepted:
+        """The :class:`ChatSink` connectors call: put what they received on the bus."""
+        return await self.services.bus.publish(event)
+
+    async def on_event(self, event: Event) -> None:
+        """The chat service's bus lane: gating actions, commands, console feed, counters."""
+        if isinstance(event, ChatMessage):
+            verdict = event.verdict
+            shown = verdict is None or verdict.action is Action.ALLOW
+            connector = self.connectors.get(event.source)
+            own = connector is not None and connector.is_self(event.viewer)
+            self._feed_in(event, shown, verdict.reason if verdict is not None else "")
+            if verdict is not None and verdict.action is Action.DELETE and not event.test:
+                self.deleted_by_gating += 1
+                self._spawn(self.delete(event), "gating-delete")
+            if not shown or own:
+                return
+            self.lines_seen += 1
+            self.router.route(event)
+        elif isinstance(event, ChatDeleted):
+            self._feed_add({
+                "kind": "deleted", "connector": event.source, "channel": event.channel,
+                "message_id": event.message_id,
+                "viewer": event.viewer.name if event.viewer else "",
+            })
+
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro, name=f"chat:{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("chat task %s failed: %r", task.get_name(), task.exception())
+
+    # -- outgoing -------------------------------------------------------------------------
+
+    def _targets(self, platform: str | None, channel: str | None,
+                 reply_to: ChatMessage | None) -> list[tuple[ChatConnector, str]]:
+        if reply_to is not None:
+            connector = self.connectors.get(reply_to.source)
+            if connector is None and reply_to.viewer is not None:
+                connector = next((c for c in self.connectors.values()
+                                  if c.platform == reply_to.viewer.platform), None)
+            if connector is None:
+                return []
+            return [(connector, channel or reply_to.channel or connector.default_channel)]
+        out = []
+        for connector in self.connectors.values():
+            if platform is not None and platform not in (connector.platform, connector.name):
+                continue
+            target = channel or connector.default_channel
+            if target:
+                out.append((connector, target))
+        return out
+
+    def queue_for(self, connector: ChatConnector, channel: str) -> OutboundQueue:
+        key = (connector.name, channel)
+        queue = self.queues.get(key)
+        if queue is None:
+            queue = OutboundQueue(connector, channel, self.clock, self._on_sent,
+                                  low_ttl=self.settings.low_ttl)
+            self.queues[key] = queue
+        return queue
+
+    async def say(self, text: str, *, platform: str | None = None, channel: str | None = None,
+                  reply_to: ChatMessage | None = None, priority: str = "normal") -> list[Outgoing]:
+        """Queue ``text`` and return at once with the queued parts.
+
+        Without ``platform``/``channel``/``reply_to`` it goes to every connector's main
+        channel. ``priority``: ``"money"`` (thanks for money, sent first), ``"normal"``,
+        or ``"low"`` (chatter that may be merged or dropped under pressure). Await
+        ``part.done`` on a returned part to learn the platform's message id.
+        """
+        if priority not in PRIORITIES:
+            raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}, got {priority!r}")
+        queued: list[Outgoing] = []
+        for connector, target in self._targets(platform, channel, reply_to):
+            queued.extend(self.queue_for(connector, target).put(
+                text, priority=priority, reply_to=reply_to))
+        if not queued:
+            log.debug("chat: nowhere to say %r (platform=%s channel=%s)", text[:60], platform,
+                      channel)
+        return queued
+
+    def _on_sent(self, sent: SentMessage) -> None:
+        self.sent.append(sent)
+        self._feed_add({
+            "kind": "out", "connector": sent.connector, "platform": sent.platform,
+            "channel": sent.channel, "viewer": "", "text": sent.text,
+            "reply_to": sent.reply_to_id, "priority": sent.priority, "merged": sent.merged,
+        })
+
+    async def delete(self, message: ChatMessage) -> bool:
+        """Delete ``message`` on its platform; False when the platform cannot."""
+        connector = self.connectors.get(message.source)
+        if connector is None:
+            return False
+        try:
+            await connector.delete(message.channel or connector.default_channel,
+                                   message.source_id)
+        except ChatUnsupported:
+            return False
+        except Exception:
+            log.exception("chat %s: deleting message %s failed", connector.name,
+                          message.source_id)
+            return False
+        self._feed_add({"kind": "deleted", "connector": connector.name,
+                        "channel": message.channel, "message_id": message.source_id,
+                        "viewer": message.viewer.name if message.viewer else ""})
+        return True
+
+    async def set_modes(self, *, platform: str | None = None, channel: str | None = None,
+                        subscriber_only: bool | None = None, emote_only: bool | None = None,
+                        slow: int | None = None, followers_only: int | None = None) -> int:
+        """Change chat modes where supported; returns how many channels changed."""
+        modes = {k: v for k, v in {
+            "subscriber_only": subscriber_only, "emote_only": emote_only, "slow": slow,
+            "followers_only": followers_only}.items() if v is not None}
+        changed = 0
+        for connector, target in self._targets(platform, channel, None):
+            try:
+                await connector.set_modes(target, **modes)
+                changed += 1
+            except ChatUnsupported:
+                continue
+        return changed
+
+    async def whisper(self, viewer: ViewerRef, text: str) -> bool:
+        """A private message to ``viewer`` on their platform; False where there is none."""
+        for connector in self.connectors.values():
+            if connector.platform == viewer.platform:
+                try:
+                    await connector.whisper(viewer, text)
+                    return True
+                except ChatUnsupported:
+                    continue
+        return False
+
+    # -- timers ---------------------------------------------------------------------------
+
+    def _start_timers(self) -> None:
+        for i, timer in enumerate(self.settings.timers):
+            self._timer_tasks.append(asyncio.create_task(self._timer(timer),
+                                                         name=f"chat-timer:{i}"))
+
+    async def _timer(self, timer: Any) -> None:
+        """Post ``timer.text`` every N minutes, only when M chat lines passed since."""
+        every = timer.every_minutes * 60
+        lines_at_last = self.lines_seen
+        while True:
+            await self.clock.sleep(every)
+            if self.lines_seen - lines_at_last < timer.min_lines:
+                continue
+            lines_at_last = self.lines_seen
+            try:
+                await self.say(timer.text, platform=timer.platform, priority="low")
+            except Exception:
+                log.exception("chat timer failed")
+
+    # -- introspection --------------------------------------------------------------------
+
+    def quiet(self) -> bool:
+        """Nothing left to do without time passing: no command running, queues idle."""
+        return not self._tasks and all(q.idle for q in self.queues.values())
+
+    def _feed_in(self, event: ChatMessage, shown: bool, reason: str) -> None:
+        self._feed_add({
+            "kind": "in", "connector": event.source, "platform":
+            event.viewer.platform if event.viewer else "", "channel": event.channel,
+            "id": event.source_id, "viewer": event.viewer.name if event.viewer else "",
+            "roles": sorted(event.roles), "text": event.text, "shown": shown,
+            "reason": reason, "test": event.test,
+        })
+
+    def _feed_add(self, entry: dict[str, Any]) -> None:
+        entry["seq"] = next(self._feed_seq)
+        entry["at"] = datetime.now(UTC).isoformat()
+        self.feed.append(entry)
+
+    def feed_since(self, seq: int) -> list[dict[str, Any]]:
+        return [e for e in self.feed if e["seq"] > seq]
+
+    def status(self) -> dict[str, Any]:
+        connectors = []
+        for name, connector in self.connectors.items():
+            try:
+                state = connector.status()
+            except Exception as exc:
+                state = {"error": f"{type(exc).__name__}"}
+                log.debug("status of %s failed: %s", name, exc)
+            connectors.append({"name": name, "platform": connector.platform,
+                               "plugin": self.owners.get(name, ""), **state})
+        for name, reason in self.failed.items():
+            connectors.append({"name": name, "connected": False, "error": reason})
+        return {
+            "connectors": connectors,
+            "queues": [q.status() | {"connector": k[0]} for k, q in self.queues.items()],
+            "commands": {"registered": len(self.router.commands), "run": self.commands_run,
+                         "errors": self.command_errors},
+            "lines": self.lines_seen,
+            "deleted_by_gating": self.deleted_by_gating,
+        }
+
+
+async def chat_service(app: Any) -> AsyncIterator[None]:
+    """The cleanup context that sets ``app[SERVICES].chat`` (see ``web/app.py``)."""
+    from ..web.keys import SERVICES, SETTINGS
+
+    services = app[SERVICES]
+    chat = ChatService(services, app[SETTINGS].chat)
+    services.chat = chat
+    chat.subscribe()
+    try:
+        yield
+    finally:
+        await chat.stop()
