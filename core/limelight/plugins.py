@@ -223,7 +223,10 @@ class PluginHost:
         return True
 
     def _spec_names(self) -> list[str]:
-        return [n for n in dir(self.pm.hook) if not n.startswith("_")]
+        # Only real hooks: pluggy also keeps a spec-less caller for every unknown name a
+        # plugin implemented, which must never be suggested back as "did you mean".
+        return [n for n, hc in vars(self.pm.hook).items()
+                if not n.startswith("_") and getattr(hc, "spec", None) is not None]
 
     def _record(self, info: PluginInfo, status: str, reason: str) -> None:
         info.status, info.reason = status, reason
@@ -311,7 +314,12 @@ class PluginHost:
         if cached is not None:
             return cached
         result: list[Caller] = []
-        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
+        # pluggy keeps implementations in registration order (grouped by trylast/tryfirst)
+        # and calls them last-registered first; the host wants the first-registered plugin
+        # first (it owns a contested name), with tryfirst/trylast still respected.
+        impls = sorted(getattr(self.pm.hook, hook).get_hookimpls(),
+                       key=lambda i: 0 if i.tryfirst else 2 if i.trylast else 1)
+        for impl in impls:
             info = self.info.get(impl.plugin_name)
             if info is None or not info.enabled:
                 continue
