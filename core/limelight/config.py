@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 ENV_PREFIX = "LIMELIGHT_"
 DEFAULT_CONFIG = "config.toml"
@@ -89,6 +89,42 @@ class TwitchSettings(Section):
     api_url: str = "https://api.twitch.tv/helix"
 
 
+class AlertVariationSettings(Section):
+    """One ``[[overlays.alerts.variations]]`` entry: how one event type looks at one tier."""
+
+    #: Event type (``tip``, ``cheer``, ``gift_bomb``, ...) or ``*`` for any.
+    event: str
+    name: str = ""
+    #: Tier threshold in major units of ``currency`` ("20.00"); compared in minor units.
+    min_amount: str = ""
+    currency: str = ""
+    #: Tier threshold on a count (gift bomb size, raid viewers, cheer bits).
+    min_count: int = Field(0, ge=0)
+    #: Text with ``{name}``, ``{amount}``, ``{message}``, ``{count}``, ... placeholders.
+    text: str = ""
+    duration_ms: int | None = Field(None, ge=500, le=120_000)
+    image: str = ""
+    sound: str = ""
+    volume: float = Field(1.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _amount_needs_currency(self) -> AlertVariationSettings:
+        if self.min_amount:
+            from .money import Money, MoneyError
+
+            try:
+                Money.parse(self.min_amount, self.currency)
+            except MoneyError as exc:
+                raise ValueError(f"min_amount/currency: {exc}") from None
+        return self
+
+
+class AlertSettings(Section):
+    #: How long an alert stays on screen unless its variation says otherwise.
+    duration_ms: int = Field(6000, ge=500, le=120_000)
+    variations: list[AlertVariationSettings] = []
+
+
 class OverlaySettings(Section):
     #: A folder of your own templates that override the default theme's, file by file.
     theme_dir: str = ""
@@ -96,6 +132,14 @@ class OverlaySettings(Section):
     replay_max_age: int = Field(600, ge=0)
     #: CSS variables for the default theme (colours, fonts, timings).
     theme: dict[str, str] = {}
+    #: Alert variations per event type and amount tier.
+    alerts: AlertSettings = AlertSettings()
+    #: Messages queued per browser source before it counts as frozen and is disconnected.
+    send_queue: int = Field(256, ge=8, le=100_000)
+    #: Seconds one send may take before the browser source is disconnected.
+    send_timeout: float = Field(5.0, gt=0)
+    #: Days of alert history kept for the dashboard's replay list.
+    history_days: int = Field(30, ge=1)
 
 
 class ChatCommandSettings(Section):

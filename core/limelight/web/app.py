@@ -24,6 +24,8 @@ from ..chat import web as chat_web
 from ..config import Settings, plugin_selection
 from ..context import PluginContext, Services
 from ..db import Database, normalise_url
+from ..overlays import dashboard as overlay_dashboard
+from ..overlays import routes as overlay_routes
 from ..plugins import PluginHost
 from ..scheduler import Scheduler
 from ..viewers import Viewers
@@ -100,6 +102,8 @@ def create_app(
     api.setup(app)
     webhooks.setup(app)
     dashboard.setup(app)
+    overlay_routes.setup(app)
+    overlay_dashboard.setup(app)
     chat_web.setup(app)
     app.router.add_static("/-/static/", CORE_STATIC, name="static")
     app.router.add_static("/-/theme/", resources.theme_dir() / "static", name="theme-static")
@@ -123,8 +127,9 @@ def core_services() -> list[Any]:
     attribute on ``app[SERVICES]`` and may ``services.bus.subscribe`` to events.
     """
     from ..chat.service import chat_service
+    from ..overlays.service import overlay_service_context
 
-    return [chat_service]
+    return [chat_service, overlay_service_context]
 
 
 def _add_plugin_routes(app: web.Application, host: PluginHost) -> None:

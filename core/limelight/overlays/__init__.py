@@ -1,0 +1,15 @@
+"""Overlays: browser sources for OBS with durable alerts, live state and chat.
+
+Plugins reach the service as ``ctx.overlays`` (:class:`OverlayService`): ``alert`` for
+durable alerts, ``variation`` to pick how an alert looks, ``set_state`` for snapshots
+(leaderboards, goals), ``send`` for ephemeral live messages, plus queue control. See
+``docs/overlays.md``.
+"""
+
+from __future__ import annotations
+
+from .outbox import OutboxAlert
+from .service import OverlayError, OverlayService, format_money
+from .variations import Variation
+
+__all__ = ["OutboxAlert", "OverlayError", "OverlayService", "Variation", "format_money"]

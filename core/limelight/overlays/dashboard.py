@@ -1,0 +1,64 @@
+"""Dashboard pages for overlays: every overlay's OBS URL and size, its queue controls
+(pause, resume, skip, clear, test alert) and its recent alerts with a replay button.
+
+The pages are server-rendered; ``/-/static/overlays-admin.js`` drives the buttons through
+the admin API (``/api/overlays/...``) with the session cookie and refreshes the status.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..web.dashboard import NAV, render, require_session
+from ..web.keys import SERVICES, SETTINGS
+from .routes import overlay_url
+from .service import SAMPLES
+
+NAV_ENTRY = ("/admin/overlays", "Overlays")
+
+
+async def overlays_page(request: web.Request) -> web.Response:
+    require_session(request)
+    service = request.app[SERVICES].overlays
+    settings = request.app[SETTINGS]
+    overlays = []
+    for spec in service.specs():
+        channel = service.channel(spec.name)
+        overlays.append({
+            "name": spec.name, "title": spec.title or spec.name,
+            "description": spec.description, "width": spec.width, "height": spec.height,
+            "url": overlay_url(settings, spec.name), "clients": len(channel.clients),
+            "paused": channel.paused, "pending": await service.pending(spec.name),
+        })
+    return render(request, "admin/overlays.html", {
+        "overlays": overlays, "kinds": sorted(SAMPLES),
+        "replay_max_age": settings.overlays.replay_max_age,
+    })
+
+
+async def overlay_detail(request: web.Request) -> web.Response:
+    require_session(request)
+    service = request.app[SERVICES].overlays
+    name = request.match_info["name"]
+    spec = service.spec(name)
+    if spec is None:
+        raise web.HTTPNotFound()
+    settings = request.app[SETTINGS]
+    channel = service.channel(name)
+    return render(request, "admin/overlays_detail.html", {
+        "overlay": {"name": spec.name, "title": spec.title or spec.name,
+                    "description": spec.description, "width": spec.width,
+                    "height": spec.height, "url": overlay_url(settings, spec.name),
+                    "events": list(spec.events)},
+        "status": channel.status(),
+        "pending": await service.pending(name),
+        "history": await service.history(name, 100),
+        "kinds": sorted(SAMPLES),
+    })
+
+
+def setup(app: web.Application) -> None:
+    if NAV_ENTRY not in NAV:
+        NAV.append(NAV_ENTRY)
+    app.router.add_get("/admin/overlays", overlays_page, name="admin-overlays")
+    app.router.add_get("/admin/overlays/{name}", overlay_detail, name="admin-overlay")

@@ -1,0 +1,241 @@
+"""The durable outbox: every alert an overlay should show, with an id, until it is old.
+
+Real alerts are rows of :class:`limelight.models.OverlayAlert`, committed before they are
+sent, so a browser source that reloads, freezes or was closed gets them on reconnect and a
+server restart loses none. Test alerts (DESIGN section 2: test events write no persistent
+state) live in memory only; they have negative ids so they can never collide with or
+advance a page's resume point.
+
+Replay policy, for a page that connects with ``since=<last id it showed>``:
+
+* every alert after ``since`` younger than ``[overlays] replay_max_age`` is sent again, in
+  order, including alerts another page already showed (each page gets everything);
+* a page with no ``since`` (a brand-new browser source) gets only the alerts nobody has
+  shown yet that are younger than the limit, so adding a source never replays old alerts;
+* older alerts are not replayed: the page is told how many expired (``hello.expired``) and
+  the streamer can replay any of them from the dashboard's history;
+* skipped and cleared alerts are never replayed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+
+from ..models import OverlayAlert
+
+log = logging.getLogger("limelight.overlays")
+
+QUEUED, SHOWN, SKIPPED, CLEARED = "queued", "shown", "skipped", "cleared"
+#: Most alerts one reconnect replays; a page that missed more gets the newest ones.
+REPLAY_LIMIT = 500
+#: Test alerts kept in memory per overlay.
+TEST_KEEP = 500
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class OutboxAlert:
+    """One alert as the outbox and the pages see it."""
+
+    id: int
+    overlay: str
+    kind: str
+    data: dict[str, Any]
+    variation: dict[str, Any] | None
+    duration_ms: int
+    created_at: datetime
+    test: bool = False
+    status: str = QUEUED
+    event_id: int | None = None
+    replay_of: int | None = None
+    #: The newest real alert id when a test alert was made: orders it among real ones.
+    after: int = 0
+    duplicate: bool = False
+
+    def sort_key(self) -> tuple[int, int, int]:
+        if self.id > 0:
+            return (self.id, 0, 0)
+        return (self.after, 1, -self.id)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "type": "alert",
+            "id": self.id,
+            "overlay": self.overlay,
+            "kind": self.kind,
+            "data": self.data,
+            "variation": self.variation,
+            "duration_ms": self.duration_ms,
+            "test": self.test,
+            "created_at": self.created_at.isoformat(),
+            "replay_of": self.replay_of,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The dashboard's view (with the status)."""
+        wire = self.to_wire()
+        wire.pop("type")
+        wire["status"] = self.status
+        return wire
+
+    @classmethod
+    def from_row(cls, row: OverlayAlert) -> OutboxAlert:
+        created = row.created_at
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=UTC)
+        return cls(id=row.id, overlay=row.overlay, kind=row.kind, data=row.data or {},
+                   variation=row.variation, duration_ms=row.duration_ms, created_at=created,
+                   status=row.status, event_id=row.event_id, replay_of=row.replay_of)
+
+
+class Outbox:
+    """Stores alerts, answers replays, records acks and queue-control decisions."""
+
+    def __init__(self, replay_max_age: float, history_days: int = 30) -> None:
+        self.replay_max_age = replay_max_age
+        self.history_days = history_days
+        self.last_real_id = 0
+        self._test_ids = itertools.count(1)
+        self._tests: dict[str, deque[OutboxAlert]] = {}
+        #: Ids already marked shown, so ten pages acking one alert write once.
+        self._acked: deque[int] = deque(maxlen=4096)
+        self._acked_set: set[int] = set()
+
+    async def start(self) -> None:
+        newest = await OverlayAlert.all().order_by("-id").first()
+        self.last_real_id = newest.id if newest is not None else 0
+        cutoff = utcnow() - timedelta(days=self.history_days)
+        pruned = await OverlayAlert.filter(created_at__lt=cutoff).delete()
+        if pruned:
+            log.info("removed %d overlay alert(s) older than %d days", pruned,
+                     self.history_days)
+
+    # -- adding ---------------------------------------------------------------------------
+
+    async def add(self, overlay: str, kind: str, data: dict[str, Any],
+                  variation: dict[str, Any] | None, duration_ms: int, *,
+                  test: bool = False, event_id: int | None = None,
+                  replay_of: int | None = None) -> OutboxAlert:
+        """Store one alert (committed when real); an alert already stored for the same
+        event, overlay and kind is returned instead with ``duplicate`` set."""
+        now = utcnow()
+        if test:
+            alert = OutboxAlert(id=-next(self._test_ids), overlay=overlay, kind=kind,
+                                data=data, variation=variation, duration_ms=duration_ms,
+                                created_at=now, test=True, event_id=event_id,
+                                replay_of=replay_of, after=self.last_real_id)
+            self._tests.setdefault(overlay, deque(maxlen=TEST_KEEP)).append(alert)
+            return alert
+        row = OverlayAlert(overlay=overlay, kind=kind, data=data, variation=variation,
+                           duration_ms=duration_ms, created_at=now, event_id=event_id,
+                           replay_of=replay_of)
+        try:
+            await row.save()
+        except IntegrityError:
+            existing = await OverlayAlert.get_or_none(overlay=overlay, event_id=event_id,
+                                                      kind=kind)
+            if existing is None:
+                raise
+            alert = OutboxAlert.from_row(existing)
+            alert.duplicate = True
+            return alert
+        self.last_real_id = max(self.last_real_id, row.id)
+        return OutboxAlert.from_row(row)
+
+    # -- reading --------------------------------------------------------------------------
+
+    async def replay(self, overlay: str, since: int | None) -> tuple[list[OutboxAlert], int]:
+        """What a page connecting with ``since`` must be sent, in order, and how many
+        alerts it missed that are too old to replay."""
+        cutoff = utcnow() - timedelta(seconds=self.replay_max_age)
+        live = (QUEUED, SHOWN) if since is not None else (QUEUED,)
+        query = OverlayAlert.filter(overlay=overlay, status__in=live)
+        if since is not None:
+            query = query.filter(id__gt=since)
+        rows = await query.filter(created_at__gte=cutoff).order_by("-id").limit(REPLAY_LIMIT)
+        expired = await query.filter(created_at__lt=cutoff, status=QUEUED).count()
+        alerts = [OutboxAlert.from_row(r) for r in reversed(rows)]
+        for test in self._tests.get(overlay, ()):
+            if test.status not in live or test.created_at < cutoff:
+                continue
+            if since is not None and test.after < since:
+                continue
+            alerts.append(test)
+        alerts.sort(key=OutboxAlert.sort_key)
+        return alerts, expired
+
+    async def get(self, alert_id: int) -> OutboxAlert | None:
+        if alert_id < 0:
+            for tests in self._tests.values():
+                for test in tests:
+                    if test.id == alert_id:
+                        return test
+            return None
+        row = await OverlayAlert.get_or_none(id=alert_id)
+        return OutboxAlert.from_row(row) if row is not None else None
+
+    async def history(self, overlay: str, limit: int = 50) -> list[OutboxAlert]:
+        """The newest alerts of ``overlay`` (real and test), newest first."""
+        rows = await OverlayAlert.filter(overlay=overlay).order_by("-id").limit(limit)
+        alerts = [OutboxAlert.from_row(r) for r in rows]
+        alerts.extend(self._tests.get(overlay, ()))
+        alerts.sort(key=lambda a: a.created_at, reverse=True)
+        return alerts[:limit]
+
+    async def pending(self, overlay: str) -> int:
+        """Alerts no page has shown yet and that are still young enough to be replayed."""
+        cutoff = utcnow() - timedelta(seconds=self.replay_max_age)
+        count = await OverlayAlert.filter(overlay=overlay, status=QUEUED,
+                                          created_at__gte=cutoff).count()
+        count += sum(1 for t in self._tests.get(overlay, ())
+                     if t.status == QUEUED and t.created_at >= cutoff)
+        return count
+
+    # -- changing status ------------------------------------------------------------------
+
+    async def mark_shown(self, overlay: str, alert_id: int) -> None:
+        if alert_id in self._acked_set:
+            return
+        if len(self._acked) == self._acked.maxlen:
+            self._acked_set.discard(self._acked[0])
+        self._acked.append(alert_id)
+        self._acked_set.add(alert_id)
+        if alert_id < 0:
+            test = await self.get(alert_id)
+            if test is not None and test.status == QUEUED:
+                test.status = SHOWN
+            return
+        await OverlayAlert.filter(id=alert_id, overlay=overlay, status=QUEUED).update(
+            status=SHOWN, shown_at=utcnow())
+
+    async def set_status(self, overlay: str, alert_id: int, status: str) -> bool:
+        """Skip one alert that no page has shown yet; ``False`` when there is none."""
+        if alert_id < 0:
+            test = await self.get(alert_id)
+            if test is None or test.overlay != overlay or test.status != QUEUED:
+                return False
+            test.status = status
+            return True
+        changed = await OverlayAlert.filter(id=alert_id, overlay=overlay,
+                                            status=QUEUED).update(status=status)
+        return bool(changed)
+
+    async def clear(self, overlay: str) -> int:
+        """Mark every alert of ``overlay`` that no page has shown yet as cleared."""
+        changed = await OverlayAlert.filter(overlay=overlay, status=QUEUED).update(
+            status=CLEARED)
+        for test in self._tests.get(overlay, ()):
+            if test.status == QUEUED:
+                test.status = CLEARED
+                changed += 1
+        return changed

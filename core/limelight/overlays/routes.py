@@ -1,0 +1,285 @@
+"""Overlay HTTP routes: the pages OBS loads, their WebSocket, the theme CSS, the admin API.
+
+Pages: ``/overlays/<name>?token=<overlay_token>`` (401 without a token, 403 with a wrong
+one, and no data either way). Each page carries a Content-Security-Policy that allows no
+inline script and no connection or resource outside this server, so even a viewer's text
+that slipped past escaping could neither run nor phone home.
+
+Admin API (Bearer admin token, or the dashboard session):
+
+=======================================  ===============================================
+``GET  /api/overlays``                   every overlay: URL, size, clients, queue
+``GET  /api/overlays/<name>``            one overlay with its recent alerts
+``POST /api/overlays/<name>/pause``      hold the queue after the alert on screen
+``POST /api/overlays/<name>/resume``     play the queue again
+``POST /api/overlays/<name>/skip``       skip the alert on screen, or ``{"id": N}``
+``POST /api/overlays/<name>/clear``      drop every alert not shown yet
+``POST /api/overlays/<name>/test``       a test alert, ``{"kind": "tip"}`` (optional)
+``POST /api/overlays/<name>/replay/<id>`` show a past alert again
+``POST /api/overlays/<name>/alerts``     push an alert: ``{"kind", "data", "test"}``
+``POST /api/overlays/<name>/state``      set a snapshot: ``{"key", "data"}``
+=======================================  ===============================================
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from ..web.auth import require_overlay
+from ..web.errors import ApiError
+from ..web.keys import HOST, SERVICES, SETTINGS
+from .service import SAMPLES, OverlayError, OverlayService
+from .websocket import websocket_handler
+
+log = logging.getLogger("limelight.overlays")
+
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "media-src 'self'; font-src 'self'; connect-src 'self'; base-uri 'none'; "
+       "form-action 'none'; frame-ancestors 'self'")
+THEME_CSS = "/-/overlays/theme.css"
+
+_VAR_NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
+_VAR_VALUE = re.compile(r"^[A-Za-z0-9 #%.,()'\"+\-/_]{0,200}$")
+
+
+def service_of(request: web.Request) -> OverlayService:
+    service = request.app[SERVICES].overlays
+    if service is None:
+        raise ApiError(503, "the overlay service is not running")
+    return service
+
+
+def overlay_url(settings: Any, name: str) -> str:
+    token = quote(settings.security.overlay_token, safe="")
+    return f"{settings.base_url()}/overlays/{name}?token={token}"
+
+
+def secure_headers(response: web.StreamResponse) -> web.StreamResponse:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def theme_variables(theme: dict[str, str]) -> list[tuple[str, str]]:
+    """``[overlays.theme]`` as CSS custom properties; unsafe names or values are skipped
+    (no ``url(...)``: overlay pages load nothing from elsewhere)."""
+    out = []
+    for key, value in sorted(theme.items()):
+        name = key.strip().lower().replace("_", "-")
+        value = str(value).strip()
+        if not _VAR_NAME.match(name) or not _VAR_VALUE.match(value) or "url(" in value.lower():
+            log.warning("[overlays.theme] %s: skipped (use letters, digits, #, %%, commas, "
+                        "quotes and parentheses only; no url())", key)
+            continue
+        out.append((name, value))
+    return out
+
+
+# -- pages -------------------------------------------------------------------------------
+
+
+async def overlay_page(request: web.Request) -> web.StreamResponse:
+    require_overlay(request, request.app[SETTINGS])
+    name = request.match_info["name"]
+    service = service_of(request)
+    spec = service.spec(name)
+    if spec is None:
+        raise web.HTTPNotFound()
+    settings = request.app[SETTINGS]
+    context = {
+        "overlay": spec,
+        "theme_css": THEME_CSS,
+        "alerts": settings.overlays.alerts,
+        "query": dict(request.query),
+    }
+    response = aiohttp_jinja2.render_template(spec.template, request, context)
+    return secure_headers(response)
+
+
+async def theme_css(request: web.Request) -> web.Response:
+    theme = request.app[SETTINGS].overlays.theme
+    lines = [f"  --ll-{name}: {value};" for name, value in theme_variables(theme)]
+    body = ":root {\n" + "\n".join(lines) + "\n}\n"
+    response = web.Response(text=body, content_type="text/css")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# -- admin API -----------------------------------------------------------------------------
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    if request.content_type != "application/json":
+        raise ApiError(415, "send JSON with Content-Type: application/json")
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"malformed JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "the body must be a JSON object")
+    return body
+
+
+def _name(request: web.Request) -> str:
+    name = request.match_info["name"]
+    if not service_of(request).exists(name):
+        raise ApiError(404, f"no overlay named {name!r}")
+    return name
+
+
+async def _describe(request: web.Request, name: str) -> dict[str, Any]:
+    service = service_of(request)
+    spec = service.spec(name)
+    assert spec is not None
+    settings = request.app[SETTINGS]
+    return {
+        "name": spec.name,
+        "title": spec.title or spec.name,
+        "description": spec.description,
+        "owner": request.app[HOST].overlays.owner_of(name),
+        "width": spec.width,
+        "height": spec.height,
+        "events": list(spec.events),
+        "url": overlay_url(settings, spec.name),
+        "pending": await service.pending(name),
+        **service.channel(name).status(),
+    }
+
+
+async def list_overlays(request: web.Request) -> web.Response:
+    service = service_of(request)
+    overlays = [await _describe(request, spec.name) for spec in service.specs()]
+    return web.json_response({"overlays": overlays, "boot": service.boot})
+
+
+async def get_overlay(request: web.Request) -> web.Response:
+    name = _name(request)
+    try:
+        limit = int(request.query.get("limit", "50"))
+    except ValueError:
+        raise ApiError(400, "limit must be an integer") from None
+    if not 1 <= limit <= 500:
+        raise ApiError(400, "limit must be between 1 and 500")
+    body = await _describe(request, name)
+    body["history"] = await service_of(request).history(name, limit)
+    return web.json_response(body)
+
+
+async def pause(request: web.Request) -> web.Response:
+    await service_of(request).pause(_name(request))
+    return web.json_response({"paused": True})
+
+
+async def resume(request: web.Request) -> web.Response:
+    await service_of(request).resume(_name(request))
+    return web.json_response({"paused": False})
+
+
+async def skip(request: web.Request) -> web.Response:
+    name = _name(request)
+    body = await _body(request)
+    alert_id = body.get("id")
+    if alert_id is not None and (not isinstance(alert_id, int) or isinstance(alert_id, bool)):
+        raise ApiError(400, "id must be an alert id (an integer)")
+    changed = await service_of(request).skip(name, alert_id)
+    return web.json_response({"skipped": alert_id, "changed": changed})
+
+
+async def clear(request: web.Request) -> web.Response:
+    cleared = await service_of(request).clear(_name(request))
+    return web.json_response({"cleared": cleared})
+
+
+async def test_alert(request: web.Request) -> web.Response:
+    name = _name(request)
+    body = await _body(request)
+    kind = body.get("kind", "tip")
+    data = body.get("data")
+    if not isinstance(kind, str) or (data is not None and not isinstance(data, dict)):
+        raise ApiError(400, "kind must be a string and data an object")
+    try:
+        alert_id = await service_of(request).test_alert(name, kind, data)
+    except OverlayError as exc:
+        raise ApiError(400, str(exc)) from None
+    return web.json_response({"id": alert_id, "test": True}, status=201)
+
+
+async def replay(request: web.Request) -> web.Response:
+    name = _name(request)
+    try:
+        alert_id = int(request.match_info["id"])
+    except ValueError:
+        raise ApiError(400, "the alert id must be an integer") from None
+    service = service_of(request)
+    original = await service.outbox.get(alert_id)
+    if original is None or original.overlay != name:
+        raise ApiError(404, f"overlay {name!r} has no alert {alert_id}")
+    new_id = await service.replay(alert_id)
+    return web.json_response({"id": new_id, "replay_of": alert_id}, status=201)
+
+
+async def push_alert(request: web.Request) -> web.Response:
+    name = _name(request)
+    body = await _body(request)
+    kind, data = body.get("kind"), body.get("data", {})
+    test = body.get("test", False)
+    duration = body.get("duration_ms")
+    if not isinstance(kind, str) or not isinstance(data, dict) or not isinstance(test, bool):
+        raise ApiError(400, "send {\"kind\": str, \"data\": object, \"test\": bool}")
+    if duration is not None and (not isinstance(duration, int) or not 0 < duration <= 120_000):
+        raise ApiError(400, "duration_ms must be an integer between 1 and 120000")
+    try:
+        alert_id = await service_of(request).alert(name, kind=kind, data=data, test=test,
+                                                   duration_ms=duration)
+    except OverlayError as exc:
+        raise ApiError(400, str(exc)) from None
+    return web.json_response({"id": alert_id, "test": test}, status=201)
+
+
+async def put_state(request: web.Request) -> web.Response:
+    name = _name(request)
+    body = await _body(request)
+    key, data = body.get("key"), body.get("data")
+    if not isinstance(key, str) or not key or not isinstance(data, dict):
+        raise ApiError(400, "send {\"key\": str, \"data\": object}")
+    try:
+        await service_of(request).set_state(name, key, data)
+    except OverlayError as exc:
+        raise ApiError(400, str(exc)) from None
+    return web.json_response({"key": key})
+
+
+async def samples(request: web.Request) -> web.Response:
+    return web.json_response({"kinds": sorted(SAMPLES)})
+
+
+def setup(app: web.Application) -> None:
+    """Add the overlay routes (the WebSocket before ``/overlays/{name}``)."""
+    router = app.router
+    router.add_get("/overlays/ws", websocket_handler, name="overlay-ws")
+    router.add_get("/overlays/{name}", overlay_page, name="overlay")
+    router.add_get(THEME_CSS, theme_css, name="overlay-theme-css")
+    router.add_get("/api/overlays", list_overlays)
+    router.add_get("/api/overlays/-/kinds", samples)
+    router.add_get("/api/overlays/{name}", get_overlay)
+    router.add_post("/api/overlays/{name}/pause", pause)
+    router.add_post("/api/overlays/{name}/resume", resume)
+    router.add_post("/api/overlays/{name}/skip", skip)
+    router.add_post("/api/overlays/{name}/clear", clear)
+    router.add_post("/api/overlays/{name}/test", test_alert)
+    router.add_post("/api/overlays/{name}/replay/{id}", replay)
+    router.add_post("/api/overlays/{name}/alerts", push_alert)
+    router.add_post("/api/overlays/{name}/state", put_state)

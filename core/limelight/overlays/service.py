@@ -1,0 +1,458 @@
+"""The overlay service: ``ctx.overlays`` for plugins, ``app[SERVICES].overlays`` for the core.
+
+Three kinds of message reach an overlay page:
+
+* **alerts** (:meth:`OverlayService.alert`) go through the durable outbox: stored with an
+  id, sent live, acked by the page when shown, replayed after a reconnect, played one at a
+  time from a queue the streamer can pause, skip, replay and clear;
+* **state** (:meth:`OverlayService.set_state`): the latest snapshot under a key
+  (a leaderboard, a goal's progress), sent to a page as soon as it connects and live after;
+* **live messages** (:meth:`OverlayService.send`): ephemeral (a chat line), never replayed.
+
+Events of the types an overlay lists when it is registered are forwarded to its pages as
+live messages; chat lines only when gating lets them be shown, with the viewer's badges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from ..events import ChatDeleted, ChatMessage, Event, event_type_name
+from ..money import BITS, Money
+from ..registry import Overlay
+from .outbox import SKIPPED, Outbox, OutboxAlert
+from .variations import Variation, VariationBook, amount_of, count_of
+from .websocket import Client, dumps
+
+if TYPE_CHECKING:
+    from ..badges import BadgeBook
+    from ..config import Settings
+    from ..plugins import PluginHost
+
+log = logging.getLogger("limelight.overlays")
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,79}$")
+KIND = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
+RESERVED = {"ws", "-"}
+#: Largest JSON body one alert, state or live message may carry.
+MAX_MESSAGE = 64 * 1024
+
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$",
+            "BRL": "R$", "INR": "₹"}
+
+
+class OverlayError(ValueError):
+    """A call the service cannot accept (bad name, data too large); says why."""
+
+
+def format_money(amount: Money) -> str:
+    """Money as viewers read it on stream: ``$5.00``, ``12.50 CHF``, ``100 bits``."""
+    if amount.currency == BITS:
+        return f"{amount.minor} bits"
+    symbol = _SYMBOLS.get(amount.currency)
+    return f"{symbol}{amount.to_wire()}" if symbol else f"{amount.to_wire()} {amount.currency}"
+
+
+@dataclass
+class Channel:
+    """Everything the service knows about one overlay name."""
+
+    name: str
+    spec: Overlay | None = None
+    clients: set[Client] = field(default_factory=set)
+    state: dict[str, dict[str, Any]] = field(default_factory=dict)
+    paused: bool = False
+    alerts: int = 0
+    evicted: int = 0
+    acked: int = 0
+    connects: int = 0
+    last_alert_id: int | None = None
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "registered": self.spec is not None,
+            "clients": len(self.clients),
+            "paused": self.paused,
+            "alerts": self.alerts,
+            "acked": self.acked,
+            "evicted": self.evicted,
+            "connects": self.connects,
+            "last_alert_id": self.last_alert_id,
+            "state_keys": sorted(self.state),
+        }
+
+
+SAMPLES: dict[str, dict[str, Any]] = {
+    "tip": {"name": "Test Viewer", "amount": "5.00", "currency": "USD",
+            "message": "This is a test alert."},
+    "cheer": {"name": "Test Viewer", "bits": 100, "message": "Cheer100 test"},
+    "subscription": {"name": "Test Viewer", "tier": "1000", "months": 3, "message": ""},
+    "gift_bomb": {"name": "Test Viewer", "count": 5, "tier": "1000"},
+    "raid": {"name": "Test Viewer", "viewers": 42},
+    "donation": {"name": "Test Viewer", "amount": "10.00", "currency": "USD",
+                 "message": "For a good cause", "campaign": "Test campaign"},
+    "merch.order": {"name": "Test Viewer", "item": "Test T-shirt", "quantity": 1,
+                    "amount": "25.00", "currency": "USD"},
+    "membership.changed": {"name": "Test Viewer", "level": "VIP", "status": "granted"},
+}
+
+
+class OverlayService:
+    """Durable alerts, state snapshots and live messages for every overlay."""
+
+    def __init__(self, settings: Settings, host: PluginHost | None = None,
+                 badges: BadgeBook | None = None) -> None:
+        self.settings = settings
+        self.host = host
+        self.badges = badges
+        self.outbox = Outbox(settings.overlays.replay_max_age, settings.overlays.history_days)
+        self.variations: dict[str, VariationBook] = {
+            "alerts": VariationBook(settings.overlays.alerts),
+        }
+        self.channels: dict[str, Channel] = {}
+        #: Changes at every start, so pages forget the (memory-only) test ids they showed.
+        self.boot = secrets.token_hex(6)
+        self._lock = asyncio.Lock()
+        self._routes: dict[str, list[Channel]] = {}
+        if host is not None:
+            for overlay in host.overlays.values():
+                self.register(overlay)
+
+    # -- registration ---------------------------------------------------------------------
+
+    def register(self, overlay: Overlay) -> None:
+        if not NAME.match(overlay.name) or overlay.name in RESERVED:
+            log.error("overlay %r: names are lower-case letters, digits, '_', '.', '-' "
+                      "(and not 'ws'); it is not served", overlay.name)
+            return
+        channel = self.channel(overlay.name)
+        channel.spec = overlay
+        for etype in overlay.events:
+            self._routes.setdefault(etype, []).append(channel)
+
+    def channel(self, name: str) -> Channel:
+        channel = self.channels.get(name)
+        if channel is None:
+            if not NAME.match(name) or name in RESERVED:
+                raise OverlayError(f"invalid overlay name {name!r}")
+            channel = self.channels[name] = Channel(name)
+        return channel
+
+    def exists(self, name: str) -> bool:
+        """Is ``name`` a registered overlay whose plugin is still enabled?"""
+        channel = self.channels.get(name)
+        if channel is None or channel.spec is None:
+            return False
+        return self.host is None or name in self.host.overlays
+
+    def spec(self, name: str) -> Overlay | None:
+        return self.channels[name].spec if self.exists(name) else None
+
+    def specs(self) -> list[Overlay]:
+        return [c.spec for n, c in self.channels.items() if c.spec is not None
+                and self.exists(n)]
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.outbox.start()
+
+    async def stop(self) -> None:
+        clients = [c for ch in self.channels.values() for c in ch.clients]
+        await asyncio.gather(*(c.close(1001, b"server stopping") for c in clients),
+                             return_exceptions=True)
+        await asyncio.gather(*(c.stop() for c in clients), return_exceptions=True)
+
+    # -- the plugin API -------------------------------------------------------------------
+
+    def variation(self, event_type: str, amount: Money | None = None, *,
+                  overlay: str = "alerts", count: int | None = None) -> Variation:
+        """The alert variation for ``event_type`` at the tier ``amount``/``count`` reaches.
+
+        Tiers come from ``[[overlays.alerts.variations]]``; amounts are compared in minor
+        units of the same currency, never converted.
+        """
+        book = self.variations.get(overlay) or self.variations["alerts"]
+        return book.pick(event_type, amount, count)
+
+    async def alert(self, overlay: str, *, kind: str, data: dict[str, Any],
+                    duration_ms: int | None = None, test: bool = False,
+                    event: Event | None = None,
+                    variation: Variation | dict[str, Any] | None = None) -> int:
+        """Queue an alert on ``overlay``; returns its id once it is durable.
+
+        ``data`` is what the page shows (viewer text is always rendered as text). With no
+        ``variation`` the one for ``kind`` and the amount in ``data`` is picked. A test
+        alert (``test=True`` or a test ``event``) is kept in memory only and has a negative
+        id. An alert for an event that already has one of this ``kind`` on this overlay
+        (the event was dispatched again after a restart) is not queued twice.
+        """
+        channel = self.channel(overlay)
+        if not KIND.match(kind):
+            raise OverlayError(f"invalid alert kind {kind!r}")
+        if event is not None:
+            test = test or event.test
+        if not isinstance(data, dict):
+            raise OverlayError("alert data must be a dict")
+        if variation is None:
+            variation = self.variation(kind, amount_of(data), overlay=overlay,
+                                       count=count_of(kind, data))
+        variation_wire = (variation.to_wire(self._text_values(data, event))
+                          if isinstance(variation, Variation) else dict(variation))
+        if duration_ms is None:
+            duration_ms = int(variation_wire.get("duration_ms")
+                              or self.settings.overlays.alerts.duration_ms)
+        self._check_size(data)
+        event_id = event.id if event is not None and not test else None
+        async with self._lock:
+            stored = await self.outbox.add(overlay, kind, data, variation_wire, duration_ms,
+                                           test=test, event_id=event_id)
+            if not stored.duplicate:
+                self._deliver(channel, stored)
+        return stored.id
+
+    async def set_state(self, overlay: str, key: str, data: dict[str, Any]) -> None:
+        """Replace the snapshot ``key`` of ``overlay``; connected pages update at once."""
+        channel = self.channel(overlay)
+        if not isinstance(data, dict):
+            raise OverlayError("state data must be a dict")
+        self._check_size(data)
+        channel.state[key] = data
+        self._broadcast(channel, dumps({"type": "state", "key": key, "data": data}))
+
+    async def clear_state(self, overlay: str, key: str) -> None:
+        channel = self.channel(overlay)
+        if channel.state.pop(key, None) is not None:
+            self._broadcast(channel, dumps({"type": "state", "key": key, "data": None}))
+
+    async def send(self, overlay: str, kind: str, data: dict[str, Any]) -> None:
+        """An ephemeral live message (a chat line): sent to connected pages, never stored."""
+        channel = self.channel(overlay)
+        if not KIND.match(kind):
+            raise OverlayError(f"invalid message kind {kind!r}")
+        self._check_size(data)
+        self._broadcast(channel, dumps({"type": "live", "kind": kind, "data": data}))
+
+    # -- queue control --------------------------------------------------------------------
+
+    async def pause(self, overlay: str) -> None:
+        """Finish the alert on screen, then hold the queue (pages keep it across reloads)."""
+        channel = self.channel(overlay)
+        channel.paused = True
+        self._control(channel, "pause")
+
+    async def resume(self, overlay: str) -> None:
+        channel = self.channel(overlay)
+        channel.paused = False
+        self._control(channel, "resume")
+
+    async def skip(self, overlay: str, alert_id: int | None = None) -> bool:
+        """Skip the alert on screen, or one queued alert by id (it is never replayed)."""
+        channel = self.channel(overlay)
+        changed = True
+        if alert_id is not None:
+            changed = await self.outbox.set_status(overlay, alert_id, SKIPPED)
+        self._control(channel, "skip", id=alert_id)
+        return changed
+
+    async def clear(self, overlay: str) -> int:
+        """Drop every alert no page has shown yet, and stop the one on screen."""
+        channel = self.channel(overlay)
+        cleared = await self.outbox.clear(overlay)
+        self._control(channel, "clear")
+        return cleared
+
+    async def replay(self, alert_id: int) -> int:
+        """Show a past alert again: a new alert (new id) with the same content."""
+        original = await self.outbox.get(alert_id)
+        if original is None:
+            raise KeyError(alert_id)
+        channel = self.channel(original.overlay)
+        async with self._lock:
+            stored = await self.outbox.add(original.overlay, original.kind, original.data,
+                                           original.variation, original.duration_ms,
+                                           test=original.test, replay_of=original.id)
+            self._deliver(channel, stored)
+        return stored.id
+
+    async def test_alert(self, overlay: str, kind: str = "tip",
+                         data: dict[str, Any] | None = None) -> int:
+        """A test alert with sample data (memory only, marked ``test``)."""
+        sample = dict(SAMPLES.get(kind, {"name": "Test Viewer"}))
+        sample.update(data or {})
+        return await self.alert(overlay, kind=kind, data=sample, test=True)
+
+    async def history(self, overlay: str, limit: int = 50) -> list[dict[str, Any]]:
+        return [a.to_json() for a in await self.outbox.history(overlay, limit)]
+
+    async def pending(self, overlay: str) -> int:
+        return await self.outbox.pending(overlay)
+
+    async def disconnect_all(self, overlay: str, code: int = 1012) -> int:
+        """Close every page of ``overlay`` (they reconnect and resume); for operators and
+        for tests that cut the line in the middle of a burst."""
+        channel = self.channel(overlay)
+        clients = list(channel.clients)
+        await asyncio.gather(*(c.close(code, b"reconnect") for c in clients),
+                             return_exceptions=True)
+        return len(clients)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "boot": self.boot,
+            "replay_max_age": self.settings.overlays.replay_max_age,
+            "overlays": {n: c.status() for n, c in sorted(self.channels.items())},
+        }
+
+    # -- pages ----------------------------------------------------------------------------
+
+    async def connect(self, client: Client, since: int | None) -> None:
+        """Greet a page: state snapshot, pause state, then the replay, then live messages.
+
+        The page is registered before the replay is read, so nothing sent meanwhile is
+        missed; what arrives twice that way the page drops by id.
+        """
+        channel = self.channel(client.overlay)
+        channel.clients.add(client)
+        channel.connects += 1
+        hello = {"type": "hello", "overlay": channel.name, "boot": self.boot,
+                 "paused": channel.paused, "state": dict(channel.state), "since": since}
+        try:
+            replay, expired = await self.outbox.replay(channel.name, since)
+        except Exception:
+            log.exception("overlay %s: reading the replay failed", channel.name)
+            replay, expired = [], 0
+        hello["expired"] = expired
+        hello["replay"] = len(replay)
+        client.prepend([dumps(hello), *(dumps(a.to_wire()) for a in replay)])
+        client.start()
+
+    async def receive(self, client: Client, text: str) -> None:
+        """A message from a page: ``{"type": "ack", "id": N}`` when an alert was shown."""
+        try:
+            message = json.loads(text)
+        except ValueError:
+            return
+        if not isinstance(message, dict) or message.get("type") != "ack":
+            return
+        alert_id = message.get("id")
+        if not isinstance(alert_id, int) or isinstance(alert_id, bool):
+            return
+        channel = self.channel(client.overlay)
+        channel.acked += 1
+        try:
+            await self.outbox.mark_shown(channel.name, alert_id)
+        except Exception:
+            log.exception("overlay %s: recording the ack of %s failed", channel.name,
+                          alert_id)
+
+    async def disconnect(self, client: Client) -> None:
+        channel = self.channels.get(client.overlay)
+        if channel is not None:
+            channel.clients.discard(client)
+            if client.evicted:
+                channel.evicted += 1
+        await client.stop()
+
+    # -- events from the bus --------------------------------------------------------------
+
+    async def on_event(self, event: Event) -> None:
+        """Forward events to the overlays that listed their type."""
+        etype = event_type_name(event)
+        channels = self._routes.get(etype)
+        if not channels:
+            return
+        if isinstance(event, ChatMessage):
+            verdict = event.verdict
+            if verdict is None or not verdict.shown:  # gating fails closed
+                return
+            data = self._chat_line(event)
+        elif isinstance(event, ChatDeleted):
+            data = {"message_id": event.message_id,
+                    "viewer": event.viewer.to_wire() if event.viewer else None,
+                    "channel": event.channel}
+        else:
+            data = event.to_wire()
+        text = dumps({"type": "live", "kind": etype, "data": data})
+        for channel in channels:
+            self._broadcast(channel, text)
+
+    def _chat_line(self, event: ChatMessage) -> dict[str, Any]:
+        viewer = event.viewer
+        badges = []
+        if self.badges is not None:
+            badges = [{"name": b.name, "label": b.label, "icon": b.icon}
+                      for b in self.badges.for_viewer(viewer)]
+        return {
+            "id": event.source_id,
+            "source": event.source,
+            "name": viewer.name if viewer else "",
+            "viewer": viewer.to_wire() if viewer else None,
+            "text": event.text,
+            "color": event.color if _COLOR.match(event.color or "") else "",
+            "roles": sorted(event.roles),
+            "badges": badges,
+            "first": event.first,
+            "test": event.test,
+        }
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _deliver(self, channel: Channel, alert: OutboxAlert) -> None:
+        channel.alerts += 1
+        channel.last_alert_id = alert.id
+        self._broadcast(channel, dumps(alert.to_wire()))
+
+    def _control(self, channel: Channel, action: str, **extra: Any) -> None:
+        self._broadcast(channel, dumps({"type": "control", "action": action, **extra}))
+
+    @staticmethod
+    def _broadcast(channel: Channel, text: str) -> None:
+        for client in list(channel.clients):
+            client.offer(text)
+
+    @staticmethod
+    def _check_size(data: Any) -> None:
+        if len(dumps(data)) > MAX_MESSAGE:
+            raise OverlayError(f"overlay message larger than {MAX_MESSAGE} bytes")
+
+    @staticmethod
+    def _text_values(data: dict[str, Any], event: Event | None) -> dict[str, Any]:
+        """Placeholders for a variation's text: the data plus a display name and amount."""
+        values: dict[str, Any] = {k: v for k, v in data.items()
+                                  if isinstance(v, str | int) and not isinstance(v, bool)}
+        if not values.get("name"):
+            viewer = event.viewer if event is not None else None
+            values["name"] = viewer.name if viewer is not None and viewer.name else "Someone"
+        amount = amount_of(data)
+        if amount is not None:
+            values["amount"] = format_money(amount)
+        return values
+
+
+_COLOR = re.compile(r"^#[0-9A-Fa-f]{3,8}$")
+
+
+async def overlay_service_context(app: web.Application) -> AsyncIterator[None]:
+    """Cleanup context: build the service after the database, subscribe it to the bus."""
+    from ..web.keys import HOST, SERVICES, SETTINGS
+
+    services = app[SERVICES]
+    service = OverlayService(app[SETTINGS], app[HOST], services.badges)
+    await service.start()
+    services.overlays = service
+    services.bus.subscribe("overlays", service.on_event)
+    try:
+        yield
+    finally:
+        await service.stop()

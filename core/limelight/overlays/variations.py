@@ -1,0 +1,194 @@
+"""Alert variations: how an alert looks for one event type at one amount tier.
+
+The streamer configures them in ``[[overlays.alerts.variations]]``; each says which event
+type it is for, an optional tier threshold (``min_amount`` + ``currency``, or ``min_count``)
+and the text, duration, image and sound to use. The highest tier that an alert reaches
+wins; when no configured variation matches, a built-in default for the event type is used,
+so a fresh install shows sensible alerts with no configuration at all.
+
+Texts are filled with :func:`fill`, a plain ``{placeholder}`` substitution: no attribute or
+index access, no format specs, and the result is always shown as text on the page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..config import AlertSettings, AlertVariationSettings
+from ..money import Money, MoneyError
+
+#: Built-in texts for the default theme, used when no configured variation matches.
+DEFAULT_TEXTS: dict[str, str] = {
+    "tip": "{name} tipped {amount}!",
+    "cheer": "{name} cheered {bits} bits!",
+    "subscription": "{name} subscribed!",
+    "gift_bomb": "{name} gifted {count} subs!",
+    "raid": "{name} is raiding with {viewers} viewers!",
+    "donation": "{name} donated {amount}!",
+    "merch.order": "{name} bought {item}!",
+    "membership.changed": "{name} is now {level}!",
+    "milestone": "{title}",
+    "test": "Test alert from {name}",
+}
+GENERIC_TEXT = "{name}"
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def fill(template: str, values: Mapping[str, Any]) -> str:
+    """Replace ``{key}`` with ``values[key]`` (missing keys become empty); nothing else."""
+
+    def one(match: re.Match[str]) -> str:
+        value = values.get(match.group(1))
+        return "" if value is None else str(value)
+
+    return _PLACEHOLDER.sub(one, template)
+
+
+@dataclass(frozen=True, slots=True)
+class Variation:
+    """A resolved variation: what the page needs to show one alert.
+
+    ``image`` and ``sound`` are URLs on this server (overlay pages may not load anything
+    from elsewhere); ``text`` is a template, filled with :meth:`render`.
+    """
+
+    event: str
+    name: str = "default"
+    text: str = GENERIC_TEXT
+    duration_ms: int = 6000
+    image: str = ""
+    sound: str = ""
+    volume: float = 1.0
+    min_amount: Money | None = None
+    min_count: int = 0
+
+    def render(self, values: Mapping[str, Any]) -> str:
+        return fill(self.text, values)
+
+    def to_wire(self, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The page's view: the filled-in text, media URLs and timing."""
+        return {
+            "name": self.name,
+            "event": self.event,
+            "text": self.render(values or {}),
+            "duration_ms": self.duration_ms,
+            "image": self.image,
+            "sound": self.sound,
+            "volume": self.volume,
+        }
+
+
+@dataclass
+class VariationBook:
+    """Every configured variation, indexed by event type, and the tier choice."""
+
+    settings: AlertSettings
+    _by_event: dict[str, list[Variation]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for index, raw in enumerate(self.settings.variations):
+            variation = _from_settings(raw, index, self.settings.duration_ms)
+            self._by_event.setdefault(raw.event, []).append(variation)
+
+    def pick(self, event_type: str, amount: Money | None = None,
+             count: int | None = None) -> Variation:
+        """The highest tier of ``event_type`` that ``amount``/``count`` reaches.
+
+        A tier with ``min_amount`` matches only amounts in its own currency (compared in
+        minor units: no conversion, no floats); a tier with ``min_count`` matches counts at
+        or above it. Specific event types beat ``*``; the built-in default comes last.
+        """
+        for candidates in (self._by_event.get(event_type, ()), self._by_event.get("*", ())):
+            best = _best(candidates, amount, count)
+            if best is not None:
+                if best.event == "*":
+                    return _with_event(best, event_type)
+                return best
+        return self.default(event_type)
+
+    def default(self, event_type: str) -> Variation:
+        return Variation(event=event_type, name="default",
+                         text=DEFAULT_TEXTS.get(event_type, GENERIC_TEXT),
+                         duration_ms=self.settings.duration_ms)
+
+    def all(self) -> list[Variation]:
+        return [v for vs in self._by_event.values() for v in vs]
+
+
+def _with_event(variation: Variation, event_type: str) -> Variation:
+    return Variation(event=event_type, name=variation.name, text=variation.text,
+                     duration_ms=variation.duration_ms, image=variation.image,
+                     sound=variation.sound, volume=variation.volume,
+                     min_amount=variation.min_amount, min_count=variation.min_count)
+
+
+def _best(candidates: Iterable[Variation], amount: Money | None,
+          count: int | None) -> Variation | None:
+    best: Variation | None = None
+    best_rank: tuple[int, int, int] = (-1, -1, -1)
+    for variation in candidates:
+        rank = _rank(variation, amount, count)
+        if rank is not None and rank > best_rank:
+            best, best_rank = variation, rank
+    return best
+
+
+def _rank(variation: Variation, amount: Money | None,
+          count: int | None) -> tuple[int, int, int] | None:
+    """``None`` when the variation does not apply; otherwise a sort key (higher wins):
+    tiered variations beat untiered ones, then the higher threshold wins."""
+    threshold = variation.min_amount
+    if threshold is not None:
+        if amount is None or amount.currency != threshold.currency:
+            return None
+        if amount.minor < threshold.minor:
+            return None
+    if variation.min_count:
+        if count is None or count < variation.min_count:
+            return None
+    tiered = 1 if (threshold is not None or variation.min_count) else 0
+    return (tiered, threshold.minor if threshold is not None else 0, variation.min_count)
+
+
+def _from_settings(raw: AlertVariationSettings, index: int, default_ms: int) -> Variation:
+    minimum: Money | None = None
+    if raw.min_amount:
+        try:
+            minimum = Money.parse(raw.min_amount, raw.currency)
+        except MoneyError as exc:  # the settings validator already checked this
+            raise ValueError(f"overlays.alerts.variations.{index}: {exc}") from None
+    return Variation(
+        event=raw.event,
+        name=raw.name or f"{raw.event}#{index}",
+        text=raw.text or DEFAULT_TEXTS.get(raw.event, GENERIC_TEXT),
+        duration_ms=raw.duration_ms or default_ms,
+        image=raw.image,
+        sound=raw.sound,
+        volume=raw.volume,
+        min_amount=minimum,
+        min_count=raw.min_count,
+    )
+
+
+def amount_of(data: Mapping[str, Any]) -> Money | None:
+    """The amount carried by an alert's wire data (``amount`` + ``currency``), if any."""
+    raw, currency = data.get("amount"), data.get("currency")
+    if raw is None or not currency:
+        return None
+    try:
+        return Money.parse(str(raw), str(currency))
+    except MoneyError:
+        return None
+
+
+def count_of(kind: str, data: Mapping[str, Any]) -> int | None:
+    """The number a count tier compares: gift count, raid viewers, cheer bits, months."""
+    for key in ("count", "viewers", "bits", "months", "quantity"):
+        value = data.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None

@@ -1,0 +1,305 @@
+// Limelight overlay runtime: the live connection of a browser source.
+//
+// Hand-written, no build step, for OBS 29's browser (Chromium 103): a classic script,
+// no top-level await, no modules. It connects to /overlays/ws, reconnects with jittered
+// backoff, resumes with since=<last alert shown> kept in localStorage (OBS reloads a source
+// when its scene becomes active), drops alert ids it has already shown, plays alerts one at
+// a time for their duration, acknowledges each when shown, and puts every text it receives
+// into the page with textContent, never as HTML.
+(function () {
+  "use strict";
+
+  var body = document.body;
+  var overlay = body.getAttribute("data-overlay") || "";
+  var params = new URLSearchParams(window.location.search);
+  var token = params.get("token") || "";
+  var KEY = "limelight:" + overlay + ":";
+  var KEEP_SHOWN = 500;
+  var GAP_MS = 400;
+
+  // -- persistent resume point --------------------------------------------------------------
+
+  var store = {
+    get: function (key) {
+      try { return window.localStorage.getItem(KEY + key); } catch (e) { return null; }
+    },
+    set: function (key, value) {
+      try { window.localStorage.setItem(KEY + key, value); } catch (e) { /* private mode */ }
+    },
+  };
+
+  function readShown() {
+    try {
+      var list = JSON.parse(store.get("shown") || "[]");
+      return Array.isArray(list) ? list.filter(function (x) { return typeof x === "number"; }) : [];
+    } catch (e) {
+      return [];
+    }
+  }
+
+  var lastShown = parseInt(store.get("last") || "", 10);
+  if (!(lastShown >= 0)) lastShown = null;
+  var shownOrder = readShown();
+  var shown = new Set(shownOrder);
+
+  function remember(id) {
+    if (shown.has(id)) return;
+    shown.add(id);
+    shownOrder.push(id);
+    while (shownOrder.length > KEEP_SHOWN) shown.delete(shownOrder.shift());
+    if (id > 0 && (lastShown === null || id > lastShown)) {
+      lastShown = id;
+      store.set("last", String(id));
+    }
+    store.set("shown", JSON.stringify(shownOrder));
+  }
+
+  function forgetTestIds() {
+    // Test alerts live in the server's memory and their (negative) ids restart with it.
+    shownOrder = shownOrder.filter(function (id) { return id > 0; });
+    shown = new Set(shownOrder);
+    store.set("shown", JSON.stringify(shownOrder));
+  }
+
+  // -- public hooks for the overlay's own script --------------------------------------------
+
+  var liveHandlers = {};
+  var stateHandlers = [];
+  var statusHandlers = [];
+  var renderer = null;
+
+  var api = {
+    overlay: overlay,
+    /** Ids of the alerts this page showed, in order (tests and debugging read it). */
+    shown: [],
+    state: {},
+    connected: false,
+    paused: false,
+    /** renderAlert(alert) shows one alert and returns a function that hides it. */
+    setRenderer: function (fn) { renderer = fn; },
+    onLive: function (kind, fn) { (liveHandlers[kind] = liveHandlers[kind] || []).push(fn); },
+    onState: function (fn) {
+      stateHandlers.push(fn);
+      Object.keys(api.state).forEach(function (key) { safely(fn, key, api.state[key], api.state); });
+    },
+    onStatus: function (fn) { statusHandlers.push(fn); },
+    queueLength: function () { return queue.length; },
+  };
+  window.Limelight = api;
+
+  function safely(fn) {
+    var args = Array.prototype.slice.call(arguments, 1);
+    try { fn.apply(null, args); } catch (err) { console.warn("limelight overlay:", err); }
+  }
+
+  // -- the alert queue ------------------------------------------------------------------------
+
+  var queue = [];
+  var current = null; // {alert, hide, timer}
+  var gapTimer = null;
+
+  function known(id) {
+    if (shown.has(id)) return true;
+    if (current && current.alert.id === id) return true;
+    for (var i = 0; i < queue.length; i++) if (queue[i].id === id) return true;
+    return false;
+  }
+
+  function enqueue(alert) {
+    if (typeof alert.id !== "number" || known(alert.id)) return;
+    queue.push(alert);
+    pump();
+  }
+
+  function pump() {
+    if (current || gapTimer || api.paused || !queue.length) return;
+    var alert = queue.shift();
+    var hide = null;
+    remember(alert.id);
+    api.shown.push(alert.id);
+    ack(alert.id);
+    try {
+      hide = (renderer || defaultRenderer)(alert);
+    } catch (err) {
+      console.warn("limelight overlay: cannot show alert", alert.id, err);
+    }
+    var duration = Math.max(500, Math.min(120000, alert.duration_ms || 6000));
+    current = { alert: alert, hide: hide, timer: window.setTimeout(finish, duration) };
+    document.dispatchEvent(new CustomEvent("limelight:shown", { detail: { id: alert.id } }));
+  }
+
+  function finish() {
+    if (!current) return;
+    window.clearTimeout(current.timer);
+    var hide = current.hide;
+    current = null;
+    if (typeof hide === "function") safely(hide);
+    gapTimer = window.setTimeout(function () { gapTimer = null; pump(); }, GAP_MS);
+  }
+
+  function control(message) {
+    var action = message.action;
+    if (action === "pause") {
+      api.paused = true;
+    } else if (action === "resume") {
+      api.paused = false;
+      pump();
+    } else if (action === "skip") {
+      if (typeof message.id === "number") {
+        if (current && current.alert.id === message.id) {
+          finish();
+        } else {
+          queue = queue.filter(function (a) {
+            if (a.id === message.id) { remember(a.id); return false; }
+            return true;
+          });
+        }
+      } else {
+        finish();
+      }
+    } else if (action === "clear") {
+      queue.forEach(function (a) { remember(a.id); });
+      queue = [];
+      finish();
+    }
+  }
+
+  // -- the default alert renderer (#alert-stage in the base template) -----------------------
+
+  function sameOrigin(url) {
+    return typeof url === "string" && url.charAt(0) === "/" && url.charAt(1) !== "/";
+  }
+
+  function defaultRenderer(alert) {
+    var stage = document.getElementById("alert-stage");
+    if (!stage) return null;
+    var v = alert.variation || {};
+    var data = alert.data || {};
+    var title = stage.querySelector(".alert-title");
+    var message = stage.querySelector(".alert-message");
+    var image = stage.querySelector(".alert-image");
+    if (title) title.textContent = v.text || data.name || alert.kind;
+    if (message) message.textContent = typeof data.message === "string" ? data.message : "";
+    if (image) {
+      if (sameOrigin(v.image)) { image.src = v.image; image.hidden = false; }
+      else { image.removeAttribute("src"); image.hidden = true; }
+    }
+    stage.setAttribute("data-kind", alert.kind);
+    stage.setAttribute("data-alert-id", String(alert.id));
+    stage.classList.toggle("is-test", !!alert.test);
+    stage.classList.add("show");
+    var audio = null;
+    if (sameOrigin(v.sound)) {
+      audio = new Audio(v.sound);
+      audio.volume = typeof v.volume === "number" ? Math.max(0, Math.min(1, v.volume)) : 1;
+      var playing = audio.play();
+      if (playing && playing.catch) playing.catch(function () { /* autoplay refused */ });
+    }
+    return function () {
+      stage.classList.remove("show");
+      if (audio) audio.pause();
+    };
+  }
+
+  // -- the connection -------------------------------------------------------------------------
+
+  var socket = null;
+  var attempts = 0;
+  var pendingAcks = [];
+  var statusEl = document.getElementById("connection");
+
+  function setStatus(connected) {
+    api.connected = connected;
+    if (statusEl) statusEl.setAttribute("data-state", connected ? "online" : "offline");
+    if (statusEl) statusEl.textContent = connected ? "" : "reconnecting…";
+    statusHandlers.forEach(function (fn) { safely(fn, connected); });
+  }
+
+  function ack(id) {
+    var text = JSON.stringify({ type: "ack", id: id });
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(text);
+    else pendingAcks.push(text);
+  }
+
+  function url() {
+    var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+    var q = "token=" + encodeURIComponent(token) + "&overlay=" + encodeURIComponent(overlay);
+    if (lastShown !== null) q += "&since=" + lastShown;
+    return scheme + "//" + window.location.host + "/overlays/ws?" + q;
+  }
+
+  function connect() {
+    var ws;
+    try {
+      ws = new WebSocket(url());
+    } catch (err) {
+      retry();
+      return;
+    }
+    socket = ws;
+    ws.onopen = function () {
+      while (pendingAcks.length && ws.readyState === WebSocket.OPEN) ws.send(pendingAcks.shift());
+    };
+    ws.onmessage = function (event) {
+      var message;
+      try { message = JSON.parse(event.data); } catch (err) { return; }
+      if (message && typeof message === "object") handle(message);
+    };
+    ws.onclose = function () {
+      if (socket === ws) socket = null;
+      setStatus(false);
+      retry();
+    };
+  }
+
+  function retry() {
+    var delay = Math.min(10000, 250 * Math.pow(2, attempts));
+    attempts += 1;
+    delay = delay * (0.5 + Math.random() / 2);
+    window.setTimeout(connect, delay);
+  }
+
+  function applyState(key, data) {
+    if (data === null || data === undefined) delete api.state[key];
+    else api.state[key] = data;
+    stateHandlers.forEach(function (fn) { safely(fn, key, data, api.state); });
+  }
+
+  function handle(message) {
+    switch (message.type) {
+      case "hello":
+        attempts = 0;
+        if (store.get("boot") !== message.boot) {
+          forgetTestIds();
+          store.set("boot", String(message.boot));
+        }
+        api.paused = !!message.paused;
+        setStatus(true);
+        var state = message.state || {};
+        Object.keys(api.state).forEach(function (key) {
+          if (!(key in state)) applyState(key, null);
+        });
+        Object.keys(state).forEach(function (key) { applyState(key, state[key]); });
+        pump();
+        break;
+      case "alert":
+        enqueue(message);
+        break;
+      case "state":
+        applyState(message.key, message.data);
+        break;
+      case "live":
+        (liveHandlers[message.kind] || []).forEach(function (fn) { safely(fn, message.data); });
+        break;
+      case "control":
+        control(message);
+        break;
+      default:
+        break;
+    }
+  }
+
+  setStatus(false);
+  if (statusEl) statusEl.setAttribute("data-state", "connecting");
+  connect();
+})();
