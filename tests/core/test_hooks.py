@@ -1,0 +1,441 @@
+"""One test per hook (``test_hook_<name>...``): each hook does what docs/hooks.md says.
+
+``tests/core/test_hook_docs.py`` fails when a hook in ``hookspecs.py`` has no test whose name
+contains ``hook_<name>``; other hooks' tests live next to their features.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import web
+from limelight import (
+    Badge,
+    ChatConnectorSpec,
+    ConfigModel,
+    EventType,
+    Job,
+    Overlay,
+    PluginConfig,
+    Route,
+    Verdict,
+    WebhookProvider,
+    hookimpl,
+)
+from limelight.chat.connector import LocalConnector
+from limelight.commands import command, example
+from limelight.events import Tip
+from limelight.gating import Action
+from limelight.models import EventRecord
+from limelight.money import Money
+from limelight.testing import make_chat, make_viewer, run_examples
+from limelight.webhooks import WebhookError
+from pydantic import Field
+
+from tests.support import wait_until
+
+
+class Plugin:
+    """Build a plugin object from keyword hook implementations."""
+
+    def __init__(self, **hooks: Any) -> None:
+        for name, func in hooks.items():
+            setattr(self, name, hookimpl(func))
+
+
+# -- register_config_model ----------------------------------------------------------------------
+
+
+class GreeterConfig(PluginConfig):
+    greeting: str = "hello"
+    volume: int = Field(5, ge=0, le=10)
+
+
+async def test_hook_register_config_model_validates_and_reaches_ctx(limelight):
+    plugin = Plugin(register_config_model=lambda register: register(ConfigModel(GreeterConfig)))
+    h = await limelight(plugins={"greeter": plugin},
+                        config={"plugins": {"greeter": {"volume": 7}}})
+    config = h.ctx("greeter").config
+    assert isinstance(config, GreeterConfig)
+    assert (config.greeting, config.volume) == ("hello", 7)
+
+
+async def test_hook_register_config_model_constraint_violation_names_the_key(limelight):
+    plugin = Plugin(register_config_model=lambda register: register(ConfigModel(GreeterConfig)))
+    h = await limelight(plugins={"greeter": plugin},
+                        config={"plugins": {"greeter": {"volume": 11}}})
+    reason = h.host.info["greeter"].reason
+    assert "plugins.greeter.volume" in reason and "less than or equal to 10" in reason
+
+
+async def test_hook_register_config_model_more_than_one_model_is_refused(limelight):
+    def twice(register: Any) -> None:
+        register(ConfigModel(GreeterConfig))
+        register(ConfigModel(GreeterConfig))
+
+    h = await limelight(plugins={"greedy": Plugin(register_config_model=twice)})
+    assert h.host.info["greedy"].status == "failed"
+    assert "more than one model" in h.host.info["greedy"].reason
+
+
+# -- register_commands --------------------------------------------------------------------------
+
+
+@command("greet", aliases=("hi",))
+@example("!greet Bob", "Hello, Bob!")
+async def greet(ctx: Any, call: Any, name: str = "you") -> str:
+    "Say hello."
+    return f"Hello, {name}!"
+
+
+def greeter_plugin() -> Plugin:
+    return Plugin(register_commands=lambda register: register(greet))
+
+
+async def test_hook_register_commands_routes_chat_and_records_owner(limelight):
+    h = await limelight(plugins={"greeter": greeter_plugin()})
+    assert h.host.commands.owner_of("greet") == "greeter"
+    await h.chat_as("alice", "!hi Bob")
+    assert h.said[-1].text == "Hello, Bob!"
+    assert not await run_examples(h, "greeter")
+
+
+async def test_hook_register_commands_duplicate_name_disables_the_second_plugin(limelight):
+    h = await limelight(plugins={"first": greeter_plugin(), "second": greeter_plugin()})
+    assert h.host.commands.owner_of("greet") == "first"
+    assert h.host.info["second"].status == "failed"
+    reason = h.host.info["second"].reason
+    assert "command 'greet' is already registered by plugin 'first'" in reason
+    await h.chat_as("alice", "!greet")
+    assert h.said[-1].text == "Hello, you!"
+
+
+# -- register_routes ----------------------------------------------------------------------------
+
+
+async def test_hook_register_routes_with_each_auth_kind(limelight):
+    async def hello(request: web.Request) -> web.Response:
+        return web.json_response({"hello": request.match_info.get("name", "world")})
+
+    plugin = Plugin(register_routes=lambda register: [
+        register(Route("GET", "/api/greeter/hello", hello)),
+        register(Route("GET", "/p/greeter/{name}", hello, auth="public")),
+        register(Route("GET", "/p/greeter-overlay/data", hello, auth="overlay")),
+    ])
+    h = await limelight(plugins={"greeter": plugin})
+    c = h.client
+    assert (await c.get("/api/greeter/hello")).status == 401
+    assert (await c.get("/api/greeter/hello", headers={"Authorization": "Bearer x"})).status == 403
+    ok = await c.get("/api/greeter/hello", headers=h.admin_headers)
+    assert ok.status == 200 and await ok.json() == {"hello": "world"}
+    assert await (await c.get("/p/greeter/ann")).json() == {"hello": "ann"}
+    assert (await c.get("/p/greeter-overlay/data")).status == 401
+    assert (await c.get("/p/greeter-overlay/data?token=wrong")).status == 403
+    token = h.settings.security.overlay_token
+    assert (await c.get(f"/p/greeter-overlay/data?token={token}")).status == 200
+
+
+async def test_hook_register_routes_of_a_plugin_that_failed_to_start_stop_answering(limelight):
+    async def hello(request: web.Request) -> web.Response:
+        return web.json_response({})
+
+    async def startup(ctx: Any) -> None:
+        raise RuntimeError("no")
+
+    plugin = Plugin(register_routes=lambda register: register(
+        Route("GET", "/p/broken/", hello, auth="public")), startup=startup)
+    h = await limelight(plugins={"broken": plugin})
+    response = await h.client.get("/p/broken/")
+    assert response.status == 503
+
+
+# -- register_overlays --------------------------------------------------------------------------
+
+
+async def test_hook_register_overlays_lists_them_with_token_urls(limelight):
+    plugin = Plugin(register_overlays=lambda register: register(
+        Overlay("goal", "goal.html", events=("tip",), width=600, height=120, title="Goal bar")))
+    h = await limelight(plugins={"goal": plugin})
+    overlay = h.host.overlays.get("goal")
+    assert overlay is not None and overlay.events == ("tip",)
+    assert h.host.overlays.owner_of("goal") == "goal"
+    # the dashboard lists each overlay with its OBS URL (token included) and size
+    login = await h.client.post("/admin/login", data={"token": h.settings.security.admin_token},
+                                allow_redirects=False)
+    assert login.status == 302
+    page = await (await h.client.get("/admin/")).text()
+    assert f"/overlays/goal?token={h.settings.security.overlay_token}" in page
+    assert "Goal bar" in page
+
+
+# -- register_models: see tests/core/test_storage.py (test_hook_register_models_...) ------------
+
+
+# -- register_jobs ------------------------------------------------------------------------------
+
+
+async def test_hook_register_jobs_runs_the_job_with_the_plugin_context(limelight):
+    seen: list[Any] = []
+    ran = asyncio.Event()
+
+    async def tick(ctx: Any) -> None:
+        seen.append(ctx.name)
+        ran.set()
+
+    plugin = Plugin(register_jobs=lambda register: register(
+        Job("tick", tick, "interval", {"seconds": 0.05})))
+    h = await limelight(plugins={"ticker": plugin})
+    assert h.services.scheduler.next_run("ticker:tick") is not None
+    await asyncio.wait_for(ran.wait(), 5)
+    assert seen[0] == "ticker"
+
+
+async def test_hook_register_jobs_a_failing_job_is_counted_and_keeps_its_schedule(limelight):
+    calls = 0
+
+    def boom(ctx: Any) -> None:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("job failed")
+
+    plugin = Plugin(register_jobs=lambda register: register(
+        Job("boom", boom, "interval", {"seconds": 0.02})))
+    h = await limelight(plugins={"boomer": plugin})
+    await wait_until(lambda: calls >= 2)
+    assert h.services.scheduler.failures >= 2
+    assert h.host.info["boomer"].status == "enabled"
+
+
+# -- register_webhook_providers -----------------------------------------------------------------
+
+
+async def kofi_like(request: web.Request, body: bytes) -> list[Any]:
+    if request.headers.get("X-Token") != "letmein":
+        raise WebhookError(401, "bad verification token")
+    payload = json.loads(body)
+    return [Tip(source="fakepay", source_id=payload["id"], viewer=make_viewer("Ann"),
+                amount=Money.parse(payload["amount"], "USD"))]
+
+
+async def test_hook_register_webhook_providers_commits_before_answering(limelight):
+    seen: list[Any] = []
+
+    async def on_event(event: Any, ctx: Any) -> None:
+        seen.append(event)
+
+    plugin = Plugin(
+        register_webhook_providers=lambda register: register(
+            WebhookProvider("fakepay", kofi_like)),
+        on_event=on_event,
+    )
+    h = await limelight(plugins={"fakepay": plugin})
+    body = json.dumps({"id": "pay-1", "amount": "3.50"})
+    bad = await h.client.post("/webhooks/fakepay", data=body, headers={"X-Token": "nope"})
+    assert bad.status == 401 and "bad verification token" in (await bad.json())["error"]
+    assert await EventRecord.all().count() == 0
+
+    ok = await h.client.post("/webhooks/fakepay", data=body, headers={"X-Token": "letmein"})
+    assert ok.status == 200
+    assert await EventRecord.filter(source="fakepay", source_id="pay-1").count() == 1
+    again = await h.client.post("/webhooks/fakepay", data=body, headers={"X-Token": "letmein"})
+    assert again.status == 200 and (await again.json())["duplicates"] == 1
+    await h.settle()
+    assert [e.source_id for e in seen] == ["pay-1"]
+    assert (await h.client.post("/webhooks/nosuch", data=body)).status == 404
+
+
+# -- register_chat_connectors -------------------------------------------------------------------
+
+
+async def test_hook_register_chat_connectors_builds_and_starts_the_connector(limelight):
+    built: list[str] = []
+
+    def factory(ctx: Any) -> LocalConnector:
+        built.append(ctx.name)
+        return LocalConnector("fakechat", platform="fakeplatform")
+
+    first = Plugin(register_chat_connectors=lambda register: register(
+        ChatConnectorSpec("fakechat", factory)))
+    second = Plugin(register_chat_connectors=lambda register: register(
+        ChatConnectorSpec("fakechat", factory)))
+    h = await limelight(plugins={"first": first, "second": second})
+    assert built == ["first"]
+    assert h.host.chat_connectors.owner_of("fakechat") == "first"
+    assert h.host.info["second"].status == "failed"
+    connector = h.services.chat.connectors["fakechat"]
+    assert connector.running
+    await h.services.chat.say("hello from the bot", platform="fakeplatform")
+    await h.settle()
+    assert [m.text for m in connector.sent] == ["hello from the bot"]
+
+
+# -- register_badges ----------------------------------------------------------------------------
+
+
+async def test_hook_register_badges_award_and_revoke(limelight):
+    plugin = Plugin(register_badges=lambda register: register(
+        Badge("vip", "VIP", icon="star", description="a VIP supporter")))
+    h = await limelight(plugins={"vip": plugin})
+    badges = h.ctx("vip").badges
+    alice, bob = make_viewer("alice"), make_viewer("bob")
+    badges.award(alice, "vip")
+    assert [b.name for b in badges.for_viewer(alice)] == ["vip"]
+    assert badges.for_viewer(bob) == [] and badges.for_viewer(None) == []
+    badges.revoke(alice, "vip")
+    assert badges.for_viewer(alice) == []
+    try:
+        badges.award(alice, "unregistered")
+    except KeyError as exc:
+        assert "register it with register_badges" in str(exc)
+    else:
+        raise AssertionError("awarding an unregistered badge must fail")
+
+
+# -- register_event_types -----------------------------------------------------------------------
+
+
+async def test_hook_register_event_types_accepts_declared_types_on_the_api(limelight):
+    seen: list[Any] = []
+
+    async def on_event(event: Any, ctx: Any) -> None:
+        seen.append(event)
+
+    plugin = Plugin(
+        register_event_types=lambda register: register(EventType("merch.drop_started")),
+        on_event=on_event,
+    )
+    h = await limelight(plugins={"merch": plugin})
+    status, body = await h.post_event({"type": "merch.drop_started", "source_id": "drop-1",
+                                       "data": {"item": "Hoodie", "stock": 20}})
+    assert status == 201 and body["duplicate"] is False
+    assert seen[0].custom_type == "merch.drop_started"
+    assert seen[0].payload == {"item": "Hoodie", "stock": 20}
+    listed = await (await h.client.get("/api/events?type=merch.drop_started",
+                                       headers=h.admin_headers)).json()
+    assert listed["events"][0]["data"] == {"item": "Hoodie", "stock": 20}
+    status, body = await h.post_event({"type": "merch.drop_ended", "data": {}})
+    assert status == 400 and "unknown event type 'merch.drop_ended'" in body["error"]
+
+
+# -- startup / shutdown -------------------------------------------------------------------------
+
+
+async def test_hook_startup_gets_a_ready_context(limelight):
+    found: dict[str, Any] = {}
+
+    async def startup(ctx: Any) -> None:
+        found["name"] = ctx.name
+        found["db"] = (await ctx.db.status()).ok
+        found["scheduler"] = ctx.scheduler is not None
+        found["url"] = ctx.url("/x")
+
+    h = await limelight(plugins={"starter": Plugin(startup=startup)})
+    assert found["name"] == "starter" and found["db"] is True and found["scheduler"]
+    assert found["url"].endswith("/x")
+    assert h.host.info["starter"].status == "enabled"
+
+
+async def test_hook_startup_sync_implementation_is_called_too(limelight):
+    called: list[str] = []
+    await limelight(plugins={"sync": Plugin(startup=lambda ctx: called.append(ctx.name))})
+    assert called == ["sync"]
+
+
+async def test_hook_shutdown_runs_when_the_server_stops(limelight):
+    stopped: list[str] = []
+
+    async def shutdown(ctx: Any) -> None:
+        stopped.append(ctx.name)
+
+    h = await limelight(plugins={"stopper": Plugin(shutdown=shutdown)})
+    assert stopped == []
+    await h.client.close()
+    assert stopped == ["stopper"]
+
+
+async def test_hook_shutdown_failure_does_not_stop_the_others(limelight):
+    stopped: list[str] = []
+
+    def bad(ctx: Any) -> None:
+        raise RuntimeError("cannot let go")
+
+    h = await limelight(plugins={"bad": Plugin(shutdown=bad),
+                                 "good": Plugin(shutdown=lambda ctx: stopped.append(ctx.name))})
+    await h.client.close()
+    assert stopped == ["good"]
+    assert h.host.info["bad"].stats["shutdown"].errors == 1
+
+
+# -- on_event -----------------------------------------------------------------------------------
+
+
+async def test_hook_on_event_receives_each_accepted_event_once_with_its_id(limelight):
+    seen: list[Any] = []
+    contexts: list[str] = []
+
+    async def on_event(event: Any, ctx: Any) -> None:
+        seen.append(event)
+        contexts.append(ctx.name)
+
+    h = await limelight(plugins={"watcher": Plugin(on_event=on_event)})
+    _status, body = await h.post_event({"type": "tip", "source_id": "t-1",
+                                       "data": {"amount": "2.00", "currency": "EUR"}})
+    await h.post_event({"type": "tip", "source_id": "t-1",
+                        "data": {"amount": "2.00", "currency": "EUR"}})
+    assert [e.id for e in seen] == [body["id"]]
+    assert seen[0].amount == Money(200, "EUR") and contexts == ["watcher"]
+
+
+# -- check_chat_message -------------------------------------------------------------------------
+
+
+async def test_hook_check_chat_message_strictest_verdict_wins_and_failures_hide(limelight):
+    def allow(message: Any, ctx: Any) -> Verdict | None:
+        return Verdict.allow("fine")
+
+    async def hide_links(message: Any, ctx: Any) -> Verdict | None:
+        return Verdict.hide("links need VIP") if "http" in message.text else None
+
+    def delete_spam(message: Any, ctx: Any) -> Verdict | None:
+        return Verdict.delete("spam") if "SPAM" in message.text else None
+
+    h = await limelight(plugins={"allow": Plugin(check_chat_message=allow),
+                                 "links": Plugin(check_chat_message=hide_links),
+                                 "spam": Plugin(check_chat_message=delete_spam)})
+    host = h.host
+    assert (await host.check_chat_message(make_chat("hi"))).action is Action.ALLOW
+    verdict = await host.check_chat_message(make_chat("see http://x"))
+    assert (verdict.action, verdict.plugin, verdict.reason) == (Action.HIDE, "links",
+                                                                "links need VIP")
+    verdict = await host.check_chat_message(make_chat("SPAM http://x"))
+    assert (verdict.action, verdict.plugin) == (Action.DELETE, "spam")
+
+    # the bus stores the verdict on the message before plugins see it
+    message = make_chat("http://y")
+    await h.publish(message)
+    assert message.verdict.action is Action.HIDE
+
+
+async def test_hook_check_chat_message_fails_closed_when_a_plugin_raises(limelight):
+    def broken(message: Any, ctx: Any) -> Verdict | None:
+        raise RuntimeError("gate broke")
+
+    h = await limelight(plugins={"broken": Plugin(check_chat_message=broken)})
+    verdict = await h.host.check_chat_message(make_chat("hi"))
+    assert (verdict.action, verdict.plugin) == (Action.HIDE, "broken")
+
+
+async def test_hook_check_chat_message_invalid_answer_hides(limelight):
+    def nonsense(message: Any, ctx: Any) -> Any:
+        return "yes please"
+
+    h = await limelight(plugins={"nonsense": Plugin(check_chat_message=nonsense)})
+    verdict = await h.host.check_chat_message(make_chat("hi"))
+    assert verdict.action is Action.HIDE and "invalid verdict" in verdict.reason
+
+
+async def test_hook_check_chat_message_without_gating_plugins_allows(limelight):
+    h = await limelight()
+    assert (await h.host.check_chat_message(make_chat("hi"))).shown
