@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import TortoiseContext
 from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 from tortoise.transactions import in_transaction
@@ -80,6 +81,10 @@ class Database:
         if self.backend not in ("sqlite", "postgres", "asyncpg", "psycopg"):
             raise DatabaseError(f"database.url: unsupported database {self.backend!r}")
         config = tortoise_config(self.url, self.apps)
+        # tortoise caches each model's INSERT/DELETE SQL per connection *name* (always
+        # "default" here), so SQL built for SQLite would be reused for PostgreSQL when one
+        # process opens both (test suites do): start from an empty cache.
+        EXECUTOR_CACHE.clear()
         tctx = TortoiseContext()
         try:
             with tctx:
