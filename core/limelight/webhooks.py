@@ -1,6 +1,22 @@
-"""What webhook providers raise when a delivery cannot be accepted."""
+"""What webhook providers use: the rejection they raise, and a shared HMAC scheme.
+
+Providers with a scheme of their own (Stripe, Ko-fi) verify it in their plugin. Services
+without one use Limelight's generic scheme, the same shape Stripe uses: the sender puts the
+Unix time in ``X-Limelight-Timestamp`` and ``sha256=<hex>`` in ``X-Limelight-Signature``,
+where ``<hex>`` is HMAC-SHA256 over ``"<timestamp>.<raw body>"`` with the shared secret.
+Signing the timestamp with the body makes a captured delivery useless after the tolerance.
+"""
 
 from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+TIMESTAMP_HEADER = "X-Limelight-Timestamp"
+SIGNATURE_HEADER = "X-Limelight-Signature"
+#: Deliveries signed longer ago than this (or this far in the future) are refused.
+DEFAULT_TOLERANCE = 300
 
 
 class WebhookError(Exception):
@@ -12,3 +28,51 @@ class WebhookError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+def hmac_signature(secret: str, timestamp: int | str, body: bytes) -> str:
+    """The ``X-Limelight-Signature`` value for ``body`` sent at ``timestamp``."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def signed_headers(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    """Headers a sender attaches (used by the tests and by ``limelight`` senders)."""
+    ts = int(time.time()) if timestamp is None else timestamp
+    return {TIMESTAMP_HEADER: str(ts), SIGNATURE_HEADER: hmac_signature(secret, ts, body)}
+
+
+def verify_hmac(
+    secret: str,
+    timestamp: str | None,
+    signature: str | None,
+    body: bytes,
+    *,
+    tolerance: int = DEFAULT_TOLERANCE,
+    now: float | None = None,
+) -> int:
+    """Check a generic-scheme delivery; return its timestamp or raise :class:`WebhookError`.
+
+    The signature is compared in constant time before the timestamp is judged, so a
+    stranger learns nothing from the answer but "wrong signature".
+    """
+    if not secret:
+        raise WebhookError(503, "this endpoint has no secret configured; deliveries are refused")
+    if not timestamp:
+        raise WebhookError(400, f"missing {TIMESTAMP_HEADER} header (Unix seconds)")
+    if not signature:
+        raise WebhookError(401, f"missing {SIGNATURE_HEADER} header (sha256=<hex>)")
+    try:
+        ts = int(timestamp.strip())
+    except ValueError:
+        raise WebhookError(400, f"{TIMESTAMP_HEADER} must be an integer (Unix seconds)") from None
+    expected = hmac_signature(secret, ts, body)
+    given = [part.strip() for part in signature.split(",")]
+    if not any(hmac.compare_digest(expected.encode(), g.encode()) for g in given):
+        raise WebhookError(401, "signature does not match the body (check the secret)")
+    current = time.time() if now is None else now
+    if abs(current - ts) > tolerance:
+        raise WebhookError(
+            400, f"timestamp is outside the {tolerance} s tolerance (clock skew or a replay)"
+        )
+    return ts

@@ -8,7 +8,9 @@ so the provider retries and nothing is lost; a replay gets 200 and changes nothi
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -16,7 +18,33 @@ from ..webhooks import WebhookError
 from .errors import ApiError
 from .keys import HOST, SERVICES
 
+if TYPE_CHECKING:
+    from ..bus import Accepted, EventBus
+    from ..events import Event
+
 log = logging.getLogger("limelight.webhooks")
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The raw body, refused with 413 as soon as it grows past ``limit`` bytes.
+
+    Providers sign the exact bytes, so the body is read raw (never re-encoded), and it is
+    read in chunks so a huge or endless body costs at most ``limit`` bytes of memory.
+    """
+    too_large = ApiError(413, f"body larger than {limit} bytes")
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.content.read(min(65536, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+    return b"".join(chunks)
 
 
 async def receive(request: web.Request) -> web.Response:
@@ -24,27 +52,27 @@ async def receive(request: web.Request) -> web.Response:
     provider = request.app[HOST].webhook_providers.get(name)
     if provider is None:
         raise ApiError(404, f"no webhook provider named {name!r}")
-    if request.content_length is not None and request.content_length > provider.max_body:
-        raise ApiError(413, f"body larger than {provider.max_body} bytes")
-    body = await request.content.read(provider.max_body + 1)
-    if len(body) > provider.max_body:
-        raise ApiError(413, f"body larger than {provider.max_body} bytes")
+    body = await read_body(request, provider.max_body)
     try:
         events = await provider.handle(request, body)
     except WebhookError as exc:
-        log.warning("webhook %s rejected: %s", name, exc.message)
+        log.warning("webhook %s rejected (%d): %s", name, exc.status, exc.message)
         raise ApiError(exc.status, exc.message) from None
     bus = request.app[SERVICES].bus
-    accepted, duplicates = [], 0
+    # Shielded: a provider that hangs up mid-commit must not leave half a delivery behind;
+    # whatever was committed is deduped when it retries.
     try:
-        for event in events:
-            result = await bus.publish(event)
-            duplicates += result.duplicate
-            accepted.append(result.id)
+        results = await asyncio.shield(_commit(bus, events))
     except Exception:
         log.exception("webhook %s: could not store the delivery", name)
         raise ApiError(503, "could not store the delivery; retry later") from None
-    return web.json_response({"ok": True, "ids": accepted, "duplicates": duplicates})
+    ids = [r.id for r in results]
+    duplicates = sum(r.duplicate for r in results)
+    return web.json_response({"ok": True, "ids": ids, "duplicates": duplicates})
+
+
+async def _commit(bus: EventBus, events: list[Event]) -> list[Accepted]:
+    return [await bus.publish(event) for event in events]
 
 
 def setup(app: web.Application) -> None:

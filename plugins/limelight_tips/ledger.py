@@ -1,0 +1,220 @@
+"""The ledger: exactly-once money rows, totals per currency, and the leaderboard.
+
+Writes are idempotent: the row's key is the event's own dedupe key ``(source, source_id)``,
+unique in the table, so an event the bus dispatches again after a crash finds its row and
+writes nothing. Sums run in the database per ``(viewer, currency)``; conversion to the base
+currency happens afterwards in Python with exact decimals, so a rate change applies to
+history too and nothing is ever rounded twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from limelight import Money
+from tortoise.exceptions import IntegrityError
+from tortoise.functions import Count, Sum
+
+from .config import TipsConfig
+from .models import LedgerEntry
+
+log = logging.getLogger("limelight.plugin.tips")
+
+BITS = "BITS"
+
+
+@dataclass(frozen=True, slots=True)
+class Converter:
+    """Converts amounts into the base currency with the configured rates."""
+
+    base: str
+    rates: dict[str, Decimal]
+    bit_value: Decimal
+    bits_currency: str
+
+    @classmethod
+    def from_config(cls, config: TipsConfig) -> Converter:
+        return cls(config.base_currency, dict(config.rates), config.bit_value,
+                   config.bits_currency)
+
+    def value_of_bits(self, bits: int) -> Money:
+        """What ``bits`` are worth in ``bits_currency``."""
+        return Money(bits, BITS).convert(self.bits_currency, self.bit_value)
+
+    def into(self, money: Money, currency: str) -> Money | None:
+        """``money`` in ``currency``: bits at ``bit_value``, other currencies only into the
+        base currency at their rate; ``None`` when there is no way to convert."""
+        if money.currency == BITS:
+            money = self.value_of_bits(money.minor)
+        if money.currency == currency:
+            return money
+        rate = self.rates.get(money.currency)
+        if currency == self.base and rate is not None:
+            return money.convert(currency, rate)
+        return None
+
+    def to_base(self, money: Money) -> Money | None:
+        """``money`` in the base currency, or ``None`` when there is no base or no rate."""
+        return self.into(money, self.base) if self.base else None
+
+
+def display(money: Money) -> str:
+    """How an amount reads on stream and in chat: ``5.00 USD``, ``100 bits``."""
+    if money.currency == BITS:
+        return f"{money.minor} bit" + ("" if abs(money.minor) == 1 else "s")
+    return f"{money.to_wire()} {money.currency}"
+
+
+@dataclass(slots=True)
+class Recorded:
+    entry: LedgerEntry
+    created: bool
+
+
+async def record(*, provider: str, provider_id: str, kind: str, money: Money,
+                 viewer_pk: int | None = None, viewer_platform: str = "",
+                 viewer_id: str = "", viewer_name: str = "", anonymous: bool = False,
+                 message: str = "", detail: str = "", occurred_at: datetime,
+                 event_id: int | None = None, original: LedgerEntry | None = None,
+                 reason: str = "") -> Recorded:
+    """Insert one ledger row, or return the row already there for this key."""
+    existing = await LedgerEntry.get_or_none(provider=provider, provider_id=provider_id)
+    if existing is not None:
+        return Recorded(existing, False)
+    entry = LedgerEntry(
+        provider=provider, provider_id=provider_id, kind=kind, detail=detail[:40],
+        amount_minor=money.minor, currency=money.currency, viewer_pk=viewer_pk,
+        viewer_platform=viewer_platform[:40], viewer_id=viewer_id[:100],
+        viewer_name=viewer_name[:200], anonymous=anonymous, message=message,
+        occurred_at=occurred_at, event_id=event_id, original=original, reason=reason[:200],
+    )
+    try:
+        await entry.save()
+    except IntegrityError:  # the same event handled concurrently (replay racing a retry)
+        winner = await LedgerEntry.get_or_none(provider=provider, provider_id=provider_id)
+        if winner is None:
+            raise
+        return Recorded(winner, False)
+    return Recorded(entry, True)
+
+
+async def refunded_minor(original: LedgerEntry) -> int:
+    """How much of ``original`` has been given back so far (a positive number)."""
+    rows = await LedgerEntry.filter(original_id=original.id).annotate(
+        total=Sum("amount_minor")).values("total")
+    total = rows[0]["total"] if rows else None
+    return -int(total or 0)
+
+
+def _as_int(value: Any) -> int:
+    # SQLite answers SUM() with an int, PostgreSQL with a Decimal.
+    return int(value or 0)
+
+
+async def totals(query: Any = None) -> list[dict[str, Any]]:
+    """Net totals per currency (tips minus refunds) of ``query`` (default: every row)."""
+    query = LedgerEntry.all() if query is None else query
+    rows = await query.annotate(
+        total=Sum("amount_minor"), count=Count("id")
+    ).group_by("currency").values("currency", "total", "count")
+    out = []
+    for row in sorted(rows, key=lambda r: r["currency"]):
+        money = Money(_as_int(row["total"]), row["currency"])
+        out.append({"currency": money.currency, "amount": money.to_wire(),
+                    "display": display(money), "minor": money.minor,
+                    "entries": int(row["count"])})
+    return out
+
+
+def period_start(period: str, stream_started: datetime | None,
+                 now: datetime | None = None) -> datetime | None:
+    """First instant of ``stream`` / ``month`` / ``all`` (``None``: no lower bound)."""
+    now = now or datetime.now(UTC)
+    if period == "stream":
+        return stream_started or now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "month":
+        return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return None
+
+
+async def leaderboard(converter: Converter, *, since: datetime | None, size: int,
+                      hidden: set[int] | frozenset[int] = frozenset()) -> dict[str, Any]:
+    """The top supporters since ``since``: net of refunds, anonymous tips left out.
+
+    With a base currency every currency with a rate counts (converted exactly); without
+    one, only the most used currency of the window is ranked. ``hidden`` holds viewers who
+    asked not to be named on stream: they keep their place under a neutral name.
+    """
+    query = LedgerEntry.filter(viewer_pk__not_isnull=True, anonymous=False)
+    if since is not None:
+        query = query.filter(occurred_at__gte=since)
+    rows = await query.annotate(total=Sum("amount_minor"), count=Count("id")).group_by(
+        "viewer_pk", "currency").values("viewer_pk", "currency", "total", "count")
+    currency = converter.base or main_currency(converter, rows)
+    per_viewer: dict[int, int] = defaultdict(int)
+    for row in rows:
+        value = converter.into(Money(_as_int(row["total"]), row["currency"]), currency)
+        if value is not None:
+            per_viewer[row["viewer_pk"]] += value.minor
+    ranked = sorted(((v, pk) for pk, v in per_viewer.items() if v > 0), key=lambda t: (-t[0], t[1]))
+    ranked = ranked[:size]
+    names = await _names([pk for _, pk in ranked])
+    entries = []
+    for rank, (minor, pk) in enumerate(ranked, start=1):
+        money = Money(minor, currency)
+        entries.append({
+            "rank": rank,
+            "name": "Anonymous supporter" if pk in hidden else names.get(pk, "?"),
+            "amount": money.to_wire(),
+            "currency": currency,
+            "display": display(money),
+        })
+    return {"currency": currency, "entries": entries}
+
+
+async def _names(pks: list[int]) -> dict[int, str]:
+    """The latest name each viewer tipped under."""
+    if not pks:
+        return {}
+    rows = await LedgerEntry.filter(viewer_pk__in=pks).exclude(viewer_name="").order_by(
+        "id").values("viewer_pk", "viewer_name")
+    return {row["viewer_pk"]: row["viewer_name"] for row in rows}
+
+
+async def total_in(converter: Converter, *, since: datetime | None,
+                   currency: str = "") -> Money:
+    """Net total since ``since`` in ``currency`` (default: the base or main currency)."""
+    query = LedgerEntry.all()
+    if since is not None:
+        query = query.filter(occurred_at__gte=since)
+    rows = await query.annotate(total=Sum("amount_minor"), count=Count("id")).group_by(
+        "currency").values("currency", "total", "count")
+    currency = currency or converter.base or main_currency(converter, rows)
+    result = Money(0, currency)
+    for row in rows:
+        value = converter.into(Money(_as_int(row["total"]), row["currency"]), currency)
+        if value is not None:
+            result += value
+    return result
+
+
+def main_currency(converter: Converter, rows: list[dict[str, Any]]) -> str:
+    """With no base currency: the currency most tips were made in (bits count as theirs)."""
+    counts: dict[str, int] = defaultdict(int)
+    for row in rows:
+        code = converter.bits_currency if row["currency"] == BITS else row["currency"]
+        counts[code] += int(row["count"])
+    return max(counts, key=lambda c: (counts[c], c)) if counts else (
+        converter.bits_currency)
+
+
+def parse_threshold(raw: str, currency: str) -> Money:
+    """A configured amount ("1.00") in ``currency``, rounded to what it can hold."""
+    places = -int(Money(1, currency).decimal.as_tuple().exponent)
+    value = Decimal(raw or "0").scaleb(places)
+    return Money(int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)), currency)

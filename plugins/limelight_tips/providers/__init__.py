@@ -1,0 +1,1 @@
+"""Tip providers: each turns one verified delivery into events."""

@@ -1,0 +1,455 @@
+"""The running tips plugin: ledger writes, reactions, approval queue, leaderboard.
+
+One :class:`Runtime` lives per server. The hook functions in ``__init__`` hand it the
+plugin context at startup and every event after.
+
+Order of work for a tip (``on_event``):
+
+1. the ledger row (skipped for test events; a replayed event finds its row),
+2. what may be shown (anonymity, name opt-out, filters, minimum amount),
+3. the alert, or the approval queue when the message needs a look first,
+4. the chat thank-you (merged with others arriving in the same few seconds),
+5. the leaderboard and goal (recomputed at most twice a second, whatever the burst),
+6. the row is marked ``reacted``, so a replay after a crash does not react twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from limelight import Cheer, Event, Money, Refund, StreamOnline, Tip, ViewerRef
+from limelight.webhooks import WebhookError
+
+from . import ledger
+from .attribution import Links
+from .config import TipsConfig, load_webhooks
+from .ledger import Converter, display
+from .models import LedgerEntry, PendingAlert, TipsState
+from .moderation import Moderator, Shown
+
+log = logging.getLogger("limelight.plugin.tips")
+
+PERIOD_TITLES = {"stream": "This stream", "month": "This month", "all": "All time"}
+BOARD_KEYS = {"stream": "stream", "month": "month", "all": "all_time"}
+LEADERBOARD_INTERVAL = 0.5
+
+
+@dataclass(slots=True)
+class Thank:
+    name: str
+    money: Money
+    message: str
+
+
+class Thanks:
+    """Chat thank-yous, merged when a burst arrives so chat is not flooded."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.pending: list[Thank] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, thank: Thank) -> None:
+        self.pending.append(thank)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._after_window(), name="tips:thanks")
+
+    async def _after_window(self) -> None:
+        await asyncio.sleep(self.runtime.config.thanks_window)
+        await self.flush()
+
+    async def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        text = self.text(batch)
+        chat = self.runtime.ctx.chat if self.runtime.ctx is not None else None
+        if chat is None:
+            return
+        try:
+            await chat.say(text, priority="money")
+        except Exception:
+            log.exception("could not send the chat thank-you")
+
+    def text(self, batch: list[Thank]) -> str:
+        config = self.runtime.config
+        if len(batch) == 1:
+            one = batch[0]
+            return _fill(config.thanks_template, name=one.name, amount=display(one.money),
+                         message=one.message)
+        names: list[str] = []
+        for thank in batch:
+            if thank.name not in names:
+                names.append(thank.name)
+        amounts = ", ".join(display(t.money) for t in batch)
+        return _fill(config.thanks_burst_template, names=_join_names(names),
+                     count=str(len(batch)), amounts=amounts)
+
+    async def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        await self.flush()
+
+
+def _join_names(names: list[str], limit: int = 5) -> str:
+    if len(names) > limit:
+        rest = len(names) - limit + 1
+        return ", ".join(names[: limit - 1]) + f" and {rest} others"
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _fill(template: str, **values: str) -> str:
+    out = template
+    for key, value in values.items():
+        out = out.replace("{" + key + "}", value)
+    return out
+
+
+class Runtime:
+    def __init__(self) -> None:
+        self.ctx: Any = None
+        self.config = TipsConfig()
+        self.webhooks: dict[str, Any] = {}
+        self.converter = Converter.from_config(self.config)
+        self.moderator = Moderator(self.config, self.converter)
+        self.links: Links | None = None
+        self.thanks = Thanks(self)
+        self.stream_started: datetime | None = None
+        self.tts_killed = False
+        self._dirty = asyncio.Event() if _has_loop() else None
+        self._refresher: asyncio.Task[None] | None = None
+        self.boards: dict[str, Any] = {}
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self, ctx: Any) -> None:
+        self.ctx = ctx
+        self.config = ctx.config if isinstance(ctx.config, TipsConfig) else TipsConfig()
+        self.webhooks = load_webhooks(ctx.settings.webhooks)
+        self.converter = Converter.from_config(self.config)
+        self.moderator = Moderator(self.config, self.converter)
+        secret = self.config.link_secret or ctx.settings.security.admin_token
+        self.links = Links(secret, link_ttl=timedelta(minutes=self.config.link_ttl_minutes),
+                           code_ttl=timedelta(days=self.config.code_ttl_days)) if secret else None
+        self.thanks = Thanks(self)
+        started = await TipsState.get_or_none(key="stream_started")
+        if started is not None and started.value.get("at"):
+            self.stream_started = datetime.fromisoformat(started.value["at"])
+        tts = await TipsState.get_or_none(key="tts")
+        self.tts_killed = bool(tts and tts.value.get("killed"))
+        self._dirty = asyncio.Event()
+        self._dirty.set()
+        self._refresher = asyncio.create_task(self._refresh_loop(), name="tips:leaderboard")
+        if not self.webhooks:
+            log.info("no tip provider is configured; add [webhooks.kofi], [webhooks.stripe] "
+                     "or [webhooks.generic] (see docs/tips.md)")
+
+    async def stop(self) -> None:
+        await self.thanks.stop()
+        if self._refresher is not None:
+            self._refresher.cancel()
+            try:
+                await self._refresher
+            except asyncio.CancelledError:
+                pass
+            self._refresher = None
+
+    def webhook(self, name: str) -> Any:
+        """The validated ``[webhooks.<name>]`` table, or a 404 saying how to set it up."""
+        if self.ctx is None:
+            raise WebhookError(503, "the tips plugin is starting; retry later")
+        settings = self.webhooks.get(name)
+        if settings is None:
+            raise WebhookError(404, f"the {name} provider is not configured: add "
+                                    f"[webhooks.{name}] to the config (see docs/tips.md)")
+        return settings
+
+    @property
+    def tts_enabled(self) -> bool:
+        return self.config.tts and not self.tts_killed
+
+    # -- events ----------------------------------------------------------------------------
+
+    async def on_event(self, event: Event) -> None:
+        if isinstance(event, Tip):
+            await self.on_money(event, event.amount, "tip")
+        elif isinstance(event, Cheer):
+            await self.on_money(event, Money(event.bits, "BITS"), "cheer")
+        elif isinstance(event, Refund):
+            if not event.test:
+                await self.apply_refund(event)
+        elif isinstance(event, StreamOnline) and not event.test:
+            await self.set_stream_start(event.occurred_at)
+
+    async def on_money(self, event: Tip | Cheer, money: Money, kind: str) -> None:
+        if money.minor <= 0:
+            log.warning("ignoring %s %s:%s with a non-positive amount", kind, event.source,
+                        event.source_id)
+            return
+        viewer = event.viewer
+        person = await self.ctx.viewers.get_or_create(viewer) if viewer is not None else None
+        entry: LedgerEntry | None = None
+        if not event.test:
+            recorded = await ledger.record(
+                provider=event.source, provider_id=event.source_id, kind=kind, money=money,
+                detail=getattr(event, "kind", "") or getattr(event, "provider", ""),
+                viewer_pk=person.id if person is not None else None,
+                viewer_platform=viewer.platform if viewer else "",
+                viewer_id=viewer.id if viewer else "",
+                viewer_name=viewer.name if viewer else "",
+                anonymous=event.anonymous, message=event.message,
+                occurred_at=event.occurred_at, event_id=event.id,
+            )
+            entry = recorded.entry
+            if entry.reacted:
+                return  # a replay of an event whose reactions already went out
+        shown = self.moderator.present(
+            name=viewer.name if viewer else "", message=event.message, money=money,
+            anonymous=event.anonymous, hide_name=bool(person is not None and person.hide_name),
+            tts_enabled=self.tts_enabled,
+        )
+        data = self.alert_data(event, money, kind, shown)
+        if self.config.approval and shown.message:
+            await PendingAlert.create(entry_id=entry.id if entry else None, kind=kind,
+                                      name=shown.name, amount=display(money),
+                                      message=shown.message, payload=data, test=event.test)
+        else:
+            await self.push_alert(kind, data, money, event)
+        if self.config.thanks and not event.test:
+            self.thanks.add(Thank(shown.name, money, shown.message))
+        if entry is not None:
+            entry.reacted = True
+            await entry.save(update_fields=["reacted"])
+            self.mark_dirty()
+
+    def alert_data(self, event: Tip | Cheer, money: Money, kind: str,
+                   shown: Shown) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": shown.name,
+            "amount": money.to_wire(),
+            "currency": money.currency,
+            "display_amount": display(money),
+            "message": shown.message,
+            "provider": getattr(event, "provider", "") or event.source,
+            "anonymous": event.anonymous,
+        }
+        if kind == "cheer":
+            data["bits"] = money.minor
+            value = self.converter.value_of_bits(money.minor)
+            data["value"] = value.to_wire()
+            data["value_currency"] = value.currency
+        if shown.speak:
+            data["tts"] = shown.message
+        return data
+
+    async def push_alert(self, kind: str, data: dict[str, Any], money: Money,
+                         event: Event | None, *, test: bool = False) -> None:
+        overlays = self.ctx.overlays if self.ctx is not None else None
+        if overlays is None:
+            return
+        overlay = self.config.alerts_overlay
+        count = money.minor if kind == "cheer" else None
+        variation = overlays.variation(kind, money, overlay=overlay, count=count)
+        base = self.converter.to_base(money)
+        if variation.name == "default" and base is not None and base != money:
+            variation = overlays.variation(kind, base, overlay=overlay, count=count)
+        try:
+            await overlays.alert(overlay, kind=kind, data=data, test=test or bool(
+                event is not None and event.test), event=event, variation=variation)
+        except Exception:
+            log.exception("could not queue the %s alert on overlay %s", kind, overlay)
+
+    # -- refunds ---------------------------------------------------------------------------
+
+    async def apply_refund(self, event: Refund) -> LedgerEntry:
+        """The negative row for ``event``; idempotent like every ledger write."""
+        original = await LedgerEntry.get_or_none(provider=event.original_source,
+                                                 provider_id=event.original_id)
+        money = event.amount
+        if original is None:
+            log.warning("refund %s:%s points at %s:%s, which is not in the ledger; "
+                        "recording it on its own", event.source, event.source_id,
+                        event.original_source, event.original_id)
+        elif original.currency != money.currency:
+            log.warning("refund %s:%s is in %s but the tip was in %s", event.source,
+                        event.source_id, money.currency, original.currency)
+        else:
+            left = original.amount_minor - await ledger.refunded_minor(original)
+            if money.minor > left:
+                log.warning("refund %s:%s of %s is more than the %s left of the tip",
+                            event.source, event.source_id, display(money),
+                            display(Money(left, money.currency)))
+        recorded = await ledger.record(
+            provider=event.source, provider_id=event.source_id, kind="refund", money=-money,
+            viewer_pk=original.viewer_pk if original else None,
+            viewer_platform=original.viewer_platform if original else "",
+            viewer_id=original.viewer_id if original else "",
+            viewer_name=original.viewer_name if original else "",
+            anonymous=original.anonymous if original else False,
+            occurred_at=event.occurred_at, event_id=event.id, original=original,
+            reason=event.reason, detail="refund",
+        )
+        if recorded.created:
+            recorded.entry.reacted = True
+            await recorded.entry.save(update_fields=["reacted"])
+            self.mark_dirty()
+        return recorded.entry
+
+    async def refund_by_hand(self, entry: LedgerEntry, amount: Money | None,
+                             reason: str) -> tuple[LedgerEntry, bool]:
+        """Refund ``entry`` from the dashboard: published as a :class:`Refund` so other
+        plugins reverse what the tip granted. Keyed by what was refunded before, so a
+        double click refunds once."""
+        if entry.kind not in ("tip", "cheer"):
+            raise ValueError("only tips and cheers can be refunded")
+        already = await ledger.refunded_minor(entry)
+        left = entry.amount_minor - already
+        if left <= 0:
+            raise ValueError("this tip is already fully refunded")
+        money = amount if amount is not None else Money(left, entry.currency)
+        if money.currency != entry.currency:
+            raise ValueError(f"the refund must be in {entry.currency}")
+        if not 0 < money.minor <= left:
+            raise ValueError(f"the refund must be more than zero and at most "
+                             f"{display(Money(left, entry.currency))}")
+        event = Refund(source="tips", source_id=f"manual:{entry.id}:{already}",
+                       amount=money, original_source=entry.provider,
+                       original_id=entry.provider_id,
+                       reason=reason or "marked as refunded in the dashboard")
+        accepted = await self.ctx.publish(event)
+        if accepted.duplicate:
+            row = await LedgerEntry.get_or_none(provider="tips", provider_id=event.source_id)
+            if row is not None:
+                return row, False
+        return await self.apply_refund(event), True
+
+    # -- approval queue ----------------------------------------------------------------------
+
+    async def decide(self, pending_id: int, approve: bool) -> PendingAlert | None:
+        """Approve (alert with the message) or reject (alert without it). Only the first
+        decision counts; ``None`` when there is nothing pending with that id."""
+        status = "approved" if approve else "rejected"
+        changed = await PendingAlert.filter(id=pending_id, status="pending").update(
+            status=status, decided_at=datetime.now(UTC))
+        if not changed:
+            return None
+        row = await PendingAlert.get(id=pending_id)
+        data = dict(row.payload)
+        if not approve:
+            data["message"] = ""
+            data.pop("tts", None)
+        money = Money.parse(data["amount"], data["currency"])
+        await self.push_alert(row.kind, data, money, None, test=row.test)
+        return row
+
+    # -- stream, leaderboard, goal --------------------------------------------------------------
+
+    async def set_stream_start(self, when: datetime) -> None:
+        self.stream_started = when
+        await TipsState.update_or_create(key="stream_started",
+                                         defaults={"value": {"at": when.isoformat()}})
+        self.mark_dirty()
+
+    async def set_tts_killed(self, killed: bool) -> None:
+        self.tts_killed = killed
+        await TipsState.update_or_create(key="tts", defaults={"value": {"killed": killed}})
+        overlays = self.ctx.overlays if self.ctx is not None else None
+        if killed and overlays is not None:
+            try:
+                await overlays.send(self.config.alerts_overlay, "tts.stop", {})
+            except Exception:
+                log.exception("could not tell the alerts overlay to stop speaking")
+
+    def mark_dirty(self) -> None:
+        if self._dirty is not None:
+            self._dirty.set()
+
+    async def _refresh_loop(self) -> None:
+        assert self._dirty is not None
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            try:
+                await self.refresh()
+            except Exception:
+                log.exception("could not update the leaderboard")
+            await asyncio.sleep(LEADERBOARD_INTERVAL)
+
+    async def board(self, period: str, size: int | None = None) -> dict[str, Any]:
+        since = ledger.period_start(period, self.stream_started)
+        hidden = await self._hidden_viewers()
+        board = await ledger.leaderboard(self.converter, since=since,
+                                         size=size or self.config.leaderboard_size,
+                                         hidden=hidden)
+        board["title"] = PERIOD_TITLES[period]
+        board["period"] = period
+        return board
+
+    async def _hidden_viewers(self) -> set[int]:
+        from limelight.models import Viewer  # the core's viewer table: hide_name opt-out
+
+        rows = await Viewer.filter(hide_name=True).values_list("id", flat=True)
+        return set(rows)
+
+    async def refresh(self) -> None:
+        """Recompute the boards and the goal and hand them to the overlays."""
+        for period, key in BOARD_KEYS.items():
+            self.boards[key] = await self.board(period)
+        overlays = self.ctx.overlays if self.ctx is not None else None
+        if overlays is None:
+            return
+        for key, data in self.boards.items():
+            await overlays.set_state(self.config.leaderboard_overlay, key, data)
+        goal = await self.goal()
+        if goal is not None:
+            await overlays.set_state(self.config.goal_overlay, "tips", goal)
+
+    async def goal(self) -> dict[str, Any] | None:
+        config = self.config
+        if not config.goal_target:
+            return None
+        since = ledger.period_start(config.goal_period, self.stream_started)
+        current = await ledger.total_in(self.converter, since=since)
+        target = ledger.parse_threshold(config.goal_target, current.currency)
+        percent = 0 if target.minor <= 0 else min(100, max(0, round(
+            100 * current.minor / target.minor)))
+        return {
+            "title": config.goal_title,
+            "current": current.to_wire(),
+            "target": target.to_wire(),
+            "currency": current.currency,
+            "percent": percent,
+            "label": f"{display(current)} / {display(target)}",
+        }
+
+    async def top_line(self, size: int = 3) -> str:
+        board = await self.board(self.config.top_period, size)
+        if not board["entries"]:
+            return f"No tips yet ({board['title'].lower()}). Type !tip to be the first!"
+        parts = [f"{e['rank']}. {e['name']} {e['display']}" for e in board["entries"]]
+        return f"Top supporters ({board['title'].lower()}): " + ", ".join(parts)
+
+    async def tip_link(self, viewer: ViewerRef) -> str:
+        if self.links is None:
+            raise RuntimeError("tip links need [security] admin_token or "
+                               "[plugins.tips] link_secret")
+        code = await self.links.issue(viewer)
+        return self.ctx.url(f"/p/tips/go/{self.links.sign(code.code)}")
+
+
+def _has_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
