@@ -19,6 +19,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .obs.rules import ObsRule
+from .obs.rules import check_connections as check_rule_connections
+from .obs.rules import config_error as rule_error
+
 ENV_PREFIX = "LIMELIGHT_"
 DEFAULT_CONFIG = "config.toml"
 
@@ -58,7 +62,7 @@ class DatabaseSettings(Section):
 
 
 class ObsConnectionSettings(Section):
-    name: str = "main"
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     host: str = "127.0.0.1"
     port: int = Field(4455, ge=1, le=65535)
     password: str = ""
@@ -70,11 +74,32 @@ class ObsSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(4455, ge=1, le=65535)
     password: str = ""
+    #: Seconds before an OBS request (or a connection attempt) is given up.
     timeout: float = Field(5.0, gt=0)
+    #: Seconds a momentary action (a scene switch, a shown source, a media restart) may
+    #: wait for an unreachable OBS before it is dropped; see docs/obs.md.
+    max_delay: float = Field(10.0, ge=0)
     #: More OBS instances by name, in addition to the one above (named "main").
     connections: list[ObsConnectionSettings] = []
     #: Event -> action rules, see docs/obs.md.
-    rules: list[dict[str, Any]] = []
+    rules: list[ObsRule] = []
+
+    @model_validator(mode="after")
+    def _check_names(self) -> ObsSettings:
+        names = ["main"]
+        for conn in self.connections:
+            if conn.name in names:
+                raise rule_error(f"obs.connections: the name {conn.name!r} is used twice "
+                                 "(the [obs] table itself is \"main\")")
+            names.append(conn.name)
+        check_rule_connections(self.rules, names)
+        return self
+
+    def connection_settings(self) -> list[ObsConnectionSettings]:
+        """Every connection, ``main`` first."""
+        main = ObsConnectionSettings(name="main", host=self.host, port=self.port,
+                                     password=self.password, timeout=self.timeout)
+        return [main, *self.connections]
 
 
 class TwitchSettings(Section):
@@ -313,7 +338,9 @@ def format_validation_error(
             msg = "unknown key (check the spelling against config.example.toml)"
         else:
             msg = err["msg"]
-            if "input" in err and err["type"] != "missing" and not _is_secret(key):
+            # Whole tables are not echoed: they may hold a secret under another key.
+            if ("input" in err and err["type"] != "missing" and not _is_secret(key)
+                    and not isinstance(err["input"], dict | list)):
                 msg += f", got {err['input']!r}"
         lines.append(f"{where}: {key}: {msg}")
     return "; ".join(lines)

@@ -127,9 +127,10 @@ def core_services() -> list[Any]:
     attribute on ``app[SERVICES]`` and may ``services.bus.subscribe`` to events.
     """
     from ..chat.service import chat_service
+    from ..obs.service import obs_service
     from ..overlays.service import overlay_service_context
 
-    return [chat_service, overlay_service_context]
+    return [chat_service, overlay_service_context, obs_service]
 
 
 def _add_plugin_routes(app: web.Application, host: PluginHost) -> None:
