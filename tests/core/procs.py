@@ -57,6 +57,10 @@ class Server:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"null")
 
+    def get_text(self, path: str) -> str:
+        with urllib.request.urlopen(self.base + path, timeout=10) as response:
+            return response.read().decode()
+
     def stop(self, timeout: float = 5) -> int:
         """SIGTERM, then the exit code; fails the test if the process does not exit in time."""
         if self.process.poll() is None:

@@ -63,7 +63,8 @@ def test_installed_plugins_json_shows_example_and_broken_twin(installed_venv: Ve
     assert shoutout["version"] == "0.1.0"
     assert shoutout["origin"] == "limelight-shoutout 0.1.0"
     assert {"register_overlays", "register_models", "register_jobs", "on_event",
-            "register_config_model", "register_routes"} <= set(shoutout["hooks"])
+            "register_config_model", "register_routes", "register_commands"} <= set(
+        shoutout["hooks"])
 
     broken_import = plugins["broken_import"]
     assert broken_import["status"] == "failed"
@@ -88,8 +89,8 @@ def test_installed_server_serves_healthz_and_the_example_plugin(installed_venv: 
         assert status == 200 and health["status"] == "degraded"  # the broken twin failed
         assert health["db"] == {"ok": True, "backend": "sqlite", "error": ""}
         by_name = {p["name"]: p["status"] for p in health["plugins"]}
-        assert by_name == {"shoutout": "enabled", "broken_import": "failed",
-                           "broken_hook": "failed"}
+        assert {k: by_name.get(k) for k in ("shoutout", "broken_import", "broken_hook")} == {
+            "shoutout": "enabled", "broken_import": "failed", "broken_hook": "failed"}
         assert admin not in json.dumps(health) and overlay not in json.dumps(health)
 
         # The example's model was migrated and its admin route answers.
@@ -98,6 +99,8 @@ def test_installed_server_serves_healthz_and_the_example_plugin(installed_venv: 
         status, listing = server.get("/-/plugins.json", admin)
         assert status == 200
         assert {p["name"] for p in listing["plugins"]} == set(by_name)
+        page = server.get_text(f"/overlays/shoutout?token={overlay}")
+        assert "/-/static-plugins/shoutout/card.css" in page
 
         code = server.stop()
         output = server.output()
