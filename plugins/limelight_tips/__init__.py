@@ -17,6 +17,7 @@ from limelight import (
     ConfigModel,
     Event,
     Models,
+    Overlay,
     Route,
     WebhookProvider,
     command,
@@ -26,7 +27,7 @@ from limelight import (
 
 from .config import TipsConfig
 from .providers import generic, kofi, stripe
-from .runtime import Runtime
+from .runtime import TTS_OVERLAY, Runtime
 from .web import routes
 
 __version__ = "0.1.0"
@@ -61,6 +62,16 @@ def register_webhook_providers(register: Callable[[WebhookProvider], None]) -> N
 def register_routes(register: Callable[[Route], None]) -> None:
     for route in routes(runtime):
         register(route)
+
+
+@hookimpl
+def register_overlays(register: Callable[[Overlay], None]) -> None:
+    register(Overlay(
+        TTS_OVERLAY, "tips/tts.html", events=(), width=400, height=100,
+        title="Tip messages read aloud",
+        description="Browser speech for approved tip messages; off unless "
+                    "[plugins.tips] tts = true. The dashboard has a kill switch.",
+    ))
 
 
 @command("tip", aliases=("donate",), user_cooldown=10)

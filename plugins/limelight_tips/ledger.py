@@ -173,6 +173,7 @@ async def leaderboard(converter: Converter, *, since: datetime | None, size: int
             "amount": money.to_wire(),
             "currency": currency,
             "display": display(money),
+            "value": display(money),
         })
     return {"currency": currency, "entries": entries}
 

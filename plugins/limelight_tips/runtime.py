@@ -36,6 +36,8 @@ log = logging.getLogger("limelight.plugin.tips")
 PERIOD_TITLES = {"stream": "This stream", "month": "This month", "all": "All time"}
 BOARD_KEYS = {"stream": "stream", "month": "month", "all": "all_time"}
 LEADERBOARD_INTERVAL = 0.5
+#: The browser source that reads approved messages aloud (speech synthesis in the page).
+TTS_OVERLAY = "tips-tts"
 
 
 @dataclass(slots=True)
@@ -219,7 +221,9 @@ class Runtime:
             tts_enabled=self.tts_enabled,
         )
         data = self.alert_data(event, money, kind, shown)
-        if self.config.approval and shown.message:
+        if kind == "cheer":
+            pass  # the alerts plugin shows cheers; here they count and are thanked
+        elif self.config.approval and shown.message:
             await PendingAlert.create(entry_id=entry.id if entry else None, kind=kind,
                                       name=shown.name, amount=display(money),
                                       message=shown.message, payload=data, test=event.test)
@@ -268,6 +272,12 @@ class Runtime:
                 event is not None and event.test), event=event, variation=variation)
         except Exception:
             log.exception("could not queue the %s alert on overlay %s", kind, overlay)
+            return
+        if data.get("tts") and self.tts_enabled:
+            try:
+                await overlays.send(TTS_OVERLAY, "tts.say", {"text": data["tts"]})
+            except Exception:
+                log.exception("could not send the message to the speech overlay")
 
     # -- refunds ---------------------------------------------------------------------------
 
@@ -366,7 +376,7 @@ class Runtime:
         overlays = self.ctx.overlays if self.ctx is not None else None
         if killed and overlays is not None:
             try:
-                await overlays.send(self.config.alerts_overlay, "tts.stop", {})
+                await overlays.send(TTS_OVERLAY, "tts.stop", {})
             except Exception:
                 log.exception("could not tell the alerts overlay to stop speaking")
 
@@ -425,8 +435,12 @@ class Runtime:
             100 * current.minor / target.minor)))
         return {
             "title": config.goal_title,
-            "current": current.to_wire(),
-            "target": target.to_wire(),
+            # the goal overlay compares numbers in one unit: minor units here
+            "current": current.minor,
+            "target": target.minor,
+            "unit": current.currency,
+            "amount": current.to_wire(),
+            "target_amount": target.to_wire(),
             "currency": current.currency,
             "percent": percent,
             "label": f"{display(current)} / {display(target)}",
