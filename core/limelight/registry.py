@@ -66,6 +66,15 @@ class Models:
     models: str
     migrations: str | None = None
 
+    def __post_init__(self) -> None:
+        # Tables are only ever created by migrations; without a migrations module the
+        # plugin would start and then fail on its first query ("no such table").
+        if not self.migrations:
+            raise RegistrationError(
+                f"models app {self.app!r} has no migrations module; generate one with "
+                "`python -m tortoise ... makemigrations` (see docs/writing-plugins.md)"
+            )
+
     @property
     def key(self) -> str:
         return self.app

@@ -162,3 +162,18 @@ async def test_unreachable_database_is_a_one_line_error_without_password():
     message = str(caught.value)
     assert "\n" not in message and "hunter2secret" not in message
     assert message.startswith("database postgres://127.0.0.1:1/nowhere")
+
+
+async def test_hook_register_models_without_migrations_disables_the_plugin_alone(limelight):
+    from limelight import Models, hookimpl
+
+    class NoMigrations:
+        @hookimpl
+        def register_models(self, register):  # type: ignore[no-untyped-def]
+            register(Models("nomig", "tests.fixtures.apps.reminders.models"))
+
+    h = await limelight(plugins={"nomig": NoMigrations(), "migrapp": migrapp})
+    info = h.host.info["nomig"]
+    assert info.status == "failed" and "has no migrations module" in info.reason
+    assert h.host.info["migrapp"].status == "enabled"
+    await Note.create(text="the other plugin's tables exist")
