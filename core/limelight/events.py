@@ -305,6 +305,9 @@ class Subscription(Event):
     gifted: bool = False
     gifter: ViewerRef | None = None
     message: str = ""
+    #: ``source_id`` of the ``gift_bomb`` this gift belongs to: show one alert for the
+    #: bomb, not one per gift (each gift is still its own event and ledger entry).
+    gift_bomb: str | None = None
 
 
 @dataclass(kw_only=True, slots=True)

@@ -1,0 +1,125 @@
+"""IRCv3 lines as Twitch sends them: tags (with their escapes), prefix, command, params.
+
+Twitch chat is IRC with message tags (``@badges=...;id=...``). Tag values escape ``;``,
+space, ``\\``, CR and LF as ``\\:``, ``\\s``, ``\\\\``, ``\\r`` and ``\\n``
+(https://ircv3.net/specs/extensions/message-tags); parsing undoes exactly that, and
+:func:`escape_tag` does the reverse for the few tags we send (``reply-parent-msg-id``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+_UNESCAPE = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
+_ESCAPE = {";": "\\:", " ": "\\s", "\\": "\\\\", "\r": "\\r", "\n": "\\n"}
+
+
+class IrcParseError(ValueError):
+    """A line that is not IRC (empty, or a tag section with no command after it)."""
+
+
+def unescape_tag(value: str) -> str:
+    if "\\" not in value:
+        return value
+    out: list[str] = []
+    i, n = 0, len(value)
+    while i < n:
+        ch = value[i]
+        if ch == "\\":
+            if i + 1 < n:
+                nxt = value[i + 1]
+                out.append(_UNESCAPE.get(nxt, nxt))
+                i += 2
+                continue
+            i += 1  # a lone trailing backslash is dropped
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def escape_tag(value: str) -> str:
+    return "".join(_ESCAPE.get(ch, ch) for ch in value)
+
+
+@dataclass(slots=True)
+class IrcMessage:
+    command: str
+    params: list[str] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+    prefix: str = ""
+
+    @property
+    def nick(self) -> str:
+        """The nickname part of the prefix (``ronni`` of ``ronni!ronni@ronni.tmi...``)."""
+        return self.prefix.split("!", 1)[0] if "!" in self.prefix else ""
+
+    @property
+    def channel(self) -> str:
+        return self.params[0].lstrip("#") if self.params and self.params[0].startswith("#") \
+            else ""
+
+    @property
+    def trailing(self) -> str:
+        return self.params[-1] if self.params else ""
+
+
+def parse_line(line: str) -> IrcMessage:
+    """Parse one IRC line (without its CRLF)."""
+    line = line.rstrip("\r\n")
+    if not line:
+        raise IrcParseError("empty line")
+    tags: dict[str, str] = {}
+    pos = 0
+    if line[0] == "@":
+        end = line.find(" ")
+        if end < 0:
+            raise IrcParseError("tags without a command")
+        for item in line[1:end].split(";"):
+            if not item:
+                continue
+            key, sep, value = item.partition("=")
+            tags[key] = unescape_tag(value) if sep else ""
+        pos = end + 1
+        while pos < len(line) and line[pos] == " ":
+            pos += 1
+    prefix = ""
+    if pos < len(line) and line[pos] == ":":
+        end = line.find(" ", pos)
+        if end < 0:
+            raise IrcParseError("prefix without a command")
+        prefix = line[pos + 1 : end]
+        pos = end + 1
+        while pos < len(line) and line[pos] == " ":
+            pos += 1
+    rest = line[pos:]
+    if not rest:
+        raise IrcParseError("no command")
+    trailing: str | None = None
+    if " :" in rest:
+        rest, trailing = rest.split(" :", 1)
+    parts = rest.split()
+    if not parts:
+        raise IrcParseError("no command")
+    params = parts[1:]
+    if trailing is not None:
+        params.append(trailing)
+    return IrcMessage(command=parts[0].upper(), params=params, tags=tags, prefix=prefix)
+
+
+def format_line(command: str, *params: str, tags: dict[str, str] | None = None) -> str:
+    """Build a line; the last parameter is sent as trailing (it may contain spaces)."""
+    head = ""
+    if tags:
+        head = "@" + ";".join(f"{k}={escape_tag(v)}" for k, v in tags.items()) + " "
+    body = command
+    if params:
+        body += "".join(f" {p}" for p in params[:-1]) + f" :{params[-1]}"
+    return head + body
+
+
+def strip_action(text: str) -> tuple[str, bool]:
+    """``/me`` lines arrive as CTCP ACTION; return the text and whether it was one."""
+    if text.startswith("\x01ACTION ") and text.endswith("\x01"):
+        return text[8:-1], True
+    return text, False

@@ -1,0 +1,65 @@
+"""Fixtures for the chat tests: the fake Twitch and a harness wired to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import limelight_twitch
+import pytest
+from limelight import Event, hookimpl
+from limelight.testing import Harness
+
+from tests.support import wait_until
+
+from .fake_twitch import FakeTwitch
+
+#: Fast timings so reconnects take milliseconds, not seconds.
+FAST = {"reconnect_min": 0.01, "reconnect_max": 0.05, "login_timeout": 2.0,
+        "keepalive_grace": 0.2}
+
+
+class Recorder:
+    """A plugin that records every event it is given."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    @hookimpl
+    def on_event(self, event: Event) -> None:
+        self.events.append(event)
+
+    def of(self, type_name: str) -> list[Any]:
+        return [e for e in self.events if e.type == type_name]
+
+
+@pytest.fixture
+async def fake_twitch() -> AsyncIterator[FakeTwitch]:
+    fake = await FakeTwitch().start()
+    try:
+        yield fake
+    finally:
+        await fake.stop()
+
+
+@pytest.fixture
+def twitch_harness(limelight: Any, fake_twitch: FakeTwitch) -> Callable[..., Awaitable[Any]]:
+    """``h, rec, conn = await twitch_harness(plugins=..., options=..., twitch=...)``: a server
+    whose Twitch connector talks to the fake, joined and subscribed."""
+
+    async def start(plugins: dict[str, Any] | None = None, *, options: dict[str, Any] | None
+                    = None, twitch: dict[str, Any] | None = None,
+                    config: dict[str, Any] | None = None,
+                    wait_eventsub: bool = True) -> tuple[Harness, Recorder, Any]:
+        rec = Recorder()
+        cfg = {"twitch": fake_twitch.config(**(twitch or {})),
+               "plugins": {"twitch": {**FAST, **(options or {})}}, **(config or {})}
+        h = await limelight(plugins={"twitch": limelight_twitch, "rec": rec, **(plugins or {})},
+                            config=cfg)
+        conn = h.services.chat.connectors["twitch"]
+        await wait_until(lambda: conn.joined, timeout=5)
+        if wait_eventsub and conn.options.eventsub:
+            await wait_until(lambda: conn.es_state == "connected", timeout=5)
+        return h, rec, conn
+
+    return start
