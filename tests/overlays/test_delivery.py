@@ -10,10 +10,11 @@ from typing import Any
 import aiohttp
 import limelight_alerts
 import pytest
-
 from limelight.models import OverlayAlert
 from limelight.overlays.outbox import utcnow
 from limelight.testing import OVERLAY_TOKEN, make_tip
+
+from ..support import wait_until
 
 WS = f"/overlays/ws?token={OVERLAY_TOKEN}&overlay="
 
@@ -57,13 +58,15 @@ async def test_alert_is_stored_sent_and_acked(limelight, database_url) -> None:
     row = await OverlayAlert.get(id=alert_id)
     assert row.status == "queued"
     await ws.send_json({"type": "ack", "id": alert_id})
-    await asyncio.wait_for(_until_status(alert_id, "shown"), 5)
+    await wait_until(_status_is(alert_id, "shown"))
     await ws.close()
 
 
-async def _until_status(alert_id: int, status: str) -> None:
-    while (await OverlayAlert.get(id=alert_id)).status != status:
-        await asyncio.sleep(0.01)
+def _status_is(alert_id: int, status: str) -> Any:
+    async def check() -> bool:
+        return (await OverlayAlert.get(id=alert_id)).status == status
+
+    return check
 
 
 async def test_reconnect_replays_after_since_in_order(limelight, database_url) -> None:
