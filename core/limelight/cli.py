@@ -304,6 +304,11 @@ def build_parser() -> argparse.ArgumentParser:
 #: Further sub-commands (``limelight obs setup``) add ``extend(subparsers, with_config)``.
 PARSER_EXTENSIONS: list[Any] = []
 
+from .obs import commands as _obs_commands  # noqa: E402
+
+DOCTOR_CHECKS.append(_obs_commands.doctor_check)
+PARSER_EXTENSIONS.append(_obs_commands.extend_parser)
+
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
