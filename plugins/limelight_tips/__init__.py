@@ -95,7 +95,7 @@ async def top(ctx: Any, call: Any, n: int = 3) -> str:
     return await runtime.top_line(max(1, min(n, 10)))
 
 
-@command("tipname", user_cooldown=5)
+@command("tipname")
 @example("!tipname hide", "Your name will not be shown on stream with your tips.")
 async def tipname(ctx: Any, call: Any, choice: Literal["hide", "show"]) -> str:
     """Hide (or show again) your name on stream when you tip."""

@@ -265,8 +265,11 @@ class Runtime:
         count = money.minor if kind == "cheer" else None
         variation = overlays.variation(kind, money, overlay=overlay, count=count)
         base = self.converter.to_base(money)
-        if variation.name == "default" and base is not None and base != money:
-            variation = overlays.variation(kind, base, overlay=overlay, count=count)
+        if variation.min_amount is None and base is not None and base != money:
+            # no tier in the tip's own currency: try the tiers of the base currency
+            in_base = overlays.variation(kind, base, overlay=overlay, count=count)
+            if in_base.min_amount is not None:
+                variation = in_base
         try:
             await overlays.alert(overlay, kind=kind, data=data, test=test or bool(
                 event is not None and event.test), event=event, variation=variation)

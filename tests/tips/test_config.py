@@ -1,0 +1,55 @@
+"""Configuration: [plugins.tips] and the [webhooks.*] tables this plugin reads."""
+
+from __future__ import annotations
+
+import pytest
+from limelight_tips.config import TipsConfig, WebhookConfigError, load_webhooks
+from pydantic import ValidationError
+
+
+async def test_invalid_webhook_table_disables_the_plugin_with_the_key(limelight) -> None:
+    import limelight_tips
+
+    h = await limelight(plugins={"tips": limelight_tips},
+                        config={"webhooks": {"kofi": {"verification_tokn": "abcdefgh"}}})
+    info = h.host.info["tips"]
+    assert info.status == "failed"
+    assert "webhooks.kofi.verification_token: required" in info.reason
+    assert "webhooks.kofi.verification_tokn: unknown key" in info.reason
+
+
+def test_webhook_errors_never_echo_secrets() -> None:
+    with pytest.raises(WebhookConfigError) as err:
+        load_webhooks({"generic": {"secret": "short"}, "stripe": {"secret": 12345678}})
+    assert "short" not in str(err.value)
+    assert "12345678" not in str(err.value)
+    assert "webhooks.generic.secret" in str(err.value)
+
+
+def test_absent_tables_mean_provider_off() -> None:
+    assert load_webhooks({}) == {}
+    assert set(load_webhooks({"stripe": {"secret": "whsec_12345678"}})) == {"stripe"}
+
+
+@pytest.mark.parametrize(("values", "words"), [
+    ({"base_currency": "EURO"}, "unknown currency"),
+    ({"rates": {"XXY": "1"}}, "unknown currency"),
+    ({"rates": {"EUR": "0"}}, "greater than zero"),
+    ({"rates": {"EUR": "abc"}}, "not a number"),
+    ({"bit_value": "-1"}, ">= 0"),
+    ({"min_message_amount": "lots"}, "not a number"),
+    ({"stripe_payment_link": "http://buy.stripe.com/x"}, "https://"),
+    ({"thanks_windw": 1}, "Extra inputs"),
+])
+def test_tips_config_errors_are_clear(values: dict, words: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        TipsConfig.model_validate(values)
+    assert words in str(err.value)
+
+
+def test_tips_config_defaults_are_safe() -> None:
+    config = TipsConfig()
+    assert config.tts is False
+    assert config.approval is False
+    assert config.block_links is True
+    assert config.base_currency == ""

@@ -1,0 +1,124 @@
+"""The tips dashboard: filters and totals, refunds by hand, CSV export, the page itself."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import limelight_tips
+from limelight import Cheer
+from limelight.testing import make_tip, make_viewer
+
+from .doubles import generic_request, generic_tip
+
+
+async def test_entries_filter_and_totals(tips) -> None:
+    t = await tips()
+    await t.h.publish(make_tip("5.00", "USD", viewer="ann", source="kofi"))
+    await t.h.publish(make_tip("7.50", "EUR", viewer="ben", source="stripe"))
+    await t.h.publish(make_tip("2.00", "USD", viewer="annabel", source="kofi"))
+    await t.h.publish(Cheer(source="twitch", source_id="c1", viewer=make_viewer("cat"),
+                            bits=100))
+    response = await t.h.client.get("/api/tips/entries", params={"q": "ann"},
+                                    headers=t.h.admin_headers)
+    body = await response.json()
+    assert sorted(e["viewer"]["name"] for e in body["entries"]) == ["ann", "annabel"]
+    assert body["totals"] == [{"currency": "USD", "amount": "7.00", "display": "7.00 USD",
+                               "minor": 700, "entries": 2}]
+    body = await (await t.h.client.get("/api/tips/entries", params={"kind": "cheer"},
+                                       headers=t.h.admin_headers)).json()
+    assert [e["display"] for e in body["entries"]] == ["100 bits"]
+    body = await (await t.h.client.get("/api/tips/entries", params={"provider": "stripe"},
+                                       headers=t.h.admin_headers)).json()
+    assert [e["amount"] for e in body["entries"]] == ["7.50"]
+    bad = await t.h.client.get("/api/tips/entries", params={"since": "yesterday"},
+                               headers=t.h.admin_headers)
+    assert bad.status == 400
+    assert "since" in (await bad.json())["error"]
+
+
+async def test_refund_by_hand_reverses_once_and_reaches_other_plugins(tips) -> None:
+    t = await tips()
+    await t.post("generic", *generic_request(generic_tip("10.00", "USD", id="g1")))
+    [entry] = await t.entries()
+    url = f"/api/tips/entries/{entry['id']}/refund"
+    first = await t.h.client.post(url, json={"amount": "4.00"}, headers=t.h.admin_headers)
+    assert first.status == 201, await first.text()
+    refund = (await first.json())["refund"]
+    assert (refund["amount"], refund["original_id"]) == ("-4.00", entry["id"])
+    too_much = await t.h.client.post(url, json={"amount": "7.00"}, headers=t.h.admin_headers)
+    assert too_much.status == 400
+    assert "at most 6.00 USD" in (await too_much.json())["error"]
+    rest = await t.h.client.post(url, json={}, headers=t.h.admin_headers)
+    assert rest.status == 201
+    done = await t.h.client.post(url, json={}, headers=t.h.admin_headers)
+    assert done.status == 400
+    assert "already fully refunded" in (await done.json())["error"]
+    await t.h.settle()
+    amounts = sorted(e["amount"] for e in await t.entries())
+    assert amounts == ["-4.00", "-6.00", "10.00"]
+    refunds = [e for e in await t.events() if e["type"] == "refund"]
+    assert len(refunds) == 2  # on the bus, for plugins that granted something for the tip
+    assert all(r["data"]["original_id"] == "g1" for r in refunds)
+
+
+async def test_refund_of_a_refund_is_refused(tips) -> None:
+    t = await tips()
+    await t.post("generic", *generic_request(generic_tip("3.00", "USD", id="g2")))
+    await t.post("generic", *generic_request({"id": "r2", "type": "refund", "refund_of": "g2",
+                                              "amount": "3.00", "currency": "USD"}))
+    refund = next(e for e in await t.entries() if e["kind"] == "refund")
+    response = await t.h.client.post(f"/api/tips/entries/{refund['id']}/refund", json={},
+                                     headers=t.h.admin_headers)
+    assert response.status == 400
+
+
+async def test_csv_export_is_complete_and_spreadsheet_safe(tips) -> None:
+    t = await tips()
+    await t.h.publish(make_tip("5.00", "USD", viewer="=HYPERLINK(\"x\")",
+                               message="+1 great, \"quoted\"\nnew line"))
+    await t.h.publish(make_tip("1.00", "EUR", viewer="bo"))
+    response = await t.h.client.get("/api/tips/export.csv", params={"currency": "USD"},
+                                    headers=t.h.admin_headers)
+    assert response.status == 200
+    assert response.content_type == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(await response.text())))
+    assert len(rows) == 1
+    assert rows[0]["viewer_name"] == "'=HYPERLINK(\"x\")"
+    assert rows[0]["message"] == "'+1 great, \"quoted\"\nnew line"
+    assert (rows[0]["amount"], rows[0]["currency"]) == ("5.00", "USD")
+
+
+async def test_admin_routes_need_the_admin_token(tips) -> None:
+    t = await tips()
+    for path in ("/api/tips/entries", "/api/tips/export.csv", "/api/tips/queue", "/p/tips/"):
+        response = await t.h.client.get(path)
+        assert response.status == 401, path
+
+
+async def test_dashboard_page_renders_with_a_strict_csp(tips) -> None:
+    t = await tips()
+    response = await t.h.client.get("/p/tips/", headers=t.h.admin_headers)
+    assert response.status == 200
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    page = await response.text()
+    assert "/-/static-plugins/tips/tips.js" in page
+    assert "<script>" not in page
+    js = await t.h.client.get("/-/static-plugins/tips/tips.js")
+    assert js.status == 200
+    assert ".innerHTML" not in await js.text()
+
+
+async def test_leaderboard_api_and_stream_reset(tips) -> None:
+    t = await tips()
+    await t.h.publish(make_tip("5.00", viewer="ann"))
+    board = await (await t.h.client.get("/api/tips/leaderboard", params={"period": "all"},
+                                        headers=t.h.admin_headers)).json()
+    assert [e["name"] for e in board["entries"]] == ["ann"]
+    reset = await t.h.client.post("/api/tips/stream/start", headers=t.h.admin_headers)
+    assert reset.status == 200
+    board = await (await t.h.client.get("/api/tips/leaderboard",
+                                        headers=t.h.admin_headers)).json()
+    assert board["entries"] == []
+    assert limelight_tips.runtime.stream_started is not None
