@@ -77,6 +77,7 @@ class FakeObs:
         self.filters: dict[tuple[str, str], dict[str, Any]] = {}
         self.program = "Scene"
         self.streaming = False
+        self.transition = "Fade"
         self.media_restarts: list[str] = []
         self.canvas = (1920, 1080)
         self._next_item = 1
@@ -478,6 +479,12 @@ class FakeObs:
         if key not in self.filters:
             raise RequestFailed(600, "No filter was found in the source by that name.")
         self.filters[key]["filterEnabled"] = bool(data["filterEnabled"])
+
+    def _req_SetCurrentSceneTransition(self, data: dict[str, Any], events: list[Any]) -> None:
+        _need(data, "transitionName")
+        if data["transitionName"] not in ("Fade", "Cut"):
+            raise RequestFailed(600, "No scene transition was found by that name.")
+        self.transition = data["transitionName"]
 
     def _req_GetStreamStatus(self, data: dict[str, Any], events: list[Any]) -> dict[str, Any]:
         return {"outputActive": self.streaming, "outputReconnecting": False,
