@@ -309,18 +309,20 @@ class EventBus:
 
     async def flush(self) -> None:
         """Write batched chat lines and ``handled`` marks now."""
+        # BaseException: when stop() cancels the flusher in the middle of a write, the batch
+        # goes back for stop()'s own final flush instead of being lost with the task.
         if self._chat_batch:
             batch, self._chat_batch = self._chat_batch, []
             try:
                 await _write_chat_rows(batch)
-            except Exception:
+            except BaseException:
                 self._chat_batch[:0] = batch
                 raise
         if self._handled:
             ids, self._handled = self._handled, []
             try:
                 await EventRecord.filter(id__in=ids).update(handled=True)
-            except Exception:
+            except BaseException:
                 self._handled[:0] = ids
                 raise
 

@@ -1,0 +1,327 @@
+"""The event bus: dedupe, commit-before-answer, batched chat, order, overload, test events,
+and redelivery of money events after a crash."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+from typing import Any
+
+from limelight import hookimpl
+from limelight.events import Tip
+from limelight.models import EventRecord
+from limelight.testing import make_chat, make_tip
+
+from tests.support import wait_until
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+
+    @hookimpl
+    async def on_event(self, event: Any, ctx: Any) -> None:
+        self.seen.append(event)
+
+
+class Gate:
+    """An on_event that holds every event until the test opens the gate."""
+
+    def __init__(self) -> None:
+        self.open = asyncio.Event()
+        self.entered = asyncio.Event()
+        self.seen: list[Any] = []
+
+    @hookimpl
+    async def on_event(self, event: Any, ctx: Any) -> None:
+        self.entered.set()
+        await self.open.wait()
+        self.seen.append(event)
+
+
+async def count_rows(database_url: str, source_id: str) -> int:
+    """Count event-log rows through a separate connection (not the app's)."""
+    if database_url.startswith("sqlite://"):
+        with sqlite3.connect(database_url[len("sqlite://"):]) as conn:
+            return conn.execute("SELECT count(*) FROM limelight_event WHERE source_id = ?",
+                                (source_id,)).fetchone()[0]
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url.replace("postgres://", "postgresql://"))
+    try:
+        return await conn.fetchval(
+            "SELECT count(*) FROM limelight_event WHERE source_id = $1", source_id)
+    finally:
+        await conn.close()
+
+
+# -- dedupe -------------------------------------------------------------------------------------
+
+
+async def test_duplicate_delivery_is_accepted_once(limelight):
+    rec = Recorder()
+    h = await limelight(plugins={"rec": rec})
+    first = await h.publish(make_tip(source="kofi", source_id="k-1"))
+    again = await h.publish(make_tip(source="kofi", source_id="k-1"))
+    other_source = await h.publish(make_tip(source="stripe", source_id="k-1"))
+    assert (first.duplicate, again.duplicate, other_source.duplicate) == (False, True, False)
+    assert again.id == first.id
+    assert [e.source for e in rec.seen] == ["kofi", "stripe"]
+    assert await EventRecord.filter(source_id="k-1").count() == 2
+
+
+async def test_dedupe_survives_a_restart_because_the_database_decides(database_url,
+                                                                       limelight):
+    rec1 = Recorder()
+    h1 = await limelight(plugins={"rec": rec1}, database_url=database_url)
+    first = await h1.publish(make_tip(source="kofi", source_id="k-restart"))
+    await h1.client.close()
+
+    rec2 = Recorder()
+    h2 = await limelight(plugins={"rec": rec2}, database_url=database_url)
+    assert ("kofi", "k-restart") not in h2.services.bus._recent  # memory is empty
+    again = await h2.publish(make_tip(source="kofi", source_id="k-restart"))
+    assert again.duplicate and again.id == first.id
+    assert rec2.seen == []
+    assert await count_rows(database_url, "k-restart") == 1
+
+
+async def test_concurrent_duplicate_deliveries_store_and_dispatch_once(database_url, limelight):
+    rec = Recorder()
+    h = await limelight(plugins={"rec": rec}, database_url=database_url)
+    results = await asyncio.gather(*(
+        h.services.bus.publish(make_tip(source="kofi", source_id="k-race")) for _ in range(5)))
+    await h.settle()
+    assert sum(not r.duplicate for r in results) == 1
+    assert len({r.id for r in results}) == 1
+    assert len(rec.seen) == 1
+    assert await count_rows(database_url, "k-race") == 1
+
+
+# -- money is committed before publish returns --------------------------------------------------
+
+
+async def test_money_is_committed_before_publish_returns(database_url, limelight):
+    gate = Gate()
+    h = await limelight(plugins={"gate": gate}, database_url=database_url)
+    accepted = await h.services.bus.publish(make_tip(source="kofi", source_id="k-commit"))
+    # No plugin has finished with it, yet another connection already sees the row.
+    assert gate.seen == []
+    assert accepted.id is not None and not accepted.duplicate
+    assert await count_rows(database_url, "k-commit") == 1
+    gate.open.set()
+    await h.settle()
+    assert [e.source_id for e in gate.seen] == ["k-commit"]
+
+
+async def test_a_webhook_2xx_means_the_row_is_on_disk(database_url, limelight):
+    h = await limelight(database_url=database_url)
+    status, body = await h.post_event({"type": "tip", "source": "api", "source_id": "w-1",
+                                       "data": {"amount": "1.00", "currency": "USD"}},
+                                      settle=False)
+    assert status == 201
+    assert await count_rows(database_url, "w-1") == 1
+
+
+# -- chat is logged in batches ------------------------------------------------------------------
+
+
+async def test_chat_publish_does_not_write_and_flush_does(database_url, limelight,
+                                                          monkeypatch):
+    import limelight.bus as bus_module
+
+    h = await limelight(database_url=database_url)
+    writes: list[int] = []
+    original_write, original_save = bus_module._write_chat_rows, EventRecord.save
+
+    async def spy_write(rows):  # type: ignore[no-untyped-def]
+        writes.append(len(rows))
+        await original_write(rows)
+
+    async def spy_save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        writes.append(-1)
+        return await original_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(bus_module, "_write_chat_rows", spy_write)
+    monkeypatch.setattr(EventRecord, "save", spy_save)
+    bus = h.services.bus
+    await bus.flush()
+    writes.clear()
+    message = make_chat("hello chat")
+    accepted = await bus.publish(message)
+    assert accepted.id is None and not accepted.duplicate
+    assert writes == []  # publish returned without touching the database
+    assert await count_rows(database_url, message.source_id) == 0
+    await bus.flush()
+    assert writes == [1]
+    assert await count_rows(database_url, message.source_id) == 1
+
+
+async def test_chat_lines_reach_the_log_without_an_explicit_flush(limelight):
+    h = await limelight()
+    messages = [make_chat(f"line {i}") for i in range(20)]
+    for message in messages:
+        await h.services.bus.publish(message)
+
+    async def logged() -> bool:
+        return await EventRecord.filter(type="chat.message").count() == 20
+
+    await wait_until(logged, timeout=5)
+
+
+# -- order ----------------------------------------------------------------------------------------
+
+
+class Jittery:
+    """Records (source, seq) with random yields in between, to shake out reordering."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.seen: list[tuple[str, int]] = []
+
+    @hookimpl
+    async def on_event(self, event: Any, ctx: Any) -> None:
+        for _ in range(self.rng.randint(0, 3)):
+            await asyncio.sleep(0)
+        self.seen.append((event.source, int(event.source_id.split("-")[1])))
+
+
+async def test_events_from_one_source_reach_each_plugin_in_order(limelight):
+    a, b = Jittery(1), Jittery(2)
+    h = await limelight(plugins={"a": a, "b": b})
+    bus = h.services.bus
+    sources = ["kofi", "stripe", "twitch"]
+
+    async def feed(source: str) -> None:
+        for i in range(30):
+            if i % 3 == 0:
+                event: Any = make_tip(source=source, source_id=f"{source}-{i}")
+            else:
+                event = make_chat(f"msg {i}", source=source)
+                event.source_id = f"{source}-{i}"
+            await bus.publish(event)
+            if i % 4 == 0:
+                await asyncio.sleep(0)
+
+    await asyncio.gather(*(feed(s) for s in sources))
+    await h.settle()
+    for plugin in (a, b):
+        for source in sources:
+            seqs = [n for s, n in plugin.seen if s == source]
+            assert seqs == list(range(30)), (source, seqs)
+
+
+# -- overload ---------------------------------------------------------------------------------
+
+
+async def test_overload_sheds_chat_first_and_never_money(limelight):
+    gate = Gate()
+    h = await limelight(plugins={"gate": gate})
+    bus = h.services.bus
+    lane = bus.lanes["plugin:gate"]
+    lane.maxsize = 5
+
+    await bus.publish(make_chat("first"))
+    await gate.entered.wait()  # the lane's worker holds "first"; its queue is empty
+    chats = [make_chat(f"chat {i}") for i in range(10)]
+    for chat in chats:
+        await bus.publish(chat)
+    assert lane.shed == 5 and len(lane.queue) == 5  # the queue is full of chat
+
+    tips = [make_tip(source_id=f"ovl-{i}") for i in range(8)]
+    publishing = asyncio.create_task(_publish_all(bus, tips))
+    # five tips push out the five queued chat lines; the rest wait for room, never dropped
+    await wait_until(lambda: all(not e.sheddable for e in lane.queue) and len(lane.queue) == 5)
+    assert not publishing.done()
+    assert await EventRecord.filter(source_id__startswith="ovl-").count() >= 6
+    gate.open.set()
+    await publishing
+    await h.settle()
+    delivered_tips = [e.source_id for e in gate.seen if isinstance(e, Tip)]
+    assert delivered_tips == [t.source_id for t in tips]
+    assert lane.shed == 10
+    assert [e.text for e in gate.seen if not isinstance(e, Tip)] == ["first"]
+
+
+async def _publish_all(bus: Any, events: list[Any]) -> None:
+    for event in events:
+        await bus.publish(event)
+
+
+# -- test events --------------------------------------------------------------------------------
+
+
+async def test_a_test_tip_reaches_plugins_but_never_blocks_the_real_one(limelight):
+    rec = Recorder()
+    h = await limelight(plugins={"rec": rec})
+    simulated = await h.publish(make_tip(source="kofi", source_id="same-1", test=True))
+    simulated_again = await h.publish(make_tip(source="kofi", source_id="same-1", test=True))
+    real = await h.publish(make_tip(source="kofi", source_id="same-1"))
+    replay = await h.publish(make_tip(source="kofi", source_id="same-1"))
+    assert not simulated.duplicate and not simulated_again.duplicate
+    assert not real.duplicate and replay.duplicate
+    assert [e.test for e in rec.seen] == [True, True, False]
+    rows = await EventRecord.filter(source_id="same-1").order_by("id")
+    assert [(r.test, r.dedupe_id) for r in rows] == [(True, None), (True, None),
+                                                     (False, "same-1")]
+
+
+async def test_test_money_events_are_not_redelivered_after_a_restart(limelight):
+    h1 = await limelight()
+    await h1.publish(make_tip(source_id="sim-1", test=True))
+    await h1.client.close()
+    rec = Recorder()
+    h2 = await limelight(plugins={"rec": rec})
+    await h2.settle()
+    assert rec.seen == []
+
+
+# -- redelivery after a crash between commit and dispatch -----------------------------------------
+
+
+async def test_committed_but_undelivered_money_is_dispatched_after_restart(
+    database_url, limelight
+):
+    rec1 = Recorder()
+    h1 = await limelight(plugins={"rec": rec1}, database_url=database_url)
+    lane = h1.services.bus.lanes["plugin:rec"]
+    await lane.stop()  # the process "dies" after the commit, before the plugin saw it
+    await h1.services.bus.publish(make_tip(source="kofi", source_id="crash-1"))
+    assert await count_rows(database_url, "crash-1") == 1
+    lane.queue.clear()  # a dead process's memory is gone
+    lane._idle.set()  # and nobody waits for it at shutdown
+    await h1.client.close()
+    assert rec1.seen == []
+    assert (await _handled(database_url, "crash-1")) is False
+
+    rec2 = Recorder()
+    h2 = await limelight(plugins={"rec": rec2}, database_url=database_url)
+    await h2.settle()
+    assert [e.source_id for e in rec2.seen] == ["crash-1"]
+    assert rec2.seen[0].amount == make_tip().amount
+    # a replayed key is known again: a late duplicate delivery is refused
+    assert (await h2.services.bus.publish(make_tip(source="kofi", source_id="crash-1"))).duplicate
+    await h2.services.bus.flush()
+    await h2.client.close()
+    assert (await _handled(database_url, "crash-1")) is True
+
+    rec3 = Recorder()
+    h3 = await limelight(plugins={"rec": rec3}, database_url=database_url)
+    await h3.settle()
+    assert rec3.seen == []  # delivered once, never again
+
+
+async def _handled(database_url: str, source_id: str) -> bool:
+    if database_url.startswith("sqlite://"):
+        with sqlite3.connect(database_url[len("sqlite://"):]) as conn:
+            return bool(conn.execute("SELECT handled FROM limelight_event WHERE source_id = ?",
+                                     (source_id,)).fetchone()[0])
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url.replace("postgres://", "postgresql://"))
+    try:
+        return bool(await conn.fetchval(
+            "SELECT handled FROM limelight_event WHERE source_id = $1", source_id))
+    finally:
+        await conn.close()
