@@ -117,7 +117,7 @@ async def test_money_is_committed_before_publish_returns(database_url, limelight
 
 async def test_a_webhook_2xx_means_the_row_is_on_disk(database_url, limelight):
     h = await limelight(database_url=database_url)
-    status, body = await h.post_event({"type": "tip", "source": "api", "source_id": "w-1",
+    status, _body = await h.post_event({"type": "tip", "source": "api", "source_id": "w-1",
                                        "data": {"amount": "1.00", "currency": "USD"}},
                                       settle=False)
     assert status == 201
