@@ -10,7 +10,11 @@
 
   function render(state) {
     holder.replaceChildren();
-    var keys = Object.keys(state).sort();
+    // Boards in their "order" (then by key), so "stream" can come before "all_time".
+    var keys = Object.keys(state).sort(function (a, b) {
+      var oa = Number((state[a] || {}).order) || 0, ob = Number((state[b] || {}).order) || 0;
+      return oa !== ob ? oa - ob : (a < b ? -1 : a > b ? 1 : 0);
+    });
     if (only) keys = keys.filter(function (k) { return k === only; });
     var shownAny = false;
     keys.forEach(function (key) {

@@ -15,7 +15,15 @@
   var token = params.get("token") || "";
   var KEY = "limelight:" + overlay + ":";
   var KEEP_SHOWN = 500;
-  var GAP_MS = 400;
+
+  // The pause between two alerts: --ll-alert-gap from the theme ("400ms", "0.5s").
+  function gapMs() {
+    var raw = window.getComputedStyle(document.documentElement)
+      .getPropertyValue("--ll-alert-gap").trim();
+    var value = parseFloat(raw);
+    if (isNaN(value)) return 400;
+    return /ms$/.test(raw) ? value : (/s$/.test(raw) ? value * 1000 : value);
+  }
 
   // -- persistent resume point --------------------------------------------------------------
 
@@ -123,7 +131,7 @@
     } catch (err) {
       console.warn("limelight overlay: cannot show alert", alert.id, err);
     }
-    var duration = Math.max(500, Math.min(120000, alert.duration_ms || 6000));
+    var duration = Math.max(50, Math.min(120000, alert.duration_ms || 6000));
     current = { alert: alert, hide: hide, timer: window.setTimeout(finish, duration) };
     document.dispatchEvent(new CustomEvent("limelight:shown", { detail: { id: alert.id } }));
   }
@@ -134,7 +142,7 @@
     var hide = current.hide;
     current = null;
     if (typeof hide === "function") safely(hide);
-    gapTimer = window.setTimeout(function () { gapTimer = null; pump(); }, GAP_MS);
+    gapTimer = window.setTimeout(function () { gapTimer = null; pump(); }, gapMs());
   }
 
   function control(message) {
