@@ -339,7 +339,7 @@ async def test_the_watchers_would_catch_a_dialog_and_a_foreign_request(
     await w.page.evaluate("() => fetch('https://evil.example/x').catch(() => null)")
     await wait_until(lambda: w.dialogs == ["canary"]
                      and any("Refused to connect" in c for c in w.console))
-    with pytest.raises(Exception, match="ERR_FAILED|aborted"):
+    with pytest.raises(Exception, match=r"ERR_FAILED|aborted"):
         await w.page.goto("https://evil.example/page")
     assert w.blocked == ["https://evil.example/page"]
 
