@@ -159,8 +159,12 @@ def command(name: str | None = None, *, aliases: Iterable[str] = (), role: str =
     :param usage: the argument part of the usage line (default: from the signature).
     :param hidden: leave it out of ``!help``/``!commands`` lists.
     """
+    aliases = tuple(aliases)
     if role not in ROLE_RANK:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    for n in ([name.lower()] if name else []) + [a.lower() for a in aliases]:
+        if not _NAME.match(n):
+            raise ValueError(f"invalid command name {n!r} (letters, digits, _ and -)")
 
     def wrap(func: Any) -> Command:
         examples: list[Example] = []
@@ -557,7 +561,7 @@ def config_commands(settings: Any) -> list[Command]:
             text, role, cooldown, aliases = spec.text, spec.role, spec.cooldown, spec.aliases
 
         def make(template: str) -> Callable[..., Any]:
-            async def text_command(router: CommandRouter, call: Call) -> str:
+            async def text_command(router: CommandRouter, call: Call, *_words: str) -> str:
                 values = {"user": call.viewer.name if call.viewer else "",
                           "args": call.rest.strip(), "channel": call.channel,
                           "platform": call.platform}

@@ -8,7 +8,7 @@ from typing import Any
 import limelight_twitch
 import pytest
 from limelight import Event, hookimpl
-from limelight.testing import Harness
+from limelight.testing import TEST_CONNECTOR, Harness
 
 from tests.support import wait_until
 
@@ -56,6 +56,8 @@ def twitch_harness(limelight: Any, fake_twitch: FakeTwitch) -> Callable[..., Awa
                "plugins": {"twitch": {**FAST, **(options or {})}}, **(config or {})}
         h = await limelight(plugins={"twitch": limelight_twitch, "rec": rec, **(plugins or {})},
                             config=cfg)
+        # The test kit's own connector also says it is "twitch"; here the real one speaks.
+        await h.services.chat.detach(TEST_CONNECTOR)
         conn = h.services.chat.connectors["twitch"]
         await wait_until(lambda: conn.joined, timeout=5)
         if wait_eventsub and conn.options.eventsub:

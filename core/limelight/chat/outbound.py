@@ -215,11 +215,12 @@ class OutboundQueue:
                 await self._wakeup.wait()
                 continue
             self._busy = True
+            # Wait for a slot *before* choosing: money queued meanwhile goes first.
+            await self._wait_for_slot()
             batch = self._next()
-            if not batch:
-                continue
-            for out in batch:
-                await self._wait_for_slot()
+            for i, out in enumerate(batch):
+                if i:
+                    await self._wait_for_slot()
                 await self._send(out)
 
     def _next(self) -> list[Outgoing]:
@@ -305,7 +306,11 @@ class OutboundQueue:
                     return
                 log.warning("chat %s: send to %s failed (%s); retrying", self.connector.name,
                             self.channel, exc)
-                await self.clock.sleep(float(attempt))
+                self.throttled = True  # waiting on the clock, like a full window
+                try:
+                    await self.clock.sleep(float(attempt))
+                finally:
+                    self.throttled = False
                 continue
             self.sent += 1
             self.on_sent(SentMessage(

@@ -99,6 +99,15 @@ class ChatService:
         self.owners[connector.name] = owner
         log.info("chat connector %s (%s) started", connector.name, connector.platform)
 
+    async def detach(self, name: str) -> None:
+        """Stop connector ``name`` and forget it (and its send queues)."""
+        connector = self.connectors.pop(name, None)
+        self.owners.pop(name, None)
+        for key in [k for k in self.queues if k[0] == name]:
+            await self.queues.pop(key).stop()
+        if connector is not None:
+            await connector.stop()
+
     async def stop(self) -> None:
         for task in self._timer_tasks:
             task.cancel()
@@ -260,6 +269,17 @@ class ChatService:
         return False
 
     # -- timers ---------------------------------------------------------------------------
+
+    def set_clock(self, clock: Clock) -> None:
+        """Use ``clock`` from now on (tests: a :class:`ManualClock`); restarts the timers and
+        the send queues so they wait on it."""
+        self.clock = clock
+        for queue in self.queues.values():
+            queue.clock = clock
+        for task in self._timer_tasks:
+            task.cancel()
+        self._timer_tasks.clear()
+        self._start_timers()
 
     def _start_timers(self) -> None:
         for i, timer in enumerate(self.settings.timers):

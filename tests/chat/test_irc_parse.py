@@ -1,0 +1,91 @@
+"""IRCv3 parsing: tags and their escapes, prefixes, trailing parameters."""
+
+from __future__ import annotations
+
+import pytest
+from limelight_twitch.irc import (
+    IrcParseError,
+    escape_tag,
+    format_line,
+    parse_line,
+    strip_action,
+    unescape_tag,
+)
+from limelight_twitch.mapping import IrcMapper, roles_from_tags
+
+from .fake_twitch import SAMPLES
+
+
+@pytest.mark.parametrize(("raw", "value"), [
+    ("a\\sb", "a b"),
+    ("semi\\:colon", "semi;colon"),
+    ("back\\\\slash", "back\\slash"),
+    ("cr\\rlf\\n", "cr\rlf\n"),
+    ("unknown\\xescape", "unknownxescape"),
+    ("trailing\\", "trailing"),
+    ("plain", "plain"),
+])
+def test_tag_unescape(raw: str, value: str) -> None:
+    assert unescape_tag(raw) == value
+
+
+def test_tag_escape_round_trip() -> None:
+    value = "a; b\\c\r\nd"
+    assert unescape_tag(escape_tag(value)) == value
+    assert " " not in escape_tag(value) and ";" not in escape_tag(value)
+
+
+def test_parse_documented_privmsg() -> None:
+    msg = parse_line(SAMPLES["privmsg"].format(channel="ronni"))
+    assert msg.command == "PRIVMSG"
+    assert msg.channel == "ronni"
+    assert msg.nick == "ronni"
+    assert msg.trailing == "Kappa Keepo Kappa"
+    assert msg.tags["emotes"] == "25:0-4,12-16/1902:6-10"
+    assert msg.tags["badge-info"] == ""
+
+
+def test_parse_system_msg_escapes_and_colons_in_text() -> None:
+    msg = parse_line(SAMPLES["resub"].format(channel="dallas"))
+    assert msg.tags["system-msg"] == "ronni has subscribed for 6 months!"
+    assert msg.trailing == "Great stream -- keep it up!"
+    line = parse_line(":a!a@a.tmi.twitch.tv PRIVMSG #c :time: 10:30 :)")
+    assert line.trailing == "time: 10:30 :)"
+
+
+def test_parse_without_tags_or_prefix() -> None:
+    assert parse_line("PING :tmi.twitch.tv").params == ["tmi.twitch.tv"]
+    assert parse_line(":tmi.twitch.tv RECONNECT").command == "RECONNECT"
+    with pytest.raises(IrcParseError):
+        parse_line("@only=tags")
+    with pytest.raises(IrcParseError):
+        parse_line("")
+
+
+def test_format_line_escapes_reply_tag() -> None:
+    line = format_line("PRIVMSG", "#c", "hello there", tags={"reply-parent-msg-id": "a b"})
+    assert line == "@reply-parent-msg-id=a\\sb PRIVMSG #c :hello there"
+
+
+def test_action_lines() -> None:
+    assert strip_action("\x01ACTION waves\x01") == ("waves", True)
+    assert strip_action("waves") == ("waves", False)
+
+
+def test_roles_are_platform_neutral() -> None:
+    assert roles_from_tags({"badges": "broadcaster/1"}) >= {"broadcaster", "viewer"}
+    assert "moderator" in roles_from_tags({"mod": "1", "badges": ""})
+    assert "subscriber" in roles_from_tags({"badges": "founder/0"})
+    assert "vip" in roles_from_tags({"vip": "1", "badges": "vip/1"})
+    assert roles_from_tags({"badges": "turbo/1", "mod": "0", "subscriber": "0"}) == {"viewer"}
+
+
+def test_clear_lines_map_to_chat_deleted() -> None:
+    mapper = IrcMapper()
+    [(one, _)] = mapper.map(parse_line(SAMPLES["clearmsg"].format(channel="bar")))
+    assert one.type == "chat.deleted"
+    assert one.message_id == "94e6c7ff-bf98-4faa-af5d-7ad633a158a9"
+    [(user, _)] = mapper.map(parse_line(SAMPLES["clearchat_user"].format(channel="d")))
+    assert user.viewer.id == "87654321" and user.message_id is None
+    [(everyone, _)] = mapper.map(parse_line(SAMPLES["clearchat_all"].format(channel="d")))
+    assert everyone.viewer is None and everyone.message_id is None
