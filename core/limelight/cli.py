@@ -304,9 +304,11 @@ def build_parser() -> argparse.ArgumentParser:
 #: Further sub-commands (``limelight obs setup``) add ``extend(subparsers, with_config)``.
 PARSER_EXTENSIONS: list[Any] = []
 
+from .chat import doctor as _chat_doctor  # noqa: E402
 from .obs import commands as _obs_commands  # noqa: E402
 
 DOCTOR_CHECKS.append(_obs_commands.doctor_check)
+DOCTOR_CHECKS.append(_chat_doctor.check_chat)
 PARSER_EXTENSIONS.append(_obs_commands.extend_parser)
 
 
