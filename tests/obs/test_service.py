@@ -420,3 +420,17 @@ async def test_named_connections_each_with_their_own_status(limelight, fake_obs)
         await h.publish(make_tip("1.00"))
         await wait_until(lambda: booth.program == "Big Tip", timeout=5)
         assert fake_obs.program == "Scene"
+
+
+async def test_a_hung_obs_is_noticed_without_any_action(limelight, fake_obs, caplog,
+                                                       monkeypatch):
+    caplog.set_level(logging.WARNING, logger="limelight.obs")
+    monkeypatch.setattr("limelight.obs.connection.KEEPALIVE", 0.2)
+    h = await limelight(config=obs_config(fake_obs.port, timeout=0.5))
+    await connected(h)
+    conn = h.services.obs.connection()
+    fake_obs.hang.add("GetStats")  # OBS frozen: the socket stays open, nothing answers
+    await wait_until(lambda: conn.connects >= 2, timeout=10)
+    assert "keepalive failed" in caplog.text or "no answer to GetStats" in caplog.text
+    fake_obs.hang.clear()
+    await wait_until(lambda: h.services.obs.is_connected(), timeout=5)

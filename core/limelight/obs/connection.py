@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .actions import ActionQueue
 from .client import ObsLink
-from .errors import ObsAuthError, ObsUnavailable
+from .errors import ObsAuthError, ObsError, ObsUnavailable
 
 if TYPE_CHECKING:
     from ..config import ObsConnectionSettings
@@ -31,6 +31,9 @@ BACKOFF_MAX = 2.0
 #: A wrong password will not fix itself quickly: retry more slowly, but keep trying (the
 #: streamer may correct the password in OBS rather than in Limelight).
 AUTH_BACKOFF_MAX = 5.0
+#: An idle connection is checked this often, so an OBS that hangs (or a network that
+#: silently drops a remote OBS) is noticed even when no action is asked for.
+KEEPALIVE = 10.0
 
 #: ``on_event(connection, event_type, data, previous_scene)``, called on the event loop.
 EventHandler = Callable[["ObsConnection", str, dict[str, Any], str | None], None]
@@ -67,6 +70,8 @@ class ObsConnection:
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup = asyncio.Event()
+        self._last_request = 0.0
+        self.keepalive = KEEPALIVE
 
     def __repr__(self) -> str:
         return f"<ObsConnection {self.name} {self.where} {self.state}>"
@@ -168,11 +173,28 @@ class ObsConnection:
         self.connects += 1
         self._set_state("connected", None)
         self.ready.set()
-        await self._lost.wait()
+        await self._keepalive(link)
         self.ready.clear()
         self._link = None
         await asyncio.to_thread(link.close)
         self._set_state("connecting", f"connection lost: {self._lost_reason}; reconnecting")
+
+    async def _keepalive(self, link: ObsLink) -> None:
+        """Wait for the session to end, checking it when it has been quiet for a while."""
+        loop = asyncio.get_running_loop()
+        while not self._lost.is_set():
+            try:
+                async with asyncio.timeout(self.keepalive):
+                    await self._lost.wait()
+            except TimeoutError:
+                if loop.time() - self._last_request < self.keepalive:
+                    continue
+                try:
+                    await self.request("GetStats")
+                except ObsUnavailable as exc:
+                    self._closed(link, f"keepalive failed: {exc}")
+                except ObsError:
+                    pass  # an answer, even a refusal, proves OBS is alive
 
     async def _read_state(self, link: ObsLink) -> None:
         version = await asyncio.to_thread(link.request, "GetVersion")
@@ -252,6 +274,7 @@ class ObsConnection:
             raise ObsUnavailable(f"OBS {self.name} is {self.state}"
                                  + (f": {self.error}" if self.error else ""))
         async with self._lock:
+            self._last_request = asyncio.get_running_loop().time()
             return await asyncio.to_thread(link.request, request_type, data)
 
     def status(self) -> dict[str, Any]:
