@@ -35,6 +35,7 @@ from .events import (  # noqa: E402
 )
 from .gating import Verdict  # noqa: E402
 from .money import Money  # noqa: E402
+from .obs.errors import ObsActionDropped, ObsError, ObsRequestError, ObsUnavailable  # noqa: E402
 from .registry import (  # noqa: E402
     Badge,
     ChatConnectorSpec,
@@ -65,6 +66,10 @@ __all__ = [
     "Milestone",
     "Models",
     "Money",
+    "ObsActionDropped",
+    "ObsError",
+    "ObsRequestError",
+    "ObsUnavailable",
     "Overlay",
     "PluginConfig",
     "Raid",
