@@ -1,0 +1,383 @@
+"""Overlay benchmarks: event accepted -> overlay frame received, and a frozen client.
+
+Run with ``make bench``. Figures are printed, never asserted. The browser sources are
+simulated by plain WebSocket clients in a separate process (this file run as a script), so
+their JSON handling does not compete with the server for the event loop; latency is
+measured with CLOCK_MONOTONIC, which both processes share.
+
+* Latency at 10 and 200 clients with events at 200/s, through the whole path: bus (dedupe,
+  persist), the alerts plugin, the durable outbox (a committed row per alert), the
+  broadcast. Baseline: a bare aiohttp WebSocket server that only broadcasts.
+* One event to 1,000 clients.
+* One frozen client among 50: the healthy clients' p99 without and with it, against a naive
+  ``for ws in clients: await ws.send_str(...)`` broadcast loop, all in one run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+RATE = 200  # events per second
+SECONDS = 2.0
+PAD = 2_000  # bytes of padding per alert, about a real alert with a message
+
+
+# -- the client process ------------------------------------------------------------------------
+
+
+async def _clients_main(url: str, count: int, expected: int, deadline: float) -> None:
+    """Open ``count`` sockets, say READY, record (seq, receive time) until ``expected``
+    alerts arrived on each or the deadline passed; print the records as JSON."""
+    import aiohttp
+
+    pattern = re.compile(r'"viewers":(\d+)')
+    results: list[list[tuple[int, float]]] = [[] for _ in range(count)]
+    ready = asyncio.Event()
+    connected = 0
+
+    async def one(i: int, session: aiohttp.ClientSession) -> None:
+        nonlocal connected
+        async with session.ws_connect(url, max_msg_size=0) as ws:
+            await ws.receive()  # hello
+            connected += 1
+            if connected == count:
+                ready.set()
+            got = results[i]
+            async for msg in ws:
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    break
+                text = msg.data
+                if text.startswith('{"type":"alert"'):
+                    found = pattern.search(text)
+                    if found:
+                        got.append((int(found.group(1)), time.monotonic()))
+                        if len(got) >= expected:
+                            return
+
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        tasks = [asyncio.create_task(one(i, session)) for i in range(count)]
+        await ready.wait()
+        print("READY", flush=True)
+        line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        end = time.monotonic() + float(line.strip() or deadline)
+        await asyncio.wait(tasks, timeout=max(0.1, end - time.monotonic()))
+        for task in tasks:
+            task.cancel()
+    print(json.dumps(results), flush=True)
+
+
+class Clients:
+    """A client process; ``await start()``, then ``collect()`` after the events were sent."""
+
+    def __init__(self, url: str, count: int, expected: int) -> None:
+        self.url, self.count, self.expected = url, count, expected
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, self.url, str(self.count), str(self.expected),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, limit=2**28)
+        assert self.proc.stdout is not None
+        line = await asyncio.wait_for(self.proc.stdout.readline(), 120)
+        if line.strip() != b"READY":
+            raise RuntimeError(f"client process failed to start: {line!r}")
+
+    async def collect(self, wait: float) -> list[list[tuple[int, float]]]:
+        assert self.proc is not None and self.proc.stdin and self.proc.stdout
+        self.proc.stdin.write(f"{wait}\n".encode())
+        await self.proc.stdin.drain()
+        data = await asyncio.wait_for(self.proc.stdout.readline(), wait + 60)
+        await self.proc.wait()
+        return json.loads(data)
+
+    async def kill(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+
+
+# -- servers under test -----------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def limelight_server(tmp: Path, **overlays: Any) -> AsyncIterator[Any]:
+    import limelight_alerts
+    from limelight.testing import make_settings, start_harness
+
+    settings = make_settings(tmp, {"overlays": overlays} if overlays else None)
+    h = await start_harness(settings, {"alerts": limelight_alerts})
+    try:
+        yield h
+    finally:
+        await h.client.close()
+
+
+class NaiveBroadcast:
+    """The classic overlay server: one loop that awaits every client's send in turn."""
+
+    def __init__(self, pad: int = PAD) -> None:
+        from aiohttp import web
+
+        self.pad = pad
+        self.clients: list[Any] = []
+        self.app = web.Application()
+        self.app.router.add_get("/ws", self.handler)
+        self.runner: Any = None
+        self.port = 0
+
+    async def handler(self, request: Any) -> Any:
+        from aiohttp import web
+
+        ws = web.WebSocketResponse(compress=False)
+        await ws.prepare(request)
+        await ws.send_str('{"type":"hello"}')
+        self.clients.append(ws)
+        try:
+            async for _ in ws:
+                pass
+        finally:
+            self.clients.remove(ws)
+        return ws
+
+    async def start(self) -> str:
+        from aiohttp import web
+
+        self.runner = web.AppRunner(self.app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return f"http://127.0.0.1:{self.port}/ws"
+
+    async def broadcast(self, seq: int) -> None:
+        text = json.dumps({"type": "alert", "id": seq, "data": {"viewers": seq,
+                                                                 "message": "x" * self.pad}},
+                          separators=(",", ":"))
+        for ws in list(self.clients):
+            await ws.send_str(text)
+
+    async def stop(self) -> None:
+        for ws in list(self.clients):
+            await ws.close()
+        await self.runner.cleanup()
+
+
+async def frozen_socket(host: str, port: int, path: str) -> socket.socket:
+    """A WebSocket client that completes the handshake and then never reads again."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    await loop.sock_connect(sock, (host, port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    await loop.sock_sendall(sock, (
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += await loop.sock_recv(sock, 1)
+    return sock
+
+
+# -- measuring -----------------------------------------------------------------------------------
+
+
+async def paced(count: int, rate: float, send: Callable[[int], Any]) -> dict[int, float]:
+    """Call ``send(seq)`` ``count`` times at ``rate`` per second; return seq -> start time."""
+    started: dict[int, float] = {}
+    t0 = time.monotonic()
+    for seq in range(count):
+        delay = t0 + seq / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        started[seq] = time.monotonic()
+        await send(seq)
+    return started
+
+
+def latencies(results: list[list[tuple[int, float]]], started: dict[int, float],
+              skip: int = 0) -> tuple[list[float], int]:
+    """Latencies in ms of every (client, event) received, and how many never arrived."""
+    out: list[float] = []
+    missing = 0
+    for got in results[skip:]:
+        seen = {seq: t for seq, t in got}
+        for seq, t0 in started.items():
+            if seq in seen:
+                out.append((seen[seq] - t0) * 1000)
+            else:
+                missing += 1
+    return out, missing
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
+
+
+def describe(values: list[float], missing: int = 0) -> str:
+    text = f"p50 {pct(values, 50):7.2f} ms  p99 {pct(values, 99):8.2f} ms"
+    if values:
+        text += f"  mean {statistics.fmean(values):7.2f} ms"
+    if missing:
+        text += f"  NOT DELIVERED {missing}"
+    return text
+
+
+async def run_limelight(h: Any, clients: int, events: int, rate: float, *,
+                        frozen: int = 0, wait: float = 10.0) -> tuple[list[float], int]:
+    from limelight import Raid, ViewerRef
+
+    server = h.client.server
+    sockets = [await frozen_socket(server.host, server.port,
+                                   "/overlays/ws?token=test-overlay-token&overlay=alerts")
+               for _ in range(frozen)]
+    group = Clients(h.url("/overlays/ws?token=test-overlay-token&overlay=alerts"),
+                    clients, events)
+    await group.start()
+    viewer = ViewerRef("twitch", "bench", "Bench")
+    run = os.urandom(4).hex()
+    bus = h.services.bus
+
+    async def send(seq: int) -> None:
+        await bus.publish(Raid(source="bench", source_id=f"{run}-{seq}", viewer=viewer,
+                               viewers=seq))
+
+    try:
+        started = await paced(events, rate, send)
+        results = await group.collect(wait)
+    finally:
+        await group.kill()
+        for sock in sockets:
+            sock.close()
+    return latencies(results, started)
+
+
+async def run_naive(clients: int, events: int, rate: float, *, frozen: int = 0,
+                    wait: float = 10.0, pad: int = PAD) -> tuple[list[float], int]:
+    naive = NaiveBroadcast(pad)
+    url = await naive.start()
+    sockets = [await frozen_socket("127.0.0.1", naive.port, "/ws") for _ in range(frozen)]
+    from ..support import wait_until
+
+    await wait_until(lambda: len(naive.clients) >= frozen)
+    group = Clients(url, clients, events)
+    await group.start()
+    pending: set[asyncio.Task[None]] = set()
+
+    async def send(seq: int) -> None:
+        # The naive server does not wait for one broadcast before starting the next event,
+        # but every broadcast walks the clients in order and awaits each send.
+        task = asyncio.create_task(naive.broadcast(seq))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    try:
+        started = await paced(events, rate, send)
+        results = await group.collect(wait)
+    finally:
+        await group.kill()
+        for task in list(pending):
+            task.cancel()
+        for sock in sockets:
+            sock.close()
+        await naive.stop()
+    return latencies(results, started)
+
+
+@contextmanager
+def padded_alerts(pad: int) -> Iterator[None]:
+    """Raid alerts from the alerts plugin carry a name and a count; add a message of
+    ``pad`` bytes so frames are as large as a real alert's (or larger)."""
+    import limelight_alerts
+
+    original = limelight_alerts.alert_data
+
+    def padded(event: Any, config: Any, gifts: Any = None) -> Any:
+        data = original(event, config, gifts)
+        if data is not None:
+            data["message"] = "x" * pad
+        return data
+
+    limelight_alerts.alert_data = padded  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        limelight_alerts.alert_data = original  # type: ignore[assignment]
+
+
+# -- benchmarks --------------------------------------------------------------------------------
+
+
+async def bench_event_to_overlay_latency(tmp_path: Path, capsys: Any) -> None:
+    events = int(RATE * SECONDS)
+    lines = []
+    for clients in (10, 200):
+        with padded_alerts(PAD):
+            async with limelight_server(tmp_path / f"lat{clients}") as h:
+                ours, missing = await run_limelight(h, clients, events, RATE)
+        base, base_missing = await run_naive(clients, events, RATE, pad=PAD)
+        lines.append(f"  {clients:4d} clients  limelight: {describe(ours, missing)}")
+        lines.append(f"  {clients:4d} clients  bare ws  : {describe(base, base_missing)}"
+                     f"  (p99 ratio {pct(ours, 99) / max(pct(base, 99), 1e-9):.1f}x)")
+    with capsys.disabled():
+        print(f"\noverlays: event accepted -> frame received, {RATE} events/s for "
+              f"{SECONDS:g} s (goal: p99 < 50 ms at 10 clients)")
+        print("\n".join(lines))
+
+
+async def bench_one_event_to_1000_clients(tmp_path: Path, capsys: Any) -> None:
+    async with limelight_server(tmp_path / "fanout") as h:
+        ours, missing = await run_limelight(h, 1000, 1, 1.0, wait=30)
+    base, base_missing = await run_naive(1000, 1, 1.0, wait=30)
+    with capsys.disabled():
+        print("\noverlays: one event to 1,000 clients (last client = max)")
+        print(f"  limelight: {describe(ours, missing)}  max {max(ours, default=0):8.2f} ms")
+        print(f"  bare ws  : {describe(base, base_missing)}  max {max(base, default=0):8.2f} ms")
+
+
+async def bench_frozen_client(tmp_path: Path, capsys: Any) -> None:
+    events = int(RATE * 3)
+    pad = 20_000  # big frames fill the frozen client's buffers within the run
+    with padded_alerts(pad):
+        async with limelight_server(tmp_path / "calm", send_timeout=1.0) as h:
+            calm, calm_missing = await run_limelight(h, 50, events, RATE)
+        async with limelight_server(tmp_path / "frozen", send_timeout=1.0) as h:
+            frozen, frozen_missing = await run_limelight(h, 50, events, RATE, frozen=1)
+            evicted = h.services.overlays.channel("alerts").evicted
+    naive_calm, naive_calm_missing = await run_naive(50, events, RATE, pad=pad)
+    naive_frozen, naive_frozen_missing = await run_naive(50, events, RATE, frozen=1,
+                                                         wait=5, pad=pad)
+    with capsys.disabled():
+        print(f"\noverlays: 50 healthy clients, {RATE} events/s for 3 s, "
+              f"{pad // 1000} kB frames; healthy clients' latency")
+        print(f"  limelight, no frozen client : {describe(calm, calm_missing)}")
+        print(f"  limelight, 1 frozen client  : {describe(frozen, frozen_missing)}"
+              f"  (evicted {evicted}; p99 delta "
+              f"{pct(frozen, 99) - pct(calm, 99):+.2f} ms, goal within 10 ms)")
+        print(f"  naive loop, no frozen client: {describe(naive_calm, naive_calm_missing)}")
+        print(f"  naive loop, 1 frozen client : "
+              f"{describe(naive_frozen, naive_frozen_missing)}")
+
+
+if __name__ == "__main__":
+    asyncio.run(_clients_main(sys.argv[1].replace("http://", "ws://"), int(sys.argv[2]),
+                              int(sys.argv[3]), 10.0))
