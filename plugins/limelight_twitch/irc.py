@@ -76,10 +76,9 @@ def parse_line(line: str) -> IrcMessage:
         if end < 0:
             raise IrcParseError("tags without a command")
         for item in line[1:end].split(";"):
-            if not item:
-                continue
-            key, sep, value = item.partition("=")
-            tags[key] = unescape_tag(value) if sep else ""
+            key, _, value = item.partition("=")
+            if key:
+                tags[key] = unescape_tag(value) if "\\" in value else value
         pos = end + 1
         while pos < len(line) and line[pos] == " ":
             pos += 1

@@ -16,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import time
 from collections import deque
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..events import ChatDeleted, ChatMessage, Event, ViewerRef
@@ -317,7 +317,7 @@ class ChatService:
 
     def _feed_add(self, entry: dict[str, Any]) -> None:
         entry["seq"] = next(self._feed_seq)
-        entry["at"] = datetime.now(UTC).isoformat()
+        entry["at"] = time.time()
         self.feed.append(entry)
 
     def feed_since(self, seq: int) -> list[dict[str, Any]]:

@@ -1,0 +1,160 @@
+"""Chat benchmarks: ingest throughput and command-reply latency. Printed, never asserted.
+
+* Ingest: raw Twitch IRC lines (as WebSocket frames) through the connector's parsing, the
+  bus (dedupe, batched log, the ``check_chat_message`` gating hook), command routing and
+  every core subscriber (the chat overlay's included), against a bare parse loop over the
+  same lines in the same run. Goal: at least 20,000 messages/s on one core.
+* Reply latency: from a command line handed to the bus to its reply queued for sending,
+  p50/p99 while ordinary chat flows around it. Goal: p99 under 10 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+import uuid
+
+import limelight_twitch
+from limelight import command, hookimpl
+from limelight.chat import LocalConnector
+from limelight_twitch.connector import TwitchConnector
+from limelight_twitch.irc import parse_line
+from limelight_twitch.mapping import IrcMapper
+
+from tests.chat.fake_twitch import privmsg
+
+N_LINES = 40_000
+LINES_PER_FRAME = 10
+N_COMMANDS = 2_000
+
+
+class Bot:
+    """A gating hook that looks at every line and one command, as a real setup has."""
+
+    @hookimpl
+    def check_chat_message(self, message):
+        return None
+
+    @command("hello")
+    async def hello(ctx, call) -> str:
+        "Says hello."
+        return f"Hello, {call.viewer.name}!"
+
+    @hookimpl
+    def register_commands(self, register):
+        register(Bot.hello)
+
+
+def _lines(n: int) -> list[str]:
+    out = []
+    for i in range(n):
+        text = "!hello" if i % 50 == 0 else f"message number {i} Kappa PogChamp"
+        out.append(privmsg("streamer", text, user=f"viewer{i % 700}", user_id=str(10_000 + i %
+                                                                                   700),
+                           msg_id=str(uuid.UUID(int=i)), badges="subscriber/12" if i % 3
+                           else "", subscriber=bool(i % 3)))
+    return out
+
+
+def _frames(lines: list[str]) -> list[str]:
+    return ["".join(f"{line}\r\n" for line in lines[i:i + LINES_PER_FRAME])
+            for i in range(0, len(lines), LINES_PER_FRAME)]
+
+
+async def bench_chat_ingest(limelight, capsys) -> None:
+    lines = _lines(N_LINES)
+    frames = _frames(lines)
+
+    # Baseline: split frames into lines and parse them into events, nothing else.
+    mapper = IrcMapper()
+    started = time.perf_counter()
+    produced = 0
+    for frame in frames:
+        for raw in frame.split("\n"):
+            line = raw.rstrip("\r")
+            if line:
+                produced += len(mapper.map(parse_line(line)))
+    bare = time.perf_counter() - started
+
+    h = await limelight(plugins={"twitch": limelight_twitch, "bot": Bot()})
+    chat = h.services.chat
+    conn = TwitchConnector(h.settings.twitch, limelight_twitch.TwitchOptions(eventsub=False))
+    conn.name = "twitch-bench"
+    conn._sink = chat  # the read loop's path without a socket: frame -> lines -> events
+    chat.connectors[conn.name] = conn
+    started = time.perf_counter()
+    for n, frame in enumerate(frames):
+        for raw in frame.split("\n"):
+            line = raw.rstrip("\r")
+            if line:
+                await conn._irc_message(None, parse_line(line))  # type: ignore[arg-type]
+        if n % 20 == 19:  # a socket read yields to the loop
+            await asyncio.sleep(0)
+    await h.settle(timeout=300)
+    full = time.perf_counter() - started
+    lanes = h.services.bus.lanes
+    shed = sum(lane.shed for lane in lanes.values())
+
+    with capsys.disabled():
+        print(f"\nchat ingest: {N_LINES:,} Twitch PRIVMSG lines in {len(frames):,} frames "
+              f"(2% commands), subscribers: {', '.join(sorted(lanes))}")
+        print(f"  full pipeline   : {N_LINES / full:12,.0f} msg/s  (parse, dedupe, gating "
+              f"hook, routing, subscribers)")
+        print(f"  bare parse loop : {N_LINES / bare:12,.0f} msg/s  ({produced:,} events)")
+        print(f"  ratio           : {full / bare:12.1f}x the bare parse loop "
+              f"(goal: >= 20,000 msg/s through the pipeline)")
+        print(f"  commands run    : {chat.commands_run:12,d}   shed under load: {shed:,}")
+
+
+async def bench_command_reply_latency(limelight, capsys) -> None:
+    h = await limelight(plugins={"bot": Bot()})
+    chat = h.services.chat
+    connector = LocalConnector("bench", platform="bench", channel="bench")
+    await chat.attach(connector)
+    queued: dict[str, float] = {}
+    arrived = asyncio.Event()
+    original_say = chat.say
+
+    async def timed_say(text, **kw):
+        parts = await original_say(text, **kw)
+        reply_to = kw.get("reply_to")
+        if reply_to is not None:
+            queued[reply_to.source_id] = time.perf_counter()
+            arrived.set()
+        return parts
+
+    chat.say = timed_say  # type: ignore[method-assign]
+    latencies = []
+    for i in range(N_COMMANDS):
+        for j in range(10):  # ordinary chat around every command
+            await connector.receive(connector.make_message(f"v{j}", f"just chatting {i}.{j}"))
+        message = connector.make_message(f"viewer{i % 300}", "!hello")
+        arrived.clear()
+        started = time.perf_counter()
+        await connector.receive(message)
+        await arrived.wait()
+        latencies.append((queued[message.source_id] - started) * 1000)
+    await h.settle(timeout=120)
+
+    # Baseline: call the handler and queue its reply directly, no bus, no routing.
+    direct = []
+    for i in range(N_COMMANDS):
+        message = connector.make_message(f"viewer{i % 300}", "!hello")
+        started = time.perf_counter()
+        text = await Bot.hello(None, type("C", (), {"viewer": message.viewer})())
+        await original_say(text, reply_to=message)
+        direct.append((time.perf_counter() - started) * 1000)
+    await h.settle(timeout=120)
+
+    def pct(values: list[float], p: float) -> float:
+        return statistics.quantiles(values, n=100)[int(p) - 1]
+
+    with capsys.disabled():
+        print(f"\ncommand reply -> send queue: {N_COMMANDS:,} commands, 10 chat lines around "
+              "each")
+        print(f"  through the pipeline : p50 {pct(latencies, 50):7.3f} ms   "
+              f"p99 {pct(latencies, 99):7.3f} ms   max {max(latencies):7.3f} ms")
+        print(f"  direct call + queue  : p50 {pct(direct, 50):7.3f} ms   "
+              f"p99 {pct(direct, 99):7.3f} ms")
+        print("  (goal: p99 under 10 ms)")
