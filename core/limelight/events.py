@@ -133,7 +133,15 @@ class Event:
                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                     raise EventError(f"data.{f.name} is required for {cls.type}")
                 continue
-            kwargs[f.name] = _from_wire(f.name, data[f.name], hints[f.name], data)
+            value = _from_wire(f.name, data[f.name], hints[f.name], data)
+            if cls.money:
+                # Money events carry what was paid; refunds are their own entries, so a zero
+                # or negative amount (or count of bits, gifts, months) on the wire is a mistake.
+                if isinstance(value, Money) and value.minor <= 0:
+                    raise EventError(f"data.{f.name} must be greater than zero")
+                if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+                    raise EventError(f"data.{f.name} must be at least 1")
+            kwargs[f.name] = value
         unknown = sorted(set(data) - known)
         if unknown:
             raise EventError(f"data has unknown field(s) for {cls.type}: {', '.join(unknown)}")

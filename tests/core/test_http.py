@@ -1,0 +1,286 @@
+"""The HTTP application: errors, admin auth, the events API, /healthz, dashboard login."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aiohttp import web
+from limelight import Route, hookimpl
+
+TIP = {"type": "tip", "test": False, "source": "api", "source_id": "abc-1",
+       "viewer": {"platform": "twitch", "id": "1234", "name": "Alice"},
+       "data": {"amount": "5.00", "currency": "USD", "message": "hi"}}
+
+
+class Boom:
+    """Routes that fail in the ways the error middleware must handle."""
+
+    @hookimpl
+    def register_routes(self, register: Any) -> None:
+        register(Route("GET", "/api/boom/crash", self.crash))
+        register(Route("GET", "/p/boom/crash", self.crash, auth="public"))
+
+    async def crash(self, request: web.Request) -> web.Response:
+        raise RuntimeError("secret internal detail 7f3a")
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+
+async def test_unknown_api_path_is_json_404_and_page_is_html_404(limelight):
+    h = await limelight()
+    api = await h.client.get("/api/nope", headers=h.admin_headers)
+    assert api.status == 404 and api.content_type == "application/json"
+    assert (await api.json())["error"] == "no such page: /api/nope"
+    page = await h.client.get("/nope")
+    assert page.status == 404 and page.content_type == "text/html"
+    assert "no such page: /nope" in await page.text()
+
+
+async def test_wrong_method_is_405_with_a_message(limelight):
+    h = await limelight()
+    response = await h.client.delete("/api/events", headers=h.admin_headers)
+    assert response.status == 405
+    assert (await response.json())["error"] == "method DELETE not allowed here"
+
+
+async def test_unexpected_exception_is_a_neutral_500_and_logged(limelight, caplog):
+    h = await limelight(plugins={"boom": Boom()})
+    api = await h.client.get("/api/boom/crash", headers=h.admin_headers)
+    assert api.status == 500 and api.content_type == "application/json"
+    body = await api.text()
+    assert "7f3a" not in body and "RuntimeError" not in body
+    assert json.loads(body)["error"] == "internal error; the server log has details"
+    page = await h.client.get("/p/boom/crash")
+    assert page.status == 500 and page.content_type == "text/html"
+    assert "7f3a" not in await page.text()
+    assert any("secret internal detail 7f3a" in (r.exc_text or "") or r.exc_info
+               for r in caplog.records if r.name == "limelight.web")
+
+
+async def test_error_pages_escape_what_the_visitor_typed(limelight):
+    h = await limelight()
+    page = await h.client.get("/<script>alert(1)</script>")
+    assert "<script>alert(1)</script>" not in await page.text()
+
+
+async def test_oversized_body_is_413(limelight):
+    h = await limelight()
+    response = await h.client.post("/api/events", data=b"x" * (2 * 1024 * 1024),
+                                   headers={**h.admin_headers,
+                                            "Content-Type": "application/json"})
+    assert response.status == 413
+    assert (await response.json())["error"] == "request body too large"
+
+
+# -- admin auth -----------------------------------------------------------------------------------
+
+
+async def test_admin_api_needs_the_bearer_token(limelight, monkeypatch):
+    import limelight.web.auth as auth
+
+    compared: list[tuple[bytes, bytes]] = []
+    real = auth.hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(auth.hmac, "compare_digest", spy)
+    h = await limelight()
+    missing = await h.client.get("/api/events")
+    assert missing.status == 401
+    assert "Authorization: Bearer" in (await missing.json())["error"]
+    wrong = await h.client.get("/api/events", headers={"Authorization": "Bearer guess"})
+    assert wrong.status == 403 and (await wrong.json())["error"] == "invalid admin token"
+    assert compared[-1] == (b"guess", h.settings.security.admin_token.encode())
+    right = await h.client.get("/api/events", headers=h.admin_headers)
+    assert right.status == 200
+
+
+async def test_admin_api_is_closed_when_no_admin_token_is_set(limelight):
+    h = await limelight(config={"security": {"admin_token": ""}})
+    response = await h.client.get("/api/events", headers={"Authorization": "Bearer "})
+    assert response.status == 403
+    assert "set security.admin_token" in (await response.json())["error"]
+
+
+# -- POST /api/events -----------------------------------------------------------------------------
+
+
+async def test_post_event_201_then_200_duplicate(limelight):
+    h = await limelight()
+    status, body = await h.post_event(TIP)
+    assert status == 201 and body == {"id": body["id"], "duplicate": False}
+    assert isinstance(body["id"], int)
+    status, again = await h.post_event(TIP)
+    assert status == 200 and again == {"id": body["id"], "duplicate": True}
+
+
+async def test_post_event_without_source_id_gets_a_fresh_one(limelight):
+    h = await limelight()
+    payload = {k: v for k, v in TIP.items() if k != "source_id"}
+    (s1, b1), (s2, b2) = await h.post_event(payload), await h.post_event(payload)
+    assert (s1, s2) == (201, 201) and b1["id"] != b2["id"]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"type": "teleport"}, "unknown event type 'teleport'"),
+    ({"type": None}, "type is required"),
+    ({"data": {"amount": "5.001", "currency": "USD"}}, "more than 2 decimal places"),
+    ({"data": {"amount": "abc", "currency": "USD"}}, "is not a number"),
+    ({"data": {"amount": 5.0, "currency": "USD"}}, "not a float"),
+    ({"data": {"amount": "5.00", "currency": "XYZ"}}, "unknown currency 'XYZ'"),
+    ({"data": {"amount": "0.00", "currency": "USD"}}, "greater than zero"),
+    ({"data": {"amount": "-5.00", "currency": "USD"}}, "greater than zero"),
+    ({"data": {"currency": "USD"}}, "data.amount is required"),
+    ({"data": {"amount": "5.00", "currency": "USD", "bogus": 1}}, "unknown field(s)"),
+    ({"test": "yes"}, "test must be true or false"),
+    ({"viewer": {"platform": "twitch"}}, "viewer.id must be a non-empty string"),
+    ({"source_id": "x" * 201}, "at most 200 characters"),
+    ({"occurred_at": "yesterday"}, "ISO 8601"),
+    ({"surprise": True}, "unknown field(s): surprise"),
+])
+async def test_post_event_rejects_bad_input_with_a_message(limelight, change, message):
+    h = await limelight()
+    status, body = await h.post_event({**TIP, **change})
+    assert status == 400, body
+    assert message in body["error"]
+
+
+async def test_post_event_malformed_json_and_wrong_content_type(limelight):
+    h = await limelight()
+    bad = await h.client.post("/api/events", data=b"{not json",
+                              headers={**h.admin_headers, "Content-Type": "application/json"})
+    assert bad.status == 400 and "malformed JSON" in (await bad.json())["error"]
+    array = await h.client.post("/api/events", json=[TIP], headers=h.admin_headers)
+    assert array.status == 400 and "JSON object" in (await array.json())["error"]
+    form = await h.client.post("/api/events", data={"type": "tip"}, headers=h.admin_headers)
+    assert form.status == 415
+    assert "Content-Type: application/json" in (await form.json())["error"]
+
+
+# -- GET /api/events ------------------------------------------------------------------------------
+
+
+async def test_get_events_newest_first_with_the_wire_shape(limelight):
+    h = await limelight()
+    ids = []
+    for n in range(3):
+        _, body = await h.post_event({**TIP, "source_id": f"t-{n}"})
+        ids.append(body["id"])
+    await h.post_event({"type": "stream.online", "source_id": "on-1", "data": {"title": "Hi"}})
+    response = await h.client.get("/api/events?type=tip", headers=h.admin_headers)
+    events = (await response.json())["events"]
+    assert [e["id"] for e in events] == ids[::-1]
+    first = events[-1]
+    assert set(first) == {"id", "type", "source", "source_id", "occurred_at", "test",
+                          "viewer", "data"}
+    assert first["viewer"] == {"platform": "twitch", "id": "1234", "name": "Alice"}
+    assert first["data"]["amount"] == "5.00" and first["data"]["currency"] == "USD"
+    everything = await (await h.client.get("/api/events", headers=h.admin_headers)).json()
+    assert everything["events"][0]["type"] == "stream.online"
+
+
+async def test_get_events_limit_and_validation(limelight):
+    h = await limelight()
+    for n in range(5):
+        await h.post_event({**TIP, "source_id": f"l-{n}"})
+    two = await (await h.client.get("/api/events?limit=2", headers=h.admin_headers)).json()
+    assert len(two["events"]) == 2
+    for query, message in [("limit=0", "between 1 and 500"), ("limit=501", "between 1 and 500"),
+                           ("limit=lots", "must be integers"),
+                           ("type=teleport", "unknown event type"),
+                           ("test=maybe", "true or false")]:
+        response = await h.client.get(f"/api/events?{query}", headers=h.admin_headers)
+        assert response.status == 400, query
+        assert message in (await response.json())["error"], query
+
+
+async def test_get_events_includes_chat_written_in_batches(limelight):
+    h = await limelight()
+    await h.post_event({"type": "chat.message", "source_id": "c-1", "data": {"text": "yo"}})
+    events = (await (await h.client.get("/api/events?type=chat.message",
+                                        headers=h.admin_headers)).json())["events"]
+    assert [e["data"]["text"] for e in events] == ["yo"]
+
+
+# -- /healthz ------------------------------------------------------------------------------------
+
+
+async def test_healthz_reports_state_and_no_secrets(limelight):
+    secrets = {
+        "security": {"admin_token": "adm-9d8c7b6a5f4e", "overlay_token": "ovl-1a2b3c4d5e6f",
+                     "admin_password": "pw-correct-horse"},
+        "webhooks": {"kofi": {"verification_token": "kofi-0f1e2d3c4b5a"}},
+        "twitch": {"token": "oauth:tw-5e6f7a8b9c0d", "client_id": "cid-abcdef123456"},
+        "obs": {"password": "obs-pass-445566"},
+    }
+    h = await limelight(config=secrets)
+    response = await h.client.get("/healthz")
+    assert response.status == 200
+    body = await response.json()
+    assert body["status"] == "ok" and body["version"]
+    assert body["db"]["ok"] is True
+    assert {"chat", "obs", "plugins"} <= set(body)
+    text = await response.text()
+    for value in ("adm-9d8c7b6a5f4e", "ovl-1a2b3c4d5e6f", "pw-correct-horse",
+                  "kofi-0f1e2d3c4b5a", "tw-5e6f7a8b9c0d", "obs-pass-445566"):
+        assert value not in text
+
+
+# -- dashboard login ------------------------------------------------------------------------------
+
+
+async def test_dashboard_login_and_logout_with_a_session_cookie(limelight):
+    h = await limelight(config={"security": {"admin_password": "correct horse"}})
+    c = h.client
+    first = await c.get("/admin/", allow_redirects=False)
+    assert first.status == 302 and first.headers["Location"] == "/admin/login"
+    form = await c.get("/admin/login")
+    assert form.status == 200 and "script-src 'self'" in form.headers["Content-Security-Policy"]
+
+    wrong = await c.post("/admin/login", data={"token": "guess"}, allow_redirects=False)
+    assert wrong.status == 403 and "not the admin token or password" in await wrong.text()
+
+    ok = await c.post("/admin/login", data={"token": "correct horse"}, allow_redirects=False)
+    assert ok.status == 302 and ok.headers["Location"] == "/admin/"
+    cookie = ok.cookies["limelight_session"]
+    assert cookie["httponly"] and cookie["samesite"] == "Strict"
+    assert h.settings.security.admin_token not in cookie.value
+    assert "correct horse" not in cookie.value
+    page = await c.get("/admin/", allow_redirects=False)
+    assert page.status == 200
+    # the session also opens the admin API the dashboard's scripts call
+    assert (await c.get("/api/events")).status == 200
+
+    out = await c.post("/admin/logout", allow_redirects=False)
+    assert out.status == 302
+    c.session.cookie_jar.clear()  # the browser drops the cookie the server expired
+    assert (await c.get("/admin/", allow_redirects=False)).status == 302
+    assert "Max-Age=0" in out.headers.get("Set-Cookie", "") or \
+        'expires=' in out.headers.get("Set-Cookie", "").lower()
+
+
+async def test_dashboard_session_dies_when_the_admin_token_rotates(limelight):
+    h = await limelight()
+    await h.client.post("/admin/login", data={"token": h.settings.security.admin_token},
+                        allow_redirects=False)
+    assert (await h.client.get("/admin/", allow_redirects=False)).status == 200
+    h.settings.security.admin_token = "rotated-token-value"
+    assert (await h.client.get("/admin/", allow_redirects=False)).status == 302
+
+
+@pytest.mark.parametrize(("payload", "message"), [
+    ({"type": "cheer", "data": {"bits": 0}}, "data.bits must be at least 1"),
+    ({"type": "gift_bomb", "data": {"count": -3}}, "data.count must be at least 1"),
+    ({"type": "merch.order", "data": {"item": "Mug", "amount": "0", "currency": "EUR"}},
+     "data.amount must be greater than zero"),
+])
+async def test_post_event_money_events_need_positive_amounts_and_counts(limelight, payload,
+                                                                        message):
+    h = await limelight()
+    status, body = await h.post_event(payload)
+    assert status == 400 and message in body["error"]
