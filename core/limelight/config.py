@@ -270,10 +270,11 @@ def _collect_secrets(node: Any, out: list[str], key: str = "") -> None:
         out.append(node)
 
 
-def resolve_path(explicit: str | os.PathLike[str] | None) -> Path:
+def resolve_path(explicit: str | os.PathLike[str] | None,
+                 environ: Mapping[str, str] | None = None) -> Path:
     if explicit:
         return Path(explicit)
-    env = os.environ.get("LIMELIGHT_CONFIG")
+    env = (os.environ if environ is None else environ).get("LIMELIGHT_CONFIG")
     return Path(env) if env else Path(DEFAULT_CONFIG)
 
 
@@ -347,6 +348,10 @@ def format_validation_error(
 
 
 def _is_secret(key: str) -> bool:
+    # Everything under [security] and [webhooks.*] is a credential, whatever its name
+    # (``webhooks.kofi = "..."`` is a secret put one level too high).
+    if key.split(".", 1)[0] in ("security", "webhooks"):
+        return True
     return any(key.endswith(s) for s in _SECRET_KEYS)
 
 
@@ -363,7 +368,7 @@ def load_settings(
     explicitly. ``overrides`` (from command-line flags) win over the environment.
     """
     environ = os.environ if environ is None else environ
-    cfg_path = resolve_path(path)
+    cfg_path = resolve_path(path, environ)
     explicit = bool(path) or "LIMELIGHT_CONFIG" in environ
     raw: dict[str, Any] = {}
     source = str(cfg_path)
