@@ -70,7 +70,8 @@ def _documented_keys(text: str) -> set[tuple[str, str]]:
         header = re.match(r"^\s*#?\s*\[\[?([\w.\-]+)\]\]?\s*$", line)
         if header:
             table = header.group(1)
-            found.add((table.rpartition(".")[0], table.rpartition(".")[2]))
+            parts = table.split(".")
+            found.update((".".join(parts[:i]), parts[i]) for i in range(len(parts)))
             continue
         key = re.match(r"^\s*#?\s*([A-Za-z_][\w\-]*)\s*=", line)
         if key:
