@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import re
@@ -135,6 +136,7 @@ class NaiveBroadcast:
 
         self.pad = pad
         self.clients: list[Any] = []
+        self.transports: list[Any] = []
         self.app = web.Application()
         self.app.router.add_get("/ws", self.handler)
         self.runner: Any = None
@@ -144,6 +146,7 @@ class NaiveBroadcast:
         from aiohttp import web
 
         ws = web.WebSocketResponse(compress=False)
+        self.transports.append(request.transport)
         await ws.prepare(request)
         await ws.send_str('{"type":"hello"}')
         self.clients.append(ws)
@@ -172,9 +175,12 @@ class NaiveBroadcast:
             await ws.send_str(text)
 
     async def stop(self) -> None:
-        for ws in list(self.clients):
-            await ws.close()
-        await self.runner.cleanup()
+        # Abort rather than close: a polite close to a frozen client would wait forever.
+        for transport in self.transports:
+            if not transport.is_closing():
+                transport.abort()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(self.runner.cleanup(), 5)
 
 
 async def frozen_socket(host: str, port: int, path: str) -> socket.socket:
@@ -297,6 +303,7 @@ async def run_naive(clients: int, events: int, rate: float, *, frozen: int = 0,
         await group.kill()
         for task in list(pending):
             task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
         for sock in sockets:
             sock.close()
         await naive.stop()
