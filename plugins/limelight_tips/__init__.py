@@ -102,6 +102,7 @@ async def tipname(ctx: Any, call: Any, choice: Literal["hide", "show"]) -> str:
     person = await ctx.viewers.get_or_create(call.viewer)
     person.hide_name = choice == "hide"
     await person.save(update_fields=["hide_name"])
+    runtime.forget_person(call.viewer)
     runtime.mark_dirty()
     if person.hide_name:
         return "Your name will not be shown on stream with your tips."

@@ -82,10 +82,10 @@ async def record(*, provider: str, provider_id: str, kind: str, money: Money,
                  message: str = "", detail: str = "", occurred_at: datetime,
                  event_id: int | None = None, original: LedgerEntry | None = None,
                  reason: str = "") -> Recorded:
-    """Insert one ledger row, or return the row already there for this key."""
-    existing = await LedgerEntry.get_or_none(provider=provider, provider_id=provider_id)
-    if existing is not None:
-        return Recorded(existing, False)
+    """Insert one ledger row, or return the row already there for this key.
+
+    The insert comes first (one statement, one commit); the unique key answers a replay.
+    """
     entry = LedgerEntry(
         provider=provider, provider_id=provider_id, kind=kind, detail=detail[:40],
         amount_minor=money.minor, currency=money.currency, viewer_pk=viewer_pk,
@@ -95,11 +95,11 @@ async def record(*, provider: str, provider_id: str, kind: str, money: Money,
     )
     try:
         await entry.save()
-    except IntegrityError:  # the same event handled concurrently (replay racing a retry)
-        winner = await LedgerEntry.get_or_none(provider=provider, provider_id=provider_id)
-        if winner is None:
+    except IntegrityError:  # already written: a replay, or a retry racing it
+        existing = await LedgerEntry.get_or_none(provider=provider, provider_id=provider_id)
+        if existing is None:
             raise
-        return Recorded(winner, False)
+        return Recorded(existing, False)
     return Recorded(entry, True)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,9 +36,23 @@ log = logging.getLogger("limelight.plugin.tips")
 
 PERIOD_TITLES = {"stream": "This stream", "month": "This month", "all": "All time"}
 BOARD_KEYS = {"stream": "stream", "month": "month", "all": "all_time"}
-LEADERBOARD_INTERVAL = 0.5
+LEADERBOARD_INTERVAL = 1.0
 #: The browser source that reads approved messages aloud (speech synthesis in the page).
 TTS_OVERLAY = "tips-tts"
+
+
+@dataclass(slots=True)
+class Person:
+    """What a tip needs of the core viewer: who they are across platforms, their opt-out."""
+
+    pk: int
+    name: str
+    hide_name: bool
+    fresh_until: float
+
+
+#: Seconds a cached viewer is trusted before the core's table is read again.
+PERSON_TTL = 10.0
 
 
 @dataclass(slots=True)
@@ -55,9 +70,11 @@ class Thanks:
         self.pending: list[Thank] = []
         self._task: asyncio.Task[None] | None = None
 
-    def add(self, thank: Thank) -> None:
+    async def add(self, thank: Thank) -> None:
         self.pending.append(thank)
-        if self._task is None or self._task.done():
+        if self.runtime.config.thanks_window <= 0:
+            await self.flush()
+        elif self._task is None or self._task.done():
             self._task = asyncio.create_task(self._after_window(), name="tips:thanks")
 
     async def _after_window(self) -> None:
@@ -131,6 +148,8 @@ class Runtime:
         self._dirty = asyncio.Event() if _has_loop() else None
         self._refresher: asyncio.Task[None] | None = None
         self.boards: dict[str, Any] = {}
+        self._people: dict[tuple[str, str], Person] = {}
+        self._reacted: set[int] = set()
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -144,6 +163,8 @@ class Runtime:
         self.links = Links(secret, link_ttl=timedelta(minutes=self.config.link_ttl_minutes),
                            code_ttl=timedelta(days=self.config.code_ttl_days)) if secret else None
         self.thanks = Thanks(self)
+        self._people = {}
+        self._reacted = set()
         started = await TipsState.get_or_none(key="stream_started")
         if started is not None and started.value.get("at"):
             self.stream_started = datetime.fromisoformat(started.value["at"])
@@ -158,6 +179,10 @@ class Runtime:
 
     async def stop(self) -> None:
         await self.thanks.stop()
+        try:
+            await self.flush_reacted()
+        except Exception:
+            log.exception("could not mark the last reactions as done")
         if self._refresher is not None:
             self._refresher.cancel()
             try:
@@ -199,13 +224,13 @@ class Runtime:
                         event.source_id)
             return
         viewer = event.viewer
-        person = await self.ctx.viewers.get_or_create(viewer) if viewer is not None else None
+        person = await self.person(viewer) if viewer is not None else None
         entry: LedgerEntry | None = None
         if not event.test:
             recorded = await ledger.record(
                 provider=event.source, provider_id=event.source_id, kind=kind, money=money,
                 detail=getattr(event, "kind", "") or getattr(event, "provider", ""),
-                viewer_pk=person.id if person is not None else None,
+                viewer_pk=person.pk if person is not None else None,
                 viewer_platform=viewer.platform if viewer else "",
                 viewer_id=viewer.id if viewer else "",
                 viewer_name=viewer.name if viewer else "",
@@ -213,7 +238,7 @@ class Runtime:
                 occurred_at=event.occurred_at, event_id=event.id,
             )
             entry = recorded.entry
-            if entry.reacted:
+            if entry.reacted or entry.id in self._reacted:
                 return  # a replay of an event whose reactions already went out
         shown = self.moderator.present(
             name=viewer.name if viewer else "", message=event.message, money=money,
@@ -230,11 +255,39 @@ class Runtime:
         else:
             await self.push_alert(kind, data, money, event)
         if self.config.thanks and not event.test:
-            self.thanks.add(Thank(shown.name, money, shown.message))
+            await self.thanks.add(Thank(shown.name, money, shown.message))
         if entry is not None:
-            entry.reacted = True
-            await entry.save(update_fields=["reacted"])
+            self._reacted.add(entry.id)
             self.mark_dirty()
+
+    async def person(self, viewer: ViewerRef) -> Person:
+        """The core viewer behind ``viewer``, cached briefly: a burst of tips from regulars
+        costs no viewer query (``!tipname`` refreshes the cache at once)."""
+        now = time.monotonic()
+        cached = self._people.get(viewer.key)
+        if cached is not None and cached.fresh_until > now and cached.name == viewer.name:
+            return cached
+        row = await self.ctx.viewers.get_or_create(viewer)
+        person = Person(row.id, viewer.name, bool(row.hide_name), now + PERSON_TTL)
+        if len(self._people) > 50_000:
+            self._people.clear()
+        self._people[viewer.key] = person
+        return person
+
+    def forget_person(self, viewer: ViewerRef) -> None:
+        self._people.pop(viewer.key, None)
+
+    async def flush_reacted(self) -> None:
+        """Mark ledger rows whose reactions went out, in one statement per batch. A mark
+        lost in a crash only means the overlay dedupes the replayed alert."""
+        if not self._reacted:
+            return
+        ids, self._reacted = self._reacted, set()
+        try:
+            await LedgerEntry.filter(id__in=sorted(ids)).update(reacted=True)
+        except Exception:
+            self._reacted |= ids
+            raise
 
     def alert_data(self, event: Tip | Cheer, money: Money, kind: str,
                    shown: Shown) -> dict[str, Any]:
@@ -313,8 +366,7 @@ class Runtime:
             reason=event.reason, detail="refund",
         )
         if recorded.created:
-            recorded.entry.reacted = True
-            await recorded.entry.save(update_fields=["reacted"])
+            self._reacted.add(recorded.entry.id)
             self.mark_dirty()
         return recorded.entry
 
@@ -393,6 +445,7 @@ class Runtime:
             await self._dirty.wait()
             self._dirty.clear()
             try:
+                await self.flush_reacted()
                 await self.refresh()
             except Exception:
                 log.exception("could not update the leaderboard")

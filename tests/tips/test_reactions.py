@@ -265,3 +265,10 @@ async def test_make_viewer_matches_chat(tips) -> None:
     await t.h.publish(make_tip("4.00", viewer=make_viewer("ivy")))
     await t.h.chat_as("ivy", "!top")
     assert "ivy 4.00 USD" in t.h.said[-1].text
+
+
+async def test_command_examples_hold(tips) -> None:
+    from limelight.testing import run_examples
+
+    t = await tips()
+    assert not await run_examples(t.h, "tips")

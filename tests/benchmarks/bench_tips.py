@@ -1,0 +1,160 @@
+"""Tips benchmark: verified webhook -> committed event -> 2xx -> committed ledger entry.
+
+Printed, never asserted. For SQLite and PostgreSQL it sends ``N_TIPS`` signed deliveries
+over real HTTP from ``CONCURRENCY`` concurrent senders and reports:
+
+* tips/s: deliveries until the last one's ledger row is committed (end to end),
+* p50/p99 of the time to the 2xx (which is sent only after the event-log commit),
+
+against a bare aiohttp handler that does the same verification and parsing without any
+database, in the same run. Goal: at least 1,000 tips/s on SQLite with durable commits
+(WAL, synchronous=FULL: every commit is on disk before the answer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import aiohttp
+import limelight_tips
+import stripe
+from aiohttp import web
+from limelight import Money
+from limelight.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers, verify_hmac
+from limelight_tips.models import LedgerEntry
+
+from ..support import free_port
+
+N_TIPS = 2_000
+CONCURRENCY = 32
+SECRET = "bench-generic-secret-0123456789"
+STRIPE_SECRET = "whsec_bench_0123456789abcdef"
+
+
+def _generic(i: int, run: str) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps({"id": f"{run}-{i}", "amount": "5.00", "currency": "USD",
+                       "name": f"viewer{i % 300}", "message": "great stream"}).encode()
+    return body, {"Content-Type": "application/json", **signed_headers(SECRET, body)}
+
+
+def _stripe(i: int, run: str) -> tuple[bytes, dict[str, str]]:
+    event = {"id": f"evt_{run}_{i}", "object": "event", "type": "payment_intent.succeeded",
+             "livemode": True, "created": int(time.time()),
+             "data": {"object": {"id": f"pi_{run}_{i}", "object": "payment_intent",
+                                 "amount_received": 500, "currency": "usd",
+                                 "metadata": {"name": f"viewer{i % 300}"}}}}
+    payload = json.dumps(event, indent=2)
+    header = stripe.WebhookSignature.generate_signature_header(payload, STRIPE_SECRET)
+    return payload.encode(), {"Content-Type": "application/json", "Stripe-Signature": header}
+
+
+async def _drive(url: str, requests: list[tuple[bytes, dict[str, str]]]) -> tuple[
+        list[float], float]:
+    """POST every request with CONCURRENCY senders; latencies of the 2xx, wall time."""
+    latencies: list[float] = []
+    pending = list(reversed(requests))
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+
+    async def sender(session: aiohttp.ClientSession) -> None:
+        while pending:
+            body, headers = pending.pop()
+            started = time.perf_counter()
+            async with session.post(url, data=body, headers=headers) as response:
+                await response.read()
+                assert response.status == 200, await response.text()
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(*(sender(session) for _ in range(CONCURRENCY)))
+    return latencies, time.perf_counter() - started
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+
+async def _baseline(kind: str) -> tuple[list[float], float]:
+    """The same verification and parsing in a bare aiohttp handler: no bus, no database."""
+
+    async def handle(request: web.Request) -> web.Response:
+        body = await request.read()
+        if kind == "generic":
+            verify_hmac(SECRET, request.headers.get(TIMESTAMP_HEADER),
+                        request.headers.get(SIGNATURE_HEADER), body)
+            payload = json.loads(body)
+            Money.parse_positive(payload["amount"], payload["currency"])
+        else:
+            stripe.WebhookSignature.verify_header(body, request.headers["Stripe-Signature"],
+                                                  STRIPE_SECRET, 300)
+            payload = json.loads(body)
+            Money(payload["data"]["object"]["amount_received"], "USD")
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/webhooks/{provider}", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    make = _generic if kind == "generic" else _stripe
+    try:
+        requests = [make(i, f"base-{kind}") for i in range(N_TIPS)]
+        return await _drive(f"http://127.0.0.1:{port}/webhooks/{kind}", requests)
+    finally:
+        await runner.cleanup()
+
+
+async def _limelight_run(limelight: Any, database_url: str, kind: str) -> dict[str, float]:
+    h = await limelight(plugins={"tips": limelight_tips}, database_url=database_url, config={
+        "webhooks": {"generic": {"secret": SECRET}, "stripe": {"secret": STRIPE_SECRET}},
+        "plugins": {"tips": {"thanks": False}},
+    })
+    make = _generic if kind == "generic" else _stripe
+    requests = [make(i, f"ll-{kind}") for i in range(N_TIPS)]
+    url = h.url(f"/webhooks/{kind}")
+    started = time.perf_counter()
+    latencies, answered = await _drive(url, requests)
+    while await LedgerEntry.all().count() < N_TIPS:
+        await asyncio.sleep(0.005)
+    total = time.perf_counter() - started
+    await h.client.close()
+    return {"tips_s": N_TIPS / total, "answered_s": N_TIPS / answered,
+            "p50": _pct(latencies, 0.50), "p99": _pct(latencies, 0.99)}
+
+
+async def _report(capsys: Any, label: str, runs: dict[str, dict[str, float]],
+                  kind: str) -> None:
+    base_lat, base_wall = await _baseline(kind)
+    base = {"tips_s": N_TIPS / base_wall, "p50": _pct(base_lat, 0.5),
+            "p99": _pct(base_lat, 0.99)}
+    with capsys.disabled():
+        print(f"\ntips ({label}, {kind} provider): {N_TIPS} signed deliveries, "
+              f"{CONCURRENCY} concurrent senders over HTTP")
+        print(f"  {'':28} {'tips/s':>9} {'2xx p50':>9} {'2xx p99':>9}")
+        print(f"  {'bare aiohttp, verify only':28} {base['tips_s']:9,.0f} "
+              f"{base['p50']:7.2f}ms {base['p99']:7.2f}ms")
+        for backend, r in runs.items():
+            print(f"  {'limelight on ' + backend:28} {r['tips_s']:9,.0f} "
+                  f"{r['p50']:7.2f}ms {r['p99']:7.2f}ms   "
+                  f"({r['tips_s'] / base['tips_s']:.2f}x of bare; answered at "
+                  f"{r['answered_s']:,.0f}/s, ledger committed at {r['tips_s']:,.0f}/s)")
+        print("  goal: >= 1,000 tips/s on SQLite, end to end, durable commits")
+
+
+async def bench_tips_generic(limelight, tmp_path, pg_database, capsys) -> None:
+    runs = {"SQLite": await _limelight_run(limelight, f"sqlite://{tmp_path / 'b.sqlite3'}",
+                                           "generic")}
+    runs["PostgreSQL"] = await _limelight_run(limelight, await pg_database(), "generic")
+    await _report(capsys, "HMAC-SHA256", runs, "generic")
+
+
+async def bench_tips_stripe(limelight, tmp_path, capsys) -> None:
+    runs = {"SQLite": await _limelight_run(limelight, f"sqlite://{tmp_path / 's.sqlite3'}",
+                                           "stripe")}
+    await _report(capsys, "Stripe-Signature via the stripe package", runs, "stripe")
