@@ -276,6 +276,18 @@
   function handle(message) {
     switch (message.type) {
       case "hello":
+        if (lastShown !== null && typeof message.last_id === "number" &&
+            message.last_id < lastShown) {
+          // The server's alert history was reset (a new database): our resume point and
+          // shown ids belong to the old one. Start afresh and reconnect without since.
+          lastShown = null;
+          shownOrder = [];
+          shown = new Set();
+          store.set("last", "");
+          store.set("shown", "[]");
+          if (socket) socket.close();
+          return;
+        }
         attempts = 0;
         if (store.get("boot") !== message.boot) {
           forgetTestIds();

@@ -214,6 +214,25 @@ async def test_reload_replays_nothing_already_shown(open_page: Any, server: Any)
     assert f"since={first[-1]}" in ws_urls[-1]
 
 
+async def test_a_reset_server_history_does_not_strand_the_page(browser: Any,
+                                                              server: Any) -> None:
+    """A page that remembers ids from an older database starts afresh instead of dropping
+    the new alerts whose ids it believes it already showed."""
+    context = await browser.new_context()
+    try:
+        await context.add_init_script(
+            "localStorage.setItem('limelight:alerts:last', '999');"
+            "localStorage.setItem('limelight:alerts:shown', '[1, 2, 3, 999]');")
+        page = await context.new_page()
+        await page.goto(server.url(overlay("alerts")))
+        await page.wait_for_function("() => window.Limelight.connected")
+        first = await push(server, 1)
+        await page.wait_for_function(f"() => window.Limelight.shown[0] === {first}")
+        assert first <= 3
+    finally:
+        await context.close()
+
+
 async def test_pause_and_skip_from_the_api(open_page: Any, server: Any) -> None:
     w = await open_page(overlay("alerts"))
     await w.wait_connected()

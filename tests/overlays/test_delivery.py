@@ -237,3 +237,16 @@ async def test_server_stop_closes_pages(limelight) -> None:
     message = await asyncio.wait_for(ws.receive(), 5)
     assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
                             aiohttp.WSMsgType.CLOSING)
+
+
+async def test_history_pruning_keeps_the_newest_alert(limelight) -> None:
+    h = await start(limelight, config={"overlays": {"history_days": 1}})
+    overlays = h.services.overlays
+    ids = [await overlays.alert("alerts", kind="raid", data={"name": str(i), "viewers": i})
+           for i in range(3)]
+    await OverlayAlert.all().update(created_at=utcnow() - timedelta(days=2))
+    await overlays.outbox.start()
+    assert [a.id for a in await OverlayAlert.all()] == [ids[-1]]
+    ws, hello, _ = await connect(h)
+    assert hello["last_id"] == ids[-1]
+    await ws.close()

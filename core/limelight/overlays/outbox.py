@@ -115,7 +115,10 @@ class Outbox:
         newest = await OverlayAlert.all().order_by("-id").first()
         self.last_real_id = newest.id if newest is not None else 0
         cutoff = utcnow() - timedelta(days=self.history_days)
-        pruned = await OverlayAlert.filter(created_at__lt=cutoff).delete()
+        # The newest row always stays: SQLite would otherwise reuse its id, and pages
+        # resume by id.
+        pruned = await OverlayAlert.filter(created_at__lt=cutoff,
+                                           id__lt=self.last_real_id).delete()
         if pruned:
             log.info("removed %d overlay alert(s) older than %d days", pruned,
                      self.history_days)

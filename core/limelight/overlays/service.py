@@ -326,7 +326,8 @@ class OverlayService:
         channel.clients.add(client)
         channel.connects += 1
         hello = {"type": "hello", "overlay": channel.name, "boot": self.boot,
-                 "paused": channel.paused, "state": dict(channel.state), "since": since}
+                 "paused": channel.paused, "state": dict(channel.state), "since": since,
+                 "last_id": self.outbox.last_real_id}
         try:
             replay, expired = await self.outbox.replay(channel.name, since)
         except Exception:
