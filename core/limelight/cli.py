@@ -172,9 +172,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         if not sep:
             return _fail(f"--set expects key=value, got {item!r}")
         try:
-            data[key] = json.loads(value)
+            parsed = json.loads(value)
         except json.JSONDecodeError:
-            data[key] = value
+            parsed = value
+        # "7.50" stays a decimal string: amounts travel as strings, never as floats.
+        data[key] = value if isinstance(parsed, float) else parsed
     body = {
         "type": args.event,
         "test": not args.real,
