@@ -278,3 +278,8 @@ def test_relative_sqlite_path_is_relative_to_the_config_file(tmp_path: Path, mon
     url = normalise_url(settings.database.url, settings.base_dir)
     assert url == f"sqlite://{tmp_path / 'conf' / 'data' / 'limelight.sqlite3'}"
     assert (tmp_path / "conf" / "data").is_dir()
+
+
+def test_env_sets_a_plugin_table_value() -> None:
+    settings = load_settings(None, environ={"LIMELIGHT_PLUGINS__SHOUTOUT__KEEP_DAYS": "14"})
+    assert settings.plugins.table("shoutout") == {"keep_days": 14}
