@@ -196,7 +196,10 @@ class PluginHost:
         """Register a plugin object (module, class instance); returns whether it is enabled."""
         info = info or PluginInfo(name=name, origin="registered in code", module=repr(obj))
         if name in self.info and self.info[name].enabled:
-            self._record(info, FAILED, f"a plugin named {name!r} is already loaded")
+            # Keep the loaded plugin's record: overwriting it would switch off a plugin that
+            # is running fine. The newcomer is refused with a log line.
+            log.error("plugin %s (%s): refused, a plugin named %r is already loaded from %s",
+                      name, info.origin, name, self.info[name].origin)
             return False
         try:
             self.pm.register(obj, name=name)

@@ -225,10 +225,14 @@ async def test_duplicate_registration_disables_the_second_plugin_alone(limelight
     assert "overlay 'alerts' is already registered by plugin 'first'" in second.reason
 
 
-async def test_two_plugins_with_the_same_name_the_second_is_refused(limelight):
-    h = await limelight(plugins={"rec": Recorder()})
+async def test_two_plugins_with_the_same_name_the_second_is_refused(limelight, caplog):
+    first = Recorder()
+    h = await limelight(plugins={"rec": first})
     assert not h.host.add(Recorder(), "rec")
-    assert h.host.info["rec"].status == "failed"
+    assert "a plugin named 'rec' is already loaded" in caplog.text
+    assert h.host.info["rec"].status == "enabled"  # the running plugin keeps running
+    await h.publish(make_tip())
+    assert len(first.seen) == 1
 
 
 # -- discovery through entry points and selection ------------------------------------------------
