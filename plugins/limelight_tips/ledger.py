@@ -18,6 +18,7 @@ from typing import Any
 
 from limelight import Money
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 
 from .config import TipsConfig
@@ -142,6 +143,19 @@ def period_start(period: str, stream_started: datetime | None,
     return None
 
 
+Supporter = tuple[Any, ...]
+
+
+def supporter_key(row: dict[str, Any]) -> Supporter | None:
+    """Who a row counts for: the core viewer (one person across chat platforms) when the
+    tip was matched to one, else the provider's own view of the payer."""
+    if row.get("viewer_pk") is not None:
+        return ("viewer", row["viewer_pk"])
+    if row.get("viewer_platform") and row.get("viewer_id"):
+        return ("payer", row["viewer_platform"], row["viewer_id"])
+    return None
+
+
 async def leaderboard(converter: Converter, *, since: datetime | None, size: int,
                       hidden: set[int] | frozenset[int] = frozenset()) -> dict[str, Any]:
     """The top supporters since ``since``: net of refunds, anonymous tips left out.
@@ -150,26 +164,29 @@ async def leaderboard(converter: Converter, *, since: datetime | None, size: int
     one, only the most used currency of the window is ranked. ``hidden`` holds viewers who
     asked not to be named on stream: they keep their place under a neutral name.
     """
-    query = LedgerEntry.filter(viewer_pk__not_isnull=True, anonymous=False)
+    query = LedgerEntry.filter(anonymous=False)
     if since is not None:
         query = query.filter(occurred_at__gte=since)
+    columns = ("viewer_pk", "viewer_platform", "viewer_id", "currency")
     rows = await query.annotate(total=Sum("amount_minor"), count=Count("id")).group_by(
-        "viewer_pk", "currency").values("viewer_pk", "currency", "total", "count")
+        *columns).values(*columns, "total", "count")
     currency = converter.base or main_currency(converter, rows)
-    per_viewer: dict[int, int] = defaultdict(int)
+    totals: dict[Supporter, int] = defaultdict(int)
     for row in rows:
+        key = supporter_key(row)
         value = converter.into(Money(_as_int(row["total"]), row["currency"]), currency)
-        if value is not None:
-            per_viewer[row["viewer_pk"]] += value.minor
-    ranked = sorted(((v, pk) for pk, v in per_viewer.items() if v > 0), key=lambda t: (-t[0], t[1]))
-    ranked = ranked[:size]
-    names = await _names([pk for _, pk in ranked])
+        if key is not None and value is not None:
+            totals[key] += value.minor
+    ranked = sorted(((v, k) for k, v in totals.items() if v > 0),
+                    key=lambda t: (-t[0], str(t[1])))[:size]
+    names = await _names([k for _, k in ranked])
     entries = []
-    for rank, (minor, pk) in enumerate(ranked, start=1):
+    for rank, (minor, key) in enumerate(ranked, start=1):
         money = Money(minor, currency)
+        shy = key[0] == "viewer" and key[1] in hidden
         entries.append({
             "rank": rank,
-            "name": "Anonymous supporter" if pk in hidden else names.get(pk, "?"),
+            "name": "Anonymous supporter" if shy else names.get(key, "?"),
             "amount": money.to_wire(),
             "currency": currency,
             "display": display(money),
@@ -178,13 +195,22 @@ async def leaderboard(converter: Converter, *, since: datetime | None, size: int
     return {"currency": currency, "entries": entries}
 
 
-async def _names(pks: list[int]) -> dict[int, str]:
-    """The latest name each viewer tipped under."""
-    if not pks:
+async def _names(keys: list[Supporter]) -> dict[Supporter, str]:
+    """The latest name each supporter tipped under (not counting anonymous tips)."""
+    pks = [k[1] for k in keys if k[0] == "viewer"]
+    ids = [k[2] for k in keys if k[0] == "payer"]
+    if not keys:
         return {}
-    rows = await LedgerEntry.filter(viewer_pk__in=pks).exclude(viewer_name="").order_by(
-        "id").values("viewer_pk", "viewer_name")
-    return {row["viewer_pk"]: row["viewer_name"] for row in rows}
+    rows = await LedgerEntry.filter(
+        Q(viewer_pk__in=pks or [-1]) | Q(viewer_id__in=ids or [""]), anonymous=False
+    ).exclude(viewer_name="").order_by("id").values(
+        "viewer_pk", "viewer_platform", "viewer_id", "viewer_name")
+    out: dict[Supporter, str] = {}
+    for row in rows:
+        key = supporter_key(row)
+        if key is not None:
+            out[key] = row["viewer_name"]
+    return out
 
 
 async def total_in(converter: Converter, *, since: datetime | None,

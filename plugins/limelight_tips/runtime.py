@@ -51,6 +51,8 @@ class Person:
     fresh_until: float
 
 
+#: Platforms that name a payer rather than a chat viewer (see ``providers.common.supporter``).
+PROVIDERS = frozenset({"kofi", "stripe", "generic"})
 #: Seconds a cached viewer is trusted before the core's table is read again.
 PERSON_TTL = 10.0
 
@@ -224,7 +226,9 @@ class Runtime:
                         event.source_id)
             return
         viewer = event.viewer
-        person = await self.person(viewer) if viewer is not None else None
+        # Payers known only to a provider (no tip code) are not chat viewers: no core row.
+        person = await self.person(viewer) if viewer is not None and (
+            viewer.platform not in PROVIDERS) else None
         entry: LedgerEntry | None = None
         if not event.test:
             recorded = await ledger.record(
@@ -444,12 +448,14 @@ class Runtime:
         while True:
             await self._dirty.wait()
             self._dirty.clear()
+            started = time.monotonic()
             try:
                 await self.flush_reacted()
                 await self.refresh()
             except Exception:
                 log.exception("could not update the leaderboard")
-            await asyncio.sleep(LEADERBOARD_INTERVAL)
+            # Under a burst the database is busy: refresh less often rather than compete.
+            await asyncio.sleep(max(LEADERBOARD_INTERVAL, 4 * (time.monotonic() - started)))
 
     async def board(self, period: str, size: int | None = None) -> dict[str, Any]:
         since = ledger.period_start(period, self.stream_started)
