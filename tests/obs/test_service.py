@@ -57,8 +57,10 @@ async def test_connects_and_status_shows_everywhere_without_the_password(limelig
     assert (await response.json())["obs"]["status"] == "connected"
     assert FAKE_PASSWORD not in body
     page = await h.client.get("/admin/", headers=h.admin_headers)
-    if page.status == 200 and "OBS" in (html := await page.text()):
-        assert "connected" in html and FAKE_PASSWORD not in html
+    assert page.status == 200
+    html = await page.text()
+    assert "<dt>OBS</dt><dd>connected</dd>" in html.replace("\n", "")
+    assert FAKE_PASSWORD not in html
 
 
 async def test_wrong_password_gives_auth_failed_and_a_clear_error(limelight, fake_obs, caplog):
@@ -70,6 +72,8 @@ async def test_wrong_password_gives_auth_failed_and_a_clear_error(limelight, fak
     assert fake_obs.auth_failures >= 1
     health = await (await h.client.get("/healthz")).text()
     assert "not-the-password" not in health and "not-the-password" not in caplog.text
+    page = await (await h.client.get("/admin/", headers=h.admin_headers)).text()
+    assert "auth_failed — OBS at 127.0.0.1" in page and "not-the-password" not in page
     # The server keeps serving.
     status_code, _ = await h.post_event({"type": "tip", "source": "api", "source_id": "t1",
                                          "data": {"amount": "5.00", "currency": "USD"}})
