@@ -103,6 +103,12 @@ class Database:
             raise
         except Exception as exc:
             await self.close()
+            if "Global context fallback is already enabled" in str(exc):
+                # tortoise serves one global context per process: a second app cannot open
+                # its database while the first one runs (a test that starts two harnesses).
+                raise DatabaseError("another Limelight app is already running in this "
+                                    "process; stop it first (in tests: await "
+                                    "h.client.close())") from None
             raise DatabaseError(f"database {self.describe()}: {_one_line(exc)}") from None
 
     async def migrate(self, targets: list[tuple[str, str]] | None = None) -> None:

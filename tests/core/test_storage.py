@@ -177,3 +177,10 @@ async def test_hook_register_models_without_migrations_disables_the_plugin_alone
     assert info.status == "failed" and "has no migrations module" in info.reason
     assert h.host.info["migrapp"].status == "enabled"
     await Note.create(text="the other plugin's tables exist")
+
+
+async def test_a_second_app_in_the_same_process_gets_a_clear_error(limelight):
+    await limelight()
+    with pytest.raises(DatabaseError) as caught:
+        await limelight()
+    assert "another Limelight app is already running in this process" in str(caught.value)

@@ -181,7 +181,11 @@ async def start_harness(settings: Settings, plugins: dict[str, Any] | None = Non
                         *, entry_points: bool = False) -> Harness:
     app = create_app(settings, plugins=plugins, entry_points=entry_points)
     client = TestClient(TestServer(app))
-    await client.start_server()
+    try:
+        await client.start_server()
+    except BaseException:
+        await client.close()  # a failed start must not leak the client's session
+        raise
     harness = Harness(app, client)
     chat = harness.services.chat
     if chat is not None and TEST_CONNECTOR not in chat.connectors:
@@ -203,11 +207,15 @@ async def run_examples(harness: Harness, plugin: str | None = None) -> list[str]
             continue
         for ex in cmd.examples:
             before = len(harness.services.chat.sent)
-            message = await harness.chat_as(ex.user, ex.line, roles=set(ex.roles))
+            line = ex.line
+            if line.startswith("!") and router.prefix != "!":
+                line = router.prefix + line[1:]
+            message = await harness.chat_as(ex.user, line, roles=set(ex.roles))
             replies = [s.text for s in list(harness.services.chat.sent)[before:]
                        if s.reply_to is message]
             said = replies[0] if replies else None
-            if not ex.matches(said):
+            failed = said == harness.settings.chat.error_reply and ex.reply != said
+            if failed or not ex.matches(said):
                 failures.append(f"{ex.line!r} (as {ex.user}, {sorted(ex.roles)}): expected "
                                 f"{ex.reply!r}, got {said!r}")
     return failures
