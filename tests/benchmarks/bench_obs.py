@@ -38,8 +38,10 @@ def pct(values: list[float], q: float) -> float:
 
 
 def fmt(values: list[float]) -> str:
-    return (f"p50 {pct(values, 0.5) * 1000:7.2f} ms   p99 {pct(values, 0.99) * 1000:7.2f} ms   "
-            f"mean {statistics.fmean(values) * 1000:7.2f} ms")
+    return (
+        f"p50 {pct(values, 0.5) * 1000:7.2f} ms   p99 {pct(values, 0.99) * 1000:7.2f} ms   "
+        f"mean {statistics.fmean(values) * 1000:7.2f} ms"
+    )
 
 
 class SceneWatcher:
@@ -125,13 +127,32 @@ async def bench_obs_tip_to_scene_change(limelight, tmp_path: Path, capsys) -> No
 
         # Limelight: a tip through the bus, a rule, the queue and obsws-python.
         rules = [
-            {"on": "tip", "currency": "USD", "min_amount": "1.00", "action": "switch_scene",
-             "scene": "Bench A"},
-            {"on": "tip", "currency": "EUR", "min_amount": "1.00", "action": "switch_scene",
-             "scene": "Bench B"},
+            {
+                "on": "tip",
+                "currency": "USD",
+                "min_amount": "1.00",
+                "action": "switch_scene",
+                "scene": "Bench A",
+            },
+            {
+                "on": "tip",
+                "currency": "EUR",
+                "min_amount": "1.00",
+                "action": "switch_scene",
+                "scene": "Bench B",
+            },
         ]
-        h = await limelight(config={"obs": {"enabled": True, "host": host, "port": port,
-                                            "password": password, "rules": rules}})
+        h = await limelight(
+            config={
+                "obs": {
+                    "enabled": True,
+                    "host": host,
+                    "port": port,
+                    "password": password,
+                    "rules": rules,
+                }
+            }
+        )
         async with asyncio.timeout(30):
             await h.services.obs.connection().ready.wait()
         tip_to_scene = []
@@ -157,7 +178,5 @@ async def bench_obs_tip_to_scene_change(limelight, tmp_path: Path, capsys) -> No
         print(f"  bare SetCurrentProgramScene -> OBS event    {fmt(bare_switch)}")
         print(f"  Limelight tip -> OBS scene-change event     {fmt(tip_to_scene)}")
         p50 = pct(tip_to_scene, 0.5)
-        print(f"  ratio tip->scene / bare round trip (p50)    "
-              f"{p50 / pct(round_trips, 0.5):.1f}x")
-        print(f"  ratio tip->scene / bare switch->event (p50) "
-              f"{p50 / pct(bare_switch, 0.5):.1f}x")
+        print(f"  ratio tip->scene / bare round trip (p50)    {p50 / pct(round_trips, 0.5):.1f}x")
+        print(f"  ratio tip->scene / bare switch->event (p50) {p50 / pct(bare_switch, 0.5):.1f}x")

@@ -19,12 +19,15 @@ def fake_obs() -> Iterator[FakeObs]:
     fake = FakeObs(FAKE_PASSWORD).start()
     fake.add_scene("Big Tip")
     fake.add_scene("Other")
-    fake.add_input("Scene", "Merch Drop", "image_source", {"file": "/tmp/drop.png"},
-                   enabled=False)
+    fake.add_input("Scene", "Merch Drop", "image_source", {"file": "/tmp/drop.png"}, enabled=False)
     fake.add_input("Scene", "Total", "text_ft2_source_v2", {"text": "0.00"})
     fake.add_input("Scene", "Alert Video", "ffmpeg_source", {"local_file": "/tmp/a.webm"})
-    fake.add_input("Scene", "Goal Page", "browser_source",
-                   {"url": "http://example.invalid/", "width": 800, "height": 600})
+    fake.add_input(
+        "Scene",
+        "Goal Page",
+        "browser_source",
+        {"url": "http://example.invalid/", "width": 800, "height": 600},
+    )
     fake.add_filter("Total", "Glow", enabled=False)
     try:
         yield fake
@@ -34,8 +37,16 @@ def fake_obs() -> Iterator[FakeObs]:
 
 def obs_config(port: int, password: str = FAKE_PASSWORD, **extra: Any) -> dict[str, Any]:
     """``[obs]`` settings for a Harness pointed at ``port``."""
-    return {"obs": {"enabled": True, "host": "127.0.0.1", "port": port, "password": password,
-                    "timeout": 2.0, **extra}}
+    return {
+        "obs": {
+            "enabled": True,
+            "host": "127.0.0.1",
+            "port": port,
+            "password": password,
+            "timeout": 2.0,
+            **extra,
+        }
+    }
 
 
 @pytest.fixture(scope="session")

@@ -34,8 +34,14 @@ OP_EVENT, OP_REQUEST, OP_RESPONSE, OP_BATCH, OP_BATCH_RESPONSE = 5, 6, 7, 8, 9
 
 SUB_GENERAL, SUB_SCENES, SUB_INPUTS, SUB_OUTPUTS, SUB_SCENEITEMS = 1, 4, 8, 64, 128
 
-LINUX_KINDS = ["image_source", "color_source_v3", "slideshow", "ffmpeg_source",
-               "text_ft2_source_v2", "vlc_source"]
+LINUX_KINDS = [
+    "image_source",
+    "color_source_v3",
+    "slideshow",
+    "ffmpeg_source",
+    "text_ft2_source_v2",
+    "vlc_source",
+]
 
 
 def auth_string(password: str, salt: str, challenge: str) -> str:
@@ -57,8 +63,14 @@ def _need(data: dict[str, Any], *names: str) -> None:
 
 
 class FakeObs:
-    def __init__(self, password: str | None = "fake-secret", *, browser: bool = True,
-                 port: int = 0, kinds: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        password: str | None = "fake-secret",
+        *,
+        browser: bool = True,
+        port: int = 0,
+        kinds: list[str] | None = None,
+    ) -> None:
         self.password = password
         self.port = port
         self.kinds = list(kinds or LINUX_KINDS)
@@ -152,21 +164,30 @@ class FakeObs:
         with self.lock:
             self.scenes.setdefault(name, [])
 
-    def add_input(self, scene: str, name: str, kind: str, settings: dict[str, Any] | None = None,
-                  enabled: bool = True) -> int:
+    def add_input(
+        self,
+        scene: str,
+        name: str,
+        kind: str,
+        settings: dict[str, Any] | None = None,
+        enabled: bool = True,
+    ) -> int:
         with self.lock:
             return self._create_input(scene, name, kind, settings or {}, enabled)
 
     def add_filter(self, source: str, name: str, enabled: bool = True) -> None:
         with self.lock:
-            self.filters[(source, name)] = {"filterEnabled": enabled,
-                                            "filterKind": "color_filter_v2",
-                                            "filterSettings": {}}
+            self.filters[(source, name)] = {
+                "filterEnabled": enabled,
+                "filterKind": "color_filter_v2",
+                "filterSettings": {},
+            }
 
     def item_enabled(self, scene: str, source: str) -> bool:
         with self.lock:
-            return next(i["sceneItemEnabled"] for i in self.scenes[scene]
-                        if i["sourceName"] == source)
+            return next(
+                i["sceneItemEnabled"] for i in self.scenes[scene] if i["sourceName"] == source
+            )
 
     def request_types(self) -> list[str]:
         with self.lock:
@@ -175,35 +196,49 @@ class FakeObs:
     def snapshot(self) -> dict[str, Any]:
         """The whole model, to prove that something changed nothing."""
         with self.lock:
-            return copy.deepcopy({"scenes": self.scenes, "inputs": self.inputs,
-                                  "filters": {f"{k[0]}/{k[1]}": v for k, v in
-                                              self.filters.items()},
-                                  "program": self.program})
+            return copy.deepcopy(
+                {
+                    "scenes": self.scenes,
+                    "inputs": self.inputs,
+                    "filters": {f"{k[0]}/{k[1]}": v for k, v in self.filters.items()},
+                    "program": self.program,
+                }
+            )
 
-    def emit(self, event_type: str, data: dict[str, Any] | None = None,
-             intent: int = SUB_GENERAL) -> None:
+    def emit(
+        self, event_type: str, data: dict[str, Any] | None = None, intent: int = SUB_GENERAL
+    ) -> None:
         """Send an event to subscribed clients (from any thread)."""
         assert self._loop is not None
-        asyncio.run_coroutine_threadsafe(self._broadcast(event_type, data or {}, intent),
-                                         self._loop).result(5)
+        asyncio.run_coroutine_threadsafe(
+            self._broadcast(event_type, data or {}, intent), self._loop
+        ).result(5)
 
     def set_streaming(self, active: bool) -> None:
         """Start or stop the stream output as OBS does: a starting and a final state."""
         self.streaming = active
         if active:
-            self.emit("StreamStateChanged", {"outputActive": False,
-                                             "outputState": "OBS_WEBSOCKET_OUTPUT_STARTING"},
-                      SUB_OUTPUTS)
-            self.emit("StreamStateChanged", {"outputActive": True,
-                                             "outputState": "OBS_WEBSOCKET_OUTPUT_STARTED"},
-                      SUB_OUTPUTS)
+            self.emit(
+                "StreamStateChanged",
+                {"outputActive": False, "outputState": "OBS_WEBSOCKET_OUTPUT_STARTING"},
+                SUB_OUTPUTS,
+            )
+            self.emit(
+                "StreamStateChanged",
+                {"outputActive": True, "outputState": "OBS_WEBSOCKET_OUTPUT_STARTED"},
+                SUB_OUTPUTS,
+            )
         else:
-            self.emit("StreamStateChanged", {"outputActive": False,
-                                             "outputState": "OBS_WEBSOCKET_OUTPUT_STOPPING"},
-                      SUB_OUTPUTS)
-            self.emit("StreamStateChanged", {"outputActive": False,
-                                             "outputState": "OBS_WEBSOCKET_OUTPUT_STOPPED"},
-                      SUB_OUTPUTS)
+            self.emit(
+                "StreamStateChanged",
+                {"outputActive": False, "outputState": "OBS_WEBSOCKET_OUTPUT_STOPPING"},
+                SUB_OUTPUTS,
+            )
+            self.emit(
+                "StreamStateChanged",
+                {"outputActive": False, "outputState": "OBS_WEBSOCKET_OUTPUT_STOPPED"},
+                SUB_OUTPUTS,
+            )
 
     # -- the protocol -------------------------------------------------------------------------
 
@@ -237,7 +272,8 @@ class FakeObs:
                         await ws.close(code=4010, message=b"Unsupported rpc version.")
                         break
                     if self.password is not None and d.get("authentication") != auth_string(
-                            self.password, salt, challenge):
+                        self.password, salt, challenge
+                    ):
                         with self.lock:
                             self.auth_failures += 1
                         await ws.close(code=4009, message=b"Authentication failed.")
@@ -262,9 +298,12 @@ class FakeObs:
                         answer = await self._answer(item)
                         if answer is not None:
                             results.append(answer)
-                    await ws.send_json({"op": OP_BATCH_RESPONSE,
-                                        "d": {"requestId": d.get("requestId"),
-                                              "results": results}})
+                    await ws.send_json(
+                        {
+                            "op": OP_BATCH_RESPONSE,
+                            "d": {"requestId": d.get("requestId"), "results": results},
+                        }
+                    )
                 else:
                     await ws.close(code=4006, message=b"Unknown op code.")
                     break
@@ -276,9 +315,16 @@ class FakeObs:
         for ws, session in list(self._clients.items()):
             if session["subs"] & intent and not ws.closed:
                 try:
-                    await ws.send_json({"op": OP_EVENT, "d": {"eventType": event_type,
-                                                              "eventIntent": intent,
-                                                              "eventData": data}})
+                    await ws.send_json(
+                        {
+                            "op": OP_EVENT,
+                            "d": {
+                                "eventType": event_type,
+                                "eventIntent": intent,
+                                "eventData": data,
+                            },
+                        }
+                    )
                 except ConnectionError:
                     pass
 
@@ -324,24 +370,34 @@ class FakeObs:
             raise RequestFailed(600, f"No source was found by the name of `{name}`.")
         return self.inputs[name]
 
-    def _create_input(self, scene: str, name: str, kind: str, settings: dict[str, Any],
-                      enabled: bool) -> int:
+    def _create_input(
+        self, scene: str, name: str, kind: str, settings: dict[str, Any], enabled: bool
+    ) -> int:
         items = self._scene(scene)
         if name in self.inputs or name in self.scenes:
             raise RequestFailed(601, "A source already exists by that input name.")
         if kind not in self.kinds:
-            raise RequestFailed(605, "Your specified input kind is not supported by OBS. "
-                                     "Check that your specified kind is properly versioned "
-                                     "and that any necessary plugins are loaded.")
+            raise RequestFailed(
+                605,
+                "Your specified input kind is not supported by OBS. "
+                "Check that your specified kind is properly versioned "
+                "and that any necessary plugins are loaded.",
+            )
         self.inputs[name] = {"inputKind": kind, "inputSettings": dict(settings)}
         return self._add_item(items, name, enabled)
 
     def _add_item(self, items: list[dict[str, Any]], source: str, enabled: bool) -> int:
         item_id = self._next_item
         self._next_item += 1
-        items.append({"sceneItemId": item_id, "sourceName": source,
-                      "sceneItemEnabled": enabled, "sceneItemIndex": len(items),
-                      "inputKind": self.inputs.get(source, {}).get("inputKind")})
+        items.append(
+            {
+                "sceneItemId": item_id,
+                "sourceName": source,
+                "sceneItemEnabled": enabled,
+                "sceneItemIndex": len(items),
+                "inputKind": self.inputs.get(source, {}).get("inputKind"),
+            }
+        )
         return item_id
 
     def _item(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -349,31 +405,47 @@ class FakeObs:
         for item in self._scene(data["sceneName"]):
             if item["sceneItemId"] == data["sceneItemId"]:
                 return item
-        raise RequestFailed(600, "No scene items were found in the specified scene by that "
-                                 "ID.")
+        raise RequestFailed(600, "No scene items were found in the specified scene by that ID.")
 
     def _req_GetVersion(self, data: dict[str, Any], events: list[Any]) -> dict[str, Any]:
-        return {"obsVersion": "29.0.2", "obsWebSocketVersion": "5.1.0", "rpcVersion": 1,
-                "platform": "fake", "platformDescription": "tests/obs/fake_obs.py",
-                "availableRequests": sorted(n[5:] for n in dir(self) if n.startswith("_req_")),
-                "supportedImageFormats": ["png", "jpg"]}
+        return {
+            "obsVersion": "29.0.2",
+            "obsWebSocketVersion": "5.1.0",
+            "rpcVersion": 1,
+            "platform": "fake",
+            "platformDescription": "tests/obs/fake_obs.py",
+            "availableRequests": sorted(n[5:] for n in dir(self) if n.startswith("_req_")),
+            "supportedImageFormats": ["png", "jpg"],
+        }
 
     def _req_GetInputKindList(self, data: dict[str, Any], events: list[Any]) -> dict[str, Any]:
         return {"inputKinds": list(self.kinds)}
 
     def _req_GetVideoSettings(self, data: dict[str, Any], events: list[Any]) -> dict[str, Any]:
         w, h = self.canvas
-        return {"baseWidth": w, "baseHeight": h, "outputWidth": w, "outputHeight": h,
-                "fpsNumerator": 30, "fpsDenominator": 1}
+        return {
+            "baseWidth": w,
+            "baseHeight": h,
+            "outputWidth": w,
+            "outputHeight": h,
+            "fpsNumerator": 30,
+            "fpsDenominator": 1,
+        }
 
     def _req_GetSceneList(self, data: dict[str, Any], events: list[Any]) -> dict[str, Any]:
         names = list(self.scenes)
-        return {"currentProgramSceneName": self.program, "currentPreviewSceneName": None,
-                "scenes": [{"sceneName": n, "sceneIndex": len(names) - 1 - i}
-                           for i, n in enumerate(reversed(names))]}
+        return {
+            "currentProgramSceneName": self.program,
+            "currentPreviewSceneName": None,
+            "scenes": [
+                {"sceneName": n, "sceneIndex": len(names) - 1 - i}
+                for i, n in enumerate(reversed(names))
+            ],
+        }
 
-    def _req_GetCurrentProgramScene(self, data: dict[str, Any], events: list[Any]
-                                    ) -> dict[str, Any]:
+    def _req_GetCurrentProgramScene(
+        self, data: dict[str, Any], events: list[Any]
+    ) -> dict[str, Any]:
         return {"currentProgramSceneName": self.program}
 
     def _req_SetCurrentProgramScene(self, data: dict[str, Any], events: list[Any]) -> None:
@@ -381,8 +453,7 @@ class FakeObs:
         self._scene(data["sceneName"])
         if data["sceneName"] != self.program:
             self.program = data["sceneName"]
-            events.append(("CurrentProgramSceneChanged", {"sceneName": self.program},
-                           SUB_SCENES))
+            events.append(("CurrentProgramSceneChanged", {"sceneName": self.program}, SUB_SCENES))
 
     def _req_CreateScene(self, data: dict[str, Any], events: list[Any]) -> None:
         _need(data, "sceneName")
@@ -394,24 +465,43 @@ class FakeObs:
 
     def _req_GetInputList(self, data: dict[str, Any], events: list[Any]) -> dict[str, Any]:
         kind = data.get("inputKind")
-        return {"inputs": [{"inputName": n, "inputKind": i["inputKind"],
-                            "unversionedInputKind": i["inputKind"].removesuffix("_v2")}
-                           for n, i in self.inputs.items() if kind in (None, i["inputKind"])]}
+        return {
+            "inputs": [
+                {
+                    "inputName": n,
+                    "inputKind": i["inputKind"],
+                    "unversionedInputKind": i["inputKind"].removesuffix("_v2"),
+                }
+                for n, i in self.inputs.items()
+                if kind in (None, i["inputKind"])
+            ]
+        }
 
     def _req_CreateInput(self, data: dict[str, Any], events: list[Any]) -> dict[str, Any]:
         _need(data, "sceneName", "inputName", "inputKind")
-        item_id = self._create_input(data["sceneName"], data["inputName"], data["inputKind"],
-                                     data.get("inputSettings") or {},
-                                     data.get("sceneItemEnabled", True))
-        events.append(("InputCreated", {"inputName": data["inputName"],
-                                        "inputKind": data["inputKind"]}, SUB_INPUTS))
+        item_id = self._create_input(
+            data["sceneName"],
+            data["inputName"],
+            data["inputKind"],
+            data.get("inputSettings") or {},
+            data.get("sceneItemEnabled", True),
+        )
+        events.append(
+            (
+                "InputCreated",
+                {"inputName": data["inputName"], "inputKind": data["inputKind"]},
+                SUB_INPUTS,
+            )
+        )
         return {"sceneItemId": item_id}
 
     def _req_GetInputSettings(self, data: dict[str, Any], events: list[Any]) -> dict[str, Any]:
         _need(data, "inputName")
         found = self._input(data["inputName"])
-        return {"inputKind": found["inputKind"],
-                "inputSettings": copy.deepcopy(found["inputSettings"])}
+        return {
+            "inputKind": found["inputKind"],
+            "inputSettings": copy.deepcopy(found["inputSettings"]),
+        }
 
     def _req_SetInputSettings(self, data: dict[str, Any], events: list[Any]) -> None:
         _need(data, "inputName", "inputSettings")
@@ -423,8 +513,7 @@ class FakeObs:
         else:
             found["inputSettings"] = dict(data["inputSettings"])
 
-    def _req_GetSceneItemList(self, data: dict[str, Any], events: list[Any]
-                              ) -> dict[str, Any]:
+    def _req_GetSceneItemList(self, data: dict[str, Any], events: list[Any]) -> dict[str, Any]:
         _need(data, "sceneName")
         return {"sceneItems": copy.deepcopy(self._scene(data["sceneName"]))}
 
@@ -433,29 +522,39 @@ class FakeObs:
         for item in self._scene(data["sceneName"]):
             if item["sourceName"] == data["sourceName"]:
                 return {"sceneItemId": item["sceneItemId"]}
-        raise RequestFailed(600, "No scene items were found in the specified scene by that "
-                                 "name or offset.")
+        raise RequestFailed(
+            600, "No scene items were found in the specified scene by that name or offset."
+        )
 
     def _req_CreateSceneItem(self, data: dict[str, Any], events: list[Any]) -> dict[str, Any]:
         _need(data, "sceneName", "sourceName")
         items = self._scene(data["sceneName"])
         if data["sourceName"] not in self.inputs and data["sourceName"] not in self.scenes:
-            raise RequestFailed(600, f"No source was found by the name of "
-                                     f"`{data['sourceName']}`.")
-        return {"sceneItemId": self._add_item(items, data["sourceName"],
-                                              data.get("sceneItemEnabled", True))}
+            raise RequestFailed(600, f"No source was found by the name of `{data['sourceName']}`.")
+        return {
+            "sceneItemId": self._add_item(
+                items, data["sourceName"], data.get("sceneItemEnabled", True)
+            )
+        }
 
-    def _req_GetSceneItemEnabled(self, data: dict[str, Any], events: list[Any]
-                                 ) -> dict[str, Any]:
+    def _req_GetSceneItemEnabled(self, data: dict[str, Any], events: list[Any]) -> dict[str, Any]:
         return {"sceneItemEnabled": self._item(data)["sceneItemEnabled"]}
 
     def _req_SetSceneItemEnabled(self, data: dict[str, Any], events: list[Any]) -> None:
         _need(data, "sceneItemEnabled")
         item = self._item(data)
         item["sceneItemEnabled"] = bool(data["sceneItemEnabled"])
-        events.append(("SceneItemEnableStateChanged",
-                       {"sceneName": data["sceneName"], "sceneItemId": item["sceneItemId"],
-                        "sceneItemEnabled": item["sceneItemEnabled"]}, SUB_SCENEITEMS))
+        events.append(
+            (
+                "SceneItemEnableStateChanged",
+                {
+                    "sceneName": data["sceneName"],
+                    "sceneItemId": item["sceneItemId"],
+                    "sceneItemEnabled": item["sceneItemEnabled"],
+                },
+                SUB_SCENEITEMS,
+            )
+        )
 
     def _req_TriggerMediaInputAction(self, data: dict[str, Any], events: list[Any]) -> None:
         _need(data, "inputName", "mediaAction")
@@ -474,8 +573,7 @@ class FakeObs:
         _need(data, "sourceName", "filterName", "filterEnabled")
         key = (data["sourceName"], data["filterName"])
         if data["sourceName"] not in self.inputs and data["sourceName"] not in self.scenes:
-            raise RequestFailed(600, f"No source was found by the name of "
-                                     f"`{data['sourceName']}`.")
+            raise RequestFailed(600, f"No source was found by the name of `{data['sourceName']}`.")
         if key not in self.filters:
             raise RequestFailed(600, "No filter was found in the source by that name.")
         self.filters[key]["filterEnabled"] = bool(data["filterEnabled"])
@@ -487,7 +585,13 @@ class FakeObs:
         self.transition = data["transitionName"]
 
     def _req_GetStreamStatus(self, data: dict[str, Any], events: list[Any]) -> dict[str, Any]:
-        return {"outputActive": self.streaming, "outputReconnecting": False,
-                "outputTimecode": "00:00:00.000", "outputDuration": 0,
-                "outputCongestion": 0.0, "outputBytes": 0, "outputSkippedFrames": 0,
-                "outputTotalFrames": 0}
+        return {
+            "outputActive": self.streaming,
+            "outputReconnecting": False,
+            "outputTimecode": "00:00:00.000",
+            "outputDuration": 0,
+            "outputCongestion": 0.0,
+            "outputBytes": 0,
+            "outputSkippedFrames": 0,
+            "outputTotalFrames": 0,
+        }

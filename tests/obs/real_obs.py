@@ -26,8 +26,7 @@ from ..support import free_port
 
 logging.getLogger("obsws_python").setLevel(logging.CRITICAL)
 
-OBS_ARGS = ["--minimize-to-tray", "--multi", "--disable-missing-files-check",
-            "--disable-updater"]
+OBS_ARGS = ["--minimize-to-tray", "--multi", "--disable-missing-files-check", "--disable-updater"]
 START_TIMEOUT = 90.0
 
 
@@ -69,14 +68,19 @@ class RealObs:
         if self.running:
             return
         self._write_config()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "DISPLAY",
-                                                                        "WAYLAND"))}
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "DISPLAY", "WAYLAND"))
+        }
         env.update(HOME=str(self.home), LIBGL_ALWAYS_SOFTWARE="1", QT_QPA_PLATFORM="xcb")
         self._output = open(self.home / "obs-output.log", "ab")
         self.proc = subprocess.Popen(
             ["xvfb-run", "-a", "-s", "-screen 0 1280x720x24", "obs", *OBS_ARGS],
-            env=env, cwd=self.home, stdout=self._output, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            env=env,
+            cwd=self.home,
+            stdout=self._output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         self.starts += 1
         self._wait_ready()
@@ -87,8 +91,7 @@ class RealObs:
         while time.monotonic() < deadline:
             if not self.running:
                 code = self.proc.returncode if self.proc else None
-                raise RuntimeError(f"OBS exited during startup (code {code}):\n"
-                                   f"{self.log_tail()}")
+                raise RuntimeError(f"OBS exited during startup (code {code}):\n{self.log_tail()}")
             try:
                 client = self.client(timeout=2)
             except Exception as exc:  # not listening yet, or mid-startup
@@ -101,12 +104,15 @@ class RealObs:
             finally:
                 client.disconnect()
         self.kill()
-        raise RuntimeError(f"OBS did not complete an obs-websocket handshake within "
-                           f"{START_TIMEOUT:g} s ({last}):\n{self.log_tail()}")
+        raise RuntimeError(
+            f"OBS did not complete an obs-websocket handshake within "
+            f"{START_TIMEOUT:g} s ({last}):\n{self.log_tail()}"
+        )
 
     def client(self, timeout: float = 5) -> obsws_python.ReqClient:
-        return obsws_python.ReqClient(host=self.host, port=self.port, password=self.password,
-                                      timeout=timeout)
+        return obsws_python.ReqClient(
+            host=self.host, port=self.port, password=self.password, timeout=timeout
+        )
 
     def request(self, request_type: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
         """One request on a fresh connection; returns the full response ``d``."""
@@ -157,7 +163,8 @@ class RealObs:
         out = self.home / "obs-output.log"
         if out.exists():
             text += "\n--- output ---\n" + "".join(
-                out.read_text(errors="replace").splitlines(True)[-lines:])
+                out.read_text(errors="replace").splitlines(True)[-lines:]
+            )
         return text
 
     # -- known state for tests ------------------------------------------------------------------
@@ -174,17 +181,35 @@ class RealObs:
                     req("CreateScene", {"sceneName": name})
             inputs = {i["inputName"] for i in req("GetInputList")["responseData"]["inputs"]}
             if "Label" not in inputs:
-                req("CreateInput", {"sceneName": "Scene", "inputName": "Label",
-                                    "inputKind": "text_ft2_source_v2",
-                                    "inputSettings": {"text": ""}})
+                req(
+                    "CreateInput",
+                    {
+                        "sceneName": "Scene",
+                        "inputName": "Label",
+                        "inputKind": "text_ft2_source_v2",
+                        "inputSettings": {"text": ""},
+                    },
+                )
             if "Box" not in inputs:
-                req("CreateInput", {"sceneName": "Scene", "inputName": "Box",
-                                    "inputKind": "color_source_v3",
-                                    "inputSettings": {"width": 200, "height": 200}})
+                req(
+                    "CreateInput",
+                    {
+                        "sceneName": "Scene",
+                        "inputName": "Box",
+                        "inputKind": "color_source_v3",
+                        "inputSettings": {"width": 200, "height": 200},
+                    },
+                )
             req("SetInputSettings", {"inputName": "Label", "inputSettings": {"text": ""}})
             item = req("GetSceneItemId", {"sceneName": "Scene", "sourceName": "Box"})
-            req("SetSceneItemEnabled", {"sceneName": "Scene", "sceneItemEnabled": True,
-                                        "sceneItemId": item["responseData"]["sceneItemId"]})
+            req(
+                "SetSceneItemEnabled",
+                {
+                    "sceneName": "Scene",
+                    "sceneItemEnabled": True,
+                    "sceneItemId": item["responseData"]["sceneItemId"],
+                },
+            )
             req("SetCurrentProgramScene", {"sceneName": "Scene"})
         finally:
             client.disconnect()
@@ -194,13 +219,16 @@ class RealObs:
 
     def item_enabled(self, scene: str, source: str) -> bool:
         item = self.request("GetSceneItemId", {"sceneName": scene, "sourceName": source})
-        state = self.request("GetSceneItemEnabled", {
-            "sceneName": scene, "sceneItemId": item["responseData"]["sceneItemId"]})
+        state = self.request(
+            "GetSceneItemEnabled",
+            {"sceneName": scene, "sceneItemId": item["responseData"]["sceneItemId"]},
+        )
         return bool(state["responseData"]["sceneItemEnabled"])
 
     def input_settings(self, name: str) -> dict[str, Any]:
         return self.request("GetInputSettings", {"inputName": name})["responseData"][
-            "inputSettings"]
+            "inputSettings"
+        ]
 
     def snapshot(self) -> dict[str, Any]:
         """Scenes, their items and every input's settings: proof that nothing changed."""
@@ -210,7 +238,8 @@ class RealObs:
             items = self.request("GetSceneItemList", {"sceneName": scene["sceneName"]})
             out["scenes"][scene["sceneName"]] = sorted(
                 (i["sourceName"], i["sceneItemEnabled"])
-                for i in items["responseData"]["sceneItems"])
+                for i in items["responseData"]["sceneItems"]
+            )
         for item in self.request("GetInputList")["responseData"]["inputs"]:
             out["inputs"][item["inputName"]] = self.input_settings(item["inputName"])
         return out

@@ -30,8 +30,11 @@ def config_for(obs: RealObs, password: str | None = None, **extra: Any) -> dict[
 
 def scene_log(h: Any) -> list[str]:
     seen: list[str] = []
-    h.services.obs.add_listener(lambda conn, etype, data: seen.append(data["sceneName"])
-                                if etype == "CurrentProgramSceneChanged" else None)
+    h.services.obs.add_listener(
+        lambda conn, etype, data: (
+            seen.append(data["sceneName"]) if etype == "CurrentProgramSceneChanged" else None
+        )
+    )
     return seen
 
 
@@ -59,8 +62,14 @@ async def test_wrong_password_gives_auth_failed(limelight, obs_studio):
 
 
 async def test_a_big_tip_switches_the_scene_and_back(limelight, obs_studio):
-    rule = {"on": "tip", "min_amount": "10.00", "currency": "USD",
-            "action": "switch_scene", "scene": "Big Tip", "duration": 1.5}
+    rule = {
+        "on": "tip",
+        "min_amount": "10.00",
+        "currency": "USD",
+        "action": "switch_scene",
+        "scene": "Big Tip",
+        "duration": 1.5,
+    }
     h = await limelight(config=config_for(obs_studio, rules=[rule]))
     await connected(h)
     seen = scene_log(h)
@@ -90,15 +99,20 @@ async def test_a_source_is_shown_and_hidden(limelight, obs_studio):
 
 
 async def test_a_text_source_is_set(limelight, obs_studio):
-    rule = {"on": "tip", "action": "set_text", "source": "Label",
-            "text": "Last tip: {viewer} {amount} {currency}"}
+    rule = {
+        "on": "tip",
+        "action": "set_text",
+        "source": "Label",
+        "text": "Last tip: {viewer} {amount} {currency}",
+    }
     h = await limelight(config=config_for(obs_studio, rules=[rule]))
     await connected(h)
     await (await h.services.obs.set_text("Label", "Thanks, Alice!")).applied()
     assert obs_studio.input_settings("Label")["text"] == "Thanks, Alice!"
     await h.publish(make_tip("7.50", "EUR", "Bob"))
-    await wait_until(lambda: obs_studio.input_settings("Label")["text"]
-                     == "Last tip: Bob 7.50 EUR", timeout=10)
+    await wait_until(
+        lambda: obs_studio.input_settings("Label")["text"] == "Last tip: Bob 7.50 EUR", timeout=10
+    )
 
 
 async def test_obs_refusals_keep_its_status_code_and_message(limelight, obs_studio):
@@ -117,14 +131,20 @@ def test_obs_setup_on_a_browserless_obs_refuses_and_changes_nothing(obs_studio, 
         '[security]\nadmin_token = "a-admin-token"\noverlay_token = "an-overlay-token"\n'
         f'[database]\nurl = "sqlite://{tmp_path}/db.sqlite3"\n'
         f'[obs]\nenabled = true\nport = {obs_studio.port}\npassword = "{obs_studio.password}"\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     kinds = obs_studio.request("GetInputKindList")["responseData"]["inputKinds"]
     assert "browser_source" not in kinds  # Debian's build: no CEF
     before = obs_studio.snapshot()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIMELIGHT_")}
     result = subprocess.run(
         [sys.executable, "-m", "limelight.cli", "obs", "setup", "--config", str(config)],
-        capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+    )
     assert result.returncode != 0
     assert "no Browser source" in result.stderr
     assert "Flatpak" in result.stderr and "Nothing was changed in OBS" in result.stderr
@@ -135,8 +155,14 @@ def test_obs_setup_on_a_browserless_obs_refuses_and_changes_nothing(obs_studio, 
 async def test_obs_killed_mid_stream_then_restarted(limelight, obs_studio):
     """Tips keep arriving while OBS dies and comes back: Limelight never stops and
     reconnects, with its event subscription renewed."""
-    rule = {"on": "tip", "min_amount": "10.00", "currency": "USD",
-            "action": "switch_scene", "scene": "Big Tip", "duration": 1.5}
+    rule = {
+        "on": "tip",
+        "min_amount": "10.00",
+        "currency": "USD",
+        "action": "switch_scene",
+        "scene": "Big Tip",
+        "duration": 1.5,
+    }
     h = await limelight(config=config_for(obs_studio, rules=[rule]))
     await connected(h)
     obs = h.services.obs
@@ -147,10 +173,16 @@ async def test_obs_killed_mid_stream_then_restarted(limelight, obs_studio):
         n = 0
         while not stop.is_set():
             n += 1
-            status, _ = await h.post_event({
-                "type": "tip", "source": "api", "source_id": f"flow-{n}",
-                "viewer": {"platform": "twitch", "id": "9", "name": "Flo"},
-                "data": {"amount": "1.00", "currency": "USD"}}, settle=False)
+            status, _ = await h.post_event(
+                {
+                    "type": "tip",
+                    "source": "api",
+                    "source_id": f"flow-{n}",
+                    "viewer": {"platform": "twitch", "id": "9", "name": "Flo"},
+                    "data": {"amount": "1.00", "currency": "USD"},
+                },
+                settle=False,
+            )
             answers.append(status)
             await asyncio.sleep(0.02)
 
@@ -158,8 +190,9 @@ async def test_obs_killed_mid_stream_then_restarted(limelight, obs_studio):
     try:
         await wait_until(lambda: len(answers) >= 5, timeout=10)
         obs_studio.kill()
-        await wait_until(lambda: obs.status()["status"] in ("connecting", "unreachable"),
-                         timeout=10)
+        await wait_until(
+            lambda: obs.status()["status"] in ("connecting", "unreachable"), timeout=10
+        )
         count = len(answers)
         await wait_until(lambda: len(answers) >= count + 10, timeout=10)
         assert (await h.client.get("/healthz")).status == 200

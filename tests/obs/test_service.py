@@ -75,8 +75,14 @@ async def test_wrong_password_gives_auth_failed_and_a_clear_error(limelight, fak
     page = await (await h.client.get("/admin/", headers=h.admin_headers)).text()
     assert "auth_failed — OBS at 127.0.0.1" in page and "not-the-password" not in page
     # The server keeps serving.
-    status_code, _ = await h.post_event({"type": "tip", "source": "api", "source_id": "t1",
-                                         "data": {"amount": "5.00", "currency": "USD"}})
+    status_code, _ = await h.post_event(
+        {
+            "type": "tip",
+            "source": "api",
+            "source_id": "t1",
+            "data": {"amount": "5.00", "currency": "USD"},
+        }
+    )
     assert status_code == 201
 
 
@@ -109,8 +115,9 @@ async def test_disabled_service_reports_disabled_and_drops_actions(limelight):
         await obs.set_text("x", "y", connection="nope")
 
 
-async def test_obsws_logger_is_kept_at_warning_and_no_password_is_logged(limelight, fake_obs,
-                                                                         caplog):
+async def test_obsws_logger_is_kept_at_warning_and_no_password_is_logged(
+    limelight, fake_obs, caplog
+):
     caplog.set_level(logging.DEBUG)
     h = await limelight(config=obs_config(fake_obs.port))
     await connected(h)
@@ -124,14 +131,22 @@ async def test_obsws_logger_is_kept_at_warning_and_no_password_is_logged(limelig
 
 
 async def test_rule_switches_scene_for_a_big_tip_and_back(limelight, fake_obs):
-    rule = {"on": "tip", "min_amount": "10.00", "currency": "USD",
-            "action": "switch_scene", "scene": "Big Tip", "duration": 0.3}
+    rule = {
+        "on": "tip",
+        "min_amount": "10.00",
+        "currency": "USD",
+        "action": "switch_scene",
+        "scene": "Big Tip",
+        "duration": 0.3,
+    }
     h = await limelight(config=obs_config(fake_obs.port, rules=[rule]))
     await connected(h)
     seen: list[str] = []
     h.services.obs.add_listener(
-        lambda conn, etype, data: seen.append(data["sceneName"])
-        if etype == "CurrentProgramSceneChanged" else None)
+        lambda conn, etype, data: (
+            seen.append(data["sceneName"]) if etype == "CurrentProgramSceneChanged" else None
+        )
+    )
     await h.publish(make_tip("9.99", "USD"))
     await h.publish(make_tip("50.00", "EUR"))
     await h.publish(make_tip("10.00", "USD"))
@@ -146,8 +161,9 @@ async def test_two_alerts_never_fight_over_the_scene(limelight, fake_obs):
     await connected(h)
     obs = h.services.obs
     seen: list[str] = []
-    obs.add_listener(lambda c, t, d: seen.append(d["sceneName"])
-                     if t == "CurrentProgramSceneChanged" else None)
+    obs.add_listener(
+        lambda c, t, d: seen.append(d["sceneName"]) if t == "CurrentProgramSceneChanged" else None
+    )
     first = await obs.switch_scene("Big Tip", duration=0.3)
     second = await obs.switch_scene("Other", duration=0.3)
     # A text update does not wait for the scene lane.
@@ -164,8 +180,9 @@ async def test_switch_back_is_skipped_when_the_streamer_moved_on(limelight, fake
     await connected(h)
     handle = await h.services.obs.switch_scene("Big Tip", duration=0.5)
     await handle.applied()
-    other = obsws_python.ReqClient(host="127.0.0.1", port=fake_obs.port,
-                                   password=FAKE_PASSWORD, timeout=2)
+    other = obsws_python.ReqClient(
+        host="127.0.0.1", port=fake_obs.port, password=FAKE_PASSWORD, timeout=2
+    )
     try:
         other.base_client.req("SetCurrentProgramScene", {"sceneName": "Other"})
     finally:
@@ -210,8 +227,9 @@ async def test_text_settings_media_and_filters(limelight, fake_obs):
     assert fake_obs.snapshot()["filters"]["Total/Glow"]["filterEnabled"] is False
 
 
-async def test_failed_action_is_logged_with_obs_status_code_and_message(limelight, fake_obs,
-                                                                        caplog):
+async def test_failed_action_is_logged_with_obs_status_code_and_message(
+    limelight, fake_obs, caplog
+):
     h = await limelight(config=obs_config(fake_obs.port))
     await connected(h)
     caplog.set_level(logging.WARNING, logger="limelight.obs")
@@ -228,8 +246,9 @@ async def test_failed_action_is_logged_with_obs_status_code_and_message(limeligh
     assert h.services.obs.is_connected()
 
 
-async def test_a_request_that_times_out_drops_the_connection_and_is_retried(limelight, fake_obs,
-                                                                            caplog):
+async def test_a_request_that_times_out_drops_the_connection_and_is_retried(
+    limelight, fake_obs, caplog
+):
     caplog.set_level(logging.WARNING, logger="limelight.obs")
     h = await limelight(config=obs_config(fake_obs.port, timeout=0.5))
     await connected(h)
@@ -260,8 +279,9 @@ async def test_direct_requests_for_plugins(limelight, fake_obs):
 # -- the policy while OBS is down ---------------------------------------------------------------
 
 
-async def test_while_obs_is_down_moments_expire_and_the_latest_state_is_applied(limelight,
-                                                                                fake_obs):
+async def test_while_obs_is_down_moments_expire_and_the_latest_state_is_applied(
+    limelight, fake_obs
+):
     h = await limelight(config=obs_config(fake_obs.port, max_delay=0.5))
     await connected(h)
     obs = h.services.obs
@@ -314,11 +334,15 @@ async def test_reconnects_renews_subscriptions_and_rereads_the_scene(limelight, 
     assert h.services.obs.current_scene() == "Other"
     await wait_until(lambda: recorder.of("obs.scene_changed"), timeout=5)
     assert recorder.of("obs.scene_changed")[-1].data() == {
-        "connection": "main", "scene": "Other", "previous": "Scene"}
+        "connection": "main",
+        "scene": "Other",
+        "previous": "Scene",
+    }
     # Events flow again on the new session.
     fake_obs.add_scene("Fresh")
-    other = obsws_python.ReqClient(host="127.0.0.1", port=fake_obs.port,
-                                   password=FAKE_PASSWORD, timeout=2)
+    other = obsws_python.ReqClient(
+        host="127.0.0.1", port=fake_obs.port, password=FAKE_PASSWORD, timeout=2
+    )
     try:
         other.base_client.req("SetCurrentProgramScene", {"sceneName": "Fresh"})
     finally:
@@ -327,22 +351,35 @@ async def test_reconnects_renews_subscriptions_and_rereads_the_scene(limelight, 
 
 
 async def test_limelight_keeps_taking_events_while_obs_comes_and_goes(limelight, fake_obs):
-    rule = {"on": "tip", "min_amount": "1.00", "currency": "USD", "action": "set_text",
-            "source": "Total", "text": "{viewer}: {amount} {currency}"}
+    rule = {
+        "on": "tip",
+        "min_amount": "1.00",
+        "currency": "USD",
+        "action": "set_text",
+        "source": "Total",
+        "text": "{viewer}: {amount} {currency}",
+    }
     h = await limelight(config=obs_config(fake_obs.port, rules=[rule]))
     await connected(h)
     for round_ in range(3):
         fake_obs.stop()
         for i in range(5):
-            status, body = await h.post_event({
-                "type": "tip", "source": "api", "source_id": f"r{round_}-{i}",
-                "viewer": {"platform": "twitch", "id": "7", "name": "Bo"},
-                "data": {"amount": f"{round_ + 1}.0{i}", "currency": "USD"}})
+            status, body = await h.post_event(
+                {
+                    "type": "tip",
+                    "source": "api",
+                    "source_id": f"r{round_}-{i}",
+                    "viewer": {"platform": "twitch", "id": "7", "name": "Bo"},
+                    "data": {"amount": f"{round_ + 1}.0{i}", "currency": "USD"},
+                }
+            )
             assert status == 201, body
         fake_obs.start()
         await wait_until(lambda: h.services.obs.is_connected(), timeout=5)
-    await wait_until(lambda: fake_obs.snapshot()["inputs"]["Total"]["inputSettings"]["text"]
-                     == "Bo: 3.04 USD", timeout=5)
+    await wait_until(
+        lambda: fake_obs.snapshot()["inputs"]["Total"]["inputSettings"]["text"] == "Bo: 3.04 USD",
+        timeout=5,
+    )
 
 
 # -- OBS events for plugins ---------------------------------------------------------------------
@@ -359,8 +396,9 @@ async def test_stream_state_becomes_stream_online_and_offline(limelight, fake_ob
     await wait_until(lambda: recorder.of("stream.offline"), timeout=5)
     await h.settle()
     assert len(recorder.of("stream.online")) == 1 and len(recorder.of("stream.offline")) == 1
-    assert {e.source for e in recorder.events
-            if event_type_name(e).startswith("stream.")} == {"obs"}
+    assert {e.source for e in recorder.events if event_type_name(e).startswith("stream.")} == {
+        "obs"
+    }
 
 
 async def test_stream_that_ended_while_disconnected_is_reported_offline(limelight, fake_obs):
@@ -393,8 +431,7 @@ async def test_program_scene_changes_reach_plugins_and_ctx_obs_works(limelight, 
     assert event.source == "obs"
     assert event.data() == {"connection": "main", "scene": "Big Tip", "previous": "Scene"}
     await h.publish(make_tip("3.00"))
-    await wait_until(lambda: fake_obs.request_types().count("SetSceneItemEnabled") == 2,
-                     timeout=5)
+    await wait_until(lambda: fake_obs.request_types().count("SetSceneItemEnabled") == 2, timeout=5)
     assert not fake_obs.item_enabled("Scene", "Merch Drop")
 
 
@@ -403,11 +440,20 @@ async def test_program_scene_changes_reach_plugins_and_ctx_obs_works(limelight, 
 
 async def test_named_connections_each_with_their_own_status(limelight, fake_obs):
     second_port = free_port()
-    rule = {"on": "tip", "action": "switch_scene", "scene": "Big Tip",
-            "connection": "booth"}
-    config = obs_config(fake_obs.port, rules=[rule], connections=[
-        {"name": "booth", "host": "127.0.0.1", "port": second_port,
-         "password": "booth-pw", "timeout": 1}])
+    rule = {"on": "tip", "action": "switch_scene", "scene": "Big Tip", "connection": "booth"}
+    config = obs_config(
+        fake_obs.port,
+        rules=[rule],
+        connections=[
+            {
+                "name": "booth",
+                "host": "127.0.0.1",
+                "port": second_port,
+                "password": "booth-pw",
+                "timeout": 1,
+            }
+        ],
+    )
     h = await limelight(config=config)
     obs = h.services.obs
     await connected(h)
@@ -426,8 +472,7 @@ async def test_named_connections_each_with_their_own_status(limelight, fake_obs)
         assert fake_obs.program == "Scene"
 
 
-async def test_a_hung_obs_is_noticed_without_any_action(limelight, fake_obs, caplog,
-                                                       monkeypatch):
+async def test_a_hung_obs_is_noticed_without_any_action(limelight, fake_obs, caplog, monkeypatch):
     caplog.set_level(logging.WARNING, logger="limelight.obs")
     monkeypatch.setattr("limelight.obs.connection.KEEPALIVE", 0.2)
     h = await limelight(config=obs_config(fake_obs.port, timeout=0.5))

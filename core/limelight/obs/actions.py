@@ -173,8 +173,12 @@ class SwitchScene(Action):
             now = await conn.request("GetCurrentProgramScene")
             if now.get("currentProgramSceneName") != target:
                 # The streamer moved on by hand meanwhile: never yank them back.
-                log.info("OBS %s: not switching back to %r, the program scene is now %r",
-                         conn.name, previous, now.get("currentProgramSceneName"))
+                log.info(
+                    "OBS %s: not switching back to %r, the program scene is now %r",
+                    conn.name,
+                    previous,
+                    now.get("currentProgramSceneName"),
+                )
                 return
             await conn.request("SetCurrentProgramScene", {"sceneName": previous})
 
@@ -212,8 +216,9 @@ class SetSourceVisible(Action):
         if scene is None:
             current = await conn.request("GetCurrentProgramScene")
             scene = str(current["currentProgramSceneName"])
-        found = await conn.request("GetSceneItemId", {"sceneName": scene,
-                                                      "sourceName": self.source})
+        found = await conn.request(
+            "GetSceneItemId", {"sceneName": scene, "sourceName": self.source}
+        )
         item = {"sceneName": scene, "sceneItemId": found["sceneItemId"]}
         before = await conn.request("GetSceneItemEnabled", item)
         was = bool(before.get("sceneItemEnabled"))
@@ -259,9 +264,10 @@ class SetInputSettings(Action):
         return f"{self.label} {self.source!r} ({', '.join(sorted(self.settings))})"
 
     async def apply(self, conn: ObsConnection) -> Undo | None:
-        await conn.request("SetInputSettings", {"inputName": self.source,
-                                                "inputSettings": self.settings,
-                                                "overlay": True})
+        await conn.request(
+            "SetInputSettings",
+            {"inputName": self.source, "inputSettings": self.settings, "overlay": True},
+        )
         return None
 
 
@@ -278,10 +284,13 @@ class RestartMedia(Action):
         return f"restart media {self.source!r}"
 
     async def apply(self, conn: ObsConnection) -> Undo | None:
-        await conn.request("TriggerMediaInputAction", {
-            "inputName": self.source,
-            "mediaAction": "OBS_WEBSOCKET_MEDIA_INPUT_ACTION_RESTART",
-        })
+        await conn.request(
+            "TriggerMediaInputAction",
+            {
+                "inputName": self.source,
+                "mediaAction": "OBS_WEBSOCKET_MEDIA_INPUT_ACTION_RESTART",
+            },
+        )
         return None
 
 
@@ -309,9 +318,10 @@ class SetFilterEnabled(Action):
         return f"{verb} filter {self.filter!r} on {self.source!r}"
 
     async def apply(self, conn: ObsConnection) -> Undo | None:
-        await conn.request("SetSourceFilterEnabled", {"sourceName": self.source,
-                                                      "filterName": self.filter,
-                                                      "filterEnabled": self.enabled})
+        await conn.request(
+            "SetSourceFilterEnabled",
+            {"sourceName": self.source, "filterName": self.filter, "filterEnabled": self.enabled},
+        )
         return None
 
 
@@ -354,7 +364,8 @@ class ActionQueue:
         lane.append(handle)
         if action.resource not in self._workers:
             self._workers[action.resource] = asyncio.create_task(
-                self._work(action.resource), name=f"obs:{self.conn.name}:{action.resource}")
+                self._work(action.resource), name=f"obs:{self.conn.name}:{action.resource}"
+            )
         return handle
 
     async def _work(self, resource: tuple[Any, ...]) -> None:
@@ -398,8 +409,11 @@ class ActionQueue:
         undo: Undo | None = None
         while True:
             if not await self._ready_by(deadline):
-                self._drop(handle, f"OBS {self.conn.name} was unavailable for "
-                                   f"{self.max_delay:g} s ({self.conn.error or self.conn.state})")
+                self._drop(
+                    handle,
+                    f"OBS {self.conn.name} was unavailable for "
+                    f"{self.max_delay:g} s ({self.conn.error or self.conn.state})",
+                )
                 return
             handle.status = "running"
             try:
@@ -410,8 +424,12 @@ class ActionQueue:
                 return
             except ObsUnavailable as exc:
                 # The connection went down under us: wait for it again (same policy).
-                log.warning("OBS %s: %s interrupted (%s); it waits for OBS to come back",
-                            self.conn.name, action.describe(), exc)
+                log.warning(
+                    "OBS %s: %s interrupted (%s); it waits for OBS to come back",
+                    self.conn.name,
+                    action.describe(),
+                    exc,
+                )
                 handle.status = "queued"
                 continue
         self.applied += 1
@@ -426,16 +444,21 @@ class ActionQueue:
         deadline = asyncio.get_running_loop().time() + self.max_delay
         while True:
             if not await self._ready_by(deadline):
-                log.warning("OBS %s: could not undo %s: OBS unavailable for %g s",
-                            self.conn.name, handle.action.describe(), self.max_delay)
+                log.warning(
+                    "OBS %s: could not undo %s: OBS unavailable for %g s",
+                    self.conn.name,
+                    handle.action.describe(),
+                    self.max_delay,
+                )
                 return
             try:
                 await undo(self.conn)
                 return
             except ObsRequestError as exc:
                 self.last_error = str(exc)
-                log.warning("OBS %s: undoing %s failed: %s", self.conn.name,
-                            handle.action.describe(), exc)
+                log.warning(
+                    "OBS %s: undoing %s failed: %s", self.conn.name, handle.action.describe(), exc
+                )
                 return
             except ObsUnavailable:
                 continue
@@ -449,8 +472,7 @@ class ActionQueue:
     def _drop(self, handle: ActionHandle, reason: str, *, quiet: bool = False) -> None:
         self.dropped += 1
         if not quiet:
-            log.warning("OBS %s: dropped %s: %s", self.conn.name, handle.action.describe(),
-                        reason)
+            log.warning("OBS %s: dropped %s: %s", self.conn.name, handle.action.describe(), reason)
         handle._end("dropped", ObsActionDropped(f"{handle.action.describe()}: {reason}"))
 
     async def stop(self) -> None:

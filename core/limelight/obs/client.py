@@ -56,8 +56,11 @@ def quiet_obsws_logging() -> None:
     if _quieted:
         return
     _quieted = True
-    for name in ("obsws_python.baseclient.ObsClient", "obsws_python.reqs.ReqClient",
-                 "obsws_python.events.EventClient"):
+    for name in (
+        "obsws_python.baseclient.ObsClient",
+        "obsws_python.reqs.ReqClient",
+        "obsws_python.events.EventClient",
+    ):
         logging.getLogger(name).addFilter(_DropExpected())
 
 
@@ -119,15 +122,21 @@ def describe_connect_error(exc: BaseException, where: str, timeout: float) -> Ob
     if isinstance(exc, OBSSDKError):
         text = str(exc)
         if "no password" in text:
-            return ObsAuthError(f"OBS at {where} requires a password and obs.password is empty "
-                                "(OBS: Tools > WebSocket Server Settings > Show Connect Info)")
+            return ObsAuthError(
+                f"OBS at {where} requires a password and obs.password is empty "
+                "(OBS: Tools > WebSocket Server Settings > Show Connect Info)"
+            )
         if "identify" in text:
-            return ObsAuthError(f"OBS at {where} refused the password: obs.password does not "
-                                "match the WebSocket server password set in OBS")
+            return ObsAuthError(
+                f"OBS at {where} refused the password: obs.password does not "
+                "match the WebSocket server password set in OBS"
+            )
         return ObsUnavailable(f"OBS at {where}: {text}")
     if isinstance(exc, ConnectionRefusedError):
-        return ObsUnavailable(f"connection refused at {where} (is OBS running, with Tools > "
-                              "WebSocket Server Settings > Enable WebSocket server on?)")
+        return ObsUnavailable(
+            f"connection refused at {where} (is OBS running, with Tools > "
+            "WebSocket Server Settings > Enable WebSocket server on?)"
+        )
     if isinstance(exc, TimeoutError | WebSocketTimeoutException):
         return ObsUnavailable(f"no answer from OBS at {where} within {timeout:g} s")
     if isinstance(exc, WebSocketBadStatusException):
@@ -173,13 +182,18 @@ class ObsLink:
 
     def connect(self) -> None:
         """Connect and identify both sockets; raises :class:`ObsUnavailable` (or auth)."""
-        kwargs = {"host": self.host, "port": self.port, "password": self._password,
-                  "timeout": self.timeout}
+        kwargs = {
+            "host": self.host,
+            "port": self.port,
+            "password": self._password,
+            "timeout": self.timeout,
+        }
         try:
             self._req = obsws_python.ReqClient(**kwargs)
             if self._on_event is not None:
-                self._events = _EventClient(self._on_event, self._event_reader_ended,
-                                            subs=int(SUBSCRIPTIONS), **kwargs)
+                self._events = _EventClient(
+                    self._on_event, self._event_reader_ended, subs=int(SUBSCRIPTIONS), **kwargs
+                )
         except Exception as exc:
             self.close()
             raise describe_connect_error(exc, self.where, self.timeout) from None
@@ -210,19 +224,23 @@ class ObsLink:
             response = req.base_client.req(request_type, data)
         except (OBSSDKTimeoutError, WebSocketTimeoutException, TimeoutError):
             self._lost(f"no answer to {request_type} within {self.timeout:g} s")
-            raise ObsTimeout(f"OBS at {self.where} did not answer {request_type} within "
-                             f"{self.timeout:g} s") from None
+            raise ObsTimeout(
+                f"OBS at {self.where} did not answer {request_type} within {self.timeout:g} s"
+            ) from None
         except (WebSocketException, OSError, ValueError, KeyError, TypeError) as exc:
             self._lost(f"{type(exc).__name__} during {request_type}")
-            raise ObsUnavailable(f"connection to OBS at {self.where} lost during "
-                                 f"{request_type}: {exc or type(exc).__name__}") from None
+            raise ObsUnavailable(
+                f"connection to OBS at {self.where} lost during "
+                f"{request_type}: {exc or type(exc).__name__}"
+            ) from None
         if not isinstance(response, dict) or response.get("requestType") != request_type:
             self._lost(f"answer out of order to {request_type}")
             raise ObsUnavailable(f"OBS at {self.where} answered out of order; reconnecting")
         status = response.get("requestStatus") or {}
         if not status.get("result"):
-            raise ObsRequestError(request_type, int(status.get("code", 0)),
-                                  str(status.get("comment") or ""))
+            raise ObsRequestError(
+                request_type, int(status.get("code", 0)), str(status.get("comment") or "")
+            )
         return response.get("responseData") or {}
 
     def _lost(self, reason: str) -> None:

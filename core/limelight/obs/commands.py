@@ -28,8 +28,13 @@ if TYPE_CHECKING:
 DEFAULT_SCENE = "Limelight"
 BROWSER_KIND = "browser_source"
 #: Text source kinds by preference: GDI+ on Windows, FreeType 2 on Linux and macOS.
-TEXT_KINDS = ("text_gdiplus_v3", "text_gdiplus_v2", "text_ft2_source_v2", "text_gdiplus",
-              "text_ft2_source")
+TEXT_KINDS = (
+    "text_gdiplus_v3",
+    "text_gdiplus_v2",
+    "text_ft2_source_v2",
+    "text_gdiplus",
+    "text_ft2_source",
+)
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
 
@@ -88,15 +93,20 @@ class Setup:
             raise SetupRefused(NO_BROWSER)
         tkind = text_kind(kinds)
         if texts and tkind is None:
-            raise SetupRefused(f"this OBS has no text source kind ({', '.join(TEXT_KINDS)}); "
-                               "nothing was changed in OBS.")
+            raise SetupRefused(
+                f"this OBS has no text source kind ({', '.join(TEXT_KINDS)}); "
+                "nothing was changed in OBS."
+            )
         for overlay, url in overlays:
-            self.sources.append(Source(
-                overlay_source_name(overlay), BROWSER_KIND,
-                {"url": url, "width": overlay.width, "height": overlay.height},
-                ("url", "width", "height"),
-                f"browser source for overlay {overlay.name} ({overlay.width}x{overlay.height})",
-            ))
+            self.sources.append(
+                Source(
+                    overlay_source_name(overlay),
+                    BROWSER_KIND,
+                    {"url": url, "width": overlay.width, "height": overlay.height},
+                    ("url", "width", "height"),
+                    f"browser source for overlay {overlay.name} ({overlay.width}x{overlay.height})",
+                )
+            )
         for name in texts:
             assert tkind is not None
             self.sources.append(Source(name, tkind, {"text": ""}, (), f"text source ({tkind})"))
@@ -112,13 +122,15 @@ class Setup:
                 source.steps = ["create"]
                 continue
             if kind != source.kind:
-                problems.append(f"an input named {source.name!r} exists but is a {kind}, "
-                                f"not a {source.kind}")
+                problems.append(
+                    f"an input named {source.name!r} exists but is a {kind}, not a {source.kind}"
+                )
                 continue
             current = self.request("GetInputSettings", {"inputName": source.name})
             have = current.get("inputSettings", {})
-            source.changes = {k: source.settings[k] for k in source.managed
-                              if have.get(k) != source.settings[k]}
+            source.changes = {
+                k: source.settings[k] for k in source.managed if have.get(k) != source.settings[k]
+            }
             if source.changes:
                 source.steps.append("update")
             if self.create_scene or not self._in_scene(source.name):
@@ -126,8 +138,10 @@ class Setup:
             if not source.steps:
                 source.steps = ["ok"]
         if problems:
-            raise SetupRefused("; ".join(problems) + ". Rename or remove it in OBS, then run "
-                               "`limelight obs setup` again. Nothing was changed in OBS.")
+            raise SetupRefused(
+                "; ".join(problems) + ". Rename or remove it in OBS, then run "
+                "`limelight obs setup` again. Nothing was changed in OBS."
+            )
 
     def _in_scene(self, name: str) -> bool:
         try:
@@ -149,21 +163,38 @@ class Setup:
         for source in self.sources:
             for step in source.steps:
                 if step == "create":
-                    self.request("CreateInput", {
-                        "sceneName": self.scene, "inputName": source.name,
-                        "inputKind": source.kind, "inputSettings": source.settings,
-                        "sceneItemEnabled": True})
+                    self.request(
+                        "CreateInput",
+                        {
+                            "sceneName": self.scene,
+                            "inputName": source.name,
+                            "inputKind": source.kind,
+                            "inputSettings": source.settings,
+                            "sceneItemEnabled": True,
+                        },
+                    )
                     print(f"  created {source.label}: {source.name!r}", file=out)
                 elif step == "update":
-                    self.request("SetInputSettings", {"inputName": source.name,
-                                                      "inputSettings": source.changes,
-                                                      "overlay": True})
-                    print(f"  updated {source.name!r}: {', '.join(sorted(source.changes))}",
-                          file=out)
+                    self.request(
+                        "SetInputSettings",
+                        {
+                            "inputName": source.name,
+                            "inputSettings": source.changes,
+                            "overlay": True,
+                        },
+                    )
+                    print(
+                        f"  updated {source.name!r}: {', '.join(sorted(source.changes))}", file=out
+                    )
                 elif step == "place":
-                    self.request("CreateSceneItem", {"sceneName": self.scene,
-                                                     "sourceName": source.name,
-                                                     "sceneItemEnabled": True})
+                    self.request(
+                        "CreateSceneItem",
+                        {
+                            "sceneName": self.scene,
+                            "sourceName": source.name,
+                            "sceneItemEnabled": True,
+                        },
+                    )
                     print(f"  added {source.name!r} to scene {self.scene!r}", file=out)
                 else:
                     print(f"  unchanged {source.name!r}", file=out)
@@ -179,9 +210,16 @@ def find_connection(settings: Settings, name: str) -> ObsConnectionSettings:
     raise ObsError(f"no OBS connection named {name!r} (configured: {names})")
 
 
-def run_setup(settings: Settings, overlays: Iterable[Overlay], *, scene: str = DEFAULT_SCENE,
-              connection: str = "main", texts: Iterable[str] = (), out: TextIO | None = None,
-              err: TextIO | None = None) -> int:
+def run_setup(
+    settings: Settings,
+    overlays: Iterable[Overlay],
+    *,
+    scene: str = DEFAULT_SCENE,
+    connection: str = "main",
+    texts: Iterable[str] = (),
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
     """The whole command; returns the exit code. Messages go to ``out``/``err``."""
     out = out or sys.stdout
     err = err or sys.stderr
@@ -200,9 +238,11 @@ def run_setup(settings: Settings, overlays: Iterable[Overlay], *, scene: str = D
     if not scene.strip():
         return fail("--scene must not be empty", EXIT_USAGE)
     if overlays and not token:
-        return fail("security.overlay_token is empty, so overlay URLs would not work; run "
-                    "`limelight init` or set LIMELIGHT_SECURITY__OVERLAY_TOKEN. Nothing was "
-                    "changed in OBS.")
+        return fail(
+            "security.overlay_token is empty, so overlay URLs would not work; run "
+            "`limelight init` or set LIMELIGHT_SECURITY__OVERLAY_TOKEN. Nothing was "
+            "changed in OBS."
+        )
     base = settings.base_url()
     wanted = [(o, f"{base}/overlays/{o.name}?token={token}") for o in overlays]
 
@@ -221,8 +261,10 @@ def run_setup(settings: Settings, overlays: Iterable[Overlay], *, scene: str = D
         except SetupRefused as exc:
             return fail(str(exc))
         if not setup.sources:
-            return fail("no overlays are registered (no enabled plugin provides one) and no "
-                        "--text was given: nothing to add to OBS.")
+            return fail(
+                "no overlays are registered (no enabled plugin provides one) and no "
+                "--text was given: nothing to add to OBS."
+            )
         print(f"OBS {conn.name} at {conn.host}:{conn.port}, scene {scene!r}:", file=out)
         if not setup.changes:
             for source in setup.sources:
@@ -231,18 +273,25 @@ def run_setup(settings: Settings, overlays: Iterable[Overlay], *, scene: str = D
             return 0
         setup.apply(out, mask)
     except ObsError as exc:
-        return fail(f"setting up OBS {conn.name} failed part way: {exc}. Run "
-                    "`limelight obs setup` again once the cause is fixed; it picks up "
-                    "where it stopped.")
+        return fail(
+            f"setting up OBS {conn.name} failed part way: {exc}. Run "
+            "`limelight obs setup` again once the cause is fixed; it picks up "
+            "where it stopped."
+        )
     finally:
         link.close()
     if not settings.obs.enabled:
-        print("note: [obs] enabled = false, so Limelight will not drive OBS while it runs "
-              "(scene switches, rules) until you turn it on.", file=out)
+        print(
+            "note: [obs] enabled = false, so Limelight will not drive OBS while it runs "
+            "(scene switches, rules) until you turn it on.",
+            file=out,
+        )
     if conn.host not in ("127.0.0.1", "localhost", "::1") and not settings.server.public_url:
-        print(f"note: OBS runs on {conn.host}, but the sources point at {base}; set "
-              "server.public_url to an address OBS's machine can reach and run setup again.",
-              file=out)
+        print(
+            f"note: OBS runs on {conn.host}, but the sources point at {base}; set "
+            "server.public_url to an address OBS's machine can reach and run setup again.",
+            file=out,
+        )
     print(f"done: {setup.changes} change(s) in OBS", file=out)
     return 0
 
@@ -261,25 +310,45 @@ def cmd_obs_setup(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     logging.basicConfig(level=logging.CRITICAL)
     host = build_host(settings)
-    return run_setup(settings, host.overlays.values(), scene=args.scene,
-                     connection=args.connection, texts=args.text or ())
+    return run_setup(
+        settings,
+        host.overlays.values(),
+        scene=args.scene,
+        connection=args.connection,
+        texts=args.text or (),
+    )
 
 
-def extend_parser(sub: Any, with_config: Callable[[argparse.ArgumentParser],
-                                                   argparse.ArgumentParser]) -> None:
+def extend_parser(
+    sub: Any, with_config: Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
+) -> None:
     """Add ``limelight obs setup`` (registered through ``cli.PARSER_EXTENSIONS``)."""
     obs = sub.add_parser("obs", help="OBS Studio helpers (setup)")
     actions = obs.add_subparsers(dest="obs_command", required=True, metavar="ACTION")
-    p = with_config(actions.add_parser(
-        "setup", help="add a browser source for every overlay to an OBS scene",
-        description="Create the scene (if missing) and a browser source for every "
-                    "overlay, with its URL, token and size. Safe to run again."))
-    p.add_argument("--scene", default=DEFAULT_SCENE,
-                   help=f"scene to put the sources in (default: {DEFAULT_SCENE})")
-    p.add_argument("--connection", default="main",
-                   help="which OBS, by its [obs] connection name (default: main)")
-    p.add_argument("--text", action="append", metavar="NAME",
-                   help="also create a text source NAME (for a total or a goal); repeatable")
+    p = with_config(
+        actions.add_parser(
+            "setup",
+            help="add a browser source for every overlay to an OBS scene",
+            description="Create the scene (if missing) and a browser source for every "
+            "overlay, with its URL, token and size. Safe to run again.",
+        )
+    )
+    p.add_argument(
+        "--scene",
+        default=DEFAULT_SCENE,
+        help=f"scene to put the sources in (default: {DEFAULT_SCENE})",
+    )
+    p.add_argument(
+        "--connection",
+        default="main",
+        help="which OBS, by its [obs] connection name (default: main)",
+    )
+    p.add_argument(
+        "--text",
+        action="append",
+        metavar="NAME",
+        help="also create a text source NAME (for a total or a goal); repeatable",
+    )
     p.set_defaults(func=cmd_obs_setup)
 
 
@@ -306,9 +375,13 @@ async def doctor_check(settings: Settings) -> int:
             continue
         finally:
             await asyncio.to_thread(link.close)
-        print(f"{label}: ok    OBS {version.get('obsVersion')} (obs-websocket "
-              f"{version.get('obsWebSocketVersion')}) at {conn.host}:{conn.port}")
+        print(
+            f"{label}: ok    OBS {version.get('obsVersion')} (obs-websocket "
+            f"{version.get('obsWebSocketVersion')}) at {conn.host}:{conn.port}"
+        )
         if BROWSER_KIND not in kinds:
-            print(f"{label}: note  this OBS has no Browser source, so overlays cannot be "
-                  "added to it; see docs/obs.md")
+            print(
+                f"{label}: note  this OBS has no Browser source, so overlays cannot be "
+                "added to it; see docs/obs.md"
+            )
     return problems

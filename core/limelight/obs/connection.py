@@ -144,8 +144,9 @@ class ObsConnection:
             self._from_thread(self._closed, holder["link"], reason)
 
         s = self.settings
-        link = self._link_factory(s.host, s.port, s.password, s.timeout,
-                                  on_event=on_event, on_close=on_close)
+        link = self._link_factory(
+            s.host, s.port, s.password, s.timeout, on_event=on_event, on_close=on_close
+        )
         holder["link"] = link
         return link
 
@@ -198,8 +199,10 @@ class ObsConnection:
 
     async def _read_state(self, link: ObsLink) -> None:
         version = await asyncio.to_thread(link.request, "GetVersion")
-        self.version = {k: version.get(k) for k in ("obsVersion", "obsWebSocketVersion",
-                                                    "platform", "rpcVersion")}
+        self.version = {
+            k: version.get(k)
+            for k in ("obsVersion", "obsWebSocketVersion", "platform", "rpcVersion")
+        }
         scene = await asyncio.to_thread(link.request, "GetCurrentProgramScene")
         stream = await asyncio.to_thread(link.request, "GetStreamStatus")
         new_scene = str(scene.get("currentProgramSceneName") or "") or None
@@ -208,11 +211,9 @@ class ObsConnection:
         self.scene, self.streaming = new_scene, streaming
         # Tell listeners what changed while we were away (not on the very first connect).
         if self.connects and old_scene != new_scene and new_scene is not None:
-            self._emit("CurrentProgramSceneChanged", {"sceneName": new_scene},
-                       previous=old_scene)
+            self._emit("CurrentProgramSceneChanged", {"sceneName": new_scene}, previous=old_scene)
         if was_streaming is not None and was_streaming != streaming:
-            state = "OBS_WEBSOCKET_OUTPUT_STARTED" if streaming else \
-                "OBS_WEBSOCKET_OUTPUT_STOPPED"
+            state = "OBS_WEBSOCKET_OUTPUT_STARTED" if streaming else "OBS_WEBSOCKET_OUTPUT_STOPPED"
             self._emit("StreamStateChanged", {"outputActive": streaming, "outputState": state})
 
     def _closed(self, link: ObsLink, reason: str) -> None:
@@ -229,9 +230,14 @@ class ObsConnection:
         if not changed:
             return
         if state == "connected":
-            log.info("OBS %s connected at %s (OBS %s, obs-websocket %s, program scene %r)",
-                     self.name, self.where, self.version.get("obsVersion"),
-                     self.version.get("obsWebSocketVersion"), self.scene)
+            log.info(
+                "OBS %s connected at %s (OBS %s, obs-websocket %s, program scene %r)",
+                self.name,
+                self.where,
+                self.version.get("obsVersion"),
+                self.version.get("obsWebSocketVersion"),
+                self.scene,
+            )
         elif state == "auth_failed":
             log.error("OBS %s: %s", self.name, error)
         else:
@@ -253,8 +259,7 @@ class ObsConnection:
             self._closed(link, "OBS is shutting down")
         self._emit(event_type, data, previous=previous)
 
-    def _emit(self, event_type: str, data: dict[str, Any], *, previous: str | None = None
-              ) -> None:
+    def _emit(self, event_type: str, data: dict[str, Any], *, previous: str | None = None) -> None:
         if self._on_event is None:
             return
         try:
@@ -264,15 +269,17 @@ class ObsConnection:
 
     # -- requests -----------------------------------------------------------------------------
 
-    async def request(self, request_type: str, data: dict[str, Any] | None = None
-                      ) -> dict[str, Any]:
+    async def request(
+        self, request_type: str, data: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """One request on this connection (serialised); raises ObsError subclasses."""
         link = self._link
         if link is None or not self.ready.is_set() or not link.alive:
             if link is not None and not link.alive:
                 self._closed(link, "the event socket ended")
-            raise ObsUnavailable(f"OBS {self.name} is {self.state}"
-                                 + (f": {self.error}" if self.error else ""))
+            raise ObsUnavailable(
+                f"OBS {self.name} is {self.state}" + (f": {self.error}" if self.error else "")
+            )
         async with self._lock:
             self._last_request = asyncio.get_running_loop().time()
             return await asyncio.to_thread(link.request, request_type, data)

@@ -125,8 +125,10 @@ class ObsRule(BaseModel):
         if self.duration is not None and self.action not in TIMED:
             raise config_error(f"{label}: duration only applies to {', '.join(TIMED)}")
         unused = [
-            k for k in ("scene", "text", "settings", "filter")
-            if getattr(self, k) is not None and k not in REQUIRED[self.action]
+            k
+            for k in ("scene", "text", "settings", "filter")
+            if getattr(self, k) is not None
+            and k not in REQUIRED[self.action]
             and not (k == "scene" and self.action in ("show_source", "hide_source"))
         ]
         if unused:
@@ -229,8 +231,9 @@ def template_values(event: Event) -> dict[str, str]:
         if isinstance(value, str | int | float | bool):
             values[key] = str(value)
     anonymous = bool(getattr(event, "anonymous", False))
-    values["viewer"] = "Anonymous" if anonymous or event.viewer is None else (
-        event.viewer.name or event.viewer.id)
+    values["viewer"] = (
+        "Anonymous" if anonymous or event.viewer is None else (event.viewer.name or event.viewer.id)
+    )
     values["type"] = event_type_name(event)
     values["source"] = event.source
     amount = event_amount(event)

@@ -72,8 +72,9 @@ class ObsService:
         self._listeners: list[Listener] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self.connections: dict[str, ObsConnection] = {
-            s.name: ObsConnection(s, max_delay=settings.max_delay, on_event=self._obs_event,
-                                  link_factory=link_factory)
+            s.name: ObsConnection(
+                s, max_delay=settings.max_delay, on_event=self._obs_event, link_factory=link_factory
+            )
             for s in settings.connection_settings()
         }
         self.rules_fired = 0
@@ -114,15 +115,21 @@ class ObsService:
         error = worst.error
         if error and len(self.connections) > 1:
             error = f"{worst.name}: {error}"
-        return {"status": worst.state, "error": error, "connections": conns,
-                "rules": len(self.rules), "rules_fired": self.rules_fired}
+        return {
+            "status": worst.state,
+            "error": error,
+            "connections": conns,
+            "rules": len(self.rules),
+            "rules_fired": self.rules_fired,
+        }
 
     def connection(self, name: str = "main") -> ObsConnection:
         try:
             return self.connections[name]
         except KeyError:
-            raise ObsError(f"no OBS connection named {name!r} (configured: "
-                           f"{', '.join(self.connections)})") from None
+            raise ObsError(
+                f"no OBS connection named {name!r} (configured: {', '.join(self.connections)})"
+            ) from None
 
     def current_scene(self, connection: str = "main") -> str | None:
         """The program scene as last seen (None before the first connect)."""
@@ -143,32 +150,46 @@ class ObsService:
             return dropped_handle(action, connection, "OBS control is disabled")
         return conn.queue.submit(action)
 
-    async def switch_scene(self, scene: str, *, duration: float | None = None,
-                           connection: str = "main") -> ActionHandle:
+    async def switch_scene(
+        self, scene: str, *, duration: float | None = None, connection: str = "main"
+    ) -> ActionHandle:
         """Switch the program scene; with ``duration``, switch back after that many seconds
         (unless the streamer switched elsewhere meanwhile)."""
         return self.submit(SwitchScene(scene, duration=_duration(duration)), connection)
 
-    async def show_source(self, source: str, *, duration: float | None = None,
-                          scene: str | None = None, connection: str = "main") -> ActionHandle:
+    async def show_source(
+        self,
+        source: str,
+        *,
+        duration: float | None = None,
+        scene: str | None = None,
+        connection: str = "main",
+    ) -> ActionHandle:
         """Show a source (in ``scene``, default the program scene), hidden again after
         ``duration`` seconds if it was hidden before."""
-        return self.submit(SetSourceVisible(source, True, scene, duration=_duration(duration)),
-                           connection)
+        return self.submit(
+            SetSourceVisible(source, True, scene, duration=_duration(duration)), connection
+        )
 
-    async def hide_source(self, source: str, *, duration: float | None = None,
-                          scene: str | None = None, connection: str = "main") -> ActionHandle:
-        return self.submit(SetSourceVisible(source, False, scene, duration=_duration(duration)),
-                           connection)
+    async def hide_source(
+        self,
+        source: str,
+        *,
+        duration: float | None = None,
+        scene: str | None = None,
+        connection: str = "main",
+    ) -> ActionHandle:
+        return self.submit(
+            SetSourceVisible(source, False, scene, duration=_duration(duration)), connection
+        )
 
-    async def set_text(self, source: str, text: str, *, connection: str = "main"
-                       ) -> ActionHandle:
+    async def set_text(self, source: str, text: str, *, connection: str = "main") -> ActionHandle:
         """Set a text source's text (FreeType 2 on Linux/macOS, GDI+ on Windows)."""
-        return self.submit(SetInputSettings(source, {"text": str(text)}, "set text of"),
-                           connection)
+        return self.submit(SetInputSettings(source, {"text": str(text)}, "set text of"), connection)
 
-    async def set_source_settings(self, source: str, settings: dict[str, Any], *,
-                                  connection: str = "main") -> ActionHandle:
+    async def set_source_settings(
+        self, source: str, settings: dict[str, Any], *, connection: str = "main"
+    ) -> ActionHandle:
         """Merge settings into a source's: a browser source's ``url``, ``width``, ``height``
         or ``css``, an image source's ``file``, ..."""
         if not isinstance(settings, dict) or not settings:
@@ -179,20 +200,24 @@ class ObsService:
         """Play a media source from the start (an alert video or sound)."""
         return self.submit(RestartMedia(source), connection)
 
-    async def set_filter_enabled(self, source: str, filter: str, enabled: bool, *,
-                                 connection: str = "main") -> ActionHandle:
+    async def set_filter_enabled(
+        self, source: str, filter: str, enabled: bool, *, connection: str = "main"
+    ) -> ActionHandle:
         return self.submit(SetFilterEnabled(source, filter, bool(enabled)), connection)
 
-    async def enable_filter(self, source: str, filter: str, *, connection: str = "main"
-                            ) -> ActionHandle:
+    async def enable_filter(
+        self, source: str, filter: str, *, connection: str = "main"
+    ) -> ActionHandle:
         return await self.set_filter_enabled(source, filter, True, connection=connection)
 
-    async def disable_filter(self, source: str, filter: str, *, connection: str = "main"
-                             ) -> ActionHandle:
+    async def disable_filter(
+        self, source: str, filter: str, *, connection: str = "main"
+    ) -> ActionHandle:
         return await self.set_filter_enabled(source, filter, False, connection=connection)
 
-    async def request(self, request_type: str, data: dict[str, Any] | None = None, *,
-                      connection: str = "main") -> dict[str, Any]:
+    async def request(
+        self, request_type: str, data: dict[str, Any] | None = None, *, connection: str = "main"
+    ) -> dict[str, Any]:
         """Send any obs-websocket request now, outside the queue; returns ``responseData``.
 
         Raises :class:`ObsUnavailable` when not connected and :class:`ObsRequestError` (with
@@ -223,29 +248,46 @@ class ObsService:
                 log.exception("OBS rule %s failed on %s", rule.describe(), event_type_name(event))
                 continue
             self.rules_fired += 1
-            log.info("OBS rule fired by %s %s:%s: %s", event_type_name(event), event.source,
-                     event.source_id, rule.describe())
+            log.info(
+                "OBS rule fired by %s %s:%s: %s",
+                event_type_name(event),
+                event.source,
+                event.source_id,
+                rule.describe(),
+            )
             self.submit(action, rule.connection)
 
     # -- OBS events -> bus events and listeners -------------------------------------------------
 
-    def _obs_event(self, conn: ObsConnection, event_type: str, data: dict[str, Any],
-                   previous: str | None = None) -> None:
+    def _obs_event(
+        self,
+        conn: ObsConnection,
+        event_type: str,
+        data: dict[str, Any],
+        previous: str | None = None,
+    ) -> None:
         if event_type == "CurrentProgramSceneChanged":
-            self._spawn(self._publish_event(CustomEvent(
-                custom_type=SCENE_CHANGED, source=EVENT_SOURCE,
-                source_id=f"{conn.name}:scene:{uuid.uuid4().hex}",
-                payload={"connection": conn.name, "scene": data.get("sceneName"),
-                         "previous": previous},
-            )))
+            self._spawn(
+                self._publish_event(
+                    CustomEvent(
+                        custom_type=SCENE_CHANGED,
+                        source=EVENT_SOURCE,
+                        source_id=f"{conn.name}:scene:{uuid.uuid4().hex}",
+                        payload={
+                            "connection": conn.name,
+                            "scene": data.get("sceneName"),
+                            "previous": previous,
+                        },
+                    )
+                )
+            )
         elif event_type == "StreamStateChanged":
             state = data.get("outputState")
             sid = f"{conn.name}:stream:{uuid.uuid4().hex}"
             if state == "OBS_WEBSOCKET_OUTPUT_STARTED":
                 self._spawn(self._publish_event(StreamOnline(source=EVENT_SOURCE, source_id=sid)))
             elif state == "OBS_WEBSOCKET_OUTPUT_STOPPED":
-                self._spawn(self._publish_event(StreamOffline(source=EVENT_SOURCE,
-                                                              source_id=sid)))
+                self._spawn(self._publish_event(StreamOffline(source=EVENT_SOURCE, source_id=sid)))
         for listener in list(self._listeners):
             try:
                 result = listener(conn.name, event_type, data)
@@ -293,12 +335,12 @@ def rule_action(rule: ObsRule, event: Event) -> Action:
             return SwitchScene(rule.scene, duration=duration)
         case "show_source" | "hide_source":
             assert rule.source is not None
-            return SetSourceVisible(rule.source, rule.action == "show_source", rule.scene,
-                                    duration=duration)
+            return SetSourceVisible(
+                rule.source, rule.action == "show_source", rule.scene, duration=duration
+            )
         case "set_text":
             assert rule.source is not None
-            return SetInputSettings(rule.source, {"text": rule.render_text(event)},
-                                    "set text of")
+            return SetInputSettings(rule.source, {"text": rule.render_text(event)}, "set text of")
         case "set_source_settings":
             assert rule.source is not None and rule.settings is not None
             return SetInputSettings(rule.source, dict(rule.settings))
