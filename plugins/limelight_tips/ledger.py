@@ -156,13 +156,13 @@ def supporter_key(row: dict[str, Any]) -> Supporter | None:
     return None
 
 
-async def leaderboard(converter: Converter, *, since: datetime | None, size: int,
-                      hidden: set[int] | frozenset[int] = frozenset()) -> dict[str, Any]:
+async def leaderboard(converter: Converter, *, since: datetime | None,
+                      size: int) -> dict[str, Any]:
     """The top supporters since ``since``: net of refunds, anonymous tips left out.
 
     With a base currency every currency with a rate counts (converted exactly); without
-    one, only the most used currency of the window is ranked. ``hidden`` holds viewers who
-    asked not to be named on stream: they keep their place under a neutral name.
+    one, only the most used currency of the window is ranked. Each entry carries ``viewer``
+    (platform, id) when it is a chat viewer, so the caller can honour a name opt-out.
     """
     query = LedgerEntry.filter(anonymous=False)
     if since is not None:
@@ -183,10 +183,11 @@ async def leaderboard(converter: Converter, *, since: datetime | None, size: int
     entries = []
     for rank, (minor, key) in enumerate(ranked, start=1):
         money = Money(minor, currency)
-        shy = key[0] == "viewer" and key[1] in hidden
+        name, platform, vid = names.get(key, ("?", "", ""))
         entries.append({
             "rank": rank,
-            "name": "Anonymous supporter" if shy else names.get(key, "?"),
+            "name": name,
+            "viewer": (platform, vid) if key[0] == "viewer" else None,
             "amount": money.to_wire(),
             "currency": currency,
             "display": display(money),
@@ -195,7 +196,7 @@ async def leaderboard(converter: Converter, *, since: datetime | None, size: int
     return {"currency": currency, "entries": entries}
 
 
-async def _names(keys: list[Supporter]) -> dict[Supporter, str]:
+async def _names(keys: list[Supporter]) -> dict[Supporter, tuple[str, str, str]]:
     """The latest name each supporter tipped under (not counting anonymous tips)."""
     pks = [k[1] for k in keys if k[0] == "viewer"]
     ids = [k[2] for k in keys if k[0] == "payer"]
@@ -205,11 +206,11 @@ async def _names(keys: list[Supporter]) -> dict[Supporter, str]:
         Q(viewer_pk__in=pks or [-1]) | Q(viewer_id__in=ids or [""]), anonymous=False
     ).exclude(viewer_name="").order_by("id").values(
         "viewer_pk", "viewer_platform", "viewer_id", "viewer_name")
-    out: dict[Supporter, str] = {}
+    out: dict[Supporter, tuple[str, str, str]] = {}
     for row in rows:
         key = supporter_key(row)
         if key is not None:
-            out[key] = row["viewer_name"]
+            out[key] = (row["viewer_name"], row["viewer_platform"], row["viewer_id"])
     return out
 
 

@@ -459,19 +459,15 @@ class Runtime:
 
     async def board(self, period: str, size: int | None = None) -> dict[str, Any]:
         since = ledger.period_start(period, self.stream_started)
-        hidden = await self._hidden_viewers()
         board = await ledger.leaderboard(self.converter, since=since,
-                                         size=size or self.config.leaderboard_size,
-                                         hidden=hidden)
+                                         size=size or self.config.leaderboard_size)
+        for entry in board["entries"]:
+            ref = entry.pop("viewer")
+            if ref is not None and (await self.person(ViewerRef(*ref, entry["name"]))).hide_name:
+                entry["name"] = "Anonymous supporter"
         board["title"] = PERIOD_TITLES[period]
         board["period"] = period
         return board
-
-    async def _hidden_viewers(self) -> set[int]:
-        from limelight.models import Viewer  # the core's viewer table: hide_name opt-out
-
-        rows = await Viewer.filter(hide_name=True).values_list("id", flat=True)
-        return set(rows)
 
     async def refresh(self) -> None:
         """Recompute the boards and the goal and hand them to the overlays."""
