@@ -148,6 +148,11 @@ class FakeObs:
         with self.lock:
             self._clients.clear()
 
+    def quit(self) -> None:
+        """Quit like OBS closing normally: ``ExitStarted`` first, then the sockets close."""
+        self.emit("ExitStarted", {}, SUB_GENERAL)
+        self.stop()
+
     def __enter__(self) -> FakeObs:
         return self.start()
 

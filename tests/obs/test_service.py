@@ -483,3 +483,22 @@ async def test_a_hung_obs_is_noticed_without_any_action(limelight, fake_obs, cap
     assert "keepalive failed" in caplog.text or "no answer to GetStats" in caplog.text
     fake_obs.hang.clear()
     await wait_until(lambda: h.services.obs.is_connected(), timeout=5)
+
+
+async def test_obs_quitting_normally_is_let_go_at_once(limelight, fake_obs, caplog):
+    caplog.set_level(logging.WARNING, logger="limelight.obs")
+    h = await limelight(config=obs_config(fake_obs.port))
+    await connected(h)
+    fake_obs.quit()
+    await wait_until(lambda: not h.services.obs.is_connected(), timeout=5)
+    assert "connection lost: OBS is shutting down" in caplog.text
+    fake_obs.start()
+    await connected(h)
+
+
+async def test_a_refused_state_read_does_not_keep_obs_from_connecting(limelight, fake_obs):
+    fake_obs.fail_next["GetStreamStatus"] = (207, "OBS is not ready to perform the request.")
+    h = await limelight(config=obs_config(fake_obs.port))
+    await connected(h)
+    assert h.services.obs.is_streaming() is None
+    assert h.services.obs.current_scene() == "Scene"

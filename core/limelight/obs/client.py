@@ -197,6 +197,11 @@ class ObsLink:
         except Exception as exc:
             self.close()
             raise describe_connect_error(exc, self.where, self.timeout) from None
+        if self._closed.is_set():
+            # Closed (given up on) while connecting: let go of what was just opened.
+            self._closed.clear()
+            self.close()
+            raise ObsUnavailable(f"gave up connecting to OBS at {self.where}")
 
     def _event_reader_ended(self) -> None:
         if not self._closed.is_set() and self._on_close is not None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .actions import ActionQueue
 from .client import ObsLink
-from .errors import ObsAuthError, ObsError, ObsUnavailable
+from .errors import ObsAuthError, ObsError, ObsRequestError, ObsUnavailable
 
 if TYPE_CHECKING:
     from ..config import ObsConnectionSettings
@@ -108,24 +108,12 @@ class ObsConnection:
         delay = BACKOFF_MIN
         while True:
             self.attempts += 1
-            link = self._new_link()
             try:
-                # The socket timeout bounds each step; this guards the sum of them.
-                async with asyncio.timeout(self.settings.timeout * 3 + 1):
-                    await asyncio.to_thread(link.connect)
-            except ObsAuthError as exc:
-                self._set_state("auth_failed", str(exc))
-                wait = min(delay, AUTH_BACKOFF_MAX)
-                delay = min(delay * 2, AUTH_BACKOFF_MAX)
-            except (ObsUnavailable, TimeoutError) as exc:
-                reason = str(exc) or f"no answer from OBS at {self.where}"
-                self._set_state("unreachable", reason)
-                wait = delay
-                delay = min(delay * 2, BACKOFF_MAX)
-            else:
-                await self._session(link)
-                delay = BACKOFF_MIN
-                wait = 0.0
+                wait, delay = await self._attempt(delay)
+            except Exception as exc:  # a bug here must not end the connection for good
+                log.exception("OBS %s: unexpected error; retrying", self.name)
+                self._set_state("unreachable", f"unexpected error: {type(exc).__name__}: {exc}")
+                wait, delay = BACKOFF_MAX, BACKOFF_MAX
             if wait:
                 self._wakeup.clear()
                 try:
@@ -133,6 +121,25 @@ class ObsConnection:
                         await self._wakeup.wait()
                 except TimeoutError:
                     pass
+
+    async def _attempt(self, delay: float) -> tuple[float, float]:
+        """One connection attempt (and its session); returns (wait, next delay)."""
+        link = self._new_link()
+        try:
+            # The socket timeout bounds each step; this guards the sum of them.
+            async with asyncio.timeout(self.settings.timeout * 3 + 1):
+                await asyncio.to_thread(link.connect)
+        except ObsAuthError as exc:
+            self._set_state("auth_failed", str(exc))
+            return min(delay, AUTH_BACKOFF_MAX), min(delay * 2, AUTH_BACKOFF_MAX)
+        except (ObsUnavailable, TimeoutError) as exc:
+            # After a timeout the thread may still finish connecting: the link closes
+            # itself then (it was closed before the connect returned).
+            await asyncio.to_thread(link.close)
+            self._set_state("unreachable", str(exc) or f"no answer from OBS at {self.where}")
+            return delay, min(delay * 2, BACKOFF_MAX)
+        await self._session(link)
+        return 0.0, BACKOFF_MIN
 
     def _new_link(self) -> ObsLink:
         holder: dict[str, ObsLink] = {}
@@ -203,16 +210,22 @@ class ObsConnection:
             k: version.get(k)
             for k in ("obsVersion", "obsWebSocketVersion", "platform", "rpcVersion")
         }
-        scene = await asyncio.to_thread(link.request, "GetCurrentProgramScene")
-        stream = await asyncio.to_thread(link.request, "GetStreamStatus")
-        new_scene = str(scene.get("currentProgramSceneName") or "") or None
-        streaming = bool(stream.get("outputActive"))
+        try:
+            scene = await asyncio.to_thread(link.request, "GetCurrentProgramScene")
+            new_scene = str(scene.get("currentProgramSceneName") or "") or None
+        except ObsRequestError:  # an answer all the same; the next scene event fills it in
+            new_scene = None
+        try:
+            stream = await asyncio.to_thread(link.request, "GetStreamStatus")
+            streaming: bool | None = bool(stream.get("outputActive"))
+        except ObsRequestError:
+            streaming = None
         old_scene, was_streaming = self.scene, self.streaming
         self.scene, self.streaming = new_scene, streaming
         # Tell listeners what changed while we were away (not on the very first connect).
         if self.connects and old_scene != new_scene and new_scene is not None:
             self._emit("CurrentProgramSceneChanged", {"sceneName": new_scene}, previous=old_scene)
-        if was_streaming is not None and was_streaming != streaming:
+        if was_streaming is not None and streaming is not None and was_streaming != streaming:
             state = "OBS_WEBSOCKET_OUTPUT_STARTED" if streaming else "OBS_WEBSOCKET_OUTPUT_STOPPED"
             self._emit("StreamStateChanged", {"outputActive": streaming, "outputState": state})
 
