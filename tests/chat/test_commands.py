@@ -302,3 +302,14 @@ def test_decorator_validation():
 
     assert ok(None, None) == "2"  # still callable as a function
     assert parse_arguments(ok, "5 and more") == ([5], {"rest": "and more"})
+
+
+async def test_simulated_lines_from_the_api_are_answered_locally(limelight):
+    h = await limelight(plugins={"shop": Shop()})
+    status, _ = await h.post_event({
+        "type": "chat.message", "test": True, "source": "api", "source_id": "sim-1",
+        "viewer": {"platform": "twitch", "id": "9", "name": "Sim"},
+        "data": {"text": "!pick red"}})
+    assert status == 201
+    [said] = h.said
+    assert said.text == "You picked red." and said.connector == "test"

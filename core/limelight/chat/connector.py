@@ -42,6 +42,9 @@ class ChatConnector:
     platform: str = ""
     #: Longest message the platform accepts; longer text is split by the send queue.
     max_length: int = 500
+    #: No network behind it (the dashboard console, the test kit): simulated lines that
+    #: arrive through the API are answered here rather than on a real platform.
+    local: bool = False
 
     @property
     def default_channel(self) -> str:
@@ -99,6 +102,7 @@ class LocalConnector(ChatConnector):
     kit) and replies are kept in memory. Everything goes out at once (no rate limit)."""
 
     max_length = 500
+    local = True
 
     def __init__(self, name: str, platform: str | None = None, channel: str = "") -> None:
         self.name = name

@@ -170,12 +170,19 @@ class ChatService:
                  reply_to: ChatMessage | None) -> list[tuple[ChatConnector, str]]:
         if reply_to is not None:
             connector = self.connectors.get(reply_to.source)
-            if connector is None and reply_to.viewer is not None:
-                connector = next((c for c in self.connectors.values()
-                                  if c.platform == reply_to.viewer.platform), None)
+            if connector is not None:
+                return [(connector, channel or reply_to.channel or connector.default_channel)]
+            # A line that came in through the API or the CLI, not from a chat: a simulated
+            # one is answered where only the streamer sees it; a real one on its platform.
+            if reply_to.test:
+                return [(c, c.default_channel) for c in self.connectors.values()
+                        if c.local and c.default_channel]
+            platform = reply_to.viewer.platform if reply_to.viewer is not None else None
+            connector = next((c for c in self.connectors.values()
+                              if c.platform == platform and not c.local), None)
             if connector is None:
                 return []
-            return [(connector, channel or reply_to.channel or connector.default_channel)]
+            return [(connector, channel or connector.default_channel)]
         out = []
         for connector in self.connectors.values():
             if platform is not None and platform not in (connector.platform, connector.name):
@@ -296,7 +303,7 @@ class ChatService:
                 continue
             lines_at_last = self.lines_seen
             try:
-                await self.say(timer.text, platform=timer.platform, priority="low")
+                await self.say(timer.text, platform=timer.platform or None, priority="low")
             except Exception:
                 log.exception("chat timer failed")
 
