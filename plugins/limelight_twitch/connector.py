@@ -360,11 +360,10 @@ class TwitchConnector(ChatConnector):
                 return await self.helix.send_chat(self.broadcaster_id, self.bot_id, text,
                                                   reply_id)
             except HelixError as exc:
-                if exc.status != 200 and exc.status < 500 and exc.status != 404:
-                    raise
                 if exc.status == 200:  # Twitch dropped it (AutoMod, a mode): do not retry
                     log.warning("twitch: %s", exc)
                     return None
+                # A missing user:write:chat scope, an outage: IRC (chat:edit) may still work.
                 log.warning("twitch: Helix send failed (%s); sending over IRC", exc)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 log.warning("twitch: Helix unreachable (%s); sending over IRC", exc)

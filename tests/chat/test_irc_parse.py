@@ -89,3 +89,14 @@ def test_clear_lines_map_to_chat_deleted() -> None:
     assert user.viewer.id == "87654321" and user.message_id is None
     [(everyone, _)] = mapper.map(parse_line(SAMPLES["clearchat_all"].format(channel="d")))
     assert everyone.viewer is None and everyone.message_id is None
+
+
+def test_gift_bomb_link_survives_the_wire() -> None:
+    from limelight import Subscription, ViewerRef
+
+    sub = Subscription(source="twitch", source_id="g1", viewer=ViewerRef("twitch", "1", "a"),
+                       gifted=True, gifter=ViewerRef("twitch", "2", "b"), gift_bomb="bomb-1")
+    wire = sub.to_wire()
+    assert wire["data"]["gift_bomb"] == "bomb-1"
+    again = Subscription.from_data(wire["data"], source="twitch", source_id="g1")
+    assert again.gift_bomb == "bomb-1" and again.gifter.id == "2"

@@ -104,3 +104,12 @@ async def test_long_text_is_split_for_twitch(twitch_harness, fake_twitch):
     sent = [s["text"] for s in fake_twitch.chat_sent]
     assert all(len(s) <= 500 for s in sent)
     assert " ".join(sent) == text
+
+
+async def test_helix_refusal_falls_back_to_irc(twitch_harness, fake_twitch):
+    h, _, conn = await twitch_harness(wait_eventsub=False, options={"eventsub": False})
+    await conn.ensure_ids()
+    conn.helix.token = "revoked"  # Helix now answers 401; the IRC session is still logged in
+    await h.services.chat.say("via irc", platform="twitch")
+    await wait_until(lambda: fake_twitch.chat_sent)
+    assert fake_twitch.chat_sent[0]["via"] == "irc"
