@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
-from limelight import ChatMessage, Event, ViewerRef
+from limelight import ChatMessage, Event, GiftBomb, ViewerRef
 from limelight.chat import ChatConnector, ChatSink, ChatUnsupported, Outgoing, RateLimit
 
 from .correlate import Correlator
@@ -192,16 +192,29 @@ class TwitchConnector(ChatConnector):
             self.duplicates += 1
             return
         _remember(self._seen, event.source_id, 20_000)
-        if key is not None and not self.correlator.admit(key, path):
-            log.debug("twitch: %s %s is the %s twin of one already published", event.type,
-                      event.source_id, path)
-            return
+        if key is not None:
+            winner = self.correlator.admit(key, path, event.source_id)
+            if winner is not None:
+                log.debug("twitch: %s %s is the %s twin of %s", event.type, event.source_id,
+                          path, winner)
+                if isinstance(event, GiftBomb):
+                    self._relink_bomb(event.source_id, winner)
+                return
         if self._sink is None:
             return
         try:
             await self._sink.publish(event)
         except Exception:
             log.exception("twitch: publishing %s %s failed", event.type, event.source_id)
+
+    def _relink_bomb(self, dropped: str, published: str) -> None:
+        """Gifts that follow a dropped twin bomb must point at the bomb that was published."""
+        for bomb in self.irc_mapper.bombs.values():
+            if bomb[0] == dropped:
+                bomb[0] = published
+        for gift in self.es_mapper.gifts:
+            if gift[3] == dropped:
+                gift[3] = published
 
     # -- IRC ----------------------------------------------------------------------------------
 

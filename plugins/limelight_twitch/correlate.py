@@ -26,23 +26,24 @@ class Correlator:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.window = window
         self.clock = clock
-        self._open: dict[tuple[Any, ...], deque[tuple[str, float]]] = {}
+        self._open: dict[tuple[Any, ...], deque[tuple[str, float, str]]] = {}
         self.twins = 0
 
-    def admit(self, key: tuple[Any, ...], path: str) -> bool:
-        """True: publish this report. False: it is the twin of one already published."""
+    def admit(self, key: tuple[Any, ...], path: str, source_id: str = "") -> str | None:
+        """``None``: publish this report. Otherwise it is the twin of a report already
+        published, whose ``source_id`` is returned (to link to it instead)."""
         now = self.clock()
         self._expire(now)
         waiting = self._open.setdefault(key, deque())
-        for i, (other, _) in enumerate(waiting):
+        for i, (other, _, winner) in enumerate(waiting):
             if other != path:
                 del waiting[i]
                 if not waiting:
                     del self._open[key]
                 self.twins += 1
-                return False
-        waiting.append((path, now))
-        return True
+                return winner
+        waiting.append((path, now, source_id))
+        return None
 
     def _expire(self, now: float) -> None:
         horizon = now - self.window

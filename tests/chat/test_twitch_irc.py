@@ -229,3 +229,26 @@ async def test_gating_delete_verdict_deletes_on_twitch(twitch_harness, fake_twit
     [req] = [r for r in fake_twitch.helix_requests if r["method"] == "DELETE"]
     assert req["query"] == {"broadcaster_id": "1001", "moderator_id": "2002",
                             "message_id": "sp-1"}
+
+
+async def test_gifts_link_to_the_bomb_that_was_published(twitch_harness, fake_twitch):
+    """EventSub reports the bomb first; IRC's bomb is its twin, IRC's gifts still link."""
+    h, rec, _conn = await twitch_harness()
+    ch = fake_twitch.channel
+    await fake_twitch.es_notify("channel.subscription.gift", {
+        "user_id": "7", "user_login": "santa", "user_name": "Santa", "total": 2,
+        "tier": "1000", "cumulative_total": 2, "is_anonymous": False,
+        "broadcaster_user_id": "1001"})
+    await wait_until(lambda: rec.of("gift_bomb"))
+    [bomb] = rec.of("gift_bomb")
+    await fake_twitch.irc_send(usernotice(ch, "submysterygift", user="Santa", user_id="7",
+                                          id="irc-bomb", mass_gift_count="2", sub_plan="1000",
+                                          community_gift_id="cg-9"))
+    for i in range(2):
+        await fake_twitch.irc_send(usernotice(
+            ch, "subgift", user="Santa", user_id="7", id=f"irc-gift-{i}", sub_plan="1000",
+            recipient_id=f"k{i}", recipient_display_name=f"K{i}", community_gift_id="cg-9"))
+    await wait_until(lambda: len(rec.of("subscription")) == 2)
+    await h.settle()
+    assert len(rec.of("gift_bomb")) == 1
+    assert {s.gift_bomb for s in rec.of("subscription")} == {bomb.source_id}
