@@ -33,6 +33,8 @@ class Route:
     handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     auth: Literal["admin", "overlay", "public"] = "admin"
     name: str | None = None
+    #: A label to list this page in the dashboard's navigation (GET admin pages only).
+    nav: str = ""
 
     @property
     def key(self) -> str:

@@ -114,7 +114,6 @@ async def entry_rows(entries: list[LedgerEntry]) -> list[dict[str, Any]]:
 def routes(runtime: Runtime) -> list[Route]:
     async def page(request: web.Request) -> web.StreamResponse:
         response = aiohttp_jinja2.render_template("tips/dashboard.html", request, {
-            "nav": [("/admin/", "Overview"), ("/p/tips/", "Tips")],
             "config": runtime.config,
             "providers": sorted(runtime.webhooks),
             "webhook_base": runtime.ctx.url("/webhooks/") if runtime.ctx else "/webhooks/",
@@ -261,7 +260,7 @@ def routes(runtime: Runtime) -> list[Route]:
         return _secure(response)
 
     return [
-        Route("GET", "/p/tips/", page),
+        Route("GET", "/p/tips/", page, nav="Tips"),
         Route("GET", "/api/tips/entries", list_entries),
         Route("GET", "/api/tips/totals", totals),
         Route("GET", "/api/tips/export.csv", export_csv),

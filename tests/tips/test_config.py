@@ -53,3 +53,20 @@ def test_tips_config_defaults_are_safe() -> None:
     assert config.approval is False
     assert config.block_links is True
     assert config.base_currency == ""
+
+
+def test_every_tips_and_webhook_key_is_documented_in_the_example() -> None:
+    import re
+    from pathlib import Path
+
+    from limelight_tips.config import WEBHOOK_TABLES
+
+    text = (Path(__file__).resolve().parents[2] / "config.example.toml").read_text("utf-8")
+    keys = set(re.findall(r"^#\s*([a-z_]+)\s*=", text, re.MULTILINE))
+    missing = [k for k in TipsConfig.model_fields if k not in keys]
+    for model in WEBHOOK_TABLES.values():
+        missing += [k for k in model.model_fields if k not in keys]
+    assert not missing, f"config.example.toml does not document: {missing}"
+    for table in ("[plugins.tips]", "[webhooks.kofi]", "[webhooks.stripe]",
+                  "[webhooks.generic]"):
+        assert table in text

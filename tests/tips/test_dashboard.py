@@ -122,3 +122,11 @@ async def test_leaderboard_api_and_stream_reset(tips) -> None:
                                         headers=t.h.admin_headers)).json()
     assert board["entries"] == []
     assert limelight_tips.runtime.stream_started is not None
+
+
+async def test_tips_page_is_in_the_dashboard_navigation(tips) -> None:
+    t = await tips()
+    response = await t.h.client.get("/admin/", headers=t.h.admin_headers)
+    assert 'href="/p/tips/"' in await response.text()
+    page = await (await t.h.client.get("/p/tips/", headers=t.h.admin_headers)).text()
+    assert 'href="/admin/"' in page and 'aria-current="page"' in page

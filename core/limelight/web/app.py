@@ -97,6 +97,7 @@ def create_app(
         context_processors=[aiohttp_jinja2.request_processor],
     )
     env.globals["version"] = __version__
+    env.globals["nav"] = dashboard.NAV  # plugin pages that extend admin/base.html get it too
 
     health.setup(app)
     api.setup(app)
@@ -146,6 +147,10 @@ def _add_plugin_routes(app: web.Application, host: PluginHost) -> None:
                                  name=route.name)
         except (ValueError, RuntimeError) as exc:
             host.disable(owner, f"route {route.key} rejected: {exc}")
+            continue
+        entry = (route.path, route.nav)
+        if route.nav and route.method.upper() == "GET" and entry not in dashboard.NAV:
+            dashboard.NAV.append(entry)
 
 
 def _require_enabled(host: PluginHost, owner: str) -> None:
