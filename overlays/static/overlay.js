@@ -213,7 +213,6 @@
 
   var socket = null;
   var attempts = 0;
-  var pendingAcks = [];
   var statusEl = document.getElementById("connection");
 
   function setStatus(connected) {
@@ -224,9 +223,10 @@
   }
 
   function ack(id) {
-    var text = JSON.stringify({ type: "ack", id: id });
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(text);
-    else pendingAcks.push(text);
+    // While offline the ack waits: the next connection repeats the recent ones.
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ type: "ack", id: id }));
+    }
   }
 
   function url() {
@@ -246,7 +246,9 @@
     }
     socket = ws;
     ws.onopen = function () {
-      while (pendingAcks.length && ws.readyState === WebSocket.OPEN) ws.send(pendingAcks.shift());
+      // Repeat the recent acks: one sent just as the line dropped may never have arrived.
+      var recent = shownOrder.slice(-50);
+      if (recent.length) ws.send(JSON.stringify({ type: "ack", ids: recent }));
     };
     ws.onmessage = function (event) {
       var message;

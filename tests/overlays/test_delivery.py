@@ -85,7 +85,7 @@ async def test_new_page_without_since_gets_only_unshown_alerts(limelight) -> Non
     overlays = h.services.overlays
     first = await overlays.alert("alerts", kind="raid", data={"name": "a", "viewers": 1})
     second = await overlays.alert("alerts", kind="raid", data={"name": "b", "viewers": 2})
-    await overlays.outbox.mark_shown("alerts", first)
+    await overlays.outbox.mark_shown("alerts", [first])
     ws, _, replay = await connect(h)
     assert [a["id"] for a in replay] == [second]
     await ws.close()
@@ -250,3 +250,20 @@ async def test_history_pruning_keeps_the_newest_alert(limelight) -> None:
     ws, hello, _ = await connect(h)
     assert hello["last_id"] == ids[-1]
     await ws.close()
+
+
+async def test_a_page_repeats_recent_acks_in_one_message(limelight) -> None:
+    h = await start(limelight)
+    overlays = h.services.overlays
+    ids = [await overlays.alert("alerts", kind="raid", data={"name": str(i), "viewers": i})
+           for i in range(3)]
+    test_id = await overlays.test_alert("alerts")
+    ws, _, _ = await connect(h, since=0)
+    await ws.send_json({"type": "ack", "ids": [*ids[:2], test_id, "x", True]})
+    await wait_until(lambda: _pending(overlays, 1))
+    assert (await OverlayAlert.get(id=ids[2])).status == "queued"
+    await ws.close()
+
+
+async def _pending(overlays: Any, count: int) -> bool:
+    return await overlays.pending("alerts") == count

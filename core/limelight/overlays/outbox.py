@@ -206,20 +206,27 @@ class Outbox:
 
     # -- changing status ------------------------------------------------------------------
 
-    async def mark_shown(self, overlay: str, alert_id: int) -> None:
-        if alert_id in self._acked_set:
-            return
-        if len(self._acked) == self._acked.maxlen:
-            self._acked_set.discard(self._acked[0])
-        self._acked.append(alert_id)
-        self._acked_set.add(alert_id)
-        if alert_id < 0:
-            test = await self.get(alert_id)
-            if test is not None and test.status == QUEUED:
-                test.status = SHOWN
-            return
-        await OverlayAlert.filter(id=alert_id, overlay=overlay, status=QUEUED).update(
-            status=SHOWN, shown_at=utcnow())
+    async def mark_shown(self, overlay: str, alert_ids: list[int]) -> None:
+        """Record that a page showed these alerts (pages repeat recent acks after a
+        reconnect, since an ack sent as the line dropped may never have arrived)."""
+        fresh = []
+        for alert_id in alert_ids:
+            if alert_id in self._acked_set:
+                continue
+            if len(self._acked) == self._acked.maxlen:
+                self._acked_set.discard(self._acked[0])
+            self._acked.append(alert_id)
+            self._acked_set.add(alert_id)
+            fresh.append(alert_id)
+        real = [i for i in fresh if i > 0]
+        for alert_id in fresh:
+            if alert_id < 0:
+                for test in self._tests.get(overlay, ()):
+                    if test.id == alert_id and test.status == QUEUED:
+                        test.status = SHOWN
+        if real:
+            await OverlayAlert.filter(id__in=real, overlay=overlay, status=QUEUED).update(
+                status=SHOWN, shown_at=utcnow())
 
     async def set_status(self, overlay: str, alert_id: int, status: str) -> bool:
         """Skip one alert that no page has shown yet; ``False`` when there is none."""

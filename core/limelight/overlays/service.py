@@ -43,6 +43,8 @@ log = logging.getLogger("limelight.overlays")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,79}$")
 KIND = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
 RESERVED = {"ws", "-"}
+#: Most ids one ack message may carry.
+MAX_ACKS = 100
 #: Largest JSON body one alert, state or live message may carry.
 MAX_MESSAGE = 64 * 1024
 
@@ -339,23 +341,26 @@ class OverlayService:
         client.start()
 
     async def receive(self, client: Client, text: str) -> None:
-        """A message from a page: ``{"type": "ack", "id": N}`` when an alert was shown."""
+        """A message from a page: ``{"type": "ack", "id": N}`` when an alert was shown, or
+        ``{"type": "ack", "ids": [...]}`` repeating recent acks after a reconnect."""
         try:
             message = json.loads(text)
         except ValueError:
             return
         if not isinstance(message, dict) or message.get("type") != "ack":
             return
-        alert_id = message.get("id")
-        if not isinstance(alert_id, int) or isinstance(alert_id, bool):
+        raw = message.get("ids") if "ids" in message else [message.get("id")]
+        if not isinstance(raw, list):
+            return
+        ids = [i for i in raw[:MAX_ACKS] if isinstance(i, int) and not isinstance(i, bool)]
+        if not ids:
             return
         channel = self.channel(client.overlay)
-        channel.acked += 1
+        channel.acked += len(ids)
         try:
-            await self.outbox.mark_shown(channel.name, alert_id)
+            await self.outbox.mark_shown(channel.name, ids)
         except Exception:
-            log.exception("overlay %s: recording the ack of %s failed", channel.name,
-                          alert_id)
+            log.exception("overlay %s: recording acks failed", channel.name)
 
     async def disconnect(self, client: Client) -> None:
         channel = self.channels.get(client.overlay)
