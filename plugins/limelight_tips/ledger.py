@@ -9,6 +9,7 @@ history too and nothing is ever rounded twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from limelight import Money
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 
@@ -27,6 +28,9 @@ from .models import LedgerEntry
 log = logging.getLogger("limelight.plugin.tips")
 
 BITS = "BITS"
+#: Pauses between attempts at a ledger write that failed for a transient reason; together
+#: well under the plugin hook timeout.
+RETRY_DELAYS = (0.1, 0.4, 1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,14 +98,28 @@ async def record(*, provider: str, provider_id: str, kind: str, money: Money,
         viewer_name=viewer_name[:200], anonymous=anonymous, message=message,
         occurred_at=occurred_at, event_id=event_id, original=original, reason=reason[:200],
     )
-    try:
-        await entry.save()
-    except IntegrityError:  # already written: a replay, or a retry racing it
-        existing = await LedgerEntry.get_or_none(provider=provider, provider_id=provider_id)
-        if existing is None:
-            raise
-        return Recorded(existing, False)
-    return Recorded(entry, True)
+    for delay in (*RETRY_DELAYS, None):
+        try:
+            await entry.save()
+        except IntegrityError:  # already written: a replay, or a retry racing it
+            existing = await LedgerEntry.get_or_none(provider=provider,
+                                                     provider_id=provider_id)
+            if existing is None:
+                raise
+            return Recorded(existing, False)
+        except OperationalError as exc:
+            # A busy or briefly unreachable database: the event is already committed in the
+            # event log, so try again rather than let this one row go missing.
+            if delay is None:
+                raise
+            log.warning("ledger write for %s:%s failed (%s); retrying in %.1f s", provider,
+                        provider_id, exc, delay)
+            await asyncio.sleep(delay)
+            entry._saved_in_db = False
+            entry.pk = None
+        else:
+            return Recorded(entry, True)
+    raise AssertionError("unreachable")
 
 
 async def refunded_minor(original: LedgerEntry) -> int:

@@ -143,3 +143,26 @@ async def test_replay_of_a_handled_tip_does_not_react_twice(database_url: str, t
     assert len(await t.entries()) == 1
     assert len(t.alerts.of("tip")) == 1
     assert len(t.h.said) == 1
+
+
+async def test_ledger_write_retries_a_transient_failure(database_url: str, tips,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from limelight_tips import ledger
+    from limelight_tips.models import LedgerEntry
+
+    t = await tips(database_url=database_url)
+    monkeypatch.setattr(ledger, "RETRY_DELAYS", (0.01, 0.01))
+    original = LedgerEntry.save
+    failures = {"left": 2}
+
+    async def flaky(self: LedgerEntry, *args: Any, **kwargs: Any) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise OperationalError("database is locked")
+        await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(LedgerEntry, "save", flaky)
+    status, _ = await t.post("generic", *_delivery("generic"))
+    assert status == 200
+    assert len(await t.entries()) == 1
+    assert len(t.alerts.of("tip")) == 1
