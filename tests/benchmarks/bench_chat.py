@@ -46,6 +46,15 @@ class Bot:
         register(Bot.hello)
 
 
+class BenchTwitch(TwitchConnector):
+    """The real connector's parsing and publishing; sends go nowhere (no socket here)."""
+
+    name = "twitch-bench"
+
+    async def send(self, message):  # type: ignore[no-untyped-def]
+        return None
+
+
 def _lines(n: int) -> list[str]:
     out = []
     for i in range(n):
@@ -79,8 +88,8 @@ async def bench_chat_ingest(limelight, capsys) -> None:
 
     h = await limelight(plugins={"twitch": limelight_twitch, "bot": Bot()})
     chat = h.services.chat
-    conn = TwitchConnector(h.settings.twitch, limelight_twitch.TwitchOptions(eventsub=False))
-    conn.name = "twitch-bench"
+    conn = BenchTwitch(h.settings.twitch.model_copy(update={"channel": "streamer"}),
+                       limelight_twitch.TwitchOptions(eventsub=False))
     conn._sink = chat  # the read loop's path without a socket: frame -> lines -> events
     chat.connectors[conn.name] = conn
     started = time.perf_counter()
