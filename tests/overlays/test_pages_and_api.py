@@ -290,3 +290,20 @@ async def test_dashboard_buttons_work_with_the_session_cookie(limelight) -> None
     await login(h)
     response = await h.client.post("/api/overlays/alerts/test", json={"kind": "raid"})
     assert response.status == 201
+
+
+async def test_streamer_media_is_served_from_theme_dir(limelight, tmp_path) -> None:
+    static = tmp_path / "mytheme" / "static"
+    static.mkdir(parents=True)
+    (static / "big.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    h = await start(limelight, config={"overlays": {"theme_dir": str(tmp_path / "mytheme")}})
+    response = await h.client.get("/-/media/big.svg")
+    assert response.status == 200
+    assert (await h.client.get("/-/theme/img/star.svg")).status == 200
+
+
+async def test_healthz_reports_overlays_without_secrets(limelight) -> None:
+    h = await start(limelight)
+    body = await (await h.client.get("/healthz")).json()
+    assert set(body["overlays"]["overlays"]) >= {"alerts", "chat"}
+    assert OVERLAY_TOKEN not in str(body) and ADMIN_TOKEN not in str(body)

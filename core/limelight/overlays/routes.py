@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -266,9 +267,26 @@ async def samples(request: web.Request) -> web.Response:
     return web.json_response({"kinds": sorted(SAMPLES)})
 
 
+MEDIA = "/-/media/"
+
+
+def media_dir(settings: Any) -> Path | None:
+    """``<theme_dir>/static``: the streamer's own images and sounds, served at /-/media/."""
+    if not settings.overlays.theme_dir:
+        return None
+    folder = Path(settings.overlays.theme_dir)
+    if not folder.is_absolute():
+        folder = settings.base_dir / folder
+    folder = folder / "static"
+    return folder if folder.is_dir() else None
+
+
 def setup(app: web.Application) -> None:
     """Add the overlay routes (the WebSocket before ``/overlays/{name}``)."""
     router = app.router
+    media = media_dir(app[SETTINGS])
+    if media is not None:
+        router.add_static(MEDIA, media, name="overlay-media")
     router.add_get("/overlays/ws", websocket_handler, name="overlay-ws")
     router.add_get("/overlays/{name}", overlay_page, name="overlay")
     router.add_get(THEME_CSS, theme_css, name="overlay-theme-css")

@@ -20,6 +20,7 @@ async def healthz(request: web.Request) -> web.Response:
         "db": {"ok": db.ok, "backend": db.backend, "error": db.error},
         "chat": services.chat.status() if services.chat is not None else {"connectors": []},
         "obs": services.obs.status() if services.obs is not None else {"status": "disabled"},
+        "overlays": services.overlays.status() if services.overlays is not None else {},
         "plugins": [
             {"name": i.name, "status": i.status, "reason": i.reason}
             for i in sorted(host.info.values(), key=lambda i: i.name)
