@@ -10,10 +10,17 @@
 
   function render(state) {
     holder.replaceChildren();
-    // Boards in their "order" (then by key), so "stream" can come before "all_time".
+    // Boards in their "order", else this stream, this month, all time, then by key.
+    var usual = ["stream", "month", "all_time"];
+    function rank(key) {
+      var board = state[key] || {};
+      if (typeof board.order === "number") return board.order;
+      var i = usual.indexOf(key);
+      return i >= 0 ? i : usual.length;
+    }
     var keys = Object.keys(state).sort(function (a, b) {
-      var oa = Number((state[a] || {}).order) || 0, ob = Number((state[b] || {}).order) || 0;
-      return oa !== ob ? oa - ob : (a < b ? -1 : a > b ? 1 : 0);
+      var ra = rank(a), rb = rank(b);
+      return ra !== rb ? ra - rb : (a < b ? -1 : a > b ? 1 : 0);
     });
     if (only) keys = keys.filter(function (k) { return k === only; });
     var shownAny = false;
