@@ -113,3 +113,13 @@ async def test_helix_refusal_falls_back_to_irc(twitch_harness, fake_twitch):
     await h.services.chat.say("via irc", platform="twitch")
     await wait_until(lambda: fake_twitch.chat_sent)
     assert fake_twitch.chat_sent[0]["via"] == "irc"
+
+
+async def test_a_refused_whisper_or_mode_change_is_logged_not_raised(twitch_harness,
+                                                                    fake_twitch, caplog):
+    h, _, conn = await twitch_harness()
+    await conn.ensure_ids()
+    conn.helix.token = "revoked"
+    assert await h.services.chat.whisper(ViewerRef("twitch", "501", "alice"), "psst") is False
+    assert await h.services.chat.set_modes(platform="twitch", emote_only=True) == 0
+    assert "whisper to alice failed" in caplog.text and "Helix 401" in caplog.text

@@ -262,6 +262,8 @@ class ChatService:
                 changed += 1
             except ChatUnsupported:
                 continue
+            except Exception:
+                log.exception("chat %s: changing modes in %s failed", connector.name, target)
         return changed
 
     async def whisper(self, viewer: ViewerRef, text: str) -> bool:
@@ -273,6 +275,9 @@ class ChatService:
                     return True
                 except ChatUnsupported:
                     continue
+                except Exception:
+                    log.exception("chat %s: whisper to %s failed", connector.name, viewer.name)
+                    return False
         return False
 
     # -- timers ---------------------------------------------------------------------------
