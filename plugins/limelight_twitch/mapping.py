@@ -48,8 +48,17 @@ def norm_tier(plan: str) -> str:
     return plan if plan in ("1000", "2000", "3000") else "1000"
 
 
-def roles_from_tags(tags: dict[str, str]) -> frozenset[str]:
-    badges = {b.split("/", 1)[0] for b in tags.get("badges", "").split(",") if b}
+def badge_list(tags: dict[str, str]) -> tuple[str, ...]:
+    raw = tags.get("badges", "")
+    return tuple(b for b in raw.split(",") if b) if raw else ()
+
+
+def roles_from_tags(tags: dict[str, str], badge_names: tuple[str, ...] | None = None
+                    ) -> frozenset[str]:
+    """Platform-neutral roles from Twitch's badges and the mod/subscriber/vip tags."""
+    if badge_names is None:
+        badge_names = badge_list(tags)
+    badges = {b.partition("/")[0] for b in badge_names}
     roles = {"viewer"}
     if "broadcaster" in badges:
         roles.add("broadcaster")
@@ -99,10 +108,11 @@ class IrcMapper:
             viewer = ViewerRef(PLATFORM, tags.get("user-id") or msg.nick,
                                tags.get("display-name") or msg.nick)
         bits = int(tags["bits"]) if tags.get("bits", "").isdigit() else 0
+        badges = badge_list(tags)
         chat = ChatMessage(
             source=SOURCE, source_id=mid, viewer=viewer, occurred_at=sent_at(tags),
-            text=text, channel=msg.channel, roles=roles_from_tags(tags),
-            badges=tuple(b for b in tags.get("badges", "").split(",") if b),
+            text=text, channel=msg.channel, roles=roles_from_tags(tags, badges),
+            badges=badges,
             first=tags.get("first-msg") == "1", reply_to=tags.get("reply-parent-msg-id") or None,
             bits=bits, color=tags.get("color", ""),
         )
