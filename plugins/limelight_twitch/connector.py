@@ -319,7 +319,7 @@ class TwitchConnector(ChatConnector):
             text = msg.trailing
             if msg.params and msg.params[0] == "*" and (
                     "authentication failed" in text.lower() or "improperly formatted" in
-                    text.lower()):
+                    text.lower() or "login unsuccessful" in text.lower()):
                 raise IrcAuthFailed(text)
             log.info("twitch notice: %s", text)
             return False

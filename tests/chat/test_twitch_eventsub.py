@@ -140,3 +140,32 @@ async def test_eventsub_can_be_switched_off(limelight, fake_twitch):
     await wait_until(lambda: conn.joined)
     assert fake_twitch.es_connects == 0
     assert conn.status()["eventsub"]["state"] == "off"
+
+
+async def test_a_resub_told_by_both_paths_is_one_event(twitch_harness, fake_twitch):
+    h, rec, conn = await twitch_harness()
+    await fake_twitch.sample("resub")  # ronni, 6 months, Prime
+    await wait_until(lambda: rec.of("subscription"))
+    await fake_twitch.es_notify("channel.subscription.message", {
+        "user_id": "87654321", "user_login": "ronni", "user_name": "ronni",
+        "broadcaster_user_id": "1001", "tier": "1000",
+        "message": {"text": "Great stream -- keep it up!", "emotes": None},
+        "cumulative_months": 6, "streak_months": 2, "duration_months": 1})
+    await wait_until(lambda: conn.correlator.twins == 1)
+    await h.settle()
+    [sub] = rec.of("subscription")
+    assert sub.months == 6 and sub.tier == "Prime"
+
+
+async def test_malformed_and_unknown_frames_are_ignored(twitch_harness, fake_twitch):
+    _h, rec, conn = await twitch_harness()
+    for conn_ in fake_twitch.es_connections:
+        await conn_.ws.send_str("{not json")
+        await conn_.ws.send_str('{"metadata": {}}')
+    await fake_twitch.es_send(fake_twitch.frame("something_new", {}))
+    await fake_twitch.es_notify("channel.follow", {"user_id": "1"})  # not subscribed to
+    await fake_twitch.es_notify("channel.cheer", {
+        "is_anonymous": False, "user_id": "9", "user_login": "z", "user_name": "Z",
+        "broadcaster_user_id": "1001", "message": "", "bits": 3})
+    await wait_until(lambda: rec.of("cheer"))
+    assert conn.es_state == "connected" and conn.es_reconnects == 0
