@@ -150,6 +150,8 @@ class EventBus:
         self._chat_batch: list[tuple[Any, ...]] = []
         self._chat_flush_wakeup = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
+        self._flush_lock = asyncio.Lock()
+        self._closing = False
         self._pending: dict[int, int] = {}
         self._handled: list[int] = []
         self.published = 0
@@ -173,6 +175,7 @@ class EventBus:
         self.running = True
         for lane in self.lanes.values():
             lane.start()
+        self._closing = False
         self._flusher = asyncio.create_task(self._flush_loop(), name="bus:chat-log")
         if replay and self.persist:
             await self._replay_unhandled()
@@ -185,11 +188,19 @@ class EventBus:
         for lane in self.lanes.values():
             await lane.stop()
         if self._flusher is not None:
-            self._flusher.cancel()
+            # Let the chat-log writer finish the write it is in: cancelling it inside a
+            # write would leave SQLite's connection in an open transaction.
+            self._closing = True
+            self._chat_flush_wakeup.set()
             try:
-                await self._flusher
-            except asyncio.CancelledError:
+                async with asyncio.timeout(timeout):
+                    await asyncio.shield(self._flusher)
+            except TimeoutError:
+                log.warning("the chat log writer did not finish within %g s", timeout)
+                self._flusher.cancel()
+            except Exception:
                 pass
+            self._flusher = None
         await self.flush()
 
     # -- publishing -----------------------------------------------------------------------
@@ -295,7 +306,7 @@ class EventBus:
         return Accepted(None, False, event)
 
     async def _flush_loop(self) -> None:
-        while True:
+        while not self._closing:
             try:
                 async with asyncio.timeout(self.chat_flush_interval):
                     await self._chat_flush_wakeup.wait()
@@ -309,6 +320,12 @@ class EventBus:
 
     async def flush(self) -> None:
         """Write batched chat lines and ``handled`` marks now."""
+        # One write at a time: the API's GET /api/events flushes too, and two overlapping
+        # batch writes on one SQLite connection would nest transactions.
+        async with self._flush_lock:
+            await self._flush()
+
+    async def _flush(self) -> None:
         # BaseException: when stop() cancels the flusher in the middle of a write, the batch
         # goes back for stop()'s own final flush instead of being lost with the task.
         if self._chat_batch:

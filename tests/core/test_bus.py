@@ -325,3 +325,52 @@ async def _handled(database_url: str, source_id: str) -> bool:
             "SELECT handled FROM limelight_event WHERE source_id = $1", source_id))
     finally:
         await conn.close()
+
+
+async def test_flushes_interleaved_with_publishing_write_every_line_once(database_url, limelight):
+    h = await limelight(database_url=database_url)
+    bus = h.services.bus
+
+    async def chatter(n: int) -> None:
+        for i in range(40):
+            await bus.publish(make_chat(f"{n}-{i}", source=f"room{n}"))
+            if i % 5 == 0:
+                await bus.flush()  # what GET /api/events does while the writer runs
+
+    await asyncio.gather(*(chatter(n) for n in range(4)))
+    await bus.flush()
+    assert await EventRecord.filter(type="chat.message").count() == 160
+    await h.client.close()  # a clean stop after all that: the connection is not stuck
+
+
+async def test_stop_lets_an_in_flight_chat_write_finish(limelight, monkeypatch):
+    """Cancelling the writer inside a write would leave SQLite in an open transaction."""
+    import limelight.bus as bus_module
+
+    h = await limelight()
+    bus = h.services.bus
+    original = bus_module._write_chat_rows
+    started, release = asyncio.Event(), asyncio.Event()
+    outcomes: list[str] = []
+
+    async def slow_write(rows):  # type: ignore[no-untyped-def]
+        started.set()
+        try:
+            await release.wait()
+        except asyncio.CancelledError:
+            outcomes.append("cancelled")
+            raise
+        await original(rows)
+        outcomes.append(f"wrote {len(rows)}")
+
+    monkeypatch.setattr(bus_module, "_write_chat_rows", slow_write)
+    await bus.publish(make_chat("in flight"))
+    bus._chat_flush_wakeup.set()
+    await asyncio.wait_for(started.wait(), 5)
+    stopping = asyncio.create_task(bus.stop())
+    await asyncio.sleep(0)
+    assert not stopping.done()
+    release.set()
+    await asyncio.wait_for(stopping, 5)
+    assert outcomes == ["wrote 1"]
+    assert await EventRecord.filter(type="chat.message").count() == 1

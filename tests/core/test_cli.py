@@ -172,7 +172,8 @@ def test_simulate_reaches_a_running_server(tmp_path: Path) -> None:
 
 def test_simulate_without_a_server_says_so(tmp_path: Path) -> None:
     config = write_config(tmp_path, f"[server]\nport = {free_port()}\n")
-    result = run_fails(["simulate", "tip", "--config", str(config)], tmp_path)
+    result = cli("simulate", "tip", "--config", config, cwd=tmp_path, timeout=30)
+    assert result.returncode == 1
     assert "is `limelight run` running?" in cause(result)
 
 
