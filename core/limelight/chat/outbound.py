@@ -17,6 +17,7 @@ carry. The queue therefore
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -259,16 +260,8 @@ class OutboundQueue:
         self.merged += len(absorbed) - 1
         merged = Outgoing(text, self.channel, "low", None, first.queued_at, first.group,
                           merged=len(absorbed), done=first.done)
-        for other in absorbed[1:]:
-            if other.done is not None:
-                # Everyone merged into one line learns that line's id.
-                merged_done = merged.done
-
-                def relay(fut: asyncio.Future[str | None], _o: Outgoing = other) -> None:
-                    _relay(fut, _o)
-
-                if merged_done is not None:
-                    merged_done.add_done_callback(relay)
+        if first.done is not None:  # everyone merged into the line learns its id
+            first.done.add_done_callback(functools.partial(_relay, absorbed[1:]))
         return [merged]
 
     async def _wait_for_slot(self) -> None:
@@ -345,12 +338,13 @@ def _resolve(out: Outgoing, message_id: str | None) -> None:
         out.done.set_result(message_id)
 
 
-def _relay(source: asyncio.Future[str | None], out: Outgoing) -> None:
-    if out.done is None or out.done.done():
-        return
-    if source.cancelled():
-        out.done.cancel()
-    elif source.exception() is not None:
-        out.done.set_exception(source.exception())  # type: ignore[arg-type]
-    else:
-        out.done.set_result(source.result())
+def _relay(outs: list[Outgoing], source: asyncio.Future[str | None]) -> None:
+    for out in outs:
+        if out.done is None or out.done.done():
+            continue
+        if source.cancelled():
+            out.done.cancel()
+        elif source.exception() is not None:
+            out.done.set_exception(source.exception())  # type: ignore[arg-type]
+        else:
+            out.done.set_result(source.result())
