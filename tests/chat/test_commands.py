@@ -81,9 +81,9 @@ class Shop:
 
 
 async def reply(h, text, user="alice", roles=None):
-    before = len(h.said)
+    before = h.services.chat.sent_count
     await h.chat_as(user, text, roles=roles or set())
-    new = h.said[before:]
+    new = h.services.chat.sent_since(before)
     return new[-1].text if new else None
 
 
@@ -313,3 +313,11 @@ async def test_simulated_lines_from_the_api_are_answered_locally(limelight):
     assert status == 201
     [said] = h.said
     assert said.text == "You picked red." and said.connector == "test"
+
+
+async def test_examples_still_run_after_a_long_session(limelight):
+    h = await limelight(plugins={"shop": Shop()}, config={"chat": {"history": 10}})
+    for i in range(15):
+        await h.chat_as("alice", f"!sum {i}")
+    assert len(h.said) == 10 and h.services.chat.sent_count == 15
+    assert await run_examples(h, "shop") == []

@@ -56,6 +56,8 @@ class ChatService:
         self.router = CommandRouter(self)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._timer_tasks: list[asyncio.Task[None]] = []
+        #: How many messages were sent in all (``sent`` keeps only the newest).
+        self.sent_count = 0
         self.lines_seen = 0
         self.commands_run = 0
         self.command_errors = 0
@@ -223,6 +225,7 @@ class ChatService:
 
     def _on_sent(self, sent: SentMessage) -> None:
         self.sent.append(sent)
+        self.sent_count += 1
         self._feed_add({
             "kind": "out", "connector": sent.connector, "platform": sent.platform,
             "channel": sent.channel, "viewer": "", "text": sent.text,
@@ -331,6 +334,13 @@ class ChatService:
         entry["seq"] = next(self._feed_seq)
         entry["at"] = time.time()
         self.feed.append(entry)
+
+    def sent_since(self, count: int) -> list[SentMessage]:
+        """What was sent after the ``sent_count`` was ``count`` (as far as history reaches)."""
+        new = self.sent_count - count
+        if new <= 0:
+            return []
+        return list(self.sent)[-new:]
 
     def feed_since(self, seq: int) -> list[dict[str, Any]]:
         return [e for e in self.feed if e["seq"] > seq]

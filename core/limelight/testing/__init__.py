@@ -206,12 +206,12 @@ async def run_examples(harness: Harness, plugin: str | None = None) -> list[str]
         if plugin is not None and owner != plugin:
             continue
         for ex in cmd.examples:
-            before = len(harness.services.chat.sent)
+            before = harness.services.chat.sent_count
             line = ex.line
             if line.startswith("!") and router.prefix != "!":
                 line = router.prefix + line[1:]
             message = await harness.chat_as(ex.user, line, roles=set(ex.roles))
-            replies = [s.text for s in list(harness.services.chat.sent)[before:]
+            replies = [s.text for s in harness.services.chat.sent_since(before)
                        if s.reply_to is message]
             said = replies[0] if replies else None
             failed = said == harness.settings.chat.error_reply and ex.reply != said
