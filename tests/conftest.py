@@ -36,8 +36,7 @@ def postgres_available() -> bool:
 async def _pg_admin(statement: str) -> None:
     import asyncpg
 
-    conn = await asyncpg.connect(PG_ADMIN_URL.replace("postgres://", "postgresql://"),
-                                 timeout=5)
+    conn = await asyncpg.connect(PG_ADMIN_URL.replace("postgres://", "postgresql://"), timeout=5)
     try:
         await conn.execute(statement)
     finally:
@@ -100,17 +99,27 @@ class Venv:
 
     def env(self, **extra: str) -> dict[str, str]:
         """A clean environment: nothing from the checkout or the outer venv leaks in."""
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("LIMELIGHT_", "PYTHON", "VIRTUAL_ENV", "PYTEST"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("LIMELIGHT_", "PYTHON", "VIRTUAL_ENV", "PYTEST"))
+        }
         env["PATH"] = f"{self.bin}{os.pathsep}{env.get('PATH', '')}"
         env["VIRTUAL_ENV"] = str(self.root)
         env.update(extra)
         return env
 
-    def run(self, *args: str | Path, cwd: Path, timeout: float = 60,
-            check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([str(a) for a in args], cwd=cwd, env=self.env(**env),
-                                capture_output=True, text=True, timeout=timeout)
+    def run(
+        self, *args: str | Path, cwd: Path, timeout: float = 60, check: bool = True, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [str(a) for a in args],
+            cwd=cwd,
+            env=self.env(**env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if check and result.returncode != 0:
             raise AssertionError(
                 f"{' '.join(map(str, args))} exited {result.returncode}\n"
@@ -142,14 +151,23 @@ def installed_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venv]:
     wheels = sorted(dist.glob("limelight-*.whl"))
     assert len(wheels) == 1, f"expected one limelight wheel, found {wheels}"
     for name in ("limelight-shoutout", "limelight-broken"):
-        _pip(sys.executable, "wheel", FIXTURES / name, "--no-deps", *isolation, "-w", dist,
-             cwd=root)
+        _pip(
+            sys.executable, "wheel", FIXTURES / name, "--no-deps", *isolation, "-w", dist, cwd=root
+        )
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
     plugin_wheels = sorted(p for p in dist.glob("limelight_*.whl"))
     # The test extra's pytest bits let the example plugin's own tests run in this venv.
-    _pip(python, "install", wheels[0], *plugin_wheels, "pytest>=8", "pytest-aiohttp>=1.1",
-         "pytest-asyncio>=1.0", cwd=root)
+    _pip(
+        python,
+        "install",
+        wheels[0],
+        *plugin_wheels,
+        "pytest>=8",
+        "pytest-aiohttp>=1.1",
+        "pytest-asyncio>=1.0",
+        cwd=root,
+    )
     yield Venv(root=venv, wheel=wheels[0])
     shutil.rmtree(root, ignore_errors=True)

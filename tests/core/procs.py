@@ -28,10 +28,21 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def cli(*args: str | Path, cwd: Path, timeout: float = 30, command: Sequence[str] = CLI,
-        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*command, *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, env=env or clean_env())
+def cli(
+    *args: str | Path,
+    cwd: Path,
+    timeout: float = 30,
+    command: Sequence[str] = CLI,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*command, *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env or clean_env(),
+    )
 
 
 @dataclass
@@ -70,21 +81,30 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-            raise AssertionError(f"limelight did not exit within {timeout} s of SIGTERM:\n"
-                                 f"{self.output()}") from None
+            raise AssertionError(
+                f"limelight did not exit within {timeout} s of SIGTERM:\n{self.output()}"
+            ) from None
 
 
 @contextmanager
-def running_server(config: Path, cwd: Path, *, command: Sequence[str] = CLI,
-                   env: dict[str, str] | None = None,
-                   extra: Sequence[str] = ()) -> Iterator[Server]:
+def running_server(
+    config: Path,
+    cwd: Path,
+    *,
+    command: Sequence[str] = CLI,
+    env: dict[str, str] | None = None,
+    extra: Sequence[str] = (),
+) -> Iterator[Server]:
     """``limelight run --config <config> --port <free>`` until the block ends."""
     port = free_port()
     log = cwd / f"server-{port}.log"
     with open(log, "w", encoding="utf-8") as out:
         process = subprocess.Popen(
             [*command, "run", "--config", str(config), "--port", str(port), *extra],
-            cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
             env=env or clean_env(),
         )
     server = Server(process, port, log)

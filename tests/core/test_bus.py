@@ -43,15 +43,17 @@ class Gate:
 async def count_rows(database_url: str, source_id: str) -> int:
     """Count event-log rows through a separate connection (not the app's)."""
     if database_url.startswith("sqlite://"):
-        with sqlite3.connect(database_url[len("sqlite://"):]) as conn:
-            return conn.execute("SELECT count(*) FROM limelight_event WHERE source_id = ?",
-                                (source_id,)).fetchone()[0]
+        with sqlite3.connect(database_url[len("sqlite://") :]) as conn:
+            return conn.execute(
+                "SELECT count(*) FROM limelight_event WHERE source_id = ?", (source_id,)
+            ).fetchone()[0]
     import asyncpg
 
     conn = await asyncpg.connect(database_url.replace("postgres://", "postgresql://"))
     try:
         return await conn.fetchval(
-            "SELECT count(*) FROM limelight_event WHERE source_id = $1", source_id)
+            "SELECT count(*) FROM limelight_event WHERE source_id = $1", source_id
+        )
     finally:
         await conn.close()
 
@@ -71,8 +73,7 @@ async def test_duplicate_delivery_is_accepted_once(limelight):
     assert await EventRecord.filter(source_id="k-1").count() == 2
 
 
-async def test_dedupe_survives_a_restart_because_the_database_decides(database_url,
-                                                                       limelight):
+async def test_dedupe_survives_a_restart_because_the_database_decides(database_url, limelight):
     rec1 = Recorder()
     h1 = await limelight(plugins={"rec": rec1}, database_url=database_url)
     first = await h1.publish(make_tip(source="kofi", source_id="k-restart"))
@@ -90,8 +91,9 @@ async def test_dedupe_survives_a_restart_because_the_database_decides(database_u
 async def test_concurrent_duplicate_deliveries_store_and_dispatch_once(database_url, limelight):
     rec = Recorder()
     h = await limelight(plugins={"rec": rec}, database_url=database_url)
-    results = await asyncio.gather(*(
-        h.services.bus.publish(make_tip(source="kofi", source_id="k-race")) for _ in range(5)))
+    results = await asyncio.gather(
+        *(h.services.bus.publish(make_tip(source="kofi", source_id="k-race")) for _ in range(5))
+    )
     await h.settle()
     assert sum(not r.duplicate for r in results) == 1
     assert len({r.id for r in results}) == 1
@@ -117,9 +119,15 @@ async def test_money_is_committed_before_publish_returns(database_url, limelight
 
 async def test_a_webhook_2xx_means_the_row_is_on_disk(database_url, limelight):
     h = await limelight(database_url=database_url)
-    status, _body = await h.post_event({"type": "tip", "source": "api", "source_id": "w-1",
-                                       "data": {"amount": "1.00", "currency": "USD"}},
-                                      settle=False)
+    status, _body = await h.post_event(
+        {
+            "type": "tip",
+            "source": "api",
+            "source_id": "w-1",
+            "data": {"amount": "1.00", "currency": "USD"},
+        },
+        settle=False,
+    )
     assert status == 201
     assert await count_rows(database_url, "w-1") == 1
 
@@ -127,8 +135,7 @@ async def test_a_webhook_2xx_means_the_row_is_on_disk(database_url, limelight):
 # -- chat is logged in batches ------------------------------------------------------------------
 
 
-async def test_chat_publish_does_not_write_and_flush_does(database_url, limelight,
-                                                          monkeypatch):
+async def test_chat_publish_does_not_write_and_flush_does(database_url, limelight, monkeypatch):
     import limelight.bus as bus_module
 
     h = await limelight(database_url=database_url)
@@ -263,8 +270,7 @@ async def test_a_test_tip_reaches_plugins_but_never_blocks_the_real_one(limeligh
     assert not real.duplicate and replay.duplicate
     assert [e.test for e in rec.seen] == [True, True, False]
     rows = await EventRecord.filter(source_id="same-1").order_by("id")
-    assert [(r.test, r.dedupe_id) for r in rows] == [(True, None), (True, None),
-                                                     (False, "same-1")]
+    assert [(r.test, r.dedupe_id) for r in rows] == [(True, None), (True, None), (False, "same-1")]
 
 
 async def test_test_money_events_are_not_redelivered_after_a_restart(limelight):
@@ -280,9 +286,7 @@ async def test_test_money_events_are_not_redelivered_after_a_restart(limelight):
 # -- redelivery after a crash between commit and dispatch -----------------------------------------
 
 
-async def test_committed_but_undelivered_money_is_dispatched_after_restart(
-    database_url, limelight
-):
+async def test_committed_but_undelivered_money_is_dispatched_after_restart(database_url, limelight):
     rec1 = Recorder()
     h1 = await limelight(plugins={"rec": rec1}, database_url=database_url)
     lane = h1.services.bus.lanes["plugin:rec"]
@@ -314,15 +318,21 @@ async def test_committed_but_undelivered_money_is_dispatched_after_restart(
 
 async def _handled(database_url: str, source_id: str) -> bool:
     if database_url.startswith("sqlite://"):
-        with sqlite3.connect(database_url[len("sqlite://"):]) as conn:
-            return bool(conn.execute("SELECT handled FROM limelight_event WHERE source_id = ?",
-                                     (source_id,)).fetchone()[0])
+        with sqlite3.connect(database_url[len("sqlite://") :]) as conn:
+            return bool(
+                conn.execute(
+                    "SELECT handled FROM limelight_event WHERE source_id = ?", (source_id,)
+                ).fetchone()[0]
+            )
     import asyncpg
 
     conn = await asyncpg.connect(database_url.replace("postgres://", "postgresql://"))
     try:
-        return bool(await conn.fetchval(
-            "SELECT handled FROM limelight_event WHERE source_id = $1", source_id))
+        return bool(
+            await conn.fetchval(
+                "SELECT handled FROM limelight_event WHERE source_id = $1", source_id
+            )
+        )
     finally:
         await conn.close()
 

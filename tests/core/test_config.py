@@ -42,13 +42,16 @@ def test_example_values_are_the_defaults() -> None:
     """What the example says a setting is when left alone is what it really is."""
     example = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
     defaults = Settings().model_dump(mode="json")
-    mismatches = [f"{path}: example {value!r}, default {default!r}"
-                  for path, value, default in _compare(example, defaults)]
+    mismatches = [
+        f"{path}: example {value!r}, default {default!r}"
+        for path, value, default in _compare(example, defaults)
+    ]
     assert not mismatches, "\n".join(mismatches)
 
 
-def _compare(example: dict[str, Any], defaults: dict[str, Any], prefix: str = ""
-             ) -> list[tuple[str, Any, Any]]:
+def _compare(
+    example: dict[str, Any], defaults: dict[str, Any], prefix: str = ""
+) -> list[tuple[str, Any, Any]]:
     out = []
     for key, value in example.items():
         path = f"{prefix}{key}"
@@ -104,8 +107,9 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
 
 def test_every_setting_is_documented_in_the_example() -> None:
     documented = _documented_keys(EXAMPLE.read_text(encoding="utf-8"))
-    missing = [f"{t}.{k}" if t else k for t, k in _settings_keys(Settings)
-               if (t, k) not in documented]
+    missing = [
+        f"{t}.{k}" if t else k for t, k in _settings_keys(Settings) if (t, k) not in documented
+    ]
     assert not missing, f"config.example.toml does not document: {', '.join(missing)}"
 
 
@@ -126,11 +130,14 @@ def test_env_overrides_a_nested_key_with_a_typed_value(tmp_path: Path) -> None:
 
 
 def test_env_sets_a_provider_secret(tmp_path: Path) -> None:
-    settings = load_settings(None, environ={
-        "LIMELIGHT_WEBHOOKS__KOFI__VERIFICATION_TOKEN": "abc-123-def",
-        "LIMELIGHT_OBS__ENABLED": "true",
-        "LIMELIGHT_PLUGINS__DISABLED": '["tips", "vip"]',
-    })
+    settings = load_settings(
+        None,
+        environ={
+            "LIMELIGHT_WEBHOOKS__KOFI__VERIFICATION_TOKEN": "abc-123-def",
+            "LIMELIGHT_OBS__ENABLED": "true",
+            "LIMELIGHT_PLUGINS__DISABLED": '["tips", "vip"]',
+        },
+    )
     assert settings.webhooks["kofi"]["verification_token"] == "abc-123-def"
     assert settings.obs.enabled is True
     assert settings.plugins.disabled == ["tips", "vip"]
@@ -139,8 +146,9 @@ def test_env_sets_a_provider_secret(tmp_path: Path) -> None:
 def test_env_override_beats_the_file_and_keeps_its_siblings(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[webhooks.kofi]\nverification_token = "from-file"\nother = "kept"\n')
-    settings = load_settings(config, environ={
-        "LIMELIGHT_WEBHOOKS__KOFI__VERIFICATION_TOKEN": "from-env"})
+    settings = load_settings(
+        config, environ={"LIMELIGHT_WEBHOOKS__KOFI__VERIFICATION_TOKEN": "from-env"}
+    )
     assert settings.webhooks["kofi"] == {"verification_token": "from-env", "other": "kept"}
 
 
@@ -156,7 +164,8 @@ def test_misspelled_env_key_names_the_variable() -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(None, environ={"LIMELIGHT_SERVER__PROT": "8700"})
     assert "environment variable LIMELIGHT_SERVER__PROT: server.prot: unknown key" in str(
-        caught.value)
+        caught.value
+    )
 
 
 def test_limelight_plugins_env_selection() -> None:
@@ -174,8 +183,7 @@ def test_config_path_comes_from_the_flag_then_env_then_cwd(tmp_path: Path, monke
     (tmp_path / "config.toml").write_text("[server]\nport = 3333\n")
     assert load_settings(None, environ={}).server.port == 3333
     assert load_settings(None, environ={"LIMELIGHT_CONFIG": str(env_cfg)}).server.port == 1111
-    assert load_settings(flag_cfg, environ={"LIMELIGHT_CONFIG": str(env_cfg)}).server.port \
-        == 2222
+    assert load_settings(flag_cfg, environ={"LIMELIGHT_CONFIG": str(env_cfg)}).server.port == 2222
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -199,8 +207,10 @@ def test_bad_toml_names_the_file_and_line(tmp_path: Path) -> None:
 
 def test_unknown_key_names_file_and_dotted_key(tmp_path: Path) -> None:
     message = _error(tmp_path, "[server]\nprot = 8600\n")
-    assert message == (f"{tmp_path / 'config.toml'}: server.prot: unknown key "
-                       "(check the spelling against config.example.toml)")
+    assert message == (
+        f"{tmp_path / 'config.toml'}: server.prot: unknown key "
+        "(check the spelling against config.example.toml)"
+    )
 
 
 def test_wrong_type_names_key_expectation_and_value(tmp_path: Path) -> None:
@@ -221,13 +231,16 @@ def test_missing_explicit_file_says_how_to_create_one(tmp_path: Path) -> None:
     assert "no such file" in str(caught.value) and "limelight init" in str(caught.value)
 
 
-@pytest.mark.parametrize("text", [
-    '[security]\nadmin_token = ["s3cr3t-value-xyz"]\n',
-    '[twitch]\ntoken = 12345678901\n',
-    '[obs]\npassword = ["s3cr3t-value-xyz"]\n',
-    '[webhooks]\nkofi = "s3cr3t-value-xyz"\n',
-    '[webhooks.kofi]\nverification_token = ["s3cr3t-value-xyz"]\n[server]\nport = "x"\n',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[security]\nadmin_token = ["s3cr3t-value-xyz"]\n',
+        "[twitch]\ntoken = 12345678901\n",
+        '[obs]\npassword = ["s3cr3t-value-xyz"]\n',
+        '[webhooks]\nkofi = "s3cr3t-value-xyz"\n',
+        '[webhooks.kofi]\nverification_token = ["s3cr3t-value-xyz"]\n[server]\nport = "x"\n',
+    ],
+)
 def test_secrets_never_appear_in_error_text(tmp_path: Path, text: str) -> None:
     message = _error(tmp_path, text)
     assert "s3cr3t-value-xyz" not in message and "12345678901" not in message
@@ -235,8 +248,13 @@ def test_secrets_never_appear_in_error_text(tmp_path: Path, text: str) -> None:
 
 def test_secret_from_env_never_appears_in_error_text() -> None:
     with pytest.raises(ConfigError) as caught:
-        load_settings(None, environ={"LIMELIGHT_SECURITY__ADMIN_TOKEN": "[1, 2]",
-                                     "LIMELIGHT_WEBHOOKS__STRIPE": "whsec_s3cr3tvalue"})
+        load_settings(
+            None,
+            environ={
+                "LIMELIGHT_SECURITY__ADMIN_TOKEN": "[1, 2]",
+                "LIMELIGHT_WEBHOOKS__STRIPE": "whsec_s3cr3tvalue",
+            },
+        )
     assert "whsec_s3cr3tvalue" not in str(caught.value)
 
 

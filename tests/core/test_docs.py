@@ -35,9 +35,13 @@ def test_guide_shows_the_example_file_verbatim(name: str) -> None:
 
 
 def test_every_example_source_file_is_in_the_guide() -> None:
-    shipped = {str(p.relative_to(EXAMPLE)) for p in EXAMPLE.rglob("*")
-               if p.suffix in (".py", ".html", ".css", ".toml") and p.stat().st_size > 0
-               and "__pycache__" not in p.parts}
+    shipped = {
+        str(p.relative_to(EXAMPLE))
+        for p in EXAMPLE.rglob("*")
+        if p.suffix in (".py", ".html", ".css", ".toml")
+        and p.stat().st_size > 0
+        and "__pycache__" not in p.parts
+    }
     assert shipped <= set(EXAMPLE_FILES), sorted(shipped - set(EXAMPLE_FILES))
 
 

@@ -21,7 +21,8 @@ DOCS = TESTS.parent / "docs" / "hooks.md"
 
 def hook_names() -> list[str]:
     return sorted(
-        name for name, obj in vars(hookspecs).items()
+        name
+        for name, obj in vars(hookspecs).items()
         if inspect.isfunction(obj) and hasattr(obj, f"{hookspecs.PROJECT}_spec")
     )
 
@@ -38,8 +39,9 @@ def collect_test_names() -> set[str]:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
         for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and \
-                    node.name.startswith("test"):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
+                "test"
+            ):
                 names.add(node.name)
     return names
 

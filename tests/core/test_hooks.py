@@ -55,8 +55,7 @@ class GreeterConfig(PluginConfig):
 
 async def test_hook_register_config_model_validates_and_reaches_ctx(limelight):
     plugin = Plugin(register_config_model=lambda register: register(ConfigModel(GreeterConfig)))
-    h = await limelight(plugins={"greeter": plugin},
-                        config={"plugins": {"greeter": {"volume": 7}}})
+    h = await limelight(plugins={"greeter": plugin}, config={"plugins": {"greeter": {"volume": 7}}})
     config = h.ctx("greeter").config
     assert isinstance(config, GreeterConfig)
     assert (config.greeting, config.volume) == ("hello", 7)
@@ -64,8 +63,9 @@ async def test_hook_register_config_model_validates_and_reaches_ctx(limelight):
 
 async def test_hook_register_config_model_constraint_violation_names_the_key(limelight):
     plugin = Plugin(register_config_model=lambda register: register(ConfigModel(GreeterConfig)))
-    h = await limelight(plugins={"greeter": plugin},
-                        config={"plugins": {"greeter": {"volume": 11}}})
+    h = await limelight(
+        plugins={"greeter": plugin}, config={"plugins": {"greeter": {"volume": 11}}}
+    )
     reason = h.host.info["greeter"].reason
     assert "plugins.greeter.volume" in reason and "less than or equal to 10" in reason
 
@@ -119,11 +119,13 @@ async def test_hook_register_routes_with_each_auth_kind(limelight):
     async def hello(request: web.Request) -> web.Response:
         return web.json_response({"hello": request.match_info.get("name", "world")})
 
-    plugin = Plugin(register_routes=lambda register: [
-        register(Route("GET", "/api/greeter/hello", hello)),
-        register(Route("GET", "/p/greeter/{name}", hello, auth="public")),
-        register(Route("GET", "/p/greeter-overlay/data", hello, auth="overlay")),
-    ])
+    plugin = Plugin(
+        register_routes=lambda register: [
+            register(Route("GET", "/api/greeter/hello", hello)),
+            register(Route("GET", "/p/greeter/{name}", hello, auth="public")),
+            register(Route("GET", "/p/greeter-overlay/data", hello, auth="overlay")),
+        ]
+    )
     h = await limelight(plugins={"greeter": plugin})
     c = h.client
     assert (await c.get("/api/greeter/hello")).status == 401
@@ -144,8 +146,10 @@ async def test_hook_register_routes_of_a_plugin_that_failed_to_start_stop_answer
     async def startup(ctx: Any) -> None:
         raise RuntimeError("no")
 
-    plugin = Plugin(register_routes=lambda register: register(
-        Route("GET", "/p/broken/", hello, auth="public")), startup=startup)
+    plugin = Plugin(
+        register_routes=lambda register: register(Route("GET", "/p/broken/", hello, auth="public")),
+        startup=startup,
+    )
     h = await limelight(plugins={"broken": plugin})
     response = await h.client.get("/p/broken/")
     assert response.status == 503
@@ -155,15 +159,19 @@ async def test_hook_register_routes_of_a_plugin_that_failed_to_start_stop_answer
 
 
 async def test_hook_register_overlays_lists_them_with_token_urls(limelight):
-    plugin = Plugin(register_overlays=lambda register: register(
-        Overlay("goal", "goal.html", events=("tip",), width=600, height=120, title="Goal bar")))
+    plugin = Plugin(
+        register_overlays=lambda register: register(
+            Overlay("goal", "goal.html", events=("tip",), width=600, height=120, title="Goal bar")
+        )
+    )
     h = await limelight(plugins={"goal": plugin})
     overlay = h.host.overlays.get("goal")
     assert overlay is not None and overlay.events == ("tip",)
     assert h.host.overlays.owner_of("goal") == "goal"
     # the dashboard lists each overlay with its OBS URL (token included) and size
-    login = await h.client.post("/admin/login", data={"token": h.settings.security.admin_token},
-                                allow_redirects=False)
+    login = await h.client.post(
+        "/admin/login", data={"token": h.settings.security.admin_token}, allow_redirects=False
+    )
     assert login.status == 302
     page = await (await h.client.get("/admin/")).text()
     assert f"/overlays/goal?token={h.settings.security.overlay_token}" in page
@@ -184,8 +192,9 @@ async def test_hook_register_jobs_runs_the_job_with_the_plugin_context(limelight
         seen.append(ctx.name)
         ran.set()
 
-    plugin = Plugin(register_jobs=lambda register: register(
-        Job("tick", tick, "interval", {"seconds": 0.05})))
+    plugin = Plugin(
+        register_jobs=lambda register: register(Job("tick", tick, "interval", {"seconds": 0.05}))
+    )
     h = await limelight(plugins={"ticker": plugin})
     assert h.services.scheduler.next_run("ticker:tick") is not None
     await asyncio.wait_for(ran.wait(), 5)
@@ -200,8 +209,9 @@ async def test_hook_register_jobs_a_failing_job_is_counted_and_keeps_its_schedul
         calls += 1
         raise RuntimeError("job failed")
 
-    plugin = Plugin(register_jobs=lambda register: register(
-        Job("boom", boom, "interval", {"seconds": 0.02})))
+    plugin = Plugin(
+        register_jobs=lambda register: register(Job("boom", boom, "interval", {"seconds": 0.02}))
+    )
     h = await limelight(plugins={"boomer": plugin})
     await wait_until(lambda: calls >= 2)
     assert h.services.scheduler.failures >= 2
@@ -215,8 +225,14 @@ async def kofi_like(request: web.Request, body: bytes) -> list[Any]:
     if request.headers.get("X-Token") != "letmein":
         raise WebhookError(401, "bad verification token")
     payload = json.loads(body)
-    return [Tip(source="fakepay", source_id=payload["id"], viewer=make_viewer("Ann"),
-                amount=Money.parse(payload["amount"], "USD"))]
+    return [
+        Tip(
+            source="fakepay",
+            source_id=payload["id"],
+            viewer=make_viewer("Ann"),
+            amount=Money.parse(payload["amount"], "USD"),
+        )
+    ]
 
 
 async def test_hook_register_webhook_providers_commits_before_answering(limelight):
@@ -226,8 +242,7 @@ async def test_hook_register_webhook_providers_commits_before_answering(limeligh
         seen.append(event)
 
     plugin = Plugin(
-        register_webhook_providers=lambda register: register(
-            WebhookProvider("fakepay", kofi_like)),
+        register_webhook_providers=lambda register: register(WebhookProvider("fakepay", kofi_like)),
         on_event=on_event,
     )
     h = await limelight(plugins={"fakepay": plugin})
@@ -256,10 +271,12 @@ async def test_hook_register_chat_connectors_builds_and_starts_the_connector(lim
         built.append(ctx.name)
         return LocalConnector("fakechat", platform="fakeplatform")
 
-    first = Plugin(register_chat_connectors=lambda register: register(
-        ChatConnectorSpec("fakechat", factory)))
-    second = Plugin(register_chat_connectors=lambda register: register(
-        ChatConnectorSpec("fakechat", factory)))
+    first = Plugin(
+        register_chat_connectors=lambda register: register(ChatConnectorSpec("fakechat", factory))
+    )
+    second = Plugin(
+        register_chat_connectors=lambda register: register(ChatConnectorSpec("fakechat", factory))
+    )
     h = await limelight(plugins={"first": first, "second": second})
     assert built == ["first"]
     assert h.host.chat_connectors.owner_of("fakechat") == "first"
@@ -275,8 +292,11 @@ async def test_hook_register_chat_connectors_builds_and_starts_the_connector(lim
 
 
 async def test_hook_register_badges_award_and_revoke(limelight):
-    plugin = Plugin(register_badges=lambda register: register(
-        Badge("vip", "VIP", icon="star", description="a VIP supporter")))
+    plugin = Plugin(
+        register_badges=lambda register: register(
+            Badge("vip", "VIP", icon="star", description="a VIP supporter")
+        )
+    )
     h = await limelight(plugins={"vip": plugin})
     badges = h.ctx("vip").badges
     alice, bob = make_viewer("alice"), make_viewer("bob")
@@ -307,13 +327,19 @@ async def test_hook_register_event_types_accepts_declared_types_on_the_api(limel
         on_event=on_event,
     )
     h = await limelight(plugins={"merch": plugin})
-    status, body = await h.post_event({"type": "merch.drop_started", "source_id": "drop-1",
-                                       "data": {"item": "Hoodie", "stock": 20}})
+    status, body = await h.post_event(
+        {
+            "type": "merch.drop_started",
+            "source_id": "drop-1",
+            "data": {"item": "Hoodie", "stock": 20},
+        }
+    )
     assert status == 201 and body["duplicate"] is False
     assert seen[0].custom_type == "merch.drop_started"
     assert seen[0].payload == {"item": "Hoodie", "stock": 20}
-    listed = await (await h.client.get("/api/events?type=merch.drop_started",
-                                       headers=h.admin_headers)).json()
+    listed = await (
+        await h.client.get("/api/events?type=merch.drop_started", headers=h.admin_headers)
+    ).json()
     assert listed["events"][0]["data"] == {"item": "Hoodie", "stock": 20}
     status, body = await h.post_event({"type": "merch.drop_ended", "data": {}})
     assert status == 400 and "unknown event type 'merch.drop_ended'" in body["error"]
@@ -361,8 +387,12 @@ async def test_hook_shutdown_failure_does_not_stop_the_others(limelight):
     def bad(ctx: Any) -> None:
         raise RuntimeError("cannot let go")
 
-    h = await limelight(plugins={"bad": Plugin(shutdown=bad),
-                                 "good": Plugin(shutdown=lambda ctx: stopped.append(ctx.name))})
+    h = await limelight(
+        plugins={
+            "bad": Plugin(shutdown=bad),
+            "good": Plugin(shutdown=lambda ctx: stopped.append(ctx.name)),
+        }
+    )
     await h.client.close()
     assert stopped == ["good"]
     assert h.host.info["bad"].stats["shutdown"].errors == 1
@@ -380,10 +410,12 @@ async def test_hook_on_event_receives_each_accepted_event_once_with_its_id(limel
         contexts.append(ctx.name)
 
     h = await limelight(plugins={"watcher": Plugin(on_event=on_event)})
-    _status, body = await h.post_event({"type": "tip", "source_id": "t-1",
-                                       "data": {"amount": "2.00", "currency": "EUR"}})
-    await h.post_event({"type": "tip", "source_id": "t-1",
-                        "data": {"amount": "2.00", "currency": "EUR"}})
+    _status, body = await h.post_event(
+        {"type": "tip", "source_id": "t-1", "data": {"amount": "2.00", "currency": "EUR"}}
+    )
+    await h.post_event(
+        {"type": "tip", "source_id": "t-1", "data": {"amount": "2.00", "currency": "EUR"}}
+    )
     assert [e.id for e in seen] == [body["id"]]
     assert seen[0].amount == Money(200, "EUR") and contexts == ["watcher"]
 
@@ -401,14 +433,21 @@ async def test_hook_check_chat_message_strictest_verdict_wins_and_failures_hide(
     def delete_spam(message: Any, ctx: Any) -> Verdict | None:
         return Verdict.delete("spam") if "SPAM" in message.text else None
 
-    h = await limelight(plugins={"allow": Plugin(check_chat_message=allow),
-                                 "links": Plugin(check_chat_message=hide_links),
-                                 "spam": Plugin(check_chat_message=delete_spam)})
+    h = await limelight(
+        plugins={
+            "allow": Plugin(check_chat_message=allow),
+            "links": Plugin(check_chat_message=hide_links),
+            "spam": Plugin(check_chat_message=delete_spam),
+        }
+    )
     host = h.host
     assert (await host.check_chat_message(make_chat("hi"))).action is Action.ALLOW
     verdict = await host.check_chat_message(make_chat("see http://x"))
-    assert (verdict.action, verdict.plugin, verdict.reason) == (Action.HIDE, "links",
-                                                                "links need VIP")
+    assert (verdict.action, verdict.plugin, verdict.reason) == (
+        Action.HIDE,
+        "links",
+        "links need VIP",
+    )
     verdict = await host.check_chat_message(make_chat("SPAM http://x"))
     assert (verdict.action, verdict.plugin) == (Action.DELETE, "spam")
 

@@ -9,9 +9,14 @@ import pytest
 from aiohttp import web
 from limelight import Route, hookimpl
 
-TIP = {"type": "tip", "test": False, "source": "api", "source_id": "abc-1",
-       "viewer": {"platform": "twitch", "id": "1234", "name": "Alice"},
-       "data": {"amount": "5.00", "currency": "USD", "message": "hi"}}
+TIP = {
+    "type": "tip",
+    "test": False,
+    "source": "api",
+    "source_id": "abc-1",
+    "viewer": {"platform": "twitch", "id": "1234", "name": "Alice"},
+    "data": {"amount": "5.00", "currency": "USD", "message": "hi"},
+}
 
 
 class Boom:
@@ -56,8 +61,11 @@ async def test_unexpected_exception_is_a_neutral_500_and_logged(limelight, caplo
     page = await h.client.get("/p/boom/crash")
     assert page.status == 500 and page.content_type == "text/html"
     assert "7f3a" not in await page.text()
-    assert any("secret internal detail 7f3a" in (r.exc_text or "") or r.exc_info
-               for r in caplog.records if r.name == "limelight.web")
+    assert any(
+        "secret internal detail 7f3a" in (r.exc_text or "") or r.exc_info
+        for r in caplog.records
+        if r.name == "limelight.web"
+    )
 
 
 async def test_error_pages_escape_what_the_visitor_typed(limelight):
@@ -68,9 +76,11 @@ async def test_error_pages_escape_what_the_visitor_typed(limelight):
 
 async def test_oversized_body_is_413(limelight):
     h = await limelight()
-    response = await h.client.post("/api/events", data=b"x" * (2 * 1024 * 1024),
-                                   headers={**h.admin_headers,
-                                            "Content-Type": "application/json"})
+    response = await h.client.post(
+        "/api/events",
+        data=b"x" * (2 * 1024 * 1024),
+        headers={**h.admin_headers, "Content-Type": "application/json"},
+    )
     assert response.status == 413
     assert (await response.json())["error"] == "request body too large"
 
@@ -126,23 +136,26 @@ async def test_post_event_without_source_id_gets_a_fresh_one(limelight):
     assert (s1, s2) == (201, 201) and b1["id"] != b2["id"]
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"type": "teleport"}, "unknown event type 'teleport'"),
-    ({"type": None}, "type is required"),
-    ({"data": {"amount": "5.001", "currency": "USD"}}, "more than 2 decimal places"),
-    ({"data": {"amount": "abc", "currency": "USD"}}, "is not a number"),
-    ({"data": {"amount": 5.0, "currency": "USD"}}, "not a float"),
-    ({"data": {"amount": "5.00", "currency": "XYZ"}}, "unknown currency 'XYZ'"),
-    ({"data": {"amount": "0.00", "currency": "USD"}}, "greater than zero"),
-    ({"data": {"amount": "-5.00", "currency": "USD"}}, "greater than zero"),
-    ({"data": {"currency": "USD"}}, "data.amount is required"),
-    ({"data": {"amount": "5.00", "currency": "USD", "bogus": 1}}, "unknown field(s)"),
-    ({"test": "yes"}, "test must be true or false"),
-    ({"viewer": {"platform": "twitch"}}, "viewer.id must be a non-empty string"),
-    ({"source_id": "x" * 201}, "at most 200 characters"),
-    ({"occurred_at": "yesterday"}, "ISO 8601"),
-    ({"surprise": True}, "unknown field(s): surprise"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"type": "teleport"}, "unknown event type 'teleport'"),
+        ({"type": None}, "type is required"),
+        ({"data": {"amount": "5.001", "currency": "USD"}}, "more than 2 decimal places"),
+        ({"data": {"amount": "abc", "currency": "USD"}}, "is not a number"),
+        ({"data": {"amount": 5.0, "currency": "USD"}}, "not a float"),
+        ({"data": {"amount": "5.00", "currency": "XYZ"}}, "unknown currency 'XYZ'"),
+        ({"data": {"amount": "0.00", "currency": "USD"}}, "greater than zero"),
+        ({"data": {"amount": "-5.00", "currency": "USD"}}, "greater than zero"),
+        ({"data": {"currency": "USD"}}, "data.amount is required"),
+        ({"data": {"amount": "5.00", "currency": "USD", "bogus": 1}}, "unknown field(s)"),
+        ({"test": "yes"}, "test must be true or false"),
+        ({"viewer": {"platform": "twitch"}}, "viewer.id must be a non-empty string"),
+        ({"source_id": "x" * 201}, "at most 200 characters"),
+        ({"occurred_at": "yesterday"}, "ISO 8601"),
+        ({"surprise": True}, "unknown field(s): surprise"),
+    ],
+)
 async def test_post_event_rejects_bad_input_with_a_message(limelight, change, message):
     h = await limelight()
     status, body = await h.post_event({**TIP, **change})
@@ -152,8 +165,11 @@ async def test_post_event_rejects_bad_input_with_a_message(limelight, change, me
 
 async def test_post_event_malformed_json_and_wrong_content_type(limelight):
     h = await limelight()
-    bad = await h.client.post("/api/events", data=b"{not json",
-                              headers={**h.admin_headers, "Content-Type": "application/json"})
+    bad = await h.client.post(
+        "/api/events",
+        data=b"{not json",
+        headers={**h.admin_headers, "Content-Type": "application/json"},
+    )
     assert bad.status == 400 and "malformed JSON" in (await bad.json())["error"]
     array = await h.client.post("/api/events", json=[TIP], headers=h.admin_headers)
     assert array.status == 400 and "JSON object" in (await array.json())["error"]
@@ -176,8 +192,16 @@ async def test_get_events_newest_first_with_the_wire_shape(limelight):
     events = (await response.json())["events"]
     assert [e["id"] for e in events] == ids[::-1]
     first = events[-1]
-    assert set(first) == {"id", "type", "source", "source_id", "occurred_at", "test",
-                          "viewer", "data"}
+    assert set(first) == {
+        "id",
+        "type",
+        "source",
+        "source_id",
+        "occurred_at",
+        "test",
+        "viewer",
+        "data",
+    }
     assert first["viewer"] == {"platform": "twitch", "id": "1234", "name": "Alice"}
     assert first["data"]["amount"] == "5.00" and first["data"]["currency"] == "USD"
     everything = await (await h.client.get("/api/events", headers=h.admin_headers)).json()
@@ -190,10 +214,13 @@ async def test_get_events_limit_and_validation(limelight):
         await h.post_event({**TIP, "source_id": f"l-{n}"})
     two = await (await h.client.get("/api/events?limit=2", headers=h.admin_headers)).json()
     assert len(two["events"]) == 2
-    for query, message in [("limit=0", "between 1 and 500"), ("limit=501", "between 1 and 500"),
-                           ("limit=lots", "must be integers"),
-                           ("type=teleport", "unknown event type"),
-                           ("test=maybe", "true or false")]:
+    for query, message in [
+        ("limit=0", "between 1 and 500"),
+        ("limit=501", "between 1 and 500"),
+        ("limit=lots", "must be integers"),
+        ("type=teleport", "unknown event type"),
+        ("test=maybe", "true or false"),
+    ]:
         response = await h.client.get(f"/api/events?{query}", headers=h.admin_headers)
         assert response.status == 400, query
         assert message in (await response.json())["error"], query
@@ -202,8 +229,9 @@ async def test_get_events_limit_and_validation(limelight):
 async def test_get_events_includes_chat_written_in_batches(limelight):
     h = await limelight()
     await h.post_event({"type": "chat.message", "source_id": "c-1", "data": {"text": "yo"}})
-    events = (await (await h.client.get("/api/events?type=chat.message",
-                                        headers=h.admin_headers)).json())["events"]
+    events = (
+        await (await h.client.get("/api/events?type=chat.message", headers=h.admin_headers)).json()
+    )["events"]
     assert [e["data"]["text"] for e in events] == ["yo"]
 
 
@@ -212,8 +240,11 @@ async def test_get_events_includes_chat_written_in_batches(limelight):
 
 async def test_healthz_reports_state_and_no_secrets(limelight):
     secrets = {
-        "security": {"admin_token": "adm-9d8c7b6a5f4e", "overlay_token": "ovl-1a2b3c4d5e6f",
-                     "admin_password": "pw-correct-horse"},
+        "security": {
+            "admin_token": "adm-9d8c7b6a5f4e",
+            "overlay_token": "ovl-1a2b3c4d5e6f",
+            "admin_password": "pw-correct-horse",
+        },
         "webhooks": {"kofi": {"verification_token": "kofi-0f1e2d3c4b5a"}},
         "twitch": {"token": "oauth:tw-5e6f7a8b9c0d", "client_id": "cid-abcdef123456"},
         "obs": {"password": "obs-pass-445566"},
@@ -226,8 +257,14 @@ async def test_healthz_reports_state_and_no_secrets(limelight):
     assert body["db"]["ok"] is True
     assert {"chat", "obs", "plugins"} <= set(body)
     text = await response.text()
-    for value in ("adm-9d8c7b6a5f4e", "ovl-1a2b3c4d5e6f", "pw-correct-horse",
-                  "kofi-0f1e2d3c4b5a", "tw-5e6f7a8b9c0d", "obs-pass-445566"):
+    for value in (
+        "adm-9d8c7b6a5f4e",
+        "ovl-1a2b3c4d5e6f",
+        "pw-correct-horse",
+        "kofi-0f1e2d3c4b5a",
+        "tw-5e6f7a8b9c0d",
+        "obs-pass-445566",
+    ):
         assert value not in text
 
 
@@ -260,27 +297,36 @@ async def test_dashboard_login_and_logout_with_a_session_cookie(limelight):
     assert out.status == 302
     c.session.cookie_jar.clear()  # the browser drops the cookie the server expired
     assert (await c.get("/admin/", allow_redirects=False)).status == 302
-    assert "Max-Age=0" in out.headers.get("Set-Cookie", "") or \
-        'expires=' in out.headers.get("Set-Cookie", "").lower()
+    assert (
+        "Max-Age=0" in out.headers.get("Set-Cookie", "")
+        or "expires=" in out.headers.get("Set-Cookie", "").lower()
+    )
 
 
 async def test_dashboard_session_dies_when_the_admin_token_rotates(limelight):
     h = await limelight()
-    await h.client.post("/admin/login", data={"token": h.settings.security.admin_token},
-                        allow_redirects=False)
+    await h.client.post(
+        "/admin/login", data={"token": h.settings.security.admin_token}, allow_redirects=False
+    )
     assert (await h.client.get("/admin/", allow_redirects=False)).status == 200
     h.settings.security.admin_token = "rotated-token-value"
     assert (await h.client.get("/admin/", allow_redirects=False)).status == 302
 
 
-@pytest.mark.parametrize(("payload", "message"), [
-    ({"type": "cheer", "data": {"bits": 0}}, "data.bits must be at least 1"),
-    ({"type": "gift_bomb", "data": {"count": -3}}, "data.count must be at least 1"),
-    ({"type": "merch.order", "data": {"item": "Mug", "amount": "0", "currency": "EUR"}},
-     "data.amount must be greater than zero"),
-])
-async def test_post_event_money_events_need_positive_amounts_and_counts(limelight, payload,
-                                                                        message):
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"type": "cheer", "data": {"bits": 0}}, "data.bits must be at least 1"),
+        ({"type": "gift_bomb", "data": {"count": -3}}, "data.count must be at least 1"),
+        (
+            {"type": "merch.order", "data": {"item": "Mug", "amount": "0", "currency": "EUR"}},
+            "data.amount must be greater than zero",
+        ),
+    ],
+)
+async def test_post_event_money_events_need_positive_amounts_and_counts(
+    limelight, payload, message
+):
     h = await limelight()
     status, body = await h.post_event(payload)
     assert status == 400 and message in body["error"]

@@ -35,10 +35,12 @@ def test_wheel_ships_theme_example_config_and_test_kit(installed_venv: Venv) -> 
     assert "limelight = limelight.testing.pytest_plugin" in text
 
 
-def test_installed_package_is_the_wheel_not_the_checkout(installed_venv: Venv,
-                                                         tmp_path: Path) -> None:
+def test_installed_package_is_the_wheel_not_the_checkout(
+    installed_venv: Venv, tmp_path: Path
+) -> None:
     out = installed_venv.run(
-        installed_venv.python, "-c",
+        installed_venv.python,
+        "-c",
         "import limelight, limelight.resources as r; print(limelight.__file__); "
         "print(r.theme_dir()); print(r.example_config())",
         cwd=tmp_path,
@@ -53,8 +55,9 @@ def test_installed_cli_help_lists_every_command(installed_venv: Venv, tmp_path: 
         assert command in out
 
 
-def test_installed_plugins_json_shows_example_and_broken_twin(installed_venv: Venv,
-                                                               tmp_path: Path) -> None:
+def test_installed_plugins_json_shows_example_and_broken_twin(
+    installed_venv: Venv, tmp_path: Path
+) -> None:
     out = installed_venv.run(installed_venv.limelight, "plugins", "--json", cwd=tmp_path).stdout
     plugins = {p["name"]: p for p in json.loads(out)["plugins"]}
 
@@ -62,9 +65,15 @@ def test_installed_plugins_json_shows_example_and_broken_twin(installed_venv: Ve
     assert shoutout["status"] == "enabled", shoutout
     assert shoutout["version"] == "0.1.0"
     assert shoutout["origin"] == "limelight-shoutout 0.1.0"
-    assert {"register_overlays", "register_models", "register_jobs", "on_event",
-            "register_config_model", "register_routes", "register_commands"} <= set(
-        shoutout["hooks"])
+    assert {
+        "register_overlays",
+        "register_models",
+        "register_jobs",
+        "on_event",
+        "register_config_model",
+        "register_routes",
+        "register_commands",
+    } <= set(shoutout["hooks"])
 
     broken_import = plugins["broken_import"]
     assert broken_import["status"] == "failed"
@@ -77,20 +86,25 @@ def test_installed_plugins_json_shows_example_and_broken_twin(installed_venv: Ve
     assert "check_pending" in broken_hook["reason"]
 
 
-def test_installed_server_serves_healthz_and_the_example_plugin(installed_venv: Venv,
-                                                                tmp_path: Path) -> None:
+def test_installed_server_serves_healthz_and_the_example_plugin(
+    installed_venv: Venv, tmp_path: Path
+) -> None:
     installed_venv.run(installed_venv.limelight, "init", "--dir", tmp_path, cwd=tmp_path)
     config = tmp_path / "config.toml"
     admin = _config_value(config, "admin_token")
     overlay = _config_value(config, "overlay_token")
-    with running_server(config, tmp_path, command=[str(installed_venv.limelight)],
-                        env=installed_venv.env()) as server:
+    with running_server(
+        config, tmp_path, command=[str(installed_venv.limelight)], env=installed_venv.env()
+    ) as server:
         status, health = server.get("/healthz")
         assert status == 200 and health["status"] == "degraded"  # the broken twin failed
         assert health["db"] == {"ok": True, "backend": "sqlite", "error": ""}
         by_name = {p["name"]: p["status"] for p in health["plugins"]}
         assert {k: by_name.get(k) for k in ("shoutout", "broken_import", "broken_hook")} == {
-            "shoutout": "enabled", "broken_import": "failed", "broken_hook": "failed"}
+            "shoutout": "enabled",
+            "broken_import": "failed",
+            "broken_hook": "failed",
+        }
         assert admin not in json.dumps(health) and overlay not in json.dumps(health)
 
         # The example's model was migrated and its admin route answers.
@@ -110,15 +124,25 @@ def test_installed_server_serves_healthz_and_the_example_plugin(installed_venv: 
     assert (tmp_path / "data" / "limelight.sqlite3").is_file()
 
 
-def test_example_plugin_own_tests_pass_against_the_installed_wheel(installed_venv: Venv,
-                                                                   tmp_path: Path) -> None:
+def test_example_plugin_own_tests_pass_against_the_installed_wheel(
+    installed_venv: Venv, tmp_path: Path
+) -> None:
     """The tests of docs/writing-plugins.md run with the test kit from the wheel."""
     tests = tmp_path / "tests"
     shutil.copytree(FIXTURES / "limelight-shoutout" / "tests", tests)
     shutil.copy(FIXTURES / "limelight-shoutout" / "pyproject.toml", tmp_path)
-    result = installed_venv.run(installed_venv.python, "-m", "pytest", "-q",
-                                "-p", "no:cacheprovider", "tests", cwd=tmp_path, check=False,
-                                timeout=180)
+    result = installed_venv.run(
+        installed_venv.python,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests",
+        cwd=tmp_path,
+        check=False,
+        timeout=180,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout and "skipped" not in result.stdout
 

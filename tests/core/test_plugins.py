@@ -131,8 +131,9 @@ async def test_exception_in_on_event_is_logged_counted_and_others_still_run(lime
 
 async def test_async_hook_past_its_timeout_is_abandoned_and_counted(limelight, caplog):
     hanger, other = Hanger(), Recorder()
-    h = await limelight(plugins={"hanger": hanger, "other": other},
-                        config={"plugins": {"hook_timeout": 0.05}})
+    h = await limelight(
+        plugins={"hanger": hanger, "other": other}, config={"plugins": {"hook_timeout": 0.05}}
+    )
     with caplog.at_level(logging.ERROR, logger="limelight.plugins"):
         await h.publish(make_tip())
     await asyncio.wait_for(hanger.cancelled.wait(), 5)
@@ -173,8 +174,9 @@ async def test_misspelled_hook_reason_suggests_the_right_name(limelight):
 
 
 async def test_misspelled_config_key_names_plugin_key_and_problem(limelight):
-    h = await limelight(plugins={"cfg": Configured(), "good": Recorder()},
-                        config={"plugins": {"cfg": {"limt": 5}}})
+    h = await limelight(
+        plugins={"cfg": Configured(), "good": Recorder()}, config={"plugins": {"cfg": {"limt": 5}}}
+    )
     info = h.host.info["cfg"]
     assert info.status == "failed"
     assert "plugin 'cfg'" in info.reason
@@ -183,8 +185,9 @@ async def test_misspelled_config_key_names_plugin_key_and_problem(limelight):
 
 
 async def test_wrong_config_type_names_plugin_key_and_expectation(limelight):
-    h = await limelight(plugins={"cfg": Configured()},
-                        config={"plugins": {"cfg": {"limit": "ten"}}})
+    h = await limelight(
+        plugins={"cfg": Configured()}, config={"plugins": {"cfg": {"limit": "ten"}}}
+    )
     reason = h.host.info["cfg"].reason
     assert "plugin 'cfg'" in reason and "plugins.cfg.limit" in reason
     assert "valid integer" in reason and "'ten'" in reason
@@ -197,8 +200,7 @@ async def test_config_table_for_a_plugin_without_a_config_model_is_an_error(lime
 
 
 async def test_valid_config_reaches_ctx_config(limelight):
-    h = await limelight(plugins={"cfg": Configured()},
-                        config={"plugins": {"cfg": {"limit": 3}}})
+    h = await limelight(plugins={"cfg": Configured()}, config={"plugins": {"cfg": {"limit": 3}}})
     assert h.ctx("cfg").config == LimitConfig(limit=3, greeting="hi")
 
 
@@ -280,8 +282,7 @@ PLUGIN_C_OVERLAY = Overlay("c-overlay", "alerts.html")
 
 async def test_plugins_disabled_in_config_are_not_loaded(limelight, entry_points):
     h = await limelight(entry_points=True, config={"plugins": {"disabled": ["b", "missing"]}})
-    assert statuses(h) == {"a": "enabled", "b": "disabled", "c": "enabled",
-                           "missing": "disabled"}
+    assert statuses(h) == {"a": "enabled", "b": "disabled", "c": "enabled", "missing": "disabled"}
     assert h.host.info["b"].reason == "listed in [plugins] disabled"
     assert "b-overlay" not in h.host.overlays
 
@@ -289,8 +290,7 @@ async def test_plugins_disabled_in_config_are_not_loaded(limelight, entry_points
 async def test_limelight_plugins_env_chooses_what_loads(limelight, entry_points, monkeypatch):
     monkeypatch.setenv("LIMELIGHT_PLUGINS", "a, c")
     h = await limelight(entry_points=True)
-    assert statuses(h) == {"a": "enabled", "b": "disabled", "c": "enabled",
-                           "missing": "disabled"}
+    assert statuses(h) == {"a": "enabled", "b": "disabled", "c": "enabled", "missing": "disabled"}
     assert h.host.info["b"].reason == "not in LIMELIGHT_PLUGINS"
 
 
@@ -314,8 +314,11 @@ def test_plugins_cli_json_lists_name_version_origin_hooks_status_reason(
     assert set(rows) == {"a", "b", "c", "missing"}
     a = rows["a"]
     assert {k: a[k] for k in ("version", "origin", "hooks", "status", "reason")} == {
-        "version": "", "origin": "built-in", "hooks": ["register_overlays"],
-        "status": "enabled", "reason": "",
+        "version": "",
+        "origin": "built-in",
+        "hooks": ["register_overlays"],
+        "status": "enabled",
+        "reason": "",
     }
     assert rows["missing"]["status"] == "failed" and "failed to import" in rows["missing"]["reason"]
 
@@ -350,10 +353,11 @@ def test_entry_point_from_a_distribution_names_it_as_origin(monkeypatch):
     dist = SimpleNamespace(name="limelight-extra", version="2.3.4")
     ep = md.EntryPoint("extra", f"{__name__}:PLUGIN_A", "limelight")
     fake_ep = SimpleNamespace(name=ep.name, value=ep.value, dist=dist, load=ep.load)
-    monkeypatch.setattr("limelight.plugins.md.entry_points",
-                        lambda **kw: [fake_ep] if kw.get("group") == "limelight" else [])
+    monkeypatch.setattr(
+        "limelight.plugins.md.entry_points",
+        lambda **kw: [fake_ep] if kw.get("group") == "limelight" else [],
+    )
     host = PluginHost()
     host.load_entry_points()
     info = host.info["extra"]
-    assert (info.origin, info.version, info.status) == ("limelight-extra 2.3.4", "2.3.4",
-                                                        "enabled")
+    assert (info.origin, info.version, info.status) == ("limelight-extra 2.3.4", "2.3.4", "enabled")

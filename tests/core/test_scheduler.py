@@ -25,8 +25,9 @@ async def test_run_at_with_a_past_time_runs_once_at_startup(limelight):
     class Late:
         @hookimpl
         def startup(self, ctx: Any) -> None:
-            ctx.scheduler.run_at(datetime.now(UTC) - timedelta(hours=3), self.fire,
-                                 id="late", args=("late",))
+            ctx.scheduler.run_at(
+                datetime.now(UTC) - timedelta(hours=3), self.fire, id="late", args=("late",)
+            )
 
         async def fire(self, what: str) -> None:
             runs.append(what)
@@ -80,8 +81,9 @@ async def test_jobs_rebuilt_from_rows_after_a_restart_run_what_fell_due_once(
     # a due time that passed while the server was down.
     overdue = await Reminder.create(text="start the drop", due_at=now - timedelta(minutes=5))
     future = await Reminder.create(text="end the drop", due_at=now + timedelta(days=2))
-    done = await Reminder.create(text="already ran", due_at=now - timedelta(days=1),
-                                 done=True, runs=1)
+    done = await Reminder.create(
+        text="already ran", due_at=now - timedelta(days=1), done=True, runs=1
+    )
     await h1.client.close()
 
     h2 = await limelight(plugins={"reminders": reminders}, database_url=database_url)
@@ -113,5 +115,4 @@ async def test_scheduled_job_failures_are_logged_with_the_plugin_name(limelight,
     h.ctx("p").scheduler.run_at(datetime.now(UTC), boom, id="boom")
     await asyncio.wait_for(failed.wait(), 5)
     await wait_until(lambda: h.services.scheduler.failures == 1)
-    assert any("plugin p: scheduled job p:boom failed" in r.getMessage()
-               for r in caplog.records)
+    assert any("plugin p: scheduled job p:boom failed" in r.getMessage() for r in caplog.records)

@@ -49,8 +49,7 @@ async def test_one_viewer_linked_to_several_platforms(db):
     ann = await viewers.get_or_create(ViewerRef("twitch", "1", "Ann"))
     await viewers.link(ann, ViewerRef("stripe", "cus_9", "Ann B."))
     await viewers.link(ann, ViewerRef("youtube", "UC1", "Ann"))
-    assert {r.platform for r in await viewers.identities(ann)} == {"twitch", "stripe",
-                                                                   "youtube"}
+    assert {r.platform for r in await viewers.identities(ann)} == {"twitch", "stripe", "youtube"}
     found = await viewers.find(ViewerRef("stripe", "cus_9"))
     assert found is not None and found.id == ann.id
     assert await viewers.find(ViewerRef("stripe", "nobody")) is None
@@ -80,9 +79,15 @@ async def test_an_identity_belongs_to_one_viewer_only(db):
 def _record(source_id: str, *, test: bool = False, source: str = "kofi") -> EventRecord:
     from datetime import UTC, datetime
 
-    return EventRecord(type="tip", source=source, source_id=source_id,
-                       dedupe_id=None if test else source_id, test=test,
-                       occurred_at=datetime.now(UTC), data={"amount": "1.00"})
+    return EventRecord(
+        type="tip",
+        source=source,
+        source_id=source_id,
+        dedupe_id=None if test else source_id,
+        test=test,
+        occurred_at=datetime.now(UTC),
+        data={"amount": "1.00"},
+    )
 
 
 async def test_event_log_is_unique_on_source_and_source_id(db):
@@ -105,8 +110,7 @@ async def test_hook_register_models_upgrade_keeps_rows(database_url):
     database = Database(database_url, [migrapp.MODELS])
     await database.open(migrate=False)
     try:
-        await database.migrate(targets=[("limelight", "0001_initial"),
-                                        ("migrapp", "0001_initial")])
+        await database.migrate(targets=[("limelight", "0001_initial"), ("migrapp", "0001_initial")])
         conn = database.connection
         for text in ("first", "second"):
             await conn.execute_query(f"INSERT INTO migrapp_note (text) VALUES ('{text}')")
@@ -141,7 +145,8 @@ async def _columns(database: Database, table: str) -> set[str]:
         _, rows = await database.connection.execute_query(f"PRAGMA table_info({table})")
         return {row["name"] for row in rows}
     _, rows = await database.connection.execute_query(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = $1", [table])
+        "SELECT column_name FROM information_schema.columns WHERE table_name = $1", [table]
+    )
     return {row["column_name"] for row in rows}
 
 
