@@ -15,7 +15,7 @@ from tests.support import wait_until
 from .fake_twitch import FakeTwitch
 
 #: Fast timings so reconnects take milliseconds, not seconds.
-FAST = {"reconnect_min": 0.01, "reconnect_max": 0.05, "login_timeout": 2.0,
+FAST = {"reconnect_min": 0.01, "reconnect_max": 0.05, "login_timeout": 5.0,
         "keepalive_grace": 0.2}
 
 
