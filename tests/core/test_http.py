@@ -330,3 +330,13 @@ async def test_post_event_money_events_need_positive_amounts_and_counts(
     h = await limelight()
     status, body = await h.post_event(payload)
     assert status == 400 and message in body["error"]
+
+
+async def test_healthz_is_503_when_the_database_is_gone(limelight):
+    h = await limelight()
+    await h.services.db.close()
+    response = await h.client.get("/healthz")
+    assert response.status == 503
+    body = await response.json()
+    assert body["status"] == "degraded" and body["db"]["ok"] is False
+    assert body["db"]["error"]
