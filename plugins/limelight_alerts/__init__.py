@@ -32,8 +32,15 @@ from limelight import (
     hookimpl,
 )
 
-ALERT_TYPES = ("cheer", "subscription", "gift_bomb", "raid", "donation", "merch.order",
-               "membership.changed")
+ALERT_TYPES = (
+    "cheer",
+    "subscription",
+    "gift_bomb",
+    "raid",
+    "donation",
+    "merch.order",
+    "membership.changed",
+)
 #: Membership changes that are news worth an alert (a new VIP), not an expiry.
 WELCOME_STATUSES = {"granted", "new", "started", "active", "renewed", "upgraded"}
 #: How long the gifts of a gift bomb may trail behind it.
@@ -52,18 +59,48 @@ class AlertsConfig(PluginConfig):
 
 
 OVERLAYS = (
-    Overlay("alerts", "templates/alerts.html", events=(), width=1920, height=1080,
-            title="Alerts",
-            description="Tips, cheers, subs, gift bombs, raids, donations, merch, new VIPs."),
-    Overlay("chat", "templates/chat.html", events=("chat.message", "chat.deleted"),
-            width=480, height=800, title="Chat",
-            description="Chat lines that pass gating, with badges; deleted lines vanish."),
-    Overlay("leaderboard", "templates/leaderboard.html", width=640, height=420,
-            title="Leaderboard", description="Top supporters (add ?board=stream for one)."),
-    Overlay("goal", "templates/goal.html", width=1000, height=160, title="Goal",
-            description="A progress bar with milestones for charity drives and challenges."),
-    Overlay("ticker", "templates/ticker.html", width=1600, height=80, title="Ticker",
-            description="Countdown and stock line for merch drops."),
+    Overlay(
+        "alerts",
+        "templates/alerts.html",
+        events=(),
+        width=1920,
+        height=1080,
+        title="Alerts",
+        description="Tips, cheers, subs, gift bombs, raids, donations, merch, new VIPs.",
+    ),
+    Overlay(
+        "chat",
+        "templates/chat.html",
+        events=("chat.message", "chat.deleted"),
+        width=480,
+        height=800,
+        title="Chat",
+        description="Chat lines that pass gating, with badges; deleted lines vanish.",
+    ),
+    Overlay(
+        "leaderboard",
+        "templates/leaderboard.html",
+        width=640,
+        height=420,
+        title="Leaderboard",
+        description="Top supporters (add ?board=stream for one).",
+    ),
+    Overlay(
+        "goal",
+        "templates/goal.html",
+        width=1000,
+        height=160,
+        title="Goal",
+        description="A progress bar with milestones for charity drives and challenges.",
+    ),
+    Overlay(
+        "ticker",
+        "templates/ticker.html",
+        width=1600,
+        height=80,
+        title="Ticker",
+        description="Countdown and stock line for merch drops.",
+    ),
 )
 
 
@@ -113,8 +150,9 @@ def _name(event: Event, config: AlertsConfig, anonymous: bool = False) -> str:
     return event.viewer.name
 
 
-def alert_data(event: Event, config: AlertsConfig,
-               gifts: GiftTracker | None = None) -> dict[str, Any] | None:
+def alert_data(
+    event: Event, config: AlertsConfig, gifts: GiftTracker | None = None
+) -> dict[str, Any] | None:
     """What the ``alerts`` overlay shows for ``event``, or ``None`` for no alert."""
     message = ""
     data: dict[str, Any]
@@ -122,33 +160,53 @@ def alert_data(event: Event, config: AlertsConfig,
     if isinstance(event, Cheer):
         if event.bits < config.min_bits:
             return None
-        data = {"name": _name(event, config, event.anonymous), "bits": event.bits,
-                "amount": str(event.bits), "currency": "BITS"}
+        data = {
+            "name": _name(event, config, event.anonymous),
+            "bits": event.bits,
+            "amount": str(event.bits),
+            "currency": "BITS",
+        }
         message = event.message
     elif isinstance(event, Subscription):
         if event.gifted and gifts.part_of_bomb(event.gifter):
             return None
-        data = {"name": _name(event, config), "tier": event.tier, "months": event.months,
-                "gifted": event.gifted}
+        data = {
+            "name": _name(event, config),
+            "tier": event.tier,
+            "months": event.months,
+            "gifted": event.gifted,
+        }
         if event.gifted:
             gifter = event.gifter
-            data["gifter"] = gifter.name if gifter is not None and gifter.name else \
-                config.anonymous_name
+            data["gifter"] = (
+                gifter.name if gifter is not None and gifter.name else config.anonymous_name
+            )
         message = event.message
     elif isinstance(event, GiftBomb):
         gifts.bomb(None if event.anonymous else event.viewer, event.count)
-        data = {"name": _name(event, config, event.anonymous), "count": event.count,
-                "tier": event.tier}
+        data = {
+            "name": _name(event, config, event.anonymous),
+            "count": event.count,
+            "tier": event.tier,
+        }
     elif isinstance(event, Raid):
         data = {"name": _name(event, config), "viewers": event.viewers}
     elif isinstance(event, Donation):
-        data = {"name": _name(event, config, event.anonymous),
-                "amount": event.amount.to_wire(), "currency": event.amount.currency,
-                "campaign": event.campaign}
+        data = {
+            "name": _name(event, config, event.anonymous),
+            "amount": event.amount.to_wire(),
+            "currency": event.amount.currency,
+            "campaign": event.campaign,
+        }
         message = event.message
     elif isinstance(event, MerchOrder):
-        data = {"name": _name(event, config), "item": event.item, "quantity": event.quantity,
-                "amount": event.amount.to_wire(), "currency": event.amount.currency}
+        data = {
+            "name": _name(event, config),
+            "item": event.item,
+            "quantity": event.quantity,
+            "amount": event.amount.to_wire(),
+            "currency": event.amount.currency,
+        }
     elif isinstance(event, MembershipChanged):
         if event.status.lower() not in WELCOME_STATUSES:
             return None

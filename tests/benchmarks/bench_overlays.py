@@ -91,8 +91,16 @@ class Clients:
     async def start(self) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, self.url, str(self.count), str(self.expected),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, limit=2**28)
+            sys.executable,
+            __file__,
+            self.url,
+            str(self.count),
+            str(self.expected),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            limit=2**28,
+        )
         assert self.proc.stdout is not None
         line = await asyncio.wait_for(self.proc.stdout.readline(), 120)
         if line.strip() != b"READY":
@@ -168,9 +176,10 @@ class NaiveBroadcast:
         return f"http://127.0.0.1:{self.port}/ws"
 
     async def broadcast(self, seq: int) -> None:
-        text = json.dumps({"type": "alert", "id": seq, "data": {"viewers": seq,
-                                                                 "message": "x" * self.pad}},
-                          separators=(",", ":"))
+        text = json.dumps(
+            {"type": "alert", "id": seq, "data": {"viewers": seq, "message": "x" * self.pad}},
+            separators=(",", ":"),
+        )
         for ws in list(self.clients):
             await ws.send_str(text)
 
@@ -191,10 +200,14 @@ async def frozen_socket(host: str, port: int, path: str) -> socket.socket:
     loop = asyncio.get_running_loop()
     await loop.sock_connect(sock, (host, port))
     key = base64.b64encode(os.urandom(16)).decode()
-    await loop.sock_sendall(sock, (
-        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-        "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+    await loop.sock_sendall(
+        sock,
+        (
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode(),
+    )
     answer = b""
     while b"\r\n\r\n" not in answer:
         answer += await loop.sock_recv(sock, 1)
@@ -217,8 +230,9 @@ async def paced(count: int, rate: float, send: Callable[[int], Any]) -> dict[int
     return started
 
 
-def latencies(results: list[list[tuple[int, float]]], started: dict[int, float],
-              skip: int = 0) -> tuple[list[float], int]:
+def latencies(
+    results: list[list[tuple[int, float]]], started: dict[int, float], skip: int = 0
+) -> tuple[list[float], int]:
     """Latencies in ms of every (client, event) received, and how many never arrived."""
     out: list[float] = []
     missing = 0
@@ -248,24 +262,28 @@ def describe(values: list[float], missing: int = 0) -> str:
     return text
 
 
-async def run_limelight(h: Any, clients: int, events: int, rate: float, *,
-                        frozen: int = 0, wait: float = 10.0) -> tuple[list[float], int]:
+async def run_limelight(
+    h: Any, clients: int, events: int, rate: float, *, frozen: int = 0, wait: float = 10.0
+) -> tuple[list[float], int]:
     from limelight import Raid, ViewerRef
 
     server = h.client.server
-    sockets = [await frozen_socket(server.host, server.port,
-                                   "/overlays/ws?token=test-overlay-token&overlay=alerts")
-               for _ in range(frozen)]
-    group = Clients(h.url("/overlays/ws?token=test-overlay-token&overlay=alerts"),
-                    clients, events)
+    sockets = [
+        await frozen_socket(
+            server.host, server.port, "/overlays/ws?token=test-overlay-token&overlay=alerts"
+        )
+        for _ in range(frozen)
+    ]
+    group = Clients(h.url("/overlays/ws?token=test-overlay-token&overlay=alerts"), clients, events)
     await group.start()
     viewer = ViewerRef("twitch", "bench", "Bench")
     run = os.urandom(4).hex()
     bus = h.services.bus
 
     async def send(seq: int) -> None:
-        await bus.publish(Raid(source="bench", source_id=f"{run}-{seq}", viewer=viewer,
-                               viewers=seq))
+        await bus.publish(
+            Raid(source="bench", source_id=f"{run}-{seq}", viewer=viewer, viewers=seq)
+        )
 
     try:
         started = await paced(events, rate, send)
@@ -277,8 +295,9 @@ async def run_limelight(h: Any, clients: int, events: int, rate: float, *,
     return latencies(results, started)
 
 
-async def run_naive(clients: int, events: int, rate: float, *, frozen: int = 0,
-                    wait: float = 10.0, pad: int = PAD) -> tuple[list[float], int]:
+async def run_naive(
+    clients: int, events: int, rate: float, *, frozen: int = 0, wait: float = 10.0, pad: int = PAD
+) -> tuple[list[float], int]:
     naive = NaiveBroadcast(pad)
     url = await naive.start()
     sockets = [await frozen_socket("127.0.0.1", naive.port, "/ws") for _ in range(frozen)]
@@ -343,11 +362,15 @@ async def bench_event_to_overlay_latency(tmp_path: Path, capsys: Any) -> None:
                 ours, missing = await run_limelight(h, clients, events, RATE)
         base, base_missing = await run_naive(clients, events, RATE, pad=PAD)
         lines.append(f"  {clients:4d} clients  limelight: {describe(ours, missing)}")
-        lines.append(f"  {clients:4d} clients  bare ws  : {describe(base, base_missing)}"
-                     f"  (p99 ratio {pct(ours, 99) / max(pct(base, 99), 1e-9):.1f}x)")
+        lines.append(
+            f"  {clients:4d} clients  bare ws  : {describe(base, base_missing)}"
+            f"  (p99 ratio {pct(ours, 99) / max(pct(base, 99), 1e-9):.1f}x)"
+        )
     with capsys.disabled():
-        print(f"\noverlays: event accepted -> frame received, {RATE} events/s for "
-              f"{SECONDS:g} s (goal: p99 < 50 ms at 10 clients)")
+        print(
+            f"\noverlays: event accepted -> frame received, {RATE} events/s for "
+            f"{SECONDS:g} s (goal: p99 < 50 ms at 10 clients)"
+        )
         print("\n".join(lines))
 
 
@@ -371,20 +394,27 @@ async def bench_frozen_client(tmp_path: Path, capsys: Any) -> None:
             frozen, frozen_missing = await run_limelight(h, 50, events, RATE, frozen=1)
             evicted = h.services.overlays.channel("alerts").evicted
     naive_calm, naive_calm_missing = await run_naive(50, events, RATE, pad=pad)
-    naive_frozen, naive_frozen_missing = await run_naive(50, events, RATE, frozen=1,
-                                                         wait=5, pad=pad)
+    naive_frozen, naive_frozen_missing = await run_naive(
+        50, events, RATE, frozen=1, wait=5, pad=pad
+    )
     with capsys.disabled():
-        print(f"\noverlays: 50 healthy clients, {RATE} events/s for 3 s, "
-              f"{pad // 1000} kB frames; healthy clients' latency")
+        print(
+            f"\noverlays: 50 healthy clients, {RATE} events/s for 3 s, "
+            f"{pad // 1000} kB frames; healthy clients' latency"
+        )
         print(f"  limelight, no frozen client : {describe(calm, calm_missing)}")
-        print(f"  limelight, 1 frozen client  : {describe(frozen, frozen_missing)}"
-              f"  (evicted {evicted}; p99 delta "
-              f"{pct(frozen, 99) - pct(calm, 99):+.2f} ms, goal within 10 ms)")
+        print(
+            f"  limelight, 1 frozen client  : {describe(frozen, frozen_missing)}"
+            f"  (evicted {evicted}; p99 delta "
+            f"{pct(frozen, 99) - pct(calm, 99):+.2f} ms, goal within 10 ms)"
+        )
         print(f"  naive loop, no frozen client: {describe(naive_calm, naive_calm_missing)}")
-        print(f"  naive loop, 1 frozen client : "
-              f"{describe(naive_frozen, naive_frozen_missing)}")
+        print(f"  naive loop, 1 frozen client : {describe(naive_frozen, naive_frozen_missing)}")
 
 
 if __name__ == "__main__":
-    asyncio.run(_clients_main(sys.argv[1].replace("http://", "ws://"), int(sys.argv[2]),
-                              int(sys.argv[3]), 10.0))
+    asyncio.run(
+        _clients_main(
+            sys.argv[1].replace("http://", "ws://"), int(sys.argv[2]), int(sys.argv[3]), 10.0
+        )
+    )

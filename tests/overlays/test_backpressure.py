@@ -44,8 +44,13 @@ class FakeTransport:
 
 async def test_a_send_that_times_out_evicts_the_client() -> None:
     transport = FakeTransport()
-    client = Client(StuckSocket(), "alerts", queue_size=10, send_timeout=0.05,  # type: ignore[arg-type]
-                    transport=transport)  # type: ignore[arg-type]
+    client = Client(
+        StuckSocket(),
+        "alerts",
+        queue_size=10,
+        send_timeout=0.05,  # type: ignore[arg-type]
+        transport=transport,
+    )  # type: ignore[arg-type]
     client.start()
     assert client.offer("one")
     await wait_until(lambda: client.closed)
@@ -56,8 +61,13 @@ async def test_a_send_that_times_out_evicts_the_client() -> None:
 
 async def test_a_full_queue_evicts_the_client_without_waiting() -> None:
     transport = FakeTransport()
-    client = Client(StuckSocket(), "alerts", queue_size=4, send_timeout=60,  # type: ignore[arg-type]
-                    transport=transport)  # type: ignore[arg-type]
+    client = Client(
+        StuckSocket(),
+        "alerts",
+        queue_size=4,
+        send_timeout=60,  # type: ignore[arg-type]
+        transport=transport,
+    )  # type: ignore[arg-type]
     for i in range(4):
         assert client.offer(str(i))
     assert not client.offer("overflow")
@@ -74,9 +84,11 @@ async def frozen_page(host: str, port: int) -> socket.socket:
     loop = asyncio.get_running_loop()
     await loop.sock_connect(sock, (host, port))
     key = base64.b64encode(os.urandom(16)).decode()
-    request = (f"GET /overlays/ws?token={OVERLAY_TOKEN}&overlay=alerts HTTP/1.1\r\n"
-               f"Host: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    request = (
+        f"GET /overlays/ws?token={OVERLAY_TOKEN}&overlay=alerts HTTP/1.1\r\n"
+        f"Host: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
     await loop.sock_sendall(sock, request.encode())
     answer = b""
     while b"\r\n\r\n" not in answer:
@@ -90,8 +102,10 @@ async def read_ids(ws: Any, count: int) -> list[int]:
 
 
 async def test_one_frozen_page_does_not_hold_up_the_others(limelight) -> None:
-    h = await limelight(plugins={"alerts": limelight_alerts},
-                        config={"overlays": {"send_queue": 16, "send_timeout": 0.5}})
+    h = await limelight(
+        plugins={"alerts": limelight_alerts},
+        config={"overlays": {"send_queue": 16, "send_timeout": 0.5}},
+    )
     overlays = h.services.overlays
     server = h.client.server
     frozen = await frozen_page(server.host, server.port)
@@ -105,8 +119,11 @@ async def test_one_frozen_page_does_not_hold_up_the_others(limelight) -> None:
         readers = [asyncio.create_task(read_ids(ws, count)) for ws, _, _ in healthy]
         ids = []
         for i in range(count):
-            ids.append(await overlays.alert("alerts", kind="raid", data={
-                "name": f"r{i}", "viewers": i, "pad": padding}))
+            ids.append(
+                await overlays.alert(
+                    "alerts", kind="raid", data={"name": f"r{i}", "viewers": i, "pad": padding}
+                )
+            )
         for reader in readers:
             assert await reader == ids
         await wait_until(lambda: channel.evicted == 1 and len(channel.clients) == 3)

@@ -41,7 +41,8 @@ async def browser() -> AsyncIterator[Any]:
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=shutil.which("chromium") or chromium_path(), args=CHROMIUM_ARGS)
+            executable_path=shutil.which("chromium") or chromium_path(), args=CHROMIUM_ARGS
+        )
         yield browser
         await browser.close()
 
@@ -72,8 +73,9 @@ class Watched:
         return await self.page.evaluate("window.Limelight.shown.slice()")
 
     async def wait_connected(self) -> None:
-        await self.page.wait_for_function("() => window.Limelight && window.Limelight.connected",
-                                          timeout=10_000)
+        await self.page.wait_for_function(
+            "() => window.Limelight && window.Limelight.connected", timeout=10_000
+        )
 
 
 @pytest_asyncio.fixture(loop_scope="module")
@@ -81,8 +83,9 @@ async def open_page(browser: Any, server: Any) -> AsyncIterator[Any]:
     contexts: list[Any] = []
     origin = server.url("/").rstrip("/")
 
-    async def opener(path: str, *, width: int = 1280, height: int = 720,
-                     context: Any = None) -> Watched:
+    async def opener(
+        path: str, *, width: int = 1280, height: int = 720, context: Any = None
+    ) -> Watched:
         if context is None:
             context = await browser.new_context(viewport={"width": width, "height": height})
             contexts.append(context)
@@ -99,6 +102,7 @@ async def open_page(browser: Any, server: Any) -> AsyncIterator[Any]:
                 await route.abort()
 
         await page.route("**/*", guard)
+
         async def on_dialog(dialog: Any) -> None:
             watched.dialogs.append(dialog.message)
             await dialog.dismiss()
@@ -129,9 +133,15 @@ def overlay(name: str, **query: str) -> str:
 
 
 async def push(h: Any, n: int, *, duration_ms: int = 150, prefix: str = "burst") -> int:
-    response = await h.client.post("/api/overlays/alerts/alerts", headers=h.admin_headers,
-                                   json={"kind": "raid", "duration_ms": duration_ms,
-                                         "data": {"name": f"{prefix}-{n}", "viewers": n}})
+    response = await h.client.post(
+        "/api/overlays/alerts/alerts",
+        headers=h.admin_headers,
+        json={
+            "kind": "raid",
+            "duration_ms": duration_ms,
+            "data": {"name": f"{prefix}-{n}", "viewers": n},
+        },
+    )
     assert response.status == 201
     return (await response.json())["id"]
 
@@ -159,10 +169,16 @@ async def test_page_refuses_without_the_token(open_page: Any, server: Any) -> No
 async def test_alert_from_api_events_appears_at_once(open_page: Any, server: Any) -> None:
     w = await open_page(overlay("alerts"))
     await w.wait_connected()
-    status, _ = await server.post_event({
-        "type": "cheer", "source": "twitch", "source_id": "cheer-1",
-        "viewer": {"platform": "twitch", "id": "42", "name": "Bob"},
-        "data": {"bits": 100, "message": "Take my bits"}}, settle=False)
+    status, _ = await server.post_event(
+        {
+            "type": "cheer",
+            "source": "twitch",
+            "source_id": "cheer-1",
+            "viewer": {"platform": "twitch", "id": "42", "name": "Bob"},
+            "data": {"bits": 100, "message": "Take my bits"},
+        },
+        settle=False,
+    )
     assert status == 201
     stage = w.page.locator("#alert-stage.show")
     await stage.wait_for(state="visible", timeout=ALERT_WAIT_MS)
@@ -171,8 +187,7 @@ async def test_alert_from_api_events_appears_at_once(open_page: Any, server: Any
     assert w.errors == [] and w.blocked == []
 
 
-async def test_cut_in_a_burst_of_20_shows_each_once_in_order(open_page: Any,
-                                                             server: Any) -> None:
+async def test_cut_in_a_burst_of_20_shows_each_once_in_order(open_page: Any, server: Any) -> None:
     w = await open_page(overlay("alerts"))
     await w.wait_connected()
     overlays = server.services.overlays
@@ -214,15 +229,15 @@ async def test_reload_replays_nothing_already_shown(open_page: Any, server: Any)
     assert f"since={first[-1]}" in ws_urls[-1]
 
 
-async def test_a_reset_server_history_does_not_strand_the_page(browser: Any,
-                                                              server: Any) -> None:
+async def test_a_reset_server_history_does_not_strand_the_page(browser: Any, server: Any) -> None:
     """A page that remembers ids from an older database starts afresh instead of dropping
     the new alerts whose ids it believes it already showed."""
     context = await browser.new_context()
     try:
         await context.add_init_script(
             "localStorage.setItem('limelight:alerts:last', '999');"
-            "localStorage.setItem('limelight:alerts:shown', '[1, 2, 3, 999]');")
+            "localStorage.setItem('limelight:alerts:shown', '[1, 2, 3, 999]');"
+        )
         page = await context.new_page()
         await page.goto(server.url(overlay("alerts")))
         await page.wait_for_function("() => window.Limelight.connected")
@@ -253,45 +268,44 @@ CANARY = "window.__pwned"
 PAYLOADS = [
     "<script>window.__pwned=1</script>",
     "<img src=x onerror=window.__pwned=1>",
-    "<img src=\"https://evil.example/a.png\">",
+    '<img src="https://evil.example/a.png">',
     "<svg onload=window.__pwned=1>",
     "<svg><script>window.__pwned=1</script></svg>",
-    "<iframe src=\"javascript:window.__pwned=1\"></iframe>",
+    '<iframe src="javascript:window.__pwned=1"></iframe>',
     "javascript:window.__pwned=1",
-    "<a href=\"javascript:alert(1)\">click</a>",
+    '<a href="javascript:alert(1)">click</a>',
     "<body onload=alert(1)>",
-    "\"><script>alert(document.cookie)</script>",
+    '"><script>alert(document.cookie)</script>',
     "'><img src=x onerror=alert(1)>",
     "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
     "<details open ontoggle=alert(1)>",
     "<video><source onerror=alert(1)></video>",
     "<audio src=x onerror=alert(1)>",
     "<input autofocus onfocus=alert(1)>",
-    "<object data=\"https://evil.example/x.swf\"></object>",
-    "<embed src=\"https://evil.example/x\">",
-    "<link rel=stylesheet href=\"https://evil.example/x.css\">",
+    '<object data="https://evil.example/x.swf"></object>',
+    '<embed src="https://evil.example/x">',
+    '<link rel=stylesheet href="https://evil.example/x.css">',
     "<style>@import 'https://evil.example/x.css';</style>",
     "</style><style>body{background:url(https://evil.example/bg.png)}</style>",
-    "<div style=\"background:url(https://evil.example/div.png)\">x</div>",
-    "<meta http-equiv=\"refresh\" content=\"0;url=https://evil.example/\">",
-    "<base href=\"https://evil.example/\">",
-    "<form action=\"https://evil.example/\"><button>go</button></form>",
+    '<div style="background:url(https://evil.example/div.png)">x</div>',
+    '<meta http-equiv="refresh" content="0;url=https://evil.example/">',
+    '<base href="https://evil.example/">',
+    '<form action="https://evil.example/"><button>go</button></form>',
     "{{7*7}} ${7*7} <%= 7*7 %> {name.__class__}",
     "\u202egnp.exe\u202c RTL override",
     "\u200f\u202b\u202d\u2066mixed\u2069 direction",
     "A" * 5000,
-    "\U0001F600" * 300,
+    "\U0001f600" * 300,
     "<template><script>alert(1)</script></template>",
-    "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\">",
-    "<img srcset=\"https://evil.example/s.png 1x\">",
+    '<noscript><p title="</noscript><img src=x onerror=alert(1)>">',
+    '<img srcset="https://evil.example/s.png 1x">',
     "<marquee onstart=alert(1)>x</marquee>",
     "data:text/html,<script>alert(1)</script>",
     "&lt;script&gt;alert(1)&lt;/script&gt; &amp; entities",
 ]
 
 
-async def test_xss_corpus_runs_nothing_and_requests_nothing(open_page: Any,
-                                                             server: Any) -> None:
+async def test_xss_corpus_runs_nothing_and_requests_nothing(open_page: Any, server: Any) -> None:
     assert len(PAYLOADS) >= 30
     chat = await open_page(overlay("chat", limit="200"))
     alerts = await open_page(overlay("alerts"))
@@ -304,43 +318,78 @@ async def test_xss_corpus_runs_nothing_and_requests_nothing(open_page: Any,
     overlays = server.services.overlays
     for i, payload in enumerate(PAYLOADS):
         viewer = ViewerRef("twitch", f"x{i}", payload)
-        message = ChatMessage(source="xss", source_id=f"xss-{i}", viewer=viewer, text=payload,
-                              color=payload, verdict=Verdict.allow())
+        message = ChatMessage(
+            source="xss",
+            source_id=f"xss-{i}",
+            viewer=viewer,
+            text=payload,
+            color=payload,
+            verdict=Verdict.allow(),
+        )
         await server.services.bus.publish(message)
-        await server.client.post("/api/overlays/alerts/alerts", headers=server.admin_headers,
-                                 json={"kind": "cheer", "duration_ms": 60,
-                                       "data": {"name": payload, "bits": 1,
-                                                "message": payload}})
-    await overlays.set_state("leaderboard", "stream", {
-        "title": PAYLOADS[0], "entries": [{"name": p, "value": p} for p in PAYLOADS]})
-    await overlays.set_state("goal", "g", {"title": PAYLOADS[1], "label": PAYLOADS[2],
-                                           "current": 1, "target": 2, "milestones": [
-                                               {"at": 1, "label": p} for p in PAYLOADS[:5]]})
-    await overlays.set_state("ticker", "t", {"title": PAYLOADS[3], "text": PAYLOADS[4],
-                                             "ends_at": PAYLOADS[5], "stock": 1})
+        await server.client.post(
+            "/api/overlays/alerts/alerts",
+            headers=server.admin_headers,
+            json={
+                "kind": "cheer",
+                "duration_ms": 60,
+                "data": {"name": payload, "bits": 1, "message": payload},
+            },
+        )
+    await overlays.set_state(
+        "leaderboard",
+        "stream",
+        {"title": PAYLOADS[0], "entries": [{"name": p, "value": p} for p in PAYLOADS]},
+    )
+    await overlays.set_state(
+        "goal",
+        "g",
+        {
+            "title": PAYLOADS[1],
+            "label": PAYLOADS[2],
+            "current": 1,
+            "target": 2,
+            "milestones": [{"at": 1, "label": p} for p in PAYLOADS[:5]],
+        },
+    )
+    await overlays.set_state(
+        "ticker",
+        "t",
+        {"title": PAYLOADS[3], "text": PAYLOADS[4], "ends_at": PAYLOADS[5], "stock": 1},
+    )
     await chat.page.wait_for_function(
         f"() => document.querySelectorAll('#chat-lines li').length === {len(PAYLOADS)}",
-        timeout=10_000)
-    await alerts.page.wait_for_function(f"() => window.Limelight.shown.length >= {len(PAYLOADS)}",
-                                        timeout=30_000)
+        timeout=10_000,
+    )
+    await alerts.page.wait_for_function(
+        f"() => window.Limelight.shown.length >= {len(PAYLOADS)}", timeout=30_000
+    )
     await board.page.wait_for_function(
-        f"() => document.querySelectorAll('.board li').length === {len(PAYLOADS)}")
+        f"() => document.querySelectorAll('.board li').length === {len(PAYLOADS)}"
+    )
     await goal.page.wait_for_function("() => !document.getElementById('goal').hidden")
     await ticker.page.wait_for_function("() => !document.getElementById('ticker').hidden")
 
     # Viewer text arrived as text, byte for byte.
-    texts = await chat.page.eval_on_selector_all("#chat-lines .text",
-                                                 "els => els.map(e => e.textContent)")
+    texts = await chat.page.eval_on_selector_all(
+        "#chat-lines .text", "els => els.map(e => e.textContent)"
+    )
     assert texts == PAYLOADS
-    names = await board.page.eval_on_selector_all(".board .name",
-                                                  "els => els.map(e => e.textContent)")
+    names = await board.page.eval_on_selector_all(
+        ".board .name", "els => els.map(e => e.textContent)"
+    )
     assert names == PAYLOADS
     for w in pages:
         assert await w.page.evaluate(CANARY) is None
-        assert await w.page.evaluate("document.querySelectorAll("
-                                     "'script:not([src]), iframe, object, embed, svg, img"
-                                     ":not(.alert-image), style, base, meta[http-equiv],"
-                                     " form').length") == 0
+        assert (
+            await w.page.evaluate(
+                "document.querySelectorAll("
+                "'script:not([src]), iframe, object, embed, svg, img"
+                ":not(.alert-image), style, base, meta[http-equiv],"
+                " form').length"
+            )
+            == 0
+        )
         assert w.dialogs == []
         assert w.errors == []
         assert [c for c in w.console if "Refused" in c or "error" in c.lower()] == []
@@ -348,16 +397,16 @@ async def test_xss_corpus_runs_nothing_and_requests_nothing(open_page: Any,
         assert all(_same_origin(r, w.origin) for r in w.requests)
 
 
-async def test_the_watchers_would_catch_a_dialog_and_a_foreign_request(
-        open_page: Any) -> None:
+async def test_the_watchers_would_catch_a_dialog_and_a_foreign_request(open_page: Any) -> None:
     """The XSS test's listeners are live: a dialog, a CSP refusal and a request that would
     leave the server are each recorded."""
     w = await open_page(overlay("chat"))
     await w.wait_connected()
     await w.page.evaluate("() => alert('canary')")
     await w.page.evaluate("() => fetch('https://evil.example/x').catch(() => null)")
-    await wait_until(lambda: w.dialogs == ["canary"]
-                     and any("Refused to connect" in c for c in w.console))
+    await wait_until(
+        lambda: w.dialogs == ["canary"] and any("Refused to connect" in c for c in w.console)
+    )
     with pytest.raises(Exception, match=r"ERR_FAILED|aborted"):
         await w.page.goto("https://evil.example/page")
     assert w.blocked == ["https://evil.example/page"]
@@ -385,50 +434,103 @@ async def test_render_each_default_overlay_to_png(open_page: Any, server: Any) -
     vip = ViewerRef("twitch", "v1", "VeryImportant")
     server.services.badges.award(vip, "vip")
     await overlays.set_state("chat", "mode", {"restricted": True, "label": "Subscribers only"})
-    await overlays.set_state("leaderboard", "stream", {"title": "Top supporters this stream",
-        "entries": [{"name": "Alice", "value": "$50.00"}, {"name": "Bob", "value": "$20.00"},
-                    {"name": "Carol", "value": "$12.50"}]})
-    await overlays.set_state("leaderboard", "all_time", {"title": "All time", "order": 1,
-                                                         "entries": [
-        {"name": "Dave", "value": "$1,250.00"}, {"name": "Alice", "value": "$900.00"}]})
-    await overlays.set_state("goal", "charity", {
-        "title": "Charity drive: Save the Owls", "current": 62_500, "target": 100_000,
-        "label": "$625.00 of $1,000.00", "milestones": [
-            {"at": 25_000, "label": "Owl song"}, {"at": 50_000, "label": "Face paint"},
-            {"at": 75_000, "label": "Ice bath"}]})
+    await overlays.set_state(
+        "leaderboard",
+        "stream",
+        {
+            "title": "Top supporters this stream",
+            "entries": [
+                {"name": "Alice", "value": "$50.00"},
+                {"name": "Bob", "value": "$20.00"},
+                {"name": "Carol", "value": "$12.50"},
+            ],
+        },
+    )
+    await overlays.set_state(
+        "leaderboard",
+        "all_time",
+        {
+            "title": "All time",
+            "order": 1,
+            "entries": [
+                {"name": "Dave", "value": "$1,250.00"},
+                {"name": "Alice", "value": "$900.00"},
+            ],
+        },
+    )
+    await overlays.set_state(
+        "goal",
+        "charity",
+        {
+            "title": "Charity drive: Save the Owls",
+            "current": 62_500,
+            "target": 100_000,
+            "label": "$625.00 of $1,000.00",
+            "milestones": [
+                {"at": 25_000, "label": "Owl song"},
+                {"at": 50_000, "label": "Face paint"},
+                {"at": 75_000, "label": "Ice bath"},
+            ],
+        },
+    )
     ends = (datetime.now(UTC) + timedelta(minutes=14, seconds=30)).isoformat()
-    await overlays.set_state("ticker", "drop", {"title": "Limited hoodie drop",
-                                                "text": "Use !merch to order", "ends_at": ends,
-                                                "stock": 37, "total": 100})
+    await overlays.set_state(
+        "ticker",
+        "drop",
+        {
+            "title": "Limited hoodie drop",
+            "text": "Use !merch to order",
+            "ends_at": ends,
+            "stock": 37,
+            "total": 100,
+        },
+    )
     await shots["leaderboard"].page.wait_for_function(
-        "() => document.querySelectorAll('.board').length === 2")
+        "() => document.querySelectorAll('.board').length === 2"
+    )
     await shots["goal"].page.wait_for_function("() => !document.getElementById('goal').hidden")
 
-    lines = [(vip, "First time here, love the stream!"),
-             (ViewerRef("twitch", "v2", "Chatty"), "PogChamp that was close"),
-             (ViewerRef("youtube", "v3", "Tuber"), "hello from YouTube")]
+    lines = [
+        (vip, "First time here, love the stream!"),
+        (ViewerRef("twitch", "v2", "Chatty"), "PogChamp that was close"),
+        (ViewerRef("youtube", "v3", "Tuber"), "hello from YouTube"),
+    ]
     for i, (who, text) in enumerate(lines):
-        await server.services.bus.publish(ChatMessage(
-            source="shot", source_id=f"shot-{i}", viewer=who, text=text, color="#4fc3f7"))
-    await overlays.alert("alerts", kind="tip", duration_ms=60_000, data={
-        "name": "Alice", "amount": "25.00", "currency": "USD",
-        "message": "Keep up the great work!"})
+        await server.services.bus.publish(
+            ChatMessage(
+                source="shot", source_id=f"shot-{i}", viewer=who, text=text, color="#4fc3f7"
+            )
+        )
+    await overlays.alert(
+        "alerts",
+        kind="tip",
+        duration_ms=60_000,
+        data={
+            "name": "Alice",
+            "amount": "25.00",
+            "currency": "USD",
+            "message": "Keep up the great work!",
+        },
+    )
     await shots["chat"].page.wait_for_function(
-        "() => document.querySelectorAll('#chat-lines li').length === 3")
+        "() => document.querySelectorAll('#chat-lines li').length === 3"
+    )
     await shots["alerts"].page.locator("#alert-stage.show").wait_for(state="visible")
     await shots["ticker"].page.wait_for_function(
-        "() => document.querySelector('.ticker-countdown').textContent !== ''")
+        "() => document.querySelector('.ticker-countdown').textContent !== ''"
+    )
     for name, w in shots.items():
         await w.page.screenshot(path=str(OUTPUT / f"{name}.png"))
         assert (OUTPUT / f"{name}.png").stat().st_size > 0
         assert w.errors == [] and w.blocked == []
     badge = await shots["chat"].page.locator("#chat-lines li .badge").first.text_content()
-    assert badge == "\U0001F48E"
-    assert re.match(r"^1[34]:\d\d$", await shots["ticker"].page.locator(
-        ".ticker-countdown").text_content())
+    assert badge == "\U0001f48e"
+    assert re.match(
+        r"^1[34]:\d\d$", await shots["ticker"].page.locator(".ticker-countdown").text_content()
+    )
 
 
 def _badge() -> Any:
     from limelight import Badge
 
-    return Badge("vip", "VIP", "\U0001F48E")
+    return Badge("vip", "VIP", "\U0001f48e")

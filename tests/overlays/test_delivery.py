@@ -30,8 +30,9 @@ async def receive_type(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[s
             return message
 
 
-async def connect(h: Any, overlay: str = "alerts", since: int | None = None) -> tuple[
-        aiohttp.ClientWebSocketResponse, dict[str, Any], list[dict[str, Any]]]:
+async def connect(
+    h: Any, overlay: str = "alerts", since: int | None = None
+) -> tuple[aiohttp.ClientWebSocketResponse, dict[str, Any], list[dict[str, Any]]]:
     """Open a page's socket; return it, the hello and the replayed alerts."""
     url = WS + overlay + (f"&since={since}" if since is not None else "")
     ws = await h.client.ws_connect(url)
@@ -49,9 +50,9 @@ async def test_alert_is_stored_sent_and_acked(limelight, database_url) -> None:
     h = await start(limelight, database_url=database_url)
     ws, hello, replay = await connect(h)
     assert replay == [] and hello["paused"] is False
-    alert_id = await h.services.overlays.alert("alerts", kind="tip",
-                                               data={"name": "Ann", "amount": "5.00",
-                                                     "currency": "USD"})
+    alert_id = await h.services.overlays.alert(
+        "alerts", kind="tip", data={"name": "Ann", "amount": "5.00", "currency": "USD"}
+    )
     message = await receive(ws)
     assert message["id"] == alert_id > 0
     assert message["variation"]["text"] == "Ann tipped $5.00!"
@@ -72,8 +73,10 @@ def _status_is(alert_id: int, status: str) -> Any:
 async def test_reconnect_replays_after_since_in_order(limelight, database_url) -> None:
     h = await start(limelight, database_url=database_url)
     overlays = h.services.overlays
-    ids = [await overlays.alert("alerts", kind="raid", data={"name": f"r{i}", "viewers": i})
-           for i in range(6)]
+    ids = [
+        await overlays.alert("alerts", kind="raid", data={"name": f"r{i}", "viewers": i})
+        for i in range(6)
+    ]
     ws, hello, replay = await connect(h, since=ids[1])
     assert [a["id"] for a in replay] == ids[2:]
     assert hello["replay"] == 4 and hello["since"] == ids[1]
@@ -105,8 +108,9 @@ async def test_alerts_older_than_replay_age_are_not_replayed_but_counted(limelig
 
 async def test_alerts_survive_a_restart(limelight, database_url) -> None:
     h = await start(limelight, database_url=database_url)
-    alert_id = await h.services.overlays.alert("alerts", kind="raid",
-                                               data={"name": "x", "viewers": 3})
+    alert_id = await h.services.overlays.alert(
+        "alerts", kind="raid", data={"name": "x", "viewers": 3}
+    )
     await h.client.close()
     h2 = await start(limelight, database_url=database_url)
     ws, hello, replay = await connect(h2, since=alert_id - 1)
@@ -118,9 +122,10 @@ async def test_alerts_survive_a_restart(limelight, database_url) -> None:
 async def test_several_pages_on_one_overlay_each_get_everything(limelight) -> None:
     h = await start(limelight)
     pages = [await connect(h) for _ in range(3)]
-    ids = [await h.services.overlays.alert("alerts", kind="raid",
-                                           data={"name": str(i), "viewers": i})
-           for i in range(5)]
+    ids = [
+        await h.services.overlays.alert("alerts", kind="raid", data={"name": str(i), "viewers": i})
+        for i in range(5)
+    ]
     for ws, _, _ in pages:
         got = [(await receive(ws))["id"] for _ in ids]
         assert got == ids
@@ -170,11 +175,15 @@ async def test_state_snapshot_on_connect_and_live_updates(limelight) -> None:
     await overlays.set_state("leaderboard", "stream", {"title": "Top", "entries": []})
     ws, hello, _ = await connect(h, "leaderboard")
     assert hello["state"] == {"stream": {"title": "Top", "entries": []}}
-    await overlays.set_state("leaderboard", "stream", {"title": "Top", "entries": [
-        {"name": "Ann", "value": "$5.00"}]})
+    await overlays.set_state(
+        "leaderboard", "stream", {"title": "Top", "entries": [{"name": "Ann", "value": "$5.00"}]}
+    )
     message = await receive(ws)
-    assert message == {"type": "state", "key": "stream", "data": {
-        "title": "Top", "entries": [{"name": "Ann", "value": "$5.00"}]}}
+    assert message == {
+        "type": "state",
+        "key": "stream",
+        "data": {"title": "Top", "entries": [{"name": "Ann", "value": "$5.00"}]},
+    }
     await overlays.clear_state("leaderboard", "stream")
     assert (await receive(ws))["data"] is None
     await ws.close()
@@ -208,11 +217,17 @@ async def test_oversized_or_invalid_messages_are_refused(limelight) -> None:
 async def test_garbage_from_a_page_is_ignored(limelight) -> None:
     h = await start(limelight)
     ws, _, _ = await connect(h)
-    for junk in ("not json", "[]", '{"type": "ack", "id": "1"}', '{"type": "ack", "id": true}',
-                 '{"type": "other"}'):
+    for junk in (
+        "not json",
+        "[]",
+        '{"type": "ack", "id": "1"}',
+        '{"type": "ack", "id": true}',
+        '{"type": "other"}',
+    ):
         await ws.send_str(junk)
-    alert_id = await h.services.overlays.alert("alerts", kind="raid",
-                                               data={"name": "x", "viewers": 1})
+    alert_id = await h.services.overlays.alert(
+        "alerts", kind="raid", data={"name": "x", "viewers": 1}
+    )
     assert (await receive(ws))["id"] == alert_id
     await ws.close()
 
@@ -222,9 +237,10 @@ async def test_replay_limit_keeps_the_newest(limelight, monkeypatch) -> None:
 
     monkeypatch.setattr(outbox, "REPLAY_LIMIT", 3)
     h = await start(limelight)
-    ids = [await h.services.overlays.alert("alerts", kind="raid",
-                                           data={"name": str(i), "viewers": i})
-           for i in range(5)]
+    ids = [
+        await h.services.overlays.alert("alerts", kind="raid", data={"name": str(i), "viewers": i})
+        for i in range(5)
+    ]
     ws, _, replay = await connect(h, since=0)
     assert [a["id"] for a in replay] == ids[-3:]
     await ws.close()
@@ -235,15 +251,20 @@ async def test_server_stop_closes_pages(limelight) -> None:
     ws, _, _ = await connect(h)
     await h.client.close()
     message = await asyncio.wait_for(ws.receive(), 5)
-    assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
-                            aiohttp.WSMsgType.CLOSING)
+    assert message.type in (
+        aiohttp.WSMsgType.CLOSE,
+        aiohttp.WSMsgType.CLOSED,
+        aiohttp.WSMsgType.CLOSING,
+    )
 
 
 async def test_history_pruning_keeps_the_newest_alert(limelight) -> None:
     h = await start(limelight, config={"overlays": {"history_days": 1}})
     overlays = h.services.overlays
-    ids = [await overlays.alert("alerts", kind="raid", data={"name": str(i), "viewers": i})
-           for i in range(3)]
+    ids = [
+        await overlays.alert("alerts", kind="raid", data={"name": str(i), "viewers": i})
+        for i in range(3)
+    ]
     await OverlayAlert.all().update(created_at=utcnow() - timedelta(days=2))
     await overlays.outbox.start()
     assert [a.id for a in await OverlayAlert.all()] == [ids[-1]]
@@ -255,8 +276,10 @@ async def test_history_pruning_keeps_the_newest_alert(limelight) -> None:
 async def test_a_page_repeats_recent_acks_in_one_message(limelight) -> None:
     h = await start(limelight)
     overlays = h.services.overlays
-    ids = [await overlays.alert("alerts", kind="raid", data={"name": str(i), "viewers": i})
-           for i in range(3)]
+    ids = [
+        await overlays.alert("alerts", kind="raid", data={"name": str(i), "viewers": i})
+        for i in range(3)
+    ]
     test_id = await overlays.test_alert("alerts")
     ws, _, _ = await connect(h, since=0)
     await ws.send_json({"type": "ack", "ids": [*ids[:2], test_id, "x", True]})

@@ -20,8 +20,15 @@ def test_wheel_ships_the_overlay_theme_and_the_alerts_plugin(installed_venv: Ven
     names = set(zipfile.ZipFile(installed_venv.wheel).namelist())
     for name in ("alerts", "base", "chat", "goal", "leaderboard", "ticker"):
         assert f"limelight/theme/templates/{name}.html" in names
-    for name in ("overlay.js", "overlay.css", "chat.js", "goal.js", "leaderboard.js",
-                 "ticker.js", "img/star.svg"):
+    for name in (
+        "overlay.js",
+        "overlay.css",
+        "chat.js",
+        "goal.js",
+        "leaderboard.js",
+        "ticker.js",
+        "img/star.svg",
+    ):
         assert f"limelight/theme/static/{name}" in names
     assert "limelight_alerts/__init__.py" in names
     assert "limelight/migrations/0002_overlay_alerts.py" in names
@@ -35,20 +42,29 @@ def test_installed_server_serves_overlays(installed_venv: Venv, tmp_path: Path) 
     text = config.read_text()
     admin = text.split('admin_token = "', 1)[1].split('"', 1)[0]
     overlay = text.split('overlay_token = "', 1)[1].split('"', 1)[0]
-    with running_server(config, tmp_path, command=[str(installed_venv.limelight)],
-                        env=installed_venv.env()) as server:
+    with running_server(
+        config, tmp_path, command=[str(installed_venv.limelight)], env=installed_venv.env()
+    ) as server:
         status, health = server.get("/healthz")
         assert {p["name"]: p["status"] for p in health["plugins"]}["alerts"] == "enabled"
         page = server.get_text(f"/overlays/alerts?token={overlay}")
         assert '<script src="/-/theme/overlay.js"></script>' in page
         assert "Limelight" in server.get_text("/-/theme/overlay.js")
-        request = urllib.request.Request(server.base + "/api/overlays/alerts/test",
-                                         method="POST", data=b"",
-                                         headers={"Authorization": f"Bearer {admin}"})
+        request = urllib.request.Request(
+            server.base + "/api/overlays/alerts/test",
+            method="POST",
+            data=b"",
+            headers={"Authorization": f"Bearer {admin}"},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 201 and json.loads(response.read())["id"] < 0
         status, listing = server.get("/api/overlays", admin)
         assert status == 200
         assert {o["name"] for o in listing["overlays"]} >= {
-            "alerts", "chat", "leaderboard", "goal", "ticker"}
+            "alerts",
+            "chat",
+            "leaderboard",
+            "goal",
+            "ticker",
+        }
         assert server.stop() == 0

@@ -38,8 +38,10 @@ async def test_page_needs_the_overlay_token(limelight, name: str) -> None:
 async def test_page_csp_forbids_inline_script_and_foreign_connections(limelight) -> None:
     h = await start(limelight)
     response = await h.client.get(f"/overlays/alerts?token={OVERLAY_TOKEN}")
-    csp = dict(part.strip().split(" ", 1) for part in
-               response.headers["Content-Security-Policy"].split(";"))
+    csp = dict(
+        part.strip().split(" ", 1)
+        for part in response.headers["Content-Security-Policy"].split(";")
+    )
     assert csp["script-src"] == "'self'"
     assert csp["connect-src"] == "'self'"
     assert csp["default-src"] == "'none'"
@@ -61,8 +63,7 @@ async def test_websocket_refuses_bad_tokens_before_upgrading(limelight) -> None:
     assert wrong.status == 403
     unknown = await h.client.get(f"/overlays/ws?overlay=nope&token={OVERLAY_TOKEN}")
     assert unknown.status == 404
-    bad_since = await h.client.get(f"/overlays/ws?overlay=alerts&token={OVERLAY_TOKEN}"
-                                   "&since=abc")
+    bad_since = await h.client.get(f"/overlays/ws?overlay=alerts&token={OVERLAY_TOKEN}&since=abc")
     assert bad_since.status == 400
     plain = await h.client.get(f"/overlays/ws?overlay=alerts&token={OVERLAY_TOKEN}")
     assert plain.status == 400  # not a WebSocket handshake
@@ -75,10 +76,21 @@ async def test_overlays_disabled_without_a_token(limelight) -> None:
 
 
 async def test_theme_css_sets_variables_and_skips_unsafe_values(limelight) -> None:
-    h = await start(limelight, config={"overlays": {"theme": {
-        "accent": "#ff6b9a", "font": "'Comic Neue', sans-serif", "alert_in": "300ms",
-        "evil": "red; } body { background: url(https://evil.example/x.png)",
-        "leak": "url(/x)", "Bad Name!": "red"}}})
+    h = await start(
+        limelight,
+        config={
+            "overlays": {
+                "theme": {
+                    "accent": "#ff6b9a",
+                    "font": "'Comic Neue', sans-serif",
+                    "alert_in": "300ms",
+                    "evil": "red; } body { background: url(https://evil.example/x.png)",
+                    "leak": "url(/x)",
+                    "Bad Name!": "red",
+                }
+            }
+        },
+    )
     css = await (await h.client.get("/-/overlays/theme.css")).text()
     assert "--ll-accent: #ff6b9a;" in css
     assert "--ll-font: 'Comic Neue', sans-serif;" in css
@@ -91,7 +103,8 @@ async def test_template_override_from_theme_dir(limelight, tmp_path) -> None:
     theme.mkdir(parents=True)
     (theme / "goal.html").write_text(
         '{% extends "templates/base.html" %}{% block content %}<p id="mine">'
-        "{{ overlay.name }}</p>{% endblock %}")
+        "{{ overlay.name }}</p>{% endblock %}"
+    )
     h = await start(limelight, config={"overlays": {"theme_dir": str(tmp_path / "mytheme")}})
     html = await (await h.client.get(f"/overlays/goal?token={OVERLAY_TOKEN}")).text()
     assert '<p id="mine">goal</p>' in html
@@ -99,8 +112,9 @@ async def test_template_override_from_theme_dir(limelight, tmp_path) -> None:
 
 async def test_query_parameters_are_escaped_into_data_attributes(limelight) -> None:
     h = await start(limelight)
-    response = await h.client.get(f"/overlays/leaderboard?token={OVERLAY_TOKEN}"
-                                  '&board="><script>alert(1)</script>&evil=1')
+    response = await h.client.get(
+        f'/overlays/leaderboard?token={OVERLAY_TOKEN}&board="><script>alert(1)</script>&evil=1'
+    )
     html = await response.text()
     assert "<script>alert(1)" not in html
     assert 'data-board="&#34;&gt;&lt;script&gt;' in html
@@ -121,8 +135,9 @@ async def api(h: Any, method: str, path: str, body: Any = None) -> tuple[int, An
 async def test_api_needs_the_admin_token(limelight) -> None:
     h = await start(limelight)
     assert (await h.client.get("/api/overlays")).status == 401
-    assert (await h.client.post("/api/overlays/alerts/pause",
-                                headers={"Authorization": "Bearer nope"})).status == 403
+    assert (
+        await h.client.post("/api/overlays/alerts/pause", headers={"Authorization": "Bearer nope"})
+    ).status == 403
     assert (await h.client.post("/api/overlays/alerts/pause")).status == 401
 
 
@@ -191,7 +206,8 @@ async def test_clear_drops_waiting_alerts(limelight) -> None:
 async def test_replay_makes_a_new_alert_with_the_same_content(limelight) -> None:
     h = await start(limelight)
     original = await h.services.overlays.alert(
-        "alerts", kind="donation", data={"name": "Dee", "amount": "10.00", "currency": "EUR"})
+        "alerts", kind="donation", data={"name": "Dee", "amount": "10.00", "currency": "EUR"}
+    )
     ws, _, _ = await connect(h)
     status, body = await api(h, "POST", f"/api/overlays/alerts/replay/{original}")
     assert status == 201 and body["replay_of"] == original and body["id"] > original
@@ -221,13 +237,17 @@ async def test_test_alert_endpoint_sends_a_sample_test_alert(limelight) -> None:
 async def test_push_alert_and_state_through_the_api(limelight) -> None:
     h = await start(limelight)
     ws, _, _ = await connect(h, "goal")
-    status, body = await api(h, "POST", "/api/overlays/goal/state",
-                             {"key": "charity", "data": {"title": "Save the owls",
-                                                         "current": 250, "target": 1000}})
+    status, body = await api(
+        h,
+        "POST",
+        "/api/overlays/goal/state",
+        {"key": "charity", "data": {"title": "Save the owls", "current": 250, "target": 1000}},
+    )
     assert status == 200
     assert (await receive(ws))["data"]["title"] == "Save the owls"
-    status, body = await api(h, "POST", "/api/overlays/goal/alerts",
-                             {"kind": "milestone", "data": {"title": "25%!"}})
+    status, body = await api(
+        h, "POST", "/api/overlays/goal/alerts", {"kind": "milestone", "data": {"title": "25%!"}}
+    )
     assert status == 201
     message = await receive(ws)
     assert message["id"] == body["id"] and message["variation"]["text"] == "25%!"
@@ -239,8 +259,9 @@ async def test_push_alert_and_state_through_the_api(limelight) -> None:
 
 async def test_overlay_detail_lists_history(limelight) -> None:
     h = await start(limelight)
-    alert_id = await h.services.overlays.alert("alerts", kind="raid",
-                                               data={"name": "Ray", "viewers": 9})
+    alert_id = await h.services.overlays.alert(
+        "alerts", kind="raid", data={"name": "Ray", "viewers": 9}
+    )
     status, body = await api(h, "GET", "/api/overlays/alerts")
     assert status == 200 and body["pending"] == 1
     assert body["history"][0]["id"] == alert_id
@@ -252,8 +273,9 @@ async def test_overlay_detail_lists_history(limelight) -> None:
 
 
 async def login(h: Any) -> None:
-    response = await h.client.post("/admin/login", data={"token": ADMIN_TOKEN},
-                                    allow_redirects=False)
+    response = await h.client.post(
+        "/admin/login", data={"token": ADMIN_TOKEN}, allow_redirects=False
+    )
     assert response.status == 302
 
 
@@ -272,9 +294,16 @@ async def test_dashboard_lists_overlays_with_url_and_size(limelight) -> None:
 
 async def test_dashboard_detail_shows_history_escaped(limelight) -> None:
     h = await start(limelight)
-    await h.services.overlays.alert("alerts", kind="tip", data={
-        "name": "<b>Mal</b>", "amount": "1.00", "currency": "USD",
-        "message": "<script>alert(1)</script>"})
+    await h.services.overlays.alert(
+        "alerts",
+        kind="tip",
+        data={
+            "name": "<b>Mal</b>",
+            "amount": "1.00",
+            "currency": "USD",
+            "message": "<script>alert(1)</script>",
+        },
+    )
     await login(h)
     response = await h.client.get("/admin/overlays/alerts")
     html = await response.text()

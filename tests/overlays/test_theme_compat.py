@@ -11,19 +11,28 @@ import pytest
 THEME = Path(__file__).resolve().parents[2] / "overlays" / "static"
 #: Features newer than Chromium 103 (OBS 29's browser source) or not allowed by our CSP.
 TOO_NEW = {
-    "css": [(r":has\(", ":has() (Chromium 105)"), (r"@container", "container queries (105)"),
-            (r"color-mix\(", "color-mix() (111)"), (r"^\s*&", "CSS nesting (112)")],
-    "js": [(r"^\s*await\b", "top-level await in a classic script"),
-           (r"^\s*(import|export)\s", "ES modules (the page loads classic scripts)"),
-           (r"Object\.groupBy|\.toSorted\(|\.toReversed\(|\.with\(", "ES2023+ methods"),
-           (r"\binnerHTML\b|\bouterHTML\b|insertAdjacentHTML|document\.write",
-            "HTML insertion: viewer text goes in with textContent only"),
-           (r"\beval\(|new Function\(", "eval")],
+    "css": [
+        (r":has\(", ":has() (Chromium 105)"),
+        (r"@container", "container queries (105)"),
+        (r"color-mix\(", "color-mix() (111)"),
+        (r"^\s*&", "CSS nesting (112)"),
+    ],
+    "js": [
+        (r"^\s*await\b", "top-level await in a classic script"),
+        (r"^\s*(import|export)\s", "ES modules (the page loads classic scripts)"),
+        (r"Object\.groupBy|\.toSorted\(|\.toReversed\(|\.with\(", "ES2023+ methods"),
+        (
+            r"\binnerHTML\b|\bouterHTML\b|insertAdjacentHTML|document\.write",
+            "HTML insertion: viewer text goes in with textContent only",
+        ),
+        (r"\beval\(|new Function\(", "eval"),
+    ],
 }
 
 
-@pytest.mark.parametrize("path", sorted(THEME.glob("*.js")) + sorted(THEME.glob("*.css")),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted(THEME.glob("*.js")) + sorted(THEME.glob("*.css")), ids=lambda p: p.name
+)
 def test_theme_uses_nothing_newer_than_chromium_103(path: Path) -> None:
     text = re.sub(r"/\*.*?\*/", "", path.read_text("utf-8"), flags=re.DOTALL)
     text = re.sub(r"^\s*//.*$", "", text, flags=re.MULTILINE)

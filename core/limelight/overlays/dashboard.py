@@ -24,16 +24,28 @@ async def overlays_page(request: web.Request) -> web.Response:
     overlays = []
     for spec in service.specs():
         channel = service.channel(spec.name)
-        overlays.append({
-            "name": spec.name, "title": spec.title or spec.name,
-            "description": spec.description, "width": spec.width, "height": spec.height,
-            "url": overlay_url(settings, spec.name), "clients": len(channel.clients),
-            "paused": channel.paused, "pending": await service.pending(spec.name),
-        })
-    return render(request, "admin/overlays.html", {
-        "overlays": overlays, "kinds": sorted(SAMPLES),
-        "replay_max_age": settings.overlays.replay_max_age,
-    })
+        overlays.append(
+            {
+                "name": spec.name,
+                "title": spec.title or spec.name,
+                "description": spec.description,
+                "width": spec.width,
+                "height": spec.height,
+                "url": overlay_url(settings, spec.name),
+                "clients": len(channel.clients),
+                "paused": channel.paused,
+                "pending": await service.pending(spec.name),
+            }
+        )
+    return render(
+        request,
+        "admin/overlays.html",
+        {
+            "overlays": overlays,
+            "kinds": sorted(SAMPLES),
+            "replay_max_age": settings.overlays.replay_max_age,
+        },
+    )
 
 
 async def overlay_detail(request: web.Request) -> web.Response:
@@ -45,16 +57,25 @@ async def overlay_detail(request: web.Request) -> web.Response:
         raise web.HTTPNotFound()
     settings = request.app[SETTINGS]
     channel = service.channel(name)
-    return render(request, "admin/overlays_detail.html", {
-        "overlay": {"name": spec.name, "title": spec.title or spec.name,
-                    "description": spec.description, "width": spec.width,
-                    "height": spec.height, "url": overlay_url(settings, spec.name),
-                    "events": list(spec.events)},
-        "status": channel.status(),
-        "pending": await service.pending(name),
-        "history": await service.history(name, 100),
-        "kinds": sorted(SAMPLES),
-    })
+    return render(
+        request,
+        "admin/overlays_detail.html",
+        {
+            "overlay": {
+                "name": spec.name,
+                "title": spec.title or spec.name,
+                "description": spec.description,
+                "width": spec.width,
+                "height": spec.height,
+                "url": overlay_url(settings, spec.name),
+                "events": list(spec.events),
+            },
+            "status": channel.status(),
+            "pending": await service.pending(name),
+            "history": await service.history(name, 100),
+            "kinds": sorted(SAMPLES),
+        },
+    )
 
 
 def setup(app: web.Application) -> None:

@@ -93,9 +93,18 @@ class OutboxAlert:
         created = row.created_at
         if created.tzinfo is None:
             created = created.replace(tzinfo=UTC)
-        return cls(id=row.id, overlay=row.overlay, kind=row.kind, data=row.data or {},
-                   variation=row.variation, duration_ms=row.duration_ms, created_at=created,
-                   status=row.status, event_id=row.event_id, replay_of=row.replay_of)
+        return cls(
+            id=row.id,
+            overlay=row.overlay,
+            kind=row.kind,
+            data=row.data or {},
+            variation=row.variation,
+            duration_ms=row.duration_ms,
+            created_at=created,
+            status=row.status,
+            event_id=row.event_id,
+            replay_of=row.replay_of,
+        )
 
 
 class Outbox:
@@ -117,36 +126,57 @@ class Outbox:
         cutoff = utcnow() - timedelta(days=self.history_days)
         # The newest row always stays: SQLite would otherwise reuse its id, and pages
         # resume by id.
-        pruned = await OverlayAlert.filter(created_at__lt=cutoff,
-                                           id__lt=self.last_real_id).delete()
+        pruned = await OverlayAlert.filter(created_at__lt=cutoff, id__lt=self.last_real_id).delete()
         if pruned:
-            log.info("removed %d overlay alert(s) older than %d days", pruned,
-                     self.history_days)
+            log.info("removed %d overlay alert(s) older than %d days", pruned, self.history_days)
 
     # -- adding ---------------------------------------------------------------------------
 
-    async def add(self, overlay: str, kind: str, data: dict[str, Any],
-                  variation: dict[str, Any] | None, duration_ms: int, *,
-                  test: bool = False, event_id: int | None = None,
-                  replay_of: int | None = None) -> OutboxAlert:
+    async def add(
+        self,
+        overlay: str,
+        kind: str,
+        data: dict[str, Any],
+        variation: dict[str, Any] | None,
+        duration_ms: int,
+        *,
+        test: bool = False,
+        event_id: int | None = None,
+        replay_of: int | None = None,
+    ) -> OutboxAlert:
         """Store one alert (committed when real); an alert already stored for the same
         event, overlay and kind is returned instead with ``duplicate`` set."""
         now = utcnow()
         if test:
-            alert = OutboxAlert(id=-next(self._test_ids), overlay=overlay, kind=kind,
-                                data=data, variation=variation, duration_ms=duration_ms,
-                                created_at=now, test=True, event_id=event_id,
-                                replay_of=replay_of, after=self.last_real_id)
+            alert = OutboxAlert(
+                id=-next(self._test_ids),
+                overlay=overlay,
+                kind=kind,
+                data=data,
+                variation=variation,
+                duration_ms=duration_ms,
+                created_at=now,
+                test=True,
+                event_id=event_id,
+                replay_of=replay_of,
+                after=self.last_real_id,
+            )
             self._tests.setdefault(overlay, deque(maxlen=TEST_KEEP)).append(alert)
             return alert
-        row = OverlayAlert(overlay=overlay, kind=kind, data=data, variation=variation,
-                           duration_ms=duration_ms, created_at=now, event_id=event_id,
-                           replay_of=replay_of)
+        row = OverlayAlert(
+            overlay=overlay,
+            kind=kind,
+            data=data,
+            variation=variation,
+            duration_ms=duration_ms,
+            created_at=now,
+            event_id=event_id,
+            replay_of=replay_of,
+        )
         try:
             await row.save()
         except IntegrityError:
-            existing = await OverlayAlert.get_or_none(overlay=overlay, event_id=event_id,
-                                                      kind=kind)
+            existing = await OverlayAlert.get_or_none(overlay=overlay, event_id=event_id, kind=kind)
             if existing is None:
                 raise
             alert = OutboxAlert.from_row(existing)
@@ -198,10 +228,12 @@ class Outbox:
     async def pending(self, overlay: str) -> int:
         """Alerts no page has shown yet and that are still young enough to be replayed."""
         cutoff = utcnow() - timedelta(seconds=self.replay_max_age)
-        count = await OverlayAlert.filter(overlay=overlay, status=QUEUED,
-                                          created_at__gte=cutoff).count()
-        count += sum(1 for t in self._tests.get(overlay, ())
-                     if t.status == QUEUED and t.created_at >= cutoff)
+        count = await OverlayAlert.filter(
+            overlay=overlay, status=QUEUED, created_at__gte=cutoff
+        ).count()
+        count += sum(
+            1 for t in self._tests.get(overlay, ()) if t.status == QUEUED and t.created_at >= cutoff
+        )
         return count
 
     # -- changing status ------------------------------------------------------------------
@@ -226,7 +258,8 @@ class Outbox:
                         test.status = SHOWN
         if real:
             await OverlayAlert.filter(id__in=real, overlay=overlay, status=QUEUED).update(
-                status=SHOWN, shown_at=utcnow())
+                status=SHOWN, shown_at=utcnow()
+            )
 
     async def set_status(self, overlay: str, alert_id: int, status: str) -> bool:
         """Skip one alert that no page has shown yet; ``False`` when there is none."""
@@ -236,14 +269,14 @@ class Outbox:
                 return False
             test.status = status
             return True
-        changed = await OverlayAlert.filter(id=alert_id, overlay=overlay,
-                                            status=QUEUED).update(status=status)
+        changed = await OverlayAlert.filter(id=alert_id, overlay=overlay, status=QUEUED).update(
+            status=status
+        )
         return bool(changed)
 
     async def clear(self, overlay: str) -> int:
         """Mark every alert of ``overlay`` that no page has shown yet as cleared."""
-        changed = await OverlayAlert.filter(overlay=overlay, status=QUEUED).update(
-            status=CLEARED)
+        changed = await OverlayAlert.filter(overlay=overlay, status=QUEUED).update(status=CLEARED)
         for test in self._tests.get(overlay, ()):
             if test.status == QUEUED:
                 test.status = CLEARED

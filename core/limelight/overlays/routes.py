@@ -41,9 +41,11 @@ from .websocket import websocket_handler
 
 log = logging.getLogger("limelight.overlays")
 
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "media-src 'self'; font-src 'self'; connect-src 'self'; base-uri 'none'; "
-       "form-action 'none'; frame-ancestors 'self'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self'; font-src 'self'; connect-src 'self'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'self'"
+)
 THEME_CSS = "/-/overlays/theme.css"
 
 _VAR_NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
@@ -78,8 +80,11 @@ def theme_variables(theme: dict[str, str]) -> list[tuple[str, str]]:
         name = key.strip().lower().replace("_", "-")
         value = str(value).strip()
         if not _VAR_NAME.match(name) or not _VAR_VALUE.match(value) or "url(" in value.lower():
-            log.warning("[overlays.theme] %s: skipped (use letters, digits, #, %%, commas, "
-                        "quotes and parentheses only; no url())", key)
+            log.warning(
+                "[overlays.theme] %s: skipped (use letters, digits, #, %%, commas, "
+                "quotes and parentheses only; no url())",
+                key,
+            )
             continue
         out.append((name, value))
     return out
@@ -239,12 +244,13 @@ async def push_alert(request: web.Request) -> web.Response:
     test = body.get("test", False)
     duration = body.get("duration_ms")
     if not isinstance(kind, str) or not isinstance(data, dict) or not isinstance(test, bool):
-        raise ApiError(400, "send {\"kind\": str, \"data\": object, \"test\": bool}")
+        raise ApiError(400, 'send {"kind": str, "data": object, "test": bool}')
     if duration is not None and (not isinstance(duration, int) or not 0 < duration <= 120_000):
         raise ApiError(400, "duration_ms must be an integer between 1 and 120000")
     try:
-        alert_id = await service_of(request).alert(name, kind=kind, data=data, test=test,
-                                                   duration_ms=duration)
+        alert_id = await service_of(request).alert(
+            name, kind=kind, data=data, test=test, duration_ms=duration
+        )
     except OverlayError as exc:
         raise ApiError(400, str(exc)) from None
     return web.json_response({"id": alert_id, "test": test}, status=201)
@@ -255,7 +261,7 @@ async def put_state(request: web.Request) -> web.Response:
     body = await _body(request)
     key, data = body.get("key"), body.get("data")
     if not isinstance(key, str) or not key or not isinstance(data, dict):
-        raise ApiError(400, "send {\"key\": str, \"data\": object}")
+        raise ApiError(400, 'send {"key": str, "data": object}')
     try:
         await service_of(request).set_state(name, key, data)
     except OverlayError as exc:

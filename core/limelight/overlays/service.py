@@ -48,8 +48,16 @@ MAX_ACKS = 100
 #: Largest JSON body one alert, state or live message may carry.
 MAX_MESSAGE = 64 * 1024
 
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$",
-            "BRL": "R$", "INR": "₹"}
+_SYMBOLS = {
+    "USD": "$",
+    "EUR": "€",
+    "GBP": "£",
+    "JPY": "¥",
+    "CAD": "CA$",
+    "AUD": "A$",
+    "BRL": "R$",
+    "INR": "₹",
+}
 
 
 class OverlayError(ValueError):
@@ -95,16 +103,30 @@ class Channel:
 
 
 SAMPLES: dict[str, dict[str, Any]] = {
-    "tip": {"name": "Test Viewer", "amount": "5.00", "currency": "USD",
-            "message": "This is a test alert."},
+    "tip": {
+        "name": "Test Viewer",
+        "amount": "5.00",
+        "currency": "USD",
+        "message": "This is a test alert.",
+    },
     "cheer": {"name": "Test Viewer", "bits": 100, "message": "Cheer100 test"},
     "subscription": {"name": "Test Viewer", "tier": "1000", "months": 3, "message": ""},
     "gift_bomb": {"name": "Test Viewer", "count": 5, "tier": "1000"},
     "raid": {"name": "Test Viewer", "viewers": 42},
-    "donation": {"name": "Test Viewer", "amount": "10.00", "currency": "USD",
-                 "message": "For a good cause", "campaign": "Test campaign"},
-    "merch.order": {"name": "Test Viewer", "item": "Test T-shirt", "quantity": 1,
-                    "amount": "25.00", "currency": "USD"},
+    "donation": {
+        "name": "Test Viewer",
+        "amount": "10.00",
+        "currency": "USD",
+        "message": "For a good cause",
+        "campaign": "Test campaign",
+    },
+    "merch.order": {
+        "name": "Test Viewer",
+        "item": "Test T-shirt",
+        "quantity": 1,
+        "amount": "25.00",
+        "currency": "USD",
+    },
     "membership.changed": {"name": "Test Viewer", "level": "VIP", "status": "granted"},
 }
 
@@ -112,8 +134,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
 class OverlayService:
     """Durable alerts, state snapshots and live messages for every overlay."""
 
-    def __init__(self, settings: Settings, host: PluginHost | None = None,
-                 badges: BadgeBook | None = None) -> None:
+    def __init__(
+        self, settings: Settings, host: PluginHost | None = None, badges: BadgeBook | None = None
+    ) -> None:
         self.settings = settings
         self.host = host
         self.badges = badges
@@ -134,8 +157,11 @@ class OverlayService:
 
     def register(self, overlay: Overlay) -> None:
         if not NAME.match(overlay.name) or overlay.name in RESERVED:
-            log.error("overlay %r: names are lower-case letters, digits, '_', '.', '-' "
-                      "(and not 'ws'); it is not served", overlay.name)
+            log.error(
+                "overlay %r: names are lower-case letters, digits, '_', '.', '-' "
+                "(and not 'ws'); it is not served",
+                overlay.name,
+            )
             return
         channel = self.channel(overlay.name)
         channel.spec = overlay
@@ -161,8 +187,7 @@ class OverlayService:
         return self.channels[name].spec if self.exists(name) else None
 
     def specs(self) -> list[Overlay]:
-        return [c.spec for n, c in self.channels.items() if c.spec is not None
-                and self.exists(n)]
+        return [c.spec for n, c in self.channels.items() if c.spec is not None and self.exists(n)]
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -171,14 +196,21 @@ class OverlayService:
 
     async def stop(self) -> None:
         clients = [c for ch in self.channels.values() for c in ch.clients]
-        await asyncio.gather(*(c.close(1001, b"server stopping") for c in clients),
-                             return_exceptions=True)
+        await asyncio.gather(
+            *(c.close(1001, b"server stopping") for c in clients), return_exceptions=True
+        )
         await asyncio.gather(*(c.stop() for c in clients), return_exceptions=True)
 
     # -- the plugin API -------------------------------------------------------------------
 
-    def variation(self, event_type: str, amount: Money | None = None, *,
-                  overlay: str = "alerts", count: int | None = None) -> Variation:
+    def variation(
+        self,
+        event_type: str,
+        amount: Money | None = None,
+        *,
+        overlay: str = "alerts",
+        count: int | None = None,
+    ) -> Variation:
         """The alert variation for ``event_type`` at the tier ``amount``/``count`` reaches.
 
         Tiers come from ``[[overlays.alerts.variations]]``; amounts are compared in minor
@@ -187,10 +219,17 @@ class OverlayService:
         book = self.variations.get(overlay) or self.variations["alerts"]
         return book.pick(event_type, amount, count)
 
-    async def alert(self, overlay: str, *, kind: str, data: dict[str, Any],
-                    duration_ms: int | None = None, test: bool = False,
-                    event: Event | None = None,
-                    variation: Variation | dict[str, Any] | None = None) -> int:
+    async def alert(
+        self,
+        overlay: str,
+        *,
+        kind: str,
+        data: dict[str, Any],
+        duration_ms: int | None = None,
+        test: bool = False,
+        event: Event | None = None,
+        variation: Variation | dict[str, Any] | None = None,
+    ) -> int:
         """Queue an alert on ``overlay``; returns its id once it is durable.
 
         ``data`` is what the page shows (viewer text is always rendered as text). With no
@@ -207,18 +246,24 @@ class OverlayService:
         if not isinstance(data, dict):
             raise OverlayError("alert data must be a dict")
         if variation is None:
-            variation = self.variation(kind, amount_of(data), overlay=overlay,
-                                       count=count_of(kind, data))
-        variation_wire = (variation.to_wire(self._text_values(data, event))
-                          if isinstance(variation, Variation) else dict(variation))
+            variation = self.variation(
+                kind, amount_of(data), overlay=overlay, count=count_of(kind, data)
+            )
+        variation_wire = (
+            variation.to_wire(self._text_values(data, event))
+            if isinstance(variation, Variation)
+            else dict(variation)
+        )
         if duration_ms is None:
-            duration_ms = int(variation_wire.get("duration_ms")
-                              or self.settings.overlays.alerts.duration_ms)
+            duration_ms = int(
+                variation_wire.get("duration_ms") or self.settings.overlays.alerts.duration_ms
+            )
         self._check_size(data)
         event_id = event.id if event is not None and not test else None
         async with self._lock:
-            stored = await self.outbox.add(overlay, kind, data, variation_wire, duration_ms,
-                                           test=test, event_id=event_id)
+            stored = await self.outbox.add(
+                overlay, kind, data, variation_wire, duration_ms, test=test, event_id=event_id
+            )
             if not stored.duplicate:
                 self._deliver(channel, stored)
         return stored.id
@@ -281,14 +326,21 @@ class OverlayService:
             raise KeyError(alert_id)
         channel = self.channel(original.overlay)
         async with self._lock:
-            stored = await self.outbox.add(original.overlay, original.kind, original.data,
-                                           original.variation, original.duration_ms,
-                                           test=original.test, replay_of=original.id)
+            stored = await self.outbox.add(
+                original.overlay,
+                original.kind,
+                original.data,
+                original.variation,
+                original.duration_ms,
+                test=original.test,
+                replay_of=original.id,
+            )
             self._deliver(channel, stored)
         return stored.id
 
-    async def test_alert(self, overlay: str, kind: str = "tip",
-                         data: dict[str, Any] | None = None) -> int:
+    async def test_alert(
+        self, overlay: str, kind: str = "tip", data: dict[str, Any] | None = None
+    ) -> int:
         """A test alert with sample data (memory only, marked ``test``)."""
         sample = dict(SAMPLES.get(kind, {"name": "Test Viewer"}))
         sample.update(data or {})
@@ -305,8 +357,9 @@ class OverlayService:
         for tests that cut the line in the middle of a burst."""
         channel = self.channel(overlay)
         clients = list(channel.clients)
-        await asyncio.gather(*(c.close(code, b"reconnect") for c in clients),
-                             return_exceptions=True)
+        await asyncio.gather(
+            *(c.close(code, b"reconnect") for c in clients), return_exceptions=True
+        )
         return len(clients)
 
     def status(self) -> dict[str, Any]:
@@ -327,9 +380,15 @@ class OverlayService:
         channel = self.channel(client.overlay)
         channel.clients.add(client)
         channel.connects += 1
-        hello = {"type": "hello", "overlay": channel.name, "boot": self.boot,
-                 "paused": channel.paused, "state": dict(channel.state), "since": since,
-                 "last_id": self.outbox.last_real_id}
+        hello = {
+            "type": "hello",
+            "overlay": channel.name,
+            "boot": self.boot,
+            "paused": channel.paused,
+            "state": dict(channel.state),
+            "since": since,
+            "last_id": self.outbox.last_real_id,
+        }
         try:
             replay, expired = await self.outbox.replay(channel.name, since)
         except Exception:
@@ -384,9 +443,11 @@ class OverlayService:
                 return
             data = self._chat_line(event)
         elif isinstance(event, ChatDeleted):
-            data = {"message_id": event.message_id,
-                    "viewer": event.viewer.to_wire() if event.viewer else None,
-                    "channel": event.channel}
+            data = {
+                "message_id": event.message_id,
+                "viewer": event.viewer.to_wire() if event.viewer else None,
+                "channel": event.channel,
+            }
         else:
             data = event.to_wire()
         text = dumps({"type": "live", "kind": etype, "data": data})
@@ -397,8 +458,10 @@ class OverlayService:
         viewer = event.viewer
         badges = []
         if self.badges is not None:
-            badges = [{"name": b.name, "label": b.label, "icon": b.icon}
-                      for b in self.badges.for_viewer(viewer)]
+            badges = [
+                {"name": b.name, "label": b.label, "icon": b.icon}
+                for b in self.badges.for_viewer(viewer)
+            ]
         return {
             "id": event.source_id,
             "source": event.source,
@@ -435,8 +498,9 @@ class OverlayService:
     @staticmethod
     def _text_values(data: dict[str, Any], event: Event | None) -> dict[str, Any]:
         """Placeholders for a variation's text: the data plus a display name and amount."""
-        values: dict[str, Any] = {k: v for k, v in data.items()
-                                  if isinstance(v, str | int) and not isinstance(v, bool)}
+        values: dict[str, Any] = {
+            k: v for k, v in data.items() if isinstance(v, str | int) and not isinstance(v, bool)
+        }
         if not values.get("name"):
             viewer = event.viewer if event is not None else None
             values["name"] = viewer.name if viewer is not None and viewer.name else "Someone"

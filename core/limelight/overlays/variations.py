@@ -94,8 +94,9 @@ class VariationBook:
             variation = _from_settings(raw, index, self.settings.duration_ms)
             self._by_event.setdefault(raw.event, []).append(variation)
 
-    def pick(self, event_type: str, amount: Money | None = None,
-             count: int | None = None) -> Variation:
+    def pick(
+        self, event_type: str, amount: Money | None = None, count: int | None = None
+    ) -> Variation:
         """The highest tier of ``event_type`` that ``amount``/``count`` reaches.
 
         A tier with ``min_amount`` matches only amounts in its own currency (compared in
@@ -111,23 +112,34 @@ class VariationBook:
         return self.default(event_type)
 
     def default(self, event_type: str) -> Variation:
-        return Variation(event=event_type, name="default",
-                         text=DEFAULT_TEXTS.get(event_type, GENERIC_TEXT),
-                         duration_ms=self.settings.duration_ms)
+        return Variation(
+            event=event_type,
+            name="default",
+            text=DEFAULT_TEXTS.get(event_type, GENERIC_TEXT),
+            duration_ms=self.settings.duration_ms,
+        )
 
     def all(self) -> list[Variation]:
         return [v for vs in self._by_event.values() for v in vs]
 
 
 def _with_event(variation: Variation, event_type: str) -> Variation:
-    return Variation(event=event_type, name=variation.name, text=variation.text,
-                     duration_ms=variation.duration_ms, image=variation.image,
-                     sound=variation.sound, volume=variation.volume,
-                     min_amount=variation.min_amount, min_count=variation.min_count)
+    return Variation(
+        event=event_type,
+        name=variation.name,
+        text=variation.text,
+        duration_ms=variation.duration_ms,
+        image=variation.image,
+        sound=variation.sound,
+        volume=variation.volume,
+        min_amount=variation.min_amount,
+        min_count=variation.min_count,
+    )
 
 
-def _best(candidates: Iterable[Variation], amount: Money | None,
-          count: int | None) -> Variation | None:
+def _best(
+    candidates: Iterable[Variation], amount: Money | None, count: int | None
+) -> Variation | None:
     best: Variation | None = None
     best_rank: tuple[int, int, int] = (-1, -1, -1)
     for variation in candidates:
@@ -137,8 +149,9 @@ def _best(candidates: Iterable[Variation], amount: Money | None,
     return best
 
 
-def _rank(variation: Variation, amount: Money | None,
-          count: int | None) -> tuple[int, int, int] | None:
+def _rank(
+    variation: Variation, amount: Money | None, count: int | None
+) -> tuple[int, int, int] | None:
     """``None`` when the variation does not apply; otherwise a sort key (higher wins):
     tiered variations beat untiered ones, then the higher threshold wins."""
     threshold = variation.min_amount

@@ -41,9 +41,16 @@ def dumps(message: dict[str, Any]) -> str:
 class Client:
     """One connected page: a bounded send queue, a writer task, eviction."""
 
-    def __init__(self, ws: web.WebSocketResponse, overlay: str, *, queue_size: int,
-                 send_timeout: float, transport: Transport | None = None,
-                 remote: str = "") -> None:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        overlay: str,
+        *,
+        queue_size: int,
+        send_timeout: float,
+        transport: Transport | None = None,
+        remote: str = "",
+    ) -> None:
         self.ws = ws
         self.overlay = overlay
         self.queue_size = queue_size
@@ -103,8 +110,12 @@ class Client:
         self.evicted = reason
         self.queue.clear()
         self._wakeup.set()
-        log.warning("overlay %s: disconnected a frozen browser source %s: %s",
-                    self.overlay, self.remote, reason)
+        log.warning(
+            "overlay %s: disconnected a frozen browser source %s: %s",
+            self.overlay,
+            self.remote,
+            reason,
+        )
         if self.transport is not None and not self.transport.is_closing():
             self.transport.abort()
 
@@ -146,16 +157,20 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     if not service.exists(name):
         raise ApiError(404, f"no overlay named {name!r}")
     since = parse_since(request.query.get("since"))
-    ws = web.WebSocketResponse(heartbeat=HEARTBEAT, compress=False,
-                               max_msg_size=MAX_INCOMING)
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT, compress=False, max_msg_size=MAX_INCOMING)
     if not ws.can_prepare(request).ok:
         raise ApiError(400, "this URL is a WebSocket; open /overlays/<name> in OBS instead")
     transport = request.transport
     await ws.prepare(request)
     peer = request.remote or ""
-    client = Client(ws, name, queue_size=settings.overlays.send_queue,
-                    send_timeout=settings.overlays.send_timeout, transport=transport,
-                    remote=peer)
+    client = Client(
+        ws,
+        name,
+        queue_size=settings.overlays.send_queue,
+        send_timeout=settings.overlays.send_timeout,
+        transport=transport,
+        remote=peer,
+    )
     try:
         await service.connect(client, since)
         async for msg in ws:
