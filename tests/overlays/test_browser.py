@@ -262,6 +262,33 @@ async def test_pause_and_skip_from_the_api(open_page: Any, server: Any) -> None:
     await w.page.locator("#alert-stage.show").wait_for(state="detached", timeout=5000)
 
 
+async def test_dashboard_buttons_drive_the_overlay(open_page: Any, server: Any) -> None:
+    from limelight.testing import ADMIN_TOKEN
+
+    w = await open_page(overlay("alerts"))
+    await w.wait_connected()
+    admin = await open_page("/admin/login")
+    await admin.page.fill("input[name=token]", ADMIN_TOKEN)
+    await admin.page.click("button[type=submit]")
+    await admin.page.goto(server.url("/admin/overlays"))
+    row = admin.page.locator('tr[data-overlay="alerts"]')
+    await row.locator("select[data-field=kind]").select_option("raid")
+    await row.locator('button[data-action="test"]').click()
+    await w.page.locator("#alert-stage.show.is-test").wait_for(state="visible", timeout=5000)
+    assert await w.page.locator(".alert-title").text_content() == (
+        "Test Viewer is raiding with 42 viewers!"
+    )
+    await row.locator('button[data-action="pause"]').click()
+    await w.page.wait_for_function("() => window.Limelight.paused === true")
+    await admin.page.wait_for_function(
+        "() => document.querySelector('tr[data-overlay=alerts] [data-field=paused]')"
+        ".textContent === 'paused'"
+    )
+    feedback = await admin.page.locator("#overlay-feedback").text_content()
+    assert feedback == "alerts: paused."
+    assert admin.errors == [] and admin.blocked == [] and w.errors == []
+
+
 # -- XSS -------------------------------------------------------------------------------------
 
 CANARY = "window.__pwned"
