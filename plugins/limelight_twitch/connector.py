@@ -492,12 +492,31 @@ class TwitchConnector(ChatConnector):
         """``session_reconnect``: connect to the new URL, take its welcome, then close the
         old socket. Subscriptions move with the session: no resubscribing."""
         assert self.session is not None
-        new = await self.session.ws_connect(url, autoping=True)
+
+        in_flight: list[asyncio.Future[str | None]] = []
+
+        async def drain_old() -> None:
+            # Twitch keeps delivering on the old socket until the new one is welcomed. A
+            # frame being handled is finished even when draining stops (shielded).
+            while True:
+                msg = await old.receive()
+                if msg.type is not aiohttp.WSMsgType.TEXT:
+                    return
+                frame = asyncio.ensure_future(self._eventsub_frame(msg.data))
+                in_flight.append(frame)
+                await asyncio.shield(frame)
+
+        draining = asyncio.create_task(drain_old(), name="twitch:eventsub-old")
         try:
-            session = await self._welcome(new)
-        except BaseException:
-            await new.close()
-            raise
+            new = await self.session.ws_connect(url, autoping=True)
+            try:
+                session = await self._welcome(new)
+            except BaseException:
+                await new.close()
+                raise
+        finally:
+            draining.cancel()
+            await asyncio.gather(draining, *in_flight, return_exceptions=True)
         self.es_session = str(session["id"])
         self.es_reconnects += 1
         await old.close()

@@ -413,13 +413,30 @@ class FakeTwitch:
         for conn in list(self.es_connections):
             await conn.ws.close(code=code, message=b"fake close")
 
-    async def es_session_reconnect(self) -> None:
-        """``session_reconnect``: the client must connect to the new URL (same session)."""
+    async def es_session_reconnect(self, *then: dict[str, Any]) -> None:
+        """``session_reconnect``: the client must connect to the new URL (same session).
+
+        ``then``: frames still delivered on the old connection right after, as Twitch does
+        until the client's new connection is welcomed."""
         for conn in list(self.es_connections):
             url = f"ws://{self.base}/eventsub?session={conn.session_id}"
             await conn.ws.send_str(json.dumps(self.frame("session_reconnect", {"session": {
                 "id": conn.session_id, "status": "reconnecting", "keepalive_timeout_seconds":
                 None, "reconnect_url": url, "connected_at": rfc3339()}})))
+            for frame in then:
+                await conn.ws.send_str(json.dumps(frame))
+
+    def notification(self, sub_type: str, event: dict[str, Any], *,
+                     message_id: str | None = None) -> dict[str, Any]:
+        """A notification frame (without sending it)."""
+        return self.frame("notification", {
+            "subscription": {"id": str(uuid.uuid4()), "status": "enabled", "type": sub_type,
+                             "version": "1", "cost": 0,
+                             "condition": {"broadcaster_user_id": self.broadcaster_id},
+                             "transport": {"method": "websocket", "session_id": ""},
+                             "created_at": rfc3339()},
+            "event": event}, message_id=message_id, subscription_type=sub_type,
+            subscription_version="1")
 
     async def es_revoke(self, sub_type: str, status: str = "authorization_revoked") -> None:
         sub = next((s for s in self.subscriptions if s["type"] == sub_type), None)

@@ -75,7 +75,10 @@ async def test_session_reconnect_moves_without_resubscribing(twitch_harness, fak
     _h, rec, conn = await twitch_harness()
     session = conn.es_session
     subscribed = len(fake_twitch.subscriptions)
-    await fake_twitch.es_session_reconnect()
+    in_flight = fake_twitch.notification("channel.cheer", {
+        "is_anonymous": False, "user_id": "70", "user_login": "late", "user_name": "Late",
+        "broadcaster_user_id": "1001", "message": "", "bits": 10})
+    await fake_twitch.es_session_reconnect(in_flight)
     await wait_until(lambda: fake_twitch.es_connects == 2 and len(fake_twitch.es_connections)
                      == 1)
     assert conn.es_session == session
@@ -84,6 +87,7 @@ async def test_session_reconnect_moves_without_resubscribing(twitch_harness, fak
         "user_id": "77", "user_login": "moved", "user_name": "Moved",
         "broadcaster_user_id": "1001", "tier": "1000", "is_gift": False})
     await wait_until(lambda: rec.of("subscription"))
+    assert [c.bits for c in rec.of("cheer")] == [10]  # delivered on the old socket
 
 
 @pytest.mark.parametrize("code", range(4000, 4008))
