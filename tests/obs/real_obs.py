@@ -214,6 +214,25 @@ class RealObs:
         finally:
             client.disconnect()
 
+    def go_live(self, rtmp_url: str) -> None:
+        """Start streaming to ``rtmp_url`` (see fake_rtmp.py); returns once OBS is live."""
+        self.request(
+            "SetStreamServiceSettings",
+            {
+                "streamServiceType": "rtmp_custom",
+                "streamServiceSettings": {"server": rtmp_url, "key": "limelight-test"},
+            },
+        )
+        self.request("StartStream")
+        deadline = time.monotonic() + 30
+        while not self.request("GetStreamStatus")["responseData"]["outputActive"]:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"OBS did not go live:\n{self.log_tail()}")
+            time.sleep(0.05)
+
+    def streaming(self) -> bool:
+        return bool(self.request("GetStreamStatus")["responseData"]["outputActive"])
+
     def program_scene(self) -> str:
         return self.request("GetCurrentProgramScene")["responseData"]["currentProgramSceneName"]
 

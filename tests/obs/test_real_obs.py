@@ -18,7 +18,8 @@ from limelight.obs.errors import ObsRequestError
 from limelight.testing import make_tip
 
 from ..support import wait_until
-from .conftest import obs_config
+from .conftest import Recorder, obs_config
+from .fake_rtmp import FakeRtmp
 from .real_obs import RealObs
 
 pytestmark = pytest.mark.obs
@@ -125,6 +126,26 @@ async def test_obs_refusals_keep_its_status_code_and_message(limelight, obs_stud
     assert "No Such Scene" in info.value.comment
 
 
+async def test_going_live_and_stopping_in_obs_become_stream_online_and_offline(
+    limelight, obs_studio
+):
+    recorder = Recorder()
+    h = await limelight(plugins={"rec": recorder}, config=config_for(obs_studio))
+    await connected(h)
+    rtmp = FakeRtmp()
+    try:
+        await asyncio.to_thread(obs_studio.go_live, rtmp.url)
+        await wait_until(lambda: recorder.of("stream.online"), timeout=15)
+        assert h.services.obs.is_streaming() is True
+        assert recorder.of("stream.online")[0].source == "obs"
+        await asyncio.to_thread(obs_studio.request, "StopStream")
+        await wait_until(lambda: recorder.of("stream.offline"), timeout=15)
+        assert h.services.obs.is_streaming() is False
+        assert rtmp.publishes == 1
+    finally:
+        rtmp.close()
+
+
 def test_obs_setup_on_a_browserless_obs_refuses_and_changes_nothing(obs_studio, tmp_path: Path):
     config = tmp_path / "config.toml"
     config.write_text(
@@ -153,8 +174,9 @@ def test_obs_setup_on_a_browserless_obs_refuses_and_changes_nothing(obs_studio, 
 
 
 async def test_obs_killed_mid_stream_then_restarted(limelight, obs_studio):
-    """Tips keep arriving while OBS dies and comes back: Limelight never stops and
-    reconnects, with its event subscription renewed."""
+    """OBS is live and tips keep arriving when it dies; it comes back: Limelight never
+    stops, reconnects with its event subscription renewed, and reports the stream that
+    ended with the crash."""
     rule = {
         "on": "tip",
         "min_amount": "10.00",
@@ -163,8 +185,12 @@ async def test_obs_killed_mid_stream_then_restarted(limelight, obs_studio):
         "scene": "Big Tip",
         "duration": 1.5,
     }
-    h = await limelight(config=config_for(obs_studio, rules=[rule]))
+    recorder = Recorder()
+    h = await limelight(plugins={"rec": recorder}, config=config_for(obs_studio, rules=[rule]))
     await connected(h)
+    rtmp = FakeRtmp()
+    await asyncio.to_thread(obs_studio.go_live, rtmp.url)
+    await wait_until(lambda: h.services.obs.is_streaming(), timeout=15)
     obs = h.services.obs
     answers: list[int] = []
     stop = asyncio.Event()
@@ -204,8 +230,11 @@ async def test_obs_killed_mid_stream_then_restarted(limelight, obs_studio):
         seen = scene_log(h)
         await h.publish(make_tip("15.00"), settle=False)
         await wait_until(lambda: seen[-2:] == ["Big Tip", "Scene"], timeout=10)
+        await wait_until(lambda: recorder.of("stream.offline"), timeout=10)
+        assert obs.is_streaming() is False
     finally:
         stop.set()
         await flow
+        rtmp.close()
     assert answers and set(answers) == {201}
     assert obs.connection().connects >= 2

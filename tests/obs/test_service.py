@@ -13,27 +13,8 @@ from limelight.obs.errors import ObsActionDropped, ObsError, ObsRequestError, Ob
 from limelight.testing import make_tip
 
 from ..support import free_port, wait_until
-from .conftest import FAKE_PASSWORD, obs_config
+from .conftest import FAKE_PASSWORD, Recorder, obs_config
 from .fake_obs import FakeObs
-
-
-class Recorder:
-    """A plugin that records every event it is given and keeps its context."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self.ctx: Any = None
-
-    @hookimpl
-    def startup(self, ctx: Any) -> None:
-        self.ctx = ctx
-
-    @hookimpl
-    def on_event(self, event: Event, ctx: Any) -> None:
-        self.events.append(event)
-
-    def of(self, type_name: str) -> list[Event]:
-        return [e for e in self.events if event_type_name(e) == type_name]
 
 
 async def connected(h: Any, name: str = "main") -> None:
