@@ -26,9 +26,9 @@ from limelight import Money
 from limelight.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers, verify_hmac
 from limelight_tips.models import LedgerEntry
 
-from ..support import free_port
+from ..support import free_port, wait_until
 
-N_TIPS = 2_000
+N_TIPS = 1_000
 CONCURRENCY = 32
 SECRET = "bench-generic-secret-0123456789"
 STRIPE_SECRET = "whsec_bench_0123456789abcdef"
@@ -120,8 +120,11 @@ async def _limelight_run(limelight: Any, database_url: str, kind: str) -> dict[s
     url = h.url(f"/webhooks/{kind}")
     started = time.perf_counter()
     latencies, answered = await _drive(url, requests)
-    while await LedgerEntry.all().count() < N_TIPS:
-        await asyncio.sleep(0.005)
+
+    async def all_committed() -> bool:
+        return await LedgerEntry.all().count() >= N_TIPS
+
+    await wait_until(all_committed, timeout=600, interval=0.005)
     total = time.perf_counter() - started
     await h.client.close()
     return {"tips_s": N_TIPS / total, "answered_s": N_TIPS / answered,

@@ -113,6 +113,7 @@ async def test_stripe_zero_decimal_currency(tips) -> None:
         "payment_intent.succeeded", payment_intent(500, "jpy"))))
     [entry] = await t.entries()
     assert (entry["amount"], entry["currency"]) == ("500", "JPY")
+    assert entry["viewer"]["name"] == "Stripe supporter"  # unmatched, and no name given
 
 
 async def test_stripe_partial_refunds_reverse_the_original(tips) -> None:

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 MAX_ID = 200
 MAX_NAME = 200
 MAX_MESSAGE = 2000
+#: How a provider is named on stream when a payer gave no name.
+PROVIDER_LABELS = {"kofi": "Ko-fi", "stripe": "Stripe", "generic": "Web"}
 
 
 def load_json(raw: bytes | str, where: str = "body") -> Any:
@@ -104,5 +106,5 @@ async def supporter(runtime: Runtime, code: str | None, platform: str, name: str
     viewer = await runtime.links.resolve(code) if runtime.links is not None else None
     if viewer is not None:
         return viewer
-    label = name.strip() or f"{platform.capitalize()} supporter"
+    label = name.strip() or f"{PROVIDER_LABELS.get(platform, platform)} supporter"
     return ViewerRef(platform, pseudonym(platform, *(identity or (label,))), label[:MAX_NAME])
