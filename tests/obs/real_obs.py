@@ -6,6 +6,11 @@ with a random password (``FirstLoad=false`` keeps it from generating its own). S
 GL (``LIBGL_ALWAYS_SOFTWARE=1``) lets it render without a GPU. Readiness is a completed
 obs-websocket handshake, never a sleep. The whole process group (xvfb-run, Xvfb, obs)
 is killed at the end, whatever happened.
+
+Flags: ``--minimize-to-tray --multi --disable-missing-files-check --disable-updater``.
+``--startstreaming`` is not needed (tests go live through obs-websocket when they want
+to), and OBS 29.0.2 has no ``--disable-shutdown-check`` (OBS 30's safe mode added it):
+after a SIGKILL it simply starts again.
 """
 
 from __future__ import annotations
