@@ -81,6 +81,9 @@ async def tip(ctx: Any, call: Any) -> str:
     """A personal tip link, so your tip counts for you here in chat."""
     if call.viewer is None:
         return "Tip links need a chat account."
+    if runtime.links is None or not (runtime.config.stripe_payment_link
+                                     or runtime.config.kofi_page):
+        return "Tipping is not set up here yet."
     link = await runtime.tip_link(call.viewer)
     token = link.rsplit("/", 1)[-1]
     code = token.split(".", 1)[0]

@@ -56,7 +56,7 @@ def tips(limelight: Callable[..., Awaitable[Harness]]) -> Callable[..., Awaitabl
     async def start(config: dict[str, Any] | None = None, *, database_url: str | None = None,
                     webhooks: bool = True) -> Tips:
         base = _merge(WEBHOOK_CONFIG if webhooks else {}, {"plugins": {"tips": {
-            "thanks_window": 0}}})
+            "thanks_window": 0, "kofi_page": "https://ko-fi.com/streamer"}}})
         h = await limelight(plugins={"tips": limelight_tips, "alerts": limelight_alerts},
                             config=_merge(base, config or {}), database_url=database_url)
         assert h.host.info["tips"].enabled, h.host.info["tips"].reason

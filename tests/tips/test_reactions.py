@@ -109,7 +109,7 @@ async def test_goal_state_in_base_currency(tips) -> None:
 
 async def test_tip_link_redirects_to_stripe_with_the_viewer_code(tips) -> None:
     link = "https://buy.stripe.com/test_abc"
-    t = await tips(_tips_config(stripe_payment_link=link, link_ttl_minutes=15))
+    t = await tips(_tips_config(stripe_payment_link=link, link_ttl_minutes=15, kofi_page=""))
     await t.h.chat_as("alice", "!tip")
     reply = t.h.said[-1].text
     assert "valid 15 min" in reply
@@ -272,3 +272,9 @@ async def test_command_examples_hold(tips) -> None:
 
     t = await tips()
     assert not await run_examples(t.h, "tips")
+
+
+async def test_tip_command_says_when_no_tip_page_is_set_up(tips) -> None:
+    t = await tips(_tips_config(kofi_page=""))
+    await t.h.chat_as("alice", "!tip")
+    assert t.h.said[-1].text == "Tipping is not set up here yet."
