@@ -361,3 +361,19 @@ def test_entry_point_from_a_distribution_names_it_as_origin(monkeypatch):
     host.load_entry_points()
     info = host.info["extra"]
     assert (info.origin, info.version, info.status) == ("limelight-extra 2.3.4", "2.3.4", "enabled")
+
+
+class ConfigModelRaises:
+    @hookimpl
+    def register_config_model(self, register: Any) -> None:
+        raise ImportError("pydantic extra missing")
+
+
+async def test_failing_config_model_registration_disables_the_plugin_alone(limelight):
+    good = Recorder()
+    h = await limelight(plugins={"cfgfail": ConfigModelRaises(), "good": good})
+    info = h.host.info["cfgfail"]
+    assert info.status == "failed"
+    assert info.reason == "register_config_model failed: ImportError: pydantic extra missing"
+    await h.publish(make_tip())
+    assert len(good.seen) == 1
