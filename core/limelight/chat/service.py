@@ -51,7 +51,7 @@ class ChatService:
         #: Everything the bot said, newest last (the test kit's ``h.said``).
         self.sent: deque[SentMessage] = deque(maxlen=self.settings.history)
         #: Lines for the dashboard console: incoming, outgoing, deletions.
-        self.feed: deque[dict[str, Any]] = deque(maxlen=self.settings.history)
+        self.feed: deque[tuple[int, float, Any]] = deque(maxlen=self.settings.history)
         self._feed_seq = itertools.count(1)
         self.router = CommandRouter(self)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -322,18 +322,25 @@ class ChatService:
         return not self._tasks and all(q.idle for q in self.queues.values())
 
     def _feed_in(self, event: ChatMessage, shown: bool, reason: str) -> None:
-        self._feed_add({
-            "kind": "in", "connector": event.source, "platform":
-            event.viewer.platform if event.viewer else "", "channel": event.channel,
-            "id": event.source_id, "viewer": event.viewer.name if event.viewer else "",
-            "roles": sorted(event.roles), "text": event.text, "shown": shown,
-            "reason": reason, "test": event.test,
-        })
+        # Chat is the hot path: keep the event, build the console's dict only when asked.
+        self.feed.append((next(self._feed_seq), time.time(), (event, shown, reason)))
 
     def _feed_add(self, entry: dict[str, Any]) -> None:
-        entry["seq"] = next(self._feed_seq)
-        entry["at"] = time.time()
-        self.feed.append(entry)
+        self.feed.append((next(self._feed_seq), time.time(), entry))
+
+    @staticmethod
+    def _feed_entry(seq: int, at: float, item: Any) -> dict[str, Any]:
+        if isinstance(item, dict):
+            return {**item, "seq": seq, "at": at}
+        event, shown, reason = item
+        viewer = event.viewer
+        return {
+            "kind": "in", "connector": event.source, "platform": viewer.platform if viewer
+            else "", "channel": event.channel, "id": event.source_id,
+            "viewer": viewer.name if viewer else "", "roles": sorted(event.roles),
+            "text": event.text, "shown": shown, "reason": reason, "test": event.test,
+            "seq": seq, "at": at,
+        }
 
     def sent_since(self, count: int) -> list[SentMessage]:
         """What was sent after the ``sent_count`` was ``count`` (as far as history reaches)."""
@@ -343,7 +350,8 @@ class ChatService:
         return list(self.sent)[-new:]
 
     def feed_since(self, seq: int) -> list[dict[str, Any]]:
-        return [e for e in self.feed if e["seq"] > seq]
+        """The console lines after ``seq``, oldest first."""
+        return [self._feed_entry(*item) for item in self.feed if item[0] > seq]
 
     def status(self) -> dict[str, Any]:
         connectors = []
