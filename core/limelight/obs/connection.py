@@ -101,7 +101,7 @@ class ObsConnection:
             await asyncio.to_thread(link.close)
 
     def retry_now(self) -> None:
-        """Skip the rest of the current backoff (used by tests and the dashboard)."""
+        """Skip the rest of the current backoff: try again now (OBS is known to be back)."""
         self._wakeup.set()
 
     async def _run(self) -> None:
