@@ -112,16 +112,18 @@ async def test_sigkill_in_a_burst_loses_no_acknowledged_tip(database_url: str,
         status, _ = server.get("/healthz")
         assert status == 200
 
-        async def all_there() -> bool:
-            return acked <= set(await _ledger(server.base))
-
-        await wait_until(all_there, timeout=30, interval=0.2)
-        ids = await _ledger(server.base)
-        assert len(ids) == len(set(ids)), "a tip is in the ledger twice"
-        assert acked <= set(ids)
-        assert set(ids) <= {f"burst-{i:04d}" for i in range(TOTAL)}
         status, body = server.get("/api/events?type=tip&limit=500", token=ADMIN)
         logged = [e["source_id"] for e in body["events"]]
         assert len(logged) == len(set(logged))
-        assert set(ids) == set(logged), "the ledger and the event log disagree after replay"
+        assert acked <= set(logged), "a tip answered 2xx is not in the event log"
+
+        async def replayed() -> bool:
+            # Committed but unanswered deliveries are replayed too (the provider retries
+            # them and gets a duplicate), so the ledger ends up equal to the event log.
+            return set(await _ledger(server.base)) == set(logged)
+
+        await wait_until(replayed, timeout=30, interval=0.2)
+        ids = await _ledger(server.base)
+        assert len(ids) == len(set(ids)), "a tip is in the ledger twice"
+        assert acked <= set(ids)
     print(json.dumps({"acked": len(acked), "not_acked": failed, "in_ledger": len(ids)}))
