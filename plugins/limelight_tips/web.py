@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import aiohttp_jinja2
 from aiohttp import web
 from limelight import Money, Route
+from limelight.web.errors import ApiError
 
 from . import ledger
 from .attribution import PREFIX, LinkError
@@ -32,10 +33,11 @@ KINDS = ("tip", "cheer", "refund")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-class BadRequest(web.HTTPBadRequest):
+class BadRequest(ApiError):
+    """A 400 whose message the error middleware renders as ``{"error": ...}``."""
+
     def __init__(self, message: str) -> None:
-        super().__init__(text=json.dumps({"error": message, "status": 400}),
-                         content_type="application/json")
+        super().__init__(400, message)
 
 
 def _secure(response: web.StreamResponse) -> web.StreamResponse:
@@ -171,8 +173,7 @@ def routes(runtime: Runtime) -> list[Route]:
             raise BadRequest("the entry id must be an integer") from None
         entry = await LedgerEntry.get_or_none(id=entry_id)
         if entry is None:
-            raise web.HTTPNotFound(text=json.dumps({"error": f"no ledger entry {entry_id}"}),
-                                   content_type="application/json")
+            raise ApiError(404, f"no ledger entry {entry_id}")
         body = await _json_body(request)
         amount = None
         if body.get("amount") not in (None, ""):
@@ -207,9 +208,7 @@ def routes(runtime: Runtime) -> list[Route]:
         action = request.match_info["action"]
         row = await runtime.decide(pending_id, action == "approve")
         if row is None:
-            raise web.HTTPConflict(text=json.dumps(
-                {"error": f"alert {pending_id} is not waiting for approval"}),
-                content_type="application/json")
+            raise ApiError(409, f"alert {pending_id} is not waiting for approval")
         return web.json_response({"id": row.id, "status": row.status})
 
     async def tts(request: web.Request) -> web.Response:
