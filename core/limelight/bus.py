@@ -38,7 +38,8 @@ from .plugins import PluginHost
 
 log = logging.getLogger("limelight.bus")
 
-Handler = Callable[[Event], Awaitable[None]]
+#: A lane's handler; returning ``False`` (or raising) means it failed on the event.
+Handler = Callable[[Event], Awaitable[bool | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ class Lane:
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
-        self.on_done: Callable[[Event], None] | None = None
+        self.on_done: Callable[[Event, bool], None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"lane:{self.name}")
@@ -103,12 +104,13 @@ class Lane:
             if not space.is_set():
                 space.set()
             try:
-                await handler(event)
+                ok = await handler(event) is not False
             except Exception:  # handlers isolate plugins; this guards core subscribers
                 log.exception("lane %s: handler failed on %s", self.name, event_type_name(event))
+                ok = False
             self.delivered += 1
             if event.money and self.on_done is not None:
-                self.on_done(event)
+                self.on_done(event, ok)
 
     async def drain(self, timeout: float) -> None:
         try:
@@ -153,6 +155,7 @@ class EventBus:
         self._flush_lock = asyncio.Lock()
         self._closing = False
         self._pending: dict[int, int] = {}
+        self._failed: set[int] = set()
         self._handled: list[int] = []
         self.published = 0
         self.duplicates = 0
@@ -249,16 +252,27 @@ class EventBus:
         if event.money and event.id is not None and not event.test:
             self._pending[event.id] = len(lanes)
             if not lanes:
-                self._lane_done(event, force=True)
+                self._lane_done(event, True, force=True)
         for lane in lanes:
             await lane.put(event)
 
-    def _lane_done(self, event: Event, force: bool = False) -> None:
+    def _lane_done(self, event: Event, ok: bool, force: bool = False) -> None:
+        """Count a lane's delivery of a money event; mark it handled only when every lane
+        handled it. A plugin that failed on it leaves it unhandled, so the next start
+        dispatches it again (plugins must treat a replayed event idempotently)."""
         if event.id is None or event.id not in self._pending:
             return
+        if not ok:
+            self._failed.add(event.id)
         left = self._pending[event.id] - 1
         if left <= 0 or force:
             del self._pending[event.id]
+            if event.id in self._failed:
+                self._failed.discard(event.id)
+                log.warning("%s %s:%s was not handled by every plugin; it will be dispatched "
+                            "again at the next start", event_type_name(event), event.source,
+                            event.source_id)
+                return
             self._handled.append(event.id)
             self._chat_flush_wakeup.set()
         else:

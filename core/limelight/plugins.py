@@ -391,7 +391,7 @@ class PluginHost:
     def event_callers(self) -> list[Caller]:
         return self.callers("on_event")
 
-    def event_handler(self, caller: Caller) -> Callable[[Event], Awaitable[None]]:
+    def event_handler(self, caller: Caller) -> Callable[[Event], Awaitable[bool]]:
         """A lean, isolated ``on_event`` call for one plugin, for the bus's hot path.
 
         Same guarantees as :meth:`call_one` (errors and timeouts logged and counted, timing
@@ -403,9 +403,10 @@ class PluginHost:
         wants_event = "event" in caller.argnames
         perf_counter, isawaitable = time.perf_counter, inspect.isawaitable
 
-        async def handle(event: Event) -> None:
+        async def handle(event: Event) -> bool:
+            """True when the plugin handled the event (or is off); False when it failed."""
             if not info.enabled:
-                return
+                return True
             kwargs: dict[str, Any] = {}
             if wants_event:
                 kwargs["event"] = event
@@ -422,12 +423,15 @@ class PluginHost:
                 stats.timeouts += 1
                 stats.last_error = f"timed out after {self.timeout:g} s"
                 log.error("plugin %s: on_event timed out after %g s", plugin, self.timeout)
+                return False
             except Exception as exc:
                 stats.errors += 1
                 stats.last_error = _describe(exc)
                 log.exception("plugin %s: on_event raised %s", plugin, stats.last_error)
+                return False
             finally:
                 stats.seconds += perf_counter() - started
+            return True
 
         return handle
 

@@ -384,3 +384,39 @@ async def test_stop_lets_an_in_flight_chat_write_finish(limelight, monkeypatch):
     await asyncio.wait_for(stopping, 5)
     assert outcomes == ["wrote 1"]
     assert await EventRecord.filter(type="chat.message").count() == 1
+
+
+class FailsOnce:
+    """A ledger-like plugin whose first write fails (the database hiccupped)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.recorded: list[str] = []
+
+    @hookimpl
+    async def on_event(self, event: Any, ctx: Any) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("disk I/O error")
+        self.recorded.append(event.source_id)
+
+
+async def test_money_a_plugin_failed_on_is_dispatched_again_at_next_start(database_url, limelight):
+    flaky, rec = FailsOnce(), Recorder()
+    h1 = await limelight(plugins={"ledger": flaky, "rec": rec}, database_url=database_url)
+    await h1.publish(make_tip(source="kofi", source_id="fail-1"))
+    await h1.publish(make_tip(source="kofi", source_id="ok-1"))
+    await h1.services.bus.flush()
+    assert flaky.recorded == ["ok-1"]
+    await h1.client.close()
+    assert (await _handled(database_url, "fail-1")) is False  # kept for redelivery
+    assert (await _handled(database_url, "ok-1")) is True
+
+    again = FailsOnce()
+    again.calls = 1  # this time the write works
+    h2 = await limelight(plugins={"ledger": again, "rec": Recorder()}, database_url=database_url)
+    await h2.settle()
+    assert again.recorded == ["fail-1"]  # only the one that failed comes back
+    await h2.services.bus.flush()
+    await h2.client.close()
+    assert (await _handled(database_url, "fail-1")) is True
