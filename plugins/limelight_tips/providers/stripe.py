@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import stripe
 from aiohttp import web
 from limelight import Event, Money, Refund, Tip
 from limelight.webhooks import WebhookError
@@ -60,6 +59,10 @@ def stripe_money(amount: Any, currency: Any, where: str) -> Money:
 
 
 def verify(body: bytes, header: str | None, secret: str) -> None:
+    # Imported here, not at module level: the stripe package takes about half a second to
+    # import, which every start of the server would otherwise pay.
+    import stripe
+
     if not header:
         raise WebhookError(400, "missing Stripe-Signature header")
     try:
