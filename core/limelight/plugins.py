@@ -355,18 +355,27 @@ class PluginHost:
                     result = await result
             return True, result
         except TimeoutError:
-            stats.timeouts += 1
-            stats.last_error = f"timed out after {self.timeout:g} s"
-            log.error("plugin %s: %s timed out after %g s", caller.plugin, caller.hook,
-                      self.timeout)
+            self._timed_out(caller)
             return False, None
         except Exception as exc:
-            stats.errors += 1
-            stats.last_error = _describe(exc)
-            log.exception("plugin %s: %s raised %s", caller.plugin, caller.hook, stats.last_error)
+            self._raised(caller, exc)
             return False, None
         finally:
             stats.seconds += time.perf_counter() - started
+
+    def _timed_out(self, caller: Caller) -> None:
+        """Count and log a hook call abandoned at its timeout (one place for both paths)."""
+        caller.stats.timeouts += 1
+        caller.stats.last_error = f"timed out after {self.timeout:g} s"
+        log.error("plugin %s: %s timed out after %g s", caller.plugin, caller.hook,
+                  self.timeout)
+
+    def _raised(self, caller: Caller, exc: Exception) -> None:
+        """Count and log a hook call that raised; the traceback goes to the log only."""
+        caller.stats.errors += 1
+        caller.stats.last_error = _describe(exc)
+        log.error("plugin %s: %s raised %s", caller.plugin, caller.hook,
+                  caller.stats.last_error, exc_info=exc)
 
     async def call_each(self, hook: str, **kwargs: Any) -> list[tuple[str, bool, Any]]:
         out = []
@@ -420,14 +429,10 @@ class PluginHost:
                     async with asyncio.timeout(self.timeout):
                         await result
             except TimeoutError:
-                stats.timeouts += 1
-                stats.last_error = f"timed out after {self.timeout:g} s"
-                log.error("plugin %s: on_event timed out after %g s", plugin, self.timeout)
+                self._timed_out(caller)
                 return False
             except Exception as exc:
-                stats.errors += 1
-                stats.last_error = _describe(exc)
-                log.exception("plugin %s: on_event raised %s", plugin, stats.last_error)
+                self._raised(caller, exc)
                 return False
             finally:
                 stats.seconds += perf_counter() - started
