@@ -282,20 +282,8 @@ class EventBus:
 
     @staticmethod
     def _record(event: Event, *, handled: bool) -> EventRecord:
-        viewer = event.viewer
-        values = {
-            "type": event_type_name(event),
-            "source": event.source,
-            "source_id": event.source_id,
-            "dedupe_id": None if event.test else event.source_id,
-            "test": event.test,
-            "occurred_at": event.occurred_at,
-            "viewer_platform": viewer.platform if viewer else None,
-            "viewer_id": viewer.id if viewer else None,
-            "viewer_name": viewer.name if viewer else None,
-            "data": event.data(),
-            "handled": handled,
-        }
+        values = dict(zip(_LOG_COLUMNS, _log_row(event, handled), strict=True))
+        del values["received_at"]  # the model stamps it
         return EventRecord(**values)
 
     async def _log_now(self, event: Event) -> Accepted:
@@ -314,7 +302,7 @@ class EventBus:
 
     def _log_chat(self, event: Event) -> Accepted:
         if self.persist:
-            self._chat_batch.append(_chat_row(event))
+            self._chat_batch.append(_log_row(event, True))
             if len(self._chat_batch) >= self.chat_batch_max:
                 self._chat_flush_wakeup.set()
         return Accepted(None, False, event)
@@ -388,33 +376,39 @@ class EventBus:
 # Chat lines are many and already validated, so they skip tortoise's per-field model
 # validation (most of the cost of a chat line otherwise) and go in with one executemany.
 
-_CHAT_COLUMNS = ("type", "source", "source_id", "dedupe_id", "test", "occurred_at",
+_LOG_COLUMNS = ("type", "source", "source_id", "dedupe_id", "test", "occurred_at",
                  "received_at", "viewer_platform", "viewer_id", "viewer_name", "data", "handled")
 
 
-def _chat_row(event: Event) -> tuple[Any, ...]:
+def _log_row(event: Event, handled: bool) -> tuple[Any, ...]:
+    """One event-log row in ``_LOG_COLUMNS`` order (``received_at`` left for the writer)."""
     viewer = event.viewer
     return (
         event_type_name(event), event.source, event.source_id,
         None if event.test else event.source_id, event.test, event.occurred_at, None,
         viewer.platform if viewer else None, viewer.id if viewer else None,
-        viewer.name if viewer else None, json.dumps(event.data(), separators=(",", ":")), True,
+        viewer.name if viewer else None, event.data(), handled,
     )
+
+
+def _json(data: dict[str, Any]) -> str:
+    return json.dumps(data, separators=(",", ":"))
 
 
 async def _write_chat_rows(rows: list[tuple[Any, ...]]) -> None:
     conn = EventRecord._meta.db
     table = EventRecord._meta.db_table
     received = datetime.now(UTC)  # one stamp per batch: lines wait at most one flush
-    columns = ", ".join(_CHAT_COLUMNS)
+    columns = ", ".join(_LOG_COLUMNS)
     if conn.capabilities.dialect == "sqlite":
-        marks = ", ".join("?" * len(_CHAT_COLUMNS))
+        marks = ", ".join("?" * len(_LOG_COLUMNS))
         sql = f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks})"
         # The same text form tortoise's SQLite backend stores for datetimes and booleans.
         stamp = str(received)
-        values = [[*r[:4], int(r[4]), str(r[5]), stamp, *r[7:11], int(r[11])] for r in rows]
+        values = [[*r[:4], int(r[4]), str(r[5]), stamp, *r[7:10], _json(r[10]), int(r[11])]
+                  for r in rows]
     else:
-        marks = ", ".join(f"${i}" for i in range(1, len(_CHAT_COLUMNS) + 1))
+        marks = ", ".join(f"${i}" for i in range(1, len(_LOG_COLUMNS) + 1))
         sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"
-        values = [[*r[:6], received, *r[7:]] for r in rows]
+        values = [[*r[:6], received, *r[7:10], _json(r[10]), r[11]] for r in rows]
     await conn.execute_many(sql, values)
