@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 hookimpl = pluggy.HookimplMarker("limelight")
 
 from .commands import command, example  # noqa: E402
+from .commit import Transaction  # noqa: E402
 from .config import PluginConfig  # noqa: E402
 from .events import (  # noqa: E402
     ChatDeleted,
@@ -79,6 +80,7 @@ __all__ = [
     "StreamOnline",
     "Subscription",
     "Tip",
+    "Transaction",
     "Verdict",
     "ViewerRef",
     "WebhookProvider",

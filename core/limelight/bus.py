@@ -6,9 +6,12 @@ The order of work for every event is fixed, because each step protects the next:
    memory; the database's unique constraint is the authority for everything that is stored.
 2. **Persist.** Money events (and other rare, meaningful ones) are inserted and committed
    before :meth:`EventBus.publish` returns, so a webhook's 2xx is only ever sent for money
-   that is on disk. Chat messages are written in batches by a background task, so chat
-   never waits on a disk write. Test events are logged without a dedupe key: they can never
-   block a real delivery and write no other state.
+   that is on disk. Concurrent publishers share one transaction (group commit, see
+   :mod:`limelight.commit`), and plugins write their own durable rows for the events in
+   it (``record_events``: the tips ledger, the alert outbox), so an event and everything
+   it must leave behind commit together. Chat messages are written in batches by a
+   background task, so chat never waits on a disk write. Test events are logged without a
+   dedupe key: they can never block a real delivery and write no other state.
 3. **Gate** chat messages through ``check_chat_message`` (fails closed).
 4. **Dispatch** to each plugin (and each core subscriber) through its own bounded lane. A
    lane delivers in arrival order, so events from one source reach every plugin in order;
@@ -30,8 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
-
+from .commit import GroupCommit, Transaction
 from .events import ChatMessage, Event, event_type_name
 from .models import EventRecord
 from .plugins import PluginHost
@@ -161,6 +163,7 @@ class EventBus:
         self.duplicates = 0
         self.running = False
         self.persist = True
+        self.writer: GroupCommit[Event, Accepted] = GroupCommit(self._write_events)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -180,12 +183,14 @@ class EventBus:
             lane.start()
         self._closing = False
         self._flusher = asyncio.create_task(self._flush_loop(), name="bus:chat-log")
+        self.writer.start()
         if replay and self.persist:
             await self._replay_unhandled()
 
     async def stop(self, timeout: float = 3.0) -> None:
         """Deliver what is queued (within ``timeout``), flush the chat log, stop workers."""
         self.running = False
+        await self.writer.stop()
         for lane in self.lanes.values():
             await lane.drain(timeout)
         for lane in self.lanes.values():
@@ -224,7 +229,7 @@ class EventBus:
             if self._gates():
                 event.verdict = await self.host.check_chat_message(event)
         elif self.persist:
-            accepted = await self._log_now(event)
+            accepted = await self.writer.submit(event)
             if isinstance(event, ChatMessage) and not accepted.duplicate and self._gates():
                 event.verdict = await self.host.check_chat_message(event)
         else:
@@ -280,25 +285,25 @@ class EventBus:
 
     # -- persistence ----------------------------------------------------------------------
 
-    @staticmethod
-    def _record(event: Event, *, handled: bool) -> EventRecord:
-        values = dict(zip(_LOG_COLUMNS, _log_row(event, handled), strict=True))
-        del values["received_at"]  # the model stamps it
-        return EventRecord(**values)
-
-    async def _log_now(self, event: Event) -> Accepted:
-        record = self._record(event, handled=not event.money or event.test)
-        try:
-            await record.save()
-        except IntegrityError:
-            existing = await EventRecord.get_or_none(source=event.source,
-                                                     dedupe_id=event.source_id)
-            if existing is None:
-                raise
-            self._remember(event.dedupe_key, existing.id)
-            return Accepted(existing.id, True, event)
-        event.id = record.id
-        return Accepted(record.id, False, event)
+    async def _write_events(self, events: list[Event], tx: Transaction) -> list[Accepted]:
+        """The group writer's work: insert the event-log rows of ``events`` inside ``tx``,
+        then let plugins write theirs for the ones that are new (``record_events``)."""
+        dialect = tx.connection.capabilities.dialect
+        results: list[Accepted] = []
+        fresh: list[Event] = []
+        for event in events:
+            event_id, inserted = await _insert_event(tx.connection, dialect, event)
+            if inserted:
+                event.id = event_id
+            results.append(Accepted(event_id, not inserted, event))
+            if inserted and not event.test:
+                fresh.append(event)
+        if fresh:
+            await self.host.record_events(fresh, tx)
+        # A replay found in the database is remembered only once the batch has committed.
+        tx.on_commit(lambda: [self._remember(r.event.dedupe_key, r.id)
+                              for r in results if r.duplicate])
+        return results
 
     def _log_chat(self, event: Event) -> Accepted:
         if self.persist:
@@ -365,6 +370,7 @@ class EventBus:
         return {
             "published": self.published,
             "duplicates": self.duplicates,
+            "commits": self.writer.stats(),
             "lanes": {
                 name: {"queued": len(lane.queue), "shed": lane.shed, "delivered": lane.delivered}
                 for name, lane in self.lanes.items()
@@ -395,20 +401,49 @@ def _json(data: dict[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"))
 
 
-async def _write_chat_rows(rows: list[tuple[Any, ...]]) -> None:
-    conn = EventRecord._meta.db
-    table = EventRecord._meta.db_table
-    received = datetime.now(UTC)  # one stamp per batch: lines wait at most one flush
-    columns = ", ".join(_LOG_COLUMNS)
-    if conn.capabilities.dialect == "sqlite":
-        marks = ", ".join("?" * len(_LOG_COLUMNS))
-        sql = f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks})"
+def _sql_values(rows: list[tuple[Any, ...]], dialect: str) -> list[list[Any]]:
+    """``_log_row`` tuples as the driver takes them, stamped ``received_at`` now."""
+    received = datetime.now(UTC)
+    if dialect == "sqlite":
         # The same text form tortoise's SQLite backend stores for datetimes and booleans.
         stamp = str(received)
-        values = [[*r[:4], int(r[4]), str(r[5]), stamp, *r[7:10], _json(r[10]), int(r[11])]
-                  for r in rows]
+        return [[*r[:4], int(r[4]), str(r[5]), stamp, *r[7:10], _json(r[10]), int(r[11])]
+                for r in rows]
+    return [[*r[:6], received, *r[7:10], _json(r[10]), r[11]] for r in rows]
+
+
+def _insert_sql(dialect: str, *, returning: bool) -> str:
+    table = EventRecord._meta.db_table
+    columns = ", ".join(_LOG_COLUMNS)
+    if dialect == "sqlite":
+        marks = ", ".join("?" * len(_LOG_COLUMNS))
     else:
         marks = ", ".join(f"${i}" for i in range(1, len(_LOG_COLUMNS) + 1))
-        sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"
-        values = [[*r[:6], received, *r[7:10], _json(r[10]), r[11]] for r in rows]
-    await conn.execute_many(sql, values)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+    return sql + " RETURNING id" if returning else sql
+
+
+async def _insert_event(conn: Any, dialect: str, event: Event) -> tuple[int, bool]:
+    """Insert one event-log row: ``(id, True)``, or ``(existing id, False)`` when the
+    dedupe key is already stored. No exception on a replay, so a transaction holding
+    other events' rows stays usable on PostgreSQL too."""
+    row = _log_row(event, not event.money or event.test)
+    # execute_query_dict: tortoise's execute_query drops an INSERT's RETURNING rows on
+    # PostgreSQL
+    found = await conn.execute_query_dict(_insert_sql(dialect, returning=True),
+                                          _sql_values([row], dialect)[0])
+    if found:
+        return int(found[0]["id"]), True
+    existing = await EventRecord.filter(source=event.source, dedupe_id=event.source_id
+                                        ).using_db(conn).values_list("id", flat=True)
+    if not existing:
+        raise RuntimeError(f"event {event.source}:{event.source_id} was neither stored nor "
+                           "found")
+    return int(existing[0]), False
+
+
+async def _write_chat_rows(rows: list[tuple[Any, ...]]) -> None:
+    conn = EventRecord._meta.db
+    dialect = conn.capabilities.dialect
+    # one stamp per batch: lines wait at most one flush
+    await conn.execute_many(_insert_sql(dialect, returning=False), _sql_values(rows, dialect))

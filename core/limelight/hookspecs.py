@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from .commit import Transaction
     from .context import PluginContext
     from .events import ChatMessage, Event
     from .gating import Verdict
@@ -162,6 +163,27 @@ def shutdown(ctx: PluginContext) -> None:
 
 
 # -- events --------------------------------------------------------------------------------------
+
+
+@hookspec
+def record_events(events: list[Event], tx: Transaction, ctx: PluginContext) -> None:
+    """Write this plugin's durable rows for newly accepted events, in the transaction that
+    commits the events themselves. May be async.
+
+    Called with each batch of events the bus commits one by one (money and other rare
+    events; never the batched chat log, never test events, never a replay or an event
+    dispatched again after a restart), before the provider gets its 2xx. What you write
+    here commits together with the events, in one disk flush for the whole batch: use it
+    for rows that must exist if the event does (a ledger entry, an alert in the outbox via
+    ``ctx.overlays.alert(..., tx=tx)``).
+
+    Rules: ORM calls made here run in ``tx`` by themselves. Change memory only in
+    ``tx.on_commit(callback)`` callbacks, because a batch can be rolled back and written
+    again. Do no network I/O and never publish: every webhook is waiting on this call.
+    If it raises or times out, only this plugin's writes for the batch are rolled back; the
+    events still commit and reach :func:`on_event`, which must then write what is missing
+    (it has to be idempotent anyway: after a crash, events are dispatched again).
+    """
 
 
 @hookspec

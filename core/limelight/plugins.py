@@ -47,10 +47,15 @@ from .registry import (
 )
 
 if TYPE_CHECKING:
+    from .commit import Transaction
     from .context import PluginContext
     from .events import ChatMessage, Event
 
 log = logging.getLogger("limelight.plugins")
+
+
+class _RolledBack(Exception):
+    """Raised inside a savepoint to roll back a plugin's failed ``record_events`` call."""
 
 ENTRY_POINT_GROUP = "limelight"
 BUILTIN_DISTRIBUTION = "limelight"
@@ -439,6 +444,22 @@ class PluginHost:
             return True
 
         return handle
+
+    async def record_events(self, events: list[Event], tx: Transaction) -> None:
+        """Each plugin writes its rows for ``events`` in a savepoint of ``tx`` of its own:
+        a plugin that fails (or times out) loses only its own writes, never the events."""
+        for caller in self.callers("record_events"):
+            if not self.info[caller.plugin].enabled:
+                continue
+            try:
+                async with tx.savepoint():
+                    ok, _ = await self.call_one(caller, events=events, tx=tx, ctx=None)
+                    if not ok:
+                        raise _RolledBack
+            except _RolledBack:
+                log.warning("plugin %s: its writes for %d event(s) were rolled back; its "
+                            "on_event gets them and must write what is missing",
+                            caller.plugin, len(events))
 
     async def on_event(self, event: Event) -> None:
         for caller in self.callers("on_event"):

@@ -1,9 +1,10 @@
 """Tips: Ko-fi, Stripe and signed-webhook providers, an exactly-once ledger, and reactions.
 
-A viewer tips; the provider's webhook is verified and committed to the event log before it
-is answered; this plugin writes the ledger row (idempotently), plays the alert, thanks the
-viewer in chat and moves the leaderboard. Chat commands: ``!tip`` (a personal tip link)
-and ``!top`` (top supporters), ``!tipname`` (hide or show your name on stream).
+A viewer tips; the provider's webhook is verified, and the event, its ledger row and its
+alert are committed together before the provider is answered (``record_events``); then this
+plugin thanks the viewer in chat and moves the leaderboard (``on_event``). Chat commands:
+``!tip`` (a personal tip link) and ``!top`` (top supporters), ``!tipname`` (hide or show
+your name on stream).
 
 Written against the public plugin API only; see docs/tips.md for the streamer's guide.
 """
@@ -19,6 +20,7 @@ from limelight import (
     Models,
     Overlay,
     Route,
+    Transaction,
     WebhookProvider,
     command,
     example,
@@ -126,6 +128,11 @@ async def startup(ctx: Any) -> None:
 @hookimpl
 async def shutdown(ctx: Any) -> None:
     await runtime.stop()
+
+
+@hookimpl
+async def record_events(events: list[Event], tx: Transaction) -> None:
+    await runtime.record_events(events, tx)
 
 
 @hookimpl

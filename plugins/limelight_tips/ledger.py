@@ -86,10 +86,13 @@ async def record(*, provider: str, provider_id: str, kind: str, money: Money,
                  viewer_id: str = "", viewer_name: str = "", anonymous: bool = False,
                  message: str = "", detail: str = "", occurred_at: datetime,
                  event_id: int | None = None, original: LedgerEntry | None = None,
-                 reason: str = "") -> Recorded:
+                 reason: str = "", in_transaction: bool = False) -> Recorded:
     """Insert one ledger row, or return the row already there for this key.
 
     The insert comes first (one statement, one commit); the unique key answers a replay.
+    ``in_transaction``: the row is part of the bus's transaction for a new event, so it is
+    a plain insert; a conflict or a database error raises (rolling back the plugin's part
+    of the batch) instead of being looked up or retried inside a failed transaction.
     """
     entry = LedgerEntry(
         provider=provider, provider_id=provider_id, kind=kind, detail=detail[:40],
@@ -98,6 +101,9 @@ async def record(*, provider: str, provider_id: str, kind: str, money: Money,
         viewer_name=viewer_name[:200], anonymous=anonymous, message=message,
         occurred_at=occurred_at, event_id=event_id, original=original, reason=reason[:200],
     )
+    if in_transaction:
+        await entry.save()
+        return Recorded(entry, True)
     for delay in (*RETRY_DELAYS, None):
         try:
             await entry.save()

@@ -3,14 +3,23 @@
 One :class:`Runtime` lives per server. The hook functions in ``__init__`` hand it the
 plugin context at startup and every event after.
 
-Order of work for a tip (``on_event``):
+Order of work for a tip. What must be durable is written in the bus's transaction
+(``record_events``), so the tip, its ledger row and its alert are on disk together before
+the provider gets its 2xx, at one disk flush per batch of concurrent deliveries:
 
-1. the ledger row (skipped for test events; a replayed event finds its row),
+1. the ledger row,
 2. what may be shown (anonymity, name opt-out, filters, minimum amount),
-3. the alert, or the approval queue when the message needs a look first,
+3. the alert in the overlay outbox, or the approval queue when the message needs a look.
+
+Then, live (``on_event``):
+
 4. the chat thank-you (merged with others arriving in the same few seconds),
 5. the leaderboard and goal (recomputed at most twice a second, whatever the burst),
 6. the row is marked ``reacted``, so a replay after a crash does not react twice.
+
+Test tips, events dispatched again after a restart and batches whose writes failed take
+steps 1-3 in ``on_event`` instead, idempotently: a replay finds its ledger row and the
+outbox refuses a second alert for the same event.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from limelight import Cheer, Event, Money, Refund, StreamOnline, Tip, ViewerRef
+from limelight import Cheer, Event, Money, Refund, StreamOnline, Tip, Transaction, ViewerRef
 from limelight.webhooks import WebhookError
 
 from . import ledger
@@ -55,6 +64,14 @@ class Person:
 PROVIDERS = frozenset({"kofi", "stripe", "generic"})
 #: Seconds a cached viewer is trusted before the core's table is read again.
 PERSON_TTL = 10.0
+
+
+@dataclass(slots=True)
+class Written:
+    """What the durable part of a tip left behind, for the live part."""
+
+    entry: LedgerEntry | None
+    shown: Shown
 
 
 @dataclass(slots=True)
@@ -152,6 +169,8 @@ class Runtime:
         self.boards: dict[str, Any] = {}
         self._people: dict[tuple[str, str], Person] = {}
         self._reacted: set[int] = set()
+        #: Event id -> what ``record_events`` committed for it, until ``on_event`` runs.
+        self._written: dict[int, Written] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -167,6 +186,7 @@ class Runtime:
         self.thanks = Thanks(self)
         self._people = {}
         self._reacted = set()
+        self._written = {}
         started = await TipsState.get_or_none(key="stream_started")
         if started is not None and started.value.get("at"):
             self.stream_started = datetime.fromisoformat(started.value["at"])
@@ -209,13 +229,38 @@ class Runtime:
 
     # -- events ----------------------------------------------------------------------------
 
-    async def on_event(self, event: Event) -> None:
+    @staticmethod
+    def money_of(event: Event) -> tuple[Money, str] | None:
+        """The amount and ledger kind of a tip or a cheer; ``None`` for other events."""
         if isinstance(event, Tip):
-            await self.on_money(event, event.amount, "tip")
-        elif isinstance(event, Cheer):
-            await self.on_money(event, Money(event.bits, "BITS"), "cheer")
+            return event.amount, "tip"
+        if isinstance(event, Cheer):
+            return Money(event.bits, "BITS"), "cheer"
+        return None
+
+    async def record_events(self, events: list[Event], tx: Transaction) -> None:
+        """The durable part of new tips, cheers and refunds, in the bus's transaction."""
+        for event in events:
+            if isinstance(event, Refund):
+                await self.apply_refund(event, tx)
+                continue
+            found = self.money_of(event)
+            if found is not None and found[0].minor > 0:
+                written = await self.write(event, *found, tx)
+                if written is not None and event.id is not None:
+                    tx.on_commit(lambda i=event.id, w=written: self._keep(i, w))
+
+    def _keep(self, event_id: int, written: Written) -> None:
+        if len(self._written) > 100_000:  # on_event never came (the plugin was switched off)
+            self._written.clear()
+        self._written[event_id] = written
+
+    async def on_event(self, event: Event) -> None:
+        found = self.money_of(event)
+        if found is not None:
+            await self.on_money(event, *found)
         elif isinstance(event, Refund):
-            if not event.test:
+            if not event.test and self._written.pop(event.id or 0, None) is None:
                 await self.apply_refund(event)
         elif isinstance(event, StreamOnline) and not event.test:
             await self.set_stream_start(event.occurred_at)
@@ -225,11 +270,32 @@ class Runtime:
             log.warning("ignoring %s %s:%s with a non-positive amount", kind, event.source,
                         event.source_id)
             return
+        written = self._written.pop(event.id, None) if event.id is not None else None
+        if written is None:
+            written = await self.write(event, money, kind, None)
+            if written is None:
+                return  # a replay of an event whose reactions already went out
+        shown = written.shown
+        if self.config.thanks and not event.test:
+            await self.thanks.add(Thank(shown.name, money, shown.message))
+        if written.entry is not None:
+            self._reacted.add(written.entry.id)
+            self.mark_dirty()
+
+    async def write(self, event: Tip | Cheer, money: Money, kind: str,
+                    tx: Transaction | None) -> Written | None:
+        """The ledger row and the alert (or approval-queue item) of one tip or cheer.
+
+        In ``tx`` (``record_events``) both are plain inserts that commit with the event.
+        Without (``on_event``: test events, replays, a failed batch) each write stands
+        alone and is idempotent; ``None`` means a replay whose reactions already went out.
+        """
         viewer = event.viewer
         # Payers known only to a provider (no tip code) are not chat viewers: no core row.
-        person = await self.person(viewer) if viewer is not None and (
+        person = await self.person(viewer, tx) if viewer is not None and (
             viewer.platform not in PROVIDERS) else None
         entry: LedgerEntry | None = None
+        replayed = False
         if not event.test:
             recorded = await ledger.record(
                 provider=event.source, provider_id=event.source_id, kind=kind, money=money,
@@ -239,11 +305,12 @@ class Runtime:
                 viewer_id=viewer.id if viewer else "",
                 viewer_name=viewer.name if viewer else "",
                 anonymous=event.anonymous, message=event.message,
-                occurred_at=event.occurred_at, event_id=event.id,
+                occurred_at=event.occurred_at, event_id=event.id, in_transaction=tx is not None,
             )
             entry = recorded.entry
             if entry.reacted or entry.id in self._reacted:
-                return  # a replay of an event whose reactions already went out
+                return None
+            replayed = not recorded.created
         shown = self.moderator.present(
             name=viewer.name if viewer else "", message=event.message, money=money,
             anonymous=event.anonymous, hide_name=bool(person is not None and person.hide_name),
@@ -253,30 +320,36 @@ class Runtime:
         if kind == "cheer":
             pass  # the alerts plugin shows cheers; here they count and are thanked
         elif self.config.approval and shown.message:
-            await PendingAlert.create(entry_id=entry.id if entry else None, kind=kind,
-                                      name=shown.name, amount=display(money),
-                                      message=shown.message, payload=data, test=event.test)
+            if not (replayed and entry is not None
+                    and await PendingAlert.exists(entry_id=entry.id)):
+                await PendingAlert.create(entry_id=entry.id if entry else None, kind=kind,
+                                          name=shown.name, amount=display(money),
+                                          message=shown.message, payload=data,
+                                          test=event.test)
         else:
-            await self.push_alert(kind, data, money, event)
-        if self.config.thanks and not event.test:
-            await self.thanks.add(Thank(shown.name, money, shown.message))
-        if entry is not None:
-            self._reacted.add(entry.id)
-            self.mark_dirty()
+            await self.push_alert(kind, data, money, event, tx=tx)
+        return Written(entry, shown)
 
-    async def person(self, viewer: ViewerRef) -> Person:
+    async def person(self, viewer: ViewerRef, tx: Transaction | None = None) -> Person:
         """The core viewer behind ``viewer``, cached briefly: a burst of tips from regulars
-        costs no viewer query (``!tipname`` refreshes the cache at once)."""
+        costs no viewer query (``!tipname`` refreshes the cache at once). In ``tx`` the
+        cache learns a new viewer only once the transaction has committed."""
         now = time.monotonic()
         cached = self._people.get(viewer.key)
         if cached is not None and cached.fresh_until > now and cached.name == viewer.name:
             return cached
         row = await self.ctx.viewers.get_or_create(viewer)
         person = Person(row.id, viewer.name, bool(row.hide_name), now + PERSON_TTL)
+        if tx is not None:
+            tx.on_commit(lambda: self._cache_person(viewer, person))
+        else:
+            self._cache_person(viewer, person)
+        return person
+
+    def _cache_person(self, viewer: ViewerRef, person: Person) -> None:
         if len(self._people) > 50_000:
             self._people.clear()
         self._people[viewer.key] = person
-        return person
 
     def forget_person(self, viewer: ViewerRef) -> None:
         self._people.pop(viewer.key, None)
@@ -314,7 +387,10 @@ class Runtime:
         return data
 
     async def push_alert(self, kind: str, data: dict[str, Any], money: Money,
-                         event: Event | None, *, test: bool = False) -> None:
+                         event: Event | None, *, test: bool = False,
+                         tx: Transaction | None = None) -> None:
+        """Queue the alert (in ``tx`` when given: stored with the event, sent on commit)
+        and hand its message to the speech overlay."""
         overlays = self.ctx.overlays if self.ctx is not None else None
         if overlays is None:
             return
@@ -327,22 +403,40 @@ class Runtime:
             in_base = overlays.variation(kind, base, overlay=overlay, count=count)
             if in_base.min_amount is not None:
                 variation = in_base
-        try:
-            await overlays.alert(overlay, kind=kind, data=data, test=test or bool(
-                event is not None and event.test), event=event, variation=variation)
-        except Exception:
-            log.exception("could not queue the %s alert on overlay %s", kind, overlay)
-            return
-        if data.get("tts") and self.tts_enabled:
+        test = test or bool(event is not None and event.test)
+        if tx is not None:
+            # in the transaction a failure must roll back this plugin's part (and leave the
+            # tip to on_event), not be swallowed
+            await overlays.alert(overlay, kind=kind, data=data, test=test, event=event,
+                                 variation=variation, tx=tx)
+        else:
             try:
-                await overlays.send(TTS_OVERLAY, "tts.say", {"text": data["tts"]})
+                await overlays.alert(overlay, kind=kind, data=data, test=test, event=event,
+                                     variation=variation)
             except Exception:
-                log.exception("could not send the message to the speech overlay")
+                log.exception("could not queue the %s alert on overlay %s", kind, overlay)
+                return
+        if data.get("tts") and self.tts_enabled:
+            if tx is not None:
+                tx.on_commit(lambda: asyncio.create_task(self.speak(data["tts"])))
+            else:
+                await self.speak(data["tts"])
+
+    async def speak(self, text: str) -> None:
+        """Send an approved message to the speech overlay (a live message, never stored)."""
+        overlays = self.ctx.overlays if self.ctx is not None else None
+        if overlays is None:
+            return
+        try:
+            await overlays.send(TTS_OVERLAY, "tts.say", {"text": text})
+        except Exception:
+            log.exception("could not send the message to the speech overlay")
 
     # -- refunds ---------------------------------------------------------------------------
 
-    async def apply_refund(self, event: Refund) -> LedgerEntry:
-        """The negative row for ``event``; idempotent like every ledger write."""
+    async def apply_refund(self, event: Refund, tx: Transaction | None = None) -> LedgerEntry:
+        """The negative row for ``event``; idempotent like every ledger write (in ``tx``:
+        a plain insert that commits with the event)."""
         original = await LedgerEntry.get_or_none(provider=event.original_source,
                                                  provider_id=event.original_id)
         money = event.amount
@@ -367,12 +461,20 @@ class Runtime:
             viewer_name=original.viewer_name if original else "",
             anonymous=original.anonymous if original else False,
             occurred_at=event.occurred_at, event_id=event.id, original=original,
-            reason=event.reason, detail="refund",
+            reason=event.reason, detail="refund", in_transaction=tx is not None,
         )
-        if recorded.created:
-            self._reacted.add(recorded.entry.id)
-            self.mark_dirty()
+        if tx is not None:
+            entry, event_id = recorded.entry, event.id
+            tx.on_commit(lambda: self._refunded(entry, written_for=event_id))
+        elif recorded.created:
+            self._refunded(recorded.entry)
         return recorded.entry
+
+    def _refunded(self, entry: LedgerEntry, written_for: int | None = None) -> None:
+        if written_for is not None:  # tells on_event the row is already written
+            self._keep(written_for, Written(entry, Shown("", "")))
+        self._reacted.add(entry.id)
+        self.mark_dirty()
 
     async def refund_by_hand(self, entry: LedgerEntry, amount: Money | None,
                              reason: str) -> tuple[LedgerEntry, bool]:

@@ -9,6 +9,7 @@ from typing import Any
 import limelight_tips
 import pytest
 from limelight.models import EventRecord
+from limelight_tips.models import LedgerEntry
 from tortoise.exceptions import OperationalError
 
 from tests.support import wait_until
@@ -52,39 +53,47 @@ async def test_2xx_is_sent_only_after_the_commit(database_url: str, tips,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     t = await tips(database_url=database_url)
     reached, release = asyncio.Event(), asyncio.Event()
-    original = EventRecord.save
+    original = LedgerEntry.save
 
-    async def gated_save(self: EventRecord, *args: Any, **kwargs: Any) -> None:
-        if self.type == "tip":
-            reached.set()
-            await release.wait()
+    async def gated_save(self: LedgerEntry, *args: Any, **kwargs: Any) -> None:
+        # the ledger row is written in the transaction that commits the event: hold it
+        reached.set()
+        await release.wait()
         await original(self, *args, **kwargs)
 
-    monkeypatch.setattr(EventRecord, "save", gated_save)
+    monkeypatch.setattr(LedgerEntry, "save", gated_save)
     request = asyncio.create_task(t.post("generic", *_delivery("generic"), settle=False))
     await asyncio.wait_for(reached.wait(), 5)
     await asyncio.sleep(0.05)  # give a wrong implementation the chance to answer early
     assert not request.done(), "answered before the delivery was committed"
-    assert await EventRecord.filter(type="tip").count() == 0
+    if database_url.startswith("postgres"):
+        # (SQLite has one connection, held by the open transaction: no reading past it)
+        assert await EventRecord.filter(type="tip").count() == 0
+        assert await LedgerEntry.all().count() == 0
     release.set()
     status, payload = await request
     assert status == 200
+    # answered: the event and its ledger row are both committed already, before any
+    # plugin's on_event has run
     assert await EventRecord.filter(type="tip", id=payload["ids"][0]).exists()
+    assert await LedgerEntry.filter(event_id=payload["ids"][0]).count() == 1
 
 
 async def test_delivery_retried_after_a_5xx_is_accepted_once(
         database_url: str, tips, monkeypatch: pytest.MonkeyPatch) -> None:
+    import limelight.bus as bus_module
+
     t = await tips(database_url=database_url)
-    original = EventRecord.save
+    original = bus_module._insert_event
     failures = {"left": 1}
 
-    async def flaky_save(self: EventRecord, *args: Any, **kwargs: Any) -> None:
-        if self.type == "tip" and failures["left"]:
+    async def flaky_insert(conn: Any, dialect: str, event: Any) -> tuple[int, bool]:
+        if failures["left"]:
             failures["left"] -= 1
             raise OperationalError("disk I/O error")
-        await original(self, *args, **kwargs)
+        return await original(conn, dialect, event)
 
-    monkeypatch.setattr(EventRecord, "save", flaky_save)
+    monkeypatch.setattr(bus_module, "_insert_event", flaky_insert)
     body, headers = _delivery("kofi")
     status, payload = await t.post("kofi", body, headers)
     assert status == 503
@@ -98,29 +107,45 @@ async def test_delivery_retried_after_a_5xx_is_accepted_once(
     assert len(t.alerts.of("tip")) == 1
 
 
+@pytest.mark.parametrize("lost", ["reactions", "rows and reactions"])
 async def test_event_committed_but_not_handled_is_applied_once_after_restart(
-        database_url: str, tips, monkeypatch: pytest.MonkeyPatch) -> None:
+        database_url: str, tips, monkeypatch: pytest.MonkeyPatch, lost: str) -> None:
     # First life: the tip is committed and answered 2xx, then the process "dies" before the
-    # tips plugin sees it (its on_event never runs and the event stays unhandled).
+    # tips plugin's on_event sees it (the event stays unhandled). With "rows and
+    # reactions" the plugin's own writes in the commit failed too (record_events raised),
+    # so the ledger row and the alert exist only after the replay.
+    from limelight.models import OverlayAlert
+
     t1 = await tips(database_url=database_url)
     with monkeypatch.context() as patch:
-        async def dead(event: Any) -> None:
+        async def dead(*args: Any) -> None:
             return None
 
+        async def failing(*args: Any) -> None:
+            raise RuntimeError("the plugin's part of the commit failed")
+
         patch.setattr(limelight_tips.runtime, "on_event", dead)
+        if lost == "rows and reactions":
+            patch.setattr(limelight_tips.runtime, "record_events", failing)
         status, payload = await t1.post("generic", *_delivery("generic"))
         assert status == 200
     event_id = payload["ids"][0]
     await EventRecord.filter(id=event_id).update(handled=False)
-    assert await t1.entries() == []
+    expected_rows = 0 if lost == "rows and reactions" else 1
+    assert len(await t1.entries()) == expected_rows
+    assert await OverlayAlert.filter(event_id=event_id).count() == expected_rows
+    assert t1.h.said == []
     await t1.h.client.close()
 
-    # Second life: the bus dispatches the committed event again; the ledger takes it once.
+    # Second life: the bus dispatches the committed event again; the ledger takes it once,
+    # the outbox holds one alert for it, the viewer is thanked once.
     t2 = await tips(database_url=database_url)
     await t2.h.settle()
-    await wait_until(lambda: t2.alerts.of("tip"))
+    await wait_until(lambda: t2.h.said)
     [entry] = await t2.entries()
     assert entry["kind"] == "tip"
+    assert await OverlayAlert.filter(event_id=event_id).count() == 1
+    assert len(t2.h.said) == 1
     await t2.h.services.bus.flush()
     assert (await EventRecord.get(id=event_id)).handled
     await t2.h.client.close()
@@ -129,7 +154,9 @@ async def test_event_committed_but_not_handled_is_applied_once_after_restart(
     t3 = await tips(database_url=database_url)
     await t3.h.settle()
     assert len(await t3.entries()) == 1
+    assert await OverlayAlert.filter(event_id=event_id).count() == 1
     assert t3.alerts.calls == []
+    assert t3.h.said == []
 
 
 async def test_replay_of_a_handled_tip_does_not_react_twice(database_url: str, tips) -> None:

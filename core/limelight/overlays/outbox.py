@@ -143,9 +143,14 @@ class Outbox:
         test: bool = False,
         event_id: int | None = None,
         replay_of: int | None = None,
+        staged: bool = False,
     ) -> OutboxAlert:
         """Store one alert (committed when real); an alert already stored for the same
-        event, overlay and kind is returned instead with ``duplicate`` set."""
+        event, overlay and kind is returned instead with ``duplicate`` set.
+
+        ``staged``: the caller's transaction commits the row (and then moves
+        ``last_real_id``); a conflict raises, since it cannot be read back in a failed
+        transaction."""
         now = utcnow()
         if test:
             alert = OutboxAlert(
@@ -173,6 +178,9 @@ class Outbox:
             event_id=event_id,
             replay_of=replay_of,
         )
+        if staged:
+            await row.save()
+            return OutboxAlert.from_row(row)
         try:
             await row.save()
         except IntegrityError:

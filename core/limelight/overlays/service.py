@@ -35,6 +35,7 @@ from .websocket import Client, dumps
 
 if TYPE_CHECKING:
     from ..badges import BadgeBook
+    from ..commit import Transaction
     from ..config import Settings
     from ..plugins import PluginHost
 
@@ -229,6 +230,7 @@ class OverlayService:
         test: bool = False,
         event: Event | None = None,
         variation: Variation | dict[str, Any] | None = None,
+        tx: Transaction | None = None,
     ) -> int:
         """Queue an alert on ``overlay``; returns its id once it is durable.
 
@@ -237,6 +239,10 @@ class OverlayService:
         alert (``test=True`` or a test ``event``) is kept in memory only and has a negative
         id. An alert for an event that already has one of this ``kind`` on this overlay
         (the event was dispatched again after a restart) is not queued twice.
+
+        With ``tx`` (in ``record_events``) the alert is written in that transaction and
+        sent to the pages right after it commits: the alert is on disk exactly when the
+        event is, and costs no disk flush of its own.
         """
         channel = self.channel(overlay)
         if not KIND.match(kind):
@@ -260,6 +266,12 @@ class OverlayService:
             )
         self._check_size(data)
         event_id = event.id if event is not None and not test else None
+        if tx is not None and not test:
+            staged = await self.outbox.add(
+                overlay, kind, data, variation_wire, duration_ms, event_id=event_id, staged=True
+            )
+            tx.on_commit(lambda: self._committed(channel, staged))
+            return staged.id
         async with self._lock:
             stored = await self.outbox.add(
                 overlay, kind, data, variation_wire, duration_ms, test=test, event_id=event_id
@@ -476,6 +488,11 @@ class OverlayService:
         }
 
     # -- internals ------------------------------------------------------------------------
+
+    def _committed(self, channel: Channel, alert: OutboxAlert) -> None:
+        """An alert written in a bus transaction is on disk: count it and send it."""
+        self.outbox.last_real_id = max(self.outbox.last_real_id, alert.id)
+        self._deliver(channel, alert)
 
     def _deliver(self, channel: Channel, alert: OutboxAlert) -> None:
         channel.alerts += 1

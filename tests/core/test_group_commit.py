@@ -1,0 +1,167 @@
+"""Group commit and ``record_events``, on SQLite and PostgreSQL.
+
+Concurrent publishers share one transaction; each is answered only after it commits; one
+bad event fails alone; plugins' rows commit with the events or, when the plugin fails, not
+at all while the events still do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import limelight.bus as bus_module
+from limelight import Money, Tip, Transaction, hookimpl
+from limelight.models import EventRecord, Viewer
+
+from tests.support import wait_until
+
+
+class Plugin:
+    def __init__(self, **hooks: Any) -> None:
+        for name, func in hooks.items():
+            setattr(self, name, hookimpl(func))
+
+
+def tip(source_id: str, minor: int = 500, *, test: bool = False) -> Tip:
+    return Tip(source="bench", source_id=source_id, amount=Money(minor, "USD"), test=test)
+
+
+async def test_hook_record_events_rows_commit_with_their_events(database_url, limelight):
+    batches: list[list[str]] = []
+    committed: list[str] = []
+    seen: list[int] = []
+
+    async def record_events(events: list[Any], tx: Transaction, ctx: Any) -> None:
+        batches.append([e.source_id for e in events])
+        for event in events:
+            assert event.id is not None
+            await Viewer.create(display_name=f"row-for-{event.source_id}")
+        tx.on_commit(lambda: committed.extend(e.source_id for e in events))
+
+    async def on_event(event: Any) -> None:
+        seen.append(event.id)
+
+    h = await limelight(database_url=database_url,
+                        plugins={"rows": Plugin(record_events=record_events, on_event=on_event)})
+    bus = h.services.bus
+    results = await asyncio.gather(*(bus.publish(tip(f"t{i}")) for i in range(20)))
+    # each publisher was answered after its event and the plugin's row were committed
+    assert await Viewer.filter(display_name__startswith="row-for-").count() == 20
+    assert sorted(committed) == sorted(f"t{i}" for i in range(20))
+    assert sum(len(b) for b in batches) == 20
+    assert bus.writer.batches < 20, "concurrent publishers did not share a commit"
+    # a duplicate and a test event reach no record_events
+    again = await bus.publish(tip("t0"))
+    await bus.publish(tip("sim", test=True))
+    assert again.duplicate and sum(len(b) for b in batches) == 20
+    await h.settle()
+    await wait_until(lambda: len(seen) == 21)
+    assert sorted(seen[:20]) == sorted(r.id for r in results)
+
+
+async def test_record_events_failure_rolls_back_that_plugin_only(database_url, limelight):
+    seen: list[str] = []
+    dropped: list[str] = []
+
+    async def broken(events: list[Any], tx: Transaction) -> None:
+        await Viewer.create(display_name="half-written")
+        tx.on_commit(lambda: dropped.append("ran"))
+        raise RuntimeError("boom")
+
+    async def fine(events: list[Any]) -> None:
+        await Viewer.create(display_name="fine-row")
+
+    async def on_event(event: Any) -> None:
+        seen.append(event.source_id)
+
+    h = await limelight(database_url=database_url, plugins={
+        "broken": Plugin(record_events=broken, on_event=on_event),
+        "fine": Plugin(record_events=fine),
+    })
+    accepted = await h.services.bus.publish(tip("x1"))
+    assert not accepted.duplicate
+    assert await EventRecord.filter(id=accepted.id).exists()
+    assert not await Viewer.filter(display_name="half-written").exists()
+    assert await Viewer.filter(display_name="fine-row").count() == 1
+    assert dropped == [], "an on_commit callback of a rolled-back part ran"
+    assert h.host.info["broken"].stats["record_events"].errors == 1
+    await h.settle()
+    assert seen == ["x1"], "the event still reaches the failed plugin's on_event"
+
+
+async def test_one_bad_event_fails_alone_and_the_rest_commit(database_url, limelight,
+                                                             monkeypatch):
+    h = await limelight(database_url=database_url)
+    original = bus_module._insert_event
+
+    async def picky(conn: Any, dialect: str, event: Any) -> tuple[int, bool]:
+        if event.source_id == "bad":
+            raise ValueError("cannot store this one")
+        return await original(conn, dialect, event)
+
+    monkeypatch.setattr(bus_module, "_insert_event", picky)
+    bus = h.services.bus
+    ids = ["a", "b", "bad", "c", "d"]
+    results = await asyncio.gather(*(bus.publish(tip(i)) for i in ids), return_exceptions=True)
+    outcome = dict(zip(ids, results, strict=True))
+    assert isinstance(outcome["bad"], ValueError)
+    for good in ("a", "b", "c", "d"):
+        assert not isinstance(outcome[good], BaseException)
+        assert await EventRecord.filter(source="bench", source_id=good).count() == 1
+    assert await EventRecord.filter(source_id="bad").count() == 0
+
+
+async def test_same_key_in_one_batch_is_stored_once(database_url, limelight):
+    recorded: list[str] = []
+
+    async def record_events(events: list[Any]) -> None:
+        recorded.extend(e.source_id for e in events)
+
+    h = await limelight(database_url=database_url,
+                        plugins={"rows": Plugin(record_events=record_events)})
+    results = await asyncio.gather(*(h.services.bus.publish(tip("same")) for _ in range(5)))
+    assert sorted(r.duplicate for r in results) == [False, True, True, True, True]
+    assert len({r.id for r in results}) == 1
+    assert recorded == ["same"]
+    assert await EventRecord.filter(source_id="same").count() == 1
+
+
+async def test_publishing_from_record_events_is_refused(database_url, limelight):
+    errors: list[str] = []
+
+    async def record_events(events: list[Any], ctx: Any) -> None:
+        try:
+            await ctx.publish(tip("nested"))
+        except RuntimeError as exc:
+            errors.append(str(exc))
+            raise
+
+    h = await limelight(database_url=database_url,
+                        plugins={"loop": Plugin(record_events=record_events)})
+    accepted = await h.services.bus.publish(tip("outer"))
+    assert not accepted.duplicate
+    assert errors and "record_events" in errors[0]
+    assert not await EventRecord.filter(source_id="nested").exists()
+
+
+async def test_alert_written_in_the_transaction_is_sent_after_commit(database_url, limelight):
+    from limelight.models import OverlayAlert
+
+    stored: list[int] = []
+
+    async def record_events(events: list[Any], tx: Transaction, ctx: Any) -> None:
+        for event in events:
+            alert_id = await ctx.overlays.alert("alerts", kind="tip", data={"name": "A"},
+                                                event=event, tx=tx)
+            stored.append(alert_id)
+            # not on any page yet: sent only once the transaction has committed
+            assert ctx.overlays.channel("alerts").last_alert_id != alert_id
+
+    h = await limelight(database_url=database_url,
+                        plugins={"staged": Plugin(record_events=record_events)})
+    accepted = await h.services.bus.publish(tip("al"))
+    [row] = await OverlayAlert.filter(event_id=accepted.id)
+    assert stored == [row.id]
+    assert h.services.overlays.channel("alerts").last_alert_id == row.id
+    assert h.services.overlays.outbox.last_real_id == row.id
