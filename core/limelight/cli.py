@@ -240,6 +240,7 @@ async def _doctor_async(settings: Settings) -> int:
         if row["status"] == "failed":
             print(f"plugin {row['name']}: FAIL  {row['reason']}")
             problems += 1
+    problems += _check_webhooks(settings, host)
     db = Database(normalise_url(settings.database.url, settings.base_dir), host.models.values())
     try:
         await db.open(migrate=False)
@@ -251,6 +252,34 @@ async def _doctor_async(settings: Settings) -> int:
         await db.close()
     for check in DOCTOR_CHECKS:
         problems += await check(settings)
+    return problems
+
+
+def _check_webhooks(settings: Settings, host: Any) -> int:
+    """Each ``[webhooks.<name>]`` table has a provider, and the provider accepts it."""
+    tables = settings.webhooks
+    providers = host.webhook_providers
+    if not tables:
+        print("webhooks: off   no [webhooks.*] table: no payment provider can reach "
+              "/webhooks/<name> (docs/tips.md)")
+        return 0
+    problems = 0
+    for name in sorted(tables):
+        provider = providers.get(name)
+        if provider is None:
+            known = ", ".join(sorted(p.name for p in providers.values())) or "none"
+            print(f"webhooks: FAIL  [webhooks.{name}]: no installed plugin provides "
+                  f"/webhooks/{name} (providers: {known})")
+            problems += 1
+            continue
+        table = tables[name]
+        found = (provider.check_config(table) if isinstance(table, dict) else
+                 [f"webhooks.{name}: must be a table"]) if provider.check_config else []
+        for problem in found:
+            print(f"webhooks: FAIL  {problem}")
+        problems += len(found)
+        if not found:
+            print(f"webhooks: ok    {name} at {settings.base_url()}/webhooks/{name}")
     return problems
 
 

@@ -112,6 +112,9 @@ class WebhookProvider:
     name: str
     handle: Callable[[web.Request, bytes], Awaitable[list[Event]]]
     max_body: int = 256 * 1024
+    #: Problems in the provider's ``[webhooks.<name>]`` table (``limelight doctor``), each
+    #: naming the key, never echoing a value: these tables hold secrets.
+    check_config: Callable[[dict[str, Any]], list[str]] | None = None
 
     @property
     def key(self) -> str:

@@ -27,7 +27,7 @@ from limelight import (
     hookimpl,
 )
 
-from .config import TipsConfig
+from .config import TipsConfig, table_problems
 from .providers import generic, kofi, stripe
 from .runtime import TTS_OVERLAY, Runtime
 from .web import routes
@@ -51,7 +51,8 @@ def _provider(module: Any) -> WebhookProvider:
     async def handle(request: Any, body: bytes) -> list[Event]:
         return await module.handle(runtime, request, body)
 
-    return WebhookProvider(module.NAME, handle, max_body=module.MAX_BODY)
+    return WebhookProvider(module.NAME, handle, max_body=module.MAX_BODY,
+                           check_config=lambda table: table_problems(module.NAME, table))
 
 
 @hookimpl

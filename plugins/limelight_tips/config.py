@@ -186,25 +186,36 @@ def load_webhooks(raw: dict[str, dict[str, Any]]) -> dict[str, _Table]:
     """Validate the provider tables present in ``[webhooks]``; absent = provider off."""
     out: dict[str, _Table] = {}
     problems: list[str] = []
-    for name, model in WEBHOOK_TABLES.items():
+    for name in WEBHOOK_TABLES:
         table = raw.get(name)
         if table is None:
             continue
-        if not isinstance(table, dict):
-            problems.append(f"webhooks.{name}: must be a table")
-            continue
-        try:
-            out[name] = model.model_validate(table)
-        except ValidationError as exc:
-            for err in exc.errors():
-                key = ".".join(str(p) for p in ("webhooks", name, *err["loc"]))
-                if err["type"] == "extra_forbidden":
-                    msg = "unknown key (check the spelling against config.example.toml)"
-                elif err["type"] == "missing":
-                    msg = "required"
-                else:
-                    msg = err["msg"]  # never echo the value: these are secrets
-                problems.append(f"{key}: {msg}")
+        found = table_problems(name, table)
+        if found:
+            problems.extend(found)
+        else:
+            out[name] = WEBHOOK_TABLES[name].model_validate(table)
     if problems:
         raise WebhookConfigError("; ".join(problems))
     return out
+
+
+def table_problems(name: str, table: Any) -> list[str]:
+    """What is wrong with ``[webhooks.<name>]``, each naming the key (never the value)."""
+    if not isinstance(table, dict):
+        return [f"webhooks.{name}: must be a table"]
+    try:
+        WEBHOOK_TABLES[name].model_validate(table)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in ("webhooks", name, *err["loc"]))
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (check the spelling against config.example.toml)"
+            elif err["type"] == "missing":
+                msg = "required"
+            else:
+                msg = err["msg"]  # never echo the value: these are secrets
+            problems.append(f"{key}: {msg}")
+        return problems
+    return []

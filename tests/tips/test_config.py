@@ -70,3 +70,28 @@ def test_every_tips_and_webhook_key_is_documented_in_the_example() -> None:
     for table in ("[plugins.tips]", "[webhooks.kofi]", "[webhooks.stripe]",
                   "[webhooks.generic]"):
         assert table in text
+
+
+def test_doctor_checks_each_webhook_table_against_its_provider(tmp_path, capsys) -> None:
+    from limelight.cli import _check_webhooks
+    from limelight.testing import make_settings
+    from limelight.web.app import build_host
+
+    settings = make_settings(tmp_path, {"webhooks": {
+        "kofi": {"verification_token": "good-token-123"},
+        "generic": {"secret": "short"},
+        "stripe": {"secret": "whsec_12345678", "tolerence": 300},
+        "patreon": {"secret": "whatever-secret-value"},
+    }})
+    host = build_host(settings)
+    assert _check_webhooks(settings, host) == 3
+    out = capsys.readouterr().out
+    assert "webhooks: ok    kofi at http://127.0.0.1" in out
+    assert "webhooks: FAIL  webhooks.generic.secret: String should have at least 16" in out
+    assert "webhooks: FAIL  webhooks.stripe.tolerence: unknown key" in out
+    assert ("[webhooks.patreon]: no installed plugin provides /webhooks/patreon "
+            "(providers: generic, kofi, stripe)") in out
+    for secret in ("good-token-123", "short", "whsec_12345678", "whatever-secret-value"):
+        assert secret not in out
+    assert _check_webhooks(make_settings(tmp_path), host) == 0
+    assert "webhooks: off" in capsys.readouterr().out
