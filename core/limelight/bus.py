@@ -121,8 +121,9 @@ class Lane:
                     await self._idle.wait()
                     await asyncio.sleep(0)
         except TimeoutError:
-            log.warning("lane %s: %d event(s) not delivered at shutdown", self.name,
-                        len(self.queue))
+            log.warning(
+                "lane %s: %d event(s) not delivered at shutdown", self.name, len(self.queue)
+            )
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -274,9 +275,13 @@ class EventBus:
             del self._pending[event.id]
             if event.id in self._failed:
                 self._failed.discard(event.id)
-                log.warning("%s %s:%s was not handled by every plugin; it will be dispatched "
-                            "again at the next start", event_type_name(event), event.source,
-                            event.source_id)
+                log.warning(
+                    "%s %s:%s was not handled by every plugin; it will be dispatched "
+                    "again at the next start",
+                    event_type_name(event),
+                    event.source,
+                    event.source_id,
+                )
                 return
             self._handled.append(event.id)
             self._chat_flush_wakeup.set()
@@ -301,8 +306,9 @@ class EventBus:
         if fresh:
             await self.host.record_events(fresh, tx)
         # A replay found in the database is remembered only once the batch has committed.
-        tx.on_commit(lambda: [self._remember(r.event.dedupe_key, r.id)
-                              for r in results if r.duplicate])
+        tx.on_commit(
+            lambda: [self._remember(r.event.dedupe_key, r.id) for r in results if r.duplicate]
+        )
         return results
 
     def _log_chat(self, event: Event) -> Accepted:
@@ -361,8 +367,12 @@ class EventBus:
             except Exception as exc:
                 log.error("cannot replay event %s (%s): %s", record.id, record.type, exc)
                 continue
-            log.info("replaying %s %s:%s committed before the last stop", record.type,
-                     record.source, record.source_id)
+            log.info(
+                "replaying %s %s:%s committed before the last stop",
+                record.type,
+                record.source,
+                record.source_id,
+            )
             self._remember(event.dedupe_key, record.id)
             await self._dispatch(event)
 
@@ -382,18 +392,38 @@ class EventBus:
 # Chat lines are many and already validated, so they skip tortoise's per-field model
 # validation (most of the cost of a chat line otherwise) and go in with one executemany.
 
-_LOG_COLUMNS = ("type", "source", "source_id", "dedupe_id", "test", "occurred_at",
-                 "received_at", "viewer_platform", "viewer_id", "viewer_name", "data", "handled")
+_LOG_COLUMNS = (
+    "type",
+    "source",
+    "source_id",
+    "dedupe_id",
+    "test",
+    "occurred_at",
+    "received_at",
+    "viewer_platform",
+    "viewer_id",
+    "viewer_name",
+    "data",
+    "handled",
+)
 
 
 def _log_row(event: Event, handled: bool) -> tuple[Any, ...]:
     """One event-log row in ``_LOG_COLUMNS`` order (``received_at`` left for the writer)."""
     viewer = event.viewer
     return (
-        event_type_name(event), event.source, event.source_id,
-        None if event.test else event.source_id, event.test, event.occurred_at, None,
-        viewer.platform if viewer else None, viewer.id if viewer else None,
-        viewer.name if viewer else None, event.data(), handled,
+        event_type_name(event),
+        event.source,
+        event.source_id,
+        None if event.test else event.source_id,
+        event.test,
+        event.occurred_at,
+        None,
+        viewer.platform if viewer else None,
+        viewer.id if viewer else None,
+        viewer.name if viewer else None,
+        event.data(),
+        handled,
     )
 
 
@@ -407,8 +437,9 @@ def _sql_values(rows: list[tuple[Any, ...]], dialect: str) -> list[list[Any]]:
     if dialect == "sqlite":
         # The same text form tortoise's SQLite backend stores for datetimes and booleans.
         stamp = str(received)
-        return [[*r[:4], int(r[4]), str(r[5]), stamp, *r[7:10], _json(r[10]), int(r[11])]
-                for r in rows]
+        return [
+            [*r[:4], int(r[4]), str(r[5]), stamp, *r[7:10], _json(r[10]), int(r[11])] for r in rows
+        ]
     return [[*r[:6], received, *r[7:10], _json(r[10]), r[11]] for r in rows]
 
 
@@ -430,15 +461,18 @@ async def _insert_event(conn: Any, dialect: str, event: Event) -> tuple[int, boo
     row = _log_row(event, not event.money or event.test)
     # execute_query_dict: tortoise's execute_query drops an INSERT's RETURNING rows on
     # PostgreSQL
-    found = await conn.execute_query_dict(_insert_sql(dialect, returning=True),
-                                          _sql_values([row], dialect)[0])
+    found = await conn.execute_query_dict(
+        _insert_sql(dialect, returning=True), _sql_values([row], dialect)[0]
+    )
     if found:
         return int(found[0]["id"]), True
-    existing = await EventRecord.filter(source=event.source, dedupe_id=event.source_id
-                                        ).using_db(conn).values_list("id", flat=True)
+    existing = (
+        await EventRecord.filter(source=event.source, dedupe_id=event.source_id)
+        .using_db(conn)
+        .values_list("id", flat=True)
+    )
     if not existing:
-        raise RuntimeError(f"event {event.source}:{event.source_id} was neither stored nor "
-                           "found")
+        raise RuntimeError(f"event {event.source}:{event.source_id} was neither stored nor found")
     return int(existing[0]), False
 
 

@@ -90,8 +90,10 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> in
     except OSError as exc:
         await runner.cleanup()
         reason = "is already in use" if exc.errno in (98, 48, 10048) else f"failed: {exc.strerror}"
-        return _fail(f"cannot listen on {settings.server.host}:{settings.server.port}: "
-                     f"address {reason}", EXIT_STARTUP)
+        return _fail(
+            f"cannot listen on {settings.server.host}:{settings.server.port}: address {reason}",
+            EXIT_STARTUP,
+        )
     port = settings.server.port
     if port == 0:  # an ephemeral port: report the real one
         port = runner.addresses[0][1]
@@ -101,8 +103,11 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> in
     print(f"  dashboard: {base}/admin/  (log in with security.admin_token)", flush=True)
     token = settings.security.overlay_token
     for overlay in app[HOST].overlays.values():
-        print(f"  overlay {overlay.name} ({overlay.width}x{overlay.height}): "
-              f"{base}/overlays/{overlay.name}?token={token}", flush=True)
+        print(
+            f"  overlay {overlay.name} ({overlay.width}x{overlay.height}): "
+            f"{base}/overlays/{overlay.name}?token={token}",
+            flush=True,
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -186,9 +191,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     }
     url = (args.url or settings.base_url()).rstrip("/") + "/api/events"
     request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), method="POST",
-        headers={"Content-Type": "application/json",
-                 "Authorization": f"Bearer {settings.security.admin_token}"},
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {settings.security.admin_token}",
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -260,21 +269,32 @@ def _check_webhooks(settings: Settings, host: Any) -> int:
     tables = settings.webhooks
     providers = host.webhook_providers
     if not tables:
-        print("webhooks: off   no [webhooks.*] table: no payment provider can reach "
-              "/webhooks/<name> (docs/tips.md)")
+        print(
+            "webhooks: off   no [webhooks.*] table: no payment provider can reach "
+            "/webhooks/<name> (docs/tips.md)"
+        )
         return 0
     problems = 0
     for name in sorted(tables):
         provider = providers.get(name)
         if provider is None:
             known = ", ".join(sorted(p.name for p in providers.values())) or "none"
-            print(f"webhooks: FAIL  [webhooks.{name}]: no installed plugin provides "
-                  f"/webhooks/{name} (providers: {known})")
+            print(
+                f"webhooks: FAIL  [webhooks.{name}]: no installed plugin provides "
+                f"/webhooks/{name} (providers: {known})"
+            )
             problems += 1
             continue
         table = tables[name]
-        found = (provider.check_config(table) if isinstance(table, dict) else
-                 [f"webhooks.{name}: must be a table"]) if provider.check_config else []
+        found = (
+            (
+                provider.check_config(table)
+                if isinstance(table, dict)
+                else [f"webhooks.{name}: must be a table"]
+            )
+            if provider.check_config
+            else []
+        )
         for problem in found:
             print(f"webhooks: FAIL  {problem}")
         problems += len(found)
@@ -299,8 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--config", help="config file (default: $LIMELIGHT_CONFIG or "
-                                        "./config.toml)")
+        p.add_argument("--config", help="config file (default: $LIMELIGHT_CONFIG or ./config.toml)")
         return p
 
     p = sub.add_parser("init", help="write config.toml with fresh secrets")

@@ -145,9 +145,17 @@ class Command:
         return " ".join(parts)
 
 
-def command(name: str | None = None, *, aliases: Iterable[str] = (), role: str = "viewer",
-            cooldown: float = 0.0, user_cooldown: float = 0.0, help: str | None = None,
-            usage: str | None = None, hidden: bool = False) -> Callable[[Any], Command]:
+def command(
+    name: str | None = None,
+    *,
+    aliases: Iterable[str] = (),
+    role: str = "viewer",
+    cooldown: float = 0.0,
+    user_cooldown: float = 0.0,
+    help: str | None = None,
+    usage: str | None = None,
+    hidden: bool = False,
+) -> Callable[[Any], Command]:
     """Make ``func`` a chat command.
 
     :param name: what follows the prefix (default: the function's name).
@@ -177,10 +185,16 @@ def command(name: str | None = None, *, aliases: Iterable[str] = (), role: str =
                 raise ValueError(f"invalid command name {n!r} (letters, digits, _ and -)")
         doc = inspect.getdoc(func) or ""
         cmd = Command(
-            name=cname, func=func, aliases=tuple(a.lower() for a in aliases), role=role,
-            cooldown=cooldown, user_cooldown=user_cooldown,
+            name=cname,
+            func=func,
+            aliases=tuple(a.lower() for a in aliases),
+            role=role,
+            cooldown=cooldown,
+            user_cooldown=user_cooldown,
             help=help if help is not None else (doc.splitlines()[0] if doc else ""),
-            usage_text=usage, hidden=hidden, examples=list(reversed(examples)),
+            usage_text=usage,
+            hidden=hidden,
+            examples=list(reversed(examples)),
         )
         cmd.params  # noqa: B018 - fail at import time on an unsupported signature
         return cmd
@@ -188,8 +202,14 @@ def command(name: str | None = None, *, aliases: Iterable[str] = (), role: str =
     return wrap
 
 
-def example(line: str, reply: str | None = None, *, roles: Iterable[str] = ("viewer",),
-            user: str = "alice", regex: bool = False) -> Callable[[Any], Any]:
+def example(
+    line: str,
+    reply: str | None = None,
+    *,
+    roles: Iterable[str] = ("viewer",),
+    user: str = "alice",
+    regex: bool = False,
+) -> Callable[[Any], Any]:
     """Document a use of the command; it is shown by ``!help`` and run as a test.
 
     Put it under ``@command`` (or above: both orders work).
@@ -227,13 +247,15 @@ def _params_of(func: Callable[..., Any]) -> list[Param]:
         elif p.kind is inspect.Parameter.KEYWORD_ONLY:
             if any(q.kind == "rest" for q in out):
                 raise TypeError(f"{func.__name__}: only one keyword-only (rest of line) argument")
-            out.append(Param(p.name, "rest", hint, not has_default,
-                             p.default if has_default else None))
+            out.append(
+                Param(p.name, "rest", hint, not has_default, p.default if has_default else None)
+            )
         elif p.kind is inspect.Parameter.VAR_KEYWORD:
             continue
         else:
-            out.append(Param(p.name, "word", hint, not has_default,
-                             p.default if has_default else None))
+            out.append(
+                Param(p.name, "word", hint, not has_default, p.default if has_default else None)
+            )
     return out
 
 
@@ -362,8 +384,9 @@ class Call:
         """Say something in the same channel, not threaded as a reply."""
         if self.service is None:
             return []
-        return await self.service.say(text, platform=self.message.source,
-                                      channel=self.message.channel, priority=priority)
+        return await self.service.say(
+            text, platform=self.message.source, channel=self.message.channel, priority=priority
+        )
 
 
 # -- the router ----------------------------------------------------------------------------
@@ -407,24 +430,32 @@ class CommandRouter:
 
     def add(self, cmd: Command, owner: str) -> bool:
         if cmd.name in self.names:
-            log.error("command %s%s from %s is ignored: %s already owns it", self.prefix,
-                      cmd.name, owner, self.owners.get(self.names[cmd.name].name, "?"))
+            log.error(
+                "command %s%s from %s is ignored: %s already owns it",
+                self.prefix,
+                cmd.name,
+                owner,
+                self.owners.get(self.names[cmd.name].name, "?"),
+            )
             return False
         self.commands[cmd.name] = cmd
         self.owners[cmd.name] = owner
         self.names[cmd.name] = cmd
         for alias in cmd.aliases:
             if alias in self.names:
-                log.error("alias %s%s of %s is ignored: already taken", self.prefix, alias,
-                          cmd.name)
+                log.error(
+                    "alias %s%s of %s is ignored: already taken", self.prefix, alias, cmd.name
+                )
                 continue
             self.names[alias] = cmd
         return True
 
     def visible_to(self, roles: Iterable[str]) -> list[Command]:
         rank = role_rank(roles)
-        return sorted((c for c in self.commands.values()
-                       if not c.hidden and ROLE_RANK[c.role] <= rank), key=lambda c: c.name)
+        return sorted(
+            (c for c in self.commands.values() if not c.hidden and ROLE_RANK[c.role] <= rank),
+            key=lambda c: c.name,
+        )
 
     # -- routing -----------------------------------------------------------------------------
 
@@ -433,7 +464,7 @@ class CommandRouter:
         prefix = self.prefix
         if not text.startswith(prefix):
             return None
-        body = text[len(prefix):]
+        body = text[len(prefix) :]
         if not body or body[0].isspace():
             return None
         parts = body.split(None, 1)
@@ -450,9 +481,12 @@ class CommandRouter:
             return None
         call = Call(cmd, name, message, rest.split(), rest, self.service)
         if not call.has_role(cmd.role):
-            return self.service._spawn(call.reply(
-                f"{self.prefix}{cmd.name} is for {_plural(cmd.role)} only.", priority="low"),
-                f"denied:{cmd.name}")
+            return self.service._spawn(
+                call.reply(
+                    f"{self.prefix}{cmd.name} is for {_plural(cmd.role)} only.", priority="low"
+                ),
+                f"denied:{cmd.name}",
+            )
         if not self._cooldown_ok(cmd, call):
             return None
         self.service.commands_run += 1
@@ -489,14 +523,24 @@ class CommandRouter:
             return
         except TimeoutError:
             self.service.command_errors += 1
-            log.error("command %s%s (plugin %s) timed out after %g s", self.prefix, cmd.name,
-                      owner, self.settings.command_timeout)
+            log.error(
+                "command %s%s (plugin %s) timed out after %g s",
+                self.prefix,
+                cmd.name,
+                owner,
+                self.settings.command_timeout,
+            )
             await call.reply(self.settings.error_reply)
             return
         except Exception:
             self.service.command_errors += 1
-            log.exception("command %s%s (plugin %s) raised; line was %r", self.prefix,
-                          cmd.name, owner, call.message.text[:200])
+            log.exception(
+                "command %s%s (plugin %s) raised; line was %r",
+                self.prefix,
+                cmd.name,
+                owner,
+                call.message.text[:200],
+            )
             await call.reply(self.settings.error_reply)
             return
         if isinstance(result, str) and result.strip():
@@ -512,8 +556,9 @@ def _plural(role: str) -> str:
 
 def builtin_commands() -> list[Command]:
     @command("help", usage="[command]")
-    @example("!help help", "!help [command]: Lists the commands, or explains one. "
-             "Example: !help help")
+    @example(
+        "!help help", "!help [command]: Lists the commands, or explains one. Example: !help help"
+    )
     async def help_(router: CommandRouter, call: Call, name: str = "") -> str:
         """Lists the commands, or explains one."""
         if not name:
@@ -562,16 +607,22 @@ def config_commands(settings: Any) -> list[Command]:
 
         def make(template: str) -> Callable[..., Any]:
             async def text_command(router: CommandRouter, call: Call, *_words: str) -> str:
-                values = {"user": call.viewer.name if call.viewer else "",
-                          "args": call.rest.strip(), "channel": call.channel,
-                          "platform": call.platform}
+                values = {
+                    "user": call.viewer.name if call.viewer else "",
+                    "args": call.rest.strip(),
+                    "channel": call.channel,
+                    "platform": call.platform,
+                }
                 return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
 
             text_command.__doc__ = "A text command from the config."
             return text_command
 
-        out.append(command(name, aliases=aliases, role=role, cooldown=cooldown,
-                           usage="", help=_short(text))(make(text)))
+        out.append(
+            command(
+                name, aliases=aliases, role=role, cooldown=cooldown, usage="", help=_short(text)
+            )(make(text))
+        )
     return out
 
 

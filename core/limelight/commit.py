@@ -31,8 +31,9 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 #: Set while the writer runs a batch: publishing from inside it would wait on itself.
-_IN_WRITER: contextvars.ContextVar[bool] = contextvars.ContextVar("limelight_in_writer",
-                                                                  default=False)
+_IN_WRITER: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "limelight_in_writer", default=False
+)
 
 
 class Transaction:
@@ -81,8 +82,9 @@ Work = Callable[[list[Item], Transaction], Awaitable[list[Result]]]
 class GroupCommit(Generic[Item, Result]):
     """One writer task that commits whatever is waiting, as one transaction."""
 
-    def __init__(self, work: Work[Item, Result], *, connection: str = "default",
-                 max_batch: int = 512) -> None:
+    def __init__(
+        self, work: Work[Item, Result], *, connection: str = "default", max_batch: int = 512
+    ) -> None:
         self.work = work
         self.connection = connection
         self.max_batch = max_batch
@@ -110,8 +112,10 @@ class GroupCommit(Generic[Item, Result]):
     async def submit(self, item: Item) -> Result:
         """Write ``item`` with whatever else is waiting; returns once it is committed."""
         if _IN_WRITER.get():
-            raise RuntimeError("cannot publish from inside record_events: the bus is "
-                               "waiting on that call; publish from on_event instead")
+            raise RuntimeError(
+                "cannot publish from inside record_events: the bus is "
+                "waiting on that call; publish from on_event instead"
+            )
         if self._task is None or self._task.done():
             # not started (a CLI command, a test without the server): a batch of one
             return (await self._commit([item]))[0]
@@ -128,7 +132,7 @@ class GroupCommit(Generic[Item, Result]):
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch:]
+            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
             await self._write(batch)
 
     async def _write(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
@@ -136,8 +140,9 @@ class GroupCommit(Generic[Item, Result]):
             results = await self._commit([item for item, _ in batch])
         except Exception as exc:
             if len(batch) > 1:
-                log.warning("a batch of %d events failed (%s); writing them one by one",
-                            len(batch), exc)
+                log.warning(
+                    "a batch of %d events failed (%s); writing them one by one", len(batch), exc
+                )
                 for one in batch:
                     await self._write([one])
                 return
@@ -163,5 +168,8 @@ class GroupCommit(Generic[Item, Result]):
         return results
 
     def stats(self) -> dict[str, Any]:
-        return {"batches": self.batches, "events": self.items,
-                "mean_batch": round(self.items / self.batches, 2) if self.batches else 0}
+        return {
+            "batches": self.batches,
+            "events": self.items,
+            "mean_batch": round(self.items / self.batches, 2) if self.batches else 0,
+        }

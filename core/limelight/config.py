@@ -89,16 +89,23 @@ class ObsSettings(Section):
         names = ["main"]
         for conn in self.connections:
             if conn.name in names:
-                raise rule_error(f"obs.connections: the name {conn.name!r} is used twice "
-                                 "(the [obs] table itself is \"main\")")
+                raise rule_error(
+                    f"obs.connections: the name {conn.name!r} is used twice "
+                    '(the [obs] table itself is "main")'
+                )
             names.append(conn.name)
         check_rule_connections(self.rules, names)
         return self
 
     def connection_settings(self) -> list[ObsConnectionSettings]:
         """Every connection, ``main`` first."""
-        main = ObsConnectionSettings(name="main", host=self.host, port=self.port,
-                                     password=self.password, timeout=self.timeout)
+        main = ObsConnectionSettings(
+            name="main",
+            host=self.host,
+            port=self.port,
+            password=self.password,
+            timeout=self.timeout,
+        )
         return [main, *self.connections]
 
 
@@ -270,8 +277,9 @@ def _collect_secrets(node: Any, out: list[str], key: str = "") -> None:
         out.append(node)
 
 
-def resolve_path(explicit: str | os.PathLike[str] | None,
-                 environ: Mapping[str, str] | None = None) -> Path:
+def resolve_path(
+    explicit: str | os.PathLike[str] | None, environ: Mapping[str, str] | None = None
+) -> Path:
     if explicit:
         return Path(explicit)
     env = (os.environ if environ is None else environ).get("LIMELIGHT_CONFIG")
@@ -340,8 +348,12 @@ def format_validation_error(
         else:
             msg = err["msg"]
             # Whole tables are not echoed: they may hold a secret under another key.
-            if ("input" in err and err["type"] != "missing" and not _is_secret(key)
-                    and not isinstance(err["input"], dict | list)):
+            if (
+                "input" in err
+                and err["type"] != "missing"
+                and not _is_secret(key)
+                and not isinstance(err["input"], dict | list)
+            ):
                 msg += f", got {err['input']!r}"
         lines.append(f"{where}: {key}: {msg}")
     return "; ".join(lines)
@@ -416,9 +428,7 @@ def write_initial_config(directory: Path) -> Path:
     target = directory / DEFAULT_CONFIG
     text = example_config_text()
     text = text.replace('admin_token = ""', f'admin_token = "{secrets.token_urlsafe(32)}"', 1)
-    text = text.replace(
-        'overlay_token = ""', f'overlay_token = "{secrets.token_urlsafe(24)}"', 1
-    )
+    text = text.replace('overlay_token = ""', f'overlay_token = "{secrets.token_urlsafe(24)}"', 1)
     directory.mkdir(parents=True, exist_ok=True)
     try:
         with open(target, "x", encoding="utf-8") as fh:

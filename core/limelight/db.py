@@ -96,8 +96,9 @@ class Database:
                     await self.migrate()
         except TimeoutError:
             await self.close()
-            raise DatabaseError(f"database {self.describe()}: no answer within "
-                                f"{CONNECT_TIMEOUT:.0f} s") from None
+            raise DatabaseError(
+                f"database {self.describe()}: no answer within {CONNECT_TIMEOUT:.0f} s"
+            ) from None
         except DatabaseError:
             await self.close()
             raise
@@ -106,9 +107,11 @@ class Database:
             if "Global context fallback is already enabled" in str(exc):
                 # tortoise serves one global context per process: a second app cannot open
                 # its database while the first one runs (a test that starts two harnesses).
-                raise DatabaseError("another Limelight app is already running in this "
-                                    "process; stop it first (in tests: await "
-                                    "h.client.close())") from None
+                raise DatabaseError(
+                    "another Limelight app is already running in this "
+                    "process; stop it first (in tests: await "
+                    "h.client.close())"
+                ) from None
             raise DatabaseError(f"database {self.describe()}: {_one_line(exc)}") from None
 
     async def migrate(self, targets: list[tuple[str, str]] | None = None) -> None:

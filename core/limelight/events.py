@@ -158,7 +158,8 @@ def _wire_fields(cls: type) -> tuple[str, ...]:
     names = _WIRE_FIELDS.get(cls)
     if names is None:
         names = tuple(
-            f.name for f in dataclasses.fields(cls)
+            f.name
+            for f in dataclasses.fields(cls)
             if f.name not in _BASE_FIELDS and f.metadata.get("wire") is not False
         )
         _WIRE_FIELDS[cls] = names

@@ -46,7 +46,6 @@ class ViewerIdentity(Model):
 # simulated event can never block a real one. (No class docstring: tortoise writes it into
 # the schema as a table comment without escaping quotes.)
 class EventRecord(Model):
-
     id = fields.BigIntField(primary_key=True)
     type = fields.CharField(max_length=80, db_index=True)
     source = fields.CharField(max_length=80)
@@ -73,7 +72,6 @@ class EventRecord(Model):
 # memory). Pages resume after the last id they showed; ``(overlay, event_id, kind)`` is
 # unique so an event dispatched again after a restart never queues a second alert.
 class OverlayAlert(Model):
-
     id = fields.BigIntField(primary_key=True)
     overlay = fields.CharField(max_length=80, db_index=True)
     kind = fields.CharField(max_length=80)

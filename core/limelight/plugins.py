@@ -57,6 +57,7 @@ log = logging.getLogger("limelight.plugins")
 class _RolledBack(Exception):
     """Raised inside a savepoint to roll back a plugin's failed ``record_events`` call."""
 
+
 ENTRY_POINT_GROUP = "limelight"
 BUILTIN_DISTRIBUTION = "limelight"
 
@@ -203,8 +204,13 @@ class PluginHost:
         if name in self.info and self.info[name].enabled:
             # Keep the loaded plugin's record: overwriting it would switch off a plugin that
             # is running fine. The newcomer is refused with a log line.
-            log.error("plugin %s (%s): refused, a plugin named %r is already loaded from %s",
-                      name, info.origin, name, self.info[name].origin)
+            log.error(
+                "plugin %s (%s): refused, a plugin named %r is already loaded from %s",
+                name,
+                info.origin,
+                name,
+                self.info[name].origin,
+            )
             return False
         try:
             self.pm.register(obj, name=name)
@@ -233,8 +239,11 @@ class PluginHost:
     def _spec_names(self) -> list[str]:
         # Only real hooks: pluggy also keeps a spec-less caller for every unknown name a
         # plugin implemented, which must never be suggested back as "did you mean".
-        return [n for n, hc in vars(self.pm.hook).items()
-                if not n.startswith("_") and getattr(hc, "spec", None) is not None]
+        return [
+            n
+            for n, hc in vars(self.pm.hook).items()
+            if not n.startswith("_") and getattr(hc, "spec", None) is not None
+        ]
 
     def _record(self, info: PluginInfo, status: str, reason: str) -> None:
         info.status, info.reason = status, reason
@@ -297,8 +306,9 @@ class PluginHost:
                     self.configs[name] = None
         for table in self.settings.tables():
             if table not in self.info:
-                log.warning("config has [plugins.%s], but no plugin of that name is installed",
-                            table)
+                log.warning(
+                    "config has [plugins.%s], but no plugin of that name is installed", table
+                )
 
     def collect_registrations(self) -> None:
         """Run every registration hook, plugin by plugin, filling the registries."""
@@ -325,8 +335,10 @@ class PluginHost:
         # pluggy keeps implementations in registration order (grouped by trylast/tryfirst)
         # and calls them last-registered first; the host wants the first-registered plugin
         # first (it owns a contested name), with tryfirst/trylast still respected.
-        impls = sorted(getattr(self.pm.hook, hook).get_hookimpls(),
-                       key=lambda i: 0 if i.tryfirst else 2 if i.trylast else 1)
+        impls = sorted(
+            getattr(self.pm.hook, hook).get_hookimpls(),
+            key=lambda i: 0 if i.tryfirst else 2 if i.trylast else 1,
+        )
         for impl in impls:
             info = self.info.get(impl.plugin_name)
             if info is None or not info.enabled:
@@ -372,15 +384,19 @@ class PluginHost:
         """Count and log a hook call abandoned at its timeout (one place for both paths)."""
         caller.stats.timeouts += 1
         caller.stats.last_error = f"timed out after {self.timeout:g} s"
-        log.error("plugin %s: %s timed out after %g s", caller.plugin, caller.hook,
-                  self.timeout)
+        log.error("plugin %s: %s timed out after %g s", caller.plugin, caller.hook, self.timeout)
 
     def _raised(self, caller: Caller, exc: Exception) -> None:
         """Count and log a hook call that raised; the traceback goes to the log only."""
         caller.stats.errors += 1
         caller.stats.last_error = _describe(exc)
-        log.error("plugin %s: %s raised %s", caller.plugin, caller.hook,
-                  caller.stats.last_error, exc_info=exc)
+        log.error(
+            "plugin %s: %s raised %s",
+            caller.plugin,
+            caller.hook,
+            caller.stats.last_error,
+            exc_info=exc,
+        )
 
     async def call_each(self, hook: str, **kwargs: Any) -> list[tuple[str, bool, Any]]:
         out = []
@@ -457,9 +473,12 @@ class PluginHost:
                     if not ok:
                         raise _RolledBack
             except _RolledBack:
-                log.warning("plugin %s: its writes for %d event(s) were rolled back; its "
-                            "on_event gets them and must write what is missing",
-                            caller.plugin, len(events))
+                log.warning(
+                    "plugin %s: its writes for %d event(s) were rolled back; its "
+                    "on_event gets them and must write what is missing",
+                    caller.plugin,
+                    len(events),
+                )
 
     async def on_event(self, event: Event) -> None:
         for caller in self.callers("on_event"):
@@ -478,9 +497,7 @@ class PluginHost:
             elif isinstance(result, Verdict):
                 verdicts.append(Verdict(result.action, result.reason, caller.plugin))
             elif result is not None:
-                verdicts.append(
-                    Verdict(Action.HIDE, f"invalid verdict {result!r}", caller.plugin)
-                )
+                verdicts.append(Verdict(Action.HIDE, f"invalid verdict {result!r}", caller.plugin))
         return strictest(verdicts)
 
     def list_json(self) -> list[dict[str, Any]]:

@@ -57,10 +57,24 @@ class Scheduler:
 
         return run
 
-    def add(self, owner: str, job_id: str, func: Callable[..., Any], trigger: Any,
-            args: tuple[Any, ...] = (), **trigger_args: Any) -> None:
-        self._aps.add_job(self._guard(owner, job_id, func), trigger, args=args, id=job_id,
-                          name=job_id, replace_existing=True, **trigger_args)
+    def add(
+        self,
+        owner: str,
+        job_id: str,
+        func: Callable[..., Any],
+        trigger: Any,
+        args: tuple[Any, ...] = (),
+        **trigger_args: Any,
+    ) -> None:
+        self._aps.add_job(
+            self._guard(owner, job_id, func),
+            trigger,
+            args=args,
+            id=job_id,
+            name=job_id,
+            replace_existing=True,
+            **trigger_args,
+        )
 
     def remove(self, job_id: str) -> bool:
         job = self._aps.get_job(job_id)
@@ -90,22 +104,40 @@ class PluginScheduler:
     def _id(self, job_id: str) -> str:
         return f"{self.plugin}:{job_id}"
 
-    def run_at(self, when: datetime, func: Callable[..., Any], *, id: str,
-               args: tuple[Any, ...] = ()) -> None:
+    def run_at(
+        self, when: datetime, func: Callable[..., Any], *, id: str, args: tuple[Any, ...] = ()
+    ) -> None:
         """Run ``func(*args)`` once at ``when``; a time already past runs now. Replaces any
         job with the same id, so rebuilding from the database at startup is idempotent."""
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         self._s.add(self.plugin, self._id(id), func, DateTrigger(run_date=when), args=args)
 
-    def every(self, func: Callable[..., Any], *, id: str, seconds: float = 0, minutes: float = 0,
-              hours: float = 0, args: tuple[Any, ...] = ()) -> None:
-        self._s.add(self.plugin, self._id(id), func, "interval", args=args,
-                    seconds=seconds, minutes=minutes, hours=hours)
+    def every(
+        self,
+        func: Callable[..., Any],
+        *,
+        id: str,
+        seconds: float = 0,
+        minutes: float = 0,
+        hours: float = 0,
+        args: tuple[Any, ...] = (),
+    ) -> None:
+        self._s.add(
+            self.plugin,
+            self._id(id),
+            func,
+            "interval",
+            args=args,
+            seconds=seconds,
+            minutes=minutes,
+            hours=hours,
+        )
 
     def add_job(self, job: Job, ctx: Any) -> None:
-        self._s.add(self.plugin, self._id(job.id), job.func, job.trigger, args=(ctx,),
-                    **job.trigger_args)
+        self._s.add(
+            self.plugin, self._id(job.id), job.func, job.trigger, args=(ctx,), **job.trigger_args
+        )
 
     def cancel(self, id: str) -> bool:
         return self._s.remove(self._id(id))

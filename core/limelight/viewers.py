@@ -25,8 +25,9 @@ class Viewers:
             return ident.viewer
         viewer = await Viewer.create(display_name=ref.name)
         try:
-            await ViewerIdentity.create(viewer=viewer, platform=ref.platform,
-                                        platform_id=ref.id, name=ref.name)
+            await ViewerIdentity.create(
+                viewer=viewer, platform=ref.platform, platform_id=ref.id, name=ref.name
+            )
         except IntegrityError:  # created concurrently: use the winner
             await viewer.delete()
             ident = await ViewerIdentity.get(platform=ref.platform, platform_id=ref.id)
@@ -42,8 +43,9 @@ class Viewers:
         that viewer's identities into this one."""
         ident = await ViewerIdentity.get_or_none(platform=ref.platform, platform_id=ref.id)
         if ident is None:
-            await ViewerIdentity.create(viewer=viewer, platform=ref.platform,
-                                        platform_id=ref.id, name=ref.name)
+            await ViewerIdentity.create(
+                viewer=viewer, platform=ref.platform, platform_id=ref.id, name=ref.name
+            )
             return viewer
         if ident.viewer_id != viewer.id:  # type: ignore[attr-defined]
             old_id = ident.viewer_id  # type: ignore[attr-defined]

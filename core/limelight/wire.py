@@ -22,18 +22,27 @@ def known_types(host: PluginHost | None) -> list[str]:
     return sorted(names)
 
 
-def event_from_wire(payload: Any, host: PluginHost | None = None, *,
-                    default_source: str = "api") -> Event:
+def event_from_wire(
+    payload: Any, host: PluginHost | None = None, *, default_source: str = "api"
+) -> Event:
     """Validate a wire event; raises :class:`EventError` naming the offending field."""
     if not isinstance(payload, dict):
         raise EventError("the body must be a JSON object")
-    unknown = set(payload) - {"type", "test", "source", "source_id", "viewer", "data",
-                              "occurred_at", "id"}
+    unknown = set(payload) - {
+        "type",
+        "test",
+        "source",
+        "source_id",
+        "viewer",
+        "data",
+        "occurred_at",
+        "id",
+    }
     if unknown:
         raise EventError(f"unknown field(s): {', '.join(sorted(unknown))}")
     etype = payload.get("type")
     if not isinstance(etype, str) or not etype:
-        raise EventError("type is required, e.g. \"tip\"")
+        raise EventError('type is required, e.g. "tip"')
     test = payload.get("test", False)
     if not isinstance(test, bool):
         raise EventError("test must be true or false")
@@ -48,8 +57,13 @@ def event_from_wire(payload: Any, host: PluginHost | None = None, *,
     viewer = ViewerRef.from_wire(payload.get("viewer"))
     occurred_at = _timestamp(payload.get("occurred_at"))
     data = payload.get("data", {})
-    base = {"source": source, "source_id": source_id, "viewer": viewer, "test": test,
-            "occurred_at": occurred_at}
+    base = {
+        "source": source,
+        "source_id": source_id,
+        "viewer": viewer,
+        "test": test,
+        "occurred_at": occurred_at,
+    }
     cls = EVENT_TYPES.get(etype)
     if cls is not None:
         return cls.from_data(data, **base)
@@ -75,8 +89,11 @@ def _timestamp(raw: Any) -> datetime:
 def record_to_wire(record: EventRecord) -> dict[str, Any]:
     viewer = None
     if record.viewer_platform:
-        viewer = {"platform": record.viewer_platform, "id": record.viewer_id,
-                  "name": record.viewer_name or ""}
+        viewer = {
+            "platform": record.viewer_platform,
+            "id": record.viewer_id,
+            "name": record.viewer_name or "",
+        }
     return {
         "id": record.id,
         "type": record.type,

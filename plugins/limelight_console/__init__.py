@@ -71,11 +71,11 @@ async def post_message(request: web.Request) -> web.Response:
     if not isinstance(text, str) or not text.strip() or len(text) > 500:
         raise web.HTTPBadRequest(text="text must be 1-500 characters")
     viewer = ViewerRef("console", name.lower(), name)
-    message = connector.make_message(viewer, text.strip(), roles=set(roles),
-                                     test=connector.config.test)
+    message = connector.make_message(
+        viewer, text.strip(), roles=set(roles), test=connector.config.test
+    )
     accepted = await connector.receive(message)
-    return web.json_response({"id": message.source_id, "duplicate": accepted.duplicate},
-                             status=202)
+    return web.json_response({"id": message.source_id, "duplicate": accepted.duplicate}, status=202)
 
 
 @hookimpl

@@ -51,8 +51,12 @@ def _provider(module: Any) -> WebhookProvider:
     async def handle(request: Any, body: bytes) -> list[Event]:
         return await module.handle(runtime, request, body)
 
-    return WebhookProvider(module.NAME, handle, max_body=module.MAX_BODY,
-                           check_config=lambda table: table_problems(module.NAME, table))
+    return WebhookProvider(
+        module.NAME,
+        handle,
+        max_body=module.MAX_BODY,
+        check_config=lambda table: table_problems(module.NAME, table),
+    )
 
 
 @hookimpl
@@ -69,23 +73,34 @@ def register_routes(register: Callable[[Route], None]) -> None:
 
 @hookimpl
 def register_overlays(register: Callable[[Overlay], None]) -> None:
-    register(Overlay(
-        TTS_OVERLAY, "tips/tts.html", events=(), width=400, height=100,
-        title="Tip messages read aloud",
-        description="Browser speech for approved tip messages; off unless "
-                    "[plugins.tips] tts = true. The dashboard has a kill switch.",
-    ))
+    register(
+        Overlay(
+            TTS_OVERLAY,
+            "tips/tts.html",
+            events=(),
+            width=400,
+            height=100,
+            title="Tip messages read aloud",
+            description="Browser speech for approved tip messages; off unless "
+            "[plugins.tips] tts = true. The dashboard has a kill switch.",
+        )
+    )
 
 
 @command("tip", aliases=("donate",), user_cooldown=10)
-@example("!tip", r"Tip here: https?://\S+/p/tips/go/\S+ \(your code LL-[A-Z0-9]{8}, "
-                 r"valid \d+ min\)", regex=True)
+@example(
+    "!tip",
+    r"Tip here: https?://\S+/p/tips/go/\S+ \(your code LL-[A-Z0-9]{8}, "
+    r"valid \d+ min\)",
+    regex=True,
+)
 async def tip(ctx: Any, call: Any) -> str:
     """A personal tip link, so your tip counts for you here in chat."""
     if call.viewer is None:
         return "Tip links need a chat account."
-    if runtime.links is None or not (runtime.config.stripe_payment_link
-                                     or runtime.config.kofi_page):
+    if runtime.links is None or not (
+        runtime.config.stripe_payment_link or runtime.config.kofi_page
+    ):
         return "Tipping is not set up here yet."
     link = await runtime.tip_link(call.viewer)
     token = link.rsplit("/", 1)[-1]

@@ -60,8 +60,9 @@ class Links:
 
     def __init__(self, secret: str, *, link_ttl: timedelta, code_ttl: timedelta) -> None:
         if not secret:
-            raise ValueError("tip links need a secret: set [security] admin_token or "
-                             "[plugins.tips] link_secret")
+            raise ValueError(
+                "tip links need a secret: set [security] admin_token or [plugins.tips] link_secret"
+            )
         self._key = hashlib.sha256(b"limelight-tip-links\0" + secret.encode()).digest()
         self.link_ttl = link_ttl
         self.code_ttl = code_ttl
@@ -69,10 +70,15 @@ class Links:
     async def issue(self, viewer: ViewerRef) -> TipCode:
         """The viewer's current code, or a new one (a viewer spamming !tip reuses theirs)."""
         now = datetime.now(UTC)
-        existing = await TipCode.filter(
-            viewer_platform=viewer.platform, viewer_id=viewer.id,
-            expires_at__gt=now + self.link_ttl,
-        ).order_by("-id").first()
+        existing = (
+            await TipCode.filter(
+                viewer_platform=viewer.platform,
+                viewer_id=viewer.id,
+                expires_at__gt=now + self.link_ttl,
+            )
+            .order_by("-id")
+            .first()
+        )
         if existing is not None:
             if viewer.name and existing.viewer_name != viewer.name:
                 existing.viewer_name = viewer.name[:200]
@@ -82,8 +88,11 @@ class Links:
             code = new_code()
             if not await TipCode.exists(code=code):
                 return await TipCode.create(
-                    code=code, viewer_platform=viewer.platform, viewer_id=viewer.id,
-                    viewer_name=viewer.name[:200], expires_at=now + self.code_ttl,
+                    code=code,
+                    viewer_platform=viewer.platform,
+                    viewer_id=viewer.id,
+                    viewer_name=viewer.name[:200],
+                    expires_at=now + self.code_ttl,
                 )
         raise RuntimeError("could not find a free tip code")  # 31^8 codes: never in practice
 
@@ -103,8 +112,7 @@ class Links:
 
     def sign(self, code: str, *, now: float | None = None) -> str:
         """A link token ``<code>.<expiry>.<mac>``, valid for ``link_ttl``."""
-        expires = int((now if now is not None else time.time())
-                      + self.link_ttl.total_seconds())
+        expires = int((now if now is not None else time.time()) + self.link_ttl.total_seconds())
         payload = f"{code}.{expires}"
         return f"{payload}.{self._mac(payload)}"
 

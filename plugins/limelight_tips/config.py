@@ -110,7 +110,7 @@ class TipsConfig(PluginConfig):
     @classmethod
     def _check_rates(cls, value: Any) -> dict[str, Decimal]:
         if not isinstance(value, dict):
-            raise ValueError("rates must be a table such as {EUR = \"1.08\"}")
+            raise ValueError('rates must be a table such as {EUR = "1.08"}')
         out: dict[str, Decimal] = {}
         for code, rate in value.items():
             key = _currency(str(code), f"rates.{code}")

@@ -44,8 +44,7 @@ class Converter:
 
     @classmethod
     def from_config(cls, config: TipsConfig) -> Converter:
-        return cls(config.base_currency, dict(config.rates), config.bit_value,
-                   config.bits_currency)
+        return cls(config.base_currency, dict(config.rates), config.bit_value, config.bits_currency)
 
     def value_of_bits(self, bits: int) -> Money:
         """What ``bits`` are worth in ``bits_currency``."""
@@ -81,12 +80,25 @@ class Recorded:
     created: bool
 
 
-async def record(*, provider: str, provider_id: str, kind: str, money: Money,
-                 viewer_pk: int | None = None, viewer_platform: str = "",
-                 viewer_id: str = "", viewer_name: str = "", anonymous: bool = False,
-                 message: str = "", detail: str = "", occurred_at: datetime,
-                 event_id: int | None = None, original: LedgerEntry | None = None,
-                 reason: str = "", in_transaction: bool = False) -> Recorded:
+async def record(
+    *,
+    provider: str,
+    provider_id: str,
+    kind: str,
+    money: Money,
+    viewer_pk: int | None = None,
+    viewer_platform: str = "",
+    viewer_id: str = "",
+    viewer_name: str = "",
+    anonymous: bool = False,
+    message: str = "",
+    detail: str = "",
+    occurred_at: datetime,
+    event_id: int | None = None,
+    original: LedgerEntry | None = None,
+    reason: str = "",
+    in_transaction: bool = False,
+) -> Recorded:
     """Insert one ledger row, or return the row already there for this key.
 
     The insert comes first (one statement, one commit); the unique key answers a replay.
@@ -95,11 +107,22 @@ async def record(*, provider: str, provider_id: str, kind: str, money: Money,
     of the batch) instead of being looked up or retried inside a failed transaction.
     """
     entry = LedgerEntry(
-        provider=provider, provider_id=provider_id, kind=kind, detail=detail[:40],
-        amount_minor=money.minor, currency=money.currency, viewer_pk=viewer_pk,
-        viewer_platform=viewer_platform[:40], viewer_id=viewer_id[:100],
-        viewer_name=viewer_name[:200], anonymous=anonymous, message=message,
-        occurred_at=occurred_at, event_id=event_id, original=original, reason=reason[:200],
+        provider=provider,
+        provider_id=provider_id,
+        kind=kind,
+        detail=detail[:40],
+        amount_minor=money.minor,
+        currency=money.currency,
+        viewer_pk=viewer_pk,
+        viewer_platform=viewer_platform[:40],
+        viewer_id=viewer_id[:100],
+        viewer_name=viewer_name[:200],
+        anonymous=anonymous,
+        message=message,
+        occurred_at=occurred_at,
+        event_id=event_id,
+        original=original,
+        reason=reason[:200],
     )
     if in_transaction:
         await entry.save()
@@ -108,8 +131,7 @@ async def record(*, provider: str, provider_id: str, kind: str, money: Money,
         try:
             await entry.save()
         except IntegrityError:  # already written: a replay, or a retry racing it
-            existing = await LedgerEntry.get_or_none(provider=provider,
-                                                     provider_id=provider_id)
+            existing = await LedgerEntry.get_or_none(provider=provider, provider_id=provider_id)
             if existing is None:
                 raise
             return Recorded(existing, False)
@@ -118,8 +140,13 @@ async def record(*, provider: str, provider_id: str, kind: str, money: Money,
             # event log, so try again rather than let this one row go missing.
             if delay is None:
                 raise
-            log.warning("ledger write for %s:%s failed (%s); retrying in %.1f s", provider,
-                        provider_id, exc, delay)
+            log.warning(
+                "ledger write for %s:%s failed (%s); retrying in %.1f s",
+                provider,
+                provider_id,
+                exc,
+                delay,
+            )
             await asyncio.sleep(delay)
             entry._saved_in_db = False
             entry.pk = None
@@ -130,8 +157,11 @@ async def record(*, provider: str, provider_id: str, kind: str, money: Money,
 
 async def refunded_minor(original: LedgerEntry) -> int:
     """How much of ``original`` has been given back so far (a positive number)."""
-    rows = await LedgerEntry.filter(original_id=original.id).annotate(
-        total=Sum("amount_minor")).values("total")
+    rows = (
+        await LedgerEntry.filter(original_id=original.id)
+        .annotate(total=Sum("amount_minor"))
+        .values("total")
+    )
     total = rows[0]["total"] if rows else None
     return -int(total or 0)
 
@@ -144,20 +174,29 @@ def _as_int(value: Any) -> int:
 async def totals(query: Any = None) -> list[dict[str, Any]]:
     """Net totals per currency (tips minus refunds) of ``query`` (default: every row)."""
     query = LedgerEntry.all() if query is None else query
-    rows = await query.annotate(
-        total=Sum("amount_minor"), count=Count("id")
-    ).group_by("currency").values("currency", "total", "count")
+    rows = (
+        await query.annotate(total=Sum("amount_minor"), count=Count("id"))
+        .group_by("currency")
+        .values("currency", "total", "count")
+    )
     out = []
     for row in sorted(rows, key=lambda r: r["currency"]):
         money = Money(_as_int(row["total"]), row["currency"])
-        out.append({"currency": money.currency, "amount": money.to_wire(),
-                    "display": display(money), "minor": money.minor,
-                    "entries": int(row["count"])})
+        out.append(
+            {
+                "currency": money.currency,
+                "amount": money.to_wire(),
+                "display": display(money),
+                "minor": money.minor,
+                "entries": int(row["count"]),
+            }
+        )
     return out
 
 
-def period_start(period: str, stream_started: datetime | None,
-                 now: datetime | None = None) -> datetime | None:
+def period_start(
+    period: str, stream_started: datetime | None, now: datetime | None = None
+) -> datetime | None:
     """First instant of ``stream`` / ``month`` / ``all`` (``None``: no lower bound)."""
     now = now or datetime.now(UTC)
     if period == "stream":
@@ -180,8 +219,7 @@ def supporter_key(row: dict[str, Any]) -> Supporter | None:
     return None
 
 
-async def leaderboard(converter: Converter, *, since: datetime | None,
-                      size: int) -> dict[str, Any]:
+async def leaderboard(converter: Converter, *, since: datetime | None, size: int) -> dict[str, Any]:
     """The top supporters since ``since``: net of refunds, anonymous tips left out.
 
     With a base currency every currency with a rate counts (converted exactly); without
@@ -192,8 +230,11 @@ async def leaderboard(converter: Converter, *, since: datetime | None,
     if since is not None:
         query = query.filter(occurred_at__gte=since)
     columns = ("viewer_pk", "viewer_platform", "viewer_id", "currency")
-    rows = await query.annotate(total=Sum("amount_minor"), count=Count("id")).group_by(
-        *columns).values(*columns, "total", "count")
+    rows = (
+        await query.annotate(total=Sum("amount_minor"), count=Count("id"))
+        .group_by(*columns)
+        .values(*columns, "total", "count")
+    )
     currency = converter.base or main_currency(converter, rows)
     totals: dict[Supporter, int] = defaultdict(int)
     for row in rows:
@@ -201,22 +242,25 @@ async def leaderboard(converter: Converter, *, since: datetime | None,
         value = converter.into(Money(_as_int(row["total"]), row["currency"]), currency)
         if key is not None and value is not None:
             totals[key] += value.minor
-    ranked = sorted(((v, k) for k, v in totals.items() if v > 0),
-                    key=lambda t: (-t[0], str(t[1])))[:size]
+    ranked = sorted(((v, k) for k, v in totals.items() if v > 0), key=lambda t: (-t[0], str(t[1])))[
+        :size
+    ]
     names = await _names([k for _, k in ranked])
     entries = []
     for rank, (minor, key) in enumerate(ranked, start=1):
         money = Money(minor, currency)
         name, platform, vid = names.get(key, ("?", "", ""))
-        entries.append({
-            "rank": rank,
-            "name": name,
-            "viewer": (platform, vid) if key[0] == "viewer" else None,
-            "amount": money.to_wire(),
-            "currency": currency,
-            "display": display(money),
-            "value": display(money),
-        })
+        entries.append(
+            {
+                "rank": rank,
+                "name": name,
+                "viewer": (platform, vid) if key[0] == "viewer" else None,
+                "amount": money.to_wire(),
+                "currency": currency,
+                "display": display(money),
+                "value": display(money),
+            }
+        )
     return {"currency": currency, "entries": entries}
 
 
@@ -226,10 +270,14 @@ async def _names(keys: list[Supporter]) -> dict[Supporter, tuple[str, str, str]]
     ids = [k[2] for k in keys if k[0] == "payer"]
     if not keys:
         return {}
-    rows = await LedgerEntry.filter(
-        Q(viewer_pk__in=pks or [-1]) | Q(viewer_id__in=ids or [""]), anonymous=False
-    ).exclude(viewer_name="").order_by("id").values(
-        "viewer_pk", "viewer_platform", "viewer_id", "viewer_name")
+    rows = (
+        await LedgerEntry.filter(
+            Q(viewer_pk__in=pks or [-1]) | Q(viewer_id__in=ids or [""]), anonymous=False
+        )
+        .exclude(viewer_name="")
+        .order_by("id")
+        .values("viewer_pk", "viewer_platform", "viewer_id", "viewer_name")
+    )
     out: dict[Supporter, tuple[str, str, str]] = {}
     for row in rows:
         key = supporter_key(row)
@@ -238,14 +286,16 @@ async def _names(keys: list[Supporter]) -> dict[Supporter, tuple[str, str, str]]
     return out
 
 
-async def total_in(converter: Converter, *, since: datetime | None,
-                   currency: str = "") -> Money:
+async def total_in(converter: Converter, *, since: datetime | None, currency: str = "") -> Money:
     """Net total since ``since`` in ``currency`` (default: the base or main currency)."""
     query = LedgerEntry.all()
     if since is not None:
         query = query.filter(occurred_at__gte=since)
-    rows = await query.annotate(total=Sum("amount_minor"), count=Count("id")).group_by(
-        "currency").values("currency", "total", "count")
+    rows = (
+        await query.annotate(total=Sum("amount_minor"), count=Count("id"))
+        .group_by("currency")
+        .values("currency", "total", "count")
+    )
     currency = currency or converter.base or main_currency(converter, rows)
     result = Money(0, currency)
     for row in rows:
@@ -261,8 +311,7 @@ def main_currency(converter: Converter, rows: list[dict[str, Any]]) -> str:
     for row in rows:
         code = converter.bits_currency if row["currency"] == BITS else row["currency"]
         counts[code] += int(row["count"])
-    return max(counts, key=lambda c: (counts[c], c)) if counts else (
-        converter.bits_currency)
+    return max(counts, key=lambda c: (counts[c], c)) if counts else (converter.bits_currency)
 
 
 def parse_threshold(raw: str, currency: str) -> Money:

@@ -59,7 +59,8 @@ class Moderator:
         words = [w.strip() for w in config.blocked_words if w.strip()]
         self._blocked = (
             re.compile(r"(?<!\w)(?:" + "|".join(re.escape(_fold(w)) for w in words) + r")(?!\w)")
-            if words else None
+            if words
+            else None
         )
 
     def blocked(self, text: str) -> bool:
@@ -82,14 +83,20 @@ class Moderator:
             return True
         value = self.converter.to_base(money)
         if value is None:
-            value = money if money.currency != "BITS" else self.converter.value_of_bits(
-                money.minor)
+            value = money if money.currency != "BITS" else self.converter.value_of_bits(money.minor)
         return value.minor >= parse_threshold(threshold, value.currency).minor
 
-    def present(self, *, name: str, message: str, money: Money, anonymous: bool,
-                hide_name: bool, tts_enabled: bool) -> Shown:
-        shown_name = ANONYMOUS if anonymous or hide_name or not name.strip() else \
-            clean(name, 60)
+    def present(
+        self,
+        *,
+        name: str,
+        message: str,
+        money: Money,
+        anonymous: bool,
+        hide_name: bool,
+        tts_enabled: bool,
+    ) -> Shown:
+        shown_name = ANONYMOUS if anonymous or hide_name or not name.strip() else clean(name, 60)
         if anonymous:
             return Shown(shown_name, "", "anonymous" if message else "")
         text, reason = self.filter_message(message)

@@ -117,15 +117,23 @@ class Thanks:
         config = self.runtime.config
         if len(batch) == 1:
             one = batch[0]
-            return _fill(config.thanks_template, name=one.name, amount=display(one.money),
-                         message=one.message)
+            return _fill(
+                config.thanks_template,
+                name=one.name,
+                amount=display(one.money),
+                message=one.message,
+            )
         names: list[str] = []
         for thank in batch:
             if thank.name not in names:
                 names.append(thank.name)
         amounts = ", ".join(display(t.money) for t in batch)
-        return _fill(config.thanks_burst_template, names=_join_names(names),
-                     count=str(len(batch)), amounts=amounts)
+        return _fill(
+            config.thanks_burst_template,
+            names=_join_names(names),
+            count=str(len(batch)),
+            amounts=amounts,
+        )
 
     async def stop(self) -> None:
         if self._task is not None and not self._task.done():
@@ -181,8 +189,15 @@ class Runtime:
         self.converter = Converter.from_config(self.config)
         self.moderator = Moderator(self.config, self.converter)
         secret = self.config.link_secret or ctx.settings.security.admin_token
-        self.links = Links(secret, link_ttl=timedelta(minutes=self.config.link_ttl_minutes),
-                           code_ttl=timedelta(days=self.config.code_ttl_days)) if secret else None
+        self.links = (
+            Links(
+                secret,
+                link_ttl=timedelta(minutes=self.config.link_ttl_minutes),
+                code_ttl=timedelta(days=self.config.code_ttl_days),
+            )
+            if secret
+            else None
+        )
         self.thanks = Thanks(self)
         self._people = {}
         self._reacted = set()
@@ -196,8 +211,10 @@ class Runtime:
         self._dirty.set()
         self._refresher = asyncio.create_task(self._refresh_loop(), name="tips:leaderboard")
         if not self.webhooks:
-            log.info("no tip provider is configured; add [webhooks.kofi], [webhooks.stripe] "
-                     "or [webhooks.generic] (see docs/tips.md)")
+            log.info(
+                "no tip provider is configured; add [webhooks.kofi], [webhooks.stripe] "
+                "or [webhooks.generic] (see docs/tips.md)"
+            )
 
     async def stop(self) -> None:
         await self.thanks.stop()
@@ -219,8 +236,11 @@ class Runtime:
             raise WebhookError(503, "the tips plugin is starting; retry later")
         settings = self.webhooks.get(name)
         if settings is None:
-            raise WebhookError(404, f"the {name} provider is not configured: add "
-                                    f"[webhooks.{name}] to the config (see docs/tips.md)")
+            raise WebhookError(
+                404,
+                f"the {name} provider is not configured: add "
+                f"[webhooks.{name}] to the config (see docs/tips.md)",
+            )
         return settings
 
     @property
@@ -267,8 +287,9 @@ class Runtime:
 
     async def on_money(self, event: Tip | Cheer, money: Money, kind: str) -> None:
         if money.minor <= 0:
-            log.warning("ignoring %s %s:%s with a non-positive amount", kind, event.source,
-                        event.source_id)
+            log.warning(
+                "ignoring %s %s:%s with a non-positive amount", kind, event.source, event.source_id
+            )
             return
         written = self._written.pop(event.id, None) if event.id is not None else None
         if written is None:
@@ -282,8 +303,9 @@ class Runtime:
             self._reacted.add(written.entry.id)
             self.mark_dirty()
 
-    async def write(self, event: Tip | Cheer, money: Money, kind: str,
-                    tx: Transaction | None) -> Written | None:
+    async def write(
+        self, event: Tip | Cheer, money: Money, kind: str, tx: Transaction | None
+    ) -> Written | None:
         """The ledger row and the alert (or approval-queue item) of one tip or cheer.
 
         In ``tx`` (``record_events``) both are plain inserts that commit with the event.
@@ -292,40 +314,58 @@ class Runtime:
         """
         viewer = event.viewer
         # Payers known only to a provider (no tip code) are not chat viewers: no core row.
-        person = await self.person(viewer, tx) if viewer is not None and (
-            viewer.platform not in PROVIDERS) else None
+        person = (
+            await self.person(viewer, tx)
+            if viewer is not None and (viewer.platform not in PROVIDERS)
+            else None
+        )
         entry: LedgerEntry | None = None
         replayed = False
         if not event.test:
             recorded = await ledger.record(
-                provider=event.source, provider_id=event.source_id, kind=kind, money=money,
+                provider=event.source,
+                provider_id=event.source_id,
+                kind=kind,
+                money=money,
                 detail=getattr(event, "kind", "") or getattr(event, "provider", ""),
                 viewer_pk=person.pk if person is not None else None,
                 viewer_platform=viewer.platform if viewer else "",
                 viewer_id=viewer.id if viewer else "",
                 viewer_name=viewer.name if viewer else "",
-                anonymous=event.anonymous, message=event.message,
-                occurred_at=event.occurred_at, event_id=event.id, in_transaction=tx is not None,
+                anonymous=event.anonymous,
+                message=event.message,
+                occurred_at=event.occurred_at,
+                event_id=event.id,
+                in_transaction=tx is not None,
             )
             entry = recorded.entry
             if entry.reacted or entry.id in self._reacted:
                 return None
             replayed = not recorded.created
         shown = self.moderator.present(
-            name=viewer.name if viewer else "", message=event.message, money=money,
-            anonymous=event.anonymous, hide_name=bool(person is not None and person.hide_name),
+            name=viewer.name if viewer else "",
+            message=event.message,
+            money=money,
+            anonymous=event.anonymous,
+            hide_name=bool(person is not None and person.hide_name),
             tts_enabled=self.tts_enabled,
         )
         data = self.alert_data(event, money, kind, shown)
         if kind == "cheer":
             pass  # the alerts plugin shows cheers; here they count and are thanked
         elif self.config.approval and shown.message:
-            if not (replayed and entry is not None
-                    and await PendingAlert.exists(entry_id=entry.id)):
-                await PendingAlert.create(entry_id=entry.id if entry else None, kind=kind,
-                                          name=shown.name, amount=display(money),
-                                          message=shown.message, payload=data,
-                                          test=event.test)
+            if not (
+                replayed and entry is not None and await PendingAlert.exists(entry_id=entry.id)
+            ):
+                await PendingAlert.create(
+                    entry_id=entry.id if entry else None,
+                    kind=kind,
+                    name=shown.name,
+                    amount=display(money),
+                    message=shown.message,
+                    payload=data,
+                    test=event.test,
+                )
         else:
             await self.push_alert(kind, data, money, event, tx=tx)
         return Written(entry, shown)
@@ -366,8 +406,9 @@ class Runtime:
             self._reacted |= ids
             raise
 
-    def alert_data(self, event: Tip | Cheer, money: Money, kind: str,
-                   shown: Shown) -> dict[str, Any]:
+    def alert_data(
+        self, event: Tip | Cheer, money: Money, kind: str, shown: Shown
+    ) -> dict[str, Any]:
         data: dict[str, Any] = {
             "name": shown.name,
             "amount": money.to_wire(),
@@ -386,9 +427,16 @@ class Runtime:
             data["tts"] = shown.message
         return data
 
-    async def push_alert(self, kind: str, data: dict[str, Any], money: Money,
-                         event: Event | None, *, test: bool = False,
-                         tx: Transaction | None = None) -> None:
+    async def push_alert(
+        self,
+        kind: str,
+        data: dict[str, Any],
+        money: Money,
+        event: Event | None,
+        *,
+        test: bool = False,
+        tx: Transaction | None = None,
+    ) -> None:
         """Queue the alert (in ``tx`` when given: stored with the event, sent on commit)
         and hand its message to the speech overlay."""
         overlays = self.ctx.overlays if self.ctx is not None else None
@@ -407,12 +455,14 @@ class Runtime:
         if tx is not None:
             # in the transaction a failure must roll back this plugin's part (and leave the
             # tip to on_event), not be swallowed
-            await overlays.alert(overlay, kind=kind, data=data, test=test, event=event,
-                                 variation=variation, tx=tx)
+            await overlays.alert(
+                overlay, kind=kind, data=data, test=test, event=event, variation=variation, tx=tx
+            )
         else:
             try:
-                await overlays.alert(overlay, kind=kind, data=data, test=test, event=event,
-                                     variation=variation)
+                await overlays.alert(
+                    overlay, kind=kind, data=data, test=test, event=event, variation=variation
+                )
             except Exception:
                 log.exception("could not queue the %s alert on overlay %s", kind, overlay)
                 return
@@ -437,31 +487,52 @@ class Runtime:
     async def apply_refund(self, event: Refund, tx: Transaction | None = None) -> LedgerEntry:
         """The negative row for ``event``; idempotent like every ledger write (in ``tx``:
         a plain insert that commits with the event)."""
-        original = await LedgerEntry.get_or_none(provider=event.original_source,
-                                                 provider_id=event.original_id)
+        original = await LedgerEntry.get_or_none(
+            provider=event.original_source, provider_id=event.original_id
+        )
         money = event.amount
         if original is None:
-            log.warning("refund %s:%s points at %s:%s, which is not in the ledger; "
-                        "recording it on its own", event.source, event.source_id,
-                        event.original_source, event.original_id)
+            log.warning(
+                "refund %s:%s points at %s:%s, which is not in the ledger; recording it on its own",
+                event.source,
+                event.source_id,
+                event.original_source,
+                event.original_id,
+            )
         elif original.currency != money.currency:
-            log.warning("refund %s:%s is in %s but the tip was in %s", event.source,
-                        event.source_id, money.currency, original.currency)
+            log.warning(
+                "refund %s:%s is in %s but the tip was in %s",
+                event.source,
+                event.source_id,
+                money.currency,
+                original.currency,
+            )
         else:
             left = original.amount_minor - await ledger.refunded_minor(original)
             if money.minor > left:
-                log.warning("refund %s:%s of %s is more than the %s left of the tip",
-                            event.source, event.source_id, display(money),
-                            display(Money(left, money.currency)))
+                log.warning(
+                    "refund %s:%s of %s is more than the %s left of the tip",
+                    event.source,
+                    event.source_id,
+                    display(money),
+                    display(Money(left, money.currency)),
+                )
         recorded = await ledger.record(
-            provider=event.source, provider_id=event.source_id, kind="refund", money=-money,
+            provider=event.source,
+            provider_id=event.source_id,
+            kind="refund",
+            money=-money,
             viewer_pk=original.viewer_pk if original else None,
             viewer_platform=original.viewer_platform if original else "",
             viewer_id=original.viewer_id if original else "",
             viewer_name=original.viewer_name if original else "",
             anonymous=original.anonymous if original else False,
-            occurred_at=event.occurred_at, event_id=event.id, original=original,
-            reason=event.reason, detail="refund", in_transaction=tx is not None,
+            occurred_at=event.occurred_at,
+            event_id=event.id,
+            original=original,
+            reason=event.reason,
+            detail="refund",
+            in_transaction=tx is not None,
         )
         if tx is not None:
             entry, event_id = recorded.entry, event.id
@@ -476,8 +547,9 @@ class Runtime:
         self._reacted.add(entry.id)
         self.mark_dirty()
 
-    async def refund_by_hand(self, entry: LedgerEntry, amount: Money | None,
-                             reason: str) -> tuple[LedgerEntry, bool]:
+    async def refund_by_hand(
+        self, entry: LedgerEntry, amount: Money | None, reason: str
+    ) -> tuple[LedgerEntry, bool]:
         """Refund ``entry`` from the dashboard: published as a :class:`Refund` so other
         plugins reverse what the tip granted. Keyed by what was refunded before, so a
         double click refunds once."""
@@ -491,12 +563,18 @@ class Runtime:
         if money.currency != entry.currency:
             raise ValueError(f"the refund must be in {entry.currency}")
         if not 0 < money.minor <= left:
-            raise ValueError(f"the refund must be more than zero and at most "
-                             f"{display(Money(left, entry.currency))}")
-        event = Refund(source="tips", source_id=f"manual:{entry.id}:{already}",
-                       amount=money, original_source=entry.provider,
-                       original_id=entry.provider_id,
-                       reason=reason or "marked as refunded in the dashboard")
+            raise ValueError(
+                f"the refund must be more than zero and at most "
+                f"{display(Money(left, entry.currency))}"
+            )
+        event = Refund(
+            source="tips",
+            source_id=f"manual:{entry.id}:{already}",
+            amount=money,
+            original_source=entry.provider,
+            original_id=entry.provider_id,
+            reason=reason or "marked as refunded in the dashboard",
+        )
         accepted = await self.ctx.publish(event)
         if accepted.duplicate:
             row = await LedgerEntry.get_or_none(provider="tips", provider_id=event.source_id)
@@ -511,7 +589,8 @@ class Runtime:
         decision counts; ``None`` when there is nothing pending with that id."""
         status = "approved" if approve else "rejected"
         changed = await PendingAlert.filter(id=pending_id, status="pending").update(
-            status=status, decided_at=datetime.now(UTC))
+            status=status, decided_at=datetime.now(UTC)
+        )
         if not changed:
             return None
         row = await PendingAlert.get(id=pending_id)
@@ -527,8 +606,9 @@ class Runtime:
 
     async def set_stream_start(self, when: datetime) -> None:
         self.stream_started = when
-        await TipsState.update_or_create(key="stream_started",
-                                         defaults={"value": {"at": when.isoformat()}})
+        await TipsState.update_or_create(
+            key="stream_started", defaults={"value": {"at": when.isoformat()}}
+        )
         self.mark_dirty()
 
     async def set_tts_killed(self, killed: bool) -> None:
@@ -561,8 +641,9 @@ class Runtime:
 
     async def board(self, period: str, size: int | None = None) -> dict[str, Any]:
         since = ledger.period_start(period, self.stream_started)
-        board = await ledger.leaderboard(self.converter, since=since,
-                                         size=size or self.config.leaderboard_size)
+        board = await ledger.leaderboard(
+            self.converter, since=since, size=size or self.config.leaderboard_size
+        )
         for entry in board["entries"]:
             ref = entry.pop("viewer")
             if ref is not None and (await self.person(ViewerRef(*ref, entry["name"]))).hide_name:
@@ -591,8 +672,9 @@ class Runtime:
         since = ledger.period_start(config.goal_period, self.stream_started)
         current = await ledger.total_in(self.converter, since=since)
         target = ledger.parse_threshold(config.goal_target, current.currency)
-        percent = 0 if target.minor <= 0 else min(100, max(0, round(
-            100 * current.minor / target.minor)))
+        percent = (
+            0 if target.minor <= 0 else min(100, max(0, round(100 * current.minor / target.minor)))
+        )
         return {
             "title": config.goal_title,
             # the goal overlay compares numbers in one unit: minor units here
@@ -615,8 +697,9 @@ class Runtime:
 
     async def tip_link(self, viewer: ViewerRef) -> str:
         if self.links is None:
-            raise RuntimeError("tip links need [security] admin_token or "
-                               "[plugins.tips] link_secret")
+            raise RuntimeError(
+                "tip links need [security] admin_token or [plugins.tips] link_secret"
+            )
         code = await self.links.issue(viewer)
         return self.ctx.url(f"/p/tips/go/{self.links.sign(code.code)}")
 

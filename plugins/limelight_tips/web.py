@@ -25,8 +25,10 @@ from .models import LedgerEntry, PendingAlert
 if TYPE_CHECKING:
     from .runtime import Runtime
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 MAX_LIMIT = 500
 KINDS = ("tip", "cheer", "refund")
 # Spreadsheet programs run cells that start with these as formulas.
@@ -85,41 +87,48 @@ async def entry_rows(entries: list[LedgerEntry]) -> list[dict[str, Any]]:
     refunds: dict[int, int] = {}
     if ids:
         for row in await LedgerEntry.filter(original_id__in=ids).values(
-                "original_id", "amount_minor"):
+            "original_id", "amount_minor"
+        ):
             refunds[row["original_id"]] = refunds.get(row["original_id"], 0) - int(
-                row["amount_minor"])
+                row["amount_minor"]
+            )
     out = []
     for e in entries:
         refunded = refunds.get(e.id, 0)
-        out.append({
-            "id": e.id,
-            "occurred_at": e.occurred_at.isoformat(),
-            "kind": e.kind,
-            "detail": e.detail,
-            "provider": e.provider,
-            "provider_id": e.provider_id,
-            "amount": _money(e).to_wire(),
-            "currency": e.currency,
-            "display": ledger.display(_money(e)),
-            "viewer": {"platform": e.viewer_platform, "id": e.viewer_id,
-                       "name": e.viewer_name},
-            "anonymous": e.anonymous,
-            "message": e.message,
-            "original_id": e.original_id,  # type: ignore[attr-defined]
-            "reason": e.reason,
-            "refunded": ledger.display(Money(refunded, e.currency)) if refunded else "",
-            "refundable": e.kind in ("tip", "cheer") and refunded < e.amount_minor,
-        })
+        out.append(
+            {
+                "id": e.id,
+                "occurred_at": e.occurred_at.isoformat(),
+                "kind": e.kind,
+                "detail": e.detail,
+                "provider": e.provider,
+                "provider_id": e.provider_id,
+                "amount": _money(e).to_wire(),
+                "currency": e.currency,
+                "display": ledger.display(_money(e)),
+                "viewer": {"platform": e.viewer_platform, "id": e.viewer_id, "name": e.viewer_name},
+                "anonymous": e.anonymous,
+                "message": e.message,
+                "original_id": e.original_id,  # type: ignore[attr-defined]
+                "reason": e.reason,
+                "refunded": ledger.display(Money(refunded, e.currency)) if refunded else "",
+                "refundable": e.kind in ("tip", "cheer") and refunded < e.amount_minor,
+            }
+        )
     return out
 
 
 def routes(runtime: Runtime) -> list[Route]:
     async def page(request: web.Request) -> web.StreamResponse:
-        response = aiohttp_jinja2.render_template("tips/dashboard.html", request, {
-            "config": runtime.config,
-            "providers": sorted(runtime.webhooks),
-            "webhook_base": runtime.ctx.url("/webhooks/") if runtime.ctx else "/webhooks/",
-        })
+        response = aiohttp_jinja2.render_template(
+            "tips/dashboard.html",
+            request,
+            {
+                "config": runtime.config,
+                "providers": sorted(runtime.webhooks),
+                "webhook_base": runtime.ctx.url("/webhooks/") if runtime.ctx else "/webhooks/",
+            },
+        )
         return _secure(response)
 
     async def list_entries(request: web.Request) -> web.Response:
@@ -148,22 +157,54 @@ def routes(runtime: Runtime) -> list[Route]:
         rows = await filtered(dict(request.query)).order_by("id")
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(["id", "occurred_at", "kind", "detail", "provider", "provider_id",
-                         "amount", "currency", "viewer_platform", "viewer_id", "viewer_name",
-                         "anonymous", "message", "refund_of", "reason"])
+        writer.writerow(
+            [
+                "id",
+                "occurred_at",
+                "kind",
+                "detail",
+                "provider",
+                "provider_id",
+                "amount",
+                "currency",
+                "viewer_platform",
+                "viewer_id",
+                "viewer_name",
+                "anonymous",
+                "message",
+                "refund_of",
+                "reason",
+            ]
+        )
         for e in rows:
-            writer.writerow([
-                e.id, e.occurred_at.isoformat(), e.kind, _cell(e.detail), _cell(e.provider),
-                _cell(e.provider_id), _money(e).to_wire(), e.currency,
-                _cell(e.viewer_platform), _cell(e.viewer_id), _cell(e.viewer_name),
-                "yes" if e.anonymous else "no", _cell(e.message),
-                e.original_id or "", _cell(e.reason),  # type: ignore[attr-defined]
-            ])
+            writer.writerow(
+                [
+                    e.id,
+                    e.occurred_at.isoformat(),
+                    e.kind,
+                    _cell(e.detail),
+                    _cell(e.provider),
+                    _cell(e.provider_id),
+                    _money(e).to_wire(),
+                    e.currency,
+                    _cell(e.viewer_platform),
+                    _cell(e.viewer_id),
+                    _cell(e.viewer_name),
+                    "yes" if e.anonymous else "no",
+                    _cell(e.message),
+                    e.original_id or "",
+                    _cell(e.reason),  # type: ignore[attr-defined]
+                ]
+            )
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         return web.Response(
-            body=buffer.getvalue().encode("utf-8"), content_type="text/csv", charset="utf-8",
-            headers={"Content-Disposition": f'attachment; filename="tips-{stamp}.csv"',
-                     "Cache-Control": "no-store"},
+            body=buffer.getvalue().encode("utf-8"),
+            content_type="text/csv",
+            charset="utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="tips-{stamp}.csv"',
+                "Cache-Control": "no-store",
+            },
         )
 
     async def refund(request: web.Request) -> web.Response:
@@ -189,16 +230,28 @@ def routes(runtime: Runtime) -> list[Route]:
         except ValueError as exc:
             raise BadRequest(str(exc)) from None
         rows = await entry_rows([row])
-        return web.json_response({"refund": rows[0], "created": created},
-                                 status=201 if created else 200)
+        return web.json_response(
+            {"refund": rows[0], "created": created}, status=201 if created else 200
+        )
 
     async def queue(request: web.Request) -> web.Response:
         rows = await PendingAlert.filter(status="pending").order_by("id").limit(200)
-        return web.json_response({"pending": [
-            {"id": r.id, "kind": r.kind, "name": r.name, "amount": r.amount,
-             "message": r.message, "test": r.test, "created_at": r.created_at.isoformat()}
-            for r in rows
-        ]})
+        return web.json_response(
+            {
+                "pending": [
+                    {
+                        "id": r.id,
+                        "kind": r.kind,
+                        "name": r.name,
+                        "amount": r.amount,
+                        "message": r.message,
+                        "test": r.test,
+                        "created_at": r.created_at.isoformat(),
+                    }
+                    for r in rows
+                ]
+            }
+        )
 
     async def decide(request: web.Request) -> web.Response:
         try:
@@ -218,9 +271,13 @@ def routes(runtime: Runtime) -> list[Route]:
             if not isinstance(killed, bool):
                 raise BadRequest("killed must be true or false")
             await runtime.set_tts_killed(killed)
-        return web.json_response({"configured": runtime.config.tts,
-                                  "killed": runtime.tts_killed,
-                                  "speaking": runtime.tts_enabled})
+        return web.json_response(
+            {
+                "configured": runtime.config.tts,
+                "killed": runtime.tts_killed,
+                "speaking": runtime.tts_enabled,
+            }
+        )
 
     async def leaderboard(request: web.Request) -> web.Response:
         period = request.query.get("period", "stream")
@@ -239,23 +296,34 @@ def routes(runtime: Runtime) -> list[Route]:
         try:
             code = runtime.links.verify(request.match_info["token"])
         except LinkError as exc:
-            return _secure(web.Response(status=410 if "expired" in str(exc) else 400,
-                                        text=str(exc)))
+            return _secure(
+                web.Response(status=410 if "expired" in str(exc) else 400, text=str(exc))
+            )
         config = runtime.config
         if config.stripe_payment_link and not config.kofi_page:
             sep = "&" if "?" in config.stripe_payment_link else "?"
-            target = config.stripe_payment_link + sep + urlencode(
-                {"client_reference_id": f"{PREFIX}{code}"})
+            target = (
+                config.stripe_payment_link
+                + sep
+                + urlencode({"client_reference_id": f"{PREFIX}{code}"})
+            )
             raise web.HTTPFound(target)
-        response = aiohttp_jinja2.render_template("tips/go.html", request, {
-            "nav": [],
-            "code": f"{PREFIX}{code}",
-            "kofi_page": config.kofi_page,
-            "stripe_link": (config.stripe_payment_link + ("&" if "?" in
-                            config.stripe_payment_link else "?") + urlencode(
-                                {"client_reference_id": f"{PREFIX}{code}"}))
-            if config.stripe_payment_link else "",
-        })
+        response = aiohttp_jinja2.render_template(
+            "tips/go.html",
+            request,
+            {
+                "nav": [],
+                "code": f"{PREFIX}{code}",
+                "kofi_page": config.kofi_page,
+                "stripe_link": (
+                    config.stripe_payment_link
+                    + ("&" if "?" in config.stripe_payment_link else "?")
+                    + urlencode({"client_reference_id": f"{PREFIX}{code}"})
+                )
+                if config.stripe_payment_link
+                else "",
+            },
+        )
         return _secure(response)
 
     return [

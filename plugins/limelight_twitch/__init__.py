@@ -48,11 +48,13 @@ def make_connector(ctx: Any) -> TwitchConnector | None:
     settings = ctx.settings.twitch
     if not settings.enabled:
         return None
-    missing = [k for k in ("channel", "bot_username", "token", "client_id")
-               if not getattr(settings, k)]
+    missing = [
+        k for k in ("channel", "bot_username", "token", "client_id") if not getattr(settings, k)
+    ]
     if missing:
-        raise ValueError("[twitch] is enabled but " + ", ".join(f"twitch.{k}" for k in missing)
-                         + " is empty")
+        raise ValueError(
+            "[twitch] is enabled but " + ", ".join(f"twitch.{k}" for k in missing) + " is empty"
+        )
     return TwitchConnector(settings, ctx.config or TwitchOptions())
 
 

@@ -141,8 +141,7 @@ class TwitchConnector(ChatConnector):
     async def start(self, sink: ChatSink) -> None:
         self._sink = sink
         self.session = aiohttp.ClientSession()
-        self.helix = Helix(self.session, self.settings.api_url, self.settings.client_id,
-                           self.token)
+        self.helix = Helix(self.session, self.settings.api_url, self.settings.client_id, self.token)
         self._tasks.append(asyncio.create_task(self._irc_run(), name="twitch:irc"))
         if self.options.eventsub:
             self._tasks.append(asyncio.create_task(self._eventsub_run(), name="twitch:eventsub"))
@@ -195,8 +194,9 @@ class TwitchConnector(ChatConnector):
         if key is not None:
             winner = self.correlator.admit(key, path, event.source_id)
             if winner is not None:
-                log.debug("twitch: %s %s is the %s twin of %s", event.type, event.source_id,
-                          path, winner)
+                log.debug(
+                    "twitch: %s %s is the %s twin of %s", event.type, event.source_id, path, winner
+                )
                 if isinstance(event, GiftBomb):
                     self._relink_bomb(event.source_id, winner)
                 return
@@ -251,8 +251,9 @@ class TwitchConnector(ChatConnector):
         """One connection, from login to its end; True when the login had succeeded."""
         assert self.session is not None
         logged_in = False
-        async with self.session.ws_connect(self.settings.irc_url, autoping=True,
-                                           max_msg_size=1 << 20) as ws:
+        async with self.session.ws_connect(
+            self.settings.irc_url, autoping=True, max_msg_size=1 << 20
+        ) as ws:
             await ws.send_str(f"CAP REQ :{CAPABILITIES}")
             await ws.send_str(f"PASS oauth:{self.token}")
             await ws.send_str(f"NICK {self.nick}")
@@ -269,8 +270,12 @@ class TwitchConnector(ChatConnector):
                         msg = await ws.receive(timeout=self.options.pong_timeout)
                     except TimeoutError:
                         raise ConnectionLost("silent connection (no PONG)") from None
-                if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING,
-                                aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                if msg.type in (
+                    aiohttp.WSMsgType.CLOSE,
+                    aiohttp.WSMsgType.CLOSING,
+                    aiohttp.WSMsgType.CLOSED,
+                    aiohttp.WSMsgType.ERROR,
+                ):
                     if self._reconnect_now:
                         return logged_in
                     raise ConnectionLost(f"socket closed ({ws.close_code})")
@@ -317,17 +322,26 @@ class TwitchConnector(ChatConnector):
             return True
         if command == "NOTICE":
             text = msg.trailing
-            if msg.params and msg.params[0] == "*" and (
-                    "authentication failed" in text.lower() or "improperly formatted" in
-                    text.lower() or "login unsuccessful" in text.lower()):
+            if (
+                msg.params
+                and msg.params[0] == "*"
+                and (
+                    "authentication failed" in text.lower()
+                    or "improperly formatted" in text.lower()
+                    or "login unsuccessful" in text.lower()
+                )
+            ):
                 raise IrcAuthFailed(text)
             log.info("twitch notice: %s", text)
             return False
         if command == "USERSTATE":
             badges = msg.tags.get("badges", "")
             self.moderator[msg.channel] = (
-                msg.tags.get("mod") == "1" or "broadcaster/" in badges
-                or "moderator/" in badges or msg.channel == self.nick)
+                msg.tags.get("mod") == "1"
+                or "broadcaster/" in badges
+                or "moderator/" in badges
+                or msg.channel == self.nick
+            )
             return False
         if command == "GLOBALUSERSTATE":
             self.bot_id = msg.tags.get("user-id", self.bot_id)
@@ -336,7 +350,8 @@ class TwitchConnector(ChatConnector):
             if msg.tags.get("room-id") and msg.channel == self.channel:
                 self.broadcaster_id = self.broadcaster_id or msg.tags["room-id"]
             self.room_modes.setdefault(msg.channel, {}).update(
-                {k: v for k, v in msg.tags.items() if k != "room-id"})
+                {k: v for k, v in msg.tags.items() if k != "room-id"}
+            )
             return False
         if command == "JOIN" and msg.nick == self.nick and msg.channel == self.channel:
             self.joined = True
@@ -356,22 +371,23 @@ class TwitchConnector(ChatConnector):
     def is_self(self, viewer: ViewerRef | None) -> bool:
         if viewer is None:
             return False
-        return (bool(self.bot_id) and viewer.id == self.bot_id) or \
-            viewer.name.lower() == self.nick
+        return (bool(self.bot_id) and viewer.id == self.bot_id) or viewer.name.lower() == self.nick
 
     async def send(self, message: Outgoing) -> str | None:
         text = message.text
         if text[:1] in ("/", "."):
             text = "\u200b" + text  # never let chat text run a chat command
         channel = message.channel.lstrip("#").lower() or self.channel
-        reply_id = message.reply_to_id if isinstance(message.reply_to, ChatMessage) and \
-            message.reply_to.source == self.name else None
+        reply_id = (
+            message.reply_to_id
+            if isinstance(message.reply_to, ChatMessage) and message.reply_to.source == self.name
+            else None
+        )
         if self.options.send_via == "helix" and channel == self.channel:
             try:
                 await self.ensure_ids()
                 assert self.helix is not None
-                return await self.helix.send_chat(self.broadcaster_id, self.bot_id, text,
-                                                  reply_id)
+                return await self.helix.send_chat(self.broadcaster_id, self.bot_id, text, reply_id)
             except HelixError as exc:
                 if exc.status == 200:  # Twitch dropped it (AutoMod, a mode): do not retry
                     log.warning("twitch: %s", exc)
@@ -428,8 +444,14 @@ class TwitchConnector(ChatConnector):
                 await self._eventsub_session()
             except asyncio.CancelledError:
                 raise
-            except (aiohttp.ClientError, OSError, TimeoutError, ConnectionLost, HelixError,
-                    ValueError) as exc:
+            except (
+                aiohttp.ClientError,
+                OSError,
+                TimeoutError,
+                ConnectionLost,
+                HelixError,
+                ValueError,
+            ) as exc:
                 self.es_error = f"{type(exc).__name__}: {exc}"
                 log.warning("twitch: EventSub connection lost: %s", self.es_error)
             if self._es_ready.is_set():  # that session had worked: start backoff afresh
@@ -438,8 +460,9 @@ class TwitchConnector(ChatConnector):
             self.es_session = ""
             self.es_state = "reconnecting"
             self.es_reconnects += 1
-            await asyncio.sleep(backoff(attempt, self.options.reconnect_min,
-                                        self.options.reconnect_max))
+            await asyncio.sleep(
+                backoff(attempt, self.options.reconnect_min, self.options.reconnect_max)
+            )
             attempt += 1
 
     async def _welcome(self, ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
@@ -471,8 +494,12 @@ class TwitchConnector(ChatConnector):
                 except TimeoutError:
                     self.es_keepalive_timeouts += 1
                     raise ConnectionLost("no keepalive in time") from None
-                if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING,
-                                aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                if msg.type in (
+                    aiohttp.WSMsgType.CLOSE,
+                    aiohttp.WSMsgType.CLOSING,
+                    aiohttp.WSMsgType.CLOSED,
+                    aiohttp.WSMsgType.ERROR,
+                ):
                     code = ws.close_code
                     self.es_close_code = code
                     reason = CLOSE_REASONS.get(code or 0, "closed")
@@ -487,8 +514,9 @@ class TwitchConnector(ChatConnector):
         finally:
             await ws.close()
 
-    async def _follow_reconnect(self, old: aiohttp.ClientWebSocketResponse,
-                                url: str) -> tuple[aiohttp.ClientWebSocketResponse, float]:
+    async def _follow_reconnect(
+        self, old: aiohttp.ClientWebSocketResponse, url: str
+    ) -> tuple[aiohttp.ClientWebSocketResponse, float]:
         """``session_reconnect``: connect to the new URL, take its welcome, then close the
         old socket. Subscriptions move with the session: no resubscribing."""
         assert self.session is not None
@@ -554,8 +582,11 @@ class TwitchConnector(ChatConnector):
         at = parse_timestamp(str(meta.get("message_timestamp", "")))
         if at is None or datetime.now(UTC) - at > timedelta(seconds=self.options.max_message_age):
             self.stale += 1
-            log.warning("twitch: EventSub message %s is older than %g s; ignored", message_id,
-                        self.options.max_message_age)
+            log.warning(
+                "twitch: EventSub message %s is older than %g s; ignored",
+                message_id,
+                self.options.max_message_age,
+            )
             return None
         _remember(self._es_seen, message_id, 5000)
         payload = frame.get("payload") or {}
@@ -563,7 +594,8 @@ class TwitchConnector(ChatConnector):
             return None
         if kind == "notification":
             sub_type = meta.get("subscription_type") or payload.get("subscription", {}).get(
-                "type", "")
+                "type", ""
+            )
             event = payload.get("event") or {}
             for produced, key in self.es_mapper.map(sub_type, message_id, event, at):
                 await self._emit(produced, key, "eventsub")
@@ -575,8 +607,7 @@ class TwitchConnector(ChatConnector):
             status = str(sub.get("status", "revoked"))
             self.es_revoked[str(sub.get("type", ""))] = status
             self.es_subscriptions[str(sub.get("type", ""))] = f"revoked: {status}"
-            log.warning("twitch: EventSub subscription %s revoked (%s)", sub.get("type"),
-                        status)
+            log.warning("twitch: EventSub subscription %s revoked (%s)", sub.get("type"), status)
             return None
         return None
 
@@ -589,14 +620,22 @@ class TwitchConnector(ChatConnector):
             "bot": self.nick,
             "moderator": self.is_moderator(),
             "send_via": self.options.send_via,
-            "irc": {"state": self.irc_state, "joined": self.joined,
-                    "reconnects": self.irc_reconnects, "error": self.irc_error,
-                    "lines": self.lines},
-            "eventsub": {"state": self.es_state, "reconnects": self.es_reconnects,
-                         "error": self.es_error, "close_code": self.es_close_code,
-                         "keepalive_timeouts": self.es_keepalive_timeouts,
-                         "subscriptions": dict(self.es_subscriptions),
-                         "revoked": dict(self.es_revoked)},
+            "irc": {
+                "state": self.irc_state,
+                "joined": self.joined,
+                "reconnects": self.irc_reconnects,
+                "error": self.irc_error,
+                "lines": self.lines,
+            },
+            "eventsub": {
+                "state": self.es_state,
+                "reconnects": self.es_reconnects,
+                "error": self.es_error,
+                "close_code": self.es_close_code,
+                "keepalive_timeouts": self.es_keepalive_timeouts,
+                "subscriptions": dict(self.es_subscriptions),
+                "revoked": dict(self.es_revoked),
+            },
             "duplicates": self.duplicates,
             "stale": self.stale,
             "twins": self.correlator.twins,

@@ -22,8 +22,7 @@ from typing import Any
 
 
 class Correlator:
-    def __init__(self, window: float = 120.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, window: float = 120.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.window = window
         self.clock = clock
         self._open: dict[tuple[Any, ...], deque[tuple[str, float, str]]] = {}

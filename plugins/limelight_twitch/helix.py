@@ -26,8 +26,15 @@ class HelixError(Exception):
 
 
 class Helix:
-    def __init__(self, session: aiohttp.ClientSession, api_url: str, client_id: str,
-                 token: str, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        api_url: str,
+        client_id: str,
+        token: str,
+        *,
+        timeout: float = 10.0,
+    ) -> None:
         self.session = session
         self.api_url = api_url.rstrip("/")
         self.client_id = client_id
@@ -36,14 +43,18 @@ class Helix:
         self.calls = 0
         self.errors = 0
 
-    async def request(self, method: str, path: str, *, params: Any = None,
-                      json: Any = None) -> Any:
+    async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
         headers = {"Authorization": f"Bearer {self.token}", "Client-Id": self.client_id}
         for attempt in (1, 2):
             self.calls += 1
-            async with self.session.request(method, self.api_url + path, params=params,
-                                            json=json, headers=headers,
-                                            timeout=self.timeout) as resp:
+            async with self.session.request(
+                method,
+                self.api_url + path,
+                params=params,
+                json=json,
+                headers=headers,
+                timeout=self.timeout,
+            ) as resp:
                 if resp.status == 429 and attempt == 1:
                     reset = resp.headers.get("Ratelimit-Reset", "")
                     wait = float(reset) - time.time() if reset.isdigit() else 1.0
@@ -68,10 +79,14 @@ class Helix:
         body = await self.request("GET", "/users", params=params or None)
         return list(body.get("data", [])) if isinstance(body, dict) else []
 
-    async def send_chat(self, broadcaster_id: str, sender_id: str, text: str,
-                        reply_to: str | None = None) -> str | None:
-        payload: dict[str, Any] = {"broadcaster_id": broadcaster_id, "sender_id": sender_id,
-                                   "message": text}
+    async def send_chat(
+        self, broadcaster_id: str, sender_id: str, text: str, reply_to: str | None = None
+    ) -> str | None:
+        payload: dict[str, Any] = {
+            "broadcaster_id": broadcaster_id,
+            "sender_id": sender_id,
+            "message": text,
+        }
         if reply_to:
             payload["reply_parent_message_id"] = reply_to
         body = await self.request("POST", "/chat/messages", json=payload)
@@ -82,27 +97,49 @@ class Helix:
             raise HelixError(200, f"message dropped: {reason.get('message', 'unknown reason')}")
         return result.get("message_id")
 
-    async def delete_message(self, broadcaster_id: str, moderator_id: str,
-                             message_id: str) -> None:
-        await self.request("DELETE", "/moderation/chat", params={
-            "broadcaster_id": broadcaster_id, "moderator_id": moderator_id,
-            "message_id": message_id})
+    async def delete_message(self, broadcaster_id: str, moderator_id: str, message_id: str) -> None:
+        await self.request(
+            "DELETE",
+            "/moderation/chat",
+            params={
+                "broadcaster_id": broadcaster_id,
+                "moderator_id": moderator_id,
+                "message_id": message_id,
+            },
+        )
 
-    async def update_chat_settings(self, broadcaster_id: str, moderator_id: str,
-                                   settings: dict[str, Any]) -> dict[str, Any]:
-        body = await self.request("PATCH", "/chat/settings", params={
-            "broadcaster_id": broadcaster_id, "moderator_id": moderator_id}, json=settings)
+    async def update_chat_settings(
+        self, broadcaster_id: str, moderator_id: str, settings: dict[str, Any]
+    ) -> dict[str, Any]:
+        body = await self.request(
+            "PATCH",
+            "/chat/settings",
+            params={"broadcaster_id": broadcaster_id, "moderator_id": moderator_id},
+            json=settings,
+        )
         data = (body or {}).get("data") or [{}]
         return dict(data[0])
 
     async def whisper(self, from_id: str, to_id: str, text: str) -> None:
-        await self.request("POST", "/whispers", params={
-            "from_user_id": from_id, "to_user_id": to_id}, json={"message": text})
+        await self.request(
+            "POST",
+            "/whispers",
+            params={"from_user_id": from_id, "to_user_id": to_id},
+            json={"message": text},
+        )
 
-    async def subscribe(self, sub_type: str, version: str, condition: dict[str, str],
-                        session_id: str) -> dict[str, Any]:
-        body = await self.request("POST", "/eventsub/subscriptions", json={
-            "type": sub_type, "version": version, "condition": condition,
-            "transport": {"method": "websocket", "session_id": session_id}})
+    async def subscribe(
+        self, sub_type: str, version: str, condition: dict[str, str], session_id: str
+    ) -> dict[str, Any]:
+        body = await self.request(
+            "POST",
+            "/eventsub/subscriptions",
+            json={
+                "type": sub_type,
+                "version": version,
+                "condition": condition,
+                "transport": {"method": "websocket", "session_id": session_id},
+            },
+        )
         data = (body or {}).get("data") or [{}]
         return dict(data[0])

@@ -56,8 +56,7 @@ class IrcMessage:
 
     @property
     def channel(self) -> str:
-        return self.params[0].lstrip("#") if self.params and self.params[0].startswith("#") \
-            else ""
+        return self.params[0].lstrip("#") if self.params and self.params[0].startswith("#") else ""
 
     @property
     def trailing(self) -> str:

@@ -53,8 +53,9 @@ def badge_list(tags: dict[str, str]) -> tuple[str, ...]:
     return tuple(b for b in raw.split(",") if b) if raw else ()
 
 
-def roles_from_tags(tags: dict[str, str], badge_names: tuple[str, ...] | None = None
-                    ) -> frozenset[str]:
+def roles_from_tags(
+    tags: dict[str, str], badge_names: tuple[str, ...] | None = None
+) -> frozenset[str]:
     """Platform-neutral roles from Twitch's badges and the mod/subscriber/vip tags."""
     if badge_names is None:
         badge_names = badge_list(tags)
@@ -105,25 +106,43 @@ class IrcMapper:
         text, _action = strip_action(msg.trailing)
         viewer = _viewer(tags, msg.nick)
         if viewer is None and msg.nick:
-            viewer = ViewerRef(PLATFORM, tags.get("user-id") or msg.nick,
-                               tags.get("display-name") or msg.nick)
+            viewer = ViewerRef(
+                PLATFORM, tags.get("user-id") or msg.nick, tags.get("display-name") or msg.nick
+            )
         bits = int(tags["bits"]) if tags.get("bits", "").isdigit() else 0
         badges = badge_list(tags)
         chat = ChatMessage(
-            source=SOURCE, source_id=mid, viewer=viewer, occurred_at=sent_at(tags),
-            text=text, channel=msg.channel, roles=roles_from_tags(tags, badges),
+            source=SOURCE,
+            source_id=mid,
+            viewer=viewer,
+            occurred_at=sent_at(tags),
+            text=text,
+            channel=msg.channel,
+            roles=roles_from_tags(tags, badges),
             badges=badges,
-            first=tags.get("first-msg") == "1", reply_to=tags.get("reply-parent-msg-id") or None,
-            bits=bits, color=tags.get("color", ""),
+            first=tags.get("first-msg") == "1",
+            reply_to=tags.get("reply-parent-msg-id") or None,
+            bits=bits,
+            color=tags.get("color", ""),
         )
         out: Produced = [(chat, None)]
         if bits > 0:
             anonymous = (tags.get("login") or msg.nick) in ANONYMOUS_LOGINS
             who = None if anonymous else viewer
-            out.append((Cheer(source=SOURCE, source_id=f"cheer:{mid}", viewer=who,
-                              occurred_at=chat.occurred_at, bits=bits, message=text,
-                              anonymous=anonymous),
-                        ("cheer", who.id if who else "anon", bits)))
+            out.append(
+                (
+                    Cheer(
+                        source=SOURCE,
+                        source_id=f"cheer:{mid}",
+                        viewer=who,
+                        occurred_at=chat.occurred_at,
+                        bits=bits,
+                        message=text,
+                        anonymous=anonymous,
+                    ),
+                    ("cheer", who.id if who else "anon", bits),
+                )
+            )
         return out
 
     def _on_usernotice(self, msg: IrcMessage) -> Produced:
@@ -140,16 +159,26 @@ class IrcMapper:
             if viewer is None:
                 return []
             months = _int(tags.get("msg-param-cumulative-months"), 1)
-            sub = Subscription(source=SOURCE, source_id=mid, viewer=viewer, occurred_at=at,
-                               tier=plan if plan == "Prime" else tier, months=months,
-                               message=msg.trailing if len(msg.params) > 1 else "")
+            sub = Subscription(
+                source=SOURCE,
+                source_id=mid,
+                viewer=viewer,
+                occurred_at=at,
+                tier=plan if plan == "Prime" else tier,
+                months=months,
+                message=msg.trailing if len(msg.params) > 1 else "",
+            )
             return [(sub, ("sub", viewer.id, tier))]
         if kind in ("subgift", "anonsubgift"):
             rid = tags.get("msg-param-recipient-id", "")
             if not rid:
                 return []
-            recipient = ViewerRef(PLATFORM, rid, tags.get("msg-param-recipient-display-name")
-                                  or tags.get("msg-param-recipient-user-name", ""))
+            recipient = ViewerRef(
+                PLATFORM,
+                rid,
+                tags.get("msg-param-recipient-display-name")
+                or tags.get("msg-param-recipient-user-name", ""),
+            )
             gifter = None if kind == "anonsubgift" else viewer
             group = tags.get("msg-param-community-gift-id") or tags.get("msg-param-origin-id")
             bomb_id = None
@@ -159,9 +188,17 @@ class IrcMapper:
                 bomb[1] -= 1
                 if bomb[1] <= 0:
                     del self.bombs[group]
-            sub = Subscription(source=SOURCE, source_id=mid, viewer=recipient, occurred_at=at,
-                               tier=tier, months=_int(tags.get("msg-param-months"), 1),
-                               gifted=True, gifter=gifter, gift_bomb=bomb_id)
+            sub = Subscription(
+                source=SOURCE,
+                source_id=mid,
+                viewer=recipient,
+                occurred_at=at,
+                tier=tier,
+                months=_int(tags.get("msg-param-months"), 1),
+                gifted=True,
+                gifter=gifter,
+                gift_bomb=bomb_id,
+            )
             return [(sub, ("sub", rid, tier))]
         if kind in ("submysterygift", "anonsubmysterygift"):
             count = _int(tags.get("msg-param-mass-gift-count"), 0)
@@ -173,22 +210,46 @@ class IrcMapper:
                 self.bombs[group] = [mid, count]
                 if len(self.bombs) > 1000:
                     self.bombs.pop(next(iter(self.bombs)))
-            bomb = GiftBomb(source=SOURCE, source_id=mid, viewer=None if anonymous else viewer,
-                            occurred_at=at, count=count, tier=tier, anonymous=anonymous)
+            bomb = GiftBomb(
+                source=SOURCE,
+                source_id=mid,
+                viewer=None if anonymous else viewer,
+                occurred_at=at,
+                count=count,
+                tier=tier,
+                anonymous=anonymous,
+            )
             return [(bomb, ("gift", "anon" if anonymous else viewer.id, count, tier))]  # type: ignore[union-attr]
         if kind == "raid":
-            raider = viewer or ViewerRef(PLATFORM, tags.get("user-id", ""),
-                                         tags.get("msg-param-displayName", ""))
-            return [(Raid(source=SOURCE, source_id=mid, viewer=raider, occurred_at=at,
-                          viewers=_int(tags.get("msg-param-viewerCount"), 0)), None)]
+            raider = viewer or ViewerRef(
+                PLATFORM, tags.get("user-id", ""), tags.get("msg-param-displayName", "")
+            )
+            return [
+                (
+                    Raid(
+                        source=SOURCE,
+                        source_id=mid,
+                        viewer=raider,
+                        occurred_at=at,
+                        viewers=_int(tags.get("msg-param-viewerCount"), 0),
+                    ),
+                    None,
+                )
+            ]
         if kind == "announcement":
             color = tags.get("msg-param-color", "PRIMARY").lower()
             chat = ChatMessage(
-                source=SOURCE, source_id=mid, viewer=viewer, occurred_at=at,
-                text=msg.trailing if len(msg.params) > 1 else "", channel=msg.channel,
+                source=SOURCE,
+                source_id=mid,
+                viewer=viewer,
+                occurred_at=at,
+                text=msg.trailing if len(msg.params) > 1 else "",
+                channel=msg.channel,
                 roles=roles_from_tags(tags),
-                badges=(*(b for b in tags.get("badges", "").split(",") if b),
-                        f"announcement/{color}"),
+                badges=(
+                    *(b for b in tags.get("badges", "").split(",") if b),
+                    f"announcement/{color}",
+                ),
                 color=tags.get("color", ""),
             )
             return [(chat, None)]
@@ -197,11 +258,22 @@ class IrcMapper:
     def _on_clearchat(self, msg: IrcMessage) -> Produced:
         tags = msg.tags
         target = tags.get("target-user-id")
-        viewer = ViewerRef(PLATFORM, target, msg.trailing) if target and len(msg.params) > 1 \
-            else None
+        viewer = (
+            ViewerRef(PLATFORM, target, msg.trailing) if target and len(msg.params) > 1 else None
+        )
         sid = f"clearchat:{tags.get('room-id', '')}:{target or '*'}:{tags.get('tmi-sent-ts', '')}"
-        return [(ChatDeleted(source=SOURCE, source_id=sid, viewer=viewer,
-                             occurred_at=sent_at(tags), channel=msg.channel), None)]
+        return [
+            (
+                ChatDeleted(
+                    source=SOURCE,
+                    source_id=sid,
+                    viewer=viewer,
+                    occurred_at=sent_at(tags),
+                    channel=msg.channel,
+                ),
+                None,
+            )
+        ]
 
     def _on_clearmsg(self, msg: IrcMessage) -> Produced:
         tags = msg.tags
@@ -209,10 +281,19 @@ class IrcMapper:
         if not target:
             return []
         login = tags.get("login", "")
-        return [(ChatDeleted(source=SOURCE, source_id=f"clearmsg:{target}",
-                             viewer=ViewerRef(PLATFORM, login, login) if login else None,
-                             occurred_at=sent_at(tags), channel=msg.channel,
-                             message_id=target), None)]
+        return [
+            (
+                ChatDeleted(
+                    source=SOURCE,
+                    source_id=f"clearmsg:{target}",
+                    viewer=ViewerRef(PLATFORM, login, login) if login else None,
+                    occurred_at=sent_at(tags),
+                    channel=msg.channel,
+                    message_id=target,
+                ),
+                None,
+            )
+        ]
 
 
 def _int(raw: str | None, default: int) -> int:
@@ -237,8 +318,7 @@ class EventSubMapper:
     #: Open gifts, oldest first: [tier, gifts still expected, gifter, gift bomb id]
     gifts: list[list[Any]] = field(default_factory=list)
 
-    def map(self, sub_type: str, message_id: str, event: dict[str, Any],
-            at: datetime) -> Produced:
+    def map(self, sub_type: str, message_id: str, event: dict[str, Any], at: datetime) -> Produced:
         handler = getattr(self, "_" + sub_type.replace(".", "_"), None)
         if handler is None:
             return []
@@ -249,16 +329,24 @@ class EventSubMapper:
         uid = event.get(f"{prefix}_id")
         if not uid or event.get("is_anonymous"):
             return None
-        return ViewerRef(PLATFORM, str(uid), event.get(f"{prefix}_name")
-                         or event.get(f"{prefix}_login") or "")
+        return ViewerRef(
+            PLATFORM, str(uid), event.get(f"{prefix}_name") or event.get(f"{prefix}_login") or ""
+        )
 
     def _channel_cheer(self, sid: str, event: dict[str, Any], at: datetime) -> Produced:
         who = self._user(event)
         bits = int(event.get("bits") or 0)
         if bits <= 0:
             return []
-        cheer = Cheer(source=SOURCE, source_id=sid, viewer=who, occurred_at=at, bits=bits,
-                      message=event.get("message") or "", anonymous=who is None)
+        cheer = Cheer(
+            source=SOURCE,
+            source_id=sid,
+            viewer=who,
+            occurred_at=at,
+            bits=bits,
+            message=event.get("message") or "",
+            anonymous=who is None,
+        )
         return [(cheer, ("cheer", who.id if who else "anon", bits))]
 
     def _channel_subscribe(self, sid: str, event: dict[str, Any], at: datetime) -> Produced:
@@ -275,24 +363,38 @@ class EventSubMapper:
                     gifter, bomb_id = gift[2], gift[3]
                     break
             self.gifts = [g for g in self.gifts if g[1] > 0]
-        sub = Subscription(source=SOURCE, source_id=sid, viewer=who, occurred_at=at, tier=tier,
-                           gifted=gifted, gifter=gifter, gift_bomb=bomb_id)
+        sub = Subscription(
+            source=SOURCE,
+            source_id=sid,
+            viewer=who,
+            occurred_at=at,
+            tier=tier,
+            gifted=gifted,
+            gifter=gifter,
+            gift_bomb=bomb_id,
+        )
         return [(sub, ("sub", who.id, tier))]
 
-    def _channel_subscription_message(self, sid: str, event: dict[str, Any],
-                                      at: datetime) -> Produced:
+    def _channel_subscription_message(
+        self, sid: str, event: dict[str, Any], at: datetime
+    ) -> Produced:
         who = self._user(event)
         if who is None:
             return []
         tier = norm_tier(str(event.get("tier", "1000")))
         message = event.get("message") or {}
-        sub = Subscription(source=SOURCE, source_id=sid, viewer=who, occurred_at=at, tier=tier,
-                           months=int(event.get("cumulative_months") or 1),
-                           message=message.get("text", "") if isinstance(message, dict) else "")
+        sub = Subscription(
+            source=SOURCE,
+            source_id=sid,
+            viewer=who,
+            occurred_at=at,
+            tier=tier,
+            months=int(event.get("cumulative_months") or 1),
+            message=message.get("text", "") if isinstance(message, dict) else "",
+        )
         return [(sub, ("sub", who.id, tier))]
 
-    def _channel_subscription_gift(self, sid: str, event: dict[str, Any],
-                                   at: datetime) -> Produced:
+    def _channel_subscription_gift(self, sid: str, event: dict[str, Any], at: datetime) -> Produced:
         who = self._user(event)
         total = int(event.get("total") or 0)
         tier = norm_tier(str(event.get("tier", "1000")))
@@ -302,32 +404,60 @@ class EventSubMapper:
         self.gifts = self.gifts[-50:]
         if total < 2:
             return []
-        bomb = GiftBomb(source=SOURCE, source_id=sid, viewer=who, occurred_at=at, count=total,
-                        tier=tier, anonymous=anonymous)
+        bomb = GiftBomb(
+            source=SOURCE,
+            source_id=sid,
+            viewer=who,
+            occurred_at=at,
+            count=total,
+            tier=tier,
+            anonymous=anonymous,
+        )
         return [(bomb, ("gift", "anon" if anonymous else who.id, total, tier))]  # type: ignore[union-attr]
 
-    def _channel_charity_campaign_donate(self, sid: str, event: dict[str, Any],
-                                         at: datetime) -> Produced:
+    def _channel_charity_campaign_donate(
+        self, sid: str, event: dict[str, Any], at: datetime
+    ) -> Produced:
         amount = money_from(event.get("amount"))
         if amount is None:
             return []
         donation_id = event.get("id")
-        return [(Donation(source=SOURCE,
-                          source_id=f"charity:{donation_id}" if donation_id else sid,
-                          viewer=self._user(event), occurred_at=at, amount=amount,
-                          campaign=str(event.get("campaign_id") or ""),
-                          anonymous=self._user(event) is None), None)]
+        return [
+            (
+                Donation(
+                    source=SOURCE,
+                    source_id=f"charity:{donation_id}" if donation_id else sid,
+                    viewer=self._user(event),
+                    occurred_at=at,
+                    amount=amount,
+                    campaign=str(event.get("campaign_id") or ""),
+                    anonymous=self._user(event) is None,
+                ),
+                None,
+            )
+        ]
 
-    def _channel_charity_campaign_progress(self, sid: str, event: dict[str, Any],
-                                           at: datetime) -> Produced:
+    def _channel_charity_campaign_progress(
+        self, sid: str, event: dict[str, Any], at: datetime
+    ) -> Produced:
         current = money_from(event.get("current_amount"))
         target = money_from(event.get("target_amount"))
         if current is None:
             return []
-        return [(Milestone(source=SOURCE, source_id=sid, occurred_at=at,
-                           name=f"charity:{event.get('charity_name') or event.get('id', '')}",
-                           current=current.minor, target=target.minor if target else 0,
-                           unit=current.currency), None)]
+        return [
+            (
+                Milestone(
+                    source=SOURCE,
+                    source_id=sid,
+                    occurred_at=at,
+                    name=f"charity:{event.get('charity_name') or event.get('id', '')}",
+                    current=current.minor,
+                    target=target.minor if target else 0,
+                    unit=current.currency,
+                ),
+                None,
+            )
+        ]
 
 
 def money_from(raw: Any) -> Money | None:

@@ -35,13 +35,15 @@ async def probe(settings: Any, timeout: float = 5.0) -> list[tuple[str, bool, st
             if not users:
                 results.append(("helix", False, f"no Twitch channel named {settings.channel!r}"))
             else:
-                results.append(("helix", True, f"token belongs to {who}; channel id "
-                                                f"{users[0]['id']}"))
+                results.append(
+                    ("helix", True, f"token belongs to {who}; channel id {users[0]['id']}")
+                )
     return results
 
 
-async def _irc_login(session: aiohttp.ClientSession, settings: Any, token: str,
-                     timeout: float) -> tuple[str, bool, str]:
+async def _irc_login(
+    session: aiohttp.ClientSession, settings: Any, token: str, timeout: float
+) -> tuple[str, bool, str]:
     try:
         async with asyncio.timeout(timeout):
             async with session.ws_connect(settings.irc_url) as ws:

@@ -59,16 +59,25 @@ def _lines(n: int) -> list[str]:
     out = []
     for i in range(n):
         text = "!hello" if i % 50 == 0 else f"message number {i} Kappa PogChamp"
-        out.append(privmsg("streamer", text, user=f"viewer{i % 700}", user_id=str(10_000 + i %
-                                                                                   700),
-                           msg_id=str(uuid.UUID(int=i)), badges="subscriber/12" if i % 3
-                           else "", subscriber=bool(i % 3)))
+        out.append(
+            privmsg(
+                "streamer",
+                text,
+                user=f"viewer{i % 700}",
+                user_id=str(10_000 + i % 700),
+                msg_id=str(uuid.UUID(int=i)),
+                badges="subscriber/12" if i % 3 else "",
+                subscriber=bool(i % 3),
+            )
+        )
     return out
 
 
 def _frames(lines: list[str]) -> list[str]:
-    return ["".join(f"{line}\r\n" for line in lines[i:i + LINES_PER_FRAME])
-            for i in range(0, len(lines), LINES_PER_FRAME)]
+    return [
+        "".join(f"{line}\r\n" for line in lines[i : i + LINES_PER_FRAME])
+        for i in range(0, len(lines), LINES_PER_FRAME)
+    ]
 
 
 async def bench_chat_ingest(limelight, capsys) -> None:
@@ -90,8 +99,10 @@ async def bench_chat_ingest(limelight, capsys) -> None:
 
     h = await limelight(plugins={"twitch": limelight_twitch, "bot": Bot()})
     chat = h.services.chat
-    conn = BenchTwitch(h.settings.twitch.model_copy(update={"channel": "streamer"}),
-                       limelight_twitch.TwitchOptions(eventsub=False))
+    conn = BenchTwitch(
+        h.settings.twitch.model_copy(update={"channel": "streamer"}),
+        limelight_twitch.TwitchOptions(eventsub=False),
+    )
     conn._sink = chat  # the read loop's path without a socket: frame -> lines -> events
     chat.connectors[conn.name] = conn
     cpu = time.process_time()
@@ -110,15 +121,23 @@ async def bench_chat_ingest(limelight, capsys) -> None:
     shed = sum(lane.shed for lane in lanes.values())
 
     with capsys.disabled():
-        print(f"\nchat ingest: {N_LINES:,} Twitch PRIVMSG lines in {len(frames):,} frames "
-              f"(2% commands), subscribers: {', '.join(sorted(lanes))}")
-        print(f"  full pipeline   : {N_LINES / full:12,.0f} msg/s  (parse, dedupe, gating "
-              f"hook, routing, subscribers)")
+        print(
+            f"\nchat ingest: {N_LINES:,} Twitch PRIVMSG lines in {len(frames):,} frames "
+            f"(2% commands), subscribers: {', '.join(sorted(lanes))}"
+        )
+        print(
+            f"  full pipeline   : {N_LINES / full:12,.0f} msg/s  (parse, dedupe, gating "
+            f"hook, routing, subscribers)"
+        )
         print(f"  bare parse loop : {N_LINES / bare:12,.0f} msg/s  ({produced:,} events)")
-        print(f"  per CPU second  : {N_LINES / full_cpu:12,.0f} msg/s through the pipeline, "
-              f"{N_LINES / bare_cpu:,.0f} bare")
-        print(f"  ratio           : {full / bare:12.1f}x the bare parse loop "
-              f"(goal: >= 20,000 msg/s through the pipeline)")
+        print(
+            f"  per CPU second  : {N_LINES / full_cpu:12,.0f} msg/s through the pipeline, "
+            f"{N_LINES / bare_cpu:,.0f} bare"
+        )
+        print(
+            f"  ratio           : {full / bare:12.1f}x the bare parse loop "
+            f"(goal: >= 20,000 msg/s through the pipeline)"
+        )
         print(f"  commands run    : {chat.commands_run:12,d}   shed under load: {shed:,}")
 
 
@@ -166,10 +185,13 @@ async def bench_command_reply_latency(limelight, capsys) -> None:
         return statistics.quantiles(values, n=100)[int(p) - 1]
 
     with capsys.disabled():
-        print(f"\ncommand reply -> send queue: {N_COMMANDS:,} commands, 10 chat lines around "
-              "each")
-        print(f"  through the pipeline : p50 {pct(latencies, 50):7.3f} ms   "
-              f"p99 {pct(latencies, 99):7.3f} ms   max {max(latencies):7.3f} ms")
-        print(f"  direct call + queue  : p50 {pct(direct, 50):7.3f} ms   "
-              f"p99 {pct(direct, 99):7.3f} ms")
+        print(f"\ncommand reply -> send queue: {N_COMMANDS:,} commands, 10 chat lines around each")
+        print(
+            f"  through the pipeline : p50 {pct(latencies, 50):7.3f} ms   "
+            f"p99 {pct(latencies, 99):7.3f} ms   max {max(latencies):7.3f} ms"
+        )
+        print(
+            f"  direct call + queue  : p50 {pct(direct, 50):7.3f} ms   "
+            f"p99 {pct(direct, 99):7.3f} ms"
+        )
         print("  (goal: p99 under 10 ms)")

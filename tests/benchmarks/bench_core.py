@@ -57,12 +57,16 @@ async def bench_bus_throughput(limelight, capsys) -> None:
     direct_seconds = time.perf_counter() - started
 
     with capsys.disabled():
-        print(f"\nbus: {N_EVENTS} chat events to {N_PLUGINS} no-op plugins "
-              f"(dedupe, batched log on SQLite, gating, per-plugin lanes)")
+        print(
+            f"\nbus: {N_EVENTS} chat events to {N_PLUGINS} no-op plugins "
+            f"(dedupe, batched log on SQLite, gating, per-plugin lanes)"
+        )
         print(f"  through the bus : {N_EVENTS / bus_seconds:12,.0f} events/s")
         print(f"  direct calls    : {N_EVENTS / direct_seconds:12,.0f} events/s")
-        print(f"  ratio           : {bus_seconds / direct_seconds:12.1f}x slower than direct "
-              f"(goal: >= 20,000 events/s through the bus)")
+        print(
+            f"  ratio           : {bus_seconds / direct_seconds:12.1f}x slower than direct "
+            f"(goal: >= 20,000 events/s through the bus)"
+        )
         print(f"  shed under load : {shed:12,d} chat events")
 
 
@@ -85,8 +89,12 @@ def bench_startup_and_rss(tmp_path, capsys) -> None:
     bare = time.perf_counter() - started
 
     started = time.perf_counter()
-    proc = subprocess.Popen([exe, "run", "--config", tmp_path / "config.toml"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [exe, "run", "--config", tmp_path / "config.toml"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -109,5 +117,3 @@ def bench_startup_and_rss(tmp_path, capsys) -> None:
         print(f"  start to /healthz : {to_health * 1000:8.0f} ms (goal < 1000 ms)")
         print(f"  bare interpreter  : {bare * 1000:8.0f} ms (baseline)")
         print(f"  idle RSS          : {rss:8.1f} MB (goal < 80 MB)")
-
-

@@ -42,24 +42,43 @@ STRIPE_SECRET = "whsec_bench_0123456789abcdef"
 
 
 def _generic(i: int, run: str) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps({"id": f"{run}-{i}", "amount": "5.00", "currency": "USD",
-                       "name": f"viewer{i % 300}", "message": "great stream"}).encode()
+    body = json.dumps(
+        {
+            "id": f"{run}-{i}",
+            "amount": "5.00",
+            "currency": "USD",
+            "name": f"viewer{i % 300}",
+            "message": "great stream",
+        }
+    ).encode()
     return body, {"Content-Type": "application/json", **signed_headers(SECRET, body)}
 
 
 def _stripe(i: int, run: str) -> tuple[bytes, dict[str, str]]:
-    event = {"id": f"evt_{run}_{i}", "object": "event", "type": "payment_intent.succeeded",
-             "livemode": True, "created": int(time.time()),
-             "data": {"object": {"id": f"pi_{run}_{i}", "object": "payment_intent",
-                                 "amount_received": 500, "currency": "usd",
-                                 "metadata": {"name": f"viewer{i % 300}"}}}}
+    event = {
+        "id": f"evt_{run}_{i}",
+        "object": "event",
+        "type": "payment_intent.succeeded",
+        "livemode": True,
+        "created": int(time.time()),
+        "data": {
+            "object": {
+                "id": f"pi_{run}_{i}",
+                "object": "payment_intent",
+                "amount_received": 500,
+                "currency": "usd",
+                "metadata": {"name": f"viewer{i % 300}"},
+            }
+        },
+    }
     payload = json.dumps(event, indent=2)
     header = stripe.WebhookSignature.generate_signature_header(payload, STRIPE_SECRET)
     return payload.encode(), {"Content-Type": "application/json", "Stripe-Signature": header}
 
 
-async def _drive(url: str, requests: list[tuple[bytes, dict[str, str]]]) -> tuple[
-        list[float], float]:
+async def _drive(
+    url: str, requests: list[tuple[bytes, dict[str, str]]]
+) -> tuple[list[float], float]:
     """POST every request with CONCURRENCY senders; latencies of the 2xx, wall time."""
     latencies: list[float] = []
     pending = list(reversed(requests))
@@ -91,13 +110,18 @@ async def _baseline(kind: str) -> tuple[list[float], float]:
     async def handle(request: web.Request) -> web.Response:
         body = await request.read()
         if kind == "generic":
-            verify_hmac(SECRET, request.headers.get(TIMESTAMP_HEADER),
-                        request.headers.get(SIGNATURE_HEADER), body)
+            verify_hmac(
+                SECRET,
+                request.headers.get(TIMESTAMP_HEADER),
+                request.headers.get(SIGNATURE_HEADER),
+                body,
+            )
             payload = json.loads(body)
             Money.parse_positive(payload["amount"], payload["currency"])
         else:
-            stripe.WebhookSignature.verify_header(body, request.headers["Stripe-Signature"],
-                                                  STRIPE_SECRET, 300)
+            stripe.WebhookSignature.verify_header(
+                body, request.headers["Stripe-Signature"], STRIPE_SECRET, 300
+            )
             payload = json.loads(body)
             Money(payload["data"]["object"]["amount_received"], "USD")
         return web.json_response({"ok": True})
@@ -117,12 +141,17 @@ async def _baseline(kind: str) -> tuple[list[float], float]:
         await runner.cleanup()
 
 
-async def _limelight_run(limelight: Any, database_url: str, kind: str, *,
-                         group_commit: bool = True) -> dict[str, Any]:
-    h = await limelight(plugins={"tips": limelight_tips}, database_url=database_url, config={
-        "webhooks": {"generic": {"secret": SECRET}, "stripe": {"secret": STRIPE_SECRET}},
-        "plugins": {"tips": {"thanks": False}},
-    })
+async def _limelight_run(
+    limelight: Any, database_url: str, kind: str, *, group_commit: bool = True
+) -> dict[str, Any]:
+    h = await limelight(
+        plugins={"tips": limelight_tips},
+        database_url=database_url,
+        config={
+            "webhooks": {"generic": {"secret": SECRET}, "stripe": {"secret": STRIPE_SECRET}},
+            "plugins": {"tips": {"thanks": False}},
+        },
+    )
     writer = h.services.bus.writer
     if not group_commit:
         writer.max_batch = 1
@@ -145,51 +174,67 @@ async def _limelight_run(limelight: Any, database_url: str, kind: str, *,
     async def all_reacted() -> bool:
         lanes = h.services.bus.lanes.values()
         return all(not lane.queue for lane in lanes) and (
-            await OverlayAlert.filter(kind="tip").count() >= N_TIPS)
+            await OverlayAlert.filter(kind="tip").count() >= N_TIPS
+        )
 
     await wait_until(all_reacted, timeout=600, interval=0.005)
     await h.settle()
     reacted = time.perf_counter() - started
     stats = writer.stats()
     await h.client.close()
-    return {"tips_s": N_TIPS / total, "answered_s": N_TIPS / answered,
-            "reacted_s": N_TIPS / reacted, "p50": _pct(latencies, 0.50),
-            "p99": _pct(latencies, 0.99), "batch": stats["mean_batch"],
-            "synchronous": synchronous}
+    return {
+        "tips_s": N_TIPS / total,
+        "answered_s": N_TIPS / answered,
+        "reacted_s": N_TIPS / reacted,
+        "p50": _pct(latencies, 0.50),
+        "p99": _pct(latencies, 0.99),
+        "batch": stats["mean_batch"],
+        "synchronous": synchronous,
+    }
 
 
-async def _report(capsys: Any, label: str, runs: dict[str, dict[str, Any]],
-                  kind: str) -> None:
+async def _report(capsys: Any, label: str, runs: dict[str, dict[str, Any]], kind: str) -> None:
     base_lat, base_wall = await _baseline(kind)
-    base = {"tips_s": N_TIPS / base_wall, "p50": _pct(base_lat, 0.5),
-            "p99": _pct(base_lat, 0.99)}
+    base = {"tips_s": N_TIPS / base_wall, "p50": _pct(base_lat, 0.5), "p99": _pct(base_lat, 0.99)}
     with capsys.disabled():
-        print(f"\ntips ({label}, {kind} provider): {N_TIPS} signed deliveries, "
-              f"{CONCURRENCY} concurrent senders over HTTP")
-        print(f"  {'':36} {'tips/s':>7} {'2xx p50':>9} {'2xx p99':>9} {'reacted/s':>9} "
-              f"{'batch':>6}")
-        print(f"  {'bare aiohttp, verify only':36} {base['tips_s']:7,.0f} "
-              f"{base['p50']:7.2f}ms {base['p99']:7.2f}ms")
+        print(
+            f"\ntips ({label}, {kind} provider): {N_TIPS} signed deliveries, "
+            f"{CONCURRENCY} concurrent senders over HTTP"
+        )
+        print(
+            f"  {'':36} {'tips/s':>7} {'2xx p50':>9} {'2xx p99':>9} {'reacted/s':>9} {'batch':>6}"
+        )
+        print(
+            f"  {'bare aiohttp, verify only':36} {base['tips_s']:7,.0f} "
+            f"{base['p50']:7.2f}ms {base['p99']:7.2f}ms"
+        )
         for backend, r in runs.items():
-            print(f"  {'limelight, ' + backend:36} {r['tips_s']:7,.0f} "
-                  f"{r['p50']:7.2f}ms {r['p99']:7.2f}ms {r['reacted_s']:9,.0f} "
-                  f"{r['batch']:6.1f}   ({r['tips_s'] / base['tips_s']:.2f}x of bare)")
+            print(
+                f"  {'limelight, ' + backend:36} {r['tips_s']:7,.0f} "
+                f"{r['p50']:7.2f}ms {r['p99']:7.2f}ms {r['reacted_s']:9,.0f} "
+                f"{r['batch']:6.1f}   ({r['tips_s'] / base['tips_s']:.2f}x of bare)"
+            )
         durability = {r["synchronous"] for r in runs.values() if r["synchronous"]}
-        print(f"  SQLite synchronous={'/'.join(sorted(durability))} (WAL): every commit is "
-              "flushed to disk before its 2xx")
+        print(
+            f"  SQLite synchronous={'/'.join(sorted(durability))} (WAL): every commit is "
+            "flushed to disk before its 2xx"
+        )
         print("  goal: >= 1,000 tips/s on SQLite, end to end, durable commits")
 
 
 async def bench_tips_generic(limelight, tmp_path, pg_database, capsys) -> None:
-    runs = {"SQLite": await _limelight_run(limelight, f"sqlite://{tmp_path / 'b.sqlite3'}",
-                                           "generic")}
+    runs = {
+        "SQLite": await _limelight_run(limelight, f"sqlite://{tmp_path / 'b.sqlite3'}", "generic")
+    }
     runs["SQLite, one commit per tip"] = await _limelight_run(
-        limelight, f"sqlite://{tmp_path / 'one.sqlite3'}", "generic", group_commit=False)
+        limelight, f"sqlite://{tmp_path / 'one.sqlite3'}", "generic", group_commit=False
+    )
     runs["PostgreSQL"] = await _limelight_run(limelight, await pg_database(), "generic")
     await _report(capsys, "HMAC-SHA256", runs, "generic")
 
 
 async def bench_tips_stripe(limelight, tmp_path, capsys) -> None:
-    runs = {"SQLite": await _limelight_run(limelight, f"sqlite://{tmp_path / 's.sqlite3'}",
-                                           "stripe")}
+    runs = {
+        "SQLite": await _limelight_run(limelight, f"sqlite://{tmp_path / 's.sqlite3'}", "stripe")
+    }
     await _report(capsys, "Stripe-Signature via the stripe package", runs, "stripe")

@@ -15,8 +15,7 @@ from tests.support import wait_until
 from .fake_twitch import FakeTwitch
 
 #: Fast timings so reconnects take milliseconds, not seconds.
-FAST = {"reconnect_min": 0.01, "reconnect_max": 0.05, "login_timeout": 5.0,
-        "keepalive_grace": 0.2}
+FAST = {"reconnect_min": 0.01, "reconnect_max": 0.05, "login_timeout": 5.0, "keepalive_grace": 0.2}
 
 
 class Recorder:
@@ -47,15 +46,23 @@ def twitch_harness(limelight: Any, fake_twitch: FakeTwitch) -> Callable[..., Awa
     """``h, rec, conn = await twitch_harness(plugins=..., options=..., twitch=...)``: a server
     whose Twitch connector talks to the fake, joined and subscribed."""
 
-    async def start(plugins: dict[str, Any] | None = None, *, options: dict[str, Any] | None
-                    = None, twitch: dict[str, Any] | None = None,
-                    config: dict[str, Any] | None = None,
-                    wait_eventsub: bool = True) -> tuple[Harness, Recorder, Any]:
+    async def start(
+        plugins: dict[str, Any] | None = None,
+        *,
+        options: dict[str, Any] | None = None,
+        twitch: dict[str, Any] | None = None,
+        config: dict[str, Any] | None = None,
+        wait_eventsub: bool = True,
+    ) -> tuple[Harness, Recorder, Any]:
         rec = Recorder()
-        cfg = {"twitch": fake_twitch.config(**(twitch or {})),
-               "plugins": {"twitch": {**FAST, **(options or {})}}, **(config or {})}
-        h = await limelight(plugins={"twitch": limelight_twitch, "rec": rec, **(plugins or {})},
-                            config=cfg)
+        cfg = {
+            "twitch": fake_twitch.config(**(twitch or {})),
+            "plugins": {"twitch": {**FAST, **(options or {})}},
+            **(config or {}),
+        }
+        h = await limelight(
+            plugins={"twitch": limelight_twitch, "rec": rec, **(plugins or {})}, config=cfg
+        )
         # The test kit's own connector also says it is "twitch"; here the real one speaks.
         await h.services.chat.detach(TEST_CONNECTOR)
         conn = h.services.chat.connectors["twitch"]

@@ -31,12 +31,14 @@ SAMPLES = {
         "@badge-info=;badges=turbo/1;color=#0D4200;display-name=ronni;emotes=25:0-4,12-16/"
         "1902:6-10;id=b34ccfc7-4977-403a-8a94-33c6bac34fb8;mod=0;room-id=1337;subscriber=0;"
         "tmi-sent-ts=1507246572675;turbo=1;user-id=1337;user-type=global_mod "
-        ":ronni!ronni@ronni.tmi.twitch.tv PRIVMSG #{channel} :Kappa Keepo Kappa"),
+        ":ronni!ronni@ronni.tmi.twitch.tv PRIVMSG #{channel} :Kappa Keepo Kappa"
+    ),
     "bits": (
         "@badge-info=;badges=staff/1,bits/1000;bits=100;color=;display-name=ronni;emotes=;"
         "id=b34ccfc7-4977-403a-8a94-33c6bac34fb9;mod=0;room-id=12345678;subscriber=0;"
         "tmi-sent-ts=1507246572675;turbo=1;user-id=12345678;user-type=staff "
-        ":ronni!ronni@ronni.tmi.twitch.tv PRIVMSG #{channel} :cheer100"),
+        ":ronni!ronni@ronni.tmi.twitch.tv PRIVMSG #{channel} :cheer100"
+    ),
     "resub": (
         "@badge-info=;badges=staff/1,broadcaster/1,turbo/1;color=#008000;display-name=ronni;"
         "emotes=;id=db25007f-7a18-43eb-9379-80131e44d633;login=ronni;mod=0;msg-id=resub;"
@@ -45,7 +47,8 @@ SAMPLES = {
         "msg-param-sub-plan-name=Prime;room-id=12345678;subscriber=1;"
         "system-msg=ronni\\shas\\ssubscribed\\sfor\\s6\\smonths!;tmi-sent-ts=1507246572675;"
         "turbo=1;user-id=87654321;user-type=staff :tmi.twitch.tv USERNOTICE #{channel} "
-        ":Great stream -- keep it up!"),
+        ":Great stream -- keep it up!"
+    ),
     "subgift": (
         "@badge-info=;badges=staff/1,premium/1;color=#0000FF;display-name=TWW2;emotes=;"
         "id=e9176cd8-5e22-4684-ad40-ce53c2561c5e;login=tww2;mod=0;msg-id=subgift;"
@@ -55,7 +58,8 @@ SAMPLES = {
         "room-id=19571752;subscriber=0;"
         "system-msg=TWW2\\sgifted\\sa\\sTier\\s1\\ssub\\sto\\sMr_Woodchuck!;"
         "tmi-sent-ts=1521159445153;turbo=0;user-id=87654321;user-type=staff "
-        ":tmi.twitch.tv USERNOTICE #{channel}"),
+        ":tmi.twitch.tv USERNOTICE #{channel}"
+    ),
     "raid": (
         "@badge-info=;badges=turbo/1;color=#9ACD32;display-name=TestChannel;emotes=;"
         "id=3d830f12-795c-447d-af3c-ea05e40fbddb;login=testchannel;mod=0;msg-id=raid;"
@@ -63,37 +67,64 @@ SAMPLES = {
         "msg-param-viewerCount=15;room-id=33332222;subscriber=0;"
         "system-msg=15\\sraiders\\sfrom\\sTestChannel\\shave\\sjoined\\n!;"
         "tmi-sent-ts=1507246572675;turbo=1;user-id=123456;user-type= "
-        ":tmi.twitch.tv USERNOTICE #{channel}"),
+        ":tmi.twitch.tv USERNOTICE #{channel}"
+    ),
     "announcement": (
         "@badge-info=;badges=broadcaster/1,ambassador/1;color=#033700;display-name=BrainSlug;"
         "emotes=;flags=;id=55555555-0000-4444-3333-222222222222;login=brainslug;mod=0;"
         "msg-id=announcement;msg-param-color=PRIMARY;room-id=12345678;subscriber=0;"
         "system-msg=;tmi-sent-ts=1648758023469;user-id=12345678;user-type= "
-        ":tmi.twitch.tv USERNOTICE #{channel} :Hello chat!"),
+        ":tmi.twitch.tv USERNOTICE #{channel} :Hello chat!"
+    ),
     "clearchat_user": (
         "@ban-duration=350;room-id=12345678;target-user-id=87654321;"
-        "tmi-sent-ts=1642719320727 :tmi.twitch.tv CLEARCHAT #{channel} :ronni"),
+        "tmi-sent-ts=1642719320727 :tmi.twitch.tv CLEARCHAT #{channel} :ronni"
+    ),
     "clearchat_all": "@room-id=12345678;tmi-sent-ts=1642715695392 :tmi.twitch.tv CLEARCHAT "
-                     "#{channel}",
+    "#{channel}",
     "clearmsg": (
         "@login=foo;room-id=;target-msg-id=94e6c7ff-bf98-4faa-af5d-7ad633a158a9;"
-        "tmi-sent-ts=1642720582342 :tmi.twitch.tv CLEARMSG #{channel} :what a great day"),
+        "tmi-sent-ts=1642720582342 :tmi.twitch.tv CLEARMSG #{channel} :what a great day"
+    ),
 }
 
 
-def privmsg(channel: str, text: str, *, user: str = "alice", user_id: str = "501",
-            msg_id: str | None = None, badges: str = "", mod: bool = False,
-            subscriber: bool = False, vip: bool = False, first: bool = False,
-            bits: int = 0, reply_parent: str | None = None, display: str | None = None,
-            color: str = "#1E90FF") -> str:
+def privmsg(
+    channel: str,
+    text: str,
+    *,
+    user: str = "alice",
+    user_id: str = "501",
+    msg_id: str | None = None,
+    badges: str = "",
+    mod: bool = False,
+    subscriber: bool = False,
+    vip: bool = False,
+    first: bool = False,
+    bits: int = 0,
+    reply_parent: str | None = None,
+    display: str | None = None,
+    color: str = "#1E90FF",
+) -> str:
     """A PRIVMSG line with the tags Twitch sends (values escaped as on the wire)."""
     tags = {
-        "badge-info": "", "badges": badges, "client-nonce": uuid.uuid4().hex,
-        "color": color, "display-name": display or user, "emotes": "",
-        "first-msg": "1" if first else "0", "flags": "", "id": msg_id or str(uuid.uuid4()),
-        "mod": "1" if mod else "0", "returning-chatter": "0", "room-id": "1001",
-        "subscriber": "1" if subscriber else "0", "tmi-sent-ts": _ts(), "turbo": "0",
-        "user-id": user_id, "user-type": "mod" if mod else "",
+        "badge-info": "",
+        "badges": badges,
+        "client-nonce": uuid.uuid4().hex,
+        "color": color,
+        "display-name": display or user,
+        "emotes": "",
+        "first-msg": "1" if first else "0",
+        "flags": "",
+        "id": msg_id or str(uuid.uuid4()),
+        "mod": "1" if mod else "0",
+        "returning-chatter": "0",
+        "room-id": "1001",
+        "subscriber": "1" if subscriber else "0",
+        "tmi-sent-ts": _ts(),
+        "turbo": "0",
+        "user-id": user_id,
+        "user-type": "mod" if mod else "",
     }
     if vip:
         tags["vip"] = "1"
@@ -106,14 +137,33 @@ def privmsg(channel: str, text: str, *, user: str = "alice", user_id: str = "501
     return f"{_tags(tags)} :{user}!{user}@{user}.tmi.twitch.tv PRIVMSG #{channel} :{text}"
 
 
-def usernotice(channel: str, msg_id: str, *, user: str = "alice", user_id: str = "501",
-               text: str | None = None, id: str | None = None, **params: str) -> str:
+def usernotice(
+    channel: str,
+    msg_id: str,
+    *,
+    user: str = "alice",
+    user_id: str = "501",
+    text: str | None = None,
+    id: str | None = None,
+    **params: str,
+) -> str:
     """A USERNOTICE; ``params`` become ``msg-param-<name>`` tags (underscores -> dashes)."""
     tags = {
-        "badge-info": "", "badges": "", "color": "", "display-name": user, "emotes": "",
-        "flags": "", "id": id or str(uuid.uuid4()), "login": user.lower(), "mod": "0",
-        "msg-id": msg_id, "room-id": "1001", "subscriber": "0",
-        "system-msg": f"{user} did a {msg_id}", "tmi-sent-ts": _ts(), "user-id": user_id,
+        "badge-info": "",
+        "badges": "",
+        "color": "",
+        "display-name": user,
+        "emotes": "",
+        "flags": "",
+        "id": id or str(uuid.uuid4()),
+        "login": user.lower(),
+        "mod": "0",
+        "msg-id": msg_id,
+        "room-id": "1001",
+        "subscriber": "0",
+        "system-msg": f"{user} did a {msg_id}",
+        "tmi-sent-ts": _ts(),
+        "user-id": user_id,
         "user-type": "",
     }
     for key, value in params.items():
@@ -123,8 +173,13 @@ def usernotice(channel: str, msg_id: str, *, user: str = "alice", user_id: str =
 
 
 def _escape(value: str) -> str:
-    return (value.replace("\\", "\\\\").replace(";", "\\:").replace(" ", "\\s")
-            .replace("\r", "\\r").replace("\n", "\\n"))
+    return (
+        value.replace("\\", "\\\\")
+        .replace(";", "\\:")
+        .replace(" ", "\\s")
+        .replace("\r", "\\r")
+        .replace("\n", "\\n")
+    )
 
 
 def _tags(tags: dict[str, str]) -> str:
@@ -163,10 +218,18 @@ class EsConnection:
 
 
 class FakeTwitch:
-    def __init__(self, *, channel: str = "streamer", bot: str = "limebot",
-                 token: str = "fake-token-123", client_id: str = "fake-client",
-                 broadcaster_id: str = "1001", bot_id: str = "2002", bot_is_mod: bool = False,
-                 keepalive_seconds: int = 10) -> None:
+    def __init__(
+        self,
+        *,
+        channel: str = "streamer",
+        bot: str = "limebot",
+        token: str = "fake-token-123",
+        client_id: str = "fake-client",
+        broadcaster_id: str = "1001",
+        bot_id: str = "2002",
+        bot_is_mod: bool = False,
+        keepalive_seconds: int = 10,
+    ) -> None:
         self.channel, self.bot, self.token, self.client_id = channel, bot, token, client_id
         self.broadcaster_id, self.bot_id, self.bot_is_mod = broadcaster_id, bot_id, bot_is_mod
         self.keepalive_seconds = keepalive_seconds
@@ -223,10 +286,17 @@ class FakeTwitch:
 
     def config(self, **twitch: Any) -> dict[str, Any]:
         """The ``[twitch]`` settings pointing at this fake."""
-        return {"enabled": True, "channel": self.channel, "bot_username": self.bot,
-                "token": self.token, "client_id": self.client_id,
-                "irc_url": f"ws://{self.base}/irc", "eventsub_url": f"ws://{self.base}/eventsub",
-                "api_url": f"http://{self.base}/helix", **twitch}
+        return {
+            "enabled": True,
+            "channel": self.channel,
+            "bot_username": self.bot,
+            "token": self.token,
+            "client_id": self.client_id,
+            "irc_url": f"ws://{self.base}/irc",
+            "eventsub_url": f"ws://{self.base}/eventsub",
+            "api_url": f"http://{self.base}/helix",
+            **twitch,
+        }
 
     # -- IRC --------------------------------------------------------------------------------
 
@@ -314,8 +384,14 @@ class FakeTwitch:
                 for item in line[1:].split(" ", 1)[0].split(";"):
                     k, _, v = item.partition("=")
                     tags[k] = v
-            self.chat_sent.append({"via": "irc", "channel": target.lstrip("#"), "text": text,
-                                   "reply_to": tags.get("reply-parent-msg-id")})
+            self.chat_sent.append(
+                {
+                    "via": "irc",
+                    "channel": target.lstrip("#"),
+                    "text": text,
+                    "reply_to": tags.get("reply-parent-msg-id"),
+                }
+            )
 
     async def irc_send(self, *lines: str) -> None:
         """Send lines (one WebSocket frame) to every client that joined the channel."""
@@ -358,10 +434,23 @@ class FakeTwitch:
         conn = EsConnection(ws, session_id)
         self.es_connections.append(conn)
         self.es_connects += 1
-        await ws.send_str(json.dumps(self.frame("session_welcome", {"session": {
-            "id": session_id, "status": "connected", "connected_at": rfc3339(),
-            "keepalive_timeout_seconds": self.keepalive_seconds, "reconnect_url": None,
-            "recovery_url": None}})))
+        await ws.send_str(
+            json.dumps(
+                self.frame(
+                    "session_welcome",
+                    {
+                        "session": {
+                            "id": session_id,
+                            "status": "connected",
+                            "connected_at": rfc3339(),
+                            "keepalive_timeout_seconds": self.keepalive_seconds,
+                            "reconnect_url": None,
+                            "recovery_url": None,
+                        }
+                    },
+                )
+            )
+        )
         try:
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:
@@ -372,12 +461,24 @@ class FakeTwitch:
             self.es_connections.remove(conn)
         return ws
 
-    def frame(self, message_type: str, payload: dict[str, Any], *, message_id: str | None = None,
-              timestamp: str | None = None, **meta: str) -> dict[str, Any]:
-        return {"metadata": {"message_id": message_id or str(uuid.uuid4()),
-                             "message_type": message_type,
-                             "message_timestamp": timestamp or rfc3339(), **meta},
-                "payload": payload}
+    def frame(
+        self,
+        message_type: str,
+        payload: dict[str, Any],
+        *,
+        message_id: str | None = None,
+        timestamp: str | None = None,
+        **meta: str,
+    ) -> dict[str, Any]:
+        return {
+            "metadata": {
+                "message_id": message_id or str(uuid.uuid4()),
+                "message_type": message_type,
+                "message_timestamp": timestamp or rfc3339(),
+                **meta,
+            },
+            "payload": payload,
+        }
 
     async def es_send(self, frame: dict[str, Any]) -> None:
         for conn in list(self.es_connections):
@@ -387,24 +488,40 @@ class FakeTwitch:
     async def es_keepalive(self) -> None:
         await self.es_send(self.frame("session_keepalive", {}))
 
-    async def es_notify(self, sub_type: str, event: dict[str, Any], *,
-                        message_id: str | None = None, age: timedelta | None = None,
-                        times: int = 1) -> str:
+    async def es_notify(
+        self,
+        sub_type: str,
+        event: dict[str, Any],
+        *,
+        message_id: str | None = None,
+        age: timedelta | None = None,
+        times: int = 1,
+    ) -> str:
         """A notification as Twitch sends it; ``times`` > 1 delivers it again (same id)."""
         message_id = message_id or str(uuid.uuid4())
         when = datetime.now(UTC) - (age or timedelta())
         session = self.es_session_ids[-1] if self.es_session_ids else ""
         sub = next((s for s in self.subscriptions if s["type"] == sub_type), None)
-        frame = self.frame("notification", {
-            "subscription": {
-                "id": sub["id"] if sub else str(uuid.uuid4()), "status": "enabled",
-                "type": sub_type, "version": "1", "cost": 0,
-                "condition": {"broadcaster_user_id": self.broadcaster_id},
-                "transport": {"method": "websocket", "session_id": session},
-                "created_at": rfc3339()},
-            "event": event,
-        }, message_id=message_id, timestamp=rfc3339(when), subscription_type=sub_type,
-            subscription_version="1")
+        frame = self.frame(
+            "notification",
+            {
+                "subscription": {
+                    "id": sub["id"] if sub else str(uuid.uuid4()),
+                    "status": "enabled",
+                    "type": sub_type,
+                    "version": "1",
+                    "cost": 0,
+                    "condition": {"broadcaster_user_id": self.broadcaster_id},
+                    "transport": {"method": "websocket", "session_id": session},
+                    "created_at": rfc3339(),
+                },
+                "event": event,
+            },
+            message_id=message_id,
+            timestamp=rfc3339(when),
+            subscription_type=sub_type,
+            subscription_version="1",
+        )
         for _ in range(times):
             await self.es_send(frame)
         return message_id
@@ -420,52 +537,98 @@ class FakeTwitch:
         until the client's new connection is welcomed."""
         for conn in list(self.es_connections):
             url = f"ws://{self.base}/eventsub?session={conn.session_id}"
-            await conn.ws.send_str(json.dumps(self.frame("session_reconnect", {"session": {
-                "id": conn.session_id, "status": "reconnecting", "keepalive_timeout_seconds":
-                None, "reconnect_url": url, "connected_at": rfc3339()}})))
+            await conn.ws.send_str(
+                json.dumps(
+                    self.frame(
+                        "session_reconnect",
+                        {
+                            "session": {
+                                "id": conn.session_id,
+                                "status": "reconnecting",
+                                "keepalive_timeout_seconds": None,
+                                "reconnect_url": url,
+                                "connected_at": rfc3339(),
+                            }
+                        },
+                    )
+                )
+            )
             for frame in then:
                 await conn.ws.send_str(json.dumps(frame))
 
-    def notification(self, sub_type: str, event: dict[str, Any], *,
-                     message_id: str | None = None) -> dict[str, Any]:
+    def notification(
+        self, sub_type: str, event: dict[str, Any], *, message_id: str | None = None
+    ) -> dict[str, Any]:
         """A notification frame (without sending it)."""
-        return self.frame("notification", {
-            "subscription": {"id": str(uuid.uuid4()), "status": "enabled", "type": sub_type,
-                             "version": "1", "cost": 0,
-                             "condition": {"broadcaster_user_id": self.broadcaster_id},
-                             "transport": {"method": "websocket", "session_id": ""},
-                             "created_at": rfc3339()},
-            "event": event}, message_id=message_id, subscription_type=sub_type,
-            subscription_version="1")
+        return self.frame(
+            "notification",
+            {
+                "subscription": {
+                    "id": str(uuid.uuid4()),
+                    "status": "enabled",
+                    "type": sub_type,
+                    "version": "1",
+                    "cost": 0,
+                    "condition": {"broadcaster_user_id": self.broadcaster_id},
+                    "transport": {"method": "websocket", "session_id": ""},
+                    "created_at": rfc3339(),
+                },
+                "event": event,
+            },
+            message_id=message_id,
+            subscription_type=sub_type,
+            subscription_version="1",
+        )
 
     async def es_revoke(self, sub_type: str, status: str = "authorization_revoked") -> None:
         sub = next((s for s in self.subscriptions if s["type"] == sub_type), None)
-        await self.es_send(self.frame("revocation", {"subscription": {
-            "id": sub["id"] if sub else str(uuid.uuid4()), "status": status, "type": sub_type,
-            "version": "1", "cost": 0, "condition": {"broadcaster_user_id": self.broadcaster_id},
-            "transport": {"method": "websocket", "session_id": ""}, "created_at": rfc3339()}},
-            subscription_type=sub_type, subscription_version="1"))
+        await self.es_send(
+            self.frame(
+                "revocation",
+                {
+                    "subscription": {
+                        "id": sub["id"] if sub else str(uuid.uuid4()),
+                        "status": status,
+                        "type": sub_type,
+                        "version": "1",
+                        "cost": 0,
+                        "condition": {"broadcaster_user_id": self.broadcaster_id},
+                        "transport": {"method": "websocket", "session_id": ""},
+                        "created_at": rfc3339(),
+                    }
+                },
+                subscription_type=sub_type,
+                subscription_version="1",
+            )
+        )
 
     # -- Helix ------------------------------------------------------------------------------
 
     def _authorized(self, request: web.Request) -> bool:
-        return (request.headers.get("Authorization") == f"Bearer {self.token}"
-                and request.headers.get("Client-Id") == self.client_id)
+        return (
+            request.headers.get("Authorization") == f"Bearer {self.token}"
+            and request.headers.get("Client-Id") == self.client_id
+        )
 
     async def _record(self, request: web.Request) -> dict[str, Any]:
         body = None
         if request.can_read_body:
             body = await request.json()
-        entry = {"method": request.method, "path": request.path,
-                 "query": dict(request.query), "json": body}
+        entry = {
+            "method": request.method,
+            "path": request.path,
+            "query": dict(request.query),
+            "json": body,
+        }
         self.helix_requests.append(entry)
         return entry
 
     @staticmethod
     def _error(status: int, message: str) -> web.Response:
         name = {400: "Bad Request", 401: "Unauthorized", 409: "Conflict"}.get(status, "Error")
-        return web.json_response({"error": name, "status": status, "message": message},
-                                 status=status)
+        return web.json_response(
+            {"error": name, "status": status, "message": message}, status=status
+        )
 
     async def _users(self, request: web.Request) -> web.Response:
         await self._record(request)
@@ -476,8 +639,7 @@ class FakeTwitch:
             users = [{"id": self.bot_id, "login": self.bot, "display_name": self.bot}]
         else:
             known = {self.channel: self.broadcaster_id, self.bot: self.bot_id}
-            users = [{"id": known[x], "login": x, "display_name": x} for x in logins
-                     if x in known]
+            users = [{"id": known[x], "login": x, "display_name": x} for x in logins if x in known]
         return web.json_response({"data": users})
 
     async def _subscribe(self, request: web.Request) -> web.Response:
@@ -487,41 +649,80 @@ class FakeTwitch:
         body = entry["json"] or {}
         session = body.get("transport", {}).get("session_id")
         if session not in self.es_session_ids:
-            return self._error(400, "websocket transport session does not exist or has "
-                                    "already disconnected")
-        if any(s["type"] == body.get("type") and s["transport"]["session_id"] == session
-               for s in self.subscriptions):
+            return self._error(
+                400, "websocket transport session does not exist or has already disconnected"
+            )
+        if any(
+            s["type"] == body.get("type") and s["transport"]["session_id"] == session
+            for s in self.subscriptions
+        ):
             return self._error(409, "subscription already exists")
-        sub = {"id": str(uuid.uuid4()), "status": "enabled", "type": body.get("type"),
-               "version": body.get("version"), "condition": body.get("condition"),
-               "created_at": rfc3339(), "transport": {"method": "websocket",
-                                                      "session_id": session,
-                                                      "connected_at": rfc3339()}, "cost": 0}
+        sub = {
+            "id": str(uuid.uuid4()),
+            "status": "enabled",
+            "type": body.get("type"),
+            "version": body.get("version"),
+            "condition": body.get("condition"),
+            "created_at": rfc3339(),
+            "transport": {"method": "websocket", "session_id": session, "connected_at": rfc3339()},
+            "cost": 0,
+        }
         self.subscriptions.append(sub)
-        return web.json_response({"data": [sub], "total": len(self.subscriptions),
-                                  "total_cost": 0, "max_total_cost": 10}, status=202)
+        return web.json_response(
+            {
+                "data": [sub],
+                "total": len(self.subscriptions),
+                "total_cost": 0,
+                "max_total_cost": 10,
+            },
+            status=202,
+        )
 
     async def _chat_message(self, request: web.Request) -> web.Response:
         entry = await self._record(request)
         if not self._authorized(request):
             return self._error(401, "Invalid OAuth token")
         body = entry["json"] or {}
-        if body.get("sender_id") != self.bot_id or body.get("broadcaster_id") != \
-                self.broadcaster_id:
+        if (
+            body.get("sender_id") != self.bot_id
+            or body.get("broadcaster_id") != self.broadcaster_id
+        ):
             return self._error(400, "sender_id or broadcaster_id is wrong")
         if self.drop_reason:
-            return web.json_response({"data": [{"message_id": "", "is_sent": False,
-                                                "drop_reason": {"code": "msg_duplicate",
-                                                                "message": self.drop_reason}}]})
+            return web.json_response(
+                {
+                    "data": [
+                        {
+                            "message_id": "",
+                            "is_sent": False,
+                            "drop_reason": {"code": "msg_duplicate", "message": self.drop_reason},
+                        }
+                    ]
+                }
+            )
         message_id = str(uuid.uuid4())
-        self.chat_sent.append({"via": "helix", "channel": self.channel, "text": body["message"],
-                               "reply_to": body.get("reply_parent_message_id"),
-                               "id": message_id})
+        self.chat_sent.append(
+            {
+                "via": "helix",
+                "channel": self.channel,
+                "text": body["message"],
+                "reply_to": body.get("reply_parent_message_id"),
+                "id": message_id,
+            }
+        )
         if self.echo_sends:
-            await self.irc_send(privmsg(self.channel, body["message"], user=self.bot,
-                                        user_id=self.bot_id, msg_id=message_id))
-        return web.json_response({"data": [{"message_id": message_id, "is_sent": True,
-                                            "drop_reason": None}]})
+            await self.irc_send(
+                privmsg(
+                    self.channel,
+                    body["message"],
+                    user=self.bot,
+                    user_id=self.bot_id,
+                    msg_id=message_id,
+                )
+            )
+        return web.json_response(
+            {"data": [{"message_id": message_id, "is_sent": True, "drop_reason": None}]}
+        )
 
     async def _delete(self, request: web.Request) -> web.Response:
         entry = await self._record(request)
@@ -535,14 +736,15 @@ class FakeTwitch:
         if not self._authorized(request):
             return self._error(401, "Invalid OAuth token")
         self.chat_settings.append(entry["json"] or {})
-        return web.json_response({"data": [{"broadcaster_id": self.broadcaster_id,
-                                            **(entry["json"] or {})}]})
+        return web.json_response(
+            {"data": [{"broadcaster_id": self.broadcaster_id, **(entry["json"] or {})}]}
+        )
 
     async def _whisper(self, request: web.Request) -> web.Response:
         entry = await self._record(request)
         if not self._authorized(request):
             return self._error(401, "Invalid OAuth token")
-        self.whispers.append({"to": entry["query"].get("to_user_id"),
-                              "text": (entry["json"] or {}).get("message")})
+        self.whispers.append(
+            {"to": entry["query"].get("to_user_id"), "text": (entry["json"] or {}).get("message")}
+        )
         return web.Response(status=204)
-

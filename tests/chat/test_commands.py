@@ -75,8 +75,18 @@ class Shop:
 
     @hookimpl
     def register_commands(self, register):
-        for cmd in (Shop.give, Shop.pick, Shop.total, Shop.shout, Shop.price, Shop.vipcheck,
-                    Shop.boom, Shop.strict, Shop.quiet, Shop.whoami):
+        for cmd in (
+            Shop.give,
+            Shop.pick,
+            Shop.total,
+            Shop.shout,
+            Shop.price,
+            Shop.vipcheck,
+            Shop.boom,
+            Shop.strict,
+            Shop.quiet,
+            Shop.whoami,
+        ):
             register(cmd)
 
 
@@ -98,16 +108,19 @@ async def test_arguments_are_parsed_by_type(limelight):
     assert await reply(h, "!whoami") == "shop"
 
 
-@pytest.mark.parametrize(("line", "answer"), [
-    ("!give bob lots", "Usage: !give <who> <points> (points must be a whole number)"),
-    ("!give bob", "Usage: !give <who> <points> (points is missing)"),
-    ("!pick blue", "Usage: !pick <red|green> (colour must be one of red, green)"),
-    ("!sum 1 x", "Usage: !sum [numbers...] (numbers must be a whole number)"),
-    ("!shout", "Usage: !shout <text...> (text is missing)"),
-    ("!price nan", "Usage: !price <amount> [currency] (amount must be a number)"),
-    ("!pick red extra", "Usage: !pick <red|green> (too many arguments)"),
-    ("!strict 11", "Usage: !strict <n> (n must be at most 10)"),
-])
+@pytest.mark.parametrize(
+    ("line", "answer"),
+    [
+        ("!give bob lots", "Usage: !give <who> <points> (points must be a whole number)"),
+        ("!give bob", "Usage: !give <who> <points> (points is missing)"),
+        ("!pick blue", "Usage: !pick <red|green> (colour must be one of red, green)"),
+        ("!sum 1 x", "Usage: !sum [numbers...] (numbers must be a whole number)"),
+        ("!shout", "Usage: !shout <text...> (text is missing)"),
+        ("!price nan", "Usage: !price <amount> [currency] (amount must be a number)"),
+        ("!pick red extra", "Usage: !pick <red|green> (too many arguments)"),
+        ("!strict 11", "Usage: !strict <n> (n must be at most 10)"),
+    ],
+)
 async def test_mistakes_answer_with_the_usage(limelight, line, answer):
     h = await limelight(plugins={"shop": Shop()})
     assert await reply(h, line, roles={"moderator"}) == answer
@@ -182,9 +195,11 @@ async def test_help_and_commands(limelight):
     assert "!give" in await reply(h, "!help", roles={"moderator"})
     assert await reply(h, "!help gift") == (
         "!give <who> <points>: Gives points to a viewer. (moderators only) Also: !gift. "
-        "Example: !give @bob 5")
+        "Example: !give @bob 5"
+    )
     assert await reply(h, "!help !pick") == (
-        "!pick <red|green>: Picks a colour. Example: !pick red")
+        "!pick <red|green>: Picks a colour. Example: !pick red"
+    )
     assert await reply(h, "!help nope") == "There is no !nope command."
     assert await reply(h, "!help quiet") == "There is no !quiet command."
     assert await reply(h, "!nope") is None  # unknown commands stay silent
@@ -234,15 +249,25 @@ async def test_gating_hides_commands_and_delete_verdicts_delete(limelight):
 
 
 async def test_config_text_commands(limelight):
-    h = await limelight(config={"chat": {"commands": {
-        "discord": "Join us at https://discord.example/abc, {user}!",
-        "so": {"text": "Go follow {args} on {platform}!", "role": "moderator",
-               "aliases": ["shoutout"]},
-    }}})
+    h = await limelight(
+        config={
+            "chat": {
+                "commands": {
+                    "discord": "Join us at https://discord.example/abc, {user}!",
+                    "so": {
+                        "text": "Go follow {args} on {platform}!",
+                        "role": "moderator",
+                        "aliases": ["shoutout"],
+                    },
+                }
+            }
+        }
+    )
     assert await reply(h, "!discord") == "Join us at https://discord.example/abc, alice!"
     assert await reply(h, "!so bob") == "!so is for moderators only."
-    assert await reply(h, "!shoutout {user}", roles={"moderator"}) == \
-        "Go follow {user} on twitch!"  # viewer text is not expanded again
+    assert (
+        await reply(h, "!shoutout {user}", roles={"moderator"}) == "Go follow {user} on twitch!"
+    )  # viewer text is not expanded again
     assert "!discord" in await reply(h, "!commands")
 
 
@@ -270,8 +295,13 @@ async def test_duplicate_names_and_aliases_are_refused(limelight, caplog):
 
 
 async def test_timers_need_time_and_chat_lines(limelight):
-    h = await limelight(config={"chat": {"timers": [
-        {"text": "Follow the stream!", "every_minutes": 10, "min_lines": 2}]}})
+    h = await limelight(
+        config={
+            "chat": {
+                "timers": [{"text": "Follow the stream!", "every_minutes": 10, "min_lines": 2}]
+            }
+        }
+    )
     clock = ManualClock()
     h.services.chat.set_clock(clock)
     await asyncio.sleep(0)
@@ -306,10 +336,16 @@ def test_decorator_validation():
 
 async def test_simulated_lines_from_the_api_are_answered_locally(limelight):
     h = await limelight(plugins={"shop": Shop()})
-    status, _ = await h.post_event({
-        "type": "chat.message", "test": True, "source": "api", "source_id": "sim-1",
-        "viewer": {"platform": "twitch", "id": "9", "name": "Sim"},
-        "data": {"text": "!pick red"}})
+    status, _ = await h.post_event(
+        {
+            "type": "chat.message",
+            "test": True,
+            "source": "api",
+            "source_id": "sim-1",
+            "viewer": {"platform": "twitch", "id": "9", "name": "Sim"},
+            "data": {"text": "!pick red"},
+        }
+    )
     assert status == 201
     [said] = h.said
     assert said.text == "You picked red." and said.connector == "test"

@@ -21,8 +21,11 @@ class Hello:
 
 async def test_type_as_any_viewer_and_see_the_reply(limelight):
     h = await limelight(plugins={"console": limelight_console, "hello": Hello()})
-    resp = await h.client.post("/api/console/messages", headers=h.admin_headers, json={
-        "viewer": "Tester", "roles": ["vip", "moderator"], "text": "!hello"})
+    resp = await h.client.post(
+        "/api/console/messages",
+        headers=h.admin_headers,
+        json={"viewer": "Tester", "roles": ["vip", "moderator"], "text": "!hello"},
+    )
     assert resp.status == 202
     await h.settle()
     said = [s for s in h.said if s.connector == "console"]
@@ -30,7 +33,9 @@ async def test_type_as_any_viewer_and_see_the_reply(limelight):
     resp = await h.client.get("/api/chat/feed?since=0", headers=h.admin_headers)
     lines = (await resp.json())["lines"]
     assert [(line["kind"], line["text"]) for line in lines] == [
-        ("in", "!hello"), ("out", "Hello, Tester (moderator, viewer, vip)!")]
+        ("in", "!hello"),
+        ("out", "Hello, Tester (moderator, viewer, vip)!"),
+    ]
     assert lines[0]["viewer"] == "Tester" and lines[0]["test"] is True
     seq = lines[-1]["seq"]
     resp = await h.client.get(f"/api/chat/feed?since={seq}", headers=h.admin_headers)
@@ -39,8 +44,13 @@ async def test_type_as_any_viewer_and_see_the_reply(limelight):
 
 async def test_console_input_is_validated_and_admin_only(limelight):
     h = await limelight(plugins={"console": limelight_console})
-    bad = [{"viewer": "a b", "text": "x"}, {"viewer": "a", "roles": ["admin"], "text": "x"},
-           {"viewer": "a", "text": ""}, {"viewer": "a", "text": "x" * 501}, ["not", "a dict"]]
+    bad = [
+        {"viewer": "a b", "text": "x"},
+        {"viewer": "a", "roles": ["admin"], "text": "x"},
+        {"viewer": "a", "text": ""},
+        {"viewer": "a", "text": "x" * 501},
+        ["not", "a dict"],
+    ]
     for body in bad:
         resp = await h.client.post("/api/console/messages", headers=h.admin_headers, json=body)
         assert resp.status == 400, body
@@ -52,14 +62,18 @@ async def test_console_input_is_validated_and_admin_only(limelight):
 
 async def test_say_as_the_bot_from_the_dashboard(limelight):
     h = await limelight(plugins={"console": limelight_console})
-    resp = await h.client.post("/api/chat/say", headers=h.admin_headers,
-                               json={"text": "Stream starts in 5!"})
+    resp = await h.client.post(
+        "/api/chat/say", headers=h.admin_headers, json={"text": "Stream starts in 5!"}
+    )
     assert resp.status == 202 and (await resp.json())["queued"] == 2  # console + test kit
     await h.settle()
     assert {(s.connector, s.text) for s in h.said} == {
-        ("console", "Stream starts in 5!"), ("test", "Stream starts in 5!")}
-    resp = await h.client.post("/api/chat/say", headers=h.admin_headers,
-                               json={"text": "x", "priority": "urgent"})
+        ("console", "Stream starts in 5!"),
+        ("test", "Stream starts in 5!"),
+    }
+    resp = await h.client.post(
+        "/api/chat/say", headers=h.admin_headers, json={"text": "x", "priority": "urgent"}
+    )
     assert resp.status == 400
 
 
@@ -82,11 +96,13 @@ async def test_chat_page_renders_safely(limelight):
 
 
 async def test_console_can_be_switched_off(limelight):
-    h = await limelight(plugins={"console": limelight_console},
-                        config={"plugins": {"console": {"enabled": False}}})
+    h = await limelight(
+        plugins={"console": limelight_console}, config={"plugins": {"console": {"enabled": False}}}
+    )
     assert "console" not in h.services.chat.connectors
-    resp = await h.client.post("/api/console/messages", headers=h.admin_headers,
-                               json={"viewer": "a", "text": "hi"})
+    resp = await h.client.post(
+        "/api/console/messages", headers=h.admin_headers, json={"viewer": "a", "text": "hi"}
+    )
     assert resp.status == 503
     resp = await h.client.get("/admin/chat", headers=h.admin_headers)
     assert "console connector is off" in await resp.text()

@@ -16,15 +16,18 @@ from limelight_twitch.mapping import IrcMapper, roles_from_tags
 from .fake_twitch import SAMPLES
 
 
-@pytest.mark.parametrize(("raw", "value"), [
-    ("a\\sb", "a b"),
-    ("semi\\:colon", "semi;colon"),
-    ("back\\\\slash", "back\\slash"),
-    ("cr\\rlf\\n", "cr\rlf\n"),
-    ("unknown\\xescape", "unknownxescape"),
-    ("trailing\\", "trailing"),
-    ("plain", "plain"),
-])
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("a\\sb", "a b"),
+        ("semi\\:colon", "semi;colon"),
+        ("back\\\\slash", "back\\slash"),
+        ("cr\\rlf\\n", "cr\rlf\n"),
+        ("unknown\\xescape", "unknownxescape"),
+        ("trailing\\", "trailing"),
+        ("plain", "plain"),
+    ],
+)
 def test_tag_unescape(raw: str, value: str) -> None:
     assert unescape_tag(raw) == value
 
@@ -94,8 +97,14 @@ def test_clear_lines_map_to_chat_deleted() -> None:
 def test_gift_bomb_link_survives_the_wire() -> None:
     from limelight import Subscription, ViewerRef
 
-    sub = Subscription(source="twitch", source_id="g1", viewer=ViewerRef("twitch", "1", "a"),
-                       gifted=True, gifter=ViewerRef("twitch", "2", "b"), gift_bomb="bomb-1")
+    sub = Subscription(
+        source="twitch",
+        source_id="g1",
+        viewer=ViewerRef("twitch", "1", "a"),
+        gifted=True,
+        gifter=ViewerRef("twitch", "2", "b"),
+        gift_bomb="bomb-1",
+    )
     wire = sub.to_wire()
     assert wire["data"]["gift_bomb"] == "bomb-1"
     again = Subscription.from_data(wire["data"], source="twitch", source_id="g1")

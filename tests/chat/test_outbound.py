@@ -14,8 +14,12 @@ class Recording(ChatConnector):
     name = "rec"
     platform = "rec"
 
-    def __init__(self, clock: ManualClock, limit: RateLimit | None = RateLimit(20, 30.0),
-                 max_length: int = 500) -> None:
+    def __init__(
+        self,
+        clock: ManualClock,
+        limit: RateLimit | None = RateLimit(20, 30.0),
+        max_length: int = 500,
+    ) -> None:
         self.clock = clock
         self.limit = limit
         self.max_length = max_length
@@ -117,7 +121,7 @@ async def test_long_text_is_split_and_parts_stay_together():
     await settle(queue)
     assert len(parts) == 2 and all(len(p.text) <= 50 for p in parts)
     texts = [t for _, t in conn.sent]
-    assert " ".join(texts[texts.index(parts[0].text):][:2]) == text
+    assert " ".join(texts[texts.index(parts[0].text) :][:2]) == text
 
 
 def test_split_text_edges():

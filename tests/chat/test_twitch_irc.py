@@ -31,10 +31,22 @@ async def test_login_sequence_joins_and_reports_status(twitch_harness, fake_twit
 
 async def test_privmsg_becomes_chat_message_with_roles_and_reply(twitch_harness, fake_twitch):
     _h, rec, _ = await twitch_harness()
-    await fake_twitch.irc_send(privmsg(
-        fake_twitch.channel, "hello; world", user="Mod_Person", user_id="77", msg_id="m-1",
-        badges="moderator/1,subscriber/12,vip/1", mod=True, subscriber=True, vip=True,
-        first=True, reply_parent="parent-9", display="Mod Person"))
+    await fake_twitch.irc_send(
+        privmsg(
+            fake_twitch.channel,
+            "hello; world",
+            user="Mod_Person",
+            user_id="77",
+            msg_id="m-1",
+            badges="moderator/1,subscriber/12,vip/1",
+            mod=True,
+            subscriber=True,
+            vip=True,
+            first=True,
+            reply_parent="parent-9",
+            display="Mod Person",
+        )
+    )
     await wait_until(lambda: rec.of("chat.message"))
     [msg] = rec.of("chat.message")
     assert msg.source == "twitch" and msg.source_id == "m-1"
@@ -47,13 +59,24 @@ async def test_privmsg_becomes_chat_message_with_roles_and_reply(twitch_harness,
 
 async def test_bits_make_a_cheer_and_eventsub_twin_is_dropped(twitch_harness, fake_twitch):
     h, rec, conn = await twitch_harness()
-    await fake_twitch.irc_send(privmsg(fake_twitch.channel, "Cheer250 go go", user="bob",
-                                       user_id="42", bits=250))
+    await fake_twitch.irc_send(
+        privmsg(fake_twitch.channel, "Cheer250 go go", user="bob", user_id="42", bits=250)
+    )
     await wait_until(lambda: rec.of("cheer"))
-    await fake_twitch.es_notify("channel.cheer", {
-        "is_anonymous": False, "user_id": "42", "user_login": "bob", "user_name": "bob",
-        "broadcaster_user_id": "1001", "broadcaster_user_login": "streamer",
-        "broadcaster_user_name": "streamer", "message": "Cheer250 go go", "bits": 250})
+    await fake_twitch.es_notify(
+        "channel.cheer",
+        {
+            "is_anonymous": False,
+            "user_id": "42",
+            "user_login": "bob",
+            "user_name": "bob",
+            "broadcaster_user_id": "1001",
+            "broadcaster_user_login": "streamer",
+            "broadcaster_user_name": "streamer",
+            "message": "Cheer250 go go",
+            "bits": 250,
+        },
+    )
     await wait_until(lambda: conn.correlator.twins == 1)
     await h.settle()
     [cheer] = rec.of("cheer")
@@ -63,12 +86,28 @@ async def test_bits_make_a_cheer_and_eventsub_twin_is_dropped(twitch_harness, fa
 
 async def test_eventsub_first_then_irc_twin(twitch_harness, fake_twitch):
     h, rec, conn = await twitch_harness()
-    await fake_twitch.es_notify("channel.cheer", {
-        "is_anonymous": True, "user_id": None, "user_login": None, "user_name": None,
-        "broadcaster_user_id": "1001", "message": "", "bits": 100})
+    await fake_twitch.es_notify(
+        "channel.cheer",
+        {
+            "is_anonymous": True,
+            "user_id": None,
+            "user_login": None,
+            "user_name": None,
+            "broadcaster_user_id": "1001",
+            "message": "",
+            "bits": 100,
+        },
+    )
     await wait_until(lambda: rec.of("cheer"))
-    await fake_twitch.irc_send(privmsg(fake_twitch.channel, "Cheer100", user="ananonymouscheerer",
-                                       user_id="407665396", bits=100))
+    await fake_twitch.irc_send(
+        privmsg(
+            fake_twitch.channel,
+            "Cheer100",
+            user="ananonymouscheerer",
+            user_id="407665396",
+            bits=100,
+        )
+    )
     await wait_until(lambda: rec.of("chat.message"))
     await h.settle()
     [cheer] = rec.of("cheer")
@@ -82,11 +121,19 @@ async def test_usernotices_become_events(twitch_harness, fake_twitch):
     await fake_twitch.sample("subgift")
     await fake_twitch.sample("raid")
     await fake_twitch.sample("announcement")
-    await fake_twitch.irc_send(usernotice(fake_twitch.channel, "sub", user="newbie",
-                                          user_id="900", sub_plan="2000",
-                                          cumulative_months="1"))
-    await wait_until(lambda: len(rec.of("subscription")) == 3 and rec.of("raid")
-                     and rec.of("chat.message"))
+    await fake_twitch.irc_send(
+        usernotice(
+            fake_twitch.channel,
+            "sub",
+            user="newbie",
+            user_id="900",
+            sub_plan="2000",
+            cumulative_months="1",
+        )
+    )
+    await wait_until(
+        lambda: len(rec.of("subscription")) == 3 and rec.of("raid") and rec.of("chat.message")
+    )
     subs = {s.viewer.id: s for s in rec.of("subscription")}
     assert subs["87654321"].months == 6 and subs["87654321"].tier == "Prime"
     assert subs["87654321"].message == "Great stream -- keep it up!"
@@ -104,24 +151,62 @@ async def test_usernotices_become_events(twitch_harness, fake_twitch):
 async def test_gift_bomb_is_one_alert_and_every_gift_is_recorded(twitch_harness, fake_twitch):
     h, rec, conn = await twitch_harness()
     ch = fake_twitch.channel
-    await fake_twitch.irc_send(usernotice(ch, "submysterygift", user="Santa", user_id="7",
-                                          id="bomb-1", mass_gift_count="3", sub_plan="1000",
-                                          community_gift_id="cg-1", sender_count="3"))
+    await fake_twitch.irc_send(
+        usernotice(
+            ch,
+            "submysterygift",
+            user="Santa",
+            user_id="7",
+            id="bomb-1",
+            mass_gift_count="3",
+            sub_plan="1000",
+            community_gift_id="cg-1",
+            sender_count="3",
+        )
+    )
     for i in range(3):
-        await fake_twitch.irc_send(usernotice(
-            ch, "subgift", user="Santa", user_id="7", id=f"gift-{i}", sub_plan="1000",
-            months="1", recipient_id=f"r{i}", recipient_display_name=f"Kid{i}",
-            recipient_user_name=f"kid{i}", community_gift_id="cg-1"))
+        await fake_twitch.irc_send(
+            usernotice(
+                ch,
+                "subgift",
+                user="Santa",
+                user_id="7",
+                id=f"gift-{i}",
+                sub_plan="1000",
+                months="1",
+                recipient_id=f"r{i}",
+                recipient_display_name=f"Kid{i}",
+                recipient_user_name=f"kid{i}",
+                community_gift_id="cg-1",
+            )
+        )
     await wait_until(lambda: len(rec.of("subscription")) == 3)
     # EventSub reports the same bomb and the same gifts: all twins.
-    await fake_twitch.es_notify("channel.subscription.gift", {
-        "user_id": "7", "user_login": "santa", "user_name": "Santa", "total": 3,
-        "tier": "1000", "cumulative_total": 30, "is_anonymous": False,
-        "broadcaster_user_id": "1001"})
+    await fake_twitch.es_notify(
+        "channel.subscription.gift",
+        {
+            "user_id": "7",
+            "user_login": "santa",
+            "user_name": "Santa",
+            "total": 3,
+            "tier": "1000",
+            "cumulative_total": 30,
+            "is_anonymous": False,
+            "broadcaster_user_id": "1001",
+        },
+    )
     for i in range(3):
-        await fake_twitch.es_notify("channel.subscribe", {
-            "user_id": f"r{i}", "user_login": f"kid{i}", "user_name": f"Kid{i}",
-            "broadcaster_user_id": "1001", "tier": "1000", "is_gift": True})
+        await fake_twitch.es_notify(
+            "channel.subscribe",
+            {
+                "user_id": f"r{i}",
+                "user_login": f"kid{i}",
+                "user_name": f"Kid{i}",
+                "broadcaster_user_id": "1001",
+                "tier": "1000",
+                "is_gift": True,
+            },
+        )
     await wait_until(lambda: conn.correlator.twins == 4)
     await h.settle()
     [bomb] = rec.of("gift_bomb")
@@ -134,13 +219,31 @@ async def test_gift_bomb_is_one_alert_and_every_gift_is_recorded(twitch_harness,
 
 async def test_anonymous_gift_bomb_over_eventsub_only(twitch_harness, fake_twitch):
     _h, rec, _ = await twitch_harness()
-    await fake_twitch.es_notify("channel.subscription.gift", {
-        "user_id": None, "user_login": None, "user_name": None, "total": 2, "tier": "2000",
-        "cumulative_total": None, "is_anonymous": True, "broadcaster_user_id": "1001"})
+    await fake_twitch.es_notify(
+        "channel.subscription.gift",
+        {
+            "user_id": None,
+            "user_login": None,
+            "user_name": None,
+            "total": 2,
+            "tier": "2000",
+            "cumulative_total": None,
+            "is_anonymous": True,
+            "broadcaster_user_id": "1001",
+        },
+    )
     for i in range(2):
-        await fake_twitch.es_notify("channel.subscribe", {
-            "user_id": f"a{i}", "user_login": f"a{i}", "user_name": f"A{i}",
-            "broadcaster_user_id": "1001", "tier": "2000", "is_gift": True})
+        await fake_twitch.es_notify(
+            "channel.subscribe",
+            {
+                "user_id": f"a{i}",
+                "user_login": f"a{i}",
+                "user_name": f"A{i}",
+                "broadcaster_user_id": "1001",
+                "tier": "2000",
+                "is_gift": True,
+            },
+        )
     await wait_until(lambda: len(rec.of("subscription")) == 2)
     [bomb] = rec.of("gift_bomb")
     assert bomb.anonymous and bomb.viewer is None and bomb.count == 2
@@ -207,9 +310,13 @@ async def test_bad_token_is_reported_and_retried_with_backoff(limelight, fake_tw
 
     from .conftest import FAST
 
-    h = await limelight(plugins={"twitch": limelight_twitch}, config={
-        "twitch": fake_twitch.config(token="wrong"), "plugins": {"twitch": {
-            **FAST, "eventsub": False}}})
+    h = await limelight(
+        plugins={"twitch": limelight_twitch},
+        config={
+            "twitch": fake_twitch.config(token="wrong"),
+            "plugins": {"twitch": {**FAST, "eventsub": False}},
+        },
+    )
     conn = h.services.chat.connectors["twitch"]
     await wait_until(lambda: "authentication failed" in conn.irc_error.lower())
     assert not conn.joined
@@ -227,27 +334,54 @@ async def test_gating_delete_verdict_deletes_on_twitch(twitch_harness, fake_twit
     await fake_twitch.irc_send(privmsg(fake_twitch.channel, "buy followers now", msg_id="sp-1"))
     await wait_until(lambda: fake_twitch.deleted == ["sp-1"])
     [req] = [r for r in fake_twitch.helix_requests if r["method"] == "DELETE"]
-    assert req["query"] == {"broadcaster_id": "1001", "moderator_id": "2002",
-                            "message_id": "sp-1"}
+    assert req["query"] == {"broadcaster_id": "1001", "moderator_id": "2002", "message_id": "sp-1"}
 
 
 async def test_gifts_link_to_the_bomb_that_was_published(twitch_harness, fake_twitch):
     """EventSub reports the bomb first; IRC's bomb is its twin, IRC's gifts still link."""
     h, rec, _conn = await twitch_harness()
     ch = fake_twitch.channel
-    await fake_twitch.es_notify("channel.subscription.gift", {
-        "user_id": "7", "user_login": "santa", "user_name": "Santa", "total": 2,
-        "tier": "1000", "cumulative_total": 2, "is_anonymous": False,
-        "broadcaster_user_id": "1001"})
+    await fake_twitch.es_notify(
+        "channel.subscription.gift",
+        {
+            "user_id": "7",
+            "user_login": "santa",
+            "user_name": "Santa",
+            "total": 2,
+            "tier": "1000",
+            "cumulative_total": 2,
+            "is_anonymous": False,
+            "broadcaster_user_id": "1001",
+        },
+    )
     await wait_until(lambda: rec.of("gift_bomb"))
     [bomb] = rec.of("gift_bomb")
-    await fake_twitch.irc_send(usernotice(ch, "submysterygift", user="Santa", user_id="7",
-                                          id="irc-bomb", mass_gift_count="2", sub_plan="1000",
-                                          community_gift_id="cg-9"))
+    await fake_twitch.irc_send(
+        usernotice(
+            ch,
+            "submysterygift",
+            user="Santa",
+            user_id="7",
+            id="irc-bomb",
+            mass_gift_count="2",
+            sub_plan="1000",
+            community_gift_id="cg-9",
+        )
+    )
     for i in range(2):
-        await fake_twitch.irc_send(usernotice(
-            ch, "subgift", user="Santa", user_id="7", id=f"irc-gift-{i}", sub_plan="1000",
-            recipient_id=f"k{i}", recipient_display_name=f"K{i}", community_gift_id="cg-9"))
+        await fake_twitch.irc_send(
+            usernotice(
+                ch,
+                "subgift",
+                user="Santa",
+                user_id="7",
+                id=f"irc-gift-{i}",
+                sub_plan="1000",
+                recipient_id=f"k{i}",
+                recipient_display_name=f"K{i}",
+                community_gift_id="cg-9",
+            )
+        )
     await wait_until(lambda: len(rec.of("subscription")) == 2)
     await h.settle()
     assert len(rec.of("gift_bomb")) == 1

@@ -25,8 +25,13 @@ async def test_command_reply_goes_through_helix_as_a_reply(twitch_harness, fake_
     await fake_twitch.irc_send(privmsg(fake_twitch.channel, "!echo hi there", msg_id="q-1"))
     await wait_until(lambda: fake_twitch.chat_sent)
     [sent] = fake_twitch.chat_sent
-    assert sent == {"via": "helix", "channel": fake_twitch.channel, "text": "hi there",
-                    "reply_to": "q-1", "id": sent["id"]}
+    assert sent == {
+        "via": "helix",
+        "channel": fake_twitch.channel,
+        "text": "hi there",
+        "reply_to": "q-1",
+        "id": sent["id"],
+    }
     # Twitch echoes the bot's own line into IRC; it is shown but never runs a command.
     await wait_until(lambda: len(rec.of("chat.message")) == 2)
     await h.settle()
@@ -45,8 +50,9 @@ async def test_irc_sending_with_reply_tag(twitch_harness, fake_twitch):
     _h, _, _ = await twitch_harness(plugins={"echo": Echo()}, options={"send_via": "irc"})
     await fake_twitch.irc_send(privmsg(fake_twitch.channel, "!echo over irc", msg_id="q-2"))
     await wait_until(lambda: fake_twitch.chat_sent)
-    assert fake_twitch.chat_sent == [{"via": "irc", "channel": fake_twitch.channel,
-                                      "text": "over irc", "reply_to": "q-2"}]
+    assert fake_twitch.chat_sent == [
+        {"via": "irc", "channel": fake_twitch.channel, "text": "over irc", "reply_to": "q-2"}
+    ]
 
 
 async def test_helix_down_falls_back_to_irc(twitch_harness, fake_twitch):
@@ -73,7 +79,8 @@ async def test_rate_limit_follows_the_bots_badges(twitch_harness, fake_twitch):
     assert conn.rate_limit(fake_twitch.channel).count == 20
     await fake_twitch.irc_send(
         "@badge-info=;badges=moderator/1;color=;display-name=limebot;emote-sets=0;mod=1;"
-        f"subscriber=0;user-type=mod :tmi.twitch.tv USERSTATE #{fake_twitch.channel}")
+        f"subscriber=0;user-type=mod :tmi.twitch.tv USERSTATE #{fake_twitch.channel}"
+    )
     await wait_until(lambda: conn.rate_limit(fake_twitch.channel).count == 100)
     assert conn.status()["moderator"] is True
 
@@ -81,13 +88,20 @@ async def test_rate_limit_follows_the_bots_badges(twitch_harness, fake_twitch):
 async def test_modes_and_whispers_through_helix(twitch_harness, fake_twitch):
     h, _, _ = await twitch_harness()
     chat = h.services.chat
-    changed = await chat.set_modes(platform="twitch", subscriber_only=True, slow=30,
-                                   emote_only=False, followers_only=10)
+    changed = await chat.set_modes(
+        platform="twitch", subscriber_only=True, slow=30, emote_only=False, followers_only=10
+    )
     assert changed == 1
-    assert fake_twitch.chat_settings == [{"subscriber_mode": True, "slow_mode": True,
-                                          "slow_mode_wait_time": 30, "emote_mode": False,
-                                          "follower_mode": True,
-                                          "follower_mode_duration": 10}]
+    assert fake_twitch.chat_settings == [
+        {
+            "subscriber_mode": True,
+            "slow_mode": True,
+            "slow_mode_wait_time": 30,
+            "emote_mode": False,
+            "follower_mode": True,
+            "follower_mode_duration": 10,
+        }
+    ]
     await chat.set_modes(platform="twitch", slow=0, followers_only=-1)
     assert fake_twitch.chat_settings[-1] == {"slow_mode": False, "follower_mode": False}
     assert await chat.whisper(ViewerRef("twitch", "501", "alice"), "psst") is True
@@ -115,8 +129,9 @@ async def test_helix_refusal_falls_back_to_irc(twitch_harness, fake_twitch):
     assert fake_twitch.chat_sent[0]["via"] == "irc"
 
 
-async def test_a_refused_whisper_or_mode_change_is_logged_not_raised(twitch_harness,
-                                                                    fake_twitch, caplog):
+async def test_a_refused_whisper_or_mode_change_is_logged_not_raised(
+    twitch_harness, fake_twitch, caplog
+):
     h, _, conn = await twitch_harness()
     await conn.ensure_ids()
     conn.helix.token = "revoked"

@@ -42,8 +42,10 @@ async def test_hook_record_events_rows_commit_with_their_events(database_url, li
     async def on_event(event: Any) -> None:
         seen.append(event.id)
 
-    h = await limelight(database_url=database_url,
-                        plugins={"rows": Plugin(record_events=record_events, on_event=on_event)})
+    h = await limelight(
+        database_url=database_url,
+        plugins={"rows": Plugin(record_events=record_events, on_event=on_event)},
+    )
     bus = h.services.bus
     results = await asyncio.gather(*(bus.publish(tip(f"t{i}")) for i in range(20)))
     # each publisher was answered after its event and the plugin's row were committed
@@ -75,10 +77,13 @@ async def test_record_events_failure_rolls_back_that_plugin_only(database_url, l
     async def on_event(event: Any) -> None:
         seen.append(event.source_id)
 
-    h = await limelight(database_url=database_url, plugins={
-        "broken": Plugin(record_events=broken, on_event=on_event),
-        "fine": Plugin(record_events=fine),
-    })
+    h = await limelight(
+        database_url=database_url,
+        plugins={
+            "broken": Plugin(record_events=broken, on_event=on_event),
+            "fine": Plugin(record_events=fine),
+        },
+    )
     accepted = await h.services.bus.publish(tip("x1"))
     assert not accepted.duplicate
     assert await EventRecord.filter(id=accepted.id).exists()
@@ -90,8 +95,7 @@ async def test_record_events_failure_rolls_back_that_plugin_only(database_url, l
     assert seen == ["x1"], "the event still reaches the failed plugin's on_event"
 
 
-async def test_one_bad_event_fails_alone_and_the_rest_commit(database_url, limelight,
-                                                             monkeypatch):
+async def test_one_bad_event_fails_alone_and_the_rest_commit(database_url, limelight, monkeypatch):
     h = await limelight(database_url=database_url)
     original = bus_module._insert_event
 
@@ -118,8 +122,9 @@ async def test_same_key_in_one_batch_is_stored_once(database_url, limelight):
     async def record_events(events: list[Any]) -> None:
         recorded.extend(e.source_id for e in events)
 
-    h = await limelight(database_url=database_url,
-                        plugins={"rows": Plugin(record_events=record_events)})
+    h = await limelight(
+        database_url=database_url, plugins={"rows": Plugin(record_events=record_events)}
+    )
     results = await asyncio.gather(*(h.services.bus.publish(tip("same")) for _ in range(5)))
     assert sorted(r.duplicate for r in results) == [False, True, True, True, True]
     assert len({r.id for r in results}) == 1
@@ -137,8 +142,9 @@ async def test_publishing_from_record_events_is_refused(database_url, limelight)
             errors.append(str(exc))
             raise
 
-    h = await limelight(database_url=database_url,
-                        plugins={"loop": Plugin(record_events=record_events)})
+    h = await limelight(
+        database_url=database_url, plugins={"loop": Plugin(record_events=record_events)}
+    )
     accepted = await h.services.bus.publish(tip("outer"))
     assert not accepted.duplicate
     assert errors and "record_events" in errors[0]
@@ -152,14 +158,16 @@ async def test_alert_written_in_the_transaction_is_sent_after_commit(database_ur
 
     async def record_events(events: list[Any], tx: Transaction, ctx: Any) -> None:
         for event in events:
-            alert_id = await ctx.overlays.alert("alerts", kind="tip", data={"name": "A"},
-                                                event=event, tx=tx)
+            alert_id = await ctx.overlays.alert(
+                "alerts", kind="tip", data={"name": "A"}, event=event, tx=tx
+            )
             stored.append(alert_id)
             # not on any page yet: sent only once the transaction has committed
             assert ctx.overlays.channel("alerts").last_alert_id != alert_id
 
-    h = await limelight(database_url=database_url,
-                        plugins={"staged": Plugin(record_events=record_events)})
+    h = await limelight(
+        database_url=database_url, plugins={"staged": Plugin(record_events=record_events)}
+    )
     accepted = await h.services.bus.publish(tip("al"))
     [row] = await OverlayAlert.filter(event_id=accepted.id)
     assert stored == [row.id]

@@ -30,35 +30,46 @@ class Tips:
     h: Harness
     alerts: AlertSpy
 
-    async def post(self, provider: str, body: bytes, headers: dict[str, str],
-                   settle: bool = True) -> tuple[int, Any]:
-        response = await self.h.client.post(f"/webhooks/{provider}", data=body,
-                                            headers=headers)
+    async def post(
+        self, provider: str, body: bytes, headers: dict[str, str], settle: bool = True
+    ) -> tuple[int, Any]:
+        response = await self.h.client.post(f"/webhooks/{provider}", data=body, headers=headers)
         payload = await response.json()
         if settle:
             await self.h.settle()
         return response.status, payload
 
     async def entries(self, **query: str) -> list[dict[str, Any]]:
-        response = await self.h.client.get("/api/tips/entries", params=query,
-                                           headers=self.h.admin_headers)
+        response = await self.h.client.get(
+            "/api/tips/entries", params=query, headers=self.h.admin_headers
+        )
         assert response.status == 200, await response.text()
         return (await response.json())["entries"]
 
     async def events(self) -> list[dict[str, Any]]:
-        response = await self.h.client.get("/api/events", params={"limit": "500"},
-                                           headers=self.h.admin_headers)
+        response = await self.h.client.get(
+            "/api/events", params={"limit": "500"}, headers=self.h.admin_headers
+        )
         return (await response.json())["events"]
 
 
 @pytest.fixture
 def tips(limelight: Callable[..., Awaitable[Harness]]) -> Callable[..., Awaitable[Tips]]:
-    async def start(config: dict[str, Any] | None = None, *, database_url: str | None = None,
-                    webhooks: bool = True) -> Tips:
-        base = _merge(WEBHOOK_CONFIG if webhooks else {}, {"plugins": {"tips": {
-            "thanks_window": 0, "kofi_page": "https://ko-fi.com/streamer"}}})
-        h = await limelight(plugins={"tips": limelight_tips, "alerts": limelight_alerts},
-                            config=_merge(base, config or {}), database_url=database_url)
+    async def start(
+        config: dict[str, Any] | None = None,
+        *,
+        database_url: str | None = None,
+        webhooks: bool = True,
+    ) -> Tips:
+        base = _merge(
+            WEBHOOK_CONFIG if webhooks else {},
+            {"plugins": {"tips": {"thanks_window": 0, "kofi_page": "https://ko-fi.com/streamer"}}},
+        )
+        h = await limelight(
+            plugins={"tips": limelight_tips, "alerts": limelight_alerts},
+            config=_merge(base, config or {}),
+            database_url=database_url,
+        )
         assert h.host.info["tips"].enabled, h.host.info["tips"].reason
         spy = AlertSpy()
         service = h.services.overlays

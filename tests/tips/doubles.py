@@ -38,10 +38,18 @@ _seq = itertools.count(1)
 # -- Ko-fi ---------------------------------------------------------------------------------
 
 
-def kofi_payload(type: str = "Donation", amount: str = "3.00", currency: str = "USD", *,
-                 from_name: str = "Jo Example", message: str | None = "Good luck!",
-                 is_public: bool = True, txid: str | None = None,
-                 token: str = KOFI_TOKEN, **extra: Any) -> dict[str, Any]:
+def kofi_payload(
+    type: str = "Donation",
+    amount: str = "3.00",
+    currency: str = "USD",
+    *,
+    from_name: str = "Jo Example",
+    message: str | None = "Good luck!",
+    is_public: bool = True,
+    txid: str | None = None,
+    token: str = KOFI_TOKEN,
+    **extra: Any,
+) -> dict[str, Any]:
     txid = txid or str(uuid.uuid4())
     payload: dict[str, Any] = {
         "verification_token": token,
@@ -66,10 +74,16 @@ def kofi_payload(type: str = "Donation", amount: str = "3.00", currency: str = "
         payload["shop_items"] = [
             {"direct_link_code": "1a2b3c4d5e", "variation_name": "Blue", "quantity": 1}
         ]
-        payload["shipping"] = {"full_name": from_name, "street_address": "1 Main St",
-                               "city": "Town", "state_or_province": "", "postal_code": "1000",
-                               "country": "Belgium", "country_code": "BE",
-                               "telephone": ""}
+        payload["shipping"] = {
+            "full_name": from_name,
+            "street_address": "1 Main St",
+            "city": "Town",
+            "state_or_province": "",
+            "postal_code": "1000",
+            "country": "Belgium",
+            "country_code": "BE",
+            "telephone": "",
+        }
     payload.update(extra)
     return payload
 
@@ -85,8 +99,9 @@ def kofi_request(payload: dict[str, Any] | str) -> tuple[bytes, dict[str, str]]:
 # -- Stripe -------------------------------------------------------------------------------
 
 
-def stripe_event(type: str, obj: dict[str, Any], *, livemode: bool = True,
-                 previous: dict[str, Any] | None = None) -> dict[str, Any]:
+def stripe_event(
+    type: str, obj: dict[str, Any], *, livemode: bool = True, previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
     data: dict[str, Any] = {"object": obj}
     if previous is not None:
         data["previous_attributes"] = previous
@@ -103,9 +118,16 @@ def stripe_event(type: str, obj: dict[str, Any], *, livemode: bool = True,
     }
 
 
-def checkout_session(amount: int = 500, currency: str = "usd", *, reference: str | None = None,
-                     name: str = "Sam Card", intent: str | None = None,
-                     message: str = "", **extra: Any) -> dict[str, Any]:
+def checkout_session(
+    amount: int = 500,
+    currency: str = "usd",
+    *,
+    reference: str | None = None,
+    name: str = "Sam Card",
+    intent: str | None = None,
+    message: str = "",
+    **extra: Any,
+) -> dict[str, Any]:
     n = next(_seq)
     obj: dict[str, Any] = {
         "id": f"cs_live_{secrets.token_hex(10)}",
@@ -115,12 +137,27 @@ def checkout_session(amount: int = 500, currency: str = "usd", *, reference: str
         "client_reference_id": reference,
         "currency": currency,
         "customer": None,
-        "customer_details": {"email": f"sam{n}@example.com", "name": name, "phone": None,
-                             "address": None, "tax_exempt": "none", "tax_ids": []},
-        "custom_fields": ([{"key": "message", "label": {"custom": "Message", "type": "custom"},
-                            "optional": True, "type": "text",
-                            "text": {"value": message, "maximum_length": 255,
-                                     "minimum_length": None}}] if message else []),
+        "customer_details": {
+            "email": f"sam{n}@example.com",
+            "name": name,
+            "phone": None,
+            "address": None,
+            "tax_exempt": "none",
+            "tax_ids": [],
+        },
+        "custom_fields": (
+            [
+                {
+                    "key": "message",
+                    "label": {"custom": "Message", "type": "custom"},
+                    "optional": True,
+                    "type": "text",
+                    "text": {"value": message, "maximum_length": 255, "minimum_length": None},
+                }
+            ]
+            if message
+            else []
+        ),
         "livemode": True,
         "metadata": {},
         "mode": "payment",
@@ -151,8 +188,9 @@ def payment_intent(amount: int = 500, currency: str = "usd", **extra: Any) -> di
     return obj
 
 
-def charge_refunded(intent: str, amount: int, refunded: int, before: int = 0,
-                    currency: str = "usd") -> tuple[dict[str, Any], dict[str, Any]]:
+def charge_refunded(
+    intent: str, amount: int, refunded: int, before: int = 0, currency: str = "usd"
+) -> tuple[dict[str, Any], dict[str, Any]]:
     obj = {
         "id": f"ch_{secrets.token_hex(12)}",
         "object": "charge",
@@ -167,11 +205,11 @@ def charge_refunded(intent: str, amount: int, refunded: int, before: int = 0,
     return obj, {"amount_refunded": before, "refunded": False}
 
 
-def stripe_request(event: dict[str, Any] | str, *, secret: str = STRIPE_SECRET,
-                   timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
+def stripe_request(
+    event: dict[str, Any] | str, *, secret: str = STRIPE_SECRET, timestamp: int | None = None
+) -> tuple[bytes, dict[str, str]]:
     payload = event if isinstance(event, str) else json.dumps(event, indent=2)
-    header = stripe.WebhookSignature.generate_signature_header(payload, secret,
-                                                                timestamp=timestamp)
+    header = stripe.WebhookSignature.generate_signature_header(payload, secret, timestamp=timestamp)
     return payload.encode(), {
         "Content-Type": "application/json; charset=utf-8",
         "Stripe-Signature": header,
@@ -182,12 +220,19 @@ def stripe_request(event: dict[str, Any] | str, *, secret: str = STRIPE_SECRET,
 # -- generic ------------------------------------------------------------------------------
 
 
-def generic_request(body: dict[str, Any] | bytes, *, secret: str = GENERIC_SECRET,
-                    timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
+def generic_request(
+    body: dict[str, Any] | bytes, *, secret: str = GENERIC_SECRET, timestamp: int | None = None
+) -> tuple[bytes, dict[str, str]]:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     return raw, {"Content-Type": "application/json", **signed_headers(secret, raw, timestamp)}
 
 
 def generic_tip(amount: str = "5.00", currency: str = "EUR", **extra: Any) -> dict[str, Any]:
-    return {"id": f"order-{uuid.uuid4().hex[:12]}", "amount": amount, "currency": currency,
-            "name": "Gen Eric", "message": "from elsewhere", **extra}
+    return {
+        "id": f"order-{uuid.uuid4().hex[:12]}",
+        "amount": amount,
+        "currency": currency,
+        "name": "Gen Eric",
+        "message": "from elsewhere",
+        **extra,
+    }

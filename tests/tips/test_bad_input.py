@@ -33,20 +33,27 @@ def generic(**overrides: Any) -> Request:
 
 
 def stripe_pi(**overrides: Any) -> Request:
-    return ("stripe", *stripe_request(stripe_event("payment_intent.succeeded",
-                                                   payment_intent(**overrides))))
+    return (
+        "stripe",
+        *stripe_request(stripe_event("payment_intent.succeeded", payment_intent(**overrides))),
+    )
 
 
 def _tampered() -> Request:
-    body, headers = stripe_request(stripe_event("checkout.session.completed",
-                                                checkout_session(500)))
+    body, headers = stripe_request(
+        stripe_event("checkout.session.completed", checkout_session(500))
+    )
     return "stripe", body.replace(b"500", b"900"), headers
 
 
 def _stale_stripe() -> Request:
-    return ("stripe", *stripe_request(stripe_event("payment_intent.succeeded",
-                                                   payment_intent()),
-                                      timestamp=int(time.time()) - 301))
+    return (
+        "stripe",
+        *stripe_request(
+            stripe_event("payment_intent.succeeded", payment_intent()),
+            timestamp=int(time.time()) - 301,
+        ),
+    )
 
 
 def _stale_generic() -> Request:
@@ -87,9 +94,16 @@ def _huge(provider: str) -> Callable[[], Request]:
         if provider == "kofi":
             return ("kofi", *kofi_request(kofi_payload(message=filler)))
         if provider == "stripe":
-            return ("stripe", *stripe_request(stripe_event(
-                "payment_intent.succeeded", payment_intent(metadata={"pad": filler}))))
+            return (
+                "stripe",
+                *stripe_request(
+                    stripe_event(
+                        "payment_intent.succeeded", payment_intent(metadata={"pad": filler})
+                    )
+                ),
+            )
         return ("generic", *generic_request(generic_tip(message=filler)))
+
     return make
 
 
@@ -123,22 +137,32 @@ CASES: dict[str, tuple[Callable[[], Request], int, str]] = {
     "kofi too many decimals": (lambda: kofi(amount="5.001"), 400, "decimal places"),
     "kofi unknown currency": (lambda: kofi(currency="XYZ"), 400, "unknown currency"),
     "kofi no currency": (lambda: kofi(currency=""), 400, "currency is required"),
-    "kofi missing txid": (lambda: kofi(kofi_transaction_id=None), 400,
-                          "kofi_transaction_id is required"),
+    "kofi missing txid": (
+        lambda: kofi(kofi_transaction_id=None),
+        400,
+        "kofi_transaction_id is required",
+    ),
     "kofi 1 MB": (_huge("kofi"), 413, "body larger than"),
     "stripe no signature": (_stripe_no_signature, 400, "missing Stripe-Signature"),
     "stripe garbage signature": (_stripe_garbage_signature, 400, "malformed"),
-    "stripe wrong secret": (lambda: ("stripe", *stripe_request(
-        stripe_event("payment_intent.succeeded", payment_intent()),
-        secret="whsec_wrong_secret_1234")), 401, "does not match"),
+    "stripe wrong secret": (
+        lambda: (
+            "stripe",
+            *stripe_request(
+                stripe_event("payment_intent.succeeded", payment_intent()),
+                secret="whsec_wrong_secret_1234",
+            ),
+        ),
+        401,
+        "does not match",
+    ),
     "stripe tampered body": (_tampered, 401, "does not match"),
     "stripe stale timestamp": (_stale_stripe, 400, "more than 300 s old"),
     "stripe malformed json": (_malformed_stripe_json, 400, "not valid JSON"),
     "stripe negative": (lambda: stripe_pi(amount_received=-500), 400, "greater than zero"),
     "stripe zero": (lambda: stripe_pi(amount_received=0), 400, "greater than zero"),
     "stripe absurd": (lambda: stripe_pi(amount_received=10**13), 400, "larger than"),
-    "stripe string amount": (lambda: stripe_pi(amount_received="5.00"), 400,
-                             "integer amount"),
+    "stripe string amount": (lambda: stripe_pi(amount_received="5.00"), 400, "integer amount"),
     "stripe unknown currency": (lambda: stripe_pi(currency="zzz"), 400, "unknown currency"),
     "stripe 1 MB": (_huge("stripe"), 413, "body larger than"),
     "generic wrong secret": (_wrong_secret_generic, 401, "signature does not match"),

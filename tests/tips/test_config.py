@@ -10,8 +10,10 @@ from pydantic import ValidationError
 async def test_invalid_webhook_table_disables_the_plugin_with_the_key(limelight) -> None:
     import limelight_tips
 
-    h = await limelight(plugins={"tips": limelight_tips},
-                        config={"webhooks": {"kofi": {"verification_tokn": "abcdefgh"}}})
+    h = await limelight(
+        plugins={"tips": limelight_tips},
+        config={"webhooks": {"kofi": {"verification_tokn": "abcdefgh"}}},
+    )
     info = h.host.info["tips"]
     assert info.status == "failed"
     assert "webhooks.kofi.verification_token: required" in info.reason
@@ -31,16 +33,19 @@ def test_absent_tables_mean_provider_off() -> None:
     assert set(load_webhooks({"stripe": {"secret": "whsec_12345678"}})) == {"stripe"}
 
 
-@pytest.mark.parametrize(("values", "words"), [
-    ({"base_currency": "EURO"}, "unknown currency"),
-    ({"rates": {"XXY": "1"}}, "unknown currency"),
-    ({"rates": {"EUR": "0"}}, "greater than zero"),
-    ({"rates": {"EUR": "abc"}}, "not a number"),
-    ({"bit_value": "-1"}, ">= 0"),
-    ({"min_message_amount": "lots"}, "not a number"),
-    ({"stripe_payment_link": "http://buy.stripe.com/x"}, "https://"),
-    ({"thanks_windw": 1}, "Extra inputs"),
-])
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [
+        ({"base_currency": "EURO"}, "unknown currency"),
+        ({"rates": {"XXY": "1"}}, "unknown currency"),
+        ({"rates": {"EUR": "0"}}, "greater than zero"),
+        ({"rates": {"EUR": "abc"}}, "not a number"),
+        ({"bit_value": "-1"}, ">= 0"),
+        ({"min_message_amount": "lots"}, "not a number"),
+        ({"stripe_payment_link": "http://buy.stripe.com/x"}, "https://"),
+        ({"thanks_windw": 1}, "Extra inputs"),
+    ],
+)
 def test_tips_config_errors_are_clear(values: dict, words: str) -> None:
     with pytest.raises(ValidationError) as err:
         TipsConfig.model_validate(values)
@@ -67,8 +72,7 @@ def test_every_tips_and_webhook_key_is_documented_in_the_example() -> None:
     for model in WEBHOOK_TABLES.values():
         missing += [k for k in model.model_fields if k not in keys]
     assert not missing, f"config.example.toml does not document: {missing}"
-    for table in ("[plugins.tips]", "[webhooks.kofi]", "[webhooks.stripe]",
-                  "[webhooks.generic]"):
+    for table in ("[plugins.tips]", "[webhooks.kofi]", "[webhooks.stripe]", "[webhooks.generic]"):
         assert table in text
 
 
@@ -77,20 +81,27 @@ def test_doctor_checks_each_webhook_table_against_its_provider(tmp_path, capsys)
     from limelight.testing import make_settings
     from limelight.web.app import build_host
 
-    settings = make_settings(tmp_path, {"webhooks": {
-        "kofi": {"verification_token": "good-token-123"},
-        "generic": {"secret": "short"},
-        "stripe": {"secret": "whsec_12345678", "tolerence": 300},
-        "patreon": {"secret": "whatever-secret-value"},
-    }})
+    settings = make_settings(
+        tmp_path,
+        {
+            "webhooks": {
+                "kofi": {"verification_token": "good-token-123"},
+                "generic": {"secret": "short"},
+                "stripe": {"secret": "whsec_12345678", "tolerence": 300},
+                "patreon": {"secret": "whatever-secret-value"},
+            }
+        },
+    )
     host = build_host(settings)
     assert _check_webhooks(settings, host) == 3
     out = capsys.readouterr().out
     assert "webhooks: ok    kofi at http://127.0.0.1" in out
     assert "webhooks: FAIL  webhooks.generic.secret: String should have at least 16" in out
     assert "webhooks: FAIL  webhooks.stripe.tolerence: unknown key" in out
-    assert ("[webhooks.patreon]: no installed plugin provides /webhooks/patreon "
-            "(providers: generic, kofi, stripe)") in out
+    assert (
+        "[webhooks.patreon]: no installed plugin provides /webhooks/patreon "
+        "(providers: generic, kofi, stripe)"
+    ) in out
     for secret in ("good-token-123", "short", "whsec_12345678", "whatever-secret-value"):
         assert secret not in out
     assert _check_webhooks(make_settings(tmp_path), host) == 0

@@ -26,7 +26,8 @@ SENDERS = 8
 
 def _config(tmp_path: Path, database_url: str) -> Path:
     path = tmp_path / "config.toml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [server]
 host = "127.0.0.1"
 
@@ -42,7 +43,9 @@ secret = "{GENERIC_SECRET}"
 
 [plugins.tips]
 thanks = false
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -60,8 +63,9 @@ async def _burst(base: str, kill: asyncio.Event) -> tuple[set[str], int]:
             tip = queue.get_nowait()
             body, headers = generic_request(tip)
             try:
-                async with session.post(base + "/webhooks/generic", data=body,
-                                        headers=headers) as response:
+                async with session.post(
+                    base + "/webhooks/generic", data=body, headers=headers
+                ) as response:
                     await response.read()
                     if 200 <= response.status < 300:
                         acked.add(tip["id"])
@@ -79,17 +83,21 @@ async def _burst(base: str, kill: asyncio.Event) -> tuple[set[str], int]:
 
 
 async def _ledger(base: str) -> list[str]:
-    async with aiohttp.ClientSession() as session, session.get(
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(
             base + "/api/tips/export.csv", headers={"Authorization": f"Bearer {ADMIN}"}
-    ) as response:
+        ) as response,
+    ):
         assert response.status == 200
         text = await response.text()
     return [row["provider_id"] for row in csv.DictReader(io.StringIO(text))]
 
 
 @pytest.mark.slow
-async def test_sigkill_in_a_burst_loses_no_acknowledged_tip(database_url: str,
-                                                            tmp_path: Path) -> None:
+async def test_sigkill_in_a_burst_loses_no_acknowledged_tip(
+    database_url: str, tmp_path: Path
+) -> None:
     config = _config(tmp_path, database_url)
     env = clean_env(LIMELIGHT_PLUGINS="tips,alerts")
     with running_server(config, tmp_path, env=env) as server:

@@ -17,22 +17,30 @@ async def test_entries_filter_and_totals(tips) -> None:
     await t.h.publish(make_tip("5.00", "USD", viewer="ann", source="kofi"))
     await t.h.publish(make_tip("7.50", "EUR", viewer="ben", source="stripe"))
     await t.h.publish(make_tip("2.00", "USD", viewer="annabel", source="kofi"))
-    await t.h.publish(Cheer(source="twitch", source_id="c1", viewer=make_viewer("cat"),
-                            bits=100))
-    response = await t.h.client.get("/api/tips/entries", params={"q": "ann"},
-                                    headers=t.h.admin_headers)
+    await t.h.publish(Cheer(source="twitch", source_id="c1", viewer=make_viewer("cat"), bits=100))
+    response = await t.h.client.get(
+        "/api/tips/entries", params={"q": "ann"}, headers=t.h.admin_headers
+    )
     body = await response.json()
     assert sorted(e["viewer"]["name"] for e in body["entries"]) == ["ann", "annabel"]
-    assert body["totals"] == [{"currency": "USD", "amount": "7.00", "display": "7.00 USD",
-                               "minor": 700, "entries": 2}]
-    body = await (await t.h.client.get("/api/tips/entries", params={"kind": "cheer"},
-                                       headers=t.h.admin_headers)).json()
+    assert body["totals"] == [
+        {"currency": "USD", "amount": "7.00", "display": "7.00 USD", "minor": 700, "entries": 2}
+    ]
+    body = await (
+        await t.h.client.get(
+            "/api/tips/entries", params={"kind": "cheer"}, headers=t.h.admin_headers
+        )
+    ).json()
     assert [e["display"] for e in body["entries"]] == ["100 bits"]
-    body = await (await t.h.client.get("/api/tips/entries", params={"provider": "stripe"},
-                                       headers=t.h.admin_headers)).json()
+    body = await (
+        await t.h.client.get(
+            "/api/tips/entries", params={"provider": "stripe"}, headers=t.h.admin_headers
+        )
+    ).json()
     assert [e["amount"] for e in body["entries"]] == ["7.50"]
-    bad = await t.h.client.get("/api/tips/entries", params={"since": "yesterday"},
-                               headers=t.h.admin_headers)
+    bad = await t.h.client.get(
+        "/api/tips/entries", params={"since": "yesterday"}, headers=t.h.admin_headers
+    )
     assert bad.status == 400
     assert (await bad.json())["error"] == "since must be a date or ISO 8601 timestamp"
 
@@ -65,28 +73,35 @@ async def test_refund_by_hand_reverses_once_and_reaches_other_plugins(tips) -> N
 async def test_refund_of_a_refund_is_refused(tips) -> None:
     t = await tips()
     await t.post("generic", *generic_request(generic_tip("3.00", "USD", id="g2")))
-    await t.post("generic", *generic_request({"id": "r2", "type": "refund", "refund_of": "g2",
-                                              "amount": "3.00", "currency": "USD"}))
+    await t.post(
+        "generic",
+        *generic_request(
+            {"id": "r2", "type": "refund", "refund_of": "g2", "amount": "3.00", "currency": "USD"}
+        ),
+    )
     refund = next(e for e in await t.entries() if e["kind"] == "refund")
-    response = await t.h.client.post(f"/api/tips/entries/{refund['id']}/refund", json={},
-                                     headers=t.h.admin_headers)
+    response = await t.h.client.post(
+        f"/api/tips/entries/{refund['id']}/refund", json={}, headers=t.h.admin_headers
+    )
     assert response.status == 400
 
 
 async def test_csv_export_is_complete_and_spreadsheet_safe(tips) -> None:
     t = await tips()
-    await t.h.publish(make_tip("5.00", "USD", viewer="=HYPERLINK(\"x\")",
-                               message="+1 great, \"quoted\"\nnew line"))
+    await t.h.publish(
+        make_tip("5.00", "USD", viewer='=HYPERLINK("x")', message='+1 great, "quoted"\nnew line')
+    )
     await t.h.publish(make_tip("1.00", "EUR", viewer="bo"))
-    response = await t.h.client.get("/api/tips/export.csv", params={"currency": "USD"},
-                                    headers=t.h.admin_headers)
+    response = await t.h.client.get(
+        "/api/tips/export.csv", params={"currency": "USD"}, headers=t.h.admin_headers
+    )
     assert response.status == 200
     assert response.content_type == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(await response.text())))
     assert len(rows) == 1
-    assert rows[0]["viewer_name"] == "'=HYPERLINK(\"x\")"
-    assert rows[0]["message"] == "'+1 great, \"quoted\"\nnew line"
+    assert rows[0]["viewer_name"] == '\'=HYPERLINK("x")'
+    assert rows[0]["message"] == '\'+1 great, "quoted"\nnew line'
     assert (rows[0]["amount"], rows[0]["currency"]) == ("5.00", "USD")
 
 
@@ -113,13 +128,15 @@ async def test_dashboard_page_renders_with_a_strict_csp(tips) -> None:
 async def test_leaderboard_api_and_stream_reset(tips) -> None:
     t = await tips()
     await t.h.publish(make_tip("5.00", viewer="ann"))
-    board = await (await t.h.client.get("/api/tips/leaderboard", params={"period": "all"},
-                                        headers=t.h.admin_headers)).json()
+    board = await (
+        await t.h.client.get(
+            "/api/tips/leaderboard", params={"period": "all"}, headers=t.h.admin_headers
+        )
+    ).json()
     assert [e["name"] for e in board["entries"]] == ["ann"]
     reset = await t.h.client.post("/api/tips/stream/start", headers=t.h.admin_headers)
     assert reset.status == 200
-    board = await (await t.h.client.get("/api/tips/leaderboard",
-                                        headers=t.h.admin_headers)).json()
+    board = await (await t.h.client.get("/api/tips/leaderboard", headers=t.h.admin_headers)).json()
     assert board["entries"] == []
     assert limelight_tips.runtime.stream_started is not None
 

@@ -27,7 +27,8 @@ async def test_dashboard_lists_filters_and_refunds_in_a_real_browser(tips) -> No
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=shutil.which("chromium") or chromium_path(),
-            args=["--no-sandbox", "--disable-gpu"])
+            args=["--no-sandbox", "--disable-gpu"],
+        )
         try:
             page = await browser.new_page()
             errors: list[str] = []
@@ -54,14 +55,16 @@ async def test_dashboard_lists_filters_and_refunds_in_a_real_browser(tips) -> No
             await page.fill("input[name=q]", "bob")
             await page.click("#tips-filters button[type=submit]")
             await page.wait_for_function(
-                "() => document.querySelectorAll('#tips-rows tr').length === 1")
+                "() => document.querySelectorAll('#tips-rows tr').length === 1"
+            )
             assert "bob" in await page.inner_text("#tips-rows")
             href = await page.get_attribute("#tips-export", "href")
             assert href is not None and "q=bob" in href
 
             await page.click("#tips-rows button")
             await page.wait_for_function(
-                "() => document.querySelectorAll('#tips-rows tr').length === 2")
+                "() => document.querySelectorAll('#tips-rows tr').length === 2"
+            )
             assert "-3.00 EUR" in await page.inner_text("#tips-rows")
             assert errors == [] and alerts == []
         finally:

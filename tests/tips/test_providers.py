@@ -19,12 +19,15 @@ from .doubles import (
 )
 
 
-@pytest.mark.parametrize(("kofi_type", "detail"), [
-    ("Donation", "donation"),
-    ("Subscription", "subscription"),
-    ("Commission", "commission"),
-    ("Shop Order", "shop_order"),
-])
+@pytest.mark.parametrize(
+    ("kofi_type", "detail"),
+    [
+        ("Donation", "donation"),
+        ("Subscription", "subscription"),
+        ("Commission", "commission"),
+        ("Shop Order", "shop_order"),
+    ],
+)
 async def test_kofi_types_become_tips(tips, kofi_type: str, detail: str) -> None:
     t = await tips()
     payload = kofi_payload(kofi_type, "4.50", "EUR", from_name="Kim")
@@ -42,8 +45,9 @@ async def test_kofi_types_become_tips(tips, kofi_type: str, detail: str) -> None
 
 async def test_kofi_private_tip_hides_name_and_message_on_stream(tips) -> None:
     t = await tips()
-    await t.post("kofi", *kofi_request(kofi_payload(from_name="Secret Sam", message="psst",
-                                                    is_public=False)))
+    await t.post(
+        "kofi", *kofi_request(kofi_payload(from_name="Secret Sam", message="psst", is_public=False))
+    )
     [alert] = t.alerts.of("tip")
     assert alert["data"]["name"] == "Anonymous"
     assert alert["data"]["message"] == ""
@@ -59,8 +63,10 @@ async def test_kofi_code_attributes_the_tip_to_the_chat_viewer(tips) -> None:
     reply = t.h.said[-1].text
     code = reply.split("your code ", 1)[1].split(",", 1)[0]
     assert code.startswith("LL-")
-    await t.post("kofi", *kofi_request(kofi_payload(from_name="A. Smith",
-                                                    message=f"love it {code.lower()} x")))
+    await t.post(
+        "kofi",
+        *kofi_request(kofi_payload(from_name="A. Smith", message=f"love it {code.lower()} x")),
+    )
     [entry] = await t.entries()
     assert entry["viewer"] == {"platform": "twitch", "id": "alice-id", "name": "alice"}
     assert entry["message"] == "love it x"
@@ -74,8 +80,9 @@ async def test_stripe_checkout_with_tip_link_reference(tips) -> None:
     await t.h.chat_as("bob", "!tip")
     code = t.h.said[-1].text.split("your code ", 1)[1].split(",", 1)[0]
     session = checkout_session(1250, "usd", reference=code, message="go go go")
-    status, body = await t.post("stripe", *stripe_request(
-        stripe_event("checkout.session.completed", session)))
+    status, body = await t.post(
+        "stripe", *stripe_request(stripe_event("checkout.session.completed", session))
+    )
     assert status == 200, body
     [entry] = await t.entries()
     assert entry["provider_id"] == session["payment_intent"]
@@ -88,8 +95,10 @@ async def test_stripe_checkout_and_payment_intent_of_one_payment_are_one_tip(tip
     t = await tips()
     intent = payment_intent(700, "eur")
     session = checkout_session(700, "eur", intent=intent["id"])
-    for event in (stripe_event("payment_intent.succeeded", intent),
-                  stripe_event("checkout.session.completed", session)):
+    for event in (
+        stripe_event("payment_intent.succeeded", intent),
+        stripe_event("checkout.session.completed", session),
+    ):
         status, _ = await t.post("stripe", *stripe_request(event))
         assert status == 200
     entries = await t.entries()
@@ -100,8 +109,10 @@ async def test_stripe_checkout_and_payment_intent_of_one_payment_are_one_tip(tip
 async def test_stripe_unpaid_checkout_and_other_events_are_acknowledged(tips) -> None:
     t = await tips()
     unpaid = checkout_session(500, payment_status="unpaid")
-    for event in (stripe_event("checkout.session.completed", unpaid),
-                  stripe_event("customer.created", {"id": "cus_1", "object": "customer"})):
+    for event in (
+        stripe_event("checkout.session.completed", unpaid),
+        stripe_event("customer.created", {"id": "cus_1", "object": "customer"}),
+    ):
         status, body = await t.post("stripe", *stripe_request(event))
         assert (status, body["ids"]) == (200, [])
     assert await t.entries() == []
@@ -109,8 +120,10 @@ async def test_stripe_unpaid_checkout_and_other_events_are_acknowledged(tips) ->
 
 async def test_stripe_zero_decimal_currency(tips) -> None:
     t = await tips()
-    await t.post("stripe", *stripe_request(stripe_event(
-        "payment_intent.succeeded", payment_intent(500, "jpy"))))
+    await t.post(
+        "stripe",
+        *stripe_request(stripe_event("payment_intent.succeeded", payment_intent(500, "jpy"))),
+    )
     [entry] = await t.entries()
     assert (entry["amount"], entry["currency"]) == ("500", "JPY")
     assert entry["viewer"]["name"] == "Stripe supporter"  # unmatched, and no name given
@@ -124,8 +137,9 @@ async def test_stripe_partial_refunds_reverse_the_original(tips) -> None:
     second, prev2 = charge_refunded(intent["id"], 1000, 1000, 300)
     second["id"] = first["id"]
     for obj, previous in ((first, prev), (second, prev2), (first, prev)):  # last: a retry
-        status, _ = await t.post("stripe", *stripe_request(
-            stripe_event("charge.refunded", obj, previous=previous)))
+        status, _ = await t.post(
+            "stripe", *stripe_request(stripe_event("charge.refunded", obj, previous=previous))
+        )
         assert status == 200
     entries = await t.entries()
     refunds = [e for e in entries if e["kind"] == "refund"]
@@ -133,16 +147,22 @@ async def test_stripe_partial_refunds_reverse_the_original(tips) -> None:
     tip = next(e for e in entries if e["kind"] == "tip")
     assert all(e["original_id"] == tip["id"] for e in refunds)
     assert tip["refundable"] is False
-    totals = (await (await t.h.client.get("/api/tips/totals",
-                                          headers=t.h.admin_headers)).json())["totals"]
-    assert totals == [{"currency": "USD", "amount": "0.00", "display": "0.00 USD", "minor": 0,
-                       "entries": 3}]
+    totals = (await (await t.h.client.get("/api/tips/totals", headers=t.h.admin_headers)).json())[
+        "totals"
+    ]
+    assert totals == [
+        {"currency": "USD", "amount": "0.00", "display": "0.00 USD", "minor": 0, "entries": 3}
+    ]
 
 
 async def test_stripe_test_mode_shows_an_alert_and_writes_no_ledger(tips) -> None:
     t = await tips()
-    status, _ = await t.post("stripe", *stripe_request(stripe_event(
-        "payment_intent.succeeded", payment_intent(500), livemode=False)))
+    status, _ = await t.post(
+        "stripe",
+        *stripe_request(
+            stripe_event("payment_intent.succeeded", payment_intent(500), livemode=False)
+        ),
+    )
     assert status == 200
     assert await t.entries() == []
     [alert] = t.alerts.of("tip")
@@ -154,9 +174,19 @@ async def test_generic_tip_and_refund(tips) -> None:
     tip = generic_tip("9.99", "GBP", name="Gus")
     status, body = await t.post("generic", *generic_request(tip))
     assert status == 200, body
-    status, body = await t.post("generic", *generic_request(
-        {"id": "refund-1", "type": "refund", "refund_of": tip["id"], "amount": "9.99",
-         "currency": "GBP", "reason": "chargeback"}))
+    status, body = await t.post(
+        "generic",
+        *generic_request(
+            {
+                "id": "refund-1",
+                "type": "refund",
+                "refund_of": tip["id"],
+                "amount": "9.99",
+                "currency": "GBP",
+                "reason": "chargeback",
+            }
+        ),
+    )
     assert status == 200, body
     entries = {e["kind"]: e for e in await t.entries()}
     assert entries["tip"]["viewer"]["name"] == "Gus"
@@ -167,8 +197,12 @@ async def test_generic_tip_and_refund(tips) -> None:
 
 async def test_generic_viewer_identity_is_used_directly(tips) -> None:
     t = await tips()
-    await t.post("generic", *generic_request(generic_tip(
-        viewer={"platform": "youtube", "id": "UC123", "name": "Yuki"})))
+    await t.post(
+        "generic",
+        *generic_request(
+            generic_tip(viewer={"platform": "youtube", "id": "UC123", "name": "Yuki"})
+        ),
+    )
     [entry] = await t.entries()
     assert entry["viewer"] == {"platform": "youtube", "id": "UC123", "name": "Yuki"}
 
@@ -178,13 +212,21 @@ async def test_twitch_cheers_count_in_bits_with_their_value(tips) -> None:
     from limelight.testing import make_viewer
 
     t = await tips({"plugins": {"tips": {"base_currency": "USD", "bit_value": "0.01"}}})
-    await t.h.publish(Cheer(source="twitch", source_id="cheer-1", viewer=make_viewer("carl"),
-                            bits=250, message="Cheer250"))
+    await t.h.publish(
+        Cheer(
+            source="twitch",
+            source_id="cheer-1",
+            viewer=make_viewer("carl"),
+            bits=250,
+            message="Cheer250",
+        )
+    )
     [entry] = await t.entries()
     assert (entry["kind"], entry["amount"], entry["currency"]) == ("cheer", "250", "BITS")
     assert t.h.said[-1].text == "Thank you carl for the 250 bits tip!"
-    await wait_until(lambda: t.h.services.overlays.channel("leaderboard").state.get(
-        "stream", {}).get("entries"))
+    await wait_until(
+        lambda: t.h.services.overlays.channel("leaderboard").state.get("stream", {}).get("entries")
+    )
     board = t.h.services.overlays.channel("leaderboard").state["stream"]
     assert board["entries"][0]["name"] == "carl"
     assert board["entries"][0]["value"] == "2.50 USD"

@@ -12,11 +12,24 @@ from tests.support import wait_until
 
 from .doubles import generic_request, generic_tip, kofi_payload, kofi_request
 
-TIERS = {"overlays": {"alerts": {"variations": [
-    {"event": "tip", "name": "small", "text": "{name} tipped {amount}"},
-    {"event": "tip", "name": "big", "min_amount": "10.00", "currency": "USD",
-     "text": "BIG TIP from {name}!", "duration_ms": 9000, "image": "/-/theme/img/star.svg"},
-]}}}
+TIERS = {
+    "overlays": {
+        "alerts": {
+            "variations": [
+                {"event": "tip", "name": "small", "text": "{name} tipped {amount}"},
+                {
+                    "event": "tip",
+                    "name": "big",
+                    "min_amount": "10.00",
+                    "currency": "USD",
+                    "text": "BIG TIP from {name}!",
+                    "duration_ms": 9000,
+                    "image": "/-/theme/img/star.svg",
+                },
+            ]
+        }
+    }
+}
 
 
 def _tips_config(**values: Any) -> dict[str, Any]:
@@ -76,28 +89,43 @@ async def test_leaderboard_state_and_top_command(tips) -> None:
     assert state["stream"]["entries"][1]["value"] == "12.00 USD"
     assert set(state) >= {"stream", "month", "all_time"}
     await t.h.chat_as("viewer1", "!top")
-    assert t.h.said[-1].text == ("Top supporters (this stream): 1. ben 20.00 USD, "
-                                 "2. ann 12.00 USD")
+    assert t.h.said[-1].text == ("Top supporters (this stream): 1. ben 20.00 USD, 2. ann 12.00 USD")
 
 
 async def test_refund_moves_the_leaderboard(tips) -> None:
     t = await tips()
-    await t.post("generic", *generic_request(generic_tip("30.00", "USD", id="t1",
-                                                         viewer={"platform": "twitch",
-                                                                 "id": "1", "name": "ann"})))
-    await t.post("generic", *generic_request(generic_tip("10.00", "USD", id="t2",
-                                                         viewer={"platform": "twitch",
-                                                                 "id": "2", "name": "ben"})))
-    await t.post("generic", *generic_request({"id": "r1", "type": "refund", "refund_of": "t1",
-                                              "amount": "25.00", "currency": "USD"}))
+    await t.post(
+        "generic",
+        *generic_request(
+            generic_tip(
+                "30.00", "USD", id="t1", viewer={"platform": "twitch", "id": "1", "name": "ann"}
+            )
+        ),
+    )
+    await t.post(
+        "generic",
+        *generic_request(
+            generic_tip(
+                "10.00", "USD", id="t2", viewer={"platform": "twitch", "id": "2", "name": "ben"}
+            )
+        ),
+    )
+    await t.post(
+        "generic",
+        *generic_request(
+            {"id": "r1", "type": "refund", "refund_of": "t1", "amount": "25.00", "currency": "USD"}
+        ),
+    )
     await t.h.chat_as("viewer1", "!top")
-    assert t.h.said[-1].text == ("Top supporters (this stream): 1. ben 10.00 USD, "
-                                 "2. ann 5.00 USD")
+    assert t.h.said[-1].text == ("Top supporters (this stream): 1. ben 10.00 USD, 2. ann 5.00 USD")
 
 
 async def test_goal_state_in_base_currency(tips) -> None:
-    t = await tips(_tips_config(base_currency="USD", rates={"EUR": "2"}, goal_target="100",
-                                goal_title="New mic"))
+    t = await tips(
+        _tips_config(
+            base_currency="USD", rates={"EUR": "2"}, goal_target="100", goal_title="New mic"
+        )
+    )
     await t.h.publish(make_tip("10.00", "EUR"))
     await t.h.publish(make_tip("5.00", "USD", viewer="bob"))
     state = t.h.services.overlays.channel("goal").state
@@ -143,8 +171,9 @@ async def test_forged_and_expired_tip_links_are_refused(tips) -> None:
 async def test_word_filter_link_filter_and_minimum_amount(tips) -> None:
     t = await tips(_tips_config(blocked_words=["badword"], min_message_amount="2.00"))
     await t.h.publish(make_tip("5.00", message="you are a BadWord!", viewer="a"))
-    await t.h.publish(make_tip("5.00", message="see https://evil.example/x or spam.com now",
-                               viewer="b"))
+    await t.h.publish(
+        make_tip("5.00", message="see https://evil.example/x or spam.com now", viewer="b")
+    )
     await t.h.publish(make_tip("1.00", message="cheap talk", viewer="c"))
     await t.h.publish(make_tip("5.00", message="hello\u202e dlrow\u200b", viewer="d"))
     messages = [a["data"]["message"] for a in t.alerts.of("tip")]
@@ -163,14 +192,13 @@ async def test_approval_queue_holds_messages_until_the_streamer_decides(tips) ->
     pending = (await response.json())["pending"]
     assert [p["message"] for p in pending] == ["please read this", "and this one"]
     first, second = pending
-    ok = await t.h.client.post(f"/api/tips/queue/{first['id']}/approve",
-                               headers=t.h.admin_headers)
+    ok = await t.h.client.post(f"/api/tips/queue/{first['id']}/approve", headers=t.h.admin_headers)
     assert ok.status == 200
-    ok = await t.h.client.post(f"/api/tips/queue/{second['id']}/reject",
-                               headers=t.h.admin_headers)
+    ok = await t.h.client.post(f"/api/tips/queue/{second['id']}/reject", headers=t.h.admin_headers)
     assert ok.status == 200
-    again = await t.h.client.post(f"/api/tips/queue/{first['id']}/approve",
-                                  headers=t.h.admin_headers)
+    again = await t.h.client.post(
+        f"/api/tips/queue/{first['id']}/approve", headers=t.h.admin_headers
+    )
     assert again.status == 409
     shown = [(a["data"]["name"], a["data"]["message"]) for a in t.alerts.of("tip")]
     assert shown == [("cy", ""), ("amy", "please read this"), ("bo", "")]
@@ -211,8 +239,9 @@ async def test_text_to_speech_kill_switch_stops_speech(tips) -> None:
     await t.h.publish(make_tip("5.00", message="say this"))
     assert t.alerts.of("tip")[-1]["data"]["tts"] == "say this"
     assert ("tips-tts", "tts.say", {"text": "say this"}) in sent
-    response = await t.h.client.post("/api/tips/tts", json={"killed": True},
-                                     headers=t.h.admin_headers)
+    response = await t.h.client.post(
+        "/api/tips/tts", json={"killed": True}, headers=t.h.admin_headers
+    )
     assert (await response.json()) == {"configured": True, "killed": True, "speaking": False}
     assert ("tips-tts", "tts.stop", {}) in sent
     await t.h.publish(make_tip("5.00", message="not this"))
@@ -221,10 +250,15 @@ async def test_text_to_speech_kill_switch_stops_speech(tips) -> None:
 
 async def test_test_tip_shows_an_alert_but_writes_no_ledger(tips) -> None:
     t = await tips()
-    status, body = await t.h.post_event({
-        "type": "tip", "test": True, "source": "simulate",
-        "viewer": {"platform": "simulate", "id": "t", "name": "Tester"},
-        "data": {"amount": "5.00", "currency": "USD", "message": "test!"}})
+    status, body = await t.h.post_event(
+        {
+            "type": "tip",
+            "test": True,
+            "source": "simulate",
+            "viewer": {"platform": "simulate", "id": "t", "name": "Tester"},
+            "data": {"amount": "5.00", "currency": "USD", "message": "test!"},
+        }
+    )
     assert status == 201, body
     [alert] = t.alerts.of("tip")
     assert alert["test"] is True
@@ -243,8 +277,9 @@ async def test_real_tip_after_a_test_tip_with_the_same_id_is_recorded(tips) -> N
 
 async def test_webhook_deliveries_reach_the_overlay_page_without_raw_fields(tips) -> None:
     t = await tips()
-    await t.post("kofi", *kofi_request(kofi_payload(from_name="Pat", is_public=False,
-                                                    message="private")))
+    await t.post(
+        "kofi", *kofi_request(kofi_payload(from_name="Pat", is_public=False, message="private"))
+    )
     history = await t.h.services.overlays.history("alerts")
     assert len(history) == 1
     text = repr(history[0])

@@ -35,11 +35,13 @@ def _delivery(provider: str) -> tuple[bytes, dict[str, str]]:
 
 @pytest.mark.parametrize("provider", ["kofi", "stripe", "generic"])
 async def test_same_webhook_five_times_at_once_is_one_entry_and_one_alert(
-        database_url: str, tips, provider: str) -> None:
+    database_url: str, tips, provider: str
+) -> None:
     t = await tips(database_url=database_url)
     body, headers = _delivery(provider)
-    results = await asyncio.gather(*(t.post(provider, body, headers, settle=False)
-                                     for _ in range(5)))
+    results = await asyncio.gather(
+        *(t.post(provider, body, headers, settle=False) for _ in range(5))
+    )
     await t.h.settle()
     assert [status for status, _ in results] == [200] * 5
     assert sorted(payload["duplicates"] for _, payload in results) == [0, 1, 1, 1, 1]
@@ -49,8 +51,9 @@ async def test_same_webhook_five_times_at_once_is_one_entry_and_one_alert(
     assert len(t.h.said) == 1
 
 
-async def test_2xx_is_sent_only_after_the_commit(database_url: str, tips,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_2xx_is_sent_only_after_the_commit(
+    database_url: str, tips, monkeypatch: pytest.MonkeyPatch
+) -> None:
     t = await tips(database_url=database_url)
     reached, release = asyncio.Event(), asyncio.Event()
     original = LedgerEntry.save
@@ -80,7 +83,8 @@ async def test_2xx_is_sent_only_after_the_commit(database_url: str, tips,
 
 
 async def test_delivery_retried_after_a_5xx_is_accepted_once(
-        database_url: str, tips, monkeypatch: pytest.MonkeyPatch) -> None:
+    database_url: str, tips, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import limelight.bus as bus_module
 
     t = await tips(database_url=database_url)
@@ -109,7 +113,8 @@ async def test_delivery_retried_after_a_5xx_is_accepted_once(
 
 @pytest.mark.parametrize("lost", ["reactions", "rows and reactions"])
 async def test_event_committed_but_not_handled_is_applied_once_after_restart(
-        database_url: str, tips, monkeypatch: pytest.MonkeyPatch, lost: str) -> None:
+    database_url: str, tips, monkeypatch: pytest.MonkeyPatch, lost: str
+) -> None:
     # First life: the tip is committed and answered 2xx, then the process "dies" before the
     # tips plugin's on_event sees it (the event stays unhandled). With "rows and
     # reactions" the plugin's own writes in the commit failed too (record_events raised),
@@ -118,6 +123,7 @@ async def test_event_committed_but_not_handled_is_applied_once_after_restart(
 
     t1 = await tips(database_url=database_url)
     with monkeypatch.context() as patch:
+
         async def dead(*args: Any) -> None:
             return None
 
@@ -172,8 +178,9 @@ async def test_replay_of_a_handled_tip_does_not_react_twice(database_url: str, t
     assert len(t.h.said) == 1
 
 
-async def test_ledger_write_retries_a_transient_failure(database_url: str, tips,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_ledger_write_retries_a_transient_failure(
+    database_url: str, tips, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from limelight_tips import ledger
     from limelight_tips.models import LedgerEntry
 

@@ -129,16 +129,27 @@ class LocalConnector(ChatConnector):
     def running(self) -> bool:
         return self._sink is not None
 
-    def make_message(self, viewer: ViewerRef | str, text: str, *,
-                     roles: set[str] | frozenset[str] | None = None, test: bool = False,
-                     **fields: Any) -> ChatMessage:
+    def make_message(
+        self,
+        viewer: ViewerRef | str,
+        text: str,
+        *,
+        roles: set[str] | frozenset[str] | None = None,
+        test: bool = False,
+        **fields: Any,
+    ) -> ChatMessage:
         if isinstance(viewer, str):
             viewer = ViewerRef(self.platform, viewer.lower(), viewer)
         roles = frozenset(roles or ()) | {"viewer"}
         return ChatMessage(
-            source=self.name, source_id=f"{self.name}-{next(self._ids)}", viewer=viewer,
-            text=text, channel=fields.pop("channel", self._channel), roles=roles,
-            test=test, **fields,
+            source=self.name,
+            source_id=f"{self.name}-{next(self._ids)}",
+            viewer=viewer,
+            text=text,
+            channel=fields.pop("channel", self._channel),
+            roles=roles,
+            test=test,
+            **fields,
         )
 
     async def receive(self, message: ChatMessage) -> Accepted:

@@ -29,11 +29,15 @@ async def check_chat(settings: Any) -> int:
     if not twitch.enabled:
         print("twitch: off   ([twitch] enabled = false; the dashboard console still works)")
         return problems
-    missing = [k for k in ("channel", "bot_username", "token", "client_id")
-               if not getattr(twitch, k)]
+    missing = [
+        k for k in ("channel", "bot_username", "token", "client_id") if not getattr(twitch, k)
+    ]
     if missing:
-        print("twitch: FAIL  [twitch] is enabled but " + ", ".join(
-            f"twitch.{k}" for k in missing) + " is empty")
+        print(
+            "twitch: FAIL  [twitch] is enabled but "
+            + ", ".join(f"twitch.{k}" for k in missing)
+            + " is empty"
+        )
         return problems + 1
     try:
         from limelight_twitch.probe import probe

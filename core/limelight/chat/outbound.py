@@ -138,8 +138,9 @@ class OutboundQueue:
 
     # -- queueing ---------------------------------------------------------------------------
 
-    def put(self, text: str, *, priority: str = "normal",
-            reply_to: ChatMessage | None = None) -> list[Outgoing]:
+    def put(
+        self, text: str, *, priority: str = "normal", reply_to: ChatMessage | None = None
+    ) -> list[Outgoing]:
         """Queue ``text`` (split if long); returns the queued parts."""
         if priority not in self.lanes:
             raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}, got {priority!r}")
@@ -151,8 +152,15 @@ class OutboundQueue:
         loop = asyncio.get_running_loop()
         queued = []
         for i, part in enumerate(parts):
-            out = Outgoing(part, self.channel, priority, reply_to if i == 0 else None, now,
-                           self._groups, done=loop.create_future())
+            out = Outgoing(
+                part,
+                self.channel,
+                priority,
+                reply_to if i == 0 else None,
+                now,
+                self._groups,
+                done=loop.create_future(),
+            )
             # Nobody may be awaiting it; do not warn about an unretrieved exception.
             out.done.add_done_callback(_consume)  # type: ignore[union-attr]
             queued.append(out)
@@ -191,8 +199,9 @@ class OutboundQueue:
 
     def _ensure_worker(self) -> None:
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(),
-                                             name=f"chat-out:{self.connector.name}:{self.channel}")
+            self._task = asyncio.create_task(
+                self._run(), name=f"chat-out:{self.connector.name}:{self.channel}"
+            )
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -258,8 +267,16 @@ class OutboundQueue:
         if len(absorbed) == 1:
             return [first]
         self.merged += len(absorbed) - 1
-        merged = Outgoing(text, self.channel, "low", None, first.queued_at, first.group,
-                          merged=len(absorbed), done=first.done)
+        merged = Outgoing(
+            text,
+            self.channel,
+            "low",
+            None,
+            first.queued_at,
+            first.group,
+            merged=len(absorbed),
+            done=first.done,
+        )
         if first.done is not None:  # everyone merged into the line learns its id
             first.done.add_done_callback(functools.partial(_relay, absorbed[1:]))
         return [merged]
@@ -292,13 +309,22 @@ class OutboundQueue:
             except Exception as exc:
                 if attempt >= self.max_attempts:
                     self.failed += 1
-                    log.error("chat %s: giving up sending to %s after %d attempts: %s",
-                              self.connector.name, self.channel, attempt, exc)
+                    log.error(
+                        "chat %s: giving up sending to %s after %d attempts: %s",
+                        self.connector.name,
+                        self.channel,
+                        attempt,
+                        exc,
+                    )
                     if out.done is not None and not out.done.done():
                         out.done.set_exception(exc)
                     return
-                log.warning("chat %s: send to %s failed (%s); retrying", self.connector.name,
-                            self.channel, exc)
+                log.warning(
+                    "chat %s: send to %s failed (%s); retrying",
+                    self.connector.name,
+                    self.channel,
+                    exc,
+                )
                 self.throttled = True  # waiting on the clock, like a full window
                 try:
                     await self.clock.sleep(float(attempt))
@@ -306,11 +332,18 @@ class OutboundQueue:
                     self.throttled = False
                 continue
             self.sent += 1
-            self.on_sent(SentMessage(
-                text=out.text, channel=out.channel, connector=self.connector.name,
-                platform=self.connector.platform, priority=out.priority,
-                reply_to=out.reply_to, message_id=message_id, merged=out.merged,
-            ))
+            self.on_sent(
+                SentMessage(
+                    text=out.text,
+                    channel=out.channel,
+                    connector=self.connector.name,
+                    platform=self.connector.platform,
+                    priority=out.priority,
+                    reply_to=out.reply_to,
+                    message_id=message_id,
+                    merged=out.merged,
+                )
+            )
             _resolve(out, message_id)
             return
 

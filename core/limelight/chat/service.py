@@ -36,8 +36,9 @@ log = logging.getLogger("limelight.chat")
 
 
 class ChatService:
-    def __init__(self, services: Services, settings: ChatSettings | None = None,
-                 clock: Clock | None = None) -> None:
+    def __init__(
+        self, services: Services, settings: ChatSettings | None = None, clock: Clock | None = None
+    ) -> None:
         from ..commands import CommandRouter
         from ..config import ChatSettings
 
@@ -149,11 +150,15 @@ class ChatService:
             self.lines_seen += 1
             self.router.route(event)
         elif isinstance(event, ChatDeleted):
-            self._feed_add({
-                "kind": "deleted", "connector": event.source, "channel": event.channel,
-                "message_id": event.message_id,
-                "viewer": event.viewer.name if event.viewer else "",
-            })
+            self._feed_add(
+                {
+                    "kind": "deleted",
+                    "connector": event.source,
+                    "channel": event.channel,
+                    "message_id": event.message_id,
+                    "viewer": event.viewer.name if event.viewer else "",
+                }
+            )
 
     def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro, name=f"chat:{name}")
@@ -168,8 +173,9 @@ class ChatService:
 
     # -- outgoing -------------------------------------------------------------------------
 
-    def _targets(self, platform: str | None, channel: str | None,
-                 reply_to: ChatMessage | None) -> list[tuple[ChatConnector, str]]:
+    def _targets(
+        self, platform: str | None, channel: str | None, reply_to: ChatMessage | None
+    ) -> list[tuple[ChatConnector, str]]:
         if reply_to is not None:
             connector = self.connectors.get(reply_to.source)
             if connector is not None:
@@ -177,11 +183,16 @@ class ChatService:
             # A line that came in through the API or the CLI, not from a chat: a simulated
             # one is answered where only the streamer sees it; a real one on its platform.
             if reply_to.test:
-                return [(c, c.default_channel) for c in self.connectors.values()
-                        if c.local and c.default_channel]
+                return [
+                    (c, c.default_channel)
+                    for c in self.connectors.values()
+                    if c.local and c.default_channel
+                ]
             platform = reply_to.viewer.platform if reply_to.viewer is not None else None
-            connector = next((c for c in self.connectors.values()
-                              if c.platform == platform and not c.local), None)
+            connector = next(
+                (c for c in self.connectors.values() if c.platform == platform and not c.local),
+                None,
+            )
             if connector is None:
                 return []
             return [(connector, channel or connector.default_channel)]
@@ -198,13 +209,21 @@ class ChatService:
         key = (connector.name, channel)
         queue = self.queues.get(key)
         if queue is None:
-            queue = OutboundQueue(connector, channel, self.clock, self._on_sent,
-                                  low_ttl=self.settings.low_ttl)
+            queue = OutboundQueue(
+                connector, channel, self.clock, self._on_sent, low_ttl=self.settings.low_ttl
+            )
             self.queues[key] = queue
         return queue
 
-    async def say(self, text: str, *, platform: str | None = None, channel: str | None = None,
-                  reply_to: ChatMessage | None = None, priority: str = "normal") -> list[Outgoing]:
+    async def say(
+        self,
+        text: str,
+        *,
+        platform: str | None = None,
+        channel: str | None = None,
+        reply_to: ChatMessage | None = None,
+        priority: str = "normal",
+    ) -> list[Outgoing]:
         """Queue ``text`` and return at once with the queued parts.
 
         Without ``platform``/``channel``/``reply_to`` it goes to every connector's main
@@ -216,21 +235,31 @@ class ChatService:
             raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}, got {priority!r}")
         queued: list[Outgoing] = []
         for connector, target in self._targets(platform, channel, reply_to):
-            queued.extend(self.queue_for(connector, target).put(
-                text, priority=priority, reply_to=reply_to))
+            queued.extend(
+                self.queue_for(connector, target).put(text, priority=priority, reply_to=reply_to)
+            )
         if not queued:
-            log.debug("chat: nowhere to say %r (platform=%s channel=%s)", text[:60], platform,
-                      channel)
+            log.debug(
+                "chat: nowhere to say %r (platform=%s channel=%s)", text[:60], platform, channel
+            )
         return queued
 
     def _on_sent(self, sent: SentMessage) -> None:
         self.sent.append(sent)
         self.sent_count += 1
-        self._feed_add({
-            "kind": "out", "connector": sent.connector, "platform": sent.platform,
-            "channel": sent.channel, "viewer": "", "text": sent.text,
-            "reply_to": sent.reply_to_id, "priority": sent.priority, "merged": sent.merged,
-        })
+        self._feed_add(
+            {
+                "kind": "out",
+                "connector": sent.connector,
+                "platform": sent.platform,
+                "channel": sent.channel,
+                "viewer": "",
+                "text": sent.text,
+                "reply_to": sent.reply_to_id,
+                "priority": sent.priority,
+                "merged": sent.merged,
+            }
+        )
 
     async def delete(self, message: ChatMessage) -> bool:
         """Delete ``message`` on its platform; False when the platform cannot."""
@@ -238,26 +267,44 @@ class ChatService:
         if connector is None:
             return False
         try:
-            await connector.delete(message.channel or connector.default_channel,
-                                   message.source_id)
+            await connector.delete(message.channel or connector.default_channel, message.source_id)
         except ChatUnsupported:
             return False
         except Exception:
-            log.exception("chat %s: deleting message %s failed", connector.name,
-                          message.source_id)
+            log.exception("chat %s: deleting message %s failed", connector.name, message.source_id)
             return False
-        self._feed_add({"kind": "deleted", "connector": connector.name,
-                        "channel": message.channel, "message_id": message.source_id,
-                        "viewer": message.viewer.name if message.viewer else ""})
+        self._feed_add(
+            {
+                "kind": "deleted",
+                "connector": connector.name,
+                "channel": message.channel,
+                "message_id": message.source_id,
+                "viewer": message.viewer.name if message.viewer else "",
+            }
+        )
         return True
 
-    async def set_modes(self, *, platform: str | None = None, channel: str | None = None,
-                        subscriber_only: bool | None = None, emote_only: bool | None = None,
-                        slow: int | None = None, followers_only: int | None = None) -> int:
+    async def set_modes(
+        self,
+        *,
+        platform: str | None = None,
+        channel: str | None = None,
+        subscriber_only: bool | None = None,
+        emote_only: bool | None = None,
+        slow: int | None = None,
+        followers_only: int | None = None,
+    ) -> int:
         """Change chat modes where supported; returns how many channels changed."""
-        modes = {k: v for k, v in {
-            "subscriber_only": subscriber_only, "emote_only": emote_only, "slow": slow,
-            "followers_only": followers_only}.items() if v is not None}
+        modes = {
+            k: v
+            for k, v in {
+                "subscriber_only": subscriber_only,
+                "emote_only": emote_only,
+                "slow": slow,
+                "followers_only": followers_only,
+            }.items()
+            if v is not None
+        }
         changed = 0
         for connector, target in self._targets(platform, channel, None):
             try:
@@ -298,8 +345,9 @@ class ChatService:
 
     def _start_timers(self) -> None:
         for i, timer in enumerate(self.settings.timers):
-            self._timer_tasks.append(asyncio.create_task(self._timer(timer),
-                                                         name=f"chat-timer:{i}"))
+            self._timer_tasks.append(
+                asyncio.create_task(self._timer(timer), name=f"chat-timer:{i}")
+            )
 
     async def _timer(self, timer: Any) -> None:
         """Post ``timer.text`` every N minutes, only when M chat lines passed since."""
@@ -335,11 +383,19 @@ class ChatService:
         event, shown, reason = item
         viewer = event.viewer
         return {
-            "kind": "in", "connector": event.source, "platform": viewer.platform if viewer
-            else "", "channel": event.channel, "id": event.source_id,
-            "viewer": viewer.name if viewer else "", "roles": sorted(event.roles),
-            "text": event.text, "shown": shown, "reason": reason, "test": event.test,
-            "seq": seq, "at": at,
+            "kind": "in",
+            "connector": event.source,
+            "platform": viewer.platform if viewer else "",
+            "channel": event.channel,
+            "id": event.source_id,
+            "viewer": viewer.name if viewer else "",
+            "roles": sorted(event.roles),
+            "text": event.text,
+            "shown": shown,
+            "reason": reason,
+            "test": event.test,
+            "seq": seq,
+            "at": at,
         }
 
     def sent_since(self, count: int) -> list[SentMessage]:
@@ -361,15 +417,24 @@ class ChatService:
             except Exception as exc:
                 state = {"error": f"{type(exc).__name__}"}
                 log.debug("status of %s failed: %s", name, exc)
-            connectors.append({"name": name, "platform": connector.platform,
-                               "plugin": self.owners.get(name, ""), **state})
+            connectors.append(
+                {
+                    "name": name,
+                    "platform": connector.platform,
+                    "plugin": self.owners.get(name, ""),
+                    **state,
+                }
+            )
         for name, reason in self.failed.items():
             connectors.append({"name": name, "connected": False, "error": reason})
         return {
             "connectors": connectors,
             "queues": [q.status() | {"connector": k[0]} for k, q in self.queues.items()],
-            "commands": {"registered": len(self.router.commands), "run": self.commands_run,
-                         "errors": self.command_errors},
+            "commands": {
+                "registered": len(self.router.commands),
+                "run": self.commands_run,
+                "errors": self.command_errors,
+            },
             "lines": self.lines_seen,
             "deleted_by_gating": self.deleted_by_gating,
         }

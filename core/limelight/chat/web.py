@@ -31,13 +31,19 @@ async def chat_page(request: web.Request) -> web.Response:
     console = "console" in chat.connectors
     commands = [
         {"usage": c.usage(chat.router.prefix), "help": c.help, "role": c.role}
-        for c in sorted(chat.router.commands.values(), key=lambda c: c.name) if not c.hidden
+        for c in sorted(chat.router.commands.values(), key=lambda c: c.name)
+        if not c.hidden
     ]
-    return render(request, "admin/chat.html", {
-        "console": console, "commands": commands, "roles": ["subscriber", "vip", "moderator",
-                                                            "broadcaster"],
-        "connectors": chat.status()["connectors"],
-    })
+    return render(
+        request,
+        "admin/chat.html",
+        {
+            "console": console,
+            "commands": commands,
+            "roles": ["subscriber", "vip", "moderator", "broadcaster"],
+            "connectors": chat.status()["connectors"],
+        },
+    )
 
 
 async def feed(request: web.Request) -> web.Response:
@@ -48,10 +54,13 @@ async def feed(request: web.Request) -> web.Response:
     except ValueError:
         raise web.HTTPBadRequest(text="since must be an integer") from None
     lines = chat.feed_since(since)
-    return web.json_response({
-        "lines": lines, "seq": lines[-1]["seq"] if lines else since,
-        "connectors": chat.status()["connectors"],
-    })
+    return web.json_response(
+        {
+            "lines": lines,
+            "seq": lines[-1]["seq"] if lines else since,
+            "connectors": chat.status()["connectors"],
+        }
+    )
 
 
 async def say(request: web.Request) -> web.Response:
@@ -69,8 +78,7 @@ async def say(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text=f"priority must be one of {', '.join(PRIORITIES)}")
     platform = body.get("platform") or None
     channel = body.get("channel") or None
-    queued = await chat.say(text.strip(), platform=platform, channel=channel,
-                            priority=priority)
+    queued = await chat.say(text.strip(), platform=platform, channel=channel, priority=priority)
     return web.json_response({"queued": len(queued)}, status=202)
 
 

@@ -39,8 +39,9 @@ _ids = itertools.count(1)
 TEST_CONNECTOR = "test"
 
 
-def make_settings(tmp_path: Path, config: dict[str, Any] | None = None,
-                  database_url: str | None = None) -> Settings:
+def make_settings(
+    tmp_path: Path, config: dict[str, Any] | None = None, database_url: str | None = None
+) -> Settings:
     """Settings on a fresh SQLite file in ``tmp_path`` with known test tokens."""
     base: dict[str, Any] = {
         "server": {"host": "127.0.0.1", "port": 0},
@@ -71,19 +72,48 @@ def make_viewer(name: str = "alice", platform: str = "twitch", id: str | None = 
     return ViewerRef(platform, id or f"{name.lower()}-id", name)
 
 
-def make_chat(text: str, viewer: ViewerRef | str = "alice", *, roles: set[str] | None = None,
-              source: str = "test", test: bool = False, **fields: Any) -> ChatMessage:
+def make_chat(
+    text: str,
+    viewer: ViewerRef | str = "alice",
+    *,
+    roles: set[str] | None = None,
+    source: str = "test",
+    test: bool = False,
+    **fields: Any,
+) -> ChatMessage:
     ref = make_viewer(viewer) if isinstance(viewer, str) else viewer
-    return ChatMessage(source=source, source_id=f"chat-{next(_ids)}", viewer=ref, text=text,
-                       roles=frozenset(roles or {"viewer"}), test=test, **fields)
+    return ChatMessage(
+        source=source,
+        source_id=f"chat-{next(_ids)}",
+        viewer=ref,
+        text=text,
+        roles=frozenset(roles or {"viewer"}),
+        test=test,
+        **fields,
+    )
 
 
-def make_tip(amount: str = "5.00", currency: str = "USD", viewer: ViewerRef | str = "alice",
-             *, message: str = "", source: str = "test", source_id: str | None = None,
-             test: bool = False, **fields: Any) -> Tip:
+def make_tip(
+    amount: str = "5.00",
+    currency: str = "USD",
+    viewer: ViewerRef | str = "alice",
+    *,
+    message: str = "",
+    source: str = "test",
+    source_id: str | None = None,
+    test: bool = False,
+    **fields: Any,
+) -> Tip:
     ref = make_viewer(viewer) if isinstance(viewer, str) else viewer
-    return Tip(source=source, source_id=source_id or f"tip-{next(_ids)}", viewer=ref,
-               amount=Money.parse(amount, currency), message=message, test=test, **fields)
+    return Tip(
+        source=source,
+        source_id=source_id or f"tip-{next(_ids)}",
+        viewer=ref,
+        amount=Money.parse(amount, currency),
+        message=message,
+        test=test,
+        **fields,
+    )
 
 
 # -- the harness -------------------------------------------------------------------------------
@@ -125,8 +155,7 @@ class Harness:
         return accepted
 
     async def post_event(self, payload: dict[str, Any], *, settle: bool = True) -> Any:
-        response = await self.client.post("/api/events", json=payload,
-                                          headers=self.admin_headers)
+        response = await self.client.post("/api/events", json=payload, headers=self.admin_headers)
         body = await response.json()
         if settle:
             await self.settle()
@@ -139,10 +168,12 @@ class Harness:
             while True:
                 lanes = self.services.bus.lanes.values()
                 if all(not lane.queue and lane._idle.is_set() for lane in lanes) and (
-                        chat is None or chat.quiet()):
+                    chat is None or chat.quiet()
+                ):
                     await asyncio.sleep(0)
                     if all(not lane.queue and lane._idle.is_set() for lane in lanes) and (
-                            chat is None or chat.quiet()):
+                        chat is None or chat.quiet()
+                    ):
                         return
                 await asyncio.sleep(0.001)
 
@@ -153,9 +184,15 @@ class Harness:
         """The in-memory chat connector ``chat_as`` types into (named ``test``)."""
         return self.services.chat.connectors[TEST_CONNECTOR]
 
-    async def chat_as(self, viewer: ViewerRef | str, text: str, *,
-                      roles: set[str] | frozenset[str] | None = None, settle: bool = True,
-                      **fields: Any) -> ChatMessage:
+    async def chat_as(
+        self,
+        viewer: ViewerRef | str,
+        text: str,
+        *,
+        roles: set[str] | frozenset[str] | None = None,
+        settle: bool = True,
+        **fields: Any,
+    ) -> ChatMessage:
         """Type ``text`` in chat as ``viewer`` (a name, or a ViewerRef) with ``roles``.
 
         The line goes through the whole pipeline (bus, gating, command routing); with
@@ -177,8 +214,9 @@ class Harness:
         return list(self.services.chat.sent)
 
 
-async def start_harness(settings: Settings, plugins: dict[str, Any] | None = None,
-                        *, entry_points: bool = False) -> Harness:
+async def start_harness(
+    settings: Settings, plugins: dict[str, Any] | None = None, *, entry_points: bool = False
+) -> Harness:
     app = create_app(settings, plugins=plugins, entry_points=entry_points)
     client = TestClient(TestServer(app))
     try:
@@ -211,13 +249,16 @@ async def run_examples(harness: Harness, plugin: str | None = None) -> list[str]
             if line.startswith("!") and router.prefix != "!":
                 line = router.prefix + line[1:]
             message = await harness.chat_as(ex.user, line, roles=set(ex.roles))
-            replies = [s.text for s in harness.services.chat.sent_since(before)
-                       if s.reply_to is message]
+            replies = [
+                s.text for s in harness.services.chat.sent_since(before) if s.reply_to is message
+            ]
             said = replies[0] if replies else None
             failed = said == harness.settings.chat.error_reply and ex.reply != said
             if failed or not ex.matches(said):
-                failures.append(f"{ex.line!r} (as {ex.user}, {sorted(ex.roles)}): expected "
-                                f"{ex.reply!r}, got {said!r}")
+                failures.append(
+                    f"{ex.line!r} (as {ex.user}, {sorted(ex.roles)}): expected "
+                    f"{ex.reply!r}, got {said!r}"
+                )
     return failures
 
 

@@ -26,10 +26,13 @@ def limelight_settings(tmp_path: Path) -> Any:
 async def limelight(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Harness]]]:
     started: list[Harness] = []
 
-    async def factory(plugins: dict[str, Any] | None = None, *,
-                      config: dict[str, Any] | None = None,
-                      entry_points: bool = False,
-                      database_url: str | None = None) -> Harness:
+    async def factory(
+        plugins: dict[str, Any] | None = None,
+        *,
+        config: dict[str, Any] | None = None,
+        entry_points: bool = False,
+        database_url: str | None = None,
+    ) -> Harness:
         settings = make_settings(tmp_path, _merge({}, config or {}), database_url)
         harness = await start_harness(settings, plugins, entry_points=entry_points)
         started.append(harness)

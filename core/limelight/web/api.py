@@ -41,8 +41,10 @@ async def post_event(request: web.Request) -> web.Response:
     except EventError as exc:
         raise ApiError(400, str(exc)) from None
     accepted = await request.app[SERVICES].bus.publish(event, immediate=True)
-    return web.json_response({"id": accepted.id, "duplicate": accepted.duplicate},
-                             status=200 if accepted.duplicate else 201)
+    return web.json_response(
+        {"id": accepted.id, "duplicate": accepted.duplicate},
+        status=200 if accepted.duplicate else 201,
+    )
 
 
 async def list_events(request: web.Request) -> web.Response:

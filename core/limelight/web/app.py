@@ -40,8 +40,9 @@ CORE_TEMPLATES = Path(__file__).parent / "templates"
 CORE_STATIC = Path(__file__).parent / "static"
 
 
-def build_host(settings: Settings, plugins: dict[str, Any] | None = None,
-               *, entry_points: bool = True) -> PluginHost:
+def build_host(
+    settings: Settings, plugins: dict[str, Any] | None = None, *, entry_points: bool = True
+) -> PluginHost:
     """Load plugins (entry points, then objects given in code), configure, register."""
     host = PluginHost(settings.plugins)
     if entry_points:
@@ -86,8 +87,7 @@ def create_app(
     host: PluginHost | None = None,
 ) -> web.Application:
     host = host or build_host(settings, plugins, entry_points=entry_points)
-    app = web.Application(middlewares=[error_middleware],
-                          client_max_size=settings.server.max_body)
+    app = web.Application(middlewares=[error_middleware], client_max_size=settings.server.max_body)
     app[SETTINGS] = settings
     app[HOST] = host
     env = aiohttp_jinja2.setup(
@@ -143,8 +143,9 @@ def _add_plugin_routes(app: web.Application, host: PluginHost) -> None:
         elif route.auth == "overlay":
             checks.append(lambda r: require_overlay(r, settings))
         try:
-            app.router.add_route(route.method, route.path, _guarded(route.handler, checks),
-                                 name=route.name)
+            app.router.add_route(
+                route.method, route.path, _guarded(route.handler, checks), name=route.name
+            )
         except (ValueError, RuntimeError) as exc:
             host.disable(owner, f"route {route.key} rejected: {exc}")
             continue
@@ -177,8 +178,13 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await db.open()
     scheduler = Scheduler()
     services = Services(
-        settings=settings, host=host, db=db, bus=EventBus(host), scheduler=scheduler,
-        viewers=Viewers(), badges=BadgeBook(host.badges),
+        settings=settings,
+        host=host,
+        db=db,
+        bus=EventBus(host),
+        scheduler=scheduler,
+        viewers=Viewers(),
+        badges=BadgeBook(host.badges),
     )
     app[SERVICES] = services
     try:

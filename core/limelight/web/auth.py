@@ -41,8 +41,10 @@ def is_admin(request: web.Request, settings: Settings) -> bool:
     if header.startswith("Bearer "):
         return _equal(header[7:].strip(), settings.security.admin_token)
     cookie = request.cookies.get(SESSION_COOKIE, "")
-    return bool(cookie) and bool(settings.security.admin_token) and _equal(
-        cookie, session_value(settings)
+    return (
+        bool(cookie)
+        and bool(settings.security.admin_token)
+        and _equal(cookie, session_value(settings))
     )
 
 

@@ -15,8 +15,10 @@ from aiohttp import web
 from .auth import SESSION_COOKIE, check_login, is_admin, session_value
 from .keys import HOST, SERVICES, SETTINGS
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 
 #: Extra dashboard pages, added by core services: (path, title), shown in the navigation.
 NAV: list[tuple[str, str]] = [("/admin/", "Overview"), ("/admin/chat", "Chat")]
@@ -49,13 +51,15 @@ async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     given = str(form.get("token", ""))
     if not check_login(given, settings):
-        response = render(request, "admin/login.html",
-                          {"error": "That is not the admin token or password."})
+        response = render(
+            request, "admin/login.html", {"error": "That is not the admin token or password."}
+        )
         response.set_status(403)
         return response
     response = web.HTTPFound("/admin/")
-    response.set_cookie(SESSION_COOKIE, session_value(settings), httponly=True,
-                        samesite="Strict", path="/")
+    response.set_cookie(
+        SESSION_COOKIE, session_value(settings), httponly=True, samesite="Strict", path="/"
+    )
     raise response
 
 
@@ -72,15 +76,26 @@ async def overview(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     base = settings.base_url()
     overlays = [
-        {"name": o.name, "title": o.title or o.name, "width": o.width, "height": o.height,
-         "url": f"{base}/overlays/{o.name}?token={settings.security.overlay_token}"}
+        {
+            "name": o.name,
+            "title": o.title or o.name,
+            "width": o.width,
+            "height": o.height,
+            "url": f"{base}/overlays/{o.name}?token={settings.security.overlay_token}",
+        }
         for o in host.overlays.values()
     ]
     db = await services.db.status()
-    return render(request, "admin/index.html", {
-        "plugins": host.list_json(), "overlays": overlays, "db": db,
-        "obs": services.obs.status() if services.obs is not None else {"status": "disabled"},
-    })
+    return render(
+        request,
+        "admin/index.html",
+        {
+            "plugins": host.list_json(),
+            "overlays": overlays,
+            "db": db,
+            "obs": services.obs.status() if services.obs is not None else {"status": "disabled"},
+        },
+    )
 
 
 async def to_dashboard(request: web.Request) -> web.StreamResponse:

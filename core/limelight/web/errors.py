@@ -31,12 +31,12 @@ def wants_json(request: web.Request) -> bool:
     return request.path.startswith(JSON_PREFIXES)
 
 
-def error_response(request: web.Request, status: int, message: str,
-                   extra: dict | None = None) -> web.Response:
+def error_response(
+    request: web.Request, status: int, message: str, extra: dict | None = None
+) -> web.Response:
     if wants_json(request):
         body = {"error": message, "status": status, **(extra or {})}
-        return web.Response(status=status, text=json.dumps(body),
-                            content_type="application/json")
+        return web.Response(status=status, text=json.dumps(body), content_type="application/json")
     page = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{status}</title></head>"
         f"<body style='font-family:system-ui;margin:3em'><h1>{status}</h1><p>{escape(message)}</p>"

@@ -26,8 +26,9 @@ def load_json(raw: bytes | str, where: str = "body") -> Any:
     except UnicodeDecodeError:
         raise WebhookError(400, f"{where} is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
-        raise WebhookError(400, f"{where} is not valid JSON: {exc.msg} at position {exc.pos}"
-                           ) from None
+        raise WebhookError(
+            400, f"{where} is not valid JSON: {exc.msg} at position {exc.pos}"
+        ) from None
 
 
 def need_object(value: Any, where: str) -> dict[str, Any]:
@@ -36,8 +37,14 @@ def need_object(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
-def text(payload: dict[str, Any], key: str, *, required: bool = False, limit: int = MAX_NAME,
-         where: str = "") -> str:
+def text(
+    payload: dict[str, Any],
+    key: str,
+    *,
+    required: bool = False,
+    limit: int = MAX_NAME,
+    where: str = "",
+) -> str:
     """A string field (``None`` reads as empty); clipped to ``limit`` characters."""
     value = payload.get(key)
     name = f"{where}{key}"
@@ -69,9 +76,9 @@ def flag(payload: dict[str, Any], key: str, default: bool, where: str = "") -> b
 def positive_money(amount: Any, currency: Any, where: str = "amount") -> Money:
     """A tip amount: a positive, finite decimal in a known currency, within the limit."""
     if isinstance(amount, bool) or not isinstance(amount, str | int):
-        raise WebhookError(400, f"{where} must be a decimal string such as \"5.00\"")
+        raise WebhookError(400, f'{where} must be a decimal string such as "5.00"')
     if not isinstance(currency, str) or not currency.strip():
-        raise WebhookError(400, "currency is required (an ISO 4217 code such as \"USD\")")
+        raise WebhookError(400, 'currency is required (an ISO 4217 code such as "USD")')
     try:
         return Money.parse_positive(amount, currency)
     except ValueError as exc:
@@ -100,8 +107,9 @@ def pseudonym(platform: str, *parts: str) -> str:
     return hashlib.sha256(f"{platform}\0{seed}".encode()).hexdigest()[:24]
 
 
-async def supporter(runtime: Runtime, code: str | None, platform: str, name: str,
-                    *identity: str) -> ViewerRef:
+async def supporter(
+    runtime: Runtime, code: str | None, platform: str, name: str, *identity: str
+) -> ViewerRef:
     """The chat viewer a tip code points at, else the provider's own view of the payer."""
     viewer = await runtime.links.resolve(code) if runtime.links is not None else None
     if viewer is not None:

@@ -27,8 +27,22 @@ if TYPE_CHECKING:
 
 NAME = "generic"
 MAX_BODY = 64 * 1024
-FIELDS = {"id", "type", "amount", "currency", "name", "message", "anonymous", "code",
-          "viewer", "test", "refund_of", "reason", "occurred_at", "kind"}
+FIELDS = {
+    "id",
+    "type",
+    "amount",
+    "currency",
+    "name",
+    "message",
+    "anonymous",
+    "code",
+    "viewer",
+    "test",
+    "refund_of",
+    "reason",
+    "occurred_at",
+    "kind",
+}
 
 
 def _viewer(raw: object) -> ViewerRef | None:
@@ -43,34 +57,58 @@ def _viewer(raw: object) -> ViewerRef | None:
 
 async def handle(runtime: Runtime, request: web.Request, body: bytes) -> list[Event]:
     settings = runtime.webhook(NAME)
-    verify_hmac(settings.secret, request.headers.get(TIMESTAMP_HEADER),  # type: ignore[attr-defined]
-                request.headers.get(SIGNATURE_HEADER), body,
-                tolerance=settings.tolerance)  # type: ignore[attr-defined]
+    verify_hmac(
+        settings.secret,
+        request.headers.get(TIMESTAMP_HEADER),  # type: ignore[attr-defined]
+        request.headers.get(SIGNATURE_HEADER),
+        body,
+        tolerance=settings.tolerance,
+    )  # type: ignore[attr-defined]
     payload = common.need_object(common.load_json(body), "body")
     unknown = sorted(set(payload) - FIELDS)
     if unknown:
         raise WebhookError(400, f"unknown field(s): {', '.join(unknown)}")
     kind = payload.get("type", "tip")
     if kind not in ("tip", "refund"):
-        raise WebhookError(400, "type must be \"tip\" or \"refund\"")
+        raise WebhookError(400, 'type must be "tip" or "refund"')
     source_id = common.ident(payload, "id")
     money = common.positive_money(payload.get("amount"), payload.get("currency"))
     test = common.flag(payload, "test", False)
     occurred_at = common.timestamp(payload.get("occurred_at"))
     if kind == "refund":
         original = common.ident(payload, "refund_of")
-        return [Refund(source=NAME, source_id=source_id, occurred_at=occurred_at, test=test,
-                       amount=money, original_source=NAME, original_id=original,
-                       reason=common.text(payload, "reason"))]
+        return [
+            Refund(
+                source=NAME,
+                source_id=source_id,
+                occurred_at=occurred_at,
+                test=test,
+                amount=money,
+                original_source=NAME,
+                original_id=original,
+                reason=common.text(payload, "reason"),
+            )
+        ]
     raw_message = common.text(payload, "message", limit=common.MAX_MESSAGE)
     name = common.text(payload, "name")
     viewer = _viewer(payload.get("viewer"))
     if viewer is None:
         code_field = payload.get("code")
-        code = code_from_reference(code_field if isinstance(code_field, str) else None) \
-            or find_code(raw_message)
+        code = code_from_reference(
+            code_field if isinstance(code_field, str) else None
+        ) or find_code(raw_message)
         viewer = await common.supporter(runtime, code, NAME, name, name)
-    return [Tip(source=NAME, source_id=source_id, viewer=viewer, occurred_at=occurred_at,
-                amount=money, message=strip_code(raw_message), provider=NAME,
-                anonymous=common.flag(payload, "anonymous", False), test=test,
-                kind=common.text(payload, "kind", limit=40) or "tip")]
+    return [
+        Tip(
+            source=NAME,
+            source_id=source_id,
+            viewer=viewer,
+            occurred_at=occurred_at,
+            amount=money,
+            message=strip_code(raw_message),
+            provider=NAME,
+            anonymous=common.flag(payload, "anonymous", False),
+            test=test,
+            kind=common.text(payload, "kind", limit=40) or "tip",
+        )
+    ]

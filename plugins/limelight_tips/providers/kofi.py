@@ -36,16 +36,19 @@ TYPES = {
 def parse_form(body: bytes, content_type: str) -> str:
     """The raw JSON text of the ``data`` field."""
     if content_type != "application/x-www-form-urlencoded":
-        raise WebhookError(415, "Ko-fi deliveries are application/x-www-form-urlencoded "
-                                f"with a data field, not {content_type or 'no content type'}")
+        raise WebhookError(
+            415,
+            "Ko-fi deliveries are application/x-www-form-urlencoded "
+            f"with a data field, not {content_type or 'no content type'}",
+        )
     try:
-        form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True,
-                        max_num_fields=50)
+        form = parse_qs(
+            body.decode("utf-8"), keep_blank_values=True, strict_parsing=True, max_num_fields=50
+        )
     except UnicodeDecodeError:
         raise WebhookError(400, "form body is not UTF-8") from None
     except ValueError:
-        raise WebhookError(400, "malformed form body (expected data=<url-encoded JSON>)"
-                           ) from None
+        raise WebhookError(400, "malformed form body (expected data=<url-encoded JSON>)") from None
     values = form.get("data")
     if not values:
         raise WebhookError(400, "missing the form field data (Ko-fi puts the payment JSON in it)")
@@ -56,34 +59,39 @@ def parse_form(body: bytes, content_type: str) -> str:
 
 async def handle(runtime: Runtime, request: web.Request, body: bytes) -> list[Event]:
     settings = runtime.webhook(NAME)
-    payload = common.need_object(common.load_json(parse_form(body, request.content_type),
-                                                  "data"), "data")
+    payload = common.need_object(
+        common.load_json(parse_form(body, request.content_type), "data"), "data"
+    )
     token = payload.get("verification_token")
     if not isinstance(token, str) or not hmac.compare_digest(
-        token.encode(), settings.verification_token.encode()  # type: ignore[attr-defined]
+        token.encode(),
+        settings.verification_token.encode(),  # type: ignore[attr-defined]
     ):
-        raise WebhookError(401, "verification_token does not match [webhooks.kofi] "
-                                "verification_token")
+        raise WebhookError(
+            401, "verification_token does not match [webhooks.kofi] verification_token"
+        )
     kind = payload.get("type")
     if kind not in TYPES:
-        raise WebhookError(400, f"unknown Ko-fi type {kind!r}; expected one of "
-                                + ", ".join(TYPES))
+        raise WebhookError(400, f"unknown Ko-fi type {kind!r}; expected one of " + ", ".join(TYPES))
     txid = common.ident(payload, "kofi_transaction_id")
     money = common.positive_money(payload.get("amount"), payload.get("currency"))
     is_public = common.flag(payload, "is_public", True)
     from_name = common.text(payload, "from_name")
     raw_message = common.text(payload, "message", limit=common.MAX_MESSAGE)
     email = common.text(payload, "email", limit=320)
-    viewer = await common.supporter(runtime, find_code(raw_message), NAME, from_name,
-                                    email or from_name)
-    return [Tip(
-        source=NAME,
-        source_id=txid,
-        viewer=viewer,
-        occurred_at=common.timestamp(payload.get("timestamp")),
-        amount=money,
-        message=strip_code(raw_message),
-        provider=NAME,
-        anonymous=not is_public,
-        kind=TYPES[kind],
-    )]
+    viewer = await common.supporter(
+        runtime, find_code(raw_message), NAME, from_name, email or from_name
+    )
+    return [
+        Tip(
+            source=NAME,
+            source_id=txid,
+            viewer=viewer,
+            occurred_at=common.timestamp(payload.get("timestamp")),
+            amount=money,
+            message=strip_code(raw_message),
+            provider=NAME,
+            anonymous=not is_public,
+            kind=TYPES[kind],
+        )
+    ]

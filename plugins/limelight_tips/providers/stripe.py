@@ -72,12 +72,16 @@ def verify(body: bytes, header: str | None, secret: str) -> None:
     except stripe.SignatureVerificationError as exc:
         text = str(exc.user_message or exc)
         if "tolerance" in text:
-            raise WebhookError(400, f"Stripe-Signature timestamp is more than {TOLERANCE} s "
-                                    "old (a replayed or delayed delivery)") from None
+            raise WebhookError(
+                400,
+                f"Stripe-Signature timestamp is more than {TOLERANCE} s "
+                "old (a replayed or delayed delivery)",
+            ) from None
         if "Unable to extract" in text or "No signatures found with expected" in text:
             raise WebhookError(400, "Stripe-Signature header is malformed") from None
-        raise WebhookError(401, "Stripe-Signature does not match the body "
-                                "(check [webhooks.stripe] secret)") from None
+        raise WebhookError(
+            401, "Stripe-Signature does not match the body (check [webhooks.stripe] secret)"
+        ) from None
 
 
 def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
@@ -97,22 +101,26 @@ def _message(obj: dict[str, Any]) -> str:
     return ""
 
 
-async def _tip(runtime: Runtime, event_type: str, obj: dict[str, Any], test: bool,
-               created: Any) -> list[Event]:
+async def _tip(
+    runtime: Runtime, event_type: str, obj: dict[str, Any], test: bool, created: Any
+) -> list[Event]:
     kind = TIP_EVENTS[event_type]
     if kind == "checkout":
         if obj.get("payment_status") != "paid":
             return []  # async methods report later with async_payment_succeeded
-        money = stripe_money(obj.get("amount_total"), obj.get("currency"),
-                             "data.object.amount_total")
-        details = obj.get("customer_details") if isinstance(obj.get("customer_details"),
-                                                            dict) else {}
+        money = stripe_money(
+            obj.get("amount_total"), obj.get("currency"), "data.object.amount_total"
+        )
+        details = (
+            obj.get("customer_details") if isinstance(obj.get("customer_details"), dict) else {}
+        )
         name = details.get("name") if isinstance(details.get("name"), str) else ""
         email = details.get("email") if isinstance(details.get("email"), str) else ""
         reference = obj.get("client_reference_id")
     else:
-        money = stripe_money(obj.get("amount_received"), obj.get("currency"),
-                             "data.object.amount_received")
+        money = stripe_money(
+            obj.get("amount_received"), obj.get("currency"), "data.object.amount_received"
+        )
         shipping = obj.get("shipping") if isinstance(obj.get("shipping"), dict) else {}
         name = _metadata(obj).get("name") or shipping.get("name") or ""
         name = name if isinstance(name, str) else ""
@@ -124,39 +132,62 @@ async def _tip(runtime: Runtime, event_type: str, obj: dict[str, Any], test: boo
     intent = obj.get("payment_intent") if kind == "checkout" else object_id
     source_id = intent if isinstance(intent, str) and intent else object_id
     meta = _metadata(obj)
-    code = code_from_reference(reference if isinstance(reference, str) else None) or \
-        code_from_reference(meta.get("limelight_code") if isinstance(
-            meta.get("limelight_code"), str) else None)
+    code = code_from_reference(
+        reference if isinstance(reference, str) else None
+    ) or code_from_reference(
+        meta.get("limelight_code") if isinstance(meta.get("limelight_code"), str) else None
+    )
     customer = obj.get("customer") if isinstance(obj.get("customer"), str) else ""
     viewer = await common.supporter(runtime, code, NAME, name, customer or email or name)
     anonymous = str(meta.get("anonymous", "")).lower() in ("1", "true", "yes")
-    return [Tip(source=NAME, source_id=source_id, viewer=viewer,
-                occurred_at=common.timestamp(created), amount=money,
-                message=_message(obj), provider=NAME, anonymous=anonymous, kind=kind,
-                test=test)]
+    return [
+        Tip(
+            source=NAME,
+            source_id=source_id,
+            viewer=viewer,
+            occurred_at=common.timestamp(created),
+            amount=money,
+            message=_message(obj),
+            provider=NAME,
+            anonymous=anonymous,
+            kind=kind,
+            test=test,
+        )
+    ]
 
 
-async def _refund(obj: dict[str, Any], previous: dict[str, Any], test: bool,
-                  created: Any) -> list[Event]:
+async def _refund(
+    obj: dict[str, Any], previous: dict[str, Any], test: bool, created: Any
+) -> list[Event]:
     charge_id = common.ident(obj, "id", "data.object.")
-    total = stripe_money(obj.get("amount_refunded"), obj.get("currency"),
-                         "data.object.amount_refunded")
+    total = stripe_money(
+        obj.get("amount_refunded"), obj.get("currency"), "data.object.amount_refunded"
+    )
     intent = obj.get("payment_intent")
     original_id = intent if isinstance(intent, str) and intent else charge_id
     before_raw = previous.get("amount_refunded")
     if isinstance(before_raw, int) and not isinstance(before_raw, bool):
-        before = stripe_money(before_raw, obj.get("currency"),
-                              "data.previous_attributes.amount_refunded").minor
+        before = stripe_money(
+            before_raw, obj.get("currency"), "data.previous_attributes.amount_refunded"
+        ).minor
     else:  # older API versions: work out the new part from what the ledger has
         original = await LedgerEntry.get_or_none(provider=NAME, provider_id=original_id)
         before = await refunded_minor(original) if original is not None else 0
     amount = total.minor - before
     if amount <= 0:
         return []
-    return [Refund(source=NAME, source_id=f"{charge_id}:refunded:{total.minor}",
-                   occurred_at=common.timestamp(created), test=test,
-                   amount=Money(amount, total.currency), original_source=NAME,
-                   original_id=original_id, reason="refunded in Stripe")]
+    return [
+        Refund(
+            source=NAME,
+            source_id=f"{charge_id}:refunded:{total.minor}",
+            occurred_at=common.timestamp(created),
+            test=test,
+            amount=Money(amount, total.currency),
+            original_source=NAME,
+            original_id=original_id,
+            reason="refunded in Stripe",
+        )
+    ]
 
 
 async def handle(runtime: Runtime, request: web.Request, body: bytes) -> list[Event]:
@@ -173,6 +204,7 @@ async def handle(runtime: Runtime, request: web.Request, body: bytes) -> list[Ev
         return await _tip(runtime, event_type, obj, test, event.get("created"))
     if event_type == "charge.refunded":
         previous = data.get("previous_attributes")
-        return await _refund(obj, previous if isinstance(previous, dict) else {}, test,
-                             event.get("created"))
+        return await _refund(
+            obj, previous if isinstance(previous, dict) else {}, test, event.get("created")
+        )
     return []
