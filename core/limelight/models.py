@@ -89,3 +89,15 @@ class OverlayAlert(Model):
         app = "limelight"
         table = "limelight_overlay_alert"
         unique_together = (("overlay", "event_id", "kind"),)
+
+
+# Queue controls an operator set on an overlay that must outlive a restart: an overlay
+# paused during a sensitive moment stays paused when the server or OBS comes back.
+class OverlaySetting(Model):
+    overlay = fields.CharField(max_length=80, primary_key=True)
+    paused = fields.BooleanField(default=False)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        app = "limelight"
+        table = "limelight_overlay_setting"

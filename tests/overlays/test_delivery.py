@@ -119,6 +119,25 @@ async def test_alerts_survive_a_restart(limelight, database_url) -> None:
     await ws.close()
 
 
+async def test_a_paused_overlay_stays_paused_after_a_restart(limelight, database_url) -> None:
+    h = await start(limelight, database_url=database_url)
+    admin = h.admin_headers
+    assert (await h.client.post("/api/overlays/alerts/pause", headers=admin)).status == 200
+    await h.client.close()
+
+    h2 = await start(limelight, database_url=database_url)
+    ws, hello, _ = await connect(h2)
+    assert hello["paused"] is True, "a restart resumed an overlay the streamer had paused"
+    await ws.close()
+    assert (await h2.client.post("/api/overlays/alerts/resume", headers=admin)).status == 200
+    await h2.client.close()
+
+    h3 = await start(limelight, database_url=database_url)
+    ws, hello, _ = await connect(h3)
+    assert hello["paused"] is False
+    await ws.close()
+
+
 async def test_several_pages_on_one_overlay_each_get_everything(limelight) -> None:
     h = await start(limelight)
     pages = [await connect(h) for _ in range(3)]

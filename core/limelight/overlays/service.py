@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..events import ChatDeleted, ChatMessage, Event, event_type_name
+from ..models import OverlaySetting
 from ..money import BITS, Money
 from ..registry import Overlay
 from .outbox import SKIPPED, Outbox, OutboxAlert
@@ -194,6 +195,11 @@ class OverlayService:
 
     async def start(self) -> None:
         await self.outbox.start()
+        for setting in await OverlaySetting.filter(paused=True):
+            try:
+                self.channel(setting.overlay).paused = True
+            except OverlayError:
+                log.warning("ignoring the stored pause of unknown overlay %r", setting.overlay)
 
     async def stop(self) -> None:
         clients = [c for ch in self.channels.values() for c in ch.clients]
@@ -305,13 +311,16 @@ class OverlayService:
     # -- queue control --------------------------------------------------------------------
 
     async def pause(self, overlay: str) -> None:
-        """Finish the alert on screen, then hold the queue (pages keep it across reloads)."""
+        """Finish the alert on screen, then hold the queue. Stored: pages keep it across
+        reloads and the server across restarts."""
         channel = self.channel(overlay)
+        await OverlaySetting.update_or_create(overlay=overlay, defaults={"paused": True})
         channel.paused = True
         self._control(channel, "pause")
 
     async def resume(self, overlay: str) -> None:
         channel = self.channel(overlay)
+        await OverlaySetting.update_or_create(overlay=overlay, defaults={"paused": False})
         channel.paused = False
         self._control(channel, "resume")
 
