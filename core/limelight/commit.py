@@ -36,6 +36,11 @@ _IN_WRITER: contextvars.ContextVar[bool] = contextvars.ContextVar(
 )
 
 
+def in_writer() -> bool:
+    """Is the running code inside a group-commit batch (a ``record_events`` call)?"""
+    return _IN_WRITER.get()
+
+
 class Transaction:
     """The transaction a batch of events commits in, as plugins see it in ``record_events``.
 
@@ -48,11 +53,17 @@ class Transaction:
     def __init__(self, connection: BaseDBAsyncClient) -> None:
         self.connection = connection
         self._callbacks: list[Callable[[], None]] = []
+        self._finally: list[Callable[[], None]] = []
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` (plain, not async) right after the commit, in order; dropped
         when the part of the transaction that registered it is rolled back."""
         self._callbacks.append(callback)
+
+    def on_end(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the transaction is over, committed or rolled back, after
+        the ``on_commit`` callbacks; never dropped. For releasing what was taken."""
+        self._finally.append(callback)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
@@ -73,6 +84,14 @@ class Transaction:
             except Exception:
                 log.exception("an on-commit callback failed")
         self._callbacks.clear()
+
+    def _end(self) -> None:
+        for callback in self._finally:
+            try:
+                callback()
+            except Exception:
+                log.exception("an on-end callback failed")
+        self._finally.clear()
 
 
 #: Writes one batch inside ``tx`` and returns one result per item, in order.
@@ -111,7 +130,7 @@ class GroupCommit(Generic[Item, Result]):
 
     async def submit(self, item: Item) -> Result:
         """Write ``item`` with whatever else is waiting; returns once it is committed."""
-        if _IN_WRITER.get():
+        if in_writer():
             raise RuntimeError(
                 "cannot publish from inside record_events: the bus is "
                 "waiting on that call; publish from on_event instead"
@@ -156,15 +175,18 @@ class GroupCommit(Generic[Item, Result]):
 
     async def _commit(self, items: list[Item]) -> list[Result]:
         token = _IN_WRITER.set(True)
+        tx: Transaction | None = None
         try:
             async with in_transaction(self.connection) as connection:
                 tx = Transaction(connection)
                 results = await self.work(items, tx)
+            self.batches += 1
+            self.items += len(items)
+            tx._run_callbacks()
         finally:
             _IN_WRITER.reset(token)
-        self.batches += 1
-        self.items += len(items)
-        tx._run_callbacks()
+            if tx is not None:
+                tx._end()
         return results
 
     def stats(self) -> dict[str, Any]:

@@ -173,3 +173,66 @@ async def test_alert_written_in_the_transaction_is_sent_after_commit(database_ur
     assert stored == [row.id]
     assert h.services.overlays.channel("alerts").last_alert_id == row.id
     assert h.services.overlays.outbox.last_real_id == row.id
+
+
+async def test_alerts_reach_pages_in_id_order_around_an_open_transaction(database_url, limelight):
+    # An alert written in a bus transaction takes its id when written and is sent at the
+    # commit. An alert queued meanwhile from elsewhere must not overtake it: pages resume
+    # after the highest id they showed, so a page that saw the later one first could
+    # never get the earlier one back. (On PostgreSQL the two really run concurrently.)
+    from limelight.testing import OVERLAY_TOKEN
+
+    inside, release = asyncio.Event(), asyncio.Event()
+
+    async def record_events(events: list[Any], tx: Transaction, ctx: Any) -> None:
+        for event in events:
+            await ctx.overlays.alert("alerts", kind="tip", data={"name": "A"}, event=event, tx=tx)
+        inside.set()
+        await release.wait()
+
+    import limelight_alerts
+
+    h = await limelight(
+        database_url=database_url,
+        plugins={"alerts": limelight_alerts, "slow": Plugin(record_events=record_events)},
+    )
+    services = h.services
+    services.host.timeout = 30
+    ws = await h.client.ws_connect(f"/overlays/ws?overlay=alerts&token={OVERLAY_TOKEN}")
+    hello = await ws.receive_json()
+    assert hello["type"] == "hello"
+    publishing = asyncio.create_task(services.bus.publish(tip("first")))
+    await asyncio.wait_for(inside.wait(), 5)
+    other = asyncio.create_task(
+        services.overlays.alert("alerts", kind="raid", data={"name": "B", "viewers": 2})
+    )
+    await asyncio.sleep(0.05)  # a wrong implementation would send the raid now
+    release.set()
+    await publishing
+    other_id = await other
+    received = []
+    while len(received) < 2:
+        message = await ws.receive_json(timeout=5)
+        if message.get("type") == "alert":
+            received.append((message["kind"], message["id"]))
+    assert [kind for kind, _ in received] == ["tip", "raid"]
+    assert received[0][1] < received[1][1] == other_id
+    await ws.close()
+
+
+async def test_an_alert_without_tx_inside_record_events_is_refused(database_url, limelight):
+    from limelight.overlays.service import OverlayError
+
+    errors: list[str] = []
+
+    async def record_events(events: list[Any], ctx: Any) -> None:
+        try:
+            await ctx.overlays.alert("alerts", kind="tip", data={"name": "A"})
+        except OverlayError as exc:
+            errors.append(str(exc))
+
+    h = await limelight(
+        database_url=database_url, plugins={"p": Plugin(record_events=record_events)}
+    )
+    await h.services.bus.publish(tip("no-tx"))
+    assert errors and "pass tx=tx" in errors[0]

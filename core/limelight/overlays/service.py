@@ -16,6 +16,7 @@ live messages; chat lines only when gating lets them be shown, with the viewer's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from ..commit import in_writer
 from ..events import ChatDeleted, ChatMessage, Event, event_type_name
 from ..models import OverlaySetting
 from ..money import BITS, Money
@@ -150,6 +152,10 @@ class OverlayService:
         #: Changes at every start, so pages forget the (memory-only) test ids they showed.
         self.boot = secrets.token_hex(6)
         self._lock = asyncio.Lock()
+        #: Alerts written in bus transactions that have not ended yet (see ``_exclusive``).
+        self._staging = 0
+        self._staging_over = asyncio.Event()
+        self._staging_over.set()
         self._routes: dict[str, list[Channel]] = {}
         if host is not None:
             for overlay in host.overlays.values():
@@ -272,13 +278,21 @@ class OverlayService:
             )
         self._check_size(data)
         event_id = event.id if event is not None and not test else None
+        if tx is None and not test and in_writer():
+            raise OverlayError(
+                "inside record_events, pass tx=tx: the alert must commit with "
+                "the events and be sent after they are on disk"
+            )
         if tx is not None and not test:
+            self._staging += 1
+            self._staging_over.clear()
+            tx.on_end(self._unstage)
             staged = await self.outbox.add(
                 overlay, kind, data, variation_wire, duration_ms, event_id=event_id, staged=True
             )
             tx.on_commit(lambda: self._committed(channel, staged))
             return staged.id
-        async with self._lock:
+        async with self._exclusive():
             stored = await self.outbox.add(
                 overlay, kind, data, variation_wire, duration_ms, test=test, event_id=event_id
             )
@@ -346,7 +360,7 @@ class OverlayService:
         if original is None:
             raise KeyError(alert_id)
         channel = self.channel(original.overlay)
-        async with self._lock:
+        async with self._exclusive():
             stored = await self.outbox.add(
                 original.overlay,
                 original.kind,
@@ -497,6 +511,27 @@ class OverlayService:
         }
 
     # -- internals ------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _exclusive(self) -> AsyncIterator[None]:
+        """Hold the right to store-and-send an alert outside a bus transaction.
+
+        Pages resume after the highest id they showed, so alerts must reach them in id
+        order. Alerts written in a bus transaction take their ids when written and are sent
+        when it commits; on PostgreSQL another alert could take a later id and be sent in
+        between. So such an alert first waits for those transactions to end (on SQLite
+        the single connection serialises them anyway).
+        """
+        async with self._lock:
+            while self._staging:
+                await self._staging_over.wait()
+            yield
+
+    def _unstage(self) -> None:
+        self._staging -= 1
+        if self._staging <= 0:
+            self._staging = 0
+            self._staging_over.set()
 
     def _committed(self, channel: Channel, alert: OutboxAlert) -> None:
         """An alert written in a bus transaction is on disk: count it and send it."""
