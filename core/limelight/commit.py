@@ -78,20 +78,20 @@ class Transaction:
             raise
 
     def _run_callbacks(self) -> None:
-        for callback in self._callbacks:
-            try:
-                callback()
-            except Exception:
-                log.exception("an on-commit callback failed")
-        self._callbacks.clear()
+        _run_all(self._callbacks, "on-commit")
 
     def _end(self) -> None:
-        for callback in self._finally:
-            try:
-                callback()
-            except Exception:
-                log.exception("an on-end callback failed")
-        self._finally.clear()
+        _run_all(self._finally, "on-end")
+
+
+def _run_all(callbacks: list[Callable[[], None]], kind: str) -> None:
+    """Run and forget ``callbacks``; one that fails is logged and the rest still run."""
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            log.exception("an %s callback failed", kind)
+    callbacks.clear()
 
 
 #: Writes one batch inside ``tx`` and returns one result per item, in order.
