@@ -97,6 +97,7 @@ async def record(
     event_id: int | None = None,
     original: LedgerEntry | None = None,
     reason: str = "",
+    refund_of: str = "",
     in_transaction: bool = False,
 ) -> Recorded:
     """Insert one ledger row, or return the row already there for this key.
@@ -121,6 +122,7 @@ async def record(
         message=message,
         occurred_at=occurred_at,
         event_id=event_id,
+        refund_of=refund_of[:300],
         original=original,
         reason=reason[:200],
     )
@@ -153,6 +155,42 @@ async def record(
         else:
             return Recorded(entry, True)
     raise AssertionError("unreachable")
+
+
+def key_of(provider: str, provider_id: str) -> str:
+    """How a refund names the tip it reverses (``LedgerEntry.refund_of``)."""
+    return f"{provider}:{provider_id}"
+
+
+async def orphan_refund_keys() -> set[str]:
+    """Tips that refunds point at but that are not in the ledger (yet)."""
+    rows = (
+        await LedgerEntry.filter(kind="refund", original_id=None)
+        .exclude(refund_of="")
+        .values_list("refund_of", flat=True)
+    )
+    return set(rows)
+
+
+async def adopt_refunds(tip: LedgerEntry) -> int:
+    """Link refunds that arrived before ``tip`` to it (they count for its viewer from now
+    on); returns how much of the tip they give back, in its currency."""
+    refunds = await LedgerEntry.filter(
+        kind="refund", original_id=None, refund_of=key_of(tip.provider, tip.provider_id)
+    )
+    given_back = 0
+    for refund in refunds:
+        await LedgerEntry.filter(id=refund.id).update(
+            original_id=tip.id,
+            viewer_pk=tip.viewer_pk,
+            viewer_platform=tip.viewer_platform,
+            viewer_id=tip.viewer_id,
+            viewer_name=tip.viewer_name,
+            anonymous=tip.anonymous,
+        )
+        if refund.currency == tip.currency:
+            given_back -= refund.amount_minor
+    return given_back
 
 
 async def refunded_minor(original: LedgerEntry) -> int:

@@ -37,6 +37,9 @@ class LedgerEntry(Model):
         "tips.LedgerEntry", related_name="refunds", null=True, on_delete=fields.RESTRICT
     )
     reason = fields.CharField(max_length=200, default="")
+    # refunds: "<provider>:<provider_id>" of the tip reversed, also when that tip is not in
+    # the ledger yet (providers do not promise order); the tip adopts it when it arrives
+    refund_of = fields.CharField(max_length=300, default="", db_default="", db_index=True)
     # set once the alert, thanks and leaderboard update went out (replays skip them)
     reacted = fields.BooleanField(default=False)
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -72,6 +73,8 @@ class Written:
 
     entry: LedgerEntry | None
     shown: Shown
+    #: False for a tip whose refund arrived first: counted, but not alerted or thanked.
+    announce: bool = True
 
 
 @dataclass(slots=True)
@@ -177,6 +180,8 @@ class Runtime:
         self.boards: dict[str, Any] = {}
         self._people: dict[tuple[str, str], Person] = {}
         self._reacted: set[int] = set()
+        #: ``refund_of`` keys of refunds whose tip has not arrived (see ``adopt_refunds``).
+        self._orphans: set[str] = set()
         #: Event id -> what ``record_events`` committed for it, until ``on_event`` runs.
         self._written: dict[int, Written] = {}
 
@@ -202,6 +207,7 @@ class Runtime:
         self._people = {}
         self._reacted = set()
         self._written = {}
+        self._orphans = await ledger.orphan_refund_keys()
         started = await TipsState.get_or_none(key="stream_started")
         if started is not None and started.value.get("at"):
             self.stream_started = datetime.fromisoformat(started.value["at"])
@@ -297,7 +303,7 @@ class Runtime:
             if written is None:
                 return  # a replay of an event whose reactions already went out
         shown = written.shown
-        if self.config.thanks and not event.test:
+        if self.config.thanks and not event.test and written.announce:
             await self.thanks.add(Thank(shown.name, money, shown.message))
         if written.entry is not None:
             self._reacted.add(written.entry.id)
@@ -321,6 +327,7 @@ class Runtime:
         )
         entry: LedgerEntry | None = None
         replayed = False
+        announce = True
         if not event.test:
             recorded = await ledger.record(
                 provider=event.source,
@@ -342,6 +349,7 @@ class Runtime:
             if entry.reacted or entry.id in self._reacted:
                 return None
             replayed = not recorded.created
+            announce = await self.adopt_refunds(entry, tx, replayed)
         shown = self.moderator.present(
             name=viewer.name if viewer else "",
             message=event.message,
@@ -351,6 +359,14 @@ class Runtime:
             tts_enabled=self.tts_enabled,
         )
         data = self.alert_data(event, money, kind, shown)
+        if not announce:
+            log.info(
+                "%s %s:%s arrived after its full refund: recorded, not announced",
+                kind,
+                event.source,
+                event.source_id,
+            )
+            return Written(entry, shown, announce=False)
         if kind == "cheer":
             pass  # the alerts plugin shows cheers; here they count and are thanked
         elif self.config.approval and shown.message:
@@ -369,6 +385,29 @@ class Runtime:
         else:
             await self.push_alert(kind, data, money, event, tx=tx)
         return Written(entry, shown)
+
+    async def adopt_refunds(
+        self, entry: LedgerEntry, tx: Transaction | None, replayed: bool
+    ) -> bool:
+        """Link refunds that arrived before this tip (providers do not promise order);
+        ``False`` when they give all of it back, so the tip is not announced."""
+        key = ledger.key_of(entry.provider, entry.provider_id)
+        if key in self._orphans:
+            given_back = await ledger.adopt_refunds(entry)
+            self._after(tx, lambda: self._orphans.discard(key))
+        elif replayed:  # adopted in an earlier life, which ended before the reactions
+            given_back = await ledger.refunded_minor(entry)
+        else:
+            return True
+        return given_back < entry.amount_minor
+
+    @staticmethod
+    def _after(tx: Transaction | None, change: Callable[[], Any]) -> None:
+        """Change memory now, or once ``tx`` has committed."""
+        if tx is not None:
+            tx.on_commit(change)
+        else:
+            change()
 
     async def person(self, viewer: ViewerRef, tx: Transaction | None = None) -> Person:
         """The core viewer behind ``viewer``, cached briefly: a burst of tips from regulars
@@ -491,9 +530,11 @@ class Runtime:
             provider=event.original_source, provider_id=event.original_id
         )
         money = event.amount
+        key = ledger.key_of(event.original_source, event.original_id)
         if original is None:
             log.warning(
-                "refund %s:%s points at %s:%s, which is not in the ledger; recording it on its own",
+                "refund %s:%s points at %s:%s, which is not in the ledger yet; it is linked "
+                "to the tip when the tip arrives",
                 event.source,
                 event.source_id,
                 event.original_source,
@@ -532,8 +573,11 @@ class Runtime:
             original=original,
             reason=event.reason,
             detail="refund",
+            refund_of=key,
             in_transaction=tx is not None,
         )
+        if original is None and recorded.created:
+            self._after(tx, lambda: self._orphans.add(key))
         if tx is not None:
             entry, event_id = recorded.entry, event.id
             tx.on_commit(lambda: self._refunded(entry, written_for=event_id))

@@ -155,6 +155,49 @@ async def test_stripe_partial_refunds_reverse_the_original(tips) -> None:
     ]
 
 
+@pytest.mark.parametrize("refunded", [1000, 300])
+async def test_stripe_refund_that_arrives_before_its_tip_is_linked_when_the_tip_comes(
+    database_url: str, tips, refunded: int
+) -> None:
+    # Stripe does not promise order: charge.refunded can arrive before
+    # payment_intent.succeeded. The refund waits in the ledger (across a restart, too);
+    # the tip adopts it, and a tip that is already fully refunded is counted but never
+    # announced or thanked.
+    intent = payment_intent(1000, "usd", metadata={"name": "Quinn"})
+    charge, previous = charge_refunded(intent["id"], 1000, refunded, 0)
+    t1 = await tips(database_url=database_url)
+    status, _ = await t1.post(
+        "stripe", *stripe_request(stripe_event("charge.refunded", charge, previous=previous))
+    )
+    assert status == 200
+    [orphan] = await t1.entries()
+    assert orphan["kind"] == "refund" and orphan["original_id"] is None
+    await t1.h.client.close()
+
+    t = await tips(database_url=database_url)
+    status, _ = await t.post(
+        "stripe", *stripe_request(stripe_event("payment_intent.succeeded", intent))
+    )
+    assert status == 200
+    entries = await t.entries()
+    tip = next(e for e in entries if e["kind"] == "tip")
+    refund = next(e for e in entries if e["kind"] == "refund")
+    assert refund["original_id"] == tip["id"]
+    assert refund["viewer"]["name"] == "Quinn"
+    assert tip["refundable"] is (refunded < 1000)
+    if refunded == 1000:
+        assert t.alerts.of("tip") == [] and t.h.said == []
+    else:
+        assert len(t.alerts.of("tip")) == 1 and len(t.h.said) == 1
+    board = await (
+        await t.h.client.get(
+            "/api/tips/leaderboard", params={"period": "all"}, headers=t.h.admin_headers
+        )
+    ).json()
+    expected = [] if refunded == 1000 else [("Quinn", "7.00")]
+    assert [(e["name"], e["amount"]) for e in board["entries"]] == expected
+
+
 async def test_stripe_test_mode_shows_an_alert_and_writes_no_ledger(tips) -> None:
     t = await tips()
     status, _ = await t.post(
