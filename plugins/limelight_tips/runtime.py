@@ -75,6 +75,8 @@ class Written:
     shown: Shown
     #: False for a tip whose refund arrived first: counted, but not alerted or thanked.
     announce: bool = True
+    #: The message to read aloud once the tip is committed ("" for none).
+    speak: str = ""
 
 
 @dataclass(slots=True)
@@ -303,6 +305,8 @@ class Runtime:
             if written is None:
                 return  # a replay of an event whose reactions already went out
         shown = written.shown
+        if written.speak:
+            await self.speak(written.speak)
         if self.config.thanks and not event.test and written.announce:
             await self.thanks.add(Thank(shown.name, money, shown.message))
         if written.entry is not None:
@@ -383,7 +387,9 @@ class Runtime:
                     test=event.test,
                 )
         else:
-            await self.push_alert(kind, data, money, event, tx=tx)
+            await self.push_alert(kind, data, money, event, tx=tx, speak=False)
+            if data.get("tts") and self.tts_enabled:
+                return Written(entry, shown, speak=data["tts"])
         return Written(entry, shown)
 
     async def adopt_refunds(
@@ -475,9 +481,11 @@ class Runtime:
         *,
         test: bool = False,
         tx: Transaction | None = None,
+        speak: bool = True,
     ) -> None:
         """Queue the alert (in ``tx`` when given: stored with the event, sent on commit)
-        and hand its message to the speech overlay."""
+        and, with ``speak``, hand its message to the speech overlay (tips leave that to
+        ``on_event``, once the tip is committed)."""
         overlays = self.ctx.overlays if self.ctx is not None else None
         if overlays is None:
             return
@@ -505,11 +513,8 @@ class Runtime:
             except Exception:
                 log.exception("could not queue the %s alert on overlay %s", kind, overlay)
                 return
-        if data.get("tts") and self.tts_enabled:
-            if tx is not None:
-                tx.on_commit(lambda: asyncio.create_task(self.speak(data["tts"])))
-            else:
-                await self.speak(data["tts"])
+        if speak and data.get("tts") and self.tts_enabled:
+            await self.speak(data["tts"])
 
     async def speak(self, text: str) -> None:
         """Send an approved message to the speech overlay (a live message, never stored)."""
