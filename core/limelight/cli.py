@@ -285,16 +285,8 @@ def _check_webhooks(settings: Settings, host: Any) -> int:
             )
             problems += 1
             continue
-        table = tables[name]
-        found = (
-            (
-                provider.check_config(table)
-                if isinstance(table, dict)
-                else [f"webhooks.{name}: must be a table"]
-            )
-            if provider.check_config
-            else []
-        )
+        # (the settings model already made every [webhooks.*] entry a table)
+        found = provider.check_config(tables[name]) if provider.check_config else []
         for problem in found:
             print(f"webhooks: FAIL  {problem}")
         problems += len(found)

@@ -178,19 +178,22 @@ async def adopt_refunds(tip: LedgerEntry) -> int:
     refunds = await LedgerEntry.filter(
         kind="refund", original_id=None, refund_of=key_of(tip.provider, tip.provider_id)
     )
-    given_back = 0
-    for refund in refunds:
-        await LedgerEntry.filter(id=refund.id).update(
-            original_id=tip.id,
-            viewer_pk=tip.viewer_pk,
-            viewer_platform=tip.viewer_platform,
-            viewer_id=tip.viewer_id,
-            viewer_name=tip.viewer_name,
-            anonymous=tip.anonymous,
+    if refunds:
+        await LedgerEntry.filter(id__in=[r.id for r in refunds]).update(
+            original_id=tip.id, **payer_of(tip)
         )
-        if refund.currency == tip.currency:
-            given_back -= refund.amount_minor
-    return given_back
+    return -sum(r.amount_minor for r in refunds if r.currency == tip.currency)
+
+
+def payer_of(tip: LedgerEntry | None) -> dict[str, Any]:
+    """The viewer columns a refund takes over from the tip it reverses (blank: no tip)."""
+    return {
+        "viewer_pk": tip.viewer_pk if tip else None,
+        "viewer_platform": tip.viewer_platform if tip else "",
+        "viewer_id": tip.viewer_id if tip else "",
+        "viewer_name": tip.viewer_name if tip else "",
+        "anonymous": tip.anonymous if tip else False,
+    }
 
 
 async def refunded_minor(original: LedgerEntry) -> int:

@@ -425,10 +425,7 @@ class Runtime:
             return cached
         row = await self.ctx.viewers.get_or_create(viewer)
         person = Person(row.id, viewer.name, bool(row.hide_name), now + PERSON_TTL)
-        if tx is not None:
-            tx.on_commit(lambda: self._cache_person(viewer, person))
-        else:
-            self._cache_person(viewer, person)
+        self._after(tx, lambda: self._cache_person(viewer, person))
         return person
 
     def _cache_person(self, viewer: ViewerRef, person: Person) -> None:
@@ -568,11 +565,7 @@ class Runtime:
             provider_id=event.source_id,
             kind="refund",
             money=-money,
-            viewer_pk=original.viewer_pk if original else None,
-            viewer_platform=original.viewer_platform if original else "",
-            viewer_id=original.viewer_id if original else "",
-            viewer_name=original.viewer_name if original else "",
-            anonymous=original.anonymous if original else False,
+            **ledger.payer_of(original),
             occurred_at=event.occurred_at,
             event_id=event.id,
             original=original,

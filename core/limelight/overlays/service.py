@@ -528,9 +528,9 @@ class OverlayService:
             yield
 
     def _unstage(self) -> None:
+        # one call per staged alert (Transaction.on_end), so this never goes below zero
         self._staging -= 1
-        if self._staging <= 0:
-            self._staging = 0
+        if not self._staging:
             self._staging_over.set()
 
     def _committed(self, channel: Channel, alert: OutboxAlert) -> None:
