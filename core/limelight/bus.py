@@ -20,6 +20,12 @@ The order of work for every event is fixed, because each step protects the next:
 
 Money events that were committed but not yet seen by every plugin when the process died
 are dispatched again at the next start (``handled`` is false in the log).
+
+The core owns every second attempt at a plugin's durable rows: when a plugin's
+``record_events`` fails inside a batch, the events are marked as not yet recorded for it
+(``unrecorded`` in the log, in the same transaction) and the bus calls the hook again for
+each such event in a fresh transaction before the plugin's ``on_event`` sees it; after a
+crash, the next start does the same. A plugin never writes those rows from ``on_event``.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .commit import GroupCommit, Transaction
+from .commit import GroupCommit, Transaction, commit_with
 from .events import ChatMessage, Event, event_type_name
 from .models import EventRecord
 from .plugins import PluginHost
@@ -254,6 +260,8 @@ class EventBus:
             recent.popitem(last=False)
 
     async def _dispatch(self, event: Event) -> None:
+        if event.unrecorded:
+            await self._record_again(event)
         lanes = self.lanes.values()
         if event.money and event.id is not None and not event.test:
             self._pending[event.id] = len(lanes)
@@ -304,12 +312,51 @@ class EventBus:
             if inserted and not event.test:
                 fresh.append(event)
         if fresh:
-            await self.host.record_events(fresh, tx)
+            failed = await self.host.record_events(fresh, tx)
+            if failed:
+                await _mark_unrecorded(tx, fresh, failed)
         # A replay found in the database is remembered only once the batch has committed.
         tx.on_commit(
             lambda: [self._remember(r.event.dedupe_key, r.id) for r in results if r.duplicate]
         )
         return results
+
+    async def _record_again(self, event: Event) -> None:
+        """Write, in a fresh transaction, the durable part that plugins failed to write with
+        ``event``; whoever fails again keeps the mark (their ``on_event`` skips the event,
+        so it stays unhandled and the next start tries again)."""
+        pending = {p for p in event.unrecorded if p in self.host.recorders()}
+
+        async def work(items: list[Event], tx: Transaction) -> list[frozenset[str]]:
+            failed = await self.host.record_events(items, tx, only=pending)
+            left = frozenset(failed)
+            await (
+                EventRecord.filter(id=event.id)
+                .using_db(tx.connection)
+                .update(unrecorded=",".join(sorted(left)))
+            )
+            return [left]
+
+        try:
+            (left,) = await commit_with(work, [event])
+        except Exception:
+            log.exception(
+                "writing again what plugins failed to record for %s %s:%s failed",
+                event_type_name(event),
+                event.source,
+                event.source_id,
+            )
+            return
+        for plugin in sorted(pending - left):
+            log.info(
+                "plugin %s: wrote its part of %s %s:%s on the second attempt",
+                plugin,
+                event_type_name(event),
+                event.source,
+                event.source_id,
+            )
+        # plugins that are gone (disabled, uninstalled) keep their mark for when they return
+        event.unrecorded = left | (event.unrecorded - pending)
 
     def _log_chat(self, event: Event) -> Accepted:
         if self.persist:
@@ -474,6 +521,20 @@ async def _insert_event(conn: Any, dialect: str, event: Event) -> tuple[int, boo
     if not existing:
         raise RuntimeError(f"event {event.source}:{event.source_id} was neither stored nor found")
     return int(existing[0]), False
+
+
+async def _mark_unrecorded(tx: Transaction, events: list[Event], failed: set[str]) -> None:
+    """Note in the log, with the events, which plugins still owe their durable part."""
+    mark = ",".join(sorted(failed))
+    ids = [e.id for e in events if e.id is not None]
+    await EventRecord.filter(id__in=ids).using_db(tx.connection).update(unrecorded=mark)
+    marked = frozenset(failed)
+
+    def remember() -> None:
+        for event in events:
+            event.unrecorded = marked
+
+    tx.on_commit(remember)
 
 
 async def _write_chat_rows(rows: list[tuple[Any, ...]]) -> None:

@@ -32,6 +32,7 @@ role and every role above it. Moderators and the broadcaster skip cooldowns.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import logging
 import re
@@ -116,6 +117,9 @@ class Command:
     usage_text: str | None = None
     hidden: bool = False
     examples: list[Example] = field(default_factory=list)
+    #: True for a command read off a plugin instance (``self.top``): its handler is a bound
+    #: method and is called ``(call, ...)``; a module-level handler gets ``(ctx, call, ...)``.
+    bound: bool = False
     _params: list[Param] | None = field(default=None, repr=False)
 
     @property
@@ -124,6 +128,45 @@ class Command:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.func(*args, **kwargs)
+
+    def __get__(self, instance: object, owner: type | None = None) -> Command:
+        """``@command`` on a method: reading it off the plugin instance gives the command
+        bound to that instance, so the handler reaches the plugin's state as ``self``."""
+        if instance is None:
+            return self
+        return dataclasses.replace(
+            self, func=self.func.__get__(instance, owner), bound=True, _params=self.params
+        )
+
+    def with_options(
+        self,
+        *,
+        cooldown: float | None = None,
+        user_cooldown: float | None = None,
+        role: str | None = None,
+        aliases: Iterable[str] | None = None,
+        hidden: bool | None = None,
+    ) -> Command:
+        """A copy with options from the plugin's config, for ``register``: e.g.
+        ``register(self.hype.with_options(cooldown=self.config.hype_cooldown))``."""
+        changes: dict[str, Any] = {}
+        if cooldown is not None:
+            changes["cooldown"] = float(cooldown)
+        if user_cooldown is not None:
+            changes["user_cooldown"] = float(user_cooldown)
+        if role is not None:
+            if role not in ROLE_RANK:
+                raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+            changes["role"] = role
+        if aliases is not None:
+            names = tuple(a.lower() for a in aliases)
+            for n in names:
+                if not _NAME.match(n):
+                    raise ValueError(f"invalid command name {n!r} (letters, digits, _ and -)")
+            changes["aliases"] = names
+        if hidden is not None:
+            changes["hidden"] = hidden
+        return dataclasses.replace(self, _params=self.params, **changes)
 
     @property
     def params(self) -> list[Param]:
@@ -393,6 +436,8 @@ class Call:
 
 BUILTIN_OWNER = "core"
 CONFIG_OWNER = "config"
+#: The commands the core itself answers (``!help``, ``!commands``): no plugin may take them.
+CORE_COMMANDS = ("help", "commands")
 
 
 class CommandRouter:
@@ -514,7 +559,10 @@ class CommandRouter:
             ctx = self
         try:
             args, kwargs = parse_arguments(cmd, call.rest)
-            result = cmd.func(ctx, call, *args, **kwargs)
+            if cmd.bound:
+                result = cmd.func(call, *args, **kwargs)
+            else:
+                result = cmd.func(ctx, call, *args, **kwargs)
             if inspect.isawaitable(result):
                 async with asyncio.timeout(self.settings.command_timeout):
                     result = await result

@@ -98,6 +98,25 @@ def _run_all(callbacks: list[Callable[[], None]], kind: str) -> None:
 Work = Callable[[list[Item], Transaction], Awaitable[list[Result]]]
 
 
+async def commit_with(
+    work: Work[Item, Result], items: list[Item], *, connection: str = "default"
+) -> list[Result]:
+    """Run ``work`` in one transaction and commit it; then its ``on_commit`` callbacks, and
+    in any case its ``on_end`` ones. Publishing from inside is refused (see ``submit``)."""
+    token = _IN_WRITER.set(True)
+    tx: Transaction | None = None
+    try:
+        async with in_transaction(connection) as conn:
+            tx = Transaction(conn)
+            results = await work(items, tx)
+        tx._run_callbacks()
+    finally:
+        _IN_WRITER.reset(token)
+        if tx is not None:
+            tx._end()
+    return results
+
+
 class GroupCommit(Generic[Item, Result]):
     """One writer task that commits whatever is waiting, as one transaction."""
 
@@ -174,19 +193,9 @@ class GroupCommit(Generic[Item, Result]):
                 future.set_result(result)
 
     async def _commit(self, items: list[Item]) -> list[Result]:
-        token = _IN_WRITER.set(True)
-        tx: Transaction | None = None
-        try:
-            async with in_transaction(self.connection) as connection:
-                tx = Transaction(connection)
-                results = await self.work(items, tx)
-            self.batches += 1
-            self.items += len(items)
-            tx._run_callbacks()
-        finally:
-            _IN_WRITER.reset(token)
-            if tx is not None:
-                tx._end()
+        results = await commit_with(self.work, items, connection=self.connection)
+        self.batches += 1
+        self.items += len(items)
         return results
 
     def stats(self) -> dict[str, Any]:

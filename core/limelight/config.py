@@ -15,7 +15,7 @@ import secrets
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -41,6 +41,15 @@ class PluginConfig(Section):
     """Base for a plugin's ``[plugins.<name>]`` model; unknown keys are rejected."""
 
 
+class NoConfig(PluginConfig):
+    """The config of a plugin that declares none: an empty table, so ``ctx.config`` is
+    never ``None`` and a misplaced key in ``[plugins.<name>]`` is still an error."""
+
+
+#: A plugin's config model, as ``PluginContext[ConfigT]`` and ``Plugin[ConfigT]`` carry it.
+ConfigT = TypeVar("ConfigT", bound=BaseModel, covariant=True)
+
+
 class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8600, ge=0, le=65535)
@@ -48,6 +57,9 @@ class ServerSettings(Section):
     public_url: str = ""
     #: Largest request body the API accepts, in bytes.
     max_body: int = Field(1024 * 1024, ge=1024)
+    #: How amounts read everywhere (alerts, chat, boards, dashboard): "en_US" shows
+    #: $5.00, "de_DE" 5,00 €, "en_GB" US$5.00 (a CLDR locale name).
+    locale: str = Field("en_US", pattern=r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
 
 
 class SecuritySettings(Section):
@@ -221,6 +233,8 @@ class PluginsSettings(BaseModel):
     disabled: list[str] = []
     #: Per-call timeout for plugin hooks, in seconds.
     hook_timeout: float = Field(5.0, gt=0)
+    #: A plugin whose ``on_event`` times out this many times in a row is disabled.
+    max_timeouts: int = Field(3, ge=1)
 
     def table(self, name: str) -> dict[str, Any]:
         raw = (self.model_extra or {}).get(name, {})

@@ -1,26 +1,34 @@
-"""What a plugin gets: its own :class:`PluginContext`.
+"""What a plugin gets: its own typed :class:`PluginContext`.
 
 Plugins react through the context (``ctx.chat``, ``ctx.overlays``, ``ctx.obs``, ``ctx.db``,
 ``ctx.scheduler``, ``ctx.config``) and never import core internals, so the core can change
 behind this surface without breaking third-party plugins.
+
+The host creates a plugin's context as soon as its config is validated, so ``ctx.config``
+and ``ctx.log`` work in registration hooks; the running services (database, chat,
+overlays, OBS, ...) are attached when the app starts, before the plugin's ``startup``.
+Reaching for one earlier is a programming error with a message that says so.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic
 
+from .config import ConfigT
+from .money import Money, format_money
 from .scheduler import PluginScheduler, Scheduler
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
-
     from .badges import BadgeBook
     from .bus import Accepted, EventBus
+    from .chat.service import ChatService
     from .config import Settings
     from .db import Database
     from .events import Event
+    from .obs.service import ObsService
+    from .overlays.service import OverlayService
     from .plugins import PluginHost
     from .viewers import Viewers
 
@@ -37,60 +45,116 @@ class Services:
     viewers: Viewers
     badges: BadgeBook
     #: Filled in by the chat, overlay and OBS services as they start.
-    chat: Any = None
-    overlays: Any = None
-    obs: Any = None
+    chat: ChatService | None = None
+    overlays: OverlayService | None = None
+    obs: ObsService | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-class PluginContext:
+class NotRunning(RuntimeError):
+    """A service was used before the app started it (say, ``ctx.db`` in a register hook)."""
+
+
+class PluginContext(Generic[ConfigT]):
     """One plugin's handle on the running server."""
 
-    def __init__(self, name: str, services: Services, config: BaseModel | None) -> None:
+    def __init__(self, name: str, config: ConfigT, settings: Settings) -> None:
         self.name = name
-        self._services = services
         #: The plugin's validated ``[plugins.<name>]`` settings (its declared model).
-        self.config = config
+        self.config: ConfigT = config
         self.log = logging.getLogger(f"limelight.plugin.{name}")
-        self.scheduler = PluginScheduler(services.scheduler, name)
+        self._settings = settings
+        self._services: Services | None = None
+        self._scheduler: PluginScheduler | None = None
+
+    def bind(self, services: Services) -> None:
+        """Attach the running services (the app factory does this before ``startup``)."""
+        self._services = services
+        self._scheduler = PluginScheduler(services.scheduler, self.name)
+
+    def _running(self, what: str) -> Services:
+        if self._services is None:
+            raise NotRunning(
+                f"ctx.{what} is not available yet: the server starts its services after "
+                "the registration hooks; use it from startup, event hooks or callbacks"
+            )
+        return self._services
 
     @property
     def settings(self) -> Settings:
         """The server's settings (read them; do not change them)."""
-        return self._services.settings
+        return self._settings
 
     @property
     def db(self) -> Database:
-        return self._services.db
+        return self._running("db").db
 
     @property
-    def chat(self) -> Any:
-        return self._services.chat
+    def scheduler(self) -> PluginScheduler:
+        """Jobs owned by this plugin (``run_at``, ``every``); removed when it is disabled."""
+        self._running("scheduler")
+        assert self._scheduler is not None
+        return self._scheduler
 
     @property
-    def overlays(self) -> Any:
-        return self._services.overlays
+    def chat(self) -> ChatService:
+        """Say things in chat, delete lines, set chat modes (``ctx.chat.say(...)``)."""
+        chat = self._running("chat").chat
+        if chat is None:
+            raise NotRunning("ctx.chat is not available: the chat service has not started")
+        return chat
 
     @property
-    def obs(self) -> Any:
-        return self._services.obs
+    def overlays(self) -> OverlayService:
+        """Alerts, state and live messages for overlays (``ctx.overlays.alert(...)``)."""
+        overlays = self._running("overlays").overlays
+        if overlays is None:
+            raise NotRunning("ctx.overlays is not available: the overlay service has not started")
+        return overlays
+
+    @property
+    def obs(self) -> ObsService:
+        """OBS actions (``ctx.obs.switch_scene(...)``); queued while OBS is away."""
+        obs = self._running("obs").obs
+        if obs is None:
+            raise NotRunning("ctx.obs is not available: the OBS service has not started")
+        return obs
 
     @property
     def viewers(self) -> Viewers:
-        return self._services.viewers
+        return self._running("viewers").viewers
 
     @property
     def badges(self) -> BadgeBook:
-        return self._services.badges
+        return self._running("badges").badges
 
     @property
     def bus(self) -> EventBus:
-        return self._services.bus
+        return self._running("bus").bus
+
+    @property
+    def running(self) -> bool:
+        """Whether the services are attached (the app has started)."""
+        return self._services is not None
+
+    def recorded(self, event: Event) -> Any:
+        """What this plugin's ``record_events`` returned for ``event`` (``{event.id:
+        value}``), or ``None``: the event was not written in this process (dispatched again
+        after a restart) or the plugin returned nothing for it. Read your own tables then."""
+        return event.recorded.get(self.name) if event.recorded else None
 
     async def publish(self, event: Event) -> Accepted:
         """Put an event on the bus (deduped, persisted, dispatched like any other)."""
-        return await self._services.bus.publish(event)
+        return await self._running("bus").bus.publish(event)
+
+    def money(self, money: Money) -> str:
+        """``money`` as the streamer's audience reads it (``[server] locale``): the one
+        formatter every surface uses."""
+        return format_money(money, self._settings.server.locale)
 
     def url(self, path: str) -> str:
         """An absolute URL on this server (``server.public_url`` when set)."""
-        return self._services.settings.base_url() + path
+        return self._settings.base_url() + path
+
+
+__all__ = ["NotRunning", "PluginContext", "Services"]

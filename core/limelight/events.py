@@ -83,6 +83,11 @@ class Event:
     test: bool = False
     #: Event-log id, set by the bus once the event is accepted.
     id: int | None = None
+    #: Plugins whose durable part (``record_events``) is still to be written; the core
+    #: writes it again before their ``on_event``. Not on the wire.
+    unrecorded: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    #: What each plugin's ``record_events`` returned for this event (``ctx.recorded``).
+    recorded: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # No zero-argument super() here: slotted dataclasses replace the class object.
@@ -92,6 +97,12 @@ class Event:
     @property
     def dedupe_key(self) -> tuple[str, str]:
         return (self.source, self.source_id)
+
+    def note_recorded(self, plugin: str, value: Any) -> None:
+        """Keep what ``plugin``'s ``record_events`` left for its ``on_event`` (core only)."""
+        if self.recorded is None:
+            self.recorded = {}
+        self.recorded[plugin] = value
 
     # -- wire form -----------------------------------------------------------------------
     def data(self) -> dict[str, Any]:
@@ -148,7 +159,16 @@ class Event:
         return cls(**base, **kwargs)
 
 
-_BASE_FIELDS = {"source", "source_id", "viewer", "occurred_at", "test", "id"}
+_BASE_FIELDS = {
+    "source",
+    "source_id",
+    "viewer",
+    "occurred_at",
+    "test",
+    "id",
+    "unrecorded",
+    "recorded",
+}
 _HINT_CACHE: dict[type, dict[str, Any]] = {}
 _WIRE_FIELDS: dict[type, tuple[str, ...]] = {}
 

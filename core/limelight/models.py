@@ -61,6 +61,9 @@ class EventRecord(Model):
     # Set once every plugin has seen the event; money events still false at startup
     # (the server died between the commit and the dispatch) are dispatched again.
     handled = fields.BooleanField(default=False)
+    # Plugins (comma-separated) whose record_events failed for this event: the core writes
+    # their part again before their on_event, and at the next start.
+    unrecorded = fields.CharField(max_length=500, default="", db_default="")
 
     class Meta:
         app = "limelight"

@@ -127,3 +127,26 @@ class Money:
         target_exp = exponent(currency)
         value = (self.decimal * Decimal(str(rate))).scaleb(target_exp)
         return Money(int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)), currency)
+
+
+#: The locale amounts are shown in when the streamer sets none (``[server] locale``).
+DEFAULT_LOCALE = "en_US"
+
+
+def format_money(money: Money, locale: str = DEFAULT_LOCALE) -> str:
+    """How an amount reads on every surface (alerts, chat, boards, dashboard): ``$5.00``,
+    ``5,00 €`` in ``de_DE``, ``100 bits``. The one formatter, so a tip never shows as
+    ``$5.00`` on stream and ``5.00 USD`` in chat.
+
+    Formatting goes through Babel (CLDR data), loaded on first use to keep start-up fast.
+    """
+    if money.currency == BITS:
+        count = f"{money.minor:,}" if locale.startswith("en") else str(money.minor)
+        return f"{count} bit" + ("" if abs(money.minor) == 1 else "s")
+    from babel.core import UnknownLocaleError
+    from babel.numbers import format_currency
+
+    try:
+        return str(format_currency(money.decimal, money.currency, locale=locale))
+    except (UnknownLocaleError, ValueError):
+        return str(format_currency(money.decimal, money.currency, locale=DEFAULT_LOCALE))

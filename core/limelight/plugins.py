@@ -5,13 +5,20 @@ which call each plugin's implementation one at a time so that:
 
 * an exception in one plugin is logged with the plugin's name and counted, and the other
   plugins still run;
-* an ``async`` implementation that runs past its timeout (``[plugins] hook_timeout``,
-  default 5 s) is abandoned and counted;
+* an implementation that runs past its timeout (``[plugins] hook_timeout``, default 5 s)
+  is abandoned and counted, and one that keeps timing out (``max_timeouts`` calls in a
+  row) disables its plugin;
+* a plain ``def`` hook runs on its plugin's own worker thread, so one that blocks (a
+  synchronous HTTP call, a ``time.sleep``) holds up only that plugin, never the event
+  loop: ``/healthz`` still answers and SIGTERM still stops the server;
 * every call is timed, per plugin and hook, for ``/healthz`` and ``limelight plugins``.
 
-A plugin that fails to import, implements a hook that does not exist (a misspelling such as
-``check_pending``), has invalid config, registers something twice or fails to start is
-disabled alone, with the reason recorded; the rest keep running.
+A plugin is an object the host creates once per app (a :class:`~limelight.plugin.Plugin`
+subclass; a module of hook functions works too, for tiny plugins). A plugin that fails to
+import or to be created, implements a hook that does not exist (a misspelling such as
+``check_pending``), has invalid config, lacks a plugin it requires, registers something
+another plugin already owns or fails to start is disabled alone, with the reason recorded;
+the rest keep running.
 """
 
 from __future__ import annotations
@@ -21,8 +28,10 @@ import difflib
 import importlib.metadata as md
 import inspect
 import logging
+import queue
+import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,15 +39,21 @@ import pluggy
 from pydantic import BaseModel, ValidationError
 
 from . import hookspecs
-from .config import PluginConfig, PluginsSettings, format_validation_error
+from .cli_ext import CliCommand
+from .config import NoConfig, PluginConfig, Settings, format_validation_error
+from .context import PluginContext
 from .gating import ALLOW, Action, Verdict, strictest
+from .plugin import Plugin
+from .commands import CORE_COMMANDS, Command
 from .registry import (
     Badge,
     ChatConnectorSpec,
     ConfigModel,
+    DoctorCheck,
     EventType,
     Job,
     Models,
+    NavLink,
     Overlay,
     RegistrationError,
     Registry,
@@ -48,7 +63,6 @@ from .registry import (
 
 if TYPE_CHECKING:
     from .commit import Transaction
-    from .context import PluginContext
     from .events import ChatMessage, Event
 
 log = logging.getLogger("limelight.plugins")
@@ -75,6 +89,23 @@ REGISTRATION_HOOKS: dict[str, str] = {
     "register_chat_connectors": "chat_connectors",
     "register_badges": "badges",
     "register_event_types": "event_types",
+    "register_doctor_checks": "doctor_checks",
+    "register_cli_commands": "cli_commands",
+}
+
+#: What each registry accepts: anything else is a registration error naming the plugin.
+REGISTRY_TYPES: dict[str, type] = {
+    "command": Command,
+    "route": Route,
+    "overlay": Overlay,
+    "models app": Models,
+    "job": Job,
+    "webhook provider": WebhookProvider,
+    "chat connector": ChatConnectorSpec,
+    "badge": Badge,
+    "event type": EventType,
+    "doctor check": DoctorCheck,
+    "CLI command": CliCommand,
 }
 
 
@@ -83,6 +114,8 @@ class HookStats:
     calls: int = 0
     errors: int = 0
     timeouts: int = 0
+    #: Timeouts since the last call that finished; ``max_timeouts`` of them disable.
+    timeouts_in_a_row: int = 0
     seconds: float = 0.0
     last_error: str = ""
 
@@ -105,6 +138,7 @@ class PluginInfo:
     reason: str = ""
     hooks: list[str] = field(default_factory=list)
     module: str = ""
+    requires: tuple[str, ...] = ()
     stats: dict[str, HookStats] = field(default_factory=dict)
 
     @property
@@ -119,6 +153,7 @@ class PluginInfo:
             "status": self.status,
             "reason": self.reason,
             "hooks": sorted(self.hooks),
+            "requires": list(self.requires),
             "stats": {k: v.to_json() for k, v in sorted(self.stats.items())},
         }
 
@@ -135,18 +170,89 @@ class Caller:
     stats: HookStats
 
 
+class SyncRunner:
+    """A daemon thread that runs one plugin's plain ``def`` hooks, in order.
+
+    Why a thread of its own per plugin: a hook that blocks then delays only its own
+    plugin's later calls (which time out and, in a row, disable it), and a daemon thread
+    never keeps the process alive at SIGTERM, as a pool's worker would.
+    """
+
+    def __init__(self, plugin: str) -> None:
+        self.plugin = plugin
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def run(self, function: Callable[..., Any], kwargs: dict[str, Any]) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._work, name=f"plugin:{self.plugin}", daemon=True
+            )
+            self._thread.start()
+        self._queue.put((loop, future, function, kwargs))
+        return future
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread = None
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            loop, future, function, kwargs = item
+            if future.cancelled():
+                continue
+            try:
+                result = function(**kwargs)
+            except BaseException as exc:
+                _resolve(loop, future, None, exc)
+            else:
+                _resolve(loop, future, result, None)
+
+
+def _resolve(
+    loop: asyncio.AbstractEventLoop,
+    future: asyncio.Future[Any],
+    result: Any,
+    exc: BaseException | None,
+) -> None:
+    def settle() -> None:
+        if future.done():  # abandoned at its timeout
+            return
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+
+    try:
+        loop.call_soon_threadsafe(settle)
+    except RuntimeError:  # the loop closed while the hook ran
+        pass
+
+
+#: Hooks that run once at build time, before the server serves: called inline.
+BUILD_HOOKS = frozenset({*REGISTRATION_HOOKS, "register_config_model"})
+
+
 class PluginHost:
     """Loads plugins and is the only way the core talks to them."""
 
-    def __init__(self, settings: PluginsSettings | None = None) -> None:
-        self.settings = settings or PluginsSettings()
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.app_settings = settings or Settings()
+        self.settings = self.app_settings.plugins
         self.timeout = self.settings.hook_timeout
+        self.max_timeouts = self.settings.max_timeouts
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.info: dict[str, PluginInfo] = {}
-        self.configs: dict[str, BaseModel | None] = {}
-        self.contexts: dict[str, PluginContext] = {}
-        self.commands: Registry[Any] = Registry("command")
+        self.configs: dict[str, BaseModel] = {}
+        self.contexts: dict[str, PluginContext[Any]] = {}
+        self.commands: Registry[Command] = Registry("command")
         self.routes: Registry[Route] = Registry("route")
         self.overlays: Registry[Overlay] = Registry("overlay")
         self.models: Registry[Models] = Registry("models app")
@@ -155,7 +261,15 @@ class PluginHost:
         self.chat_connectors: Registry[ChatConnectorSpec] = Registry("chat connector")
         self.badges: Registry[Badge] = Registry("badge")
         self.event_types: Registry[EventType] = Registry("event type")
+        self.nav: Registry[NavLink] = Registry("dashboard page")
+        self.doctor_checks: Registry[DoctorCheck] = Registry("doctor check")
+        self.cli_commands: Registry[CliCommand] = Registry("CLI command")
         self._callers: dict[str, list[Caller]] = {}
+        self._runners: dict[str, SyncRunner] = {}
+        # Names the core itself answers to: a plugin registering one is refused like any
+        # other collision (the owner is "core").
+        for name in CORE_COMMANDS:
+            self.commands.reserve("core", name)
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -199,7 +313,8 @@ class PluginHost:
                 log.warning("LIMELIGHT_PLUGINS names %r, but no such plugin is installed", missing)
 
     def add(self, obj: Any, name: str, *, info: PluginInfo | None = None) -> bool:
-        """Register a plugin object (module, class instance); returns whether it is enabled."""
+        """Register a plugin: a :class:`Plugin` subclass (created here, once per host), an
+        instance, or a module of hook functions. Returns whether it is enabled."""
         info = info or PluginInfo(name=name, origin="registered in code", module=repr(obj))
         if name in self.info and self.info[name].enabled:
             # Keep the loaded plugin's record: overwriting it would switch off a plugin that
@@ -212,6 +327,14 @@ class PluginHost:
                 self.info[name].origin,
             )
             return False
+        if isinstance(obj, type):
+            try:
+                obj = obj()
+            except Exception as exc:
+                self._record(info, FAILED, f"could not be created: {_describe(exc)}")
+                log.error("plugin %s: %s", name, info.reason, exc_info=exc)
+                return False
+        info.requires = tuple(getattr(obj, "requires", ()) or ())
         try:
             self.pm.register(obj, name=name)
         except pluggy.PluginValidationError as exc:
@@ -236,6 +359,10 @@ class PluginHost:
         self._callers.clear()
         return True
 
+    def plugin(self, name: str) -> Any:
+        """The plugin object registered as ``name`` (a :class:`Plugin` or a module)."""
+        return self.pm.get_plugin(name)
+
     def _spec_names(self) -> list[str]:
         # Only real hooks: pluggy also keeps a spec-less caller for every unknown name a
         # plugin implemented, which must never be suggested back as "did you mean".
@@ -250,19 +377,28 @@ class PluginHost:
         self.info[info.name] = info
 
     def disable(self, name: str, reason: str, status: str = FAILED) -> None:
-        """Switch one plugin off and forget what it registered; the others are untouched."""
+        """Switch one plugin off and forget what it registered; the others are untouched,
+        except plugins that require it, which go off with it (saying why)."""
         info = self.info.get(name)
-        if info is None:
+        if info is None or not info.enabled:
             return
         log.error("plugin %s disabled: %s", name, reason)
         plugin = self.pm.get_plugin(name)
         if plugin is not None:
             self.pm.unregister(plugin, name=name)
-        for attr in REGISTRATION_HOOKS.values():
+        for attr in (*REGISTRATION_HOOKS.values(), "nav"):
             getattr(self, attr).drop_owner(name)
-        self.contexts.pop(name, None)
+        ctx = self.contexts.get(name)
+        if ctx is not None and ctx.running:
+            ctx.scheduler.cancel_all()
+        runner = self._runners.pop(name, None)
+        if runner is not None:
+            runner.stop()
         info.status, info.reason = status, reason
         self._callers.clear()
+        for other in self.enabled:
+            if name in self.info[other].requires:
+                self.disable(other, f"requires plugin {name!r}, which is {status}: {reason}")
 
     @property
     def enabled(self) -> list[str]:
@@ -271,7 +407,9 @@ class PluginHost:
     # -- configuration and registration -------------------------------------------------------
 
     def configure(self) -> None:
-        """Validate each plugin's ``[plugins.<name>]`` table against its declared model."""
+        """Validate each plugin's ``[plugins.<name>]`` table against its declared model,
+        give each its context, and check that what each requires is there."""
+        declared: dict[str, type[BaseModel]] = {}
         for caller in self.callers("register_config_model"):
             models: list[ConfigModel] = []
             try:
@@ -281,37 +419,62 @@ class PluginHost:
             except Exception as exc:
                 self.disable(caller.plugin, f"register_config_model failed: {_describe(exc)}")
                 continue
-            if not models:
-                continue
-            model = models[0].model
-            try:
-                self.configs[caller.plugin] = model.model_validate(
-                    self.settings.table(caller.plugin)
-                )
-            except ValidationError as exc:
-                message = format_validation_error(
-                    exc, f"plugin {caller.plugin!r}", prefix=f"plugins.{caller.plugin}"
-                )
-                self.disable(caller.plugin, f"invalid config: {message}")
+            if models:
+                declared[caller.plugin] = models[0].model
         for name in self.enabled:
-            if name not in self.configs:
-                table = self.settings.table(name)
+            obj = self.pm.get_plugin(name)
+            model = getattr(obj, "config_model", None) or declared.get(name)
+            table = self.settings.table(name)
+            if model is None:
                 if table:
                     self.disable(
                         name,
                         f"invalid config: plugins.{name} has keys "
                         f"({', '.join(sorted(table))}) but the plugin declares no config",
                     )
-                else:
-                    self.configs[name] = None
-        for table in self.settings.tables():
-            if table not in self.info:
-                log.warning(
-                    "config has [plugins.%s], but no plugin of that name is installed", table
+                    continue
+                model = NoConfig
+            try:
+                config = model.model_validate(table)
+            except ValidationError as exc:
+                message = format_validation_error(
+                    exc, f"plugin {name!r}", prefix=f"plugins.{name}"
                 )
+                self.disable(name, f"invalid config: {message}")
+                continue
+            self.configs[name] = config
+            ctx: PluginContext[Any] = PluginContext(name, config, self.app_settings)
+            self.contexts[name] = ctx
+            if isinstance(obj, Plugin):
+                obj.ctx = ctx
+        for table_name in self.settings.tables():
+            if table_name not in self.info:
+                log.warning(
+                    "config has [plugins.%s], but no plugin of that name is installed", table_name
+                )
+        self._check_requirements()
+
+    def _check_requirements(self) -> None:
+        for name in self.enabled:
+            info = self.info[name]
+            for needed in info.requires:
+                other = self.info.get(needed)
+                if other is None:
+                    self.disable(name, f"requires plugin {needed!r}, which is not installed")
+                elif not other.enabled:
+                    self.disable(
+                        name,
+                        f"requires plugin {needed!r}, which is {other.status}: {other.reason}",
+                    )
+                if not self.info[name].enabled:
+                    break
 
     def collect_registrations(self) -> None:
-        """Run every registration hook, plugin by plugin, filling the registries."""
+        """Run every registration hook, plugin by plugin, filling the registries.
+
+        Whatever a plugin registers that another already owns (a command name or alias, a
+        route, an overlay, a badge, an event type, a job id, ...) disables the later plugin,
+        with a reason naming both; so does a registration hook that raises."""
         for hook, attr in REGISTRATION_HOOKS.items():
             registry: Registry[Any] = getattr(self, attr)
             for caller in self.callers(hook):
@@ -319,10 +482,41 @@ class PluginHost:
                     continue
                 try:
                     caller.function(
-                        register=lambda item, _p=caller.plugin, _r=registry: _r.add(_p, item)
+                        register=lambda item, _p=caller.plugin, _r=registry: self._register(
+                            _r, _p, item
+                        )
                     )
+                except RegistrationError as exc:
+                    self.disable(caller.plugin, f"{hook}: {exc}")
                 except Exception as exc:
                     self.disable(caller.plugin, f"{hook} failed: {_describe(exc)}")
+
+    def _register(self, registry: Registry[Any], plugin: str, item: Any) -> None:
+        expected = REGISTRY_TYPES.get(registry.kind)
+        if expected is not None and not isinstance(item, expected):
+            raise RegistrationError(
+                f"registered {item!r}, which is not a {expected.__name__}"
+                + (" (decorate the handler with @command)" if expected is Command else "")
+            )
+        if isinstance(item, Command):
+            keys = [item.name, *item.aliases]
+            for key in keys:
+                owner = registry.owner_of(key)
+                if owner is not None:
+                    what = "command" if key == item.name else f"alias of !{item.name}"
+                    raise RegistrationError(
+                        f"{what} !{key} collides with !{key} of plugin {owner!r}"
+                    )
+            for key in keys:
+                registry.add(plugin, item, key=key)
+            return
+        if isinstance(item, Route) and item.nav:
+            if item.method.upper() != "GET":
+                raise RegistrationError(f"route {item.key}: only GET pages can have a nav label")
+            registry.add(plugin, item)
+            self.nav.add(plugin, NavLink(item.path, item.nav), key=item.path)
+            return
+        registry.add(plugin, item)
 
     # -- calling hooks ------------------------------------------------------------------------
 
@@ -357,6 +551,16 @@ class PluginHost:
         self._callers[hook] = result
         return result
 
+    def _invoke(self, caller: Caller, kwargs: dict[str, Any]) -> Any:
+        """Start one call: a coroutine for ``async def``, a thread future for a plain
+        ``def`` at run time (never blocking the loop), a value for build-time hooks."""
+        if caller.is_async or caller.hook in BUILD_HOOKS:
+            return caller.function(**kwargs)
+        runner = self._runners.get(caller.plugin)
+        if runner is None:
+            runner = self._runners[caller.plugin] = SyncRunner(caller.plugin)
+        return runner.run(caller.function, kwargs)
+
     async def call_one(self, caller: Caller, **kwargs: Any) -> tuple[bool, Any]:
         """Call one implementation, isolated: ``(ok, result)``; never raises."""
         args = {n: kwargs[n] for n in caller.argnames}
@@ -366,25 +570,36 @@ class PluginHost:
         stats.calls += 1
         started = time.perf_counter()
         try:
-            result = caller.function(**args)
+            result = self._invoke(caller, args)
             if inspect.isawaitable(result):
                 async with asyncio.timeout(self.timeout):
                     result = await result
+            stats.timeouts_in_a_row = 0
             return True, result
         except TimeoutError:
             self._timed_out(caller)
             return False, None
         except Exception as exc:
+            stats.timeouts_in_a_row = 0
             self._raised(caller, exc)
             return False, None
         finally:
             stats.seconds += time.perf_counter() - started
 
     def _timed_out(self, caller: Caller) -> None:
-        """Count and log a hook call abandoned at its timeout (one place for both paths)."""
-        caller.stats.timeouts += 1
-        caller.stats.last_error = f"timed out after {self.timeout:g} s"
+        """Count and log a hook call abandoned at its timeout (one place for both paths);
+        ``max_timeouts`` in a row disable the plugin."""
+        stats = caller.stats
+        stats.timeouts += 1
+        stats.timeouts_in_a_row += 1
+        stats.last_error = f"timed out after {self.timeout:g} s"
         log.error("plugin %s: %s timed out after %g s", caller.plugin, caller.hook, self.timeout)
+        if stats.timeouts_in_a_row >= self.max_timeouts:
+            self.disable(
+                caller.plugin,
+                f"{caller.hook} timed out {stats.timeouts_in_a_row} times in a row "
+                f"(each after {self.timeout:g} s)",
+            )
 
     def _raised(self, caller: Caller, exc: Exception) -> None:
         """Count and log a hook call that raised; the traceback goes to the log only."""
@@ -410,13 +625,18 @@ class PluginHost:
     async def startup(self) -> None:
         """Start every plugin; a plugin whose startup fails is disabled alone."""
         for caller in list(self.callers("startup")):
+            if not self.info[caller.plugin].enabled:  # went off with a plugin it requires
+                continue
             ok, _ = await self.call_one(caller, ctx=None)
-            if not ok:
+            if not ok and self.info[caller.plugin].enabled:
                 self.disable(caller.plugin, f"startup failed: {caller.stats.last_error}")
 
     async def shutdown(self) -> None:
         for caller in list(self.callers("shutdown")):
             await self.call_one(caller, ctx=None)
+        for runner in self._runners.values():
+            runner.stop()
+        self._runners.clear()
 
     def event_callers(self) -> list[Caller]:
         return self.callers("on_event")
@@ -426,17 +646,22 @@ class PluginHost:
 
         Same guarantees as :meth:`call_one` (errors and timeouts logged and counted, timing
         recorded, a disabled plugin skipped) without rebuilding arguments on every event.
+        An event whose durable part this plugin has not written (``record_events`` failed
+        and failed again) is not handed to it: it stays unhandled for the next start.
         """
-        function, stats, plugin = caller.function, caller.stats, caller.plugin
+        stats, plugin = caller.stats, caller.plugin
         info = self.info[plugin]
         wants_ctx = "ctx" in caller.argnames
         wants_event = "event" in caller.argnames
         perf_counter, isawaitable = time.perf_counter, inspect.isawaitable
+        invoke = self._invoke
 
         async def handle(event: Event) -> bool:
             """True when the plugin handled the event (or is off); False when it failed."""
             if not info.enabled:
                 return True
+            if event.unrecorded and plugin in event.unrecorded:
+                return False
             kwargs: dict[str, Any] = {}
             if wants_event:
                 kwargs["event"] = event
@@ -445,14 +670,16 @@ class PluginHost:
             stats.calls += 1
             started = perf_counter()
             try:
-                result = function(**kwargs)
+                result = invoke(caller, kwargs)
                 if result is not None and isawaitable(result):
                     async with asyncio.timeout(self.timeout):
                         await result
+                stats.timeouts_in_a_row = 0
             except TimeoutError:
                 self._timed_out(caller)
                 return False
             except Exception as exc:
+                stats.timeouts_in_a_row = 0
                 self._raised(caller, exc)
                 return False
             finally:
@@ -461,24 +688,38 @@ class PluginHost:
 
         return handle
 
-    async def record_events(self, events: list[Event], tx: Transaction) -> None:
+    def recorders(self) -> list[str]:
+        """The enabled plugins that write durable rows for events (``record_events``)."""
+        return [caller.plugin for caller in self.callers("record_events")]
+
+    async def record_events(
+        self, events: list[Event], tx: Transaction, only: Iterable[str] | None = None
+    ) -> set[str]:
         """Each plugin writes its rows for ``events`` in a savepoint of ``tx`` of its own:
-        a plugin that fails (or times out) loses only its own writes, never the events."""
+        a plugin that fails (or times out) loses only its own writes, never the events.
+
+        Returns the plugins that failed. What a plugin's call returns (``{event id:
+        value}``) reaches its ``on_event`` through ``ctx.recorded(event)`` once ``tx``
+        commits. ``only`` limits the call to some plugins (the core writing again what
+        failed)."""
+        failed: set[str] = set()
+        wanted = None if only is None else set(only)
         for caller in self.callers("record_events"):
+            if wanted is not None and caller.plugin not in wanted:
+                continue
             if not self.info[caller.plugin].enabled:
                 continue
             try:
                 async with tx.savepoint():
-                    ok, _ = await self.call_one(caller, events=events, tx=tx, ctx=None)
+                    ok, result = await self.call_one(caller, events=events, tx=tx, ctx=None)
                     if not ok:
                         raise _RolledBack
             except _RolledBack:
-                log.warning(
-                    "plugin %s: its writes for %d event(s) were rolled back; its "
-                    "on_event gets them and must write what is missing",
-                    caller.plugin,
-                    len(events),
-                )
+                failed.add(caller.plugin)
+                continue
+            if isinstance(result, Mapping) and result:
+                tx.on_commit(_keeper(caller.plugin, events, result))
+        return failed
 
     async def on_event(self, event: Event) -> None:
         for caller in self.callers("on_event"):
@@ -500,8 +741,35 @@ class PluginHost:
                 verdicts.append(Verdict(Action.HIDE, f"invalid verdict {result!r}", caller.plugin))
         return strictest(verdicts)
 
+    async def doctor(self) -> list[tuple[str, str, list[str]]]:
+        """Every plugin's ``doctor_checks``: ``(plugin, check title, problems)``."""
+        out: list[tuple[str, str, list[str]]] = []
+        for owner, check in self.doctor_checks.items():
+            try:
+                problems = check.run()
+                if inspect.isawaitable(problems):
+                    async with asyncio.timeout(check.timeout):
+                        problems = await problems
+            except TimeoutError:
+                problems = [f"did not finish within {check.timeout:g} s"]
+            except Exception as exc:
+                problems = [f"the check failed: {_describe(exc)}"]
+            out.append((owner, check.title, list(problems)))
+        return out
+
     def list_json(self) -> list[dict[str, Any]]:
         return [self.info[n].to_json() for n in sorted(self.info)]
+
+
+def _keeper(
+    plugin: str, events: list[Event], result: Mapping[int, Any]
+) -> Callable[[], None]:
+    def keep() -> None:
+        for event in events:
+            if event.id is not None and event.id in result:
+                event.note_recorded(plugin, result[event.id])
+
+    return keep
 
 
 def _describe(exc: BaseException) -> str:

@@ -8,19 +8,33 @@ answer ``!top`` or ``/webhooks/kofi`` and nobody has to guess which one won.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar
 
 if TYPE_CHECKING:
     from aiohttp import web
     from pydantic import BaseModel
 
+    from .chat.connector import ChatConnector
     from .events import Event
+
+T = TypeVar("T")
+
+#: The ``register`` callback a registration hook receives: ``Register[Route]`` and so on.
+Register: TypeAlias = Callable[[T], None]
 
 
 class RegistrationError(ValueError):
     """A duplicate or malformed registration; the plugin that made it is disabled."""
+
+
+def plugin_args(func: Callable[..., Any], ctx: Any) -> tuple[Any, ...]:
+    """The arguments a plugin callback (job, connector factory) is called with: none for a
+    bound method (it has the plugin as ``self``), the plugin context for a plain function
+    of a module plugin."""
+    return () if inspect.ismethod(func) else (ctx,)
 
 
 @dataclass(frozen=True)
@@ -85,12 +99,13 @@ class Models:
 @dataclass(frozen=True)
 class Job:
     """A recurring job: ``trigger`` is an APScheduler trigger name (``interval``, ``cron``)
-    with its arguments, e.g. ``Job("refresh", refresh, "interval", {"minutes": 5})``.
+    with its arguments, e.g. ``Job("refresh", self.refresh, "interval", {"minutes": 5})``.
 
-    ``func`` receives the plugin's context as its only argument."""
+    ``func`` is usually a bound method of the plugin and takes no argument; a plain function
+    of a module plugin receives the plugin's context as its only argument."""
 
     id: str
-    func: Callable[[Any], Any]
+    func: Callable[..., Any]
     trigger: str
     trigger_args: dict[str, Any] = field(default_factory=dict)
 
@@ -123,10 +138,12 @@ class WebhookProvider:
 
 @dataclass(frozen=True)
 class ChatConnectorSpec:
-    """A chat platform: ``factory(ctx)`` builds the connector once its plugin is configured."""
+    """A chat platform: ``factory()`` builds the connector once the app starts (``None``
+    when the platform is switched off). A plain function of a module plugin receives the
+    plugin's context as its only argument."""
 
     name: str
-    factory: Callable[[Any], Any]
+    factory: Callable[..., ChatConnector | None]
 
     @property
     def key(self) -> str:
@@ -171,7 +188,31 @@ class ConfigModel:
         return "config"
 
 
-T = TypeVar("T")
+@dataclass(frozen=True)
+class NavLink:
+    """A dashboard page in the navigation (from a ``Route`` with ``nav=``)."""
+
+    path: str
+    label: str
+
+    @property
+    def key(self) -> str:
+        return self.path
+
+
+@dataclass(frozen=True)
+class DoctorCheck:
+    """A check ``limelight doctor`` runs for a plugin: ``run()`` returns the problems found
+    (empty: all good), each a sentence a streamer can act on, never a secret's value. It
+    runs with the plugin's config and context but without the server started."""
+
+    title: str
+    run: Callable[[], list[str] | Awaitable[list[str]]]
+    timeout: float = 10.0
+
+    @property
+    def key(self) -> str:
+        return self.title
 
 
 @dataclass
@@ -186,15 +227,25 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._items: dict[str, Owned[T]] = {}
+        self._reserved: dict[str, str] = {}
 
     def add(self, owner: str, item: T, key: str | None = None) -> None:
         key = key if key is not None else item.key  # type: ignore[attr-defined]
-        existing = self._items.get(key)
-        if existing is not None:
+        other = self.owner_of(key)
+        if other is not None:
             raise RegistrationError(
-                f"{self.kind} {key!r} is already registered by plugin {existing.owner!r}"
+                f"{self.kind} {key!r} of plugin {owner!r} collides with the one "
+                f"plugin {other!r} registered"
+                if other != "core"
+                else f"{self.kind} {key!r} of plugin {owner!r} is reserved by the core"
             )
         self._items[key] = Owned(owner, item)
+
+    def reserve(self, owner: str, key: str) -> None:
+        """Claim ``key`` for ``owner`` without an item (names the core answers to)."""
+        if key in self._reserved or key in self._items:
+            raise RegistrationError(f"{self.kind} {key!r} is already taken")
+        self._reserved[key] = owner
 
     def drop_owner(self, owner: str) -> None:
         """Forget everything ``owner`` registered (the plugin was disabled)."""
@@ -206,19 +257,26 @@ class Registry(Generic[T]):
 
     def owner_of(self, key: str) -> str | None:
         owned = self._items.get(key)
-        return owned.owner if owned else None
+        return owned.owner if owned else self._reserved.get(key)
 
     def items(self) -> list[tuple[str, T]]:
-        return [(o.owner, o.item) for o in self._items.values()]
+        """``(owner, item)`` pairs, each item once (a command is keyed by every alias)."""
+        seen: set[int] = set()
+        out: list[tuple[str, T]] = []
+        for owned in self._items.values():
+            if id(owned.item) not in seen:
+                seen.add(id(owned.item))
+                out.append((owned.owner, owned.item))
+        return out
 
     def values(self) -> list[T]:
-        return [o.item for o in self._items.values()]
+        return [item for _, item in self.items()]
 
     def by_owner(self, owner: str) -> list[T]:
-        return [o.item for o in self._items.values() if o.owner == owner]
+        return [item for o, item in self.items() if o == owner]
 
     def __contains__(self, key: str) -> bool:
         return key in self._items
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self.items())

@@ -18,7 +18,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
-from .registry import Job
+from .registry import Job, plugin_args
 
 log = logging.getLogger("limelight.scheduler")
 
@@ -135,12 +135,21 @@ class PluginScheduler:
         )
 
     def add_job(self, job: Job, ctx: Any) -> None:
+        args = plugin_args(job.func, ctx)
         self._s.add(
-            self.plugin, self._id(job.id), job.func, job.trigger, args=(ctx,), **job.trigger_args
+            self.plugin, self._id(job.id), job.func, job.trigger, args=args, **job.trigger_args
         )
 
     def cancel(self, id: str) -> bool:
         return self._s.remove(self._id(id))
+
+    def cancel_all(self) -> int:
+        """Remove every job of this plugin (it was disabled); returns how many went."""
+        prefix = f"{self.plugin}:"
+        ids = [j["id"] for j in self._s.jobs() if j["id"].startswith(prefix)]
+        for job_id in ids:
+            self._s.remove(job_id)
+        return len(ids)
 
     def next_run(self, id: str) -> datetime | None:
         return self._s.next_run(self._id(id))

@@ -110,4 +110,6 @@ def event_from_record(record: EventRecord, host: PluginHost | None = None) -> Ev
     wire = record_to_wire(record)
     event = event_from_wire(wire, host)
     event.id = record.id
+    if record.unrecorded:
+        event.unrecorded = frozenset(record.unrecorded.split(","))
     return event

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..events import ChatDeleted, ChatMessage, Event, ViewerRef
 from ..gating import Action
+from ..registry import plugin_args
 from .clock import Clock, MonotonicClock
 from .connector import ChatConnector, ChatUnsupported
 from .outbound import PRIORITIES, OutboundQueue, Outgoing, SentMessage
@@ -78,7 +79,7 @@ class ChatService:
             if ctx is None:
                 continue
             try:
-                connector = spec.factory(ctx)
+                connector = spec.factory(*plugin_args(spec.factory, ctx))
             except Exception as exc:
                 self.failed[spec.name] = f"{type(exc).__name__}: {exc}"
                 log.exception("chat connector %s (plugin %s) failed to build", spec.name, owner)

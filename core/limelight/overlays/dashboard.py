@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..web.dashboard import NAV, render, require_session
+from ..web.dashboard import render, require_session
 from ..web.keys import SERVICES, SETTINGS
 from .routes import overlay_url
 from .service import SAMPLES
 
-NAV_ENTRY = ("/admin/overlays", "Overlays")
 
 
 async def overlays_page(request: web.Request) -> web.Response:
@@ -79,7 +78,5 @@ async def overlay_detail(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    if NAV_ENTRY not in NAV:
-        NAV.append(NAV_ENTRY)
     app.router.add_get("/admin/overlays", overlays_page, name="admin-overlays")
     app.router.add_get("/admin/overlays/{name}", overlay_detail, name="admin-overlay")

@@ -12,13 +12,13 @@ index access, no format specs, and the result is always shown as text on the pag
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import AlertSettings, AlertVariationSettings
 from ..money import Money, MoneyError
+from ..text import fill
 
 #: Built-in texts for the default theme, used when no configured variation matches.
 DEFAULT_TEXTS: dict[str, str] = {
@@ -35,17 +35,6 @@ DEFAULT_TEXTS: dict[str, str] = {
 }
 GENERIC_TEXT = "{name}"
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def fill(template: str, values: Mapping[str, Any]) -> str:
-    """Replace ``{key}`` with ``values[key]`` (missing keys become empty); nothing else."""
-
-    def one(match: re.Match[str]) -> str:
-        value = values.get(match.group(1))
-        return "" if value is None else str(value)
-
-    return _PLACEHOLDER.sub(one, template)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from ..badges import BadgeBook
 from ..bus import EventBus
 from ..chat import web as chat_web
 from ..config import Settings, plugin_selection
-from ..context import PluginContext, Services
+from ..context import Services
 from ..db import Database, normalise_url
 from ..overlays import dashboard as overlay_dashboard
 from ..overlays import routes as overlay_routes
@@ -44,7 +44,7 @@ def build_host(
     settings: Settings, plugins: dict[str, Any] | None = None, *, entry_points: bool = True
 ) -> PluginHost:
     """Load plugins (entry points, then objects given in code), configure, register."""
-    host = PluginHost(settings.plugins)
+    host = PluginHost(settings)
     if entry_points:
         host.load_entry_points(plugin_selection(), settings.plugins.disabled)
     for name, obj in (plugins or {}).items():
@@ -94,10 +94,9 @@ def create_app(
         app,
         loader=template_loader(settings, host),
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-        context_processors=[aiohttp_jinja2.request_processor],
+        context_processors=[aiohttp_jinja2.request_processor, _navigation],
     )
     env.globals["version"] = __version__
-    env.globals["nav"] = dashboard.NAV  # plugin pages that extend admin/base.html get it too
 
     health.setup(app)
     api.setup(app)
@@ -149,9 +148,11 @@ def _add_plugin_routes(app: web.Application, host: PluginHost) -> None:
         except (ValueError, RuntimeError) as exc:
             host.disable(owner, f"route {route.key} rejected: {exc}")
             continue
-        entry = (route.path, route.nav)
-        if route.nav and route.method.upper() == "GET" and entry not in dashboard.NAV:
-            dashboard.NAV.append(entry)
+
+
+async def _navigation(request: web.Request) -> dict[str, Any]:
+    """Plugin pages that extend ``admin/base.html`` get this app's navigation too."""
+    return {"nav": dashboard.navigation(request.app)}
 
 
 def _require_enabled(host: PluginHost, owner: str) -> None:
@@ -196,7 +197,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 async def _plugins(app: web.Application) -> AsyncIterator[None]:
     services, host = app[SERVICES], app[HOST]
     for name in host.enabled:
-        host.contexts[name] = PluginContext(name, services, host.configs.get(name))
+        host.contexts[name].bind(services)
     services.scheduler.start()
     await host.startup()
     for owner, job in host.jobs.items():  # only plugins that started

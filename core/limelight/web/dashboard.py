@@ -20,8 +20,19 @@ CSP = (
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 
-#: Extra dashboard pages, added by core services: (path, title), shown in the navigation.
-NAV: list[tuple[str, str]] = [("/admin/", "Overview"), ("/admin/chat", "Chat")]
+#: The core's dashboard pages, in navigation order; plugins' pages (``Route(nav=...)``)
+#: follow, per app, from the host's ``nav`` registry.
+CORE_NAV: tuple[tuple[str, str], ...] = (
+    ("/admin/", "Overview"),
+    ("/admin/chat", "Chat"),
+    ("/admin/overlays", "Overlays"),
+)
+
+
+def navigation(app: web.Application) -> list[tuple[str, str]]:
+    """This app's navigation: the core pages, then the pages of plugins still enabled."""
+    host = app[HOST]
+    return [*CORE_NAV, *((link.path, link.label) for link in host.nav.values())]
 
 
 def _secure(response: web.StreamResponse) -> web.StreamResponse:
@@ -33,7 +44,7 @@ def _secure(response: web.StreamResponse) -> web.StreamResponse:
 
 
 def render(request: web.Request, template: str, context: dict[str, Any]) -> web.Response:
-    context = {"nav": NAV, "settings": request.app[SETTINGS], **context}
+    context = {"nav": navigation(request.app), "settings": request.app[SETTINGS], **context}
     return _secure(aiohttp_jinja2.render_template(template, request, context))  # type: ignore[return-value]
 
 

@@ -1,0 +1,36 @@
+"""The one ``{placeholder}`` filler, for every text a streamer writes (alert texts, chat
+replies, thank-you lines, OBS text sources).
+
+Why one: a value inserted into a template is never expanded again, so a payer who names
+themselves ``{amount}`` reads as ``{amount}``, not as the amount; there is no attribute or
+index access and no format spec, so a template can reach nothing but the values given.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def fill(template: str, values: Mapping[str, Any] | None = None, /, **more: Any) -> str:
+    """Replace each ``{key}`` with ``values[key]`` (or ``more[key]``) in one pass; a
+    missing key becomes empty. ``{{`` and ``}}`` are not special: text stays text."""
+    merged: Mapping[str, Any] = {**(values or {}), **more} if more else (values or {})
+
+    def one(match: re.Match[str]) -> str:
+        value = merged.get(match.group(1))
+        return "" if value is None else str(value)
+
+    return _PLACEHOLDER.sub(one, template)
+
+
+def placeholders(template: str) -> set[str]:
+    """The names a template uses, for checking a streamer's template against the keys a
+    surface offers."""
+    return set(_PLACEHOLDER.findall(template))
+
+
+__all__ = ["fill", "placeholders"]
