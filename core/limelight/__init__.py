@@ -1,7 +1,8 @@
 """Limelight: a self-hosted chat-bot and overlay server for live streamers.
 
-Plugin authors need little from here: ``from limelight import hookimpl`` marks hook
-implementations; events, money and the registration specs are re-exported for convenience.
+Everything a plugin author touches is exported here: the :class:`Plugin` base class and
+its typed :class:`PluginContext`, ``hookimpl``, the registration specs, ``@command`` and
+:class:`Call`, the event classes, :class:`Money` and the one formatter and filler.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ __version__ = "0.1.0"
 
 hookimpl = pluggy.HookimplMarker("limelight")
 
-from .commands import command, example  # noqa: E402
+from .cli_ext import CliCommand  # noqa: E402
+from .commands import Call, Command, Mention, UsageError, command, example  # noqa: E402
 from .commit import Transaction  # noqa: E402
-from .config import PluginConfig  # noqa: E402
+from .config import NoConfig, PluginConfig  # noqa: E402
+from .context import NotRunning, PluginContext  # noqa: E402
 from .events import (  # noqa: E402
     ChatDeleted,
     ChatMessage,
@@ -35,23 +38,40 @@ from .events import (  # noqa: E402
     ViewerRef,
 )
 from .gating import Verdict  # noqa: E402
-from .money import Money  # noqa: E402
+from .money import Money, format_money  # noqa: E402
 from .obs.errors import ObsActionDropped, ObsError, ObsRequestError, ObsUnavailable  # noqa: E402
+from .plugin import Plugin  # noqa: E402
 from .registry import (  # noqa: E402
     Badge,
     ChatConnectorSpec,
     ConfigModel,
+    DoctorCheck,
     EventType,
     Job,
     Models,
     Overlay,
+    Register,
     Route,
     WebhookProvider,
 )
+from .text import fill  # noqa: E402
 
 __all__ = [
     "Badge",
+    "Call",
     "ChatConnectorSpec",
+    "CliCommand",
+    "Command",
+    "DoctorCheck",
+    "Mention",
+    "NoConfig",
+    "NotRunning",
+    "Plugin",
+    "PluginContext",
+    "Register",
+    "UsageError",
+    "fill",
+    "format_money",
     "ChatDeleted",
     "ChatMessage",
     "Cheer",
