@@ -27,6 +27,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check core plugins tests
 	$(BIN)/ruff format --check core plugins tests
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) build dist test-output

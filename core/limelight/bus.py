@@ -315,10 +315,14 @@ class EventBus:
             failed = await self.host.record_events(fresh, tx)
             if failed:
                 await _mark_unrecorded(tx, fresh, failed)
+
         # A replay found in the database is remembered only once the batch has committed.
-        tx.on_commit(
-            lambda: [self._remember(r.event.dedupe_key, r.id) for r in results if r.duplicate]
-        )
+        def remember_replays() -> None:
+            for r in results:
+                if r.duplicate:
+                    self._remember(r.event.dedupe_key, r.id)
+
+        tx.on_commit(remember_replays)
         return results
 
     async def _record_again(self, event: Event) -> None:
@@ -518,9 +522,9 @@ async def _insert_event(conn: Any, dialect: str, event: Event) -> tuple[int, boo
         .using_db(conn)
         .values_list("id", flat=True)
     )
-    if not existing:
+    if not existing or existing[0] is None:
         raise RuntimeError(f"event {event.source}:{event.source_id} was neither stored nor found")
-    return int(existing[0]), False
+    return int(str(existing[0])), False
 
 
 async def _mark_unrecorded(tx: Transaction, events: list[Event], failed: set[str]) -> None:

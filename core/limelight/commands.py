@@ -42,9 +42,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+from .text import fill
+
 if TYPE_CHECKING:
     from .chat.outbound import Outgoing
     from .chat.service import ChatService
+    from .context import PluginContext
     from .events import ChatMessage, ViewerRef
     from .plugins import PluginHost
 
@@ -554,7 +557,10 @@ class CommandRouter:
     async def run(self, cmd: Command, call: Call) -> None:
         owner = self.owners.get(cmd.name, BUILTIN_OWNER)
         host = self.service.services.host if self.service.services is not None else None
-        ctx = host.contexts.get(owner) if host is not None else None
+        # Core and config commands get the router as their "context" (for !help's list).
+        ctx: PluginContext[Any] | CommandRouter | None = (
+            host.contexts.get(owner) if host is not None else None
+        )
         if owner in (BUILTIN_OWNER, CONFIG_OWNER):
             ctx = self
         try:
@@ -641,9 +647,6 @@ def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-_PLACEHOLDER = re.compile(r"\{(user|args|channel|platform)\}")
-
-
 def config_commands(settings: Any) -> list[Command]:
     """Text commands from ``[chat.commands]``: ``name = "text"`` or a table with options."""
     out = []
@@ -661,7 +664,7 @@ def config_commands(settings: Any) -> list[Command]:
                     "channel": call.channel,
                     "platform": call.platform,
                 }
-                return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+                return fill(template, values)
 
             text_command.__doc__ = "A text command from the config."
             return text_command

@@ -7,6 +7,8 @@ their tips, badges and memberships follow them across platforms.
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -57,7 +59,7 @@ class EventRecord(Model):
     viewer_platform = fields.CharField(max_length=40, null=True)
     viewer_id = fields.CharField(max_length=100, null=True)
     viewer_name = fields.CharField(max_length=200, null=True)
-    data = fields.JSONField(default=dict)
+    data: dict[str, Any] = fields.JSONField(default=dict)
     # Set once every plugin has seen the event; money events still false at startup
     # (the server died between the commit and the dispatch) are dispatched again.
     handled = fields.BooleanField(default=False)
@@ -78,8 +80,8 @@ class OverlayAlert(Model):
     id = fields.BigIntField(primary_key=True)
     overlay = fields.CharField(max_length=80, db_index=True)
     kind = fields.CharField(max_length=80)
-    data = fields.JSONField(default=dict)
-    variation = fields.JSONField(null=True)
+    data: dict[str, Any] = fields.JSONField(default=dict)
+    variation: dict[str, Any] | None = fields.JSONField(null=True)
     duration_ms = fields.IntField(default=0)
     created_at = fields.DatetimeField(db_index=True)
     event_id = fields.BigIntField(null=True)

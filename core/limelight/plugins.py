@@ -437,9 +437,7 @@ class PluginHost:
             try:
                 config = model.model_validate(table)
             except ValidationError as exc:
-                message = format_validation_error(
-                    exc, f"plugin {name!r}", prefix=f"plugins.{name}"
-                )
+                message = format_validation_error(exc, f"plugin {name!r}", prefix=f"plugins.{name}")
                 self.disable(name, f"invalid config: {message}")
                 continue
             self.configs[name] = config
@@ -761,9 +759,7 @@ class PluginHost:
         return [self.info[n].to_json() for n in sorted(self.info)]
 
 
-def _keeper(
-    plugin: str, events: list[Event], result: Mapping[int, Any]
-) -> Callable[[], None]:
+def _keeper(plugin: str, events: list[Event], result: Mapping[int, Any]) -> Callable[[], None]:
     def keep() -> None:
         for event in events:
             if event.id is not None and event.id in result:

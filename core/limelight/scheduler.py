@@ -41,7 +41,7 @@ class Scheduler:
 
     @property
     def running(self) -> bool:
-        return self._aps.running
+        return bool(self._aps.running)
 
     def _guard(self, owner: str, job_id: str, func: Callable[..., Any]) -> Callable[..., Any]:
         """Run ``func`` with its failures logged under the owning plugin's name."""

@@ -57,20 +57,28 @@ def event_from_wire(
     viewer = ViewerRef.from_wire(payload.get("viewer"))
     occurred_at = _timestamp(payload.get("occurred_at"))
     data = payload.get("data", {})
-    base = {
-        "source": source,
-        "source_id": source_id,
-        "viewer": viewer,
-        "test": test,
-        "occurred_at": occurred_at,
-    }
     cls = EVENT_TYPES.get(etype)
     if cls is not None:
-        return cls.from_data(data, **base)
+        return cls.from_data(
+            data,
+            source=source,
+            source_id=source_id,
+            viewer=viewer,
+            test=test,
+            occurred_at=occurred_at,
+        )
     if host is not None and etype in host.event_types:
         if not isinstance(data, dict):
             raise EventError("data must be an object")
-        return CustomEvent(custom_type=etype, payload=data, **base)
+        return CustomEvent(
+            custom_type=etype,
+            payload=data,
+            source=source,
+            source_id=source_id,
+            viewer=viewer,
+            test=test,
+            occurred_at=occurred_at,
+        )
     raise EventError(f"unknown event type {etype!r}; known: {', '.join(known_types(host))}")
 
 

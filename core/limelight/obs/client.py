@@ -79,7 +79,7 @@ class _Sink:
             log.exception("OBS event %s could not be handed over", event_type)
 
 
-class _EventClient(obsws_python.EventClient):
+class _EventClient(obsws_python.EventClient):  # type: ignore[misc]  # untyped library
     def __init__(self, sink: EventSink, on_close: Callable[[], None], **kwargs: Any) -> None:
         self._limelight_sink = sink
         self._limelight_on_close = on_close
@@ -87,7 +87,7 @@ class _EventClient(obsws_python.EventClient):
 
     def subscribe(self) -> None:
         # Replace the callback registry before the reader thread starts: no event is missed.
-        self.callback = _Sink(self._limelight_sink)  # type: ignore[assignment]
+        self.callback = _Sink(self._limelight_sink)
         super().subscribe()
 
     def trigger(self, stop_event: threading.Event) -> None:

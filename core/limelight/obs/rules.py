@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from ..events import EVENT_TYPES, Cheer, CustomEvent, Event, GiftBomb, Raid, event_type_name
 from ..money import BITS, Money, MoneyError
+from ..text import fill
 
 ActionName = Literal[
     "switch_scene",
@@ -208,12 +209,7 @@ class ObsRule(BaseModel):
         """The ``text`` template filled from the event; missing names become empty."""
         assert self.text is not None
         values = template_values(event)
-        return string.Formatter().vformat(self.text, (), _Blank(values))
-
-
-class _Blank(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return ""
+        return fill(self.text, values)
 
 
 def event_amount(event: Event) -> Money | None:
