@@ -40,11 +40,11 @@ from pydantic import BaseModel, ValidationError
 
 from . import hookspecs
 from .cli_ext import CliCommand
+from .commands import CORE_COMMANDS, Command
 from .config import NoConfig, PluginConfig, Settings, format_validation_error
 from .context import PluginContext
 from .gating import ALLOW, Action, Verdict, strictest
 from .plugin import Plugin
-from .commands import CORE_COMMANDS, Command
 from .registry import (
     Badge,
     ChatConnectorSpec,
