@@ -48,6 +48,11 @@ log = logging.getLogger("limelight.bus")
 
 #: A lane's handler; returning ``False`` (or raising) means it failed on the event.
 Handler = Callable[[Event], Awaitable[bool | None]]
+#: A handler that takes what is queued at once: a plugin's plain ``def`` hook runs on its
+#: worker thread, and one thread hop per batch instead of per event keeps such a plugin
+#: as fast as an ``async def`` one under load. It answers one ok flag per event it got
+#: to, in order; events past the last flag go back to the front of the lane.
+BatchHandler = Callable[[list[Event]], Awaitable[list[bool]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +67,16 @@ class Accepted:
 class Lane:
     """A bounded FIFO with its own worker task, feeding one plugin or core subscriber."""
 
-    def __init__(self, name: str, handler: Handler, maxsize: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        handler: Handler,
+        maxsize: int,
+        batch_handler: BatchHandler | None = None,
+    ) -> None:
         self.name = name
         self.handler = handler
+        self.batch_handler = batch_handler
         self.maxsize = maxsize
         self.queue: deque[Event] = deque()
         self.shed = 0
@@ -101,6 +113,9 @@ class Lane:
             self._wakeup.set()
 
     async def _run(self) -> None:
+        if self.batch_handler is not None:
+            await self._run_batches(self.batch_handler)
+            return
         queue, handler, space = self.queue, self.handler, self._space
         while True:
             if not queue:
@@ -119,6 +134,31 @@ class Lane:
             self.delivered += 1
             if event.money and self.on_done is not None:
                 self.on_done(event, ok)
+
+    async def _run_batches(self, handler: BatchHandler) -> None:
+        queue, space = self.queue, self._space
+        while True:
+            if not queue:
+                self._idle.set()
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            batch = list(queue)
+            queue.clear()
+            if not space.is_set():
+                space.set()
+            try:
+                oks = await handler(batch)
+            except Exception:
+                log.exception("lane %s: batch handler failed", self.name)
+                oks = [False] * len(batch)
+            if len(oks) < len(batch):
+                queue.extendleft(reversed(batch[len(oks) :]))
+            self.delivered += len(oks)
+            if self.on_done is not None:
+                for event, ok in zip(batch, oks, strict=False):
+                    if event.money:
+                        self.on_done(event, ok)
 
     async def drain(self, timeout: float) -> None:
         try:
@@ -174,9 +214,11 @@ class EventBus:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def subscribe(self, name: str, handler: Handler) -> None:
+    def subscribe(
+        self, name: str, handler: Handler, batch_handler: BatchHandler | None = None
+    ) -> None:
         """Add a core subscriber (overlays, chat, OBS rules) with its own lane."""
-        lane = Lane(name, handler, self.lane_size)
+        lane = Lane(name, handler, self.lane_size, batch_handler)
         lane.on_done = self._lane_done
         self.lanes[name] = lane
         if self.running:
@@ -184,7 +226,11 @@ class EventBus:
 
     async def start(self, *, replay: bool = True) -> None:
         for caller in self.host.event_callers():
-            self.subscribe(f"plugin:{caller.plugin}", self.host.event_handler(caller))
+            self.subscribe(
+                f"plugin:{caller.plugin}",
+                self.host.event_handler(caller),
+                None if caller.is_async else self.host.thread_handler(caller),
+            )
         self.running = True
         for lane in self.lanes.values():
             lane.start()

@@ -686,6 +686,79 @@ class PluginHost:
 
         return handle
 
+    def thread_handler(self, caller: Caller) -> Callable[[list[Event]], Awaitable[list[bool]]]:
+        """``on_event`` of a plain ``def`` implementation for the bus: the events queued in
+        the plugin's lane go to its worker thread in one hop and are handled there one by
+        one, each isolated. The thread hands back what it finished after half the timeout,
+        so a long batch of slow calls never times out as a whole; a single call that blocks
+        past the timeout counts as a timeout, and the events of its batch as failed (money
+        events stay unhandled and come again at the next start)."""
+        stats, plugin, function = caller.stats, caller.plugin, caller.function
+        info = self.info[plugin]
+        wants_ctx = "ctx" in caller.argnames
+        wants_event = "event" in caller.argnames
+        ctx = self.contexts.get(plugin)
+
+        budget = self.timeout / 2
+
+        def run_all(events: list[Event], abandoned: threading.Event) -> list[BaseException | None]:
+            errors: list[BaseException | None] = []
+            deadline = time.monotonic() + budget
+            for event in events:
+                if abandoned.is_set() or (errors and time.monotonic() > deadline):
+                    break
+                kwargs: dict[str, Any] = {}
+                if wants_event:
+                    kwargs["event"] = event
+                if wants_ctx:
+                    kwargs["ctx"] = ctx
+                try:
+                    function(**kwargs)
+                    errors.append(None)
+                except Exception as exc:
+                    errors.append(exc)
+            return errors
+
+        async def handle_many(events: list[Event]) -> list[bool]:
+            if not info.enabled:
+                return [True] * len(events)
+            oks = [not (e.unrecorded and plugin in e.unrecorded) for e in events]
+            todo = [e for e, ok in zip(events, oks, strict=True) if ok]
+            if not todo:
+                return oks
+            runner = self._runners.get(plugin)
+            if runner is None:
+                runner = self._runners[plugin] = SyncRunner(plugin)
+            abandoned = threading.Event()
+            started = time.perf_counter()
+            try:
+                async with asyncio.timeout(self.timeout):
+                    errors = await runner.run(run_all, {"events": todo, "abandoned": abandoned})
+                stats.timeouts_in_a_row = 0
+            except TimeoutError:
+                abandoned.set()
+                stats.calls += 1
+                self._timed_out(caller)
+                return [False] * len(events)
+            finally:
+                stats.seconds += time.perf_counter() - started
+            stats.calls += len(errors)
+            results = iter(errors)
+            out: list[bool] = []
+            for ok in oks:
+                if not ok:
+                    out.append(False)
+                    continue
+                error = next(results, StopIteration)
+                if error is StopIteration:  # not reached in time: back into the lane
+                    break
+                if isinstance(error, Exception):
+                    self._raised(caller, error)
+                out.append(error is None)
+            return out
+
+        return handle_many
+
     def recorders(self) -> list[str]:
         """The enabled plugins that write durable rows for events (``record_events``)."""
         return [caller.plugin for caller in self.callers("record_events")]
