@@ -121,18 +121,6 @@ class ObsSettings(Section):
         return [main, *self.connections]
 
 
-class TwitchSettings(Section):
-    enabled: bool = False
-    channel: str = ""
-    bot_username: str = ""
-    token: str = ""
-    client_id: str = ""
-    broadcaster_id: str = ""
-    irc_url: str = "wss://irc-ws.chat.twitch.tv:443"
-    eventsub_url: str = "wss://eventsub.wss.twitch.tv/ws"
-    api_url: str = "https://api.twitch.tv/helix"
-
-
 class AlertVariationSettings(Section):
     """One ``[[overlays.alerts.variations]]`` entry: how one event type looks at one tier."""
 
@@ -249,7 +237,6 @@ class Settings(Section):
     security: SecuritySettings = SecuritySettings()
     database: DatabaseSettings = DatabaseSettings()
     obs: ObsSettings = ObsSettings()
-    twitch: TwitchSettings = TwitchSettings()
     webhooks: dict[str, dict[str, Any]] = {}
     overlays: OverlaySettings = OverlaySettings()
     chat: ChatSettings = ChatSettings()
@@ -381,6 +368,37 @@ def _is_secret(key: str) -> bool:
     return any(key.endswith(s) for s in _SECRET_KEYS)
 
 
+#: Tables that moved out of the core into a plugin's own table: old name -> new dotted
+#: path. A config file or an environment variable still using the old place stops with a
+#: one-line error naming the new key, rather than a bare "unknown key".
+MOVED_TABLES: dict[str, str] = {"twitch": "plugins.twitch"}
+
+
+def moved_table_error(raw: Mapping[str, Any], environ: Mapping[str, str], source: str) -> str:
+    """The one-line error for the first moved table in use ("" when none is). Values are
+    never echoed: a moved table may hold a token."""
+    for old, new in MOVED_TABLES.items():
+        if old in raw:
+            table = raw[old]
+            keys = [str(k) for k in table] if isinstance(table, Mapping) else []
+            key = next((k for k in keys if _is_secret(k)), keys[0] if keys else "")
+            return f"{source}: {_moved_hint(old, new, key)}"
+        prefix = f"{ENV_PREFIX}{old.upper()}__"
+        for name in sorted(environ):
+            if name.startswith(prefix):
+                key = ".".join(p.lower() for p in name[len(prefix) :].split("__"))
+                return f"environment variable {name}: {_moved_hint(old, new, key)}"
+    return ""
+
+
+def _moved_hint(old: str, new: str, key: str) -> str:
+    hint = f"[{old}] moved to [{new}]"
+    if not key:
+        return f"{hint}: rename the table"
+    env = ENV_PREFIX + "__".join(p.upper() for p in (*new.split("."), *key.split(".")))
+    return f"{hint}: write {old}.{key} as {new}.{key} (env {env})"
+
+
 def load_settings(
     path: str | os.PathLike[str] | None = None,
     *,
@@ -409,6 +427,11 @@ def load_settings(
         raise ConfigError(f"{cfg_path}: no such file (create one with `limelight init`)")
     else:
         source = "<defaults>"
+    moved = moved_table_error(raw, environ, source)
+    if not moved and overrides:
+        moved = moved_table_error(overrides, {}, "settings given in code")
+    if moved:
+        raise ConfigError(moved)
     env_tree, origin = env_overrides(environ)
     merged = _merge(raw, env_tree)
     if overrides:

@@ -1,63 +1,65 @@
 """Twitch for Limelight: chat (IRC over WebSocket), EventSub and Helix.
 
-Turned on and configured by the ``[twitch]`` section (``enabled``, ``channel``,
-``bot_username``, ``token``, ``client_id``, the three URLs); fine-tuning lives in
-``[plugins.twitch]`` (:class:`TwitchOptions`). See ``docs/chat.md``.
+Everything is configured in ``[plugins.twitch]`` (:class:`TwitchConfig`): ``enabled``,
+the bot account (``channel``, ``bot_username``, ``token``, ``client_id``), the three
+endpoints and the connection fine-tuning. The token belongs in the environment
+(``LIMELIGHT_PLUGINS__TWITCH__TOKEN``). See ``docs/chat.md``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Literal
+from limelight import ChatConnectorSpec, DoctorCheck, Plugin, Register, hookimpl
 
-from limelight import ChatConnectorSpec, ConfigModel, PluginConfig, hookimpl
-from pydantic import Field
-
+from .config import TwitchConfig
 from .connector import TwitchConnector
+from .probe import probe
 
-__all__ = ["TwitchConnector", "TwitchOptions"]
+__all__ = ["TwitchConfig", "TwitchConnector", "TwitchPlugin"]
 
-
-class TwitchOptions(PluginConfig):
-    #: "helix" (Twitch's recommended way; falls back to IRC when Helix is down) or "irc".
-    send_via: Literal["helix", "irc"] = "helix"
-    #: Subscribe to EventSub for cheers, subs, gifts and charity (needs the scopes).
-    eventsub: bool = True
-    #: Reconnect backoff bounds, in seconds (jittered, doubling).
-    reconnect_min: float = Field(1.0, gt=0)
-    reconnect_max: float = Field(120.0, gt=0)
-    #: Seconds without a line before we PING, and to wait for the PONG.
-    ping_after: float = Field(300.0, gt=0)
-    pong_timeout: float = Field(15.0, gt=0)
-    #: Seconds to wait for the login (001) or the EventSub welcome.
-    login_timeout: float = Field(15.0, gt=0)
-    #: Extra seconds past EventSub's keepalive_timeout_seconds before the socket is dead.
-    keepalive_grace: float = Field(5.0, ge=0)
-    #: Seconds within which the IRC and EventSub reports of one thing are matched.
-    correlation_window: float = Field(120.0, gt=0)
-    #: EventSub messages older than this (seconds) are rejected as replays.
-    max_message_age: float = Field(600.0, gt=0)
+#: Seconds each step of the doctor's probe may take (IRC login, two Helix calls).
+PROBE_TIMEOUT = 5.0
 
 
-@hookimpl
-def register_config_model(register: Callable[[ConfigModel], None]) -> None:
-    register(ConfigModel(TwitchOptions))
+class TwitchPlugin(Plugin[TwitchConfig]):
+    """Connects the bot to the channel when ``[plugins.twitch] enabled = true``."""
 
+    config_model = TwitchConfig
 
-def make_connector(ctx: Any) -> TwitchConnector | None:
-    settings = ctx.settings.twitch
-    if not settings.enabled:
-        return None
-    missing = [
-        k for k in ("channel", "bot_username", "token", "client_id") if not getattr(settings, k)
-    ]
-    if missing:
-        raise ValueError(
-            "[twitch] is enabled but " + ", ".join(f"twitch.{k}" for k in missing) + " is empty"
-        )
-    return TwitchConnector(settings, ctx.config or TwitchOptions())
+    def make_connector(self) -> TwitchConnector | None:
+        """The chat service calls this once the app runs; ``None`` while Twitch is off.
 
+        An enabled bot without its credentials is a mistake the streamer must see, so it
+        fails the connector (shown in ``/healthz`` and the dashboard) rather than staying
+        silently offline."""
+        if not self.config.enabled:
+            return None
+        problem = self.config.problem()
+        if problem:
+            raise ValueError(problem)
+        return TwitchConnector(self.config)
 
-@hookimpl
-def register_chat_connectors(register: Callable[[ChatConnectorSpec], None]) -> None:
-    register(ChatConnectorSpec("twitch", make_connector))
+    async def doctor(self) -> list[str]:
+        """``limelight doctor``: can the bot log in to chat, and is the token good for
+        Helix? Each problem is one line naming the key to fix; the token is never shown."""
+        problem = self.config.problem()
+        if problem:
+            return [problem]
+        results = await probe(self.config, timeout=PROBE_TIMEOUT)
+        return [f"{check}: {detail}" for check, ok, detail in results if not ok]
+
+    @hookimpl
+    def register_chat_connectors(self, register: Register[ChatConnectorSpec]) -> None:
+        register(ChatConnectorSpec("twitch", self.make_connector))
+
+    @hookimpl
+    def register_doctor_checks(self, register: Register[DoctorCheck]) -> None:
+        # Only when switched on: a check of a bot that is meant to be off would only
+        # report what the streamer chose.
+        if self.config.enabled:
+            register(
+                DoctorCheck(
+                    "Twitch chat login and Helix token",
+                    self.doctor,
+                    timeout=4 * PROBE_TIMEOUT,
+                )
+            )

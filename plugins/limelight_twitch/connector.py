@@ -1,6 +1,6 @@
 """The Twitch connector: chat over IRC-over-WebSocket, events over EventSub, actions via Helix.
 
-IRC (``[twitch] irc_url``): log in with ``CAP REQ :twitch.tv/tags twitch.tv/commands
+IRC (``[plugins.twitch] irc_url``): log in with ``CAP REQ :twitch.tv/tags twitch.tv/commands
 twitch.tv/membership``, ``PASS``, ``NICK``; ``JOIN`` the channel after ``001``. A
 ``RECONNECT``, a dropped socket or a silent one (no line for ``ping_after`` seconds and no
 ``PONG`` to our ``PING`` within ``pong_timeout``) reconnects with jittered exponential
@@ -8,7 +8,7 @@ backoff and joins again. A line cut off by a reset is never processed (only comp
 CRLF-terminated lines are), and a line seen before a reconnect is not processed twice
 (dedupe on the ``id`` tag, which is also the event's ``source_id`` for the bus).
 
-EventSub (``[twitch] eventsub_url``): wait for ``session_welcome``, create subscriptions
+EventSub (``[plugins.twitch] eventsub_url``): wait for ``session_welcome``, create subscriptions
 through Helix with the session id, treat silence longer than ``keepalive_timeout_seconds``
 (+ grace) as a dead socket, follow ``session_reconnect`` to the new URL without
 resubscribing, record revocations, reconnect on close codes 4000-4007, drop duplicate
@@ -30,6 +30,7 @@ import aiohttp
 from limelight import ChatMessage, Event, GiftBomb, ViewerRef
 from limelight.chat import ChatConnector, ChatSink, ChatUnsupported, Outgoing, RateLimit
 
+from .config import TwitchConfig
 from .correlate import Correlator
 from .helix import Helix, HelixError
 from .irc import IrcMessage, IrcParseError, format_line, parse_line
@@ -92,14 +93,13 @@ class TwitchConnector(ChatConnector):
     platform = "twitch"
     max_length = 500
 
-    def __init__(self, settings: Any, options: Any) -> None:
-        self.settings = settings
-        self.options = options
-        self.channel = settings.channel.lstrip("#").lower()
-        self.nick = settings.bot_username.lower()
-        self.token = settings.token.removeprefix("oauth:")
+    def __init__(self, config: TwitchConfig) -> None:
+        self.config = config
+        self.channel = config.channel.lstrip("#").lower()
+        self.nick = config.bot_username.lower()
+        self.token = config.token.removeprefix("oauth:")
         self.bot_id: str = ""
-        self.broadcaster_id: str = settings.broadcaster_id
+        self.broadcaster_id: str = config.broadcaster_id
         self.session: aiohttp.ClientSession | None = None
         self.helix: Helix | None = None
         self._sink: ChatSink | None = None
@@ -110,7 +110,7 @@ class TwitchConnector(ChatConnector):
         self._es_seen: OrderedDict[str, None] = OrderedDict()
         self.irc_mapper = IrcMapper()
         self.es_mapper = EventSubMapper()
-        self.correlator = Correlator(options.correlation_window)
+        self.correlator = Correlator(config.correlation_window)
         self.moderator: dict[str, bool] = {}
         self.room_modes: dict[str, dict[str, str]] = {}
         # -- state for status() --
@@ -118,7 +118,7 @@ class TwitchConnector(ChatConnector):
         self.joined = False
         self.irc_reconnects = 0
         self.irc_error = ""
-        self.es_state = "stopped" if options.eventsub else "off"
+        self.es_state = "stopped" if config.eventsub else "off"
         self.es_session = ""
         self.es_reconnects = 0
         self.es_error = ""
@@ -141,9 +141,9 @@ class TwitchConnector(ChatConnector):
     async def start(self, sink: ChatSink) -> None:
         self._sink = sink
         self.session = aiohttp.ClientSession()
-        self.helix = Helix(self.session, self.settings.api_url, self.settings.client_id, self.token)
+        self.helix = Helix(self.session, self.config.api_url, self.config.client_id, self.token)
         self._tasks.append(asyncio.create_task(self._irc_run(), name="twitch:irc"))
-        if self.options.eventsub:
+        if self.config.eventsub:
             self._tasks.append(asyncio.create_task(self._eventsub_run(), name="twitch:eventsub"))
 
     async def stop(self) -> None:
@@ -155,7 +155,7 @@ class TwitchConnector(ChatConnector):
             await self.session.close()
             self.session = None
         self.irc_state = "stopped"
-        self.es_state = "stopped" if self.options.eventsub else "off"
+        self.es_state = "stopped" if self.config.eventsub else "off"
         self._sink = None
 
     async def wait_joined(self) -> None:
@@ -230,7 +230,7 @@ class TwitchConnector(ChatConnector):
                 raise
             except IrcAuthFailed as exc:
                 self.irc_error = str(exc)
-                log.error("twitch: login refused: %s (check [twitch] token)", exc)
+                log.error("twitch: login refused: %s (check plugins.twitch.token)", exc)
                 attempt = max(attempt, 4)  # do not hammer Twitch with a bad token
             except (aiohttp.ClientError, OSError, TimeoutError, ConnectionLost) as exc:
                 self.irc_error = f"{type(exc).__name__}: {exc}"
@@ -241,9 +241,9 @@ class TwitchConnector(ChatConnector):
             self.irc_state = "reconnecting"
             self.irc_reconnects += 1
             if self._reconnect_now:
-                delay = random.uniform(0, self.options.reconnect_min)
+                delay = random.uniform(0, self.config.reconnect_min)
             else:
-                delay = backoff(attempt, self.options.reconnect_min, self.options.reconnect_max)
+                delay = backoff(attempt, self.config.reconnect_min, self.config.reconnect_max)
                 attempt += 1
             await asyncio.sleep(delay)
 
@@ -252,14 +252,14 @@ class TwitchConnector(ChatConnector):
         assert self.session is not None
         logged_in = False
         async with self.session.ws_connect(
-            self.settings.irc_url, autoping=True, max_msg_size=1 << 20
+            self.config.irc_url, autoping=True, max_msg_size=1 << 20
         ) as ws:
             await ws.send_str(f"CAP REQ :{CAPABILITIES}")
             await ws.send_str(f"PASS oauth:{self.token}")
             await ws.send_str(f"NICK {self.nick}")
             buffer = ""
             while True:
-                timeout = self.options.ping_after if logged_in else self.options.login_timeout
+                timeout = self.config.ping_after if logged_in else self.config.login_timeout
                 try:
                     msg = await ws.receive(timeout=timeout)
                 except TimeoutError:
@@ -267,7 +267,7 @@ class TwitchConnector(ChatConnector):
                         raise ConnectionLost("no answer to the login") from None
                     await ws.send_str("PING :tmi.twitch.tv")
                     try:
-                        msg = await ws.receive(timeout=self.options.pong_timeout)
+                        msg = await ws.receive(timeout=self.config.pong_timeout)
                     except TimeoutError:
                         raise ConnectionLost("silent connection (no PONG)") from None
                 if msg.type in (
@@ -383,7 +383,7 @@ class TwitchConnector(ChatConnector):
             if isinstance(message.reply_to, ChatMessage) and message.reply_to.source == self.name
             else None
         )
-        if self.options.send_via == "helix" and channel == self.channel:
+        if self.config.send_via == "helix" and channel == self.channel:
             try:
                 await self.ensure_ids()
                 assert self.helix is not None
@@ -461,12 +461,12 @@ class TwitchConnector(ChatConnector):
             self.es_state = "reconnecting"
             self.es_reconnects += 1
             await asyncio.sleep(
-                backoff(attempt, self.options.reconnect_min, self.options.reconnect_max)
+                backoff(attempt, self.config.reconnect_min, self.config.reconnect_max)
             )
             attempt += 1
 
     async def _welcome(self, ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
-        msg = await ws.receive(timeout=self.options.login_timeout)
+        msg = await ws.receive(timeout=self.config.login_timeout)
         if msg.type is not aiohttp.WSMsgType.TEXT:
             raise ConnectionLost(f"no welcome (socket {msg.type.name}, code {ws.close_code})")
         frame = json.loads(msg.data)
@@ -478,7 +478,7 @@ class TwitchConnector(ChatConnector):
 
     async def _eventsub_session(self) -> None:
         assert self.session is not None
-        ws = await self.session.ws_connect(self.settings.eventsub_url, autoping=True)
+        ws = await self.session.ws_connect(self.config.eventsub_url, autoping=True)
         try:
             session = await self._welcome(ws)
             self.es_session = str(session["id"])
@@ -490,7 +490,7 @@ class TwitchConnector(ChatConnector):
             self._es_ready.set()
             while True:
                 try:
-                    msg = await ws.receive(timeout=keepalive + self.options.keepalive_grace)
+                    msg = await ws.receive(timeout=keepalive + self.config.keepalive_grace)
                 except TimeoutError:
                     self.es_keepalive_timeouts += 1
                     raise ConnectionLost("no keepalive in time") from None
@@ -580,12 +580,12 @@ class TwitchConnector(ChatConnector):
             self.duplicates += 1
             return None
         at = parse_timestamp(str(meta.get("message_timestamp", "")))
-        if at is None or datetime.now(UTC) - at > timedelta(seconds=self.options.max_message_age):
+        if at is None or datetime.now(UTC) - at > timedelta(seconds=self.config.max_message_age):
             self.stale += 1
             log.warning(
                 "twitch: EventSub message %s is older than %g s; ignored",
                 message_id,
-                self.options.max_message_age,
+                self.config.max_message_age,
             )
             return None
         _remember(self._es_seen, message_id, 5000)
@@ -619,7 +619,7 @@ class TwitchConnector(ChatConnector):
             "channel": self.channel,
             "bot": self.nick,
             "moderator": self.is_moderator(),
-            "send_via": self.options.send_via,
+            "send_via": self.config.send_via,
             "irc": {
                 "state": self.irc_state,
                 "joined": self.joined,

@@ -95,7 +95,8 @@ class Helix:
         if not result.get("is_sent", False):
             reason = result.get("drop_reason") or {}
             raise HelixError(200, f"message dropped: {reason.get('message', 'unknown reason')}")
-        return result.get("message_id")
+        message_id = result.get("message_id")
+        return str(message_id) if message_id else None
 
     async def delete_message(self, broadcaster_id: str, moderator_id: str, message_id: str) -> None:
         await self.request(

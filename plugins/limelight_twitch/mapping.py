@@ -183,10 +183,10 @@ class IrcMapper:
             group = tags.get("msg-param-community-gift-id") or tags.get("msg-param-origin-id")
             bomb_id = None
             if group and group in self.bombs:
-                bomb = self.bombs[group]
-                bomb_id = bomb[0]
-                bomb[1] -= 1
-                if bomb[1] <= 0:
+                open_bomb = self.bombs[group]
+                bomb_id = open_bomb[0]
+                open_bomb[1] -= 1
+                if open_bomb[1] <= 0:
                     del self.bombs[group]
             sub = Subscription(
                 source=SOURCE,
@@ -219,7 +219,8 @@ class IrcMapper:
                 tier=tier,
                 anonymous=anonymous,
             )
-            return [(bomb, ("gift", "anon" if anonymous else viewer.id, count, tier))]  # type: ignore[union-attr]
+            giver = "anon" if anonymous or viewer is None else viewer.id
+            return [(bomb, ("gift", giver, count, tier))]
         if kind == "raid":
             raider = viewer or ViewerRef(
                 PLATFORM, tags.get("user-id", ""), tags.get("msg-param-displayName", "")
@@ -322,7 +323,8 @@ class EventSubMapper:
         handler = getattr(self, "_" + sub_type.replace(".", "_"), None)
         if handler is None:
             return []
-        return handler(f"eventsub:{message_id}", event, at)
+        produced: Produced = handler(f"eventsub:{message_id}", event, at)
+        return produced
 
     @staticmethod
     def _user(event: dict[str, Any], prefix: str = "user") -> ViewerRef | None:

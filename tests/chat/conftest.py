@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import limelight_twitch
 import pytest
 from limelight import Event, hookimpl
 from limelight.testing import TEST_CONNECTOR, Harness
+from limelight_twitch import TwitchPlugin
 
 from tests.support import wait_until
 
@@ -44,7 +44,8 @@ async def fake_twitch() -> AsyncIterator[FakeTwitch]:
 @pytest.fixture
 def twitch_harness(limelight: Any, fake_twitch: FakeTwitch) -> Callable[..., Awaitable[Any]]:
     """``h, rec, conn = await twitch_harness(plugins=..., options=..., twitch=...)``: a server
-    whose Twitch connector talks to the fake, joined and subscribed."""
+    whose Twitch connector talks to the fake, joined and subscribed. ``twitch`` overrides
+    the account keys, ``options`` the fine-tuning; both end up in ``[plugins.twitch]``."""
 
     async def start(
         plugins: dict[str, Any] | None = None,
@@ -55,19 +56,16 @@ def twitch_harness(limelight: Any, fake_twitch: FakeTwitch) -> Callable[..., Awa
         wait_eventsub: bool = True,
     ) -> tuple[Harness, Recorder, Any]:
         rec = Recorder()
-        cfg = {
-            "twitch": fake_twitch.config(**(twitch or {})),
-            "plugins": {"twitch": {**FAST, **(options or {})}},
-            **(config or {}),
-        }
+        table = {**fake_twitch.config(**(twitch or {})), **FAST, **(options or {})}
+        cfg = {"plugins": {"twitch": table}, **(config or {})}
         h = await limelight(
-            plugins={"twitch": limelight_twitch, "rec": rec, **(plugins or {})}, config=cfg
+            plugins={"twitch": TwitchPlugin, "rec": rec, **(plugins or {})}, config=cfg
         )
         # The test kit's own connector also says it is "twitch"; here the real one speaks.
         await h.services.chat.detach(TEST_CONNECTOR)
         conn = h.services.chat.connectors["twitch"]
         await wait_until(lambda: conn.joined, timeout=5)
-        if wait_eventsub and conn.options.eventsub:
+        if wait_eventsub and conn.config.eventsub:
             await wait_until(lambda: conn.es_state == "connected", timeout=5)
         return h, rec, conn
 

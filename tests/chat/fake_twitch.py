@@ -285,7 +285,7 @@ class FakeTwitch:
         return f"127.0.0.1:{self.port}"
 
     def config(self, **twitch: Any) -> dict[str, Any]:
-        """The ``[twitch]`` settings pointing at this fake."""
+        """The ``[plugins.twitch]`` account keys and endpoints pointing at this fake."""
         return {
             "enabled": True,
             "channel": self.channel,

@@ -271,27 +271,42 @@ async def test_config_text_commands(limelight):
     assert "!discord" in await reply(h, "!commands")
 
 
-async def test_duplicate_names_and_aliases_are_refused(limelight, caplog):
-    class Clash:
+async def test_duplicate_names_and_aliases_disable_the_later_plugin(limelight):
+    class TakesHelp:
         @command("help")
         async def help_(ctx, call) -> str:
             return "mine"
 
+        @command("mine")
+        async def mine(ctx, call) -> str:
+            return "mine"
+
+        @hookimpl
+        def register_commands(self, register):
+            register(TakesHelp.mine)
+            register(TakesHelp.help_)
+
+    class TakesAlias:
         @command("other", aliases=("pick",))
         async def other(ctx, call) -> str:
             return "other"
 
         @hookimpl
         def register_commands(self, register):
-            register(Clash.help_)
-            register(Clash.other)
+            register(TakesAlias.other)
 
-    with caplog.at_level(logging.ERROR, "limelight.commands"):
-        h = await limelight(plugins={"shop": Shop(), "clash": Clash()})
+    h = await limelight(
+        plugins={"shop": Shop(), "takes_help": TakesHelp(), "takes_alias": TakesAlias()}
+    )
+    help_info, alias_info = h.host.info["takes_help"], h.host.info["takes_alias"]
+    assert help_info.status == alias_info.status == "failed"
+    assert "!help" in help_info.reason and "'core'" in help_info.reason
+    assert "alias" in alias_info.reason and "!pick" in alias_info.reason
+    assert "'shop'" in alias_info.reason
+    # The owners keep their commands; nothing of a refused plugin stays half-registered.
     assert (await reply(h, "!help")).startswith("Commands:")
     assert await reply(h, "!pick red") == "You picked red."
-    assert await reply(h, "!other") == "other"
-    assert "already owns it" in caplog.text and "alias !pick of other" in caplog.text
+    assert await reply(h, "!mine") is None and await reply(h, "!other") is None
 
 
 async def test_timers_need_time_and_chat_lines(limelight):

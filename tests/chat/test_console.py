@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import limelight_console
 from limelight import command, hookimpl
+from limelight_console import ConsolePlugin
 
 from tests.support import wait_until
 
@@ -20,7 +20,7 @@ class Hello:
 
 
 async def test_type_as_any_viewer_and_see_the_reply(limelight):
-    h = await limelight(plugins={"console": limelight_console, "hello": Hello()})
+    h = await limelight(plugins={"console": ConsolePlugin, "hello": Hello()})
     resp = await h.client.post(
         "/api/console/messages",
         headers=h.admin_headers,
@@ -43,7 +43,7 @@ async def test_type_as_any_viewer_and_see_the_reply(limelight):
 
 
 async def test_console_input_is_validated_and_admin_only(limelight):
-    h = await limelight(plugins={"console": limelight_console})
+    h = await limelight(plugins={"console": ConsolePlugin})
     bad = [
         {"viewer": "a b", "text": "x"},
         {"viewer": "a", "roles": ["admin"], "text": "x"},
@@ -61,7 +61,7 @@ async def test_console_input_is_validated_and_admin_only(limelight):
 
 
 async def test_say_as_the_bot_from_the_dashboard(limelight):
-    h = await limelight(plugins={"console": limelight_console})
+    h = await limelight(plugins={"console": ConsolePlugin})
     resp = await h.client.post(
         "/api/chat/say", headers=h.admin_headers, json={"text": "Stream starts in 5!"}
     )
@@ -78,7 +78,7 @@ async def test_say_as_the_bot_from_the_dashboard(limelight):
 
 
 async def test_chat_page_renders_safely(limelight):
-    h = await limelight(plugins={"console": limelight_console, "hello": Hello()})
+    h = await limelight(plugins={"console": ConsolePlugin, "hello": Hello()})
     await h.chat_as("mallory", "<script>alert(1)</script>")
     resp = await h.client.get("/admin/chat", headers=h.admin_headers)
     assert resp.status == 200
@@ -97,7 +97,7 @@ async def test_chat_page_renders_safely(limelight):
 
 async def test_console_can_be_switched_off(limelight):
     h = await limelight(
-        plugins={"console": limelight_console}, config={"plugins": {"console": {"enabled": False}}}
+        plugins={"console": ConsolePlugin}, config={"plugins": {"console": {"enabled": False}}}
     )
     assert "console" not in h.services.chat.connectors
     resp = await h.client.post(
@@ -113,4 +113,4 @@ async def test_console_is_on_by_default_through_entry_points(limelight):
     await wait_until(lambda: "console" in h.services.chat.connectors)
     status = (await (await h.client.get("/healthz")).json())["chat"]
     assert any(c["name"] == "console" and c["connected"] for c in status["connectors"])
-    assert not any(c["name"] == "twitch" for c in status["connectors"])  # [twitch] is off
+    assert not any(c["name"] == "twitch" for c in status["connectors"])  # [plugins.twitch] is off

@@ -209,11 +209,11 @@ async def test_charity_donations_and_progress(twitch_harness, fake_twitch):
 
 
 async def test_eventsub_can_be_switched_off(limelight, fake_twitch):
-    import limelight_twitch
+    from limelight_twitch import TwitchPlugin
 
     h = await limelight(
-        plugins={"twitch": limelight_twitch},
-        config={"twitch": fake_twitch.config(), "plugins": {"twitch": {**FAST, "eventsub": False}}},
+        plugins={"twitch": TwitchPlugin},
+        config={"plugins": {"twitch": {**fake_twitch.config(), **FAST, "eventsub": False}}},
     )
     conn = h.services.chat.connectors["twitch"]
     await wait_until(lambda: conn.joined)

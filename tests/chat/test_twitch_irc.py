@@ -306,15 +306,14 @@ async def test_silent_socket_is_detected_and_replaced(twitch_harness, fake_twitc
 
 
 async def test_bad_token_is_reported_and_retried_with_backoff(limelight, fake_twitch):
-    import limelight_twitch
+    from limelight_twitch import TwitchPlugin
 
     from .conftest import FAST
 
     h = await limelight(
-        plugins={"twitch": limelight_twitch},
+        plugins={"twitch": TwitchPlugin},
         config={
-            "twitch": fake_twitch.config(token="wrong"),
-            "plugins": {"twitch": {**FAST, "eventsub": False}},
+            "plugins": {"twitch": {**fake_twitch.config(token="wrong"), **FAST, "eventsub": False}}
         },
     )
     conn = h.services.chat.connectors["twitch"]

@@ -1,11 +1,12 @@
 """The chat connector interface: what a chat platform plugin implements.
 
 A plugin provides a connector through the ``register_chat_connectors`` hook with
-``ChatConnectorSpec(name, factory)``; ``factory(ctx)`` returns a :class:`ChatConnector` (or
-``None`` when the platform is switched off in config). The chat service starts every
-connector after the bus is running, hands it a :class:`ChatSink` for what it receives, and
-sends through it from per-channel rate-limited queues. Several connectors run at once;
-viewers are identified by ``(platform, platform user id)``.
+``ChatConnectorSpec(name, factory)``; the factory, normally a bound method of the plugin
+called with no arguments (a module plugin's function gets its context), returns a
+:class:`ChatConnector` (or ``None`` when the platform is switched off in its config).
+The chat service starts every connector after the bus is running, hands it a
+:class:`ChatSink` for what it receives, and sends through it from per-channel rate-limited
+queues. Several connectors run at once; viewers are identified by ``(platform, platform user id)``.
 """
 
 from __future__ import annotations

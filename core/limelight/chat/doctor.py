@@ -1,13 +1,20 @@
-"""``limelight doctor`` checks for chat: the ``[chat]`` commands and the Twitch login."""
+"""``limelight doctor`` checks for chat that need no platform: the ``[chat]`` commands.
+
+Platform checks (can the Twitch bot log in?) belong to the platform's plugin, as a
+``DoctorCheck`` it registers; the core never imports a plugin.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..commands import _NAME, builtin_commands
 
+if TYPE_CHECKING:
+    from ..config import Settings
 
-async def check_chat(settings: Any) -> int:
+
+async def check_chat(settings: Settings) -> int:
     """Print one line per finding; return the number of problems."""
     problems = 0
     chat = settings.chat
@@ -25,26 +32,4 @@ async def check_chat(settings: Any) -> int:
             seen.add(n.lower())
     if not problems:
         print(f"chat: ok    {len(chat.commands)} text command(s), {len(chat.timers)} timer(s)")
-    twitch = settings.twitch
-    if not twitch.enabled:
-        print("twitch: off   ([twitch] enabled = false; the dashboard console still works)")
-        return problems
-    missing = [
-        k for k in ("channel", "bot_username", "token", "client_id") if not getattr(twitch, k)
-    ]
-    if missing:
-        print(
-            "twitch: FAIL  [twitch] is enabled but "
-            + ", ".join(f"twitch.{k}" for k in missing)
-            + " is empty"
-        )
-        return problems + 1
-    try:
-        from limelight_twitch.probe import probe
-    except ImportError:
-        print("twitch: FAIL  [twitch] is enabled but the twitch plugin is not installed")
-        return problems + 1
-    for check, ok, detail in await probe(twitch):
-        print(f"twitch {check}: {'ok  ' if ok else 'FAIL'}  {detail}")
-        problems += 0 if ok else 1
     return problems

@@ -8,7 +8,7 @@ connector's job (plugin ``console``, ``POST /api/console/messages``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -17,8 +17,11 @@ from ..web.dashboard import render, require_session
 from ..web.keys import SERVICES, SETTINGS
 from .outbound import PRIORITIES
 
+if TYPE_CHECKING:
+    from .service import ChatService
 
-def _chat(request: web.Request) -> Any:
+
+def _chat(request: web.Request) -> ChatService:
     chat = request.app[SERVICES].chat
     if chat is None:
         raise web.HTTPServiceUnavailable(text="the chat service is not running")
