@@ -501,10 +501,15 @@ class PluginHost:
             for key in keys:
                 owner = registry.owner_of(key)
                 if owner is not None:
-                    what = "command" if key == item.name else f"alias of !{item.name}"
-                    raise RegistrationError(
-                        f"{what} !{key} collides with !{key} of plugin {owner!r}"
+                    what = (
+                        f"command !{key}" if key == item.name else f"alias !{key} of !{item.name}"
                     )
+                    theirs = (
+                        f"!{key} of 'core' (a built-in command)"
+                        if owner == "core"
+                        else f"!{key} of plugin {owner!r}"
+                    )
+                    raise RegistrationError(f"{what} of plugin {plugin!r} collides with {theirs}")
             for key in keys:
                 registry.add(plugin, item, key=key)
             return

@@ -7,10 +7,11 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,23 @@ def cli(
         timeout=timeout,
         env=env or clean_env(),
     )
+
+
+def fake_distribution(
+    site: Path, name: str, entry_points: Mapping[str, str], modules: Mapping[str, str]
+) -> Path:
+    """Install a plugin distribution the cheap way: a ``<name>-1.0.dist-info`` with its
+    ``limelight`` entry points and the modules' sources, in ``site`` (put it on
+    ``PYTHONPATH``). ``importlib.metadata`` finds it exactly as it finds a pip-installed one.
+    """
+    dist = site / f"{name.replace('-', '_')}-1.0.dist-info"
+    dist.mkdir(parents=True, exist_ok=True)
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    lines = "".join(f"{ep} = {target}\n" for ep, target in entry_points.items())
+    (dist / "entry_points.txt").write_text(f"[limelight]\n{lines}")
+    for module, source in modules.items():
+        (site / f"{module}.py").write_text(textwrap.dedent(source))
+    return site
 
 
 @dataclass

@@ -11,18 +11,9 @@ from typing import Any
 from limelight import hookimpl
 from limelight.events import Tip
 from limelight.models import EventRecord
-from limelight.testing import make_chat, make_tip
+from limelight.testing import Recorder, make_chat, make_tip
 
 from tests.support import wait_until
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.seen: list[Any] = []
-
-    @hookimpl
-    async def on_event(self, event: Any, ctx: Any) -> None:
-        self.seen.append(event)
 
 
 class Gate:
@@ -69,7 +60,7 @@ async def test_duplicate_delivery_is_accepted_once(limelight):
     other_source = await h.publish(make_tip(source="stripe", source_id="k-1"))
     assert (first.duplicate, again.duplicate, other_source.duplicate) == (False, True, False)
     assert again.id == first.id
-    assert [e.source for e in rec.seen] == ["kofi", "stripe"]
+    assert [e.source for e in rec.events] == ["kofi", "stripe"]
     assert await EventRecord.filter(source_id="k-1").count() == 2
 
 
@@ -77,14 +68,14 @@ async def test_dedupe_survives_a_restart_because_the_database_decides(database_u
     rec1 = Recorder()
     h1 = await limelight(plugins={"rec": rec1}, database_url=database_url)
     first = await h1.publish(make_tip(source="kofi", source_id="k-restart"))
-    await h1.client.close()
+    await h1.close()
 
     rec2 = Recorder()
     h2 = await limelight(plugins={"rec": rec2}, database_url=database_url)
     assert ("kofi", "k-restart") not in h2.services.bus._recent  # memory is empty
     again = await h2.publish(make_tip(source="kofi", source_id="k-restart"))
     assert again.duplicate and again.id == first.id
-    assert rec2.seen == []
+    assert rec2.events == []
     assert await count_rows(database_url, "k-restart") == 1
 
 
@@ -97,7 +88,7 @@ async def test_concurrent_duplicate_deliveries_store_and_dispatch_once(database_
     await h.settle()
     assert sum(not r.duplicate for r in results) == 1
     assert len({r.id for r in results}) == 1
-    assert len(rec.seen) == 1
+    assert len(rec.events) == 1
     assert await count_rows(database_url, "k-race") == 1
 
 
@@ -268,7 +259,7 @@ async def test_a_test_tip_reaches_plugins_but_never_blocks_the_real_one(limeligh
     replay = await h.publish(make_tip(source="kofi", source_id="same-1"))
     assert not simulated.duplicate and not simulated_again.duplicate
     assert not real.duplicate and replay.duplicate
-    assert [e.test for e in rec.seen] == [True, True, False]
+    assert [e.test for e in rec.events] == [True, True, False]
     rows = await EventRecord.filter(source_id="same-1").order_by("id")
     assert [(r.test, r.dedupe_id) for r in rows] == [(True, None), (True, None), (False, "same-1")]
 
@@ -276,11 +267,11 @@ async def test_a_test_tip_reaches_plugins_but_never_blocks_the_real_one(limeligh
 async def test_test_money_events_are_not_redelivered_after_a_restart(limelight):
     h1 = await limelight()
     await h1.publish(make_tip(source_id="sim-1", test=True))
-    await h1.client.close()
+    await h1.close()
     rec = Recorder()
     h2 = await limelight(plugins={"rec": rec})
     await h2.settle()
-    assert rec.seen == []
+    assert rec.events == []
 
 
 # -- redelivery after a crash between commit and dispatch -----------------------------------------
@@ -295,25 +286,25 @@ async def test_committed_but_undelivered_money_is_dispatched_after_restart(datab
     assert await count_rows(database_url, "crash-1") == 1
     lane.queue.clear()  # a dead process's memory is gone
     lane._idle.set()  # and nobody waits for it at shutdown
-    await h1.client.close()
-    assert rec1.seen == []
+    await h1.close()
+    assert rec1.events == []
     assert (await _handled(database_url, "crash-1")) is False
 
     rec2 = Recorder()
     h2 = await limelight(plugins={"rec": rec2}, database_url=database_url)
     await h2.settle()
-    assert [e.source_id for e in rec2.seen] == ["crash-1"]
-    assert rec2.seen[0].amount == make_tip().amount
+    assert [e.source_id for e in rec2.events] == ["crash-1"]
+    assert rec2.events[0].amount == make_tip().amount
     # a replayed key is known again: a late duplicate delivery is refused
     assert (await h2.services.bus.publish(make_tip(source="kofi", source_id="crash-1"))).duplicate
     await h2.services.bus.flush()
-    await h2.client.close()
+    await h2.close()
     assert (await _handled(database_url, "crash-1")) is True
 
     rec3 = Recorder()
     h3 = await limelight(plugins={"rec": rec3}, database_url=database_url)
     await h3.settle()
-    assert rec3.seen == []  # delivered once, never again
+    assert rec3.events == []  # delivered once, never again
 
 
 async def _handled(database_url: str, source_id: str) -> bool:
@@ -350,7 +341,7 @@ async def test_flushes_interleaved_with_publishing_write_every_line_once(databas
     await asyncio.gather(*(chatter(n) for n in range(4)))
     await bus.flush()
     assert await EventRecord.filter(type="chat.message").count() == 160
-    await h.client.close()  # a clean stop after all that: the connection is not stuck
+    await h.close()  # a clean stop after all that: the connection is not stuck
 
 
 async def test_stop_lets_an_in_flight_chat_write_finish(limelight, monkeypatch):
@@ -408,7 +399,7 @@ async def test_money_a_plugin_failed_on_is_dispatched_again_at_next_start(databa
     await h1.publish(make_tip(source="kofi", source_id="ok-1"))
     await h1.services.bus.flush()
     assert flaky.recorded == ["ok-1"]
-    await h1.client.close()
+    await h1.close()
     assert (await _handled(database_url, "fail-1")) is False  # kept for redelivery
     assert (await _handled(database_url, "ok-1")) is True
 
@@ -418,5 +409,5 @@ async def test_money_a_plugin_failed_on_is_dispatched_again_at_next_start(databa
     await h2.settle()
     assert again.recorded == ["fail-1"]  # only the one that failed comes back
     await h2.services.bus.flush()
-    await h2.client.close()
+    await h2.close()
     assert (await _handled(database_url, "fail-1")) is True

@@ -2,7 +2,8 @@
 
 Concurrent publishers share one transaction; each is answered only after it commits; one
 bad event fails alone; plugins' rows commit with the events or, when the plugin fails, not
-at all while the events still do.
+at all while the events still do, and the core writes them again in a fresh transaction
+before that plugin's ``on_event`` (or at the next start).
 """
 
 from __future__ import annotations
@@ -11,16 +12,11 @@ import asyncio
 from typing import Any
 
 import limelight.bus as bus_module
-from limelight import Money, Tip, Transaction, hookimpl
+from limelight import Event, Money, Plugin, Tip, Transaction, hookimpl
 from limelight.models import EventRecord, Viewer
+from limelight.testing import HookPlugin, Recorder
 
 from tests.support import wait_until
-
-
-class Plugin:
-    def __init__(self, **hooks: Any) -> None:
-        for name, func in hooks.items():
-            setattr(self, name, hookimpl(func))
 
 
 def tip(source_id: str, minor: int = 500, *, test: bool = False) -> Tip:
@@ -44,7 +40,7 @@ async def test_hook_record_events_rows_commit_with_their_events(database_url, li
 
     h = await limelight(
         database_url=database_url,
-        plugins={"rows": Plugin(record_events=record_events, on_event=on_event)},
+        plugins={"rows": HookPlugin(record_events=record_events, on_event=on_event)},
     )
     bus = h.services.bus
     results = await asyncio.gather(*(bus.publish(tip(f"t{i}")) for i in range(20)))
@@ -62,37 +58,87 @@ async def test_hook_record_events_rows_commit_with_their_events(database_url, li
     assert sorted(seen[:20]) == sorted(r.id for r in results)
 
 
-async def test_record_events_failure_rolls_back_that_plugin_only(database_url, limelight):
-    seen: list[str] = []
-    dropped: list[str] = []
+class FlakyLedger(Plugin):
+    """A ledger-like plugin: its rows go in ``record_events`` only, and the first
+    ``failures`` calls fail half-way (the database hiccupped)."""
 
-    async def broken(events: list[Any], tx: Transaction) -> None:
-        await Viewer.create(display_name="half-written")
-        tx.on_commit(lambda: dropped.append("ran"))
-        raise RuntimeError("boom")
+    def __init__(self, failures: int = 0) -> None:
+        super().__init__()
+        self.failures = failures
+        self.dropped: list[str] = []
+        #: What happened, in order: "record <ids>" / "failed <ids>" / "on_event <id> <value>".
+        self.log: list[str] = []
+
+    @hookimpl
+    async def record_events(self, events: list[Event], tx: Transaction) -> dict[int, str]:
+        ids = ",".join(e.source_id for e in events)
+        for event in events:
+            await Viewer.create(display_name=f"ledger-{event.source_id}")
+        if self.failures:
+            self.failures -= 1
+            tx.on_commit(lambda: self.dropped.append(ids))
+            self.log.append(f"failed {ids}")
+            raise RuntimeError("disk I/O error")
+        self.log.append(f"record {ids}")
+        return {e.id: f"row-{e.source_id}" for e in events if e.id is not None}
+
+    @hookimpl
+    async def on_event(self, event: Event) -> None:
+        self.log.append(f"on_event {event.source_id} {self.ctx.recorded(event)}")
+
+
+async def test_record_events_failing_once_is_written_again_before_on_event(database_url, limelight):
+    fine_calls: list[str] = []
 
     async def fine(events: list[Any]) -> None:
+        fine_calls.extend(e.source_id for e in events)
         await Viewer.create(display_name="fine-row")
 
-    async def on_event(event: Any) -> None:
-        seen.append(event.source_id)
-
+    ledger = FlakyLedger(failures=1)
     h = await limelight(
         database_url=database_url,
-        plugins={
-            "broken": Plugin(record_events=broken, on_event=on_event),
-            "fine": Plugin(record_events=fine),
-        },
+        plugins={"ledger": ledger, "fine": HookPlugin(record_events=fine)},
     )
-    accepted = await h.services.bus.publish(tip("x1"))
+    accepted = await h.publish(tip("x1"))
     assert not accepted.duplicate
-    assert await EventRecord.filter(id=accepted.id).exists()
-    assert not await Viewer.filter(display_name="half-written").exists()
+    # the failed attempt left nothing (its savepoint rolled back, its on_commit never ran);
+    # the core's second attempt, in a fresh transaction, wrote the row once
+    assert ledger.log == ["failed x1", "record x1", "on_event x1 row-x1"]
+    assert await Viewer.filter(display_name="ledger-x1").count() == 1
+    assert ledger.dropped == []
+    # the other plugin's rows committed with the event, and were not written twice
+    assert fine_calls == ["x1"]
     assert await Viewer.filter(display_name="fine-row").count() == 1
-    assert dropped == [], "an on_commit callback of a rolled-back part ran"
-    assert h.host.info["broken"].stats["record_events"].errors == 1
-    await h.settle()
-    assert seen == ["x1"], "the event still reaches the failed plugin's on_event"
+    assert h.host.info["ledger"].stats["record_events"].errors == 1
+    await h.services.bus.flush()
+    record = await EventRecord.get(id=accepted.id)
+    assert (record.unrecorded, record.handled) == ("", True)
+
+
+async def test_record_events_failing_twice_keeps_the_event_for_the_next_start(
+    database_url, limelight
+):
+    ledger, rec = FlakyLedger(failures=2), Recorder()
+    h1 = await limelight(database_url=database_url, plugins={"ledger": ledger, "rec": rec})
+    accepted = await h1.publish(tip("x2"))
+    # both attempts failed: the plugin's on_event never sees an event it has no rows for
+    assert ledger.log == ["failed x2", "failed x2"]
+    assert not await Viewer.filter(display_name="ledger-x2").exists()
+    assert [e.source_id for e in rec.events] == ["x2"]  # the other plugins still get it
+    await h1.services.bus.flush()
+    record = await EventRecord.get(id=accepted.id)
+    assert (record.unrecorded, record.handled) == ("ledger", False)
+    await h1.close()
+
+    again = FlakyLedger()
+    h2 = await limelight(database_url=database_url, plugins={"ledger": again, "rec": Recorder()})
+    await h2.settle()
+    # the next start writes the rows first, then hands the event to on_event
+    assert again.log == ["record x2", "on_event x2 row-x2"]
+    assert await Viewer.filter(display_name="ledger-x2").count() == 1
+    await h2.services.bus.flush()
+    record = await EventRecord.get(id=accepted.id)
+    assert (record.unrecorded, record.handled) == ("", True)
 
 
 async def test_one_bad_event_fails_alone_and_the_rest_commit(database_url, limelight, monkeypatch):
@@ -123,7 +169,7 @@ async def test_same_key_in_one_batch_is_stored_once(database_url, limelight):
         recorded.extend(e.source_id for e in events)
 
     h = await limelight(
-        database_url=database_url, plugins={"rows": Plugin(record_events=record_events)}
+        database_url=database_url, plugins={"rows": HookPlugin(record_events=record_events)}
     )
     results = await asyncio.gather(*(h.services.bus.publish(tip("same")) for _ in range(5)))
     assert sorted(r.duplicate for r in results) == [False, True, True, True, True]
@@ -143,7 +189,7 @@ async def test_publishing_from_record_events_is_refused(database_url, limelight)
             raise
 
     h = await limelight(
-        database_url=database_url, plugins={"loop": Plugin(record_events=record_events)}
+        database_url=database_url, plugins={"loop": HookPlugin(record_events=record_events)}
     )
     accepted = await h.services.bus.publish(tip("outer"))
     assert not accepted.duplicate
@@ -166,7 +212,7 @@ async def test_alert_written_in_the_transaction_is_sent_after_commit(database_ur
             assert ctx.overlays.channel("alerts").last_alert_id != alert_id
 
     h = await limelight(
-        database_url=database_url, plugins={"staged": Plugin(record_events=record_events)}
+        database_url=database_url, plugins={"staged": HookPlugin(record_events=record_events)}
     )
     accepted = await h.services.bus.publish(tip("al"))
     [row] = await OverlayAlert.filter(event_id=accepted.id)
@@ -190,11 +236,11 @@ async def test_alerts_reach_pages_in_id_order_around_an_open_transaction(databas
         inside.set()
         await release.wait()
 
-    import limelight_alerts
+    from limelight_alerts import AlertsPlugin
 
     h = await limelight(
         database_url=database_url,
-        plugins={"alerts": limelight_alerts, "slow": Plugin(record_events=record_events)},
+        plugins={"alerts": AlertsPlugin, "slow": HookPlugin(record_events=record_events)},
     )
     services = h.services
     services.host.timeout = 30
@@ -232,7 +278,7 @@ async def test_an_alert_without_tx_inside_record_events_is_refused(database_url,
             errors.append(str(exc))
 
     h = await limelight(
-        database_url=database_url, plugins={"p": Plugin(record_events=record_events)}
+        database_url=database_url, plugins={"p": HookPlugin(record_events=record_events)}
     )
     await h.services.bus.publish(tip("no-tx"))
     assert errors and "pass tx=tx" in errors[0]

@@ -22,7 +22,6 @@ from limelight import (
     Route,
     Verdict,
     WebhookProvider,
-    hookimpl,
 )
 from limelight.chat.connector import LocalConnector
 from limelight.commands import command, example
@@ -30,20 +29,11 @@ from limelight.events import Tip
 from limelight.gating import Action
 from limelight.models import EventRecord
 from limelight.money import Money
-from limelight.testing import make_chat, make_viewer, run_examples
+from limelight.testing import HookPlugin, make_chat, make_viewer, run_examples
 from limelight.webhooks import WebhookError
 from pydantic import Field
 
 from tests.support import wait_until
-
-
-class Plugin:
-    """Build a plugin object from keyword hook implementations."""
-
-    def __init__(self, **hooks: Any) -> None:
-        for name, func in hooks.items():
-            setattr(self, name, hookimpl(func))
-
 
 # -- register_config_model ----------------------------------------------------------------------
 
@@ -54,7 +44,7 @@ class GreeterConfig(PluginConfig):
 
 
 async def test_hook_register_config_model_validates_and_reaches_ctx(limelight):
-    plugin = Plugin(register_config_model=lambda register: register(ConfigModel(GreeterConfig)))
+    plugin = HookPlugin(register_config_model=lambda register: register(ConfigModel(GreeterConfig)))
     h = await limelight(plugins={"greeter": plugin}, config={"plugins": {"greeter": {"volume": 7}}})
     config = h.ctx("greeter").config
     assert isinstance(config, GreeterConfig)
@@ -62,7 +52,7 @@ async def test_hook_register_config_model_validates_and_reaches_ctx(limelight):
 
 
 async def test_hook_register_config_model_constraint_violation_names_the_key(limelight):
-    plugin = Plugin(register_config_model=lambda register: register(ConfigModel(GreeterConfig)))
+    plugin = HookPlugin(register_config_model=lambda register: register(ConfigModel(GreeterConfig)))
     h = await limelight(
         plugins={"greeter": plugin}, config={"plugins": {"greeter": {"volume": 11}}}
     )
@@ -75,7 +65,7 @@ async def test_hook_register_config_model_more_than_one_model_is_refused(limelig
         register(ConfigModel(GreeterConfig))
         register(ConfigModel(GreeterConfig))
 
-    h = await limelight(plugins={"greedy": Plugin(register_config_model=twice)})
+    h = await limelight(plugins={"greedy": HookPlugin(register_config_model=twice)})
     assert h.host.info["greedy"].status == "failed"
     assert "more than one model" in h.host.info["greedy"].reason
 
@@ -90,8 +80,8 @@ async def greet(ctx: Any, call: Any, name: str = "you") -> str:
     return f"Hello, {name}!"
 
 
-def greeter_plugin() -> Plugin:
-    return Plugin(register_commands=lambda register: register(greet))
+def greeter_plugin() -> HookPlugin:
+    return HookPlugin(register_commands=lambda register: register(greet))
 
 
 async def test_hook_register_commands_routes_chat_and_records_owner(limelight):
@@ -107,9 +97,55 @@ async def test_hook_register_commands_duplicate_name_disables_the_second_plugin(
     assert h.host.commands.owner_of("greet") == "first"
     assert h.host.info["second"].status == "failed"
     reason = h.host.info["second"].reason
-    assert "command 'greet' is already registered by plugin 'first'" in reason
+    assert "command !greet of plugin 'second' collides with !greet of plugin 'first'" in reason
     await h.chat_as("alice", "!greet")
     assert h.said[-1].text == "Hello, you!"
+
+
+async def test_hook_register_commands_colliding_alias_disables_the_later_plugin(limelight):
+    @command("hey", aliases=("greet",))
+    async def hey(ctx: Any, call: Any) -> str:
+        return "hey"
+
+    @command("bonjour")
+    async def bonjour(ctx: Any, call: Any) -> str:
+        return "bonjour"
+
+    def register_commands(register: Any) -> None:
+        register(bonjour)
+        register(hey)
+
+    h = await limelight(
+        plugins={
+            "first": greeter_plugin(),
+            "second": HookPlugin(register_commands=register_commands),
+        }
+    )
+    info = h.host.info["second"]
+    assert info.status == "failed"
+    assert "alias !greet of !hey of plugin 'second' collides with !greet of plugin 'first'" in (
+        info.reason
+    )
+    # nothing of the refused plugin stays registered, not even what it registered first
+    assert h.host.commands.owner_of("bonjour") is None
+    await h.chat_as("alice", "!bonjour")
+    await h.chat_as("alice", "!greet")
+    assert [s.text for s in h.said] == ["Hello, you!"]
+
+
+async def test_hook_register_commands_taking_help_disables_the_plugin(limelight):
+    @command("help")
+    async def my_help(ctx: Any, call: Any) -> str:
+        return "mine"
+
+    h = await limelight(
+        plugins={"helpful": HookPlugin(register_commands=lambda register: register(my_help))}
+    )
+    info = h.host.info["helpful"]
+    assert info.status == "failed"
+    assert "command !help of plugin 'helpful' collides with !help of 'core'" in info.reason
+    await h.chat_as("alice", "!help")
+    assert h.said[-1].text.startswith("Commands:")
 
 
 # -- register_routes ----------------------------------------------------------------------------
@@ -119,7 +155,7 @@ async def test_hook_register_routes_with_each_auth_kind(limelight):
     async def hello(request: web.Request) -> web.Response:
         return web.json_response({"hello": request.match_info.get("name", "world")})
 
-    plugin = Plugin(
+    plugin = HookPlugin(
         register_routes=lambda register: [
             register(Route("GET", "/api/greeter/hello", hello)),
             register(Route("GET", "/p/greeter/{name}", hello, auth="public")),
@@ -139,6 +175,35 @@ async def test_hook_register_routes_with_each_auth_kind(limelight):
     assert (await c.get(f"/p/greeter-overlay/data?token={token}")).status == 200
 
 
+async def test_hook_register_routes_auth_is_what_the_route_declares_under_api_too(limelight):
+    async def hello(request: web.Request) -> web.Response:
+        return web.json_response({"hello": "world"})
+
+    plugin = HookPlugin(
+        register_routes=lambda register: [
+            register(Route("GET", "/api/greeter/public", hello, auth="public")),
+            register(Route("GET", "/api/greeter/overlay", hello, auth="overlay")),
+            register(Route("GET", "/p/greeter/admin", hello, auth="admin")),
+        ]
+    )
+    h = await limelight(plugins={"greeter": plugin})
+    c = h.client
+    # a public route is public, although its path is under /api/
+    public = await c.get("/api/greeter/public")
+    assert public.status == 200 and await public.json() == {"hello": "world"}
+    # an overlay route under /api/ takes the overlay token, not the admin token
+    token = h.settings.security.overlay_token
+    assert (await c.get("/api/greeter/overlay")).status == 401
+    assert (await c.get("/api/greeter/overlay", headers=h.admin_headers)).status == 401
+    assert (await c.get(f"/api/greeter/overlay?token={token}")).status == 200
+    # an admin route outside /api/ is still admin-only
+    assert (await c.get("/p/greeter/admin")).status == 401
+    assert (await c.get("/p/greeter/admin", headers=h.admin_headers)).status == 200
+    # the core's own API stays admin-only, and so does a path nobody registered
+    assert (await c.get("/api/events")).status == 401
+    assert (await c.get("/api/greeter/nothing-here")).status == 401
+
+
 async def test_hook_register_routes_of_a_plugin_that_failed_to_start_stop_answering(limelight):
     async def hello(request: web.Request) -> web.Response:
         return web.json_response({})
@@ -146,7 +211,7 @@ async def test_hook_register_routes_of_a_plugin_that_failed_to_start_stop_answer
     async def startup(ctx: Any) -> None:
         raise RuntimeError("no")
 
-    plugin = Plugin(
+    plugin = HookPlugin(
         register_routes=lambda register: register(Route("GET", "/p/broken/", hello, auth="public")),
         startup=startup,
     )
@@ -159,7 +224,7 @@ async def test_hook_register_routes_of_a_plugin_that_failed_to_start_stop_answer
 
 
 async def test_hook_register_overlays_lists_them_with_token_urls(limelight):
-    plugin = Plugin(
+    plugin = HookPlugin(
         register_overlays=lambda register: register(
             Overlay("goal", "goal.html", events=("tip",), width=600, height=120, title="Goal bar")
         )
@@ -192,7 +257,7 @@ async def test_hook_register_jobs_runs_the_job_with_the_plugin_context(limelight
         seen.append(ctx.name)
         ran.set()
 
-    plugin = Plugin(
+    plugin = HookPlugin(
         register_jobs=lambda register: register(Job("tick", tick, "interval", {"seconds": 0.05}))
     )
     h = await limelight(plugins={"ticker": plugin})
@@ -209,7 +274,7 @@ async def test_hook_register_jobs_a_failing_job_is_counted_and_keeps_its_schedul
         calls += 1
         raise RuntimeError("job failed")
 
-    plugin = Plugin(
+    plugin = HookPlugin(
         register_jobs=lambda register: register(Job("boom", boom, "interval", {"seconds": 0.02}))
     )
     h = await limelight(plugins={"boomer": plugin})
@@ -241,7 +306,7 @@ async def test_hook_register_webhook_providers_commits_before_answering(limeligh
     async def on_event(event: Any, ctx: Any) -> None:
         seen.append(event)
 
-    plugin = Plugin(
+    plugin = HookPlugin(
         register_webhook_providers=lambda register: register(WebhookProvider("fakepay", kofi_like)),
         on_event=on_event,
     )
@@ -271,10 +336,10 @@ async def test_hook_register_chat_connectors_builds_and_starts_the_connector(lim
         built.append(ctx.name)
         return LocalConnector("fakechat", platform="fakeplatform")
 
-    first = Plugin(
+    first = HookPlugin(
         register_chat_connectors=lambda register: register(ChatConnectorSpec("fakechat", factory))
     )
-    second = Plugin(
+    second = HookPlugin(
         register_chat_connectors=lambda register: register(ChatConnectorSpec("fakechat", factory))
     )
     h = await limelight(plugins={"first": first, "second": second})
@@ -292,7 +357,7 @@ async def test_hook_register_chat_connectors_builds_and_starts_the_connector(lim
 
 
 async def test_hook_register_badges_award_and_revoke(limelight):
-    plugin = Plugin(
+    plugin = HookPlugin(
         register_badges=lambda register: register(
             Badge("vip", "VIP", icon="star", description="a VIP supporter")
         )
@@ -322,7 +387,7 @@ async def test_hook_register_event_types_accepts_declared_types_on_the_api(limel
     async def on_event(event: Any, ctx: Any) -> None:
         seen.append(event)
 
-    plugin = Plugin(
+    plugin = HookPlugin(
         register_event_types=lambda register: register(EventType("merch.drop_started")),
         on_event=on_event,
     )
@@ -357,7 +422,7 @@ async def test_hook_startup_gets_a_ready_context(limelight):
         found["scheduler"] = ctx.scheduler is not None
         found["url"] = ctx.url("/x")
 
-    h = await limelight(plugins={"starter": Plugin(startup=startup)})
+    h = await limelight(plugins={"starter": HookPlugin(startup=startup)})
     assert found["name"] == "starter" and found["db"] is True and found["scheduler"]
     assert found["url"].endswith("/x")
     assert h.host.info["starter"].status == "enabled"
@@ -365,7 +430,7 @@ async def test_hook_startup_gets_a_ready_context(limelight):
 
 async def test_hook_startup_sync_implementation_is_called_too(limelight):
     called: list[str] = []
-    await limelight(plugins={"sync": Plugin(startup=lambda ctx: called.append(ctx.name))})
+    await limelight(plugins={"sync": HookPlugin(startup=lambda ctx: called.append(ctx.name))})
     assert called == ["sync"]
 
 
@@ -375,9 +440,9 @@ async def test_hook_shutdown_runs_when_the_server_stops(limelight):
     async def shutdown(ctx: Any) -> None:
         stopped.append(ctx.name)
 
-    h = await limelight(plugins={"stopper": Plugin(shutdown=shutdown)})
+    h = await limelight(plugins={"stopper": HookPlugin(shutdown=shutdown)})
     assert stopped == []
-    await h.client.close()
+    await h.close()
     assert stopped == ["stopper"]
 
 
@@ -389,11 +454,11 @@ async def test_hook_shutdown_failure_does_not_stop_the_others(limelight):
 
     h = await limelight(
         plugins={
-            "bad": Plugin(shutdown=bad),
-            "good": Plugin(shutdown=lambda ctx: stopped.append(ctx.name)),
+            "bad": HookPlugin(shutdown=bad),
+            "good": HookPlugin(shutdown=lambda ctx: stopped.append(ctx.name)),
         }
     )
-    await h.client.close()
+    await h.close()
     assert stopped == ["good"]
     assert h.host.info["bad"].stats["shutdown"].errors == 1
 
@@ -409,7 +474,7 @@ async def test_hook_on_event_receives_each_accepted_event_once_with_its_id(limel
         seen.append(event)
         contexts.append(ctx.name)
 
-    h = await limelight(plugins={"watcher": Plugin(on_event=on_event)})
+    h = await limelight(plugins={"watcher": HookPlugin(on_event=on_event)})
     _status, body = await h.post_event(
         {"type": "tip", "source_id": "t-1", "data": {"amount": "2.00", "currency": "EUR"}}
     )
@@ -435,9 +500,9 @@ async def test_hook_check_chat_message_strictest_verdict_wins_and_failures_hide(
 
     h = await limelight(
         plugins={
-            "allow": Plugin(check_chat_message=allow),
-            "links": Plugin(check_chat_message=hide_links),
-            "spam": Plugin(check_chat_message=delete_spam),
+            "allow": HookPlugin(check_chat_message=allow),
+            "links": HookPlugin(check_chat_message=hide_links),
+            "spam": HookPlugin(check_chat_message=delete_spam),
         }
     )
     host = h.host
@@ -461,7 +526,7 @@ async def test_hook_check_chat_message_fails_closed_when_a_plugin_raises(limelig
     def broken(message: Any, ctx: Any) -> Verdict | None:
         raise RuntimeError("gate broke")
 
-    h = await limelight(plugins={"broken": Plugin(check_chat_message=broken)})
+    h = await limelight(plugins={"broken": HookPlugin(check_chat_message=broken)})
     verdict = await h.host.check_chat_message(make_chat("hi"))
     assert (verdict.action, verdict.plugin) == (Action.HIDE, "broken")
 
@@ -470,7 +535,7 @@ async def test_hook_check_chat_message_invalid_answer_hides(limelight):
     def nonsense(message: Any, ctx: Any) -> Any:
         return "yes please"
 
-    h = await limelight(plugins={"nonsense": Plugin(check_chat_message=nonsense)})
+    h = await limelight(plugins={"nonsense": HookPlugin(check_chat_message=nonsense)})
     verdict = await h.host.check_chat_message(make_chat("hi"))
     assert verdict.action is Action.HIDE and "invalid verdict" in verdict.reason
 

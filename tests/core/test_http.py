@@ -44,6 +44,27 @@ async def test_unknown_api_path_is_json_404_and_page_is_html_404(limelight):
     assert "no such page: /nope" in await page.text()
 
 
+async def test_pages_carry_the_security_headers_from_the_one_helper(limelight):
+    from limelight.web.security import DASHBOARD_CSP, OVERLAY_CSP
+
+    h = await limelight()
+    pages = {
+        "/admin/login": DASHBOARD_CSP,  # a dashboard page
+        "/nope": DASHBOARD_CSP,  # an error page
+        "/overlays/nope?token=wrong": OVERLAY_CSP,  # an overlay's error, shown in a preview
+    }
+    for path, csp in pages.items():
+        response = await h.client.get(path)
+        assert response.headers["Content-Security-Policy"] == csp, path
+        assert response.headers["X-Content-Type-Options"] == "nosniff", path
+        assert response.headers["Referrer-Policy"] == "no-referrer", path
+        assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+    assert "frame-ancestors 'none'" in DASHBOARD_CSP
+    api = await h.client.get("/api/nope")
+    assert api.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Content-Security-Policy" not in api.headers  # JSON is no page
+
+
 async def test_wrong_method_is_405_with_a_message(limelight):
     h = await limelight()
     response = await h.client.delete("/api/events", headers=h.admin_headers)
@@ -246,10 +267,13 @@ async def test_healthz_reports_state_and_no_secrets(limelight):
             "admin_password": "pw-correct-horse",
         },
         "webhooks": {"kofi": {"verification_token": "kofi-0f1e2d3c4b5a"}},
-        "twitch": {"token": "oauth:tw-5e6f7a8b9c0d", "client_id": "cid-abcdef123456"},
+        "plugins": {"twitch": {"token": "oauth:tw-5e6f7a8b9c0d", "client_id": "cid-abcdef123456"}},
         "obs": {"password": "obs-pass-445566"},
     }
-    h = await limelight(config=secrets)
+    from limelight_twitch import TwitchPlugin
+
+    h = await limelight(plugins={"twitch": TwitchPlugin}, config=secrets)
+    assert h.ctx("twitch").config.token == "oauth:tw-5e6f7a8b9c0d"  # the plugin has it
     response = await h.client.get("/healthz")
     assert response.status == 200
     body = await response.json()

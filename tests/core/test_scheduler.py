@@ -84,7 +84,7 @@ async def test_jobs_rebuilt_from_rows_after_a_restart_run_what_fell_due_once(
     done = await Reminder.create(
         text="already ran", due_at=now - timedelta(days=1), done=True, runs=1
     )
-    await h1.client.close()
+    await h1.close()
 
     h2 = await limelight(plugins={"reminders": reminders}, database_url=database_url)
 
@@ -96,7 +96,7 @@ async def test_jobs_rebuilt_from_rows_after_a_restart_run_what_fell_due_once(
     assert scheduler.next_run(f"reminder-{overdue.id}") is None
     assert scheduler.next_run(f"reminder-{future.id}") == future.due_at
     assert scheduler.next_run(f"reminder-{done.id}") is None
-    await h2.client.close()
+    await h2.close()
 
     h3 = await limelight(plugins={"reminders": reminders}, database_url=database_url)
     assert h3.ctx("reminders").scheduler.next_run(f"reminder-{overdue.id}") is None

@@ -3,30 +3,78 @@
 With Limelight installed, pytest picks up the fixtures in :mod:`.pytest_plugin`
 automatically. A test asks for ``limelight`` and starts a server on a throw-away database::
 
+    from limelight.testing import Recorder, make_tip
+
     async def test_hello(limelight):
-        h = await limelight(plugins={"hello": hello_plugin})
+        h = await limelight(plugins={"hello": HelloPlugin, "rec": Recorder()})
         await h.chat_as("alice", "!hello")
         assert h.said[-1].text == "Hello, alice!"
+        await h.publish(make_tip("5.00"))
+        assert [t.amount for t in h.plugin("rec", Recorder).of_type(Tip)] == [...]
 
 The harness talks to the server through a real aiohttp test client, so routes, auth and
 middlewares behave exactly as in production.
+
+The rules:
+
+* **Nothing leaks in from the machine.** Settings are the defaults plus the test's
+  ``config`` (and a throw-away SQLite file in ``tmp_path``, known test tokens, port 0).
+  The kit never reads ``./config.toml``, ``LIMELIGHT_CONFIG``, any ``LIMELIGHT_*``
+  variable or ``LIMELIGHT_PLUGINS``: a streamer's real OBS, Twitch or webhook settings
+  never reach a test. A test that wants a file or an environment says so:
+  ``make_settings(tmp_path, config_file=path, environ={...})``, or the same keywords on
+  the ``limelight`` fixture.
+* **One harness at a time.** A process runs one Limelight app at a time (the database
+  layer is process-wide); starting a second while one runs fails with a clear error. To
+  test a restart, ``await h.close()`` and start another on the same ``database_url``. The
+  fixture closes whatever is still running after the test.
+* **Plugins are created per harness.** Pass a :class:`~limelight.Plugin` class and the
+  host creates a fresh instance for that app (``h.plugin(name)`` returns it); pass an
+  instance (``Recorder()``) to keep a handle on it in the test.
+* **What ``publish`` waits for.** ``await h.publish(event)`` returns once the event is
+  accepted (deduped, committed for money, ``record_events`` written, gated) *and*, with
+  the default ``settle=True``, once every plugin's ``on_event`` and every core subscriber
+  (overlays, chat, OBS rules) has finished with it and every chat reply is sent.
+  ``chat_as`` and ``post_event`` wait the same way.
+* **When to call ``settle()``.** After anything that reaches the bus without the harness:
+  a request through ``h.client`` (a webhook, ``/api/...``), a job or task of the plugin
+  that publishes, an event published with ``settle=False``. ``settle()`` waits only for
+  work already queued; it does not wait for time to pass (a scheduled job, a cooldown),
+  and it never sleeps on a guess. For a condition that depends on another process (a
+  browser, a fake OBS), poll the condition itself.
+* **A hook that hangs is a test failure, not a hang.** Hooks run under the same timeouts
+  as in production (``[plugins] hook_timeout``); set it small in ``config`` to test a
+  timeout quickly.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import ValidationError
 
+from .. import hookimpl
+from ..bus import Accepted
 from ..chat import LocalConnector, SentMessage
-from ..config import Settings, load_settings
+from ..chat.service import ChatService
+from ..config import (
+    ConfigError,
+    NoConfig,
+    Settings,
+    env_overrides,
+    format_validation_error,
+    load_settings,
+)
 from ..context import PluginContext, Services
-from ..events import ChatMessage, Event, Tip, ViewerRef
+from ..events import ChatMessage, Event, Tip, ViewerRef, event_type_name
 from ..money import Money
+from ..plugin import Plugin
 from ..plugins import PluginHost
 from ..web.app import create_app
 from ..web.keys import HOST, SERVICES
@@ -38,31 +86,118 @@ _ids = itertools.count(1)
 #: Name of the in-memory chat connector the harness attaches (``h.chat_as``).
 TEST_CONNECTOR = "test"
 
+E = TypeVar("E", bound=Event)
+P = TypeVar("P")
+
 
 def make_settings(
-    tmp_path: Path, config: dict[str, Any] | None = None, database_url: str | None = None
+    tmp_path: Path,
+    config: Mapping[str, Any] | None = None,
+    database_url: str | None = None,
+    *,
+    config_file: Path | str | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Settings on a fresh SQLite file in ``tmp_path`` with known test tokens."""
+    """Settings for a test: the defaults, a fresh SQLite file in ``tmp_path``, the known
+    test tokens, port 0, then ``config`` on top.
+
+    Nothing else is read: not ``./config.toml``, not ``LIMELIGHT_CONFIG``, not the
+    process environment. A test that wants them asks: ``config_file`` is read as
+    ``limelight run --config`` would read it, and ``environ`` supplies ``LIMELIGHT_*``
+    overrides as the environment would. ``config`` (and the database and tokens above)
+    wins over both, so a test never touches a real database.
+    """
     base: dict[str, Any] = {
         "server": {"host": "127.0.0.1", "port": 0},
         "security": {"admin_token": ADMIN_TOKEN, "overlay_token": OVERLAY_TOKEN},
         "database": {"url": database_url or f"sqlite://{tmp_path / 'limelight.sqlite3'}"},
     }
-    return _settings_from(base, config or {}, tmp_path)
-
-
-def _settings_from(base: dict[str, Any], config: dict[str, Any], tmp_path: Path) -> Settings:
-    merged = _merge(base, config)
-    settings = load_settings(None, environ={}, overrides=merged)
+    merged = merge_config(base, config or {})
+    if config_file is not None:
+        settings = load_settings(config_file, environ=dict(environ or {}), overrides=merged)
+    else:
+        tree, origin = env_overrides(environ or {})
+        try:
+            settings = Settings.model_validate(merge_config(tree, merged))
+        except ValidationError as exc:
+            raise ConfigError(
+                format_validation_error(exc, "test settings", origin=origin)
+            ) from None
+        settings.source = "<test settings>"
     settings.base_dir = tmp_path
     return settings
 
 
-def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+def merge_config(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    """``b`` over ``a``, table by table (a key in ``b`` replaces the same key in ``a``)."""
     out = dict(a)
     for k, v in b.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        old = out.get(k)
+        out[k] = merge_config(old, v) if isinstance(v, Mapping) and isinstance(old, Mapping) else v
     return out
+
+
+#: The old private name; kept for suites written against it.
+_merge = merge_config
+
+
+# -- plugins for tests ---------------------------------------------------------------------------
+
+
+class Recorder(Plugin[NoConfig]):
+    """A plugin that records every event it is handed, in order (test events too).
+
+    ``on_event`` is ``async``, so it runs on the event loop and ``h.publish(...)`` returns
+    with the event already in :attr:`events`::
+
+        rec = Recorder()
+        h = await limelight(plugins={"rec": rec})
+        await h.publish(make_tip("5.00"))
+        [tip] = rec.of_type(Tip)
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: Every event received, oldest first.
+        self.events: list[Event] = []
+
+    @hookimpl
+    async def on_event(self, event: Event) -> None:
+        self.events.append(event)
+
+    @overload
+    def of_type(self, kind: type[E]) -> list[E]: ...
+
+    @overload
+    def of_type(self, kind: str) -> list[Event]: ...
+
+    def of_type(self, kind: type[Event] | str) -> list[Any]:
+        """The events of one class (``Tip``) or wire type name (``"tip"``,
+        ``"shop.sold_out"``), oldest first."""
+        if isinstance(kind, str):
+            return [e for e in self.events if event_type_name(e) == kind]
+        return [e for e in self.events if isinstance(e, kind)]
+
+    def clear(self) -> None:
+        self.events.clear()
+
+
+class HookPlugin:
+    """A throw-away plugin made of hook functions given by keyword, for tests that need
+    one hook with a particular behaviour::
+
+        async def record_events(events, tx):
+            raise RuntimeError("disk full")
+
+        h = await limelight(plugins={"broken": HookPlugin(record_events=record_events)})
+
+    Each function takes any subset of the hook's arguments, as a hook method would. Write
+    a :class:`~limelight.Plugin` subclass for anything with state.
+    """
+
+    def __init__(self, **hooks: Callable[..., Any]) -> None:
+        for name, function in hooks.items():
+            setattr(self, name, hookimpl(function))
 
 
 # -- factories ---------------------------------------------------------------------------------
@@ -122,7 +257,9 @@ def make_tip(
 class Harness:
     """A running Limelight app with a test client; see the module docstring."""
 
-    def __init__(self, app: web.Application, client: TestClient) -> None:
+    def __init__(
+        self, app: web.Application, client: TestClient[web.Request, web.Application]
+    ) -> None:
         self.app = app
         self.client = client
 
@@ -142,19 +279,46 @@ class Harness:
     def admin_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.settings.security.admin_token}"}
 
-    def ctx(self, plugin: str) -> PluginContext:
+    def ctx(self, plugin: str) -> PluginContext[Any]:
+        """The context the host gave ``plugin`` (its config, services, log)."""
         return self.host.contexts[plugin]
+
+    @overload
+    def plugin(self, name: str) -> object: ...
+
+    @overload
+    def plugin(self, name: str, kind: type[P]) -> P: ...
+
+    def plugin(self, name: str, kind: type[Any] | None = None) -> Any:
+        """The plugin object the host runs as ``name`` (the instance it created from a
+        class). With ``kind``, checked and typed: ``h.plugin("hype", Hype).level``."""
+        obj = self.host.plugin(name)
+        if obj is None:
+            info = self.host.info.get(name)
+            why = f"{info.status}: {info.reason}" if info else "not loaded"
+            raise LookupError(f"no running plugin {name!r} ({why})")
+        if kind is not None and not isinstance(obj, kind):
+            raise TypeError(f"plugin {name!r} is a {type(obj).__name__}, not a {kind.__name__}")
+        return obj
 
     def url(self, path: str) -> str:
         return str(self.client.make_url(path))
 
-    async def publish(self, event: Event, *, settle: bool = True) -> Any:
+    async def close(self) -> None:
+        """Stop the server (plugins' ``shutdown``, the database closed), as SIGTERM would.
+        Another harness may start after this, on the same database to test a restart."""
+        await self.client.close()
+
+    async def publish(self, event: Event, *, settle: bool = True) -> Accepted:
+        """Put ``event`` on the bus as a source would; see the module docstring for what
+        this waits for."""
         accepted = await self.services.bus.publish(event)
         if settle:
             await self.settle()
         return accepted
 
-    async def post_event(self, payload: dict[str, Any], *, settle: bool = True) -> Any:
+    async def post_event(self, payload: dict[str, Any], *, settle: bool = True) -> tuple[int, Any]:
+        """``POST /api/events`` with the admin token: ``(status, JSON body)``."""
         response = await self.client.post("/api/events", json=payload, headers=self.admin_headers)
         body = await response.json()
         if settle:
@@ -162,7 +326,9 @@ class Harness:
         return response.status, body
 
     async def settle(self, timeout: float = 5.0) -> None:
-        """Wait until every lane has delivered what is queued (no sleeping on a guess)."""
+        """Wait until every lane (each plugin's ``on_event``, overlays, chat, OBS rules) has
+        delivered what is queued and chat has sent every reply. Raises ``TimeoutError``
+        after ``timeout`` seconds instead of hanging the test."""
         chat = self.services.chat
         async with asyncio.timeout(timeout):
             while True:
@@ -180,9 +346,19 @@ class Harness:
     # -- chat ------------------------------------------------------------------------------
 
     @property
+    def chat(self) -> ChatService:
+        """The running chat service (``h.chat.feed_since(0)``, ``h.chat.router``)."""
+        chat = self.services.chat
+        if chat is None:
+            raise RuntimeError("the chat service is not running")
+        return chat
+
+    @property
     def chat_connector(self) -> LocalConnector:
         """The in-memory chat connector ``chat_as`` types into (named ``test``)."""
-        return self.services.chat.connectors[TEST_CONNECTOR]
+        connector = self.chat.connectors[TEST_CONNECTOR]
+        assert isinstance(connector, LocalConnector)
+        return connector
 
     async def chat_as(
         self,
@@ -211,13 +387,22 @@ class Harness:
     def said(self) -> list[SentMessage]:
         """Everything the bot said on any connector, oldest first (``.text``,
         ``.reply_to``, ``.channel``, ``.platform``)."""
-        return list(self.services.chat.sent)
+        return list(self.chat.sent)
 
 
 async def start_harness(
-    settings: Settings, plugins: dict[str, Any] | None = None, *, entry_points: bool = False
+    settings: Settings,
+    plugins: Mapping[str, object] | None = None,
+    *,
+    entry_points: bool = False,
+    environ: Mapping[str, str] | None = None,
 ) -> Harness:
-    app = create_app(settings, plugins=plugins, entry_points=entry_points)
+    """Start an app on ``settings`` with ``plugins`` (name -> a Plugin class, an instance,
+    or a module). ``entry_points`` also loads the installed plugins; which of them is
+    chosen as ``LIMELIGHT_PLUGINS`` in ``environ`` says (never the process environment)."""
+    app = create_app(
+        settings, plugins=dict(plugins or {}), entry_points=entry_points, environ=environ or {}
+    )
     client = TestClient(TestServer(app))
     try:
         await client.start_server()
@@ -237,21 +422,19 @@ async def run_examples(harness: Harness, plugin: str | None = None) -> list[str]
 
     ``assert not await run_examples(h, "myplugin")`` makes the examples part of a suite.
     """
-    router = harness.services.chat.router
+    router = harness.chat.router
     failures = []
     for name, cmd in sorted(router.commands.items()):
         owner = router.owners.get(name)
         if plugin is not None and owner != plugin:
             continue
         for ex in cmd.examples:
-            before = harness.services.chat.sent_count
+            before = harness.chat.sent_count
             line = ex.line
             if line.startswith("!") and router.prefix != "!":
                 line = router.prefix + line[1:]
             message = await harness.chat_as(ex.user, line, roles=set(ex.roles))
-            replies = [
-                s.text for s in harness.services.chat.sent_since(before) if s.reply_to is message
-            ]
+            replies = [s.text for s in harness.chat.sent_since(before) if s.reply_to is message]
             said = replies[0] if replies else None
             failed = said == harness.settings.chat.error_reply and ex.reply != said
             if failed or not ex.matches(said):
@@ -267,10 +450,13 @@ __all__ = [
     "OVERLAY_TOKEN",
     "TEST_CONNECTOR",
     "Harness",
+    "HookPlugin",
+    "Recorder",
     "make_chat",
     "make_settings",
     "make_tip",
     "make_viewer",
+    "merge_config",
     "run_examples",
     "start_harness",
 ]

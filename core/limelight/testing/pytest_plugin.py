@@ -2,42 +2,66 @@
 
 * ``limelight_settings`` — settings on a throw-away SQLite database in ``tmp_path``.
 * ``limelight`` — an async factory: ``h = await limelight(plugins={...}, config={...})``
-  starts the app and returns a :class:`limelight.testing.Harness`; it is stopped after
-  the test. ``entry_points=True`` also loads installed plugins.
+  starts the app and returns a :class:`limelight.testing.Harness`; whatever is still
+  running is closed after the test. ``entry_points=True`` also loads installed plugins.
+
+The rules (settings come from the test alone, one harness at a time, what ``publish``
+waits for) are in :mod:`limelight.testing`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
-from . import Harness, _merge, make_settings, start_harness
+from ..config import Settings
+from . import Harness, make_settings, start_harness
+
+
+class StartHarness(Protocol):
+    """The ``limelight`` fixture: start a harness (see :func:`limelight.testing.make_settings`
+    for ``config``, ``config_file`` and ``environ``)."""
+
+    async def __call__(
+        self,
+        plugins: Mapping[str, object] | None = None,
+        *,
+        config: Mapping[str, Any] | None = None,
+        entry_points: bool = False,
+        database_url: str | None = None,
+        config_file: Path | str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Harness: ...
 
 
 @pytest.fixture
-def limelight_settings(tmp_path: Path) -> Any:
+def limelight_settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
 @pytest.fixture
-async def limelight(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Harness]]]:
+async def limelight(tmp_path: Path) -> AsyncIterator[StartHarness]:
     started: list[Harness] = []
 
     async def factory(
-        plugins: dict[str, Any] | None = None,
+        plugins: Mapping[str, object] | None = None,
         *,
-        config: dict[str, Any] | None = None,
+        config: Mapping[str, Any] | None = None,
         entry_points: bool = False,
         database_url: str | None = None,
+        config_file: Path | str | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> Harness:
-        settings = make_settings(tmp_path, _merge({}, config or {}), database_url)
-        harness = await start_harness(settings, plugins, entry_points=entry_points)
+        settings = make_settings(
+            tmp_path, config, database_url, config_file=config_file, environ=environ
+        )
+        harness = await start_harness(settings, plugins, entry_points=entry_points, environ=environ)
         started.append(harness)
         return harness
 
     yield factory
     for harness in reversed(started):
-        await harness.client.close()
+        await harness.close()

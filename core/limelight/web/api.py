@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -12,15 +13,22 @@ from ..models import EventRecord
 from ..wire import event_from_wire, known_types, record_to_wire
 from .auth import require_admin
 from .errors import ApiError
-from .keys import HOST, SERVICES, SETTINGS
+from .keys import HOST, PLUGIN_ROUTES, SERVICES, SETTINGS
 
 MAX_LIMIT = 500
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
 
 @web.middleware
-async def admin_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def admin_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The core's admin API is everything under ``/api/`` (and ``/-/plugins.json``); an
+    unknown path there is refused before it can say whether it exists. A plugin's route is
+    guarded by the auth it declared (``Route.auth``), whatever its path: a ``public`` route
+    under ``/api/`` is public."""
     if request.path.startswith("/api/") or request.path == "/-/plugins.json":
-        require_admin(request, request.app[SETTINGS])
+        if request.match_info.route not in request.app[PLUGIN_ROUTES]:
+            require_admin(request, request.app[SETTINGS])
     return await handler(request)
 
 

@@ -8,8 +8,9 @@ order even when a later one fails to start.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,21 +33,32 @@ from ..viewers import Viewers
 from . import api, dashboard, health, webhooks
 from .auth import require_admin, require_overlay
 from .errors import ApiError, error_middleware
-from .keys import HOST, SERVICES, SETTINGS
+from .keys import HOST, PLUGIN_ROUTES, SERVICES, SETTINGS
 
 log = logging.getLogger("limelight.web")
 
 CORE_TEMPLATES = Path(__file__).parent / "templates"
 CORE_STATIC = Path(__file__).parent / "static"
 
+#: One check a plugin route runs before its handler (raises to refuse the request).
+Check = Callable[[web.Request], None]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
 
 def build_host(
-    settings: Settings, plugins: dict[str, Any] | None = None, *, entry_points: bool = True
+    settings: Settings,
+    plugins: dict[str, Any] | None = None,
+    *,
+    entry_points: bool = True,
+    environ: Mapping[str, str] | None = None,
 ) -> PluginHost:
-    """Load plugins (entry points, then objects given in code), configure, register."""
+    """Load plugins (entry points, then objects given in code), configure, register.
+
+    ``environ`` is where ``LIMELIGHT_PLUGINS`` is read (the process environment when
+    ``None``; the test kit passes its own, so a developer's shell does not leak in)."""
     host = PluginHost(settings)
     if entry_points:
-        host.load_entry_points(plugin_selection(), settings.plugins.disabled)
+        host.load_entry_points(plugin_selection(environ), settings.plugins.disabled)
     for name, obj in (plugins or {}).items():
         host.add(obj, name)
     host.configure()
@@ -85,11 +97,13 @@ def create_app(
     plugins: dict[str, Any] | None = None,
     entry_points: bool = True,
     host: PluginHost | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> web.Application:
-    host = host or build_host(settings, plugins, entry_points=entry_points)
+    host = host or build_host(settings, plugins, entry_points=entry_points, environ=environ)
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.server.max_body)
     app[SETTINGS] = settings
     app[HOST] = host
+    app[PLUGIN_ROUTES] = set()
     env = aiohttp_jinja2.setup(
         app,
         loader=template_loader(settings, host),
@@ -134,20 +148,24 @@ def core_services() -> list[Any]:
 
 
 def _add_plugin_routes(app: web.Application, host: PluginHost) -> None:
+    """Add each plugin route behind the checks it declared: its plugin still enabled, then
+    its ``auth``. The route's own ``auth`` decides, whatever the path (see
+    :func:`limelight.web.api.admin_middleware`)."""
     settings = app[SETTINGS]
     for owner, route in host.routes.items():
-        checks: list[Any] = [lambda r, _o=owner: _require_enabled(host, _o)]
+        checks: list[Check] = [functools.partial(_require_enabled, host, owner)]
         if route.auth == "admin":
             checks.append(lambda r: require_admin(r, settings))
         elif route.auth == "overlay":
             checks.append(lambda r: require_overlay(r, settings))
         try:
-            app.router.add_route(
+            added = app.router.add_route(
                 route.method, route.path, _guarded(route.handler, checks), name=route.name
             )
         except (ValueError, RuntimeError) as exc:
             host.disable(owner, f"route {route.key} rejected: {exc}")
             continue
+        app[PLUGIN_ROUTES].add(added)
 
 
 async def _navigation(request: web.Request) -> dict[str, Any]:
@@ -155,7 +173,7 @@ async def _navigation(request: web.Request) -> dict[str, Any]:
     return {"nav": dashboard.navigation(request.app)}
 
 
-def _require_enabled(host: PluginHost, owner: str) -> None:
+def _require_enabled(host: PluginHost, owner: str, request: web.Request) -> None:
     """A plugin disabled after the router froze (say, its startup failed) stops answering."""
     info = host.info.get(owner)
     if info is None or not info.enabled:
@@ -163,7 +181,7 @@ def _require_enabled(host: PluginHost, owner: str) -> None:
         raise ApiError(503, f"plugin {owner!r} is disabled: {reason}")
 
 
-def _guarded(handler: Any, checks: list[Any]) -> Any:
+def _guarded(handler: Handler, checks: list[Check]) -> Handler:
     async def guarded(request: web.Request) -> web.StreamResponse:
         for check in checks:
             check(request)

@@ -14,11 +14,7 @@ from aiohttp import web
 
 from .auth import SESSION_COOKIE, check_login, is_admin, session_value
 from .keys import HOST, SERVICES, SETTINGS
-
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
+from .security import DASHBOARD_CSP, secure
 
 #: The core's dashboard pages, in navigation order; plugins' pages (``Route(nav=...)``)
 #: follow, per app, from the host's ``nav`` registry.
@@ -35,17 +31,9 @@ def navigation(app: web.Application) -> list[tuple[str, str]]:
     return [*CORE_NAV, *((link.path, link.label) for link in host.nav.values())]
 
 
-def _secure(response: web.StreamResponse) -> web.StreamResponse:
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def render(request: web.Request, template: str, context: dict[str, Any]) -> web.Response:
     context = {"nav": navigation(request.app), "settings": request.app[SETTINGS], **context}
-    return _secure(aiohttp_jinja2.render_template(template, request, context))  # type: ignore[return-value]
+    return secure(aiohttp_jinja2.render_template(template, request, context), csp=DASHBOARD_CSP)
 
 
 def require_session(request: web.Request) -> None:

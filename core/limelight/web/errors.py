@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from html import escape
 
 from aiohttp import web
+
+from .security import DASHBOARD_CSP, OVERLAY_CSP, secure
 
 log = logging.getLogger("limelight.web")
 
@@ -32,21 +35,29 @@ def wants_json(request: web.Request) -> bool:
 
 
 def error_response(
-    request: web.Request, status: int, message: str, extra: dict | None = None
+    request: web.Request, status: int, message: str, extra: dict[str, object] | None = None
 ) -> web.Response:
     if wants_json(request):
         body = {"error": message, "status": status, **(extra or {})}
-        return web.Response(status=status, text=json.dumps(body), content_type="application/json")
+        response = web.Response(
+            status=status, text=json.dumps(body), content_type="application/json"
+        )
+        return secure(response, csp=None)
     page = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{status}</title></head>"
-        f"<body style='font-family:system-ui;margin:3em'><h1>{status}</h1><p>{escape(message)}</p>"
-        "<p><a href='/admin/'>Limelight dashboard</a></p></body></html>"
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{status}</title>"
+        "<link rel='stylesheet' href='/-/static/admin.css'></head>"
+        f"<body><main><h1>{status}</h1><p>{escape(message)}</p>"
+        "<p><a href='/admin/'>Limelight dashboard</a></p></main></body></html>"
     )
-    return web.Response(status=status, text=page, content_type="text/html")
+    # An overlay's error shows in the dashboard's preview frame; any other page is never framed.
+    csp = OVERLAY_CSP if request.path.startswith("/overlays/") else DASHBOARD_CSP
+    return secure(web.Response(status=status, text=page, content_type="text/html"), csp=csp)
 
 
 @web.middleware
-async def error_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+async def error_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.web_urldispatcher import AbstractRoute
 
 from ..config import Settings
 from ..context import Services
@@ -11,3 +12,6 @@ from ..plugins import PluginHost
 SETTINGS = web.AppKey("settings", Settings)
 HOST = web.AppKey("host", PluginHost)
 SERVICES = web.AppKey("services", Services)
+#: The routes plugins registered: each carries its own auth check (``Route.auth``), so the
+#: admin API's path rule (everything under ``/api/`` is admin) does not apply to them.
+PLUGIN_ROUTES = web.AppKey("plugin_routes", set[AbstractRoute])

@@ -1,0 +1,59 @@
+"""The security headers every page Limelight serves carries, built in one place.
+
+Why one helper: the dashboard, the overlay pages and plugin pages each used to set their
+own copy of these headers, and copies drift (one page loses ``nosniff``, another allows
+inline script). A page picks the policy that fits it and calls :func:`secure`::
+
+    from limelight.web.security import DASHBOARD_CSP, secure
+
+    return secure(aiohttp_jinja2.render_template("tips/page.html", request, context))
+
+Neither policy allows inline script (``'unsafe-inline'``) or ``eval``: anything a viewer
+typed reaches a page as text, and a policy without inline script keeps it that way even if
+a template slips.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from aiohttp import web
+
+#: Dashboard (admin) pages: scripts, styles and API calls from this server only; never
+#: framed by another site (clickjacking), forms post back here only.
+DASHBOARD_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+#: Overlay pages (OBS browser sources): nothing by default, then only this server's
+#: scripts, styles, media and fonts and its WebSocket; framing allowed by this server only,
+#: so the dashboard can preview an overlay.
+OVERLAY_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self'; font-src 'self'; connect-src 'self'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'self'"
+)
+
+ResponseT = TypeVar("ResponseT", bound=web.StreamResponse)
+
+
+def secure(
+    response: ResponseT, *, csp: str | None = DASHBOARD_CSP, cache: str = "no-store"
+) -> ResponseT:
+    """Set the security headers on ``response`` and return it.
+
+    ``csp`` is the Content-Security-Policy (:data:`DASHBOARD_CSP`, :data:`OVERLAY_CSP`, or
+    ``None`` for a response that is no page, such as a stylesheet). ``cache`` is the
+    ``Cache-Control`` value: pages that show private or live data are ``no-store``.
+    """
+    headers = response.headers
+    if csp is not None:
+        headers["Content-Security-Policy"] = csp
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["Cache-Control"] = cache
+    return response
+
+
+__all__ = ["DASHBOARD_CSP", "OVERLAY_CSP", "secure"]
