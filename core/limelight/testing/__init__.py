@@ -3,14 +3,17 @@
 With Limelight installed, pytest picks up the fixtures in :mod:`.pytest_plugin`
 automatically. A test asks for ``limelight`` and starts a server on a throw-away database::
 
+    from limelight import Tip
     from limelight.testing import Recorder, make_tip
 
     async def test_hello(limelight):
-        h = await limelight(plugins={"hello": HelloPlugin, "rec": Recorder()})
+        rec = Recorder()
+        h = await limelight(plugins={"hello": HelloPlugin, "rec": rec})
         await h.chat_as("alice", "!hello")
         assert h.said[-1].text == "Hello, alice!"
+        assert h.plugin("hello", HelloPlugin).greeted == ["alice"]
         await h.publish(make_tip("5.00"))
-        assert [t.amount for t in h.plugin("rec", Recorder).of_type(Tip)] == [...]
+        assert len(rec.of_type(Tip)) == 1
 
 The harness talks to the server through a real aiohttp test client, so routes, auth and
 middlewares behave exactly as in production.
@@ -42,9 +45,10 @@ The rules:
   work already queued; it does not wait for time to pass (a scheduled job, a cooldown),
   and it never sleeps on a guess. For a condition that depends on another process (a
   browser, a fake OBS), poll the condition itself.
-* **A hook that hangs is a test failure, not a hang.** Hooks run under the same timeouts
-  as in production (``[plugins] hook_timeout``); set it small in ``config`` to test a
-  timeout quickly.
+* **Timeouts are production's.** Hooks run under ``[plugins] hook_timeout`` (5 s) and
+  ``max_timeouts``, so ``publish`` returns after a hook that hangs is abandoned; set
+  ``hook_timeout`` small in ``config`` to test that quickly. ``settle()`` gives up with
+  ``TimeoutError`` after its own ``timeout`` rather than hanging the suite.
 """
 
 from __future__ import annotations
@@ -325,12 +329,14 @@ class Harness:
             await self.settle()
         return response.status, body
 
-    async def settle(self, timeout: float = 5.0) -> None:
+    async def settle(self, timeout: float | None = None) -> None:
         """Wait until every lane (each plugin's ``on_event``, overlays, chat, OBS rules) has
         delivered what is queued and chat has sent every reply. Raises ``TimeoutError``
-        after ``timeout`` seconds instead of hanging the test."""
+        after ``timeout`` seconds (default: 5 s more than ``[plugins] hook_timeout``, so a
+        hook abandoned at its timeout is not mistaken for a hang) instead of hanging."""
         chat = self.services.chat
-        async with asyncio.timeout(timeout):
+        limit = timeout if timeout is not None else self.host.timeout + 5.0
+        async with asyncio.timeout(limit):
             while True:
                 lanes = self.services.bus.lanes.values()
                 if all(not lane.queue and lane._idle.is_set() for lane in lanes) and (
