@@ -76,10 +76,18 @@ class Event:
     #: Chat display updates are shed first under overload; money events never are.
     sheddable: ClassVar[bool] = False
 
+    #: Where it came from: a chat connector (``twitch``), a webhook provider (``kofi``),
+    #: ``api``, ``simulate``.
     source: str
+    #: The source's own id for it; ``(source, source_id)`` is unique, so a replayed
+    #: delivery is recognised as a duplicate.
     source_id: str
+    #: Who did it (``platform``, ``id``, ``name``); ``null`` when nobody did (stream went
+    #: online) or the source does not say.
     viewer: ViewerRef | None = None
+    #: When it happened (ISO 8601 with a time zone on the wire; now when left out).
     occurred_at: datetime = field(default_factory=utcnow)
+    #: A simulated event: overlays and plugins show it, nothing durable is written.
     test: bool = False
     #: Event-log id, set by the bus once the event is accepted.
     id: int | None = None
@@ -262,13 +270,21 @@ class ChatMessage(Event):
     type: ClassVar[str] = "chat.message"
     sheddable: ClassVar[bool] = True
 
+    #: The line as typed.
     text: str
+    #: The channel it was typed in (a platform may carry several).
     channel: str = ""
+    #: Platform-neutral roles: ``subscriber``, ``vip``, ``moderator``, ``broadcaster``.
     roles: frozenset[str] = frozenset()
+    #: The platform's badge names, as the platform sends them.
     badges: tuple[str, ...] = ()
+    #: The viewer's first message in the channel.
     first: bool = False
+    #: The platform id of the message this one answers.
     reply_to: str | None = None
+    #: Bits cheered in this line (the cheer itself is a separate ``cheer`` event).
     bits: int = 0
+    #: The viewer's name colour (``#rrggbb``), when the platform has one.
     color: str = ""
     #: Set by the bus from the gating hook (allowed when no plugin gates chat); not part of
     #: the wire form.
@@ -281,18 +297,26 @@ class ChatDeleted(Event):
 
     type: ClassVar[str] = "chat.deleted"
 
+    #: The channel the lines were in.
     channel: str = ""
+    #: The platform id of the one removed line; ``null`` removes every line of ``viewer``.
     message_id: str | None = None
 
 
 @dataclass(kw_only=True, slots=True)
 class Tip(Event):
+    """Money a viewer sent the streamer through a tip provider (Ko-fi, Stripe, the API)."""
+
     type: ClassVar[str] = "tip"
     money: ClassVar[bool] = True
 
+    #: What was paid, with ``currency`` (ISO 4217) beside it on the wire.
     amount: Money
+    #: What the payer wrote (viewer text: shown as text, never as HTML).
     message: str = ""
+    #: The payment provider (``kofi``, ``stripe``) when it is not the ``source``.
     provider: str = ""
+    #: The payer asked not to be named.
     anonymous: bool = False
     #: What the provider calls it: ``donation``, ``subscription``, ``shop_order``, ``checkout``.
     kind: str = ""
@@ -306,19 +330,28 @@ class Refund(Event):
     type: ClassVar[str] = "refund"
     money: ClassVar[bool] = True
 
+    #: How much was given back, with ``currency``.
     amount: Money
+    #: ``source`` of the money event it reverses.
     original_source: str
+    #: ``source_id`` of the money event it reverses.
     original_id: str
+    #: Why, as the provider says it (``refunded``, ``chargeback``).
     reason: str = ""
 
 
 @dataclass(kw_only=True, slots=True)
 class Cheer(Event):
+    """Bits cheered in chat (Twitch); the amount is the number of bits, not a currency."""
+
     type: ClassVar[str] = "cheer"
     money: ClassVar[bool] = True
 
+    #: How many bits.
     bits: int
+    #: The chat line the bits came with.
     message: str = ""
+    #: Cheered anonymously.
     anonymous: bool = False
 
 
@@ -329,10 +362,15 @@ class Subscription(Event):
     type: ClassVar[str] = "subscription"
     money: ClassVar[bool] = True
 
+    #: The platform's tier id (Twitch: ``1000``, ``2000``, ``3000``, ``prime``).
     tier: str = "1000"
+    #: Cumulative months subscribed.
     months: int = 1
+    #: Someone else paid for it.
     gifted: bool = False
+    #: Who paid for a gift (``null``: anonymous or not a gift).
     gifter: ViewerRef | None = None
+    #: The resub message the viewer shared.
     message: str = ""
     #: ``source_id`` of the ``gift_bomb`` this gift belongs to: show one alert for the
     #: bomb, not one per gift (each gift is still its own event and ledger entry).
@@ -346,8 +384,11 @@ class GiftBomb(Event):
     type: ClassVar[str] = "gift_bomb"
     money: ClassVar[bool] = True
 
+    #: How many subscriptions were gifted at once.
     count: int
+    #: The tier of the gifted subscriptions.
     tier: str = "1000"
+    #: Gifted anonymously.
     anonymous: bool = False
 
 
@@ -358,19 +399,28 @@ class Donation(Event):
     type: ClassVar[str] = "donation"
     money: ClassVar[bool] = True
 
+    #: How much was donated, with ``currency``.
     amount: Money
+    #: What the donor wrote.
     message: str = ""
+    #: The fundraiser it counts towards.
     campaign: str = ""
+    #: The donor asked not to be named.
     anonymous: bool = False
 
 
 @dataclass(kw_only=True, slots=True)
 class MerchOrder(Event):
+    """An order in the streamer's shop."""
+
     type: ClassVar[str] = "merch.order"
     money: ClassVar[bool] = True
 
+    #: What was bought (the shop's item name or SKU).
     item: str
+    #: What the order paid, with ``currency``.
     amount: Money
+    #: How many.
     quantity: int = 1
 
 
@@ -381,8 +431,11 @@ class MembershipChanged(Event):
     type: ClassVar[str] = "membership.changed"
     money: ClassVar[bool] = True
 
+    #: The membership level (``vip``, a supporter tier's name).
     level: str
+    #: What happened: ``granted``, ``renewed``, ``expired``, ``revoked``, ...
     status: str
+    #: When it ends (``null``: never, or it just ended).
     expires_at: datetime | None = None
 
 
@@ -392,28 +445,41 @@ class Milestone(Event):
 
     type: ClassVar[str] = "milestone"
 
+    #: Which goal (a fundraiser's or challenge's name).
     name: str
+    #: Where it is now, in ``unit``.
     current: int = 0
+    #: Where it is going, in ``unit``.
     target: int = 0
+    #: What is counted: a currency code (then ``current`` and ``target`` are minor
+    #: units), or a word such as ``pushups``.
     unit: str = ""
 
 
 @dataclass(kw_only=True, slots=True)
 class Raid(Event):
+    """Another channel (``viewer``) ended its stream by sending its audience here."""
+
     type: ClassVar[str] = "raid"
 
+    #: How many viewers the raid brought.
     viewers: int = 0
 
 
 @dataclass(kw_only=True, slots=True)
 class StreamOnline(Event):
+    """The stream went live; per-stream totals (a "this stream" board) start here."""
+
     type: ClassVar[str] = "stream.online"
 
+    #: The stream's title, when the platform says it.
     title: str = ""
 
 
 @dataclass(kw_only=True, slots=True)
 class StreamOffline(Event):
+    """The stream ended."""
+
     type: ClassVar[str] = "stream.offline"
 
 

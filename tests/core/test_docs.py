@@ -1,5 +1,6 @@
-"""The plugin-author guide shows the example plugin exactly as the suite installs it, and
-the operations guide covers every command and settings table."""
+"""The plugin-author guide shows the example plugin exactly as the suite installs it, the
+event reference is generated from the event classes, and the operations guide covers every
+command and settings table."""
 
 from __future__ import annotations
 
@@ -54,3 +55,35 @@ def test_operations_guide_covers_every_command_and_section() -> None:
         if Settings.model_fields[section].exclude:
             continue
         assert f"[{section}" in text, f"operations.md lacks the [{section}] table"
+
+
+# -- docs/events.md ------------------------------------------------------------------------------
+
+EVENTS_PAGE = REPO / "docs" / "events.md"
+
+
+def test_events_page_is_generated_from_the_models() -> None:
+    from limelight.eventdocs import render
+
+    assert EVENTS_PAGE.read_text(encoding="utf-8") == render(), (
+        "docs/events.md is stale: run `python -m limelight.eventdocs > docs/events.md`"
+    )
+
+
+def test_events_page_lists_every_event_type_and_field_with_a_description() -> None:
+    from limelight.eventdocs import data_fields, describe, field_comments
+    from limelight.events import EVENT_TYPES
+
+    text = EVENTS_PAGE.read_text(encoding="utf-8")
+    comments = field_comments()
+    undescribed = []
+    for name, cls in EVENT_TYPES.items():
+        assert f"## `{name}`" in text
+        for f in data_fields(cls):
+            assert f"| `{f.name}` |" in text
+            if not describe(cls, f.name, comments):
+                undescribed.append(f"{cls.__name__}.{f.name}")
+    assert not undescribed, f"give these fields a `#:` comment in events.py: {undescribed}"
+    # The money flag reaches the page: a money type is listed as one.
+    assert "| [`tip`](#tip) | `limelight.Tip` | yes |" in text
+    assert "| [`raid`](#raid) | `limelight.Raid` | no |" in text

@@ -2,23 +2,30 @@
 
 The editable checkout must not be the only way Limelight works, and a third party's plugin
 must be found through the ``limelight`` entry-point group of a real installed distribution.
-One venv (``installed_venv``) serves every test here; it also holds the example plugin
-``limelight-shoutout`` and its broken twin ``limelight-broken``.
+One venv (``installed_venv``) serves most tests here; it also holds the example plugin
+``limelight-shoutout`` and its broken twin ``limelight-broken``. ``limelight-hype``, the
+plugin written from docs/writing-plugins.md alone, gets a venv of its own (with mypy), so
+the shared one stays as the other tests expect it.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, Venv
+from tests.conftest import FIXTURES, Venv, _pip
 from tests.core.procs import running_server
 
 pytestmark = pytest.mark.slow
+
+HYPE = FIXTURES / "limelight-hype"
 
 
 def test_wheel_ships_theme_example_config_and_test_kit(installed_venv: Venv) -> None:
@@ -62,7 +69,7 @@ def test_installed_plugins_json_shows_example_and_broken_twin(
     plugins = {p["name"]: p for p in json.loads(out)["plugins"]}
 
     shoutout = plugins["shoutout"]
-    assert shoutout["status"] == "enabled", shoutout
+    assert shoutout["status"] == "ready", shoutout  # checked without starting it
     assert shoutout["version"] == "0.1.0"
     assert shoutout["origin"] == "limelight-shoutout 0.1.0"
     assert {
@@ -70,7 +77,6 @@ def test_installed_plugins_json_shows_example_and_broken_twin(
         "register_models",
         "register_jobs",
         "on_event",
-        "register_config_model",
         "register_routes",
         "register_commands",
     } <= set(shoutout["hooks"])
@@ -145,6 +151,74 @@ def test_example_plugin_own_tests_pass_against_the_installed_wheel(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout and "skipped" not in result.stdout
+
+
+# -- limelight-hype: a plugin written from docs/writing-plugins.md alone ----------------------
+
+
+@pytest.fixture(scope="module")
+def hype_venv(installed_venv: Venv, tmp_path_factory: pytest.TempPathFactory) -> Venv:
+    """A fresh venv with Limelight's wheel, the ``limelight-hype`` wheel built from
+    ``tests/fixtures/limelight-hype`` like any third party's, pytest and mypy."""
+    root = tmp_path_factory.mktemp("hype")
+    isolation = [] if importlib.util.find_spec("hatchling") is None else ["--no-build-isolation"]
+    _pip(sys.executable, "wheel", HYPE, "--no-deps", *isolation, "-w", root / "dist", cwd=root)
+    (wheel,) = (root / "dist").glob("limelight_hype-*.whl")
+    subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True, timeout=120)
+    venv = Venv(root=root / "venv", wheel=wheel)
+    _pip(
+        venv.python,
+        "install",
+        installed_venv.wheel,
+        wheel,
+        "pytest>=8",
+        "pytest-aiohttp>=1.1",
+        "pytest-asyncio>=1.0",
+        "mypy>=1.11",
+        cwd=root,
+    )
+    return venv
+
+
+def _plugin_project(tmp_path: Path) -> Path:
+    """The hype plugin's tests and pyproject (its pytest and mypy settings), without its
+    source: what they import must come from the installed wheels."""
+    shutil.copytree(HYPE / "tests", tmp_path / "tests")
+    shutil.copy(HYPE / "pyproject.toml", tmp_path)
+    return tmp_path
+
+
+def test_hype_plugin_passes_its_own_tests_against_the_installed_wheels(
+    hype_venv: Venv, tmp_path: Path
+) -> None:
+    project = _plugin_project(tmp_path)
+    result = hype_venv.run(
+        hype_venv.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests",
+        cwd=project, check=False, timeout=180,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout and "skipped" not in result.stdout
+
+
+def test_hype_plugin_is_strictly_typed_against_the_installed_limelight(
+    hype_venv: Venv, tmp_path: Path
+) -> None:
+    project = _plugin_project(tmp_path)
+    # The installed package (found through its py.typed), then its tests importing it.
+    for target in (["-p", "limelight_hype"], ["tests"]):
+        result = hype_venv.run(
+            hype_venv.python, "-m", "mypy", "--strict", *target,
+            cwd=project, check=False, timeout=300,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "Success: no issues found" in result.stdout
+
+
+def test_hype_plugin_is_found_through_its_entry_point(hype_venv: Venv, tmp_path: Path) -> None:
+    out = hype_venv.run(hype_venv.limelight, "plugins", "--json", cwd=tmp_path).stdout
+    plugins = {p["name"]: p for p in json.loads(out)["plugins"]}
+    assert plugins["hype"]["status"] == "ready", plugins["hype"]
+    assert plugins["hype"]["origin"] == "limelight-hype 0.1.0"
 
 
 def _config_value(path: Path, key: str) -> str:
