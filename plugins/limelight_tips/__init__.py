@@ -1,24 +1,30 @@
 """Tips: Ko-fi, Stripe and signed-webhook providers, an exactly-once ledger, and reactions.
 
 A viewer tips; the provider's webhook is verified, and the event, its ledger row and its
-alert are committed together before the provider is answered (``record_events``); then this
-plugin thanks the viewer in chat and moves the leaderboard (``on_event``). Chat commands:
-``!tip`` (a personal tip link) and ``!top`` (top supporters), ``!tipname`` (hide or show
-your name on stream).
+alert are committed together before the provider is answered (``record_events``, the only
+place this plugin writes them); then the plugin thanks the viewer in chat and moves the
+leaderboard (``on_event``). Chat commands: ``!tip`` (a personal tip link), ``!top`` (top
+supporters), ``!tipname`` (hide or show your name on stream). Tip alerts play on the
+``alerts`` overlay of the alerts plugin, which this plugin requires.
 
-Written against the public plugin API only; see docs/tips.md for the streamer's guide.
+:class:`TipsPlugin` only wires the parts together; each part is a module with one concern
+(see docs/tips.md, "How it is built"). Written against the public plugin API only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Literal
+from collections.abc import Mapping
+from functools import cached_property, partial
+from typing import Literal
 
 from limelight import (
-    ConfigModel,
+    Call,
+    Command,
     Event,
     Models,
     Overlay,
+    Plugin,
+    Register,
     Route,
     Transaction,
     WebhookProvider,
@@ -27,130 +33,207 @@ from limelight import (
     hookimpl,
 )
 
+from .alerting import Alerting
+from .approval import Approval
+from .boards import Boards
 from .config import TipsConfig, table_problems
-from .providers import generic, kofi, stripe
-from .runtime import TTS_OVERLAY, Runtime
-from .web import routes
+from .ledger import Converter
+from .moderation import Moderator
+from .people import People
+from .providers import Intake, Provider, generic, kofi, stripe
+from .reactions import Reactions
+from .recording import Recorder, Written
+from .refunds import Refunds
+from .speech import TTS_OVERLAY, Speech
+from .thanks import Thanks
+from .web import Dashboard
 
 __version__ = "0.1.0"
 
-runtime = Runtime()
+PROVIDERS: tuple[Provider, ...] = (kofi, stripe, generic)
 
 
-@hookimpl
-def register_config_model(register: Callable[[ConfigModel], None]) -> None:
-    register(ConfigModel(TipsConfig))
+class TipsPlugin(Plugin[TipsConfig]):
+    config_model = TipsConfig
+    requires = ("alerts",)
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.intake = Intake()
 
-@hookimpl
-def register_models(register: Callable[[Models], None]) -> None:
-    register(Models("tips", "limelight_tips.models", "limelight_tips.migrations"))
+    # -- the parts (built on first use: they need self.ctx, which the host sets after
+    # __init__ and before any hook runs) ------------------------------------------------
 
+    @cached_property
+    def converter(self) -> Converter:
+        return Converter.from_config(self.config)
 
-def _provider(module: Any) -> WebhookProvider:
-    async def handle(request: Any, body: bytes) -> list[Event]:
-        return await module.handle(runtime, request, body)
+    @cached_property
+    def people(self) -> People:
+        return People(self.ctx)
 
-    return WebhookProvider(
-        module.NAME,
-        handle,
-        max_body=module.MAX_BODY,
-        check_config=lambda table: table_problems(module.NAME, table),
-    )
+    @cached_property
+    def speech(self) -> Speech:
+        return Speech(self.ctx)
 
+    @cached_property
+    def alerting(self) -> Alerting:
+        return Alerting(self.ctx, self.converter)
 
-@hookimpl
-def register_webhook_providers(register: Callable[[WebhookProvider], None]) -> None:
-    for module in (kofi, stripe, generic):
-        register(_provider(module))
+    @cached_property
+    def approval(self) -> Approval:
+        return Approval(self.ctx, self.alerting, self.speech)
 
+    @cached_property
+    def refunds(self) -> Refunds:
+        return Refunds(self.ctx)
 
-@hookimpl
-def register_routes(register: Callable[[Route], None]) -> None:
-    for route in routes(runtime):
-        register(route)
+    @cached_property
+    def boards(self) -> Boards:
+        return Boards(self.ctx, self.converter, self.people)
 
-
-@hookimpl
-def register_overlays(register: Callable[[Overlay], None]) -> None:
-    register(
-        Overlay(
-            TTS_OVERLAY,
-            "tips/tts.html",
-            events=(),
-            width=400,
-            height=100,
-            title="Tip messages read aloud",
-            description="Browser speech for approved tip messages; off unless "
-            "[plugins.tips] tts = true. The dashboard has a kill switch.",
+    @cached_property
+    def recorder(self) -> Recorder:
+        return Recorder(
+            self.ctx,
+            people=self.people,
+            moderator=Moderator(self.config, self.converter),
+            alerting=self.alerting,
+            approval=self.approval,
+            refunds=self.refunds,
+            speech=self.speech,
         )
+
+    @cached_property
+    def reactions(self) -> Reactions:
+        return Reactions(
+            self.ctx,
+            recorder=self.recorder,
+            alerting=self.alerting,
+            people=self.people,
+            thanks=Thanks(self.ctx),
+            speech=self.speech,
+            boards=self.boards,
+        )
+
+    @cached_property
+    def dashboard(self) -> Dashboard:
+        return Dashboard(
+            self.ctx,
+            intake=self.intake,
+            refunds=self.refunds,
+            approval=self.approval,
+            speech=self.speech,
+            boards=self.boards,
+        )
+
+    # -- registration ----------------------------------------------------------------------
+
+    @hookimpl
+    def register_models(self, register: Register[Models]) -> None:
+        register(Models("tips", "limelight_tips.models", "limelight_tips.migrations"))
+
+    @hookimpl
+    def register_webhook_providers(self, register: Register[WebhookProvider]) -> None:
+        for provider in PROVIDERS:
+            register(
+                WebhookProvider(
+                    provider.NAME,
+                    partial(provider.handle, self.intake),
+                    max_body=provider.MAX_BODY,
+                    check_config=partial(table_problems, provider.NAME),
+                )
+            )
+
+    @hookimpl
+    def register_routes(self, register: Register[Route]) -> None:
+        for route in self.dashboard.routes():
+            register(route)
+
+    @hookimpl
+    def register_overlays(self, register: Register[Overlay]) -> None:
+        register(
+            Overlay(
+                TTS_OVERLAY,
+                "tips/tts.html",
+                events=(),
+                width=400,
+                height=100,
+                title="Tip messages read aloud",
+                description="Browser speech for approved tip messages; off unless "
+                "[plugins.tips] tts = true. The dashboard has a kill switch.",
+            )
+        )
+
+    @hookimpl
+    def register_commands(self, register: Register[Command]) -> None:
+        for cmd in (self.tip, self.top, self.tipname):
+            register(cmd)
+
+    # -- commands --------------------------------------------------------------------------
+
+    @command("tip", aliases=("donate",), user_cooldown=10)
+    @example(
+        "!tip",
+        r"Tip here: https?://\S+/p/tips/go/\S+ \(your code LL-[A-Z0-9]{8}, "
+        r"valid \d+ min\)",
+        regex=True,
     )
+    async def tip(self, call: Call) -> str:
+        """A personal tip link, so your tip counts for you here in chat."""
+        links = self.intake.links
+        if call.viewer is None:
+            return "Tip links need a chat account."
+        if links is None or not (self.config.stripe_payment_link or self.config.kofi_page):
+            return "Tipping is not set up here yet."
+        code = await links.issue(call.viewer)
+        link = self.ctx.url(f"/p/tips/go/{links.sign(code.code)}")
+        minutes = self.config.link_ttl_minutes
+        return f"Tip here: {link} (your code LL-{code.code}, valid {minutes} min)"
+
+    @command("top", aliases=("leaders",), cooldown=5)
+    @example("!top", r"(Top supporters|No tips yet).*", regex=True)
+    async def top(self, call: Call, n: int = 3) -> str:
+        """The biggest supporters (this stream by default)."""
+        return await self.boards.top_line(max(1, min(n, 10)))
+
+    @command("tipname")
+    @example("!tipname hide", "Your name will not be shown on stream with your tips.")
+    async def tipname(self, call: Call, choice: Literal["hide", "show"]) -> str:
+        """Hide (or show again) your name on stream when you tip."""
+        if call.viewer is None:
+            return "This needs a chat account."
+        person = await self.ctx.viewers.get_or_create(call.viewer)
+        person.hide_name = choice == "hide"
+        await person.save(update_fields=["hide_name"])
+        self.people.forget(call.viewer)
+        self.boards.mark_dirty()
+        if person.hide_name:
+            return "Your name will not be shown on stream with your tips."
+        return "Your name will be shown on stream with your tips again."
+
+    # -- lifecycle and events --------------------------------------------------------------
+
+    @hookimpl
+    async def startup(self) -> None:
+        self.intake.start(self.ctx)
+        await self.speech.start()
+        await self.refunds.start()
+        await self.boards.start()
+        self.reactions.start()
+
+    @hookimpl
+    async def shutdown(self) -> None:
+        await self.reactions.stop()
+        await self.boards.stop()
+
+    @hookimpl
+    async def record_events(self, events: list[Event], tx: Transaction) -> Mapping[int, Written]:
+        return await self.recorder.record_events(events, tx)
+
+    @hookimpl
+    async def on_event(self, event: Event) -> None:
+        await self.reactions.on_event(event)
 
 
-@command("tip", aliases=("donate",), user_cooldown=10)
-@example(
-    "!tip",
-    r"Tip here: https?://\S+/p/tips/go/\S+ \(your code LL-[A-Z0-9]{8}, "
-    r"valid \d+ min\)",
-    regex=True,
-)
-async def tip(ctx: Any, call: Any) -> str:
-    """A personal tip link, so your tip counts for you here in chat."""
-    if call.viewer is None:
-        return "Tip links need a chat account."
-    if runtime.links is None or not (
-        runtime.config.stripe_payment_link or runtime.config.kofi_page
-    ):
-        return "Tipping is not set up here yet."
-    link = await runtime.tip_link(call.viewer)
-    token = link.rsplit("/", 1)[-1]
-    code = token.split(".", 1)[0]
-    minutes = runtime.config.link_ttl_minutes
-    return f"Tip here: {link} (your code LL-{code}, valid {minutes} min)"
-
-
-@command("top", aliases=("leaders",), cooldown=5)
-@example("!top", r"(Top supporters|No tips yet).*", regex=True)
-async def top(ctx: Any, call: Any, n: int = 3) -> str:
-    """The biggest supporters (this stream by default)."""
-    return await runtime.top_line(max(1, min(n, 10)))
-
-
-@command("tipname")
-@example("!tipname hide", "Your name will not be shown on stream with your tips.")
-async def tipname(ctx: Any, call: Any, choice: Literal["hide", "show"]) -> str:
-    """Hide (or show again) your name on stream when you tip."""
-    person = await ctx.viewers.get_or_create(call.viewer)
-    person.hide_name = choice == "hide"
-    await person.save(update_fields=["hide_name"])
-    runtime.forget_person(call.viewer)
-    runtime.mark_dirty()
-    if person.hide_name:
-        return "Your name will not be shown on stream with your tips."
-    return "Your name will be shown on stream with your tips again."
-
-
-@hookimpl
-def register_commands(register: Callable[[Any], None]) -> None:
-    for cmd in (tip, top, tipname):
-        register(cmd)
-
-
-@hookimpl
-async def startup(ctx: Any) -> None:
-    await runtime.start(ctx)
-
-
-@hookimpl
-async def shutdown(ctx: Any) -> None:
-    await runtime.stop()
-
-
-@hookimpl
-async def record_events(events: list[Event], tx: Transaction) -> None:
-    await runtime.record_events(events, tx)
-
-
-@hookimpl
-async def on_event(event: Event, ctx: Any) -> None:
-    await runtime.on_event(event)
+__all__ = ["TipsPlugin"]

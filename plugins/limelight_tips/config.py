@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from limelight import Money, PluginConfig
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 Period = Literal["stream", "month", "all"]
 
@@ -103,8 +103,8 @@ class TipsConfig(PluginConfig):
 
     @field_validator("base_currency", "bits_currency")
     @classmethod
-    def _check_currency(cls, value: str, info: Any) -> str:
-        return _currency(value, info.field_name)
+    def _check_currency(cls, value: str, info: ValidationInfo) -> str:
+        return _currency(value, info.field_name or "")
 
     @field_validator("rates", mode="before")
     @classmethod
@@ -127,14 +127,14 @@ class TipsConfig(PluginConfig):
 
     @field_validator("min_message_amount", "tts_min_amount", "goal_target")
     @classmethod
-    def _check_amount(cls, value: str, info: Any) -> str:
+    def _check_amount(cls, value: str, info: ValidationInfo) -> str:
         if value.strip():
-            _decimal(value, info.field_name)
+            _decimal(value, info.field_name or "")
         return value.strip()
 
     @field_validator("stripe_payment_link", "kofi_page")
     @classmethod
-    def _check_url(cls, value: str, info: Any) -> str:
+    def _check_url(cls, value: str, info: ValidationInfo) -> str:
         if value and not value.startswith("https://"):
             raise ValueError(f"{info.field_name} must be an https:// address")
         return value
@@ -149,21 +149,21 @@ class TipsConfig(PluginConfig):
 # -- [webhooks.<provider>] --------------------------------------------------------------------
 
 
-class _Table(PluginConfig):
-    pass
+class WebhookTable(PluginConfig):
+    """A ``[webhooks.<provider>]`` table (unknown keys refused, like every config table)."""
 
 
-class KofiWebhook(_Table):
+class KofiWebhook(WebhookTable):
     #: Ko-fi > Settings > API > Webhooks > Advanced: the verification token.
     verification_token: str = Field(min_length=8)
 
 
-class StripeWebhook(_Table):
+class StripeWebhook(WebhookTable):
     #: The endpoint's signing secret (whsec_...), from the Stripe dashboard or `stripe listen`.
     secret: str = Field(min_length=8)
 
 
-class GenericWebhook(_Table):
+class GenericWebhook(WebhookTable):
     #: Shared HMAC-SHA256 secret; generate one with `python -c "import secrets;
     #: print(secrets.token_urlsafe(32))"`.
     secret: str = Field(min_length=16)
@@ -171,7 +171,7 @@ class GenericWebhook(_Table):
     tolerance: int = Field(300, ge=30, le=3600)
 
 
-WEBHOOK_TABLES: dict[str, type[_Table]] = {
+WEBHOOK_TABLES: dict[str, type[WebhookTable]] = {
     "kofi": KofiWebhook,
     "stripe": StripeWebhook,
     "generic": GenericWebhook,
@@ -182,9 +182,9 @@ class WebhookConfigError(ValueError):
     """A ``[webhooks.*]`` table this plugin reads is invalid; the message names the key."""
 
 
-def load_webhooks(raw: dict[str, dict[str, Any]]) -> dict[str, _Table]:
+def load_webhooks(raw: dict[str, dict[str, Any]]) -> dict[str, WebhookTable]:
     """Validate the provider tables present in ``[webhooks]``; absent = provider off."""
-    out: dict[str, _Table] = {}
+    out: dict[str, WebhookTable] = {}
     problems: list[str] = []
     for name in WEBHOOK_TABLES:
         table = raw.get(name)

@@ -1,16 +1,18 @@
 """The ledger: exactly-once money rows, totals per currency, and the leaderboard.
 
-Writes are idempotent: the row's key is the event's own dedupe key ``(source, source_id)``,
-unique in the table, so an event the bus dispatches again after a crash finds its row and
-writes nothing. Sums run in the database per ``(viewer, currency)``; conversion to the base
-currency happens afterwards in Python with exact decimals, so a rate change applies to
-history too and nothing is ever rounded twice.
+Why a module of its own: every amount the plugin ever counts comes from these rows, so the
+queries that read them (totals, the leaderboard, the goal) live next to the one function
+that writes them. The row's key is the event's own dedupe key ``(source, source_id)``,
+unique in the table, and the row is written only in the bus's transaction
+(``record_events``), so an event and its row commit together or not at all. Sums run in
+the database per ``(viewer, currency)``; conversion to the base currency happens
+afterwards in Python with exact decimals, so a rate change applies to history too and
+nothing is ever rounded twice. Nothing here formats money for people: callers do, with
+``ctx.money``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,19 +20,14 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from limelight import Money
-from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
+from tortoise.queryset import QuerySet
 
 from .config import TipsConfig
 from .models import LedgerEntry
 
-log = logging.getLogger("limelight.plugin.tips")
-
 BITS = "BITS"
-#: Pauses between attempts at a ledger write that failed for a transient reason; together
-#: well under the plugin hook timeout.
-RETRY_DELAYS = (0.1, 0.4, 1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,19 +64,6 @@ class Converter:
         return self.into(money, self.base) if self.base else None
 
 
-def display(money: Money) -> str:
-    """How an amount reads on stream and in chat: ``5.00 USD``, ``100 bits``."""
-    if money.currency == BITS:
-        return f"{money.minor} bit" + ("" if abs(money.minor) == 1 else "s")
-    return f"{money.to_wire()} {money.currency}"
-
-
-@dataclass(slots=True)
-class Recorded:
-    entry: LedgerEntry
-    created: bool
-
-
 async def record(
     *,
     provider: str,
@@ -98,14 +82,12 @@ async def record(
     original: LedgerEntry | None = None,
     reason: str = "",
     refund_of: str = "",
-    in_transaction: bool = False,
-) -> Recorded:
-    """Insert one ledger row, or return the row already there for this key.
+) -> LedgerEntry:
+    """Insert one ledger row in the running transaction (``record_events``).
 
-    The insert comes first (one statement, one commit); the unique key answers a replay.
-    ``in_transaction``: the row is part of the bus's transaction for a new event, so it is
-    a plain insert; a conflict or a database error raises (rolling back the plugin's part
-    of the batch) instead of being looked up or retried inside a failed transaction.
+    A plain insert: a conflict or a database error raises, which rolls back the plugin's
+    part of the batch; the core then calls ``record_events`` again for the event in a fresh
+    transaction. There is no second, idempotent write path anywhere else.
     """
     entry = LedgerEntry(
         provider=provider,
@@ -126,35 +108,13 @@ async def record(
         original=original,
         reason=reason[:200],
     )
-    if in_transaction:
-        await entry.save()
-        return Recorded(entry, True)
-    for delay in (*RETRY_DELAYS, None):
-        try:
-            await entry.save()
-        except IntegrityError:  # already written: a replay, or a retry racing it
-            existing = await LedgerEntry.get_or_none(provider=provider, provider_id=provider_id)
-            if existing is None:
-                raise
-            return Recorded(existing, False)
-        except OperationalError as exc:
-            # A busy or briefly unreachable database: the event is already committed in the
-            # event log, so try again rather than let this one row go missing.
-            if delay is None:
-                raise
-            log.warning(
-                "ledger write for %s:%s failed (%s); retrying in %.1f s",
-                provider,
-                provider_id,
-                exc,
-                delay,
-            )
-            await asyncio.sleep(delay)
-            entry._saved_in_db = False
-            entry.pk = None
-        else:
-            return Recorded(entry, True)
-    raise AssertionError("unreachable")
+    await entry.save()
+    return entry
+
+
+async def row_of(provider: str, provider_id: str) -> LedgerEntry | None:
+    """The row an event wrote (its key is the event's dedupe key), if any."""
+    return await LedgerEntry.get_or_none(provider=provider, provider_id=provider_id)
 
 
 def key_of(provider: str, provider_id: str) -> str:
@@ -169,7 +129,7 @@ async def orphan_refund_keys() -> set[str]:
         .exclude(refund_of="")
         .values_list("refund_of", flat=True)
     )
-    return set(rows)
+    return {str(key) for key in rows}
 
 
 async def adopt_refunds(tip: LedgerEntry) -> int:
@@ -182,7 +142,7 @@ async def adopt_refunds(tip: LedgerEntry) -> int:
         await LedgerEntry.filter(id__in=[r.id for r in refunds]).update(
             original_id=tip.id, **payer_of(tip)
         )
-    return -sum(r.amount_minor for r in refunds if r.currency == tip.currency)
+    return -sum(int(r.amount_minor) for r in refunds if r.currency == tip.currency)
 
 
 def payer_of(tip: LedgerEntry | None) -> dict[str, Any]:
@@ -203,8 +163,7 @@ async def refunded_minor(original: LedgerEntry) -> int:
         .annotate(total=Sum("amount_minor"))
         .values("total")
     )
-    total = rows[0]["total"] if rows else None
-    return -int(total or 0)
+    return -_as_int(rows[0]["total"] if rows else None)
 
 
 def _as_int(value: Any) -> int:
@@ -212,27 +171,26 @@ def _as_int(value: Any) -> int:
     return int(value or 0)
 
 
-async def totals(query: Any = None) -> list[dict[str, Any]]:
-    """Net totals per currency (tips minus refunds) of ``query`` (default: every row)."""
+@dataclass(frozen=True, slots=True)
+class Total:
+    """The net amount (tips minus refunds) of one currency, and how many rows made it."""
+
+    money: Money
+    entries: int
+
+
+async def totals(query: QuerySet[LedgerEntry] | None = None) -> list[Total]:
+    """Net totals per currency of ``query`` (default: every row), by currency code."""
     query = LedgerEntry.all() if query is None else query
     rows = (
         await query.annotate(total=Sum("amount_minor"), count=Count("id"))
         .group_by("currency")
         .values("currency", "total", "count")
     )
-    out = []
-    for row in sorted(rows, key=lambda r: r["currency"]):
-        money = Money(_as_int(row["total"]), row["currency"])
-        out.append(
-            {
-                "currency": money.currency,
-                "amount": money.to_wire(),
-                "display": display(money),
-                "minor": money.minor,
-                "entries": int(row["count"]),
-            }
-        )
-    return out
+    return [
+        Total(Money(_as_int(row["total"]), row["currency"]), int(row["count"]))
+        for row in sorted(rows, key=lambda r: str(r["currency"]))
+    ]
 
 
 def period_start(
@@ -260,12 +218,25 @@ def supporter_key(row: dict[str, Any]) -> Supporter | None:
     return None
 
 
-async def leaderboard(converter: Converter, *, since: datetime | None, size: int) -> dict[str, Any]:
-    """The top supporters since ``since``: net of refunds, anonymous tips left out.
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """One place on a leaderboard."""
+
+    rank: int
+    name: str
+    #: ``(platform, id)`` of a chat viewer (their name opt-out applies), else ``None``.
+    viewer: tuple[str, str] | None
+    money: Money
+
+
+async def leaderboard(
+    converter: Converter, *, since: datetime | None, size: int
+) -> tuple[str, list[Ranked]]:
+    """The currency ranked in and the top supporters since ``since``: net of refunds,
+    anonymous tips left out.
 
     With a base currency every currency with a rate counts (converted exactly); without
-    one, only the most used currency of the window is ranked. Each entry carries ``viewer``
-    (platform, id) when it is a chat viewer, so the caller can honour a name opt-out.
+    one, only the most used currency of the window is ranked.
     """
     query = LedgerEntry.filter(anonymous=False)
     if since is not None:
@@ -277,32 +248,21 @@ async def leaderboard(converter: Converter, *, since: datetime | None, size: int
         .values(*columns, "total", "count")
     )
     currency = converter.base or main_currency(converter, rows)
-    totals: dict[Supporter, int] = defaultdict(int)
+    sums: dict[Supporter, int] = defaultdict(int)
     for row in rows:
         key = supporter_key(row)
         value = converter.into(Money(_as_int(row["total"]), row["currency"]), currency)
         if key is not None and value is not None:
-            totals[key] += value.minor
-    ranked = sorted(((v, k) for k, v in totals.items() if v > 0), key=lambda t: (-t[0], str(t[1])))[
-        :size
-    ]
+            sums[key] += value.minor
+    ranked = sorted(((v, k) for k, v in sums.items() if v > 0), key=lambda t: (-t[0], str(t[1])))
+    ranked = ranked[:size]
     names = await _names([k for _, k in ranked])
-    entries = []
+    out = []
     for rank, (minor, key) in enumerate(ranked, start=1):
-        money = Money(minor, currency)
         name, platform, vid = names.get(key, ("?", "", ""))
-        entries.append(
-            {
-                "rank": rank,
-                "name": name,
-                "viewer": (platform, vid) if key[0] == "viewer" else None,
-                "amount": money.to_wire(),
-                "currency": currency,
-                "display": display(money),
-                "value": display(money),
-            }
-        )
-    return {"currency": currency, "entries": entries}
+        viewer = (platform, vid) if key[0] == "viewer" else None
+        out.append(Ranked(rank, name, viewer, Money(minor, currency)))
+    return currency, out
 
 
 async def _names(keys: list[Supporter]) -> dict[Supporter, tuple[str, str, str]]:

@@ -6,6 +6,8 @@ comments. Comments above each class say why it exists instead.
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -75,7 +77,7 @@ class PendingAlert(Model):
     name = fields.CharField(max_length=200, default="")
     amount = fields.CharField(max_length=40, default="")
     message = fields.TextField(default="")
-    payload = fields.JSONField(default=dict)
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     test = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
     decided_at = fields.DatetimeField(null=True)
@@ -88,7 +90,7 @@ class PendingAlert(Model):
 # Small pieces of state that must survive a restart: the stream start, the TTS kill switch.
 class TipsState(Model):
     key = fields.CharField(max_length=60, primary_key=True)
-    value = fields.JSONField(default=dict)
+    value: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
 
     class Meta:
         app = "tips"

@@ -1,7 +1,10 @@
 """The tips dashboard page, its admin JSON API, the CSV export and the tip-link page.
 
-Admin routes live under ``/api/tips/`` (Bearer admin token or the dashboard session); the
-page is ``/p/tips/``; ``/p/tips/go/<token>`` is public: a viewer opens it from chat.
+Why a class: every handler needs the running plugin's parts (the ledger's money formatter,
+refunds, the approval queue, speech, the boards, the tip links); :class:`Dashboard` holds
+them, and its bound methods are the routes. Admin routes live under ``/api/tips/`` (Bearer
+admin token or the dashboard session); the page is ``/p/tips/``; ``/p/tips/go/<token>`` is
+public: a viewer opens it from chat.
 """
 
 from __future__ import annotations
@@ -10,25 +13,26 @@ import csv
 import io
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
-from limelight import Money, Route
+from limelight import Money, PluginContext, Route
 from limelight.web.errors import ApiError
+from limelight.web.security import secure
+from tortoise.queryset import QuerySet
 
 from . import ledger
+from .approval import Approval
 from .attribution import PREFIX, LinkError
-from .models import LedgerEntry, PendingAlert
+from .boards import PERIODS, Boards
+from .config import TipsConfig
+from .models import LedgerEntry
+from .providers import Intake
+from .refunds import RefundError, Refunds
+from .speech import Speech
 
-if TYPE_CHECKING:
-    from .runtime import Runtime
-
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
 MAX_LIMIT = 500
 KINDS = ("tip", "cheer", "refund")
 # Spreadsheet programs run cells that start with these as formulas.
@@ -42,14 +46,6 @@ class BadRequest(ApiError):
         super().__init__(400, message)
 
 
-def _secure(response: web.StreamResponse) -> web.StreamResponse:
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def _date(raw: str, name: str) -> datetime:
     try:
         value = datetime.fromisoformat(raw)
@@ -58,7 +54,7 @@ def _date(raw: str, name: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def filtered(query: dict[str, str]) -> Any:
+def filtered(query: dict[str, str]) -> QuerySet[LedgerEntry]:
     """The ledger rows matching the dashboard's filters (validated, with clear errors)."""
     rows = LedgerEntry.all()
     if provider := query.get("provider", "").strip():
@@ -82,56 +78,128 @@ def _money(entry: LedgerEntry) -> Money:
     return Money(entry.amount_minor, entry.currency)
 
 
-async def entry_rows(entries: list[LedgerEntry]) -> list[dict[str, Any]]:
-    ids = [e.id for e in entries]
-    refunds: dict[int, int] = {}
-    if ids:
-        for row in await LedgerEntry.filter(original_id__in=ids).values(
-            "original_id", "amount_minor"
-        ):
-            refunds[row["original_id"]] = refunds.get(row["original_id"], 0) - int(
-                row["amount_minor"]
+CSV_COLUMNS = (
+    "id",
+    "occurred_at",
+    "kind",
+    "detail",
+    "provider",
+    "provider_id",
+    "amount",
+    "currency",
+    "viewer_platform",
+    "viewer_id",
+    "viewer_name",
+    "anonymous",
+    "message",
+    "refund_of",
+    "reason",
+)
+
+
+class Dashboard:
+    def __init__(
+        self,
+        ctx: PluginContext[TipsConfig],
+        *,
+        intake: Intake,
+        refunds: Refunds,
+        approval: Approval,
+        speech: Speech,
+        boards: Boards,
+    ) -> None:
+        self.ctx = ctx
+        self.intake = intake
+        self.refunds = refunds
+        self.approval = approval
+        self.speech = speech
+        self.boards = boards
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("GET", "/p/tips/", self.page, nav="Tips"),
+            Route("GET", "/api/tips/entries", self.list_entries),
+            Route("GET", "/api/tips/totals", self.totals),
+            Route("GET", "/api/tips/export.csv", self.export_csv),
+            Route("POST", "/api/tips/entries/{id}/refund", self.refund),
+            Route("GET", "/api/tips/queue", self.queue),
+            Route("POST", "/api/tips/queue/{id}/{action:approve|reject}", self.decide),
+            Route("GET", "/api/tips/tts", self.tts),
+            Route("POST", "/api/tips/tts", self.tts),
+            Route("GET", "/api/tips/leaderboard", self.leaderboard),
+            Route("POST", "/api/tips/stream/start", self.stream_start),
+            Route("GET", "/p/tips/go/{token}", self.go, auth="public"),
+        ]
+
+    # -- helpers -------------------------------------------------------------------------
+
+    async def entry_rows(self, entries: list[LedgerEntry]) -> list[dict[str, Any]]:
+        """Ledger rows as the dashboard shows them, with what was refunded of each."""
+        money = self.ctx.money
+        ids = [e.id for e in entries]
+        refunds: dict[int, int] = {}
+        if ids:
+            for row in await LedgerEntry.filter(original_id__in=ids).values(
+                "original_id", "amount_minor"
+            ):
+                original = int(row["original_id"])
+                refunds[original] = refunds.get(original, 0) - int(row["amount_minor"])
+        out = []
+        for e in entries:
+            refunded = refunds.get(e.id, 0)
+            out.append(
+                {
+                    "id": e.id,
+                    "occurred_at": e.occurred_at.isoformat(),
+                    "kind": e.kind,
+                    "detail": e.detail,
+                    "provider": e.provider,
+                    "provider_id": e.provider_id,
+                    "amount": _money(e).to_wire(),
+                    "currency": e.currency,
+                    "display": money(_money(e)),
+                    "viewer": {
+                        "platform": e.viewer_platform,
+                        "id": e.viewer_id,
+                        "name": e.viewer_name,
+                    },
+                    "anonymous": e.anonymous,
+                    "message": e.message,
+                    "original_id": e.original_id,  # type: ignore[attr-defined]
+                    "reason": e.reason,
+                    "refunded": money(Money(refunded, e.currency)) if refunded else "",
+                    "refundable": e.kind in ("tip", "cheer") and refunded < e.amount_minor,
+                }
             )
-    out = []
-    for e in entries:
-        refunded = refunds.get(e.id, 0)
-        out.append(
+        return out
+
+    async def _totals(self, query: dict[str, str]) -> list[dict[str, Any]]:
+        return [
             {
-                "id": e.id,
-                "occurred_at": e.occurred_at.isoformat(),
-                "kind": e.kind,
-                "detail": e.detail,
-                "provider": e.provider,
-                "provider_id": e.provider_id,
-                "amount": _money(e).to_wire(),
-                "currency": e.currency,
-                "display": ledger.display(_money(e)),
-                "viewer": {"platform": e.viewer_platform, "id": e.viewer_id, "name": e.viewer_name},
-                "anonymous": e.anonymous,
-                "message": e.message,
-                "original_id": e.original_id,  # type: ignore[attr-defined]
-                "reason": e.reason,
-                "refunded": ledger.display(Money(refunded, e.currency)) if refunded else "",
-                "refundable": e.kind in ("tip", "cheer") and refunded < e.amount_minor,
+                "currency": t.money.currency,
+                "amount": t.money.to_wire(),
+                "display": self.ctx.money(t.money),
+                "minor": t.money.minor,
+                "entries": t.entries,
             }
-        )
-    return out
+            for t in await ledger.totals(filtered(query))
+        ]
 
+    # -- routes ----------------------------------------------------------------------------
 
-def routes(runtime: Runtime) -> list[Route]:
-    async def page(request: web.Request) -> web.StreamResponse:
+    async def page(self, request: web.Request) -> web.StreamResponse:
         response = aiohttp_jinja2.render_template(
             "tips/dashboard.html",
             request,
             {
-                "config": runtime.config,
-                "providers": sorted(runtime.webhooks),
-                "webhook_base": runtime.ctx.url("/webhooks/") if runtime.ctx else "/webhooks/",
+                "config": self.ctx.config,
+                "providers": sorted(self.intake.tables),
+                "webhook_base": self.ctx.url("/webhooks/"),
             },
         )
-        return _secure(response)
+        return secure(response)
 
-    async def list_entries(request: web.Request) -> web.Response:
+    async def list_entries(self, request: web.Request) -> web.Response:
         query = dict(request.query)
         try:
             limit = int(query.get("limit", "100"))
@@ -141,41 +209,20 @@ def routes(runtime: Runtime) -> list[Route]:
         if not 1 <= limit <= MAX_LIMIT:
             raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
         rows = filtered(query)
-        totals = await _totals(query)
+        totals = await self._totals(query)
         if before is not None:
             rows = rows.filter(id__lt=before)
         entries = await rows.order_by("-id").limit(limit)
-        return web.json_response({"entries": await entry_rows(entries), "totals": totals})
+        return web.json_response({"entries": await self.entry_rows(entries), "totals": totals})
 
-    async def _totals(query: dict[str, str]) -> list[dict[str, Any]]:
-        return await ledger.totals(filtered(query))
+    async def totals(self, request: web.Request) -> web.Response:
+        return web.json_response({"totals": await self._totals(dict(request.query))})
 
-    async def totals(request: web.Request) -> web.Response:
-        return web.json_response({"totals": await _totals(dict(request.query))})
-
-    async def export_csv(request: web.Request) -> web.StreamResponse:
+    async def export_csv(self, request: web.Request) -> web.StreamResponse:
         rows = await filtered(dict(request.query)).order_by("id")
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(
-            [
-                "id",
-                "occurred_at",
-                "kind",
-                "detail",
-                "provider",
-                "provider_id",
-                "amount",
-                "currency",
-                "viewer_platform",
-                "viewer_id",
-                "viewer_name",
-                "anonymous",
-                "message",
-                "refund_of",
-                "reason",
-            ]
-        )
+        writer.writerow(CSV_COLUMNS)
         for e in rows:
             writer.writerow(
                 [
@@ -192,8 +239,8 @@ def routes(runtime: Runtime) -> list[Route]:
                     _cell(e.viewer_name),
                     "yes" if e.anonymous else "no",
                     _cell(e.message),
-                    e.original_id or "",
-                    _cell(e.reason),  # type: ignore[attr-defined]
+                    e.original_id or "",  # type: ignore[attr-defined]
+                    _cell(e.reason),
                 ]
             )
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
@@ -207,7 +254,7 @@ def routes(runtime: Runtime) -> list[Route]:
             },
         )
 
-    async def refund(request: web.Request) -> web.Response:
+    async def refund(self, request: web.Request) -> web.Response:
         try:
             entry_id = int(request.match_info["id"])
         except ValueError:
@@ -226,16 +273,16 @@ def routes(runtime: Runtime) -> list[Route]:
         if not isinstance(reason, str):
             raise BadRequest("reason must be a string")
         try:
-            row, created = await runtime.refund_by_hand(entry, amount, reason[:200])
-        except ValueError as exc:
+            row, created = await self.refunds.by_hand(entry, amount, reason[:200])
+        except RefundError as exc:
             raise BadRequest(str(exc)) from None
-        rows = await entry_rows([row])
+        rows = await self.entry_rows([row])
         return web.json_response(
             {"refund": rows[0], "created": created}, status=201 if created else 200
         )
 
-    async def queue(request: web.Request) -> web.Response:
-        rows = await PendingAlert.filter(status="pending").order_by("id").limit(200)
+    async def queue(self, request: web.Request) -> web.Response:
+        rows = await self.approval.pending()
         return web.json_response(
             {
                 "pending": [
@@ -253,61 +300,60 @@ def routes(runtime: Runtime) -> list[Route]:
             }
         )
 
-    async def decide(request: web.Request) -> web.Response:
+    async def decide(self, request: web.Request) -> web.Response:
         try:
             pending_id = int(request.match_info["id"])
         except ValueError:
             raise BadRequest("the id must be an integer") from None
         action = request.match_info["action"]
-        row = await runtime.decide(pending_id, action == "approve")
+        row = await self.approval.decide(pending_id, action == "approve")
         if row is None:
             raise ApiError(409, f"alert {pending_id} is not waiting for approval")
         return web.json_response({"id": row.id, "status": row.status})
 
-    async def tts(request: web.Request) -> web.Response:
+    async def tts(self, request: web.Request) -> web.Response:
         if request.method == "POST":
             body = await _json_body(request)
             killed = body.get("killed")
             if not isinstance(killed, bool):
                 raise BadRequest("killed must be true or false")
-            await runtime.set_tts_killed(killed)
+            await self.speech.set_killed(killed)
         return web.json_response(
             {
-                "configured": runtime.config.tts,
-                "killed": runtime.tts_killed,
-                "speaking": runtime.tts_enabled,
+                "configured": self.ctx.config.tts,
+                "killed": self.speech.killed,
+                "speaking": self.speech.enabled,
             }
         )
 
-    async def leaderboard(request: web.Request) -> web.Response:
-        period = request.query.get("period", "stream")
-        if period not in ("stream", "month", "all"):
+    async def leaderboard(self, request: web.Request) -> web.Response:
+        period = PERIODS.get(request.query.get("period", "stream"))
+        if period is None:
             raise BadRequest("period must be stream, month or all")
-        return web.json_response(await runtime.board(period))
+        return web.json_response(await self.boards.board(period))
 
-    async def stream_start(request: web.Request) -> web.Response:
+    async def stream_start(self, request: web.Request) -> web.Response:
         now = datetime.now(UTC)
-        await runtime.set_stream_start(now)
+        await self.boards.set_stream_start(now)
         return web.json_response({"stream_started": now.isoformat()})
 
-    async def go(request: web.Request) -> web.StreamResponse:
-        if runtime.links is None:
+    async def go(self, request: web.Request) -> web.StreamResponse:
+        """The page a ``!tip`` link opens: straight to Stripe, or the code for Ko-fi."""
+        links = self.intake.links
+        if links is None:
             raise web.HTTPNotFound(text="Tip links are not set up on this server.")
         try:
-            code = runtime.links.verify(request.match_info["token"])
+            code = links.verify(request.match_info["token"])
         except LinkError as exc:
-            return _secure(
-                web.Response(status=410 if "expired" in str(exc) else 400, text=str(exc))
-            )
-        config = runtime.config
-        if config.stripe_payment_link and not config.kofi_page:
+            return secure(web.Response(status=410 if "expired" in str(exc) else 400, text=str(exc)))
+        config = self.ctx.config
+        reference = urlencode({"client_reference_id": f"{PREFIX}{code}"})
+        stripe_link = ""
+        if config.stripe_payment_link:
             sep = "&" if "?" in config.stripe_payment_link else "?"
-            target = (
-                config.stripe_payment_link
-                + sep
-                + urlencode({"client_reference_id": f"{PREFIX}{code}"})
-            )
-            raise web.HTTPFound(target)
+            stripe_link = config.stripe_payment_link + sep + reference
+        if stripe_link and not config.kofi_page:
+            raise web.HTTPFound(stripe_link)
         response = aiohttp_jinja2.render_template(
             "tips/go.html",
             request,
@@ -315,31 +361,10 @@ def routes(runtime: Runtime) -> list[Route]:
                 "nav": [],
                 "code": f"{PREFIX}{code}",
                 "kofi_page": config.kofi_page,
-                "stripe_link": (
-                    config.stripe_payment_link
-                    + ("&" if "?" in config.stripe_payment_link else "?")
-                    + urlencode({"client_reference_id": f"{PREFIX}{code}"})
-                )
-                if config.stripe_payment_link
-                else "",
+                "stripe_link": stripe_link,
             },
         )
-        return _secure(response)
-
-    return [
-        Route("GET", "/p/tips/", page, nav="Tips"),
-        Route("GET", "/api/tips/entries", list_entries),
-        Route("GET", "/api/tips/totals", totals),
-        Route("GET", "/api/tips/export.csv", export_csv),
-        Route("POST", "/api/tips/entries/{id}/refund", refund),
-        Route("GET", "/api/tips/queue", queue),
-        Route("POST", "/api/tips/queue/{id}/{action:approve|reject}", decide),
-        Route("GET", "/api/tips/tts", tts),
-        Route("POST", "/api/tips/tts", tts),
-        Route("GET", "/api/tips/leaderboard", leaderboard),
-        Route("POST", "/api/tips/stream/start", stream_start),
-        Route("GET", "/p/tips/go/{token}", go, auth="public"),
-    ]
+        return secure(response)
 
 
 def _cell(value: str) -> str:

@@ -25,12 +25,13 @@ import time
 from typing import Any
 
 import aiohttp
-import limelight_tips
 import stripe
 from aiohttp import web
 from limelight import Money
 from limelight.models import OverlayAlert
 from limelight.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers, verify_hmac
+from limelight_alerts import AlertsPlugin
+from limelight_tips import TipsPlugin
 from limelight_tips.models import LedgerEntry
 
 from ..support import free_port, wait_until
@@ -145,7 +146,7 @@ async def _limelight_run(
     limelight: Any, database_url: str, kind: str, *, group_commit: bool = True
 ) -> dict[str, Any]:
     h = await limelight(
-        plugins={"tips": limelight_tips},
+        plugins={"tips": TipsPlugin, "alerts": AlertsPlugin},  # tips requires alerts
         database_url=database_url,
         config={
             "webhooks": {"generic": {"secret": SECRET}, "stripe": {"secret": STRIPE_SECRET}},

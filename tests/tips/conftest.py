@@ -7,10 +7,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import limelight_alerts
-import limelight_tips
 import pytest
 from limelight.testing import Harness, _merge
+from limelight_alerts import AlertsPlugin
+from limelight_tips import TipsPlugin
 
 from .doubles import WEBHOOK_CONFIG
 
@@ -29,6 +29,13 @@ class AlertSpy:
 class Tips:
     h: Harness
     alerts: AlertSpy
+
+    @property
+    def plugin(self) -> TipsPlugin:
+        """The tips plugin object this server created (its parts: ``recorder``, ...)."""
+        plugin = self.h.host.plugin("tips")
+        assert isinstance(plugin, TipsPlugin)
+        return plugin
 
     async def post(
         self, provider: str, body: bytes, headers: dict[str, str], settle: bool = True
@@ -66,7 +73,7 @@ def tips(limelight: Callable[..., Awaitable[Harness]]) -> Callable[..., Awaitabl
             {"plugins": {"tips": {"thanks_window": 0, "kofi_page": "https://ko-fi.com/streamer"}}},
         )
         h = await limelight(
-            plugins={"tips": limelight_tips, "alerts": limelight_alerts},
+            plugins={"tips": TipsPlugin, "alerts": AlertsPlugin},
             config=_merge(base, config or {}),
             database_url=database_url,
         )

@@ -8,16 +8,26 @@ from pydantic import ValidationError
 
 
 async def test_invalid_webhook_table_disables_the_plugin_with_the_key(limelight) -> None:
-    import limelight_tips
+    from limelight_alerts import AlertsPlugin
+    from limelight_tips import TipsPlugin
 
     h = await limelight(
-        plugins={"tips": limelight_tips},
+        plugins={"tips": TipsPlugin, "alerts": AlertsPlugin},
         config={"webhooks": {"kofi": {"verification_tokn": "abcdefgh"}}},
     )
     info = h.host.info["tips"]
     assert info.status == "failed"
     assert "webhooks.kofi.verification_token: required" in info.reason
     assert "webhooks.kofi.verification_tokn: unknown key" in info.reason
+
+
+async def test_without_the_alerts_plugin_tips_is_off_and_says_why(limelight) -> None:
+    from limelight_tips import TipsPlugin
+
+    h = await limelight(plugins={"tips": TipsPlugin})
+    info = h.host.info["tips"]
+    assert info.status == "failed"
+    assert "requires plugin 'alerts', which is not installed" in info.reason
 
 
 def test_webhook_errors_never_echo_secrets() -> None:

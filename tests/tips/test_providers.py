@@ -40,7 +40,19 @@ async def test_kofi_types_become_tips(tips, kofi_type: str, detail: str) -> None
     [alert] = t.alerts.of("tip")
     assert alert["data"]["name"] == "Kim"
     assert alert["data"]["amount"] == "4.50"
-    assert t.h.said[-1].text == "Thank you Kim for the 4.50 EUR tip!"
+    assert t.h.said[-1].text == "Thank you Kim for the €4.50 tip!"
+
+
+async def test_kofi_payer_named_like_a_placeholder_is_thanked_by_that_name(tips) -> None:
+    # The payer chooses their name: it is inserted once and never expanded again.
+    t = await tips()
+    status, _ = await t.post(
+        "kofi", *kofi_request(kofi_payload(from_name="{amount}", amount="5.00", currency="USD"))
+    )
+    assert status == 200
+    assert t.h.said[-1].text == "Thank you {amount} for the $5.00 tip!"
+    [alert] = t.alerts.of("tip")
+    assert (alert["data"]["name"], alert["data"]["display_amount"]) == ("{amount}", "$5.00")
 
 
 async def test_kofi_private_tip_hides_name_and_message_on_stream(tips) -> None:
@@ -151,7 +163,7 @@ async def test_stripe_partial_refunds_reverse_the_original(tips) -> None:
         "totals"
     ]
     assert totals == [
-        {"currency": "USD", "amount": "0.00", "display": "0.00 USD", "minor": 0, "entries": 3}
+        {"currency": "USD", "amount": "0.00", "display": "$0.00", "minor": 0, "entries": 3}
     ]
 
 
@@ -196,6 +208,35 @@ async def test_stripe_refund_that_arrives_before_its_tip_is_linked_when_the_tip_
     ).json()
     expected = [] if refunded == 1000 else [("Quinn", "7.00")]
     assert [(e["name"], e["amount"]) for e in board["entries"]] == expected
+
+
+async def test_refund_and_its_tip_in_one_commit_are_linked(tips) -> None:
+    # Both land in the same group commit, the refund first: the tip adopts it at once and,
+    # fully refunded, is counted but never announced.
+    import asyncio
+
+    from limelight import Money, Refund
+    from limelight.testing import make_tip
+
+    t = await tips()
+    bus = t.h.services.bus
+    refund = Refund(
+        source="generic",
+        source_id="r-early",
+        amount=Money(500, "USD"),
+        original_source="generic",
+        original_id="t-late",
+    )
+    tip = make_tip("5.00", "USD", viewer="uma", source="generic", source_id="t-late")
+    batches = bus.writer.batches
+    await asyncio.gather(bus.publish(refund), bus.publish(tip))
+    await t.h.settle()
+    assert bus.writer.batches == batches + 1
+    entries = await t.entries()
+    row = next(e for e in entries if e["kind"] == "tip")
+    assert next(e for e in entries if e["kind"] == "refund")["original_id"] == row["id"]
+    assert row["refundable"] is False
+    assert t.alerts.of("tip") == [] and t.h.said == []
 
 
 async def test_stripe_test_mode_shows_an_alert_and_writes_no_ledger(tips) -> None:
@@ -272,4 +313,4 @@ async def test_twitch_cheers_count_in_bits_with_their_value(tips) -> None:
     )
     board = t.h.services.overlays.channel("leaderboard").state["stream"]
     assert board["entries"][0]["name"] == "carl"
-    assert board["entries"][0]["value"] == "2.50 USD"
+    assert board["entries"][0]["value"] == "$2.50"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import limelight_tips
 from limelight.testing import make_tip, make_viewer
 
 from tests.support import wait_until
@@ -70,7 +69,7 @@ async def test_thanks_template_from_config(tips) -> None:
     t = await tips(_tips_config(thanks_template="<3 {name} ({amount})"))
     await t.h.publish(make_tip("3.00", "EUR", viewer="dora"))
     await wait_until(lambda: t.h.said)
-    assert t.h.said[-1].text == "<3 dora (3.00 EUR)"
+    assert t.h.said[-1].text == "<3 dora (€3.00)"
 
 
 async def test_leaderboard_state_and_top_command(tips) -> None:
@@ -86,10 +85,10 @@ async def test_leaderboard_state_and_top_command(tips) -> None:
         return [e["name"] for e in board] == ["ben", "ann"]
 
     await wait_until(ranked)
-    assert state["stream"]["entries"][1]["value"] == "12.00 USD"
+    assert state["stream"]["entries"][1]["value"] == "$12.00"
     assert set(state) >= {"stream", "month", "all_time"}
     await t.h.chat_as("viewer1", "!top")
-    assert t.h.said[-1].text == ("Top supporters (this stream): 1. ben 20.00 USD, 2. ann 12.00 USD")
+    assert t.h.said[-1].text == ("Top supporters (this stream): 1. ben $20.00, 2. ann $12.00")
 
 
 async def test_refund_moves_the_leaderboard(tips) -> None:
@@ -117,7 +116,7 @@ async def test_refund_moves_the_leaderboard(tips) -> None:
         ),
     )
     await t.h.chat_as("viewer1", "!top")
-    assert t.h.said[-1].text == ("Top supporters (this stream): 1. ben 10.00 USD, 2. ann 5.00 USD")
+    assert t.h.said[-1].text == ("Top supporters (this stream): 1. ben $10.00, 2. ann $5.00")
 
 
 async def test_goal_state_in_base_currency(tips) -> None:
@@ -132,7 +131,7 @@ async def test_goal_state_in_base_currency(tips) -> None:
     await wait_until(lambda: state.get("tips", {}).get("current") == 2500)
     goal = state["tips"]
     assert (goal["title"], goal["target"], goal["percent"]) == ("New mic", 10000, 25)
-    assert goal["label"] == "25.00 USD / 100.00 USD"
+    assert goal["label"] == "$25.00 / $100.00"
 
 
 async def test_tip_link_redirects_to_stripe_with_the_viewer_code(tips) -> None:
@@ -154,7 +153,7 @@ async def test_tip_link_redirects_to_stripe_with_the_viewer_code(tips) -> None:
 
 async def test_forged_and_expired_tip_links_are_refused(tips) -> None:
     t = await tips(_tips_config(kofi_page="https://ko-fi.com/streamer"))
-    links = limelight_tips.runtime.links
+    links = t.plugin.intake.links
     assert links is not None
     token = links.sign("ABCDEFGH")
     ok = await t.h.client.get(f"/p/tips/go/{token}")
@@ -266,6 +265,21 @@ async def test_test_tip_shows_an_alert_but_writes_no_ledger(tips) -> None:
     assert t.h.said == []  # simulated tips are not thanked in the real chat
 
 
+async def test_test_tip_writes_nothing_durable_and_skips_the_approval_queue(tips) -> None:
+    from limelight.models import OverlayAlert, Viewer
+    from limelight_tips.models import PendingAlert
+
+    t = await tips(_tips_config(approval=True))
+    await t.h.publish(make_tip("5.00", viewer="newcomer", message="hello stream", test=True))
+    [alert] = t.alerts.of("tip")
+    assert (alert["test"], alert["data"]["message"]) == (True, "hello stream")
+    assert await t.entries() == []
+    assert await PendingAlert.all().count() == 0
+    assert await Viewer.all().count() == 0  # not even the viewer it names
+    assert await OverlayAlert.all().count() == 0  # a test alert lives in memory only
+    assert t.h.said == []
+
+
 async def test_real_tip_after_a_test_tip_with_the_same_id_is_recorded(tips) -> None:
     t = await tips()
     payload = kofi_payload(txid="same-id")
@@ -286,12 +300,12 @@ async def test_webhook_deliveries_reach_the_overlay_page_without_raw_fields(tips
     assert "Pat" not in text and "private" not in text and "@example.com" not in text
 
 
-def test_runtime_thanks_join_many_names() -> None:
-    from limelight_tips.runtime import _join_names
+def test_thanks_join_many_names() -> None:
+    from limelight_tips.thanks import join_names
 
-    assert _join_names(["a"]) == "a"
-    assert _join_names(["a", "b"]) == "a and b"
-    assert _join_names([str(i) for i in range(8)]) == "0, 1, 2, 3 and 4 others"
+    assert join_names(["a"]) == "a"
+    assert join_names(["a", "b"]) == "a and b"
+    assert join_names([str(i) for i in range(8)]) == "0, 1, 2, 3 and 4 others"
 
 
 async def test_make_viewer_matches_chat(tips) -> None:
@@ -299,7 +313,7 @@ async def test_make_viewer_matches_chat(tips) -> None:
     t = await tips()
     await t.h.publish(make_tip("4.00", viewer=make_viewer("ivy")))
     await t.h.chat_as("ivy", "!top")
-    assert "ivy 4.00 USD" in t.h.said[-1].text
+    assert "ivy $4.00" in t.h.said[-1].text
 
 
 async def test_command_examples_hold(tips) -> None:

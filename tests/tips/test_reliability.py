@@ -1,14 +1,14 @@
 """Exactly-once money, on SQLite and PostgreSQL: concurrent duplicates, commit before 2xx,
-retries after a 5xx, and events dispatched again after a crash."""
+retries after a 5xx, the core writing again what the plugin failed to write, and events
+dispatched again after a crash."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
-import limelight_tips
 import pytest
-from limelight.models import EventRecord
+from limelight.models import EventRecord, OverlayAlert
 from limelight_tips.models import LedgerEntry
 from tortoise.exceptions import OperationalError
 
@@ -111,83 +111,46 @@ async def test_delivery_retried_after_a_5xx_is_accepted_once(
     assert len(t.alerts.of("tip")) == 1
 
 
-@pytest.mark.parametrize("lost", ["reactions", "rows and reactions"])
-async def test_event_committed_but_not_handled_is_applied_once_after_restart(
-    database_url: str, tips, monkeypatch: pytest.MonkeyPatch, lost: str
-) -> None:
-    # First life: the tip is committed and answered 2xx, then the process "dies" before the
-    # tips plugin's on_event sees it (the event stays unhandled). With "rows and
-    # reactions" the plugin's own writes in the commit failed too (record_events raised),
-    # so the ledger row and the alert exist only after the replay.
-    from limelight.models import OverlayAlert
-
-    t1 = await tips(database_url=database_url)
-    with monkeypatch.context() as patch:
-
-        async def dead(*args: Any) -> None:
-            return None
-
-        async def failing(*args: Any) -> None:
-            raise RuntimeError("the plugin's part of the commit failed")
-
-        patch.setattr(limelight_tips.runtime, "on_event", dead)
-        if lost == "rows and reactions":
-            patch.setattr(limelight_tips.runtime, "record_events", failing)
-        status, payload = await t1.post("generic", *_delivery("generic"))
-        assert status == 200
-    event_id = payload["ids"][0]
-    await EventRecord.filter(id=event_id).update(handled=False)
-    expected_rows = 0 if lost == "rows and reactions" else 1
-    assert len(await t1.entries()) == expected_rows
-    assert await OverlayAlert.filter(event_id=event_id).count() == expected_rows
-    assert t1.h.said == []
-    await t1.h.client.close()
-
-    # Second life: the bus dispatches the committed event again; the ledger takes it once,
-    # the outbox holds one alert for it, the viewer is thanked once.
-    t2 = await tips(database_url=database_url)
-    await t2.h.settle()
-    await wait_until(lambda: t2.h.said)
-    [entry] = await t2.entries()
-    assert entry["kind"] == "tip"
-    assert await OverlayAlert.filter(event_id=event_id).count() == 1
-    assert len(t2.h.said) == 1
-    await t2.h.services.bus.flush()
-    assert (await EventRecord.get(id=event_id)).handled
-    await t2.h.client.close()
-
-    # Third life: nothing left to replay; nothing is written or shown twice.
-    t3 = await tips(database_url=database_url)
-    await t3.h.settle()
-    assert len(await t3.entries()) == 1
-    assert await OverlayAlert.filter(event_id=event_id).count() == 1
-    assert t3.alerts.calls == []
-    assert t3.h.said == []
-
-
-async def test_replay_of_a_handled_tip_does_not_react_twice(database_url: str, tips) -> None:
-    t = await tips(database_url=database_url)
-    status, payload = await t.post("kofi", *_delivery("kofi"))
-    assert status == 200
-    record = await EventRecord.get(id=payload["ids"][0])
-    from limelight.wire import event_from_record
-
-    await limelight_tips.runtime.on_event(event_from_record(record, t.h.host))
-    assert len(await t.entries()) == 1
-    assert len(t.alerts.of("tip")) == 1
-    assert len(t.h.said) == 1
-
-
-async def test_ledger_write_retries_a_transient_failure(
+async def test_failed_record_events_is_written_again_by_the_core_before_on_event(
     database_url: str, tips, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from limelight_tips import ledger
-    from limelight_tips.models import LedgerEntry
-
+    # The plugin's part of the commit fails once, after it wrote its row and staged its
+    # alert: both roll back, the tip is still committed and answered, and the core calls
+    # record_events again for it before on_event. One row, one alert, one thank-you.
     t = await tips(database_url=database_url)
-    monkeypatch.setattr(ledger, "RETRY_DELAYS", (0.01, 0.01))
+    recorder = t.plugin.recorder
+    original = recorder.record_events
+    calls: list[int] = []
+
+    async def fails_once(events: list[Any], tx: Any) -> Any:
+        calls.append(len(events))
+        written = await original(events, tx)
+        if len(calls) == 1:
+            raise RuntimeError("the plugin's part of the commit failed")
+        return written
+
+    monkeypatch.setattr(recorder, "record_events", fails_once)
+    status, payload = await t.post("generic", *_delivery("generic"))
+    assert status == 200
+    event_id = payload["ids"][0]
+    assert calls == [1, 1]
+    [entry] = await t.entries()
+    assert entry["kind"] == "tip"
+    assert await OverlayAlert.filter(event_id=event_id).count() == 1
+    assert len(await t.h.services.overlays.history("alerts")) == 1
+    assert [m.text for m in t.h.said] == ["Thank you Gen Eric for the $5.00 tip!"]
+    record = await EventRecord.get(id=event_id)
+    assert record.unrecorded == ""
+    await t.h.services.bus.flush()
+    assert (await EventRecord.get(id=event_id)).handled
+
+
+async def test_ledger_write_that_fails_once_is_written_on_the_second_attempt(
+    database_url: str, tips, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    t = await tips(database_url=database_url)
     original = LedgerEntry.save
-    failures = {"left": 2}
+    failures = {"left": 1}
 
     async def flaky(self: LedgerEntry, *args: Any, **kwargs: Any) -> None:
         if failures["left"]:
@@ -199,4 +162,100 @@ async def test_ledger_write_retries_a_transient_failure(
     status, _ = await t.post("generic", *_delivery("generic"))
     assert status == 200
     assert len(await t.entries()) == 1
+    assert len(t.alerts.of("tip")) == 1
+    assert len(t.h.said) == 1
+
+
+@pytest.mark.parametrize("lost", ["reactions", "rows and reactions"])
+async def test_event_committed_but_not_handled_is_applied_once_after_restart(
+    database_url: str, tips, monkeypatch: pytest.MonkeyPatch, lost: str
+) -> None:
+    # First life: the tip is committed and answered 2xx, then the process "dies" before the
+    # tips plugin reacted to it (the event stays unhandled). With "rows and reactions" the
+    # plugin's own writes failed too, on the core's second attempt as well, so the ledger
+    # row and the alert exist only after the next start writes them.
+    t1 = await tips(database_url=database_url)
+    with monkeypatch.context() as patch:
+
+        async def dead(*args: Any) -> None:
+            return None
+
+        async def failing(*args: Any) -> None:
+            raise RuntimeError("the plugin's part of the commit failed")
+
+        patch.setattr(t1.plugin.reactions, "on_event", dead)
+        if lost == "rows and reactions":
+            patch.setattr(t1.plugin.recorder, "record_events", failing)
+        status, payload = await t1.post("generic", *_delivery("generic"))
+        assert status == 200
+    event_id = payload["ids"][0]
+    await EventRecord.filter(id=event_id).update(handled=False)
+    expected_rows = 0 if lost == "rows and reactions" else 1
+    assert len(await t1.entries()) == expected_rows
+    assert await OverlayAlert.filter(event_id=event_id).count() == expected_rows
+    assert (await EventRecord.get(id=event_id)).unrecorded == (
+        "tips" if lost == "rows and reactions" else ""
+    )
+    assert t1.h.said == []
+    await t1.h.client.close()
+
+    # Second life: the bus dispatches the committed event again (writing the plugin's rows
+    # first when they are missing); one ledger row, one alert, one thank-you. (The replay
+    # runs as the server starts, before the test kit attaches its chat connector: the
+    # thanks window lets the thank-you go out once it is there.)
+    t2 = await tips({"plugins": {"tips": {"thanks_window": 0.5}}}, database_url=database_url)
+    await t2.h.settle()
+    await wait_until(lambda: t2.h.said)
+    [entry] = await t2.entries()
+    assert entry["kind"] == "tip"
+    assert await OverlayAlert.filter(event_id=event_id).count() == 1
+    assert len(t2.h.said) == 1
+    await t2.h.services.bus.flush()
+    record = await EventRecord.get(id=event_id)
+    assert record.handled and record.unrecorded == ""
+    await t2.h.client.close()
+
+    # Third life: nothing left to replay; nothing is written or shown twice.
+    t3 = await tips(database_url=database_url)
+    await t3.h.settle()
+    assert len(await t3.entries()) == 1
+    assert await OverlayAlert.filter(event_id=event_id).count() == 1
+    assert t3.alerts.calls == []
+    assert t3.h.said == []
+
+
+async def test_replay_of_a_tip_reacts_once(database_url: str, tips) -> None:
+    # The same committed event reaches on_event again with nothing recorded in this life
+    # (as after a restart): the ledger row says whether its reactions went out.
+    from limelight.wire import event_from_record
+
+    t = await tips(database_url=database_url)
+    status, payload = await t.post("kofi", *_delivery("kofi"))
+    assert status == 200
+    record = await EventRecord.get(id=payload["ids"][0])
+    await t.plugin.on_event(event_from_record(record, t.h.host))  # marked, not yet flushed
+    await t.plugin.reactions.marks.flush()
+    await t.plugin.on_event(event_from_record(record, t.h.host))  # marked in the ledger
+    assert len(await t.entries()) == 1
+    assert len(t.alerts.of("tip")) == 1
+    assert len(t.h.said) == 1
+
+
+async def test_replay_of_a_tip_whose_reactions_were_lost_reacts_once(tips) -> None:
+    from limelight.wire import event_from_record
+
+    t = await tips()
+    with pytest.MonkeyPatch.context() as patch:
+
+        async def dead(*args: Any) -> None:
+            return None
+
+        patch.setattr(t.plugin.reactions, "on_event", dead)
+        status, payload = await t.post("kofi", *_delivery("kofi"))
+    assert status == 200
+    assert t.h.said == []
+    record = await EventRecord.get(id=payload["ids"][0])
+    for _ in range(2):
+        await t.plugin.on_event(event_from_record(record, t.h.host))
+    assert [m.text for m in t.h.said] == ["Thank you Jo Example for the $5.00 tip!"]
     assert len(t.alerts.of("tip")) == 1

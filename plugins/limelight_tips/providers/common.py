@@ -11,7 +11,7 @@ from limelight import Money, ViewerRef
 from limelight.webhooks import WebhookError
 
 if TYPE_CHECKING:
-    from ..runtime import Runtime
+    from . import Intake
 
 MAX_ID = 200
 MAX_NAME = 200
@@ -108,10 +108,10 @@ def pseudonym(platform: str, *parts: str) -> str:
 
 
 async def supporter(
-    runtime: Runtime, code: str | None, platform: str, name: str, *identity: str
+    intake: Intake, code: str | None, platform: str, name: str, *identity: str
 ) -> ViewerRef:
     """The chat viewer a tip code points at, else the provider's own view of the payer."""
-    viewer = await runtime.links.resolve(code) if runtime.links is not None else None
+    viewer = await intake.links.resolve(code) if intake.links is not None else None
     if viewer is not None:
         return viewer
     label = name.strip() or f"{PROVIDER_LABELS.get(platform, platform)} supporter"

@@ -20,10 +20,11 @@ from limelight import Event, Refund, Tip, ViewerRef
 from limelight.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookError, verify_hmac
 
 from ..attribution import code_from_reference, find_code, strip_code
+from ..config import GenericWebhook
 from . import common
 
 if TYPE_CHECKING:
-    from ..runtime import Runtime
+    from . import Intake
 
 NAME = "generic"
 MAX_BODY = 64 * 1024
@@ -55,15 +56,15 @@ def _viewer(raw: object) -> ViewerRef | None:
     return ViewerRef(platform, vid, common.text(raw, "name", where="viewer."))
 
 
-async def handle(runtime: Runtime, request: web.Request, body: bytes) -> list[Event]:
-    settings = runtime.webhook(NAME)
+async def handle(intake: Intake, request: web.Request, body: bytes) -> list[Event]:
+    settings = intake.table(NAME, GenericWebhook)
     verify_hmac(
         settings.secret,
-        request.headers.get(TIMESTAMP_HEADER),  # type: ignore[attr-defined]
+        request.headers.get(TIMESTAMP_HEADER),
         request.headers.get(SIGNATURE_HEADER),
         body,
         tolerance=settings.tolerance,
-    )  # type: ignore[attr-defined]
+    )
     payload = common.need_object(common.load_json(body), "body")
     unknown = sorted(set(payload) - FIELDS)
     if unknown:
@@ -97,7 +98,7 @@ async def handle(runtime: Runtime, request: web.Request, body: bytes) -> list[Ev
         code = code_from_reference(
             code_field if isinstance(code_field, str) else None
         ) or find_code(raw_message)
-        viewer = await common.supporter(runtime, code, NAME, name, name)
+        viewer = await common.supporter(intake, code, NAME, name, name)
     return [
         Tip(
             source=NAME,

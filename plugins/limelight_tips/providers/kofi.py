@@ -18,10 +18,11 @@ from limelight import Event, Tip
 from limelight.webhooks import WebhookError
 
 from ..attribution import find_code, strip_code
+from ..config import KofiWebhook
 from . import common
 
 if TYPE_CHECKING:
-    from ..runtime import Runtime
+    from . import Intake
 
 NAME = "kofi"
 MAX_BODY = 64 * 1024
@@ -57,15 +58,15 @@ def parse_form(body: bytes, content_type: str) -> str:
     return values[0]
 
 
-async def handle(runtime: Runtime, request: web.Request, body: bytes) -> list[Event]:
-    settings = runtime.webhook(NAME)
+async def handle(intake: Intake, request: web.Request, body: bytes) -> list[Event]:
+    settings = intake.table(NAME, KofiWebhook)
     payload = common.need_object(
         common.load_json(parse_form(body, request.content_type), "data"), "data"
     )
     token = payload.get("verification_token")
     if not isinstance(token, str) or not hmac.compare_digest(
         token.encode(),
-        settings.verification_token.encode(),  # type: ignore[attr-defined]
+        settings.verification_token.encode(),
     ):
         raise WebhookError(
             401, "verification_token does not match [webhooks.kofi] verification_token"
@@ -80,7 +81,7 @@ async def handle(runtime: Runtime, request: web.Request, body: bytes) -> list[Ev
     raw_message = common.text(payload, "message", limit=common.MAX_MESSAGE)
     email = common.text(payload, "email", limit=320)
     viewer = await common.supporter(
-        runtime, find_code(raw_message), NAME, from_name, email or from_name
+        intake, find_code(raw_message), NAME, from_name, email or from_name
     )
     return [
         Tip(

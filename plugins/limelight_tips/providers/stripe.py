@@ -20,12 +20,13 @@ from limelight import Event, Money, Refund, Tip
 from limelight.webhooks import WebhookError
 
 from ..attribution import code_from_reference
+from ..config import StripeWebhook
 from ..ledger import refunded_minor
 from ..models import LedgerEntry
 from . import common
 
 if TYPE_CHECKING:
-    from ..runtime import Runtime
+    from . import Intake
 
 NAME = "stripe"
 TOLERANCE = 300
@@ -84,15 +85,26 @@ def verify(body: bytes, header: str | None, secret: str) -> None:
         ) from None
 
 
+def _dict(obj: dict[str, Any], key: str) -> dict[str, Any]:
+    """A nested object of the payload, or ``{}`` when it is absent or not an object."""
+    value = obj.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _str(obj: dict[str, Any], key: str) -> str:
+    """A string field of the payload, or ``""`` when it is absent or not a string."""
+    value = obj.get(key)
+    return value if isinstance(value, str) else ""
+
+
 def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
-    meta = obj.get("metadata")
-    return meta if isinstance(meta, dict) else {}
+    return _dict(obj, "metadata")
 
 
 def _message(obj: dict[str, Any]) -> str:
     meta = _metadata(obj)
-    if isinstance(meta.get("message"), str):
-        return meta["message"][: common.MAX_MESSAGE]
+    if message := _str(meta, "message"):
+        return message[: common.MAX_MESSAGE]
     for custom in obj.get("custom_fields") or ():
         if isinstance(custom, dict) and custom.get("key") in ("message", "tipmessage"):
             value = (custom.get("text") or {}).get("value")
@@ -102,7 +114,7 @@ def _message(obj: dict[str, Any]) -> str:
 
 
 async def _tip(
-    runtime: Runtime, event_type: str, obj: dict[str, Any], test: bool, created: Any
+    intake: Intake, event_type: str, obj: dict[str, Any], test: bool, created: Any
 ) -> list[Event]:
     kind = TIP_EVENTS[event_type]
     if kind == "checkout":
@@ -111,34 +123,25 @@ async def _tip(
         money = stripe_money(
             obj.get("amount_total"), obj.get("currency"), "data.object.amount_total"
         )
-        details = (
-            obj.get("customer_details") if isinstance(obj.get("customer_details"), dict) else {}
-        )
-        name = details.get("name") if isinstance(details.get("name"), str) else ""
-        email = details.get("email") if isinstance(details.get("email"), str) else ""
-        reference = obj.get("client_reference_id")
+        details = _dict(obj, "customer_details")
+        name, email = _str(details, "name"), _str(details, "email")
+        reference = _str(obj, "client_reference_id")
     else:
         money = stripe_money(
             obj.get("amount_received"), obj.get("currency"), "data.object.amount_received"
         )
-        shipping = obj.get("shipping") if isinstance(obj.get("shipping"), dict) else {}
-        name = _metadata(obj).get("name") or shipping.get("name") or ""
-        name = name if isinstance(name, str) else ""
-        email = obj.get("receipt_email") if isinstance(obj.get("receipt_email"), str) else ""
-        reference = None
+        name = _str(_metadata(obj), "name") or _str(_dict(obj, "shipping"), "name")
+        email = _str(obj, "receipt_email")
+        reference = ""
     if money.minor <= 0:
         raise WebhookError(400, "the payment amount must be greater than zero")
     object_id = common.ident(obj, "id", "data.object.")
     intent = obj.get("payment_intent") if kind == "checkout" else object_id
     source_id = intent if isinstance(intent, str) and intent else object_id
     meta = _metadata(obj)
-    code = code_from_reference(
-        reference if isinstance(reference, str) else None
-    ) or code_from_reference(
-        meta.get("limelight_code") if isinstance(meta.get("limelight_code"), str) else None
-    )
-    customer = obj.get("customer") if isinstance(obj.get("customer"), str) else ""
-    viewer = await common.supporter(runtime, code, NAME, name, customer or email or name)
+    code = code_from_reference(reference) or code_from_reference(_str(meta, "limelight_code"))
+    customer = _str(obj, "customer")
+    viewer = await common.supporter(intake, code, NAME, name, customer or email or name)
     anonymous = str(meta.get("anonymous", "")).lower() in ("1", "true", "yes")
     return [
         Tip(
@@ -190,9 +193,9 @@ async def _refund(
     ]
 
 
-async def handle(runtime: Runtime, request: web.Request, body: bytes) -> list[Event]:
-    settings = runtime.webhook(NAME)
-    verify(body, request.headers.get("Stripe-Signature"), settings.secret)  # type: ignore[attr-defined]
+async def handle(intake: Intake, request: web.Request, body: bytes) -> list[Event]:
+    settings = intake.table(NAME, StripeWebhook)
+    verify(body, request.headers.get("Stripe-Signature"), settings.secret)
     event = common.need_object(common.load_json(body), "body")
     event_type = event.get("type")
     if not isinstance(event_type, str):
@@ -201,7 +204,7 @@ async def handle(runtime: Runtime, request: web.Request, body: bytes) -> list[Ev
     obj = common.need_object(data.get("object"), "data.object")
     test = event.get("livemode") is False
     if event_type in TIP_EVENTS:
-        return await _tip(runtime, event_type, obj, test, event.get("created"))
+        return await _tip(intake, event_type, obj, test, event.get("created"))
     if event_type == "charge.refunded":
         previous = data.get("previous_attributes")
         return await _refund(
