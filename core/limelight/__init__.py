@@ -42,6 +42,7 @@ from .money import Money, format_money  # noqa: E402
 from .obs.errors import ObsActionDropped, ObsError, ObsRequestError, ObsUnavailable  # noqa: E402
 from .plugin import Plugin  # noqa: E402
 from .registry import (  # noqa: E402
+    AlertKind,
     Badge,
     ChatConnectorSpec,
     ConfigModel,
@@ -57,6 +58,7 @@ from .registry import (  # noqa: E402
 from .text import fill  # noqa: E402
 
 __all__ = [
+    "AlertKind",
     "Badge",
     "Call",
     "ChatConnectorSpec",

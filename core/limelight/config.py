@@ -122,9 +122,10 @@ class ObsSettings(Section):
 
 
 class AlertVariationSettings(Section):
-    """One ``[[overlays.alerts.variations]]`` entry: how one event type looks at one tier."""
+    """One ``[[overlays.<overlay>.variations]]`` entry: how one kind of alert looks at one
+    tier on that overlay (``[[overlays.alerts.variations]]`` for the ``alerts`` overlay)."""
 
-    #: Event type (``tip``, ``cheer``, ``gift_bomb``, ...) or ``*`` for any.
+    #: Alert kind (``tip``, ``cheer``, ``gift_bomb``, ...) or ``*`` for any.
     event: str
     name: str = ""
     #: Tier threshold in major units of ``currency`` ("20.00"); compared in minor units.
@@ -152,26 +153,56 @@ class AlertVariationSettings(Section):
 
 
 class AlertSettings(Section):
+    """``[overlays.<overlay>]``: how the alerts of one overlay look."""
+
     #: How long an alert stays on screen unless its variation says otherwise.
     duration_ms: int = Field(6000, ge=500, le=120_000)
     variations: list[AlertVariationSettings] = []
 
 
 class OverlaySettings(Section):
+    """``[overlays]``: settings of every overlay, plus one ``[overlays.<overlay>]`` table
+    per overlay that plays alerts (keyed by overlay name, whichever plugin registers it)."""
+
+    # Tables named after an overlay are the extra keys, each an AlertSettings.
+    model_config = ConfigDict(extra="allow", validate_default=True)
+    __pydantic_extra__: dict[str, AlertSettings] = Field(init=False)
+
     #: A folder of your own templates that override the default theme's, file by file.
     theme_dir: str = ""
     #: Alerts younger than this are replayed to a browser source that reconnects.
     replay_max_age: int = Field(600, ge=0)
     #: CSS variables for the default theme (colours, fonts, timings).
     theme: dict[str, str] = {}
-    #: Alert variations per event type and amount tier.
-    alerts: AlertSettings = AlertSettings()
     #: Messages queued per browser source before it counts as frozen and is disconnected.
     send_queue: int = Field(256, ge=8, le=100_000)
     #: Seconds one send may take before the browser source is disconnected.
     send_timeout: float = Field(5.0, gt=0)
     #: Days of alert history kept for the dashboard's replay list.
     history_days: int = Field(30, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_tables_are_overlays(cls, data: Any) -> Any:
+        # A misspelled setting ("replay_max_ag = 5") would otherwise read as an overlay's
+        # table and fail with a puzzling "should be a valid dictionary".
+        if isinstance(data, Mapping):
+            for key, value in data.items():
+                if key not in cls.model_fields and not isinstance(value, Mapping):
+                    raise ValueError(
+                        f"{key}: unknown key (check the spelling against "
+                        "config.example.toml; a table [overlays.<overlay>] sets the alerts "
+                        "of that overlay)"
+                    )
+        return data
+
+    def alerts_of(self, overlay: str) -> AlertSettings:
+        """``[overlays.<overlay>]``, or the defaults when the streamer set none."""
+        return (self.model_extra or {}).get(overlay) or AlertSettings()
+
+    def alert_tables(self) -> list[str]:
+        """The overlay names that have an ``[overlays.<overlay>]`` table."""
+        return sorted(self.model_extra or {})
 
 
 class ChatCommandSettings(Section):

@@ -9,7 +9,7 @@ answer ``!top`` or ``/webhooks/kofi`` and nobody has to guess which one won.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar
 
@@ -56,8 +56,26 @@ class Route:
 
 
 @dataclass(frozen=True)
+class AlertKind:
+    """One kind of alert an overlay plays (``"raid"``, ``"tip"``, ...).
+
+    ``text`` is what the alert says when no ``[[overlays.<overlay>.variations]]`` entry
+    matches (``{placeholder}``s are the alert's data fields); ``sample`` is the data of a
+    test alert sent from the dashboard. Declaring the kinds is what gives an overlay its
+    queue and test-alert controls in the dashboard.
+    """
+
+    kind: str
+    text: str = "{name}"
+    sample: Mapping[str, str | int | bool] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
 class Overlay:
-    """A browser source: ``/overlays/<name>`` renders ``template`` and receives ``events``."""
+    """A browser source: ``/overlays/<name>`` renders ``template`` and receives ``events``.
+
+    ``alerts`` lists the kinds of alert the overlay plays (empty for an overlay that only
+    shows state or live messages)."""
 
     name: str
     template: str
@@ -66,6 +84,7 @@ class Overlay:
     height: int = 1080
     title: str = ""
     description: str = ""
+    alerts: tuple[AlertKind, ...] = ()
 
     @property
     def key(self) -> str:

@@ -1,36 +1,44 @@
 """Limelight's built-in alerts plugin: the default overlays and the platform alerts.
 
-It registers the default theme's overlays (``alerts``, ``chat``, ``leaderboard``, ``goal``,
-``ticker``) and turns platform events into alerts on the ``alerts`` overlay: cheers,
-subscriptions, gift bombs, raids, donations, merch orders and new memberships. Tips are not
-handled here: the tips plugin pushes its own tip alerts after its moderation.
+It registers the default overlays (``alerts``, ``chat``, ``leaderboard``, ``goal``,
+``ticker``), whose pages and scripts ship in this package (``templates/alerts/``,
+``static/``), and turns platform events into alerts on the ``alerts`` overlay: cheers,
+subscriptions, gift bombs, raids, donations, merch orders and new memberships. Tips are
+not handled here: the tips plugin pushes its own tip alerts (after its moderation) onto
+the ``alerts`` overlay, whose ``tip`` kind this plugin declares.
 
-It is written exactly as a third-party plugin would be: only ``from limelight import ...``
-and ``ctx``. Configure it under ``[plugins.alerts]``.
+It is written exactly as a third-party plugin would be: one :class:`Plugin` class, only
+``from limelight import ...``, state on the instance. Configure it under
+``[plugins.alerts]``; how its alerts look under ``[overlays.alerts]``.
 """
 
 from __future__ import annotations
 
 import time
-import weakref
 from collections import deque
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
 
 from limelight import (
+    AlertKind,
     Cheer,
-    ConfigModel,
     Donation,
     Event,
     GiftBomb,
     MembershipChanged,
     MerchOrder,
     Overlay,
+    Plugin,
     PluginConfig,
     Raid,
+    Register,
     Subscription,
     ViewerRef,
     hookimpl,
 )
+
+#: What one alert carries to the page (JSON: text, numbers, flags).
+AlertData = dict[str, str | int | bool]
 
 ALERT_TYPES = (
     "cheer",
@@ -42,9 +50,11 @@ ALERT_TYPES = (
     "membership.changed",
 )
 #: Membership changes that are news worth an alert (a new VIP), not an expiry.
-WELCOME_STATUSES = {"granted", "new", "started", "active", "renewed", "upgraded"}
-#: How long the gifts of a gift bomb may trail behind it.
+WELCOME_STATUSES = frozenset({"granted", "new", "started", "active", "renewed", "upgraded"})
+#: How long the gifts of a gift bomb may trail behind it, in seconds.
 GIFT_WINDOW = 120.0
+#: The overlay this plugin's alerts go to.
+ALERTS = "alerts"
 
 
 class AlertsConfig(PluginConfig):
@@ -58,175 +68,286 @@ class AlertsConfig(PluginConfig):
     min_bits: int = 1
 
 
-OVERLAYS = (
-    Overlay(
+#: The kinds of alert the ``alerts`` overlay plays: the built-in text of each (used when no
+#: ``[[overlays.alerts.variations]]`` entry matches) and the data of a dashboard test alert.
+ALERT_KINDS = (
+    AlertKind(
+        "tip",
+        "{name} tipped {amount}!",
+        {"name": "Test Viewer", "amount": "5.00", "currency": "USD", "message": "A test alert."},
+    ),
+    AlertKind(
+        "cheer", "{name} cheered {bits} bits!", {"name": "Test Viewer", "bits": 100, "message": ""}
+    ),
+    AlertKind(
+        "subscription", "{name} subscribed!", {"name": "Test Viewer", "tier": "1000", "months": 3}
+    ),
+    AlertKind(
+        "gift_bomb",
+        "{name} gifted {count} subs!",
+        {"name": "Test Viewer", "count": 5, "tier": "1000"},
+    ),
+    AlertKind(
+        "raid", "{name} is raiding with {viewers} viewers!", {"name": "Test Viewer", "viewers": 42}
+    ),
+    AlertKind(
+        "donation",
+        "{name} donated {amount}!",
+        {
+            "name": "Test Viewer",
+            "amount": "10.00",
+            "currency": "USD",
+            "message": "For a good cause",
+            "campaign": "Test campaign",
+        },
+    ),
+    AlertKind(
+        "merch.order",
+        "{name} bought {item}!",
+        {
+            "name": "Test Viewer",
+            "item": "Test T-shirt",
+            "quantity": 1,
+            "amount": "25.00",
+            "currency": "USD",
+        },
+    ),
+    AlertKind(
+        "membership.changed",
+        "{name} is now {level}!",
+        {"name": "Test Viewer", "level": "VIP", "status": "granted"},
+    ),
+)
+#: The goal overlay plays milestone alerts ("25% reached!") over its bar.
+GOAL_KINDS = (AlertKind("milestone", "{title}", {"title": "Halfway there!"}),)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One overlay of this plugin, before its template name is settled."""
+
+    name: str
+    page: str
+    title: str
+    description: str
+    width: int
+    height: int
+    events: tuple[str, ...] = ()
+    alerts: tuple[AlertKind, ...] = ()
+
+
+PAGES = (
+    Page(
+        ALERTS,
         "alerts",
-        "templates/alerts.html",
-        events=(),
-        width=1920,
-        height=1080,
-        title="Alerts",
-        description="Tips, cheers, subs, gift bombs, raids, donations, merch, new VIPs.",
+        "Alerts",
+        "Tips, cheers, subs, gift bombs, raids, donations, merch, new VIPs.",
+        1920,
+        1080,
+        alerts=ALERT_KINDS,
     ),
-    Overlay(
+    Page(
         "chat",
-        "templates/chat.html",
+        "chat",
+        "Chat",
+        "Chat lines that pass gating, with badges; deleted lines vanish.",
+        480,
+        800,
         events=("chat.message", "chat.deleted"),
-        width=480,
-        height=800,
-        title="Chat",
-        description="Chat lines that pass gating, with badges; deleted lines vanish.",
     ),
-    Overlay(
+    Page(
         "leaderboard",
-        "templates/leaderboard.html",
-        width=640,
-        height=420,
-        title="Leaderboard",
-        description="Top supporters (add ?board=stream for one).",
+        "leaderboard",
+        "Leaderboard",
+        "Top supporters (add ?board=stream for one).",
+        640,
+        420,
     ),
-    Overlay(
+    Page(
         "goal",
-        "templates/goal.html",
-        width=1000,
-        height=160,
-        title="Goal",
-        description="A progress bar with milestones for charity drives and challenges.",
+        "goal",
+        "Goal",
+        "A progress bar with milestones for charity drives and challenges.",
+        1000,
+        160,
+        alerts=GOAL_KINDS,
     ),
-    Overlay(
-        "ticker",
-        "templates/ticker.html",
-        width=1600,
-        height=80,
-        title="Ticker",
-        description="Countdown and stock line for merch drops.",
-    ),
+    Page("ticker", "ticker", "Ticker", "Countdown and stock line for merch drops.", 1600, 80),
 )
 
 
-@hookimpl
-def register_config_model(register: Any) -> None:
-    register(ConfigModel(AlertsConfig))
-
-
-@hookimpl
-def register_overlays(register: Any) -> None:
-    for overlay in OVERLAYS:
-        register(overlay)
+@dataclass
+class _OpenBomb:
+    gifter: tuple[str, str, bool]
+    left: int
+    deadline: float
 
 
 class GiftTracker:
-    """Twitch announces a gift bomb, then each gifted sub: the bomb gets the one alert."""
+    """Twitch announces a gift bomb, then each gifted sub: the bomb gets the one alert.
+
+    Test events only pair with test bombs, so a simulated bomb never swallows real gifts."""
 
     def __init__(self) -> None:
-        self._open: deque[list[Any]] = deque()  # [gifter key, gifts left, deadline]
+        self._open: deque[_OpenBomb] = deque()
 
     @staticmethod
-    def _key(gifter: ViewerRef | None) -> tuple[str, str]:
-        return gifter.key if gifter is not None else ("", "anonymous")
+    def _key(gifter: ViewerRef | None, test: bool) -> tuple[str, str, bool]:
+        platform, user = gifter.key if gifter is not None else ("", "anonymous")
+        return (platform, user, test)
 
-    def bomb(self, gifter: ViewerRef | None, count: int) -> None:
-        self._open.append([self._key(gifter), count, time.monotonic() + GIFT_WINDOW])
+    def bomb(self, gifter: ViewerRef | None, count: int, test: bool = False) -> None:
+        self._open.append(_OpenBomb(self._key(gifter, test), count, time.monotonic() + GIFT_WINDOW))
 
-    def part_of_bomb(self, gifter: ViewerRef | None) -> bool:
+    def part_of_bomb(self, gifter: ViewerRef | None, test: bool = False) -> bool:
         now = time.monotonic()
-        while self._open and self._open[0][2] < now:
+        while self._open and self._open[0].deadline < now:
             self._open.popleft()
-        key = self._key(gifter)
+        key = self._key(gifter, test)
         for entry in self._open:
-            if entry[0] == key and entry[1] > 0:
-                entry[1] -= 1
+            if entry.gifter == key and entry.left > 0:
+                entry.left -= 1
                 return True
         return False
 
 
-#: One tracker per running server (the plugin context), so test servers never share one.
-_trackers: weakref.WeakKeyDictionary[Any, GiftTracker] = weakref.WeakKeyDictionary()
+class AlertsPlugin(Plugin[AlertsConfig]):
+    """The default overlays, and an alert on the ``alerts`` overlay per platform event."""
 
+    config_model = AlertsConfig
 
-def _name(event: Event, config: AlertsConfig, anonymous: bool = False) -> str:
-    if anonymous or event.viewer is None or not event.viewer.name:
-        return config.anonymous_name
-    return event.viewer.name
+    def __init__(self) -> None:
+        super().__init__()
+        self.gifts = GiftTracker()
 
+    # -- registration ---------------------------------------------------------------------
 
-def alert_data(
-    event: Event, config: AlertsConfig, gifts: GiftTracker | None = None
-) -> dict[str, Any] | None:
-    """What the ``alerts`` overlay shows for ``event``, or ``None`` for no alert."""
-    message = ""
-    data: dict[str, Any]
-    gifts = gifts if gifts is not None else GiftTracker()
-    if isinstance(event, Cheer):
-        if event.bits < config.min_bits:
-            return None
-        data = {
-            "name": _name(event, config, event.anonymous),
-            "bits": event.bits,
-            "amount": str(event.bits),
-            "currency": "BITS",
-        }
-        message = event.message
-    elif isinstance(event, Subscription):
-        if event.gifted and gifts.part_of_bomb(event.gifter):
-            return None
-        data = {
-            "name": _name(event, config),
-            "tier": event.tier,
-            "months": event.months,
-            "gifted": event.gifted,
-        }
-        if event.gifted:
-            gifter = event.gifter
-            data["gifter"] = (
-                gifter.name if gifter is not None and gifter.name else config.anonymous_name
+    @hookimpl
+    def register_overlays(self, register: Register[Overlay]) -> None:
+        for page in PAGES:
+            register(
+                Overlay(
+                    page.name,
+                    self._template(page.page),
+                    events=page.events,
+                    width=page.width,
+                    height=page.height,
+                    title=page.title,
+                    description=page.description,
+                    alerts=page.alerts,
+                )
             )
-        message = event.message
-    elif isinstance(event, GiftBomb):
-        gifts.bomb(None if event.anonymous else event.viewer, event.count)
-        data = {
-            "name": _name(event, config, event.anonymous),
-            "count": event.count,
-            "tier": event.tier,
-        }
-    elif isinstance(event, Raid):
-        data = {"name": _name(event, config), "viewers": event.viewers}
-    elif isinstance(event, Donation):
-        data = {
-            "name": _name(event, config, event.anonymous),
-            "amount": event.amount.to_wire(),
-            "currency": event.amount.currency,
-            "campaign": event.campaign,
-        }
-        message = event.message
-    elif isinstance(event, MerchOrder):
-        data = {
-            "name": _name(event, config),
-            "item": event.item,
-            "quantity": event.quantity,
-            "amount": event.amount.to_wire(),
-            "currency": event.amount.currency,
-        }
-    elif isinstance(event, MembershipChanged):
-        if event.status.lower() not in WELCOME_STATUSES:
+
+    def _template(self, page: str) -> str:
+        """``alerts/<page>.html``; or, when the streamer's ``theme_dir`` overrides the page
+        under the name it had in the default theme (``templates/<page>.html``), that file,
+        so a theme written before the pages moved into this plugin keeps working."""
+        template = f"alerts/{page}.html"
+        theme_dir = self.ctx.settings.overlays.theme_dir
+        if not theme_dir:
+            return template
+        folder = Path(theme_dir)
+        if not folder.is_absolute():
+            folder = self.ctx.settings.base_dir / folder
+        legacy = f"templates/{page}.html"
+        if not (folder / legacy).is_file():
+            return template
+        self.ctx.log.warning(
+            "%s overrides the %s overlay under its old name; rename it to %s (its scripts "
+            "and styles now live at /-/static-plugins/%s/)",
+            folder / legacy,
+            page,
+            folder / template,
+            self.name,
+        )
+        return legacy
+
+    # -- events ---------------------------------------------------------------------------
+
+    @hookimpl
+    async def on_event(self, event: Event) -> None:
+        if event.type not in self.config.events:
+            return
+        data = self.alert_data(event)
+        if data is None:
+            return
+        await self.ctx.overlays.alert(ALERTS, kind=event.type, data=data, event=event)
+
+    def _name(self, event: Event, anonymous: bool = False) -> str:
+        if anonymous or event.viewer is None or not event.viewer.name:
+            return self.config.anonymous_name
+        return event.viewer.name
+
+    def alert_data(self, event: Event) -> AlertData | None:
+        """What the ``alerts`` overlay shows for ``event``, or ``None`` for no alert.
+
+        Amounts go out as wire decimals (``amount`` + ``currency``, which variation tiers
+        compare) and as ``display_amount``, formatted by the one money formatter in the
+        streamer's locale (``$250.00``), which ``{amount}`` in an alert text reads."""
+        config = self.config
+        message = ""
+        data: AlertData
+        if isinstance(event, Cheer):
+            if event.bits < config.min_bits:
+                return None
+            data = {
+                "name": self._name(event, event.anonymous),
+                "bits": event.bits,
+                "amount": str(event.bits),
+                "currency": "BITS",
+            }
+            message = event.message
+        elif isinstance(event, Subscription):
+            if event.gifted and self.gifts.part_of_bomb(event.gifter, event.test):
+                return None
+            data = {
+                "name": self._name(event),
+                "tier": event.tier,
+                "months": event.months,
+                "gifted": event.gifted,
+            }
+            if event.gifted:
+                gifter = event.gifter
+                data["gifter"] = (
+                    gifter.name if gifter is not None and gifter.name else config.anonymous_name
+                )
+            message = event.message
+        elif isinstance(event, GiftBomb):
+            self.gifts.bomb(None if event.anonymous else event.viewer, event.count, event.test)
+            data = {
+                "name": self._name(event, event.anonymous),
+                "count": event.count,
+                "tier": event.tier,
+            }
+        elif isinstance(event, Raid):
+            data = {"name": self._name(event), "viewers": event.viewers}
+        elif isinstance(event, Donation):
+            data = {
+                "name": self._name(event, event.anonymous),
+                "amount": event.amount.to_wire(),
+                "currency": event.amount.currency,
+                "display_amount": self.ctx.money(event.amount),
+                "campaign": event.campaign,
+            }
+            message = event.message
+        elif isinstance(event, MerchOrder):
+            data = {
+                "name": self._name(event),
+                "item": event.item,
+                "quantity": event.quantity,
+                "amount": event.amount.to_wire(),
+                "currency": event.amount.currency,
+                "display_amount": self.ctx.money(event.amount),
+            }
+        elif isinstance(event, MembershipChanged):
+            if event.status.lower() not in WELCOME_STATUSES:
+                return None
+            data = {"name": self._name(event), "level": event.level, "status": event.status}
+        else:
             return None
-        data = {"name": _name(event, config), "level": event.level, "status": event.status}
-    else:
-        return None
-    if config.show_messages and message:
-        data["message"] = message
-    return data
+        if config.show_messages and message:
+            data["message"] = message
+        return data
 
 
-@hookimpl
-async def on_event(event: Event, ctx: Any) -> None:
-    config: AlertsConfig = ctx.config or AlertsConfig()
-    if event.type not in config.events or ctx.overlays is None:
-        return
-    gifts = _trackers.get(ctx)
-    if gifts is None:
-        gifts = _trackers[ctx] = GiftTracker()
-    data = alert_data(event, config, gifts)
-    if data is None:
-        return
-    await ctx.overlays.alert("alerts", kind=event.type, data=data, event=event)
+__all__ = ["AlertsConfig", "AlertsPlugin", "GiftTracker"]

@@ -125,11 +125,11 @@ class Clients:
 
 @asynccontextmanager
 async def limelight_server(tmp: Path, **overlays: Any) -> AsyncIterator[Any]:
-    import limelight_alerts
     from limelight.testing import make_settings, start_harness
+    from limelight_alerts import AlertsPlugin
 
     settings = make_settings(tmp, {"overlays": overlays} if overlays else None)
-    h = await start_harness(settings, {"alerts": limelight_alerts})
+    h = await start_harness(settings, {"alerts": AlertsPlugin})
     try:
         yield h
     finally:
@@ -333,21 +333,21 @@ async def run_naive(
 def padded_alerts(pad: int) -> Iterator[None]:
     """Raid alerts from the alerts plugin carry a name and a count; add a message of
     ``pad`` bytes so frames are as large as a real alert's (or larger)."""
-    import limelight_alerts
+    from limelight_alerts import AlertsPlugin
 
-    original = limelight_alerts.alert_data
+    original = AlertsPlugin.alert_data
 
-    def padded(event: Any, config: Any, gifts: Any = None) -> Any:
-        data = original(event, config, gifts)
+    def padded(self: AlertsPlugin, event: Any) -> Any:
+        data = original(self, event)
         if data is not None:
             data["message"] = "x" * pad
         return data
 
-    limelight_alerts.alert_data = padded  # type: ignore[assignment]
+    AlertsPlugin.alert_data = padded  # type: ignore[method-assign]
     try:
         yield
     finally:
-        limelight_alerts.alert_data = original  # type: ignore[assignment]
+        AlertsPlugin.alert_data = original  # type: ignore[method-assign]
 
 
 # -- benchmarks --------------------------------------------------------------------------------

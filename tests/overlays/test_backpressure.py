@@ -8,9 +8,9 @@ import os
 import socket
 from typing import Any
 
-import limelight_alerts
 from limelight.overlays.websocket import Client
 from limelight.testing import OVERLAY_TOKEN
+from limelight_alerts import AlertsPlugin
 
 from ..support import wait_until
 from .test_delivery import connect, receive
@@ -103,7 +103,7 @@ async def read_ids(ws: Any, count: int) -> list[int]:
 
 async def test_one_frozen_page_does_not_hold_up_the_others(limelight) -> None:
     h = await limelight(
-        plugins={"alerts": limelight_alerts},
+        plugins={"alerts": AlertsPlugin},
         config={"overlays": {"send_queue": 16, "send_timeout": 0.5}},
     )
     overlays = h.services.overlays

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import limelight_alerts
 import pytest
 import pytest_asyncio
 from limelight import ChatMessage, Verdict, ViewerRef
 from limelight.testing import OVERLAY_TOKEN, make_settings, start_harness
+from limelight_alerts import AlertsPlugin
 
 from ..support import chromium_path, need, wait_until
 
@@ -50,7 +50,7 @@ async def browser() -> AsyncIterator[Any]:
 @pytest_asyncio.fixture(loop_scope="module")
 async def server(tmp_path: Path) -> AsyncIterator[Any]:
     settings = make_settings(tmp_path, {"overlays": {"theme": FAST_THEME}})
-    h = await start_harness(settings, {"alerts": limelight_alerts})
+    h = await start_harness(settings, {"alerts": AlertsPlugin})
     try:
         yield h
     finally:
@@ -184,6 +184,29 @@ async def test_alert_from_api_events_appears_at_once(open_page: Any, server: Any
     await stage.wait_for(state="visible", timeout=ALERT_WAIT_MS)
     assert await stage.locator(".alert-title").text_content() == "Bob cheered 100 bits!"
     assert await stage.locator(".alert-message").text_content() == "Take my bits"
+    assert w.errors == [] and w.blocked == []
+
+
+async def test_donation_alert_shows_the_formatted_amount(open_page: Any, server: Any) -> None:
+    """The alerts plugin's page, from the plugin's templates on the core base page, shows
+    an amount as the one money formatter writes it."""
+    w = await open_page(overlay("alerts"))
+    await w.wait_connected()
+    status, _ = await server.post_event(
+        {
+            "type": "donation",
+            "source": "api",
+            "source_id": "donation-250",
+            "viewer": {"platform": "twitch", "id": "7", "name": "Dee"},
+            "data": {"amount": "250.00", "currency": "USD", "message": "For the owls"},
+        },
+        settle=False,
+    )
+    assert status == 201
+    stage = w.page.locator("#alert-stage.show")
+    await stage.wait_for(state="visible", timeout=ALERT_WAIT_MS)
+    assert await stage.locator(".alert-title").text_content() == "Dee donated $250.00!"
+    assert await stage.get_attribute("data-kind") == "donation"
     assert w.errors == [] and w.blocked == []
 
 

@@ -8,11 +8,11 @@ from datetime import timedelta
 from typing import Any
 
 import aiohttp
-import limelight_alerts
 import pytest
 from limelight.models import OverlayAlert
 from limelight.overlays.outbox import utcnow
 from limelight.testing import OVERLAY_TOKEN, make_tip
+from limelight_alerts import AlertsPlugin
 
 from ..support import wait_until
 
@@ -43,7 +43,7 @@ async def connect(
 
 
 async def start(limelight: Any, **kw: Any) -> Any:
-    return await limelight(plugins={"alerts": limelight_alerts}, **kw)
+    return await limelight(plugins={"alerts": AlertsPlugin}, **kw)
 
 
 async def test_alert_is_stored_sent_and_acked(limelight, database_url) -> None:

@@ -1,5 +1,5 @@
-"""The overlays work from the installed wheel: the default theme, its static files and
-the built-in alerts plugin ship inside it."""
+"""The overlays work from the installed wheel: the default theme (base page and runtime)
+and the built-in alerts plugin with its own pages and static files ship inside it."""
 
 from __future__ import annotations
 
@@ -18,19 +18,15 @@ pytestmark = pytest.mark.slow
 
 def test_wheel_ships_the_overlay_theme_and_the_alerts_plugin(installed_venv: Venv) -> None:
     names = set(zipfile.ZipFile(installed_venv.wheel).namelist())
-    for name in ("alerts", "base", "chat", "goal", "leaderboard", "ticker"):
-        assert f"limelight/theme/templates/{name}.html" in names
-    for name in (
-        "overlay.js",
-        "overlay.css",
-        "chat.js",
-        "goal.js",
-        "leaderboard.js",
-        "ticker.js",
-        "img/star.svg",
-    ):
+    assert "limelight/theme/templates/base.html" in names
+    for name in ("overlay.js", "overlay.css", "img/star.svg"):
         assert f"limelight/theme/static/{name}" in names
     assert "limelight_alerts/__init__.py" in names
+    for name in ("alerts", "chat", "goal", "leaderboard", "ticker"):
+        assert f"limelight_alerts/templates/alerts/{name}.html" in names
+        assert f"limelight/theme/templates/{name}.html" not in names
+    for name in ("alerts.css", "chat.js", "goal.js", "leaderboard.js", "ticker.js"):
+        assert f"limelight_alerts/static/{name}" in names
     assert "limelight/migrations/0002_overlay_alerts.py" in names
     assert "limelight/web/static/overlays-admin.js" in names
     assert "limelight/web/templates/admin/overlays.html" in names
@@ -50,6 +46,9 @@ def test_installed_server_serves_overlays(installed_venv: Venv, tmp_path: Path) 
         page = server.get_text(f"/overlays/alerts?token={overlay}")
         assert '<script src="/-/theme/overlay.js"></script>' in page
         assert "Limelight" in server.get_text("/-/theme/overlay.js")
+        chat = server.get_text(f"/overlays/chat?token={overlay}")
+        assert '<script src="/-/static-plugins/alerts/chat.js"></script>' in chat
+        assert "chat-lines" in server.get_text("/-/static-plugins/alerts/chat.js")
         request = urllib.request.Request(
             server.base + "/api/overlays/alerts/test",
             method="POST",

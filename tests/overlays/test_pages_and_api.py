@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-import limelight_alerts
 import pytest
 from limelight.models import OverlayAlert
 from limelight.testing import ADMIN_TOKEN, OVERLAY_TOKEN
+from limelight_alerts import AlertsPlugin
 
 from .test_delivery import connect, receive, receive_type
 
@@ -15,7 +16,7 @@ OVERLAYS = ("alerts", "chat", "leaderboard", "goal", "ticker")
 
 
 async def start(limelight: Any, **kw: Any) -> Any:
-    return await limelight(plugins={"alerts": limelight_alerts}, **kw)
+    return await limelight(plugins={"alerts": AlertsPlugin}, **kw)
 
 
 @pytest.mark.parametrize("name", OVERLAYS)
@@ -98,16 +99,56 @@ async def test_theme_css_sets_variables_and_skips_unsafe_values(limelight) -> No
     assert "evil" not in css and "url(" not in css and "Bad" not in css
 
 
+MINE = (
+    '{% extends "templates/base.html" %}{% block content %}<p id="mine">'
+    "{{ overlay.name }}</p>{% endblock %}"
+)
+
+
 async def test_template_override_from_theme_dir(limelight, tmp_path) -> None:
+    """The streamer's theme folder comes first in the loader: it overrides a plugin's page
+    (``alerts/goal.html``) and the core's base page by the same names."""
+    theme = tmp_path / "mytheme"
+    (theme / "alerts").mkdir(parents=True)
+    (theme / "alerts" / "goal.html").write_text(MINE)
+    (theme / "templates").mkdir()
+    base = (Path(limelight_theme()) / "templates" / "base.html").read_text()
+    (theme / "templates" / "base.html").write_text(base.replace("<body", "<body data-mine"))
+    h = await start(limelight, config={"overlays": {"theme_dir": str(theme)}})
+    html = await (await h.client.get(f"/overlays/goal?token={OVERLAY_TOKEN}")).text()
+    assert '<p id="mine">goal</p>' in html and "<body data-mine" in html
+    chat = await (await h.client.get(f"/overlays/chat?token={OVERLAY_TOKEN}")).text()
+    assert 'id="chat-lines"' in chat and "<body data-mine" in chat
+
+
+async def test_theme_override_under_the_old_name_still_applies(limelight, tmp_path, caplog) -> None:
+    """A theme written when the pages were the core theme's (``templates/goal.html``)
+    keeps overriding, and the log says what to rename it to."""
     theme = tmp_path / "mytheme" / "templates"
     theme.mkdir(parents=True)
-    (theme / "goal.html").write_text(
-        '{% extends "templates/base.html" %}{% block content %}<p id="mine">'
-        "{{ overlay.name }}</p>{% endblock %}"
-    )
+    (theme / "goal.html").write_text(MINE)
     h = await start(limelight, config={"overlays": {"theme_dir": str(tmp_path / "mytheme")}})
     html = await (await h.client.get(f"/overlays/goal?token={OVERLAY_TOKEN}")).text()
     assert '<p id="mine">goal</p>' in html
+    assert "rename it to" in caplog.text and "alerts/goal.html" in caplog.text
+    chat = await (await h.client.get(f"/overlays/chat?token={OVERLAY_TOKEN}")).text()
+    assert 'id="chat-lines"' in chat
+
+
+def limelight_theme() -> Path:
+    from limelight import resources
+
+    return resources.theme_dir()
+
+
+async def test_plugin_pages_load_their_files_from_the_plugin(limelight) -> None:
+    h = await start(limelight)
+    html = await (await h.client.get(f"/overlays/leaderboard?token={OVERLAY_TOKEN}")).text()
+    assert '<script src="/-/static-plugins/alerts/leaderboard.js"></script>' in html
+    assert '<link rel="stylesheet" href="/-/static-plugins/alerts/alerts.css">' in html
+    for path in ("leaderboard.js", "chat.js", "goal.js", "ticker.js", "alerts.css"):
+        assert (await h.client.get(f"/-/static-plugins/alerts/{path}")).status == 200
+        assert (await h.client.get(f"/-/theme/{path}")).status == 404
 
 
 async def test_query_parameters_are_escaped_into_data_attributes(limelight) -> None:
@@ -288,6 +329,13 @@ async def test_dashboard_lists_overlays_with_url_and_size(limelight) -> None:
     for name in OVERLAYS:
         assert f"/overlays/{name}?token={OVERLAY_TOKEN}" in html
     assert "480\u00d7800" in html and 'data-action="test"' in html
+    # Test and queue controls for the overlays that play alerts, with their own kinds.
+    rows = {row.split('"', 1)[0]: row for row in html.split('<tr data-overlay="')[1:]}
+    assert 'data-action="test"' in rows["alerts"] and "<option>raid</option>" in rows["alerts"]
+    assert "<option>milestone</option>" in rows["goal"]
+    assert "<option>raid</option>" not in rows["goal"]
+    for name in ("chat", "leaderboard", "ticker"):
+        assert 'data-action="test"' not in rows[name] and "No alerts" in rows[name]
     assert "/-/static/overlays-admin.js" in html
     assert 'href="/admin/overlays"' in html  # in the navigation
 

@@ -1,5 +1,5 @@
-"""The default theme stays within what OBS 29's browser (Chromium 103) runs, and within
-what the overlay pages' Content-Security-Policy allows."""
+"""The default theme and the alerts plugin's pages stay within what OBS 29's browser
+(Chromium 103) runs, and within what the overlay pages' Content-Security-Policy allows."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-THEME = Path(__file__).resolve().parents[2] / "overlays" / "static"
+ROOT = Path(__file__).resolve().parents[2]
+#: The page runtime (core theme) and the built-in overlay pages (alerts plugin).
+STATIC = (ROOT / "overlays" / "static", ROOT / "plugins" / "limelight_alerts" / "static")
+FILES = sorted(p for folder in STATIC for ext in ("*.js", "*.css") for p in folder.glob(ext))
 #: Features newer than Chromium 103 (OBS 29's browser source) or not allowed by our CSP.
 TOO_NEW = {
     "css": [
@@ -30,9 +33,7 @@ TOO_NEW = {
 }
 
 
-@pytest.mark.parametrize(
-    "path", sorted(THEME.glob("*.js")) + sorted(THEME.glob("*.css")), ids=lambda p: p.name
-)
+@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parents[1].name}/{p.name}")
 def test_theme_uses_nothing_newer_than_chromium_103(path: Path) -> None:
     text = re.sub(r"/\*.*?\*/", "", path.read_text("utf-8"), flags=re.DOTALL)
     text = re.sub(r"^\s*//.*$", "", text, flags=re.MULTILINE)

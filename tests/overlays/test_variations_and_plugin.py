@@ -1,14 +1,15 @@
-"""Alert variations (tiers in minor units, counts, fallbacks), the built-in alerts plugin,
-and what the chat overlay receives from the bus (gating, badges, deletions)."""
+"""Alert variations (tiers in minor units, counts, fallbacks, one book per overlay), the
+built-in alerts plugin, and what the chat overlay receives from the bus (gating, badges,
+deletions)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import limelight
-import limelight_alerts
 import pytest
 from limelight import (
+    AlertKind,
     Badge,
     ChatDeleted,
     Cheer,
@@ -17,14 +18,17 @@ from limelight import (
     MembershipChanged,
     MerchOrder,
     Money,
+    Overlay,
     Raid,
     Subscription,
     Verdict,
+    fill,
+    hookimpl,
 )
 from limelight.config import AlertSettings, ConfigError, load_settings
-from limelight.overlays import format_money
-from limelight.overlays.variations import VariationBook, fill
+from limelight.overlays.variations import VariationBook
 from limelight.testing import make_chat, make_tip, make_viewer
+from limelight_alerts import ALERT_KINDS, AlertsPlugin
 
 from .test_delivery import connect, receive
 
@@ -55,8 +59,12 @@ TIERS = {
 }
 
 
+#: The built-in texts the alerts plugin declares for its ``alerts`` overlay.
+TEXTS = {k.kind: k.text for k in ALERT_KINDS}
+
+
 def book() -> VariationBook:
-    return VariationBook(AlertSettings.model_validate(TIERS))
+    return VariationBook(AlertSettings.model_validate(TIERS), TEXTS, "alerts")
 
 
 @pytest.mark.parametrize(
@@ -83,10 +91,12 @@ def test_count_tiers_star_fallback_and_builtin_defaults() -> None:
     assert b.pick("gift_bomb", count=9).name == "fallback"
     assert b.pick("gift_bomb", count=9).event == "gift_bomb"
     assert b.pick("raid").text == "Thanks {name}!"
-    plain = VariationBook(AlertSettings())
+    plain = VariationBook(AlertSettings(), TEXTS)
     assert plain.pick("raid").text == "{name} is raiding with {viewers} viewers!"
     assert plain.pick("something.custom").text == "{name}"
     assert plain.pick("tip").duration_ms == 6000
+    # The core knows no kind's text: without the declared texts every kind is generic.
+    assert VariationBook(AlertSettings()).pick("raid").text == "{name}"
 
 
 def test_variation_fields_come_from_config() -> None:
@@ -127,23 +137,16 @@ def test_config_rejects_a_tier_without_a_valid_currency() -> None:
         )
 
 
-def test_format_money() -> None:
-    assert format_money(Money(500, "USD")) == "$5.00"
-    assert format_money(Money(1250, "CHF")) == "12.50 CHF"
-    assert format_money(Money(100, "BITS")) == "100 bits"
-    assert format_money(Money(500, "JPY")) == "¥500"
-
-
 async def test_service_variation_uses_config(limelight) -> None:
-    h = await limelight(config={"overlays": {"alerts": TIERS}})
+    h = await limelight(plugins={"alerts": AlertsPlugin}, config={"overlays": {"alerts": TIERS}})
     overlays = h.services.overlays
-    assert overlays.variation("tip", Money(2000, "USD")).name == "big"
+    assert overlays.variation("tip", Money(2000, "USD"), overlay="alerts").name == "big"
     alert_id = await overlays.alert(
         "alerts", kind="tip", data={"name": "Ann", "amount": "150.00", "currency": "USD"}
     )
     alert = await overlays.outbox.get(alert_id)
     assert alert.variation["text"] == "HUGE" and alert.duration_ms == 5000
-    chosen = overlays.variation("tip", Money(2000, "USD"))
+    chosen = overlays.variation("tip", Money(2000, "USD"), overlay="alerts")
     alert_id = await overlays.alert(
         "alerts",
         kind="tip",
@@ -194,7 +197,7 @@ def events() -> list[tuple[Any, str]]:
 
 
 async def test_plugin_registers_the_default_overlays(limelight) -> None:
-    h = await limelight(plugins={"alerts": limelight_alerts})
+    h = await limelight(plugins={"alerts": AlertsPlugin})
     assert {o.name for o in h.services.overlays.specs()} == {
         "alerts",
         "chat",
@@ -205,7 +208,7 @@ async def test_plugin_registers_the_default_overlays(limelight) -> None:
 
 
 async def test_plugin_alerts_for_platform_events(limelight) -> None:
-    h = await limelight(plugins={"alerts": limelight_alerts})
+    h = await limelight(plugins={"alerts": AlertsPlugin})
     ws, _, _ = await connect(h)
     for event, text in events():
         await h.publish(event)
@@ -217,7 +220,7 @@ async def test_plugin_alerts_for_platform_events(limelight) -> None:
 
 
 async def test_plugin_leaves_tips_and_expiries_alone(limelight) -> None:
-    h = await limelight(plugins={"alerts": limelight_alerts})
+    h = await limelight(plugins={"alerts": AlertsPlugin})
     await h.publish(make_tip("5.00"))
     await h.publish(
         MembershipChanged(source="t", source_id="v2", viewer=bob, level="VIP", status="expired")
@@ -227,7 +230,7 @@ async def test_plugin_leaves_tips_and_expiries_alone(limelight) -> None:
 
 
 async def test_gift_bomb_gets_one_alert_not_one_per_gift(limelight) -> None:
-    h = await limelight(plugins={"alerts": limelight_alerts})
+    h = await limelight(plugins={"alerts": AlertsPlugin})
     await h.publish(GiftBomb(source="t", source_id="gb", viewer=bob, count=3))
     for i in range(3):
         await h.publish(
@@ -252,7 +255,7 @@ async def test_gift_bomb_gets_one_alert_not_one_per_gift(limelight) -> None:
 
 
 async def test_plugin_test_events_make_test_alerts(limelight) -> None:
-    h = await limelight(plugins={"alerts": limelight_alerts})
+    h = await limelight(plugins={"alerts": AlertsPlugin})
     await h.publish(Raid(source="t", source_id="rt", viewer=bob, viewers=3, test=True))
     history = await h.services.overlays.history("alerts")
     assert [a["test"] for a in history] == [True] and history[0]["id"] < 0
@@ -260,7 +263,7 @@ async def test_plugin_test_events_make_test_alerts(limelight) -> None:
 
 async def test_plugin_config_selects_events(limelight) -> None:
     h = await limelight(
-        plugins={"alerts": limelight_alerts},
+        plugins={"alerts": AlertsPlugin},
         config={"plugins": {"alerts": {"events": ["raid"], "show_messages": False}}},
     )
     await h.publish(Cheer(source="t", source_id="c9", viewer=bob, bits=5, message="x"))
@@ -269,7 +272,7 @@ async def test_plugin_config_selects_events(limelight) -> None:
 
 
 async def test_the_same_event_delivered_twice_alerts_once(limelight) -> None:
-    h = await limelight(plugins={"alerts": limelight_alerts})
+    h = await limelight(plugins={"alerts": AlertsPlugin})
     for _ in range(3):
         await h.post_event(
             {
@@ -281,6 +284,94 @@ async def test_the_same_event_delivered_twice_alerts_once(limelight) -> None:
             }
         )
     assert len(await h.services.overlays.history("alerts")) == 1
+
+
+async def test_amounts_read_as_the_one_money_formatter_has_them(limelight) -> None:
+    """Donations and merch carry ``display_amount`` (the streamer's locale), and ``{amount}``
+    in the alert text is that, never the raw wire number."""
+    h = await limelight(plugins={"alerts": AlertsPlugin})
+    ws, _, _ = await connect(h)
+    await h.publish(Donation(source="t", source_id="d250", viewer=bob, amount=Money(25000, "USD")))
+    message = await receive(ws)
+    assert message["data"]["display_amount"] == "$250.00"
+    assert message["data"]["amount"] == "250.00"  # the wire decimal tiers compare
+    assert message["variation"]["text"] == "Bob donated $250.00!"
+    await h.publish(
+        MerchOrder(source="t", source_id="m2", viewer=bob, item="Cap", amount=Money(1999, "EUR"))
+    )
+    assert (await receive(ws))["data"]["display_amount"] == "€19.99"
+    await ws.close()
+
+
+async def test_alert_amounts_follow_the_server_locale(limelight) -> None:
+    h = await limelight(plugins={"alerts": AlertsPlugin}, config={"server": {"locale": "de_DE"}})
+    await h.publish(Donation(source="t", source_id="dd", viewer=bob, amount=Money(1000, "EUR")))
+    [alert] = await h.services.overlays.history("alerts")
+    assert alert["data"]["display_amount"] == "10,00\xa0€"
+    assert alert["variation"]["text"] == "Bob donated 10,00\xa0€!"
+
+
+async def test_a_name_with_placeholders_is_never_expanded(limelight) -> None:
+    h = await limelight(plugins={"alerts": AlertsPlugin})
+    sly = make_viewer("{amount} {message}")
+    await h.publish(
+        Donation(source="t", source_id="sly", viewer=sly, amount=Money(500, "USD"), message="hi")
+    )
+    [alert] = await h.services.overlays.history("alerts")
+    assert alert["variation"]["text"] == "{amount} {message} donated $5.00!"
+
+
+class Wall:
+    """A third-party overlay that plays alerts of its own kinds."""
+
+    @hookimpl
+    def register_overlays(self, register):
+        register(
+            Overlay(
+                "wall",
+                "wall/page.html",
+                alerts=(AlertKind("shoutout", "Go follow {name}!", {"name": "Sample"}),),
+            )
+        )
+
+
+async def test_any_overlay_gets_its_own_variations_and_test_alerts(limelight) -> None:
+    """The core knows no overlay by name: ``[overlays.wall]`` styles the ``wall`` overlay a
+    plugin registered, the built-in text comes from its declared kinds, and the test alert
+    API uses its first kind and sample."""
+    h = await limelight(
+        plugins={"alerts": AlertsPlugin, "wall": Wall()},
+        config={
+            "overlays": {
+                "wall": {
+                    "duration_ms": 3000,
+                    "variations": [{"event": "shoutout", "min_count": 10, "text": "BIG {name}"}],
+                },
+                "alerts": {"variations": [{"event": "shoutout", "text": "not the wall's"}]},
+            }
+        },
+    )
+    overlays = h.services.overlays
+    assert overlays.variation("shoutout", overlay="wall").text == "Go follow {name}!"
+    assert overlays.variation("shoutout", overlay="wall", count=12).text == "BIG {name}"
+    assert overlays.variation("shoutout", overlay="alerts").text == "not the wall's"
+    assert overlays.variation("raid", overlay="wall").text == "{name}"
+    status, body = await _post(h, "/api/overlays/wall/test")
+    assert status == 201
+    [alert] = await overlays.history("wall")
+    assert alert["kind"] == "shoutout" and alert["variation"]["text"] == "Go follow Sample!"
+    assert alert["duration_ms"] == 3000
+    status, body = await _post(h, "/api/overlays/-/kinds", method="GET")
+    assert body["kinds"]["wall"] == ["shoutout"]
+    assert body["kinds"]["alerts"][0] == "tip" and "chat" not in body["kinds"]
+    # An overlay that declares no kinds plays no test alert unless asked for one by kind.
+    assert (await _post(h, "/api/overlays/chat/test"))[0] == 400
+    assert (await _post(h, "/api/overlays/chat/test", {"kind": "raid"}))[0] == 201
+
+
+async def _post(h: Any, path: str, body: Any = None, method: str = "POST") -> tuple[int, Any]:
+    response = await h.client.request(method, path, headers=h.admin_headers, json=body)
+    return response.status, await response.json()
 
 
 # -- chat overlay -----------------------------------------------------------------------------
@@ -299,7 +390,7 @@ class Gate:
 
 
 async def test_chat_overlay_shows_allowed_lines_with_badges(limelight) -> None:
-    h = await limelight(plugins={"alerts": limelight_alerts, "gate": Gate()})
+    h = await limelight(plugins={"alerts": AlertsPlugin, "gate": Gate()})
     h.services.badges.award(bob, "vip")
     ws, _, _ = await connect(h, "chat")
     await h.publish(make_chat("the spoiler is...", bob))
@@ -319,7 +410,7 @@ async def test_chat_overlay_shows_allowed_lines_with_badges(limelight) -> None:
 
 
 async def test_chat_line_with_a_bad_colour_gets_none(limelight) -> None:
-    h = await limelight(plugins={"alerts": limelight_alerts})
+    h = await limelight(plugins={"alerts": AlertsPlugin})
     ws, _, _ = await connect(h, "chat")
     await h.publish(make_chat("hi", bob, color="red;background:url(//x)"))
     assert (await receive(ws))["data"]["color"] == ""

@@ -2,14 +2,15 @@
 
 Plugins reach the service as ``ctx.overlays`` (:class:`OverlayService`): ``alert`` for
 durable alerts, ``variation`` to pick how an alert looks, ``set_state`` for snapshots
-(leaderboards, goals), ``send`` for ephemeral live messages, plus queue control. See
+(leaderboards, goals), ``send`` for ephemeral live messages, plus queue control. Amounts
+are formatted by the one money formatter, :func:`limelight.format_money`. See
 ``docs/overlays.md``.
 """
 
 from __future__ import annotations
 
 from .outbox import OutboxAlert
-from .service import OverlayError, OverlayService, format_money
+from .service import OverlayError, OverlayService
 from .variations import Variation
 
-__all__ = ["OutboxAlert", "OverlayError", "OverlayService", "Variation", "format_money"]
+__all__ = ["OutboxAlert", "OverlayError", "OverlayService", "Variation"]

@@ -1,5 +1,6 @@
-"""Dashboard pages for overlays: every overlay's OBS URL and size, its queue controls
-(pause, resume, skip, clear, test alert) and its recent alerts with a replay button.
+"""Dashboard pages for overlays: every registered overlay's OBS URL and size, the queue
+controls (pause, resume, skip, clear, test alert) of each overlay that plays alerts, and
+its recent alerts with a replay button.
 
 The pages are server-rendered; ``/-/static/overlays-admin.js`` drives the buttons through
 the admin API (``/api/overlays/...``) with the session cookie and refreshes the status.
@@ -10,15 +11,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..web.dashboard import render, require_session
-from ..web.keys import SERVICES, SETTINGS
-from .routes import overlay_url
-from .service import SAMPLES
-
+from ..web.keys import SETTINGS
+from .routes import overlay_url, service_of
 
 
 async def overlays_page(request: web.Request) -> web.Response:
     require_session(request)
-    service = request.app[SERVICES].overlays
+    service = service_of(request)
     settings = request.app[SETTINGS]
     overlays = []
     for spec in service.specs():
@@ -31,6 +30,7 @@ async def overlays_page(request: web.Request) -> web.Response:
                 "width": spec.width,
                 "height": spec.height,
                 "url": overlay_url(settings, spec.name),
+                "kinds": [k.kind for k in spec.alerts],
                 "clients": len(channel.clients),
                 "paused": channel.paused,
                 "pending": await service.pending(spec.name),
@@ -39,17 +39,13 @@ async def overlays_page(request: web.Request) -> web.Response:
     return render(
         request,
         "admin/overlays.html",
-        {
-            "overlays": overlays,
-            "kinds": sorted(SAMPLES),
-            "replay_max_age": settings.overlays.replay_max_age,
-        },
+        {"overlays": overlays, "replay_max_age": settings.overlays.replay_max_age},
     )
 
 
 async def overlay_detail(request: web.Request) -> web.Response:
     require_session(request)
-    service = request.app[SERVICES].overlays
+    service = service_of(request)
     name = request.match_info["name"]
     spec = service.spec(name)
     if spec is None:
@@ -68,11 +64,11 @@ async def overlay_detail(request: web.Request) -> web.Response:
                 "height": spec.height,
                 "url": overlay_url(settings, spec.name),
                 "events": list(spec.events),
+                "kinds": [k.kind for k in spec.alerts],
             },
             "status": channel.status(),
             "pending": await service.pending(name),
             "history": await service.history(name, 100),
-            "kinds": sorted(SAMPLES),
         },
     )
 

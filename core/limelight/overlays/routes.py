@@ -14,11 +14,15 @@ Admin API (Bearer admin token, or the dashboard session):
 ``POST /api/overlays/<name>/resume``     play the queue again
 ``POST /api/overlays/<name>/skip``       skip the alert on screen, or ``{"id": N}``
 ``POST /api/overlays/<name>/clear``      drop every alert not shown yet
-``POST /api/overlays/<name>/test``       a test alert, ``{"kind": "tip"}`` (optional)
+``POST /api/overlays/<name>/test``       a test alert, ``{"kind": "raid"}`` (optional)
 ``POST /api/overlays/<name>/replay/<id>`` show a past alert again
 ``POST /api/overlays/<name>/alerts``     push an alert: ``{"kind", "data", "test"}``
 ``POST /api/overlays/<name>/state``      set a snapshot: ``{"key", "data"}``
+``GET  /api/overlays/-/kinds``           the alert kinds each overlay declared it plays
 =======================================  ===============================================
+
+Nothing here knows an overlay by name: plugins register them, and the queue and test
+controls apply to whichever overlay declares the kinds of alert it plays.
 """
 
 from __future__ import annotations
@@ -36,16 +40,12 @@ from aiohttp import web
 from ..web.auth import require_overlay
 from ..web.errors import ApiError
 from ..web.keys import HOST, SERVICES, SETTINGS
-from .service import SAMPLES, OverlayError, OverlayService
+from ..web.security import OVERLAY_CSP, secure
+from .service import OverlayError, OverlayService
 from .websocket import websocket_handler
 
 log = logging.getLogger("limelight.overlays")
 
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "media-src 'self'; font-src 'self'; connect-src 'self'; base-uri 'none'; "
-    "form-action 'none'; frame-ancestors 'self'"
-)
 THEME_CSS = "/-/overlays/theme.css"
 
 _VAR_NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
@@ -62,14 +62,6 @@ def service_of(request: web.Request) -> OverlayService:
 def overlay_url(settings: Any, name: str) -> str:
     token = quote(settings.security.overlay_token, safe="")
     return f"{settings.base_url()}/overlays/{name}?token={token}"
-
-
-def secure_headers(response: web.StreamResponse) -> web.StreamResponse:
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def theme_variables(theme: dict[str, str]) -> list[tuple[str, str]]:
@@ -101,24 +93,24 @@ async def overlay_page(request: web.Request) -> web.StreamResponse:
     if spec is None:
         raise web.HTTPNotFound()
     settings = request.app[SETTINGS]
+    owner = request.app[HOST].overlays.owner_of(name)
     context = {
         "overlay": spec,
         "theme_css": THEME_CSS,
-        "alerts": settings.overlays.alerts,
+        # Where the owning plugin's static/ folder is served, for the page's own files.
+        "plugin_static": f"/-/static-plugins/{owner}/" if owner else "",
+        "alerts": settings.overlays.alerts_of(name),
         "query": dict(request.query),
     }
     response = aiohttp_jinja2.render_template(spec.template, request, context)
-    return secure_headers(response)
+    return secure(response, csp=OVERLAY_CSP)
 
 
 async def theme_css(request: web.Request) -> web.Response:
     theme = request.app[SETTINGS].overlays.theme
     lines = [f"  --ll-{name}: {value};" for name, value in theme_variables(theme)]
     body = ":root {\n" + "\n".join(lines) + "\n}\n"
-    response = web.Response(text=body, content_type="text/css")
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return secure(web.Response(text=body, content_type="text/css"), csp=None, cache="no-cache")
 
 
 # -- admin API -----------------------------------------------------------------------------
@@ -159,6 +151,7 @@ async def _describe(request: web.Request, name: str) -> dict[str, Any]:
         "width": spec.width,
         "height": spec.height,
         "events": list(spec.events),
+        "alert_kinds": [k.kind for k in spec.alerts],
         "url": overlay_url(settings, spec.name),
         "pending": await service.pending(name),
         **service.channel(name).status(),
@@ -212,9 +205,11 @@ async def clear(request: web.Request) -> web.Response:
 async def test_alert(request: web.Request) -> web.Response:
     name = _name(request)
     body = await _body(request)
-    kind = body.get("kind", "tip")
+    kind = body.get("kind")
     data = body.get("data")
-    if not isinstance(kind, str) or (data is not None and not isinstance(data, dict)):
+    if (kind is not None and not isinstance(kind, str)) or (
+        data is not None and not isinstance(data, dict)
+    ):
         raise ApiError(400, "kind must be a string and data an object")
     try:
         alert_id = await service_of(request).test_alert(name, kind, data)
@@ -269,8 +264,10 @@ async def put_state(request: web.Request) -> web.Response:
     return web.json_response({"key": key})
 
 
-async def samples(request: web.Request) -> web.Response:
-    return web.json_response({"kinds": sorted(SAMPLES)})
+async def alert_kinds(request: web.Request) -> web.Response:
+    service = service_of(request)
+    kinds = {spec.name: [k.kind for k in spec.alerts] for spec in service.specs() if spec.alerts}
+    return web.json_response({"kinds": kinds})
 
 
 MEDIA = "/-/media/"
@@ -297,7 +294,7 @@ def setup(app: web.Application) -> None:
     router.add_get("/overlays/{name}", overlay_page, name="overlay")
     router.add_get(THEME_CSS, theme_css, name="overlay-theme-css")
     router.add_get("/api/overlays", list_overlays)
-    router.add_get("/api/overlays/-/kinds", samples)
+    router.add_get("/api/overlays/-/kinds", alert_kinds)
     router.add_get("/api/overlays/{name}", get_overlay)
     router.add_post("/api/overlays/{name}/pause", pause)
     router.add_post("/api/overlays/{name}/resume", resume)

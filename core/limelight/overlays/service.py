@@ -11,6 +11,10 @@ Three kinds of message reach an overlay page:
 
 Events of the types an overlay lists when it is registered are forwarded to its pages as
 live messages; chat lines only when gating lets them be shown, with the viewer's badges.
+
+The service knows no overlay by name: each plugin registers its overlays, and an overlay
+that declares the kinds of alert it plays (``Overlay(..., alerts=(AlertKind(...), ...))``)
+gets its own book of variations from ``[overlays.<name>]`` and its test alerts.
 """
 
 from __future__ import annotations
@@ -30,8 +34,8 @@ from aiohttp import web
 from ..commit import in_writer
 from ..events import ChatDeleted, ChatMessage, Event, event_type_name
 from ..models import OverlaySetting
-from ..money import BITS, Money
-from ..registry import Overlay
+from ..money import Money, format_money
+from ..registry import AlertKind, Overlay
 from .outbox import SKIPPED, Outbox, OutboxAlert
 from .variations import Variation, VariationBook, amount_of, count_of
 from .websocket import Client, dumps
@@ -51,29 +55,12 @@ RESERVED = {"ws", "-"}
 MAX_ACKS = 100
 #: Largest JSON body one alert, state or live message may carry.
 MAX_MESSAGE = 64 * 1024
-
-_SYMBOLS = {
-    "USD": "$",
-    "EUR": "€",
-    "GBP": "£",
-    "JPY": "¥",
-    "CAD": "CA$",
-    "AUD": "A$",
-    "BRL": "R$",
-    "INR": "₹",
-}
+#: The data of a test alert whose kind the overlay declared no sample for.
+TEST_SAMPLE = {"name": "Test Viewer", "message": "This is a test alert."}
 
 
 class OverlayError(ValueError):
     """A call the service cannot accept (bad name, data too large); says why."""
-
-
-def format_money(amount: Money) -> str:
-    """Money as viewers read it on stream: ``$5.00``, ``12.50 CHF``, ``100 bits``."""
-    if amount.currency == BITS:
-        return f"{amount.minor} bits"
-    symbol = _SYMBOLS.get(amount.currency)
-    return f"{symbol}{amount.to_wire()}" if symbol else f"{amount.to_wire()} {amount.currency}"
 
 
 @dataclass
@@ -106,35 +93,6 @@ class Channel:
         }
 
 
-SAMPLES: dict[str, dict[str, Any]] = {
-    "tip": {
-        "name": "Test Viewer",
-        "amount": "5.00",
-        "currency": "USD",
-        "message": "This is a test alert.",
-    },
-    "cheer": {"name": "Test Viewer", "bits": 100, "message": "Cheer100 test"},
-    "subscription": {"name": "Test Viewer", "tier": "1000", "months": 3, "message": ""},
-    "gift_bomb": {"name": "Test Viewer", "count": 5, "tier": "1000"},
-    "raid": {"name": "Test Viewer", "viewers": 42},
-    "donation": {
-        "name": "Test Viewer",
-        "amount": "10.00",
-        "currency": "USD",
-        "message": "For a good cause",
-        "campaign": "Test campaign",
-    },
-    "merch.order": {
-        "name": "Test Viewer",
-        "item": "Test T-shirt",
-        "quantity": 1,
-        "amount": "25.00",
-        "currency": "USD",
-    },
-    "membership.changed": {"name": "Test Viewer", "level": "VIP", "status": "granted"},
-}
-
-
 class OverlayService:
     """Durable alerts, state snapshots and live messages for every overlay."""
 
@@ -145,9 +103,8 @@ class OverlayService:
         self.host = host
         self.badges = badges
         self.outbox = Outbox(settings.overlays.replay_max_age, settings.overlays.history_days)
-        self.variations: dict[str, VariationBook] = {
-            "alerts": VariationBook(settings.overlays.alerts),
-        }
+        #: One book of alert variations per overlay (``[overlays.<name>]``).
+        self.variations: dict[str, VariationBook] = {}
         self.channels: dict[str, Channel] = {}
         #: Changes at every start, so pages forget the (memory-only) test ids they showed.
         self.boot = secrets.token_hex(6)
@@ -173,6 +130,11 @@ class OverlayService:
             return
         channel = self.channel(overlay.name)
         channel.spec = overlay
+        self.variations[overlay.name] = VariationBook(
+            self.settings.overlays.alerts_of(overlay.name),
+            {k.kind: k.text for k in overlay.alerts},
+            overlay.name,
+        )
         for etype in overlay.events:
             self._routes.setdefault(etype, []).append(channel)
 
@@ -197,10 +159,34 @@ class OverlayService:
     def specs(self) -> list[Overlay]:
         return [c.spec for n, c in self.channels.items() if c.spec is not None and self.exists(n)]
 
+    def alert_kinds(self, name: str) -> list[AlertKind]:
+        """The kinds of alert overlay ``name`` declared it plays (none: it plays no alerts
+        the dashboard could test or queue)."""
+        spec = self.spec(name)
+        return list(spec.alerts) if spec is not None else []
+
+    def book(self, overlay: str) -> VariationBook:
+        """The variations of ``overlay``; an overlay nobody registered (alerts pushed by
+        name) gets one from its ``[overlays.<name>]`` table with no built-in texts."""
+        book = self.variations.get(overlay)
+        if book is None:
+            self.channel(overlay)  # checks the name
+            book = self.variations[overlay] = VariationBook(
+                self.settings.overlays.alerts_of(overlay), overlay=overlay
+            )
+        return book
+
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
         await self.outbox.start()
+        for name in self.settings.overlays.alert_tables():
+            if not self.exists(name):
+                log.warning(
+                    "[overlays.%s] is set, but no enabled plugin registers an overlay %r",
+                    name,
+                    name,
+                )
         for setting in await OverlaySetting.filter(paused=True):
             try:
                 self.channel(setting.overlay).paused = True
@@ -221,16 +207,16 @@ class OverlayService:
         event_type: str,
         amount: Money | None = None,
         *,
-        overlay: str = "alerts",
+        overlay: str,
         count: int | None = None,
     ) -> Variation:
-        """The alert variation for ``event_type`` at the tier ``amount``/``count`` reaches.
+        """How an alert of kind ``event_type`` looks on ``overlay`` at the tier that
+        ``amount``/``count`` reaches.
 
-        Tiers come from ``[[overlays.alerts.variations]]``; amounts are compared in minor
+        Tiers come from ``[[overlays.<overlay>.variations]]``; amounts are compared in minor
         units of the same currency, never converted.
         """
-        book = self.variations.get(overlay) or self.variations["alerts"]
-        return book.pick(event_type, amount, count)
+        return self.book(overlay).pick(event_type, amount, count)
 
     async def alert(
         self,
@@ -274,7 +260,7 @@ class OverlayService:
         )
         if duration_ms is None:
             duration_ms = int(
-                variation_wire.get("duration_ms") or self.settings.overlays.alerts.duration_ms
+                variation_wire.get("duration_ms") or self.book(overlay).settings.duration_ms
             )
         self._check_size(data)
         event_id = event.id if event is not None and not test else None
@@ -374,10 +360,19 @@ class OverlayService:
         return stored.id
 
     async def test_alert(
-        self, overlay: str, kind: str = "tip", data: dict[str, Any] | None = None
+        self, overlay: str, kind: str | None = None, data: dict[str, Any] | None = None
     ) -> int:
-        """A test alert with sample data (memory only, marked ``test``)."""
-        sample = dict(SAMPLES.get(kind, {"name": "Test Viewer"}))
+        """A test alert (memory only, marked ``test``) with the sample data the overlay
+        declared for ``kind``; without a ``kind``, the first kind it declared."""
+        kinds = self.alert_kinds(overlay)
+        if kind is None:
+            if not kinds:
+                raise OverlayError(f"overlay {overlay!r} plays no alerts; name a kind")
+            kind = kinds[0].kind
+        declared = next((k for k in kinds if k.kind == kind), None)
+        sample: dict[str, Any] = dict(
+            declared.sample if declared and declared.sample else TEST_SAMPLE
+        )
         sample.update(data or {})
         return await self.alert(overlay, kind=kind, data=sample, test=True)
 
@@ -556,18 +551,24 @@ class OverlayService:
         if len(dumps(data)) > MAX_MESSAGE:
             raise OverlayError(f"overlay message larger than {MAX_MESSAGE} bytes")
 
-    @staticmethod
-    def _text_values(data: dict[str, Any], event: Event | None) -> dict[str, Any]:
-        """Placeholders for a variation's text: the data plus a display name and amount."""
+    def _text_values(self, data: dict[str, Any], event: Event | None) -> dict[str, Any]:
+        """Placeholders for a variation's text: the data plus a display name and amount.
+
+        ``{amount}`` reads as the data's ``display_amount`` when the plugin formatted one,
+        else as the one money formatter formats ``amount`` + ``currency`` in the streamer's
+        locale (``$5.00``, ``100 bits``), never as the raw wire number."""
         values: dict[str, Any] = {
             k: v for k, v in data.items() if isinstance(v, str | int) and not isinstance(v, bool)
         }
         if not values.get("name"):
             viewer = event.viewer if event is not None else None
             values["name"] = viewer.name if viewer is not None and viewer.name else "Someone"
+        display = data.get("display_amount")
         amount = amount_of(data)
-        if amount is not None:
-            values["amount"] = format_money(amount)
+        if isinstance(display, str) and display:
+            values["amount"] = display
+        elif amount is not None:
+            values["amount"] = format_money(amount, self.settings.server.locale)
         return values
 
 

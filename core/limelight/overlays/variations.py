@@ -1,13 +1,16 @@
-"""Alert variations: how an alert looks for one event type at one amount tier.
+"""Alert variations: how an alert looks for one kind at one amount tier, per overlay.
 
-The streamer configures them in ``[[overlays.alerts.variations]]``; each says which event
-type it is for, an optional tier threshold (``min_amount`` + ``currency``, or ``min_count``)
-and the text, duration, image and sound to use. The highest tier that an alert reaches
-wins; when no configured variation matches, a built-in default for the event type is used,
-so a fresh install shows sensible alerts with no configuration at all.
+The streamer configures them per overlay in ``[[overlays.<overlay>.variations]]``
+(``[[overlays.alerts.variations]]`` for the ``alerts`` overlay); each says which alert kind
+it is for, an optional tier threshold (``min_amount`` + ``currency``, or ``min_count``) and
+the text, duration, image and sound to use. The highest tier that an alert reaches wins;
+when no configured variation matches, the text the overlay's plugin declared for that kind
+(:class:`~limelight.registry.AlertKind`) is used, so a fresh install shows sensible alerts
+with no configuration at all.
 
-Texts are filled with :func:`fill`, a plain ``{placeholder}`` substitution: no attribute or
-index access, no format specs, and the result is always shown as text on the page.
+Texts are filled with :func:`~limelight.text.fill`, the one ``{placeholder}`` filler: no
+attribute or index access, no format specs, inserted values never expanded again, and the
+result is always shown as text on the page.
 """
 
 from __future__ import annotations
@@ -20,21 +23,8 @@ from ..config import AlertSettings, AlertVariationSettings
 from ..money import Money, MoneyError
 from ..text import fill
 
-#: Built-in texts for the default theme, used when no configured variation matches.
-DEFAULT_TEXTS: dict[str, str] = {
-    "tip": "{name} tipped {amount}!",
-    "cheer": "{name} cheered {bits} bits!",
-    "subscription": "{name} subscribed!",
-    "gift_bomb": "{name} gifted {count} subs!",
-    "raid": "{name} is raiding with {viewers} viewers!",
-    "donation": "{name} donated {amount}!",
-    "merch.order": "{name} bought {item}!",
-    "membership.changed": "{name} is now {level}!",
-    "milestone": "{title}",
-    "test": "Test alert from {name}",
-}
+#: The text of an alert kind nobody declared a text for.
 GENERIC_TEXT = "{name}"
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,15 +63,24 @@ class Variation:
 
 @dataclass
 class VariationBook:
-    """Every configured variation, indexed by event type, and the tier choice."""
+    """One overlay's configured variations, indexed by alert kind, and the tier choice.
+
+    ``texts`` are the built-in texts per kind that the overlay's plugin declared; ``overlay``
+    names the overlay in error messages."""
 
     settings: AlertSettings
+    texts: Mapping[str, str] = field(default_factory=dict)
+    overlay: str = ""
     _by_event: dict[str, list[Variation]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for index, raw in enumerate(self.settings.variations):
-            variation = _from_settings(raw, index, self.settings.duration_ms)
+            variation = _from_settings(raw, index, self.settings.duration_ms, self)
             self._by_event.setdefault(raw.event, []).append(variation)
+
+    def text(self, kind: str) -> str:
+        """The built-in text of ``kind`` on this overlay."""
+        return self.texts.get(kind, GENERIC_TEXT)
 
     def pick(
         self, event_type: str, amount: Money | None = None, count: int | None = None
@@ -104,7 +103,7 @@ class VariationBook:
         return Variation(
             event=event_type,
             name="default",
-            text=DEFAULT_TEXTS.get(event_type, GENERIC_TEXT),
+            text=self.text(event_type),
             duration_ms=self.settings.duration_ms,
         )
 
@@ -156,17 +155,19 @@ def _rank(
     return (tiered, threshold.minor if threshold is not None else 0, variation.min_count)
 
 
-def _from_settings(raw: AlertVariationSettings, index: int, default_ms: int) -> Variation:
+def _from_settings(
+    raw: AlertVariationSettings, index: int, default_ms: int, book: VariationBook
+) -> Variation:
     minimum: Money | None = None
     if raw.min_amount:
         try:
             minimum = Money.parse(raw.min_amount, raw.currency)
         except MoneyError as exc:  # the settings validator already checked this
-            raise ValueError(f"overlays.alerts.variations.{index}: {exc}") from None
+            raise ValueError(f"overlays.{book.overlay}.variations.{index}: {exc}") from None
     return Variation(
         event=raw.event,
         name=raw.name or f"{raw.event}#{index}",
-        text=raw.text or DEFAULT_TEXTS.get(raw.event, GENERIC_TEXT),
+        text=raw.text or book.text(raw.event),
         duration_ms=raw.duration_ms or default_ms,
         image=raw.image,
         sound=raw.sound,

@@ -25,7 +25,6 @@ from ..web.keys import SERVICES, SETTINGS
 if TYPE_CHECKING:
     from asyncio import Transport
 
-    from .service import OverlayService
 
 log = logging.getLogger("limelight.overlays")
 
@@ -139,10 +138,10 @@ class Client:
 
 
 def parse_since(raw: str | None) -> int | None:
-    if raw in (None, "", "null", "undefined"):
+    if raw is None or raw in ("", "null", "undefined"):
         return None
     try:
-        value = int(raw)  # type: ignore[arg-type]
+        value = int(raw)
     except ValueError:
         raise ApiError(400, "since must be the integer id of the last alert shown") from None
     return value if value >= 0 else None
@@ -152,8 +151,10 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     """``/overlays/ws?token=...&overlay=<name>&since=<id>``: the page's live channel."""
     settings = request.app[SETTINGS]
     require_overlay(request, settings)
-    service: OverlayService = request.app[SERVICES].overlays
+    service = request.app[SERVICES].overlays
     name = request.query.get("overlay", "")
+    if service is None:
+        raise ApiError(503, "the overlay service is not running")
     if not service.exists(name):
         raise ApiError(404, f"no overlay named {name!r}")
     since = parse_since(request.query.get("since"))

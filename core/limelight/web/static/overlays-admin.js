@@ -40,7 +40,7 @@
       if (action === "test") {
         const scope = button.closest("tr, section, p") || document;
         const select = scope.querySelector("select[data-field=kind]");
-        result = await call(base + "/test", { kind: select ? select.value : "tip" });
+        result = await call(base + "/test", select ? { kind: select.value } : {});
         say("Test alert " + result.id + " sent to " + name + ".");
       } else if (action === "replay") {
         const id = button.closest("[data-alert]").dataset.alert;
