@@ -31,7 +31,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -266,6 +266,7 @@ class PluginHost:
         self.cli_commands: Registry[CliCommand] = Registry("CLI command")
         self._callers: dict[str, list[Caller]] = {}
         self._runners: dict[str, SyncRunner] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         # Names the core itself answers to: a plugin registering one is refused like any
         # other collision (the owner is "core").
         for name in CORE_COMMANDS:
@@ -383,12 +384,18 @@ class PluginHost:
         if info is None or not info.enabled:
             return
         log.error("plugin %s disabled: %s", name, reason)
+        ctx = self.contexts.get(name)
+        if ctx is not None and ctx.running:
+            # It was started: let it release what startup took (its tasks, its sockets),
+            # isolated and bounded like any hook call, without waiting for it here.
+            stops = [c for c in self.callers("shutdown") if c.plugin == name]
+            if stops:
+                self._background(self._stop(stops), f"plugin:{name}:shutdown")
         plugin = self.pm.get_plugin(name)
         if plugin is not None:
             self.pm.unregister(plugin, name=name)
         for attr in (*REGISTRATION_HOOKS.values(), "nav"):
             getattr(self, attr).drop_owner(name)
-        ctx = self.contexts.get(name)
         if ctx is not None and ctx.running:
             ctx.scheduler.cancel_all()
         runner = self._runners.pop(name, None)
@@ -399,6 +406,19 @@ class PluginHost:
         for other in self.enabled:
             if name in self.info[other].requires:
                 self.disable(other, f"requires plugin {name!r}, which is {status}: {reason}")
+
+    def _background(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        try:
+            task = asyncio.get_running_loop().create_task(coro, name=name)
+        except RuntimeError:  # no loop: nothing was started, nothing to stop
+            coro.close()
+            return
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _stop(self, callers: list[Caller]) -> None:
+        for caller in callers:
+            await self.call_one(caller, ctx=None)
 
     @property
     def enabled(self) -> list[str]:
@@ -637,6 +657,8 @@ class PluginHost:
     async def shutdown(self) -> None:
         for caller in list(self.callers("shutdown")):
             await self.call_one(caller, ctx=None)
+        if self._tasks:  # plugins disabled at run time, still releasing what they took
+            await asyncio.wait(self._tasks, timeout=self.timeout)
         for runner in self._runners.values():
             runner.stop()
         self._runners.clear()

@@ -7,11 +7,14 @@ that safety in throughput or ordering.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
 from limelight import Event, Plugin, hookimpl
 from limelight.testing import make_chat, make_tip
+
+from tests.support import wait_until
 
 
 class ThreadWatcher(Plugin):
@@ -111,3 +114,34 @@ async def test_a_money_event_a_plain_def_hook_failed_on_stays_unhandled(limeligh
 
     handled = dict(await EventRecord.filter(source="kofi").values_list("source_id", "handled"))
     assert handled == {"sync-fail-1": False, "sync-ok-1": True}
+
+
+class HangsAndCleansUp(Plugin):
+    """An async on_event that never returns; its shutdown records that it ran."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stopped = False
+
+    @hookimpl
+    async def on_event(self, event: Event) -> None:
+        await asyncio.Event().wait()
+
+    @hookimpl
+    async def shutdown(self) -> None:
+        self.stopped = True
+
+
+async def test_a_plugin_disabled_at_run_time_gets_its_shutdown(limelight) -> None:
+    plugin = HangsAndCleansUp()
+    h = await limelight(
+        plugins={"hangs": plugin},
+        config={"plugins": {"hook_timeout": 0.1, "max_timeouts": 2}},
+    )
+    for i in range(2):
+        await h.publish(make_chat(f"line {i}"), settle=False)
+    await h.settle(timeout=5)
+    info = h.host.info["hangs"]
+    assert info.status == "failed"
+    assert "on_event timed out 2 times in a row" in info.reason
+    await wait_until(lambda: plugin.stopped)
