@@ -39,7 +39,7 @@ import pluggy
 from pydantic import BaseModel, ValidationError
 
 from . import hookspecs
-from .cli_ext import CliCommand
+from .cli_ext import CliCommand, reserve_core_names
 from .commands import CORE_COMMANDS, Command
 from .config import NoConfig, PluginConfig, Settings, format_validation_error
 from .context import PluginContext
@@ -271,6 +271,7 @@ class PluginHost:
         # other collision (the owner is "core").
         for name in CORE_COMMANDS:
             self.commands.reserve("core", name)
+        reserve_core_names(self.cli_commands)
 
     # -- loading ------------------------------------------------------------------------------
 
