@@ -118,8 +118,9 @@ def register_jobs(register: Callable[[Job], None]) -> None:
     """Provide recurring scheduled jobs.
 
     :param register: call with ``Job(id, func, trigger, trigger_args)``; ``func`` (a bound
-        method, called with no argument) runs on the event loop. For one-off work tied to a database row (a drop's start), call
-        ``ctx.scheduler.run_at`` from ``startup`` instead, so it is rebuilt after a restart.
+        method, called with no argument) runs on the event loop. For one-off work tied to
+        a database row (a drop's start), call ``ctx.scheduler.run_at`` from ``startup``
+        instead, so it is rebuilt after a restart.
     """
 
 
