@@ -534,6 +534,11 @@ class PluginHost:
             for key in keys:
                 registry.add(plugin, item, key=key)
             return
+        if isinstance(item, Job | DoctorCheck):
+            # Namespaced per plugin (the scheduler runs jobs as "<plugin>:<id>"): two
+            # plugins may both have a "prune" job; one plugin may not have two.
+            registry.add(plugin, item, key=f"{plugin}:{item.key}")
+            return
         if isinstance(item, Route) and item.nav:
             if item.method.upper() != "GET":
                 raise RegistrationError(f"route {item.key}: only GET pages can have a nav label")
@@ -636,13 +641,6 @@ class PluginHost:
             caller.stats.last_error,
             exc_info=exc,
         )
-
-    async def call_each(self, hook: str, **kwargs: Any) -> list[tuple[str, bool, Any]]:
-        out = []
-        for caller in self.callers(hook):
-            ok, result = await self.call_one(caller, ctx=None, **kwargs)
-            out.append((caller.plugin, ok, result))
-        return out
 
     # -- the facade: one method per hook the core calls at run time --------------------------
 
