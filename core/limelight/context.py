@@ -13,7 +13,7 @@ Reaching for one earlier is a programming error with a message that says so.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic
 
 from .config import ConfigT
@@ -48,7 +48,6 @@ class Services:
     chat: ChatService | None = None
     overlays: OverlayService | None = None
     obs: ObsService | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class NotRunning(RuntimeError):

@@ -291,9 +291,6 @@ class Registry(Generic[T]):
     def values(self) -> list[T]:
         return [item for _, item in self.items()]
 
-    def by_owner(self, owner: str) -> list[T]:
-        return [item for o, item in self.items() if o == owner]
-
     def __contains__(self, key: str) -> bool:
         return key in self._items
 

@@ -37,8 +37,6 @@ class Shown:
 
     name: str
     message: str
-    #: Why the message is not shown ("" when it is): anonymous, blocked_word, below_minimum.
-    hidden_reason: str = ""
     speak: bool = False
 
 
@@ -66,16 +64,14 @@ class Moderator:
     def blocked(self, text: str) -> bool:
         return bool(self._blocked and self._blocked.search(_fold(text)))
 
-    def filter_message(self, text: str) -> tuple[str, str]:
-        """``(message to show, reason it is hidden)``."""
+    def filter_message(self, text: str) -> str:
+        """The message to show: "" when it has a blocked word; links masked if configured."""
         text = clean(text, self.config.max_message_length)
-        if not text:
-            return "", ""
-        if self.blocked(text):
-            return "", "blocked_word"
+        if not text or self.blocked(text):
+            return ""
         if self.config.block_links:
             text = LINK_RE.sub("[link]", text)
-        return text, ""
+        return text
 
     def reaches(self, money: Money, threshold: str) -> bool:
         """Is ``money`` at least ``threshold`` (base currency, else the tip's own)?"""
@@ -98,12 +94,12 @@ class Moderator:
     ) -> Shown:
         shown_name = ANONYMOUS if anonymous or hide_name or not name.strip() else clean(name, 60)
         if anonymous:
-            return Shown(shown_name, "", "anonymous" if message else "")
-        text, reason = self.filter_message(message)
+            return Shown(shown_name, "")
+        text = self.filter_message(message)
         if text and not self.reaches(money, self.config.min_message_amount):
-            text, reason = "", "below_minimum"
+            text = ""
         speak = bool(text) and tts_enabled and self.reaches(money, self.config.tts_min_amount)
-        return Shown(shown_name, text, reason, speak)
+        return Shown(shown_name, text, speak)
 
 
 def _fold(text: str) -> str:

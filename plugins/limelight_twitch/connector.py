@@ -129,7 +129,6 @@ class TwitchConnector(ChatConnector):
         self.duplicates = 0
         self.stale = 0
         self.lines = 0
-        self._joined_event = asyncio.Event()
         self._es_ready = asyncio.Event()
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -157,14 +156,6 @@ class TwitchConnector(ChatConnector):
         self.irc_state = "stopped"
         self.es_state = "stopped" if self.config.eventsub else "off"
         self._sink = None
-
-    async def wait_joined(self) -> None:
-        """Until the bot has joined its channel (tests and the doctor wait on this)."""
-        await self._joined_event.wait()
-
-    async def wait_eventsub(self) -> None:
-        """Until an EventSub session is welcomed and subscribed."""
-        await self._es_ready.wait()
 
     # -- ids ----------------------------------------------------------------------------------
 
@@ -237,7 +228,6 @@ class TwitchConnector(ChatConnector):
                 log.warning("twitch: chat connection lost: %s", self.irc_error)
             self._irc_ws = None
             self.joined = False
-            self._joined_event.clear()
             self.irc_state = "reconnecting"
             self.irc_reconnects += 1
             if self._reconnect_now:
@@ -355,7 +345,6 @@ class TwitchConnector(ChatConnector):
             return False
         if command == "JOIN" and msg.nick == self.nick and msg.channel == self.channel:
             self.joined = True
-            self._joined_event.set()
             log.info("twitch: joined #%s", self.channel)
         return False
 

@@ -69,7 +69,6 @@ class ObsConnection:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._wakeup = asyncio.Event()
         self._last_request = 0.0
         self.keepalive = KEEPALIVE
 
@@ -100,10 +99,6 @@ class ObsConnection:
         if link is not None:
             await asyncio.to_thread(link.close)
 
-    def retry_now(self) -> None:
-        """Skip the rest of the current backoff: try again now (OBS is known to be back)."""
-        self._wakeup.set()
-
     async def _run(self) -> None:
         delay = BACKOFF_MIN
         while True:
@@ -115,12 +110,7 @@ class ObsConnection:
                 self._set_state("unreachable", f"unexpected error: {type(exc).__name__}: {exc}")
                 wait, delay = BACKOFF_MAX, BACKOFF_MAX
             if wait:
-                self._wakeup.clear()
-                try:
-                    async with asyncio.timeout(wait * random.uniform(0.8, 1.0)):
-                        await self._wakeup.wait()
-                except TimeoutError:
-                    pass
+                await asyncio.sleep(wait * random.uniform(0.8, 1.0))
 
     async def _attempt(self, delay: float) -> tuple[float, float]:
         """One connection attempt (and its session); returns (wait, next delay)."""

@@ -73,6 +73,5 @@ STATUS_NAMES: dict[int, str] = {
     703: "CannotAct",
 }
 
-#: obs-websocket 5 RequestStatus codes used by name in the code.
+#: The obs-websocket 5 RequestStatus code used by name in the code.
 NOT_FOUND = 600
-ALREADY_EXISTS = 601

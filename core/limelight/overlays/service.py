@@ -250,9 +250,7 @@ class OverlayService:
         if not isinstance(data, dict):
             raise OverlayError("alert data must be a dict")
         if variation is None:
-            variation = self.variation(
-                kind, amount_of(data), overlay=overlay, count=count_of(kind, data)
-            )
+            variation = self.variation(kind, amount_of(data), overlay=overlay, count=count_of(data))
         variation_wire = (
             variation.to_wire(self._text_values(data, event))
             if isinstance(variation, Variation)

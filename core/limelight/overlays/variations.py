@@ -188,7 +188,7 @@ def amount_of(data: Mapping[str, Any]) -> Money | None:
         return None
 
 
-def count_of(kind: str, data: Mapping[str, Any]) -> int | None:
+def count_of(data: Mapping[str, Any]) -> int | None:
     """The number a count tier compares: gift count, raid viewers, cheer bits, months."""
     for key in ("count", "viewers", "bits", "months", "quantity"):
         value = data.get(key)
