@@ -1,5 +1,6 @@
 """Twitch's config is the plugin's own ``[plugins.twitch]`` table: the old core ``[twitch]``
-section (and ``LIMELIGHT_TWITCH__*``) stop with a one-line error naming the new key, and
+section (and ``LIMELIGHT_TWITCH__*``) stop with a one-line error naming the new key (in
+the test kit's settings too), and
 the token stays a secret in its new place (redacted from logs, never in errors or
 ``/healthz``). config.example.toml documents the chat plugins' tables with their defaults."""
 
@@ -65,6 +66,25 @@ def test_old_twitch_table_given_as_overrides_is_refused_too(tmp_path: Path) -> N
     cfg.write_text("", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"\[twitch\] moved to \[plugins.twitch\]"):
         load_settings(cfg, environ={}, overrides={"twitch": {"enabled": True}})
+
+
+def test_the_test_kit_gives_the_same_hint_for_the_old_table(tmp_path: Path) -> None:
+    # A plugin author's test written against the old table learns the new key, as the
+    # streamer's config file would, instead of a bare "twitch: unknown key".
+    with pytest.raises(ConfigError) as caught:
+        make_settings(tmp_path, {"twitch": {"channel": "me", "token": TOKEN}})
+    assert str(caught.value) == (
+        "test settings: [twitch] moved to [plugins.twitch]: write twitch.token as "
+        "plugins.twitch.token (env LIMELIGHT_PLUGINS__TWITCH__TOKEN)"
+    )
+    with pytest.raises(ConfigError) as caught:
+        make_settings(tmp_path, environ={"LIMELIGHT_TWITCH__CHANNEL": "me"})
+    assert str(caught.value) == (
+        "environment variable LIMELIGHT_TWITCH__CHANNEL: [twitch] moved to "
+        "[plugins.twitch]: write twitch.channel as plugins.twitch.channel "
+        "(env LIMELIGHT_PLUGINS__TWITCH__CHANNEL)"
+    )
+    assert TOKEN not in str(caught.value)
 
 
 def test_the_new_table_and_its_environment_variable_reach_the_plugin(tmp_path: Path) -> None:

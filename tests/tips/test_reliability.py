@@ -12,8 +12,6 @@ from limelight.models import EventRecord, OverlayAlert
 from limelight_tips.models import LedgerEntry
 from tortoise.exceptions import OperationalError
 
-from tests.support import wait_until
-
 from .doubles import (
     generic_request,
     generic_tip,
@@ -197,15 +195,13 @@ async def test_event_committed_but_not_handled_is_applied_once_after_restart(
         "tips" if lost == "rows and reactions" else ""
     )
     assert t1.h.said == []
-    await t1.h.client.close()
+    await t1.h.close()
 
-    # Second life: the bus dispatches the committed event again (writing the plugin's rows
-    # first when they are missing); one ledger row, one alert, one thank-you. (The replay
-    # runs as the server starts, before the test kit attaches its chat connector: the
-    # thanks window lets the thank-you go out once it is there.)
-    t2 = await tips({"plugins": {"tips": {"thanks_window": 0.5}}}, database_url=database_url)
+    # Second life: the bus dispatches the committed event again as the server starts
+    # (writing the plugin's rows first when they are missing); one ledger row, one alert,
+    # one thank-you.
+    t2 = await tips(database_url=database_url)
     await t2.h.settle()
-    await wait_until(lambda: t2.h.said)
     [entry] = await t2.entries()
     assert entry["kind"] == "tip"
     assert await OverlayAlert.filter(event_id=event_id).count() == 1
@@ -213,7 +209,7 @@ async def test_event_committed_but_not_handled_is_applied_once_after_restart(
     await t2.h.services.bus.flush()
     record = await EventRecord.get(id=event_id)
     assert record.handled and record.unrecorded == ""
-    await t2.h.client.close()
+    await t2.h.close()
 
     # Third life: nothing left to replay; nothing is written or shown twice.
     t3 = await tips(database_url=database_url)

@@ -86,6 +86,10 @@ class ChatService:
                 continue
             if connector is None:
                 continue
+            if connector.name in self.connectors:  # say, the test kit's "test" connector
+                self.failed[spec.name] = f"the name {connector.name!r} is taken"
+                log.error("chat connector %s (plugin %s): name taken", spec.name, owner)
+                continue
             await self.attach(connector, owner=owner)
         self._start_timers()
 
@@ -443,12 +447,16 @@ class ChatService:
 
 async def chat_service(app: Any) -> AsyncIterator[None]:
     """The cleanup context that sets ``app[SERVICES].chat`` (see ``web/app.py``)."""
-    from ..web.keys import SERVICES, SETTINGS
+    from ..web.keys import CHAT_CONNECTORS, SERVICES, SETTINGS
 
     services = app[SERVICES]
     chat = ChatService(services, app[SETTINGS].chat)
     services.chat = chat
     chat.subscribe()
+    # Connectors given in code (the test kit's) are there before plugins start and before
+    # the bus replays, so nothing said at startup finds "nowhere to say".
+    for connector in app.get(CHAT_CONNECTORS, ()):
+        await chat.attach(connector)
     try:
         yield
     finally:

@@ -41,10 +41,13 @@ The rules:
   ``chat_as`` and ``post_event`` wait the same way.
 * **When to call ``settle()``.** After anything that reaches the bus without the harness:
   a request through ``h.client`` (a webhook, ``/api/...``), a job or task of the plugin
-  that publishes, an event published with ``settle=False``. ``settle()`` waits only for
-  work already queued; it does not wait for time to pass (a scheduled job, a cooldown),
-  and it never sleeps on a guess. For a condition that depends on another process (a
-  browser, a fake OBS), poll the condition itself.
+  that publishes, an event published with ``settle=False``, and a start on a database a
+  previous harness left events unhandled in (the bus replays them as the server starts;
+  the chat connector ``chat_as`` types into is attached before that, and before plugins'
+  ``startup``, so what they say is in ``h.said``). ``settle()`` waits only for work
+  already queued; it does not wait for time to pass (a scheduled job, a cooldown), and it
+  never sleeps on a guess. For a condition that depends on another process (a browser, a
+  fake OBS), poll the condition itself.
 * **Timeouts are production's.** Hooks run under ``[plugins] hook_timeout`` (5 s) and
   ``max_timeouts``, so ``publish`` returns after a hook that hangs is abandoned; set
   ``hook_timeout`` small in ``config`` to test that quickly. ``settle()`` gives up with
@@ -74,6 +77,7 @@ from ..config import (
     env_overrides,
     format_validation_error,
     load_settings,
+    moved_table_error,
 )
 from ..context import PluginContext, Services
 from ..events import ChatMessage, Event, Tip, ViewerRef, event_type_name
@@ -120,6 +124,11 @@ def make_settings(
     if config_file is not None:
         settings = load_settings(config_file, environ=dict(environ or {}), overrides=merged)
     else:
+        # A table that moved into a plugin (``twitch`` -> ``plugins.twitch``) gets the
+        # loader's one-line hint naming the new key, not a bare "unknown key".
+        moved = moved_table_error(config or {}, environ or {}, "test settings")
+        if moved:
+            raise ConfigError(moved)
         tree, origin = env_overrides(environ or {})
         try:
             settings = Settings.model_validate(merge_config(tree, merged))
@@ -139,10 +148,6 @@ def merge_config(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
         old = out.get(k)
         out[k] = merge_config(old, v) if isinstance(v, Mapping) and isinstance(old, Mapping) else v
     return out
-
-
-#: The old private name; kept for suites written against it.
-_merge = merge_config
 
 
 # -- plugins for tests ---------------------------------------------------------------------------
@@ -406,8 +411,15 @@ async def start_harness(
     """Start an app on ``settings`` with ``plugins`` (name -> a Plugin class, an instance,
     or a module). ``entry_points`` also loads the installed plugins; which of them is
     chosen as ``LIMELIGHT_PLUGINS`` in ``environ`` says (never the process environment)."""
+    # The in-memory connector starts with the chat service, before plugins start and the
+    # bus replays what a previous run left unhandled, so ``h.said`` holds what they say.
+    connector = LocalConnector(TEST_CONNECTOR, platform="twitch", channel="test")
     app = create_app(
-        settings, plugins=dict(plugins or {}), entry_points=entry_points, environ=environ or {}
+        settings,
+        plugins=dict(plugins or {}),
+        entry_points=entry_points,
+        environ=environ or {},
+        chat_connectors=[connector],
     )
     client = TestClient(TestServer(app))
     try:
@@ -415,11 +427,7 @@ async def start_harness(
     except BaseException:
         await client.close()  # a failed start must not leak the client's session
         raise
-    harness = Harness(app, client)
-    chat = harness.services.chat
-    if chat is not None and TEST_CONNECTOR not in chat.connectors:
-        await chat.attach(LocalConnector(TEST_CONNECTOR, platform="twitch", channel="test"))
-    return harness
+    return Harness(app, client)
 
 
 async def run_examples(harness: Harness, plugin: str | None = None) -> list[str]:

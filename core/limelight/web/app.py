@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from .. import __version__, resources
 from ..badges import BadgeBook
 from ..bus import EventBus
 from ..chat import web as chat_web
+from ..chat.connector import ChatConnector
 from ..config import Settings, plugin_selection
 from ..context import Services
 from ..db import Database, normalise_url
@@ -33,7 +34,7 @@ from ..viewers import Viewers
 from . import api, dashboard, health, webhooks
 from .auth import require_admin, require_overlay
 from .errors import ApiError, error_middleware
-from .keys import HOST, PLUGIN_ROUTES, SERVICES, SETTINGS
+from .keys import CHAT_CONNECTORS, HOST, PLUGIN_ROUTES, SERVICES, SETTINGS
 
 log = logging.getLogger("limelight.web")
 
@@ -98,12 +99,18 @@ def create_app(
     entry_points: bool = True,
     host: PluginHost | None = None,
     environ: Mapping[str, str] | None = None,
+    chat_connectors: Sequence[ChatConnector] = (),
 ) -> web.Application:
+    """The app on ``settings``. ``chat_connectors`` are started with the chat service,
+    before any plugin starts and before the bus replays what a crash left unhandled, so
+    whatever is said from then on reaches them (the test kit passes its in-memory one);
+    plugins' connectors start once the bus runs, since they publish what they read."""
     host = host or build_host(settings, plugins, entry_points=entry_points, environ=environ)
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.server.max_body)
     app[SETTINGS] = settings
     app[HOST] = host
     app[PLUGIN_ROUTES] = set()
+    app[CHAT_CONNECTORS] = list(chat_connectors)
     env = aiohttp_jinja2.setup(
         app,
         loader=template_loader(settings, host),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.web_urldispatcher import AbstractRoute
 
+from ..chat.connector import ChatConnector
 from ..config import Settings
 from ..context import Services
 from ..plugins import PluginHost
@@ -15,3 +16,6 @@ SERVICES = web.AppKey("services", Services)
 #: The routes plugins registered: each carries its own auth check (``Route.auth``), so the
 #: admin API's path rule (everything under ``/api/`` is admin) does not apply to them.
 PLUGIN_ROUTES = web.AppKey("plugin_routes", set[AbstractRoute])
+#: Connectors given in code (``create_app(chat_connectors=...)``, the test kit's in-memory
+#: one): started with the chat service, before plugins start and the bus replays.
+CHAT_CONNECTORS = web.AppKey("chat_connectors", list[ChatConnector])
