@@ -6,8 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-from limelight import Event, hookimpl
-from limelight.testing import TEST_CONNECTOR, Harness
+from limelight.testing import TEST_CONNECTOR, Harness, Recorder
 from limelight_twitch import TwitchPlugin
 
 from tests.support import wait_until
@@ -16,20 +15,6 @@ from .fake_twitch import FakeTwitch
 
 #: Fast timings so reconnects take milliseconds, not seconds.
 FAST = {"reconnect_min": 0.01, "reconnect_max": 0.05, "login_timeout": 5.0, "keepalive_grace": 0.2}
-
-
-class Recorder:
-    """A plugin that records every event it is given."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    @hookimpl
-    def on_event(self, event: Event) -> None:
-        self.events.append(event)
-
-    def of(self, type_name: str) -> list[Any]:
-        return [e for e in self.events if e.type == type_name]
 
 
 @pytest.fixture

@@ -8,84 +8,84 @@ from decimal import Decimal
 from typing import Literal
 
 import pytest
-from limelight import Verdict, command, example, hookimpl
+from limelight import NoConfig, Plugin, Verdict, command, example, hookimpl
 from limelight.chat import ManualClock
 from limelight.commands import Mention, UsageError, has_role, parse_arguments
-from limelight.testing import run_examples
+from limelight.testing import HookPlugin, run_examples
 
 
-class Shop:
+class Shop(Plugin[NoConfig]):
     """A plugin with a handful of commands exercising every argument kind."""
 
     @command("give", aliases=("gift",), role="moderator")
     @example("!give @bob 5", "Gave bob 5 points.", roles={"moderator"})
-    async def give(ctx, call, who: Mention, points: int) -> str:
+    async def give(self, call, who: Mention, points: int) -> str:
         "Gives points to a viewer."
         return f"Gave {who} {points} points."
 
     @command("pick")
     @example("!pick red", "You picked red.")
-    async def pick(ctx, call, colour: Literal["red", "green"]) -> str:
+    async def pick(self, call, colour: Literal["red", "green"]) -> str:
         "Picks a colour."
         return f"You picked {colour}."
 
     @command("sum")
     @example("!sum 1 2 3", "6")
-    def total(ctx, call, *numbers: int) -> str:
+    def total(self, call, *numbers: int) -> str:
         "Adds whole numbers."
         return str(sum(numbers))
 
     @command("shout", user_cooldown=30)
     @example("!shout hello there", "HELLO THERE")
-    async def shout(ctx, call, *, text: str) -> str:
+    async def shout(self, call, *, text: str) -> str:
         "Shouts the text back."
         return text.upper()
 
     @command("price", cooldown=10)
-    async def price(ctx, call, amount: Decimal, currency: str = "USD") -> str:
+    async def price(self, call, amount: Decimal, currency: str = "USD") -> str:
         "Shows a price."
         return f"{amount} {currency}"
 
     @command("vipcheck", role="vip")
-    async def vipcheck(ctx, call) -> str:
+    async def vipcheck(self, call) -> str:
         "VIPs only."
         return f"hello {call.viewer.name}, roles={','.join(sorted(call.roles))}"
 
     @command("boom")
-    async def boom(ctx, call) -> str:
+    async def boom(self, call) -> str:
         "Always fails."
         raise RuntimeError("secret internal detail")
 
     @command("strict")
-    async def strict(ctx, call, n: int) -> str:
+    async def strict(self, call, n: int) -> str:
         "Rejects big numbers."
         if n > 10:
             raise UsageError("n must be at most 10")
         return f"ok {n}"
 
     @command("quiet", hidden=True)
-    async def quiet(ctx, call) -> None:
+    async def quiet(self, call) -> None:
         "Replies itself, returns nothing."
         await call.reply("done quietly", priority="low")
 
     @command("whoami")
-    async def whoami(ctx, call) -> str:
+    async def whoami(self, call) -> str:
         "Names the plugin context."
-        return ctx.name
+        return self.ctx.name
 
     @hookimpl
     def register_commands(self, register):
         for cmd in (
-            Shop.give,
-            Shop.pick,
-            Shop.total,
-            Shop.shout,
-            Shop.price,
-            Shop.vipcheck,
-            Shop.boom,
-            Shop.strict,
-            Shop.quiet,
-            Shop.whoami,
+            self.give,
+            self.pick,
+            self.total,
+            self.shout,
+            self.price,
+            self.vipcheck,
+            self.boom,
+            self.strict,
+            self.quiet,
+            self.whoami,
         ):
             register(cmd)
 
@@ -165,15 +165,15 @@ async def test_a_failing_command_answers_neutrally_and_logs(limelight, caplog):
 async def test_a_slow_command_times_out(limelight):
     never = asyncio.Event()
 
-    class Slow:
+    class Slow(Plugin[NoConfig]):
         @command("slow")
-        async def slow(ctx, call) -> str:
+        async def slow(self, call) -> str:
             await never.wait()
             return "never"
 
         @hookimpl
         def register_commands(self, register):
-            register(Slow.slow)
+            register(self.slow)
 
     h = await limelight(plugins={"slow": Slow()}, config={"chat": {"command_timeout": 0.05}})
     assert await reply(h, "!slow") == h.settings.chat.error_reply
@@ -213,15 +213,15 @@ async def test_examples_run_as_tests(limelight):
 
 
 async def test_a_wrong_example_is_reported(limelight):
-    class Wrong:
+    class Wrong(Plugin[NoConfig]):
         @command("two")
         @example("!two", "2")
-        async def two(ctx, call) -> str:
+        async def two(self, call) -> str:
             return "3"
 
         @hookimpl
         def register_commands(self, register):
-            register(Wrong.two)
+            register(self.two)
 
     h = await limelight(plugins={"wrong": Wrong()})
     [failure] = await run_examples(h, "wrong")
@@ -229,16 +229,14 @@ async def test_a_wrong_example_is_reported(limelight):
 
 
 async def test_gating_hides_commands_and_delete_verdicts_delete(limelight):
-    class Gate:
-        @hookimpl
-        def check_chat_message(self, message):
-            if "hidden" in message.text:
-                return Verdict.hide("supporters only")
-            if "spam" in message.text:
-                return Verdict.delete("spam")
-            return None
+    def gate(message):
+        if "hidden" in message.text:
+            return Verdict.hide("supporters only")
+        if "spam" in message.text:
+            return Verdict.delete("spam")
+        return None
 
-    h = await limelight(plugins={"shop": Shop(), "gate": Gate()})
+    h = await limelight(plugins={"shop": Shop(), "gate": HookPlugin(check_chat_message=gate)})
     assert await reply(h, "!shout hidden words") is None
     spam = await h.chat_as("alice", "!shout spam")
     assert h.said == []
@@ -272,28 +270,28 @@ async def test_config_text_commands(limelight):
 
 
 async def test_duplicate_names_and_aliases_disable_the_later_plugin(limelight):
-    class TakesHelp:
+    class TakesHelp(Plugin[NoConfig]):
         @command("help")
-        async def help_(ctx, call) -> str:
+        async def help_(self, call) -> str:
             return "mine"
 
         @command("mine")
-        async def mine(ctx, call) -> str:
+        async def mine(self, call) -> str:
             return "mine"
 
         @hookimpl
         def register_commands(self, register):
-            register(TakesHelp.mine)
-            register(TakesHelp.help_)
+            register(self.mine)
+            register(self.help_)
 
-    class TakesAlias:
+    class TakesAlias(Plugin[NoConfig]):
         @command("other", aliases=("pick",))
-        async def other(ctx, call) -> str:
+        async def other(self, call) -> str:
             return "other"
 
         @hookimpl
         def register_commands(self, register):
-            register(TakesAlias.other)
+            register(self.other)
 
     h = await limelight(
         plugins={"shop": Shop(), "takes_help": TakesHelp(), "takes_alias": TakesAlias()}

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from limelight import command, hookimpl
+from limelight import NoConfig, Plugin, command, hookimpl
 from limelight_console import ConsolePlugin
 
 from tests.support import wait_until
 
 
-class Hello:
+class Hello(Plugin[NoConfig]):
     @command("hello")
-    async def hello(ctx, call) -> str:
+    async def hello(self, call) -> str:
         "Greets you."
         return f"Hello, {call.viewer.name} ({', '.join(sorted(call.roles))})!"
 
     @hookimpl
     def register_commands(self, register):
-        register(Hello.hello)
+        register(self.hello)
 
 
 async def test_type_as_any_viewer_and_see_the_reply(limelight):

@@ -54,7 +54,7 @@ async def test_duplicate_deliveries_are_processed_once(twitch_harness, fake_twit
     )
     await wait_until(lambda: conn.duplicates == 2)
     await h.settle()
-    [sub] = rec.of("subscription")
+    [sub] = rec.of_type("subscription")
     assert sub.months == 3 and sub.message == "3 months!" and sub.viewer.name == "Eve"
 
 
@@ -87,8 +87,8 @@ async def test_messages_older_than_ten_minutes_are_rejected(twitch_harness, fake
         },
         age=timedelta(minutes=9),
     )
-    await wait_until(lambda: rec.of("cheer"))
-    assert [c.bits for c in rec.of("cheer")] == [2]
+    await wait_until(lambda: rec.of_type("cheer"))
+    assert [c.bits for c in rec.of_type("cheer")] == [2]
 
 
 async def test_keepalives_keep_the_session_and_silence_ends_it(twitch_harness, fake_twitch):
@@ -133,8 +133,8 @@ async def test_session_reconnect_moves_without_resubscribing(twitch_harness, fak
             "is_gift": False,
         },
     )
-    await wait_until(lambda: rec.of("subscription"))
-    assert [c.bits for c in rec.of("cheer")] == [10]  # delivered on the old socket
+    await wait_until(lambda: rec.of_type("subscription"))
+    assert [c.bits for c in rec.of_type("cheer")] == [10]  # delivered on the old socket
 
 
 @pytest.mark.parametrize("code", range(4000, 4008))
@@ -158,7 +158,7 @@ async def test_close_codes_reconnect_with_a_fresh_session(twitch_harness, fake_t
             "bits": 5,
         },
     )
-    await wait_until(lambda: rec.of("cheer"))
+    await wait_until(lambda: rec.of_type("cheer"))
 
 
 async def test_revocation_is_recorded_in_status(twitch_harness, fake_twitch):
@@ -199,12 +199,12 @@ async def test_charity_donations_and_progress(twitch_harness, fake_twitch):
             "target_amount": {"value": 1500000, "decimal_places": 2, "currency": "USD"},
         },
     )
-    await wait_until(lambda: rec.of("donation") and rec.of("milestone"))
-    [donation] = rec.of("donation")
+    await wait_until(lambda: rec.of_type("donation") and rec.of_type("milestone"))
+    [donation] = rec.of_type("donation")
     assert donation.amount.minor == 1050 and donation.amount.currency == "EUR"
     assert donation.campaign == "camp-1" and donation.viewer.name == "Giver"
     assert donation.source_id == "charity:a1b2c3"
-    [progress] = rec.of("milestone")
+    [progress] = rec.of_type("milestone")
     assert (progress.current, progress.target, progress.unit) == (260000, 1500000, "USD")
 
 
@@ -224,7 +224,7 @@ async def test_eventsub_can_be_switched_off(limelight, fake_twitch):
 async def test_a_resub_told_by_both_paths_is_one_event(twitch_harness, fake_twitch):
     h, rec, conn = await twitch_harness()
     await fake_twitch.sample("resub")  # ronni, 6 months, Prime
-    await wait_until(lambda: rec.of("subscription"))
+    await wait_until(lambda: rec.of_type("subscription"))
     await fake_twitch.es_notify(
         "channel.subscription.message",
         {
@@ -241,7 +241,7 @@ async def test_a_resub_told_by_both_paths_is_one_event(twitch_harness, fake_twit
     )
     await wait_until(lambda: conn.correlator.twins == 1)
     await h.settle()
-    [sub] = rec.of("subscription")
+    [sub] = rec.of_type("subscription")
     assert sub.months == 6 and sub.tier == "Prime"
 
 
@@ -264,5 +264,5 @@ async def test_malformed_and_unknown_frames_are_ignored(twitch_harness, fake_twi
             "bits": 3,
         },
     )
-    await wait_until(lambda: rec.of("cheer"))
+    await wait_until(lambda: rec.of_type("cheer"))
     assert conn.es_state == "connected" and conn.es_reconnects == 0

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from limelight import Verdict, hookimpl
+from limelight import Verdict
+from limelight.testing import HookPlugin
 
 from tests.support import wait_until
 
@@ -47,8 +48,8 @@ async def test_privmsg_becomes_chat_message_with_roles_and_reply(twitch_harness,
             display="Mod Person",
         )
     )
-    await wait_until(lambda: rec.of("chat.message"))
-    [msg] = rec.of("chat.message")
+    await wait_until(lambda: rec.of_type("chat.message"))
+    [msg] = rec.of_type("chat.message")
     assert msg.source == "twitch" and msg.source_id == "m-1"
     assert msg.viewer.key == ("twitch", "77") and msg.viewer.name == "Mod Person"
     assert msg.roles == {"viewer", "moderator", "subscriber", "vip"}
@@ -62,7 +63,7 @@ async def test_bits_make_a_cheer_and_eventsub_twin_is_dropped(twitch_harness, fa
     await fake_twitch.irc_send(
         privmsg(fake_twitch.channel, "Cheer250 go go", user="bob", user_id="42", bits=250)
     )
-    await wait_until(lambda: rec.of("cheer"))
+    await wait_until(lambda: rec.of_type("cheer"))
     await fake_twitch.es_notify(
         "channel.cheer",
         {
@@ -79,9 +80,9 @@ async def test_bits_make_a_cheer_and_eventsub_twin_is_dropped(twitch_harness, fa
     )
     await wait_until(lambda: conn.correlator.twins == 1)
     await h.settle()
-    [cheer] = rec.of("cheer")
+    [cheer] = rec.of_type("cheer")
     assert cheer.bits == 250 and cheer.viewer.id == "42" and not cheer.anonymous
-    assert len(rec.of("chat.message")) == 1
+    assert len(rec.of_type("chat.message")) == 1
 
 
 async def test_eventsub_first_then_irc_twin(twitch_harness, fake_twitch):
@@ -98,7 +99,7 @@ async def test_eventsub_first_then_irc_twin(twitch_harness, fake_twitch):
             "bits": 100,
         },
     )
-    await wait_until(lambda: rec.of("cheer"))
+    await wait_until(lambda: rec.of_type("cheer"))
     await fake_twitch.irc_send(
         privmsg(
             fake_twitch.channel,
@@ -108,9 +109,9 @@ async def test_eventsub_first_then_irc_twin(twitch_harness, fake_twitch):
             bits=100,
         )
     )
-    await wait_until(lambda: rec.of("chat.message"))
+    await wait_until(lambda: rec.of_type("chat.message"))
     await h.settle()
-    [cheer] = rec.of("cheer")
+    [cheer] = rec.of_type("cheer")
     assert cheer.anonymous is True and cheer.viewer is None
     assert conn.correlator.twins == 1
 
@@ -132,18 +133,22 @@ async def test_usernotices_become_events(twitch_harness, fake_twitch):
         )
     )
     await wait_until(
-        lambda: len(rec.of("subscription")) == 3 and rec.of("raid") and rec.of("chat.message")
+        lambda: (
+            len(rec.of_type("subscription")) == 3
+            and rec.of_type("raid")
+            and rec.of_type("chat.message")
+        )
     )
-    subs = {s.viewer.id: s for s in rec.of("subscription")}
+    subs = {s.viewer.id: s for s in rec.of_type("subscription")}
     assert subs["87654321"].months == 6 and subs["87654321"].tier == "Prime"
     assert subs["87654321"].message == "Great stream -- keep it up!"
     gift = subs["55554444"]
     assert gift.gifted and gift.gifter.name == "TWW2" and gift.viewer.name == "Mr_Woodchuck"
     assert gift.gift_bomb is None
     assert subs["900"].tier == "2000" and not subs["900"].gifted
-    [raid] = rec.of("raid")
+    [raid] = rec.of_type("raid")
     assert raid.viewers == 15 and raid.viewer.name == "TestChannel"
-    [announcement] = rec.of("chat.message")
+    [announcement] = rec.of_type("chat.message")
     assert announcement.text == "Hello chat!"
     assert "announcement/primary" in announcement.badges
 
@@ -180,7 +185,7 @@ async def test_gift_bomb_is_one_alert_and_every_gift_is_recorded(twitch_harness,
                 community_gift_id="cg-1",
             )
         )
-    await wait_until(lambda: len(rec.of("subscription")) == 3)
+    await wait_until(lambda: len(rec.of_type("subscription")) == 3)
     # EventSub reports the same bomb and the same gifts: all twins.
     await fake_twitch.es_notify(
         "channel.subscription.gift",
@@ -209,9 +214,9 @@ async def test_gift_bomb_is_one_alert_and_every_gift_is_recorded(twitch_harness,
         )
     await wait_until(lambda: conn.correlator.twins == 4)
     await h.settle()
-    [bomb] = rec.of("gift_bomb")
+    [bomb] = rec.of_type("gift_bomb")
     assert bomb.count == 3 and bomb.viewer.name == "Santa" and bomb.source_id == "bomb-1"
-    subs = rec.of("subscription")
+    subs = rec.of_type("subscription")
     assert len(subs) == 3
     assert all(s.gifted and s.gift_bomb == "bomb-1" and s.gifter.id == "7" for s in subs)
     assert {s.viewer.id for s in subs} == {"r0", "r1", "r2"}
@@ -244,10 +249,12 @@ async def test_anonymous_gift_bomb_over_eventsub_only(twitch_harness, fake_twitc
                 "is_gift": True,
             },
         )
-    await wait_until(lambda: len(rec.of("subscription")) == 2)
-    [bomb] = rec.of("gift_bomb")
+    await wait_until(lambda: len(rec.of_type("subscription")) == 2)
+    [bomb] = rec.of_type("gift_bomb")
     assert bomb.anonymous and bomb.viewer is None and bomb.count == 2
-    assert all(s.gift_bomb == bomb.source_id and s.gifter is None for s in rec.of("subscription"))
+    assert all(
+        s.gift_bomb == bomb.source_id and s.gifter is None for s in rec.of_type("subscription")
+    )
 
 
 async def test_clearchat_and_clearmsg(twitch_harness, fake_twitch):
@@ -255,8 +262,8 @@ async def test_clearchat_and_clearmsg(twitch_harness, fake_twitch):
     await fake_twitch.sample("clearmsg")
     await fake_twitch.sample("clearchat_user")
     await fake_twitch.sample("clearchat_all")
-    await wait_until(lambda: len(rec.of("chat.deleted")) == 3)
-    one, user, everyone = rec.of("chat.deleted")
+    await wait_until(lambda: len(rec.of_type("chat.deleted")) == 3)
+    one, user, everyone = rec.of_type("chat.deleted")
     assert one.message_id == "94e6c7ff-bf98-4faa-af5d-7ad633a158a9"
     assert user.viewer.id == "87654321" and user.message_id is None
     assert everyone.viewer is None
@@ -272,14 +279,14 @@ async def test_reconnect_rejoins_and_never_processes_a_line_twice(twitch_harness
     h, rec, conn = await twitch_harness()
     line = privmsg(fake_twitch.channel, "before", msg_id="dup-1")
     await fake_twitch.irc_send(line)
-    await wait_until(lambda: len(rec.of("chat.message")) == 1)
+    await wait_until(lambda: len(rec.of_type("chat.message")) == 1)
     await fake_twitch.irc_reconnect()
     await wait_until(lambda: fake_twitch.irc_connections == 2 and conn.joined)
     await fake_twitch.irc_send(line)  # Twitch may replay what it had in flight
     await fake_twitch.irc_send(privmsg(fake_twitch.channel, "after", msg_id="new-1"))
-    await wait_until(lambda: len(rec.of("chat.message")) == 2)
+    await wait_until(lambda: len(rec.of_type("chat.message")) == 2)
     await h.settle()
-    assert [m.text for m in rec.of("chat.message")] == ["before", "after"]
+    assert [m.text for m in rec.of_type("chat.message")] == ["before", "after"]
     assert sum(1 for x in fake_twitch.irc_received if x.startswith("JOIN")) == 2
 
 
@@ -288,11 +295,11 @@ async def test_reset_in_the_middle_of_a_line(twitch_harness, fake_twitch):
     line = privmsg(fake_twitch.channel, "cut short", msg_id="cut-1")
     await fake_twitch.irc_reset_mid_line(line)
     await wait_until(lambda: fake_twitch.irc_connections == 2 and conn.joined)
-    assert rec.of("chat.message") == []  # the half line was never processed
+    assert rec.of_type("chat.message") == []  # the half line was never processed
     await fake_twitch.irc_send(line)
-    await wait_until(lambda: rec.of("chat.message"))
+    await wait_until(lambda: rec.of_type("chat.message"))
     await h.settle()
-    assert [m.text for m in rec.of("chat.message")] == ["cut short"]
+    assert [m.text for m in rec.of_type("chat.message")] == ["cut short"]
     assert conn.irc_reconnects == 1
 
 
@@ -302,7 +309,7 @@ async def test_silent_socket_is_detected_and_replaced(twitch_harness, fake_twitc
     await wait_until(lambda: fake_twitch.irc_connections == 2 and conn.joined, timeout=5)
     assert "PING :tmi.twitch.tv" in fake_twitch.irc_received
     await fake_twitch.irc_send(privmsg(fake_twitch.channel, "alive again"))
-    await wait_until(lambda: rec.of("chat.message"))
+    await wait_until(lambda: rec.of_type("chat.message"))
 
 
 async def test_bad_token_is_reported_and_retried_with_backoff(limelight, fake_twitch):
@@ -324,12 +331,10 @@ async def test_bad_token_is_reported_and_retried_with_backoff(limelight, fake_tw
 
 
 async def test_gating_delete_verdict_deletes_on_twitch(twitch_harness, fake_twitch):
-    class Gate:
-        @hookimpl
-        def check_chat_message(self, message):
-            return Verdict.delete("spam") if "buy followers" in message.text else None
+    def gate(message):
+        return Verdict.delete("spam") if "buy followers" in message.text else None
 
-    _h, _rec, _ = await twitch_harness(plugins={"gate": Gate()})
+    _h, _rec, _ = await twitch_harness(plugins={"gate": HookPlugin(check_chat_message=gate)})
     await fake_twitch.irc_send(privmsg(fake_twitch.channel, "buy followers now", msg_id="sp-1"))
     await wait_until(lambda: fake_twitch.deleted == ["sp-1"])
     [req] = [r for r in fake_twitch.helix_requests if r["method"] == "DELETE"]
@@ -353,8 +358,8 @@ async def test_gifts_link_to_the_bomb_that_was_published(twitch_harness, fake_tw
             "broadcaster_user_id": "1001",
         },
     )
-    await wait_until(lambda: rec.of("gift_bomb"))
-    [bomb] = rec.of("gift_bomb")
+    await wait_until(lambda: rec.of_type("gift_bomb"))
+    [bomb] = rec.of_type("gift_bomb")
     await fake_twitch.irc_send(
         usernotice(
             ch,
@@ -381,7 +386,7 @@ async def test_gifts_link_to_the_bomb_that_was_published(twitch_harness, fake_tw
                 community_gift_id="cg-9",
             )
         )
-    await wait_until(lambda: len(rec.of("subscription")) == 2)
+    await wait_until(lambda: len(rec.of_type("subscription")) == 2)
     await h.settle()
-    assert len(rec.of("gift_bomb")) == 1
-    assert {s.gift_bomb for s in rec.of("subscription")} == {bomb.source_id}
+    assert len(rec.of_type("gift_bomb")) == 1
+    assert {s.gift_bomb for s in rec.of_type("subscription")} == {bomb.source_id}

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from limelight import ViewerRef, command, hookimpl
+from limelight import NoConfig, Plugin, ViewerRef, command, hookimpl
 
 from tests.support import wait_until
 
 from .fake_twitch import privmsg
 
 
-class Echo:
+class Echo(Plugin[NoConfig]):
     @command("echo")
-    async def echo(ctx, call, *, text: str) -> str:
+    async def echo(self, call, *, text: str) -> str:
         "Says it back."
         return text
 
     @hookimpl
     def register_commands(self, register):
-        register(Echo.echo)
+        register(self.echo)
 
 
 async def test_command_reply_goes_through_helix_as_a_reply(twitch_harness, fake_twitch):
@@ -33,7 +33,7 @@ async def test_command_reply_goes_through_helix_as_a_reply(twitch_harness, fake_
         "id": sent["id"],
     }
     # Twitch echoes the bot's own line into IRC; it is shown but never runs a command.
-    await wait_until(lambda: len(rec.of("chat.message")) == 2)
+    await wait_until(lambda: len(rec.of_type("chat.message")) == 2)
     await h.settle()
     assert len(fake_twitch.chat_sent) == 1
     assert h.said[-1].message_id == sent["id"]

@@ -6,33 +6,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from limelight import hookimpl
-from limelight.events import Event, event_type_name
 
 from ..support import need
 from .fake_obs import FakeObs
 from .real_obs import RealObs, obs_available
 
 FAKE_PASSWORD = "fake-secret-pw"
-
-
-class Recorder:
-    """A plugin that records every event it is given and keeps its context."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self.ctx: Any = None
-
-    @hookimpl
-    def startup(self, ctx: Any) -> None:
-        self.ctx = ctx
-
-    @hookimpl
-    def on_event(self, event: Event, ctx: Any) -> None:
-        self.events.append(event)
-
-    def of(self, type_name: str) -> list[Event]:
-        return [e for e in self.events if event_type_name(e) == type_name]
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 from limelight.obs.errors import ObsRequestError
-from limelight.testing import make_tip
+from limelight.testing import Recorder, make_tip
 
 from ..support import wait_until
-from .conftest import Recorder, obs_config
+from .conftest import obs_config
 from .fake_rtmp import FakeRtmp
 from .real_obs import RealObs
 
@@ -135,11 +135,11 @@ async def test_going_live_and_stopping_in_obs_become_stream_online_and_offline(
     rtmp = FakeRtmp()
     try:
         await asyncio.to_thread(obs_studio.go_live, rtmp.url)
-        await wait_until(lambda: recorder.of("stream.online"), timeout=15)
+        await wait_until(lambda: recorder.of_type("stream.online"), timeout=15)
         assert h.services.obs.is_streaming() is True
-        assert recorder.of("stream.online")[0].source == "obs"
+        assert recorder.of_type("stream.online")[0].source == "obs"
         await asyncio.to_thread(obs_studio.request, "StopStream")
-        await wait_until(lambda: recorder.of("stream.offline"), timeout=15)
+        await wait_until(lambda: recorder.of_type("stream.offline"), timeout=15)
         assert h.services.obs.is_streaming() is False
         assert rtmp.publishes == 1
     finally:
@@ -230,7 +230,7 @@ async def test_obs_killed_mid_stream_then_restarted(limelight, obs_studio):
         seen = scene_log(h)
         await h.publish(make_tip("15.00"), settle=False)
         await wait_until(lambda: seen[-2:] == ["Big Tip", "Scene"], timeout=10)
-        await wait_until(lambda: recorder.of("stream.offline"), timeout=10)
+        await wait_until(lambda: recorder.of_type("stream.offline"), timeout=10)
         assert obs.is_streaming() is False
     finally:
         stop.set()

@@ -10,10 +10,10 @@ import pytest
 from limelight import hookimpl
 from limelight.events import Event, event_type_name
 from limelight.obs.errors import ObsActionDropped, ObsError, ObsRequestError, ObsUnavailable
-from limelight.testing import make_tip
+from limelight.testing import Recorder, make_tip
 
 from ..support import free_port, wait_until
-from .conftest import FAKE_PASSWORD, Recorder, obs_config
+from .conftest import FAKE_PASSWORD, obs_config
 from .fake_obs import FakeObs
 
 
@@ -314,8 +314,8 @@ async def test_reconnects_renews_subscriptions_and_rereads_the_scene(limelight, 
     fake_obs.start()
     await wait_until(lambda: h.services.obs.is_connected(), timeout=5)
     assert h.services.obs.current_scene() == "Other"
-    await wait_until(lambda: recorder.of("obs.scene_changed"), timeout=5)
-    assert recorder.of("obs.scene_changed")[-1].data() == {
+    await wait_until(lambda: recorder.of_type("obs.scene_changed"), timeout=5)
+    assert recorder.of_type("obs.scene_changed")[-1].data() == {
         "connection": "main",
         "scene": "Other",
         "previous": "Scene",
@@ -372,12 +372,14 @@ async def test_stream_state_becomes_stream_online_and_offline(limelight, fake_ob
     h = await limelight(plugins={"rec": recorder}, config=obs_config(fake_obs.port))
     await connected(h)
     fake_obs.set_streaming(True)
-    await wait_until(lambda: recorder.of("stream.online"), timeout=5)
+    await wait_until(lambda: recorder.of_type("stream.online"), timeout=5)
     assert h.services.obs.is_streaming() is True
     fake_obs.set_streaming(False)
-    await wait_until(lambda: recorder.of("stream.offline"), timeout=5)
+    await wait_until(lambda: recorder.of_type("stream.offline"), timeout=5)
     await h.settle()
-    assert len(recorder.of("stream.online")) == 1 and len(recorder.of("stream.offline")) == 1
+    assert (
+        len(recorder.of_type("stream.online")) == 1 and len(recorder.of_type("stream.offline")) == 1
+    )
     assert {e.source for e in recorder.events if event_type_name(e).startswith("stream.")} == {
         "obs"
     }
@@ -388,28 +390,28 @@ async def test_stream_that_ended_while_disconnected_is_reported_offline(limeligh
     h = await limelight(plugins={"rec": recorder}, config=obs_config(fake_obs.port))
     await connected(h)
     fake_obs.set_streaming(True)
-    await wait_until(lambda: recorder.of("stream.online"), timeout=5)
+    await wait_until(lambda: recorder.of_type("stream.online"), timeout=5)
     fake_obs.stop()
     fake_obs.streaming = False  # OBS crashed: the stream is gone
     fake_obs.start()
-    await wait_until(lambda: recorder.of("stream.offline"), timeout=5)
+    await wait_until(lambda: recorder.of_type("stream.offline"), timeout=5)
 
 
 async def test_program_scene_changes_reach_plugins_and_ctx_obs_works(limelight, fake_obs):
     class Dropper(Recorder):
         @hookimpl
-        async def on_event(self, event: Event, ctx: Any) -> None:
+        async def on_event(self, event: Event) -> None:
             self.events.append(event)
             if event_type_name(event) == "tip":
-                await ctx.obs.show_source("Merch Drop", scene="Scene", duration=0.2)
+                await self.ctx.obs.show_source("Merch Drop", scene="Scene", duration=0.2)
 
     plugin = Dropper()
     h = await limelight(plugins={"drops": plugin}, config=obs_config(fake_obs.port))
     await connected(h)
     assert plugin.ctx.obs is h.services.obs
     await (await plugin.ctx.obs.switch_scene("Big Tip")).applied()
-    await wait_until(lambda: plugin.of("obs.scene_changed"), timeout=5)
-    event = plugin.of("obs.scene_changed")[0]
+    await wait_until(lambda: plugin.of_type("obs.scene_changed"), timeout=5)
+    event = plugin.of_type("obs.scene_changed")[0]
     assert event.source == "obs"
     assert event.data() == {"connection": "main", "scene": "Big Tip", "previous": "Scene"}
     await h.publish(make_tip("3.00"))

@@ -54,7 +54,7 @@ async def server(tmp_path: Path) -> AsyncIterator[Any]:
     try:
         yield h
     finally:
-        await h.client.close()
+        await h.close()
 
 
 @dataclass

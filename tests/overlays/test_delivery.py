@@ -111,7 +111,7 @@ async def test_alerts_survive_a_restart(limelight, database_url) -> None:
     alert_id = await h.services.overlays.alert(
         "alerts", kind="raid", data={"name": "x", "viewers": 3}
     )
-    await h.client.close()
+    await h.close()
     h2 = await start(limelight, database_url=database_url)
     ws, hello, replay = await connect(h2, since=alert_id - 1)
     assert [a["id"] for a in replay] == [alert_id]
@@ -123,14 +123,14 @@ async def test_a_paused_overlay_stays_paused_after_a_restart(limelight, database
     h = await start(limelight, database_url=database_url)
     admin = h.admin_headers
     assert (await h.client.post("/api/overlays/alerts/pause", headers=admin)).status == 200
-    await h.client.close()
+    await h.close()
 
     h2 = await start(limelight, database_url=database_url)
     ws, hello, _ = await connect(h2)
     assert hello["paused"] is True, "a restart resumed an overlay the streamer had paused"
     await ws.close()
     assert (await h2.client.post("/api/overlays/alerts/resume", headers=admin)).status == 200
-    await h2.client.close()
+    await h2.close()
 
     h3 = await start(limelight, database_url=database_url)
     ws, hello, _ = await connect(h3)
@@ -268,7 +268,7 @@ async def test_replay_limit_keeps_the_newest(limelight, monkeypatch) -> None:
 async def test_server_stop_closes_pages(limelight) -> None:
     h = await start(limelight)
     ws, _, _ = await connect(h)
-    await h.client.close()
+    await h.close()
     message = await asyncio.wait_for(ws.receive(), 5)
     assert message.type in (
         aiohttp.WSMsgType.CLOSE,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import limelight
 import pytest
 from limelight import (
     AlertKind,
@@ -18,7 +17,9 @@ from limelight import (
     MembershipChanged,
     MerchOrder,
     Money,
+    NoConfig,
     Overlay,
+    Plugin,
     Raid,
     Subscription,
     Verdict,
@@ -27,7 +28,7 @@ from limelight import (
 )
 from limelight.config import AlertSettings, ConfigError, load_settings
 from limelight.overlays.variations import VariationBook
-from limelight.testing import make_chat, make_tip, make_viewer
+from limelight.testing import HookPlugin, make_chat, make_tip, make_viewer
 from limelight_alerts import ALERT_KINDS, AlertsPlugin
 
 from .test_delivery import connect, receive
@@ -321,7 +322,7 @@ async def test_a_name_with_placeholders_is_never_expanded(limelight) -> None:
     assert alert["variation"]["text"] == "{amount} {message} donated $5.00!"
 
 
-class Wall:
+class Wall(Plugin[NoConfig]):
     """A third-party overlay that plays alerts of its own kinds."""
 
     @hookimpl
@@ -377,20 +378,19 @@ async def _post(h: Any, path: str, body: Any = None, method: str = "POST") -> tu
 # -- chat overlay -----------------------------------------------------------------------------
 
 
-class Gate:
-    @limelight.hookimpl
-    def check_chat_message(self, message):
-        if "spoiler" in message.text:
-            return Verdict.hide("spoiler")
-        return None
+def hide_spoilers(message):
+    if "spoiler" in message.text:
+        return Verdict.hide("spoiler")
+    return None
 
-    @limelight.hookimpl
-    def register_badges(self, register):
-        register(Badge("vip", "VIP", "💎"))
+
+def vip_badge(register):
+    register(Badge("vip", "VIP", "💎"))
 
 
 async def test_chat_overlay_shows_allowed_lines_with_badges(limelight) -> None:
-    h = await limelight(plugins={"alerts": AlertsPlugin, "gate": Gate()})
+    gate = HookPlugin(check_chat_message=hide_spoilers, register_badges=vip_badge)
+    h = await limelight(plugins={"alerts": AlertsPlugin, "gate": gate})
     h.services.badges.award(bob, "vip")
     ws, _, _ = await connect(h, "chat")
     await h.publish(make_chat("the spoiler is...", bob))

@@ -4,22 +4,41 @@ the alerts it queues."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from limelight.testing import Harness, _merge
+from limelight import NoConfig, Plugin, hookimpl
+from limelight.testing import Harness, merge_config
 from limelight_alerts import AlertsPlugin
 from limelight_tips import TipsPlugin
 
 from .doubles import WEBHOOK_CONFIG
 
 
-@dataclass
-class AlertSpy:
-    """Every alert the tips plugin handed to the overlay service (it still goes through)."""
+class AlertSpy(Plugin[NoConfig]):
+    """Every alert handed to the overlay service (it still goes through), as the keyword
+    arguments of ``overlays.alert`` plus ``overlay``.
 
-    calls: list[dict[str, Any]] = field(default_factory=list)
+    A plugin, so it is in place from ``startup`` on: an alert for an event the bus replays
+    as the server starts is seen too. Tips tests read what the plugin *asked* for (one
+    call per alert, even one the outbox would drop as a duplicate), which the overlays'
+    history cannot tell."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[dict[str, Any]] = []
+
+    @hookimpl
+    async def startup(self) -> None:
+        service = self.ctx.overlays
+        original = service.alert
+
+        async def alert(overlay: str, **kwargs: Any) -> int:
+            self.calls.append({"overlay": overlay, **kwargs})
+            return await original(overlay, **kwargs)
+
+        service.alert = alert  # type: ignore[method-assign]
 
     def of(self, kind: str = "tip") -> list[dict[str, Any]]:
         return [c for c in self.calls if c["kind"] == kind]
@@ -68,25 +87,17 @@ def tips(limelight: Callable[..., Awaitable[Harness]]) -> Callable[..., Awaitabl
         database_url: str | None = None,
         webhooks: bool = True,
     ) -> Tips:
-        base = _merge(
+        base = merge_config(
             WEBHOOK_CONFIG if webhooks else {},
             {"plugins": {"tips": {"thanks_window": 0, "kofi_page": "https://ko-fi.com/streamer"}}},
         )
+        spy = AlertSpy()
         h = await limelight(
-            plugins={"tips": TipsPlugin, "alerts": AlertsPlugin},
-            config=_merge(base, config or {}),
+            plugins={"tips": TipsPlugin, "alerts": AlertsPlugin, "alert_spy": spy},
+            config=merge_config(base, config or {}),
             database_url=database_url,
         )
         assert h.host.info["tips"].enabled, h.host.info["tips"].reason
-        spy = AlertSpy()
-        service = h.services.overlays
-        original = service.alert
-
-        async def alert(overlay: str, **kwargs: Any) -> int:
-            spy.calls.append({"overlay": overlay, **kwargs})
-            return await original(overlay, **kwargs)
-
-        service.alert = alert
         return Tips(h, spy)
 
     return start

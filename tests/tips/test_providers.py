@@ -184,7 +184,7 @@ async def test_stripe_refund_that_arrives_before_its_tip_is_linked_when_the_tip_
     assert status == 200
     [orphan] = await t1.entries()
     assert orphan["kind"] == "refund" and orphan["original_id"] is None
-    await t1.h.client.close()
+    await t1.h.close()
 
     t = await tips(database_url=database_url)
     status, _ = await t.post(
