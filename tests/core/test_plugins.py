@@ -11,6 +11,7 @@ import asyncio
 import importlib.metadata as md
 import json
 import logging
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,6 +19,8 @@ import pytest
 from limelight import ConfigModel, Overlay, PluginConfig, hookimpl
 from limelight.cli import main
 from limelight.testing import Recorder, make_tip
+
+from tests.support import free_port
 
 # -- plugins used below -------------------------------------------------------------------------
 
@@ -295,11 +298,18 @@ async def test_empty_limelight_plugins_env_loads_none(limelight, entry_points):
 # -- listing --------------------------------------------------------------------------------------
 
 
-def test_plugins_cli_json_lists_name_version_origin_hooks_status_reason(
-    entry_points, monkeypatch, capsys, tmp_path
-):
+@pytest.fixture
+def no_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``limelight plugins`` in an empty folder, pointed at a port nothing listens on, so
+    a server running on the default 8600 cannot answer in place of the check."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LIMELIGHT_CONFIG", raising=False)
+    monkeypatch.setenv("LIMELIGHT_SERVER__PORT", str(free_port()))
+
+
+def test_plugins_cli_json_lists_name_version_origin_hooks_status_reason(
+    entry_points, no_server, capsys
+):
     assert main(["plugins", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)["plugins"]}
     assert set(rows) == {"a", "b", "c", "missing"}
@@ -314,9 +324,7 @@ def test_plugins_cli_json_lists_name_version_origin_hooks_status_reason(
     assert rows["missing"]["status"] == "failed" and "failed to import" in rows["missing"]["reason"]
 
 
-def test_plugins_cli_text_shows_reasons(entry_points, monkeypatch, capsys, tmp_path):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("LIMELIGHT_CONFIG", raising=False)
+def test_plugins_cli_text_shows_reasons(entry_points, no_server, capsys):
     assert main(["plugins"]) == 0
     out = capsys.readouterr().out
     assert "missing" in out and "reason: failed to import" in out
