@@ -237,8 +237,8 @@ class EventBus:
         self._closing = False
         self._flusher = asyncio.create_task(self._flush_loop(), name="bus:chat-log")
         self.writer.start()
-        if replay and self.persist:
-            await self._replay_unhandled()
+        if replay:
+            await self.replay_unhandled()
 
     async def stop(self, timeout: float = 3.0) -> None:
         """Deliver what is queued (within ``timeout``), flush the chat log, stop workers."""
@@ -453,8 +453,11 @@ class EventBus:
                 self._handled[:0] = ids
                 raise
 
-    async def _replay_unhandled(self) -> None:
-        """Dispatch committed money events that no plugin saw before the last stop."""
+    async def replay_unhandled(self) -> None:
+        """Dispatch committed money events that no plugin saw before the last stop (the app
+        calls this once chat connectors run, so reactions to them can be said)."""
+        if not self.persist:
+            return
         from .wire import event_from_record
 
         records = await EventRecord.filter(handled=False, test=False).order_by("id")

@@ -5,7 +5,8 @@ connector."""
 
 from __future__ import annotations
 
-from limelight import Event, NoConfig, Plugin, Tip, hookimpl
+from limelight import ChatConnectorSpec, Event, NoConfig, Plugin, Register, Tip, hookimpl
+from limelight.chat import LocalConnector
 from limelight.testing import HookPlugin, make_tip
 from limelight.testing.pytest_plugin import StartHarness
 
@@ -44,3 +45,39 @@ async def test_a_line_said_about_a_replayed_event_is_in_said(limelight: StartHar
     second = await limelight(plugins={"greeter": Greeter})
     await second.settle()
     assert sorted(m.text for m in second.said) == ["bot online", "thanks bob"]
+
+
+class Speaker(Plugin[NoConfig]):
+    """A plugin's own chat connector (as Twitch registers one), plus thanks for tips."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.connector = LocalConnector("speaker", platform="speaker", channel="main")
+
+    @hookimpl
+    def register_chat_connectors(self, register: Register[ChatConnectorSpec]) -> None:
+        register(ChatConnectorSpec("speaker", self.make_connector))
+
+    def make_connector(self) -> LocalConnector:
+        return self.connector
+
+    @hookimpl
+    async def on_event(self, event: Event) -> None:
+        if isinstance(event, Tip) and event.viewer is not None:
+            await self.ctx.chat.say(f"thanks {event.viewer.name}", platform="speaker")
+
+
+async def test_a_plugin_connector_runs_before_the_startup_replay(limelight: StartHarness) -> None:
+    # Not the kit's connector: a plugin's own, started by the server like Twitch is.
+    async def crash(event: Event) -> None:
+        raise RuntimeError("the process dies before the tip is handled")
+
+    first = await limelight(plugins={"crash": HookPlugin(on_event=crash)})
+    await first.publish(make_tip("5.00", viewer="bob"))
+    await first.close()
+
+    speaker = Speaker()
+    second = await limelight(plugins={"speaker": speaker})
+    await second.settle()
+    said = [m for m in second.said if m.connector == "speaker"]
+    assert [m.text for m in said] == ["thanks bob"]

@@ -229,9 +229,11 @@ async def _plugins(app: web.Application) -> AsyncIterator[None]:
         ctx = host.contexts.get(owner)
         if ctx is not None:
             ctx.scheduler.add_job(job, ctx)
-    await services.bus.start()
+    await services.bus.start(replay=False)
     if services.chat is not None:  # connectors publish only once the bus runs
         await services.chat.start_connectors()
+    # Only now: what plugins say while reacting to a replayed event needs a connector.
+    await services.bus.replay_unhandled()
     try:
         yield
     finally:
