@@ -113,52 +113,43 @@ class Lane:
             self._wakeup.set()
 
     async def _run(self) -> None:
-        if self.batch_handler is not None:
-            await self._run_batches(self.batch_handler)
-            return
-        queue, handler, space = self.queue, self.handler, self._space
+        queue, space, batches = self.queue, self._space, self.batch_handler
         while True:
             if not queue:
                 self._idle.set()
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            event = queue.popleft()
+            if batches is not None:
+                batch = list(queue)
+                queue.clear()
+            else:
+                batch = [queue.popleft()]
             if not space.is_set():
                 space.set()
-            try:
-                ok = await handler(event) is not False
-            except Exception:  # handlers isolate plugins; this guards core subscribers
-                log.exception("lane %s: handler failed on %s", self.name, event_type_name(event))
-                ok = False
-            self.delivered += 1
-            if event.money and self.on_done is not None:
-                self.on_done(event, ok)
-
-    async def _run_batches(self, handler: BatchHandler) -> None:
-        queue, space = self.queue, self._space
-        while True:
-            if not queue:
-                self._idle.set()
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            batch = list(queue)
-            queue.clear()
-            if not space.is_set():
-                space.set()
-            try:
-                oks = await handler(batch)
-            except Exception:
-                log.exception("lane %s: batch handler failed", self.name)
-                oks = [False] * len(batch)
-            if len(oks) < len(batch):
-                queue.extendleft(reversed(batch[len(oks) :]))
+            oks = await (self._one(batch[0]) if batches is None else self._many(batches, batch))
             self.delivered += len(oks)
             if self.on_done is not None:
                 for event, ok in zip(batch, oks, strict=False):
                     if event.money:
                         self.on_done(event, ok)
+
+    async def _one(self, event: Event) -> list[bool]:
+        try:
+            return [await self.handler(event) is not False]
+        except Exception:  # handlers isolate plugins; this guards core subscribers
+            log.exception("lane %s: handler failed on %s", self.name, event_type_name(event))
+            return [False]
+
+    async def _many(self, handler: BatchHandler, batch: list[Event]) -> list[bool]:
+        try:
+            oks = await handler(batch)
+        except Exception:
+            log.exception("lane %s: batch handler failed", self.name)
+            return [False] * len(batch)
+        if len(oks) < len(batch):  # not reached in time: back to the front, in order
+            self.queue.extendleft(reversed(batch[len(oks) :]))
+        return oks
 
     async def drain(self, timeout: float) -> None:
         try:
