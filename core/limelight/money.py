@@ -7,6 +7,7 @@ refund reverses exactly what it granted.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
@@ -133,12 +134,15 @@ class Money:
 DEFAULT_LOCALE = "en_US"
 
 
+@functools.lru_cache(maxsize=4096)
 def format_money(money: Money, locale: str = DEFAULT_LOCALE) -> str:
     """How an amount reads on every surface (alerts, chat, boards, dashboard): ``$5.00``,
     ``5,00 €`` in ``de_DE``, ``100 bits``. The one formatter, so a tip never shows as
     ``$5.00`` on stream and ``5.00 USD`` in chat.
 
     Formatting goes through Babel (CLDR data), loaded on first use to keep start-up fast.
+    Results are cached: Babel takes ~15 µs a call, and a money event is formatted on the
+    group-commit writer's path (its alert), which every concurrent delivery waits on.
     """
     if money.currency == BITS:
         count = f"{money.minor:,}" if locale.startswith("en") else str(money.minor)
