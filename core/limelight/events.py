@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from . import edge
 from .gating import ALLOW, Verdict
 from .money import Money, MoneyError
 
@@ -226,17 +227,19 @@ def _from_wire(name: str, raw: Any, hint: Any, data: dict[str, Any]) -> Any:
         origin, args = typing.get_origin(hint), typing.get_args(hint)
     if hint is Money:
         try:
-            return Money.parse(raw, data.get("currency", ""))
+            return Money.parse(raw, data.get("currency", ""), iso_only=True)
         except MoneyError as exc:
             raise EventError(f"{where}: {exc}") from None
     if hint is ViewerRef:
         return ViewerRef.from_wire(raw, where)
     if hint is datetime:
         try:
-            value = datetime.fromisoformat(str(raw))
-        except ValueError:
-            raise EventError(f"{where} must be an ISO 8601 timestamp") from None
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+            value = edge.parse_time(raw)
+        except edge.EdgeError as exc:
+            raise EventError(f"{where} {exc}") from None
+        if not edge.EARLIEST <= value <= edge.LATEST:
+            raise EventError(f"{where} must lie between 2000-01-01 and 2100-01-01")
+        return value
     if hint is bool:
         if not isinstance(raw, bool):
             raise EventError(f"{where} must be true or false")
@@ -244,6 +247,8 @@ def _from_wire(name: str, raw: Any, hint: Any, data: dict[str, Any]) -> Any:
     if hint is int:
         if not isinstance(raw, int) or isinstance(raw, bool):
             raise EventError(f"{where} must be an integer")
+        if abs(raw) > edge.MAX_INT:
+            raise EventError(f"{where} is out of range (at most {edge.MAX_INT})")
         return raw
     if hint is str:
         if not isinstance(raw, str):
@@ -320,6 +325,9 @@ class Tip(Event):
     anonymous: bool = False
     #: What the provider calls it: ``donation``, ``subscription``, ``shop_order``, ``checkout``.
     kind: str = ""
+    #: The provider's own time for it, as sent, when that was unreadable or outside
+    #: 2000-01-01 .. now + 1 day (``occurred_at`` is then when it was received); else "".
+    provider_time: str = ""
 
 
 @dataclass(kw_only=True, slots=True)
@@ -338,6 +346,9 @@ class Refund(Event):
     original_id: str
     #: Why, as the provider says it (``refunded``, ``chargeback``).
     reason: str = ""
+    #: The provider's own time for it, as sent, when that was unreadable or outside
+    #: 2000-01-01 .. now + 1 day (``occurred_at`` is then when it was received); else "".
+    provider_time: str = ""
 
 
 @dataclass(kw_only=True, slots=True)

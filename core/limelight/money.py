@@ -8,8 +8,9 @@ refund reverses exactly what it granted.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 
 # Active ISO 4217 codes. Most have two decimal places; the exceptions are listed below.
 _CODES = """
@@ -31,10 +32,15 @@ _EXPONENT_EXCEPTIONS = {
     "UYW": 4,
 }
 CURRENCIES: dict[str, int] = {code: _EXPONENT_EXCEPTIONS.get(code, 2) for code in _CODES}
+#: The ISO 4217 codes: the only currencies money from outside may be in.
+ISO_CURRENCIES = frozenset(CURRENCIES)
 
 #: Bits are Twitch's currency for cheers: a whole number, never split.
 BITS = "BITS"
 CURRENCIES[BITS] = 0
+
+#: A decimal amount as text: ASCII digits, at most one dot with digits after it.
+_AMOUNT = re.compile(r"-?[0-9]+(?:\.([0-9]+))?")
 
 #: Upper bound on a single amount in major units; anything above is a typo or an attack.
 MAX_MAJOR_AMOUNT = Decimal("1000000")
@@ -65,35 +71,58 @@ class Money:
         exponent(self.currency)
 
     @classmethod
-    def parse(cls, amount: str | int | Decimal, currency: str) -> Money:
+    def parse(cls, amount: str | int | Decimal, currency: str, *, iso_only: bool = False) -> Money:
         """Parse a decimal string in major units ("5.00") as providers send it.
 
-        Rejects NaN, infinities, more decimals than the currency has, and absurd amounts.
+        Strict, because a lax reader turned ``"5_00"`` into 500.00, a fullwidth five (U+FF15)
+        into 5 and ``"1E+2"`` into 100: a string is ASCII digits with at most one dot and at
+        most the currency's decimals (``"5"``, ``"5.5"``, ``"5.00"``; not ``"5.000"`` for
+        USD, ``".5"``, ``"5."``, ``"+5"``, ``" 5"``, ``"1e2"``), with an optional leading
+        ``-``. Integers and :class:`~decimal.Decimal` values (from code, not from text) are
+        taken by value. Refuses NaN, infinities and absurd amounts. ``iso_only`` refuses
+        :data:`BITS`: money from outside is in an ISO 4217 currency (bits come as cheers).
         Zero and negative amounts are allowed here; callers that need a positive amount
         (a tip) use :meth:`parse_positive`.
         """
         if not isinstance(currency, str):
             raise MoneyError("currency must be a string such as 'USD'")
-        currency = currency.strip().upper()
-        exp = exponent(currency)
-        if isinstance(amount, float):
+        code = currency.upper()
+        if iso_only and code not in ISO_CURRENCIES:
+            if code == BITS:
+                raise MoneyError("BITS is not a currency for money (bits arrive as cheers)")
+            raise MoneyError(f"unknown currency {currency!r} (expected an ISO 4217 code)")
+        exp = exponent(code)
+        if isinstance(amount, bool) or isinstance(amount, float):
             raise MoneyError("amount must be a decimal string such as '5.00', not a float")
-        try:
-            value = Decimal(str(amount).strip())
-        except InvalidOperation:
-            raise MoneyError(f"amount {amount!r} is not a number") from None
+        if isinstance(amount, str):
+            match = _AMOUNT.fullmatch(amount) if len(amount) <= 40 else None
+            if match is None:
+                raise MoneyError(
+                    f"amount {amount[:40]!r} is not a number written as a plain decimal "
+                    "such as '5.00' (ASCII digits, at most one dot)"
+                )
+            if len(match.group(1) or "") > exp:
+                raise MoneyError(f"amount {amount!r} has more than {exp} decimal places for {code}")
+            value = Decimal(amount)
+        elif isinstance(amount, int | Decimal):
+            value = Decimal(amount)
+        else:
+            raise MoneyError("amount must be a decimal string such as '5.00'")
         if not value.is_finite():
             raise MoneyError(f"amount {amount!r} is not a finite number")
         if abs(value) > MAX_MAJOR_AMOUNT:
             raise MoneyError(f"amount {amount!r} is larger than {MAX_MAJOR_AMOUNT}")
         scaled = value.scaleb(exp)
         if scaled != scaled.to_integral_value():
-            raise MoneyError(f"amount {amount!r} has more than {exp} decimal places for {currency}")
-        return cls(int(scaled), currency)
+            raise MoneyError(f"amount {amount!r} has more than {exp} decimal places for {code}")
+        return cls(int(scaled), code)
 
     @classmethod
-    def parse_positive(cls, amount: str | int | Decimal, currency: str) -> Money:
-        money = cls.parse(amount, currency)
+    def parse_positive(
+        cls, amount: str | int | Decimal, currency: str, *, iso_only: bool = False
+    ) -> Money:
+        """:meth:`parse`, for amounts that must be greater than zero (a tip, a refund)."""
+        money = cls.parse(amount, currency, iso_only=iso_only)
         if money.minor <= 0:
             raise MoneyError(f"amount {amount!r} must be greater than zero")
         return money

@@ -62,13 +62,17 @@ def verify_hmac(
         raise WebhookError(400, f"missing {TIMESTAMP_HEADER} header (Unix seconds)")
     if not signature:
         raise WebhookError(401, f"missing {SIGNATURE_HEADER} header (sha256=<hex>)")
-    try:
-        ts = int(timestamp.strip())
-    except ValueError:
-        raise WebhookError(400, f"{TIMESTAMP_HEADER} must be an integer (Unix seconds)") from None
+    stamp = timestamp.strip()
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+        raise WebhookError(400, f"{TIMESTAMP_HEADER} must be an integer (Unix seconds)")
+    ts = int(stamp)
     expected = hmac_signature(secret, ts, body)
     given = [part.strip() for part in signature.split(",")]
-    if not any(hmac.compare_digest(expected.encode(), g.encode()) for g in given):
+    # surrogatepass: a header byte outside ASCII (read as a surrogate) compares unequal
+    # instead of raising.
+    if not any(
+        hmac.compare_digest(expected.encode(), g.encode("utf-8", "surrogatepass")) for g in given
+    ):
         raise WebhookError(401, "signature does not match the body (check the secret)")
     current = time.time() if now is None else now
     if abs(current - ts) > tolerance:

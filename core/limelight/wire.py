@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from . import edge
 from .events import EVENT_TYPES, CustomEvent, Event, EventError, ViewerRef
 
 if TYPE_CHECKING:
@@ -23,9 +24,17 @@ def known_types(host: PluginHost | None) -> list[str]:
 
 
 def event_from_wire(
-    payload: Any, host: PluginHost | None = None, *, default_source: str = "api"
+    payload: Any,
+    host: PluginHost | None = None,
+    *,
+    default_source: str = "api",
+    from_outside: bool = True,
 ) -> Event:
-    """Validate a wire event; raises :class:`EventError` naming the offending field."""
+    """Validate a wire event; raises :class:`EventError` naming the offending field.
+
+    ``from_outside`` (the API): every string is normalised (:mod:`limelight.edge`) and
+    ``occurred_at`` must lie within 2000-01-01 .. now + 1 day. Events read back from the
+    log (:func:`event_from_record`) were normalised when they came in."""
     if not isinstance(payload, dict):
         raise EventError("the body must be a JSON object")
     unknown = set(payload) - {
@@ -55,8 +64,27 @@ def event_from_wire(
     if not isinstance(source_id, str) or not source_id or len(source_id) > MAX_ID:
         raise EventError(f"source_id must be a non-empty string of at most {MAX_ID} characters")
     viewer = ViewerRef.from_wire(payload.get("viewer"))
-    occurred_at = _timestamp(payload.get("occurred_at"))
+    occurred_at = _timestamp(payload.get("occurred_at"), sane=from_outside)
     data = payload.get("data", {})
+    event = _build(etype, data, host, source, source_id, viewer, test, occurred_at)
+    if not from_outside:
+        return event
+    try:
+        return edge.clean_event(event)
+    except edge.EdgeError as exc:
+        raise EventError(str(exc)) from None
+
+
+def _build(
+    etype: str,
+    data: Any,
+    host: PluginHost | None,
+    source: str,
+    source_id: str,
+    viewer: ViewerRef | None,
+    test: bool,
+    occurred_at: datetime,
+) -> Event:
     cls = EVENT_TYPES.get(etype)
     if cls is not None:
         return cls.from_data(
@@ -82,16 +110,18 @@ def event_from_wire(
     raise EventError(f"unknown event type {etype!r}; known: {', '.join(known_types(host))}")
 
 
-def _timestamp(raw: Any) -> datetime:
+def _timestamp(raw: Any, *, sane: bool) -> datetime:
     if raw is None:
         return datetime.now(UTC)
-    if not isinstance(raw, str):
-        raise EventError("occurred_at must be an ISO 8601 string")
     try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise EventError("occurred_at must be an ISO 8601 timestamp") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+        value = edge.parse_time(raw)
+    except edge.EdgeError as exc:
+        raise EventError(f"occurred_at {exc}") from None
+    if sane and not edge.sane(value):
+        raise EventError(
+            "occurred_at must lie between 2000-01-01 and one day from now (leave it out for now)"
+        )
+    return value
 
 
 def record_to_wire(record: EventRecord) -> dict[str, Any]:
@@ -116,7 +146,7 @@ def record_to_wire(record: EventRecord) -> dict[str, Any]:
 
 def event_from_record(record: EventRecord, host: PluginHost | None = None) -> Event:
     wire = record_to_wire(record)
-    event = event_from_wire(wire, host)
+    event = event_from_wire(wire, host, from_outside=False)
     event.id = record.id
     if record.unrecorded:
         event.unrecorded = frozenset(record.unrecorded.split(","))

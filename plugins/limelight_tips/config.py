@@ -164,11 +164,39 @@ class StripeWebhook(WebhookTable):
 
 
 class GenericWebhook(WebhookTable):
-    #: Shared HMAC-SHA256 secret; generate one with `python -c "import secrets;
-    #: print(secrets.token_urlsafe(32))"`.
-    secret: str = Field(min_length=16)
-    #: Seconds a signed timestamp stays acceptable.
+    #: Shared HMAC-SHA256 secret of Limelight's scheme (X-Limelight-Signature); generate
+    #: one with `python -c "import secrets; print(secrets.token_urlsafe(32))"`.
+    secret: str = Field("", min_length=16)
+    #: Secret of the Standard Webhooks scheme (webhook-signature): ``whsec_`` and base64,
+    #: as the sending service shows it.
+    standard_secret: str = ""
+    #: Seconds a signed timestamp stays acceptable (Limelight's scheme; Standard Webhooks
+    #: deliveries have that package's fixed 300 s).
     tolerance: int = Field(300, ge=30, le=3600)
+
+    @field_validator("standard_secret")
+    @classmethod
+    def _check_standard_secret(cls, value: str) -> str:
+        if not value:
+            return value
+        from standardwebhooks import Webhook
+
+        try:
+            if not value.startswith("whsec_"):
+                raise ValueError
+            Webhook(value)
+        except Exception:
+            # Never echo the value: it is a secret.
+            raise ValueError("must be whsec_ followed by base64, as the sender shows it") from None
+        return value
+
+    @model_validator(mode="after")
+    def _check_some_secret(self) -> GenericWebhook:
+        if not (self.secret or self.standard_secret):
+            raise ValueError(
+                "set secret (Limelight's signature), standard_secret (Standard Webhooks), or both"
+            )
+        return self
 
 
 WEBHOOK_TABLES: dict[str, type[WebhookTable]] = {

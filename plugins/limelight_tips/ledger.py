@@ -134,15 +134,45 @@ async def orphan_refund_keys() -> set[str]:
 
 async def adopt_refunds(tip: LedgerEntry) -> int:
     """Link refunds that arrived before ``tip`` to it (they count for its viewer from now
-    on); returns how much of the tip they give back, in its currency."""
+    on); returns how much of the tip they give back, in its currency.
+
+    Each is capped as it is linked, oldest first, exactly as a refund that came after the
+    tip would have been (:func:`cap_refund`): a pending refund was kept with the amount
+    the provider asked, since nothing could be checked before the tip was known."""
     refunds = await LedgerEntry.filter(
         kind="refund", original_id=None, refund_of=key_of(tip.provider, tip.provider_id)
-    )
-    if refunds:
-        await LedgerEntry.filter(id__in=[r.id for r in refunds]).update(
-            original_id=tip.id, **payer_of(tip)
-        )
-    return -sum(int(r.amount_minor) for r in refunds if r.currency == tip.currency)
+    ).order_by("id")
+    left = int(tip.amount_minor)
+    for refund in refunds:
+        asked = Money(-int(refund.amount_minor), refund.currency)
+        capped = cap_refund(asked, tip.currency, left)
+        left -= capped.minor
+        fields: dict[str, Any] = {"original_id": tip.id, **payer_of(tip)}
+        if capped != asked:
+            fields.update(
+                amount_minor=-capped.minor,
+                currency=capped.currency,
+                reason=capped_reason(refund.reason, asked, capped)[:200],
+            )
+        await LedgerEntry.filter(id=refund.id).update(**fields)
+    return int(tip.amount_minor) - left
+
+
+def cap_refund(asked: Money, currency: str, left: int) -> Money:
+    """What a refund of ``asked`` may give back of a tip in ``currency`` with ``left``
+    minor units not yet refunded: all of it, what is left, or nothing (another currency)."""
+    if asked.currency != currency:
+        return Money(0, currency)
+    return Money(max(0, min(asked.minor, left)), currency)
+
+
+def capped_reason(reason: str, asked: Money, capped: Money) -> str:
+    """The refund row's ``reason`` once capped: what was asked stays readable."""
+    if asked.currency != capped.currency:
+        note = f"not counted: {asked} asked, the tip was in {capped.currency}"
+    else:
+        note = f"capped at the {capped} left of the tip: {asked} asked"
+    return f"{reason} ({note})" if reason else note
 
 
 def payer_of(tip: LedgerEntry | None) -> dict[str, Any]:

@@ -9,6 +9,18 @@ arrives fully refunded is counted but never alerted or thanked.
 Every refund row is written by ``record_events``, like every other row: a refund made by
 hand in the dashboard is published as a :class:`limelight.Refund` (other plugins reverse
 what the tip granted) and then read back from the ledger.
+
+A refund never gives back more than is left of its tip, nor in another currency:
+
+* At the door (the generic and Stripe providers, the dashboard), :func:`refusal` names
+  what is wrong and the delivery gets a 400: "the refund of 4.00 USD is more than the
+  1.00 USD left of the tip", "the refund is in EUR but the tip was in USD".
+* In the transaction (the authority, also for ``POST /api/events`` and for two refunds
+  racing each other), :meth:`Refunds.apply` caps the row at what is left: an excess is
+  not counted, a refund in another currency counts zero, and the row's ``reason`` says
+  what was asked.
+* A refund whose tip has not arrived is kept pending with the amount asked; when the tip
+  arrives it is linked and capped the same way (:func:`ledger.adopt_refunds`).
 """
 
 from __future__ import annotations
@@ -22,6 +34,29 @@ from .models import LedgerEntry
 
 class RefundError(ValueError):
     """A refund by hand that cannot be made; the message says why."""
+
+
+async def refusal(event: Refund) -> str | None:
+    """Why ``event`` may not be recorded (checked before a provider is answered, so it
+    gets a 400 with the reason), or ``None``.
+
+    ``None`` too for a retry of a refund already in the ledger (the bus answers it as a
+    duplicate) and for a refund whose tip is not in the ledger yet (kept pending, capped
+    when the tip arrives)."""
+    if await ledger.row_of(event.source, event.source_id) is not None:
+        return None
+    original = await ledger.row_of(event.original_source, event.original_id)
+    if original is None:
+        return None
+    if original.kind not in ("tip", "cheer"):
+        return f"{event.original_id!r} is a {original.kind}, not a tip; only tips are refunded"
+    money = event.amount
+    if money.currency != original.currency:
+        return f"the refund is in {money.currency} but the tip was in {original.currency}"
+    left = Money(original.amount_minor - await ledger.refunded_minor(original), money.currency)
+    if money.minor > left.minor:
+        return f"the refund of {money} is more than the {left} left of the tip"
+    return None
 
 
 class Refunds:
@@ -39,33 +74,22 @@ class Refunds:
         original = await ledger.row_of(event.original_source, event.original_id)
         money = event.amount
         key = ledger.key_of(event.original_source, event.original_id)
-        log = self.ctx.log
+        reason = event.reason
         if original is None:
-            log.warning(
+            self.ctx.log.warning(
                 "refund %s:%s points at %s, which is not in the ledger yet; it is linked "
-                "to the tip when the tip arrives",
+                "to the tip (and capped at it) when the tip arrives",
                 event.source,
                 event.source_id,
                 key,
             )
-        elif original.currency != money.currency:
-            log.warning(
-                "refund %s:%s is in %s but the tip was in %s",
-                event.source,
-                event.source_id,
-                money.currency,
-                original.currency,
-            )
         else:
             left = original.amount_minor - await ledger.refunded_minor(original)
-            if money.minor > left:
-                log.warning(
-                    "refund %s:%s of %s is more than the %s left of the tip",
-                    event.source,
-                    event.source_id,
-                    self.ctx.money(money),
-                    self.ctx.money(Money(left, money.currency)),
-                )
+            capped = ledger.cap_refund(money, original.currency, left)
+            if capped != money:
+                reason = ledger.capped_reason(reason, money, capped)
+                self.ctx.log.warning("refund %s:%s: %s", event.source, event.source_id, reason)
+                money = capped
         entry = await ledger.record(
             provider=event.source,
             provider_id=event.source_id,
@@ -75,7 +99,7 @@ class Refunds:
             occurred_at=event.occurred_at,
             event_id=event.id,
             original=original,
-            reason=event.reason,
+            reason=reason,
             detail="refund",
             refund_of=key,
         )

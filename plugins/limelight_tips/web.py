@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
-from limelight import Money, PluginContext, Route
+from limelight import Money, PluginContext, Route, edge
 from limelight.web.errors import ApiError
 from limelight.web.security import secure
 from tortoise.queryset import QuerySet
@@ -273,7 +272,7 @@ class Dashboard:
         if not isinstance(reason, str):
             raise BadRequest("reason must be a string")
         try:
-            row, created = await self.refunds.by_hand(entry, amount, reason[:200])
+            row, created = await self.refunds.by_hand(entry, amount, edge.clean_text(reason))
         except RefundError as exc:
             raise BadRequest(str(exc)) from None
         rows = await self.entry_rows([row])
@@ -377,9 +376,9 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     if not raw:
         return {}
     try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequest("the body must be JSON") from None
+        body = edge.loads(raw)
+    except edge.EdgeError as exc:
+        raise BadRequest(f"the body must be JSON: {exc}") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
     return body

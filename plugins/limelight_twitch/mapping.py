@@ -32,6 +32,7 @@ from limelight import (
     Subscription,
     ViewerRef,
 )
+from limelight.edge import provider_time
 
 from .irc import IrcMessage, strip_action
 
@@ -73,9 +74,11 @@ def roles_from_tags(
 
 
 def sent_at(tags: dict[str, str]) -> datetime:
+    """When Twitch says the line was sent; now when the tag is missing, unreadable or out
+    of the sane range (:func:`limelight.edge.provider_time`)."""
     ts = tags.get("tmi-sent-ts", "")
-    if ts.isdigit():
-        return datetime.fromtimestamp(int(ts) / 1000, UTC)
+    if ts.isascii() and ts.isdigit() and len(ts) <= 16:
+        return provider_time(int(ts) / 1000)[0]
     return datetime.now(UTC)
 
 

@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from .. import edge
 from ..events import ChatDeleted, ChatMessage, Event, ViewerRef
 from ..gating import Action
 from ..registry import plugin_args
@@ -136,8 +137,10 @@ class ChatService:
     # -- incoming -------------------------------------------------------------------------
 
     async def publish(self, event: Event) -> Accepted:
-        """The :class:`ChatSink` connectors call: put what they received on the bus."""
-        return await self.services.bus.publish(event)
+        """The :class:`ChatSink` connectors call: put what they received on the bus, its
+        text, names and ids normalised first (:func:`limelight.edge.clean_event`), whatever
+        the platform let through."""
+        return await self.services.bus.publish(edge.clean_event(event))
 
     async def on_event(self, event: Event) -> None:
         """The chat service's bus lane: gating actions, commands, console feed, counters."""

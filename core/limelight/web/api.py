@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
+from .. import edge
 from ..events import EventError
 from ..models import EventRecord
 from ..wire import event_from_wire, known_types, record_to_wire
@@ -33,11 +33,13 @@ async def admin_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 
 async def read_json(request: web.Request) -> Any:
+    """The JSON body, read through the edge (:func:`limelight.edge.loads`): malformed,
+    non-UTF-8 or too deeply nested JSON is a 400 with the reason, never a 500."""
     if request.content_type != "application/json":
         raise ApiError(415, "send JSON with Content-Type: application/json")
     try:
-        return json.loads(await request.read())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return edge.loads(await request.read())
+    except edge.EdgeError as exc:
         raise ApiError(400, f"malformed JSON: {exc}") from None
 
 

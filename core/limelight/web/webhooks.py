@@ -1,8 +1,10 @@
 """``/webhooks/<provider>``: the one door for payment and tip providers.
 
 The provider (a plugin's :class:`~limelight.registry.WebhookProvider`) verifies the
-signature and parses the delivery; this module enforces the body limit and commits every
-event it returns before answering 2xx. A delivery the database could not take gets a 503,
+signature and parses the delivery; this module enforces the body limit, passes every event
+it returns through the edge normaliser (:func:`limelight.edge.clean_event`: whatever a
+provider let through, no string, key, number or time from outside reaches the database
+unchecked) and commits them before answering 2xx. A delivery the database could not take gets a 503,
 so the provider retries and nothing is lost; a replay gets 200 and changes nothing.
 """
 
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from .. import edge
 from ..webhooks import WebhookError
 from .errors import ApiError
 from .keys import HOST, SERVICES
@@ -54,10 +57,13 @@ async def receive(request: web.Request) -> web.Response:
         raise ApiError(404, f"no webhook provider named {name!r}")
     body = await read_body(request, provider.max_body)
     try:
-        events = await provider.handle(request, body)
-    except WebhookError as exc:
-        log.warning("webhook %s rejected (%d): %s", name, exc.status, exc.message)
-        raise ApiError(exc.status, exc.message) from None
+        events = [edge.clean_event(e) for e in await provider.handle(request, body)]
+    except (WebhookError, edge.EdgeError) as exc:
+        status, message = (
+            (exc.status, exc.message) if isinstance(exc, WebhookError) else (400, str(exc))
+        )
+        log.warning("webhook %s rejected (%d): %s", name, status, message)
+        raise ApiError(status, message) from None
     bus = request.app[SERVICES].bus
     # Shielded: a provider that hangs up mid-commit must not leave half a delivery behind;
     # whatever was committed is deduped when it retries.

@@ -1,34 +1,36 @@
-"""What the providers share: strict field readers that fail with a clear 4xx message."""
+"""What the providers share: strict field readers that fail with a clear 4xx message.
+
+Every string, time and JSON body goes through :mod:`limelight.edge` here, as it enters:
+half an emoji or a NUL byte in a payer's name is cleaned, a Ko-fi ``timestamp`` in year
+9999 becomes the receive time (kept as sent in ``provider_time``), a body nested 3,000
+deep is a 400.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from limelight import Money, ViewerRef
+from limelight import Money, ViewerRef, edge
 from limelight.webhooks import WebhookError
 
 if TYPE_CHECKING:
     from . import Intake
 
-MAX_ID = 200
-MAX_NAME = 200
-MAX_MESSAGE = 2000
+MAX_ID = edge.MAX_ID
+MAX_NAME = edge.MAX_NAME
+MAX_MESSAGE = edge.MAX_TEXT
 #: How a provider is named on stream when a payer gave no name.
 PROVIDER_LABELS = {"kofi": "Ko-fi", "stripe": "Stripe", "generic": "Web"}
 
 
 def load_json(raw: bytes | str, where: str = "body") -> Any:
+    """JSON through the edge: malformed, non-UTF-8 or deeper than 32 levels is a 400."""
     try:
-        return json.loads(raw)
-    except UnicodeDecodeError:
-        raise WebhookError(400, f"{where} is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise WebhookError(
-            400, f"{where} is not valid JSON: {exc.msg} at position {exc.pos}"
-        ) from None
+        return edge.loads(raw, where)
+    except edge.EdgeError as exc:
+        raise WebhookError(400, str(exc)) from None
 
 
 def need_object(value: Any, where: str) -> dict[str, Any]:
@@ -44,8 +46,10 @@ def text(
     required: bool = False,
     limit: int = MAX_NAME,
     where: str = "",
+    multiline: bool = False,
 ) -> str:
-    """A string field (``None`` reads as empty); clipped to ``limit`` characters."""
+    """A string field (``None`` reads as empty), normalised and clipped to ``limit``
+    characters (:func:`limelight.edge.clean_text`; a message keeps its line breaks)."""
     value = payload.get(key)
     name = f"{where}{key}"
     if value is None or value == "":
@@ -54,10 +58,11 @@ def text(
         return ""
     if not isinstance(value, str):
         raise WebhookError(400, f"{name} must be a string")
-    return value[:limit]
+    return edge.clean_text(value, limit, multiline=multiline)
 
 
 def ident(payload: dict[str, Any], key: str, where: str = "") -> str:
+    """A provider's id (a dedupe key): required, at most :data:`MAX_ID` characters."""
     value = text(payload, key, required=True, limit=10_000, where=where)
     if len(value) > MAX_ID:
         raise WebhookError(400, f"{where}{key} is longer than {MAX_ID} characters")
@@ -74,31 +79,23 @@ def flag(payload: dict[str, Any], key: str, default: bool, where: str = "") -> b
 
 
 def positive_money(amount: Any, currency: Any, where: str = "amount") -> Money:
-    """A tip amount: a positive, finite decimal in a known currency, within the limit."""
+    """A tip amount: a positive, strict decimal (:meth:`limelight.Money.parse`) in an ISO
+    4217 currency (not ``BITS``), within the limit."""
     if isinstance(amount, bool) or not isinstance(amount, str | int):
         raise WebhookError(400, f'{where} must be a decimal string such as "5.00"')
     if not isinstance(currency, str) or not currency.strip():
         raise WebhookError(400, 'currency is required (an ISO 4217 code such as "USD")')
     try:
-        return Money.parse_positive(amount, currency)
+        return Money.parse_positive(amount, currency, iso_only=True)
     except ValueError as exc:
         raise WebhookError(400, f"{where}: {exc}") from None
 
 
-def timestamp(raw: Any) -> datetime:
-    """The provider's time of the payment, or now when it sends none we can read."""
-    if isinstance(raw, int | float) and not isinstance(raw, bool):
-        try:
-            return datetime.fromtimestamp(raw, UTC)
-        except (OverflowError, OSError, ValueError):
-            return datetime.now(UTC)
-    if isinstance(raw, str) and raw:
-        try:
-            value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            return datetime.now(UTC)
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.now(UTC)
+def timestamp(raw: Any) -> tuple[datetime, str]:
+    """The provider's time of the payment and, when it could not be used (unreadable, or
+    outside 2000-01-01 .. now + 1 day), the raw value to keep in ``provider_time``; the
+    event then counts from when it was received."""
+    return edge.provider_time(raw)
 
 
 def pseudonym(platform: str, *parts: str) -> str:

@@ -9,12 +9,11 @@ links the payment to the chat viewer who asked for it with ``!tip``.
 
 from __future__ import annotations
 
-import hmac
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from aiohttp import web
-from limelight import Event, Tip
+from limelight import Event, Tip, edge
 from limelight.webhooks import WebhookError
 
 from ..attribution import find_code, strip_code
@@ -64,10 +63,7 @@ async def handle(intake: Intake, request: web.Request, body: bytes) -> list[Even
         common.load_json(parse_form(body, request.content_type), "data"), "data"
     )
     token = payload.get("verification_token")
-    if not isinstance(token, str) or not hmac.compare_digest(
-        token.encode(),
-        settings.verification_token.encode(),
-    ):
+    if not isinstance(token, str) or not edge.same_secret(token, settings.verification_token):
         raise WebhookError(
             401, "verification_token does not match [webhooks.kofi] verification_token"
         )
@@ -78,17 +74,19 @@ async def handle(intake: Intake, request: web.Request, body: bytes) -> list[Even
     money = common.positive_money(payload.get("amount"), payload.get("currency"))
     is_public = common.flag(payload, "is_public", True)
     from_name = common.text(payload, "from_name")
-    raw_message = common.text(payload, "message", limit=common.MAX_MESSAGE)
+    raw_message = common.text(payload, "message", limit=common.MAX_MESSAGE, multiline=True)
     email = common.text(payload, "email", limit=320)
     viewer = await common.supporter(
         intake, find_code(raw_message), NAME, from_name, email or from_name
     )
+    occurred_at, provider_time = common.timestamp(payload.get("timestamp"))
     return [
         Tip(
             source=NAME,
             source_id=txid,
             viewer=viewer,
-            occurred_at=common.timestamp(payload.get("timestamp")),
+            occurred_at=occurred_at,
+            provider_time=provider_time,
             amount=money,
             message=strip_code(raw_message),
             provider=NAME,

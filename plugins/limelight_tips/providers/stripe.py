@@ -13,16 +13,18 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from limelight import Event, Money, Refund, Tip
+from limelight import Event, Money, Refund, Tip, edge
 from limelight.webhooks import WebhookError
 
 from ..attribution import code_from_reference
 from ..config import StripeWebhook
 from ..ledger import refunded_minor
 from ..models import LedgerEntry
+from ..refunds import refusal
 from . import common
 
 if TYPE_CHECKING:
@@ -59,17 +61,24 @@ def stripe_money(amount: Any, currency: Any, where: str) -> Money:
     return money
 
 
-def verify(body: bytes, header: str | None, secret: str) -> None:
+def verify(body: bytes, header: str | None, secret: str, now: float | None = None) -> None:
+    """Check ``Stripe-Signature`` with the official package, then what it does not check:
+    a signature dated more than :data:`TOLERANCE` seconds in the *future* is refused too
+    (``verify_header`` judges only the past), so a delivery signed ahead of time cannot be
+    held back and replayed later."""
     # Imported here, not at module level: the stripe package takes about half a second to
     # import, which every start of the server would otherwise pay.
     import stripe
 
     if not header:
         raise WebhookError(400, "missing Stripe-Signature header")
+    malformed = WebhookError(400, "Stripe-Signature header is malformed")
     try:
         stripe.WebhookSignature.verify_header(body, header, secret, TOLERANCE)
     except UnicodeDecodeError:
         raise WebhookError(400, "body is not UTF-8 text") from None
+    except (UnicodeError, TypeError, ValueError):  # bytes outside ASCII in the header
+        raise malformed from None
     except stripe.SignatureVerificationError as exc:
         text = str(exc.user_message or exc)
         if "tolerance" in text:
@@ -79,10 +88,17 @@ def verify(body: bytes, header: str | None, secret: str) -> None:
                 "old (a replayed or delayed delivery)",
             ) from None
         if "Unable to extract" in text or "No signatures found with expected" in text:
-            raise WebhookError(400, "Stripe-Signature header is malformed") from None
+            raise malformed from None
         raise WebhookError(
             401, "Stripe-Signature does not match the body (check [webhooks.stripe] secret)"
         ) from None
+    signed_at = int(header.split("t=", 1)[1].split(",", 1)[0])  # verify_header read it
+    if signed_at > (time.time() if now is None else now) + TOLERANCE:
+        raise WebhookError(
+            400,
+            f"Stripe-Signature timestamp is more than {TOLERANCE} s in the future "
+            "(check this server's clock)",
+        )
 
 
 def _dict(obj: dict[str, Any], key: str) -> dict[str, Any]:
@@ -91,10 +107,11 @@ def _dict(obj: dict[str, Any], key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _str(obj: dict[str, Any], key: str) -> str:
-    """A string field of the payload, or ``""`` when it is absent or not a string."""
+def _str(obj: dict[str, Any], key: str, limit: int = common.MAX_NAME) -> str:
+    """A string field of the payload, normalised (:func:`limelight.edge.clean_text`), or
+    ``""`` when it is absent or not a string."""
     value = obj.get(key)
-    return value if isinstance(value, str) else ""
+    return edge.clean_text(value, limit) if isinstance(value, str) else ""
 
 
 def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
@@ -103,14 +120,26 @@ def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
 
 def _message(obj: dict[str, Any]) -> str:
     meta = _metadata(obj)
-    if message := _str(meta, "message"):
-        return message[: common.MAX_MESSAGE]
-    for custom in obj.get("custom_fields") or ():
+    if message := _text(meta.get("message")):
+        return message
+    custom_fields = obj.get("custom_fields")
+    for custom in custom_fields if isinstance(custom_fields, list) else ():
         if isinstance(custom, dict) and custom.get("key") in ("message", "tipmessage"):
-            value = (custom.get("text") or {}).get("value")
-            if isinstance(value, str):
-                return value[: common.MAX_MESSAGE]
+            if value := _text(_dict(custom, "text").get("value")):
+                return value
     return ""
+
+
+def _text(value: Any) -> str:
+    """A payer's message: normalised, line breaks kept, at most ``MAX_MESSAGE``."""
+    if not isinstance(value, str):
+        return ""
+    return edge.clean_text(value, common.MAX_MESSAGE, multiline=True)
+
+
+def _key(value: Any) -> str:
+    """An id Stripe sent or one derived from it, bounded (:func:`limelight.edge.bounded_key`)."""
+    return edge.bounded_key(value) if isinstance(value, str) else ""
 
 
 async def _tip(
@@ -136,19 +165,21 @@ async def _tip(
     if money.minor <= 0:
         raise WebhookError(400, "the payment amount must be greater than zero")
     object_id = common.ident(obj, "id", "data.object.")
-    intent = obj.get("payment_intent") if kind == "checkout" else object_id
-    source_id = intent if isinstance(intent, str) and intent else object_id
+    intent = _key(obj.get("payment_intent")) if kind == "checkout" else object_id
+    source_id = intent or object_id
     meta = _metadata(obj)
     code = code_from_reference(reference) or code_from_reference(_str(meta, "limelight_code"))
     customer = _str(obj, "customer")
     viewer = await common.supporter(intake, code, NAME, name, customer or email or name)
     anonymous = str(meta.get("anonymous", "")).lower() in ("1", "true", "yes")
+    occurred_at, provider_time = common.timestamp(created)
     return [
         Tip(
             source=NAME,
             source_id=source_id,
             viewer=viewer,
-            occurred_at=common.timestamp(created),
+            occurred_at=occurred_at,
+            provider_time=provider_time,
             amount=money,
             message=_message(obj),
             provider=NAME,
@@ -166,8 +197,7 @@ async def _refund(
     total = stripe_money(
         obj.get("amount_refunded"), obj.get("currency"), "data.object.amount_refunded"
     )
-    intent = obj.get("payment_intent")
-    original_id = intent if isinstance(intent, str) and intent else charge_id
+    original_id = _key(obj.get("payment_intent")) or charge_id
     before_raw = previous.get("amount_refunded")
     if isinstance(before_raw, int) and not isinstance(before_raw, bool):
         before = stripe_money(
@@ -179,18 +209,23 @@ async def _refund(
     amount = total.minor - before
     if amount <= 0:
         return []
-    return [
-        Refund(
-            source=NAME,
-            source_id=f"{charge_id}:refunded:{total.minor}",
-            occurred_at=common.timestamp(created),
-            test=test,
-            amount=Money(amount, total.currency),
-            original_source=NAME,
-            original_id=original_id,
-            reason="refunded in Stripe",
-        )
-    ]
+    occurred_at, provider_time = common.timestamp(created)
+    refund = Refund(
+        # Derived from the charge id (up to 200 characters itself), so bounded: a long one
+        # is shortened the same way every time, and a retry is still a duplicate.
+        source=NAME,
+        source_id=edge.bounded_key(f"{charge_id}:refunded:{total.minor}"),
+        occurred_at=occurred_at,
+        provider_time=provider_time,
+        test=test,
+        amount=Money(amount, total.currency),
+        original_source=NAME,
+        original_id=original_id,
+        reason="refunded in Stripe",
+    )
+    if not test and (reason := await refusal(refund)):
+        raise WebhookError(400, reason)
+    return [refund]
 
 
 async def handle(intake: Intake, request: web.Request, body: bytes) -> list[Event]:

@@ -1,0 +1,395 @@
+"""The edge: where text, times, keys and JSON from outside become Limelight's.
+
+Why one module: a webhook payload, a chat line and an API event all end up in the same
+event log and ledger, and a single bad string there (half an emoji, a NUL byte, a date in
+year 9999) used to stop every later start of the server. Each door calls this one
+normaliser as input enters — the webhook door (:mod:`limelight.web.webhooks`), the API
+(:func:`limelight.wire.event_from_wire`), the chat sink every connector hands its lines to
+— so what lies behind the doors may assume clean values.
+
+The rules (docs/operations.md, "Limits on input"):
+
+* **Text**: a lone surrogate (half an emoji) becomes U+FFFD; NUL and every other control
+  character is removed, except newlines and tabs in multi-line fields (messages, chat
+  text; ``\\r\\n`` and ``\\r`` become ``\\n``), where a single-line field (a name) reads them
+  as a space. Then the text is capped: :data:`MAX_TEXT` characters for messages and chat
+  lines, :data:`MAX_NAME` for names and every other string.
+* **Keys** (``source_id``, viewer ids, a provider's derived keys): cleaned like text, and
+  when longer than their column they are shortened *deterministically* (a prefix plus a
+  hash of the whole, :func:`bounded_key`), so the same long id always gives the same key
+  and dedupe still works.
+* **Times**: parsed strictly (RFC 3339: ``2024-05-01T12:00:00Z``, a time zone offset, or
+  none for UTC; Unix seconds where a provider sends numbers) and kept within
+  :data:`EARLIEST` .. now + :data:`FUTURE_SLACK`. A provider's time outside that is
+  replaced by the receive time and kept as sent (:func:`provider_time`); the admin API
+  answers 400 instead.
+* **JSON**: at most :data:`MAX_DEPTH` levels of nesting, no integer of thousands of digits;
+  either is a 400, never a 500 (:func:`loads`).
+* **Numbers** in events: integers within +-(2**53 - 1), what a browser overlay can show.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import hmac
+import json
+import re
+import types
+import typing
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .events import Event
+
+#: Characters of a message, a tip's text or a chat line.
+MAX_TEXT = 2000
+#: Characters of a name and of every other short string (kind, reason, channel, ...).
+MAX_NAME = 200
+#: Characters of an event's ``source_id`` and of keys derived from provider ids.
+MAX_ID = 200
+#: Characters of an event's ``source`` (a plugin, connector or provider name).
+MAX_SOURCE = 80
+#: Characters of a viewer's ``platform`` and ``id`` (their columns' sizes).
+MAX_PLATFORM = 40
+MAX_VIEWER_ID = 100
+#: Levels of nesting a JSON body may have (Ko-fi's and Stripe's real ones have fewer than 6).
+MAX_DEPTH = 32
+#: Largest integer an event may carry (bits, months, counts): what JavaScript holds exactly.
+MAX_INT = 2**53 - 1
+#: Times from outside are kept within [EARLIEST, now + FUTURE_SLACK].
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
+#: Latest time an event's other date fields (a membership's end) may name.
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+# Control characters (C0, DEL, C1) and surrogates; the multi-line form lets \t and \n pass.
+_BAD_LINE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_BAD_MULTI = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL_LINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SPACES = re.compile("[\t\n\r]")
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})?"
+)
+
+
+class EdgeError(ValueError):
+    """Input that cannot be taken in; the message names the part and the problem."""
+
+
+# -- text ----------------------------------------------------------------------------------------
+
+
+def clean_text(value: str, limit: int = MAX_NAME, *, multiline: bool = False) -> str:
+    """``value`` as it may be stored and shown: see the module docstring for the rules."""
+    bad = _BAD_MULTI if multiline else _BAD_LINE
+    if len(value) <= limit and bad.search(value) is None:
+        return value  # the common case: one scan, no copy
+    if _SURROGATE.search(value) is not None:
+        # Pairs written as two code points become the character they encode; a lone half
+        # becomes U+FFFD.
+        value = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    if multiline:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+        value = _BAD_MULTI.sub("", value)
+    else:
+        value = _SPACES.sub(" ", value)
+        value = _CONTROL_LINE.sub("", value)
+        value = _BAD_LINE.sub("", value)
+    return value[:limit]
+
+
+def bounded_key(value: str, limit: int = MAX_ID) -> str:
+    """A key (an id, or one derived from ids) cleaned and at most ``limit`` characters.
+
+    A longer key keeps its start and ends in ``~`` plus 16 hex digits of its SHA-256, so the
+    same input always gives the same key (dedupe and refund links still match) and two
+    long keys that differ anywhere stay different."""
+    value = clean_text(value, len(value))
+    if len(value) <= limit:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
+    return value[: limit - 17] + "~" + digest
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Compare a secret from outside with ours in constant time; text with lone
+    surrogates (``"\\ud800"``) or undecodable header bytes compares unequal instead of
+    raising."""
+    if not expected:
+        return False
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
+# -- time ----------------------------------------------------------------------------------------
+
+
+def parse_time(raw: str) -> datetime:
+    """An RFC 3339 timestamp (``2024-05-01T12:00:00Z``, ``...+02:00``; no zone = UTC), in
+    UTC. Raises :class:`EdgeError` for anything else, or for one no calendar can hold
+    (``0001-01-01T00:00:00+05:00`` is before year 1 in UTC)."""
+    if not isinstance(raw, str) or len(raw) > 40 or not _RFC3339.fullmatch(raw):
+        raise EdgeError("must be an ISO 8601 (RFC 3339) timestamp such as 2024-05-01T12:00:00Z")
+    text = raw.upper().replace(" ", "T").replace("Z", "+00:00")
+    if "." in text:  # Python takes at most 6 fractional digits
+        head, _, rest = text.partition(".")
+        digits = re.match(r"[0-9]+", rest)
+        assert digits is not None
+        text = head + "." + digits.group()[:6].ljust(6, "0") + rest[digits.end() :]
+    try:
+        value = datetime.fromisoformat(text)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise EdgeError("is not a date and time that exists") from None
+
+
+def from_epoch(seconds: float) -> datetime:
+    """Unix seconds as a UTC time; raises :class:`EdgeError` when no calendar holds it."""
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (ValueError, OverflowError, OSError):
+        raise EdgeError("is not a Unix time that exists") from None
+
+
+def sane(value: datetime, now: datetime | None = None) -> bool:
+    """Whether ``value`` lies within [:data:`EARLIEST`, now + :data:`FUTURE_SLACK`]."""
+    now = now or datetime.now(UTC)
+    return EARLIEST <= value <= now + FUTURE_SLACK
+
+
+def provider_time(raw: Any, received: datetime | None = None) -> tuple[datetime, str]:
+    """A provider's time of an event: ``(time, "")`` when ``raw`` (RFC 3339 text or Unix
+    seconds) is readable and sane, else ``(received, raw as sent)`` so the provider's value
+    is kept in the event (``provider_time``) while the event counts from when it came."""
+    received = received or datetime.now(UTC)
+    if raw is None or raw == "":
+        return received, ""
+    try:
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            value = from_epoch(raw)
+        elif isinstance(raw, str):
+            value = parse_time(raw)
+        else:
+            raise EdgeError("not a time")
+    except EdgeError:
+        value = None
+    if value is not None and sane(value, received):
+        return value, ""
+    kept = raw if isinstance(raw, str) else json.dumps(raw)
+    return received, clean_text(kept, 64)
+
+
+# -- JSON ----------------------------------------------------------------------------------------
+
+
+def loads(raw: bytes | str, where: str = "body") -> Any:
+    """JSON from outside; raises :class:`EdgeError` with a message for anything that is not
+    UTF-8 JSON of at most :data:`MAX_DEPTH` levels (the parser's own recursion error and
+    its integer-size limit included, which used to surface as 500s)."""
+    try:
+        value = json.loads(raw)
+    except UnicodeDecodeError:
+        raise EdgeError(f"{where} is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise EdgeError(f"{where} is not valid JSON: {exc.msg} at position {exc.pos}") from None
+    except RecursionError:
+        raise EdgeError(f"{where} is nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise EdgeError(f"{where} is not acceptable JSON: {exc}") from None
+    check_depth(value, where)
+    return value
+
+
+def check_depth(value: Any, where: str = "body", limit: int = MAX_DEPTH) -> None:
+    """Raise :class:`EdgeError` when ``value`` nests deeper than ``limit`` (iterative: a
+    deep value cannot exhaust the stack here)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            raise EdgeError(f"{where} is nested deeper than {limit} levels")
+        stack.extend((child, depth + 1) for child in children)
+
+
+def clean_json(value: Any, where: str, depth: int = 0) -> Any:
+    """Free-form JSON data from outside (a plugin event's payload) with every string and key
+    cleaned, integers bounded and nesting limited."""
+    if depth > MAX_DEPTH:
+        raise EdgeError(f"{where} is nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str):
+        return clean_text(value, MAX_TEXT, multiline=True)
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        return _bounded_int(value, where)
+    if isinstance(value, dict):
+        return {
+            clean_text(str(k), MAX_NAME): clean_json(v, f"{where}.{k}", depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [clean_json(v, where, depth + 1) for v in value]
+    return value
+
+
+def _bounded_int(value: int, where: str) -> int:
+    if not -MAX_INT <= value <= MAX_INT:
+        raise EdgeError(f"{where} is out of range (at most {MAX_INT})")
+    return value
+
+
+# -- events --------------------------------------------------------------------------------------
+
+#: Multi-line fields, capped at MAX_TEXT; every other string field is single-line MAX_NAME.
+TEXT_FIELDS = frozenset({"text", "message"})
+#: Key fields, shortened by bounded_key rather than cut.
+KEY_FIELDS = {
+    "source": MAX_SOURCE,
+    "source_id": MAX_ID,
+    "original_source": MAX_SOURCE,
+    "original_id": MAX_ID,
+    "reply_to": MAX_ID,
+    "message_id": MAX_ID,
+    "gift_bomb": MAX_ID,
+}
+_SKIP = frozenset({"id", "unrecorded", "recorded", "verdict", "test", "custom_type"})
+_Cleaner = Callable[[Any, str], Any]
+_PLANS: dict[type, tuple[tuple[str, _Cleaner], ...]] = {}
+
+
+def clean_viewer(viewer: Any, where: str = "viewer") -> Any:
+    """A :class:`~limelight.events.ViewerRef` with its platform and id bounded (their
+    columns hold 40 and 100 characters) and its name cleaned."""
+    if viewer is None:
+        return None
+    platform = bounded_key(viewer.platform, MAX_PLATFORM)
+    vid = bounded_key(viewer.id, MAX_VIEWER_ID)
+    name = clean_text(viewer.name, MAX_NAME)
+    if (platform, vid, name) == (viewer.platform, viewer.id, viewer.name):
+        return viewer
+    return type(viewer)(platform, vid, name)
+
+
+def clean_event(event: Event, *, now: datetime | None = None) -> Event:
+    """Normalise every outside value ``event`` carries, in place, and return it.
+
+    Strings are cleaned and capped (multi-line for ``text`` and ``message``), keys bounded,
+    the viewer (and a gifter) cleaned, integers bounded, a plugin event's payload cleaned
+    as JSON. An ``occurred_at`` outside the sane range becomes the receive time (the
+    providers keep the raw value themselves; this is the backstop for any other door);
+    another date outside [:data:`EARLIEST`, :data:`LATEST`] raises :class:`EdgeError`."""
+    plan = _PLANS.get(type(event))
+    if plan is None:
+        plan = _PLANS[type(event)] = _plan(type(event))
+    for name, cleaner in plan:
+        value = getattr(event, name)
+        cleaned = cleaner(value, name)
+        if cleaned is not value:
+            setattr(event, name, cleaned)
+    when = event.occurred_at
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if not sane(when, now):
+        event.occurred_at = now or datetime.now(UTC)
+    return event
+
+
+def _plan(cls: type) -> tuple[tuple[str, _Cleaner], ...]:
+    """Which cleaner each field of ``cls`` needs, by its declared type (cached per class)."""
+    hints = typing.get_type_hints(cls)
+    plan: list[tuple[str, _Cleaner]] = []
+    for f in dataclasses.fields(cls):
+        if f.name in _SKIP or f.name == "occurred_at":
+            continue
+        kind = _kind(hints.get(f.name))
+        if f.name in KEY_FIELDS:
+            plan.append((f.name, functools.partial(_key, limit=KEY_FIELDS[f.name])))
+        elif f.name in TEXT_FIELDS:
+            plan.append((f.name, lambda v, n: _text(v, MAX_TEXT, True)))
+        elif kind is str:
+            plan.append((f.name, lambda v, n: _text(v, MAX_NAME, False)))
+        elif kind is int:
+            plan.append((f.name, lambda v, n: _bounded_int(v, f"data.{n}")))
+        elif kind is dict:
+            plan.append((f.name, lambda v, n: clean_json(v, f"data.{n}")))
+        elif kind in (frozenset, tuple, list):
+            plan.append((f.name, _strings))
+        elif kind is datetime:
+            plan.append((f.name, _date))
+        elif getattr(kind, "__name__", "") == "ViewerRef":
+            plan.append((f.name, lambda v, n: clean_viewer(v, n)))
+    return tuple(plan)
+
+
+def _kind(hint: Any) -> Any:
+    """The class a field holds: ``str`` for ``str | None``, ``dict`` for ``dict[str, Any]``."""
+    if typing.get_origin(hint) in (types.UnionType, typing.Union):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        hint = args[0] if len(args) == 1 else None
+    return typing.get_origin(hint) or hint
+
+
+def _key(value: Any, name: str, *, limit: int) -> Any:
+    return bounded_key(value, limit) if isinstance(value, str) else value
+
+
+def _text(value: Any, limit: int, multiline: bool) -> Any:
+    return clean_text(value, limit, multiline=multiline) if isinstance(value, str) else value
+
+
+def _strings(value: Any, name: str) -> Any:
+    if not value:
+        return value
+    cleaned = [clean_text(v, MAX_NAME) if isinstance(v, str) else v for v in value]
+    if all(a is b for a, b in zip(cleaned, value, strict=True)):
+        return value
+    return type(value)(cleaned)
+
+
+def _date(value: Any, name: str) -> Any:
+    if not isinstance(value, datetime):
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    if not EARLIEST <= value <= LATEST:
+        raise EdgeError(f"data.{name} must lie between 2000-01-01 and 2100-01-01")
+    return value
+
+
+__all__ = [
+    "EARLIEST",
+    "FUTURE_SLACK",
+    "LATEST",
+    "MAX_DEPTH",
+    "MAX_ID",
+    "MAX_INT",
+    "MAX_NAME",
+    "MAX_TEXT",
+    "EdgeError",
+    "bounded_key",
+    "check_depth",
+    "clean_event",
+    "clean_json",
+    "clean_text",
+    "from_epoch",
+    "loads",
+    "parse_time",
+    "provider_time",
+    "same_secret",
+    "sane",
+]
