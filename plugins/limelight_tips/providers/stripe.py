@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from limelight import Event, Money, Refund, Tip, edge
+from limelight.money import ISO_CURRENCIES
 from limelight.webhooks import WebhookError
 
 from ..attribution import code_from_reference
@@ -51,6 +52,8 @@ def stripe_money(amount: Any, currency: Any, where: str) -> Money:
     if not isinstance(currency, str) or not currency:
         raise WebhookError(400, f"{where}: currency is required")
     code = currency.upper()
+    if code not in ISO_CURRENCIES:
+        raise WebhookError(400, f"{where}: unknown currency {currency!r} (expected ISO 4217)")
     stripe_places = 0 if code in ZERO_DECIMAL else 3 if code in THREE_DECIMAL else 2
     try:
         places = -int(Money(1, code).decimal.as_tuple().exponent)
