@@ -166,7 +166,7 @@ class StripeWebhook(WebhookTable):
 class GenericWebhook(WebhookTable):
     #: Shared HMAC-SHA256 secret of Limelight's scheme (X-Limelight-Signature); generate
     #: one with `python -c "import secrets; print(secrets.token_urlsafe(32))"`.
-    secret: str = Field("", min_length=16)
+    secret: str | None = Field(None, min_length=16)
     #: Secret of the Standard Webhooks scheme (webhook-signature): ``whsec_`` and base64,
     #: as the sending service shows it.
     standard_secret: str = ""
