@@ -44,12 +44,12 @@ async def start(limelight: Start, database_url: str) -> Harness:
     return h
 
 
-async def send(h: Harness, delivery: Delivery) -> tuple[int, Any]:
-    """POST ``delivery`` over a raw connection (headers byte for byte); ``(status, body)``."""
+async def send(h: Harness, delivery: Delivery, method: str = "POST") -> tuple[int, Any]:
+    """``delivery`` over a raw connection (headers byte for byte); ``(status, body)``."""
     server = h.client.server
     reader, writer = await asyncio.open_connection(server.host, server.port)
     head = [
-        f"POST {delivery.path} HTTP/1.1".encode(),
+        f"{method} {delivery.path} HTTP/1.1".encode(),
         f"Host: {server.host}:{server.port}".encode(),
         f"Content-Length: {len(delivery.body)}".encode(),
         b"Connection: close",
@@ -212,6 +212,24 @@ async def test_chat_lines_are_normalised_where_they_enter(
     [event] = (await response.json())["events"]
     assert event["data"]["text"] == message.text and not dirty_strings(event)
     assert event["viewer"]["name"] == "half\ufffd"
+
+
+@pytest.mark.parametrize("path", ["/api/events", "/-/plugins.json", "/admin/"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        (b"Authorization", b"Bearer \xff\xfe"),
+        (b"Authorization", b"Bearer test-admin-token\xff"),
+        (b"Cookie", b"limelight_session=\xff\xfe"),
+        (b"Cookie", b"\xff=\xff; limelight_session=\xc3"),
+    ],
+)
+async def test_bytes_outside_ascii_in_credentials_are_refused_not_crashed(
+    limelight: Start, path: str, header: tuple[bytes, bytes]
+) -> None:
+    h = await limelight()
+    status, body = await send(h, Delivery(path, b"", (header,)), method="GET")
+    assert status in (302, 303, 401, 403), (status, body)
 
 
 async def test_a_long_derived_stripe_refund_key_still_dedupes(
