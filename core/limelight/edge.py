@@ -31,10 +31,10 @@ The rules (docs/operations.md, "Limits on input"):
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import hmac
 import json
+import operator
 import re
 import types
 import typing
@@ -269,7 +269,7 @@ KEY_FIELDS = {
 }
 _SKIP = frozenset({"id", "unrecorded", "recorded", "verdict", "test", "custom_type"})
 _Cleaner = Callable[[Any, str], Any]
-_PLANS: dict[type, tuple[tuple[str, _Cleaner], ...]] = {}
+_PLANS: dict[type, _Plan] = {}
 
 
 def clean_viewer(viewer: Any, where: str = "viewer") -> Any:
@@ -277,12 +277,30 @@ def clean_viewer(viewer: Any, where: str = "viewer") -> Any:
     columns hold 40 and 100 characters) and its name cleaned."""
     if viewer is None:
         return None
-    platform = bounded_key(viewer.platform, MAX_PLATFORM)
-    vid = bounded_key(viewer.id, MAX_VIEWER_ID)
-    name = clean_text(viewer.name, MAX_NAME)
-    if (platform, vid, name) == (viewer.platform, viewer.id, viewer.name):
-        return viewer
-    return type(viewer)(platform, vid, name)
+    platform, vid, name = viewer.platform, viewer.id, viewer.name
+    if (
+        len(platform) <= MAX_PLATFORM
+        and len(vid) <= MAX_VIEWER_ID
+        and len(name) <= MAX_NAME
+        and _BAD_LINE.search(platform + vid + name) is None
+    ):
+        return viewer  # the common case: one scan, no copy
+    return type(viewer)(
+        bounded_key(platform, MAX_PLATFORM),
+        bounded_key(vid, MAX_VIEWER_ID),
+        clean_text(name, MAX_NAME),
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Plan:
+    """How to clean one event class: its string fields (read at once, checked with one
+    scan in the common case) and the cleaners of its other fields."""
+
+    read: Callable[[Any], tuple[Any, ...]]
+    #: ``(name, limit, multiline, key)`` of each string field, in ``read``'s order.
+    strings: tuple[tuple[str, int, bool, bool], ...]
+    others: tuple[tuple[str, _Cleaner], ...]
 
 
 def clean_event(event: Event, *, now: datetime | None = None) -> Event:
@@ -292,11 +310,32 @@ def clean_event(event: Event, *, now: datetime | None = None) -> Event:
     the viewer (and a gifter) cleaned, integers bounded, a plugin event's payload cleaned
     as JSON. An ``occurred_at`` outside the sane range becomes the receive time (the
     providers keep the raw value themselves; this is the backstop for any other door);
-    another date outside [:data:`EARLIEST`, :data:`LATEST`] raises :class:`EdgeError`."""
+    another date outside [:data:`EARLIEST`, :data:`LATEST`] raises :class:`EdgeError`.
+
+    Chat lines pass here one by one, so the common case (nothing to clean) costs one
+    regular-expression scan over all the string fields together."""
     plan = _PLANS.get(type(event))
     if plan is None:
         plan = _PLANS[type(event)] = _plan(type(event))
-    for name, cleaner in plan:
+    values = plan.read(event)
+    try:
+        joined = "".join(filter(None, values))
+    except TypeError:  # a field that should hold text holds something else
+        joined = "\x00"
+    # Printable ASCII (most chat) needs no regular expression at all.
+    suspect = not (joined.isascii() and joined.isprintable()) and (
+        _BAD_LINE.search(joined) is not None
+    )
+    for value, (name, limit, multiline, key) in zip(values, plan.strings, strict=True):
+        if value.__class__ is not str or not (suspect or len(value) > limit):
+            continue
+        if key:
+            cleaned = bounded_key(value, limit)
+        else:
+            cleaned = clean_text(value, limit, multiline=multiline)
+        if cleaned is not value:
+            setattr(event, name, cleaned)
+    for name, cleaner in plan.others:
         value = getattr(event, name)
         cleaned = cleaner(value, name)
         if cleaned is not value:
@@ -309,31 +348,35 @@ def clean_event(event: Event, *, now: datetime | None = None) -> Event:
     return event
 
 
-def _plan(cls: type) -> tuple[tuple[str, _Cleaner], ...]:
+def _plan(cls: type) -> _Plan:
     """Which cleaner each field of ``cls`` needs, by its declared type (cached per class)."""
     hints = typing.get_type_hints(cls)
-    plan: list[tuple[str, _Cleaner]] = []
+    strings: list[tuple[str, int, bool, bool]] = []
+    others: list[tuple[str, _Cleaner]] = []
     for f in dataclasses.fields(cls):
         if f.name in _SKIP or f.name == "occurred_at":
             continue
         kind = _kind(hints.get(f.name))
         if f.name in KEY_FIELDS:
-            plan.append((f.name, functools.partial(_key, limit=KEY_FIELDS[f.name])))
+            strings.append((f.name, KEY_FIELDS[f.name], False, True))
         elif f.name in TEXT_FIELDS:
-            plan.append((f.name, lambda v, n: _text(v, MAX_TEXT, True)))
+            strings.append((f.name, MAX_TEXT, True, False))
         elif kind is str:
-            plan.append((f.name, lambda v, n: _text(v, MAX_NAME, False)))
+            strings.append((f.name, MAX_NAME, False, False))
         elif kind is int:
-            plan.append((f.name, lambda v, n: _bounded_int(v, f"data.{n}")))
+            others.append((f.name, _bounded_field))
         elif kind is dict:
-            plan.append((f.name, lambda v, n: clean_json(v, f"data.{n}")))
+            others.append((f.name, lambda v, n: clean_json(v, f"data.{n}")))
         elif kind in (frozenset, tuple, list):
-            plan.append((f.name, _strings))
+            others.append((f.name, _strings))
         elif kind is datetime:
-            plan.append((f.name, _date))
+            others.append((f.name, _date))
         elif getattr(kind, "__name__", "") == "ViewerRef":
-            plan.append((f.name, lambda v, n: clean_viewer(v, n)))
-    return tuple(plan)
+            others.append((f.name, clean_viewer))
+    names = [s[0] for s in strings]
+    getter = operator.attrgetter(*names) if names else (lambda event: ())
+    read = getter if len(names) != 1 else (lambda event: (getter(event),))
+    return _Plan(read, tuple(strings), tuple(others))
 
 
 def _kind(hint: Any) -> Any:
@@ -344,17 +387,20 @@ def _kind(hint: Any) -> Any:
     return typing.get_origin(hint) or hint
 
 
-def _key(value: Any, name: str, *, limit: int) -> Any:
-    return bounded_key(value, limit) if isinstance(value, str) else value
-
-
-def _text(value: Any, limit: int, multiline: bool) -> Any:
-    return clean_text(value, limit, multiline=multiline) if isinstance(value, str) else value
+def _bounded_field(value: Any, name: str) -> Any:
+    if value.__class__ is int and -MAX_INT <= value <= MAX_INT:
+        return value
+    return _bounded_int(value, f"data.{name}") if isinstance(value, int) else value
 
 
 def _strings(value: Any, name: str) -> Any:
     if not value:
         return value
+    try:
+        if _BAD_LINE.search("".join(value)) is None and max(map(len, value)) <= MAX_NAME:
+            return value
+    except TypeError:
+        pass
     cleaned = [clean_text(v, MAX_NAME) if isinstance(v, str) else v for v in value]
     if all(a is b for a, b in zip(cleaned, value, strict=True)):
         return value
