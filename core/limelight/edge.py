@@ -300,6 +300,9 @@ class _Plan:
     read: Callable[[Any], tuple[Any, ...]]
     #: ``(name, limit, multiline, key)`` of each string field, in ``read``'s order.
     strings: tuple[tuple[str, int, bool, bool], ...]
+    #: Fields holding several strings (roles, badges), read at once by ``read_many``.
+    many: tuple[str, ...]
+    read_many: Callable[[Any], tuple[Any, ...]]
     others: tuple[tuple[str, _Cleaner], ...]
 
 
@@ -335,6 +338,18 @@ def clean_event(event: Event, *, now: datetime | None = None) -> Event:
             cleaned = clean_text(value, limit, multiline=multiline)
         if cleaned is not value:
             setattr(event, name, cleaned)
+    if plan.many:
+        try:
+            joined = "".join(map("".join, plan.read_many(event)))
+            fine = joined.isascii() and joined.isprintable() and len(joined) <= MAX_NAME
+        except TypeError:
+            fine = False
+        if not fine:
+            for name in plan.many:
+                value = getattr(event, name)
+                cleaned = _strings(value, name)
+                if cleaned is not value:
+                    setattr(event, name, cleaned)
     for name, cleaner in plan.others:
         value = getattr(event, name)
         cleaned = cleaner(value, name)
@@ -352,6 +367,7 @@ def _plan(cls: type) -> _Plan:
     """Which cleaner each field of ``cls`` needs, by its declared type (cached per class)."""
     hints = typing.get_type_hints(cls)
     strings: list[tuple[str, int, bool, bool]] = []
+    many: list[str] = []
     others: list[tuple[str, _Cleaner]] = []
     for f in dataclasses.fields(cls):
         if f.name in _SKIP or f.name == "occurred_at":
@@ -368,15 +384,22 @@ def _plan(cls: type) -> _Plan:
         elif kind is dict:
             others.append((f.name, lambda v, n: clean_json(v, f"data.{n}")))
         elif kind in (frozenset, tuple, list):
-            others.append((f.name, _strings))
+            many.append(f.name)
         elif kind is datetime:
             others.append((f.name, _date))
         elif getattr(kind, "__name__", "") == "ViewerRef":
             others.append((f.name, clean_viewer))
-    names = [s[0] for s in strings]
-    getter = operator.attrgetter(*names) if names else (lambda event: ())
-    read = getter if len(names) != 1 else (lambda event: (getter(event),))
-    return _Plan(read, tuple(strings), tuple(others))
+    return _Plan(
+        _reader([s[0] for s in strings]), tuple(strings), tuple(many), _reader(many), tuple(others)
+    )
+
+
+def _reader(names: list[str]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function reading ``names`` of an event as a tuple (``attrgetter``, in C)."""
+    if not names:
+        return lambda event: ()
+    getter = operator.attrgetter(*names)
+    return getter if len(names) > 1 else (lambda event: (getter(event),))
 
 
 def _kind(hint: Any) -> Any:

@@ -14,6 +14,7 @@ Keys (``tier`` is ``1000``/``2000``/``3000``; Prime counts as ``1000`` as EventS
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -32,11 +33,13 @@ from limelight import (
     Subscription,
     ViewerRef,
 )
-from limelight.edge import provider_time
+from limelight.edge import EARLIEST, FUTURE_SLACK
 
 from .irc import IrcMessage, strip_action
 
 SOURCE = "twitch"
+_EARLIEST_MS = int(EARLIEST.timestamp() * 1000)
+_SLACK_S = FUTURE_SLACK.total_seconds()
 PLATFORM = "twitch"
 #: Logins Twitch uses for anonymous cheers and gifts.
 ANONYMOUS_LOGINS = frozenset({"ananonymouscheerer", "ananonymousgifter"})
@@ -75,10 +78,12 @@ def roles_from_tags(
 
 def sent_at(tags: dict[str, str]) -> datetime:
     """When Twitch says the line was sent; now when the tag is missing, unreadable or out
-    of the sane range (:func:`limelight.edge.provider_time`)."""
+    of the sane range of :mod:`limelight.edge` (2000-01-01 .. now + 1 day)."""
     ts = tags.get("tmi-sent-ts", "")
     if ts.isascii() and ts.isdigit() and len(ts) <= 16:
-        return provider_time(int(ts) / 1000)[0]
+        ms = int(ts)
+        if _EARLIEST_MS <= ms <= (time.time() + _SLACK_S) * 1000:  # per line: no parsing twice
+            return datetime.fromtimestamp(ms / 1000, UTC)
     return datetime.now(UTC)
 
 
