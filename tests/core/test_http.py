@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -295,9 +296,10 @@ async def test_healthz_reports_state_and_no_secrets(limelight):
 # -- dashboard login ------------------------------------------------------------------------------
 
 
-async def test_dashboard_login_and_logout_with_a_session_cookie(limelight):
+async def test_dashboard_login_and_logout_with_a_server_side_session(limelight):
     h = await limelight(config={"security": {"admin_password": "correct horse"}})
     c = h.client
+    origin = str(c.make_url("/").origin())
     first = await c.get("/admin/", allow_redirects=False)
     assert first.status == 302 and first.headers["Location"] == "/admin/login"
     form = await c.get("/admin/login")
@@ -310,21 +312,129 @@ async def test_dashboard_login_and_logout_with_a_session_cookie(limelight):
     assert ok.status == 302 and ok.headers["Location"] == "/admin/"
     cookie = ok.cookies["limelight_session"]
     assert cookie["httponly"] and cookie["samesite"] == "Strict"
+    assert not cookie["secure"]  # public_url is not https
     assert h.settings.security.admin_token not in cookie.value
     assert "correct horse" not in cookie.value
     page = await c.get("/admin/", allow_redirects=False)
     assert page.status == 200
+    html = await page.text()
+    token = html.split('<meta name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    assert f'name="csrf_token" value="{token}"' in html  # the logout form's hidden field
+    assert token != cookie.value
     # the session also opens the admin API the dashboard's scripts call
     assert (await c.get("/api/events")).status == 200
 
-    out = await c.post("/admin/logout", allow_redirects=False)
-    assert out.status == 302
-    c.session.cookie_jar.clear()  # the browser drops the cookie the server expired
-    assert (await c.get("/admin/", allow_redirects=False)).status == 302
-    assert (
-        "Max-Age=0" in out.headers.get("Set-Cookie", "")
-        or "expires=" in out.headers.get("Set-Cookie", "").lower()
+    out = await c.post(
+        "/admin/logout",
+        data={"csrf_token": token},
+        headers={"Origin": origin},
+        allow_redirects=False,
     )
+    assert out.status == 302
+    assert "Max-Age=0" in out.headers.get("Set-Cookie", "")
+    # The server ended the session: the same cookie, sent again, opens nothing.
+    c.session.cookie_jar.update_cookies({"limelight_session": cookie.value}, c.make_url("/"))
+    assert (await c.get("/admin/", allow_redirects=False)).status == 302
+    assert (await c.get("/api/events")).status == 401
+
+
+async def test_each_login_gets_a_new_session_and_the_old_one_ends(limelight):
+    h = await limelight()
+    await h.login()
+    before = h.client.session.cookie_jar.filter_cookies(h.client.make_url("/"))
+    old = before["limelight_session"].value
+    await h.login()
+    now = h.client.session.cookie_jar.filter_cookies(h.client.make_url("/"))
+    assert now["limelight_session"].value != old
+    assert (await h.client.get("/api/events")).status == 200
+    h.client.session.cookie_jar.clear()
+    h.client.session.cookie_jar.update_cookies({"limelight_session": old}, h.client.make_url("/"))
+    assert (await h.client.get("/api/events")).status == 401
+
+
+async def test_session_cookie_is_secure_behind_https(limelight):
+    h = await limelight(config={"server": {"public_url": "https://live.example.org"}})
+    ok = await h.client.post(
+        "/admin/login", data={"token": h.settings.security.admin_token}, allow_redirects=False
+    )
+    cookie = ok.cookies["limelight_session"]
+    assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Strict"
+
+
+async def test_changes_with_the_session_need_this_origin_and_the_csrf_token(limelight):
+    h = await limelight()
+    good = await h.login()
+    origin, token = good["Origin"], good["X-CSRF-Token"]
+    tip = {**TIP, "source_id": "csrf-0"}
+    refused = {
+        "no origin, no referer": {"X-CSRF-Token": token},
+        "origin null": {"Origin": "null", "X-CSRF-Token": token},
+        "another port": {"Origin": "http://127.0.0.1:1", "X-CSRF-Token": token},
+        "a sibling host": {"Origin": "http://evil.localhost", "X-CSRF-Token": token},
+        "no token": {"Origin": origin},
+        "wrong token": {"Origin": origin, "X-CSRF-Token": token[:-1] + "0"},
+        "token of nothing": {"Origin": origin, "X-CSRF-Token": "\udcff"},
+    }
+    for case, headers in refused.items():
+        response = await h.client.post("/api/events", json=tip, headers=headers)
+        assert response.status == 403, case
+        assert "CSRF check failed" in (await response.json())["error"], case
+    assert await h.services.db.connection.execute_query_dict(
+        "SELECT id FROM limelight_event"
+    ) == []
+    # The Referer stands in for a missing Origin; then the request is the dashboard's.
+    by_referer = await h.client.post(
+        "/api/events", json=tip, headers={"Referer": origin + "/admin/", "X-CSRF-Token": token}
+    )
+    assert by_referer.status == 201
+    assert (await h.client.post("/api/events", json=tip, headers=good)).status == 200
+    # A Bearer token uses no cookie: no Origin, no CSRF token needed.
+    bearer = await h.client.post(
+        "/api/events", json={**tip, "source_id": "csrf-1"}, headers=h.admin_headers
+    )
+    assert bearer.status == 201
+    # Reading needs neither.
+    assert (await h.client.get("/api/events")).status == 200
+
+
+async def test_a_form_post_carries_the_token_in_a_field(limelight):
+    h = await limelight()
+    good = await h.login()
+    origin = good["Origin"]
+    missing = await h.client.post(
+        "/admin/logout", data={}, headers={"Origin": origin}, allow_redirects=False
+    )
+    assert missing.status == 403 and "CSRF check failed" in await missing.text()
+    assert "frame-ancestors 'none'" in missing.headers["Content-Security-Policy"]
+    assert (await h.client.get("/admin/", allow_redirects=False)).status == 200  # still in
+    out = await h.client.post(
+        "/admin/logout",
+        data={"csrf_token": good["X-CSRF-Token"]},
+        headers={"Origin": origin},
+        allow_redirects=False,
+    )
+    assert out.status == 302
+
+
+async def test_api_bodies_must_be_json_whoever_sends_them(limelight):
+    h = await limelight()
+    session = await h.login()
+    def bodies() -> dict[str, dict[str, Any]]:
+        return {
+            "text/plain": {"data": json.dumps(TIP), "content_type": "text/plain"},
+            "form": {"data": {"type": "tip"}},
+            "multipart": {"data": {"type": "tip", "file": io.BytesIO(b"x")}},
+        }
+
+    for who, headers in {"bearer": h.admin_headers, "session": session}.items():
+        for path in ("/api/events", "/api/chat/say", "/api/nope"):
+            for case, body in bodies().items():
+                extra = {"Content-Type": body["content_type"]} if "content_type" in body else {}
+                response = await h.client.post(
+                    path, data=body["data"], headers={**headers, **extra}
+                )
+                assert response.status == 415, (who, path, case)
+                assert "application/json" in (await response.json())["error"]
 
 
 async def test_dashboard_session_dies_when_the_admin_token_rotates(limelight):
