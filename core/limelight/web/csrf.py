@@ -52,6 +52,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def request_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Resolve the session cookie once per request and apply the rules above."""
     changes = request.method not in SAFE_METHODS
+    # The login form is the one state-changing route that takes no session: it starts one
+    # (and ends the one its cookie carried, itself).
+    if not _header(request, "Authorization").startswith("Bearer ") and request.path != LOGIN:
+        session_id = sessions.cookie_id(request)
+        if session_id:
+            await _resolve(request, session_id, changes)
     if (
         changes
         and request.path.startswith("/api/")
@@ -59,12 +65,6 @@ async def request_guard(request: web.Request, handler: Handler) -> web.StreamRes
         and request.content_type != "application/json"
     ):
         raise ApiError(415, "send JSON with Content-Type: application/json")
-    # The login form is the one state-changing route that takes no session: it starts one
-    # (and ends the one its cookie carried, itself).
-    if not _header(request, "Authorization").startswith("Bearer ") and request.path != LOGIN:
-        session_id = sessions.cookie_id(request)
-        if session_id:
-            await _resolve(request, session_id, changes)
     return await handler(request)
 
 
