@@ -359,9 +359,7 @@ async def test_changes_with_the_session_need_this_origin_and_the_csrf_token(lime
         response = await h.client.post("/api/events", json=tip, headers=headers)
         assert response.status == 403, case
         assert "CSRF check failed" in (await response.json())["error"], case
-    assert await h.services.db.connection.execute_query_dict(
-        "SELECT id FROM limelight_event"
-    ) == []
+    assert await h.services.db.connection.execute_query_dict("SELECT id FROM limelight_event") == []
     # The Referer stands in for a missing Origin; then the request is the dashboard's.
     by_referer = await h.client.post(
         "/api/events", json=tip, headers={"Referer": origin + "/admin/", "X-CSRF-Token": token}
@@ -399,6 +397,7 @@ async def test_a_form_post_carries_the_token_in_a_field(limelight):
 async def test_api_bodies_must_be_json_whoever_sends_them(limelight):
     h = await limelight()
     session = await h.login()
+
     def bodies() -> dict[str, dict[str, Any]]:
         return {
             "text/plain": {"data": json.dumps(TIP), "content_type": "text/plain"},

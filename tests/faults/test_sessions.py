@@ -280,8 +280,7 @@ async def test_a_same_site_page_cannot_act_with_the_streamers_session(
         await dashboard.goto(victim + "/p/tips/")
         await dashboard.click("#tips-tts-kill")
         await dashboard.wait_for_function(
-            "() => document.getElementById('tips-tts-state').textContent"
-            ".startsWith('stopped')"
+            "() => document.getElementById('tips-tts-state').textContent.startsWith('stopped')"
         )
         clicked = await state(h)
         assert clicked["paused"] is True and clicked["tts killed"] is True
@@ -353,16 +352,16 @@ async def test_logins_rotate_the_id_and_old_fixed_or_expired_ids_open_nothing(
     for value in ("", "x", "A" * 42, "A" * 44, "../../etc/passwd", "'; DROP TABLE x; --"):
         assert await refused_with(value), value
     with capsys.disabled():
-        print(f"\nsession ids replayed (planted, rotated out, expired, malformed): {tried} "
-              f"tried, {tried - refused} accepted")
+        print(
+            f"\nsession ids replayed (planted, rotated out, expired, malformed): {tried} "
+            f"tried, {tried - refused} accepted"
+        )
 
 
 async def test_the_cookie_is_secure_when_public_url_is_https(limelight) -> None:
     for public_url, secure in (("https://live.example.org", True), ("", False)):
         h = await limelight(config={"server": {"public_url": public_url}})
-        ok = await h.client.post(
-            "/admin/login", data={"token": ADMIN_TOKEN}, allow_redirects=False
-        )
+        ok = await h.client.post("/admin/login", data={"token": ADMIN_TOKEN}, allow_redirects=False)
         cookie = ok.cookies["limelight_session"]
         assert bool(cookie["secure"]) is secure, public_url
         assert cookie["httponly"] and cookie["samesite"] == "Strict"

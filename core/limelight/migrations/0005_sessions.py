@@ -2,20 +2,27 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise import fields
 
+
 class Migration(migrations.Migration):
-    dependencies = [('limelight', '0004_event_unrecorded')]
+    dependencies = [("limelight", "0004_event_unrecorded")]
 
     initial = False
 
     operations = [
         ops.CreateModel(
-            name='DashboardSession',
+            name="DashboardSession",
             fields=[
-                ('key', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=64)),
-                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
-                ('expires_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
+                (
+                    "key",
+                    fields.CharField(primary_key=True, unique=True, db_index=True, max_length=64),
+                ),
+                ("created_at", fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                (
+                    "expires_at",
+                    fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False),
+                ),
             ],
-            options={'table': 'limelight_session', 'app': 'limelight', 'pk_attr': 'key'},
-            bases=['Model'],
+            options={"table": "limelight_session", "app": "limelight", "pk_attr": "key"},
+            bases=["Model"],
         ),
     ]
