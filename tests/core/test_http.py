@@ -375,6 +375,59 @@ async def test_changes_with_the_session_need_this_origin_and_the_csrf_token(lime
     assert (await h.client.get("/api/events")).status == 200
 
 
+class Guestbook:
+    """A public form and an admin action, as a plugin would register them."""
+
+    def __init__(self) -> None:
+        self.signed: list[tuple[str, bool]] = []
+
+    @hookimpl
+    def register_routes(self, register: Any) -> None:
+        register(Route("POST", "/p/guestbook/sign", self.sign, auth="public"))
+        register(Route("POST", "/p/guestbook/wipe", self.wipe))
+
+    async def sign(self, request: web.Request) -> web.Response:
+        from limelight.web.auth import is_admin
+        from limelight.web.keys import SETTINGS
+
+        form = await request.post()
+        self.signed.append((str(form["name"]), is_admin(request, request.app[SETTINGS])))
+        return web.json_response({"ok": True})
+
+    async def wipe(self, request: web.Request) -> web.Response:
+        self.signed.clear()
+        return web.json_response({"wiped": True})
+
+
+async def test_plugin_routes_get_the_csrf_rules_for_free(limelight):
+    book = Guestbook()
+    h = await limelight(plugins={"guestbook": book})
+    good = await h.login()
+    # A public form works with or without the session; without the token it is a guest's.
+    sign = await h.client.post("/p/guestbook/sign", data={"name": "ann"})
+    assert sign.status == 200
+    form = {"name": "bo", "csrf_token": good["X-CSRF-Token"]}
+    assert (await h.client.post("/p/guestbook/sign", data=form, headers=good)).status == 200
+    assert book.signed == [("ann", False), ("bo", True)]
+    # An admin route refuses the session without the token, and takes it with the token.
+    forged = await h.client.post("/p/guestbook/wipe", headers={"Origin": good["Origin"]})
+    assert forged.status == 403 and "CSRF check failed" in await forged.text()
+    assert len(book.signed) == 2
+    assert (await h.client.post("/p/guestbook/wipe", headers=good)).status == 200
+    assert book.signed == []
+
+
+async def test_a_session_that_cannot_be_checked_is_a_503_not_a_logout(limelight):
+    h = await limelight()
+    await h.login()
+    await h.services.db.close()
+    api = await h.client.get("/api/events")
+    assert api.status == 503 and "database is unavailable" in (await api.json())["error"]
+    page = await h.client.get("/admin/", allow_redirects=False)
+    assert page.status == 503 and "database is unavailable" in await page.text()
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+
+
 async def test_a_form_post_carries_the_token_in_a_field(limelight):
     h = await limelight()
     good = await h.login()

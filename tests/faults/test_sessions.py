@@ -313,9 +313,9 @@ def use_cookie(h: Harness, value: str) -> None:
 
 
 async def test_logins_rotate_the_id_and_old_fixed_or_expired_ids_open_nothing(
-    limelight, capsys
+    limelight, database_url, capsys
 ) -> None:
-    h = await limelight()
+    h = await limelight(database_url=database_url)
     tried = refused = 0
 
     async def refused_with(value: str) -> bool:
@@ -353,8 +353,8 @@ async def test_logins_rotate_the_id_and_old_fixed_or_expired_ids_open_nothing(
         assert await refused_with(value), value
     with capsys.disabled():
         print(
-            f"\nsession ids replayed (planted, rotated out, expired, malformed): {tried} "
-            f"tried, {tried - refused} accepted"
+            f"\nsession ids replayed on {h.services.db.backend} (planted, rotated out, "
+            f"expired, malformed): {tried} tried, {tried - refused} accepted"
         )
 
 
