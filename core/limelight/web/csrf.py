@@ -43,6 +43,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 LOGIN = "/admin/login"
+#: Paths that never act as the streamer (files, provider webhooks): their requests are not
+#: looked up, so a dashboard page's stylesheet costs no database query.
+NO_SESSION = ("/-/static/", "/-/static-plugins/", "/-/theme/", "/-/media/", "/webhooks/")
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -54,13 +57,18 @@ async def request_guard(request: web.Request, handler: Handler) -> web.StreamRes
     changes = request.method not in SAFE_METHODS
     # The login form is the one state-changing route that takes no session: it starts one
     # (and ends the one its cookie carried, itself).
-    if not _header(request, "Authorization").startswith("Bearer ") and request.path != LOGIN:
+    path = request.path
+    if (
+        path != LOGIN
+        and not path.startswith(NO_SESSION)
+        and not _header(request, "Authorization").startswith("Bearer ")
+    ):
         session_id = sessions.cookie_id(request)
         if session_id:
             await _resolve(request, session_id, changes)
     if (
         changes
-        and request.path.startswith("/api/")
+        and path.startswith("/api/")
         and request.body_exists
         and request.content_type != "application/json"
     ):
