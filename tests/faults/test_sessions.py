@@ -401,6 +401,41 @@ async def test_wrong_logins_are_refused_for_a_growing_while(limelight, capsys) -
         print(f"\nlogin throttling: {len(answers) + 6} logins, lockouts of 60 s then 120 s")
 
 
+async def test_a_burst_of_concurrent_guesses_gets_no_more_tries_than_the_limit(
+    limelight, capsys
+) -> None:
+    h = await limelight()
+    h.app[THROTTLE].clock = lambda: 1000.0
+    release = asyncio.Event()
+
+    async def slow_body(i: int) -> AsyncIterator[bytes]:
+        # Every guess is in flight, its form half-sent, before any of them is complete.
+        yield b"token=gue"
+        await release.wait()
+        yield f"ss-{i}".encode()
+
+    async def guess(i: int) -> int:
+        response = await h.client.post(
+            "/admin/login",
+            data=slow_body(i),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            allow_redirects=False,
+        )
+        return response.status
+
+    tasks = [asyncio.ensure_future(guess(i)) for i in range(40)]
+    for _ in range(100):  # let every request reach the server with its first half
+        await asyncio.sleep(0)
+    release.set()
+    statuses = sorted(await asyncio.gather(*tasks))
+    with capsys.disabled():
+        print(
+            f"\n40 concurrent wrong logins: {statuses.count(403)} checked, "
+            f"{statuses.count(429)} refused"
+        )
+    assert statuses == [403] * 5 + [429] * 35
+
+
 def test_guessing_from_many_addresses_locks_the_whole_server() -> None:
     now = [0.0]
     throttle = LoginThrottle(attempts=5, lockout=60, clock=lambda: now[0])

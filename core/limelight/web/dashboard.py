@@ -69,6 +69,9 @@ async def login(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     throttle = request.app[THROTTLE]
     address = request.remote or "unknown"
+    form = await request.post()
+    # From here to the verdict nothing awaits: concurrent guesses cannot all pass the
+    # throttle before the first of them is counted.
     refusal = throttle.check(address)
     if refusal is not None:
         response = _login_page(request, 429, refusal.message)
@@ -78,7 +81,6 @@ async def login(request: web.Request) -> web.StreamResponse:
         return _login_page(request, 403, "The dashboard is off: set [security] admin_token.")
     if request.headers.get("Origin") and origin_problem(request, settings):
         return _login_page(request, 403, "That login form was not this server's.")
-    form = await request.post()
     given = str(form.get("token", ""))
     if not check_login(given, settings):
         throttle.failed(address)
