@@ -67,6 +67,12 @@ class SecuritySettings(Section):
     overlay_token: str = ""
     #: Optional dashboard password (the admin token also logs in).
     admin_password: str = ""
+    #: Hours a dashboard login lasts before the streamer logs in again.
+    session_hours: float = Field(12.0, gt=0, le=24 * 366)
+    #: Wrong dashboard logins from one address before it must wait (429).
+    login_attempts: int = Field(5, ge=1, le=1000)
+    #: Seconds of the first wait; each further lockout doubles it, up to an hour.
+    login_lockout: float = Field(60.0, gt=0, le=3600)
 
 
 class DatabaseSettings(Section):

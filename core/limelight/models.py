@@ -106,3 +106,17 @@ class OverlaySetting(Model):
     class Meta:
         app = "limelight"
         table = "limelight_overlay_setting"
+
+
+# Dashboard logins, kept on the server so logging out ends them. ``key`` is a keyed hash of
+# the random id in the browser's cookie (the id itself is never stored, so a copy of the
+# database opens no dashboard), keyed with the admin token, so rotating the token ends every
+# session. Expired rows are deleted at the next login.
+class DashboardSession(Model):
+    key = fields.CharField(max_length=64, primary_key=True)
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        app = "limelight"
+        table = "limelight_session"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -57,7 +58,10 @@ async def test_pages_carry_the_security_headers_from_the_one_helper(limelight):
         response = await h.client.get(path)
         assert response.headers["Content-Security-Policy"] == csp, path
         assert response.headers["X-Content-Type-Options"] == "nosniff", path
-        assert response.headers["Referrer-Policy"] == "no-referrer", path
+        # Dashboard pages send their Referer (and so a real Origin on a form post) to
+        # this server only; an overlay page, whose URL holds its token, sends none.
+        referrer = "same-origin" if csp == DASHBOARD_CSP else "no-referrer"
+        assert response.headers["Referrer-Policy"] == referrer, path
         assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
     assert "frame-ancestors 'none'" in DASHBOARD_CSP
     api = await h.client.get("/api/nope")
@@ -295,9 +299,10 @@ async def test_healthz_reports_state_and_no_secrets(limelight):
 # -- dashboard login ------------------------------------------------------------------------------
 
 
-async def test_dashboard_login_and_logout_with_a_session_cookie(limelight):
+async def test_dashboard_login_and_logout_with_a_server_side_session(limelight):
     h = await limelight(config={"security": {"admin_password": "correct horse"}})
     c = h.client
+    origin = str(c.make_url("/").origin())
     first = await c.get("/admin/", allow_redirects=False)
     assert first.status == 302 and first.headers["Location"] == "/admin/login"
     form = await c.get("/admin/login")
@@ -310,21 +315,158 @@ async def test_dashboard_login_and_logout_with_a_session_cookie(limelight):
     assert ok.status == 302 and ok.headers["Location"] == "/admin/"
     cookie = ok.cookies["limelight_session"]
     assert cookie["httponly"] and cookie["samesite"] == "Strict"
+    assert not cookie["secure"]  # public_url is not https
     assert h.settings.security.admin_token not in cookie.value
     assert "correct horse" not in cookie.value
     page = await c.get("/admin/", allow_redirects=False)
     assert page.status == 200
+    html = await page.text()
+    token = html.split('<meta name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    assert f'name="csrf_token" value="{token}"' in html  # the logout form's hidden field
+    assert token != cookie.value
     # the session also opens the admin API the dashboard's scripts call
     assert (await c.get("/api/events")).status == 200
 
-    out = await c.post("/admin/logout", allow_redirects=False)
-    assert out.status == 302
-    c.session.cookie_jar.clear()  # the browser drops the cookie the server expired
-    assert (await c.get("/admin/", allow_redirects=False)).status == 302
-    assert (
-        "Max-Age=0" in out.headers.get("Set-Cookie", "")
-        or "expires=" in out.headers.get("Set-Cookie", "").lower()
+    out = await c.post(
+        "/admin/logout",
+        data={"csrf_token": token},
+        headers={"Origin": origin},
+        allow_redirects=False,
     )
+    assert out.status == 302
+    assert "Max-Age=0" in out.headers.get("Set-Cookie", "")
+    # The server ended the session: the same cookie, sent again, opens nothing.
+    c.session.cookie_jar.update_cookies({"limelight_session": cookie.value}, c.make_url("/"))
+    assert (await c.get("/admin/", allow_redirects=False)).status == 302
+    assert (await c.get("/api/events")).status == 401
+
+
+async def test_changes_with_the_session_need_this_origin_and_the_csrf_token(limelight):
+    h = await limelight()
+    good = await h.login()
+    origin, token = good["Origin"], good["X-CSRF-Token"]
+    tip = {**TIP, "source_id": "csrf-0"}
+    refused = {
+        "no origin, no referer": {"X-CSRF-Token": token},
+        "origin null": {"Origin": "null", "X-CSRF-Token": token},
+        "another port": {"Origin": "http://127.0.0.1:1", "X-CSRF-Token": token},
+        "a sibling host": {"Origin": "http://evil.localhost", "X-CSRF-Token": token},
+        "no token": {"Origin": origin},
+        "wrong token": {"Origin": origin, "X-CSRF-Token": token[:-1] + "0"},
+        "token of nothing": {"Origin": origin, "X-CSRF-Token": "\udcff"},
+    }
+    for case, headers in refused.items():
+        response = await h.client.post("/api/events", json=tip, headers=headers)
+        assert response.status == 403, case
+        assert "CSRF check failed" in (await response.json())["error"], case
+    assert await h.services.db.connection.execute_query_dict("SELECT id FROM limelight_event") == []
+    # The Referer stands in for a missing Origin; then the request is the dashboard's.
+    by_referer = await h.client.post(
+        "/api/events", json=tip, headers={"Referer": origin + "/admin/", "X-CSRF-Token": token}
+    )
+    assert by_referer.status == 201
+    assert (await h.client.post("/api/events", json=tip, headers=good)).status == 200
+    # A Bearer token uses no cookie: no Origin, no CSRF token needed.
+    bearer = await h.client.post(
+        "/api/events", json={**tip, "source_id": "csrf-1"}, headers=h.admin_headers
+    )
+    assert bearer.status == 201
+    # Reading needs neither.
+    assert (await h.client.get("/api/events")).status == 200
+
+
+class Guestbook:
+    """A public form and an admin action, as a plugin would register them."""
+
+    def __init__(self) -> None:
+        self.signed: list[tuple[str, bool]] = []
+
+    @hookimpl
+    def register_routes(self, register: Any) -> None:
+        register(Route("POST", "/p/guestbook/sign", self.sign, auth="public"))
+        register(Route("POST", "/p/guestbook/wipe", self.wipe))
+
+    async def sign(self, request: web.Request) -> web.Response:
+        from limelight.web.auth import is_admin
+        from limelight.web.keys import SETTINGS
+
+        form = await request.post()
+        self.signed.append((str(form["name"]), is_admin(request, request.app[SETTINGS])))
+        return web.json_response({"ok": True})
+
+    async def wipe(self, request: web.Request) -> web.Response:
+        self.signed.clear()
+        return web.json_response({"wiped": True})
+
+
+async def test_plugin_routes_get_the_csrf_rules_for_free(limelight):
+    book = Guestbook()
+    h = await limelight(plugins={"guestbook": book})
+    good = await h.login()
+    # A public form works with or without the session; without the token it is a guest's.
+    sign = await h.client.post("/p/guestbook/sign", data={"name": "ann"})
+    assert sign.status == 200
+    form = {"name": "bo", "csrf_token": good["X-CSRF-Token"]}
+    assert (await h.client.post("/p/guestbook/sign", data=form, headers=good)).status == 200
+    assert book.signed == [("ann", False), ("bo", True)]
+    # An admin route refuses the session without the token, and takes it with the token.
+    forged = await h.client.post("/p/guestbook/wipe", headers={"Origin": good["Origin"]})
+    assert forged.status == 403 and "CSRF check failed" in await forged.text()
+    assert len(book.signed) == 2
+    assert (await h.client.post("/p/guestbook/wipe", headers=good)).status == 200
+    assert book.signed == []
+
+
+async def test_a_session_that_cannot_be_checked_is_a_503_not_a_logout(limelight):
+    h = await limelight()
+    await h.login()
+    await h.services.db.close()
+    api = await h.client.get("/api/events")
+    assert api.status == 503 and "database is unavailable" in (await api.json())["error"]
+    page = await h.client.get("/admin/", allow_redirects=False)
+    assert page.status == 503 and "database is unavailable" in await page.text()
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+
+
+async def test_a_form_post_carries_the_token_in_a_field(limelight):
+    h = await limelight()
+    good = await h.login()
+    origin = good["Origin"]
+    missing = await h.client.post(
+        "/admin/logout", data={}, headers={"Origin": origin}, allow_redirects=False
+    )
+    assert missing.status == 403 and "CSRF check failed" in await missing.text()
+    assert "frame-ancestors 'none'" in missing.headers["Content-Security-Policy"]
+    assert (await h.client.get("/admin/", allow_redirects=False)).status == 200  # still in
+    out = await h.client.post(
+        "/admin/logout",
+        data={"csrf_token": good["X-CSRF-Token"]},
+        headers={"Origin": origin},
+        allow_redirects=False,
+    )
+    assert out.status == 302
+
+
+async def test_api_bodies_must_be_json_whoever_sends_them(limelight):
+    h = await limelight()
+    session = await h.login()
+
+    def bodies() -> dict[str, dict[str, Any]]:
+        return {
+            "text/plain": {"data": json.dumps(TIP), "content_type": "text/plain"},
+            "form": {"data": {"type": "tip"}},
+            "multipart": {"data": {"type": "tip", "file": io.BytesIO(b"x")}},
+        }
+
+    for who, headers in {"bearer": h.admin_headers, "session": session}.items():
+        for path in ("/api/events", "/api/chat/say", "/api/nope"):
+            for case, body in bodies().items():
+                extra = {"Content-Type": body["content_type"]} if "content_type" in body else {}
+                response = await h.client.post(
+                    path, data=body["data"], headers={**headers, **extra}
+                )
+                assert response.status == 415, (who, path, case)
+                assert "application/json" in (await response.json())["error"]
 
 
 async def test_dashboard_session_dies_when_the_admin_token_rotates(limelight):

@@ -313,11 +313,9 @@ async def test_overlay_detail_lists_history(limelight) -> None:
 # -- dashboard ------------------------------------------------------------------------------
 
 
-async def login(h: Any) -> None:
-    response = await h.client.post(
-        "/admin/login", data={"token": ADMIN_TOKEN}, allow_redirects=False
-    )
-    assert response.status == 302
+async def login(h: Any) -> dict[str, str]:
+    """Log in as the dashboard does; the headers its scripts send (Origin, CSRF token)."""
+    return await h.login(ADMIN_TOKEN)
 
 
 async def test_dashboard_lists_overlays_with_url_and_size(limelight) -> None:
@@ -364,9 +362,15 @@ async def test_dashboard_detail_shows_history_escaped(limelight) -> None:
 
 async def test_dashboard_buttons_work_with_the_session_cookie(limelight) -> None:
     h = await start(limelight)
-    await login(h)
-    response = await h.client.post("/api/overlays/alerts/test", json={"kind": "raid"})
+    session = await login(h)
+    response = await h.client.post(
+        "/api/overlays/alerts/test", json={"kind": "raid"}, headers=session
+    )
     assert response.status == 201
+    # The cookie alone (a page elsewhere on this host could send it) changes nothing.
+    forged = await h.client.post("/api/overlays/alerts/pause", json={})
+    assert forged.status == 403 and "CSRF check failed" in (await forged.json())["error"]
+    assert (await api(h, "GET", "/api/overlays/alerts"))[1]["paused"] is False
 
 
 async def test_streamer_media_is_served_from_theme_dir(limelight, tmp_path) -> None:

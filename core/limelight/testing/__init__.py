@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, overload
@@ -287,6 +288,28 @@ class Harness:
     @property
     def admin_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.settings.security.admin_token}"}
+
+    async def login(self, secret: str | None = None) -> dict[str, str]:
+        """Log in to the dashboard as a browser does (the session cookie stays in
+        ``h.client``) and return the headers a dashboard script sends with a request that
+        changes something: ``Origin`` and the session's ``X-CSRF-Token``, read from the
+        page's ``<meta name="csrf-token">``. ``secret`` defaults to the admin token.
+
+        ``await h.client.post("/api/tips/tts", json={...}, headers=await h.login())``"""
+        origin = str(self.client.make_url("/").origin())
+        response = await self.client.post(
+            "/admin/login",
+            data={"token": self.settings.security.admin_token if secret is None else secret},
+            headers={"Origin": origin},
+            allow_redirects=False,
+        )
+        if response.status != 302:
+            raise AssertionError(f"login refused ({response.status}): {await response.text()}")
+        page = await (await self.client.get("/admin/")).text()
+        found = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
+        if found is None:
+            raise AssertionError("the dashboard page carries no CSRF token")
+        return {"Origin": origin, "X-CSRF-Token": found.group(1)}
 
     def ctx(self, plugin: str) -> PluginContext[Any]:
         """The context the host gave ``plugin`` (its config, services, log)."""

@@ -33,6 +33,7 @@ from ..scheduler import Scheduler
 from ..viewers import Viewers
 from . import api, dashboard, health, webhooks
 from .auth import require_admin, require_overlay
+from .csrf import request_guard, template_context
 from .errors import ApiError, error_middleware
 from .keys import CHAT_CONNECTORS, HOST, PLUGIN_ROUTES, SERVICES, SETTINGS
 
@@ -106,7 +107,9 @@ def create_app(
     whatever is said from then on reaches them (the test kit passes its in-memory one);
     plugins' connectors start once the bus runs, since they publish what they read."""
     host = host or build_host(settings, plugins, entry_points=entry_points, environ=environ)
-    app = web.Application(middlewares=[error_middleware], client_max_size=settings.server.max_body)
+    app = web.Application(
+        middlewares=[error_middleware, request_guard], client_max_size=settings.server.max_body
+    )
     app[SETTINGS] = settings
     app[HOST] = host
     app[PLUGIN_ROUTES] = set()
@@ -115,7 +118,7 @@ def create_app(
         app,
         loader=template_loader(settings, host),
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-        context_processors=[aiohttp_jinja2.request_processor, _navigation],
+        context_processors=[aiohttp_jinja2.request_processor, _navigation, template_context],
     )
     env.globals["version"] = __version__
 

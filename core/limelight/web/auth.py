@@ -1,21 +1,18 @@
 """Who may call what: admin Bearer token (or dashboard session), overlay token.
 
-Every comparison is constant-time (:func:`hmac.compare_digest`). The dashboard session
-cookie holds an HMAC of the admin token rather than the token itself, so a copied cookie
-dies when the streamer rotates the token.
+Every comparison is constant-time (:func:`hmac.compare_digest`). The dashboard session is
+resolved once per request by the request guard (:mod:`.csrf`, :mod:`.sessions`): it is on
+the request only when the request may act with it, so every admin check here, the core's
+and each plugin route's, gets the CSRF protection without doing anything.
 """
 
 from __future__ import annotations
-
-import hashlib
-import hmac
 
 from aiohttp import web
 
 from ..config import Settings
 from ..edge import same_secret
-
-SESSION_COOKIE = "limelight_session"
+from .sessions import REFUSED, SESSION
 
 
 class AuthError(web.HTTPException):
@@ -31,21 +28,12 @@ def _equal(given: str, expected: str) -> bool:
     return same_secret(given, expected)
 
 
-def session_value(settings: Settings) -> str:
-    key = settings.security.admin_token.encode()
-    return hmac.new(key, b"limelight-dashboard-session", hashlib.sha256).hexdigest()
-
-
 def is_admin(request: web.Request, settings: Settings) -> bool:
+    """A right Bearer admin token, or a dashboard session the request guard accepted."""
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         return _equal(header[7:].strip(), settings.security.admin_token)
-    cookie = request.cookies.get(SESSION_COOKIE, "")
-    return (
-        bool(cookie)
-        and bool(settings.security.admin_token)
-        and _equal(cookie, session_value(settings))
-    )
+    return bool(settings.security.admin_token) and request.get(SESSION) is not None
 
 
 def require_admin(request: web.Request, settings: Settings) -> None:
@@ -54,6 +42,9 @@ def require_admin(request: web.Request, settings: Settings) -> None:
     if not is_admin(request, settings):
         if request.headers.get("Authorization", "").startswith("Bearer "):
             raise AuthError(403, "invalid admin token")
+        refused = request.get(REFUSED)
+        if refused is not None:  # a session cookie was sent, but may not be used here
+            raise AuthError(refused.status, refused.message)
         raise AuthError(401, "admin token required (Authorization: Bearer <admin_token>)")
 
 

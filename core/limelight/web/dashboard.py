@@ -1,20 +1,30 @@
 """The streamer's dashboard at ``/admin/``: log in with the admin token or password.
 
 Pages are server-rendered with autoescaping; live parts are small scripts under
-``/-/static/`` that call the admin API with the session cookie. No inline script runs, and
-the Content-Security-Policy says so.
+``/-/static/`` that call the admin API with the session cookie and the session's CSRF
+token (``csrf-fetch.js``). No inline script runs, and the Content-Security-Policy says so.
+A login starts a new server-side session (:mod:`.sessions`); wrong logins are throttled
+(:mod:`.throttle`); logging out ends the session on the server.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
 
-from .auth import SESSION_COOKIE, check_login, is_admin, session_value
+from . import sessions
+from .auth import AuthError, check_login, is_admin
+from .csrf import origin_problem
+from .errors import ApiError
 from .keys import HOST, SERVICES, SETTINGS
 from .security import DASHBOARD_CSP, secure
+from .sessions import REFUSED, SESSION
+from .throttle import THROTTLE, LoginThrottle
+
+log = logging.getLogger("limelight.web")
 
 #: The core's dashboard pages, in navigation order; plugins' pages (``Route(nav=...)``)
 #: follow, per app, from the host's ``nav`` registry.
@@ -38,6 +48,9 @@ def render(request: web.Request, template: str, context: dict[str, Any]) -> web.
 
 def require_session(request: web.Request) -> None:
     if not is_admin(request, request.app[SETTINGS]):
+        refused = request.get(REFUSED)
+        if refused is not None and refused.status >= 500:
+            raise AuthError(refused.status, refused.message)
         raise web.HTTPFound("/admin/login")
 
 
@@ -45,26 +58,59 @@ async def login_form(request: web.Request) -> web.Response:
     return render(request, "admin/login.html", {"error": ""})
 
 
+def _login_page(request: web.Request, status: int, error: str) -> web.Response:
+    response = render(request, "admin/login.html", {"error": error})
+    response.set_status(status)
+    return response
+
+
 async def login(request: web.Request) -> web.StreamResponse:
+    """Check the token or password, throttled per address; on success a new session."""
     settings = request.app[SETTINGS]
+    throttle = request.app[THROTTLE]
+    address = request.remote or "unknown"
     form = await request.post()
+    # From here to the verdict nothing awaits: concurrent guesses cannot all pass the
+    # throttle before the first of them is counted.
+    refusal = throttle.check(address)
+    if refusal is not None:
+        response = _login_page(request, 429, refusal.message)
+        response.headers["Retry-After"] = str(refusal.retry_after)
+        return response
+    if not settings.security.admin_token:
+        return _login_page(request, 403, "The dashboard is off: set [security] admin_token.")
+    if request.headers.get("Origin") and origin_problem(request, settings):
+        return _login_page(request, 403, "That login form was not this server's.")
     given = str(form.get("token", ""))
     if not check_login(given, settings):
-        response = render(
-            request, "admin/login.html", {"error": "That is not the admin token or password."}
-        )
-        response.set_status(403)
-        return response
+        throttle.failed(address)
+        log.warning("wrong dashboard login from %s", address)
+        return _login_page(request, 403, "That is not the admin token or password.")
+    throttle.succeeded(address)
+    try:
+        old = await sessions.find(sessions.cookie_id(request), settings)
+        if old is not None:  # a new id at every login; the one before stops working
+            await sessions.end(old)
+        session = await sessions.start(settings)
+    except Exception as exc:
+        log.warning("could not start a dashboard session: %s", type(exc).__name__)
+        raise ApiError(503, "could not start a session: the database is unavailable") from None
     response = web.HTTPFound("/admin/")
-    response.set_cookie(
-        SESSION_COOKIE, session_value(settings), httponly=True, samesite="Strict", path="/"
-    )
+    sessions.set_cookie(response, session, settings)
     raise response
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
+    """End the session on the server (a copy of the cookie stops working too)."""
+    settings = request.app[SETTINGS]
+    session = request.get(SESSION)
+    refused = request.get(REFUSED)
+    if session is None and refused is not None:
+        raise AuthError(refused.status, refused.message)
+    if session is not None:
+        await sessions.end(session)
     response = web.HTTPFound("/admin/login")
-    response.del_cookie(SESSION_COOKIE, path="/")
+    sessions.clear_cookie(response, settings)
     raise response
 
 
@@ -102,6 +148,8 @@ async def to_dashboard(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
+    security = app[SETTINGS].security
+    app[THROTTLE] = LoginThrottle(security.login_attempts, security.login_lockout)
     app.router.add_get("/admin", to_dashboard)
     app.router.add_get("/admin/", overview, name="admin")
     app.router.add_get("/admin/login", login_form)

@@ -35,6 +35,12 @@ OVERLAY_CSP = (
     "form-action 'none'; frame-ancestors 'self'"
 )
 
+#: Which ``Referer`` a page's requests carry. Dashboard pages send theirs to this server
+#: only (``same-origin``): with ``no-referrer`` a browser sends ``Origin: null`` on a form
+#: post, and the CSRF check (:mod:`.csrf`) needs the real origin. Every other page sends
+#: none: an overlay's URL holds its token.
+REFERRER_POLICY = {DASHBOARD_CSP: "same-origin"}
+
 ResponseT = TypeVar("ResponseT", bound=web.StreamResponse)
 
 
@@ -51,7 +57,7 @@ def secure(
     if csp is not None:
         headers["Content-Security-Policy"] = csp
     headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "no-referrer"
+    headers["Referrer-Policy"] = REFERRER_POLICY.get(csp or "", "no-referrer")
     headers["Cache-Control"] = cache
     return response
 

@@ -3,13 +3,8 @@
 "use strict";
 
 (function () {
-  async function api(path, options = {}) {
-    const response = await fetch(path, { credentials: "same-origin", ...options,
-      headers: { "Content-Type": "application/json", ...(options.headers || {}) } });
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(body.error || response.statusText);
-    return body;
-  }
+  // The core's csrf-fetch.js (on every dashboard page) sends the session's CSRF token.
+  const api = window.limelightApi;
 
   function el(tag, text, className) {
     const node = document.createElement(tag);

@@ -1,13 +1,8 @@
 // Dashboard helpers: every value a viewer could have typed is inserted with textContent.
 "use strict";
 
-async function api(path, options = {}) {
-  const response = await fetch(path, { credentials: "same-origin", ...options,
-    headers: { "Content-Type": "application/json", ...(options.headers || {}) } });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.error || response.statusText);
-  return body;
-}
+// csrf-fetch.js (loaded by every dashboard page) sends the session's CSRF token.
+const api = window.limelightApi;
 
 function describe(event) {
   const d = event.data || {};
@@ -49,4 +44,3 @@ for (const input of document.querySelectorAll("input.copy")) {
 }
 const events = document.getElementById("events");
 if (events) { refreshEvents(events); setInterval(() => refreshEvents(events), 3000); }
-window.limelightApi = api;

@@ -7,18 +7,8 @@
   const errorBox = document.getElementById("console-error");
   let seq = 0;
 
-  async function call(path, options) {
-    const response = await fetch(path, {
-      credentials: "same-origin",
-      ...options,
-      headers: { "Content-Type": "application/json" },
-    });
-    const text = await response.text();
-    let body = {};
-    try { body = text ? JSON.parse(text) : {}; } catch (e) { body = { error: text }; }
-    if (!response.ok) throw new Error(body.error || text || response.statusText);
-    return body;
-  }
+  // csrf-fetch.js: same-origin, the session's CSRF token, JSON bodies as JSON.
+  const call = window.limelightApi;
 
   function showError(message) {
     if (!errorBox) return;

@@ -12,16 +12,9 @@
     feedback.className = "feedback " + (bad ? "error" : "ok");
   }
 
-  async function call(path, body) {
-    const response = await fetch(path, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body || {}),
-    });
-    const data = await response.json().catch(function () { return {}; });
-    if (!response.ok) throw new Error(data.error || response.statusText);
-    return data;
+  // csrf-fetch.js sends the session's CSRF token with every call.
+  function call(path, body) {
+    return window.limelightApi(path, { method: "POST", body: JSON.stringify(body || {}) });
   }
 
   function overlayOf(element) {
@@ -68,7 +61,7 @@
     const rows = document.querySelectorAll("[data-overlay] .overlay-status");
     if (!rows.length) return;
     try {
-      const response = await fetch("/api/overlays", { credentials: "same-origin" });
+      const response = await window.limelightFetch("/api/overlays");
       if (!response.ok) return;
       const body = await response.json();
       const byName = {};
