@@ -114,16 +114,16 @@ async def test_oversized_body_is_413(limelight):
 
 
 async def test_admin_api_needs_the_bearer_token(limelight, monkeypatch):
-    import limelight.web.auth as auth
+    import limelight.edge as edge
 
     compared: list[tuple[bytes, bytes]] = []
-    real = auth.hmac.compare_digest
+    real = edge.hmac.compare_digest
 
     def spy(a: bytes, b: bytes) -> bool:
         compared.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr(auth.hmac, "compare_digest", spy)
+    monkeypatch.setattr(edge.hmac, "compare_digest", spy)
     h = await limelight()
     missing = await h.client.get("/api/events")
     assert missing.status == 401
