@@ -2,8 +2,17 @@
 
 The provider (a plugin's :class:`~limelight.registry.WebhookProvider`) verifies the
 signature and parses the delivery; this module enforces the body limit and commits every
-event it returns before answering 2xx. A delivery the database could not take gets a 503,
-so the provider retries and nothing is lost; a replay gets 200 and changes nothing.
+event it returns before answering. The answer is a promise (see :mod:`limelight.failures`):
+
+* **2xx**: every event of the delivery is committed and every money plugin's rows for it
+  are written (in its batch, or in the core's second attempt, which runs before this
+  answer). A replay gets 200 and changes nothing.
+* **503** with ``Retry-After``: the database could not take it now (busy, down, full).
+  Nothing is answered as recorded; the provider's retry stores it, or writes the rows a
+  plugin still owes for it (:mod:`limelight.owed`), and only then gets its 2xx.
+* **422**: the delivery can never be recorded as it is (the database refuses one of its
+  values, or a money plugin raises on it every time). It is kept in the quarantine for
+  the streamer (amount, payer, provider id, the raw body), and a retry gets the same 422.
 """
 
 from __future__ import annotations
@@ -14,8 +23,9 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from ..failures import Unrecordable
 from ..webhooks import WebhookError
-from .errors import ApiError
+from .errors import ApiError, error_response
 from .keys import HOST, SERVICES
 
 if TYPE_CHECKING:
@@ -23,6 +33,9 @@ if TYPE_CHECKING:
     from ..events import Event
 
 log = logging.getLogger("limelight.webhooks")
+
+#: Seconds a provider is asked to wait before retrying a delivery answered 503.
+RETRY_AFTER = 30
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -62,17 +75,24 @@ async def receive(request: web.Request) -> web.Response:
     # Shielded: a provider that hangs up mid-commit must not leave half a delivery behind;
     # whatever was committed is deduped when it retries.
     try:
-        results = await asyncio.shield(_commit(bus, events))
-    except Exception:
-        log.exception("webhook %s: could not store the delivery", name)
-        raise ApiError(503, "could not store the delivery; retry later") from None
+        results = await asyncio.shield(_commit(bus, events, body))
+    except Unrecordable as exc:
+        log.warning("webhook %s: the delivery cannot be recorded (422): %s", name, exc.reason)
+        raise ApiError(
+            422, f"this delivery cannot be recorded: {exc.reason}", quarantined=exc.quarantined
+        ) from None
+    except Exception as exc:
+        log.error("webhook %s: could not store the delivery (503): %s", name, exc)
+        response = error_response(request, 503, "could not store the delivery; retry later")
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+        return response
     ids = [r.id for r in results]
     duplicates = sum(r.duplicate for r in results)
     return web.json_response({"ok": True, "ids": ids, "duplicates": duplicates})
 
 
-async def _commit(bus: EventBus, events: list[Event]) -> list[Accepted]:
-    return [await bus.publish(event) for event in events]
+async def _commit(bus: EventBus, events: list[Event], body: bytes) -> list[Accepted]:
+    return [await bus.publish(event, retryable=True, raw=body) for event in events]
 
 
 def setup(app: web.Application) -> None:
