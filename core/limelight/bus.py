@@ -588,6 +588,47 @@ class EventBus:
                 self._remember(event.dedupe_key, event_id)
         await self._dispatch(event)
 
+    async def retry_quarantined(self, entry_id: int) -> Accepted:
+        """The dashboard's Try again for a quarantine entry (after a plugin was fixed or
+        upgraded): read its event back and write the rows plugins owe for it; on success
+        the entry goes and plugins get the event. Raises ``LookupError`` (no such entry),
+        :class:`Unrecordable` (still failing, or never stored: nothing to retry here) or
+        :class:`NotRecorded` (the database could not take it now)."""
+        from .wire import event_from_record
+
+        entry = await quarantine.QuarantineEntry.get_or_none(id=entry_id)
+        if entry is None:
+            raise LookupError(f"no quarantine entry {entry_id}")
+        if entry.event_id is None:
+            raise Unrecordable(
+                "it was never stored, so there is nothing to write again: record it by hand "
+                "and dismiss it",
+                quarantined=True,
+            )
+        event_id = int(entry.event_id)
+        async with self.owed.claim(event_id):
+            record = await EventRecord.get_or_none(id=event_id)
+            if record is None:
+                raise LookupError(f"event {event_id} is no longer in the event log")
+            try:
+                event = event_from_record(record, self.host)
+            except Exception as exc:
+                reason = f"cannot be read back: {describe(exc)}"
+                await quarantine.note_attempt(entry_id, reason)
+                raise Unrecordable(reason, quarantined=True) from exc
+            if event.unrecorded:
+                await self.owed.settle(event, retryable=True)
+            self.owed.held.discard(event_id)
+            await quarantine.release(entry_id)
+            log.info(
+                "%s %s:%s recorded from the quarantine", record.type, event.source, event.source_id
+            )
+            self._remember(event.dedupe_key, event_id)
+        if not record.handled:
+            self.published += 1
+            await self._dispatch(event)
+        return Accepted(event_id, False, event)
+
     def stats(self) -> dict[str, Any]:
         return {
             "published": self.published,

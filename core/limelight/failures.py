@@ -69,7 +69,9 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         seen.add(id(current))
         yield current
         arg = current.args[0] if current.args else None
-        current = current.__cause__ or current.__context__
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
         if current is None and isinstance(arg, BaseException):
             current = arg
 

@@ -252,6 +252,16 @@ async def dismiss(entry_id: int) -> bool:
     return bool(updated)
 
 
+async def note_attempt(entry_id: int, error: str) -> None:
+    """Another try failed (the dashboard's Try again): count it, keep the latest error."""
+    entry = await QuarantineEntry.get_or_none(id=entry_id)
+    if entry is not None:
+        entry.attempts += 1
+        entry.error = clean(error, ERROR_CAP)
+        entry.last_seen = datetime.now(UTC)
+        await entry.save()
+
+
 async def release(entry_id: int) -> None:
     """Forget an entry whose event was recorded after all (the dashboard's Try again)."""
     await QuarantineEntry.filter(id=entry_id).delete()
@@ -268,6 +278,7 @@ __all__ = [
     "keep",
     "keep_event",
     "keep_row",
+    "note_attempt",
     "pending",
     "read_row",
     "release",

@@ -22,7 +22,7 @@ from tortoise.queryset import QuerySet
 from .. import quarantine
 from ..events import EventError
 from ..failures import Unrecordable, describe
-from ..models import EventRecord
+from ..models import EventRecord, QuarantineEntry
 from ..wire import event_from_wire, known_types, record_to_wire
 from .auth import require_admin
 from .errors import ApiError, error_response
@@ -131,17 +131,21 @@ async def _listed(query: QuerySet[EventRecord]) -> list[dict[str, Any]]:
                 continue
             if mark:
                 owed[event_id] = mark
-    if owed:
-        kept = await quarantine.event_ids()
-        for event in out:
-            owes = owed.get(event["id"])
-            if owes and "problem" not in event:
-                event["problem"] = (
-                    "in the quarantine: see the dashboard's Quarantine page"
-                    if event["id"] in kept
-                    else f"not yet recorded by {owes.replace(',', ', ')}; written again "
-                    "on the provider's retry or at the next start"
-                )
+    kept = set(
+        await QuarantineEntry.filter(event_id__in=[e["id"] for e in out]).values_list(
+            "event_id", flat=True
+        )
+    )
+    for event in out:
+        if "problem" in event:
+            continue
+        if event["id"] in kept:
+            event["problem"] = "in the quarantine: see the dashboard's Quarantine page"
+        elif event["id"] in owed:
+            event["problem"] = (
+                f"not yet recorded by {owed[event['id']].replace(',', ', ')}; written again "
+                "on the provider's retry or at the next start"
+            )
     return out
 
 

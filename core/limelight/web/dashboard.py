@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from .. import quarantine
 from .auth import SESSION_COOKIE, check_login, is_admin, session_value
 from .keys import HOST, SERVICES, SETTINGS
 from .security import DASHBOARD_CSP, secure
@@ -22,6 +23,7 @@ CORE_NAV: tuple[tuple[str, str], ...] = (
     ("/admin/", "Overview"),
     ("/admin/chat", "Chat"),
     ("/admin/overlays", "Overlays"),
+    ("/admin/quarantine", "Quarantine"),
 )
 
 
@@ -85,6 +87,10 @@ async def overview(request: web.Request) -> web.Response:
         for o in host.overlays.values()
     ]
     db = await services.db.status()
+    try:
+        quarantined = await quarantine.count_pending()
+    except Exception:  # the status card already says what is wrong with the database
+        quarantined = 0
     return render(
         request,
         "admin/index.html",
@@ -92,6 +98,7 @@ async def overview(request: web.Request) -> web.Response:
             "plugins": host.list_json(),
             "overlays": overlays,
             "db": db,
+            "quarantined": quarantined,
             "obs": services.obs.status() if services.obs is not None else {"status": "disabled"},
         },
     )
