@@ -4,6 +4,7 @@ The order of work for every event is fixed, because each step protects the next:
 
 1. **Dedupe** on ``(source, source_id)``: a recent-keys cache answers most replays in
    memory; the database's unique constraint is the authority for everything that is stored.
+   A money event enters the cache only once every plugin's rows for it are written.
 2. **Persist.** Money events (and other rare, meaningful ones) are inserted and committed
    before :meth:`EventBus.publish` returns, so a webhook's 2xx is only ever sent for money
    that is on disk. Concurrent publishers share one transaction (group commit, see
@@ -24,8 +25,21 @@ are dispatched again at the next start (``handled`` is false in the log).
 The core owns every second attempt at a plugin's durable rows: when a plugin's
 ``record_events`` fails inside a batch, the events are marked as not yet recorded for it
 (``unrecorded`` in the log, in the same transaction) and the bus calls the hook again for
-each such event in a fresh transaction before the plugin's ``on_event`` sees it; after a
+each such event alone, in a fresh transaction, *before its publisher is answered*; after a
 crash, the next start does the same. A plugin never writes those rows from ``on_event``.
+The outcome of that attempt is the publisher's answer (:mod:`limelight.owed`): recorded
+(2xx), not now (:class:`~limelight.failures.NotRecorded`, 503: the event is held and the
+provider's retry writes it) or never (:class:`~limelight.failures.Unrecordable`, 422: the
+delivery is kept in the quarantine, :mod:`limelight.quarantine`). An event the database
+refuses to store at all is answered the same way.
+
+No single row stops the server: the startup replay moves a row it cannot read back or
+whose rows can never be written to the quarantine and goes on, and a chat line the
+database refuses is dropped alone (with a log line) instead of holding back the chat log.
+
+Test events are deduplicated among themselves, in memory, for :data:`TEST_KEY_TTL`
+seconds (a provider's test delivery retried plays once); they never touch the real
+dedupe state, so a test event never blocks a real one.
 """
 
 from __future__ import annotations

@@ -120,7 +120,7 @@ async def _listed(query: QuerySet[EventRecord]) -> list[dict[str, Any]]:
             if record.unrecorded:
                 owed[record.id] = record.unrecorded
     except Exception as exc:
-        log.warning("GET /api/events: reading the rows one by one (%s)", describe(exc))
+        log.debug("GET /api/events: reading the rows one by one (%s)", describe(exc))
         out, owed = [], {}
         for found in await query.values_list("id", "unrecorded"):
             event_id, mark = int(str(found[0])), str(found[1] or "")
