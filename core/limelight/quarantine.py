@@ -235,9 +235,14 @@ async def entry_for(event_id: int) -> QuarantineEntry | None:
     return await QuarantineEntry.filter(event_id=event_id).first()
 
 
+#: At most this many entries are listed at once (the newest).
+LIST_MAX = 500
+
+
 async def pending() -> list[QuarantineEntry]:
     """Entries the streamer has not dismissed, newest first."""
-    return await QuarantineEntry.filter(dismissed_at__isnull=True).order_by("-last_seen", "-id")
+    query = QuarantineEntry.filter(dismissed_at__isnull=True)
+    return await query.order_by("-last_seen", "-id").limit(LIST_MAX)
 
 
 async def count_pending() -> int:

@@ -29,7 +29,8 @@ from typing import Any
 
 import limelight.bus as bus_module
 import pytest
-from limelight import Event, Plugin, Tip, Transaction, hookimpl
+from aiohttp import web
+from limelight import Event, Money, Plugin, Register, Route, Tip, Transaction, hookimpl
 from limelight.models import EventRecord, QuarantineEntry, Viewer
 from limelight.testing import Harness, HookPlugin, Recorder, merge_config
 from limelight_alerts import AlertsPlugin
@@ -107,6 +108,17 @@ class Ledger(Plugin):
     async def on_event(self, event: Event) -> None:
         if isinstance(event, Tip) and not event.test:
             self.seen.append(event.source_id)
+
+    @hookimpl
+    def register_routes(self, register: Register[Route]) -> None:
+        register(Route("POST", "/api/ledger/manual", self.manual))
+
+    async def manual(self, request: web.Request) -> web.Response:
+        """A plugin's own route that records a tip by hand (``ctx.publish``)."""
+        payload = await request.json()
+        tip = Tip(source="manual", source_id=payload["id"], amount=Money(250, "USD"))
+        accepted = await self.ctx.publish(tip)
+        return web.json_response({"id": accepted.id})
 
 
 async def ledger_rows(source_id: str) -> int:
@@ -371,6 +383,15 @@ async def test_poison_gets_422_is_quarantined_and_never_loops(
             assert await ledger_rows(good) == 1
         assert sorted(ledger.seen) == ["p-ok-1", "p-ok-2", "p-ok-3"]
         assert await QuarantineEntry.filter(stage="record").count() == 3
+
+    async with cases.case("a plugin's own route publishing poison answers 422, not 500"):
+        ledger.failures["m-1"] = ValueError("no manual tips today")
+        response = await h.client.post(
+            "/api/ledger/manual", json={"id": "m-1"}, headers=h.admin_headers
+        )
+        body = await response.json()
+        assert response.status == 422 and "no manual tips today" in body["error"], body
+        assert await QuarantineEntry.filter(source="manual", source_id="m-1").exists()
 
     async with cases.case("a value the database refuses at the insert: 422, kept, no row"):
         original = bus_module._insert_event

@@ -49,7 +49,7 @@ def entry_json(entry: QuarantineEntry) -> dict[str, Any]:
 
 async def _entries(show_all: bool) -> list[QuarantineEntry]:
     if show_all:
-        return await QuarantineEntry.all().order_by("-last_seen", "-id")
+        return await QuarantineEntry.all().order_by("-last_seen", "-id").limit(quarantine.LIST_MAX)
     return await quarantine.pending()
 
 
