@@ -696,3 +696,55 @@ async def test_test_deliveries_retried_play_once(
         assert (first[0], second[0], second[1]["duplicate"]) == (201, 200, True)
         assert second[1]["id"] == first[1]["id"]
     cases.report(capsys)
+
+
+# -- the issue's triggers, as providers send them ---------------------------------------------
+
+#: Deliveries that once got a 2xx without their ledger row, or a 503 forever on PostgreSQL,
+#: or stopped every restart. Whatever the edge does with them now (clean them, refuse them),
+#: the answer must be "4xx, or 2xx with exactly one ledger row", never a 5xx, and the next
+#: start must come up.
+TRIGGERS: list[tuple[str, dict[str, Any]]] = [
+    ("lone surrogate in the message", {"message": "thanks \ud83d"}),
+    ("lone surrogate in the name", {"name": "Ali\udc00ce"}),
+    ("NUL byte in the message", {"message": "a\u0000b"}),
+    ("timestamp before year 1 in UTC", {"occurred_at": "0001-01-01T00:00:00+05:00"}),
+    ("timestamp after year 9999 in UTC", {"occurred_at": "9999-12-31T23:59:59-05:00"}),
+    (
+        "every trigger at once",
+        {"message": "\ud83d\u0000", "name": "\udfff", "occurred_at": "0001-01-01T00:00:00+05:00"},
+    ),
+]
+
+
+async def test_the_issues_triggers_get_4xx_or_2xx_with_one_row(
+    database_url: str, limelight: StartHarness, capsys
+) -> None:
+    cases = Cases("real triggers (generic webhook)", database_url)
+    h = await start_tips(limelight, database_url)
+    answered: dict[str, int] = {}
+    for i, (label, extra) in enumerate(TRIGGERS):
+        async with cases.case(label):
+            order = f"order-trigger-{i}"
+            request = generic_request(generic_tip("5.00", "USD", id=order, **extra))
+            for attempt in range(3):  # the provider retries a 5xx; a 4xx must repeat as is
+                status, body, _ = await post_hook(h, "generic", request)
+                assert status < 500, (attempt, status, body)
+                assert answered.setdefault(order, status) // 100 == status // 100, body
+                rows = await tip_rows(order)
+                assert rows == (1 if status < 300 else 0), (status, rows, body)
+    async with cases.case("GET /api/events answers after all of them"):
+        response = await h.client.get("/api/events?limit=50", headers=h.admin_headers)
+        assert response.status == 200
+    await h.close()
+    async with cases.case("the next start comes up and lists them"):
+        h = await start_tips(limelight, database_url)
+        await h.settle()
+        assert (await h.client.get("/healthz")).status == 200
+        response = await h.client.get("/api/events?limit=50", headers=h.admin_headers)
+        assert response.status == 200
+        for order, status in answered.items():
+            assert await tip_rows(order) == (1 if status < 300 else 0), order
+    with capsys.disabled():
+        print(f"\n  answers: {sorted(answered.values())}")
+    cases.report(capsys)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from ..failures import Unrecordable
+from ..failures import Unrecordable, describe, is_transient
 from ..webhooks import WebhookError
 from .errors import ApiError, error_response
 from .keys import HOST, SERVICES
@@ -71,6 +71,14 @@ async def receive(request: web.Request) -> web.Response:
     except WebhookError as exc:
         log.warning("webhook %s rejected (%d): %s", name, exc.status, exc.message)
         raise ApiError(exc.status, exc.message) from None
+    except Exception as exc:
+        # The provider failed on this delivery in a way it did not foresee (before or
+        # after its signature check: nothing of it is kept). A passing database error is
+        # worth a retry; anything else would fail the same way every time.
+        log.error("webhook %s: the provider failed on the delivery", name, exc_info=exc)
+        if is_transient(exc):
+            return _retry_later(request, "could not read the delivery now; retry later")
+        raise ApiError(422, f"this delivery cannot be read: {describe(exc)}") from None
     bus = request.app[SERVICES].bus
     # Shielded: a provider that hangs up mid-commit must not leave half a delivery behind;
     # whatever was committed is deduped when it retries.
@@ -83,12 +91,17 @@ async def receive(request: web.Request) -> web.Response:
         ) from None
     except Exception as exc:
         log.error("webhook %s: could not store the delivery (503): %s", name, exc)
-        response = error_response(request, 503, "could not store the delivery; retry later")
-        response.headers["Retry-After"] = str(RETRY_AFTER)
-        return response
+        return _retry_later(request, "could not store the delivery; retry later")
     ids = [r.id for r in results]
     duplicates = sum(r.duplicate for r in results)
     return web.json_response({"ok": True, "ids": ids, "duplicates": duplicates})
+
+
+def _retry_later(request: web.Request, message: str) -> web.Response:
+    """A 503 that tells the provider when to come back."""
+    response = error_response(request, 503, message)
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
 
 
 async def _commit(bus: EventBus, events: list[Event], body: bytes) -> list[Accepted]:
