@@ -42,9 +42,12 @@ from tests.core.procs import clean_env, running_server
 from tests.support import wait_until
 from tests.tips.doubles import (
     GENERIC_SECRET,
+    KOFI_TOKEN,
     WEBHOOK_CONFIG,
     generic_request,
     generic_tip,
+    kofi_payload,
+    kofi_request,
     payment_intent,
     stripe_event,
     stripe_request,
@@ -468,6 +471,23 @@ async def test_poison_gets_422_is_quarantined_and_never_loops(
         assert "order-poison" in entry.payload  # the raw delivery, as received
         status, _, _ = await post_hook(h, "generic", request)
         assert status == 422 and len(calls) == 2
+
+    async with cases.case("tips plugin: a Ko-fi delivery is kept without its token"):
+        inject(
+            monkeypatch,
+            h,
+            lambda events: (
+                ValueError("refused") if any(e.source == "kofi" for e in events) else None
+            ),
+        )
+        status, body, _ = await post_hook(
+            h, "kofi", kofi_request(kofi_payload(amount="4.00", from_name="Kit"))
+        )
+        assert status == 422, body
+        entry = await QuarantineEntry.get(source="kofi")
+        assert (entry.amount, entry.currency, entry.payer) == ("4.00", "USD", "Kit")
+        assert KOFI_TOKEN not in entry.payload and "[redacted]" in entry.payload
+        assert "Good+luck" in entry.payload  # the rest of the delivery, as received
     await h.close()
     async with cases.case("tips plugin: the next start skips it and starts"):
         h = await start_tips(limelight, database_url)

@@ -19,17 +19,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, quote_plus
 
 from aiohttp import web
 
 from ..failures import Unrecordable, describe, is_transient
 from ..webhooks import WebhookError
 from .errors import ApiError, error_response
-from .keys import HOST, SERVICES
+from .keys import HOST, SERVICES, SETTINGS
 
 if TYPE_CHECKING:
     from ..bus import Accepted, EventBus
+    from ..config import Settings
     from ..events import Event
 
 log = logging.getLogger("limelight.webhooks")
@@ -80,10 +83,11 @@ async def receive(request: web.Request) -> web.Response:
             return _retry_later(request, "could not read the delivery now; retry later")
         raise ApiError(422, f"this delivery cannot be read: {describe(exc)}") from None
     bus = request.app[SERVICES].bus
+    raw = redacted(body, request.app[SETTINGS])
     # Shielded: a provider that hangs up mid-commit must not leave half a delivery behind;
     # whatever was committed is deduped when it retries.
     try:
-        results = await asyncio.shield(_commit(bus, events, body))
+        results = await asyncio.shield(_commit(bus, events, raw))
     except Unrecordable as exc:
         log.warning("webhook %s: the delivery cannot be recorded (422): %s", name, exc.reason)
         raise ApiError(
@@ -104,8 +108,33 @@ def _retry_later(request: web.Request, message: str) -> web.Response:
     return response
 
 
-async def _commit(bus: EventBus, events: list[Event], body: bytes) -> list[Accepted]:
-    return [await bus.publish(event, retryable=True, raw=body) for event in events]
+async def _commit(bus: EventBus, events: list[Event], raw: str) -> list[Accepted]:
+    return [await bus.publish(event, retryable=True, raw=raw) for event in events]
+
+
+def redacted(body: bytes, settings: Settings) -> str:
+    """The delivery as the quarantine keeps it: decoded, with every credential of the
+    config (``[webhooks.*]``, ``[security]``) cut out, plain or URL-encoded. Ko-fi sends
+    its verification token in the body, and the quarantine is shown on the dashboard."""
+    text = body.decode("utf-8", "backslashreplace")
+    for secret in _credentials([settings.webhooks, settings.security.model_dump()]):
+        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+            text = text.replace(form, "[redacted]")
+    return text
+
+
+def _credentials(values: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(values, str):
+        if len(values) >= 8:  # shorter values are no credential worth the name
+            found.add(values)
+    elif isinstance(values, Mapping):
+        for value in values.values():
+            found |= _credentials(value)
+    elif isinstance(values, list | tuple):
+        for value in values:
+            found |= _credentials(value)
+    return found
 
 
 def setup(app: web.Application) -> None:
