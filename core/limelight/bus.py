@@ -581,6 +581,9 @@ class EventBus:
             record = await EventRecord.get(id=event_id)
             event = event_from_record(record, self.host)
         except Exception as exc:
+            if is_transient(exc):  # the database, not the row: the next start tries again
+                log.error("event %s could not be read now: %s", event_id, describe(exc))
+                return
             await quarantine.keep_row(event_id, f"cannot be read back: {describe(exc)}")
             return
         log.info(

@@ -314,6 +314,29 @@ async def test_transient_failure_gets_503_and_the_retry_records_once(
         status, _, _ = await post_hook(h, "generic", request)
         assert status == 200 and await tip_rows("order-concurrent") == 1
 
+    async with cases.case("the database failing during the replay quarantines nothing"):
+        inject(monkeypatch, h, times(99, OperationalError("database is locked")))
+        request = generic_request(generic_tip("2.00", "USD", id="order-replay"))
+        status, _, _ = await post_hook(h, "generic", request)
+        assert status == 503
+        await h.close()
+        with monkeypatch.context() as patch:
+            original_get = EventRecord.get
+
+            def flaky_get(*args: Any, **kwargs: Any) -> Any:
+                raise OperationalError("database is locked")
+
+            patch.setattr(EventRecord, "get", flaky_get)
+            h = await start_tips(limelight, database_url)
+            await h.settle()
+        assert EventRecord.get == original_get
+        assert not await QuarantineEntry.filter(source_id="order-replay").exists()
+        assert await tip_rows("order-replay") == 0
+        await h.close()
+        h = await start_tips(limelight, database_url)
+        await h.settle()
+        assert await tip_rows("order-replay") == 1
+
     async with cases.case("tips plugin, still failing at a restart: the next start writes it"):
         inject(monkeypatch, h, times(99, OperationalError("database is locked")))
         request = generic_request(generic_tip("7.00", "USD", id="order-restart"))

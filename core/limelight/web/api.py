@@ -21,7 +21,7 @@ from tortoise.queryset import QuerySet
 
 from .. import quarantine
 from ..events import EventError
-from ..failures import Unrecordable, describe
+from ..failures import Unrecordable, describe, is_transient
 from ..models import EventRecord, QuarantineEntry
 from ..wire import event_from_wire, known_types, record_to_wire
 from .auth import require_admin
@@ -120,6 +120,7 @@ async def _listed(query: QuerySet[EventRecord]) -> list[dict[str, Any]]:
             if record.unrecorded:
                 owed[record.id] = record.unrecorded
     except Exception as exc:
+        _unless_transient(exc)
         log.debug("GET /api/events: reading the rows one by one (%s)", describe(exc))
         out, owed = [], {}
         for found in await query.values_list("id", "unrecorded"):
@@ -127,6 +128,7 @@ async def _listed(query: QuerySet[EventRecord]) -> list[dict[str, Any]]:
             try:
                 out.append(record_to_wire(await EventRecord.get(id=event_id)))
             except Exception as one:
+                _unless_transient(one)
                 out.append(await _unreadable(event_id, describe(one)))
                 continue
             if mark:
@@ -147,6 +149,12 @@ async def _listed(query: QuerySet[EventRecord]) -> list[dict[str, Any]]:
                 "on the provider's retry or at the next start"
             )
     return out
+
+
+def _unless_transient(exc: Exception) -> None:
+    """A database that does not answer is not a damaged row: 503, not a page of problems."""
+    if is_transient(exc):
+        raise ApiError(503, "the database did not answer; retry later") from exc
 
 
 async def _unreadable(event_id: int, error: str) -> dict[str, Any]:
