@@ -4,6 +4,7 @@ The order of work for every event is fixed, because each step protects the next:
 
 1. **Dedupe** on ``(source, source_id)``: a recent-keys cache answers most replays in
    memory; the database's unique constraint is the authority for everything that is stored.
+   A money event enters the cache only once every plugin's rows for it are written.
 2. **Persist.** Money events (and other rare, meaningful ones) are inserted and committed
    before :meth:`EventBus.publish` returns, so a webhook's 2xx is only ever sent for money
    that is on disk. Concurrent publishers share one transaction (group commit, see
@@ -24,8 +25,21 @@ are dispatched again at the next start (``handled`` is false in the log).
 The core owns every second attempt at a plugin's durable rows: when a plugin's
 ``record_events`` fails inside a batch, the events are marked as not yet recorded for it
 (``unrecorded`` in the log, in the same transaction) and the bus calls the hook again for
-each such event in a fresh transaction before the plugin's ``on_event`` sees it; after a
+each such event alone, in a fresh transaction, *before its publisher is answered*; after a
 crash, the next start does the same. A plugin never writes those rows from ``on_event``.
+The outcome of that attempt is the publisher's answer (:mod:`limelight.owed`): recorded
+(2xx), not now (:class:`~limelight.failures.NotRecorded`, 503: the event is held and the
+provider's retry writes it) or never (:class:`~limelight.failures.Unrecordable`, 422: the
+delivery is kept in the quarantine, :mod:`limelight.quarantine`). An event the database
+refuses to store at all is answered the same way.
+
+No single row stops the server: the startup replay moves a row it cannot read back or
+whose rows can never be written to the quarantine and goes on, and a chat line the
+database refuses is dropped alone (with a log line) instead of holding back the chat log.
+
+Test events are deduplicated among themselves, in memory, for :data:`TEST_KEY_TTL`
+seconds (a provider's test delivery retried plays once); they never touch the real
+dedupe state, so a test event never blocks a real one.
 """
 
 from __future__ import annotations
@@ -33,18 +47,27 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .commit import GroupCommit, Transaction, commit_with
+from . import quarantine
+from .commit import GroupCommit, Transaction, in_writer
 from .events import ChatMessage, Event, event_type_name
+from .failures import NotRecorded, Unrecordable, describe, is_transient
 from .models import EventRecord
+from .owed import OwedRows
 from .plugins import PluginHost
 
 log = logging.getLogger("limelight.bus")
+
+#: Test deliveries are deduplicated among themselves for this long (seconds; Stripe
+#: retries a test-mode delivery for up to three days), and at most this many are kept.
+TEST_KEY_TTL = 3 * 24 * 3600.0
+TEST_KEYS_MAX = 10_000
 
 #: A lane's handler; returning ``False`` (or raising) means it failed on the event.
 Handler = Callable[[Event], Awaitable[bool | None]]
@@ -189,6 +212,9 @@ class EventBus:
         self.chat_batch_max = chat_batch_max
         self.lanes: dict[str, Lane] = {}
         self._recent: OrderedDict[tuple[str, str], int | None] = OrderedDict()
+        #: Test events seen lately: ``key -> (monotonic time, event-log id)``.
+        self._recent_tests: OrderedDict[tuple[str, str], tuple[float, int | None]] = OrderedDict()
+        self.owed = OwedRows(host)
         self._chat_batch: list[tuple[Any, ...]] = []
         self._chat_flush_wakeup = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
@@ -257,35 +283,128 @@ class EventBus:
 
     # -- publishing -----------------------------------------------------------------------
 
-    async def publish(self, event: Event, *, immediate: bool = False) -> Accepted:
+    async def publish(
+        self,
+        event: Event,
+        *,
+        immediate: bool = False,
+        retryable: bool = False,
+        raw: bytes | str | None = None,
+    ) -> Accepted:
         """Accept ``event``: dedupe, persist (committed for money), gate, and dispatch.
 
         Chat messages are logged in batches unless ``immediate`` (the admin API wants the
-        event-log id in its answer)."""
+        event-log id in its answer).
+
+        Raises :class:`~limelight.failures.Unrecordable` when the event can never be
+        recorded as it is (a money event is then in the quarantine, with ``raw``, the
+        delivery as received, when given), and :class:`~limelight.failures.NotRecorded`
+        when it could not be stored now. A ``retryable`` publisher (a webhook, the API:
+        it answers 503 and the sender retries) also gets ``NotRecorded`` when a money
+        plugin's rows could not be written now; the retry writes them (see
+        :mod:`limelight.owed`)."""
         key = event.dedupe_key
-        if not event.test:
-            if key in self._recent:
+        if event.test:
+            seen = self._seen_test(key)
+            if seen is not None:
                 self.duplicates += 1
-                self._recent.move_to_end(key)
-                return Accepted(self._recent[key], True, event)
-        if isinstance(event, ChatMessage) and not (immediate and self.persist):
-            accepted = self._log_chat(event)
-            if self._gates():
-                event.verdict = await self.host.check_chat_message(event)
-        elif self.persist:
-            accepted = await self.writer.submit(event)
-            if isinstance(event, ChatMessage) and not accepted.duplicate and self._gates():
-                event.verdict = await self.host.check_chat_message(event)
-        else:
-            accepted = Accepted(None, False, event)
-        if accepted.duplicate:
+                return Accepted(seen[1], True, event)
+        elif key in self._recent:
+            self.duplicates += 1
+            self._recent.move_to_end(key)
+            return Accepted(self._recent[key], True, event)
+        try:
+            accepted = await self._accept(event, immediate, retryable, raw)
+        except BaseException:
+            if event.test:
+                self._recent_tests.pop(key, None)
+            raise
+        if event.test:
+            self._recent_tests[key] = (time.monotonic(), accepted.id)
+        elif accepted.duplicate:
             self.duplicates += 1
             return accepted
-        if not event.test:
+        elif not event.unrecorded:
             self._remember(key, accepted.id)
         self.published += 1
         await self._dispatch(event)
         return accepted
+
+    async def _accept(
+        self, event: Event, immediate: bool, retryable: bool, raw: bytes | str | None
+    ) -> Accepted:
+        """Store ``event`` and settle what plugins still owe for it (:mod:`.owed`). Not a
+        duplicate when it is the retry that recorded an event held back earlier."""
+        if isinstance(event, ChatMessage) and not (immediate and self.persist):
+            accepted = self._log_chat(event)
+            if self._gates():
+                event.verdict = await self.host.check_chat_message(event)
+            return accepted
+        if not self.persist:
+            return Accepted(None, False, event)
+        accepted = await self._store(event, raw)
+        if accepted.duplicate:
+            if event.money and not event.test and accepted.id is not None:
+                held = await self.owed.after_duplicate(
+                    event, accepted.id, retryable=retryable, raw=raw
+                )
+                if held is None:  # its rows are all written: a plain duplicate
+                    self._remember(event.dedupe_key, accepted.id)
+                elif held:
+                    return Accepted(accepted.id, False, event)
+            return accepted
+        if isinstance(event, ChatMessage) and self._gates():
+            event.verdict = await self.host.check_chat_message(event)
+        if event.unrecorded:
+            if event.money and not event.test:
+                try:
+                    await self.owed.settle(event, retryable=retryable, raw=raw)
+                finally:
+                    self.owed.release(event.id)
+            else:
+                await self.owed.record_again(event)
+        return accepted
+
+    async def _store(self, event: Event, raw: bytes | str | None) -> Accepted:
+        """Commit ``event`` through the group writer. A failure is either the database's
+        (:class:`NotRecorded`: retry) or the event's own (:class:`Unrecordable`: a value the
+        database refuses; a money event is kept in the quarantine)."""
+        try:
+            return await self.writer.submit(event)
+        except Exception as exc:
+            if in_writer():
+                raise  # publishing from inside record_events: the plugin's mistake, refused
+            reason = describe(exc)
+            if is_transient(exc):
+                raise NotRecorded(
+                    f"could not store the delivery now ({reason}); retry later"
+                ) from exc
+            if not event.money or event.test:
+                raise Unrecordable(reason, quarantined=False) from exc
+            try:
+                await quarantine.keep_event(event, reason, stage=quarantine.STORE, raw=raw)
+            except Exception as kept:
+                log.error(
+                    "could not keep %s in the quarantine: %s", event.source_id, describe(kept)
+                )
+                raise NotRecorded("could not store the delivery now; retry later") from exc
+            raise Unrecordable(reason, quarantined=True) from exc
+
+    def _seen_test(self, key: tuple[str, str]) -> tuple[float, int | None] | None:
+        """When a test event with ``key`` was seen lately, and its event-log id (``None``
+        while it is being stored); else ``None``, after noting this one. A provider's
+        test delivery retried plays once; real events never look here, so a test event
+        never blocks a real one."""
+        now = time.monotonic()
+        recent = self._recent_tests
+        while recent and (
+            len(recent) >= TEST_KEYS_MAX or now - next(iter(recent.values()))[0] > TEST_KEY_TTL
+        ):
+            recent.popitem(last=False)
+        seen = recent.get(key)
+        if seen is None:
+            recent[key] = (now, None)
+        return seen
 
     def _gates(self) -> bool:
         return bool(self.host.callers("check_chat_message"))
@@ -297,8 +416,6 @@ class EventBus:
             recent.popitem(last=False)
 
     async def _dispatch(self, event: Event) -> None:
-        if event.unrecorded:
-            await self._record_again(event)
         lanes = self.lanes.values()
         if event.money and event.id is not None and not event.test:
             self._pending[event.id] = len(lanes)
@@ -352,52 +469,17 @@ class EventBus:
             failed = await self.host.record_events(fresh, tx)
             if failed:
                 await _mark_unrecorded(tx, fresh, failed)
+                tx.on_commit(lambda: self.owed.expect(fresh))
 
-        # A replay found in the database is remembered only once the batch has committed.
+        # A replay found in the database is remembered only once the batch has committed;
+        # a money one only once its rows are known to be written (see OwedRows).
         def remember_replays() -> None:
             for r in results:
-                if r.duplicate:
+                if r.duplicate and not r.event.money:
                     self._remember(r.event.dedupe_key, r.id)
 
         tx.on_commit(remember_replays)
         return results
-
-    async def _record_again(self, event: Event) -> None:
-        """Write, in a fresh transaction, the durable part that plugins failed to write with
-        ``event``; whoever fails again keeps the mark (their ``on_event`` skips the event,
-        so it stays unhandled and the next start tries again)."""
-        pending = {p for p in event.unrecorded if p in self.host.recorders()}
-
-        async def work(items: list[Event], tx: Transaction) -> list[frozenset[str]]:
-            failed = await self.host.record_events(items, tx, only=pending)
-            left = frozenset(failed)
-            await (
-                EventRecord.filter(id=event.id)
-                .using_db(tx.connection)
-                .update(unrecorded=",".join(sorted(left)))
-            )
-            return [left]
-
-        try:
-            (left,) = await commit_with(work, [event])
-        except Exception:
-            log.exception(
-                "writing again what plugins failed to record for %s %s:%s failed",
-                event_type_name(event),
-                event.source,
-                event.source_id,
-            )
-            return
-        for plugin in sorted(pending - left):
-            log.info(
-                "plugin %s: wrote its part of %s %s:%s on the second attempt",
-                plugin,
-                event_type_name(event),
-                event.source,
-                event.source_id,
-            )
-        # plugins that are gone (disabled, uninstalled) keep their mark for when they return
-        event.unrecorded = left | (event.unrecorded - pending)
 
     def _log_chat(self, event: Event) -> Accepted:
         if self.persist:
@@ -433,6 +515,11 @@ class EventBus:
             batch, self._chat_batch = self._chat_batch, []
             try:
                 await _write_chat_rows(batch)
+            except Exception as exc:
+                if is_transient(exc):
+                    self._chat_batch[:0] = batch
+                    raise
+                await self._write_chat_one_by_one(batch, exc)
             except BaseException:
                 self._chat_batch[:0] = batch
                 raise
@@ -444,28 +531,120 @@ class EventBus:
                 self._handled[:0] = ids
                 raise
 
+    async def _write_chat_one_by_one(self, batch: list[tuple[Any, ...]], exc: Exception) -> None:
+        """A batch of chat lines the database refused (not a hiccup: one line holds a
+        value it cannot store): write the lines one by one and drop, with a log line, only
+        those that fail, so one line never holds back the whole chat log."""
+        log.warning(
+            "the chat log refused a batch of %d (%s); writing it line by line",
+            len(batch),
+            describe(exc),
+        )
+        for i, row in enumerate(batch):
+            try:
+                await _write_chat_rows([row])
+            except Exception as one:
+                if is_transient(one):
+                    self._chat_batch[:0] = batch[i:]
+                    raise
+                log.error("chat line %s:%s dropped from the log: %s", row[1], row[2], describe(one))
+
     async def replay_unhandled(self) -> None:
         """Dispatch committed money events that no plugin saw before the last stop (the app
-        calls this once chat connectors run, so reactions to them can be said)."""
+        calls this once chat connectors run, so reactions to them can be said).
+
+        One row never stops a start: a row that cannot be read back (a damaged value, a
+        date Python cannot hold, an unknown type) or whose rows a plugin can never write
+        is logged and moved to the quarantine, and the replay goes on. Rows already in
+        the quarantine are skipped."""
         if not self.persist:
             return
+        skip = await quarantine.event_ids()
+        ids = (
+            await EventRecord.filter(handled=False, test=False)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+        for found in ids:
+            event_id = int(str(found))
+            if event_id in skip:
+                continue
+            try:
+                await self._replay_one(event_id)
+            except Exception as exc:
+                log.error("event %s could not be replayed: %s", event_id, describe(exc))
+
+    async def _replay_one(self, event_id: int) -> None:
         from .wire import event_from_record
 
-        records = await EventRecord.filter(handled=False, test=False).order_by("id")
-        for record in records:
+        try:
+            record = await EventRecord.get(id=event_id)
+            event = event_from_record(record, self.host)
+        except Exception as exc:
+            if is_transient(exc):  # the database, not the row: the next start tries again
+                log.error("event %s could not be read now: %s", event_id, describe(exc))
+                return
+            await quarantine.keep_row(event_id, f"cannot be read back: {describe(exc)}")
+            return
+        log.info(
+            "replaying %s %s:%s committed before the last stop",
+            record.type,
+            record.source,
+            record.source_id,
+        )
+        async with self.owed.claim(event_id):
+            if event.unrecorded:
+                if event.money:
+                    try:
+                        await self.owed.settle(event, retryable=False)
+                    except Unrecordable:
+                        return  # quarantined (and logged)
+                else:
+                    await self.owed.record_again(event)
+            if not event.unrecorded:
+                self._remember(event.dedupe_key, event_id)
+        await self._dispatch(event)
+
+    async def retry_quarantined(self, entry_id: int) -> Accepted:
+        """The dashboard's Try again for a quarantine entry (after a plugin was fixed or
+        upgraded): read its event back and write the rows plugins owe for it; on success
+        the entry goes and plugins get the event. Raises ``LookupError`` (no such entry),
+        :class:`Unrecordable` (still failing, or never stored: nothing to retry here) or
+        :class:`NotRecorded` (the database could not take it now)."""
+        from .wire import event_from_record
+
+        entry = await quarantine.QuarantineEntry.get_or_none(id=entry_id)
+        if entry is None:
+            raise LookupError(f"no quarantine entry {entry_id}")
+        if entry.event_id is None:
+            raise Unrecordable(
+                "it was never stored, so there is nothing to write again: record it by hand "
+                "and dismiss it",
+                quarantined=True,
+            )
+        event_id = int(entry.event_id)
+        async with self.owed.claim(event_id):
+            record = await EventRecord.get_or_none(id=event_id)
+            if record is None:
+                raise LookupError(f"event {event_id} is no longer in the event log")
             try:
                 event = event_from_record(record, self.host)
             except Exception as exc:
-                log.error("cannot replay event %s (%s): %s", record.id, record.type, exc)
-                continue
+                reason = f"cannot be read back: {describe(exc)}"
+                await quarantine.note_attempt(entry_id, reason)
+                raise Unrecordable(reason, quarantined=True) from exc
+            if event.unrecorded:
+                await self.owed.settle(event, retryable=True)
+            self.owed.held.discard(event_id)
+            await quarantine.release(entry_id)
             log.info(
-                "replaying %s %s:%s committed before the last stop",
-                record.type,
-                record.source,
-                record.source_id,
+                "%s %s:%s recorded from the quarantine", record.type, event.source, event.source_id
             )
-            self._remember(event.dedupe_key, record.id)
+            self._remember(event.dedupe_key, event_id)
+        if not record.handled:
+            self.published += 1
             await self._dispatch(event)
+        return Accepted(event_id, False, event)
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -567,7 +746,7 @@ async def _insert_event(conn: Any, dialect: str, event: Event) -> tuple[int, boo
     return int(str(existing[0])), False
 
 
-async def _mark_unrecorded(tx: Transaction, events: list[Event], failed: set[str]) -> None:
+async def _mark_unrecorded(tx: Transaction, events: list[Event], failed: Collection[str]) -> None:
     """Note in the log, with the events, which plugins still owe their durable part."""
     mark = ",".join(sorted(failed))
     ids = [e.id for e in events if e.id is not None]

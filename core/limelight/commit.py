@@ -10,7 +10,11 @@ are on disk. Idle, a batch is one event long and nothing waits for a timer; unde
 batches grow by themselves, which is what keeps the latency flat.
 
 A batch that fails as a whole (the database is down, one event cannot be stored) is
-tried again one event at a time, so one bad event fails alone and the rest still commit.
+tried again one event at a time, so one bad event fails alone and the rest still commit;
+the bus then tells its publisher whether that failure passes (503) or is the event's own
+(422, quarantined). A plugin that fails inside a batch does not fail the batch: its
+savepoint rolls back, the events commit marked, and each marked event gets a second
+attempt of its own (:mod:`limelight.owed`) before its publisher is answered.
 """
 
 from __future__ import annotations

@@ -216,9 +216,13 @@ def record_events(
 
     If it raises or times out, only this plugin's writes for the batch are rolled back and
     the core marks the events as not yet recorded for it; it then calls this hook again
-    for each such event alone, in a fresh transaction, before your ``on_event`` sees it
-    (and again at the next start, if that fails too). So ``on_event`` never writes these
-    rows itself, and never sees an event whose rows are missing.
+    for each such event alone, in a fresh transaction, before your ``on_event`` sees it and
+    before the provider is answered. If that fails too, what you raised decides the answer:
+    a database error that passes (``OperationalError``, a lost connection, a timeout) gets
+    the provider a 503 and its retry (or the next start) calls this hook again; anything
+    else (``ValueError``, ``IntegrityError``, ...) gets it a 422 and puts the delivery in
+    the quarantine (see ``limelight.failures``). So ``on_event`` never writes these rows
+    itself, and never sees an event whose rows are missing.
 
     :return: optionally ``{event.id: value}``: what ``on_event`` needs of the write (the
         row, a decision); it gets it from ``ctx.recorded(event)`` once ``tx`` commits.

@@ -120,3 +120,39 @@ class DashboardSession(Model):
     class Meta:
         app = "limelight"
         table = "limelight_session"
+
+
+# The quarantine: money deliveries that can never be recorded as they are (a value the
+# database refuses, a plugin that raises on this input every time) and event-log rows that
+# cannot be read back. The provider was answered 4xx (never 2xx), the server keeps running,
+# and the streamer sees here what was paid, by whom and why it is not in the ledger.
+# ``event_id`` is the event-log row when the event itself was stored; a retry of the same
+# delivery (same ``source`` and ``source_id``) updates the entry instead of adding one.
+# Every text column holds cleaned text (no NUL, no lone surrogate) capped to its size.
+class QuarantineEntry(Model):
+    id = fields.BigIntField(primary_key=True)
+    source = fields.CharField(max_length=80)
+    source_id = fields.CharField(max_length=200)
+    type = fields.CharField(max_length=80, default="")
+    # major units as the provider sent them ("5.00"), and the currency code, when known
+    amount = fields.CharField(max_length=40, default="")
+    currency = fields.CharField(max_length=16, default="")
+    payer = fields.CharField(max_length=200, default="")
+    event_id = fields.BigIntField(null=True, db_index=True)
+    # store: the event could not be stored; record: a money plugin could not write its
+    # rows; replay: a stored row could not be read or handled at startup
+    stage = fields.CharField(max_length=16)
+    # the plugins that could not write their rows (comma-separated)
+    plugins = fields.CharField(max_length=500, default="")
+    error = fields.TextField()
+    payload = fields.TextField()
+    attempts = fields.IntField(default=1)
+    first_seen = fields.DatetimeField()
+    last_seen = fields.DatetimeField()
+    # set when the streamer has dealt with it (recorded it by hand, refunded it)
+    dismissed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        app = "limelight"
+        table = "limelight_quarantine"
+        unique_together = (("source", "source_id"),)

@@ -591,7 +591,8 @@ class PluginHost:
         return runner.run(caller.function, kwargs)
 
     async def call_one(self, caller: Caller, **kwargs: Any) -> tuple[bool, Any]:
-        """Call one implementation, isolated: ``(ok, result)``; never raises."""
+        """Call one implementation, isolated: ``(True, result)``, or ``(False, the
+        exception)`` (a ``TimeoutError`` for a timeout); never raises."""
         args = {n: kwargs[n] for n in caller.argnames}
         if "ctx" in args:
             args["ctx"] = self.contexts.get(caller.plugin, args["ctx"])
@@ -605,13 +606,13 @@ class PluginHost:
                     result = await result
             stats.timeouts_in_a_row = 0
             return True, result
-        except TimeoutError:
+        except TimeoutError as exc:
             self._timed_out(caller)
-            return False, None
+            return False, exc
         except Exception as exc:
             stats.timeouts_in_a_row = 0
             self._raised(caller, exc)
-            return False, None
+            return False, exc
         finally:
             stats.seconds += time.perf_counter() - started
 
@@ -791,15 +792,17 @@ class PluginHost:
 
     async def record_events(
         self, events: list[Event], tx: Transaction, only: Iterable[str] | None = None
-    ) -> set[str]:
+    ) -> dict[str, BaseException]:
         """Each plugin writes its rows for ``events`` in a savepoint of ``tx`` of its own:
         a plugin that fails (or times out) loses only its own writes, never the events.
 
-        Returns the plugins that failed. What a plugin's call returns (``{event id:
-        value}``) reaches its ``on_event`` through ``ctx.recorded(event)`` once ``tx``
-        commits. ``only`` limits the call to some plugins (the core writing again what
-        failed)."""
-        failed: set[str] = set()
+        Returns the plugins that failed, each with what it raised (a ``TimeoutError`` for
+        a timeout): the bus tells a passing database hiccup from input that fails every
+        time by it (:func:`limelight.failures.is_transient`). What a plugin's call returns
+        (``{event id: value}``) reaches its ``on_event`` through ``ctx.recorded(event)``
+        once ``tx`` commits. ``only`` limits the call to some plugins (the core writing
+        again what failed)."""
+        failed: dict[str, BaseException] = {}
         wanted = None if only is None else set(only)
         for caller in self.callers("record_events"):
             if wanted is not None and caller.plugin not in wanted:
@@ -810,9 +813,9 @@ class PluginHost:
                 async with tx.savepoint():
                     ok, result = await self.call_one(caller, events=events, tx=tx, ctx=None)
                     if not ok:
-                        raise _RolledBack
-            except _RolledBack:
-                failed.add(caller.plugin)
+                        raise _RolledBack(result)
+            except _RolledBack as rolled_back:
+                failed[caller.plugin] = rolled_back.args[0]
                 continue
             if isinstance(result, Mapping) and result:
                 tx.on_commit(_keeper(caller.plugin, events, result))

@@ -251,17 +251,25 @@ async def _publish_all(bus: Any, events: list[Any]) -> None:
 
 
 async def test_a_test_tip_reaches_plugins_but_never_blocks_the_real_one(limelight):
+    # A provider's test delivery retried plays once (DESIGN §2: test events with a
+    # source_id are deduplicated among test events), and never blocks the real one.
     rec = Recorder()
     h = await limelight(plugins={"rec": rec})
     simulated = await h.publish(make_tip(source="kofi", source_id="same-1", test=True))
     simulated_again = await h.publish(make_tip(source="kofi", source_id="same-1", test=True))
     real = await h.publish(make_tip(source="kofi", source_id="same-1"))
     replay = await h.publish(make_tip(source="kofi", source_id="same-1"))
-    assert not simulated.duplicate and not simulated_again.duplicate
-    assert not real.duplicate and replay.duplicate
-    assert [e.test for e in rec.events] == [True, True, False]
+    simulated_after = await h.publish(make_tip(source="kofi", source_id="same-1", test=True))
+    assert not simulated.duplicate
+    assert simulated_again.duplicate and simulated_again.id == simulated.id
+    assert not real.duplicate and replay.duplicate and real.id != simulated.id
+    assert simulated_after.duplicate and simulated_after.id == simulated.id
+    assert [e.test for e in rec.events] == [True, False]
     rows = await EventRecord.filter(source_id="same-1").order_by("id")
-    assert [(r.test, r.dedupe_id) for r in rows] == [(True, None), (True, None), (False, "same-1")]
+    assert [(r.test, r.dedupe_id) for r in rows] == [(True, None), (False, "same-1")]
+    # another test id plays; the same id from another source is another delivery
+    assert not (await h.publish(make_tip(source="kofi", source_id="same-2", test=True))).duplicate
+    assert not (await h.publish(make_tip(source="api", source_id="same-1", test=True))).duplicate
 
 
 async def test_test_money_events_are_not_redelivered_after_a_restart(limelight):

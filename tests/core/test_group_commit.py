@@ -12,9 +12,12 @@ import asyncio
 from typing import Any
 
 import limelight.bus as bus_module
+import pytest
 from limelight import Event, Money, Plugin, Tip, Transaction, hookimpl
-from limelight.models import EventRecord, Viewer
+from limelight.failures import Unrecordable
+from limelight.models import EventRecord, QuarantineEntry, Viewer
 from limelight.testing import HookPlugin, Recorder
+from tortoise.exceptions import OperationalError
 
 from tests.support import wait_until
 
@@ -78,7 +81,7 @@ class FlakyLedger(Plugin):
             self.failures -= 1
             tx.on_commit(lambda: self.dropped.append(ids))
             self.log.append(f"failed {ids}")
-            raise RuntimeError("disk I/O error")
+            raise OperationalError("disk I/O error")
         self.log.append(f"record {ids}")
         return {e.id: f"row-{e.source_id}" for e in events if e.id is not None}
 
@@ -155,11 +158,20 @@ async def test_one_bad_event_fails_alone_and_the_rest_commit(database_url, limel
     ids = ["a", "b", "bad", "c", "d"]
     results = await asyncio.gather(*(bus.publish(tip(i)) for i in ids), return_exceptions=True)
     outcome = dict(zip(ids, results, strict=True))
-    assert isinstance(outcome["bad"], ValueError)
+    # a value the database refuses every time: never stored, kept in the quarantine
+    assert isinstance(outcome["bad"], Unrecordable) and outcome["bad"].quarantined
+    assert "cannot store this one" in outcome["bad"].reason
     for good in ("a", "b", "c", "d"):
         assert not isinstance(outcome[good], BaseException)
         assert await EventRecord.filter(source="bench", source_id=good).count() == 1
     assert await EventRecord.filter(source_id="bad").count() == 0
+    [kept] = await QuarantineEntry.all()
+    assert (kept.source_id, kept.stage, kept.amount, kept.currency) == (
+        "bad",
+        "store",
+        "5.00",
+        "USD",
+    )
 
 
 async def test_same_key_in_one_batch_is_stored_once(database_url, limelight):
@@ -191,10 +203,13 @@ async def test_publishing_from_record_events_is_refused(database_url, limelight)
     h = await limelight(
         database_url=database_url, plugins={"loop": HookPlugin(record_events=record_events)}
     )
-    accepted = await h.services.bus.publish(tip("outer"))
-    assert not accepted.duplicate
+    # the plugin raises on every attempt: the outer tip can never be recorded with its rows
+    with pytest.raises(Unrecordable):
+        await h.services.bus.publish(tip("outer"))
     assert errors and "record_events" in errors[0]
     assert not await EventRecord.filter(source_id="nested").exists()
+    assert not await QuarantineEntry.filter(source_id="nested").exists()
+    assert await QuarantineEntry.filter(source_id="outer", stage="record").exists()
 
 
 async def test_alert_written_in_the_transaction_is_sent_after_commit(database_url, limelight):

@@ -1,19 +1,34 @@
-"""The admin JSON API: ``/api/...`` (Bearer admin token) and ``/-/plugins.json``."""
+"""The admin JSON API: ``/api/...`` (Bearer admin token) and ``/-/plugins.json``.
+
+``POST /api/events`` answers as a webhook does (:mod:`limelight.web.webhooks`): 201/200
+only once a money event's rows are written, 503 with ``Retry-After`` to retry, 422 for an
+event that can never be recorded (a money one is then in the quarantine).
+
+``GET /api/events`` never fails because of one row: a row the ORM cannot read back (a
+damaged value, a date out of range) is listed from its raw columns with a ``problem``;
+rows in the quarantine or still owed rows by a plugin carry a ``problem`` too.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from tortoise.queryset import QuerySet
 
-from .. import edge
+from .. import edge, quarantine
 from ..events import EventError
-from ..models import EventRecord
+from ..failures import Unrecordable, describe, is_transient
+from ..models import EventRecord, QuarantineEntry
 from ..wire import event_from_wire, known_types, record_to_wire
 from .auth import require_admin
-from .errors import ApiError
+from .errors import ApiError, error_response
 from .keys import HOST, PLUGIN_ROUTES, SERVICES, SETTINGS
+from .webhooks import RETRY_AFTER
+
+log = logging.getLogger("limelight.api")
 
 MAX_LIMIT = 500
 
@@ -50,7 +65,19 @@ async def post_event(request: web.Request) -> web.Response:
         event = event_from_wire(payload, host)
     except EventError as exc:
         raise ApiError(400, str(exc)) from None
-    accepted = await request.app[SERVICES].bus.publish(event, immediate=True)
+    try:
+        accepted = await request.app[SERVICES].bus.publish(
+            event, immediate=True, retryable=True, raw=await request.read()
+        )
+    except Unrecordable as exc:
+        raise ApiError(
+            422, f"this event cannot be recorded: {exc.reason}", quarantined=exc.quarantined
+        ) from None
+    except Exception as exc:
+        log.error("POST /api/events: could not store the event (503): %s", exc)
+        response = error_response(request, 503, "could not store the event; retry later")
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+        return response
     return web.json_response(
         {"id": accepted.id, "duplicate": accepted.duplicate},
         status=200 if accepted.duplicate else 201,
@@ -79,8 +106,72 @@ async def list_events(request: web.Request) -> web.Response:
     if before is not None:
         query = query.filter(id__lt=before)
     await request.app[SERVICES].bus.flush()
-    records = await query.order_by("-id").limit(limit)
-    return web.json_response({"events": [record_to_wire(r) for r in records]})
+    return web.json_response({"events": await _listed(query.order_by("-id").limit(limit))})
+
+
+async def _listed(query: QuerySet[EventRecord]) -> list[dict[str, Any]]:
+    """The wire form of the rows of ``query``; one that cannot be read is listed from its
+    raw columns with a ``problem`` instead of failing the page."""
+    out: list[dict[str, Any]] = []
+    owed: dict[int, str] = {}
+    try:
+        records = await query
+        for record in records:
+            out.append(record_to_wire(record))
+            if record.unrecorded:
+                owed[record.id] = record.unrecorded
+    except Exception as exc:
+        _unless_transient(exc)
+        log.debug("GET /api/events: reading the rows one by one (%s)", describe(exc))
+        out, owed = [], {}
+        for found in await query.values_list("id", "unrecorded"):
+            event_id, mark = int(str(found[0])), str(found[1] or "")
+            try:
+                out.append(record_to_wire(await EventRecord.get(id=event_id)))
+            except Exception as one:
+                _unless_transient(one)
+                out.append(await _unreadable(event_id, describe(one)))
+                continue
+            if mark:
+                owed[event_id] = mark
+    kept = set(
+        await QuarantineEntry.filter(event_id__in=[e["id"] for e in out]).values_list(
+            "event_id", flat=True
+        )
+    )
+    for event in out:
+        if "problem" in event:
+            continue
+        if event["id"] in kept:
+            event["problem"] = "in the quarantine: see the dashboard's Quarantine page"
+        elif event["id"] in owed:
+            event["problem"] = (
+                f"not yet recorded by {owed[event['id']].replace(',', ', ')}; written again "
+                "on the provider's retry or at the next start"
+            )
+    return out
+
+
+def _unless_transient(exc: Exception) -> None:
+    """A database that does not answer is not a damaged row: 503, not a page of problems."""
+    if is_transient(exc):
+        raise ApiError(503, "the database did not answer; retry later") from exc
+
+
+async def _unreadable(event_id: int, error: str) -> dict[str, Any]:
+    """What can be shown of an event-log row the ORM cannot read back."""
+    row = await quarantine.read_row(event_id)
+    return {
+        "id": event_id,
+        "type": row.get("type", ""),
+        "source": row.get("source", ""),
+        "source_id": row.get("source_id", ""),
+        "occurred_at": row.get("occurred_at", ""),
+        "test": row.get("test", "") in ("1", "true", "t"),
+        "viewer": None,
+        "data": {},
+        "problem": f"this row cannot be read: {error}",
+    }
 
 
 async def plugins_json(request: web.Request) -> web.Response:

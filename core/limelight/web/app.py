@@ -32,6 +32,7 @@ from ..plugins import PluginHost
 from ..scheduler import Scheduler
 from ..viewers import Viewers
 from . import api, dashboard, health, webhooks
+from . import quarantine as quarantine_web
 from .auth import require_admin, require_overlay
 from .csrf import request_guard, template_context
 from .errors import ApiError, error_middleware
@@ -129,6 +130,7 @@ def create_app(
     overlay_routes.setup(app)
     overlay_dashboard.setup(app)
     chat_web.setup(app)
+    quarantine_web.setup(app)
     app.router.add_static("/-/static/", CORE_STATIC, name="static")
     app.router.add_static("/-/theme/", resources.theme_dir() / "static", name="theme-static")
     for name in host.enabled:

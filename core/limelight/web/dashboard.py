@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from .. import quarantine
 from . import sessions
 from .auth import AuthError, check_login, is_admin
 from .csrf import origin_problem
@@ -32,6 +33,7 @@ CORE_NAV: tuple[tuple[str, str], ...] = (
     ("/admin/", "Overview"),
     ("/admin/chat", "Chat"),
     ("/admin/overlays", "Overlays"),
+    ("/admin/quarantine", "Quarantine"),
 )
 
 
@@ -131,6 +133,10 @@ async def overview(request: web.Request) -> web.Response:
         for o in host.overlays.values()
     ]
     db = await services.db.status()
+    try:
+        quarantined = await quarantine.count_pending()
+    except Exception:  # the status card already says what is wrong with the database
+        quarantined = 0
     return render(
         request,
         "admin/index.html",
@@ -138,6 +144,7 @@ async def overview(request: web.Request) -> web.Response:
             "plugins": host.list_json(),
             "overlays": overlays,
             "db": db,
+            "quarantined": quarantined,
             "obs": services.obs.status() if services.obs is not None else {"status": "disabled"},
         },
     )

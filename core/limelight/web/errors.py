@@ -13,6 +13,7 @@ from html import escape
 
 from aiohttp import web
 
+from ..failures import NotRecorded, Unrecordable
 from .security import DASHBOARD_CSP, OVERLAY_CSP, secure
 
 log = logging.getLogger("limelight.web")
@@ -62,6 +63,13 @@ async def error_middleware(
         return await handler(request)
     except ApiError as exc:
         return error_response(request, exc.status_code, exc.message, exc.extra)
+    except Unrecordable as exc:  # a route that published (a plugin's, a dashboard action)
+        message = f"this cannot be recorded: {exc.reason}"
+        return error_response(request, 422, message, {"quarantined": exc.quarantined})
+    except NotRecorded:
+        response = error_response(request, 503, "could not record it now; retry later")
+        response.headers["Retry-After"] = "30"
+        return response
     except web.HTTPException as exc:
         if exc.status_code < 400:
             raise

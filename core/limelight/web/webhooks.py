@@ -4,28 +4,45 @@ The provider (a plugin's :class:`~limelight.registry.WebhookProvider`) verifies 
 signature and parses the delivery; this module enforces the body limit, passes every event
 it returns through the edge normaliser (:func:`limelight.edge.clean_event`: whatever a
 provider let through, no string, key, number or time from outside reaches the database
-unchecked) and commits them before answering 2xx. A delivery the database could not take gets a 503,
-so the provider retries and nothing is lost; a replay gets 200 and changes nothing.
+unchecked) and commits them before answering. The answer is a promise (see
+:mod:`limelight.failures`):
+
+* **2xx**: every event of the delivery is committed and every money plugin's rows for it
+  are written (in its batch, or in the core's second attempt, which runs before this
+  answer). A replay gets 200 and changes nothing.
+* **503** with ``Retry-After``: the database could not take it now (busy, down, full).
+  Nothing is answered as recorded; the provider's retry stores it, or writes the rows a
+  plugin still owes for it (:mod:`limelight.owed`), and only then gets its 2xx.
+* **422**: the delivery can never be recorded as it is (the database refuses one of its
+  values, or a money plugin raises on it every time). It is kept in the quarantine for
+  the streamer (amount, payer, provider id, the raw body), and a retry gets the same 422.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, quote_plus
 
 from aiohttp import web
 
 from .. import edge
+from ..failures import Unrecordable, describe, is_transient
 from ..webhooks import WebhookError
-from .errors import ApiError
-from .keys import HOST, SERVICES
+from .errors import ApiError, error_response
+from .keys import HOST, SERVICES, SETTINGS
 
 if TYPE_CHECKING:
     from ..bus import Accepted, EventBus
+    from ..config import Settings
     from ..events import Event
 
 log = logging.getLogger("limelight.webhooks")
+
+#: Seconds a provider is asked to wait before retrying a delivery answered 503.
+RETRY_AFTER = 30
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -64,21 +81,67 @@ async def receive(request: web.Request) -> web.Response:
         )
         log.warning("webhook %s rejected (%d): %s", name, status, message)
         raise ApiError(status, message) from None
+    except Exception as exc:
+        # The provider failed on this delivery in a way it did not foresee (before or
+        # after its signature check: nothing of it is kept). A passing database error is
+        # worth a retry; anything else would fail the same way every time.
+        log.error("webhook %s: the provider failed on the delivery", name, exc_info=exc)
+        if is_transient(exc):
+            return _retry_later(request, "could not read the delivery now; retry later")
+        raise ApiError(422, f"this delivery cannot be read: {describe(exc)}") from None
     bus = request.app[SERVICES].bus
+    raw = redacted(body, request.app[SETTINGS])
     # Shielded: a provider that hangs up mid-commit must not leave half a delivery behind;
     # whatever was committed is deduped when it retries.
     try:
-        results = await asyncio.shield(_commit(bus, events))
-    except Exception:
-        log.exception("webhook %s: could not store the delivery", name)
-        raise ApiError(503, "could not store the delivery; retry later") from None
+        results = await asyncio.shield(_commit(bus, events, raw))
+    except Unrecordable as exc:
+        log.warning("webhook %s: the delivery cannot be recorded (422): %s", name, exc.reason)
+        raise ApiError(
+            422, f"this delivery cannot be recorded: {exc.reason}", quarantined=exc.quarantined
+        ) from None
+    except Exception as exc:
+        log.error("webhook %s: could not store the delivery (503): %s", name, exc)
+        return _retry_later(request, "could not store the delivery; retry later")
     ids = [r.id for r in results]
     duplicates = sum(r.duplicate for r in results)
     return web.json_response({"ok": True, "ids": ids, "duplicates": duplicates})
 
 
-async def _commit(bus: EventBus, events: list[Event]) -> list[Accepted]:
-    return [await bus.publish(event) for event in events]
+def _retry_later(request: web.Request, message: str) -> web.Response:
+    """A 503 that tells the provider when to come back."""
+    response = error_response(request, 503, message)
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
+
+
+async def _commit(bus: EventBus, events: list[Event], raw: str) -> list[Accepted]:
+    return [await bus.publish(event, retryable=True, raw=raw) for event in events]
+
+
+def redacted(body: bytes, settings: Settings) -> str:
+    """The delivery as the quarantine keeps it: decoded, with every credential of the
+    config (``[webhooks.*]``, ``[security]``) cut out, plain or URL-encoded. Ko-fi sends
+    its verification token in the body, and the quarantine is shown on the dashboard."""
+    text = body.decode("utf-8", "backslashreplace")
+    for secret in _credentials([settings.webhooks, settings.security.model_dump()]):
+        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+            text = text.replace(form, "[redacted]")
+    return text
+
+
+def _credentials(values: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(values, str):
+        if len(values) >= 8:  # shorter values are no credential worth the name
+            found.add(values)
+    elif isinstance(values, Mapping):
+        for value in values.values():
+            found |= _credentials(value)
+    elif isinstance(values, list | tuple):
+        for value in values:
+            found |= _credentials(value)
+    return found
 
 
 def setup(app: web.Application) -> None:

@@ -32,6 +32,12 @@ async function refreshEvents(list) {
       const what = document.createElement("span");
       what.textContent = describe(event);
       li.append(type, who, what);
+      if (event.problem) {
+        const problem = document.createElement("span");
+        problem.className = "problem";
+        problem.textContent = event.problem;
+        li.append(problem);
+      }
       list.append(li);
     }
   } catch (err) {

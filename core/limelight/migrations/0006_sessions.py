@@ -4,7 +4,7 @@ from tortoise import fields
 
 
 class Migration(migrations.Migration):
-    dependencies = [("limelight", "0004_event_unrecorded")]
+    dependencies = [("limelight", "0005_quarantine")]
 
     initial = False
 
