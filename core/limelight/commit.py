@@ -133,6 +133,8 @@ class GroupCommit(Generic[Item, Result]):
         #: Batches committed and items in them, for ``/healthz`` and the benchmarks.
         self.batches = 0
         self.items = 0
+        #: Why the last write failed, until one succeeds (``/healthz`` tells a full disk).
+        self.failed: BaseException | None = None
 
     def start(self) -> None:
         self._stopping = False
@@ -184,10 +186,12 @@ class GroupCommit(Generic[Item, Result]):
                 for one in batch:
                     await self._write([one])
                 return
+            self.failed = exc
             future = batch[0][1]
             if not future.done():
                 future.set_exception(exc)
             return
+        self.failed = None
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)

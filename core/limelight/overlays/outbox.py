@@ -20,6 +20,7 @@ Replay policy, for a page that connects with ``since=<last id it showed>``:
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 from collections import deque
 from dataclasses import dataclass
@@ -37,6 +38,11 @@ QUEUED, SHOWN, SKIPPED, CLEARED = "queued", "shown", "skipped", "cleared"
 REPLAY_LIMIT = 500
 #: Test alerts kept in memory per overlay.
 TEST_KEEP = 500
+
+
+def dumps(message: dict[str, Any]) -> str:
+    """The one JSON form of every message a page gets."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
 def utcnow() -> datetime:
@@ -119,6 +125,10 @@ class Outbox:
         #: Ids already marked shown, so ten pages acking one alert write once.
         self._acked: deque[int] = deque(maxlen=4096)
         self._acked_set: set[int] = set()
+        #: Each overlay's replayable alerts as sent (``to_wire`` serialised once): every
+        #: page that gets an alert, live or replayed, holds this one string, so a thousand
+        #: reconnecting pages cost a thousand references, not a thousand copies.
+        self._wire: dict[str, dict[int, tuple[datetime, str]]] = {}
 
     async def start(self) -> None:
         newest = await OverlayAlert.all().order_by("-id").first()
@@ -195,25 +205,64 @@ class Outbox:
 
     # -- reading --------------------------------------------------------------------------
 
-    async def replay(self, overlay: str, since: int | None) -> tuple[list[OutboxAlert], int]:
-        """What a page connecting with ``since`` must be sent, in order, and how many
-        alerts it missed that are too old to replay."""
+    def wire(self, alert: OutboxAlert) -> str:
+        """``alert`` as pages get it, serialised once and shared (see ``_wire``)."""
+        texts = self._wire.setdefault(alert.overlay, {})
+        cached = texts.get(alert.id)
+        if cached is not None:
+            return cached[1]
+        text = dumps(alert.to_wire())
+        texts[alert.id] = (alert.created_at, text)
+        if len(texts) > REPLAY_LIMIT + TEST_KEEP + 64:
+            self._prune_wire(alert.overlay)
+        return text
+
+    def _prune_wire(self, overlay: str) -> None:
+        """Keep what a replay can still send: young enough, and the newest ones (real ids
+        grow, test ids shrink: both are kept by how new they are)."""
         cutoff = utcnow() - timedelta(seconds=self.replay_max_age)
+        texts = self._wire.get(overlay, {})
+        young = [i for i, (at, _) in texts.items() if at >= cutoff]
+        real = sorted(i for i in young if i > 0)[-REPLAY_LIMIT:]
+        tests = sorted(i for i in young if i < 0)[:TEST_KEEP]
+        self._wire[overlay] = {i: texts[i] for i in (*tests, *real)}
+
+    async def replay(
+        self, overlay: str, since: int | None, limit: int | None = None
+    ) -> tuple[list[str], int]:
+        """What a page connecting with ``since`` must be sent, in order (the shared wire
+        texts, at most ``limit`` of the newest), and how many alerts it missed that are too
+        old to replay."""
+        cutoff = utcnow() - timedelta(seconds=self.replay_max_age)
+        limit = REPLAY_LIMIT if limit is None else min(limit, REPLAY_LIMIT)
         live = (QUEUED, SHOWN) if since is not None else (QUEUED,)
         query = OverlayAlert.filter(overlay=overlay, status__in=live)
         if since is not None:
             query = query.filter(id__gt=since)
-        rows = await query.filter(created_at__gte=cutoff).order_by("-id").limit(REPLAY_LIMIT)
+        rows = await (
+            query.filter(created_at__gte=cutoff).order_by("-id").limit(limit).values_list("id")
+        )
+        real = [int(row[0]) for row in rows]
         expired = await query.filter(created_at__lt=cutoff, status=QUEUED).count()
-        alerts = [OutboxAlert.from_row(r) for r in reversed(rows)]
+        texts = self._wire.setdefault(overlay, {})
+        missing = [i for i in real if i not in texts]
+        if missing:
+            for row in await OverlayAlert.filter(id__in=missing):
+                self.wire(OutboxAlert.from_row(row))
+            texts = self._wire[overlay]
+        keyed: list[tuple[tuple[int, int, int], str]] = []
+        for alert_id in real:
+            cached = texts.get(alert_id)
+            if cached is not None:  # (a row pruned from the history meanwhile is skipped)
+                keyed.append(((alert_id, 0, 0), cached[1]))
         for test in self._tests.get(overlay, ()):
             if test.status not in live or test.created_at < cutoff:
                 continue
             if since is not None and test.after < since:
                 continue
-            alerts.append(test)
-        alerts.sort(key=OutboxAlert.sort_key)
-        return alerts, expired
+            keyed.append((test.sort_key(), self.wire(test)))
+        keyed.sort(key=lambda pair: pair[0])
+        return [text for _, text in keyed[-limit:]], expired
 
     async def get(self, alert_id: int) -> OutboxAlert | None:
         if alert_id < 0:

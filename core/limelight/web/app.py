@@ -52,12 +52,15 @@ def build_host(
     *,
     entry_points: bool = True,
     environ: Mapping[str, str] | None = None,
+    strict_config: bool = False,
 ) -> PluginHost:
     """Load plugins (entry points, then objects given in code), configure, register.
 
     ``environ`` is where ``LIMELIGHT_PLUGINS`` is read (the process environment when
-    ``None``; the test kit passes its own, so a developer's shell does not leak in)."""
-    host = PluginHost(settings)
+    ``None``; the test kit passes its own, so a developer's shell does not leak in).
+    ``strict_config``: the caller stops on a mistake in a plugin's table (``limelight
+    run``), so the plugin's disabling is not logged too."""
+    host = PluginHost(settings, strict_config=strict_config)
     if entry_points:
         host.load_entry_points(plugin_selection(environ), settings.plugins.disabled)
     for name, obj in (plugins or {}).items():
@@ -200,7 +203,7 @@ def _guarded(handler: Handler, checks: list[Check]) -> Handler:
 async def _database(app: web.Application) -> AsyncIterator[None]:
     settings, host = app[SETTINGS], app[HOST]
     url = normalise_url(settings.database.url, settings.base_dir)
-    db = Database(url, host.models.values())
+    db = Database(url, host.models.values(), connect_timeout=settings.database.connect_timeout)
     await db.open()
     scheduler = Scheduler()
     services = Services(
