@@ -175,7 +175,6 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> in
         ListenError,
         bind_sockets,
         connection_cap,
-        quiet_accept_errors,
         runner_options,
     )
 
@@ -185,7 +184,6 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> in
     except ListenError as exc:
         return _fail(str(exc), EXIT_STARTUP)
     loop = asyncio.get_running_loop()
-    quiet_accept_errors(loop)
     runner: web.AppRunner | None = None
     started = False
     try:

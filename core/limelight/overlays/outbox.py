@@ -19,6 +19,7 @@ Replay policy, for a page that connects with ``since=<last id it showed>``:
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -38,6 +39,9 @@ QUEUED, SHOWN, SKIPPED, CLEARED = "queued", "shown", "skipped", "cleared"
 REPLAY_LIMIT = 500
 #: Test alerts kept in memory per overlay.
 TEST_KEEP = 500
+#: Seconds one replay reading is shared by pages connecting meanwhile (while the outbox
+#: does not change); the replay window moves on, so not longer.
+REPLAY_SHARE = 1.0
 
 
 def dumps(message: dict[str, Any]) -> str:
@@ -125,6 +129,13 @@ class Outbox:
         #: Ids already marked shown, so ten pages acking one alert write once.
         self._acked: deque[int] = deque(maxlen=4096)
         self._acked_set: set[int] = set()
+        #: Bumped by every change (see ``changed``); a shared replay reading is only
+        #: reused within one generation.
+        self.generation = 0
+        self._replays: dict[
+            tuple[str, int | None, int | None, int],
+            tuple[float, asyncio.Future[tuple[list[str], int]]],
+        ] = {}
         #: Each overlay's replayable alerts as sent (``to_wire`` serialised once): every
         #: page that gets an alert, live or replayed, holds this one string, so a thousand
         #: reconnecting pages cost a thousand references, not a thousand copies.
@@ -177,6 +188,7 @@ class Outbox:
                 after=self.last_real_id,
             )
             self._tests.setdefault(overlay, deque(maxlen=TEST_KEEP)).append(alert)
+            self.changed()
             return alert
         row = OverlayAlert(
             overlay=overlay,
@@ -201,6 +213,7 @@ class Outbox:
             alert.duplicate = True
             return alert
         self.last_real_id = max(self.last_real_id, row.id)
+        self.changed()
         return OutboxAlert.from_row(row)
 
     # -- reading --------------------------------------------------------------------------
@@ -227,12 +240,42 @@ class Outbox:
         tests = sorted(i for i in young if i < 0)[:TEST_KEEP]
         self._wire[overlay] = {i: texts[i] for i in (*tests, *real)}
 
+    def changed(self) -> None:
+        """An alert was added, committed, shown, skipped or cleared: replays read afresh."""
+        self.generation += 1
+        self._replays.clear()
+
+    def committed(self, alert: OutboxAlert) -> None:
+        """An alert written in a bus transaction is on disk."""
+        self.last_real_id = max(self.last_real_id, alert.id)
+        self.changed()
+
     async def replay(
         self, overlay: str, since: int | None, limit: int | None = None
     ) -> tuple[list[str], int]:
         """What a page connecting with ``since`` must be sent, in order (the shared wire
         texts, at most ``limit`` of the newest), and how many alerts it missed that are too
-        old to replay."""
+        old to replay.
+
+        Pages that connect together (every source after a restart or a network blip) share
+        one reading while nothing changed in the outbox, so a thousand reconnects cost a
+        few queries, not two thousand in the database's queue ahead of everything else."""
+        key = (overlay, since, limit, self.generation)
+        now = asyncio.get_running_loop().time()
+        shared = self._replays.get(key)
+        if shared is not None and now - shared[0] < REPLAY_SHARE:
+            return await asyncio.shield(shared[1])
+        future = asyncio.ensure_future(self._read_replay(overlay, since, limit))
+        self._replays[key] = (now, future)
+        try:
+            return await asyncio.shield(future)
+        finally:
+            if future.done() and future.exception() is not None:
+                self._replays.pop(key, None)
+
+    async def _read_replay(
+        self, overlay: str, since: int | None, limit: int | None
+    ) -> tuple[list[str], int]:
         cutoff = utcnow() - timedelta(seconds=self.replay_max_age)
         limit = REPLAY_LIMIT if limit is None else min(limit, REPLAY_LIMIT)
         live = (QUEUED, SHOWN) if since is not None else (QUEUED,)
@@ -317,6 +360,8 @@ class Outbox:
             await OverlayAlert.filter(id__in=real, overlay=overlay, status=QUEUED).update(
                 status=SHOWN, shown_at=utcnow()
             )
+        if fresh:
+            self.changed()
 
     async def set_status(self, overlay: str, alert_id: int, status: str) -> bool:
         """Skip one alert that no page has shown yet; ``False`` when there is none."""
@@ -325,10 +370,12 @@ class Outbox:
             if test is None or test.overlay != overlay or test.status != QUEUED:
                 return False
             test.status = status
+            self.changed()
             return True
         changed = await OverlayAlert.filter(id=alert_id, overlay=overlay, status=QUEUED).update(
             status=status
         )
+        self.changed()
         return bool(changed)
 
     async def clear(self, overlay: str) -> int:
@@ -338,4 +385,5 @@ class Outbox:
             if test.status == QUEUED:
                 test.status = CLEARED
                 changed += 1
+        self.changed()
         return changed

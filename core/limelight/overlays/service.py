@@ -93,6 +93,8 @@ class Channel:
             "name": self.name,
             "registered": self.spec is not None,
             "clients": len(self.clients),
+            # Messages waiting in the pages' send queues (shared texts, counted per page).
+            "queued": sum(len(c.queue) for c in self.clients),
             "refused": self.refused,
             "paused": self.paused,
             "alerts": self.alerts,
@@ -564,7 +566,7 @@ class OverlayService:
 
     def _committed(self, channel: Channel, alert: OutboxAlert) -> None:
         """An alert written in a bus transaction is on disk: count it and send it."""
-        self.outbox.last_real_id = max(self.outbox.last_real_id, alert.id)
+        self.outbox.committed(alert)
         self._deliver(channel, alert)
 
     def _deliver(self, channel: Channel, alert: OutboxAlert) -> None:

@@ -103,6 +103,9 @@ class Client:
                 self.closed = True
                 return
             self.sent += 1
+            # A send the socket takes at once does not suspend: without this, a page being
+            # sent a long replay would hold the loop (and /healthz) until all is written.
+            await asyncio.sleep(0)
 
     def evict(self, reason: str) -> None:
         """Drop a page that stopped reading; it will reconnect and resume with ``since``."""

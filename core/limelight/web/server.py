@@ -12,11 +12,13 @@ request handlers):
   service, a thousand slow sockets used to exhaust the process: ``accept()`` failed,
   ``/healthz`` went dark and every failed accept wrote a traceback. The cap
   (``[server] max_connections``, lowered to leave room under ``RLIMIT_NOFILE``) keeps
-  descriptors for the database, OBS and chat. At the cap a new connection takes the place of
-  the oldest one that is still waiting for its request head; when there is none, the new one
-  is closed at once.
+  descriptors for the database, OBS and chat. Sockets are counted from ``accept()`` on (an
+  accept loop of our own: asyncio's accepts a hundred at a time before anyone looks). At
+  the cap the oldest connection still waiting for its request head is closed to make room;
+  with none, new connections wait in the kernel's queue until one closes.
 * **Quiet accept errors.** Running out of descriptors anyway (another part of the process
-  opened many files) is logged once per interval with a count, never once per attempt.
+  opened many files) pauses accepting for a second and is logged once per interval with a
+  count, never once per attempt.
 
 The sockets are bound before the slow part of startup (plugins, database, migrations) and
 start listening only when the app is ready: a taken port is reported at once, and nothing
@@ -43,14 +45,17 @@ log = logging.getLogger("limelight.web")
 #: Seconds an idle kept-alive connection stays open (longer than nginx's 60 s upstream
 #: keep-alive, so the proxy, not Limelight, closes an idle connection first).
 KEEPALIVE_TIMEOUT = 75.0
-#: Descriptors kept free under ``RLIMIT_NOFILE`` for everything that is not a client
-#: connection (database, log, OBS, chat, plugin files): at least this many ...
+#: Connections the kernel queues before they are accepted; asyncio also accepts up to
+#: this many at once before any of them is looked at, so the cap keeps room for them.
+BACKLOG = 128
+#: Descriptors kept free under ``RLIMIT_NOFILE``, besides the backlog, for everything that
+#: is not a client connection (database, log, OBS, chat, plugin files): at least this
+#: many ...
 RESERVED_FDS = 64
 #: ... or this share of the limit, whichever is more.
 RESERVED_SHARE = 0.1
 #: At most one log line per this many seconds for each kind of refusal.
 LOG_INTERVAL = 60.0
-ACCEPT_ERROR = "socket.accept() out of system resource"
 
 
 class ListenError(Exception):
@@ -101,8 +106,8 @@ def connection_cap(configured: int, limit: int | None = None) -> int:
     """``[server] max_connections``, lowered so the cap stays below the descriptor limit
     with room for everything else the process opens."""
     limit = descriptor_limit() if limit is None else limit
-    reserve = max(RESERVED_FDS, int(limit * RESERVED_SHARE))
-    return max(1, min(configured, limit - reserve))
+    reserve = BACKLOG + max(RESERVED_FDS, int(limit * RESERVED_SHARE))
+    return max(16, min(configured, limit - reserve))
 
 
 def runner_options(settings: Settings) -> dict[str, Any]:
@@ -144,54 +149,59 @@ class Throttled:
 
 
 class Guard:
-    """Tracks the open connections of one server: the cap and the header timeout."""
+    """Counts the open connections of one server (from ``accept()`` to the socket's
+    close), enforces the cap and remembers which connections still wait for their request
+    head (the ones that make room at the cap, oldest first)."""
 
     def __init__(self, cap: int, header_timeout: float) -> None:
         self.cap = cap
         self.header_timeout = header_timeout
-        #: Open connections, oldest first.
-        self.open: dict[GuardedProtocol, None] = {}
-        #: Open connections that have not sent a whole request head yet, oldest first.
+        #: Accepted sockets not closed yet (what counts against the descriptor limit).
+        self.count = 0
+        #: Connections that have not sent a whole request head yet, oldest first.
         self.waiting: dict[GuardedProtocol, None] = {}
+        self.listeners: list[Listener] = []
         self.timed_out = Throttled("closed connections that sent no request head in time")
         self.replaced = Throttled("connection cap reached: closed the oldest idle connection")
-        self.refused = Throttled("connection cap reached: refused a new connection")
+        self.held = Throttled("connection cap reached: new connections wait until one closes")
+        self.accept_errors = Throttled("cannot accept connections")
 
     def stats(self) -> dict[str, int]:
         return {
-            "open": len(self.open),
+            "open": self.count,
             "cap": self.cap,
             "waiting_for_headers": len(self.waiting),
             "header_timeouts": self.timed_out.total,
             "replaced": self.replaced.total,
-            "refused": self.refused.total,
+            "held": self.held.total,
         }
 
-    def admit(self, conn: GuardedProtocol) -> bool:
-        """Make room for ``conn``: under the cap it just counts; at the cap it replaces the
-        oldest connection still waiting for its request head, or is refused."""
-        if len(self.open) >= self.cap:
-            oldest = next(iter(self.waiting), None)
-            if oldest is None:
-                self.refused.note(f"{len(self.open)} open, cap {self.cap}")
-                return False
+    def has_room(self) -> bool:
+        return self.count < self.cap
+
+    def make_room(self) -> None:
+        """At the cap: close the oldest connection still waiting for its request head
+        (its descriptor is free once it is closed, and then the next one is accepted);
+        with none, new connections wait in the kernel's queue until one closes."""
+        oldest = next(iter(self.waiting), None)
+        if oldest is not None:
             self.replaced.note(f"cap {self.cap}")
             oldest.drop()
-        self.open[conn] = None
-        self.waiting[conn] = None
-        return True
+        else:
+            self.held.note(f"{self.count} open, cap {self.cap}")
 
-    def heard(self, conn: GuardedProtocol) -> None:
-        self.waiting.pop(conn, None)
+    def accepted(self) -> None:
+        self.count += 1
 
-    def forget(self, conn: GuardedProtocol) -> None:
-        self.open.pop(conn, None)
-        self.waiting.pop(conn, None)
+    def closed(self) -> None:
+        self.count -= 1
+        for listener in self.listeners:
+            listener.resume()
 
 
 class GuardedProtocol(asyncio.Protocol):
     """Passes everything to aiohttp's request handler, watching for the end of the first
-    request head (``\\r\\n\\r\\n``) to enforce the header timeout and the cap."""
+    request head (``\\r\\n\\r\\n``) to enforce the header timeout."""
 
     def __init__(self, inner: asyncio.Protocol, guard: Guard) -> None:
         self.inner = inner
@@ -200,15 +210,11 @@ class GuardedProtocol(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._tail = b""
         self._heard = False
-        self._admitted = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        if not self.guard.admit(self):
-            transport.abort()
-            return
-        self._admitted = True
+        self.guard.waiting[self] = None
         loop = asyncio.get_running_loop()
         self._timer = loop.call_later(self.guard.header_timeout, self._too_slow)
         self.inner.connection_made(transport)
@@ -218,10 +224,8 @@ class GuardedProtocol(asyncio.Protocol):
             seen = self._tail + data
             if b"\r\n\r\n" in seen:
                 self._heard = True
-                self.guard.heard(self)
-                if self._timer is not None:
-                    self._timer.cancel()
-                    self._timer = None
+                self.guard.waiting.pop(self, None)
+                self._cancel_timer()
             else:
                 self._tail = seen[-3:]
         self.inner.data_received(data)
@@ -236,12 +240,15 @@ class GuardedProtocol(asyncio.Protocol):
         self.inner.resume_writing()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_timer()
+        self.guard.waiting.pop(self, None)
+        self.guard.closed()
+        self.inner.connection_lost(exc)
+
+    def _cancel_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self.guard.forget(self)
-        if self._admitted:
-            self.inner.connection_lost(exc)
 
     def _too_slow(self) -> None:
         self._timer = None
@@ -250,20 +257,104 @@ class GuardedProtocol(asyncio.Protocol):
             self.drop()
 
     def drop(self) -> None:
-        self.guard.forget(self)
+        """Close at once; the descriptor counts until the socket is really closed."""
+        self.guard.waiting.pop(self, None)
         if self.transport is not None and not self.transport.is_closing():
             self.transport.abort()
+
+
+#: Connections accepted per wake-up of the listening socket.
+ACCEPT_BURST = 32
+#: Errors of ``accept()`` that mean the process ran out of something (descriptors,
+#: memory): accepting pauses for a moment instead of spinning.
+OUT_OF_RESOURCES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+#: Seconds accepting pauses after running out of resources.
+ACCEPT_RETRY = 1.0
+
+
+class Listener:
+    """An accept loop that counts each socket from ``accept()`` on, so the process never
+    holds more client sockets than the cap: at the cap it stops accepting (connections
+    wait in the kernel's queue) until one closes."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        protocol: Callable[[], asyncio.Protocol],
+        guard: Guard,
+    ) -> None:
+        self.sock = sock
+        self.protocol = protocol
+        self.guard = guard
+        self.loop = asyncio.get_running_loop()
+        self.reading = False
+        self.closed = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        self.sock.listen(BACKLOG)
+        self.guard.listeners.append(self)
+        self.resume()
+
+    def resume(self) -> None:
+        if not self.reading and not self.closed:
+            self.loop.add_reader(self.sock.fileno(), self._readable)
+            self.reading = True
+
+    def pause(self) -> None:
+        if self.reading:
+            self.loop.remove_reader(self.sock.fileno())
+            self.reading = False
+
+    def close(self) -> None:
+        self.pause()
+        self.closed = True
+        if self in self.guard.listeners:
+            self.guard.listeners.remove(self)
+        self.sock.close()
+
+    def _readable(self) -> None:
+        for _ in range(ACCEPT_BURST):
+            if not self.guard.has_room():
+                self.pause()
+                self.guard.make_room()
+                return
+            try:
+                conn, _ = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in OUT_OF_RESOURCES:
+                    self.guard.accept_errors.note(exc.strerror or str(exc))
+                    self.pause()
+                    self.loop.call_later(ACCEPT_RETRY, self.resume)
+                    return
+                continue  # the client gave up before it was accepted (ECONNABORTED)
+            conn.setblocking(False)
+            self.guard.accepted()
+            task = self.loop.create_task(self._connect(conn))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _connect(self, conn: socket.socket) -> None:
+        try:
+            await self.loop.connect_accepted_socket(self.protocol, conn)
+        except Exception as exc:  # the client left in between
+            log.debug("could not set up an accepted connection: %s", exc)
+            conn.close()
+            self.guard.closed()
 
 
 class GuardedSite(web.BaseSite):
     """A site on an already bound socket whose connections pass through a :class:`Guard`."""
 
-    __slots__ = ("_guard", "_name", "_sock")
+    __slots__ = ("_guard", "_listener", "_name", "_sock")
 
     def __init__(self, runner: web.BaseRunner, sock: socket.socket, guard: Guard) -> None:
-        super().__init__(runner, backlog=128)
+        super().__init__(runner, backlog=BACKLOG)
         self._sock = sock
         self._guard = guard
+        self._listener: Listener | None = None
         host, port = sock.getsockname()[:2]
         self._name = f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
@@ -280,27 +371,10 @@ class GuardedSite(web.BaseSite):
         def protocol() -> asyncio.Protocol:
             return GuardedProtocol(server(), guard)
 
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(protocol, sock=self._sock, backlog=self._backlog)
+        self._listener = Listener(self._sock, protocol, guard)
+        self._listener.start()
 
-
-def quiet_accept_errors(loop: asyncio.AbstractEventLoop) -> Throttled:
-    """Log asyncio's "out of system resource" accept errors once per interval, with a
-    count and no traceback; every other loop error goes where it went before."""
-    previous: Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object] | None = (
-        loop.get_exception_handler()
-    )
-    throttle = Throttled("cannot accept connections: out of file descriptors")
-
-    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        if str(context.get("message", "")).startswith(ACCEPT_ERROR):
-            exc = context.get("exception")
-            throttle.note(str(getattr(exc, "strerror", "") or exc or ""))
-            return
-        if previous is not None:
-            previous(loop, context)
-        else:
-            loop.default_exception_handler(context)
-
-    loop.set_exception_handler(handler)
-    return throttle
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+        await super().stop()
