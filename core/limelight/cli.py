@@ -247,11 +247,12 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> in
 async def _stop(runner: Any) -> bool:
     """Stop the server (sites, then the app's cleanup) within :data:`STOP_BUDGET`;
     ``False`` when it did not finish in time."""
-    try:
-        async with asyncio.timeout(STOP_BUDGET):
-            await runner.cleanup()
-    except TimeoutError:
+    cleanup = asyncio.ensure_future(runner.cleanup())
+    done, _ = await asyncio.wait({cleanup}, timeout=STOP_BUDGET)
+    if not done:
         return False
+    if (exc := cleanup.exception()) is not None:
+        logging.getLogger("limelight").error("stopping failed: %s", _describe(exc))
     return True
 
 

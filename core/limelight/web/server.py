@@ -118,7 +118,7 @@ def runner_options(settings: Settings) -> dict[str, Any]:
     endpoints that take bodies refuse a ``Content-Encoding`` instead."""
     return {
         "handle_signals": False,
-        "shutdown_timeout": 3.0,
+        "shutdown_timeout": 2.0,
         "keepalive_timeout": KEEPALIVE_TIMEOUT,
         "auto_decompress": False,
     }
