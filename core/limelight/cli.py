@@ -152,13 +152,23 @@ STOP_BUDGET = 4.0
 
 def config_problems(settings: Settings, host: PluginHost) -> list[str]:
     """Mistakes in the plugins' and the webhooks' tables: ``limelight run`` stops on any
-    (a server without its tip provider would answer 404 to payments and lose them)."""
+    (a server without its tip provider would answer 404 to payments and lose them).
+
+    A ``[webhooks.<name>]`` table that no plugin provides is a mistake (a misspelled name)
+    only when every installed plugin runs: with one disabled or failed, it may be that
+    plugin's, and is logged instead (the failure shows in ``/healthz``)."""
     found = list(host.config_errors.values())
-    failed = any(i.status == "failed" for i in host.info.values())
+    if found:  # (a plugin whose table is wrong registered no webhook provider)
+        return found
+    unsure = [n for n, i in host.info.items() if not i.enabled]
     for name, problem in webhook_problems(settings, host):
-        if failed and host.webhook_providers.get(name) is None:
-            # The provider may belong to a plugin that failed (its config, above, or its
-            # own bug, which disables it alone and shows in /healthz): not a mistake here.
+        if unsure and host.webhook_providers.get(name) is None:
+            logging.getLogger("limelight").warning(
+                "%s; deliveries to /webhooks/%s are answered 404 (not running: %s)",
+                problem,
+                name,
+                ", ".join(sorted(unsure)),
+            )
             continue
         found.append(f"{settings.source}: {problem}")
     return found

@@ -78,7 +78,7 @@ class SecuritySettings(Section):
 class DatabaseSettings(Section):
     url: str = "sqlite://data/limelight.sqlite3"
     #: Seconds to wait for the database to answer at startup before giving up.
-    connect_timeout: float = Field(3.0, gt=0, le=120)
+    connect_timeout: float = Field(2.5, gt=0, le=120)
 
 
 class ObsConnectionSettings(Section):

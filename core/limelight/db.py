@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 CORE_MODELS = Models(app="limelight", models="limelight.models", migrations="limelight.migrations")
 #: Seconds the database has to answer at startup (``[database] connect_timeout``): with
 #: Python's own start, a failed ``limelight run`` still says why within 5 s.
-CONNECT_TIMEOUT = 3.0
+CONNECT_TIMEOUT = 2.5
 #: Seconds closing the connections may take (a database that stopped answering must not
 #: hold up a stop).
 CLOSE_TIMEOUT = 1.5
