@@ -180,6 +180,7 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> in
     from .web.app import build_host, create_app
     from .web.keys import HOST
     from .web.server import (
+        GUARD,
         Guard,
         GuardedSite,
         ListenError,
@@ -201,6 +202,9 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> in
         problems = config_problems(settings, app[HOST])
         if problems:
             return _fail("; ".join(problems), EXIT_CONFIG)
+        guard = app[GUARD] = Guard(
+            connection_cap(settings.server.max_connections), settings.server.header_timeout
+        )
         runner = web.AppRunner(app, **runner_options(settings))
         try:
             await runner.setup()
@@ -208,9 +212,6 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> in
             return _fail(str(exc), EXIT_STARTUP)
         except Exception as exc:
             return _fail(f"startup failed: {type(exc).__name__}: {exc}", EXIT_STARTUP)
-        guard = Guard(
-            connection_cap(settings.server.max_connections), settings.server.header_timeout
-        )
         for sock in sockets:
             await GuardedSite(runner, sock, guard).start()
         started = True

@@ -419,6 +419,7 @@ async def test_slowloris_with_few_descriptors_keeps_healthz_answering_and_the_lo
             )
             done.set()
             await attack
+        guard = server.get("/healthz")[1]["connections"]
         assert server.stop() == 0
         log = server.output()
     with capsys.disabled():
@@ -427,9 +428,12 @@ async def test_slowloris_with_few_descriptors_keeps_healthz_answering_and_the_lo
             f"{CHILD_FILES} ({loris.opened} opened, {loris.closed_by_server} cut by the "
             f"server, {loris.refused} not accepted); /healthz {len(probe.results)} probes, "
             f"statuses {sorted(probe.statuses())}, worst {probe.worst * 1000:.0f} ms; "
-            f"log {len(log.encode())} bytes"
+            f"log {len(log.encode())} bytes; server: cap {guard['cap']}, "
+            f"{guard['header_timeouts']} header timeouts, {guard['replaced']} replaced at the "
+            f"cap, {guard['held']} times held"
         )
     assert probe.statuses() == {200}, probe.errors[:5]
     assert loris.closed_by_server > 0
+    assert guard["cap"] < CHILD_FILES and guard["header_timeouts"] + guard["replaced"] > 0
     assert "Traceback" not in log
     assert len(log.encode()) < 64 * 1024, log[-4000:]

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from .. import __version__
 from .keys import HOST, SERVICES
+from .server import GUARD
 
 #: OBS states that mean an enabled OBS is down (``connecting`` is a start or a retry).
 OBS_DOWN = ("unreachable", "auth_failed")
@@ -58,6 +59,9 @@ async def healthz(request: web.Request) -> web.Response:
         ],
         "bus": services.bus.stats(),
     }
+    guard = request.app.get(GUARD)
+    if guard is not None:  # (``limelight run``; the test kit serves without one)
+        body["connections"] = guard.stats()
     body["problems"] = problems_of(body)
     if body["problems"]:
         body["status"] = "degraded"

@@ -199,6 +199,10 @@ class Guard:
             listener.resume()
 
 
+#: The running server's guard (``limelight run`` only), for ``/healthz``.
+GUARD = web.AppKey("guard", Guard)
+
+
 class GuardedProtocol(asyncio.Protocol):
     """Passes everything to aiohttp's request handler, watching for the end of the first
     request head (``\\r\\n\\r\\n``) to enforce the header timeout."""
