@@ -205,7 +205,7 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> in
         guard = app[GUARD] = Guard(
             connection_cap(settings.server.max_connections), settings.server.header_timeout
         )
-        runner = web.AppRunner(app, **runner_options(settings))
+        runner = web.AppRunner(app, **runner_options())
         try:
             await runner.setup()
         except DatabaseError as exc:

@@ -38,8 +38,6 @@ from typing import Any
 
 from aiohttp import web
 
-from ..config import Settings
-
 log = logging.getLogger("limelight.web")
 
 #: Seconds an idle kept-alive connection stays open (longer than nginx's 60 s upstream
@@ -110,15 +108,17 @@ def connection_cap(configured: int, limit: int | None = None) -> int:
     return max(16, min(configured, limit - reserve))
 
 
-def runner_options(settings: Settings) -> dict[str, Any]:
+def runner_options() -> dict[str, Any]:
     """Options for :class:`aiohttp.web.AppRunner`.
 
     ``auto_decompress=False``: request bodies are never inflated by the HTTP parser (a
     gzip bomb would inflate on the event loop, even for a request about to be refused);
-    endpoints that take bodies refuse a ``Content-Encoding`` instead."""
+    ``/webhooks/`` refuses a ``Content-Encoding`` with 415, and elsewhere a compressed body
+    is simply not JSON (400). ``shutdown_timeout``: seconds requests in flight get at a
+    stop (a webhook's commit is shielded and ends with the bus, after them)."""
     return {
         "handle_signals": False,
-        "shutdown_timeout": 2.0,
+        "shutdown_timeout": 1.0,
         "keepalive_timeout": KEEPALIVE_TIMEOUT,
         "auto_decompress": False,
     }
