@@ -353,6 +353,24 @@ CHILD_FILES = 256  # the child's RLIMIT_NOFILE: far fewer than the slow connecti
 HEADER_TIMEOUT = 2.0
 
 
+def slow_head_cut_after(port: int) -> float:
+    """Send a request head one header line a second, never ending it; the seconds until
+    the server closes the connection."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        while time.monotonic() - started < 30:
+            try:
+                sock.sendall(b"X-Slow: 1\r\n")
+                if not sock.recv(1):
+                    break
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+    return time.monotonic() - started
+
+
 class Slowloris:
     """Keeps up to ``count`` connections that send a request head one header line at a
     time and never finish it; a connection the server closes is opened again."""
@@ -406,6 +424,9 @@ async def test_slowloris_with_few_descriptors_keeps_healthz_answering_and_the_lo
     env = clean_env(LIMELIGHT_PLUGINS="alerts,tips")
     limits = child_limits(RLIMIT_NOFILE=CHILD_FILES)
     with running_server(config, tmp_path, env=env, preexec_fn=limits) as server:
+        # One slow client alone: cut once header_timeout has passed without a whole head.
+        cut_after = await asyncio.to_thread(slow_head_cut_after, server.port)
+        assert server.get("/healthz")[1]["connections"]["header_timeouts"] == 1
         loris = Slowloris(server.port, count)
         done = asyncio.Event()
         attack = asyncio.create_task(loris.run_until(done))
@@ -424,7 +445,11 @@ async def test_slowloris_with_few_descriptors_keeps_healthz_answering_and_the_lo
         log = server.output()
     with capsys.disabled():
         print(
-            f"\n[faults] slowloris: {count} slow connections against RLIMIT_NOFILE "
+            f"\n[faults] one slow request head cut after {cut_after:.1f} s "
+            f"(header_timeout {HEADER_TIMEOUT:g} s)"
+        )
+        print(
+            f"[faults] slowloris: {count} slow connections against RLIMIT_NOFILE "
             f"{CHILD_FILES} ({loris.opened} opened, {loris.closed_by_server} cut by the "
             f"server, {loris.refused} not accepted); /healthz {len(probe.results)} probes, "
             f"statuses {sorted(probe.statuses())}, worst {probe.worst * 1000:.0f} ms; "
@@ -432,6 +457,7 @@ async def test_slowloris_with_few_descriptors_keeps_healthz_answering_and_the_lo
             f"{guard['header_timeouts']} header timeouts, {guard['replaced']} replaced at the "
             f"cap, {guard['held']} times held"
         )
+    assert HEADER_TIMEOUT <= cut_after < 30
     assert probe.statuses() == {200}, probe.errors[:5]
     assert loris.closed_by_server > 0
     assert guard["cap"] < CHILD_FILES and guard["header_timeouts"] + guard["replaced"] > 0

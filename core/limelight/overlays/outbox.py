@@ -42,6 +42,8 @@ TEST_KEEP = 500
 #: Seconds one replay reading is shared by pages connecting meanwhile (while the outbox
 #: does not change); the replay window moves on, so not longer.
 REPLAY_SHARE = 1.0
+#: Most shared readings kept at once.
+REPLAY_READINGS = 256
 
 
 def dumps(message: dict[str, Any]) -> str:
@@ -266,6 +268,8 @@ class Outbox:
         if shared is not None and now - shared[0] < REPLAY_SHARE:
             return await asyncio.shield(shared[1])
         future = asyncio.ensure_future(self._read_replay(overlay, since, limit))
+        if len(self._replays) >= REPLAY_READINGS:  # (each page may ask for its own since)
+            self._replays.clear()
         self._replays[key] = (now, future)
         try:
             return await asyncio.shield(future)
@@ -287,17 +291,16 @@ class Outbox:
         )
         real = [int(row[0]) for row in rows]
         expired = await query.filter(created_at__lt=cutoff, status=QUEUED).count()
-        texts = self._wire.setdefault(overlay, {})
-        missing = [i for i in real if i not in texts]
+        cached = self._wire.get(overlay, {})
+        found = {i: cached[i][1] for i in real if i in cached}
+        missing = [i for i in real if i not in found]
         if missing:
             for row in await OverlayAlert.filter(id__in=missing):
-                self.wire(OutboxAlert.from_row(row))
-            texts = self._wire[overlay]
+                found[row.id] = self.wire(OutboxAlert.from_row(row))
         keyed: list[tuple[tuple[int, int, int], str]] = []
         for alert_id in real:
-            cached = texts.get(alert_id)
-            if cached is not None:  # (a row pruned from the history meanwhile is skipped)
-                keyed.append(((alert_id, 0, 0), cached[1]))
+            if alert_id in found:  # (a row pruned from the history meanwhile is skipped)
+                keyed.append(((alert_id, 0, 0), found[alert_id]))
         for test in self._tests.get(overlay, ()):
             if test.status not in live or test.created_at < cutoff:
                 continue
