@@ -23,7 +23,8 @@ from contextlib import asynccontextmanager
 from typing import Any, Generic, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.transactions import in_transaction
+
+from .db import in_transaction
 
 log = logging.getLogger("limelight.commit")
 

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionContext
 from tortoise.backends.base.executor import EXECUTOR_CACHE
+from tortoise.connection import get_connections
 from tortoise.context import TortoiseContext
 from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
-from tortoise.transactions import in_transaction
+from tortoise.transactions import in_transaction as tortoise_in_transaction
 
 from .registry import Models
 
@@ -83,6 +84,54 @@ def tortoise_config(url: str, apps: list[Models]) -> dict[str, Any]:
             entry["migrations"] = spec.migrations
         app_cfg[spec.app] = entry
     return {"connections": {"default": url}, "apps": app_cfg}
+
+
+class SafeTransaction:
+    """``tortoise.transactions.in_transaction``, with a start that failed undone.
+
+    When ``BEGIN`` fails or is cancelled (the database went away, a PostgreSQL restart cut
+    the connection), tortoise 1.1 leaves what its ``__aenter__`` took: the pooled connection
+    (the pool runs dry after a few) or SQLite's transaction lock (every later transaction
+    waits forever), and the task's current connection set to the dead transaction, so every
+    later transaction of that task (the group-commit writer's) fails with "connection is
+    closed" even once the database is back. This gives them back, so the next attempt works.
+    """
+
+    def __init__(self, connection: str = "default") -> None:
+        self._context: TransactionContext = tortoise_in_transaction(connection)
+
+    async def __aenter__(self) -> BaseDBAsyncClient:
+        try:
+            return await self._context.__aenter__()
+        except BaseException:
+            await _undo_enter(self._context)
+            raise
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._context.__aexit__(*exc)
+
+
+def in_transaction(connection: str = "default") -> SafeTransaction:
+    """``async with in_transaction() as conn:`` — see :class:`SafeTransaction`."""
+    return SafeTransaction(connection)
+
+
+async def _undo_enter(context: TransactionContext) -> None:
+    token = getattr(context, "token", None)
+    if token is None:  # failed before it took the connection
+        return
+    get_connections().reset(token)
+    lock = getattr(context, "_trxlock", None)  # SQLite
+    if isinstance(lock, asyncio.Lock) and lock.locked():
+        lock.release()
+    client = getattr(context, "client", None)  # PostgreSQL: a pooled connection
+    pool = getattr(getattr(client, "_parent", None), "_pool", None)
+    taken = getattr(client, "_connection", None)
+    if pool is not None and taken is not None:
+        try:
+            await pool.release(taken)
+        except Exception as exc:
+            log.debug("giving back a connection whose transaction did not start: %s", exc)
 
 
 class Database:

@@ -12,6 +12,7 @@
   SQLite (``RLIMIT_FSIZE`` in the server process), a read-only PostgreSQL — and recovers
   with it; and ``degraded`` when an enabled part is down (OBS unreachable, a chat connector,
   a failed plugin).
+* A transaction whose ``BEGIN`` fails leaves nothing taken: the next write works.
 """
 
 from __future__ import annotations
@@ -419,8 +420,15 @@ async def test_healthz_is_degraded_while_the_database_cannot_write(
             if answer == 503:
                 refused = f"tip-{sent}"
         assert refused, "the database never refused a write"
+
+        async def degraded() -> bool:
+            # (a refusal may come from a connection the outage cut: the write probe, run
+            # every few seconds, then finds the database read-only)
+            status, body = await asyncio.to_thread(health, server)
+            return status == 503 and body["status"] == "degraded"
+
+        await wait_until(degraded, timeout=20, interval=0.2)
         status, body = await asyncio.to_thread(health, server)
-        assert status == 503 and body["status"] == "degraded", body
         assert body["db"]["writable"] is False and "cannot write" in body["db"]["error"]
         assert any(p.startswith("database: cannot write") for p in body["problems"])
         problem = body["db"]["error"]
@@ -447,6 +455,50 @@ async def test_healthz_is_degraded_while_the_database_cannot_write(
             f"\n[faults] {unwritable.backend} cannot write after {sent - 1} tips: "
             f"/healthz 503 degraded ({problem}); the retry stored, /healthz ok again"
         )
+
+
+async def test_a_transaction_that_could_not_begin_leaves_nothing_taken(
+    limelight: Any, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BEGIN fails (a PostgreSQL restart cut the connection under it) more times than the
+    pool has connections: each delivery gets an error, and the next one is stored — no
+    pooled connection, SQLite lock or current-transaction mark is left behind."""
+    from tortoise.backends.asyncpg.client import TransactionWrapper as PgTransaction
+    from tortoise.backends.sqlite.client import SqliteTransactionWrapper as SqliteTransaction
+
+    h = await limelight(database_url=database_url)
+    failures = {"left": 8}
+    for cls in (PgTransaction, SqliteTransaction):
+        real_begin = cls.begin
+
+        async def begin(
+            self: Any, _real: Any = real_begin, _pg: bool = cls is PgTransaction
+        ) -> None:
+            if failures["left"] > 0:
+                failures["left"] -= 1
+                if _pg:  # the server is gone: the pooled connection is dead too
+                    self._connection.terminate()
+                raise ConnectionResetError("the connection was cut")
+            await _real(self)
+
+        monkeypatch.setattr(cls, "begin", begin)
+
+    async def tip(n: int) -> int:
+        status, _ = await h.post_event(
+            {
+                "type": "tip",
+                "source": "api",
+                "source_id": f"begin-{n}",
+                "data": {"amount": "1.00", "currency": "USD"},
+            },
+            settle=False,
+        )
+        return status
+
+    async with asyncio.timeout(20):  # a lock or a pooled connection left taken would hang
+        answers = [await tip(n) for n in range(8)]
+        assert 201 not in answers and failures["left"] == 0
+        assert [await tip(n) for n in range(8, 11)] == [201, 201, 201]
 
 
 # -- an enabled part is down -------------------------------------------------------------------
