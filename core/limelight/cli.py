@@ -144,35 +144,86 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
 
 
+#: Seconds a stop (SIGTERM, Ctrl-C) may take before the process exits without waiting for
+#: the rest: what was acknowledged is on disk, and a stop must not hang on a database
+#: that stopped answering.
+STOP_BUDGET = 4.0
+
+
+def config_problems(settings: Settings, host: PluginHost) -> list[str]:
+    """Mistakes in the plugins' and the webhooks' tables: ``limelight run`` stops on any
+    (a server without its tip provider would answer 404 to payments and lose them).
+
+    A ``[webhooks.<name>]`` table that no plugin provides is a mistake (a misspelled name)
+    only when every installed plugin runs: with one disabled or failed, it may be that
+    plugin's, and is logged instead (the failure shows in ``/healthz``)."""
+    found = list(host.config_errors.values())
+    if found:  # (a plugin whose table is wrong registered no webhook provider)
+        return found
+    unsure = [n for n, i in host.info.items() if not i.enabled]
+    for name, problem in webhook_problems(settings, host):
+        if unsure and host.webhook_providers.get(name) is None:
+            logging.getLogger("limelight").warning(
+                "%s; deliveries to /webhooks/%s are answered 404 (not running: %s)",
+                problem,
+                name,
+                ", ".join(sorted(unsure)),
+            )
+            continue
+        found.append(f"{settings.source}: {problem}")
+    return found
+
+
 async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> int:
     from aiohttp import web
 
-    from .web.app import create_app
+    from .web.app import build_host, create_app
     from .web.keys import HOST
+    from .web.server import (
+        GUARD,
+        Guard,
+        GuardedSite,
+        ListenError,
+        bind_sockets,
+        connection_cap,
+        runner_options,
+    )
 
-    app = create_app(settings)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=3.0)
+    # The port first: a taken one is reported before plugins load and the database opens.
     try:
-        await runner.setup()
-    except DatabaseError as exc:
-        await runner.cleanup()
+        sockets = bind_sockets(settings.server.host, settings.server.port)
+    except ListenError as exc:
         return _fail(str(exc), EXIT_STARTUP)
-    except Exception as exc:
-        await runner.cleanup()
-        return _fail(f"startup failed: {type(exc).__name__}: {exc}", EXIT_STARTUP)
-    site = web.TCPSite(runner, settings.server.host, settings.server.port)
+    loop = asyncio.get_running_loop()
+    runner: web.AppRunner | None = None
+    started = False
     try:
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
-        reason = "is already in use" if exc.errno in (98, 48, 10048) else f"failed: {exc.strerror}"
-        return _fail(
-            f"cannot listen on {settings.server.host}:{settings.server.port}: address {reason}",
-            EXIT_STARTUP,
+        app = create_app(settings, host=build_host(settings, strict_config=True))
+        problems = config_problems(settings, app[HOST])
+        if problems:
+            return _fail("; ".join(problems), EXIT_CONFIG)
+        guard = app[GUARD] = Guard(
+            connection_cap(settings.server.max_connections), settings.server.header_timeout
         )
+        runner = web.AppRunner(app, **runner_options())
+        try:
+            await runner.setup()
+        except DatabaseError as exc:
+            return _fail(str(exc), EXIT_STARTUP)
+        except Exception as exc:
+            return _fail(f"startup failed: {type(exc).__name__}: {exc}", EXIT_STARTUP)
+        for sock in sockets:
+            await GuardedSite(runner, sock, guard).start()
+        started = True
+    finally:
+        if not started:
+            for sock in sockets:
+                sock.close()
+            if runner is not None:
+                await _stop(runner)
     port = settings.server.port
     if port == 0:  # an ephemeral port: report the real one
-        port = runner.addresses[0][1]
+        port = sockets[0].getsockname()[1]
         settings.server.port = port
     base = settings.base_url()
     print(f"Limelight {__version__} serving on {base}", flush=True)
@@ -185,7 +236,6 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> in
             flush=True,
         )
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     if ready is not None:
@@ -194,8 +244,27 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> in
         await stop.wait()
     finally:
         print("Limelight stopping", flush=True)
-        await runner.cleanup()
+        if not await _stop(runner):
+            logging.getLogger("limelight").error(
+                "stopping took longer than %g s; exiting without waiting for the rest",
+                STOP_BUDGET,
+            )
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
     return 0
+
+
+async def _stop(runner: Any) -> bool:
+    """Stop the server (sites, then the app's cleanup) within :data:`STOP_BUDGET`;
+    ``False`` when it did not finish in time."""
+    cleanup = asyncio.ensure_future(runner.cleanup())
+    done, _ = await asyncio.wait({cleanup}, timeout=STOP_BUDGET)
+    if not done:
+        return False
+    if (exc := cleanup.exception()) is not None:
+        logging.getLogger("limelight").error("stopping failed: %s", _describe(exc))
+    return True
 
 
 # -- plugins -----------------------------------------------------------------------------------
@@ -448,7 +517,11 @@ async def _doctor_async(settings: Settings, source: PluginSource | None = None) 
             problems += 1
     problems += await _check_plugins(host)
     problems += _check_webhooks(settings, host)
-    db = Database(normalise_url(settings.database.url, settings.base_dir), host.models.values())
+    db = Database(
+        normalise_url(settings.database.url, settings.base_dir),
+        host.models.values(),
+        connect_timeout=settings.database.connect_timeout,
+    )
     try:
         await db.open(migrate=False)
         print(f"database: ok    {db.describe()}")
@@ -482,35 +555,46 @@ async def _check_plugins(host: PluginHost) -> int:
     return problems
 
 
+def webhook_problems(settings: Settings, host: PluginHost) -> list[tuple[str, str]]:
+    """``(table name, problem)`` for every ``[webhooks.<name>]`` table that no enabled
+    plugin provides or that its provider refuses; each problem names the key, never a
+    value (these tables hold secrets)."""
+    providers = host.webhook_providers
+    found: list[tuple[str, str]] = []
+    for name in sorted(settings.webhooks):
+        provider = providers.get(name)
+        if provider is None:
+            known = ", ".join(sorted(p.name for p in providers.values())) or "none"
+            found.append(
+                (
+                    name,
+                    f"[webhooks.{name}]: no installed plugin provides /webhooks/{name} "
+                    f"(providers: {known})",
+                )
+            )
+            continue
+        # (the settings model already made every [webhooks.*] entry a table)
+        checked = provider.check_config(settings.webhooks[name]) if provider.check_config else []
+        found.extend((name, problem) for problem in checked)
+    return found
+
+
 def _check_webhooks(settings: Settings, host: PluginHost) -> int:
     """Each ``[webhooks.<name>]`` table has a provider, and the provider accepts it."""
-    tables = settings.webhooks
-    providers = host.webhook_providers
-    if not tables:
+    if not settings.webhooks:
         print(
             "webhooks: off   no [webhooks.*] table: no payment provider can reach "
             "/webhooks/<name> (docs/tips.md)"
         )
         return 0
-    problems = 0
-    for name in sorted(tables):
-        provider = providers.get(name)
-        if provider is None:
-            known = ", ".join(sorted(p.name for p in providers.values())) or "none"
-            print(
-                f"webhooks: FAIL  [webhooks.{name}]: no installed plugin provides "
-                f"/webhooks/{name} (providers: {known})"
-            )
-            problems += 1
-            continue
-        # (the settings model already made every [webhooks.*] entry a table)
-        found = provider.check_config(tables[name]) if provider.check_config else []
-        for problem in found:
-            print(f"webhooks: FAIL  {problem}")
-        problems += len(found)
-        if not found:
+    problems = webhook_problems(settings, host)
+    for _, problem in problems:
+        print(f"webhooks: FAIL  {problem}")
+    wrong = {name for name, _ in problems}
+    for name in sorted(settings.webhooks):
+        if name not in wrong:
             print(f"webhooks: ok    {name} at {settings.base_url()}/webhooks/{name}")
-    return problems
+    return len(problems)
 
 
 #: Further core checks (chat, OBS): ``async def check(settings) -> number of problems``.
@@ -761,8 +845,10 @@ def main(
     code: int = args.func(args)
     sys.stdout.flush()
     sys.stderr.flush()
-    if code and args.command == "run":
-        # A failed start must not linger on a database driver's worker thread.
+    if args.command == "run":
+        # A failed start must not linger on a database driver's worker thread, nor a
+        # stopped server (whose cleanup ran, within its budget) on a connection that a
+        # database which stopped answering never releases.
         os._exit(code)
     return code
 

@@ -27,7 +27,8 @@ from contextlib import asynccontextmanager
 from typing import Any, Generic, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.transactions import in_transaction
+
+from .db import in_transaction
 
 log = logging.getLogger("limelight.commit")
 
@@ -137,6 +138,8 @@ class GroupCommit(Generic[Item, Result]):
         #: Batches committed and items in them, for ``/healthz`` and the benchmarks.
         self.batches = 0
         self.items = 0
+        #: Why the last write failed, until one succeeds (``/healthz`` tells a full disk).
+        self.failed: BaseException | None = None
 
     def start(self) -> None:
         self._stopping = False
@@ -188,10 +191,12 @@ class GroupCommit(Generic[Item, Result]):
                 for one in batch:
                     await self._write([one])
                 return
+            self.failed = exc
             future = batch[0][1]
             if not future.done():
                 future.set_exception(exc)
             return
+        self.failed = None
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)

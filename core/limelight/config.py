@@ -60,6 +60,12 @@ class ServerSettings(Section):
     #: How amounts read everywhere (alerts, chat, boards, dashboard): "en_US" shows
     #: $5.00, "de_DE" 5,00 €, "en_GB" US$5.00 (a CLDR locale name).
     locale: str = Field("en_US", pattern=r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
+    #: Seconds a client has to send its whole request head; slower connections are closed.
+    header_timeout: float = Field(10.0, gt=0, le=300)
+    #: Most client connections open at once (overlay pages included); lowered at startup
+    #: to stay below the process's open-file limit. At the cap, the oldest connection that
+    #: has not sent its request yet makes room, or the new one is refused.
+    max_connections: int = Field(1000, ge=16)
 
 
 class SecuritySettings(Section):
@@ -77,6 +83,8 @@ class SecuritySettings(Section):
 
 class DatabaseSettings(Section):
     url: str = "sqlite://data/limelight.sqlite3"
+    #: Seconds to wait for the database to answer at startup before giving up.
+    connect_timeout: float = Field(2.5, gt=0, le=120)
 
 
 class ObsConnectionSettings(Section):
@@ -180,8 +188,12 @@ class OverlaySettings(Section):
     replay_max_age: int = Field(600, ge=0)
     #: CSS variables for the default theme (colours, fonts, timings).
     theme: dict[str, str] = {}
-    #: Messages queued per browser source before it counts as frozen and is disconnected.
-    send_queue: int = Field(256, ge=8, le=100_000)
+    #: Messages queued per browser source before it counts as frozen and is disconnected;
+    #: a reconnect's replay fills at most half of it (the newest alerts).
+    send_queue: int = Field(1000, ge=8, le=100_000)
+    #: Most pages connected at once to one overlay (OBS sources, dashboard previews); more
+    #: are refused with HTTP 429 until one closes.
+    max_clients: int = Field(50, ge=1, le=100_000)
     #: Seconds one send may take before the browser source is disconnected.
     send_timeout: float = Field(5.0, gt=0)
     #: Days of alert history kept for the dashboard's replay list.
@@ -455,9 +467,16 @@ def load_settings(
     source = str(cfg_path)
     if cfg_path.exists():
         try:
-            raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+            data = cfg_path.read_bytes()
+            raw = tomllib.loads(data.decode("utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{cfg_path}: not valid TOML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise ConfigError(
+                f"{cfg_path}: line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+                "save the file as UTF-8"
+            ) from None
         except OSError as exc:
             raise ConfigError(f"{cfg_path}: cannot read: {exc.strerror}") from None
     elif required or explicit:

@@ -11,22 +11,39 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionContext
 from tortoise.backends.base.executor import EXECUTOR_CACHE
+from tortoise.connection import get_connections
 from tortoise.context import TortoiseContext
 from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
-from tortoise.transactions import in_transaction
+from tortoise.transactions import in_transaction as tortoise_in_transaction
 
 from .registry import Models
 
 log = logging.getLogger(__name__)
 
 CORE_MODELS = Models(app="limelight", models="limelight.models", migrations="limelight.migrations")
-CONNECT_TIMEOUT = 4.0
+#: Seconds the database has to answer at startup (``[database] connect_timeout``): with
+#: Python's own start, a failed ``limelight run`` still says why within 5 s.
+CONNECT_TIMEOUT = 2.5
+#: Seconds closing the connections may take (a database that stopped answering must not
+#: hold up a stop).
+CLOSE_TIMEOUT = 1.5
+#: Seconds ``status()`` waits for the database's answer.
+STATUS_TIMEOUT = 2.0
+#: Seconds a finished health check is reused (``/healthz`` may be polled often) ...
+CHECK_REUSE = 1.0
+#: ... and after which a check that never finished is left behind for a new one.
+CHECK_ABANDON = 10.0
+#: Seconds a write probe's answer is reused.
+PROBE_EVERY = 5.0
+#: Free bytes below which the disk of a SQLite database counts as full.
+LOW_DISK = 4 * 1024 * 1024
 
 
 class DatabaseError(Exception):
@@ -38,6 +55,8 @@ class DatabaseStatus:
     ok: bool
     backend: str
     error: str = ""
+    #: A write in a transaction (rolled back) succeeded and the disk has room.
+    writable: bool = True
 
 
 def normalise_url(url: str, base_dir: Path) -> str:
@@ -67,15 +86,74 @@ def tortoise_config(url: str, apps: list[Models]) -> dict[str, Any]:
     return {"connections": {"default": url}, "apps": app_cfg}
 
 
+class SafeTransaction:
+    """``tortoise.transactions.in_transaction``, with a start that failed undone.
+
+    When ``BEGIN`` fails or is cancelled (the database went away, a PostgreSQL restart cut
+    the connection), tortoise 1.1 leaves what its ``__aenter__`` took: the pooled connection
+    (the pool runs dry after a few) or SQLite's transaction lock (every later transaction
+    waits forever), and the task's current connection set to the dead transaction, so every
+    later transaction of that task (the group-commit writer's) fails with "connection is
+    closed" even once the database is back. This gives them back, so the next attempt works.
+    """
+
+    def __init__(self, connection: str = "default") -> None:
+        self._context: TransactionContext = tortoise_in_transaction(connection)
+
+    async def __aenter__(self) -> BaseDBAsyncClient:
+        try:
+            return await self._context.__aenter__()
+        except BaseException:
+            await _undo_enter(self._context)
+            raise
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._context.__aexit__(*exc)
+
+
+def in_transaction(connection: str = "default") -> SafeTransaction:
+    """``async with in_transaction() as conn:`` — see :class:`SafeTransaction`."""
+    return SafeTransaction(connection)
+
+
+async def _undo_enter(context: TransactionContext) -> None:
+    token = getattr(context, "token", None)
+    if token is None:  # failed before it took the connection
+        return
+    get_connections().reset(token)
+    lock = getattr(context, "_trxlock", None)  # SQLite
+    if isinstance(lock, asyncio.Lock) and lock.locked():
+        lock.release()
+    client = getattr(context, "client", None)  # PostgreSQL: a pooled connection
+    pool = getattr(getattr(client, "_parent", None), "_pool", None)
+    taken = getattr(client, "_connection", None)
+    if pool is not None and taken is not None:
+        try:
+            await pool.release(taken)
+        except Exception as exc:
+            log.debug("giving back a connection whose transaction did not start: %s", exc)
+
+
 class Database:
     """Open, migrate and close the database; the handle plugins get as ``ctx.db``."""
 
-    def __init__(self, url: str, apps: list[Models] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        apps: list[Models] | None = None,
+        *,
+        connect_timeout: float = CONNECT_TIMEOUT,
+    ) -> None:
         self.url = url
         self.apps = [CORE_MODELS, *(apps or [])]
         self.backend = backend_name(url)
+        self.connect_timeout = connect_timeout
         self._tctx: TortoiseContext | None = None
         self.last_error = ""
+        self._check: asyncio.Task[tuple[bool, str]] | None = None
+        self._check_started = 0.0
+        self._probed_at = -PROBE_EVERY
+        self._write_error = ""
 
     async def open(self, *, migrate: bool = True) -> None:
         if self.backend not in ("sqlite", "postgres", "asyncpg", "psycopg"):
@@ -88,16 +166,18 @@ class Database:
         tctx = TortoiseContext()
         try:
             with tctx:
-                await tctx.init(config=config, _enable_global_fallback=True)
-                self._tctx = tctx
-                async with asyncio.timeout(CONNECT_TIMEOUT):
+                async with asyncio.timeout(self.connect_timeout):
+                    await tctx.init(config=config, _enable_global_fallback=True)
+                    self._tctx = tctx
                     await self.connection.execute_query("SELECT 1")
                 if migrate:
                     await self.migrate()
         except TimeoutError:
-            await self.close()
+            self._tctx = tctx
+            await self.close(wait=0.5)
             raise DatabaseError(
-                f"database {self.describe()}: no answer within {CONNECT_TIMEOUT:.0f} s"
+                f"database {self.describe()}: no answer within {self.connect_timeout:g} s "
+                "([database] connect_timeout)"
             ) from None
         except DatabaseError:
             await self.close()
@@ -123,13 +203,19 @@ class Database:
         with self._context():
             await executor.migrate(wanted)
 
-    async def close(self) -> None:
+    async def close(self, *, wait: float = CLOSE_TIMEOUT) -> None:
+        """Close the connections, waiting at most ``wait`` seconds for the database."""
         tctx, self._tctx = self._tctx, None
         if tctx is not None:
-            try:
-                await tctx.close_connections()
-            except Exception as exc:  # closing must never mask the error that got us here
-                log.debug("closing the database failed: %s", exc)
+            # In a task that is left behind when the database does not answer: cancelling
+            # a driver's close may itself wait on the network.
+            closing = asyncio.get_running_loop().create_task(tctx.close_connections())
+            done, _ = await asyncio.wait({closing}, timeout=wait)
+            if not done:
+                log.warning("the database did not close within %g s; leaving it", wait)
+            elif closing.exception() is not None:
+                # closing must never mask the error that got us here
+                log.debug("closing the database failed: %s", closing.exception())
 
     def _context(self) -> TortoiseContext:
         if self._tctx is None:
@@ -144,14 +230,78 @@ class Database:
         """``async with ctx.db.transaction():`` — commits on exit, rolls back on error."""
         return in_transaction("default")
 
-    async def status(self) -> DatabaseStatus:
+    async def status(self, *, failed_write: BaseException | None = None) -> DatabaseStatus:
+        """Can the database be reached, and can it write?
+
+        Answers within :data:`STATUS_TIMEOUT` whatever the database does: the check runs
+        in a task of its own that callers share (and that is left behind, never awaited,
+        when the database stopped answering), so ``/healthz`` keeps answering during an
+        outage and a burst of probes costs one query.
+
+        ``failed_write`` is the error of the last write the server tried, if it failed: a
+        storage error there (disk full, read-only, I/O) means it cannot write, whatever the
+        probe says, until a write succeeds again."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        task = self._check
+        age = now - self._check_started
+        if task is None or (task.done() and age >= CHECK_REUSE) or age > CHECK_ABANDON:
+            task = self._check = loop.create_task(self._check_now(), name="db:health-check")
+            self._check_started = now
+        done, _ = await asyncio.wait({task}, timeout=STATUS_TIMEOUT)
+        if not done:
+            reachable, error = False, f"no answer within {STATUS_TIMEOUT:g} s"
+        else:
+            reachable, error = task.result()
+        if not reachable:
+            self.last_error = error
+            return DatabaseStatus(False, self.backend, error, writable=False)
+        problem = storage_error(failed_write) if failed_write is not None else ""
+        problem = problem or self._low_disk() or error
+        if problem:
+            return DatabaseStatus(False, self.backend, problem, writable=False)
+        return DatabaseStatus(True, self.backend)
+
+    async def _check_now(self) -> tuple[bool, str]:
+        """``(reachable, why it cannot write or "")``; never raises."""
         try:
-            async with asyncio.timeout(2):
-                await self.connection.execute_query("SELECT 1")
-            return DatabaseStatus(True, self.backend)
+            await self.connection.execute_query("SELECT 1")
         except Exception as exc:
-            self.last_error = _one_line(exc)
-            return DatabaseStatus(False, self.backend, self.last_error)
+            return False, _one_line(exc)
+        return True, await self._probe_write()
+
+    async def _probe_write(self) -> str:
+        """Create a table in a transaction and roll it back: fails on a read-only file, a
+        read-only PostgreSQL (a standby, ``default_transaction_read_only``) or lost
+        permissions. Its answer is reused for a few seconds."""
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._probed_at < PROBE_EVERY:
+            return self._write_error
+        try:
+            async with in_transaction("default") as conn:
+                await conn.execute_query("CREATE TABLE limelight_write_probe (x INTEGER)")
+                raise _RolledBack
+        except _RolledBack:
+            self._write_error = ""
+        except Exception as exc:
+            self._write_error = f"cannot write: {_one_line(exc)}"
+        self._probed_at = loop.time()
+        return self._write_error
+
+    def _low_disk(self) -> str:
+        """SQLite only (a PostgreSQL server's disk is not ours to see): the file system of
+        the database file is (nearly) full."""
+        if self.backend != "sqlite" or ":memory:" in self.url:
+            return ""
+        path = Path(self.url[len("sqlite://") :]).parent
+        try:
+            stat = os.statvfs(path)
+        except OSError:
+            return ""
+        free = stat.f_bavail * stat.f_frsize
+        if free < LOW_DISK:
+            return f"cannot write: the disk of {path} is full ({free // 1024} kB free)"
+        return ""
 
     def describe(self) -> str:
         """The URL without credentials, for messages."""
@@ -159,6 +309,42 @@ class Database:
         if "@" in rest:
             rest = rest.split("@", 1)[1]
         return f"{scheme}://{rest}"
+
+
+class _RolledBack(Exception):
+    """Raised inside the write probe's transaction to roll it back."""
+
+
+#: Words in a driver's error that mean the storage, not the statement, failed.
+_STORAGE_WORDS = (
+    "disk is full",
+    "disk i/o error",
+    "readonly database",
+    "read-only transaction",
+    "no space left",
+    "could not extend file",
+    "could not write",
+)
+#: PostgreSQL error classes 53 (insufficient resources) and 58 (system error), and 25006
+#: (read-only transaction).
+_STORAGE_STATES = ("53", "58", "25006")
+
+
+def storage_error(exc: BaseException) -> str:
+    """A one-line description when ``exc`` (or what caused it) says the database cannot
+    write at all (disk full, read-only, I/O error); "" for any other error."""
+    seen: set[int] = set()
+    node: BaseException | None = exc
+    while node is not None and id(node) not in seen:
+        seen.add(id(node))
+        state = str(getattr(node, "sqlstate", "") or "")
+        text = str(node).lower()
+        if any(state.startswith(s) for s in _STORAGE_STATES if state) or any(
+            w in text for w in _STORAGE_WORDS
+        ):
+            return f"cannot write: {_one_line(node)}"
+        node = node.__cause__ or node.__context__
+    return ""
 
 
 def _one_line(exc: BaseException) -> str:

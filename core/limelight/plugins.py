@@ -242,8 +242,11 @@ BUILD_HOOKS = frozenset({*REGISTRATION_HOOKS, "register_config_model"})
 class PluginHost:
     """Loads plugins and is the only way the core talks to them."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, strict_config: bool = False) -> None:
         self.app_settings = settings or Settings()
+        #: ``limelight run``: a mistake in a ``[plugins.<name>]`` table will stop the
+        #: server (see ``config_errors``), so disabling that plugin is not logged as well.
+        self.strict_config = strict_config
         self.settings = self.app_settings.plugins
         self.timeout = self.settings.hook_timeout
         self.max_timeouts = self.settings.max_timeouts
@@ -251,6 +254,10 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.info: dict[str, PluginInfo] = {}
         self.configs: dict[str, BaseModel] = {}
+        #: Mistakes in ``[plugins.<name>]`` tables, one line each in the config's own
+        #: error format (``config.toml: plugins.x.key: what is wrong``): the plugin is
+        #: disabled alone here, and ``limelight run`` refuses to start on any of them.
+        self.config_errors: dict[str, str] = {}
         self.contexts: dict[str, PluginContext[Any]] = {}
         self.commands: Registry[Command] = Registry("command")
         self.routes: Registry[Route] = Registry("route")
@@ -378,13 +385,14 @@ class PluginHost:
         info.status, info.reason = status, reason
         self.info[info.name] = info
 
-    def disable(self, name: str, reason: str, status: str = FAILED) -> None:
+    def disable(self, name: str, reason: str, status: str = FAILED, *, quiet: bool = False) -> None:
         """Switch one plugin off and forget what it registered; the others are untouched,
         except plugins that require it, which go off with it (saying why)."""
         info = self.info.get(name)
         if info is None or not info.enabled:
             return
-        log.error("plugin %s disabled: %s", name, reason)
+        if not quiet:
+            log.error("plugin %s disabled: %s", name, reason)
         ctx = self.contexts.get(name)
         if ctx is not None and ctx.running:
             # It was started: let it release what startup took (its tasks, its sockets),
@@ -406,7 +414,9 @@ class PluginHost:
         self._callers.clear()
         for other in self.enabled:
             if name in self.info[other].requires:
-                self.disable(other, f"requires plugin {name!r}, which is {status}: {reason}")
+                self.disable(
+                    other, f"requires plugin {name!r}, which is {status}: {reason}", quiet=quiet
+                )
 
     def _background(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         try:
@@ -446,12 +456,19 @@ class PluginHost:
             obj = self.pm.get_plugin(name)
             model = getattr(obj, "config_model", None) or declared.get(name)
             table = self.settings.table(name)
+            source = self.app_settings.source
             if model is None:
                 if table:
+                    keys = ", ".join(sorted(table))
+                    self.config_errors[name] = (
+                        f"{source}: plugins.{name}: the plugin {name!r} has no settings "
+                        f"(remove {keys})"
+                    )
                     self.disable(
                         name,
                         f"invalid config: plugins.{name} has keys "
-                        f"({', '.join(sorted(table))}) but the plugin declares no config",
+                        f"({keys}) but the plugin declares no config",
+                        quiet=self.strict_config,
                     )
                     continue
                 model = NoConfig
@@ -459,7 +476,10 @@ class PluginHost:
                 config = model.model_validate(table)
             except ValidationError as exc:
                 message = format_validation_error(exc, f"plugin {name!r}", prefix=f"plugins.{name}")
-                self.disable(name, f"invalid config: {message}")
+                self.config_errors[name] = format_validation_error(
+                    exc, source, prefix=f"plugins.{name}"
+                )
+                self.disable(name, f"invalid config: {message}", quiet=self.strict_config)
                 continue
             self.configs[name] = config
             ctx: PluginContext[Any] = PluginContext(name, config, self.app_settings)

@@ -104,7 +104,7 @@ def test_installed_server_serves_healthz_and_the_example_plugin(
     ) as server:
         status, health = server.get("/healthz")
         assert status == 200 and health["status"] == "degraded"  # the broken twin failed
-        assert health["db"] == {"ok": True, "backend": "sqlite", "error": ""}
+        assert health["db"] == {"ok": True, "backend": "sqlite", "error": "", "writable": True}
         by_name = {p["name"]: p["status"] for p in health["plugins"]}
         assert {k: by_name.get(k) for k in ("shoutout", "broken_import", "broken_hook")} == {
             "shoutout": "enabled",

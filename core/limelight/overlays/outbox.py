@@ -19,7 +19,9 @@ Replay policy, for a page that connects with ``since=<last id it showed>``:
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import json
 import logging
 from collections import deque
 from dataclasses import dataclass
@@ -37,6 +39,16 @@ QUEUED, SHOWN, SKIPPED, CLEARED = "queued", "shown", "skipped", "cleared"
 REPLAY_LIMIT = 500
 #: Test alerts kept in memory per overlay.
 TEST_KEEP = 500
+#: Seconds one replay reading is shared by pages connecting meanwhile (while the outbox
+#: does not change); the replay window moves on, so not longer.
+REPLAY_SHARE = 1.0
+#: Most shared readings kept at once.
+REPLAY_READINGS = 256
+
+
+def dumps(message: dict[str, Any]) -> str:
+    """The one JSON form of every message a page gets."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
 def utcnow() -> datetime:
@@ -119,6 +131,17 @@ class Outbox:
         #: Ids already marked shown, so ten pages acking one alert write once.
         self._acked: deque[int] = deque(maxlen=4096)
         self._acked_set: set[int] = set()
+        #: Bumped by every change (see ``changed``); a shared replay reading is only
+        #: reused within one generation.
+        self.generation = 0
+        self._replays: dict[
+            tuple[str, int | None, int | None, int],
+            tuple[float, asyncio.Future[tuple[list[str], int]]],
+        ] = {}
+        #: Each overlay's replayable alerts as sent (``to_wire`` serialised once): every
+        #: page that gets an alert, live or replayed, holds this one string, so a thousand
+        #: reconnecting pages cost a thousand references, not a thousand copies.
+        self._wire: dict[str, dict[int, tuple[datetime, str]]] = {}
 
     async def start(self) -> None:
         newest = await OverlayAlert.all().order_by("-id").first()
@@ -167,6 +190,7 @@ class Outbox:
                 after=self.last_real_id,
             )
             self._tests.setdefault(overlay, deque(maxlen=TEST_KEEP)).append(alert)
+            self.changed()
             return alert
         row = OverlayAlert(
             overlay=overlay,
@@ -191,29 +215,100 @@ class Outbox:
             alert.duplicate = True
             return alert
         self.last_real_id = max(self.last_real_id, row.id)
+        self.changed()
         return OutboxAlert.from_row(row)
 
     # -- reading --------------------------------------------------------------------------
 
-    async def replay(self, overlay: str, since: int | None) -> tuple[list[OutboxAlert], int]:
-        """What a page connecting with ``since`` must be sent, in order, and how many
-        alerts it missed that are too old to replay."""
+    def wire(self, alert: OutboxAlert) -> str:
+        """``alert`` as pages get it, serialised once and shared (see ``_wire``)."""
+        texts = self._wire.setdefault(alert.overlay, {})
+        cached = texts.get(alert.id)
+        if cached is not None:
+            return cached[1]
+        text = dumps(alert.to_wire())
+        texts[alert.id] = (alert.created_at, text)
+        if len(texts) > REPLAY_LIMIT + TEST_KEEP + 64:
+            self._prune_wire(alert.overlay)
+        return text
+
+    def _prune_wire(self, overlay: str) -> None:
+        """Keep what a replay can still send: young enough, and the newest ones (real ids
+        grow, test ids shrink: both are kept by how new they are)."""
         cutoff = utcnow() - timedelta(seconds=self.replay_max_age)
+        texts = self._wire.get(overlay, {})
+        young = [i for i, (at, _) in texts.items() if at >= cutoff]
+        real = sorted(i for i in young if i > 0)[-REPLAY_LIMIT:]
+        tests = sorted(i for i in young if i < 0)[:TEST_KEEP]
+        self._wire[overlay] = {i: texts[i] for i in (*tests, *real)}
+
+    def changed(self) -> None:
+        """An alert was added, committed, shown, skipped or cleared: replays read afresh."""
+        self.generation += 1
+        self._replays.clear()
+
+    def committed(self, alert: OutboxAlert) -> None:
+        """An alert written in a bus transaction is on disk."""
+        self.last_real_id = max(self.last_real_id, alert.id)
+        self.changed()
+
+    async def replay(
+        self, overlay: str, since: int | None, limit: int | None = None
+    ) -> tuple[list[str], int]:
+        """What a page connecting with ``since`` must be sent, in order (the shared wire
+        texts, at most ``limit`` of the newest), and how many alerts it missed that are too
+        old to replay.
+
+        Pages that connect together (every source after a restart or a network blip) share
+        one reading while nothing changed in the outbox, so a thousand reconnects cost a
+        few queries, not two thousand in the database's queue ahead of everything else."""
+        key = (overlay, since, limit, self.generation)
+        now = asyncio.get_running_loop().time()
+        shared = self._replays.get(key)
+        if shared is not None and now - shared[0] < REPLAY_SHARE:
+            return await asyncio.shield(shared[1])
+        future = asyncio.ensure_future(self._read_replay(overlay, since, limit))
+        if len(self._replays) >= REPLAY_READINGS:  # (each page may ask for its own since)
+            self._replays.clear()
+        self._replays[key] = (now, future)
+        try:
+            return await asyncio.shield(future)
+        finally:
+            if future.done() and future.exception() is not None:
+                self._replays.pop(key, None)
+
+    async def _read_replay(
+        self, overlay: str, since: int | None, limit: int | None
+    ) -> tuple[list[str], int]:
+        cutoff = utcnow() - timedelta(seconds=self.replay_max_age)
+        limit = REPLAY_LIMIT if limit is None else min(limit, REPLAY_LIMIT)
         live = (QUEUED, SHOWN) if since is not None else (QUEUED,)
         query = OverlayAlert.filter(overlay=overlay, status__in=live)
         if since is not None:
             query = query.filter(id__gt=since)
-        rows = await query.filter(created_at__gte=cutoff).order_by("-id").limit(REPLAY_LIMIT)
+        rows = await (
+            query.filter(created_at__gte=cutoff).order_by("-id").limit(limit).values_list("id")
+        )
+        real = [int(row[0]) for row in rows]
         expired = await query.filter(created_at__lt=cutoff, status=QUEUED).count()
-        alerts = [OutboxAlert.from_row(r) for r in reversed(rows)]
+        cached = self._wire.get(overlay, {})
+        found = {i: cached[i][1] for i in real if i in cached}
+        missing = [i for i in real if i not in found]
+        if missing:
+            for row in await OverlayAlert.filter(id__in=missing):
+                found[row.id] = self.wire(OutboxAlert.from_row(row))
+        keyed: list[tuple[tuple[int, int, int], str]] = []
+        for alert_id in real:
+            if alert_id in found:  # (a row pruned from the history meanwhile is skipped)
+                keyed.append(((alert_id, 0, 0), found[alert_id]))
         for test in self._tests.get(overlay, ()):
             if test.status not in live or test.created_at < cutoff:
                 continue
             if since is not None and test.after < since:
                 continue
-            alerts.append(test)
-        alerts.sort(key=OutboxAlert.sort_key)
-        return alerts, expired
+            keyed.append((test.sort_key(), self.wire(test)))
+        keyed.sort(key=lambda pair: pair[0])
+        return [text for _, text in keyed[-limit:]], expired
 
     async def get(self, alert_id: int) -> OutboxAlert | None:
         if alert_id < 0:
@@ -268,6 +363,8 @@ class Outbox:
             await OverlayAlert.filter(id__in=real, overlay=overlay, status=QUEUED).update(
                 status=SHOWN, shown_at=utcnow()
             )
+        if fresh:
+            self.changed()
 
     async def set_status(self, overlay: str, alert_id: int, status: str) -> bool:
         """Skip one alert that no page has shown yet; ``False`` when there is none."""
@@ -276,10 +373,12 @@ class Outbox:
             if test is None or test.overlay != overlay or test.status != QUEUED:
                 return False
             test.status = status
+            self.changed()
             return True
         changed = await OverlayAlert.filter(id=alert_id, overlay=overlay, status=QUEUED).update(
             status=status
         )
+        self.changed()
         return bool(changed)
 
     async def clear(self, overlay: str) -> int:
@@ -289,4 +388,5 @@ class Outbox:
             if test.status == QUEUED:
                 test.status = CLEARED
                 changed += 1
+        self.changed()
         return changed

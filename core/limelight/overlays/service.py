@@ -36,9 +36,9 @@ from ..events import ChatDeleted, ChatMessage, Event, event_type_name
 from ..models import OverlaySetting
 from ..money import Money, format_money
 from ..registry import AlertKind, Overlay
-from .outbox import SKIPPED, Outbox, OutboxAlert
+from .outbox import SKIPPED, Outbox, OutboxAlert, dumps
 from .variations import Variation, VariationBook, amount_of, count_of
-from .websocket import Client, dumps
+from .websocket import Client
 
 if TYPE_CHECKING:
     from ..badges import BadgeBook
@@ -76,13 +76,26 @@ class Channel:
     evicted: int = 0
     acked: int = 0
     connects: int = 0
+    refused: int = 0
     last_alert_id: int | None = None
+    #: Pages admitted (counted against ``[overlays] max_clients``) whose handshake runs.
+    joining: int = 0
+    #: The state snapshots as one JSON text, shared by every page's greeting.
+    _state_json: str | None = None
+
+    def state_json(self) -> str:
+        if self._state_json is None:
+            self._state_json = dumps(self.state)
+        return self._state_json
 
     def status(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "registered": self.spec is not None,
             "clients": len(self.clients),
+            # Messages waiting in the pages' send queues (shared texts, counted per page).
+            "queued": sum(len(c.queue) for c in self.clients),
+            "refused": self.refused,
             "paused": self.paused,
             "alerts": self.alerts,
             "acked": self.acked,
@@ -291,11 +304,13 @@ class OverlayService:
             raise OverlayError("state data must be a dict")
         self._check_size(data)
         channel.state[key] = data
+        channel._state_json = None
         self._broadcast(channel, dumps({"type": "state", "key": key, "data": data}))
 
     async def clear_state(self, overlay: str, key: str) -> None:
         channel = self.channel(overlay)
         if channel.state.pop(key, None) is not None:
+            channel._state_json = None
             self._broadcast(channel, dumps({"type": "state", "key": key, "data": None}))
 
     async def send(self, overlay: str, kind: str, data: dict[str, Any]) -> None:
@@ -399,32 +414,55 @@ class OverlayService:
 
     # -- pages ----------------------------------------------------------------------------
 
+    def admit(self, overlay: str) -> bool:
+        """Count one more page of ``overlay`` against ``[overlays] max_clients``; ``False``
+        (and counted as refused) when it has that many already. A page admitted here is
+        given back with :meth:`disconnect` (or :meth:`release` if it never connected)."""
+        channel = self.channel(overlay)
+        if len(channel.clients) + channel.joining >= self.settings.overlays.max_clients:
+            channel.refused += 1
+            return False
+        channel.joining += 1
+        return True
+
+    def release(self, overlay: str) -> None:
+        channel = self.channels.get(overlay)
+        if channel is not None and channel.joining:
+            channel.joining -= 1
+
     async def connect(self, client: Client, since: int | None) -> None:
         """Greet a page: state snapshot, pause state, then the replay, then live messages.
 
         The page is registered before the replay is read, so nothing sent meanwhile is
-        missed; what arrives twice that way the page drops by id.
+        missed; what arrives twice that way the page drops by id. The replay fills at most
+        half of the page's send queue (the newest alerts), so it counts against the same
+        bound as live messages, with room left for them; its texts are shared with every
+        other page (:meth:`Outbox.wire`).
         """
         channel = self.channel(client.overlay)
+        self.release(client.overlay)
         channel.clients.add(client)
         channel.connects += 1
+        try:
+            replay, expired = await self.outbox.replay(
+                channel.name, since, limit=max(1, client.queue_size // 2)
+            )
+        except Exception:
+            log.exception("overlay %s: reading the replay failed", channel.name)
+            replay, expired = [], 0
         hello = {
             "type": "hello",
             "overlay": channel.name,
             "boot": self.boot,
             "paused": channel.paused,
-            "state": dict(channel.state),
             "since": since,
             "last_id": self.outbox.last_real_id,
+            "expired": expired,
+            "replay": len(replay),
         }
-        try:
-            replay, expired = await self.outbox.replay(channel.name, since)
-        except Exception:
-            log.exception("overlay %s: reading the replay failed", channel.name)
-            replay, expired = [], 0
-        hello["expired"] = expired
-        hello["replay"] = len(replay)
-        client.prepend([dumps(hello), *(dumps(a.to_wire()) for a in replay)])
+        # The snapshots are spliced in as one shared text rather than copied per page.
+        greeting = dumps(hello)[:-1] + ',"state":' + channel.state_json() + "}"
+        client.prepend([greeting, *replay])
         client.start()
 
     async def receive(self, client: Client, text: str) -> None:
@@ -528,13 +566,13 @@ class OverlayService:
 
     def _committed(self, channel: Channel, alert: OutboxAlert) -> None:
         """An alert written in a bus transaction is on disk: count it and send it."""
-        self.outbox.last_real_id = max(self.outbox.last_real_id, alert.id)
+        self.outbox.committed(alert)
         self._deliver(channel, alert)
 
     def _deliver(self, channel: Channel, alert: OutboxAlert) -> None:
         channel.alerts += 1
         channel.last_alert_id = alert.id
-        self._broadcast(channel, dumps(alert.to_wire()))
+        self._broadcast(channel, self.outbox.wire(alert))
 
     def _control(self, channel: Channel, action: str, **extra: Any) -> None:
         self._broadcast(channel, dumps({"type": "control", "action": action, **extra}))

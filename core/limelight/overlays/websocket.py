@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import WSMsgType, web
 
@@ -31,10 +30,6 @@ log = logging.getLogger("limelight.overlays")
 #: Largest message a page may send (acks are tiny).
 MAX_INCOMING = 4096
 HEARTBEAT = 20.0
-
-
-def dumps(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
 class Client:
@@ -75,7 +70,15 @@ class Client:
         return True
 
     def prepend(self, texts: list[str]) -> None:
-        """Put the greeting and the replay in front of live messages queued meanwhile."""
+        """Put the greeting and the replay in front of live messages queued meanwhile.
+
+        They count against the same bound: a page whose queue would overflow is evicted
+        (the service sizes the replay to leave room, see ``OverlayService.connect``)."""
+        if self.closed:
+            return
+        if len(self.queue) + len(texts) > self.queue_size:
+            self.evict(f"send queue full ({self.queue_size} messages)")
+            return
         self.queue.extendleft(reversed(texts))
         self._wakeup.set()
 
@@ -100,6 +103,9 @@ class Client:
                 self.closed = True
                 return
             self.sent += 1
+            # A send the socket takes at once does not suspend: without this, a page being
+            # sent a long replay would hold the loop (and /healthz) until all is written.
+            await asyncio.sleep(0)
 
     def evict(self, reason: str) -> None:
         """Drop a page that stopped reading; it will reconnect and resume with ``since``."""
@@ -161,18 +167,25 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT, compress=False, max_msg_size=MAX_INCOMING)
     if not ws.can_prepare(request).ok:
         raise ApiError(400, "this URL is a WebSocket; open /overlays/<name> in OBS instead")
-    transport = request.transport
-    await ws.prepare(request)
-    peer = request.remote or ""
-    client = Client(
-        ws,
-        name,
-        queue_size=settings.overlays.send_queue,
-        send_timeout=settings.overlays.send_timeout,
-        transport=transport,
-        remote=peer,
-    )
+    if not service.admit(name):
+        limit = settings.overlays.max_clients
+        raise ApiError(
+            429,
+            f"overlay {name!r} already has {limit} pages connected ([overlays] max_clients); "
+            "close one or raise the limit",
+        )
+    client: Client | None = None
     try:
+        transport = request.transport
+        await ws.prepare(request)
+        client = Client(
+            ws,
+            name,
+            queue_size=settings.overlays.send_queue,
+            send_timeout=settings.overlays.send_timeout,
+            transport=transport,
+            remote=request.remote or "",
+        )
         await service.connect(client, since)
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
@@ -180,5 +193,8 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
                 break
     finally:
-        await service.disconnect(client)
+        if client is None:
+            service.release(name)
+        else:
+            await service.disconnect(client)
     return ws

@@ -8,6 +8,7 @@ order even when a later one fails to start.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -54,12 +55,15 @@ def build_host(
     *,
     entry_points: bool = True,
     environ: Mapping[str, str] | None = None,
+    strict_config: bool = False,
 ) -> PluginHost:
     """Load plugins (entry points, then objects given in code), configure, register.
 
     ``environ`` is where ``LIMELIGHT_PLUGINS`` is read (the process environment when
-    ``None``; the test kit passes its own, so a developer's shell does not leak in)."""
-    host = PluginHost(settings)
+    ``None``; the test kit passes its own, so a developer's shell does not leak in).
+    ``strict_config``: the caller stops on a mistake in a plugin's table (``limelight
+    run``), so the plugin's disabling is not logged too."""
+    host = PluginHost(settings, strict_config=strict_config)
     if entry_points:
         host.load_entry_points(plugin_selection(environ), settings.plugins.disabled)
     for name, obj in (plugins or {}).items():
@@ -205,7 +209,7 @@ def _guarded(handler: Handler, checks: list[Check]) -> Handler:
 async def _database(app: web.Application) -> AsyncIterator[None]:
     settings, host = app[SETTINGS], app[HOST]
     url = normalise_url(settings.database.url, settings.base_dir)
-    db = Database(url, host.models.values())
+    db = Database(url, host.models.values(), connect_timeout=settings.database.connect_timeout)
     await db.open()
     scheduler = Scheduler()
     services = Services(
@@ -243,7 +247,29 @@ async def _plugins(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         if services.chat is not None:
-            await services.chat.stop()
-        await services.bus.stop()
-        await host.shutdown()
+            await _bounded("the chat connectors", services.chat.stop(), STOP_CHAT)
+        await _bounded("the event bus", services.bus.stop(timeout=STOP_BUS / 2), STOP_BUS)
+        await _bounded("the plugins", host.shutdown(), STOP_PLUGINS)
         services.scheduler.shutdown()
+
+
+#: Seconds each part may take to stop (a database that stopped answering must not hold up
+#: the rest, nor SIGTERM: ``limelight run`` exits within 5 s whatever happens).
+STOP_CHAT = 0.5
+STOP_BUS = 1.5
+STOP_PLUGINS = 1.0
+
+
+async def _bounded(what: str, step: Awaitable[None], timeout: float) -> None:
+    """Await one step of stopping for at most ``timeout`` seconds; a step that fails or
+    takes longer is logged in one line and left behind, and stopping goes on."""
+    task = asyncio.ensure_future(step)
+    done, _ = await asyncio.wait({task}, timeout=timeout)
+    if not done:
+        log.error("stopping %s took longer than %g s; going on without it", what, timeout)
+        task.cancel()
+    elif (exc := task.exception()) is not None:
+        reason = str(exc).strip().splitlines()
+        log.error(
+            "stopping %s failed: %s%s", what, type(exc).__name__, f": {reason[0]}" if reason else ""
+        )

@@ -67,11 +67,26 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def refuse_compressed(request: web.Request) -> None:
+    """415 for a compressed body: no provider compresses its deliveries (Ko-fi and Stripe
+    do not), and inflating one costs CPU out of all proportion to its size on the wire (a
+    gzip bomb). The server never inflates bodies itself (``auto_decompress=False``)."""
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if encoding and encoding != "identity":
+        shown = "".join(c for c in encoding[:40] if c.isprintable())
+        raise ApiError(
+            415,
+            f"compressed request bodies are not accepted (Content-Encoding: {shown}); "
+            "send the body uncompressed",
+        )
+
+
 async def receive(request: web.Request) -> web.Response:
     name = request.match_info["provider"]
     provider = request.app[HOST].webhook_providers.get(name)
     if provider is None:
         raise ApiError(404, f"no webhook provider named {name!r}")
+    refuse_compressed(request)
     body = await read_body(request, provider.max_body)
     try:
         events = [edge.clean_event(e) for e in await provider.handle(request, body)]
