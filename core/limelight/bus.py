@@ -58,6 +58,7 @@ from . import quarantine
 from .commit import GroupCommit, Transaction, in_writer
 from .events import ChatMessage, Event, event_type_name
 from .failures import NotRecorded, Unrecordable, describe, is_transient
+from .logs import Throttled
 from .models import EventRecord
 from .owed import OwedRows
 from .plugins import PluginHost
@@ -219,6 +220,8 @@ class EventBus:
         self._chat_flush_wakeup = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
         self._flush_lock = asyncio.Lock()
+        #: A database outage fails every flush (4 a second): logged once a minute.
+        self._flush_failures = Throttled(log, "writing the chat log failed; retrying")
         self._closing = False
         self._pending: dict[int, int] = {}
         self._failed: set[int] = set()
@@ -498,8 +501,8 @@ class EventBus:
             self._chat_flush_wakeup.clear()
             try:
                 await self.flush()
-            except Exception:
-                log.exception("writing the chat log failed; will retry")
+            except Exception as exc:
+                self._flush_failures.note(f"{type(exc).__name__}: {exc}", exc)
 
     async def flush(self) -> None:
         """Write batched chat lines and ``handled`` marks now."""

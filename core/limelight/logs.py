@@ -3,8 +3,49 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from .config import Settings
+
+#: How often a repeating problem is logged (with how many times it happened meanwhile).
+LOG_INTERVAL = 60.0
+
+
+class Throttled:
+    """Counts occurrences of one problem and logs one line per interval with their count.
+
+    Why: a problem that repeats many times a second (a full descriptor table, a database
+    that stopped answering) must not fill the disk with the same line; the first time is
+    logged at once (with the traceback when one is given), then a count per interval.
+    """
+
+    def __init__(
+        self, logger: logging.Logger, message: str, interval: float = LOG_INTERVAL
+    ) -> None:
+        self.logger = logger
+        self.message = message
+        self.interval = interval
+        self.count = 0
+        self.total = 0
+        self._last = -interval
+
+    def note(self, detail: str = "", exc: BaseException | None = None) -> None:
+        self.count += 1
+        self.total += 1
+        now = time.monotonic()
+        if now - self._last < self.interval:
+            return
+        self._last = now
+        suffix = f" ({detail})" if detail else ""
+        self.logger.warning(
+            "%s: %d time(s) in the last %.0f s%s",
+            self.message,
+            self.count,
+            self.interval,
+            suffix,
+            exc_info=exc,
+        )
+        self.count = 0
 
 
 class RedactSecrets(logging.Filter):

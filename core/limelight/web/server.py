@@ -32,11 +32,12 @@ import errno
 import logging
 import resource
 import socket
-import time
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+
+from ..logs import Throttled
 
 log = logging.getLogger("limelight.web")
 
@@ -52,8 +53,6 @@ BACKLOG = 128
 RESERVED_FDS = 64
 #: ... or this share of the limit, whichever is more.
 RESERVED_SHARE = 0.1
-#: At most one log line per this many seconds for each kind of refusal.
-LOG_INTERVAL = 60.0
 
 
 class ListenError(Exception):
@@ -124,30 +123,6 @@ def runner_options() -> dict[str, Any]:
     }
 
 
-class Throttled:
-    """Counts occurrences and logs one line per interval (with how many there were)."""
-
-    def __init__(self, message: str, interval: float = LOG_INTERVAL) -> None:
-        self.message = message
-        self.interval = interval
-        self.count = 0
-        self.total = 0
-        self._last = -interval
-
-    def note(self, detail: str = "") -> None:
-        self.count += 1
-        self.total += 1
-        now = time.monotonic()
-        if now - self._last < self.interval:
-            return
-        self._last = now
-        suffix = f" ({detail})" if detail else ""
-        log.warning(
-            "%s: %d time(s) in the last %.0f s%s", self.message, self.count, self.interval, suffix
-        )
-        self.count = 0
-
-
 class Guard:
     """Counts the open connections of one server (from ``accept()`` to the socket's
     close), enforces the cap and remembers which connections still wait for their request
@@ -161,10 +136,10 @@ class Guard:
         #: Connections that have not sent a whole request head yet, oldest first.
         self.waiting: dict[GuardedProtocol, None] = {}
         self.listeners: list[Listener] = []
-        self.timed_out = Throttled("closed connections that sent no request head in time")
-        self.replaced = Throttled("connection cap reached: closed the oldest idle connection")
-        self.held = Throttled("connection cap reached: new connections wait until one closes")
-        self.accept_errors = Throttled("cannot accept connections")
+        self.timed_out = Throttled(log, "closed connections that sent no request head in time")
+        self.replaced = Throttled(log, "connection cap reached: closed the oldest idle connection")
+        self.held = Throttled(log, "connection cap reached: new connections wait until one closes")
+        self.accept_errors = Throttled(log, "cannot accept connections")
 
     def stats(self) -> dict[str, int]:
         return {
