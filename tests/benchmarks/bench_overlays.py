@@ -128,7 +128,8 @@ async def limelight_server(tmp: Path, **overlays: Any) -> AsyncIterator[Any]:
     from limelight.testing import make_settings, start_harness
     from limelight_alerts import AlertsPlugin
 
-    settings = make_settings(tmp, {"overlays": overlays} if overlays else None)
+    # Up to 1,000 pages of one overlay here: above the default cap of pages per overlay.
+    settings = make_settings(tmp, {"overlays": {"max_clients": 2000, **overlays}})
     h = await start_harness(settings, {"alerts": AlertsPlugin})
     try:
         yield h
