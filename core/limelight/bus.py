@@ -292,7 +292,7 @@ class EventBus:
         *,
         immediate: bool = False,
         retryable: bool = False,
-        raw: bytes | str | None = None,
+        raw: quarantine.Raw | None = None,
     ) -> Accepted:
         """Accept ``event``: dedupe, persist (committed for money), gate, and dispatch.
 
@@ -334,7 +334,7 @@ class EventBus:
         return accepted
 
     async def _accept(
-        self, event: Event, immediate: bool, retryable: bool, raw: bytes | str | None
+        self, event: Event, immediate: bool, retryable: bool, raw: quarantine.Raw | None
     ) -> Accepted:
         """Store ``event`` and settle what plugins still owe for it (:mod:`.owed`). Not a
         duplicate when it is the retry that recorded an event held back earlier."""
@@ -368,7 +368,7 @@ class EventBus:
                 await self.owed.record_again(event)
         return accepted
 
-    async def _store(self, event: Event, raw: bytes | str | None) -> Accepted:
+    async def _store(self, event: Event, raw: quarantine.Raw | None) -> Accepted:
         """Commit ``event`` through the group writer. A failure is either the database's
         (:class:`NotRecorded`: retry) or the event's own (:class:`Unrecordable`: a value the
         database refuses; a money event is kept in the quarantine)."""

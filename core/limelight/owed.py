@@ -123,7 +123,7 @@ class OwedRows:
         return failed
 
     async def settle(
-        self, event: Event, *, retryable: bool, raw: bytes | str | None = None
+        self, event: Event, *, retryable: bool, raw: quarantine.Raw | None = None
     ) -> None:
         """Make the second attempt for a marked money event and turn its outcome into the
         publisher's answer: returns when the event may be dispatched; raises
@@ -161,7 +161,7 @@ class OwedRows:
             self.held.add(event.id)
 
     async def after_duplicate(
-        self, event: Event, event_id: int, *, retryable: bool, raw: bytes | str | None = None
+        self, event: Event, event_id: int, *, retryable: bool, raw: quarantine.Raw | None = None
     ) -> bool | None:
         """A retry of a stored money event: ``None`` when its rows are all written (a plain
         duplicate); else the second attempt runs again for it, as :meth:`settle` (and

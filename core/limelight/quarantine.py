@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
+from .db import in_transaction
 from .failures import describe
 from .models import EventRecord, QuarantineEntry
 
@@ -53,7 +54,15 @@ def clean(value: object, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _raw_text(raw: bytes | str) -> str:
+#: A delivery's raw body as the quarantine keeps it: the text, or a function that makes it
+#: (webhooks redact credentials from the body, which is worth doing only for the rare
+#: delivery that is quarantined, not on every request).
+Raw = bytes | str | Callable[[], str]
+
+
+def _raw_text(raw: Raw) -> str:
+    if callable(raw):
+        raw = raw()
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", "backslashreplace")
     return clean(raw, PAYLOAD_CAP)
@@ -135,7 +144,7 @@ async def keep_event(
     *,
     stage: str,
     plugins: str = "",
-    raw: bytes | str | None = None,
+    raw: Raw | None = None,
 ) -> QuarantineEntry:
     """Keep ``event`` (and the raw delivery it came in, when there is one)."""
     if raw is not None:

@@ -21,6 +21,7 @@ unchecked) and commits them before answering. The answer is a promise (see
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from aiohttp import web
 
 from .. import edge
 from ..failures import Unrecordable, describe, is_transient
+from ..quarantine import Raw
 from ..webhooks import WebhookError
 from .errors import ApiError, error_response
 from .keys import HOST, SERVICES, SETTINGS
@@ -105,7 +107,7 @@ async def receive(request: web.Request) -> web.Response:
             return _retry_later(request, "could not read the delivery now; retry later")
         raise ApiError(422, f"this delivery cannot be read: {describe(exc)}") from None
     bus = request.app[SERVICES].bus
-    raw = redacted(body, request.app[SETTINGS])
+    raw = functools.partial(redacted, body, request.app[SETTINGS])  # made only if kept
     # Shielded: a provider that hangs up mid-commit must not leave half a delivery behind;
     # whatever was committed is deduped when it retries.
     try:
@@ -130,7 +132,7 @@ def _retry_later(request: web.Request, message: str) -> web.Response:
     return response
 
 
-async def _commit(bus: EventBus, events: list[Event], raw: str) -> list[Accepted]:
+async def _commit(bus: EventBus, events: list[Event], raw: Raw) -> list[Accepted]:
     return [await bus.publish(event, retryable=True, raw=raw) for event in events]
 
 
