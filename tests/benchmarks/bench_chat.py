@@ -25,9 +25,32 @@ from limelight_twitch.mapping import IrcMapper
 
 from tests.chat.fake_twitch import privmsg
 
+from .report import record
+
 N_LINES = 40_000
 LINES_PER_FRAME = 10
 N_COMMANDS = 2_000
+SOPEL_URL_SCHEMES = ("http", "https", "ftp")  # sopel's default core.auto_url_schemes
+
+
+def _sopel_parse_seconds(frames: list[str]) -> float | None:
+    """Seconds sopel 8 takes to parse the same frames the way its bot does for each raw
+    line (``AbstractBot.on_message`` builds a ``sopel.trigger.PreTrigger``: tags, hostmask,
+    command, arguments, URLs). Parsing alone: no dispatch, no plugins. ``None`` when sopel
+    is not installed (``make bench`` installs it through the ``bench`` extra)."""
+    try:
+        from sopel.tools.identifiers import Identifier
+        from sopel.trigger import PreTrigger
+    except ImportError:
+        return None
+    nick = Identifier("limelight")
+    started = time.perf_counter()
+    for frame in frames:
+        for raw in frame.split("\n"):
+            line = raw.rstrip("\r")
+            if line:
+                PreTrigger(nick, line, url_schemes=SOPEL_URL_SCHEMES)
+    return time.perf_counter() - started
 
 
 class Bot:
@@ -101,6 +124,9 @@ async def bench_chat_ingest(limelight, capsys) -> None:
     bare = time.perf_counter() - started
     bare_cpu = time.process_time() - cpu
 
+    # Peer: sopel 8's parser alone on the same lines, in the same run.
+    sopel = _sopel_parse_seconds(frames)
+
     h = await limelight(plugins={"twitch": TwitchPlugin, "bot": Bot()})
     chat = h.services.chat
     conn = BenchTwitch(TwitchConfig(channel="streamer", eventsub=False))
@@ -139,7 +165,23 @@ async def bench_chat_ingest(limelight, capsys) -> None:
             f"  ratio           : {full / bare:12.1f}x the bare parse loop "
             f"(goal: >= 20,000 msg/s through the pipeline)"
         )
+        if sopel is None:
+            print("  sopel 8 parse   : skipped, sopel is not installed (`make bench` installs it)")
+        else:
+            print(
+                f"  sopel 8 parse   : {N_LINES / sopel:12,.0f} msg/s  (PreTrigger per line, alone)"
+            )
+            print(
+                f"  vs sopel        : {sopel / full:12.2f}x sopel's parse rate through our "
+                f"whole pipeline (goal: >= 1.0x)"
+            )
         print(f"  commands run    : {chat.commands_run:12,d}   shed under load: {shed:,}")
+    record("chat.ingest.msg_per_s", N_LINES / full, N_LINES / bare, unit="msg/s")
+    record("chat.ingest.msg_per_cpu_s", N_LINES / full_cpu, N_LINES / bare_cpu, unit="msg/s")
+    if sopel is not None:
+        record("chat.ingest.vs_sopel_msg_per_s", N_LINES / full, N_LINES / sopel, unit="msg/s")
+        record("chat.sopel_parse.msg_per_s", N_LINES / sopel, N_LINES / bare, unit="msg/s")
+    record("chat.ingest.shed", shed, unit="chat events")
 
 
 async def bench_command_reply_latency(limelight, capsys) -> None:
@@ -196,3 +238,5 @@ async def bench_command_reply_latency(limelight, capsys) -> None:
             f"p99 {pct(direct, 99):7.3f} ms"
         )
         print("  (goal: p99 under 10 ms)")
+    record("chat.reply.p50_ms", pct(latencies, 50), pct(direct, 50), unit="ms")
+    record("chat.reply.p99_ms", pct(latencies, 99), pct(direct, 99), unit="ms")

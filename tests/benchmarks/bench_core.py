@@ -18,6 +18,7 @@ import limelight
 from limelight.testing import make_chat
 
 from ..support import free_port
+from .report import record
 
 N_EVENTS = 50_000
 N_PLUGINS = 5
@@ -68,6 +69,8 @@ async def bench_bus_throughput(limelight, capsys) -> None:
             f"(goal: >= 20,000 events/s through the bus)"
         )
         print(f"  shed under load : {shed:12,d} chat events")
+    record("bus.events_per_s", N_EVENTS / bus_seconds, N_EVENTS / direct_seconds, unit="events/s")
+    record("bus.shed", shed, unit="chat events")
 
 
 def _rss_mb(pid: int) -> float:
@@ -117,3 +120,5 @@ def bench_startup_and_rss(tmp_path, capsys) -> None:
         print(f"  start to /healthz : {to_health * 1000:8.0f} ms (goal < 1000 ms)")
         print(f"  bare interpreter  : {bare * 1000:8.0f} ms (baseline)")
         print(f"  idle RSS          : {rss:8.1f} MB (goal < 80 MB)")
+    record("startup.to_healthz_ms", to_health * 1000, bare * 1000, unit="ms")
+    record("startup.idle_rss_mb", rss, unit="MB")

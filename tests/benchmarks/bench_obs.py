@@ -27,6 +27,7 @@ from limelight.testing import make_tip
 
 from ..obs.fake_obs import FakeObs
 from ..obs.real_obs import RealObs, obs_available
+from .report import record
 
 N = 200
 WARMUP = 10
@@ -180,3 +181,7 @@ async def bench_obs_tip_to_scene_change(limelight, tmp_path: Path, capsys) -> No
         p50 = pct(tip_to_scene, 0.5)
         print(f"  ratio tip->scene / bare round trip (p50)    {p50 / pct(round_trips, 0.5):.1f}x")
         print(f"  ratio tip->scene / bare switch->event (p50) {p50 / pct(bare_switch, 0.5):.1f}x")
+    for q, label in ((0.5, "p50"), (0.99, "p99")):
+        ours = pct(tip_to_scene, q) * 1000
+        record(f"obs.tip_to_scene.{label}_ms", ours, pct(bare_switch, q) * 1000, unit="ms")
+        record(f"obs.round_trip.{label}_ms", pct(round_trips, q) * 1000, unit="ms")

@@ -351,12 +351,23 @@ def padded_alerts(pad: int) -> Iterator[None]:
         AlertsPlugin.alert_data = original  # type: ignore[method-assign]
 
 
+def _record(figures: dict[str, tuple[float, float]]) -> None:
+    """Each figure with its baseline into bench-results.json. Imported here, not at the
+    top: this file also runs as a plain script (the client process), outside the package."""
+    from .report import record
+
+    for name, (value, baseline) in figures.items():
+        unit = "ms" if name.endswith("_ms") else "frames"
+        record(name, value, baseline, unit=unit)
+
+
 # -- benchmarks --------------------------------------------------------------------------------
 
 
 async def bench_event_to_overlay_latency(tmp_path: Path, capsys: Any) -> None:
     events = int(RATE * SECONDS)
     lines = []
+    figures: dict[str, tuple[float, float]] = {}
     for clients in (10, 200):
         with padded_alerts(PAD):
             async with limelight_server(tmp_path / f"lat{clients}") as h:
@@ -367,12 +378,16 @@ async def bench_event_to_overlay_latency(tmp_path: Path, capsys: Any) -> None:
             f"  {clients:4d} clients  bare ws  : {describe(base, base_missing)}"
             f"  (p99 ratio {pct(ours, 99) / max(pct(base, 99), 1e-9):.1f}x)"
         )
+        figures[f"overlays.latency.{clients}_clients.p50_ms"] = (pct(ours, 50), pct(base, 50))
+        figures[f"overlays.latency.{clients}_clients.p99_ms"] = (pct(ours, 99), pct(base, 99))
+        figures[f"overlays.latency.{clients}_clients.not_delivered"] = (missing, base_missing)
     with capsys.disabled():
         print(
             f"\noverlays: event accepted -> frame received, {RATE} events/s for "
             f"{SECONDS:g} s (goal: p99 < 50 ms at 10 clients)"
         )
         print("\n".join(lines))
+    _record(figures)
 
 
 async def bench_one_event_to_1000_clients(tmp_path: Path, capsys: Any) -> None:
@@ -383,6 +398,13 @@ async def bench_one_event_to_1000_clients(tmp_path: Path, capsys: Any) -> None:
         print("\noverlays: one event to 1,000 clients (last client = max)")
         print(f"  limelight: {describe(ours, missing)}  max {max(ours, default=0):8.2f} ms")
         print(f"  bare ws  : {describe(base, base_missing)}  max {max(base, default=0):8.2f} ms")
+    _record(
+        {
+            "overlays.fanout_1000.p50_ms": (pct(ours, 50), pct(base, 50)),
+            "overlays.fanout_1000.max_ms": (max(ours, default=0), max(base, default=0)),
+            "overlays.fanout_1000.not_delivered": (missing, base_missing),
+        }
+    )
 
 
 async def bench_frozen_client(tmp_path: Path, capsys: Any) -> None:
@@ -411,6 +433,13 @@ async def bench_frozen_client(tmp_path: Path, capsys: Any) -> None:
         )
         print(f"  naive loop, no frozen client: {describe(naive_calm, naive_calm_missing)}")
         print(f"  naive loop, 1 frozen client : {describe(naive_frozen, naive_frozen_missing)}")
+    _record(
+        {
+            "overlays.frozen.calm_p99_ms": (pct(calm, 99), pct(naive_calm, 99)),
+            "overlays.frozen.frozen_p99_ms": (pct(frozen, 99), pct(calm, 99)),
+            "overlays.frozen.not_delivered": (frozen_missing, naive_frozen_missing),
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from limelight_tips import TipsPlugin
 from limelight_tips.models import LedgerEntry
 
 from ..support import free_port, wait_until
+from .report import record
 
 N_TIPS = 1_000
 CONCURRENCY = 32
@@ -221,6 +222,21 @@ async def _report(capsys: Any, label: str, runs: dict[str, dict[str, Any]], kind
             "flushed to disk before its 2xx"
         )
         print("  goal: >= 1,000 tips/s on SQLite, end to end, durable commits")
+    prefix = f"tips.{kind}"
+    record(f"{prefix}.bare.p99_ms", base["p99"], unit="ms")
+    for backend, r in runs.items():
+        key = f"{prefix}.{_key(backend)}"
+        record(f"{key}.tips_per_s", r["tips_s"], base["tips_s"], unit="tips/s")
+        record(f"{key}.p50_ms", r["p50"], base["p50"], unit="ms")
+        record(f"{key}.p99_ms", r["p99"], base["p99"], unit="ms")
+        record(f"{key}.reacted_per_s", r["reacted_s"], base["tips_s"], unit="tips/s")
+        record(f"{key}.mean_batch", r["batch"], unit="rows/commit")
+
+
+def _key(label: str) -> str:
+    """A JSON key from a printed label: "SQLite, one commit per tip" becomes
+    sqlite_one_commit_per_tip."""
+    return "_".join("".join(c if c.isalnum() else " " for c in label.lower()).split())
 
 
 async def bench_tips_generic(limelight, tmp_path, pg_database, capsys) -> None:

@@ -1,0 +1,50 @@
+"""The benchmarks' figures as JSON: ``bench-results.json`` at the repository root.
+
+Every ``bench_*.py`` prints its figures for a person and calls :func:`record` next to the
+print, so a script (or a later run) can compare them without scraping text. One key per
+figure, each with the baseline measured in the same run beside it, because only the ratio
+means something across machines::
+
+    {"bus.events_per_s": {"value": 24000.0, "baseline": 1900000.0, "ratio": 0.0126,
+                          "unit": "events/s"}, ...}
+
+``make bench`` removes the file before it starts, so the file holds one run's figures;
+a run of a single benchmark (``PYTEST_ARGS=-k ...``) merges its figures into what is there.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parents[2] / "bench-results.json"
+
+
+def _number(x: float | None) -> float | None:
+    """JSON has no NaN or infinity; a figure that could not be measured is ``null``."""
+    if x is None or not math.isfinite(x):
+        return None
+    return float(x)
+
+
+def record(name: str, value: float, baseline: float | None = None, *, unit: str = "") -> None:
+    """Store one figure (``value``) and its same-run ``baseline``; ``ratio`` is
+    value / baseline (``null`` without a baseline). Written at once, atomically, so a
+    benchmark that fails later still leaves the figures already measured."""
+    entry: dict[str, Any] = {"value": _number(value), "baseline": _number(baseline)}
+    v, b = entry["value"], entry["baseline"]
+    entry["ratio"] = _number(v / b) if v is not None and b else None
+    entry["unit"] = unit
+    try:
+        figures = json.loads(RESULTS.read_text())
+        if not isinstance(figures, dict):
+            figures = {}
+    except (OSError, ValueError):
+        figures = {}
+    figures[name] = entry
+    tmp = RESULTS.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+    tmp.replace(RESULTS)
