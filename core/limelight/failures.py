@@ -17,9 +17,9 @@ provider retrying against a 503 for three days is not.
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Iterator
 
-import asyncpg  # type: ignore[import-untyped]  # a dependency (tortoise-orm[asyncpg])
 from tortoise import exceptions as orm
 
 
@@ -46,18 +46,31 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
     TimeoutError,  # a statement or a plugin's hook that ran out of time
     OSError,
 )
-_POSTGRES_TRANSIENT: tuple[type[BaseException], ...] = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InsufficientResourcesError,  # disk full, out of memory, too many connections
-    asyncpg.OperatorInterventionError,  # shutting down, statement timeout, cannot connect
-    asyncpg.TransactionRollbackError,  # serialization failure, deadlock
-    asyncpg.LockNotAvailableError,
-    asyncpg.InterfaceError,  # "connection is closed", "another operation is in progress"
-)
-_POSTGRES_ERRORS: tuple[type[BaseException], ...] = (
-    asyncpg.PostgresError,
-    asyncpg.InternalClientError,
-)
+_postgres_classes: tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]] | None
+_postgres_classes = None
+
+
+def _postgres() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """PostgreSQL driver errors: (transient, any other). Empty while asyncpg is not
+    imported: then no error can be one of its, and a SQLite setup never pays for importing
+    the driver (about 10 ms of start-up). Looked up once asyncpg is there."""
+    global _postgres_classes
+    if _postgres_classes is None:
+        asyncpg = sys.modules.get("asyncpg")
+        if asyncpg is None:
+            return (), ()
+        _postgres_classes = (
+            (
+                asyncpg.PostgresConnectionError,
+                asyncpg.InsufficientResourcesError,  # disk full, out of memory, too many
+                asyncpg.OperatorInterventionError,  # shutting down, statement timeout
+                asyncpg.TransactionRollbackError,  # serialization failure, deadlock
+                asyncpg.LockNotAvailableError,
+                asyncpg.InterfaceError,  # "connection is closed", "another operation..."
+            ),
+            (asyncpg.PostgresError, asyncpg.InternalClientError),
+        )
+    return _postgres_classes
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -96,9 +109,10 @@ def _verdict(cause: BaseException) -> bool | None:
     """True (transient), False (poison) or None (says nothing; look at what it wraps)."""
     if isinstance(cause, ValueError | ArithmeticError):
         return False  # bad values, encodings (asyncpg's client-side DataError is one too)
-    if isinstance(cause, _POSTGRES_TRANSIENT):
+    postgres_transient, postgres_errors = _postgres()
+    if isinstance(cause, postgres_transient):
         return True
-    if isinstance(cause, _POSTGRES_ERRORS):
+    if isinstance(cause, postgres_errors):
         return False  # bad data, a constraint, an unknown table: the same every time
     if isinstance(cause, sqlite3.OperationalError):
         return True  # locked, disk I/O error, database or disk is full

@@ -8,8 +8,9 @@ means something across machines::
     {"bus.events_per_s": {"value": 24000.0, "baseline": 1900000.0, "ratio": 0.0126,
                           "unit": "events/s"}, ...}
 
-``make bench`` removes the file before it starts, so the file holds one run's figures;
-a run of a single benchmark (``PYTEST_ARGS=-k ...``) merges its figures into what is there.
+``make bench`` removes the file before it starts, so the file holds one run's figures
+(only the selected ones with ``PYTEST_ARGS=-k ...``); running the benchmarks with pytest
+directly merges the new figures into what is there.
 """
 
 from __future__ import annotations
