@@ -80,20 +80,12 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def bench_startup_and_rss(tmp_path, capsys) -> None:
-    exe = Path(sys.executable).parent / "limelight"
-    subprocess.run([exe, "init", "--dir", tmp_path], check=True, capture_output=True)
-    port = free_port()
+def _start(exe: Path, config: Path, port: int) -> tuple[float, subprocess.Popen[bytes]]:
+    """Start ``limelight run``; seconds until ``/healthz`` answers 200, and the process."""
     env = {**os.environ, "LIMELIGHT_SERVER__PORT": str(port)}
-
-    # Baseline: the interpreter starting and importing nothing.
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "pass"], check=True)
-    bare = time.perf_counter() - started
-
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [exe, "run", "--config", tmp_path / "config.toml"],
+        [exe, "run", "--config", config],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -104,21 +96,54 @@ def bench_startup_and_rss(tmp_path, capsys) -> None:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
                     if r.status == 200:
-                        break
+                        return time.perf_counter() - started, proc
             except OSError:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise
                 time.sleep(0.01)
-        to_health = time.perf_counter() - started
+    except BaseException:
+        proc.terminate()
+        proc.wait(10)
+        raise
+
+
+def bench_startup_and_rss(tmp_path, capsys) -> None:
+    exe = Path(sys.executable).parent / "limelight"
+    subprocess.run([exe, "init", "--dir", tmp_path], check=True, capture_output=True)
+    config = tmp_path / "config.toml"
+    # As installed: pip compiles an installed package's bytecode; this editable checkout
+    # (and a PYTHONDONTWRITEBYTECODE environment) would otherwise compile ~100 modules
+    # from source at every start. Written to __pycache__ beside the sources (gitignored).
+    repo = Path(__file__).resolve().parents[2]
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", repo / "core", repo / "plugins"],
+        check=True,
+        capture_output=True,
+    )
+
+    # Baseline: the interpreter starting and importing nothing.
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    bare = time.perf_counter() - started
+
+    # First start: a new home, so the migrations are applied.
+    to_health, proc = _start(exe, config, free_port())
+    try:
         time.sleep(1.0)  # let it go idle before reading memory
         rss = _rss_mb(proc.pid)
     finally:
         proc.terminate()
         proc.wait(10)
+    # Restart: the database is up to date, as on every start but the first.
+    restart, proc = _start(exe, config, free_port())
+    proc.terminate()
+    proc.wait(10)
     with capsys.disabled():
         print("\nstart-up: `limelight run` on SQLite with the installed plugins")
         print(f"  start to /healthz : {to_health * 1000:8.0f} ms (goal < 1000 ms)")
+        print(f"  restart to /healthz: {restart * 1000:7.0f} ms (database already migrated)")
         print(f"  bare interpreter  : {bare * 1000:8.0f} ms (baseline)")
         print(f"  idle RSS          : {rss:8.1f} MB (goal < 80 MB)")
     record("startup.to_healthz_ms", to_health * 1000, bare * 1000, unit="ms")
+    record("startup.restart_to_healthz_ms", restart * 1000, bare * 1000, unit="ms")
     record("startup.idle_rss_mb", rss, unit="MB")
