@@ -144,26 +144,32 @@ class Lane:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            if batches is not None:
-                batch = list(queue)
-                queue.clear()
-            else:
-                batch = [queue.popleft()]
+            if batches is None:
+                # One event at a time, straight to the handler: no list, no extra coroutine.
+                event = queue.popleft()
+                if not space.is_set():
+                    space.set()
+                try:
+                    ok = await self.handler(event) is not False
+                except Exception:  # handlers isolate plugins; this guards core subscribers
+                    log.exception(
+                        "lane %s: handler failed on %s", self.name, event_type_name(event)
+                    )
+                    ok = False
+                self.delivered += 1
+                if event.money and self.on_done is not None:
+                    self.on_done(event, ok)
+                continue
+            batch = list(queue)
+            queue.clear()
             if not space.is_set():
                 space.set()
-            oks = await (self._one(batch[0]) if batches is None else self._many(batches, batch))
+            oks = await self._many(batches, batch)
             self.delivered += len(oks)
             if self.on_done is not None:
                 for event, ok in zip(batch, oks, strict=False):
                     if event.money:
                         self.on_done(event, ok)
-
-    async def _one(self, event: Event) -> list[bool]:
-        try:
-            return [await self.handler(event) is not False]
-        except Exception:  # handlers isolate plugins; this guards core subscribers
-            log.exception("lane %s: handler failed on %s", self.name, event_type_name(event))
-            return [False]
 
     async def _many(self, handler: BatchHandler, batch: list[Event]) -> list[bool]:
         try:
