@@ -115,6 +115,19 @@ class Lane:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"lane:{self.name}")
 
+    def offer(self, event: Event) -> bool:
+        """Append ``event`` when the lane has room (the common case, no coroutine); else
+        ``False``, and the caller awaits :meth:`put`, which sheds or waits."""
+        queue = self.queue
+        if len(queue) >= self.maxsize:
+            return False
+        queue.append(event)
+        if self._idle.is_set():
+            self._idle.clear()
+        if not self._wakeup.is_set():
+            self._wakeup.set()
+        return True
+
     async def put(self, event: Event) -> None:
         queue = self.queue
         if len(queue) >= self.maxsize:
@@ -431,7 +444,8 @@ class EventBus:
             if not lanes:
                 self._lane_done(event, True, force=True)
         for lane in lanes:
-            await lane.put(event)
+            if not lane.offer(event):
+                await lane.put(event)
 
     def _lane_done(self, event: Event, ok: bool, force: bool = False) -> None:
         """Count a lane's delivery of a money event; mark it handled only when every lane

@@ -282,7 +282,10 @@ def clean_viewer(viewer: Any, where: str = "viewer") -> Any:
         len(platform) <= MAX_PLATFORM
         and len(vid) <= MAX_VIEWER_ID
         and len(name) <= MAX_NAME
-        and _BAD_LINE.search(platform + vid + name) is None
+        and (
+            ((joined := platform + vid + name).isascii() and joined.isprintable())
+            or _BAD_LINE.search(joined) is None
+        )
     ):
         return viewer  # the common case: one scan, no copy
     return type(viewer)(
@@ -304,6 +307,10 @@ class _Plan:
     many: tuple[str, ...]
     read_many: Callable[[Any], tuple[Any, ...]]
     others: tuple[tuple[str, _Cleaner], ...]
+    #: The smallest limit of the string fields not in ``short``; ``short`` holds
+    #: ``(index in read's order, limit)`` of those with a smaller one.
+    common_limit: int = MAX_NAME
+    short: tuple[tuple[int, int], ...] = ()
 
 
 def clean_event(event: Event, *, now: datetime | None = None) -> Event:
@@ -329,7 +336,15 @@ def clean_event(event: Event, *, now: datetime | None = None) -> Event:
     suspect = not (joined.isascii() and joined.isprintable()) and (
         _BAD_LINE.search(joined) is not None
     )
-    for value, (name, limit, multiline, key) in zip(values, plan.strings, strict=True):
+    if not suspect and len(joined) <= plan.common_limit:
+        # Clean and short: only the fields with a smaller limit (``source``) can be too long.
+        for i, limit in plan.short:
+            value = values[i]
+            if value.__class__ is str and len(value) > limit:
+                break
+        else:
+            values = ()
+    for value, (name, limit, multiline, key) in zip(values, plan.strings, strict=False):
         if value.__class__ is not str or not (suspect or len(value) > limit):
             continue
         if key:
@@ -389,8 +404,15 @@ def _plan(cls: type) -> _Plan:
             others.append((f.name, _date))
         elif getattr(kind, "__name__", "") == "ViewerRef":
             others.append((f.name, clean_viewer))
+    common = min([s[1] for s in strings if s[1] >= MAX_NAME], default=MAX_NAME)
     return _Plan(
-        _reader([s[0] for s in strings]), tuple(strings), tuple(many), _reader(many), tuple(others)
+        _reader([s[0] for s in strings]),
+        tuple(strings),
+        tuple(many),
+        _reader(many),
+        tuple(others),
+        common,
+        tuple((i, s[1]) for i, s in enumerate(strings) if s[1] < common),
     )
 
 

@@ -119,7 +119,7 @@ class Event:
         out: dict[str, Any] = {}
         for name in _wire_fields(type(self)):
             value = getattr(self, name)
-            if value is None or isinstance(value, str | int | bool):
+            if value.__class__ in _PLAIN:  # most fields; a class lookup, not isinstance
                 out[name] = value
             else:
                 out.update(_to_wire(name, value))
@@ -179,6 +179,8 @@ _BASE_FIELDS = {
     "recorded",
 }
 _HINT_CACHE: dict[type, dict[str, Any]] = {}
+#: Values that go on the wire as they are (a subclass, an enum, takes ``_to_wire``'s path).
+_PLAIN = frozenset({str, int, bool, type(None)})
 _WIRE_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
