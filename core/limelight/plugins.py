@@ -853,6 +853,8 @@ class PluginHost:
         verdicts: list[Verdict] = []
         for caller in callers:
             ok, result = await self.call_one(caller, message=message, ctx=None)
+            if ok and result is None:  # the common answer: nothing to say
+                continue
             if not ok:
                 verdicts.append(Verdict(Action.HIDE, "gating check failed", caller.plugin))
             elif isinstance(result, Verdict):
