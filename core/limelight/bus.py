@@ -720,8 +720,12 @@ def _log_row(event: Event, handled: bool) -> tuple[Any, ...]:
     )
 
 
+#: One encoder for every log row: ``json.dumps`` with options builds a new one per call.
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def _json(data: dict[str, Any]) -> str:
-    return json.dumps(data, separators=(",", ":"))
+    return _ENCODE(data)
 
 
 def _sql_values(rows: list[tuple[Any, ...]], dialect: str) -> list[list[Any]]:
