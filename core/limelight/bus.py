@@ -129,25 +129,24 @@ class Lane:
         return True
 
     async def put(self, event: Event) -> None:
+        """Append ``event``; a full lane sheds a chat display update first (this one, or
+        the oldest queued), and makes anything else wait for room."""
+        if self.offer(event):
+            return
         queue = self.queue
-        if len(queue) >= self.maxsize:
-            if event.sheddable:
+        if event.sheddable:
+            self.shed += 1
+            return
+        for i, queued in enumerate(queue):
+            if queued.sheddable:
+                del queue[i]
                 self.shed += 1
-                return
-            for i, queued in enumerate(queue):
-                if queued.sheddable:
-                    del queue[i]
-                    self.shed += 1
-                    break
-            else:
-                while len(queue) >= self.maxsize:
-                    self._space.clear()
-                    await self._space.wait()
-        queue.append(event)
-        if self._idle.is_set():
-            self._idle.clear()
-        if not self._wakeup.is_set():
-            self._wakeup.set()
+                break
+        else:
+            while len(queue) >= self.maxsize:
+                self._space.clear()
+                await self._space.wait()
+        self.offer(event)
 
     async def _run(self) -> None:
         queue, space, batches = self.queue, self._space, self.batch_handler
