@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from limelight import (
@@ -122,57 +122,50 @@ ALERT_KINDS = (
 GOAL_KINDS = (AlertKind("milestone", "{title}", {"title": "Halfway there!"}),)
 
 
-@dataclass(frozen=True)
-class Page:
-    """One overlay of this plugin, before its template name is settled."""
-
-    name: str
-    page: str
-    title: str
-    description: str
-    width: int
-    height: int
-    events: tuple[str, ...] = ()
-    alerts: tuple[AlertKind, ...] = ()
-
-
+#: This plugin's overlays, each page shipped as ``alerts/<name>.html``
+#: (:meth:`AlertsPlugin._template` settles a theme's override under its old name).
 PAGES = (
-    Page(
+    Overlay(
         ALERTS,
-        "alerts",
-        "Alerts",
-        "Tips, cheers, subs, gift bombs, raids, donations, merch, new VIPs.",
-        1920,
-        1080,
+        "alerts/alerts.html",
+        title="Alerts",
+        description="Tips, cheers, subs, gift bombs, raids, donations, merch, new VIPs.",
         alerts=ALERT_KINDS,
     ),
-    Page(
+    Overlay(
         "chat",
-        "chat",
-        "Chat",
-        "Chat lines that pass gating, with badges; deleted lines vanish.",
-        480,
-        800,
+        "alerts/chat.html",
         events=("chat.message", "chat.deleted"),
+        width=480,
+        height=800,
+        title="Chat",
+        description="Chat lines that pass gating, with badges; deleted lines vanish.",
     ),
-    Page(
+    Overlay(
         "leaderboard",
-        "leaderboard",
-        "Leaderboard",
-        "Top supporters (add ?board=stream for one).",
-        640,
-        420,
+        "alerts/leaderboard.html",
+        width=640,
+        height=420,
+        title="Leaderboard",
+        description="Top supporters (add ?board=stream for one).",
     ),
-    Page(
+    Overlay(
         "goal",
-        "goal",
-        "Goal",
-        "A progress bar with milestones for charity drives and challenges.",
-        1000,
-        160,
+        "alerts/goal.html",
+        width=1000,
+        height=160,
+        title="Goal",
+        description="A progress bar with milestones for charity drives and challenges.",
         alerts=GOAL_KINDS,
     ),
-    Page("ticker", "ticker", "Ticker", "Countdown and stock line for merch drops.", 1600, 80),
+    Overlay(
+        "ticker",
+        "alerts/ticker.html",
+        width=1600,
+        height=80,
+        title="Ticker",
+        description="Countdown and stock line for merch drops.",
+    ),
 )
 
 
@@ -225,38 +218,27 @@ class AlertsPlugin(Plugin[AlertsConfig]):
     @hookimpl
     def register_overlays(self, register: Register[Overlay]) -> None:
         for page in PAGES:
-            register(
-                Overlay(
-                    page.name,
-                    self._template(page.page),
-                    events=page.events,
-                    width=page.width,
-                    height=page.height,
-                    title=page.title,
-                    description=page.description,
-                    alerts=page.alerts,
-                )
-            )
+            register(replace(page, template=self._template(page)))
 
-    def _template(self, page: str) -> str:
+    def _template(self, page: Overlay) -> str:
         """``alerts/<page>.html``; or, when the streamer's ``theme_dir`` overrides the page
         under the name it had in the default theme (``templates/<page>.html``), that file,
         so a theme written before the pages moved into this plugin keeps working."""
-        template = f"alerts/{page}.html"
+        template = page.template
         theme_dir = self.ctx.settings.overlays.theme_dir
         if not theme_dir:
             return template
         folder = Path(theme_dir)
         if not folder.is_absolute():
             folder = self.ctx.settings.base_dir / folder
-        legacy = f"templates/{page}.html"
+        legacy = f"templates/{page.name}.html"
         if not (folder / legacy).is_file():
             return template
         self.ctx.log.warning(
             "%s overrides the %s overlay under its old name; rename it to %s (its scripts "
             "and styles now live at /-/static-plugins/%s/)",
             folder / legacy,
-            page,
+            page.name,
             folder / template,
             self.name,
         )

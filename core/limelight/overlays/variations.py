@@ -16,7 +16,7 @@ result is always shown as text on the page.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..config import AlertSettings, AlertVariationSettings
@@ -95,7 +95,7 @@ class VariationBook:
             best = _best(candidates, amount, count)
             if best is not None:
                 if best.event == "*":
-                    return _with_event(best, event_type)
+                    return replace(best, event=event_type)
                 return best
         return self.default(event_type)
 
@@ -109,20 +109,6 @@ class VariationBook:
 
     def all(self) -> list[Variation]:
         return [v for vs in self._by_event.values() for v in vs]
-
-
-def _with_event(variation: Variation, event_type: str) -> Variation:
-    return Variation(
-        event=event_type,
-        name=variation.name,
-        text=variation.text,
-        duration_ms=variation.duration_ms,
-        image=variation.image,
-        sound=variation.sound,
-        volume=variation.volume,
-        min_amount=variation.min_amount,
-        min_count=variation.min_count,
-    )
 
 
 def _best(
