@@ -24,9 +24,8 @@ from ..failures import Unrecordable, describe, is_transient
 from ..models import EventRecord, QuarantineEntry
 from ..wire import event_from_wire, known_types, record_to_wire
 from .auth import require_admin
-from .errors import ApiError, error_response
+from .errors import ApiError, retry_later
 from .keys import HOST, PLUGIN_ROUTES, SERVICES, SETTINGS
-from .webhooks import RETRY_AFTER
 
 log = logging.getLogger("limelight.api")
 
@@ -75,9 +74,7 @@ async def post_event(request: web.Request) -> web.Response:
         ) from None
     except Exception as exc:
         log.error("POST /api/events: could not store the event (503): %s", exc)
-        response = error_response(request, 503, "could not store the event; retry later")
-        response.headers["Retry-After"] = str(RETRY_AFTER)
-        return response
+        return retry_later(request, "could not store the event; retry later")
     return web.json_response(
         {"id": accepted.id, "duplicate": accepted.duplicate},
         status=200 if accepted.duplicate else 201,

@@ -44,7 +44,8 @@ def navigation(app: web.Application) -> list[tuple[str, str]]:
 
 
 def render(request: web.Request, template: str, context: dict[str, Any]) -> web.Response:
-    context = {"nav": navigation(request.app), "settings": request.app[SETTINGS], **context}
+    # ``nav`` (and ``csrf_token``) come from the app's context processors (app.py).
+    context = {"settings": request.app[SETTINGS], **context}
     return secure(aiohttp_jinja2.render_template(template, request, context), csp=DASHBOARD_CSP)
 
 

@@ -31,6 +31,10 @@ class ApiError(web.HTTPException):
         super().__init__(reason=None, text=message)
 
 
+#: Seconds a client (a webhook provider, a script) is asked to wait before retrying a 503.
+RETRY_AFTER = 30
+
+
 def wants_json(request: web.Request) -> bool:
     return request.path.startswith(JSON_PREFIXES)
 
@@ -55,6 +59,13 @@ def error_response(
     return secure(web.Response(status=status, text=page, content_type="text/html"), csp=csp)
 
 
+def retry_later(request: web.Request, message: str) -> web.Response:
+    """A 503 that says when to come back (``Retry-After``)."""
+    response = error_response(request, 503, message)
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
+
+
 @web.middleware
 async def error_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -67,9 +78,7 @@ async def error_middleware(
         message = f"this cannot be recorded: {exc.reason}"
         return error_response(request, 422, message, {"quarantined": exc.quarantined})
     except NotRecorded:
-        response = error_response(request, 503, "could not record it now; retry later")
-        response.headers["Retry-After"] = "30"
-        return response
+        return retry_later(request, "could not record it now; retry later")
     except web.HTTPException as exc:
         if exc.status_code < 400:
             raise

@@ -33,7 +33,7 @@ from .. import edge
 from ..failures import Unrecordable, describe, is_transient
 from ..quarantine import Raw
 from ..webhooks import WebhookError
-from .errors import ApiError, error_response
+from .errors import ApiError, retry_later
 from .keys import HOST, SERVICES, SETTINGS
 
 if TYPE_CHECKING:
@@ -42,9 +42,6 @@ if TYPE_CHECKING:
     from ..events import Event
 
 log = logging.getLogger("limelight.webhooks")
-
-#: Seconds a provider is asked to wait before retrying a delivery answered 503.
-RETRY_AFTER = 30
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -104,7 +101,7 @@ async def receive(request: web.Request) -> web.Response:
         # worth a retry; anything else would fail the same way every time.
         log.error("webhook %s: the provider failed on the delivery", name, exc_info=exc)
         if is_transient(exc):
-            return _retry_later(request, "could not read the delivery now; retry later")
+            return retry_later(request, "could not read the delivery now; retry later")
         raise ApiError(422, f"this delivery cannot be read: {describe(exc)}") from None
     bus = request.app[SERVICES].bus
     raw = functools.partial(redacted, body, request.app[SETTINGS])  # made only if kept
@@ -119,17 +116,10 @@ async def receive(request: web.Request) -> web.Response:
         ) from None
     except Exception as exc:
         log.error("webhook %s: could not store the delivery (503): %s", name, exc)
-        return _retry_later(request, "could not store the delivery; retry later")
+        return retry_later(request, "could not store the delivery; retry later")
     ids = [r.id for r in results]
     duplicates = sum(r.duplicate for r in results)
     return web.json_response({"ok": True, "ids": ids, "duplicates": duplicates})
-
-
-def _retry_later(request: web.Request, message: str) -> web.Response:
-    """A 503 that tells the provider when to come back."""
-    response = error_response(request, 503, message)
-    response.headers["Retry-After"] = str(RETRY_AFTER)
-    return response
 
 
 async def _commit(bus: EventBus, events: list[Event], raw: Raw) -> list[Accepted]:

@@ -1,5 +1,5 @@
 // Quarantine actions in the dashboard: Try again and Dismiss call the admin API with the
-// session cookie. Text from the server goes in with textContent only.
+// session cookie (through csrf-fetch.js). Text from the server goes in with textContent only.
 "use strict";
 
 (function () {
@@ -17,14 +17,8 @@
     const path = "/api/quarantine/" + encodeURIComponent(row.dataset.entry) + "/" + button.dataset.action;
     button.disabled = true;
     try {
-      const response = await fetch(path, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json" },
-        body: "{}",
-      });
-      const data = await response.json().catch(function () { return {}; });
-      if (!response.ok) throw new Error(data.error || response.statusText);
+      // csrf-fetch.js: same-origin, the session's CSRF token, the error answer thrown.
+      await window.limelightApi(path, { method: "POST", body: "{}" });
       say(button.dataset.action === "retry" ? "Recorded." : "Dismissed.");
       row.remove();
     } catch (err) {
