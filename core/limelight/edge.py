@@ -69,7 +69,6 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 # Control characters (C0, DEL, C1) and surrogates; the multi-line form lets \t and \n pass.
 _BAD_LINE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _BAD_MULTI = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
-_CONTROL_LINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SPACES = re.compile("[\t\n\r]")
 _RFC3339 = re.compile(
@@ -99,7 +98,6 @@ def clean_text(value: str, limit: int = MAX_NAME, *, multiline: bool = False) ->
         value = _BAD_MULTI.sub("", value)
     else:
         value = _SPACES.sub(" ", value)
-        value = _CONTROL_LINE.sub("", value)
         value = _BAD_LINE.sub("", value)
     return value[:limit]
 

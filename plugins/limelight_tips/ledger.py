@@ -196,6 +196,11 @@ async def refunded_minor(original: LedgerEntry) -> int:
     return -_as_int(rows[0]["total"] if rows else None)
 
 
+async def left_minor(original: LedgerEntry) -> int:
+    """How much of ``original`` has not been given back yet, in its minor units."""
+    return int(original.amount_minor) - await refunded_minor(original)
+
+
 def _as_int(value: Any) -> int:
     # SQLite answers SUM() with an int, PostgreSQL with a Decimal.
     return int(value or 0)
@@ -211,16 +216,20 @@ class Total:
 
 async def totals(query: QuerySet[LedgerEntry] | None = None) -> list[Total]:
     """Net totals per currency of ``query`` (default: every row), by currency code."""
-    query = LedgerEntry.all() if query is None else query
-    rows = (
-        await query.annotate(total=Sum("amount_minor"), count=Count("id"))
-        .group_by("currency")
-        .values("currency", "total", "count")
-    )
+    rows = await _per_currency(LedgerEntry.all() if query is None else query)
     return [
         Total(Money(_as_int(row["total"]), row["currency"]), int(row["count"]))
         for row in sorted(rows, key=lambda r: str(r["currency"]))
     ]
+
+
+async def _per_currency(query: QuerySet[LedgerEntry]) -> list[dict[str, Any]]:
+    """``{"currency", "total", "count"}`` of ``query``'s rows, one per currency."""
+    return list(
+        await query.annotate(total=Sum("amount_minor"), count=Count("id"))
+        .group_by("currency")
+        .values("currency", "total", "count")
+    )
 
 
 def period_start(
@@ -322,11 +331,7 @@ async def total_in(converter: Converter, *, since: datetime | None, currency: st
     query = LedgerEntry.all()
     if since is not None:
         query = query.filter(occurred_at__gte=since)
-    rows = (
-        await query.annotate(total=Sum("amount_minor"), count=Count("id"))
-        .group_by("currency")
-        .values("currency", "total", "count")
-    )
+    rows = await _per_currency(query)
     currency = currency or converter.base or main_currency(converter, rows)
     result = Money(0, currency)
     for row in rows:

@@ -155,8 +155,8 @@ class Recorder:
         """What ``record_events`` wrote for ``event`` in an earlier life of the server (it
         was dispatched again after a restart); ``None`` when it wrote nothing."""
         row = await ledger.row_of(event.source, event.source_id)
+        found = money_of(event)
         if row is None:
-            found = money_of(event)
             if found is None or found[0].minor > 0:
                 self.ctx.log.warning(
                     "%s %s:%s has no ledger row (the plugin was off when it came?); not "
@@ -166,12 +166,11 @@ class Recorder:
                     event.source_id,
                 )
             return None
-        found = money_of(event)
         if row.reacted or found is None:  # a refund, or reactions that went out already
             return Written(row.id, reacted=row.reacted)
         money, kind = found
         assert isinstance(event, Tip | Cheer)
-        if await ledger.refunded_minor(row) >= row.amount_minor:
+        if await ledger.left_minor(row) <= 0:
             return Written(row.id)
         viewer = event.viewer
         hide = (

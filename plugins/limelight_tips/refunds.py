@@ -53,7 +53,7 @@ async def refusal(event: Refund) -> str | None:
     money = event.amount
     if money.currency != original.currency:
         return f"the refund is in {money.currency} but the tip was in {original.currency}"
-    left = Money(original.amount_minor - await ledger.refunded_minor(original), money.currency)
+    left = Money(await ledger.left_minor(original), money.currency)
     if money.minor > left.minor:
         return f"the refund of {money} is more than the {left} left of the tip"
     return None
@@ -84,7 +84,7 @@ class Refunds:
                 key,
             )
         else:
-            left = original.amount_minor - await ledger.refunded_minor(original)
+            left = await ledger.left_minor(original)
             capped = ledger.cap_refund(money, original.currency, left)
             if capped != money:
                 reason = ledger.capped_reason(reason, money, capped)

@@ -150,8 +150,8 @@ def _viewer(raw: object) -> ViewerRef | None:
         return None
     if not isinstance(raw, dict):
         raise WebhookError(400, "viewer must be an object with platform, id and name")
-    platform = common.text(raw, "platform", required=True, limit=40, where="viewer.")
-    vid = common.text(raw, "id", required=True, limit=100, where="viewer.")
+    platform = common.text(raw, "platform", required=True, limit=edge.MAX_PLATFORM, where="viewer.")
+    vid = common.text(raw, "id", required=True, limit=edge.MAX_VIEWER_ID, where="viewer.")
     return ViewerRef(platform, vid, common.text(raw, "name", where="viewer."))
 
 

@@ -23,8 +23,7 @@ from limelight.webhooks import WebhookError
 
 from ..attribution import code_from_reference
 from ..config import StripeWebhook
-from ..ledger import refunded_minor
-from ..models import LedgerEntry
+from ..ledger import refunded_minor, row_of
 from ..refunds import refusal
 from . import common
 
@@ -207,7 +206,7 @@ async def _refund(
             before_raw, obj.get("currency"), "data.previous_attributes.amount_refunded"
         ).minor
     else:  # older API versions: work out the new part from what the ledger has
-        original = await LedgerEntry.get_or_none(provider=NAME, provider_id=original_id)
+        original = await row_of(NAME, original_id)
         before = await refunded_minor(original) if original is not None else 0
     amount = total.minor - before
     if amount <= 0:
