@@ -605,10 +605,14 @@ class PluginHost:
         ``def`` at run time (never blocking the loop), a value for build-time hooks."""
         if caller.is_async or caller.hook in BUILD_HOOKS:
             return caller.function(**kwargs)
-        runner = self._runners.get(caller.plugin)
+        return self._runner(caller.plugin).run(caller.function, kwargs)
+
+    def _runner(self, plugin: str) -> SyncRunner:
+        """``plugin``'s worker thread for plain ``def`` hooks, made on first use."""
+        runner = self._runners.get(plugin)
         if runner is None:
-            runner = self._runners[caller.plugin] = SyncRunner(caller.plugin)
-        return runner.run(caller.function, kwargs)
+            runner = self._runners[plugin] = SyncRunner(plugin)
+        return runner
 
     async def call_one(self, caller: Caller, **kwargs: Any) -> tuple[bool, Any]:
         """Call one implementation, isolated: ``(True, result)``, or ``(False, the
@@ -773,9 +777,7 @@ class PluginHost:
             todo = [e for e, ok in zip(events, oks, strict=True) if ok]
             if not todo:
                 return oks
-            runner = self._runners.get(plugin)
-            if runner is None:
-                runner = self._runners[plugin] = SyncRunner(plugin)
+            runner = self._runner(plugin)
             abandoned = threading.Event()
             started = time.perf_counter()
             try:
@@ -840,10 +842,6 @@ class PluginHost:
             if isinstance(result, Mapping) and result:
                 tx.on_commit(_keeper(caller.plugin, events, result))
         return failed
-
-    async def on_event(self, event: Event) -> None:
-        for caller in self.callers("on_event"):
-            await self.call_one(caller, event=event, ctx=None)
 
     async def check_chat_message(self, message: ChatMessage) -> Verdict:
         """The strictest verdict of all gating plugins; a failing plugin counts as hide."""
