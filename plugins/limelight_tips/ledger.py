@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from limelight import Money
+from limelight.money import exponent
 from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 from tortoise.queryset import QuerySet
@@ -352,6 +353,6 @@ def main_currency(converter: Converter, rows: list[dict[str, Any]]) -> str:
 
 def parse_threshold(raw: str, currency: str) -> Money:
     """A configured amount ("1.00") in ``currency``, rounded to what it can hold."""
-    places = -int(Money(1, currency).decimal.as_tuple().exponent)
+    places = exponent(currency)
     value = Decimal(raw or "0").scaleb(places)
     return Money(int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)), currency)

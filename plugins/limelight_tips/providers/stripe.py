@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from limelight import Event, Money, Refund, Tip, edge
-from limelight.money import ISO_CURRENCIES
+from limelight.money import ISO_CURRENCIES, exponent
 from limelight.webhooks import WebhookError
 
 from ..attribution import code_from_reference
@@ -55,7 +55,7 @@ def stripe_money(amount: Any, currency: Any, where: str) -> Money:
         raise WebhookError(400, f"{where}: unknown currency {currency!r} (expected ISO 4217)")
     stripe_places = 0 if code in ZERO_DECIMAL else 3 if code in THREE_DECIMAL else 2
     try:
-        places = -int(Money(1, code).decimal.as_tuple().exponent)
+        places = exponent(code)
         major = Money(amount, code).decimal.scaleb(places - stripe_places)
         money = Money.parse(major, code)
     except ValueError as exc:
