@@ -20,13 +20,11 @@ from pathlib import Path
 from string import Template
 
 from .. import __version__
+from ..commands import CORE_COMMANDS
 
 #: A plugin name: what streamers write in ``[plugins.<name>]`` and ``LIMELIGHT_PLUGINS``,
 #: the chat command ``!<name>`` and the module ``limelight_<name>``.
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
-
-#: Chat commands the core answers to; a plugin registering one would be refused.
-_CORE_CHAT_COMMANDS = ("help", "commands")
 
 #: (template, target) pairs; the targets are ``str.format`` patterns over the names.
 FILES: tuple[tuple[str, str], ...] = (
@@ -98,7 +96,7 @@ def check_name(name: str) -> Names:
         )
     if keyword.iskeyword(name):
         raise ScaffoldError(f"plugin name {name!r} is a Python keyword")
-    if name in _CORE_CHAT_COMMANDS:
+    if name in CORE_COMMANDS:  # a plugin registering one would be refused
         raise ScaffoldError(f"plugin name {name!r}: !{name} is a command of Limelight itself")
     installed = {ep.name: ep for ep in md.entry_points(group="limelight")}
     if name in installed:
