@@ -720,11 +720,7 @@ def _log_row(event: Event, handled: bool) -> tuple[Any, ...]:
 
 
 #: One encoder for every log row: ``json.dumps`` with options builds a new one per call.
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
-
-
-def _json(data: dict[str, Any]) -> str:
-    return _ENCODE(data)
+_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _sql_values(rows: list[tuple[Any, ...]], dialect: str) -> list[list[Any]]:
