@@ -89,7 +89,7 @@ class OwedRows:
         ``event``; returns those that failed again, with what they raised. Whoever fails
         keeps the mark (its ``on_event`` skips the event, so it stays unhandled and the next
         start tries again); plugins that are off keep theirs for when they return."""
-        pending = {p for p in event.unrecorded if p in self.host.recorders()}
+        pending = event.unrecorded & set(self.host.recorders())
         if not pending:
             return {}
         gone = event.unrecorded - pending
