@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 
@@ -21,9 +21,14 @@ from ..config import Settings
 from . import Harness, make_settings, start_harness
 
 
-class StartHarness(Protocol):
+class StartHarness:
     """The ``limelight`` fixture: start a harness (see :func:`limelight.testing.make_settings`
-    for ``config``, ``config_file`` and ``environ``)."""
+    for ``config``, ``config_file`` and ``environ``); :meth:`close` closes every harness it
+    started, newest first."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self._tmp_path = tmp_path
+        self._started: list[Harness] = []
 
     async def __call__(
         self,
@@ -34,7 +39,17 @@ class StartHarness(Protocol):
         database_url: str | None = None,
         config_file: Path | str | None = None,
         environ: Mapping[str, str] | None = None,
-    ) -> Harness: ...
+    ) -> Harness:
+        settings = make_settings(
+            self._tmp_path, config, database_url, config_file=config_file, environ=environ
+        )
+        harness = await start_harness(settings, plugins, entry_points=entry_points, environ=environ)
+        self._started.append(harness)
+        return harness
+
+    async def close(self) -> None:
+        for harness in reversed(self._started):
+            await harness.close()
 
 
 @pytest.fixture
@@ -44,24 +59,6 @@ def limelight_settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def limelight(tmp_path: Path) -> AsyncIterator[StartHarness]:
-    started: list[Harness] = []
-
-    async def factory(
-        plugins: Mapping[str, object] | None = None,
-        *,
-        config: Mapping[str, Any] | None = None,
-        entry_points: bool = False,
-        database_url: str | None = None,
-        config_file: Path | str | None = None,
-        environ: Mapping[str, str] | None = None,
-    ) -> Harness:
-        settings = make_settings(
-            tmp_path, config, database_url, config_file=config_file, environ=environ
-        )
-        harness = await start_harness(settings, plugins, entry_points=entry_points, environ=environ)
-        started.append(harness)
-        return harness
-
-    yield factory
-    for harness in reversed(started):
-        await harness.close()
+    start = StartHarness(tmp_path)
+    yield start
+    await start.close()
