@@ -289,12 +289,9 @@ class OverlayService:
             )
             tx.on_commit(lambda: self._committed(channel, staged))
             return staged.id
-        async with self._exclusive():
-            stored = await self.outbox.add(
-                overlay, kind, data, variation_wire, duration_ms, test=test, event_id=event_id
-            )
-            if not stored.duplicate:
-                self._deliver(channel, stored)
+        stored = await self._add_and_deliver(
+            channel, kind, data, variation_wire, duration_ms, test=test, event_id=event_id
+        )
         return stored.id
 
     async def set_state(self, overlay: str, key: str, data: dict[str, Any]) -> None:
@@ -358,18 +355,15 @@ class OverlayService:
         original = await self.outbox.get(alert_id)
         if original is None:
             raise KeyError(alert_id)
-        channel = self.channel(original.overlay)
-        async with self._exclusive():
-            stored = await self.outbox.add(
-                original.overlay,
-                original.kind,
-                original.data,
-                original.variation,
-                original.duration_ms,
-                test=original.test,
-                replay_of=original.id,
-            )
-            self._deliver(channel, stored)
+        stored = await self._add_and_deliver(
+            self.channel(original.overlay),
+            original.kind,
+            original.data,
+            original.variation,
+            original.duration_ms,
+            test=original.test,
+            replay_of=original.id,
+        )
         return stored.id
 
     async def test_alert(
@@ -558,6 +552,35 @@ class OverlayService:
                 await self._staging_over.wait()
             yield
 
+    async def _add_and_deliver(
+        self,
+        channel: Channel,
+        kind: str,
+        data: dict[str, Any],
+        variation: dict[str, Any] | None,
+        duration_ms: int,
+        *,
+        test: bool = False,
+        event_id: int | None = None,
+        replay_of: int | None = None,
+    ) -> OutboxAlert:
+        """Store an alert outside a bus transaction and send it, in id order (see
+        :meth:`_exclusive`); an alert its event already has is returned, not sent again."""
+        async with self._exclusive():
+            stored = await self.outbox.add(
+                channel.name,
+                kind,
+                data,
+                variation,
+                duration_ms,
+                test=test,
+                event_id=event_id,
+                replay_of=replay_of,
+            )
+            if not stored.duplicate:
+                self._deliver(channel, stored)
+        return stored
+
     def _unstage(self) -> None:
         # one call per staged alert (Transaction.on_end), so this never goes below zero
         self._staging -= 1
@@ -600,10 +623,9 @@ class OverlayService:
             viewer = event.viewer if event is not None else None
             values["name"] = viewer.name if viewer is not None and viewer.name else "Someone"
         display = data.get("display_amount")
-        amount = amount_of(data)
         if isinstance(display, str) and display:
             values["amount"] = display
-        elif amount is not None:
+        elif (amount := amount_of(data)) is not None:
             values["amount"] = format_money(amount, self.settings.server.locale)
         return values
 
