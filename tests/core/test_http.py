@@ -352,7 +352,10 @@ async def test_changes_with_the_session_need_this_origin_and_the_csrf_token(lime
         "another port": {"Origin": "http://127.0.0.1:1", "X-CSRF-Token": token},
         "a sibling host": {"Origin": "http://evil.localhost", "X-CSRF-Token": token},
         "no token": {"Origin": origin},
-        "wrong token": {"Origin": origin, "X-CSRF-Token": token[:-1] + "0"},
+        "wrong token": {
+            "Origin": origin,
+            "X-CSRF-Token": token[:-1] + ("1" if token[-1] == "0" else "0"),
+        },
         "token of nothing": {"Origin": origin, "X-CSRF-Token": "\udcff"},
     }
     for case, headers in refused.items():
