@@ -18,6 +18,7 @@ from .commands import Call, Command, Mention, UsageError, command, example  # no
 from .commit import Transaction  # noqa: E402
 from .config import NoConfig, PluginConfig  # noqa: E402
 from .context import NotRunning, PluginContext  # noqa: E402
+from .emotes import Emote, Fragment, Placed  # noqa: E402
 from .events import (  # noqa: E402
     ChatDeleted,
     ChatMessage,
@@ -38,6 +39,7 @@ from .events import (  # noqa: E402
     ViewerRef,
 )
 from .gating import Verdict  # noqa: E402
+from .media import MediaError, StoredMedia  # noqa: E402
 from .money import Money, format_money  # noqa: E402
 from .obs.errors import ObsActionDropped, ObsError, ObsRequestError, ObsUnavailable  # noqa: E402
 from .plugin import Plugin  # noqa: E402
@@ -71,10 +73,13 @@ __all__ = [
     "CustomEvent",
     "DoctorCheck",
     "Donation",
+    "Emote",
     "Event",
     "EventType",
+    "Fragment",
     "GiftBomb",
     "Job",
+    "MediaError",
     "MembershipChanged",
     "Mention",
     "MerchOrder",
@@ -88,6 +93,7 @@ __all__ = [
     "ObsRequestError",
     "ObsUnavailable",
     "Overlay",
+    "Placed",
     "Plugin",
     "PluginConfig",
     "PluginContext",
@@ -95,6 +101,7 @@ __all__ = [
     "Refund",
     "Register",
     "Route",
+    "StoredMedia",
     "StreamOffline",
     "StreamOnline",
     "Subscription",

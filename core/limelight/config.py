@@ -87,6 +87,28 @@ class DatabaseSettings(Section):
     connect_timeout: float = Field(2.5, gt=0, le=120)
 
 
+class MediaSettings(Section):
+    """``[media]``: where uploaded images, sounds and videos are kept, and how big each
+    kind may be (bytes)."""
+
+    #: The media folder (relative paths are relative to the config file).
+    dir: str = "data/media"
+    max_image_bytes: int = Field(5 * 1024 * 1024, ge=1024)
+    max_audio_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    max_video_bytes: int = Field(50 * 1024 * 1024, ge=1024)
+
+    def folder(self, base_dir: Path) -> Path:
+        folder = Path(self.dir)
+        return folder if folder.is_absolute() else base_dir / folder
+
+    def limits(self) -> dict[str, int]:
+        return {
+            "image": self.max_image_bytes,
+            "audio": self.max_audio_bytes,
+            "video": self.max_video_bytes,
+        }
+
+
 class ObsConnectionSettings(Section):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     host: str = "127.0.0.1"
@@ -285,6 +307,7 @@ class Settings(Section):
     server: ServerSettings = ServerSettings()
     security: SecuritySettings = SecuritySettings()
     database: DatabaseSettings = DatabaseSettings()
+    media: MediaSettings = MediaSettings()
     obs: ObsSettings = ObsSettings()
     webhooks: dict[str, dict[str, Any]] = {}
     overlays: OverlaySettings = OverlaySettings()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .config import ConfigT
 from .money import Money, format_money
@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from .chat.service import ChatService
     from .config import Settings
     from .db import Database
+    from .emotes import EmoteBook
     from .events import Event
+    from .media import MediaStore
     from .obs.service import ObsService
     from .overlays.service import OverlayService
     from .plugins import PluginHost
@@ -44,10 +46,15 @@ class Services:
     scheduler: Scheduler
     viewers: Viewers
     badges: BadgeBook
+    media: MediaStore
+    emotes: EmoteBook
     #: Filled in by the chat, overlay and OBS services as they start.
     chat: ChatService | None = None
     overlays: OverlayService | None = None
     obs: ObsService | None = None
+
+
+PeerT = TypeVar("PeerT")
 
 
 class NotRunning(RuntimeError):
@@ -126,6 +133,33 @@ class PluginContext(Generic[ConfigT]):
     @property
     def badges(self) -> BadgeBook:
         return self._running("badges").badges
+
+    @property
+    def media(self) -> MediaStore:
+        """The media folder: check and store uploads (``await ctx.media.store(data)``)."""
+        return self._running("media").media
+
+    @property
+    def emotes(self) -> EmoteBook:
+        """Coded emotes (``ctx.emotes.replace(self.name, [...])``) and the splitter pages
+        use to render a chat line as text and emote fragments."""
+        return self._running("emotes").emotes
+
+    def peer(self, name: str, kind: type[PeerT]) -> PeerT | None:
+        """The enabled plugin ``name`` as its documented API ``kind``, or ``None`` when it
+        is not installed, disabled, or not that kind.
+
+        This is how plugins cooperate without reaching into each other's internals: the
+        shop asks ``ctx.peer("vip", Memberships)`` for members' early access and works
+        without it. ``kind`` is a class (or ``runtime_checkable`` protocol) the other
+        plugin documents as its API. Ask at call time, not once at startup: a peer can be
+        disabled while the server runs."""
+        host = self._running("peer").host
+        info = host.info.get(name)
+        if info is None or not info.enabled:
+            return None
+        found = host.plugin(name)
+        return found if isinstance(found, kind) else None
 
     @property
     def bus(self) -> EventBus:

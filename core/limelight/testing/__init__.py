@@ -120,6 +120,7 @@ def make_settings(
         "server": {"host": "127.0.0.1", "port": 0},
         "security": {"admin_token": ADMIN_TOKEN, "overlay_token": OVERLAY_TOKEN},
         "database": {"url": database_url or f"sqlite://{tmp_path / 'limelight.sqlite3'}"},
+        "media": {"dir": str(tmp_path / "media")},
     }
     merged = merge_config(base, config or {})
     if config_file is not None:

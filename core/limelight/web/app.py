@@ -27,6 +27,8 @@ from ..chat.connector import ChatConnector
 from ..config import Settings, plugin_selection
 from ..context import Services
 from ..db import Database, normalise_url
+from ..emotes import EmoteBook
+from ..media import UPLOADS, MediaStore
 from ..overlays import dashboard as overlay_dashboard
 from ..overlays import routes as overlay_routes
 from ..plugins import PluginHost
@@ -38,6 +40,7 @@ from .auth import require_admin, require_overlay
 from .csrf import request_guard, template_context
 from .errors import ApiError, error_middleware
 from .keys import CHAT_CONNECTORS, HOST, PLUGIN_ROUTES, SERVICES, SETTINGS
+from .security import secure
 
 log = logging.getLogger("limelight.web")
 
@@ -135,6 +138,7 @@ def create_app(
     overlay_dashboard.setup(app)
     chat_web.setup(app)
     quarantine_web.setup(app)
+    app.router.add_get(UPLOADS + "{name}", uploaded_media, name="uploads")
     app.router.add_static("/-/static/", CORE_STATIC, name="static")
     app.router.add_static("/-/theme/", resources.theme_dir() / "static", name="theme-static")
     for name in host.enabled:
@@ -184,6 +188,20 @@ def _add_plugin_routes(app: web.Application, host: PluginHost) -> None:
         app[PLUGIN_ROUTES].add(added)
 
 
+async def uploaded_media(request: web.Request) -> web.StreamResponse:
+    """A file from the media folder. Names are content hashes, so a file never changes
+    under its name and may be cached for a year; ``nosniff`` and a sandbox policy keep a
+    browser from treating it as anything but the picture or sound it was checked to be."""
+    path = request.app[SERVICES].media.path(request.match_info["name"])
+    if path is None:
+        raise web.HTTPNotFound(text="no such upload")
+    media = MediaStore.type_of(path.name)
+    response = web.FileResponse(path, headers={"Content-Type": media.content_type})
+    return secure(
+        response, csp="default-src 'none'; sandbox", cache="public, max-age=31536000, immutable"
+    )
+
+
 async def _navigation(request: web.Request) -> dict[str, Any]:
     """Plugin pages that extend ``admin/base.html`` get this app's navigation too."""
     return {"nav": dashboard.navigation(request.app)}
@@ -220,6 +238,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         scheduler=scheduler,
         viewers=Viewers(),
         badges=BadgeBook(host.badges),
+        media=MediaStore(settings.media.folder(settings.base_dir), settings.media.limits()),
+        emotes=EmoteBook(),
     )
     app[SERVICES] = services
     try:

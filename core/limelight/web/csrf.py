@@ -45,7 +45,14 @@ CSRF_FIELD = "csrf_token"
 LOGIN = "/admin/login"
 #: Paths that never act as the streamer (files, provider webhooks): their requests are not
 #: looked up, so a dashboard page's stylesheet costs no database query.
-NO_SESSION = ("/-/static/", "/-/static-plugins/", "/-/theme/", "/-/media/", "/webhooks/")
+NO_SESSION = (
+    "/-/static/",
+    "/-/static-plugins/",
+    "/-/theme/",
+    "/-/media/",
+    "/-/uploads/",
+    "/webhooks/",
+)
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
