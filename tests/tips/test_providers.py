@@ -130,6 +130,26 @@ async def test_stripe_unpaid_checkout_and_other_events_are_acknowledged(tips) ->
     assert await t.entries() == []
 
 
+async def test_stripe_payments_of_other_plugins_and_memberships_are_not_tips(tips) -> None:
+    t = await tips()
+    shop = checkout_session(2500, metadata={"limelight": "shop"})
+    subscription = checkout_session(500, mode="subscription", payment_intent=None)
+    invoice = payment_intent(500, invoice="in_1Membership")
+    for event in (
+        stripe_event("checkout.session.completed", shop),
+        stripe_event("checkout.session.completed", subscription),
+        stripe_event("payment_intent.succeeded", invoice),
+    ):
+        status, body = await t.post("stripe", *stripe_request(event))
+        assert (status, body["ids"]) == (200, [])
+    assert await t.entries() == []
+    own = checkout_session(700, metadata={"limelight": "tips"})
+    status, body = await t.post(
+        "stripe", *stripe_request(stripe_event("checkout.session.completed", own))
+    )
+    assert status == 200 and len(body["ids"]) == 1
+
+
 async def test_stripe_zero_decimal_currency(tips) -> None:
     t = await tips()
     await t.post(

@@ -9,6 +9,12 @@
   Link) or ``metadata.limelight_code``.
 * Test-mode events (``livemode: false``) are test events: alerts, no ledger.
 * Every other event type is acknowledged with 200 and ignored, so Stripe stops retrying.
+* Payments that are not tips are acknowledged and ignored too: objects another plugin
+  created carry ``metadata.limelight = "<plugin>"`` (the shop's Checkout Sessions, say),
+  subscription Checkout Sessions (``mode`` other than ``payment``) and invoice payments
+  belong to memberships. A Stripe account sends every event to every endpoint that asked
+  for its type, so this is what keeps a merch order or a membership from also becoming
+  a tip.
 """
 
 from __future__ import annotations
@@ -101,6 +107,22 @@ def verify(body: bytes, header: str | None, secret: str, now: float | None = Non
             f"Stripe-Signature timestamp is more than {TOLERANCE} s in the future "
             "(check this server's clock)",
         )
+
+
+#: The metadata key other plugins set on the Stripe objects they create (their name).
+OWNER_KEY = "limelight"
+
+
+def for_tips(obj: dict[str, Any]) -> bool:
+    """Whether a Checkout Session, PaymentIntent or Charge is a tip (see the module
+    docstring): not owned by another plugin, not a subscription, not an invoice."""
+    owner = _metadata(obj).get(OWNER_KEY)
+    if isinstance(owner, str) and owner not in ("", "tips"):
+        return False
+    mode = obj.get("mode")
+    if obj.get("object") == "checkout.session" and mode not in (None, "payment"):
+        return False
+    return not obj.get("invoice")
 
 
 def _dict(obj: dict[str, Any], key: str) -> dict[str, Any]:
@@ -240,6 +262,8 @@ async def handle(intake: Intake, request: web.Request, body: bytes) -> list[Even
     data = common.need_object(event.get("data"), "data")
     obj = common.need_object(data.get("object"), "data.object")
     test = event.get("livemode") is False
+    if not for_tips(obj):
+        return []
     if event_type in TIP_EVENTS:
         return await _tip(intake, event_type, obj, test, event.get("created"))
     if event_type == "charge.refunded":
