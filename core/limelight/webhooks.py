@@ -1,6 +1,8 @@
 """What webhook providers use: the rejection they raise, and a shared HMAC scheme.
 
-Providers with a scheme of their own (Stripe, Ko-fi) verify it in their plugin. Services
+Providers with a scheme of their own verify it in their plugin; Stripe's is here
+(:func:`verify_stripe`) because several plugins take Stripe payments (tips, memberships,
+the shop), each on its own endpoint, and one check must not drift into three. Services
 without one use Limelight's generic scheme, the same shape Stripe uses: the sender puts the
 Unix time in ``X-Limelight-Timestamp`` and ``sha256=<hex>`` in ``X-Limelight-Signature``,
 where ``<hex>`` is HMAC-SHA256 over ``"<timestamp>.<raw body>"`` with the shared secret.
@@ -17,6 +19,8 @@ TIMESTAMP_HEADER = "X-Limelight-Timestamp"
 SIGNATURE_HEADER = "X-Limelight-Signature"
 #: Deliveries signed longer ago than this (or this far in the future) are refused.
 DEFAULT_TOLERANCE = 300
+#: Stripe's own tolerance for ``Stripe-Signature`` (its libraries' default).
+STRIPE_TOLERANCE = 300
 
 
 class WebhookError(Exception):
@@ -80,3 +84,55 @@ def verify_hmac(
             400, f"timestamp is outside the {tolerance} s tolerance (clock skew or a replay)"
         )
     return ts
+
+
+def verify_stripe(
+    body: bytes,
+    header: str | None,
+    secret: str,
+    *,
+    key: str = "[webhooks.stripe]",
+    tolerance: int = STRIPE_TOLERANCE,
+    now: float | None = None,
+) -> None:
+    """Check ``Stripe-Signature`` with the official ``stripe`` package, or raise
+    :class:`WebhookError` naming the config ``key`` whose secret to check.
+
+    It also refuses what the package does not: a signature dated more than ``tolerance``
+    seconds in the *future* (``verify_header`` judges only the past), so a delivery signed
+    ahead of time cannot be held back and replayed later."""
+    # Imported here, not at module level: the stripe package takes about half a second to
+    # import, which every start of the server would otherwise pay.
+    import stripe
+
+    if not secret:
+        raise WebhookError(503, f"{key} secret is not set; deliveries are refused")
+    if not header:
+        raise WebhookError(400, "missing Stripe-Signature header")
+    malformed = WebhookError(400, "Stripe-Signature header is malformed")
+    try:
+        stripe.WebhookSignature.verify_header(body, header, secret, tolerance)
+    except UnicodeDecodeError:
+        raise WebhookError(400, "body is not UTF-8 text") from None
+    except (UnicodeError, TypeError, ValueError):  # bytes outside ASCII in the header
+        raise malformed from None
+    except stripe.SignatureVerificationError as exc:
+        text = str(exc.user_message or exc)
+        if "tolerance" in text:
+            raise WebhookError(
+                400,
+                f"Stripe-Signature timestamp is more than {tolerance} s "
+                "old (a replayed or delayed delivery)",
+            ) from None
+        if "Unable to extract" in text or "No signatures found with expected" in text:
+            raise malformed from None
+        raise WebhookError(
+            401, f"Stripe-Signature does not match the body (check {key} secret)"
+        ) from None
+    signed_at = int(header.split("t=", 1)[1].split(",", 1)[0])  # verify_header read it
+    if signed_at > (time.time() if now is None else now) + tolerance:
+        raise WebhookError(
+            400,
+            f"Stripe-Signature timestamp is more than {tolerance} s in the future "
+            "(check this server's clock)",
+        )
