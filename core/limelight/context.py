@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .obs.service import ObsService
     from .overlays.service import OverlayService
     from .plugins import PluginHost
+    from .registry import Metric
     from .viewers import Viewers
 
 
@@ -160,6 +161,13 @@ class PluginContext(Generic[ConfigT]):
             return None
         found = host.plugin(name)
         return found if isinstance(found, kind) else None
+
+    @property
+    def metrics(self) -> list[Metric]:
+        """Every :class:`~limelight.registry.Metric` the enabled plugins registered
+        (``register_metrics``): what goal-setting plugins can count."""
+        host = self._running("metrics").host
+        return [m for owner, m in host.metrics.items() if owner in host.enabled]
 
     @property
     def bus(self) -> EventBus:

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         DoctorCheck,
         EventType,
         Job,
+        Metric,
         Models,
         Overlay,
         Route,
@@ -157,6 +158,18 @@ def register_event_types(register: Callable[[EventType], None]) -> None:
 
     :param register: call with ``EventType("merch.drop_started")``. Declared types can be
         posted to ``/api/events`` and delivered to overlays.
+    """
+
+
+@hookspec
+def register_metrics(register: Callable[[Metric], None]) -> None:
+    """Offer a quantity of yours that challenges (and any goal-setting plugin) can count.
+
+    :param register: call with ``Metric(name, label, events, measure, unit)``: ``name`` is
+        namespaced ``<plugin>.<name>`` (``"shop.guests_hosted"``), ``events`` the event
+        types it counts and ``measure(event)`` (usually a bound method, pure and quick) how
+        much one of them adds. The challenges plugin lists it among its metrics and feeds
+        it exactly once per event. See docs/challenges.md.
     """
 
 

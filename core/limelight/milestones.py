@@ -280,6 +280,13 @@ class Ladder:
         """``{at: fired_at}`` of every milestone of this ladder that fired."""
         return dict(await self._load())
 
+    async def due(self, total: int, tx: Transaction | None = None) -> list[MilestoneSpec]:
+        """The milestones at or below ``total`` not known to have fired: whether a
+        :meth:`reach` would claim anything (so a caller gathers its contributors only
+        then)."""
+        fired = await self._load(tx)
+        return [s for s in self.specs if s.at <= total and s.at not in fired]
+
     async def view(self, total: int) -> list[MilestoneState]:
         """Each milestone's state at ``total``, lowest first. Read fresh from the database
         (another process or a restart may have fired one)."""

@@ -52,6 +52,7 @@ from .registry import (
     DoctorCheck,
     EventType,
     Job,
+    Metric,
     Models,
     NavLink,
     Overlay,
@@ -89,6 +90,7 @@ REGISTRATION_HOOKS: dict[str, str] = {
     "register_chat_connectors": "chat_connectors",
     "register_badges": "badges",
     "register_event_types": "event_types",
+    "register_metrics": "metrics",
     "register_doctor_checks": "doctor_checks",
     "register_cli_commands": "cli_commands",
 }
@@ -104,6 +106,7 @@ REGISTRY_TYPES: dict[str, type] = {
     "chat connector": ChatConnectorSpec,
     "badge": Badge,
     "event type": EventType,
+    "metric": Metric,
     "doctor check": DoctorCheck,
     "CLI command": CliCommand,
 }
@@ -268,6 +271,7 @@ class PluginHost:
         self.chat_connectors: Registry[ChatConnectorSpec] = Registry("chat connector")
         self.badges: Registry[Badge] = Registry("badge")
         self.event_types: Registry[EventType] = Registry("event type")
+        self.metrics: Registry[Metric] = Registry("metric")
         self.nav: Registry[NavLink] = Registry("dashboard page")
         self.doctor_checks: Registry[DoctorCheck] = Registry("doctor check")
         self.cli_commands: Registry[CliCommand] = Registry("CLI command")

@@ -197,6 +197,29 @@ class EventType:
 
 
 @dataclass(frozen=True)
+class Metric:
+    """A quantity other plugins can set goals on (a challenge: "host 3 paid guests").
+
+    ``measure(event)`` says how much one accepted event adds to it (``0``: nothing; a
+    negative amount takes back what an earlier event added, as a refund does); it is called
+    for every event of the ``events`` types, must be quick and pure (no I/O: it may run
+    inside the transaction that records a money event) and return the same answer each
+    time for the same event. ``unit`` is how the amounts read ("guests", "cents").
+    ``name`` is namespaced ``<plugin>.<name>``, like event types."""
+
+    name: str
+    label: str
+    events: tuple[str, ...]
+    measure: Callable[[Event], int]
+    unit: str = ""
+    description: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
 class ConfigModel:
     """The typed model of the plugin's ``[plugins.<name>]`` table (a pydantic model)."""
 

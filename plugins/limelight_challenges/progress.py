@@ -1,0 +1,439 @@
+"""Counting: events into contributions, contributions into run totals, totals into milestones.
+
+Every write for one event happens in one transaction: the contribution (unique per run and
+counting key, so a replay adds nothing), the run's new total, the achievement when the
+target is reached, and the milestone claims (limelight.milestones). Money events are
+counted in ``record_events``' transaction, so a tip's 2xx means its challenge progress is
+on disk too; other events (chat, stream, custom) in a transaction of their own.
+
+Windows: day, week and month windows roll over at local midnight (the scheduler runs
+:meth:`Progress.roll` at the next boundary; tests call it after moving the clock);
+stream windows open with ``stream.online`` and close with ``stream.offline``; date windows
+open and close at their dates.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from limelight import Event, MilestoneSpec, Money, PluginContext, Refund, ViewerRef
+from limelight.commit import Transaction
+from limelight.milestones import ChatSay, Ladder, MilestoneState, transaction
+from pydantic import TypeAdapter
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+
+from .config import ChallengesConfig
+from .metrics import MINUTES_LIVE, Count, MetricInfo, Metrics
+from .models import Challenge, Contribution, Run, StreamSpan
+from .windows import calendar_window
+
+log = logging.getLogger("limelight.plugin.challenges")
+
+CALENDAR = ("day", "week", "month")
+COMPLETED = "Completed"
+_SPECS: TypeAdapter[list[MilestoneSpec]] = TypeAdapter(list[MilestoneSpec])
+
+
+def aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class Progress:
+    def __init__(
+        self, ctx: PluginContext[ChallengesConfig], metrics: Metrics, clock: Callable[[], datetime]
+    ) -> None:
+        self.ctx = ctx
+        self.metrics = metrics
+        self.clock = clock
+        self.zone = ZoneInfo(ctx.config.timezone)
+        self.challenges: dict[int, Challenge] = {}
+        #: challenge id -> its open run
+        self.open_runs: dict[int, Run] = {}
+        self.open_span: StreamSpan | None = None
+        self._ladders: dict[int, Ladder] = {}
+        #: called (plain) after anything that changes what the overlay shows
+        self.on_change: Callable[[], None] = lambda: None
+
+    # -- loading ------------------------------------------------------------------------------
+
+    async def load(self) -> None:
+        self.challenges = {c.id: c for c in await Challenge.all()}
+        self.open_runs = {}
+        for run in await Run.filter(closed=False).order_by("id"):
+            self.open_runs[run.challenge_id] = run
+        self.open_span = await StreamSpan.filter(ended_at__isnull=True).order_by("-id").first()
+        self._ladders.clear()
+
+    def forget_ladders(self) -> None:
+        """A challenge's milestones changed: build its ladders again."""
+        self._ladders.clear()
+
+    # -- display ------------------------------------------------------------------------------
+
+    def info(self, challenge: Challenge) -> MetricInfo:
+        found = self.metrics.info(challenge.metric)
+        if found is None:
+            return MetricInfo(challenge.metric, challenge.metric, "count", "", "")
+        return found
+
+    def display(self, challenge: Challenge, amount: int) -> str:
+        info = self.info(challenge)
+        if info.kind == "money":
+            return self.ctx.money(Money(amount, self.metrics.currency))
+        if info.kind == "minutes":
+            hours, minutes = divmod(max(0, amount), 60)
+            if not hours:
+                return f"{minutes} min"
+            return f"{hours}h {minutes:02d}m" if minutes else f"{hours}h"
+        return f"{amount:,}" + (f" {info.unit}" if info.unit else "")
+
+    def live_total(self, challenge: Challenge, run: Run) -> int:
+        """The run's total, with the minutes of a stream still live for minutes-live."""
+        total = int(run.total)
+        span = self.open_span
+        if challenge.metric == MINUTES_LIVE and span is not None:
+            now = self.clock()
+            start = max(aware(span.started_at), aware(run.starts))
+            end = min(now, aware(run.ends)) if run.ends is not None else now
+            if end > start:
+                total += int((end - start).total_seconds() // 60)
+        return total
+
+    # -- ladders ------------------------------------------------------------------------------
+
+    def specs(self, challenge: Challenge) -> list[MilestoneSpec]:
+        """The challenge's milestones plus the completion at its target (announcement and
+        rewards), as one ladder."""
+        specs = {s.at: s for s in _SPECS.validate_python(challenge.milestones)}
+        rewards = list(_SPECS.validate_python([{"at": 1, "actions": challenge.rewards}])[0].actions)
+        if self.ctx.config.announce:
+            rewards.insert(0, ChatSay(do="chat", text=self.ctx.config.announce_text))
+        at_target = specs.get(int(challenge.target))
+        specs[int(challenge.target)] = MilestoneSpec(
+            at=int(challenge.target),
+            label=at_target.label if at_target and at_target.label else COMPLETED,
+            actions=[*(at_target.actions if at_target else []), *rewards],
+        )
+        return sorted(specs.values(), key=lambda s: s.at)
+
+    def ladder(self, challenge: Challenge, run: Run) -> Ladder:
+        ladder = self._ladders.get(int(run.id))
+        if ladder is None:
+            ladder = Ladder(
+                self.ctx,
+                self.ctx.name,
+                f"run:{run.id}",
+                self.specs(challenge),
+                values={
+                    "challenge": challenge.title,
+                    "target": self.display(challenge, int(challenge.target)),
+                },
+            )
+            self._ladders[int(run.id)] = ladder
+        return ladder
+
+    async def view(self, challenge: Challenge, run: Run) -> list[MilestoneState]:
+        return await self.ladder(challenge, run).view(self.live_total(challenge, run))
+
+    async def settle(self) -> None:
+        """Wait for the milestone actions started so far (tests)."""
+        for ladder in list(self._ladders.values()):
+            await ladder.settle()
+
+    # -- counting -----------------------------------------------------------------------------
+
+    def relevant(self, event: Event) -> bool:
+        """Whether any running challenge counts ``event`` (checked before a transaction
+        is opened for it: most chat lines matter to no challenge)."""
+        if isinstance(event, Refund):
+            return bool(self.open_runs)
+        for challenge_id in self.open_runs:
+            challenge = self.challenges.get(challenge_id)
+            if challenge is not None and not challenge.paused:
+                if self.metrics.measure(challenge.metric, event) is not None:
+                    return True
+        return False
+
+    async def count(self, event: Event, tx: Transaction) -> bool:
+        """Count ``event`` towards every running challenge it matters to; True when it
+        added something."""
+        if event.test:
+            return False
+        if isinstance(event, Refund):
+            return await self._refund(event, tx)
+        now = self.clock()
+        added = False
+        for challenge_id, run in list(self.open_runs.items()):
+            challenge = self.challenges.get(challenge_id)
+            if challenge is None or challenge.paused:
+                continue
+            if aware(run.starts) > now or (run.ends is not None and aware(run.ends) <= now):
+                continue
+            count = self.metrics.measure(challenge.metric, event)
+            if count is not None and count.amount > 0:
+                added = await self.add(challenge, run, count, tx) or added
+        return added
+
+    async def _total(self, run_id: int, tx: Transaction) -> int:
+        row = await Run.filter(id=run_id).using_db(tx.connection).first()
+        return int(row.total) if row is not None else 0
+
+    async def add(self, challenge: Challenge, run: Run, count: Count, tx: Transaction) -> bool:
+        """Add one contribution (once per counting key) and claim what it reaches."""
+        conn = tx.connection
+        viewer = count.viewer
+        try:
+            async with tx.savepoint():
+                await Contribution.create(
+                    using_db=conn,
+                    run_id=run.id,
+                    source=count.source[:80],
+                    source_id=count.source_id[:200],
+                    amount=count.amount,
+                    viewer_platform=viewer.platform if viewer else None,
+                    viewer_id=viewer.id if viewer else None,
+                    viewer_name=viewer.name if viewer else None,
+                    created_at=self.clock(),
+                )
+        except IntegrityError:
+            return False  # counted before (a replay, a chatter's second line)
+        await Run.filter(id=run.id).using_db(conn).update(total=F("total") + count.amount)
+        total = await self._total(int(run.id), tx)
+        if total >= int(challenge.target):
+            # The creator's achievement: recorded once, with the contribution that made it.
+            await (
+                Run.filter(id=run.id, completed_at__isnull=True)
+                .using_db(conn)
+                .update(completed_at=self.clock())
+            )
+        ladder = self.ladder(challenge, run)
+        if await ladder.due(total, tx):
+            await ladder.reach(
+                total,
+                contributors=await self.contributors(int(run.id), tx),
+                values={"total": self.display(challenge, total)},
+                tx=tx,
+            )
+        tx.on_commit(lambda: self._note_total(int(run.id), total))
+        return True
+
+    def _note_total(self, run_id: int, total: int) -> None:
+        for run in self.open_runs.values():
+            if run.id == run_id:
+                run.total = total
+        self.on_change()
+
+    async def contributors(self, run_id: int, tx: Transaction | None = None) -> list[ViewerRef]:
+        query = Contribution.filter(run_id=run_id, viewer_id__isnull=False, amount__gt=0)
+        if tx is not None:
+            query = query.using_db(tx.connection)
+        rows = await query.values_list("viewer_platform", "viewer_id", "viewer_name")
+        seen: dict[tuple[str, str], ViewerRef] = {}
+        for platform, vid, name in rows:
+            seen[(str(platform), str(vid))] = ViewerRef(str(platform), str(vid), str(name or ""))
+        return list(seen.values())
+
+    async def _refund(self, refund: Refund, tx: Transaction) -> bool:
+        """Take back what the refunded payment added, in every run it counted in (money
+        metrics: the refunded part, converted; never below zero for that payment)."""
+        conn = tx.connection
+        rows = await Contribution.filter(
+            source=refund.original_source[:80], source_id=refund.original_id[:200]
+        ).using_db(conn)
+        minor = self.metrics.convert(refund.amount)
+        taken = False
+        for row in rows:
+            run = await Run.filter(id=row.run_id).using_db(conn).first()
+            challenge = self.challenges.get(run.challenge_id) if run else None
+            if run is None or challenge is None or self.info(challenge).kind != "money":
+                continue
+            earlier = await Contribution.filter(
+                run_id=run.id,
+                source="refund",
+                source_id__startswith=f"{row.source}:{row.source_id}:",
+            ).using_db(conn)
+            already = sum(int(e.amount) for e in earlier)
+            left = int(row.amount) + already
+            amount = min(left, minor if minor is not None else left)
+            if amount <= 0:
+                continue
+            try:
+                async with tx.savepoint():
+                    await Contribution.create(
+                        using_db=conn,
+                        run_id=run.id,
+                        source="refund",
+                        source_id=f"{row.source}:{row.source_id}:{refund.source}:{refund.source_id}"[
+                            :200
+                        ],
+                        amount=-amount,
+                        viewer_platform=row.viewer_platform,
+                        viewer_id=row.viewer_id,
+                        viewer_name=row.viewer_name,
+                        created_at=self.clock(),
+                    )
+            except IntegrityError:
+                continue
+            await Run.filter(id=run.id).using_db(conn).update(total=F("total") - amount)
+            total = await self._total(int(run.id), tx)
+            tx.on_commit(partial(self._note_total, int(run.id), total))
+            taken = True
+        return taken
+
+    # -- streams ------------------------------------------------------------------------------
+
+    async def stream_online(self, event: Event) -> None:
+        if event.test:
+            return
+        started = aware(event.occurred_at)
+        async with transaction() as tx:
+            if await StreamSpan.filter(ended_at__isnull=True).using_db(tx.connection).exists():
+                return  # already live (a second notice for the same stream)
+            try:
+                async with tx.savepoint():
+                    span = await StreamSpan.create(
+                        using_db=tx.connection,
+                        online_key=f"{event.source}:{event.source_id}"[:300],
+                        started_at=started,
+                    )
+            except IntegrityError:
+                return  # this online notice was handled before
+            for challenge in self.challenges.values():
+                if challenge.window != "stream":
+                    continue
+                if not challenge.recurring and (
+                    await Run.filter(challenge_id=challenge.id).using_db(tx.connection).exists()
+                ):
+                    continue
+                await _open_run(challenge, f"stream-{span.id}", started, None, tx)
+        await self.load()
+        self.on_change()
+
+    async def stream_offline(self, event: Event) -> None:
+        if event.test:
+            return
+        ended = aware(event.occurred_at)
+        async with transaction() as tx:
+            conn = tx.connection
+            span = (
+                await StreamSpan.filter(ended_at__isnull=True)
+                .using_db(conn)
+                .order_by("-id")
+                .first()
+            )
+            if span is None:
+                return  # not live: nothing to count
+            started = aware(span.started_at)
+            ended = max(ended, started)
+            await StreamSpan.filter(id=span.id).using_db(conn).update(ended_at=ended)
+            for challenge in self.challenges.values():
+                if challenge.metric != MINUTES_LIVE:
+                    continue
+                runs = await Run.filter(challenge_id=challenge.id, starts__lt=ended).using_db(conn)
+                for run in runs:
+                    start = max(started, aware(run.starts))
+                    end = min(ended, aware(run.ends)) if run.ends is not None else ended
+                    minutes = int((end - start).total_seconds() // 60)
+                    if minutes > 0:
+                        await self.add(
+                            challenge, run, Count(minutes, "stream", f"span-{span.id}", None), tx
+                        )
+            stream_ids = [c.id for c in self.challenges.values() if c.window == "stream"]
+            if stream_ids:
+                await (
+                    Run.filter(challenge_id__in=stream_ids, closed=False, ends__isnull=True)
+                    .using_db(conn)
+                    .update(closed=True, ends=ended)
+                )
+        await self.load()
+        self.on_change()
+
+    # -- windows ------------------------------------------------------------------------------
+
+    async def roll(self) -> datetime | None:
+        """Open and close windows for the clock's time; returns when the next boundary is
+        (the plugin schedules the next roll there)."""
+        now = self.clock()
+        await self.load()
+        upcoming: list[datetime] = []
+        for challenge in self.challenges.values():
+            run = self.open_runs.get(challenge.id)
+            if challenge.window in CALENDAR:
+                window = calendar_window(
+                    challenge.window, now, self.zone, self.ctx.config.week_starts
+                )
+                if window.ends is not None:
+                    upcoming.append(window.ends)
+                if run is not None and run.key == window.key:
+                    continue
+                async with transaction() as tx:
+                    if run is not None:
+                        await _close(run, tx)
+                    if not challenge.recurring and (
+                        await Run.filter(challenge_id=challenge.id).using_db(tx.connection).exists()
+                    ):
+                        continue
+                    await _open_run(challenge, window.key, window.starts, window.ends, tx)
+            elif challenge.window == "dates" and challenge.starts and challenge.ends:
+                starts, ends = aware(challenge.starts), aware(challenge.ends)
+                async with transaction() as tx:
+                    if starts <= now < ends:
+                        upcoming.append(ends)
+                        if run is None:
+                            await _open_run(challenge, "dates", starts, ends, tx)
+                    elif now >= ends:
+                        if run is not None:
+                            await _close(run, tx)
+                    else:
+                        upcoming.append(starts)
+        await self.load()
+        self.on_change()
+        return min(upcoming) if upcoming else None
+
+
+async def _open_run(
+    challenge: Challenge, key: str, starts: datetime, ends: datetime | None, tx: Transaction
+) -> None:
+    try:
+        async with tx.savepoint():
+            await Run.create(
+                using_db=tx.connection,
+                challenge_id=challenge.id,
+                key=key,
+                starts=starts,
+                ends=ends,
+            )
+    except IntegrityError:
+        # Opened before (another process rolled over first, or a restart): reopen it.
+        await (
+            Run.filter(challenge_id=challenge.id, key=key)
+            .using_db(tx.connection)
+            .update(closed=False)
+        )
+
+
+async def _close(run: Run, tx: Transaction) -> None:
+    await Run.filter(id=run.id).using_db(tx.connection).update(closed=True)
+
+
+def window_text(challenge: Challenge, run: Run | None, now: datetime) -> str:
+    """How long the window has left, for the dashboard (\"2d 4h left\")."""
+    if run is None or run.ends is None:
+        return ""
+    left = aware(run.ends) - now
+    if left <= timedelta(0):
+        return "ended"
+    days, rest = divmod(int(left.total_seconds()), 86400)
+    hours = rest // 3600
+    minutes = (rest % 3600) // 60
+    if days:
+        return f"{days}d {hours}h left"
+    return f"{hours}h {minutes}m left" if hours else f"{minutes}m left"
+
+
+__all__ = ["Progress", "aware", "window_text"]

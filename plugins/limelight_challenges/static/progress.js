@@ -1,0 +1,53 @@
+// The challenges overlay. State "progress": {"challenges": [{"id", "title", "progress",
+// "percent", "completed", "left", "milestones": [{"label", "pos", "reached"}]}]}.
+// Everything is text set with textContent; nothing is parsed as HTML.
+(function () {
+  "use strict";
+  var L = window.Limelight;
+  var box = document.getElementById("challenges");
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function clamp(value) {
+    var n = Number(value);
+    if (!(n >= 0)) return 0;
+    return Math.min(100, n);
+  }
+
+  function card(c) {
+    var article = el("article", "challenge" + (c.completed ? " completed" : ""));
+    var head = el("header", "challenge-head");
+    head.appendChild(el("h2", "challenge-title", c.title || ""));
+    head.appendChild(el("span", "challenge-progress",
+      (c.progress || "") + (c.left ? " · " + c.left : "")));
+    article.appendChild(head);
+    var bar = el("div", "challenge-bar");
+    var fill = el("div", "challenge-fill");
+    fill.style.width = clamp(c.percent).toFixed(2) + "%";
+    bar.appendChild(fill);
+    (Array.isArray(c.milestones) ? c.milestones : []).forEach(function (m) {
+      var mark = el("div", "challenge-mark" + (m && m.reached ? " reached" : ""));
+      mark.style.left = clamp(m && m.pos).toFixed(2) + "%";
+      mark.appendChild(el("span", "challenge-mark-label", (m && m.label) || ""));
+      bar.appendChild(mark);
+    });
+    article.appendChild(bar);
+    return article;
+  }
+
+  function render(state) {
+    var data = state && state.progress;
+    var list = data && Array.isArray(data.challenges) ? data.challenges : [];
+    box.replaceChildren();
+    list.slice(0, 3).forEach(function (c) { box.appendChild(card(c || {})); });
+    box.hidden = list.length === 0;
+  }
+
+  L.onState(function (key, data, state) { render(state); });
+  render(L.state);
+})();
