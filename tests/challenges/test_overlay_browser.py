@@ -1,0 +1,179 @@
+"""The challenges overlay in real headless Chromium at its declared size (640 x 360): empty
+and transparent with nothing running; bars and milestone marks move as tips arrive; the
+XSS corpus in titles and milestone labels is shown as text and runs nothing."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from limelight.testing import ADMIN_TOKEN, OVERLAY_TOKEN, make_settings, make_tip, start_harness
+from limelight_challenges import ChallengesPlugin
+
+from ..overlays.test_browser import CANARY, CHROMIUM_ARGS, PAYLOADS, _same_origin
+from ..support import chromium_path, need
+from .conftest import TestClock
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "challenges"
+WIDTH, HEIGHT = 640, 360
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def chromium() -> AsyncIterator[Any]:
+    need(chromium_path() is not None, "Debian's chromium (apt-get install chromium)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=shutil.which("chromium") or chromium_path(), args=CHROMIUM_ARGS
+        )
+        yield browser
+        await browser.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def server(tmp_path: Path) -> AsyncIterator[Any]:
+    plugin = ChallengesPlugin()
+    plugin.clock = TestClock()
+    settings = make_settings(
+        tmp_path, {"plugins": {"challenges": {"currency": "USD", "announce": False}}}
+    )
+    h = await start_harness(settings, {"challenges": plugin})
+    try:
+        yield h
+    finally:
+        await h.close()
+
+
+def challenge(key: str, title: str, labels: list[str], target: int = 10000) -> dict[str, Any]:
+    step = target // (len(labels) + 1)
+    return {
+        "key": key,
+        "title": title[:200],
+        "metric": "tips",
+        "target": target,
+        "window": "week",
+        "milestones": [
+            {"at": step * (i + 1), "label": label[:200]} for i, label in enumerate(labels)
+        ],
+    }
+
+
+async def test_the_progress_overlay_moves_fits_and_runs_no_payload(
+    chromium: Any, server: Any
+) -> None:
+    context = await chromium.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+    page = await context.new_page()
+    origin = server.url("/").rstrip("/")
+    dialogs: list[str] = []
+    errors: list[str] = []
+    console: list[str] = []
+    blocked: list[str] = []
+    requests: list[str] = []
+
+    async def guard(route: Any) -> None:
+        requests.append(route.request.url)
+        if _same_origin(route.request.url, origin):
+            await route.continue_()
+        else:
+            blocked.append(route.request.url)
+            await route.abort()
+
+    async def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        await dialog.dismiss()
+
+    await page.route("**/*", guard)
+    page.on("dialog", on_dialog)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    try:
+        await page.goto(server.url(f"/overlays/challenges?token={OVERLAY_TOKEN}"))
+        await page.wait_for_function("() => window.Limelight && window.Limelight.connected")
+
+        # Nothing running: transparent and empty (no placeholder on stream).
+        assert await page.evaluate("document.getElementById('challenges').hidden") is True
+        assert (await page.evaluate("document.body.innerText")).strip() == ""
+        background = await page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background in ("rgba(0, 0, 0, 0)", "transparent")
+        await page.screenshot(path=str(OUTPUT / "progress-empty.png"), omit_background=True)
+
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        titles = [PAYLOADS[0], PAYLOADS[1], "New microphone fund"]
+        items = [
+            challenge("x1", titles[0], PAYLOADS[2:6]),
+            challenge("x2", titles[1], PAYLOADS[6:9]),
+            challenge("mic", titles[2], ["Cable", "Stand", "Mic"], target=60000),
+            challenge("fourth", "Only three fit", ["a"]),
+        ]
+        for item in items:
+            response = await server.client.post("/api/challenges", json=item, headers=headers)
+            assert response.status == 201, await response.text()
+        await page.wait_for_function(
+            "() => document.querySelectorAll('.challenge').length === 3", timeout=10_000
+        )
+        shown = await page.eval_on_selector_all(
+            ".challenge-title", "els => els.map(e => e.textContent)"
+        )
+        assert shown == [t[:200] for t in titles]
+        labels = await page.eval_on_selector_all(
+            ".challenge:first-child .challenge-mark-label", "els => els.map(e => e.textContent)"
+        )
+        assert labels == [p[:200] for p in PAYLOADS[2:6]]
+        assert await page.eval_on_selector(".challenge-fill", "e => e.style.width") == "0%"
+
+        # Tips move the bars and reach marks.
+        await server.publish(make_tip("45.00", "USD"))
+        plugin = server.plugin("challenges", ChallengesPlugin)
+        await plugin.settle()
+        await page.wait_for_function(
+            "() => document.querySelector('.challenge-fill').style.width === '45%'",
+            timeout=10_000,
+        )
+        reached = await page.eval_on_selector_all(
+            ".challenge:first-child .challenge-mark",
+            "els => els.map(e => e.classList.contains('reached'))",
+        )
+        assert reached == [True, True, False, False]
+        progress = await page.eval_on_selector(".challenge-progress", "e => e.textContent")
+        assert progress.startswith("$45.00 / $100.00")
+
+        # Everything fits the declared size.
+        boxes = await page.eval_on_selector_all(
+            ".challenge, .challenge-title, .challenge-bar, .challenge-mark-label",
+            "els => els.map(e => { const r = e.getBoundingClientRect();"
+            " return [r.left, r.top, r.right, r.bottom]; })",
+        )
+        for left, top, right, bottom in boxes:
+            assert left >= 0 and top >= 0 and right <= WIDTH and bottom <= HEIGHT, boxes
+        await page.screenshot(path=str(OUTPUT / "progress.png"), omit_background=True)
+
+        # Nothing ran, nothing left the server, nothing was parsed as markup.
+        assert await page.evaluate(CANARY) is None
+        injected = await page.evaluate(
+            "document.querySelectorAll('#challenges script, #challenges img, #challenges svg,"
+            " #challenges iframe, #challenges style, #challenges a').length"
+        )
+        assert injected == 0
+        assert dialogs == [] and errors == [] and blocked == []
+        assert [c for c in console if "Refused" in c or "error" in c.lower()] == []
+        assert all(_same_origin(r, origin) for r in requests)
+
+        # Pausing them all empties the overlay again.
+        listing = await (await server.client.get("/api/challenges", headers=headers)).json()
+        for item in listing["challenges"]:
+            await server.client.post(f"/api/challenges/{item['id']}/pause", headers=headers)
+        await plugin.settle()
+        await page.wait_for_function(
+            "() => document.getElementById('challenges').hidden", timeout=10_000
+        )
+        assert (await page.evaluate("document.body.innerText")).strip() == ""
+    finally:
+        await context.close()
