@@ -177,3 +177,57 @@ async def test_the_progress_overlay_moves_fits_and_runs_no_payload(
         assert (await page.evaluate("document.body.innerText")).strip() == ""
     finally:
         await context.close()
+
+
+async def test_the_dashboard_creates_pauses_and_reviews_in_a_real_browser(
+    chromium: Any, server: Any
+) -> None:
+    """The dashboard's script goes through the CSRF guard; a hostile title stays text."""
+    context = await chromium.new_context()
+    page = await context.new_page()
+    errors: list[str] = []
+    dialogs: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("dialog", lambda d: dialogs.append(d.message))
+    base = server.url("/").rstrip("/")
+    try:
+        await page.goto(base + "/admin/login")
+        await page.fill("input[name=token]", ADMIN_TOKEN)
+        await page.click("button[type=submit]")
+        await page.goto(base + "/p/challenges/")
+        await page.wait_for_function(
+            "() => !document.querySelector('#challenges-rows .empty')"
+            " || document.querySelector('#challenges-rows').textContent.includes('No challenges')"
+        )
+        form = "#challenge-form"
+        await page.fill(f"{form} input[name=key]", "browser-made")
+        await page.fill(f"{form} input[name=title]", PAYLOADS[1])
+        await page.select_option(f"{form} select[name=metric]", "chat_messages")
+        await page.fill(f"{form} input[name=target]", "50")
+        await page.select_option(f"{form} select[name=window]", "day")
+        await page.fill(f"{form} textarea[name=milestones]", '[{"at": 10, "label": "Ten lines"}]')
+        await page.click(f"{form} button[type=submit]")
+        row = "#challenges-rows tr:has-text('browser-made')"
+        await page.wait_for_selector(row)
+        assert PAYLOADS[1] in await page.inner_text(row)
+        assert "running" in await page.inner_text(row)
+        await page.click(f"{row} button:has-text('Pause')")
+        await page.wait_for_function(
+            "() => [...document.querySelectorAll('#challenges-rows tr')].some("
+            "tr => tr.textContent.includes('browser-made') && tr.textContent.includes('paused'))"
+        )
+        await page.click(f"{row} button:has-text('Review')")
+        await page.wait_for_selector("#challenge-review:not([hidden])")
+        assert "contributions" in await page.inner_text("#challenge-review-runs")
+        # A bad target is refused with the server's message, shown as text.
+        await page.fill(f"{form} input[name=key]", "second")
+        await page.fill(f"{form} input[name=title]", "Second")
+        await page.fill(f"{form} input[name=target]", "50")
+        await page.fill(f"{form} textarea[name=milestones]", '[{"at": 99}]')
+        await page.click(f"{form} button[type=submit]")
+        await page.wait_for_selector("#challenge-form-error:not([hidden])")
+        assert "beyond the target" in await page.inner_text("#challenge-form-error")
+        assert await page.evaluate(CANARY) is None
+        assert errors == [] and dialogs == []
+    finally:
+        await context.close()
