@@ -509,16 +509,16 @@ class CommandRouter:
 
     def unlock(self, name: str, until: datetime) -> bool:
         """Let the locked command ``name`` answer until ``until`` (extends, never shortens,
-        an open unlock). False when there is no such command."""
+        an open unlock). Kept even before the command table is built (a plugin's
+        ``startup`` putting back an unlock); False when no such command is known now."""
         cmd = self.names.get(name.lower())
-        if cmd is None:
-            return False
+        key = cmd.name if cmd is not None else name.lower()
         if until.tzinfo is None:
             until = until.replace(tzinfo=UTC)
-        current = self.unlocked.get(cmd.name)
+        current = self.unlocked.get(key)
         if current is None or until > current:
-            self.unlocked[cmd.name] = until
-        return True
+            self.unlocked[key] = until
+        return cmd is not None
 
     def is_open(self, cmd: Command, now: datetime | None = None) -> bool:
         """Whether ``cmd`` answers now: it is not locked, or it is unlocked until later."""

@@ -249,3 +249,141 @@ async def test_vip_actions_are_skipped_with_a_reason_without_vip(
     assert states[1] == "skipped: the VIP plugin is not running"
     assert states[2].startswith("skipped:")  # OBS control is off in tests
     assert row["done_at"] is not None
+
+
+class FakeVip(Plugin[NoConfig]):
+    """Stands in for the VIP plugin's API (the shape of limelight_vip.api.Memberships)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.grants: dict[tuple[str, str], tuple[Any, str, Any]] = {}
+        self.windows: list[timedelta] = []
+
+    async def grant(
+        self,
+        viewer: Any,
+        tier: str,
+        *,
+        duration: timedelta | None,
+        source: str,
+        source_id: str,
+        reason: str = "",
+    ) -> Any:
+        if tier != "gold":
+            raise KeyError(tier)
+        self.grants.setdefault((source, source_id), (viewer, tier, duration))
+
+    async def open_members_window(self, duration: timedelta, *, reason: str) -> None:
+        self.windows.append(duration)
+
+
+async def test_vip_grants_go_to_every_contributor_once_through_the_peer(
+    limelight: Any, database_url: str
+) -> None:
+    h = await limelight({"owner": Owner, "vip": FakeVip}, database_url=database_url)
+    vip = h.plugin("vip", FakeVip)
+    spec = MilestoneSpec.model_validate(
+        {
+            "at": 10,
+            "label": "Gold rush",
+            "actions": [
+                {"do": "vip_grant", "tier": "gold", "days": 7},
+                {"do": "members_window", "minutes": 5},
+                {"do": "vip_grant", "tier": "platinum"},
+            ],
+        }
+    )
+    people = [make_viewer("ann"), make_viewer("ben"), make_viewer("ann")]
+    ladder = Ladder(h.ctx("owner"), "owner", "g", [spec])
+    await ladder.reach(10, contributors=people)
+    await ladder.settle()
+    assert sorted(v.name for v, _, _ in vip.grants.values()) == ["ann", "ben"]
+    assert {d for _, _, d in vip.grants.values()} == {timedelta(days=7)}
+    assert all(src == "milestone:owner" for src, _ in vip.grants)
+    assert len(vip.windows) == 1 and timedelta(minutes=4) < vip.windows[0] <= timedelta(minutes=5)
+    # A resume after a (simulated) crash grants nothing twice.
+    await MilestoneClaim.filter(owner="owner").update(progress=["", "done", ""], done_at=None)
+    await resume(h.ctx("owner"))
+    assert len(vip.grants) == 2
+    [row] = await claims("owner", "g")
+    assert [a["state"] for a in row["actions"]] == [
+        "done",
+        "done",
+        "given up: the VIP plugin has no tier 'platinum'",
+    ]
+
+
+async def test_an_alert_action_plays_once_in_the_named_variation(
+    limelight: Any, database_url: str
+) -> None:
+    from limelight_alerts import AlertsPlugin
+
+    h = await limelight(
+        {"owner": Owner, "alerts": AlertsPlugin},
+        database_url=database_url,
+        config={
+            "overlays": {
+                "alerts": {
+                    "variations": [
+                        {"event": "milestone", "name": "big", "text": "BIG {label}", "image": ""}
+                    ]
+                }
+            }
+        },
+    )
+    spec = MilestoneSpec.model_validate(
+        {
+            "at": 5,
+            "label": "Five",
+            "actions": [
+                {"do": "alert", "variation": "big"},
+                {"do": "alert", "text": "{label} for {cause}!"},
+            ],
+        }
+    )
+    ladders = [Ladder(h.ctx("owner"), "owner", "a", [spec], values={"cause": "<b>x</b>"})]
+    ladders.append(Ladder(h.ctx("owner"), "owner", "a", [spec]))
+    await asyncio.gather(*(ladder.reach(7) for ladder in ladders))
+    for ladder in ladders:
+        await ladder.settle()
+    history = await h.services.overlays.history("alerts")
+    texts = sorted(a["variation"]["text"] for a in history)
+    assert texts == ["BIG Five", "Five for <b>x</b>!"]
+    assert {a["kind"] for a in history} == {"milestone"}
+
+
+async def test_unlocks_and_badges_come_back_after_a_restart(limelight: Any, tmp_path: Any) -> None:
+    url = f"sqlite://{tmp_path / 'restart.sqlite3'}"
+    config = {"chat": {"commands": {"spicy": {"text": "SPICY", "locked": True}}}}
+    h = await limelight({"owner": Owner}, database_url=url, config=config)
+    spec = MilestoneSpec.model_validate(
+        {
+            "at": 1,
+            "actions": [
+                {"do": "unlock_command", "command": "spicy", "minutes": 30},
+                {"do": "badge", "badge": "hero"},
+            ],
+        }
+    )
+    ladder = Ladder(h.ctx("owner"), "owner", "r", [spec])
+    await ladder.reach(1, contributors=[make_viewer("zoe")])
+    await ladder.settle()
+    await h.close()
+
+    class Restarted(Owner):
+        @hookimpl
+        async def startup(self) -> None:
+            await resume(self.ctx)
+
+    again = await limelight({"owner": Restarted}, database_url=url, config=config)
+    assert "spicy" in again.chat.router.unlocked
+    assert [b.name for b in again.ctx("owner").badges.for_viewer(make_viewer("zoe"))] == ["hero"]
+    await again.chat_as("zoe", "!spicy")
+    assert [m.text for m in again.said][-1].endswith("SPICY")
+    # Lapsed unlocks are not put back.
+    await MilestoneClaim.filter(owner="owner").update(
+        fired_at=datetime.now(UTC) - timedelta(hours=1)
+    )
+    again.chat.router.unlocked.clear()
+    await resume(again.ctx("owner"))
+    assert again.chat.router.unlocked == {}
