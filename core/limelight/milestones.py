@@ -287,13 +287,19 @@ class Ladder:
         fired = await self._load(tx)
         return [s for s in self.specs if s.at <= total and s.at not in fired]
 
-    async def view(self, total: int) -> list[MilestoneState]:
-        """Each milestone's state at ``total``, lowest first. Read fresh from the database
-        (another process or a restart may have fired one)."""
-        rows = await MilestoneClaim.filter(owner=self.owner, ladder=self.ladder_id).values_list(
-            "at", "fired_at", "done_at"
-        )
-        fired = {int(at): (f, d) for at, f, d in rows}
+    async def view(self, total: int, *, fresh: bool = True) -> list[MilestoneState]:
+        """Each milestone's state at ``total``, lowest first. ``fresh`` reads the database
+        (another process may have fired one; ``done`` is only known then); otherwise what
+        this ladder knows, without a query: what an overlay refreshed on every tip wants,
+        because a read outside the group-commit writer's transaction waits for it."""
+        if fresh:
+            rows = await MilestoneClaim.filter(owner=self.owner, ladder=self.ladder_id).values_list(
+                "at", "fired_at", "done_at"
+            )
+            fired = {int(at): (f, d) for at, f, d in rows}
+        else:
+            known = await self._load()
+            fired = {at: (f, f if at in self._done else None) for at, f in known.items()}
         out = []
         for spec in self.specs:
             f, d = fired.get(spec.at, (None, None))
@@ -417,10 +423,15 @@ async def _run_claims(ctx: PluginContext[Any], ids: Collection[int]) -> None:
     # Started from an on_commit callback, possibly inside the group-commit writer's
     # context: the actions run after the commit, as ordinary code.
     _IN_WRITER.set(False)
-    for row_id in ids:
-        row = await MilestoneClaim.get_or_none(id=row_id)
-        if row is not None and row.done_at is None:
-            await _run_claim(ctx, row, resuming=False)
+    try:
+        for row_id in ids:
+            row = await MilestoneClaim.get_or_none(id=row_id)
+            if row is not None and row.done_at is None:
+                await _run_claim(ctx, row, resuming=False)
+    except Exception as exc:
+        # The database went away (the server is stopping): the claim stays unfinished
+        # and resume() runs the rest at the next start.
+        log.warning("milestone actions of %s left for the next start: %s", ctx.name, exc)
 
 
 async def _run_claim(ctx: PluginContext[Any], row: MilestoneClaim, *, resuming: bool) -> None:
@@ -433,7 +444,6 @@ async def _run_claim(ctx: PluginContext[Any], row: MilestoneClaim, *, resuming: 
             progress[index] = (
                 "interrupted by a restart; not repeated (announcements run at most once)"
             )
-            await _save(row, progress)
             continue
         if state not in ("", "started"):
             continue
@@ -441,7 +451,6 @@ async def _run_claim(ctx: PluginContext[Any], row: MilestoneClaim, *, resuming: 
             action = _ACTION.validate_python(raw)
         except ValueError as exc:
             progress[index] = f"given up: not a valid action ({exc.__class__.__name__})"
-            await _save(row, progress)
             continue
         if action.do in ANNOUNCEMENTS:
             progress[index] = "started"
@@ -467,7 +476,12 @@ async def _run_claim(ctx: PluginContext[Any], row: MilestoneClaim, *, resuming: 
             progress[index] = ""
         else:
             progress[index] = "done"
-        await _save(row, progress)
+        if action.do in ANNOUNCEMENTS:
+            # Its outcome is on disk before the next action: a crash from here on never
+            # repeats it, and one that failed is retried. Repeatable actions are written
+            # once at the end (a crash before that runs them again, harmlessly).
+            await _save(row, progress)
+    await _save(row, progress)
 
 
 async def _save(row: MilestoneClaim, progress: list[str]) -> None:

@@ -38,7 +38,7 @@ from limelight import (
     example,
     hookimpl,
 )
-from limelight.milestones import resume, transaction
+from limelight.milestones import resume
 
 from .config import ChallengesConfig
 from .metrics import Metrics
@@ -165,12 +165,11 @@ class ChallengesPlugin(Plugin[ChallengesConfig]):
 
     @hookimpl
     async def record_events(self, events: list[Event], tx: Transaction) -> Mapping[int, bool]:
-        out: dict[int, bool] = {}
-        for event in events:
-            if event.id is None or event.test:
-                continue
-            out[event.id] = await self.progress.count(event, tx)
-        return out
+        real = [e for e in events if e.id is not None and not e.test]
+        if not real:
+            return {}
+        counted = await self.progress.count_many(real, tx)
+        return {e.id: e.id in counted for e in real if e.id is not None}
 
     @hookimpl
     async def on_event(self, event: Event) -> None:
@@ -188,8 +187,7 @@ class ChallengesPlugin(Plugin[ChallengesConfig]):
             return
         # Chat, custom events, and money events dispatched again after a restart
         # (counted once: contributions are unique per run and counting key).
-        async with transaction() as tx:
-            await self.progress.count(event, tx)
+        await self.progress.count(event)
 
     # -- the overlay --------------------------------------------------------------------------
 

@@ -137,8 +137,10 @@ class Progress:
             self._ladders[int(run.id)] = ladder
         return ladder
 
-    async def view(self, challenge: Challenge, run: Run) -> list[MilestoneState]:
-        return await self.ladder(challenge, run).view(self.live_total(challenge, run))
+    async def view(
+        self, challenge: Challenge, run: Run, *, fresh: bool = False
+    ) -> list[MilestoneState]:
+        return await self.ladder(challenge, run).view(self.live_total(challenge, run), fresh=fresh)
 
     async def settle(self) -> None:
         """Wait for the milestone actions started so far (tests)."""
@@ -159,25 +161,117 @@ class Progress:
                     return True
         return False
 
-    async def count(self, event: Event, tx: Transaction) -> bool:
-        """Count ``event`` towards every running challenge it matters to; True when it
-        added something."""
-        if event.test:
-            return False
-        if isinstance(event, Refund):
-            return await self._refund(event, tx)
+    async def count(self, event: Event) -> bool:
+        """Count ``event`` (chat, stream, custom: not in ``record_events``) towards every
+        running challenge it matters to, in a transaction of its own; True when it added
+        something."""
+        try:
+            async with transaction() as tx:
+                return bool(await self.count_many([event], tx))
+        except IntegrityError:
+            async with transaction() as tx:
+                return bool(await self.count_many([event], tx, careful=True))
+
+    async def count_many(
+        self, events: list[Event], tx: Transaction, *, careful: bool = False
+    ) -> set[int | None]:
+        """Count a batch of events (``record_events``' batch); returns the ids of those
+        that added something.
+
+        Per running window this costs the same few queries whatever the batch size: one
+        read of which counting keys are already in, one insert of the new contributions,
+        one update of the total. Under load the group-commit batches grow and the cost
+        per event falls."""
         now = self.clock()
-        added = False
-        for challenge_id, run in list(self.open_runs.items()):
-            challenge = self.challenges.get(challenge_id)
-            if challenge is None or challenge.paused:
+        counted: set[int | None] = set()
+        per_run: dict[int, tuple[Challenge, Run, dict[tuple[str, str], tuple[Event, Count]]]] = {}
+        refunds: list[Refund] = []
+        for event in events:
+            if event.test:
                 continue
-            if aware(run.starts) > now or (run.ends is not None and aware(run.ends) <= now):
+            if isinstance(event, Refund):
+                refunds.append(event)  # after the batch's payments: it may refund one of them
                 continue
-            count = self.metrics.measure(challenge.metric, event)
-            if count is not None and count.amount > 0:
-                added = await self.add(challenge, run, count, tx) or added
-        return added
+            for challenge_id, run in list(self.open_runs.items()):
+                challenge = self.challenges.get(challenge_id)
+                if challenge is None or challenge.paused:
+                    continue
+                if aware(run.starts) > now or (run.ends is not None and aware(run.ends) <= now):
+                    continue
+                count = self.metrics.measure(challenge.metric, event)
+                if count is None or count.amount <= 0:
+                    continue
+                _, _, items = per_run.setdefault(int(run.id), (challenge, run, {}))
+                # The first of two events with one counting key (a chatter's two lines).
+                items.setdefault((count.source[:80], count.source_id[:200]), (event, count))
+        if careful:
+            # One by one in savepoints (after a batch met a row another process wrote).
+            for challenge, run, items in per_run.values():
+                for event, count in items.values():
+                    if await self.add(challenge, run, count, tx):
+                        counted.add(event.id)
+        elif per_run:
+            counted.update(event.id for event in await self._add_all(per_run, tx))
+        for refund in refunds:
+            if await self._refund(refund, tx):
+                counted.add(refund.id)
+        return counted
+
+    async def _add_all(
+        self,
+        per_run: dict[int, tuple[Challenge, Run, dict[tuple[str, str], tuple[Event, Count]]]],
+        tx: Transaction,
+    ) -> list[Event]:
+        conn = tx.connection
+        keys = sorted({key[1] for _, _, items in per_run.values() for key in items})
+        existing = {
+            (int(run_id), str(source), str(source_id))
+            for run_id, source, source_id in await Contribution.filter(
+                run_id__in=list(per_run), source_id__in=keys
+            )
+            .using_db(conn)
+            .values_list("run_id", "source", "source_id")
+        }
+        now = self.clock()
+        rows: list[Contribution] = []
+        added: dict[int, tuple[Challenge, Run, int]] = {}
+        events: list[Event] = []
+        for run_id, (challenge, run, items) in per_run.items():
+            amount = 0
+            for (source, source_id), (event, count) in items.items():
+                if (run_id, source, source_id) in existing:
+                    continue  # counted before: a replay, a chatter's second line
+                viewer = count.viewer
+                rows.append(
+                    Contribution(
+                        run_id=run_id,
+                        source=source,
+                        source_id=source_id,
+                        amount=count.amount,
+                        viewer_platform=viewer.platform if viewer else None,
+                        viewer_id=viewer.id if viewer else None,
+                        viewer_name=viewer.name if viewer else None,
+                        created_at=now,
+                    )
+                )
+                amount += count.amount
+                events.append(event)
+            if amount:
+                added[run_id] = (challenge, run, amount)
+        if not rows:
+            return []
+        # No savepoint: a conflict here means another process counted one of these
+        # meanwhile; this plugin's part of the transaction then fails and is written
+        # again event by event (the core does that for record_events, on_event retries).
+        await Contribution.bulk_create(rows, using_db=conn)
+        for run_id, (_, _, amount) in added.items():
+            await Run.filter(id=run_id).using_db(conn).update(total=F("total") + amount)
+        totals = dict(
+            await Run.filter(id__in=list(added)).using_db(conn).values_list("id", "total")
+        )
+        for run_id, (challenge, run, _) in added.items():
+            await self._reached(challenge, run, int(totals[run_id]), tx)
+        return events
 
     async def _total(self, run_id: int, tx: Transaction) -> int:
         row = await Run.filter(id=run_id).using_db(tx.connection).first()
@@ -203,7 +297,13 @@ class Progress:
         except IntegrityError:
             return False  # counted before (a replay, a chatter's second line)
         await Run.filter(id=run.id).using_db(conn).update(total=F("total") + count.amount)
-        total = await self._total(int(run.id), tx)
+        await self._reached(challenge, run, await self._total(int(run.id), tx), tx)
+        return True
+
+    async def _reached(self, challenge: Challenge, run: Run, total: int, tx: Transaction) -> None:
+        """The run's total is now ``total``: record the achievement and claim the
+        milestones it reaches, in ``tx``."""
+        conn = tx.connection
         if total >= int(challenge.target):
             # The creator's achievement: recorded once, with the contribution that made it.
             await (
@@ -219,8 +319,7 @@ class Progress:
                 values={"total": self.display(challenge, total)},
                 tx=tx,
             )
-        tx.on_commit(lambda: self._note_total(int(run.id), total))
-        return True
+        tx.on_commit(partial(self._note_total, int(run.id), total))
 
     def _note_total(self, run_id: int, total: int) -> None:
         for run in self.open_runs.values():

@@ -64,14 +64,15 @@ class Dashboard:
 
     # -- what is shown ------------------------------------------------------------------------
 
-    async def item(self, challenge: Challenge) -> dict[str, Any]:
-        """One challenge as the dashboard, ``!challenges`` and the overlay see it."""
+    async def item(self, challenge: Challenge, *, fresh: bool = False) -> dict[str, Any]:
+        """One challenge as the dashboard, ``!challenges`` and the overlay see it
+        (``fresh``: milestone states read from the database, for the dashboard)."""
         run = self.progress.open_runs.get(challenge.id)
         target = int(challenge.target)
         total = self.progress.live_total(challenge, run) if run is not None else 0
         marks: list[dict[str, Any]] = []
         if run is not None:
-            for state in await self.progress.view(challenge, run):
+            for state in await self.progress.view(challenge, run, fresh=fresh):
                 if state.at == target and state.label == COMPLETED:
                     continue  # the end of the bar
                 marks.append(
@@ -189,7 +190,7 @@ class Dashboard:
 
     async def list(self, request: web.Request) -> web.StreamResponse:
         items = [
-            await self.item(c)
+            await self.item(c, fresh=True)
             for c in sorted(self.progress.challenges.values(), key=lambda c: c.id)
         ]
         metrics = [
@@ -278,7 +279,7 @@ class Dashboard:
                     "milestones": await claims(self.ctx.name, f"run:{run.id}"),
                 }
             )
-        return web.json_response({"challenge": await self.item(row), "runs": out})
+        return web.json_response({"challenge": await self.item(row, fresh=True), "runs": out})
 
     async def _row(self, request: web.Request) -> Challenge:
         row = await Challenge.get_or_none(id=int(request.match_info["id"]))

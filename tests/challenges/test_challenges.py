@@ -81,9 +81,10 @@ async def test_200_concurrent_tips_fire_each_milestone_exactly_once(
     await c.settle()
     assert await totals(c) == {"tips-week": 20000}
     said = c.said()
-    assert said.count("Quarter of Tips this week: €25.00!") == 1
-    assert said.count("Half of Tips this week: €50.00!") == 1
-    assert sum("Challenge complete" in line for line in said) == 1
+    # Each once ({total} is whatever total crossed it: one batch may cross several).
+    for start in ("Quarter of Tips this week:", "Half of Tips this week:", "Challenge complete"):
+        assert sum(line.startswith(start) for line in said) == 1, said
+    assert len(said) == 3
     assert await MilestoneClaim.filter(owner="challenges").count() == 3
     assert await Contribution.all().count() == 200
 
