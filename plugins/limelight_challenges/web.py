@@ -133,7 +133,13 @@ class Dashboard:
                     "completed": item["completed"],
                     "left": item["left"],
                     "milestones": [
-                        {"label": m["label"], "pos": m["pos"], "reached": m["reached"]}
+                        {
+                            "label": m["label"],
+                            "pos": m["pos"],
+                            "reached": m["reached"],
+                            # fired before, and a refund took the total back below it
+                            "fired": m["fired"] and not m["reached"],
+                        }
                         for m in item["milestones"]
                     ],
                 }

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from limelight import Money, Refund
 from limelight.testing import ADMIN_TOKEN, OVERLAY_TOKEN, make_settings, make_tip, start_harness
 from limelight_challenges import ChallengesPlugin
 
@@ -130,7 +131,8 @@ async def test_the_progress_overlay_moves_fits_and_runs_no_payload(
         assert await page.eval_on_selector(".challenge-fill", "e => e.style.width") == "0%"
 
         # Tips move the bars and reach marks.
-        await server.publish(make_tip("45.00", "USD"))
+        tip = make_tip("45.00", "USD")
+        await server.publish(tip)
         plugin = server.plugin("challenges", ChallengesPlugin)
         await plugin.settle()
         await page.wait_for_function(
@@ -165,6 +167,32 @@ async def test_the_progress_overlay_moves_fits_and_runs_no_payload(
         assert dialogs == [] and errors == [] and blocked == []
         assert [c for c in console if "Refused" in c or "error" in c.lower()] == []
         assert all(_same_origin(r, origin) for r in requests)
+
+        # A refund takes the bar back; the marks that fired stay marked as fired.
+        await server.publish(
+            Refund(
+                source="test",
+                source_id="refund-1",
+                amount=Money(3000, "USD"),
+                original_source=tip.source,
+                original_id=tip.source_id,
+            )
+        )
+        await plugin.settle()
+        await page.wait_for_function(
+            "() => document.querySelector('.challenge-fill').style.width === '15%'",
+            timeout=10_000,
+        )
+        marks = await page.eval_on_selector_all(
+            ".challenge:first-child .challenge-mark", "els => els.map(e => e.className)"
+        )
+        assert marks == [
+            "challenge-mark fired",
+            "challenge-mark fired",
+            "challenge-mark",
+            "challenge-mark",
+        ]
+        await page.screenshot(path=str(OUTPUT / "progress-refunded.png"), omit_background=True)
 
         # Pausing them all empties the overlay again.
         listing = await (await server.client.get("/api/challenges", headers=headers)).json()

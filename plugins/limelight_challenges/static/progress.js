@@ -1,5 +1,6 @@
 // The challenges overlay. State "progress": {"challenges": [{"id", "title", "progress",
-// "percent", "completed", "left", "milestones": [{"label", "pos", "reached"}]}]}.
+// "percent", "completed", "left", "milestones": [{"label", "pos", "reached", "fired"}]}]}
+// ("fired": it fired once, and a refund took the total back below it).
 // Everything is text set with textContent; nothing is parsed as HTML.
 (function () {
   "use strict";
@@ -31,7 +32,8 @@
     fill.style.width = clamp(c.percent).toFixed(2) + "%";
     bar.appendChild(fill);
     (Array.isArray(c.milestones) ? c.milestones : []).forEach(function (m) {
-      var mark = el("div", "challenge-mark" + (m && m.reached ? " reached" : ""));
+      var mark = el("div", "challenge-mark" + (m && m.reached ? " reached" : "") +
+        (m && m.fired ? " fired" : ""));
       mark.style.left = clamp(m && m.pos).toFixed(2) + "%";
       mark.appendChild(el("span", "challenge-mark-label", (m && m.label) || ""));
       bar.appendChild(mark);
