@@ -26,6 +26,7 @@ from limelight import (
     Call,
     Command,
     Event,
+    Job,
     Models,
     Overlay,
     Plugin,
@@ -114,6 +115,15 @@ class ChallengesPlugin(Plugin[ChallengesConfig]):
     def register_routes(self, register: Register[Route]) -> None:
         for route in self.dashboard.routes():
             register(route)
+
+    @hookimpl
+    def register_jobs(self, register: Register[Job]) -> None:
+        # The overlay's "time left" and a live stream's minutes move without any event.
+        register(Job("tick", self.tick, "interval", {"minutes": 1}))
+
+    def tick(self) -> None:
+        if self.progress.open_runs:
+            self.changed()
 
     @hookimpl
     def register_commands(self, register: Register[Command]) -> None:

@@ -198,6 +198,10 @@ async def test_minutes_live_counts_only_online_time(challenges: StartChallenges)
     await c.h.publish(StreamOnline(source="twitch", source_id="on-3", occurred_at=c.clock.now))
     await c.settle()
     c.clock.advance(minutes=30)
+    c.plugin.tick()  # the scheduler's minute job
+    await c.settle()
+    state = c.h.services.overlays.channel("challenges").state["progress"]
+    assert state["challenges"][0]["progress"] == "2h 45m / 10h"
     await c.h.chat_as("dave", "!challenges")
     assert c.said()[-1].endswith("Stream 10 hours this week: 2h 45m / 10h (4d 0h left)")
 
