@@ -7,6 +7,8 @@ its typed :class:`PluginContext`, ``hookimpl``, the registration specs, ``@comma
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pluggy
 
 __version__ = "0.1.0"
@@ -40,7 +42,6 @@ from .events import (  # noqa: E402
 )
 from .gating import Verdict  # noqa: E402
 from .media import MediaError, StoredMedia  # noqa: E402
-from .milestones import Ladder, MilestoneSpec, MilestoneState  # noqa: E402
 from .money import Money, format_money  # noqa: E402
 from .obs.errors import ObsActionDropped, ObsError, ObsRequestError, ObsUnavailable  # noqa: E402
 from .plugin import Plugin  # noqa: E402
@@ -60,6 +61,22 @@ from .registry import (  # noqa: E402
     WebhookProvider,
 )
 from .text import fill  # noqa: E402
+
+if TYPE_CHECKING:
+    from .milestones import Ladder, MilestoneSpec, MilestoneState
+
+#: Exported on first use: building the milestone actions' pydantic models costs ~0.1 s,
+#: which a server without a plugin that sets goals should not pay at start-up.
+_LAZY = {"Ladder", "MilestoneSpec", "MilestoneState"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from . import milestones
+
+        return getattr(milestones, name)
+    raise AttributeError(f"module 'limelight' has no attribute {name!r}")
+
 
 __all__ = [
     "AlertKind",
