@@ -33,6 +33,8 @@ NEW_MEMBER = frozenset({"granted", "new", "started"})
 #: The custom event the shop publishes when a paid guest slot is hosted.
 GUEST_HOSTED = "shop.guest_hosted"
 MINUTES_LIVE = "minutes_live"
+#: Counting keys that are a viewer, not an event: counted once per window.
+PER_VIEWER = frozenset({"chatter", "member"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
 from .config import ChallengesConfig
-from .metrics import MINUTES_LIVE, Count, MetricInfo, Metrics
+from .metrics import MINUTES_LIVE, PER_VIEWER, Count, MetricInfo, Metrics
 from .models import Challenge, Contribution, Run, StreamSpan
 from .windows import calendar_window
 
@@ -56,6 +56,8 @@ class Progress:
         self.open_runs: dict[int, Run] = {}
         self.open_span: StreamSpan | None = None
         self._ladders: dict[int, Ladder] = {}
+        #: run id -> per-viewer counting keys written (see _known)
+        self._seen: dict[int, set[tuple[str, str]]] = {}
         #: called (plain) after anything that changes what the overlay shows
         self.on_change: Callable[[], None] = lambda: None
 
@@ -68,6 +70,8 @@ class Progress:
             self.open_runs[run.challenge_id] = run
         self.open_span = await StreamSpan.filter(ended_at__isnull=True).order_by("-id").first()
         self._ladders.clear()
+        open_ids = {int(run.id) for run in self.open_runs.values()}
+        self._seen = {k: v for k, v in self._seen.items() if k in open_ids}
 
     def forget_ladders(self) -> None:
         """A challenge's milestones changed: build its ladders again."""
@@ -154,12 +158,24 @@ class Progress:
         is opened for it: most chat lines matter to no challenge)."""
         if isinstance(event, Refund):
             return bool(self.open_runs)
-        for challenge_id in self.open_runs:
+        for challenge_id, run in self.open_runs.items():
             challenge = self.challenges.get(challenge_id)
             if challenge is not None and not challenge.paused:
-                if self.metrics.measure(challenge.metric, event) is not None:
+                count = self.metrics.measure(challenge.metric, event)
+                if count is not None and not self._known(int(run.id), count):
                     return True
         return False
+
+    def _known(self, run_id: int, count: Count) -> bool:
+        """Whether a per-viewer key (a chatter, a member) is known to be counted in the
+        run already: a busy chat's every line would otherwise cost a transaction."""
+        return count.source in PER_VIEWER and (count.source, count.source_id) in (
+            self._seen.get(run_id, ())
+        )
+
+    def _remember(self, run_id: int, keys: list[tuple[str, str]]) -> None:
+        known = self._seen.setdefault(run_id, set())
+        known.update(keys)
 
     async def count(self, event: Event) -> bool:
         """Count ``event`` (chat, stream, custom: not in ``record_events``) towards every
@@ -232,6 +248,10 @@ class Progress:
             .using_db(conn)
             .values_list("run_id", "source", "source_id")
         }
+        for run_id, (_, _, items) in per_run.items():
+            per_viewer = [key for key in items if key[0] in PER_VIEWER]
+            if per_viewer:
+                tx.on_commit(partial(self._remember, run_id, per_viewer))
         now = self.clock()
         rows: list[Contribution] = []
         added: dict[int, tuple[Challenge, Run, int]] = {}
