@@ -37,7 +37,7 @@ from ..models import OverlaySetting
 from ..money import Money, format_money
 from ..registry import AlertKind, Overlay
 from .outbox import SKIPPED, Outbox, OutboxAlert, dumps
-from .variations import Variation, VariationBook, amount_of, count_of
+from .variations import Variation, VariationBook, amount_of, count_of, size_of
 from .websocket import Client
 
 if TYPE_CHECKING:
@@ -115,7 +115,11 @@ class OverlayService:
         self.settings = settings
         self.host = host
         self.badges = badges
-        self.outbox = Outbox(settings.overlays.replay_max_age, settings.overlays.history_days)
+        self.outbox = Outbox(
+            settings.overlays.replay_max_age,
+            settings.overlays.history_days,
+            test_max_age=settings.overlays.test_replay_max_age,
+        )
         #: One book of alert variations per overlay (``[overlays.<name>]``).
         self.variations: dict[str, VariationBook] = {}
         self.channels: dict[str, Channel] = {}
@@ -147,6 +151,7 @@ class OverlayService:
             self.settings.overlays.alerts_of(overlay.name),
             {k.kind: k.text for k in overlay.alerts},
             overlay.name,
+            {k.kind: (k.image, k.sound) for k in overlay.alerts},
         )
         for etype in overlay.events:
             self._routes.setdefault(etype, []).append(channel)
@@ -269,6 +274,8 @@ class OverlayService:
             if isinstance(variation, Variation)
             else dict(variation)
         )
+        if "size" not in variation_wire:
+            variation_wire["size"] = size_of(kind, amount_of(data), count_of(data))
         if duration_ms is None:
             duration_ms = int(
                 variation_wire.get("duration_ms") or self.book(overlay).settings.duration_ms
@@ -403,6 +410,7 @@ class OverlayService:
         return {
             "boot": self.boot,
             "replay_max_age": self.settings.overlays.replay_max_age,
+            "test_replay_max_age": self.settings.overlays.test_replay_max_age,
             "overlays": {n: c.status() for n, c in sorted(self.channels.items())},
         }
 
