@@ -97,6 +97,7 @@ class TwitchConnector(ChatConnector):
         self.config = config
         self.channel = config.channel.lstrip("#").lower()
         self.nick = config.bot_username.lower()
+        self.bot_name = config.bot_username or "Bot"
         self.token = config.token.removeprefix("oauth:")
         self.bot_id: str = ""
         self.broadcaster_id: str = config.broadcaster_id

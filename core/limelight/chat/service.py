@@ -255,6 +255,13 @@ class ChatService:
     def _on_sent(self, sent: SentMessage) -> None:
         self.sent.append(sent)
         self.sent_count += 1
+        overlays = self.services.overlays
+        if overlays is not None:
+            connector = self.connectors.get(sent.connector)
+            try:
+                overlays.bot_said(sent, connector.bot_name if connector is not None else "")
+            except Exception:
+                log.exception("chat: showing the bot's line on the overlays failed")
         self._feed_add(
             {
                 "kind": "out",

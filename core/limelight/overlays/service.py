@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import re
@@ -32,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..commit import in_writer
-from ..events import ChatDeleted, ChatMessage, Event, event_type_name
+from ..emotes import parse_placed
+from ..events import ChatDeleted, ChatMessage, Event, ViewerRef, event_type_name
 from ..models import OverlaySetting
 from ..money import Money, format_money
 from ..registry import AlertKind, Overlay
@@ -42,7 +44,9 @@ from .websocket import Client
 
 if TYPE_CHECKING:
     from ..badges import BadgeBook
+    from ..chat.outbound import SentMessage
     from ..commit import Transaction
+    from ..emotes import EmoteBook
     from ..config import Settings
     from ..plugins import PluginHost
 
@@ -110,11 +114,17 @@ class OverlayService:
     """Durable alerts, state snapshots and live messages for every overlay."""
 
     def __init__(
-        self, settings: Settings, host: PluginHost | None = None, badges: BadgeBook | None = None
+        self,
+        settings: Settings,
+        host: PluginHost | None = None,
+        badges: BadgeBook | None = None,
+        emotes: EmoteBook | None = None,
     ) -> None:
         self.settings = settings
         self.host = host
         self.badges = badges
+        self.emotes = emotes
+        self._bot_lines = itertools.count(1)
         self.outbox = Outbox(
             settings.overlays.replay_max_age,
             settings.overlays.history_days,
@@ -523,6 +533,10 @@ class OverlayService:
             self._broadcast(channel, text)
 
     def _chat_line(self, event: ChatMessage) -> dict[str, Any]:
+        """A chat line as the chat overlay draws it: the text as fragments (emotes the
+        platform placed, and plugins' coded emotes the viewer may use), the platform's
+        badges with their pictures, the badges plugins award, and whether it is a command
+        (a page may hide those)."""
         viewer = event.viewer
         badges = []
         if self.badges is not None:
@@ -530,18 +544,60 @@ class OverlayService:
                 {"name": b.name, "label": b.label, "icon": b.icon}
                 for b in self.badges.for_viewer(viewer)
             ]
+        placed = parse_placed(event.emotes, event.text)
+        if self.emotes is not None:
+            fragments: list[Any] = list(self.emotes.split(event.text, viewer, placed))
+        else:
+            fragments = [{"text": event.text}] if event.text else []
         return {
             "id": event.source_id,
             "source": event.source,
             "name": viewer.name if viewer else "",
             "viewer": viewer.to_wire() if viewer else None,
             "text": event.text,
+            "fragments": fragments,
             "color": event.color if _COLOR.match(event.color or "") else "",
             "roles": sorted(event.roles),
+            "platform_badges": _platform_badges(event.badges, event.badge_images),
             "badges": badges,
             "first": event.first,
+            "command": event.text.startswith(self.settings.chat.prefix),
+            "bot": False,
             "test": event.test,
         }
+
+    def bot_said(self, sent: SentMessage, name: str) -> None:
+        """What the bot said in chat (command answers, thanks, the dashboard's "say as
+        bot"), as a line on the overlays that show chat lines: viewers on stream see the
+        answer to ``!top``, not only the question."""
+        channels = self._routes.get(ChatMessage.type)
+        if not channels:
+            return
+        viewer = ViewerRef(sent.platform, f"bot:{sent.connector}", name or "Bot")
+        fragments: list[Any] = (
+            list(self.emotes.split(sent.text, None))
+            if self.emotes is not None
+            else [{"text": sent.text}]
+        )
+        data = {
+            "id": sent.message_id or f"bot-{next(self._bot_lines)}",
+            "source": sent.connector,
+            "name": viewer.name,
+            "viewer": viewer.to_wire(),
+            "text": sent.text,
+            "fragments": fragments,
+            "color": "",
+            "roles": ["bot"],
+            "platform_badges": [],
+            "badges": [],
+            "first": False,
+            "command": False,
+            "bot": True,
+            "test": False,
+        }
+        text = dumps({"type": "live", "kind": ChatMessage.type, "data": data})
+        for channel in channels:
+            self._broadcast(channel, text)
 
     # -- internals ------------------------------------------------------------------------
 
@@ -641,12 +697,25 @@ class OverlayService:
 _COLOR = re.compile(r"^#[0-9A-Fa-f]{3,8}$")
 
 
+def _platform_badges(names: tuple[str, ...], images: tuple[str, ...]) -> list[dict[str, str]]:
+    """The platform's badges (``"moderator/1"``) with their pictures, for the chat line."""
+    out = []
+    for index, raw in enumerate(names[:12]):
+        name, _, version = raw.partition("/")
+        if not name:
+            continue
+        image = images[index] if index < len(images) else ""
+        label = name.replace("_", " ").replace("-", " ").capitalize()
+        out.append({"name": name, "version": version, "label": label, "image": image})
+    return out
+
+
 async def overlay_service_context(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context: build the service after the database, subscribe it to the bus."""
     from ..web.keys import HOST, SERVICES, SETTINGS
 
     services = app[SERVICES]
-    service = OverlayService(app[SETTINGS], app[HOST], services.badges)
+    service = OverlayService(app[SETTINGS], app[HOST], services.badges, services.emotes)
     await service.start()
     services.overlays = service
     services.bus.subscribe("overlays", service.on_event)
