@@ -109,8 +109,11 @@ SOUNDS = {
     ),
     # A purchase: "ka-ching".
     "merch.order": lambda: mix(
-        1.0, [(0.0, bell(hz("E4"), 0.15, decay=30, bright=1.0), 0.6)]
-        + notes(["A6", "E7"], 0.07, 0.9, decay=5.0, gain=0.35)
+        1.0,
+        [
+            (0.0, bell(hz("E4"), 0.15, decay=30, bright=1.0), 0.6),
+            *notes(["A6", "E7"], 0.07, 0.9, decay=5.0, gain=0.35),
+        ],
     ),
     # A new member: a regal call.
     "membership.changed": lambda: mix(

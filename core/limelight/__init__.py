@@ -94,7 +94,6 @@ __all__ = [
     "ObsUnavailable",
     "Overlay",
     "Placed",
-    "parse_placed",
     "Plugin",
     "PluginConfig",
     "PluginContext",
@@ -118,4 +117,5 @@ __all__ = [
     "fill",
     "format_money",
     "hookimpl",
+    "parse_placed",
 ]

@@ -35,10 +35,11 @@ from limelight import (
     Subscription,
     ViewerRef,
     hookimpl,
+    parse_placed,
 )
 
-#: What one alert carries to the page (JSON: text, numbers, flags).
-AlertData = dict[str, str | int | bool]
+#: What one alert carries to the page (JSON: text, numbers, flags, the message's fragments).
+AlertData = dict[str, str | int | bool | list[dict[str, str]]]
 
 ALERT_TYPES = (
     "cheer",
@@ -344,6 +345,13 @@ class AlertsPlugin(Plugin[AlertsConfig]):
             return None
         if config.show_messages and message:
             data["message"] = message
+            # The message as the page draws it: cheermotes ("Cheer100") and the emotes
+            # plugins register as pictures, the rest as text.
+            placed = parse_placed(event.emotes, message) if isinstance(event, Cheer) else []
+            data["message_fragments"] = [
+                {str(k): str(v) for k, v in f.items()}
+                for f in self.ctx.emotes.split(message, event.viewer, placed)
+            ]
         return data
 
 

@@ -183,7 +183,10 @@ async def fill(server: Any) -> None:
         "stream",
         {
             "title": "Top supporters this stream",
-            "entries": [{"name": n, "value": f"${v:,.2f}"} for n, v in zip(names, (250, 50, 20, 12.5, 5), strict=True)],
+            "entries": [
+                {"name": n, "value": f"${v:,.2f}"}
+                for n, v in zip(names, (250, 50, 20, 12.5, 5), strict=True)
+            ],
         },
     )
     await overlays.set_state(
@@ -192,7 +195,10 @@ async def fill(server: Any) -> None:
         {
             "title": "All time",
             "order": 1,
-            "entries": [{"name": n, "value": f"${v:,.2f}"} for n, v in zip(reversed(names), (12_500, 9_000, 1_250, 800, 75.5), strict=True)],
+            "entries": [
+                {"name": n, "value": f"${v:,.2f}"}
+                for n, v in zip(reversed(names), (12_500, 9_000, 1_250, 800, 75.5), strict=True)
+            ],
         },
     )
     await overlays.set_state(
@@ -277,9 +283,7 @@ async def test_every_overlay_fits_its_size_with_realistic_content(
     await opened["goal"].locator("#alert-stage.show").wait_for(state="visible")
     await opened["goal"].screenshot(path=str(OUTPUT / "goal-milestone.png"))
     await server.services.overlays.skip("goal")
-    await opened["goal"].wait_for_function(
-        "() => !document.querySelector('#alert-stage.show')"
-    )
+    await opened["goal"].wait_for_function("() => !document.querySelector('#alert-stage.show')")
     problems = {}
     for name, page in opened.items():
         await page.screenshot(path=str(OUTPUT / f"{name}.png"), omit_background=True)
@@ -363,7 +367,10 @@ async def test_bigger_amounts_get_bigger_alerts_with_art_and_sound(
     assert found["250.00"]["image"] == "/-/static-plugins/alerts/art/tip.svg"
     # The default picture and sound of every kind are served.
     for kind in ("tip", "cheer", "subscription", "gift_bomb", "raid", "donation"):
-        for path, kind_type in ((f"art/{kind}.svg", "image/svg+xml"), (f"sounds/{kind}.wav", "audio/")):
+        for path, kind_type in (
+            (f"art/{kind}.svg", "image/svg+xml"),
+            (f"sounds/{kind}.wav", "audio/"),
+        ):
             response = await server.client.get(f"/-/static-plugins/alerts/{path}")
             assert response.status == 200, path
             assert response.headers["Content-Type"].startswith(kind_type), path
@@ -375,9 +382,7 @@ async def test_chat_box_shows_bot_badges_emotes_colours(pages: Pages, server: An
     bus = server.services.bus
     mod = ViewerRef("twitch", "m1", "ModMolly")
     await bus.publish(
-        ChatMessage(
-            source="look", source_id="c1", viewer=mod, text="!top", badges=("moderator/1",)
-        )
+        ChatMessage(source="look", source_id="c1", viewer=mod, text="!top", badges=("moderator/1",))
     )
     await bus.publish(
         ChatMessage(
@@ -421,9 +426,7 @@ async def test_chat_box_shows_bot_badges_emotes_colours(pages: Pages, server: An
     assert pages.errors == [] and pages.blocked == []
 
 
-async def test_test_alerts_replay_only_within_the_test_window(
-    pages: Pages, server: Any
-) -> None:
+async def test_test_alerts_replay_only_within_the_test_window(pages: Pages, server: Any) -> None:
     """A test alert sent while no page was open plays when one opens only if it is younger
     than ``[overlays] test_replay_max_age``; real alerts keep their replay."""
     overlays = server.services.overlays

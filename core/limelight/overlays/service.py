@@ -45,9 +45,10 @@ from .websocket import Client
 if TYPE_CHECKING:
     from ..badges import BadgeBook
     from ..chat.outbound import SentMessage
+    from ..chat.service import ChatService
     from ..commit import Transaction
-    from ..emotes import EmoteBook
     from ..config import Settings
+    from ..emotes import EmoteBook
     from ..plugins import PluginHost
 
 log = logging.getLogger("limelight.overlays")
@@ -124,6 +125,9 @@ class OverlayService:
         self.host = host
         self.badges = badges
         self.emotes = emotes
+        #: The chat service, when it runs: the bot's own lines that its platform echoes
+        #: back are left out (:meth:`bot_said` shows what the bot says, once).
+        self.chat: ChatService | None = None
         self._bot_lines = itertools.count(1)
         self.outbox = Outbox(
             settings.overlays.replay_max_age,
@@ -519,6 +523,8 @@ class OverlayService:
             verdict = event.verdict
             if verdict is None or not verdict.shown:  # gating fails closed
                 return
+            if self.chat is not None and self.chat.is_own(event):
+                return
             data = self._chat_line(event)
         elif isinstance(event, ChatDeleted):
             data = {
@@ -716,6 +722,7 @@ async def overlay_service_context(app: web.Application) -> AsyncIterator[None]:
 
     services = app[SERVICES]
     service = OverlayService(app[SETTINGS], app[HOST], services.badges, services.emotes)
+    service.chat = services.chat
     await service.start()
     services.overlays = service
     services.bus.subscribe("overlays", service.on_event)

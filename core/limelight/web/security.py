@@ -37,7 +37,6 @@ OVERLAY_CSP = (
 )
 
 
-
 def overlay_csp(image_hosts: Sequence[str] = ()) -> str:
     """:data:`OVERLAY_CSP`, with pictures also from ``image_hosts`` (``[overlays]
     image_hosts``: the platform's CDN for emotes, badges and cheermotes). Only images:

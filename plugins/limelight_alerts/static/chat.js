@@ -74,6 +74,13 @@
     return span;
   }
 
+  function has(id) {
+    for (var i = 0; i < list.children.length; i++) {
+      if (list.children[i].getAttribute("data-id") === id) return true;
+    }
+    return false;
+  }
+
   function refreshEmpty() {
     if (empty) empty.hidden = list.children.length > 0;
   }
@@ -101,6 +108,7 @@
   L.onLive("chat.message", function (m) {
     if (m.bot && !showBot) return;
     if (hideCommands && m.command) return;
+    if (m.id && has(String(m.id))) return; // the same line twice (a platform's echo)
     var li = document.createElement("li");
     li.className = "chat-line" + (m.first ? " first" : "") + (m.test ? " is-test" : "") +
       (m.bot ? " is-bot" : "");
