@@ -20,7 +20,7 @@ from .commands import Call, Command, Mention, UsageError, command, example  # no
 from .commit import Transaction  # noqa: E402
 from .config import NoConfig, PluginConfig  # noqa: E402
 from .context import NotRunning, PluginContext  # noqa: E402
-from .emotes import Emote, Fragment, Placed  # noqa: E402
+from .emotes import Emote, Fragment, Placed, parse_placed  # noqa: E402
 from .events import (  # noqa: E402
     ChatDeleted,
     ChatMessage,
@@ -140,4 +140,5 @@ __all__ = [
     "fill",
     "format_money",
     "hookimpl",
+    "parse_placed",
 ]

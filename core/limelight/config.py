@@ -11,19 +11,29 @@ streamer reading it at 8 pm before a stream has no time to guess.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .obs.rules import ObsRule
 from .obs.rules import check_connections as check_rule_connections
 from .obs.rules import config_error as rule_error
 
 ENV_PREFIX = "LIMELIGHT_"
+#: An origin: scheme, host and an optional port, nothing after.
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 DEFAULT_CONFIG = "config.toml"
 
 
@@ -208,8 +218,18 @@ class OverlaySettings(Section):
     theme_dir: str = ""
     #: Alerts younger than this are replayed to a browser source that reconnects.
     replay_max_age: int = Field(600, ge=0)
+    #: Test alerts (the dashboard's "send test") younger than this many seconds are
+    #: replayed to a page that opens or reconnects later; older ones are not, so tests
+    #: made while OBS was closed never play back to back when it opens.
+    test_replay_max_age: int = Field(15, ge=0)
     #: CSS variables for the default theme (colours, fonts, timings).
     theme: dict[str, str] = {}
+    #: Origins besides this server that overlay pages may load pictures from: the
+    #: platform's CDN for chat emotes, badges and cheermotes. Nothing else loads from them.
+    image_hosts: list[str] = [
+        "https://static-cdn.jtvnw.net",
+        "https://d3aqoihi2n8ty8.cloudfront.net",
+    ]
     #: Messages queued per browser source before it counts as frozen and is disconnected;
     #: a reconnect's replay fills at most half of it (the newest alerts).
     send_queue: int = Field(1000, ge=8, le=100_000)
@@ -235,6 +255,17 @@ class OverlaySettings(Section):
                         "of that overlay)"
                     )
         return data
+
+    @field_validator("image_hosts")
+    @classmethod
+    def _origins(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            if not _ORIGIN.match(host):
+                raise ValueError(
+                    f"{host!r} is not an origin: write scheme and host only, "
+                    '"https://static-cdn.jtvnw.net"'
+                )
+        return [h.lower() for h in hosts]
 
     def alerts_of(self, overlay: str) -> AlertSettings:
         """``[overlays.<overlay>]``, or the defaults when the streamer set none."""

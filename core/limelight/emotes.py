@@ -53,6 +53,22 @@ class Placed:
     url: str
 
 
+def parse_placed(entries: Sequence[str], text: str) -> list[Placed]:
+    """Positional emotes from an event's ``emotes`` field (``"<start>-<end>:<url>"``); the
+    name is the text they cover. Entries that do not parse or fit ``text`` are left out."""
+    placed = []
+    for entry in entries:
+        span, _, url = entry.partition(":")
+        start, _, end = span.partition("-")
+        if not (start.isdigit() and end.isdigit() and url):
+            continue
+        first, last = int(start), int(end)
+        if first > last or last >= len(text):
+            continue
+        placed.append(Placed(first, last, text[first : last + 1], url))
+    return placed
+
+
 class EmoteBook:
     """Coded emotes by owner (a plugin replaces its whole set when it changes)."""
 
@@ -108,4 +124,4 @@ class EmoteBook:
         return parts
 
 
-__all__ = ["CODE", "Emote", "EmoteBook", "Fragment", "Placed"]
+__all__ = ["CODE", "Emote", "EmoteBook", "Fragment", "Placed", "parse_placed"]

@@ -302,6 +302,11 @@ class ChatMessage(Event):
     bits: int = 0
     #: The viewer's name colour (``#rrggbb``), when the platform has one.
     color: str = ""
+    #: Emotes the platform found in ``text``: ``"<start>-<end>:<image URL>"`` each, the
+    #: positions in code points, inclusive (as Twitch's ``emotes`` tag counts them).
+    emotes: tuple[str, ...] = ()
+    #: The picture of each of ``badges``, in the same order (``""`` where unknown).
+    badge_images: tuple[str, ...] = ()
     #: Set by the bus from the gating hook (allowed when no plugin gates chat); not part of
     #: the wire form.
     verdict: Verdict = field(default=ALLOW, compare=False, metadata={"wire": False})
@@ -375,6 +380,9 @@ class Cheer(Event):
     message: str = ""
     #: Cheered anonymously.
     anonymous: bool = False
+    #: The cheermotes in ``message`` (``"Cheer100"``) as pictures: ``"<start>-<end>:<image
+    #: URL>"`` each, like :attr:`ChatMessage.emotes`.
+    emotes: tuple[str, ...] = ()
 
 
 @dataclass(kw_only=True, slots=True)

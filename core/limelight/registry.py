@@ -62,12 +62,16 @@ class AlertKind:
     ``text`` is what the alert says when no ``[[overlays.<overlay>.variations]]`` entry
     matches (``{placeholder}``s are the alert's data fields); ``sample`` is the data of a
     test alert sent from the dashboard. Declaring the kinds is what gives an overlay its
-    queue and test-alert controls in the dashboard.
+    queue and test-alert controls in the dashboard. ``image`` and ``sound`` are the default
+    picture and sound of the kind (URLs on this server), used when no variation names its
+    own.
     """
 
     kind: str
     text: str = "{name}"
     sample: Mapping[str, str | int | bool] = field(default_factory=dict, hash=False)
+    image: str = ""
+    sound: str = ""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,13 @@
   var token = params.get("token") || "";
   var KEY = "limelight:" + overlay + ":";
   var KEEP_SHOWN = 500;
+  // ?preview=1: the dashboard's preview iframe. It shows placeholders and the connection
+  // state, and it never acks nor keeps a resume point: a preview must not take an alert
+  // from the browser source in OBS.
+  var preview = body.getAttribute("data-preview") === "1";
+  // Image origins besides this server that the page's policy admits (Twitch's CDN for
+  // emotes, badges and cheermotes): [overlays] image_hosts.
+  var imageHosts = (body.getAttribute("data-image-hosts") || "").split(" ").filter(Boolean);
 
   // The pause between two alerts: --ll-alert-gap from the theme ("400ms", "0.5s").
   function gapMs() {
@@ -27,7 +34,11 @@
 
   // -- persistent resume point --------------------------------------------------------------
 
-  var store = {
+  var memory = {};
+  var store = preview ? {
+    get: function (key) { return key in memory ? memory[key] : null; },
+    set: function (key, value) { memory[key] = value; },
+  } : {
     get: function (key) {
       try { return window.localStorage.getItem(KEY + key); } catch (e) { return null; }
     },
@@ -78,6 +89,7 @@
 
   var api = {
     overlay: overlay,
+    preview: preview,
     /** Ids of the alerts this page showed, in order (tests and debugging read it). */
     shown: [],
     state: {},
@@ -92,6 +104,11 @@
     },
     onStatus: function (fn) { statusHandlers.push(fn); },
     queueLength: function () { return queue.length; },
+    /** Is url a picture this page may show (this server, or an admitted image host)? */
+    imageUrl: imageUrl,
+    /** Put a line's fragments ([{text} | {emote, url}]) into parent: text as text, emotes
+     *  as pictures from the server's URLs. The one renderer of chat text and emotes. */
+    renderFragments: renderFragments,
   };
   window.Limelight = api;
 
@@ -175,7 +192,69 @@
   // -- the default alert renderer (#alert-stage in the base template) -----------------------
 
   function sameOrigin(url) {
-    return typeof url === "string" && url.charAt(0) === "/" && url.charAt(1) !== "/";
+    return typeof url === "string" && url.charAt(0) === "/" && url.charAt(1) !== "/" &&
+      url.charAt(1) !== "\\";
+  }
+
+  function imageUrl(url) {
+    if (sameOrigin(url)) return true;
+    if (typeof url !== "string") return false;
+    for (var i = 0; i < imageHosts.length; i++) {
+      if (url.indexOf(imageHosts[i] + "/") === 0) return true;
+    }
+    return false;
+  }
+
+  function renderFragments(parent, fragments, fallback) {
+    parent.replaceChildren();
+    if (!Array.isArray(fragments) || !fragments.length) {
+      parent.textContent = typeof fallback === "string" ? fallback : "";
+      return;
+    }
+    fragments.forEach(function (f) {
+      if (!f || typeof f !== "object") return;
+      if (typeof f.emote === "string" && imageUrl(f.url)) {
+        var img = document.createElement("img");
+        img.className = "emote";
+        img.src = f.url;
+        img.alt = f.emote;
+        img.title = f.emote;
+        // A picture that does not load shows its code as text instead.
+        img.addEventListener("error", function () {
+          img.replaceWith(document.createTextNode(f.emote));
+        });
+        parent.appendChild(img);
+      } else if (typeof f.emote === "string") {
+        parent.appendChild(document.createTextNode(f.emote));
+      } else if (typeof f.text === "string") {
+        parent.appendChild(document.createTextNode(f.text));
+      }
+    });
+  }
+
+  var VIDEO = /\.(webm|mp4)(\?|$)/i;
+  var CONFETTI = ["#ffd54a", "#ff6b9a", "#7c6cff", "#4fc3f7", "#69f0ae", "#ffffff"];
+
+  // Bigger amounts get a bigger alert (variation.size 1..4, see variations.size_of):
+  // sizes 3 and 4 burst confetti from the card.
+  function burst(stage, size) {
+    var holder = stage.querySelector(".alert-burst");
+    if (!holder) return;
+    holder.replaceChildren();
+    if (size < 3) return;
+    var count = size >= 4 ? 36 : 18;
+    for (var i = 0; i < count; i++) {
+      var piece = document.createElement("span");
+      piece.className = "confetti";
+      var angle = (i / count) * 2 * Math.PI;
+      var reach = 180 + (i % 4) * 60;
+      piece.style.setProperty("--dx", Math.round(Math.cos(angle) * reach) + "px");
+      piece.style.setProperty("--dy", Math.round(Math.sin(angle) * reach * 0.6) + "px");
+      piece.style.setProperty("--spin", (i % 2 ? 1 : -1) * (180 + i * 20) + "deg");
+      piece.style.background = CONFETTI[i % CONFETTI.length];
+      piece.style.animationDelay = (i % 6) * 40 + "ms";
+      holder.appendChild(piece);
+    }
   }
 
   function defaultRenderer(alert) {
@@ -186,15 +265,38 @@
     var title = stage.querySelector(".alert-title");
     var message = stage.querySelector(".alert-message");
     var image = stage.querySelector(".alert-image");
+    var video = stage.querySelector(".alert-video");
     if (title) title.textContent = v.text || data.name || alert.kind;
-    if (message) message.textContent = typeof data.message === "string" ? data.message : "";
+    if (message) {
+      renderFragments(message, data.message_fragments,
+        typeof data.message === "string" ? data.message : "");
+    }
+    var picture = sameOrigin(v.image) ? v.image : "";
+    var isVideo = VIDEO.test(picture);
     if (image) {
-      if (sameOrigin(v.image)) { image.src = v.image; image.hidden = false; }
+      if (picture && !isVideo) { image.src = picture; image.hidden = false; }
       else { image.removeAttribute("src"); image.hidden = true; }
     }
+    if (video) {
+      if (picture && isVideo) {
+        video.src = picture;
+        video.hidden = false;
+        var started = video.play();
+        if (started && started.catch) started.catch(function () { /* autoplay refused */ });
+      } else {
+        video.pause();
+        video.removeAttribute("src");
+        video.hidden = true;
+      }
+    }
+    var size = Math.max(1, Math.min(4, parseInt(v.size, 10) || 1));
     stage.setAttribute("data-kind", alert.kind);
+    stage.setAttribute("data-size", String(size));
     stage.setAttribute("data-alert-id", String(alert.id));
     stage.classList.toggle("is-test", !!alert.test);
+    burst(stage, size);
+    stage.classList.remove("show");
+    void stage.offsetWidth; // restart the entrance animation for back-to-back alerts
     stage.classList.add("show");
     var audio = null;
     if (sameOrigin(v.sound)) {
@@ -206,6 +308,7 @@
     return function () {
       stage.classList.remove("show");
       if (audio) audio.pause();
+      if (video) video.pause();
     };
   }
 
@@ -215,15 +318,19 @@
   var attempts = 0;
   var statusEl = document.getElementById("connection");
 
+  // The connection state shows in the dashboard's preview only (the element exists only
+  // there); on stream a page that lost its server simply shows nothing new.
   function setStatus(connected) {
     api.connected = connected;
+    body.setAttribute("data-connection", connected ? "online" : "offline");
     if (statusEl) statusEl.setAttribute("data-state", connected ? "online" : "offline");
-    if (statusEl) statusEl.textContent = connected ? "" : "reconnecting…";
+    if (statusEl) statusEl.textContent = connected ? "connected" : "reconnecting…";
     statusHandlers.forEach(function (fn) { safely(fn, connected); });
   }
 
   function ack(id) {
     // While offline the ack waits: the next connection repeats the recent ones.
+    if (preview) return;
     if (socket && socket.readyState === WebSocket.OPEN) {
       socket.send(JSON.stringify({ type: "ack", id: id }));
     }
@@ -248,7 +355,7 @@
     ws.onopen = function () {
       // Repeat the recent acks: one sent just as the line dropped may never have arrived.
       var recent = shownOrder.slice(-50);
-      if (recent.length) ws.send(JSON.stringify({ type: "ack", ids: recent }));
+      if (recent.length && !preview) ws.send(JSON.stringify({ type: "ack", ids: recent }));
     };
     ws.onmessage = function (event) {
       var message;
@@ -322,6 +429,10 @@
   }
 
   setStatus(false);
-  if (statusEl) statusEl.setAttribute("data-state", "connecting");
+  body.setAttribute("data-connection", "connecting");
+  if (statusEl) {
+    statusEl.setAttribute("data-state", "connecting");
+    statusEl.textContent = "connecting…";
+  }
   connect();
 })();

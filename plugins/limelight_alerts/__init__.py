@@ -35,10 +35,11 @@ from limelight import (
     Subscription,
     ViewerRef,
     hookimpl,
+    parse_placed,
 )
 
-#: What one alert carries to the page (JSON: text, numbers, flags).
-AlertData = dict[str, str | int | bool]
+#: What one alert carries to the page (JSON: text, numbers, flags, the message's fragments).
+AlertData = dict[str, str | int | bool | list[dict[str, str]]]
 
 ALERT_TYPES = (
     "cheer",
@@ -66,6 +67,12 @@ class AlertsConfig(PluginConfig):
     show_messages: bool = True
     #: Smallest cheer (in bits) that gets an alert.
     min_bits: int = 1
+    #: Play the default theme's picture per alert kind (an animated SVG) when a variation
+    #: names none.
+    default_images: bool = True
+    #: Play the default theme's sound per alert kind (a short chime) when a variation
+    #: names none.
+    default_sounds: bool = True
 
 
 #: The kinds of alert the ``alerts`` overlay plays: the built-in text of each (used when no
@@ -218,7 +225,16 @@ class AlertsPlugin(Plugin[AlertsConfig]):
     @hookimpl
     def register_overlays(self, register: Register[Overlay]) -> None:
         for page in PAGES:
-            register(replace(page, template=self._template(page)))
+            kinds = tuple(self._with_media(kind) for kind in page.alerts)
+            register(replace(page, template=self._template(page), alerts=kinds))
+
+    def _with_media(self, kind: AlertKind) -> AlertKind:
+        """``kind`` with the default theme's picture and sound (our own files in
+        ``static/art/`` and ``static/sounds/``), unless the streamer turned them off."""
+        base = f"/-/static-plugins/{self.name}/"
+        image = f"{base}art/{kind.kind}.svg" if self.config.default_images else ""
+        sound = f"{base}sounds/{kind.kind}.wav" if self.config.default_sounds else ""
+        return replace(kind, image=image, sound=sound)
 
     def _template(self, page: Overlay) -> str:
         """``alerts/<page>.html``; or, when the streamer's ``theme_dir`` overrides the page
@@ -329,6 +345,13 @@ class AlertsPlugin(Plugin[AlertsConfig]):
             return None
         if config.show_messages and message:
             data["message"] = message
+            # The message as the page draws it: cheermotes ("Cheer100") and the emotes
+            # plugins register as pictures, the rest as text.
+            placed = parse_placed(event.emotes, message) if isinstance(event, Cheer) else []
+            data["message_fragments"] = [
+                {str(k): str(v) for k, v in f.items()}
+                for f in self.ctx.emotes.split(message, event.viewer, placed)
+            ]
         return data
 
 

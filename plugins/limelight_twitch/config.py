@@ -50,6 +50,9 @@ class TwitchConfig(PluginConfig):
     correlation_window: float = Field(120.0, gt=0)
     #: EventSub messages older than this (seconds) are rejected as replays.
     max_message_age: float = Field(600.0, gt=0)
+    #: Where emote pictures are drawn from (``{id}``: the emote's id). Overlays load them
+    #: only from hosts in ``[overlays] image_hosts``.
+    emote_url: str = "https://static-cdn.jtvnw.net/emoticons/v2/{id}/default/dark/2.0"
 
     def missing(self) -> list[str]:
         """The required keys left empty, as ``plugins.twitch.<key>`` (for one-line errors)."""

@@ -33,6 +33,7 @@ from limelight.chat import ChatConnector, ChatSink, ChatUnsupported, Outgoing, R
 from .config import TwitchConfig
 from .correlate import Correlator
 from .helix import Helix, HelixError
+from .images import TwitchImages
 from .irc import IrcMessage, IrcParseError, format_line, parse_line
 from .mapping import EventSubMapper, IrcMapper
 
@@ -97,6 +98,7 @@ class TwitchConnector(ChatConnector):
         self.config = config
         self.channel = config.channel.lstrip("#").lower()
         self.nick = config.bot_username.lower()
+        self.bot_name = config.bot_username or "Bot"
         self.token = config.token.removeprefix("oauth:")
         self.bot_id: str = ""
         self.broadcaster_id: str = config.broadcaster_id
@@ -108,8 +110,9 @@ class TwitchConnector(ChatConnector):
         self._reconnect_now = False
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._es_seen: OrderedDict[str, None] = OrderedDict()
-        self.irc_mapper = IrcMapper()
-        self.es_mapper = EventSubMapper()
+        self.images = TwitchImages(config.emote_url)
+        self.irc_mapper = IrcMapper(images=self.images)
+        self.es_mapper = EventSubMapper(images=self.images)
         self.correlator = Correlator(config.correlation_window)
         self.moderator: dict[str, bool] = {}
         self.room_modes: dict[str, dict[str, str]] = {}
@@ -142,6 +145,11 @@ class TwitchConnector(ChatConnector):
         self.session = aiohttp.ClientSession()
         self.helix = Helix(self.session, self.config.api_url, self.config.client_id, self.token)
         self._tasks.append(asyncio.create_task(self._irc_run(), name="twitch:irc"))
+        self._tasks.append(
+            asyncio.create_task(
+                self.images.keep_loading(self.helix, self._channel_id), name="twitch:images"
+            )
+        )
         if self.config.eventsub:
             self._tasks.append(asyncio.create_task(self._eventsub_run(), name="twitch:eventsub"))
 
@@ -174,6 +182,15 @@ class TwitchConnector(ChatConnector):
                 self.broadcaster_id = str(users[0]["id"])
         if not (self.bot_id and self.broadcaster_id):
             raise HelixError(404, "could not find the bot's or the channel's user id")
+
+    async def _channel_id(self) -> str:
+        """The broadcaster's id for the badge and cheermote lookups ("" until known)."""
+        try:
+            await self.ensure_ids()
+        except (HelixError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            self.images.error = str(exc)
+            return ""
+        return self.broadcaster_id
 
     # -- publishing ---------------------------------------------------------------------------
 
@@ -624,6 +641,12 @@ class TwitchConnector(ChatConnector):
                 "keepalive_timeouts": self.es_keepalive_timeouts,
                 "subscriptions": dict(self.es_subscriptions),
                 "revoked": dict(self.es_revoked),
+            },
+            "images": {
+                "loaded": self.images.loaded,
+                "badges": len(self.images.badges),
+                "cheermotes": len(self.images.cheermotes),
+                "error": self.images.error,
             },
             "duplicates": self.duplicates,
             "stale": self.stale,

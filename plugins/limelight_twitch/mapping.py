@@ -35,6 +35,7 @@ from limelight import (
 )
 from limelight.edge import EARLIEST, FUTURE_SLACK
 
+from .images import TwitchImages
 from .irc import IrcMessage, strip_action
 
 SOURCE = "twitch"
@@ -101,6 +102,8 @@ class IrcMapper:
 
     #: community-gift-id -> (gift bomb source_id, gifts still expected)
     bombs: dict[str, list[Any]] = field(default_factory=dict)
+    #: Emote, badge and cheermote pictures for the lines it maps.
+    images: TwitchImages = field(default_factory=lambda: TwitchImages(""))
 
     def map(self, msg: IrcMessage) -> Produced:
         handler = getattr(self, "_on_" + msg.command.lower(), None)
@@ -132,6 +135,8 @@ class IrcMapper:
             reply_to=tags.get("reply-parent-msg-id") or None,
             bits=bits,
             color=tags.get("color", ""),
+            emotes=self.images.emotes(tags.get("emotes", ""), text),
+            badge_images=self.images.badge_images(badges),
         )
         out: Produced = [(chat, None)]
         if bits > 0:
@@ -147,6 +152,7 @@ class IrcMapper:
                         bits=bits,
                         message=text,
                         anonymous=anonymous,
+                        emotes=self.images.cheer_emotes(text),
                     ),
                     ("cheer", who.id if who else "anon", bits),
                 )
@@ -326,6 +332,8 @@ class EventSubMapper:
 
     #: Open gifts, oldest first: [tier, gifts still expected, gifter, gift bomb id]
     gifts: list[list[Any]] = field(default_factory=list)
+    #: Cheermote pictures for the cheers it maps.
+    images: TwitchImages = field(default_factory=lambda: TwitchImages(""))
 
     def map(self, sub_type: str, message_id: str, event: dict[str, Any], at: datetime) -> Produced:
         handler = getattr(self, "_" + sub_type.replace(".", "_"), None)
@@ -356,6 +364,7 @@ class EventSubMapper:
             bits=bits,
             message=event.get("message") or "",
             anonymous=who is None,
+            emotes=self.images.cheer_emotes(event.get("message") or ""),
         )
         return [(cheer, ("cheer", who.id if who else "anon", bits))]
 

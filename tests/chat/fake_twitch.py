@@ -105,15 +105,17 @@ def privmsg(
     reply_parent: str | None = None,
     display: str | None = None,
     color: str = "#1E90FF",
+    emotes: str = "",
 ) -> str:
-    """A PRIVMSG line with the tags Twitch sends (values escaped as on the wire)."""
+    """A PRIVMSG line with the tags Twitch sends (values escaped as on the wire);
+    ``emotes`` is the tag as Twitch writes it (``"25:0-4,12-16/1902:6-10"``)."""
     tags = {
         "badge-info": "",
         "badges": badges,
         "client-nonce": uuid.uuid4().hex,
         "color": color,
         "display-name": display or user,
-        "emotes": "",
+        "emotes": emotes,
         "first-msg": "1" if first else "0",
         "flags": "",
         "id": msg_id or str(uuid.uuid4()),
@@ -249,6 +251,8 @@ class FakeTwitch:
         self.drop_reason: str | None = None
         #: Echo messages the bot sends through Helix back into IRC, as Twitch does.
         self.echo_sends = True
+        #: When set, the badge and cheermote endpoints answer with this HTTP status.
+        self.images_status: int | None = None
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -265,6 +269,9 @@ class FakeTwitch:
         app.router.add_delete("/helix/moderation/chat", self._delete)
         app.router.add_patch("/helix/chat/settings", self._settings)
         app.router.add_post("/helix/whispers", self._whisper)
+        app.router.add_get("/helix/chat/badges/global", self._global_badges)
+        app.router.add_get("/helix/chat/badges", self._channel_badges)
+        app.router.add_get("/helix/bits/cheermotes", self._cheermotes)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -641,6 +648,113 @@ class FakeTwitch:
             known = {self.channel: self.broadcaster_id, self.bot: self.bot_id}
             users = [{"id": known[x], "login": x, "display_name": x} for x in logins if x in known]
         return web.json_response({"data": users})
+
+    # Get Global Chat Badges, Get Channel Chat Badges, Get Cheermotes: Twitch's shapes
+    # (https://dev.twitch.tv/docs/api/reference), with image URLs on this fake.
+
+    def cdn(self, path: str) -> str:
+        return f"http://{self.base}/cdn/{path}"
+
+    def _badge_set(self, set_id: str, versions: dict[str, str]) -> dict[str, Any]:
+        return {
+            "set_id": set_id,
+            "versions": [
+                {
+                    "id": version,
+                    "image_url_1x": self.cdn(f"badges/{set_id}/{version}/1"),
+                    "image_url_2x": self.cdn(f"badges/{set_id}/{version}/2"),
+                    "image_url_4x": self.cdn(f"badges/{set_id}/{version}/3"),
+                    "title": title,
+                    "description": title,
+                    "click_action": None,
+                    "click_url": None,
+                }
+                for version, title in versions.items()
+            ],
+        }
+
+    async def _global_badges(self, request: web.Request) -> web.Response:
+        await self._record(request)
+        if not self._authorized(request):
+            return self._error(401, "Invalid OAuth token")
+        if self.images_status:
+            return self._error(self.images_status, "images unavailable")
+        return web.json_response(
+            {
+                "data": [
+                    self._badge_set("moderator", {"1": "Moderator"}),
+                    self._badge_set("vip", {"1": "VIP"}),
+                    self._badge_set("broadcaster", {"1": "Broadcaster"}),
+                    self._badge_set("subscriber", {"0": "Subscriber"}),
+                ]
+            }
+        )
+
+    async def _channel_badges(self, request: web.Request) -> web.Response:
+        await self._record(request)
+        if not self._authorized(request):
+            return self._error(401, "Invalid OAuth token")
+        if request.query.get("broadcaster_id") != self.broadcaster_id:
+            return self._error(400, "Invalid broadcaster_id")
+        if self.images_status:
+            return self._error(self.images_status, "images unavailable")
+        # The channel's own subscriber badges replace the global ones.
+        return web.json_response(
+            {
+                "data": [
+                    self._badge_set("subscriber", {"0": "Subscriber", "12": "1-Year Subscriber"})
+                ]
+            }
+        )
+
+    async def _cheermotes(self, request: web.Request) -> web.Response:
+        await self._record(request)
+        if not self._authorized(request):
+            return self._error(401, "Invalid OAuth token")
+        if self.images_status:
+            return self._error(self.images_status, "images unavailable")
+
+        def tier(min_bits: int, color: str) -> dict[str, Any]:
+            def sizes(theme: str, kind: str) -> dict[str, str]:
+                ext = "gif" if kind == "animated" else "png"
+                return {
+                    size: self.cdn(f"actions/cheer/{theme}/{kind}/{min_bits}/{size}.{ext}")
+                    for size in ("1", "1.5", "2", "3", "4")
+                }
+
+            return {
+                "min_bits": min_bits,
+                "id": str(min_bits),
+                "color": color,
+                "images": {
+                    theme: {kind: sizes(theme, kind) for kind in ("animated", "static")}
+                    for theme in ("dark", "light")
+                },
+                "can_cheer": True,
+                "show_in_bits_card": True,
+            }
+
+        tiers = [
+            tier(1, "#979797"),
+            tier(100, "#9c3ee8"),
+            tier(1000, "#1db2a5"),
+            tier(5000, "#0099fe"),
+            tier(10000, "#f43021"),
+        ]
+        return web.json_response(
+            {
+                "data": [
+                    {
+                        "prefix": "Cheer",
+                        "tiers": tiers,
+                        "type": "global_first_party",
+                        "order": 1,
+                        "last_updated": "2018-05-22T00:06:04Z",
+                        "is_charitable": False,
+                    }
+                ]
+            }
+        )
 
     async def _subscribe(self, request: web.Request) -> web.Response:
         entry = await self._record(request)

@@ -46,7 +46,14 @@ from tests.core.procs import (
     cli,
     running_server,
 )
-from tests.support import POSTGRES_HOST, POSTGRES_PORT, free_port, need, wait_until
+from tests.support import (
+    POSTGRES_HOST,
+    POSTGRES_PORT,
+    chromium_path,
+    free_port,
+    need,
+    wait_until,
+)
 from tests.tips.doubles import GENERIC_SECRET, generic_request, generic_tip
 
 ADMIN = "operations-admin-token-1234"
@@ -544,3 +551,51 @@ async def test_healthz_is_ok_when_every_enabled_part_works(limelight) -> None:
     h = await limelight()
     body = await (await h.client.get("/healthz")).json()
     assert body["status"] == "ok" and body["problems"] == [], body
+
+
+# -- SIGTERM with browser sources connected ----------------------------------------------------
+
+
+@pytest.mark.browser
+async def test_sigterm_with_overlays_open_in_chromium_stops_within_5_s(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """OBS keeps its browser sources connected all the time: their WebSockets are requests
+    that never end by themselves, so a stop closes them first (not after the server has
+    waited out its shutdown timeout for them)."""
+    need(chromium_path() is not None, "Debian's chromium (apt-get install chromium)")
+    from playwright.async_api import async_playwright
+
+    config = tmp_path / "config.toml"
+    config.write_text(config_text(f"sqlite://{tmp_path / 'stop.sqlite3'}"), encoding="utf-8")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=chromium_path(),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            with running_server(
+                config, tmp_path, env=clean_env(LIMELIGHT_PLUGINS=PLUGINS)
+            ) as server:
+                pages = []
+                for name in ("alerts", "chat", "leaderboard", "goal"):
+                    page = await browser.new_page()
+                    await page.goto(f"{server.base}/overlays/{name}?token={OVERLAY}")
+                    await page.wait_for_function(
+                        "() => window.Limelight && window.Limelight.connected"
+                    )
+                    pages.append(page)
+                status, body = await asyncio.to_thread(server.get, "/api/overlays", ADMIN)
+                assert status == 200
+                assert sum(o["clients"] for o in body["overlays"]) == 4
+                started = time.monotonic()
+                code = await asyncio.to_thread(server.stop, WITHIN)
+                took = time.monotonic() - started
+                # The pages saw the server go, and try again (they resume when it is back).
+                await pages[0].wait_for_function("() => !window.Limelight.connected")
+        finally:
+            await browser.close()
+    with capsys.disabled():
+        print(f"\n[faults] SIGTERM with 4 overlay pages open in Chromium: exit in {took:.2f} s")
+    assert code == 0
+    assert took < WITHIN

@@ -358,7 +358,8 @@ PAYLOADS = [
 
 async def test_xss_corpus_runs_nothing_and_requests_nothing(open_page: Any, server: Any) -> None:
     assert len(PAYLOADS) >= 30
-    chat = await open_page(overlay("chat", limit="200"))
+    # Tall enough for every line: the chat box drops the oldest lines that do not fit.
+    chat = await open_page(overlay("chat", limit="100"), height=12_000)
     alerts = await open_page(overlay("alerts"))
     board = await open_page(overlay("leaderboard", limit="50"))
     goal = await open_page(overlay("goal"))
@@ -369,12 +370,17 @@ async def test_xss_corpus_runs_nothing_and_requests_nothing(open_page: Any, serv
     overlays = server.services.overlays
     for i, payload in enumerate(PAYLOADS):
         viewer = ViewerRef("twitch", f"x{i}", payload)
+        # Emote and badge pictures only ever come from this server (or [overlays]
+        # image_hosts): hostile ones stay text.
         message = ChatMessage(
             source="xss",
             source_id=f"xss-{i}",
             viewer=viewer,
             text=payload,
             color=payload,
+            badges=(f"{payload}/1", "moderator/1"),
+            badge_images=(payload, "javascript:alert(1)"),
+            emotes=(f"0-{min(3, len(payload) - 1)}:{payload}",),
             verdict=Verdict.allow(),
         )
         await server.services.bus.publish(message)
@@ -384,7 +390,16 @@ async def test_xss_corpus_runs_nothing_and_requests_nothing(open_page: Any, serv
             json={
                 "kind": "cheer",
                 "duration_ms": 60,
-                "data": {"name": payload, "bits": 1, "message": payload},
+                "data": {
+                    "name": payload,
+                    "bits": 1,
+                    "message": payload,
+                    "message_fragments": [
+                        {"emote": payload, "url": payload},
+                        {"emote": payload, "url": "//evil.example/e.png"},
+                        {"text": payload},
+                    ],
+                },
             },
         )
     await overlays.set_state(
@@ -426,6 +441,10 @@ async def test_xss_corpus_runs_nothing_and_requests_nothing(open_page: Any, serv
         "#chat-lines .text", "els => els.map(e => e.textContent)"
     )
     assert texts == PAYLOADS
+    labels = await chat.page.eval_on_selector_all(
+        "#chat-lines .badge-label", "els => els.map(e => e.textContent)"
+    )
+    assert labels.count("Mod") == len(PAYLOADS)
     names = await board.page.eval_on_selector_all(
         ".board .name", "els => els.map(e => e.textContent)"
     )

@@ -46,6 +46,8 @@ class ChatConnector:
     #: No network behind it (the dashboard console, the test kit): simulated lines that
     #: arrive through the API are answered here rather than on a real platform.
     local: bool = False
+    #: The name the bot chats under (its lines on the chat overlay carry it).
+    bot_name: str = "Bot"
 
     @property
     def default_channel(self) -> str:

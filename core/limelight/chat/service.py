@@ -147,8 +147,7 @@ class ChatService:
         if isinstance(event, ChatMessage):
             verdict = event.verdict
             shown = verdict is None or verdict.action is Action.ALLOW
-            connector = self.connectors.get(event.source)
-            own = connector is not None and connector.is_self(event.viewer)
+            own = self.is_own(event)
             self._feed_in(event, shown, verdict.reason if verdict is not None else "")
             if verdict is not None and verdict.action is Action.DELETE and not event.test:
                 self.deleted_by_gating += 1
@@ -167,6 +166,11 @@ class ChatService:
                     "viewer": event.viewer.name if event.viewer else "",
                 }
             )
+
+    def is_own(self, event: ChatMessage) -> bool:
+        """Is ``event`` the bot's own line, echoed back by its platform?"""
+        connector = self.connectors.get(event.source)
+        return connector is not None and connector.is_self(event.viewer)
 
     def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro, name=f"chat:{name}")
@@ -255,6 +259,13 @@ class ChatService:
     def _on_sent(self, sent: SentMessage) -> None:
         self.sent.append(sent)
         self.sent_count += 1
+        overlays = self.services.overlays
+        if overlays is not None:
+            connector = self.connectors.get(sent.connector)
+            try:
+                overlays.bot_said(sent, connector.bot_name if connector is not None else "")
+            except Exception:
+                log.exception("chat: showing the bot's line on the overlays failed")
         self._feed_add(
             {
                 "kind": "out",

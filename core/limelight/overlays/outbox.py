@@ -14,7 +14,9 @@ Replay policy, for a page that connects with ``since=<last id it showed>``:
   shown yet that are younger than the limit, so adding a source never replays old alerts;
 * older alerts are not replayed: the page is told how many expired (``hello.expired``) and
   the streamer can replay any of them from the dashboard's history;
-* skipped and cleared alerts are never replayed.
+* skipped and cleared alerts are never replayed;
+* test alerts replay only within ``[overlays] test_replay_max_age`` (seconds): a test sent
+  while OBS was closed does not play minutes later when it opens.
 """
 
 from __future__ import annotations
@@ -122,8 +124,15 @@ class OutboxAlert:
 class Outbox:
     """Stores alerts, answers replays, records acks and queue-control decisions."""
 
-    def __init__(self, replay_max_age: float, history_days: int = 30) -> None:
+    def __init__(
+        self, replay_max_age: float, history_days: int = 30, *, test_max_age: float | None = None
+    ) -> None:
         self.replay_max_age = replay_max_age
+        #: Test alerts replay only this young (seconds): a page opened later must not
+        #: play tests made long before it, back to back.
+        self.test_max_age = min(
+            replay_max_age, replay_max_age if test_max_age is None else test_max_age
+        )
         self.history_days = history_days
         self.last_real_id = 0
         self._test_ids = itertools.count(1)
@@ -301,8 +310,9 @@ class Outbox:
         for alert_id in real:
             if alert_id in found:  # (a row pruned from the history meanwhile is skipped)
                 keyed.append(((alert_id, 0, 0), found[alert_id]))
+        test_cutoff = utcnow() - timedelta(seconds=self.test_max_age)
         for test in self._tests.get(overlay, ()):
-            if test.status not in live or test.created_at < cutoff:
+            if test.status not in live or test.created_at < test_cutoff:
                 continue
             if since is not None and test.after < since:
                 continue
@@ -334,8 +344,11 @@ class Outbox:
         count = await OverlayAlert.filter(
             overlay=overlay, status=QUEUED, created_at__gte=cutoff
         ).count()
+        test_cutoff = utcnow() - timedelta(seconds=self.test_max_age)
         count += sum(
-            1 for t in self._tests.get(overlay, ()) if t.status == QUEUED and t.created_at >= cutoff
+            1
+            for t in self._tests.get(overlay, ())
+            if t.status == QUEUED and t.created_at >= test_cutoff
         )
         return count
 

@@ -40,7 +40,7 @@ from aiohttp import web
 from ..web.auth import require_overlay
 from ..web.errors import ApiError
 from ..web.keys import HOST, SERVICES, SETTINGS
-from ..web.security import OVERLAY_CSP, secure
+from ..web.security import overlay_csp, secure
 from .service import OverlayError, OverlayService
 from .websocket import websocket_handler
 
@@ -101,9 +101,12 @@ async def overlay_page(request: web.Request) -> web.StreamResponse:
         "plugin_static": f"/-/static-plugins/{owner}/" if owner else "",
         "alerts": settings.overlays.alerts_of(name),
         "query": dict(request.query),
+        # The dashboard's preview iframes: placeholders and the connection state show.
+        "preview": request.query.get("preview", "") in ("1", "true", "yes"),
+        "image_hosts": " ".join(settings.overlays.image_hosts),
     }
     response = aiohttp_jinja2.render_template(spec.template, request, context)
-    return secure(response, csp=OVERLAY_CSP)
+    return secure(response, csp=overlay_csp(settings.overlays.image_hosts))
 
 
 async def theme_css(request: web.Request) -> web.Response:

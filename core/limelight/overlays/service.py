@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import re
@@ -32,18 +33,22 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..commit import in_writer
-from ..events import ChatDeleted, ChatMessage, Event, event_type_name
+from ..emotes import parse_placed
+from ..events import ChatDeleted, ChatMessage, Event, ViewerRef, event_type_name
 from ..models import OverlaySetting
 from ..money import Money, format_money
 from ..registry import AlertKind, Overlay
 from .outbox import SKIPPED, Outbox, OutboxAlert, dumps
-from .variations import Variation, VariationBook, amount_of, count_of
+from .variations import Variation, VariationBook, amount_of, count_of, size_of
 from .websocket import Client
 
 if TYPE_CHECKING:
     from ..badges import BadgeBook
+    from ..chat.outbound import SentMessage
+    from ..chat.service import ChatService
     from ..commit import Transaction
     from ..config import Settings
+    from ..emotes import EmoteBook
     from ..plugins import PluginHost
 
 log = logging.getLogger("limelight.overlays")
@@ -110,12 +115,25 @@ class OverlayService:
     """Durable alerts, state snapshots and live messages for every overlay."""
 
     def __init__(
-        self, settings: Settings, host: PluginHost | None = None, badges: BadgeBook | None = None
+        self,
+        settings: Settings,
+        host: PluginHost | None = None,
+        badges: BadgeBook | None = None,
+        emotes: EmoteBook | None = None,
     ) -> None:
         self.settings = settings
         self.host = host
         self.badges = badges
-        self.outbox = Outbox(settings.overlays.replay_max_age, settings.overlays.history_days)
+        self.emotes = emotes
+        #: The chat service, when it runs: the bot's own lines that its platform echoes
+        #: back are left out (:meth:`bot_said` shows what the bot says, once).
+        self.chat: ChatService | None = None
+        self._bot_lines = itertools.count(1)
+        self.outbox = Outbox(
+            settings.overlays.replay_max_age,
+            settings.overlays.history_days,
+            test_max_age=settings.overlays.test_replay_max_age,
+        )
         #: One book of alert variations per overlay (``[overlays.<name>]``).
         self.variations: dict[str, VariationBook] = {}
         self.channels: dict[str, Channel] = {}
@@ -147,6 +165,7 @@ class OverlayService:
             self.settings.overlays.alerts_of(overlay.name),
             {k.kind: k.text for k in overlay.alerts},
             overlay.name,
+            {k.kind: (k.image, k.sound) for k in overlay.alerts},
         )
         for etype in overlay.events:
             self._routes.setdefault(etype, []).append(channel)
@@ -269,6 +288,8 @@ class OverlayService:
             if isinstance(variation, Variation)
             else dict(variation)
         )
+        if "size" not in variation_wire:
+            variation_wire["size"] = size_of(kind, amount_of(data), count_of(data))
         if duration_ms is None:
             duration_ms = int(
                 variation_wire.get("duration_ms") or self.book(overlay).settings.duration_ms
@@ -403,6 +424,7 @@ class OverlayService:
         return {
             "boot": self.boot,
             "replay_max_age": self.settings.overlays.replay_max_age,
+            "test_replay_max_age": self.settings.overlays.test_replay_max_age,
             "overlays": {n: c.status() for n, c in sorted(self.channels.items())},
         }
 
@@ -501,6 +523,8 @@ class OverlayService:
             verdict = event.verdict
             if verdict is None or not verdict.shown:  # gating fails closed
                 return
+            if self.chat is not None and self.chat.is_own(event):
+                return
             data = self._chat_line(event)
         elif isinstance(event, ChatDeleted):
             data = {
@@ -515,6 +539,10 @@ class OverlayService:
             self._broadcast(channel, text)
 
     def _chat_line(self, event: ChatMessage) -> dict[str, Any]:
+        """A chat line as the chat overlay draws it: the text as fragments (emotes the
+        platform placed, and plugins' coded emotes the viewer may use), the platform's
+        badges with their pictures, the badges plugins award, and whether it is a command
+        (a page may hide those)."""
         viewer = event.viewer
         badges = []
         if self.badges is not None:
@@ -522,18 +550,60 @@ class OverlayService:
                 {"name": b.name, "label": b.label, "icon": b.icon}
                 for b in self.badges.for_viewer(viewer)
             ]
+        placed = parse_placed(event.emotes, event.text)
+        if self.emotes is not None:
+            fragments: list[Any] = list(self.emotes.split(event.text, viewer, placed))
+        else:
+            fragments = [{"text": event.text}] if event.text else []
         return {
             "id": event.source_id,
             "source": event.source,
             "name": viewer.name if viewer else "",
             "viewer": viewer.to_wire() if viewer else None,
             "text": event.text,
+            "fragments": fragments,
             "color": event.color if _COLOR.match(event.color or "") else "",
             "roles": sorted(event.roles),
+            "platform_badges": _platform_badges(event.badges, event.badge_images),
             "badges": badges,
             "first": event.first,
+            "command": event.text.startswith(self.settings.chat.prefix),
+            "bot": False,
             "test": event.test,
         }
+
+    def bot_said(self, sent: SentMessage, name: str) -> None:
+        """What the bot said in chat (command answers, thanks, the dashboard's "say as
+        bot"), as a line on the overlays that show chat lines: viewers on stream see the
+        answer to ``!top``, not only the question."""
+        channels = self._routes.get(ChatMessage.type)
+        if not channels:
+            return
+        viewer = ViewerRef(sent.platform, f"bot:{sent.connector}", name or "Bot")
+        fragments: list[Any] = (
+            list(self.emotes.split(sent.text, None))
+            if self.emotes is not None
+            else [{"text": sent.text}]
+        )
+        data = {
+            "id": sent.message_id or f"bot-{next(self._bot_lines)}",
+            "source": sent.connector,
+            "name": viewer.name,
+            "viewer": viewer.to_wire(),
+            "text": sent.text,
+            "fragments": fragments,
+            "color": "",
+            "roles": ["bot"],
+            "platform_badges": [],
+            "badges": [],
+            "first": False,
+            "command": False,
+            "bot": True,
+            "test": False,
+        }
+        text = dumps({"type": "live", "kind": ChatMessage.type, "data": data})
+        for channel in channels:
+            self._broadcast(channel, text)
 
     # -- internals ------------------------------------------------------------------------
 
@@ -633,12 +703,26 @@ class OverlayService:
 _COLOR = re.compile(r"^#[0-9A-Fa-f]{3,8}$")
 
 
+def _platform_badges(names: tuple[str, ...], images: tuple[str, ...]) -> list[dict[str, str]]:
+    """The platform's badges (``"moderator/1"``) with their pictures, for the chat line."""
+    out = []
+    for index, raw in enumerate(names[:12]):
+        name, _, version = raw.partition("/")
+        if not name:
+            continue
+        image = images[index] if index < len(images) else ""
+        label = name.replace("_", " ").replace("-", " ").capitalize()
+        out.append({"name": name, "version": version, "label": label, "image": image})
+    return out
+
+
 async def overlay_service_context(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context: build the service after the database, subscribe it to the bus."""
     from ..web.keys import HOST, SERVICES, SETTINGS
 
     services = app[SERVICES]
-    service = OverlayService(app[SETTINGS], app[HOST], services.badges)
+    service = OverlayService(app[SETTINGS], app[HOST], services.badges, services.emotes)
+    service.chat = services.chat
     await service.start()
     services.overlays = service
     services.bus.subscribe("overlays", service.on_event)

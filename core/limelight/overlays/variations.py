@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..config import AlertSettings, AlertVariationSettings
-from ..money import Money, MoneyError
+from ..money import BITS, Money, MoneyError, exponent
 from ..text import fill
 
 #: The text of an alert kind nobody declared a text for.
@@ -65,12 +65,14 @@ class Variation:
 class VariationBook:
     """One overlay's configured variations, indexed by alert kind, and the tier choice.
 
-    ``texts`` are the built-in texts per kind that the overlay's plugin declared; ``overlay``
-    names the overlay in error messages."""
+    ``texts`` are the built-in texts per kind that the overlay's plugin declared, ``media``
+    its default ``(image, sound)`` per kind (a variation without its own uses them);
+    ``overlay`` names the overlay in error messages."""
 
     settings: AlertSettings
     texts: Mapping[str, str] = field(default_factory=dict)
     overlay: str = ""
+    media: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     _by_event: dict[str, list[Variation]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -95,16 +97,29 @@ class VariationBook:
             best = _best(candidates, amount, count)
             if best is not None:
                 if best.event == "*":
-                    return replace(best, event=event_type)
-                return best
+                    best = replace(best, event=event_type)
+                return self._with_defaults(best)
         return self.default(event_type)
 
     def default(self, event_type: str) -> Variation:
+        image, sound = self.media.get(event_type, ("", ""))
         return Variation(
             event=event_type,
             name="default",
             text=self.text(event_type),
             duration_ms=self.settings.duration_ms,
+            image=image,
+            sound=sound,
+        )
+
+    def _with_defaults(self, variation: Variation) -> Variation:
+        """A configured variation without an image or a sound plays its kind's default;
+        ``"none"`` turns the default off."""
+        image, sound = self.media.get(variation.event, ("", ""))
+        return replace(
+            variation,
+            image="" if variation.image == "none" else (variation.image or image),
+            sound="" if variation.sound == "none" else (variation.sound or sound),
         )
 
     def all(self) -> list[Variation]:
@@ -181,3 +196,31 @@ def count_of(data: Mapping[str, Any]) -> int | None:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
     return None
+
+
+#: The default theme's alert sizes, 1 (small) to 4 (huge): the thresholds an amount, in
+#: major units of its currency (``Money.decimal()``), must reach for sizes 2, 3 and 4.
+#: Currencies without minor units (JPY, KRW, ...) count in hundreds, bits in hundreds
+#: (100 bits are a dollar's worth), so a $250 tip never looks like a $12.50 one.
+SIZE_AMOUNTS = (5, 20, 100)
+#: The same for counts: gifted subs, raid viewers, months, items.
+SIZE_COUNTS: dict[str, tuple[int, int, int]] = {
+    "gift_bomb": (5, 20, 50),
+    "raid": (10, 50, 250),
+    "subscription": (6, 24, 60),
+}
+DEFAULT_COUNTS = (5, 20, 50)
+
+
+def size_of(kind: str, amount: Money | None, count: int | None) -> int:
+    """How big the default theme draws an alert (``1``..``4``; the page reads it as the
+    ``size`` of the variation): the tier an amount or a count reaches."""
+    if amount is not None and amount.minor > 0:
+        major = amount.decimal
+        if amount.currency == BITS or exponent(amount.currency) == 0:
+            major = major / 100
+        return 1 + sum(1 for edge in SIZE_AMOUNTS if major >= edge)
+    if count is not None and count > 0:
+        edges = SIZE_COUNTS.get(kind, DEFAULT_COUNTS)
+        return 1 + sum(1 for edge in edges if count >= edge)
+    return 1

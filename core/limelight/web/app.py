@@ -150,7 +150,19 @@ def create_app(
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.extend(core_services())
     app.cleanup_ctx.append(_plugins)
+    app.on_shutdown.append(_close_live_connections)
     return app
+
+
+async def _close_live_connections(app: web.Application) -> None:
+    """First thing at a stop (``on_shutdown`` runs before the server waits for requests in
+    flight): close the overlay pages' WebSockets. Their handlers are requests that never
+    end by themselves; left open, the server would wait out its shutdown timeout for them
+    and the cleanup would then close each one again. The pages reconnect and resume."""
+    services = app.get(SERVICES)
+    overlays = services.overlays if services is not None else None
+    if overlays is not None:
+        await _bounded("the overlay pages", overlays.stop(), STOP_PAGES)
 
 
 def core_services() -> list[Any]:
@@ -276,6 +288,7 @@ async def _plugins(app: web.Application) -> AsyncIterator[None]:
 #: Seconds each part may take to stop (a database that stopped answering must not hold up
 #: the rest, nor SIGTERM: ``limelight run`` exits within 5 s whatever happens).
 STOP_CHAT = 0.5
+STOP_PAGES = 1.0
 STOP_BUS = 1.5
 STOP_PLUGINS = 1.0
 

@@ -15,6 +15,7 @@ a template slips.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TypeVar
 
 from aiohttp import web
@@ -34,6 +35,17 @@ OVERLAY_CSP = (
     "media-src 'self'; font-src 'self'; connect-src 'self'; base-uri 'none'; "
     "form-action 'none'; frame-ancestors 'self'"
 )
+
+
+def overlay_csp(image_hosts: Sequence[str] = ()) -> str:
+    """:data:`OVERLAY_CSP`, with pictures also from ``image_hosts`` (``[overlays]
+    image_hosts``: the platform's CDN for emotes, badges and cheermotes). Only images:
+    scripts, sounds and connections stay on this server."""
+    if not image_hosts:
+        return OVERLAY_CSP
+    extra = " ".join(image_hosts)
+    return OVERLAY_CSP.replace("img-src 'self' data:;", f"img-src 'self' data: {extra};")
+
 
 #: Which ``Referer`` a page's requests carry. Dashboard pages send theirs to this server
 #: only (``same-origin``): with ``no-referrer`` a browser sends ``Origin: null`` on a form
@@ -62,4 +74,4 @@ def secure(
     return response
 
 
-__all__ = ["DASHBOARD_CSP", "OVERLAY_CSP", "secure"]
+__all__ = ["DASHBOARD_CSP", "OVERLAY_CSP", "overlay_csp", "secure"]

@@ -32,8 +32,11 @@
     (Array.isArray(goal.milestones) ? goal.milestones : []).forEach(function (m) {
       var li = document.createElement("li");
       var at = Number(m && m.at) || 0;
-      li.className = "milestone" + (current >= at ? " reached" : "");
-      li.style.left = pct(at, target).toFixed(2) + "%";
+      var where = pct(at, target);
+      // Labels near either end are anchored inside the bar, not centred past its edge.
+      li.className = "milestone" + (current >= at ? " reached" : "") +
+        (where < 8 ? " edge-start" : (where > 92 ? " edge-end" : ""));
+      li.style.left = where.toFixed(2) + "%";
       li.textContent = String((m && m.label) || "");
       marks.appendChild(li);
     });

@@ -36,6 +36,10 @@
       var ol = document.createElement("ol");
       entries.forEach(function (e) {
         var li = document.createElement("li");
+        var rank = document.createElement("span");
+        rank.className = "rank";
+        rank.textContent = String(ol.children.length + 1);
+        li.appendChild(rank);
         var name = document.createElement("span");
         name.className = "name";
         name.textContent = String(e && e.name !== undefined ? e.name : "");
@@ -47,6 +51,8 @@
         ol.appendChild(li);
       });
       if (!entries.length) {
+        // An empty board is a placeholder: on stream it is left out altogether.
+        if (!L.preview) return;
         var none = document.createElement("p");
         none.className = "board-empty";
         none.textContent = String(board.empty || "No supporters yet.");
@@ -57,6 +63,7 @@
       section.appendChild(ol);
       holder.appendChild(section);
     });
+    holder.setAttribute("data-count", String(holder.children.length));
     empty.hidden = shownAny || holder.children.length > 0;
   }
 

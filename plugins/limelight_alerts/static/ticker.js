@@ -15,7 +15,9 @@
     if (isNaN(end)) return "";
     var left = Math.max(0, Math.round((end - Date.now()) / 1000));
     if (left === 0) return "Ended";
-    var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+    var d = Math.floor(left / 86400);
+    var h = Math.floor((left % 86400) / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+    if (d) return d + "d " + two(h) + ":" + two(m) + ":" + two(s);
     return (h ? h + ":" + two(m) : String(m)) + ":" + two(s);
   }
 
