@@ -81,16 +81,22 @@ class Report:
     chatters: int
     supporters: list[Supporter]
 
+    def currencies(self) -> list[str]:
+        """Currencies seen, the one most came in first."""
+        seen = set(self.tips) | set(self.refunds)
+        return sorted(seen, key=lambda c: (-sum(self.tips.get(c, [])), c))
+
     def income(self) -> list[Money]:
         """What came in, per currency (refunds not subtracted, nor counted)."""
-        return [Money(sum(v), c) for c, v in sorted(self.tips.items())]
+        return [Money(sum(self.tips[c]), c) for c in self.currencies() if c in self.tips]
 
     def refunded(self) -> list[Money]:
-        return [Money(v, c) for c, v in sorted(self.refunds.items())]
+        return [Money(self.refunds[c], c) for c in self.currencies() if c in self.refunds]
 
     def net(self) -> list[Money]:
-        currencies = sorted(set(self.tips) | set(self.refunds))
-        return [Money(sum(self.tips.get(c, [])) - self.refunds.get(c, 0), c) for c in currencies]
+        return [
+            Money(sum(self.tips.get(c, [])) - self.refunds.get(c, 0), c) for c in self.currencies()
+        ]
 
 
 def local_zone() -> tzinfo:

@@ -54,11 +54,11 @@ def data_uri(chart: Any) -> str:
 
 
 def _chart(kind: Any, title: str, labels: list[str], **options: Any) -> Any:
+    options.setdefault("height", CHART_HEIGHT)
     chart = kind(
         style=CHART_STYLE,
         js=[],
         width=CHART_WIDTH,
-        height=CHART_HEIGHT,
         title=title,
         x_labels=labels,
         x_label_rotation=0,
