@@ -59,7 +59,8 @@ def _chart(kind: Any, title: str, labels: list[str], **options: Any) -> Any:
         style=CHART_STYLE,
         js=[],
         width=CHART_WIDTH,
-        title=title,
+        title=None,  # the card's heading says it
+        tooltip_fancy_mode=False,
         x_labels=labels,
         x_label_rotation=0,
         show_minor_x_labels=False,
@@ -73,6 +74,14 @@ def _chart(kind: Any, title: str, labels: list[str], **options: Any) -> Any:
     )
     chart.x_labels_major = labels[:: max(1, len(labels) // 8)]
     return chart
+
+
+def _whole_numbers(chart: Any, values: list[int]) -> None:
+    """A count's axis in whole numbers (pygal would label 0.1, 0.2, ... for small ones)."""
+    top = max(values, default=0)
+    if top <= 10:
+        chart.y_labels = list(range(0, max(top, 1) + 1))
+    chart.value_formatter = lambda value: f"{value:,.0f}"
 
 
 def _labels(report: reports.Report) -> list[str]:
@@ -114,6 +123,7 @@ def charts(report: reports.Report, locale: str) -> list[dict[str, Any]]:
 
     members = _chart(pygal.Bar, "New members", labels)
     members.add("New subscriptions and memberships", report.members)
+    _whole_numbers(members, report.members)
     out.append(
         {
             "id": "chart-members",
@@ -126,6 +136,7 @@ def charts(report: reports.Report, locale: str) -> list[dict[str, Any]]:
 
     chat = _chart(pygal.Line, "Chat activity", labels, fill=True, show_dots=False)
     chat.add("Chat messages", report.chat)
+    _whole_numbers(chat, report.chat)
     out.append(
         {
             "id": "chart-chat",
