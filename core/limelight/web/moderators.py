@@ -16,6 +16,7 @@ and is not in their navigation. Revoking a moderator ends their sessions at once
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import logging
@@ -188,7 +189,7 @@ async def accept_invite(secret: str, password: str, settings: Settings) -> Moder
 async def check_login(name: str, password: str) -> Moderator | None:
     """The active moderator with this name and password, or ``None``."""
     moderator = await Moderator.get_or_none(name=name, revoked_at=None)
-    stored = moderator.password_hash if moderator is not None else _DECOY
+    stored = moderator.password_hash if moderator is not None else _decoy()
     ok = await asyncio.to_thread(password_matches, password, stored)
     if moderator is None or not ok:
         return None
@@ -197,9 +198,12 @@ async def check_login(name: str, password: str) -> Moderator | None:
     return moderator
 
 
-#: Checked against when the name is unknown, so a wrong name takes as long as a wrong
-#: password (the answer does not tell which names exist).
-_DECOY = hash_password(secrets.token_urlsafe(16))
+@functools.cache
+def _decoy() -> str:
+    """Checked against when the name is unknown, so a wrong name takes as long as a wrong
+    password (the answer does not tell which names exist). Made on first use: hashing
+    takes about 50 ms, which every start would pay otherwise."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 async def revoke(moderator_id: int) -> bool:

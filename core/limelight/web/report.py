@@ -10,39 +10,46 @@ SVG too. Each chart has its numbers in a table beside it (screen readers, copyin
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
-import pygal
 from aiohttp import web
-from pygal.style import Style
 
 from .. import report as reports
 from ..money import Money, exponent, format_money
 from .dashboard import render, require_session
 from .keys import SETTINGS
 
-#: The dashboard's dark theme (admin.css): transparent background, its text colours, its
-#: accent first.
-CHART_STYLE = Style(
-    background="transparent",
-    plot_background="transparent",
-    foreground="#e8e8ee",
-    foreground_strong="#e8e8ee",
-    foreground_subtle="#2c3140",
-    opacity=".85",
-    opacity_hover="1",
-    transition="0s",
-    font_family="system-ui, sans-serif",
-    label_font_size=12,
-    major_label_font_size=12,
-    legend_font_size=13,
-    value_font_size=12,
-    title_font_size=15,
-    colors=("#7c6cff", "#3fb97a", "#f0a030", "#e5534b", "#4cb3d4", "#d46cc4"),
-)
+
+@functools.cache
+def chart_style() -> Any:
+    """The dashboard's dark theme (admin.css): transparent background, its text colours,
+    its accent first. (pygal is imported on the first report, not at every start: it
+    takes about 0.3 s.)"""
+    from pygal.style import Style
+
+    return Style(
+        background="transparent",
+        plot_background="transparent",
+        foreground="#e8e8ee",
+        foreground_strong="#e8e8ee",
+        foreground_subtle="#2c3140",
+        opacity=".85",
+        opacity_hover="1",
+        transition="0s",
+        font_family="system-ui, sans-serif",
+        label_font_size=12,
+        major_label_font_size=12,
+        legend_font_size=13,
+        value_font_size=12,
+        title_font_size=15,
+        colors=("#7c6cff", "#3fb97a", "#f0a030", "#e5534b", "#4cb3d4", "#d46cc4"),
+    )
+
+
 _SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.DOTALL)
 CHART_WIDTH, CHART_HEIGHT = 960, 320
 
@@ -56,7 +63,7 @@ def data_uri(chart: Any) -> str:
 def _chart(kind: Any, title: str, labels: list[str], **options: Any) -> Any:
     options.setdefault("height", CHART_HEIGHT)
     chart = kind(
-        style=CHART_STYLE,
+        style=chart_style(),
         js=[],
         width=CHART_WIDTH,
         title=None,  # the card's heading says it
@@ -97,6 +104,8 @@ def _major(minor: int, currency: str) -> float:
 
 def charts(report: reports.Report, locale: str) -> list[dict[str, Any]]:
     """The report's charts: title, picture, and the numbers behind it."""
+    import pygal
+
     labels = _labels(report)
     out: list[dict[str, Any]] = []
 
