@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -233,6 +234,14 @@ def seed(server: Server) -> None:
     event("raid", "raid-1", 90, {"viewers": 42}, "FriendlyStreamer")
 
 
+def seed_moderators(server: Server) -> None:
+    """One moderator who accepted their invite, and one invite still open."""
+    url = server.api("POST", "/api/moderators/invites", {"name": "kitkat", "hours": 168})["url"]
+    form = urllib.parse.urlencode({"password": "demo password 1", "password2": "demo password 1"})
+    urllib.request.urlopen(url, data=form.encode(), timeout=20).close()
+    server.api("POST", "/api/moderators/invites", {"name": "nightowl", "hours": 24})
+
+
 async def shoot(server: Server, out: Path) -> list[Path]:
     from playwright.async_api import async_playwright
 
@@ -304,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with running_server() as server:
         seed(server)
+        seed_moderators(server)
         written = asyncio.run(shoot(server, out))
     for path in written:
         print(path)

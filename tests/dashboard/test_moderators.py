@@ -250,15 +250,34 @@ async def test_a_moderator_in_chromium_sees_only_their_pages_and_is_refused_refu
 
     h = await limelight(PLUGINS)
     base = h.url("/").rstrip("/")
-    path = await invite(h, "chromium_mod")
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=shutil.which("chromium") or chromium_path(),
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         try:
-            page = await browser.new_page()
             errors: list[str] = []
+            # The streamer makes the invite on the Moderators page.
+            streamer = await browser.new_page()
+            streamer.on("pageerror", lambda exc: errors.append(str(exc)))
+            await streamer.goto(base + "/admin/login")
+            await streamer.fill("input[name=token]", h.settings.security.admin_token)
+            await streamer.click("button[type=submit]")
+            await streamer.goto(base + "/admin/moderators")
+            await streamer.fill("#invite-form input[name=name]", "chromium_mod")
+            await streamer.select_option("#invite-form select[name=hours]", "1")
+            await streamer.click("#invite-form button[type=submit]")
+            await streamer.wait_for_function(
+                "() => document.getElementById('invite-url').value !== ''"
+            )
+            link = await streamer.input_value("#invite-url")
+            assert link.startswith(h.settings.base_url() + "/admin/invite/")
+            assert "chromium_mod" in await streamer.inner_text("#invite-rows")
+            path = "/admin/invite/" + link.rsplit("/", 1)[1]
+
+            # The moderator opens it in their own browser.
+            context = await browser.new_context()
+            page = await context.new_page()
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             await page.goto(base + path)
             assert await page.inner_text("#invite-name") == "chromium_mod"

@@ -219,7 +219,8 @@ async def revoke(moderator_id: int) -> bool:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    """In the server's time zone, as the dashboard shows times."""
+    return value.astimezone().isoformat() if value is not None else None
 
 
 def invite_json(invite: ModeratorInvite, now: datetime) -> dict[str, Any]:
