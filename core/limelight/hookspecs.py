@@ -87,7 +87,8 @@ def register_routes(register: Callable[[Route], None]) -> None:
 
     :param register: call with ``Route(method, path, handler, auth=...)``; ``handler``
         is usually a bound method (``self.recent``). ``auth`` is ``"admin"`` (Bearer admin
-        token or the dashboard session, the default), ``"overlay"`` (overlay token) or
+        token or the streamer's dashboard session, the default), ``"moderator"`` (those, or
+        a moderator's session: queue controls, chat tools), ``"overlay"`` (overlay token) or
         ``"public"``, whatever the path. By convention paths live under
         ``/api/<plugin>/`` (admin JSON) or ``/p/<plugin>/`` (pages). A ``nav`` label lists
         a GET page in the dashboard's navigation.

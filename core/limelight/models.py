@@ -127,10 +127,52 @@ class DashboardSession(Model):
     key = fields.CharField(max_length=64, primary_key=True)
     created_at = fields.DatetimeField()
     expires_at = fields.DatetimeField(db_index=True)
+    # ``admin`` (the streamer) or ``moderator`` (a login made from an invite link)
+    role = fields.CharField(max_length=16, default="admin", db_default="admin")
+    # the moderator this session belongs to (``role == "moderator"``); revoking them
+    # deletes their sessions
+    moderator_id = fields.IntField(null=True, db_index=True)
 
     class Meta:
         app = "limelight"
         table = "limelight_session"
+
+
+# A moderator's own dashboard login, made from an invite link. ``password_hash`` is
+# ``scrypt$<n>$<r>$<p>$<salt hex>$<hash hex>``; the password itself is never stored.
+# ``revoked_at`` set: the login no longer works (its sessions were deleted with it).
+class Moderator(Model):
+    _no_comments = True  # no source read at import (see the top)
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=40, unique=True)
+    password_hash = fields.CharField(max_length=300)
+    created_at = fields.DatetimeField()
+    last_login = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        app = "limelight"
+        table = "limelight_moderator"
+
+
+# An invite link for a moderator. The link carries a random secret; ``key`` is its HMAC
+# keyed with the admin token (as sessions are), so the database alone opens nothing and
+# rotating the admin token voids every open invite. An invite works once (``used_at``),
+# until ``expires_at``, and not after the streamer revoked it (``revoked_at``).
+class ModeratorInvite(Model):
+    _no_comments = True  # no source read at import (see the top)
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=40)
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+    moderator_id = fields.IntField(null=True)
+
+    class Meta:
+        app = "limelight"
+        table = "limelight_moderator_invite"
 
 
 # The quarantine: money deliveries that can never be recorded as they are (a value the

@@ -567,7 +567,8 @@ class PluginHost:
             if item.method.upper() != "GET":
                 raise RegistrationError(f"route {item.key}: only GET pages can have a nav label")
             registry.add(plugin, item)
-            self.nav.add(plugin, NavLink(item.path, item.nav), key=item.path)
+            role = "moderator" if item.auth == "moderator" else "admin"
+            self.nav.add(plugin, NavLink(item.path, item.nav, role), key=item.path)
             return
         registry.add(plugin, item)
 

@@ -39,13 +39,16 @@ def plugin_args(func: Callable[..., Any], ctx: Any) -> tuple[Any, ...]:
 
 @dataclass(frozen=True)
 class Route:
-    """A web route a plugin adds. ``auth`` says who may call it: the admin token, the overlay
-    token, or anyone (``public``, for example a page a viewer opens from a chat link)."""
+    """A web route a plugin adds. ``auth`` says who may call it: the streamer (``admin``:
+    the admin token or the streamer's dashboard login), the streamer or a moderator
+    (``moderator``: queue controls, chat tools; never money, settings or invites), the
+    overlay token, or anyone (``public``, for example a page a viewer opens from a chat
+    link)."""
 
     method: str
     path: str
     handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    auth: Literal["admin", "overlay", "public"] = "admin"
+    auth: Literal["admin", "moderator", "overlay", "public"] = "admin"
     name: str | None = None
     #: A label to list this page in the dashboard's navigation (GET admin pages only).
     nav: str = ""
@@ -236,10 +239,12 @@ class ConfigModel:
 
 @dataclass(frozen=True)
 class NavLink:
-    """A dashboard page in the navigation (from a ``Route`` with ``nav=``)."""
+    """A dashboard page in the navigation (from a ``Route`` with ``nav=``); ``role`` is the
+    least dashboard role that sees it (the route's ``auth``)."""
 
     path: str
     label: str
+    role: str = "admin"
 
     @property
     def key(self) -> str:

@@ -88,7 +88,7 @@ class ConsolePlugin(Plugin[ConsoleConfig]):
 
     @hookimpl
     def register_routes(self, register: Register[Route]) -> None:
-        register(Route("POST", "/api/console/messages", self.post_message, auth="admin"))
+        register(Route("POST", "/api/console/messages", self.post_message, auth="moderator"))
 
 
 __all__ = ["ConsoleConfig", "ConsoleConnector", "ConsolePlugin"]

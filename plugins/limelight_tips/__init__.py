@@ -44,7 +44,7 @@ from .providers import Intake, Provider, generic, kofi, stripe
 from .reactions import Reactions
 from .recording import Recorder, Written
 from .refunds import Refunds
-from .speech import TTS_OVERLAY, Speech
+from .speech import TTS_OVERLAY, TTS_TITLE, Speech
 from .thanks import Thanks
 from .web import Dashboard
 
@@ -159,7 +159,7 @@ class TipsPlugin(Plugin[TipsConfig]):
                 events=(),
                 width=400,
                 height=100,
-                title="Tip messages read aloud",
+                title=TTS_TITLE,
                 description="Browser speech for approved tip messages; off unless "
                 "[plugins.tips] tts = true. The dashboard has a kill switch.",
             )

@@ -209,27 +209,38 @@ def _as_int(value: Any) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Total:
-    """The net amount (tips minus refunds) of one currency, and how many rows made it."""
+    """The net amount (tips minus refunds) of one currency, how many payments made it
+    (refund rows are not payments: they are counted apart, in ``refunds``)."""
 
     money: Money
     entries: int
+    refunds: int = 0
 
 
 async def totals(query: QuerySet[LedgerEntry] | None = None) -> list[Total]:
     """Net totals per currency of ``query`` (default: every row), by currency code."""
     rows = await _per_currency(LedgerEntry.all() if query is None else query)
     return [
-        Total(Money(_as_int(row["total"]), row["currency"]), int(row["count"]))
+        Total(
+            Money(_as_int(row["total"]), row["currency"]),
+            int(row["count"]) - int(row["refunds"] or 0),
+            int(row["refunds"] or 0),
+        )
         for row in sorted(rows, key=lambda r: str(r["currency"]))
     ]
 
 
 async def _per_currency(query: QuerySet[LedgerEntry]) -> list[dict[str, Any]]:
-    """``{"currency", "total", "count"}`` of ``query``'s rows, one per currency."""
+    """``{"currency", "total", "count", "refunds"}`` of ``query``'s rows, one per currency
+    (``count`` is every row, ``refunds`` the refund rows among them)."""
     return list(
-        await query.annotate(total=Sum("amount_minor"), count=Count("id"))
+        await query.annotate(
+            total=Sum("amount_minor"),
+            count=Count("id"),
+            refunds=Count("id", _filter=Q(kind="refund")),
+        )
         .group_by("currency")
-        .values("currency", "total", "count")
+        .values("currency", "total", "count", "refunds")
     )
 
 

@@ -16,6 +16,8 @@ from .models import TipsState
 
 #: The browser source that reads approved messages aloud (speech synthesis in the page).
 TTS_OVERLAY = "tips-tts"
+#: Its title in the dashboard and in OBS.
+TTS_TITLE = "Tip messages read aloud"
 
 
 class Speech:

@@ -30,7 +30,7 @@ from .config import TipsConfig
 from .models import LedgerEntry
 from .providers import Intake
 from .refunds import RefundError, Refunds
-from .speech import Speech
+from .speech import TTS_OVERLAY, TTS_TITLE, Speech
 
 MAX_LIMIT = 500
 KINDS = ("tip", "cheer", "refund")
@@ -180,6 +180,7 @@ class Dashboard:
                 "display": self.ctx.money(t.money),
                 "minor": t.money.minor,
                 "entries": t.entries,
+                "refunds": t.refunds,
             }
             for t in await ledger.totals(filtered(query))
         ]
@@ -194,6 +195,7 @@ class Dashboard:
                 "config": self.ctx.config,
                 "providers": sorted(self.intake.tables),
                 "webhook_base": self.ctx.url("/webhooks/"),
+                "tts_overlay": {"name": TTS_OVERLAY, "title": TTS_TITLE},
             },
         )
         return secure(response)

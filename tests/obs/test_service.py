@@ -40,7 +40,10 @@ async def test_connects_and_status_shows_everywhere_without_the_password(limelig
     page = await h.client.get("/admin/", headers=h.admin_headers)
     assert page.status == 200
     html = await page.text()
-    assert "<dt>OBS</dt><dd>connected</dd>" in html.replace("\n", "")
+    assert (
+        '<dt>OBS</dt><dd id="status-obs" class="state-ok"><span class="status-dot"></span>'
+        "connected</dd>" in html.replace("\n", "")
+    )
     assert FAKE_PASSWORD not in html
 
 
@@ -54,7 +57,8 @@ async def test_wrong_password_gives_auth_failed_and_a_clear_error(limelight, fak
     health = await (await h.client.get("/healthz")).text()
     assert "not-the-password" not in health and "not-the-password" not in caplog.text
     page = await (await h.client.get("/admin/", headers=h.admin_headers)).text()
-    assert "auth_failed — OBS at 127.0.0.1" in page and "not-the-password" not in page
+    assert 'id="status-obs" class="state-bad"' in page
+    assert "auth failed — OBS at 127.0.0.1" in page and "not-the-password" not in page
     # The server keeps serving.
     status_code, _ = await h.post_event(
         {

@@ -176,6 +176,16 @@ def test_setup_says_what_is_wrong_when_obs_cannot_be_reached(tmp_path, fake_obs)
     assert code == 2 and "no OBS connection named 'nope'" in err
 
 
+def test_setup_with_obs_disabled_says_so_instead_of_asking_whether_obs_runs(tmp_path):
+    config = obs_config(free_port())
+    config["obs"]["enabled"] = False
+    code, _, err = setup(make_settings(tmp_path, config))
+    assert code != 0
+    assert "OBS is disabled in the config ([obs] enabled = false)" in err
+    assert "is OBS running" not in err
+    assert "Nothing was changed in OBS" in err
+
+
 def test_setup_needs_an_overlay_token(settings, fake_obs):
     settings.security.overlay_token = ""
     code, _, err = setup(settings)

@@ -23,7 +23,14 @@ async def test_entries_filter_and_totals(tips) -> None:
     body = await response.json()
     assert sorted(e["viewer"]["name"] for e in body["entries"]) == ["ann", "annabel"]
     assert body["totals"] == [
-        {"currency": "USD", "amount": "7.00", "display": "$7.00", "minor": 700, "entries": 2}
+        {
+            "currency": "USD",
+            "amount": "7.00",
+            "display": "$7.00",
+            "minor": 700,
+            "entries": 2,
+            "refunds": 0,
+        }
     ]
     body = await (
         await t.h.client.get(

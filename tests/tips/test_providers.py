@@ -182,8 +182,16 @@ async def test_stripe_partial_refunds_reverse_the_original(tips) -> None:
     totals = (await (await t.h.client.get("/api/tips/totals", headers=t.h.admin_headers)).json())[
         "totals"
     ]
+    # One payment, refunded in two parts: the refund rows are not counted as payments.
     assert totals == [
-        {"currency": "USD", "amount": "0.00", "display": "$0.00", "minor": 0, "entries": 3}
+        {
+            "currency": "USD",
+            "amount": "0.00",
+            "display": "$0.00",
+            "minor": 0,
+            "entries": 1,
+            "refunds": 2,
+        }
     ]
 
 

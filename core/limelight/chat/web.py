@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from ..web.auth import require_admin
+from ..web.api import for_moderators
+from ..web.auth import require_moderator
 from ..web.dashboard import render, require_session
 from ..web.keys import SERVICES, SETTINGS
 from .outbound import PRIORITIES
@@ -29,7 +30,7 @@ def _chat(request: web.Request) -> ChatService:
 
 
 async def chat_page(request: web.Request) -> web.Response:
-    require_session(request)
+    require_session(request, "moderator")
     chat = _chat(request)
     console = "console" in chat.connectors
     commands = [
@@ -50,7 +51,7 @@ async def chat_page(request: web.Request) -> web.Response:
 
 
 async def feed(request: web.Request) -> web.Response:
-    require_admin(request, request.app[SETTINGS])
+    require_moderator(request, request.app[SETTINGS])
     chat = _chat(request)
     try:
         since = int(request.query.get("since", "0"))
@@ -67,7 +68,7 @@ async def feed(request: web.Request) -> web.Response:
 
 
 async def say(request: web.Request) -> web.Response:
-    require_admin(request, request.app[SETTINGS])
+    require_moderator(request, request.app[SETTINGS])
     chat = _chat(request)
     try:
         body = await request.json()
@@ -87,5 +88,7 @@ async def say(request: web.Request) -> web.Response:
 
 def setup(app: web.Application) -> None:
     app.router.add_get("/admin/chat", chat_page, name="admin-chat")
-    app.router.add_get("/api/chat/feed", feed)
-    app.router.add_post("/api/chat/say", say)
+    # (the handlers check for moderator rights themselves)
+    for_moderators(
+        app, app.router.add_get("/api/chat/feed", feed), app.router.add_post("/api/chat/say", say)
+    )

@@ -253,6 +253,15 @@ def run_setup(
     try:
         link.connect()
     except ObsUnavailable as exc:
+        if not settings.obs.enabled:
+            # Not "is OBS running?": the streamer switched OBS off, perhaps on purpose.
+            return fail(
+                f"OBS is disabled in the config ([obs] enabled = false), and nothing answers "
+                f"at {conn.host}:{conn.port}. To let Limelight set up OBS: turn on OBS's "
+                "WebSocket server (Tools > WebSocket Server Settings), set [obs] enabled = "
+                "true with its host, port and password, then run `limelight obs setup` "
+                "again. Nothing was changed in OBS."
+            )
         return fail(f"cannot set up OBS {conn.name}: {exc}")
     try:
         setup = Setup(link.request, scene)

@@ -16,7 +16,7 @@ from .routes import overlay_url, service_of
 
 
 async def overlays_page(request: web.Request) -> web.Response:
-    require_session(request)
+    require_session(request, "moderator")
     service = service_of(request)
     settings = request.app[SETTINGS]
     overlays = []
@@ -44,7 +44,7 @@ async def overlays_page(request: web.Request) -> web.Response:
 
 
 async def overlay_detail(request: web.Request) -> web.Response:
-    require_session(request)
+    require_session(request, "moderator")
     service = service_of(request)
     name = request.match_info["name"]
     spec = service.spec(name)

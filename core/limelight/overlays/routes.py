@@ -37,6 +37,7 @@ from urllib.parse import quote
 import aiohttp_jinja2
 from aiohttp import web
 
+from ..web.api import for_moderators
 from ..web.auth import require_overlay
 from ..web.errors import ApiError
 from ..web.keys import HOST, SERVICES, SETTINGS
@@ -307,3 +308,24 @@ def setup(app: web.Application) -> None:
     router.add_post("/api/overlays/{name}/replay/{id}", replay)
     router.add_post("/api/overlays/{name}/alerts", push_alert)
     router.add_post("/api/overlays/{name}/state", put_state)
+    # Queue controls are a moderator's job too; pushing alerts and state is the streamer's.
+    for_moderators(
+        app,
+        *(r for r in router.routes() if r.resource and r.resource.canonical in MODERATOR_PATHS),
+    )
+
+
+#: The overlay API paths a moderator may call (reading overlays, the queue controls).
+MODERATOR_PATHS = frozenset(
+    {
+        "/api/overlays",
+        "/api/overlays/-/kinds",
+        "/api/overlays/{name}",
+        "/api/overlays/{name}/pause",
+        "/api/overlays/{name}/resume",
+        "/api/overlays/{name}/skip",
+        "/api/overlays/{name}/clear",
+        "/api/overlays/{name}/test",
+        "/api/overlays/{name}/replay/{id}",
+    }
+)

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_urldispatcher import AbstractRoute
 from tortoise.queryset import QuerySet
 
 from .. import edge, quarantine
@@ -23,9 +24,9 @@ from ..events import EventError
 from ..failures import Unrecordable, describe, is_transient
 from ..models import EventRecord, QuarantineEntry
 from ..wire import event_from_wire, known_types, record_to_wire
-from .auth import require_admin
+from .auth import require_admin, require_moderator
 from .errors import ApiError, retry_later
-from .keys import HOST, PLUGIN_ROUTES, SERVICES, SETTINGS
+from .keys import HOST, MODERATOR_ROUTES, PLUGIN_ROUTES, SERVICES, SETTINGS
 
 log = logging.getLogger("limelight.api")
 
@@ -39,11 +40,20 @@ async def admin_middleware(request: web.Request, handler: Handler) -> web.Stream
     """The core's admin API is everything under ``/api/`` (and ``/-/plugins.json``); an
     unknown path there is refused before it can say whether it exists. A plugin's route is
     guarded by the auth it declared (``Route.auth``), whatever its path: a ``public`` route
-    under ``/api/`` is public."""
+    under ``/api/`` is public. The core routes a moderator may use are listed in
+    ``app[MODERATOR_ROUTES]`` (:func:`for_moderators`)."""
     if request.path.startswith("/api/") or request.path == "/-/plugins.json":
-        if request.match_info.route not in request.app[PLUGIN_ROUTES]:
+        route = request.match_info.route
+        if route in request.app[MODERATOR_ROUTES]:
+            require_moderator(request, request.app[SETTINGS])
+        elif route not in request.app[PLUGIN_ROUTES]:
             require_admin(request, request.app[SETTINGS])
     return await handler(request)
+
+
+def for_moderators(app: web.Application, *routes: AbstractRoute) -> None:
+    """Let moderators call these core ``/api/`` routes too (the rest need the streamer)."""
+    app[MODERATOR_ROUTES].update(routes)
 
 
 async def read_json(request: web.Request) -> Any:
@@ -178,5 +188,5 @@ async def plugins_json(request: web.Request) -> web.Response:
 def setup(app: web.Application) -> None:
     app.middlewares.append(admin_middleware)
     app.router.add_post("/api/events", post_event)
-    app.router.add_get("/api/events", list_events)
+    for_moderators(app, app.router.add_get("/api/events", list_events))
     app.router.add_get("/-/plugins.json", plugins_json)

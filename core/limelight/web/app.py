@@ -34,12 +34,13 @@ from ..overlays import routes as overlay_routes
 from ..plugins import PluginHost
 from ..scheduler import Scheduler
 from ..viewers import Viewers
-from . import api, dashboard, health, webhooks
+from . import api, dashboard, health, moderators, webhooks
 from . import quarantine as quarantine_web
-from .auth import require_admin, require_overlay
+from . import report as report_web
+from .auth import require_admin, require_moderator, require_overlay, role_of
 from .csrf import request_guard, template_context
 from .errors import ApiError, error_middleware
-from .keys import CHAT_CONNECTORS, HOST, PLUGIN_ROUTES, SERVICES, SETTINGS
+from .keys import CHAT_CONNECTORS, HOST, MODERATOR_ROUTES, PLUGIN_ROUTES, SERVICES, SETTINGS
 from .security import secure
 
 log = logging.getLogger("limelight.web")
@@ -121,6 +122,7 @@ def create_app(
     app[SETTINGS] = settings
     app[HOST] = host
     app[PLUGIN_ROUTES] = set()
+    app[MODERATOR_ROUTES] = set()
     app[CHAT_CONNECTORS] = list(chat_connectors)
     env = aiohttp_jinja2.setup(
         app,
@@ -138,7 +140,10 @@ def create_app(
     overlay_dashboard.setup(app)
     chat_web.setup(app)
     quarantine_web.setup(app)
+    moderators.setup(app)
+    report_web.setup(app)
     app.router.add_get(UPLOADS + "{name}", uploaded_media, name="uploads")
+    app.router.add_get("/favicon.ico", favicon, name="favicon")
     app.router.add_static("/-/static/", CORE_STATIC, name="static")
     app.router.add_static("/-/theme/", resources.theme_dir() / "static", name="theme-static")
     for name in host.enabled:
@@ -188,6 +193,8 @@ def _add_plugin_routes(app: web.Application, host: PluginHost) -> None:
         checks: list[Check] = [functools.partial(_require_enabled, host, owner)]
         if route.auth == "admin":
             checks.append(lambda r: require_admin(r, settings))
+        elif route.auth == "moderator":
+            checks.append(lambda r: require_moderator(r, settings))
         elif route.auth == "overlay":
             checks.append(lambda r: require_overlay(r, settings))
         try:
@@ -198,6 +205,15 @@ def _add_plugin_routes(app: web.Application, host: PluginHost) -> None:
             host.disable(owner, f"route {route.key} rejected: {exc}")
             continue
         app[PLUGIN_ROUTES].add(added)
+
+
+async def favicon(request: web.Request) -> web.StreamResponse:
+    """Browsers ask every page's server for ``/favicon.ico``; ours (also as SVG under
+    ``/-/static/favicon.svg``), instead of a 404 in every log."""
+    response = web.FileResponse(
+        CORE_STATIC / "favicon.ico", headers={"Content-Type": "image/x-icon"}
+    )
+    return secure(response, csp=None, cache="public, max-age=86400")
 
 
 async def uploaded_media(request: web.Request) -> web.StreamResponse:
@@ -216,7 +232,8 @@ async def uploaded_media(request: web.Request) -> web.StreamResponse:
 
 async def _navigation(request: web.Request) -> dict[str, Any]:
     """Plugin pages that extend ``admin/base.html`` get this app's navigation too."""
-    return {"nav": dashboard.navigation(request.app)}
+    role = role_of(request, request.app[SETTINGS])
+    return {"nav": dashboard.navigation(request.app, role), "role": role or ""}
 
 
 def _require_enabled(host: PluginHost, owner: str, request: web.Request) -> None:

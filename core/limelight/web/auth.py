@@ -28,24 +28,66 @@ def _equal(given: str, expected: str) -> bool:
     return same_secret(given, expected)
 
 
-def is_admin(request: web.Request, settings: Settings) -> bool:
-    """A right Bearer admin token, or a dashboard session the request guard accepted."""
+def role_of(request: web.Request, settings: Settings) -> str | None:
+    """Who the request acts as: ``"admin"`` (the admin token, or the streamer's session),
+    ``"moderator"`` (a moderator's session), or ``None`` (nobody signed in)."""
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        return _equal(header[7:].strip(), settings.security.admin_token)
-    return bool(settings.security.admin_token) and request.get(SESSION) is not None
+        return "admin" if _equal(header[7:].strip(), settings.security.admin_token) else None
+    if not settings.security.admin_token:
+        return None
+    session = request.get(SESSION)
+    return session.role if session is not None else None
+
+
+def is_admin(request: web.Request, settings: Settings) -> bool:
+    """A right Bearer admin token, or the streamer's session the request guard accepted."""
+    return role_of(request, settings) == "admin"
+
+
+def is_moderator(request: web.Request, settings: Settings) -> bool:
+    """Moderator rights or more: a moderator's session, or the streamer's."""
+    return role_of(request, settings) in ("admin", "moderator")
+
+
+#: What a moderator is told when a route needs the streamer.
+STREAMER_ONLY = "moderators cannot do this: it needs the streamer's login"
 
 
 def require_admin(request: web.Request, settings: Settings) -> None:
     if not settings.security.admin_token:
         raise AuthError(403, "the admin API is disabled: set security.admin_token")
-    if not is_admin(request, settings):
-        if request.headers.get("Authorization", "").startswith("Bearer "):
-            raise AuthError(403, "invalid admin token")
-        refused = request.get(REFUSED)
-        if refused is not None:  # a session cookie was sent, but may not be used here
-            raise AuthError(refused.status, refused.message)
-        raise AuthError(401, "admin token required (Authorization: Bearer <admin_token>)")
+    role = role_of(request, settings)
+    if role == "admin":
+        return
+    if role == "moderator":
+        raise AuthError(403, STREAMER_ONLY)
+    _refuse(request)
+
+
+def require_moderator(request: web.Request, settings: Settings) -> None:
+    """Moderator rights or more (queue controls, the chat console)."""
+    if not settings.security.admin_token:
+        raise AuthError(403, "the admin API is disabled: set security.admin_token")
+    if not is_moderator(request, settings):
+        _refuse(request)
+
+
+def require_role(request: web.Request, settings: Settings, role: str) -> None:
+    """The least role a route declared (``Route(auth="admin" | "moderator")``)."""
+    if role == "moderator":
+        require_moderator(request, settings)
+    else:
+        require_admin(request, settings)
+
+
+def _refuse(request: web.Request) -> None:
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        raise AuthError(403, "invalid admin token")
+    refused = request.get(REFUSED)
+    if refused is not None:  # a session cookie was sent, but may not be used here
+        raise AuthError(refused.status, refused.message)
+    raise AuthError(401, "admin token required (Authorization: Bearer <admin_token>)")
 
 
 def check_login(given: str, settings: Settings) -> bool:

@@ -51,6 +51,7 @@ NO_SESSION = (
     "/-/theme/",
     "/-/media/",
     "/-/uploads/",
+    "/favicon.ico",
     "/webhooks/",
 )
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})

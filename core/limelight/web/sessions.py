@@ -36,13 +36,21 @@ SESSION_COOKIE = "limelight_session"
 _ID_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 
+#: Dashboard roles, least to most: a moderator (queue controls, chat console) and the
+#: streamer (everything). A route names the least role it needs (``Route(auth=...)``).
+ROLES = ("moderator", "admin")
+
+
 @dataclass(frozen=True)
 class Session:
-    """One logged-in dashboard: the id from the cookie and when it ends."""
+    """One logged-in dashboard: the id from the cookie, when it ends, and whose it is:
+    the streamer's (``role == "admin"``) or a moderator's (with their id)."""
 
     id: str
     key: str
     expires_at: datetime
+    role: str = "admin"
+    moderator_id: int | None = None
 
     @property
     def csrf_token(self) -> str:
@@ -83,16 +91,22 @@ def cookie_id(request: web.Request) -> str:
     return value if _ID_SHAPE.match(value) else ""
 
 
-async def start(settings: Settings) -> Session:
+async def start(
+    settings: Settings, *, role: str = "admin", moderator_id: int | None = None
+) -> Session:
     """A new session (a new random id) for a login that just succeeded; expired sessions
     are deleted on the way."""
+    if role not in ROLES:
+        raise ValueError(f"unknown dashboard role {role!r}")
     now = datetime.now(UTC)
     await DashboardSession.filter(expires_at__lte=now).delete()
     session_id = secrets.token_urlsafe(32)
     expires = now + timedelta(hours=settings.security.session_hours)
     key = session_key(session_id, settings)
-    await DashboardSession.create(key=key, created_at=now, expires_at=expires)
-    return Session(session_id, key, expires)
+    await DashboardSession.create(
+        key=key, created_at=now, expires_at=expires, role=role, moderator_id=moderator_id
+    )
+    return Session(session_id, key, expires, role, moderator_id)
 
 
 async def find(session_id: str, settings: Settings) -> Session | None:
@@ -107,12 +121,20 @@ async def find(session_id: str, settings: Settings) -> Session | None:
     if row.expires_at <= datetime.now(UTC):
         await DashboardSession.filter(key=key).delete()
         return None
-    return Session(session_id, key, row.expires_at)
+    role = row.role if row.role in ROLES else ""
+    if not role:  # a role this version does not know grants nothing
+        return None
+    return Session(session_id, key, row.expires_at, role, row.moderator_id)
 
 
 async def end(session: Session) -> None:
     """Log out: the id stops working everywhere, including in a copied cookie."""
     await DashboardSession.filter(key=session.key).delete()
+
+
+async def end_moderator(moderator_id: int) -> int:
+    """End every session of one moderator (their access was revoked); how many ended."""
+    return await DashboardSession.filter(moderator_id=moderator_id).delete()
 
 
 def set_cookie(response: web.StreamResponse, session: Session, settings: Settings) -> None:

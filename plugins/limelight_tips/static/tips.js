@@ -88,7 +88,8 @@
       for (const entry of body.entries) rows.append(row(entry));
       totals.className = "";
       totals.textContent = body.totals.length
-        ? body.totals.map((t) => `${t.display} (${t.entries})`).join(" · ")
+        ? body.totals.map((t) => `${t.display} (${t.entries}` +
+            (t.refunds ? `, ${t.refunds} refund${t.refunds === 1 ? "" : "s"}` : "") + ")").join(" · ")
         : "nothing yet";
     } catch (err) { showError(err); }
   }

@@ -1,0 +1,324 @@
+#!/usr/bin/env python3
+"""Screenshots of the default overlays and the dashboard, from the real pages.
+
+Starts ``limelight run`` on a free port in a throw-away folder (its own config, SQLite
+database and media folder), feeds it a realistic stream through the admin API (a stream
+going live, tips, a refund, cheers, subscriptions, a raid, chat), then opens every overlay
+at the size it declares and the main dashboard pages in headless Chromium and writes PNGs:
+
+    .venv/bin/python scripts/screenshots.py            # into docs/images/
+    .venv/bin/python scripts/screenshots.py --out DIR  # somewhere else
+
+Needs Debian's ``chromium`` and the ``test`` extra (Playwright). Re-run it whenever an
+overlay or a dashboard page changes; the docs embed the files it writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_TOKEN = "screenshot-admin-token-0123456789abcdef"
+OVERLAY_TOKEN = "screenshot-overlay-token-0123456789abcdef"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+#: Dashboard pages shot, file name -> path (full page, at a laptop's width).
+PAGES = {
+    "dashboard-overview": "/admin/",
+    "dashboard-overlays": "/admin/overlays",
+    "dashboard-chat": "/admin/chat",
+    "dashboard-report": "/admin/report",
+    "dashboard-moderators": "/admin/moderators",
+    "dashboard-tips": "/p/tips/",
+}
+DASHBOARD_WIDTH = 1280
+#: The same pages at a phone's / an OBS dock's width.
+NARROW = {"dashboard-overlays-narrow": "/admin/overlays"}
+NARROW_WIDTH = 420
+
+CONFIG = """\
+[server]
+host = "127.0.0.1"
+port = {port}
+
+[security]
+admin_token = "{admin}"
+overlay_token = "{overlay}"
+
+[database]
+url = "sqlite://{folder}/limelight.sqlite3"
+
+[obs]
+enabled = false
+
+[plugins.tips]
+base_currency = "USD"
+goal_title = "New microphone"
+goal_target = "250.00"
+goal_period = "month"
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """``limelight run`` in a folder of its own, and the admin API of it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.config = folder / "config.toml"
+        self.config.write_text(
+            CONFIG.format(port=self.port, admin=ADMIN_TOKEN, overlay=OVERLAY_TOKEN, folder=folder),
+            encoding="utf-8",
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LIMELIGHT_")}
+        env["LIMELIGHT_CONFIG"] = str(self.config)
+        script = Path(sys.executable).parent / "limelight"
+        command = [str(script), "run", "--config", str(self.config)]
+        self.log = (self.folder / "server.log").open("wb")
+        self.process = subprocess.Popen(
+            command, cwd=self.folder, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(
+                    "limelight run exited:\n" + (self.folder / "server.log").read_text()
+                )
+            try:
+                with urllib.request.urlopen(self.base + "/healthz", timeout=2):
+                    return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.2)
+        raise SystemExit("limelight run did not answer /healthz in time")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if hasattr(self, "log"):
+            self.log.close()
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.base + path,
+            data=data,
+            method=method,
+            headers={
+                "Authorization": f"Bearer {ADMIN_TOKEN}",
+                **({"Content-Type": "application/json"} if data is not None else {}),
+            },
+        )
+        with urllib.request.urlopen(request, timeout=20) as response:
+            raw = response.read()
+        return json.loads(raw) if raw else None
+
+
+@contextmanager
+def running_server() -> Iterator[Server]:
+    with tempfile.TemporaryDirectory(prefix="limelight-shots-") as folder:
+        server = Server(Path(folder))
+        try:
+            server.start()
+            yield server
+        finally:
+            server.stop()
+
+
+SUPPORTERS = [
+    ("Aurora_Borealis", "25.00", "Love the stream, keep it up!"),
+    ("pixelpusher", "10.00", "For the new mic"),
+    ("Maximilian von Streamington", "50.00", "Long-time listener, first-time tipper"),
+    ("kitkat", "5.00", ""),
+    ("Jo", "15.00", "gg"),
+]
+CHAT = [
+    ("Aurora_Borealis", "that combo was unreal"),
+    ("pixelpusher", "!top"),
+    ("kitkat", "hi chat 👋"),
+    ("Jo", "what game is next?"),
+    ("Maximilian von Streamington", "GG everyone, see you tomorrow"),
+    ("nightowl", "first time here, this overlay looks great"),
+]
+
+
+def viewer(name: str) -> dict[str, str]:
+    return {"platform": "twitch", "id": name.lower().replace(" ", "-"), "name": name}
+
+
+def seed(server: Server) -> None:
+    """A stream that went live two hours ago with what viewers did since."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    start = now - timedelta(hours=2)
+
+    def at(minutes: float) -> str:
+        return (start + timedelta(minutes=minutes)).isoformat()
+
+    def event(kind: str, sid: str, minutes: float, data: dict[str, Any], who: str = "") -> None:
+        server.api(
+            "POST",
+            "/api/events",
+            {
+                "type": kind,
+                "source": "demo",
+                "source_id": sid,
+                "occurred_at": at(minutes),
+                **({"viewer": viewer(who)} if who else {}),
+                "data": data,
+            },
+        )
+
+    event("stream.online", "online-1", 0, {"title": "Cozy building stream"})
+    # Chat first: the dashboard lists the newest events first, money on top.
+    for n in range(60):
+        name, text = CHAT[n % len(CHAT)]
+        event("chat.message", f"chat-{n}", 2 + n * 1.9, {"text": text}, name)
+    for n, (name, amount, message) in enumerate(SUPPORTERS):
+        event(
+            "tip",
+            f"tip-{n}",
+            8 + n * 17,
+            {"amount": amount, "currency": "USD", "message": message},
+            name,
+        )
+    event(
+        "tip",
+        "tip-extra",
+        64,
+        {"amount": "20.00", "currency": "USD", "message": ""},
+        "Aurora_Borealis",
+    )
+    event(
+        "refund",
+        "refund-1",
+        70,
+        {"amount": "5.00", "currency": "USD", "original_source": "demo", "original_id": "tip-3"},
+    )
+    for n, (name, bits) in enumerate([("nightowl", 500), ("pixelpusher", 100), ("Jo", 1000)]):
+        event(
+            "cheer", f"cheer-{n}", 20 + n * 25, {"bits": bits, "message": "Cheer" + str(bits)}, name
+        )
+    for n, name in enumerate(["kitkat", "nightowl", "Jo", "sunny_days"]):
+        event("subscription", f"sub-{n}", 15 + n * 22, {"tier": "1000", "months": 1 + n * 3}, name)
+    event("raid", "raid-1", 90, {"viewers": 42}, "FriendlyStreamer")
+
+
+def seed_moderators(server: Server) -> None:
+    """One moderator who accepted their invite, and one invite still open."""
+    url = server.api("POST", "/api/moderators/invites", {"name": "kitkat", "hours": 168})["url"]
+    form = urllib.parse.urlencode({"password": "demo password 1", "password2": "demo password 1"})
+    urllib.request.urlopen(url, data=form.encode(), timeout=20).close()
+    server.api("POST", "/api/moderators/invites", {"name": "nightowl", "hours": 24})
+
+
+async def shoot(server: Server, out: Path) -> list[Path]:
+    from playwright.async_api import async_playwright
+
+    written: list[Path] = []
+    overlays = server.api("GET", "/api/overlays")["overlays"]
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=shutil.which("chromium") or None, args=CHROMIUM_ARGS
+        )
+        try:
+            for overlay in overlays:
+                written.append(await shoot_overlay(browser, server, overlay, out))
+            context = await browser.new_context(
+                viewport={"width": DASHBOARD_WIDTH, "height": 800}, color_scheme="dark"
+            )
+            page = await context.new_page()
+            await page.goto(server.base + "/admin/login")
+            await page.fill("input[name=token]", ADMIN_TOKEN)
+            await page.click("button[type=submit]")
+            await page.wait_for_url(server.base + "/admin/")
+            for name, path in PAGES.items():
+                written.append(await shoot_page(page, server.base + path, out / f"{name}.png"))
+            await page.set_viewport_size({"width": NARROW_WIDTH, "height": 800})
+            for name, path in NARROW.items():
+                written.append(await shoot_page(page, server.base + path, out / f"{name}.png"))
+            await context.close()
+        finally:
+            await browser.close()
+    return written
+
+
+async def shoot_page(page: Any, url: str, target: Path) -> Path:
+    await page.goto(url)
+    await page.wait_for_load_state("networkidle")
+    # Live parts (recent events, chat feed) fill in from the API: give them a moment.
+    await page.wait_for_timeout(600)
+    await page.screenshot(path=str(target), full_page=True)
+    return target
+
+
+async def shoot_overlay(browser: Any, server: Server, overlay: dict[str, Any], out: Path) -> Path:
+    """The overlay at its declared size, on a dark stand-in for the game behind it."""
+    context = await browser.new_context(
+        viewport={"width": overlay["width"], "height": overlay["height"]},
+        bypass_csp=True,  # only for the backdrop below; the page itself is untouched
+    )
+    page = await context.new_page()
+    await page.goto(overlay["url"])
+    await page.wait_for_load_state("networkidle")
+    kinds = overlay.get("alert_kinds") or []
+    if kinds:
+        kind = "tip" if "tip" in kinds else kinds[0]
+        server.api("POST", f"/api/overlays/{overlay['name']}/test", {"kind": kind})
+    # Alerts animate in; boards and the chat fill in from the server.
+    await page.wait_for_timeout(1500)
+    target = out / f"overlay-{overlay['name']}.png"
+    # Overlays are transparent: put the dark backdrop OBS would show behind the picture.
+    await page.add_style_tag(content="html { background: #23262f !important; }")
+    await page.screenshot(path=str(target))
+    await context.close()
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
+    args = parser.parse_args(argv)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    with running_server() as server:
+        seed(server)
+        seed_moderators(server)
+        written = asyncio.run(shoot(server, out))
+    for path in written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
