@@ -92,6 +92,10 @@
     },
     onStatus: function (fn) { statusHandlers.push(fn); },
     queueLength: function () { return queue.length; },
+    /** Show one alert now, outside the queue (no ack, not remembered): the dashboard's
+     *  alert editor renders its unsaved design in a preview frame with it. Returns the
+     *  function that hides it. */
+    preview: function (alert) { return (renderer || defaultRenderer)(alert); },
   };
   window.Limelight = api;
 
@@ -192,6 +196,31 @@
       if (sameOrigin(v.image)) { image.src = v.image; image.hidden = false; }
       else { image.removeAttribute("src"); image.hidden = true; }
     }
+    var video = stage.querySelector(".alert-video");
+    if (sameOrigin(v.video)) {
+      if (!video && image && image.parentNode) {
+        video = document.createElement("video");
+        video.className = "alert-video";
+        video.setAttribute("playsinline", "");
+        video.loop = true;
+        image.parentNode.insertBefore(video, image);
+      }
+      if (video) {
+        video.src = v.video;
+        video.hidden = false;
+        video.volume = typeof v.volume === "number" ? Math.max(0, Math.min(1, v.volume)) : 1;
+        var started = video.play();
+        if (started && started.catch) {
+          started.catch(function () { video.muted = true; video.play().catch(function () {}); });
+        }
+      }
+    } else if (video) {
+      video.pause();
+      video.removeAttribute("src");
+      video.hidden = true;
+    }
+    // The alert editor's in/out animation (overlay.css: .alert-stage[data-animation]).
+    stage.setAttribute("data-animation", typeof v.animation === "string" ? v.animation : "");
     stage.setAttribute("data-kind", alert.kind);
     stage.setAttribute("data-alert-id", String(alert.id));
     stage.classList.toggle("is-test", !!alert.test);
@@ -206,6 +235,7 @@
     return function () {
       stage.classList.remove("show");
       if (audio) audio.pause();
+      if (video) video.pause();
     };
   }
 

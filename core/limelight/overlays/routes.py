@@ -211,8 +211,16 @@ async def test_alert(request: web.Request) -> web.Response:
         data is not None and not isinstance(data, dict)
     ):
         raise ApiError(400, "kind must be a string and data an object")
+    draft = None
+    if body.get("variation") is not None:  # the alert editor's unsaved design
+        if not isinstance(kind, str):
+            raise ApiError(400, "a test of a draft variation names its kind")
+        try:
+            draft = service_of(request).draft(name, kind, body["variation"])
+        except OverlayError as exc:
+            raise ApiError(400, str(exc)) from None
     try:
-        alert_id = await service_of(request).test_alert(name, kind, data)
+        alert_id = await service_of(request).test_alert(name, kind, data, draft)
     except OverlayError as exc:
         raise ApiError(400, str(exc)) from None
     return web.json_response({"id": alert_id, "test": True}, status=201)

@@ -33,6 +33,7 @@ CORE_NAV: tuple[tuple[str, str], ...] = (
     ("/admin/", "Overview"),
     ("/admin/chat", "Chat"),
     ("/admin/overlays", "Overlays"),
+    ("/admin/alerts", "Alert editor"),
     ("/admin/quarantine", "Quarantine"),
 )
 
