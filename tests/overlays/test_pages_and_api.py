@@ -342,7 +342,7 @@ async def test_dashboard_lists_overlays_with_url_and_size(limelight) -> None:
         assert 'data-action="pause"' not in cards[name]
     for name, card in cards.items():
         assert f'data-copy="url-{name}"' in card
-        assert f"/overlays/{name}?token={OVERLAY_TOKEN}&amp;preview=1" in card
+        assert f'src="/overlays/{name}?token={OVERLAY_TOKEN}&amp;preview=1"' in card
     assert "/-/static/overlays-admin.js" in html
     assert 'href="/admin/overlays"' in html  # in the navigation
 

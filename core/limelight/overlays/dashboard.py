@@ -13,7 +13,7 @@ from aiohttp import web
 from ..activity import Describer
 from ..web.dashboard import render, require_session
 from ..web.keys import HOST, SETTINGS
-from .routes import overlay_url, service_of
+from .routes import overlay_url, preview_path, service_of
 
 
 async def overlays_page(request: web.Request) -> web.Response:
@@ -32,6 +32,7 @@ async def overlays_page(request: web.Request) -> web.Response:
                 "width": spec.width,
                 "height": spec.height,
                 "url": overlay_url(settings, spec.name),
+                "preview": preview_path(settings, spec.name),
                 "kinds": [{"kind": k.kind, "label": words.label(k.kind)} for k in spec.alerts],
                 "clients": len(channel.clients),
                 "paused": channel.paused,

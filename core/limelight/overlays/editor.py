@@ -31,7 +31,7 @@ from ..activity import Describer
 from ..web.dashboard import render, require_session
 from ..web.errors import ApiError
 from ..web.keys import HOST, SETTINGS
-from .routes import _body, _name, overlay_url, service_of
+from .routes import _body, _name, preview_path, service_of
 from .service import TEST_SAMPLE, OverlayError
 from .variations import ANIMATIONS, Variation
 
@@ -148,7 +148,7 @@ async def editor_page(request: web.Request) -> web.Response:
                 "title": spec.title or spec.name,
                 "width": spec.width,
                 "height": spec.height,
-                "preview_url": overlay_url(settings, spec.name) + "&preview=1",
+                "preview_url": preview_path(settings, spec.name),
             },
         },
     )

@@ -64,6 +64,13 @@ def overlay_url(settings: Any, name: str) -> str:
     return f"{settings.base_url()}/overlays/{name}?token={token}"
 
 
+def preview_path(settings: Any, name: str) -> str:
+    """The overlay in preview mode, as a path on the server the dashboard was opened at (a
+    dashboard preview must load whatever address the browser reached us by)."""
+    token = quote(settings.security.overlay_token, safe="")
+    return f"/overlays/{name}?token={token}&preview=1"
+
+
 def theme_variables(theme: dict[str, str]) -> list[tuple[str, str]]:
     """``[overlays.theme]`` as CSS custom properties; unsafe names or values are skipped
     (no ``url(...)``: overlay pages load nothing from elsewhere)."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 from aiohttp import BodyPartReader, web
 
 from ..media import MediaError
-from .auth import require_admin
+from .auth import AuthError, require_admin
 from .errors import ApiError
 from .keys import SERVICES, SETTINGS
 
@@ -31,6 +31,15 @@ CHUNK = 64 * 1024
 
 
 async def upload(request: web.Request) -> web.Response:
+    """Answers in JSON, errors included (``{"error": ...}``), for the page's script."""
+    try:
+        return await _upload(request)
+    except (ApiError, AuthError) as exc:
+        message = exc.message if isinstance(exc, ApiError) else exc.text or exc.reason
+        return web.json_response({"error": message}, status=exc.status)
+
+
+async def _upload(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     require_admin(request, settings)
     if request.content_type != "multipart/form-data":
