@@ -310,14 +310,16 @@ async def test_feed_describes_every_core_event_in_words(dashboard: Any, server: 
     times = await page.locator("#events li.event time").count()
     assert times == await page.locator("#events li.event").count()
     icons = await page.evaluate(
-        "[...document.querySelectorAll('#events li.event svg use')].map(u => u.getAttribute('href'))"
+        "[...document.querySelectorAll('#events li.event svg use')]"
+        ".map(u => u.getAttribute('href'))"
     )
     assert all(i.startswith("/-/static/icons.svg#") for i in icons)
     await shoot(page, "home-1280")
     # filter by type, then replay the raid's alert
     await page.select_option("#event-filter", "raid")
     await page.wait_for_function(
-        "() => [...document.querySelectorAll('#events li.event')].every(li => li.dataset.type === 'raid')"
+        "() => [...document.querySelectorAll('#events li.event')]"
+        ".every(li => li.dataset.type === 'raid')"
     )
     before = await server.services.overlays.pending("alerts")
     await page.click("#events li.event button.replay")
@@ -362,7 +364,8 @@ async def test_xss_corpus_runs_nothing_in_the_feed_or_the_editor_preview(
     assert await frame.evaluate("window.__pwned") is None
     assert (
         await frame.evaluate(
-            "document.querySelectorAll('#alert-stage img:not(.alert-image), script:not([src])').length"
+            "document.querySelectorAll("
+            "'#alert-stage img:not(.alert-image), script:not([src])').length"
         )
         == 0
     )
