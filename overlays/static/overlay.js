@@ -263,6 +263,8 @@
     var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
     var q = "token=" + encodeURIComponent(token) + "&overlay=" + encodeURIComponent(overlay);
     if (lastShown !== null) q += "&since=" + lastShown;
+    // A dashboard preview says so: it is not counted as a browser source, its acks ignored.
+    if (params.get("preview") === "1") q += "&preview=1";
     return scheme + "//" + window.location.host + "/overlays/ws?" + q;
   }
 

@@ -230,7 +230,7 @@ async def test_editor_uploads_changes_a_tier_and_an_open_overlay_plays_it(
     await frame.wait_for_function("() => window.Limelight && window.Limelight.connected")
     await frame.wait_for_function(
         "() => document.querySelector('#alert-stage .alert-title').textContent"
-        " === 'BIG TIP $5.00 from Test Viewer!'"
+        " === 'BIG TIP $20.00 from Test Viewer!'"
     )
     assert await frame.get_attribute("#alert-stage", "data-animation") == "zoom"
     await shoot(page, "alert-editor-1280")

@@ -145,6 +145,22 @@ async def test_preview_fills_the_draft_with_the_one_filler_and_money_formatter(l
     body = await r.json()
     assert body["variation"]["text"] == "Test Viewer gave $5.00 {$5.00} "
     assert body["data"]["name"] == "Test Viewer"
+    # a tier is previewed at its threshold: "From 20.00 EUR" shows a 20 EUR tip
+    r = await h.client.post(
+        "/api/overlays/alerts/preview",
+        json={
+            "kind": "tip",
+            "variation": {"text": "{amount}!", "min_amount": "20.00", "currency": "EUR"},
+        },
+        headers=h.admin_headers,
+    )
+    assert (await r.json())["variation"]["text"] == "\u20ac20.00!"
+    r = await h.client.post(
+        "/api/overlays/alerts/preview",
+        json={"kind": "raid", "variation": {"text": "{viewers} raiders", "min_count": 500}},
+        headers=h.admin_headers,
+    )
+    assert (await r.json())["variation"]["text"] == "500 raiders"
     # a draft test alert carries the draft's look; nothing is saved
     r = await h.client.post(
         "/api/overlays/alerts/test",

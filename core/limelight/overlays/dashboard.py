@@ -34,7 +34,7 @@ async def overlays_page(request: web.Request) -> web.Response:
                 "url": overlay_url(settings, spec.name),
                 "preview": preview_path(settings, spec.name),
                 "kinds": [{"kind": k.kind, "label": words.label(k.kind)} for k in spec.alerts],
-                "clients": len(channel.clients),
+                "clients": channel.status()["clients"],
                 "paused": channel.paused,
                 "pending": await service.pending(spec.name),
             }

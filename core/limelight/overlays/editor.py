@@ -33,7 +33,7 @@ from ..web.errors import ApiError
 from ..web.keys import HOST, SETTINGS
 from .routes import _body, _name, preview_path, service_of
 from .service import TEST_SAMPLE, OverlayError
-from .variations import ANIMATIONS, Variation
+from .variations import ANIMATIONS, COUNT_KEYS, Variation
 
 
 def _kinds(request: web.Request, name: str) -> list[dict[str, Any]]:
@@ -117,7 +117,7 @@ async def preview(request: web.Request) -> web.Response:
     kind, variation = draft_of(request, name, body)
     service = service_of(request)
     declared = next(k for k in service.alert_kinds(name) if k.kind == kind)
-    sample = dict(declared.sample or TEST_SAMPLE)
+    sample = at_tier(dict(declared.sample or TEST_SAMPLE), variation)
     return web.json_response(
         {
             "kind": kind,
@@ -125,6 +125,18 @@ async def preview(request: web.Request) -> web.Response:
             "variation": variation.to_wire(service._text_values(sample, None)),
         }
     )
+
+
+def at_tier(sample: dict[str, Any], variation: Variation) -> dict[str, Any]:
+    """The sample data raised to the tier being previewed ("From $20": a $20 tip)."""
+    if variation.min_amount is not None:
+        sample["amount"] = variation.min_amount.to_wire()
+        sample["currency"] = variation.min_amount.currency
+        sample.pop("display_amount", None)
+    if variation.min_count:
+        key = next((k for k in COUNT_KEYS if k in sample), "count")
+        sample[key] = variation.min_count
+    return sample
 
 
 async def editor_page(request: web.Request) -> web.Response:

@@ -99,7 +99,8 @@ class Channel:
         return {
             "name": self.name,
             "registered": self.spec is not None,
-            "clients": len(self.clients),
+            "clients": sum(1 for c in self.clients if not c.preview),
+            "previews": sum(1 for c in self.clients if c.preview),
             # Messages waiting in the pages' send queues (shared texts, counted per page).
             "queued": sum(len(c.queue) for c in self.clients),
             "refused": self.refused,
@@ -530,7 +531,7 @@ class OverlayService:
             message = json.loads(text)
         except ValueError:
             return
-        if not isinstance(message, dict) or message.get("type") != "ack":
+        if not isinstance(message, dict) or message.get("type") != "ack" or client.preview:
             return
         raw = message.get("ids") if "ids" in message else [message.get("id")]
         if not isinstance(raw, list):

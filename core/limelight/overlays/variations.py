@@ -33,6 +33,8 @@ ANIMATIONS = ("", "fade", "slide", "zoom", "bounce", "none")
 #: Media a variation may point at: this server's uploads or the theme's media folder.
 MEDIA_URL = re.compile(r"^/-/(uploads|media)/[A-Za-z0-9][A-Za-z0-9._/-]{0,200}$")
 VIDEO_EXTENSIONS = (".webm", ".mp4")
+#: The data keys a count tier compares, first found wins.
+COUNT_KEYS = ("count", "viewers", "bits", "months", "quantity")
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +272,7 @@ def amount_of(data: Mapping[str, Any]) -> Money | None:
 
 def count_of(data: Mapping[str, Any]) -> int | None:
     """The number a count tier compares: gift count, raid viewers, cheer bits, months."""
-    for key in ("count", "viewers", "bits", "months", "quantity"):
+    for key in COUNT_KEYS:
         value = data.get(key)
         if isinstance(value, int) and not isinstance(value, bool):
             return value

@@ -9,22 +9,32 @@
     if (!iframe) return;
     const width = Number(iframe.getAttribute("width")) || 1920;
     const height = Number(iframe.getAttribute("height")) || 1080;
-    const room = frame.clientWidth;
+    const holder = frame.parentElement || frame;
+    const style = window.getComputedStyle(holder);
+    const room = holder.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
     if (!room) return;
-    const scale = Math.min(1, room / width);
+    // A tall overlay (the 480×800 chat) is capped in height and centred, not page-long.
+    const tallest = Number(frame.dataset.maxHeight) || 360;
+    // Less 2 px for the frame's border.
+    const scale = Math.min(1, (room - 2) / width, tallest / height);
     iframe.style.width = width + "px";
     iframe.style.height = height + "px";
     iframe.style.transform = "scale(" + scale + ")";
+    frame.style.width = Math.floor(width * scale) + "px";
     frame.style.height = Math.ceil(height * scale) + "px";
   }
 
   const frames = document.querySelectorAll(".frame");
   if (!frames.length) return;
   const observer = new ResizeObserver(function (entries) {
-    for (const entry of entries) fit(entry.target);
+    for (const entry of entries) {
+      const frame = entry.target.classList.contains("frame")
+        ? entry.target : entry.target.querySelector(".frame");
+      if (frame) fit(frame);
+    }
   });
   for (const frame of frames) {
     fit(frame);
-    observer.observe(frame);
+    observer.observe(frame.parentElement || frame);
   }
 })();
