@@ -111,6 +111,8 @@ async def test_wrong_designs_are_refused_with_the_reason(limelight) -> None:
         (design({"text": "x", "image": "https://evil.example/a.png"}), "uploaded here"),
         (design({"text": "x", "sound": "javascript:alert(1)"}), "uploaded here"),
         (design({"text": "x", "image": "//evil.example/a.png"}), "uploaded here"),
+        (design({"text": "x", "image": "/-/theme/../../etc/passwd"}), "uploaded here"),
+        (design({"text": "x", "image": "/admin/logout"}), "uploaded here"),
         (design({"text": "x", "min_amount": "5_00", "currency": "USD"}), "min_amount"),
         (design({"text": "x", "animation": "explode"}), "animation"),
         (design({"text": "x", "volume": 3}), "volume"),

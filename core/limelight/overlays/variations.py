@@ -30,8 +30,11 @@ from ..text import fill
 GENERIC_TEXT = "{name}"
 #: How an alert may come in and go out ("" = the theme's default).
 ANIMATIONS = ("", "fade", "slide", "zoom", "bounce", "none")
-#: Media a variation may point at: this server's uploads or the theme's media folder.
-MEDIA_URL = re.compile(r"^/-/(uploads|media)/[A-Za-z0-9][A-Za-z0-9._/-]{0,200}$")
+#: Media a variation may point at: this server's uploads, the streamer's media folder, the
+#: default theme's and the plugins' static files. Never another site, never ``..``.
+MEDIA_URL = re.compile(
+    r"^/-/(uploads|media|theme|static-plugins)/(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._/-]{0,200}$"
+)
 VIDEO_EXTENSIONS = (".webm", ".mp4")
 #: The data keys a count tier compares, first found wins.
 COUNT_KEYS = ("count", "viewers", "bits", "months", "quantity")
