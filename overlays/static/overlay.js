@@ -239,6 +239,21 @@
     };
   }
 
+  function preload(url) {
+    if (!sameOrigin(url)) return;
+    if (/\.(mp3|ogg|wav)$/i.test(url)) {
+      var audio = new Audio();
+      audio.preload = "auto";
+      audio.src = url;
+    } else if (/\.(webm|mp4)$/i.test(url)) {
+      var video = document.createElement("video");
+      video.preload = "auto";
+      video.src = url;
+    } else {
+      new Image().src = url;
+    }
+  }
+
   // -- the connection -------------------------------------------------------------------------
 
   var socket = null;
@@ -347,6 +362,11 @@
         break;
       case "control":
         control(message);
+        break;
+      case "designs":
+        // The alert editor saved a design: fetch its pictures and sounds now, so the next
+        // alert does not wait for them.
+        (Array.isArray(message.media) ? message.media : []).forEach(preload);
         break;
       default:
         break;

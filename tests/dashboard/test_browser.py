@@ -199,6 +199,8 @@ async def test_editor_uploads_changes_a_tier_and_an_open_overlay_plays_it(
 ) -> None:
     # OBS: the alerts overlay is open before anything is edited, and is never reloaded
     obs = await dashboard("", width=1920, height=1080, login=False)
+    fetched: list[str] = []
+    obs.page.on("request", lambda r: fetched.append(urlsplit(r.url).path))
     await obs.page.goto(overlay_url(server, "alerts"))
     await obs.page.wait_for_function("() => window.Limelight && window.Limelight.connected")
     await obs.page.evaluate("window.__sameDocument = true")
@@ -239,6 +241,14 @@ async def test_editor_uploads_changes_a_tier_and_an_open_overlay_plays_it(
         "() => document.getElementById('editor-feedback').textContent.startsWith('Saved')"
     )
     assert await page.inner_text("#kinds button[data-kind=tip] .tag") == "saved"
+    # the open page was told over its WebSocket and fetched the new files ahead
+    image_url = server.services.overlays.variation("tip", None, overlay="alerts").image
+    sound_url = server.services.overlays.variation("tip", None, overlay="alerts").sound
+    await obs.page.wait_for_function(
+        "(urls) => urls.every(u => performance.getEntriesByName(location.origin + u).length)",
+        arg=[image_url, sound_url],
+    )
+    assert image_url in fetched and sound_url in fetched
 
     # the open overlay plays the next tip with the saved design: no restart, no reload
     uploaded = await page.evaluate("document.querySelector('[data-field=image-name]').textContent")
