@@ -221,3 +221,21 @@ async def test_upload_needs_the_admin_and_the_csrf_token(limelight) -> None:
     assert r.status == 403 and "CSRF" in (await r.json())["error"]
     r = await _upload(h, png(), "image", dashboard)
     assert r.status == 201
+
+
+async def test_a_video_picture_travels_as_video(limelight) -> None:
+    h = await start(limelight)
+    webm = b"\x1a\x45\xdf\xa3" + b"\x00" * 2048  # an EBML (WebM) header: sniffed as video
+    r = await _upload(h, webm, "visual", h.admin_headers, "clip.webm")
+    assert r.status == 201, await r.text()
+    clip = (await r.json())["url"]
+    assert clip.endswith(".webm")
+    r = await h.client.put(
+        "/api/overlays/alerts/designs/raid",
+        json=design({"text": "{name} raids", "image": clip, "animation": "slide"}),
+        headers=h.admin_headers,
+    )
+    assert r.status == 200
+    wire = h.services.overlays.variation("raid", overlay="alerts").to_wire({"name": "Vi"})
+    assert wire["video"] == clip and wire["image"] == ""
+    assert wire["animation"] == "slide" and wire["text"] == "Vi raids"
