@@ -73,6 +73,7 @@ async def overlay_detail(request: web.Request) -> web.Response:
             "status": channel.status(),
             "pending": await service.pending(name),
             "history": await service.history(name, 100),
+            "labels": {k.kind: words.label(k.kind) for k in spec.alerts},
         },
     )
 
