@@ -185,6 +185,8 @@ class AlertVariationSettings(Section):
     image: str = ""
     sound: str = ""
     volume: float = Field(1.0, ge=0, le=1)
+    #: How the alert comes in and goes out: fade, slide, zoom, bounce, none ("" = theme's).
+    animation: Literal["", "fade", "slide", "zoom", "bounce", "none"] = ""
 
     @model_validator(mode="after")
     def _amount_needs_currency(self) -> AlertVariationSettings:

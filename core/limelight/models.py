@@ -118,6 +118,23 @@ class OverlaySetting(Model):
         table = "limelight_overlay_setting"
 
 
+# Alert designs saved in the dashboard's alert editor: per overlay and alert kind, the list
+# of variations (tiers) that replaces the ``[[overlays.<overlay>.variations]]`` of that kind
+# from config.toml. Kinds with no row keep the config's variations (the defaults).
+class AlertDesign(Model):
+    _no_comments = True  # no source read at import (see the top)
+    id = fields.IntField(primary_key=True)
+    overlay = fields.CharField(max_length=80)
+    kind = fields.CharField(max_length=80)
+    variations: list[dict[str, Any]] = fields.JSONField(default=list)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        app = "limelight"
+        table = "limelight_alert_design"
+        unique_together = (("overlay", "kind"),)
+
+
 # Dashboard logins, kept on the server so logging out ends them. ``key`` is a keyed hash of
 # the random id in the browser's cookie (the id itself is never stored, so a copy of the
 # database opens no dashboard), keyed with the admin token, so rotating the token ends every

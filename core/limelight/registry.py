@@ -192,11 +192,22 @@ class Badge:
 
 @dataclass(frozen=True)
 class EventType:
-    """A plugin's own event type, namespaced ``<plugin>.<name>``."""
+    """A plugin's own event type, namespaced ``<plugin>.<name>``.
+
+    ``label`` and ``describe`` are how the dashboard's activity feed reads it: ``label``
+    names the type in a few words ("Drop started"), ``describe`` is a line filled with
+    :func:`~limelight.text.fill` from the event's data plus ``{name}`` (the viewer) and
+    ``{amount}`` (``amount`` + ``currency`` through the one money formatter), e.g.
+    ``"{item} is on sale: {stock} left"``. ``icon`` picks one of the feed's icons (see
+    ``docs/overlays.md``). Without them the feed shows the type's name in words.
+    """
 
     name: str
     money: bool = False
     description: str = ""
+    label: str = ""
+    describe: str = ""
+    icon: str = ""
 
     @property
     def key(self) -> str:

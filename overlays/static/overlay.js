@@ -109,6 +109,10 @@
     /** Put a line's fragments ([{text} | {emote, url}]) into parent: text as text, emotes
      *  as pictures from the server's URLs. The one renderer of chat text and emotes. */
     renderFragments: renderFragments,
+    /** Show one alert now, outside the queue (no ack, not remembered): the dashboard's
+     *  alert editor renders its unsaved design in a preview frame with it. Returns the
+     *  function that hides it. */
+    preview: function (alert) { return (renderer || defaultRenderer)(alert); },
   };
   window.Limelight = api;
 
@@ -277,18 +281,31 @@
       if (picture && !isVideo) { image.src = picture; image.hidden = false; }
       else { image.removeAttribute("src"); image.hidden = true; }
     }
+    var movie = sameOrigin(v.video) ? v.video : (picture && isVideo ? picture : "");
+    if (movie && !video && image && image.parentNode) {
+      video = document.createElement("video");
+      video.className = "alert-video";
+      video.setAttribute("playsinline", "");
+      video.loop = true;
+      image.parentNode.insertBefore(video, image);
+    }
     if (video) {
-      if (picture && isVideo) {
-        video.src = picture;
+      if (movie) {
+        video.src = movie;
         video.hidden = false;
+        video.volume = typeof v.volume === "number" ? Math.max(0, Math.min(1, v.volume)) : 1;
         var started = video.play();
-        if (started && started.catch) started.catch(function () { /* autoplay refused */ });
+        if (started && started.catch) {
+          started.catch(function () { video.muted = true; video.play().catch(function () {}); });
+        }
       } else {
         video.pause();
         video.removeAttribute("src");
         video.hidden = true;
       }
     }
+    // The alert editor's in/out animation (overlay.css: .alert-stage[data-animation]).
+    stage.setAttribute("data-animation", typeof v.animation === "string" ? v.animation : "");
     var size = Math.max(1, Math.min(4, parseInt(v.size, 10) || 1));
     stage.setAttribute("data-kind", alert.kind);
     stage.setAttribute("data-size", String(size));
@@ -310,6 +327,21 @@
       if (audio) audio.pause();
       if (video) video.pause();
     };
+  }
+
+  function preload(url) {
+    if (!sameOrigin(url)) return;
+    if (/\.(mp3|ogg|wav)$/i.test(url)) {
+      var audio = new Audio();
+      audio.preload = "auto";
+      audio.src = url;
+    } else if (/\.(webm|mp4)$/i.test(url)) {
+      var video = document.createElement("video");
+      video.preload = "auto";
+      video.src = url;
+    } else {
+      new Image().src = url;
+    }
   }
 
   // -- the connection -------------------------------------------------------------------------
@@ -340,6 +372,8 @@
     var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
     var q = "token=" + encodeURIComponent(token) + "&overlay=" + encodeURIComponent(overlay);
     if (lastShown !== null) q += "&since=" + lastShown;
+    // A dashboard preview says so: it is not counted as a browser source, its acks ignored.
+    if (params.get("preview") === "1") q += "&preview=1";
     return scheme + "//" + window.location.host + "/overlays/ws?" + q;
   }
 
@@ -422,6 +456,11 @@
         break;
       case "control":
         control(message);
+        break;
+      case "designs":
+        // The alert editor saved a design: fetch its pictures and sounds now, so the next
+        // alert does not wait for them.
+        (Array.isArray(message.media) ? message.media : []).forEach(preload);
         break;
       default:
         break;

@@ -295,7 +295,7 @@ async def test_dashboard_buttons_drive_the_overlay(open_page: Any, server: Any) 
     await admin.page.fill("input[name=token]", ADMIN_TOKEN)
     await admin.page.click("button[type=submit]")
     await admin.page.goto(server.url("/admin/overlays"))
-    row = admin.page.locator('tr[data-overlay="alerts"]')
+    row = admin.page.locator('section[data-overlay="alerts"]')
     await row.locator("select[data-field=kind]").select_option("raid")
     await row.locator('button[data-action="test"]').click()
     await w.page.locator("#alert-stage.show.is-test").wait_for(state="visible", timeout=5000)
@@ -305,7 +305,7 @@ async def test_dashboard_buttons_drive_the_overlay(open_page: Any, server: Any) 
     await row.locator('button[data-action="pause"]').click()
     await w.page.wait_for_function("() => window.Limelight.paused === true")
     await admin.page.wait_for_function(
-        "() => document.querySelector('tr[data-overlay=alerts] [data-field=paused]')"
+        "() => document.querySelector('section[data-overlay=alerts] [data-field=paused]')"
         ".textContent === 'paused'"
     )
     feedback = await admin.page.locator("#overlay-feedback").text_content()

@@ -326,14 +326,23 @@ async def test_dashboard_lists_overlays_with_url_and_size(limelight) -> None:
     html = await (await h.client.get("/admin/overlays")).text()
     for name in OVERLAYS:
         assert f"/overlays/{name}?token={OVERLAY_TOKEN}" in html
-    assert "480\u00d7800" in html and 'data-action="test"' in html
-    # Test and queue controls for the overlays that play alerts, with their own kinds.
-    rows = {row.split('"', 1)[0]: row for row in html.split('<tr data-overlay="')[1:]}
-    assert 'data-action="test"' in rows["alerts"] and "<option>raid</option>" in rows["alerts"]
-    assert "<option>milestone</option>" in rows["goal"]
-    assert "<option>raid</option>" not in rows["goal"]
+    assert "480 \u00d7 800" in html and 'data-action="test"' in html
+    # Test and queue controls for the overlays that play alerts, with their own kinds (in
+    # words), and a live preview of each overlay in preview mode.
+    cards = {
+        card.split('"', 1)[0]: card.split("</section>", 1)[0]
+        for card in html.split('<section class="card overlay-card" data-overlay="')[1:]
+    }
+    assert 'data-action="test"' in cards["alerts"]
+    assert '<option value="raid">Raid</option>' in cards["alerts"]
+    assert '<option value="milestone">Milestone</option>' in cards["goal"]
+    assert 'value="raid"' not in cards["goal"]
     for name in ("chat", "leaderboard", "ticker"):
-        assert 'data-action="test"' not in rows[name] and "No alerts" in rows[name]
+        assert 'data-action="test"' not in cards[name] and "no queue" in cards[name]
+        assert 'data-action="pause"' not in cards[name]
+    for name, card in cards.items():
+        assert f'data-copy="url-{name}"' in card
+        assert f'src="/overlays/{name}?token={OVERLAY_TOKEN}&amp;preview=1"' in card
     assert "/-/static/overlays-admin.js" in html
     assert 'href="/admin/overlays"' in html  # in the navigation
 

@@ -36,11 +36,9 @@ async def test_dashboard_lists_filters_and_refunds_in_a_real_browser(tips) -> No
             page.on("pageerror", lambda exc: errors.append(str(exc)))
 
             async def on_dialog(dialog) -> None:
-                if dialog.type == "prompt":
-                    await dialog.accept("")  # refund what is left
-                else:
-                    alerts.append(dialog.message)
-                    await dialog.dismiss()
+                # no window.prompt() or alert() any more: the refund asks in the page
+                alerts.append(dialog.message)
+                await dialog.dismiss()
 
             page.on("dialog", on_dialog)
             await page.goto(base + "/admin/login")
@@ -62,6 +60,9 @@ async def test_dashboard_lists_filters_and_refunds_in_a_real_browser(tips) -> No
             assert href is not None and "q=bob" in href
 
             await page.click("#tips-rows button")
+            refund = page.locator("dialog.ll-dialog")
+            await refund.wait_for(state="visible")
+            await refund.locator("button[type=submit]").click()  # empty: all that is left
             await page.wait_for_function(
                 "() => document.querySelectorAll('#tips-rows tr').length === 2"
             )

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..activity import Describer
 from ..web.dashboard import render, require_session
-from ..web.keys import SETTINGS
-from .routes import overlay_url, service_of
+from ..web.keys import HOST, SETTINGS
+from .routes import overlay_url, preview_path, service_of
 
 
 async def overlays_page(request: web.Request) -> web.Response:
     require_session(request, "moderator")
     service = service_of(request)
     settings = request.app[SETTINGS]
+    words = Describer(settings.server.locale, request.app[HOST])
     overlays = []
     for spec in service.specs():
         channel = service.channel(spec.name)
@@ -30,8 +32,9 @@ async def overlays_page(request: web.Request) -> web.Response:
                 "width": spec.width,
                 "height": spec.height,
                 "url": overlay_url(settings, spec.name),
-                "kinds": [k.kind for k in spec.alerts],
-                "clients": len(channel.clients),
+                "preview": preview_path(settings, spec.name),
+                "kinds": [{"kind": k.kind, "label": words.label(k.kind)} for k in spec.alerts],
+                "clients": channel.status()["clients"],
                 "paused": channel.paused,
                 "pending": await service.pending(spec.name),
             }
@@ -51,6 +54,7 @@ async def overlay_detail(request: web.Request) -> web.Response:
     if spec is None:
         raise web.HTTPNotFound()
     settings = request.app[SETTINGS]
+    words = Describer(settings.server.locale, request.app[HOST])
     channel = service.channel(name)
     return render(
         request,
@@ -64,11 +68,12 @@ async def overlay_detail(request: web.Request) -> web.Response:
                 "height": spec.height,
                 "url": overlay_url(settings, spec.name),
                 "events": list(spec.events),
-                "kinds": [k.kind for k in spec.alerts],
+                "kinds": [{"kind": k.kind, "label": words.label(k.kind)} for k in spec.alerts],
             },
             "status": channel.status(),
             "pending": await service.pending(name),
             "history": await service.history(name, 100),
+            "labels": {k.kind: words.label(k.kind) for k in spec.alerts},
         },
     )
 

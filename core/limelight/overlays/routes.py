@@ -65,6 +65,13 @@ def overlay_url(settings: Any, name: str) -> str:
     return f"{settings.base_url()}/overlays/{name}?token={token}"
 
 
+def preview_path(settings: Any, name: str) -> str:
+    """The overlay in preview mode, as a path on the server the dashboard was opened at (a
+    dashboard preview must load whatever address the browser reached us by)."""
+    token = quote(settings.security.overlay_token, safe="")
+    return f"/overlays/{name}?token={token}&preview=1"
+
+
 def theme_variables(theme: dict[str, str]) -> list[tuple[str, str]]:
     """``[overlays.theme]`` as CSS custom properties; unsafe names or values are skipped
     (no ``url(...)``: overlay pages load nothing from elsewhere)."""
@@ -215,8 +222,16 @@ async def test_alert(request: web.Request) -> web.Response:
         data is not None and not isinstance(data, dict)
     ):
         raise ApiError(400, "kind must be a string and data an object")
+    draft = None
+    if body.get("variation") is not None:  # the alert editor's unsaved design
+        if not isinstance(kind, str):
+            raise ApiError(400, "a test of a draft variation names its kind")
+        try:
+            draft = service_of(request).draft(name, kind, body["variation"])
+        except OverlayError as exc:
+            raise ApiError(400, str(exc)) from None
     try:
-        alert_id = await service_of(request).test_alert(name, kind, data)
+        alert_id = await service_of(request).test_alert(name, kind, data, draft)
     except OverlayError as exc:
         raise ApiError(400, str(exc)) from None
     return web.json_response({"id": alert_id, "test": True}, status=201)

@@ -35,11 +35,19 @@ from aiohttp import web
 from ..commit import in_writer
 from ..emotes import parse_placed
 from ..events import ChatDeleted, ChatMessage, Event, ViewerRef, event_type_name
-from ..models import OverlaySetting
+from ..models import AlertDesign, OverlaySetting
 from ..money import Money, format_money
 from ..registry import AlertKind, Overlay
 from .outbox import SKIPPED, Outbox, OutboxAlert, dumps
-from .variations import Variation, VariationBook, amount_of, count_of, size_of
+from .variations import (
+    DesignError,
+    Variation,
+    VariationBook,
+    amount_of,
+    check_design,
+    count_of,
+    size_of,
+)
 from .websocket import Client
 
 if TYPE_CHECKING:
@@ -97,7 +105,8 @@ class Channel:
         return {
             "name": self.name,
             "registered": self.spec is not None,
-            "clients": len(self.clients),
+            "clients": sum(1 for c in self.clients if not c.preview),
+            "previews": sum(1 for c in self.clients if c.preview),
             # Messages waiting in the pages' send queues (shared texts, counted per page).
             "queued": sum(len(c.queue) for c in self.clients),
             "refused": self.refused,
@@ -219,6 +228,17 @@ class OverlayService:
                     name,
                     name,
                 )
+        for design in await AlertDesign.all():
+            try:
+                entries = check_design(design.kind, design.variations)
+                self.book(design.overlay).set_design(design.kind, entries)
+            except (DesignError, OverlayError, ValueError) as exc:
+                log.warning(
+                    "the saved design of %s alerts on overlay %r is not used: %s",
+                    design.kind,
+                    design.overlay,
+                    exc,
+                )
         for setting in await OverlaySetting.filter(paused=True):
             try:
                 self.channel(setting.overlay).paused = True
@@ -339,6 +359,47 @@ class OverlayService:
         self._check_size(data)
         self._broadcast(channel, dumps({"type": "live", "kind": kind, "data": data}))
 
+    # -- the alert editor -----------------------------------------------------------------
+
+    async def save_design(self, overlay: str, kind: str, raw: Any) -> None:
+        """Store the alert editor's variations of ``kind`` on ``overlay`` (``None``: back to
+        config.toml's) and use them for the next alert at once. Open pages are told, so
+        they can load the new pictures and sounds before the next alert needs them."""
+        if not KIND.match(kind):
+            raise OverlayError(f"invalid alert kind {kind!r}")
+        book = self.book(overlay)
+        if raw is None:
+            await AlertDesign.filter(overlay=overlay, kind=kind).delete()
+            book.set_design(kind, None)
+        else:
+            try:
+                entries = check_design(kind, raw)
+                book.set_design(kind, entries)  # builds them: a bad amount fails here
+            except (DesignError, ValueError) as exc:
+                raise OverlayError(str(exc)) from None
+            stored = [e.model_dump(exclude={"event"}) for e in entries]
+            await AlertDesign.update_or_create(
+                overlay=overlay, kind=kind, defaults={"variations": stored}
+            )
+        media = sorted(
+            {v.image for v in book.entries(kind) if v.image}
+            | {v.sound for v in book.entries(kind) if v.sound}
+        )
+        self._broadcast(
+            self.channel(overlay), dumps({"type": "designs", "kind": kind, "media": media})
+        )
+
+    def draft(self, overlay: str, kind: str, raw: Any) -> Variation:
+        """One variation from the editor, unsaved (for a test alert of a draft)."""
+        book = self.book(overlay)
+        try:
+            entry = check_design(kind, [raw])[0]
+            probe = VariationBook(book.settings, book.texts, overlay)
+            probe.set_design(kind, [entry])
+        except (DesignError, ValueError) as exc:
+            raise OverlayError(str(exc)) from None
+        return probe.entries_built(kind)[0]
+
     # -- queue control --------------------------------------------------------------------
 
     async def pause(self, overlay: str) -> None:
@@ -388,10 +449,15 @@ class OverlayService:
         return stored.id
 
     async def test_alert(
-        self, overlay: str, kind: str | None = None, data: dict[str, Any] | None = None
+        self,
+        overlay: str,
+        kind: str | None = None,
+        data: dict[str, Any] | None = None,
+        variation: Variation | None = None,
     ) -> int:
         """A test alert (memory only, marked ``test``) with the sample data the overlay
-        declared for ``kind``; without a ``kind``, the first kind it declared."""
+        declared for ``kind``; without a ``kind``, the first kind it declared. With
+        ``variation`` (an unsaved draft from the alert editor) it shows that design."""
         kinds = self.alert_kinds(overlay)
         if kind is None:
             if not kinds:
@@ -402,7 +468,7 @@ class OverlayService:
             declared.sample if declared and declared.sample else TEST_SAMPLE
         )
         sample.update(data or {})
-        return await self.alert(overlay, kind=kind, data=sample, test=True)
+        return await self.alert(overlay, kind=kind, data=sample, test=True, variation=variation)
 
     async def history(self, overlay: str, limit: int = 50) -> list[dict[str, Any]]:
         return [a.to_json() for a in await self.outbox.history(overlay, limit)]
@@ -488,7 +554,7 @@ class OverlayService:
             message = json.loads(text)
         except ValueError:
             return
-        if not isinstance(message, dict) or message.get("type") != "ack":
+        if not isinstance(message, dict) or message.get("type") != "ack" or client.preview:
             return
         raw = message.get("ids") if "ids" in message else [message.get("id")]
         if not isinstance(raw, list):

@@ -15,9 +15,12 @@ result is always shown as text on the page.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from pydantic import ValidationError
 
 from ..config import AlertSettings, AlertVariationSettings
 from ..money import BITS, Money, MoneyError, exponent
@@ -25,6 +28,16 @@ from ..text import fill
 
 #: The text of an alert kind nobody declared a text for.
 GENERIC_TEXT = "{name}"
+#: How an alert may come in and go out ("" = the theme's default).
+ANIMATIONS = ("", "fade", "slide", "zoom", "bounce", "none")
+#: Media a variation may point at: this server's uploads, the streamer's media folder, the
+#: default theme's and the plugins' static files. Never another site, never ``..``.
+MEDIA_URL = re.compile(
+    r"^/-/(uploads|media|theme|static-plugins)/(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._/-]{0,200}$"
+)
+VIDEO_EXTENSIONS = (".webm", ".mp4")
+#: The data keys a count tier compares, first found wins.
+COUNT_KEYS = ("count", "viewers", "bits", "months", "quantity")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,20 +57,25 @@ class Variation:
     volume: float = 1.0
     min_amount: Money | None = None
     min_count: int = 0
+    animation: str = ""
 
     def render(self, values: Mapping[str, Any]) -> str:
         return fill(self.text, values)
 
     def to_wire(self, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The page's view: the filled-in text, media URLs and timing."""
+        """The page's view: the filled-in text, media URLs and timing. A video (WebM, MP4)
+        chosen as the alert's picture travels as ``video``; ``image`` is then empty."""
+        video = self.image if self.image.lower().endswith(VIDEO_EXTENSIONS) else ""
         return {
             "name": self.name,
             "event": self.event,
             "text": self.render(values or {}),
             "duration_ms": self.duration_ms,
-            "image": self.image,
+            "image": "" if video else self.image,
+            "video": video,
             "sound": self.sound,
             "volume": self.volume,
+            "animation": self.animation,
         }
 
 
@@ -74,11 +92,48 @@ class VariationBook:
     overlay: str = ""
     media: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     _by_event: dict[str, list[Variation]] = field(default_factory=dict)
+    #: Designs saved in the dashboard's alert editor, per kind: they replace the config's
+    #: variations of that kind (the config stays the default of every other kind).
+    _designs: dict[str, list[Variation]] = field(default_factory=dict)
+    _design_raw: dict[str, list[AlertVariationSettings]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for index, raw in enumerate(self.settings.variations):
             variation = _from_settings(raw, index, self.settings.duration_ms, self)
             self._by_event.setdefault(raw.event, []).append(variation)
+
+    def set_design(self, kind: str, entries: list[AlertVariationSettings] | None) -> None:
+        """Use ``entries`` (checked with :func:`check_design`) for ``kind`` from now on;
+        ``None`` goes back to the config's variations."""
+        if entries is None:
+            self._designs.pop(kind, None)
+            self._design_raw.pop(kind, None)
+            return
+        self._designs[kind] = [
+            _from_settings(raw, index, self.settings.duration_ms, self)
+            for index, raw in enumerate(entries)
+        ]
+        self._design_raw[kind] = list(entries)
+
+    def entries_built(self, kind: str) -> list[Variation]:
+        return list(self._designs.get(kind, []))
+
+    def has_design(self, kind: str) -> bool:
+        return kind in self._designs
+
+    def entries(self, kind: str) -> list[AlertVariationSettings]:
+        """What the editor shows for ``kind``: the saved design, else the config's
+        variations of that kind, else one entry with the built-in text."""
+        if kind in self._design_raw:
+            return list(self._design_raw[kind])
+        configured = [raw for raw in self.settings.variations if raw.event == kind]
+        if configured:
+            return configured
+        return [
+            AlertVariationSettings(
+                event=kind, name="default", text=self.text(kind), duration_ms=None
+            )
+        ]
 
     def text(self, kind: str) -> str:
         """The built-in text of ``kind`` on this overlay."""
@@ -93,7 +148,10 @@ class VariationBook:
         minor units: no conversion, no floats); a tier with ``min_count`` matches counts at
         or above it. Specific event types beat ``*``; the built-in default comes last.
         """
-        for candidates in (self._by_event.get(event_type, ()), self._by_event.get("*", ())):
+        own = self._designs.get(event_type)
+        if own is None:
+            own = self._by_event.get(event_type, [])
+        for candidates in (own, self._by_event.get("*", [])):
             best = _best(candidates, amount, count)
             if best is not None:
                 if best.event == "*":
@@ -124,6 +182,46 @@ class VariationBook:
 
     def all(self) -> list[Variation]:
         return [v for vs in self._by_event.values() for v in vs]
+
+
+class DesignError(ValueError):
+    """A design from the alert editor that cannot be used; says which entry and why."""
+
+
+#: Most tiers one kind of alert may have.
+MAX_TIERS = 20
+
+
+def check_design(kind: str, raw: Any) -> list[AlertVariationSettings]:
+    """Validate the variations the alert editor sends for ``kind`` (a list of objects with
+    the keys of ``[[overlays.<overlay>.variations]]``); media must be this server's."""
+    if not isinstance(raw, list) or not raw:
+        raise DesignError("variations must be a non-empty list")
+    if len(raw) > MAX_TIERS:
+        raise DesignError(f"at most {MAX_TIERS} variations per kind of alert")
+    out = []
+    for index, entry in enumerate(raw):
+        where = f"variation {index + 1}"
+        if not isinstance(entry, dict):
+            raise DesignError(f"{where}: must be an object")
+        entry = {**entry, "event": kind}
+        if entry.get("animation", "") not in ANIMATIONS:
+            raise DesignError(f"{where}: animation must be one of {', '.join(ANIMATIONS[1:])}")
+        for key in ("image", "sound"):
+            value = entry.get(key, "")
+            if value and (not isinstance(value, str) or not MEDIA_URL.match(value)):
+                raise DesignError(f"{where}: {key} must be a file uploaded here (/-/uploads/...)")
+        text = entry.get("text", "")
+        if isinstance(text, str) and len(text) > 500:
+            raise DesignError(f"{where}: the text may be at most 500 characters")
+        try:
+            settings = AlertVariationSettings.model_validate(entry)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field_name = ".".join(str(p) for p in first["loc"]) or "value"
+            raise DesignError(f"{where}: {field_name}: {first['msg']}") from None
+        out.append(settings)
+    return out
 
 
 def _best(
@@ -175,6 +273,7 @@ def _from_settings(
         volume=raw.volume,
         min_amount=minimum,
         min_count=raw.min_count,
+        animation=raw.animation,
     )
 
 
@@ -191,7 +290,7 @@ def amount_of(data: Mapping[str, Any]) -> Money | None:
 
 def count_of(data: Mapping[str, Any]) -> int | None:
     """The number a count tier compares: gift count, raid viewers, cheer bits, months."""
-    for key in ("count", "viewers", "bits", "months", "quantity"):
+    for key in COUNT_KEYS:
         value = data.get(key)
         if isinstance(value, int) and not isinstance(value, bool):
             return value

@@ -44,8 +44,12 @@ class Client:
         send_timeout: float,
         transport: Transport | None = None,
         remote: str = "",
+        preview: bool = False,
     ) -> None:
         self.ws = ws
+        #: A dashboard preview (``?preview=1``): not counted as a browser source, and its
+        #: acks are ignored (a preview seeing an alert is not OBS showing it).
+        self.preview = preview
         self.overlay = overlay
         self.queue_size = queue_size
         self.send_timeout = send_timeout
@@ -185,6 +189,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             send_timeout=settings.overlays.send_timeout,
             transport=transport,
             remote=request.remote or "",
+            preview=request.query.get("preview") == "1",
         )
         await service.connect(client, since)
         async for msg in ws:

@@ -30,13 +30,16 @@ from ..db import Database, normalise_url
 from ..emotes import EmoteBook
 from ..media import UPLOADS, MediaStore
 from ..overlays import dashboard as overlay_dashboard
+from ..overlays import editor as overlay_editor
 from ..overlays import routes as overlay_routes
 from ..plugins import PluginHost
 from ..scheduler import Scheduler
 from ..viewers import Viewers
+from . import activity as activity_web
 from . import api, dashboard, health, moderators, webhooks
 from . import quarantine as quarantine_web
 from . import report as report_web
+from . import uploads as uploads_web
 from .auth import require_admin, require_moderator, require_overlay, role_of
 from .csrf import request_guard, template_context
 from .errors import ApiError, error_middleware
@@ -138,10 +141,13 @@ def create_app(
     dashboard.setup(app)
     overlay_routes.setup(app)
     overlay_dashboard.setup(app)
+    overlay_editor.setup(app)
     chat_web.setup(app)
     quarantine_web.setup(app)
     moderators.setup(app)
     report_web.setup(app)
+    uploads_web.setup(app)
+    activity_web.setup(app)
     app.router.add_get(UPLOADS + "{name}", uploaded_media, name="uploads")
     app.router.add_get("/favicon.ico", favicon, name="favicon")
     app.router.add_static("/-/static/", CORE_STATIC, name="static")

@@ -33,6 +33,7 @@ CORE_NAV: tuple[tuple[str, str, str], ...] = (
     ("/admin/", "Overview", "moderator"),
     ("/admin/chat", "Chat", "moderator"),
     ("/admin/overlays", "Overlays", "moderator"),
+    ("/admin/alerts", "Alert editor", "admin"),
     ("/admin/report", "Report", "admin"),
     ("/admin/moderators", "Moderators", "admin"),
     ("/admin/quarantine", "Quarantine", "admin"),

@@ -34,12 +34,27 @@
   }
 
   async function refund(entry) {
-    const amount = window.prompt(
-      `Refund how much of ${entry.display}? Leave empty for all that is left.`, "");
-    if (amount === null) return;
+    // The core's in-page dialog (dialog.js, on every dashboard page), not window.prompt().
+    const answer = await window.limelightDialog({
+      title: "Refund this tip?",
+      message: `${entry.viewer.name || "Someone"} tipped ${entry.display}` +
+        (entry.refunded ? ` (${entry.refunded} refunded already).` : "."),
+      fields: [
+        { name: "amount", label: "Amount to refund", inputmode: "decimal", maxlength: 20,
+          placeholder: "all that is left", hint: "Leave empty to refund all that is left." },
+        { name: "reason", label: "Reason (for your records)", maxlength: 200,
+          value: "marked as refunded in the dashboard" },
+      ],
+      confirm: "Refund",
+      danger: true,
+      check: (values) => (/^(\d+([.,]\d{1,3})?)?$/.test(values.amount.trim())
+        ? "" : "Write an amount such as 5.00, or leave it empty."),
+    });
+    if (answer === null) return;
     try {
       await api(`/api/tips/entries/${entry.id}/refund`, { method: "POST",
-        body: JSON.stringify({ amount: amount.trim(), reason: "marked as refunded in the dashboard" }) });
+        body: JSON.stringify({ amount: answer.amount.trim().replace(",", "."),
+          reason: answer.reason.trim() || "marked as refunded in the dashboard" }) });
       await load();
     } catch (err) { showError(err); }
   }

@@ -33,16 +33,17 @@
       if (action === "test") {
         const scope = button.closest("tr, section, p") || document;
         const select = scope.querySelector("select[data-field=kind]");
-        result = await call(base + "/test", select ? { kind: select.value } : {});
-        say("Test alert " + result.id + " sent to " + name + ".");
+        await call(base + "/test", select ? { kind: select.value } : {});
+        const label = select ? select.options[select.selectedIndex].textContent : "Test";
+        say(label + " test alert sent to " + name + ".");
       } else if (action === "replay") {
         const id = button.closest("[data-alert]").dataset.alert;
-        result = await call(base + "/replay/" + encodeURIComponent(id));
-        say("Alert " + id + " queued again as " + result.id + ".");
+        await call(base + "/replay/" + encodeURIComponent(id));
+        say("The alert plays again on " + name + ".");
       } else if (action === "skip-one") {
         const id = Number(button.closest("[data-alert]").dataset.alert);
         await call(base + "/skip", { id: id });
-        say("Alert " + id + " skipped.");
+        say("That alert will not play.");
       } else {
         result = await call(base + "/" + action);
         const done = { pause: "paused", resume: "resumed", skip: "skipped the alert on screen",
@@ -71,7 +72,9 @@
         if (!o) continue;
         cell.querySelector("[data-field=clients]").textContent = String(o.clients);
         cell.querySelector("[data-field=pending]").textContent = String(o.pending);
-        cell.querySelector("[data-field=paused]").textContent = o.paused ? "paused" : "playing";
+        const paused = cell.querySelector("[data-field=paused]");
+        paused.textContent = o.paused ? "paused" : "playing";
+        paused.className = o.paused ? "bad" : "ok";
       }
     } catch (err) {
       // The next refresh tries again; the dashboard stays usable without live figures.

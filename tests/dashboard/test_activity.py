@@ -1,0 +1,67 @@
+"""The activity feed's API: every core event type in words (no raw type names, no JSON),
+amounts through the one money formatter, plugins' types through their declared label and
+describe template, and the alerts an event played for the replay button."""
+
+from __future__ import annotations
+
+from limelight import EventType
+from limelight.events import EVENT_TYPES
+from limelight.testing import HookPlugin
+from limelight_alerts import AlertsPlugin
+
+from .feed_cases import CASES
+
+
+async def test_every_core_type_reads_in_words(limelight) -> None:
+    assert {c[0]["type"] for c in CASES} == set(EVENT_TYPES)  # a new type needs words too
+    h = await limelight({"alerts": AlertsPlugin})
+    for n, (event, *_rest) in enumerate(CASES):
+        status, _ = await h.post_event({**event, "source_id": f"feed-{n}"})
+        assert status == 201, event
+    r = await h.client.get("/api/activity?limit=50", headers=h.admin_headers)
+    assert r.status == 200
+    body = await r.json()
+    by_type = {e["type"]: e for e in body["events"]}
+    for event, label, text, detail in CASES:
+        line = by_type[event["type"]]
+        assert (line["label"], line["text"], line["detail"]) == (label, text, detail)
+        assert line["icon"] and "{" not in line["text"]
+    labels = {t["type"]: t["label"] for t in body["types"]}
+    assert labels["membership.changed"] == "New member"
+    # the raid and the cheer played alerts: the feed offers to replay them
+    assert by_type["raid"]["alerts"] and by_type["raid"]["alerts"][0]["overlay"] == "alerts"
+    assert by_type["chat.message"]["alerts"] == []
+    r = await h.client.get("/api/activity?type=raid", headers=h.admin_headers)
+    assert [e["type"] for e in (await r.json())["events"]] == ["raid"]
+    r = await h.client.get("/api/activity?type=nope", headers=h.admin_headers)
+    assert r.status == 400
+
+
+async def test_plugin_types_read_through_their_declared_words(limelight) -> None:
+    def types(register):  # type: ignore[no-untyped-def]
+        register(
+            EventType(
+                "shop.drop_started",
+                label="Drop started",
+                describe="{item} is on sale for {amount}: {stock} left",
+                icon="bag",
+            )
+        )
+        register(EventType("shop.sold_out"))
+
+    h = await limelight(plugins={"shop": HookPlugin(register_event_types=types)})
+    await h.post_event(
+        {
+            "type": "shop.drop_started",
+            "source_id": "d-1",
+            "data": {"item": "Hoodie", "stock": 20, "amount": "45.00", "currency": "USD"},
+        }
+    )
+    await h.post_event({"type": "shop.sold_out", "source_id": "s-1", "data": {"item": "Hoodie"}})
+    body = await (await h.client.get("/api/activity", headers=h.admin_headers)).json()
+    lines = {e["type"]: e for e in body["events"]}
+    assert lines["shop.drop_started"]["label"] == "Drop started"
+    assert lines["shop.drop_started"]["text"] == "Hoodie is on sale for $45.00: 20 left"
+    assert lines["shop.drop_started"]["icon"] == "bag"
+    assert lines["shop.sold_out"]["label"] == "Shop: sold out"
+    assert "Hoodie" not in lines["shop.sold_out"]["text"]  # no raw data dumped
