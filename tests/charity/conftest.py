@@ -69,6 +69,7 @@ class Charity:
         response = await self.h.client.request(
             method, path, headers=self.h.admin_headers, **kwargs
         )
+        await self.h.settle()
         if response.content_type == "application/json":
             return response.status, await response.json()
         return response.status, await response.text()
