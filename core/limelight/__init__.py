@@ -40,6 +40,7 @@ from .events import (  # noqa: E402
 )
 from .gating import Verdict  # noqa: E402
 from .media import MediaError, StoredMedia  # noqa: E402
+from .milestones import Ladder, MilestoneSpec, MilestoneState  # noqa: E402
 from .money import Money, format_money  # noqa: E402
 from .obs.errors import ObsActionDropped, ObsError, ObsRequestError, ObsUnavailable  # noqa: E402
 from .plugin import Plugin  # noqa: E402
@@ -79,11 +80,14 @@ __all__ = [
     "Fragment",
     "GiftBomb",
     "Job",
+    "Ladder",
     "MediaError",
     "MembershipChanged",
     "Mention",
     "MerchOrder",
     "Milestone",
+    "MilestoneSpec",
+    "MilestoneState",
     "Models",
     "Money",
     "NoConfig",

@@ -39,6 +39,7 @@ import re
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -119,6 +120,9 @@ class Command:
     help: str = ""
     usage_text: str | None = None
     hidden: bool = False
+    #: A locked command answers nobody until something unlocks it for a while (a milestone's
+    #: ``unlock_command`` action, ``ctx.chat.router.unlock``).
+    locked: bool = False
     examples: list[Example] = field(default_factory=list)
     #: True for a command read off a plugin instance (``self.top``): its handler is a bound
     #: method and is called ``(call, ...)``; a module-level handler gets ``(ctx, call, ...)``.
@@ -149,6 +153,7 @@ class Command:
         role: str | None = None,
         aliases: Iterable[str] | None = None,
         hidden: bool | None = None,
+        locked: bool | None = None,
     ) -> Command:
         """A copy with options from the plugin's config, for ``register``: e.g.
         ``register(self.hype.with_options(cooldown=self.config.hype_cooldown))``."""
@@ -169,6 +174,8 @@ class Command:
             changes["aliases"] = names
         if hidden is not None:
             changes["hidden"] = hidden
+        if locked is not None:
+            changes["locked"] = locked
         return dataclasses.replace(self, _params=self.params, **changes)
 
     @property
@@ -454,6 +461,8 @@ class CommandRouter:
         self.owners: dict[str, str] = {}
         self._last_global: dict[str, float] = {}
         self._last_user: dict[tuple[str, str, str], float] = {}
+        #: Locked commands unlocked for a while: name -> until when (wall time, UTC).
+        self.unlocked: dict[str, datetime] = {}
 
     @property
     def prefix(self) -> str:
@@ -498,10 +507,34 @@ class CommandRouter:
             self.names[alias] = cmd
         return True
 
+    def unlock(self, name: str, until: datetime) -> bool:
+        """Let the locked command ``name`` answer until ``until`` (extends, never shortens,
+        an open unlock). False when there is no such command."""
+        cmd = self.names.get(name.lower())
+        if cmd is None:
+            return False
+        if until.tzinfo is None:
+            until = until.replace(tzinfo=UTC)
+        current = self.unlocked.get(cmd.name)
+        if current is None or until > current:
+            self.unlocked[cmd.name] = until
+        return True
+
+    def is_open(self, cmd: Command, now: datetime | None = None) -> bool:
+        """Whether ``cmd`` answers now: it is not locked, or it is unlocked until later."""
+        if not cmd.locked:
+            return True
+        until = self.unlocked.get(cmd.name)
+        return until is not None and (now or datetime.now(UTC)) < until
+
     def visible_to(self, roles: Iterable[str]) -> list[Command]:
         rank = role_rank(roles)
         return sorted(
-            (c for c in self.commands.values() if not c.hidden and ROLE_RANK[c.role] <= rank),
+            (
+                c
+                for c in self.commands.values()
+                if not c.hidden and ROLE_RANK[c.role] <= rank and self.is_open(c)
+            ),
             key=lambda c: c.name,
         )
 
@@ -525,7 +558,7 @@ class CommandRouter:
             return None
         name, rest = parsed
         cmd = self.names.get(name)
-        if cmd is None:
+        if cmd is None or not self.is_open(cmd):
             return None
         call = Call(cmd, name, message, rest.split(), rest, self.service)
         if not call.has_role(cmd.role):
@@ -652,9 +685,10 @@ def config_commands(settings: Any) -> list[Command]:
     out = []
     for name, spec in settings.commands.items():
         if isinstance(spec, str):
-            text, role, cooldown, aliases = spec, "viewer", 0.0, ()
+            text, role, cooldown, aliases, locked = spec, "viewer", 0.0, (), False
         else:
             text, role, cooldown, aliases = spec.text, spec.role, spec.cooldown, spec.aliases
+            locked = spec.locked
 
         def make(template: str) -> Callable[..., Any]:
             async def text_command(router: CommandRouter, call: Call, *_words: str) -> str:
@@ -669,11 +703,10 @@ def config_commands(settings: Any) -> list[Command]:
             text_command.__doc__ = "A text command from the config."
             return text_command
 
-        out.append(
-            command(
-                name, aliases=aliases, role=role, cooldown=cooldown, usage="", help=_short(text)
-            )(make(text))
-        )
+        cmd = command(
+            name, aliases=aliases, role=role, cooldown=cooldown, usage="", help=_short(text)
+        )(make(text))
+        out.append(dataclasses.replace(cmd, locked=locked) if locked else cmd)
     return out
 
 

@@ -252,6 +252,8 @@ class ChatCommandSettings(Section):
     role: Literal["viewer", "subscriber", "vip", "moderator", "broadcaster"] = "viewer"
     cooldown: float = Field(0.0, ge=0)
     aliases: list[str] = []
+    #: Answers nobody until a milestone's ``unlock_command`` action opens it for a while.
+    locked: bool = False
 
 
 class ChatTimerSettings(Section):

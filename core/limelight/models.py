@@ -168,3 +168,29 @@ class QuarantineEntry(Model):
         app = "limelight"
         table = "limelight_quarantine"
         unique_together = (("source", "source_id"),)
+
+
+# Milestone claims (limelight.milestones): one row per milestone of a ladder that has fired.
+# The unique ``(owner, ladder, at)`` is what makes a milestone fire exactly once whatever
+# the concurrency and however often the server restarts. ``actions`` is the milestone's
+# actions as they were when it fired (editing the ladder later changes nothing already
+# fired), ``progress`` what became of each ("" still to run, "started", "done", or a
+# sentence for one skipped or given up), ``done_at`` is set once every action is settled.
+class MilestoneClaim(Model):
+    _no_comments = True  # no source read at import (see the top)
+    id = fields.BigIntField(primary_key=True)
+    owner = fields.CharField(max_length=80)
+    ladder = fields.CharField(max_length=200)
+    at = fields.BigIntField()
+    label = fields.CharField(max_length=200, default="")
+    fired_at = fields.DatetimeField()
+    actions: list[dict[str, Any]] = fields.JSONField(default=list)
+    values: dict[str, Any] = fields.JSONField(default=dict)
+    contributors: list[dict[str, str]] = fields.JSONField(default=list)
+    progress: list[str] = fields.JSONField(default=list)
+    done_at = fields.DatetimeField(null=True, db_index=True)
+
+    class Meta:
+        app = "limelight"
+        table = "limelight_milestone"
+        unique_together = (("owner", "ladder", "at"),)
