@@ -39,6 +39,7 @@ from limelight import (
     fill,
     hookimpl,
 )
+from limelight.milestones import resume
 
 from . import ledger, tiltify
 from .campaigns import Campaigns
@@ -192,7 +193,9 @@ class CharityPlugin(Plugin[CharityConfig]):
         return self.campaigns.running()
 
     @command("donate", aliases=("charity",), cooldown=10)
-    @example("!donate", r"(Donate to .+: https?://\S+|No charity campaign is running\.)", regex=True)
+    @example(
+        "!donate", r"(Donate to .+: https?://\S+|No charity campaign is running\.)", regex=True
+    )
     async def donate(self, call: Call) -> str:
         """The link to donate to the running charity campaign."""
         campaign = self._current()
@@ -233,6 +236,7 @@ class CharityPlugin(Plugin[CharityConfig]):
             TiltifyWebhook.model_validate(table) if isinstance(table, dict) else None
         )
         await self.campaigns.start()
+        await resume(self.ctx)
         await self.reactions.award_all()
         await self.refresh()
 

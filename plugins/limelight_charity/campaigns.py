@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from limelight import Donation, Event, PluginContext, Tip
+from limelight import Donation, Event, Money, PluginContext, Tip
+from limelight.milestones import Ladder
 
 from .config import CampaignSpec, CharityConfig
 from .models import Campaign
@@ -40,8 +41,6 @@ def spec_of(row: Campaign) -> CampaignSpec:
 
 
 def _goal_wire(row: Campaign) -> str:
-    from limelight import Money
-
     return Money(row.goal_minor, row.currency).to_wire()
 
 
@@ -66,6 +65,7 @@ class Campaigns:
     def __init__(self, ctx: PluginContext[CharityConfig]) -> None:
         self.ctx = ctx
         self.rows: dict[str, Campaign] = {}
+        self._ladders: dict[int, Ladder] = {}
 
     async def start(self) -> None:
         """Write the config's campaigns (the config wins for those), then load all."""
@@ -75,6 +75,22 @@ class Campaigns:
 
     async def load(self) -> None:
         self.rows = {row.slug: row for row in await Campaign.all().order_by("starts_at", "id")}
+
+    def ladder(self, campaign: Campaign) -> Ladder:
+        """The campaign's milestone ladder (``campaign:<row id>`` in the engine), built
+        again when the dashboard changed its milestones (fired ones stay fired)."""
+        specs = spec_of(campaign).milestones
+        ladder = self._ladders.get(campaign.id)
+        if ladder is None or list(ladder.specs) != sorted(specs, key=lambda s: s.at):
+            ladder = Ladder(
+                self.ctx,
+                self.ctx.name,
+                f"campaign:{campaign.id}",
+                specs,
+                values={"campaign": campaign.title, "cause": campaign.cause},
+            )
+            self._ladders[campaign.id] = ladder
+        return ladder
 
     def get(self, slug: str) -> Campaign | None:
         return self.rows.get(slug)

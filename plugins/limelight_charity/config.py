@@ -25,7 +25,9 @@ def currency_code(value: str, where: str) -> str:
     try:
         Money(0, code)
     except ValueError:
-        raise ValueError(f"{where}: unknown currency {value!r} (expected an ISO 4217 code)") from None
+        raise ValueError(
+            f"{where}: unknown currency {value!r} (expected an ISO 4217 code)"
+        ) from None
     if code == "BITS":
         raise ValueError(f"{where}: BITS is not a currency a campaign can count in")
     return code
@@ -99,7 +101,9 @@ class CampaignSpec(BaseModel):
     def _rates(cls, value: Any) -> dict[str, Decimal]:
         if not isinstance(value, dict):
             raise ValueError('rates must be a table such as {USD = "0.92"}')
-        return {currency_code(str(k), f"rates.{k}"): _rate(v, f"rates.{k}") for k, v in value.items()}
+        return {
+            currency_code(str(k), f"rates.{k}"): _rate(v, f"rates.{k}") for k, v in value.items()
+        }
 
     @model_validator(mode="after")
     def _check(self) -> CampaignSpec:

@@ -13,10 +13,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from limelight import CustomEvent, Event, Money, PluginContext, ViewerRef, fill
-from limelight.milestones import Ladder
 
 from . import ledger
-from .campaigns import Campaigns, spec_of
+from .campaigns import Campaigns
 from .config import CharityConfig
 from .models import Campaign, CharityEntry
 
@@ -54,19 +53,8 @@ class Reactions:
     def __init__(self, ctx: PluginContext[CharityConfig], campaigns: Campaigns) -> None:
         self.ctx = ctx
         self.campaigns = campaigns
-        self.ladders: dict[str, Ladder] = {}
-
-    # -- the ladder -----------------------------------------------------------------------
-
-    def ladder(self, campaign: Campaign) -> Ladder:
-        """The campaign's ladder (rebuilt when the dashboard changed its milestones)."""
-        spec = spec_of(campaign)
-        key = f"{campaign.slug}:{campaign.id}"
-        ladder = self.ladders.get(key)
-        if ladder is None or list(ladder.specs) != list(spec.milestones):
-            ladder = Ladder(self.ctx, self.ctx.name, key, spec.milestones)
-            self.ladders[key] = ladder
-        return ladder
+        #: ``charity.milestone`` events already published (the bus dedupes them anyway).
+        self.announced: set[str] = set()
 
     # -- events ---------------------------------------------------------------------------
 
@@ -85,15 +73,12 @@ class Reactions:
         campaign = self.campaigns.by_id(entry.campaign_id)  # type: ignore[attr-defined]
         if campaign is None:
             return
-        total = await ledger.total(campaign.id)
-        donors = await ledger.donors(campaign.id)
-        contributors = [ViewerRef(d.platform, d.id, d.name) for d in donors if d.platform]
-        await self.ladder(campaign).reach(total, contributors=contributors)
         await self.badges_for(entry)
         await self.publish_state(campaign)
         if entry.reacted:
             return
         if entry.kind != "refund":
+            total = await ledger.total(campaign.id)
             await self.thank(entry, campaign)
             await self.ctx.publish(
                 CustomEvent(
@@ -113,6 +98,34 @@ class Reactions:
                 )
             )
         await CharityEntry.filter(id=entry.id).update(reacted=True)
+        await self.announce(campaign)
+
+    async def announce(self, campaign: Campaign) -> None:
+        """A ``charity.milestone`` event for each milestone the ladder fired (the claim
+        was made with the donation in ``record_events``; the engine runs its actions)."""
+        ladder = self.campaigns.ladder(campaign)
+        fired = await ladder.fired()
+        total = await ledger.total(campaign.id)
+        for spec in ladder.specs:
+            key = f"milestone:{campaign.id}:{spec.at}"
+            if spec.at not in fired or key in self.announced:
+                continue
+            await self.ctx.publish(
+                CustomEvent(
+                    custom_type="charity.milestone",
+                    source="charity",
+                    source_id=key,
+                    occurred_at=fired[spec.at],
+                    payload={
+                        "campaign": campaign.slug,
+                        "at": Money(spec.at, campaign.currency).to_wire(),
+                        "currency": campaign.currency,
+                        "label": spec.label,
+                        "total": Money(total, campaign.currency).to_wire(),
+                    },
+                )
+            )
+            self.announced.add(key)
 
     async def show_test(self, event: Event) -> None:
         """A simulated donation: nothing is counted; the overlay's alert shows it."""
@@ -187,7 +200,7 @@ class Reactions:
         converted, missing = await ledger.any_converted(campaign.id)
         goal = Money(campaign.goal_minor, campaign.currency)
         recent = await ledger.recent(campaign.id, config.recent_donors)
-        view = self.ladder(campaign).view(total)
+        view = await self.campaigns.ladder(campaign).view(total)
         return {
             "slug": campaign.slug,
             "title": campaign.title,
@@ -204,7 +217,16 @@ class Reactions:
             "starts_at": campaign.starts_at.isoformat(),
             "ends_at": campaign.ends_at.isoformat(),
             "left": left_text(campaign, now),
-            "milestones": [_mark(m) for m in view],
+            "milestones": [
+                {
+                    "at": m.at,
+                    "label": m.label,
+                    # reached: the total is there now; fired: it fired, and a refund has
+                    # since dropped the total below it (it will not fire again)
+                    "state": "reached" if m.reached else "fired" if m.fired else "ahead",
+                }
+                for m in view
+            ],
             "recent": [
                 {
                     "name": config.anonymous_name
@@ -239,25 +261,12 @@ class Reactions:
             await overlays.clear_state(CAMPAIGN_OVERLAY, campaign.slug)
             await overlays.clear_state(WALL_OVERLAY, campaign.slug)
             return
-        await overlays.set_state(CAMPAIGN_OVERLAY, campaign.slug, await self.campaign_state(campaign))
+        await overlays.set_state(
+            CAMPAIGN_OVERLAY, campaign.slug, await self.campaign_state(campaign)
+        )
         await overlays.set_state(WALL_OVERLAY, campaign.slug, await self.wall_state(campaign))
 
     async def refresh(self) -> None:
         """Every campaign's overlay state (time left moves, campaigns start and end)."""
         for campaign in self.campaigns.all():
             await self.publish_state(campaign)
-
-
-def _mark(view: Any) -> dict[str, Any]:
-    """One milestone of ``Ladder.view`` as the overlay reads it: at, label, state."""
-    if isinstance(view, dict):
-        data = view
-    elif hasattr(view, "model_dump"):
-        data = view.model_dump(mode="json")
-    else:
-        data = {k: getattr(view, k) for k in ("at", "label", "state", "reached") if hasattr(view, k)}
-    return {
-        "at": int(data.get("at", 0)),
-        "label": str(data.get("label", "")),
-        "state": str(data.get("state", "reached" if data.get("reached") else "ahead")),
-    }

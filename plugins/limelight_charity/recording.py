@@ -11,13 +11,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from limelight import CustomEvent, Donation, Event, Money, PluginContext, Refund, Tip, Transaction
+from limelight import (
+    CustomEvent,
+    Donation,
+    Event,
+    Money,
+    PluginContext,
+    Refund,
+    Tip,
+    Transaction,
+    ViewerRef,
+)
 from limelight.money import MoneyError
 
 from . import ledger
 from .campaigns import Campaigns
 from .config import CharityConfig
-from .models import CharityEntry
+from .models import Campaign, CharityEntry
 
 REFUND_TYPE = "charity.refund"
 ALERT_KIND = "charity.donation"
@@ -30,6 +40,7 @@ class Recorder:
 
     async def record_events(self, events: list[Event], tx: Transaction) -> dict[int, int]:
         written: dict[int, int] = {}
+        touched: dict[int, Campaign] = {}
         for event in events:
             if event.id is None or event.test:
                 continue
@@ -44,7 +55,30 @@ class Recorder:
                 entry = await self._manual_refund(event)
             if entry is not None:
                 written[event.id] = entry.id
+                campaign = self.campaigns.by_id(entry.campaign_id)  # type: ignore[attr-defined]
+                if campaign is not None:
+                    touched[campaign.id] = campaign
+        for campaign in touched.values():
+            await self.climb(campaign, tx)
         return written
+
+    async def climb(self, campaign: Campaign, tx: Transaction) -> None:
+        """Claim the milestones the new total reaches, in the transaction that writes the
+        donations: a milestone fires exactly once, with the donation that crossed it, and
+        a rolled-back batch takes its claim with it. A refund's lower total claims nothing
+        (what fired stays fired)."""
+        total = await ledger.total(campaign.id)
+        donors = await ledger.donors(campaign.id)
+        money = Money(total, campaign.currency)
+        await self.campaigns.ladder(campaign).reach(
+            total,
+            contributors=[ViewerRef(d.platform, d.id, d.name) for d in donors if d.platform],
+            values={
+                "total": self.ctx.money(money),
+                "goal": self.ctx.money(Money(campaign.goal_minor, campaign.currency)),
+            },
+            tx=tx,
+        )
 
     async def _gift(self, event: Donation | Tip, tx: Transaction) -> CharityEntry | None:
         found = self.campaigns.for_event(event)

@@ -151,7 +151,12 @@ class Dashboard:
             "converted": converted,
             "missing_rates": missing,
             "per_currency": [
-                {"currency": m.currency, "amount": m.to_wire(), "display": self.ctx.money(m), "entries": n}
+                {
+                    "currency": m.currency,
+                    "amount": m.to_wire(),
+                    "display": self.ctx.money(m),
+                    "entries": n,
+                }
                 for m, n in await ledger.per_currency(campaign.id)
             ],
             "running": campaign.starts_at <= datetime.now(UTC) < campaign.ends_at,
@@ -215,9 +220,7 @@ class Dashboard:
             raise BadRequest(f"{where + ': ' if where else ''}{first['msg']}") from None
         existing = await Campaign.get_or_none(slug=spec.id)
         if existing is not None and existing.origin == "config":
-            raise ApiError(
-                409, f"campaign {spec.id!r} is set in the config file; change it there"
-            )
+            raise ApiError(409, f"campaign {spec.id!r} is set in the config file; change it there")
         if existing is not None and existing.currency != spec.currency:
             if await CharityEntry.filter(campaign_id=existing.id).exists():
                 raise BadRequest("currency cannot change once the campaign has donations")
@@ -228,7 +231,9 @@ class Dashboard:
         campaign = self.campaigns.get(row.slug)
         assert campaign is not None
         await self.reactions.publish_state(campaign)
-        return web.json_response({"campaign": await self.summary(campaign)}, status=201 if created else 200)
+        return web.json_response(
+            {"campaign": await self.summary(campaign)}, status=201 if created else 200
+        )
 
     async def entries(self, request: web.Request) -> web.Response:
         campaign = self._campaign(request)
@@ -254,8 +259,7 @@ class Dashboard:
                         "anonymous": r.anonymous,
                         "message": r.message,
                         "reason": r.reason,
-                        "refundable": r.kind != "refund"
-                        and back.get(r.id, 0) < r.amount_minor,
+                        "refundable": r.kind != "refund" and back.get(r.id, 0) < r.amount_minor,
                     }
                     for r in rows
                 ]

@@ -66,9 +66,7 @@ class Charity:
             return response.status, text
 
     async def api(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
-        response = await self.h.client.request(
-            method, path, headers=self.h.admin_headers, **kwargs
-        )
+        response = await self.h.client.request(method, path, headers=self.h.admin_headers, **kwargs)
         await self.h.settle()
         if response.content_type == "application/json":
             return response.status, await response.json()

@@ -17,7 +17,9 @@ from .conftest import campaign
 from .doubles import donation_updated, tiltify_request
 
 
-def twitch_donation(amount: str, currency: str = "EUR", name: str = "alice", **kw: object) -> Donation:
+def twitch_donation(
+    amount: str, currency: str = "EUR", name: str = "alice", **kw: object
+) -> Donation:
     return Donation(
         source="twitch",
         source_id=f"charity:{uuid.uuid4()}",
@@ -104,12 +106,16 @@ async def test_refunds_reduce_the_total_and_take_the_badge_back(charity) -> None
     c = await charity()
     await c.post(*tiltify_request(donation_updated("10.00", "EUR", donation_id="d-1")))
     await c.h.publish(twitch_donation("20.00", name="alice"))
-    alice_row = (await CharityEntry.filter(channel="twitch").first())
+    alice_row = await CharityEntry.filter(channel="twitch").first()
     assert alice_row is not None
     # a partial refund by hand, then the rest
-    status, _ = await c.api("POST", f"/api/charity/entries/{alice_row.id}/refund", json={"amount": "5.00"})
+    status, _ = await c.api(
+        "POST", f"/api/charity/entries/{alice_row.id}/refund", json={"amount": "5.00"}
+    )
     assert status == 201
-    status, data = await c.api("POST", f"/api/charity/entries/{alice_row.id}/refund", json={"amount": "50.00"})
+    status, data = await c.api(
+        "POST", f"/api/charity/entries/{alice_row.id}/refund", json={"amount": "50.00"}
+    )
     assert status == 400 and "left" in data["error"]
     status, _ = await c.api("POST", f"/api/charity/entries/{alice_row.id}/refund", json={})
     assert status == 201
@@ -139,11 +145,15 @@ async def test_manual_donation_from_the_dashboard(charity) -> None:
     status, data = await c.api("POST", "/api/charity/campaigns/pandas-2026/donations", json=body)
     assert status == 200 and data["duplicate"] is True  # a double-clicked form counts once
     status, data = await c.api(
-        "POST", "/api/charity/campaigns/pandas-2026/donations", json={"amount": "500", "currency": "JPY"}
+        "POST",
+        "/api/charity/campaigns/pandas-2026/donations",
+        json={"amount": "500", "currency": "JPY"},
     )
     assert status == 400 and "no rate" in data["error"]
     rows = await c.rows()
-    assert [(r.channel, r.viewer_name, r.counted_minor) for r in rows] == [("manual", "Grandma", 5000)]
+    assert [(r.channel, r.viewer_name, r.counted_minor) for r in rows] == [
+        ("manual", "Grandma", 5000)
+    ]
 
 
 async def test_commands(charity) -> None:
@@ -153,7 +163,9 @@ async def test_commands(charity) -> None:
     await c.h.chat_as("bob", "!goal")
     said = [s.text for s in c.h.said]
     assert "Donate to WWF for Pandas need bamboo: https://www.worldwildlife.org/donate" in said
-    assert any(s.startswith("Pandas need bamboo: €250.00 of €1,000.00 raised (25%) for WWF") for s in said)
+    assert any(
+        s.startswith("Pandas need bamboo: €250.00 of €1,000.00 raised (25%) for WWF") for s in said
+    )
 
 
 async def test_commands_without_a_campaign(charity) -> None:
@@ -182,7 +194,9 @@ async def test_dashboard_creates_and_edits_campaigns(charity) -> None:
     assert status == 200 and data["campaign"]["goal"] == "600.00"
     status, data = await c.api("POST", "/api/charity/campaigns", json=campaign(goal="1.00"))
     assert status == 409  # the config's campaign is changed in the config
-    status, data = await c.api("POST", "/api/charity/campaigns", json={**new, "ends_at": new["starts_at"]})
+    status, data = await c.api(
+        "POST", "/api/charity/campaigns", json={**new, "ends_at": new["starts_at"]}
+    )
     assert status == 400 and "ends_at" in data["error"]
     status, data = await c.api("POST", "/api/charity/campaigns", json={**new, "id": "Bad Id"})
     assert status == 400
@@ -194,7 +208,11 @@ async def test_dashboard_creates_and_edits_campaigns(charity) -> None:
 
 async def test_csv_export_and_report(charity) -> None:
     c = await charity()
-    await c.post(*tiltify_request(donation_updated("20.00", "USD", donor_name="=HYPERLINK(1)", comment="+1 great")))
+    await c.post(
+        *tiltify_request(
+            donation_updated("20.00", "USD", donor_name="=HYPERLINK(1)", comment="+1 great")
+        )
+    )
     await c.h.publish(twitch_donation("10.00", name="alice", anonymous=False))
     alice = await CharityEntry.get(channel="twitch")
     await c.api("POST", f"/api/charity/entries/{alice.id}/refund", json={"amount": "4.00"})
@@ -234,7 +252,12 @@ async def test_a_viewer_ref_is_a_donor_across_donations(charity) -> None:
     alice = ViewerRef("twitch", "42", "alice")
     for amount in ("1.00", "2.00"):
         await c.h.publish(
-            Donation(source="twitch", source_id=f"charity:{uuid.uuid4()}", viewer=alice, amount=Money.parse(amount, "EUR"))
+            Donation(
+                source="twitch",
+                source_id=f"charity:{uuid.uuid4()}",
+                viewer=alice,
+                amount=Money.parse(amount, "EUR"),
+            )
         )
     wall = (await state(c, "charity-wall"))["pandas-2026"]
     assert wall["donors"] == [{"name": "alice", "amount": "€3.00"}]

@@ -53,7 +53,12 @@ async def test_five_concurrent_deliveries_are_one_donation(database_url: str, ch
     rows = await c.rows()
     assert len(rows) == 1
     row = rows[0]
-    assert (row.kind, row.channel, row.amount_minor, row.currency) == ("donation", "tiltify", 2500, "USD")
+    assert (row.kind, row.channel, row.amount_minor, row.currency) == (
+        "donation",
+        "tiltify",
+        2500,
+        "USD",
+    )
     # converted into the campaign's EUR at its rate
     assert (row.counted_minor, row.converted, row.rate) == (2250, True, "0.90")
     assert row.viewer_name == "Jirachi"
@@ -67,7 +72,9 @@ async def test_five_concurrent_deliveries_are_one_donation(database_url: str, ch
 async def test_bad_signature_is_4xx_and_writes_nothing(charity, tamper: str) -> None:
     c = await charity()
     payload = donation_updated("25.00", "USD")
-    body, headers = tiltify_request(payload, secret="not-" + TILTIFY_SECRET if tamper == "wrong-secret" else TILTIFY_SECRET)
+    body, headers = tiltify_request(
+        payload, secret="not-" + TILTIFY_SECRET if tamper == "wrong-secret" else TILTIFY_SECRET
+    )
     if tamper == "body-changed":
         body = body.replace(b'"25.00"', b'"2500.00"')
     elif tamper == "no-signature":

@@ -51,8 +51,10 @@
     (Array.isArray(c.milestones) ? c.milestones : []).forEach(function (m) {
       var li = document.createElement("li");
       var at = Number(m && m.at) || 0;
-      var reached = (m && m.state === "reached") || value >= at;
-      li.className = "charity-mark" + (reached ? " reached" : "");
+      // reached: the total is there; fired: it fired, then a refund dropped the total
+      // below it (it will not fire again); ahead: not yet.
+      var state = m && (m.state === "reached" || m.state === "fired") ? m.state : "ahead";
+      li.className = "charity-mark " + state;
       li.setAttribute("data-at", String(at));
       li.style.left = pct(at, target).toFixed(2) + "%";
       var label = document.createElement("span");
