@@ -180,26 +180,20 @@ async def donors(campaign_id: int) -> list[Donor]:
 
 
 async def recent(campaign_id: int, limit: int) -> list[CharityEntry]:
-    """The latest donations (not refunds) that still count."""
+    """The latest donations that still count (a fully refunded one is left out)."""
     if limit <= 0:
         return []
-    rows = (
+    rows: list[CharityEntry] = (
         await CharityEntry.filter(campaign_id=campaign_id)
         .exclude(kind="refund")
         .order_by("-occurred_at", "-id")
         .limit(limit * 3)
     )
-    fully = set()
+    back: dict[int, int] = {}
     if rows:
-        for r in await CharityEntry.filter(original_id__in=[r.id for r in rows]).values(
+        for ref in await CharityEntry.filter(original_id__in=[r.id for r in rows]).values(
             "original_id", "amount_minor"
         ):
-            fully.add(int(r["original_id"]))
-    left = []
-    for r in rows:
-        if r.id in fully:
-            _, back = await refunded(r)
-            if back >= r.counted_minor and r.counted_minor > 0:
-                continue
-        left.append(r)
-    return left[:limit]
+            key = int(ref["original_id"])
+            back[key] = back.get(key, 0) - int(ref["amount_minor"])
+    return [r for r in rows if back.get(r.id, 0) < r.amount_minor][:limit]

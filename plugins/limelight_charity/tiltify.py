@@ -109,9 +109,10 @@ def donation(payload: dict[str, Any]) -> Donation | None:
         return None  # not paid yet: Tiltify sends another update when it is
     amount = _object(data.get("amount"), "data.amount")
     try:
-        money = Money.parse_positive(
-            amount.get("value"), str(amount.get("currency") or ""), iso_only=True
-        )
+        value = amount.get("value")
+        if not isinstance(value, str):
+            raise TypeError("value must be a decimal string such as '5.00'")
+        money = Money.parse_positive(value, str(amount.get("currency") or ""), iso_only=True)
     except (ValueError, TypeError) as exc:
         raise WebhookError(400, f"data.amount: {exc}") from None
     name = _string(data, "donor_name", "data")

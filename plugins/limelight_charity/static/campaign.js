@@ -75,6 +75,11 @@
       li.appendChild(amount);
       recent.appendChild(li);
     });
+    // Only whole chips on stream: drop the ones the row cannot hold.
+    while (recent.lastChild && recent.lastChild.offsetLeft + recent.lastChild.offsetWidth >
+           recent.clientWidth) {
+      recent.removeChild(recent.lastChild);
+    }
   }
 
   L.onState(function (key, data, state) { render(state); });

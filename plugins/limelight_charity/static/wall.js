@@ -26,6 +26,11 @@
       li.appendChild(amount);
       list.appendChild(li);
     });
+    // Only whole rows on stream: drop the ones below the wall's bottom edge.
+    var bottom = box.getBoundingClientRect().bottom - 10;
+    while (list.lastChild && list.lastChild.getBoundingClientRect().bottom > bottom) {
+      list.removeChild(list.lastChild);
+    }
   }
 
   L.onState(function (key, data, state) { render(state); });
