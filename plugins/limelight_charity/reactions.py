@@ -12,12 +12,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from limelight import CustomEvent, Event, Money, PluginContext, ViewerRef, fill
+from limelight import CustomEvent, Donation, Event, Money, PluginContext, ViewerRef, fill
 
 from . import ledger
 from .campaigns import Campaigns
 from .config import CharityConfig
 from .models import Campaign, CharityEntry
+from .recording import ALERT_KIND, alert_data
 
 BADGE = "charity-donor"
 CAMPAIGN_OVERLAY = "charity"
@@ -128,8 +129,18 @@ class Reactions:
             self.announced.add(key)
 
     async def show_test(self, event: Event) -> None:
-        """A simulated donation: nothing is counted; the overlay's alert shows it."""
-        return None
+        """A simulated donation (``limelight simulate donation``, Tiltify's test
+        subscription): nothing is counted; the overlay plays its alert, kept in memory."""
+        overlay = self.ctx.config.alert_overlay
+        if not overlay or not isinstance(event, Donation):
+            return
+        campaign = self.campaigns.running()
+        await self.ctx.overlays.alert(
+            overlay,
+            kind=ALERT_KIND,
+            data=alert_data(self.ctx, event, campaign),
+            event=event,
+        )
 
     async def thank(self, entry: CharityEntry, campaign: Campaign) -> None:
         template = self.ctx.config.thanks_template

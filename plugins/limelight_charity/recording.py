@@ -33,6 +33,25 @@ REFUND_TYPE = "charity.refund"
 ALERT_KIND = "charity.donation"
 
 
+def alert_data(
+    ctx: PluginContext[CharityConfig], event: Donation | Tip, campaign: Campaign | None
+) -> dict[str, Any]:
+    """What a donation alert shows (``{name}``, ``{amount}``, ``{message}``, ...)."""
+    viewer = event.viewer
+    anonymous = ctx.config.anonymous_name
+    data: dict[str, Any] = {
+        "name": (viewer.name if viewer and not event.anonymous else "") or anonymous,
+        "amount": event.amount.to_wire(),
+        "currency": event.amount.currency,
+        "display_amount": ctx.money(event.amount),
+        "campaign": campaign.title if campaign else "",
+        "cause": campaign.cause if campaign else "",
+    }
+    if event.message:
+        data["message"] = event.message
+    return data
+
+
 class Recorder:
     def __init__(self, ctx: PluginContext[CharityConfig], campaigns: Campaigns) -> None:
         self.ctx = ctx
@@ -107,17 +126,7 @@ class Recorder:
         )
         overlay = self.ctx.config.alert_overlay
         if overlay:
-            name = self.ctx.config.anonymous_name if event.anonymous or not viewer else viewer.name
-            data: dict[str, Any] = {
-                "name": name or self.ctx.config.anonymous_name,
-                "amount": event.amount.to_wire(),
-                "currency": event.amount.currency,
-                "display_amount": self.ctx.money(event.amount),
-                "campaign": campaign.title,
-                "cause": campaign.cause,
-            }
-            if event.message:
-                data["message"] = event.message
+            data = alert_data(self.ctx, event, campaign)
             await self.ctx.overlays.alert(overlay, kind=ALERT_KIND, data=data, event=event, tx=tx)
         return entry
 

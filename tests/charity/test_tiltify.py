@@ -103,9 +103,22 @@ async def test_unfinished_donation_and_other_events_are_acknowledged_only(charit
 
 async def test_test_subscription_delivery_counts_nothing(charity) -> None:
     c = await charity()
-    status, _ = await c.post(*tiltify_request(donation_updated(source_type="test")))
+    calls: list[dict] = []
+    overlays = c.h.services.overlays
+    original = overlays.alert
+
+    async def spy(overlay: str, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append({"overlay": overlay, **kwargs})
+        return await original(overlay, **kwargs)
+
+    overlays.alert = spy  # type: ignore[method-assign]
+    payload = donation_updated("7.00", "USD", source_type="test", donor_name="Tester")
+    status, _ = await c.post(*tiltify_request(payload))
     assert status == 200
     assert await c.rows() == []
+    mine = [call for call in calls if call["overlay"] == "charity"]
+    assert len(mine) == 1 and mine[0]["kind"] == "charity.donation"
+    assert mine[0]["data"]["name"] == "Tester" and mine[0]["event"].test is True
 
 
 async def test_bad_amount_is_400(charity) -> None:
