@@ -172,7 +172,7 @@ class TipsPlugin(Plugin[TipsConfig]):
 
     # -- commands --------------------------------------------------------------------------
 
-    @command("tip", aliases=("donate",), user_cooldown=10)
+    @command("tip", user_cooldown=10)
     @example(
         "!tip",
         r"Tip here: https?://\S+/p/tips/go/\S+ \(your code LL-[A-Z0-9]{8}, "

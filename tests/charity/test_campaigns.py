@@ -1,0 +1,263 @@
+"""Campaign donations from every source, totals per currency and conversion, refunds,
+the donor badge, chat commands, the dashboard API, the report and the CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from limelight import Donation, Money, Refund, ViewerRef
+from limelight.testing import make_tip, make_viewer
+from limelight_charity.models import CharityEntry
+from limelight_charity.reactions import BADGE
+
+from .conftest import campaign
+from .doubles import donation_updated, tiltify_request
+
+
+def twitch_donation(
+    amount: str, currency: str = "EUR", name: str = "alice", **kw: object
+) -> Donation:
+    return Donation(
+        source="twitch",
+        source_id=f"charity:{uuid.uuid4()}",
+        viewer=make_viewer(name),
+        amount=Money.parse(amount, currency),
+        campaign="twitch-campaign-id",
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+async def state(c, overlay: str = "charity") -> dict:
+    return c.h.services.overlays.channel(overlay).state
+
+
+async def test_twitch_charity_donation_counts_and_awards_the_badge(charity) -> None:
+    c = await charity()
+    await c.h.publish(twitch_donation("12.50", name="alice"))
+    rows = await c.rows()
+    assert [(r.channel, r.counted_minor) for r in rows] == [("twitch", 1250)]
+    badges = c.h.services.badges.for_viewer(make_viewer("alice"))
+    assert [b.name for b in badges] == [BADGE]
+    assert badges[0].label == "I donated"
+    overlay = (await state(c))["pandas-2026"]
+    assert overlay["current"] == 1250 and overlay["target"] == 100000
+    assert overlay["recent"][0]["name"] == "alice"
+    assert overlay["converted"] is False
+    assert [m["at"] for m in overlay["milestones"]] == [10000, 50000]
+    assert any("Thank you alice" in s.text for s in c.h.said)
+
+
+async def test_totals_per_currency_and_conversion(charity) -> None:
+    c = await charity()
+    await c.h.publish(twitch_donation("10.00", "EUR", name="eve"))
+    await c.post(*tiltify_request(donation_updated("20.00", "USD", donor_name="Bob")))
+    await c.post(*tiltify_request(donation_updated("5.00", "GBP", donor_name="Gus")))  # no rate
+    status, data = await c.api("GET", "/api/charity/campaigns")
+    assert status == 200
+    summary = data["campaigns"][0]
+    # 10.00 EUR + 20.00 USD at 0.90 = 28.00 EUR; the GBP has no rate and stays out
+    assert summary["total"] == "28.00"
+    assert summary["converted"] is True and summary["missing_rates"] is True
+    given = {t["currency"]: t["amount"] for t in summary["per_currency"]}
+    assert given == {"EUR": "10.00", "GBP": "5.00", "USD": "20.00"}
+    overlay = (await state(c))["pandas-2026"]
+    assert overlay["converted"] is True and overlay["current"] == 2800
+
+
+async def test_tips_count_only_when_asked_and_only_in_the_window(charity) -> None:
+    off = await charity()
+    await off.h.publish(make_tip("5.00", "EUR", "carol"))
+    assert await off.rows() == []
+
+
+async def test_tips_during_the_campaign_count_with_count_tips(charity) -> None:
+    c = await charity({"plugins": {"charity": {"count_tips": True}}})
+    await c.h.publish(make_tip("5.00", "EUR", "carol"))
+    before = datetime.now(UTC) - timedelta(days=3)
+    await c.h.publish(make_tip("7.00", "EUR", "dave", occurred_at=before))  # before the start
+    await c.h.publish(make_tip("9.00", "EUR", "erin", kind="shop_order"))  # a purchase
+    rows = await c.rows()
+    assert [(r.kind, r.channel, r.viewer_name, r.counted_minor) for r in rows] == [
+        ("tip", "tips", "carol", 500)
+    ]
+
+
+async def test_no_campaign_running_counts_nothing(charity) -> None:
+    now = datetime.now(UTC)
+    c = await charity(
+        campaigns=[
+            campaign(
+                starts_at=(now + timedelta(days=1)).isoformat(),
+                ends_at=(now + timedelta(days=2)).isoformat(),
+                tiltify_campaign_id="",
+            )
+        ]
+    )
+    await c.h.publish(twitch_donation("3.00"))
+    assert await c.rows() == []
+    assert "pandas-2026" in await state(c)  # it starts tomorrow: shown as upcoming
+    assert (await state(c))["pandas-2026"]["running"] is False
+
+
+async def test_refunds_reduce_the_total_and_take_the_badge_back(charity) -> None:
+    c = await charity()
+    await c.post(*tiltify_request(donation_updated("10.00", "EUR", donation_id="d-1")))
+    await c.h.publish(twitch_donation("20.00", name="alice"))
+    alice_row = await CharityEntry.filter(channel="twitch").first()
+    assert alice_row is not None
+    # a partial refund by hand, then the rest
+    status, _ = await c.api(
+        "POST", f"/api/charity/entries/{alice_row.id}/refund", json={"amount": "5.00"}
+    )
+    assert status == 201
+    status, data = await c.api(
+        "POST", f"/api/charity/entries/{alice_row.id}/refund", json={"amount": "50.00"}
+    )
+    assert status == 400 and "left" in data["error"]
+    status, _ = await c.api("POST", f"/api/charity/entries/{alice_row.id}/refund", json={})
+    assert status == 201
+    rows = await c.rows()
+    assert [r.amount_minor for r in rows] == [1000, 2000, -500, -1500]
+    assert sum(r.counted_minor for r in rows) == 1000
+    assert c.h.services.badges.for_viewer(make_viewer("alice")) == []
+    # a core refund of the Tiltify donation (a provider's chargeback) reverses it too
+    await c.h.publish(
+        Refund(
+            source="tiltify",
+            source_id="refund-d-1",
+            amount=Money(1000, "EUR"),
+            original_source="tiltify",
+            original_id="d-1",
+        )
+    )
+    assert sum(r.counted_minor for r in await c.rows()) == 0
+    assert (await state(c))["pandas-2026"]["current"] == 0
+
+
+async def test_manual_donation_from_the_dashboard(charity) -> None:
+    c = await charity()
+    body = {"name": "Grandma", "amount": "50.00", "message": "cheque", "key": "form-0001"}
+    status, data = await c.api("POST", "/api/charity/campaigns/pandas-2026/donations", json=body)
+    assert status == 201 and data["entry"]
+    status, data = await c.api("POST", "/api/charity/campaigns/pandas-2026/donations", json=body)
+    assert status == 200 and data["duplicate"] is True  # a double-clicked form counts once
+    status, data = await c.api(
+        "POST",
+        "/api/charity/campaigns/pandas-2026/donations",
+        json={"amount": "500", "currency": "JPY"},
+    )
+    assert status == 400 and "no rate" in data["error"]
+    rows = await c.rows()
+    assert [(r.channel, r.viewer_name, r.counted_minor) for r in rows] == [
+        ("manual", "Grandma", 5000)
+    ]
+
+
+async def test_commands(charity) -> None:
+    c = await charity()
+    await c.h.publish(twitch_donation("250.00"))
+    await c.h.chat_as("bob", "!donate")
+    await c.h.chat_as("bob", "!goal")
+    said = [s.text for s in c.h.said]
+    assert "Donate to WWF for Pandas need bamboo: https://www.worldwildlife.org/donate" in said
+    assert any(
+        s.startswith("Pandas need bamboo: €250.00 of €1,000.00 raised (25%) for WWF") for s in said
+    )
+
+
+async def test_commands_without_a_campaign(charity) -> None:
+    c = await charity(campaigns=[])
+    await c.h.chat_as("bob", "!goal")
+    assert c.h.said[-1].text == "No charity campaign is running."
+
+
+async def test_dashboard_creates_and_edits_campaigns(charity) -> None:
+    c = await charity()
+    now = datetime.now(UTC)
+    new = campaign(
+        id="food-bank",
+        title="Winter food bank",
+        currency="USD",
+        goal="500",
+        tiltify_campaign_id="",
+        rates={},
+        starts_at=(now - timedelta(minutes=5)).isoformat(),
+        ends_at=(now + timedelta(days=1)).isoformat(),
+    )
+    status, data = await c.api("POST", "/api/charity/campaigns", json=new)
+    assert status == 201, data
+    assert data["campaign"]["goal"] == "500.00"
+    status, data = await c.api("POST", "/api/charity/campaigns", json={**new, "goal": "600.00"})
+    assert status == 200 and data["campaign"]["goal"] == "600.00"
+    status, data = await c.api("POST", "/api/charity/campaigns", json=campaign(goal="1.00"))
+    assert status == 409  # the config's campaign is changed in the config
+    status, data = await c.api(
+        "POST", "/api/charity/campaigns", json={**new, "ends_at": new["starts_at"]}
+    )
+    assert status == 400 and "ends_at" in data["error"]
+    status, data = await c.api("POST", "/api/charity/campaigns", json={**new, "id": "Bad Id"})
+    assert status == 400
+    # the newest running campaign now takes new donations
+    await c.h.publish(twitch_donation("10.00", "USD"))
+    row = await CharityEntry.all().prefetch_related("campaign").first()
+    assert row is not None and row.campaign.slug == "food-bank"
+
+
+async def test_csv_export_and_report(charity) -> None:
+    c = await charity()
+    await c.post(
+        *tiltify_request(
+            donation_updated("20.00", "USD", donor_name="=HYPERLINK(1)", comment="+1 great")
+        )
+    )
+    await c.h.publish(twitch_donation("10.00", name="alice", anonymous=False))
+    alice = await CharityEntry.get(channel="twitch")
+    await c.api("POST", f"/api/charity/entries/{alice.id}/refund", json={"amount": "4.00"})
+    status, text = await c.api("GET", "/api/charity/campaigns/pandas-2026/export.csv")
+    assert status == 200
+    table = list(csv.DictReader(io.StringIO(text)))
+    assert [(r["kind"], r["channel"], r["amount"], r["currency"], r["counted"]) for r in table] == [
+        ("donation", "tiltify", "20.00", "USD", "18.00"),
+        ("donation", "twitch", "10.00", "EUR", "10.00"),
+        ("refund", "twitch", "-4.00", "EUR", "-4.00"),
+    ]
+    assert table[0]["rate"] == "0.90" and table[0]["campaign_currency"] == "EUR"
+    assert table[0]["donor"] == "'=HYPERLINK(1)"  # never a formula in a spreadsheet
+    assert table[0]["message"] == "'+1 great"
+    assert table[2]["refund_of"] == str(alice.id)
+    response = await c.h.client.get("/p/charity/pandas-2026/report", headers=c.h.admin_headers)
+    assert response.status == 200
+    page = await response.text()
+    assert "€24.00" in page  # 18.00 + 10.00 - 4.00
+    assert "<polyline" in page and "=HYPERLINK(1)" in page
+    assert "<script>" not in page.split("<main>")[1]
+
+
+async def test_anonymous_donor_is_hidden_on_overlays(charity) -> None:
+    c = await charity()
+    await c.h.publish(twitch_donation("10.00", name="secretive", anonymous=True))
+    await c.post(*tiltify_request(donation_updated("5.00", "EUR", donor_name="Anonymous")))
+    overlay = (await state(c))["pandas-2026"]
+    assert [d["name"] for d in overlay["recent"]] == ["Anonymous", "Anonymous"]
+    wall = (await state(c, "charity-wall"))["pandas-2026"]
+    assert [d["name"] for d in wall["donors"]] == ["Anonymous", "Anonymous"]
+    assert c.h.services.badges.for_viewer(make_viewer("secretive")) == []
+
+
+async def test_a_viewer_ref_is_a_donor_across_donations(charity) -> None:
+    c = await charity()
+    alice = ViewerRef("twitch", "42", "alice")
+    for amount in ("1.00", "2.00"):
+        await c.h.publish(
+            Donation(
+                source="twitch",
+                source_id=f"charity:{uuid.uuid4()}",
+                viewer=alice,
+                amount=Money.parse(amount, "EUR"),
+            )
+        )
+    wall = (await state(c, "charity-wall"))["pandas-2026"]
+    assert wall["donors"] == [{"name": "alice", "amount": "€3.00"}]

@@ -1,0 +1,111 @@
+"""The charity dashboard and report in headless Chromium: campaigns and rows render as
+text, a donation by hand and a refund go through the CSRF-guarded API, a campaign is
+created from the form, and nothing a donor typed runs as script."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+
+import pytest
+from limelight import Donation, Money, ViewerRef
+from limelight.testing import ADMIN_TOKEN
+from limelight_charity.models import Campaign, CharityEntry
+
+from tests.support import chromium_path, need
+
+pytestmark = pytest.mark.browser
+
+XSS_NAME = '<img src=x onerror="alert(1)">'
+XSS_MESSAGE = '<script>alert("pwned")</script><svg onload=alert(2)>'
+
+
+async def test_dashboard_in_a_real_browser(charity) -> None:
+    need(chromium_path() is not None, "Debian's chromium (apt-get install chromium)")
+    from playwright.async_api import async_playwright
+
+    c = await charity()
+    await c.h.publish(
+        Donation(
+            source="twitch",
+            source_id=f"charity:{uuid.uuid4()}",
+            viewer=ViewerRef("twitch", "666", XSS_NAME),
+            amount=Money(2000, "EUR"),
+            message=XSS_MESSAGE,
+        )
+    )
+    base = c.h.url("/").rstrip("/")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=shutil.which("chromium") or chromium_path(),
+            args=["--no-sandbox", "--disable-gpu"],
+        )
+        try:
+            page = await browser.new_page()
+            errors: list[str] = []
+            alerts: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+            async def on_dialog(dialog) -> None:  # type: ignore[no-untyped-def]
+                if dialog.type == "prompt":
+                    await dialog.accept("")  # refund all that is left
+                else:
+                    alerts.append(dialog.message)
+                    await dialog.dismiss()
+
+            page.on("dialog", on_dialog)
+            await page.goto(base + "/admin/login")
+            await page.fill("input[name=token]", ADMIN_TOKEN)
+            await page.click("button[type=submit]")
+            await page.goto(base + "/p/charity/")
+            await page.wait_for_selector("#charity-entries tr td")
+            campaigns = await page.inner_text("#charity-campaigns")
+            assert "Pandas need bamboo" in campaigns and "€20.00 of €1,000.00" in campaigns
+            rows = await page.inner_text("#charity-entries")
+            assert XSS_NAME in rows and XSS_MESSAGE in rows  # as text, not markup
+
+            # a donation by hand
+            await page.fill("#charity-manual input[name=name]", "Grandma")
+            await page.fill("#charity-manual input[name=amount]", "30.00")
+            await page.click("#charity-manual button[type=submit]")
+            await page.wait_for_function(
+                "() => document.querySelectorAll('#charity-entries tr').length === 2"
+            )
+            assert "€50.00 of €1,000.00" in await page.inner_text("#charity-campaigns")
+
+            # refund the hostile donor's donation
+            await page.click("#charity-entries tr:last-child button")
+            await page.wait_for_function(
+                "() => document.querySelectorAll('#charity-entries tr').length === 3"
+            )
+            assert "€30.00 of €1,000.00" in await page.inner_text("#charity-campaigns")
+
+            # a new campaign from the form
+            await page.fill("#charity-edit input[name=id]", "food-bank")
+            await page.fill("#charity-edit input[name=title]", "Winter food bank")
+            await page.fill("#charity-edit input[name=cause]", "City Harvest")
+            await page.fill("#charity-edit input[name=cause_url]", "https://example.org/give")
+            await page.fill("#charity-edit input[name=goal]", "500")
+            await page.fill("#charity-edit input[name=currency]", "USD")
+            await page.fill("#charity-edit input[name=starts_at]", "2026-12-10T18:00")
+            await page.fill("#charity-edit input[name=ends_at]", "2026-12-11T02:00")
+            await page.fill(
+                "#charity-edit textarea[name=milestones]", '[{"at": 25000, "label": "Half"}]'
+            )
+            await page.click("#charity-edit button[type=submit]")
+            await page.wait_for_function(
+                "() => document.querySelectorAll('#charity-campaigns > li').length === 2"
+            )
+
+            await page.goto(base + "/p/charity/pandas-2026/report")
+            assert "€30.00" in await page.inner_text("#report-total")
+            assert await page.locator("#report-chart polyline").count() == 1
+            top = await page.inner_text("#report-top")
+            assert "Grandma" in top and XSS_NAME not in top  # fully refunded: not a donor
+            assert errors == [] and alerts == []
+        finally:
+            await browser.close()
+    assert await CharityEntry.all().count() == 3
+    food = await Campaign.get(slug="food-bank")
+    assert (food.goal_minor, food.currency, food.origin) == (50000, "USD", "dashboard")
+    assert food.milestones == [{"at": 25000, "label": "Half", "actions": []}]
