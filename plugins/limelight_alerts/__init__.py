@@ -324,7 +324,12 @@ class AlertsPlugin(Plugin[AlertsConfig]):
         elif isinstance(event, MembershipChanged):
             if event.status.lower() not in WELCOME_STATUSES:
                 return None
-            data = {"name": self._name(event), "level": event.level, "status": event.status}
+            data = {
+                "name": self._name(event),
+                "level": event.label or event.level,
+                "tier": event.level,
+                "status": event.status,
+            }
         else:
             return None
         if config.show_messages and message:

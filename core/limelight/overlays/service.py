@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from ..badges import BadgeBook
     from ..commit import Transaction
     from ..config import Settings
+    from ..emotes import EmoteBook, Fragment
     from ..plugins import PluginHost
 
 log = logging.getLogger("limelight.overlays")
@@ -110,11 +111,16 @@ class OverlayService:
     """Durable alerts, state snapshots and live messages for every overlay."""
 
     def __init__(
-        self, settings: Settings, host: PluginHost | None = None, badges: BadgeBook | None = None
+        self,
+        settings: Settings,
+        host: PluginHost | None = None,
+        badges: BadgeBook | None = None,
+        emotes: EmoteBook | None = None,
     ) -> None:
         self.settings = settings
         self.host = host
         self.badges = badges
+        self.emotes = emotes
         self.outbox = Outbox(settings.overlays.replay_max_age, settings.overlays.history_days)
         #: One book of alert variations per overlay (``[overlays.<name>]``).
         self.variations: dict[str, VariationBook] = {}
@@ -517,11 +523,18 @@ class OverlayService:
     def _chat_line(self, event: ChatMessage) -> dict[str, Any]:
         viewer = event.viewer
         badges = []
+        highlight = False
         if self.badges is not None:
-            badges = [
-                {"name": b.name, "label": b.label, "icon": b.icon}
-                for b in self.badges.for_viewer(viewer)
-            ]
+            for b in self.badges.for_viewer(viewer):
+                badges.append(
+                    {"name": b.name, "label": b.label, "icon": b.icon, "colour": b.colour}
+                )
+                highlight = highlight or b.highlight
+        # Text and emote parts: pages insert text with textContent and emotes as <img>
+        # whose src is the server's, so a line can never become HTML.
+        fragments: list[Fragment] = (
+            self.emotes.split(event.text, viewer) if self.emotes is not None else []
+        ) or [{"text": event.text}]
         return {
             "id": event.source_id,
             "source": event.source,
@@ -531,6 +544,8 @@ class OverlayService:
             "color": event.color if _COLOR.match(event.color or "") else "",
             "roles": sorted(event.roles),
             "badges": badges,
+            "highlight": highlight,
+            "fragments": fragments,
             "first": event.first,
             "test": event.test,
         }
@@ -638,7 +653,7 @@ async def overlay_service_context(app: web.Application) -> AsyncIterator[None]:
     from ..web.keys import HOST, SERVICES, SETTINGS
 
     services = app[SERVICES]
-    service = OverlayService(app[SETTINGS], app[HOST], services.badges)
+    service = OverlayService(app[SETTINGS], app[HOST], services.badges, services.emotes)
     await service.start()
     services.overlays = service
     services.bus.subscribe("overlays", service.on_event)

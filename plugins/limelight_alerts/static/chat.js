@@ -28,7 +28,27 @@
     span.className = "badge badge-" + String(b.name || "").replace(/[^a-z0-9_-]/gi, "");
     span.textContent = icon || b.label || b.name || "";
     span.title = b.label || "";
+    if (typeof b.colour === "string" && COLOR.test(b.colour)) span.style.color = b.colour;
     return span;
+  }
+
+  // The line as the server split it: text parts as text, emote parts as <img> (an emote's
+  // URL is the server's, a path on this server; the viewer only typed its :code:).
+  function fill(text, m) {
+    var parts = Array.isArray(m.fragments) ? m.fragments : [{ text: String(m.text || "") }];
+    parts.forEach(function (f) {
+      var url = f && typeof f.url === "string" ? f.url : "";
+      if (url && url.charAt(0) === "/" && url.charAt(1) !== "/") {
+        var img = document.createElement("img");
+        img.className = "emote";
+        img.src = url;
+        img.alt = String(f.emote || "");
+        img.title = String(f.emote || "");
+        text.appendChild(img);
+      } else if (f) {
+        text.appendChild(document.createTextNode(String(f.text != null ? f.text : f.emote || "")));
+      }
+    });
   }
 
   function refreshEmpty() {
@@ -37,7 +57,8 @@
 
   L.onLive("chat.message", function (m) {
     var li = document.createElement("li");
-    li.className = "chat-line" + (m.first ? " first" : "") + (m.test ? " is-test" : "");
+    li.className = "chat-line" + (m.first ? " first" : "") + (m.test ? " is-test" : "") +
+      (m.highlight ? " highlight" : "");
     li.setAttribute("data-id", String(m.id || ""));
     li.setAttribute("data-viewer", viewerKey(m.viewer));
     var badges = document.createElement("span");
@@ -49,7 +70,7 @@
     if (typeof m.color === "string" && COLOR.test(m.color)) name.style.color = m.color;
     var text = document.createElement("span");
     text.className = "text";
-    text.textContent = String(m.text || "");
+    fill(text, m);
     li.appendChild(badges);
     li.appendChild(name);
     li.appendChild(text);
