@@ -258,7 +258,7 @@ class VipPlugin(Plugin[VipConfig]):
             await self.engine.announce(changes)
 
     @hookimpl
-    def check_chat_message(self, message: ChatMessage) -> Verdict | None:
+    async def check_chat_message(self, message: ChatMessage) -> Verdict | None:
         viewer = message.viewer
         if viewer is not None and viewer.name:
             key = viewer.name.lower()

@@ -132,22 +132,30 @@ class Gate:
         if message.roles & EXEMPT:
             return Verdict.allow("moderators talk in members-only chat")
         viewer = message.viewer
+        if self._is_bot(message):
+            return Verdict.allow("the bot's own line")
         if viewer is not None and self.roster.holds(viewer, self.admitted()):
             return Verdict.allow("member")
         self.hidden += 1
-        self._spawn(self._after_hidden(message))
+        self._spawn(self._notice(message))
+        if self.ctx.config.members_only.enforce == "delete":
+            # The core deletes the line on its platform (Helix moderation on Twitch).
+            return Verdict.delete("members-only chat")
         return Verdict.hide("members-only chat")
+
+    def _is_bot(self, message: ChatMessage) -> bool:
+        connector = self.ctx.chat.connectors.get(message.source)
+        return connector is not None and connector.is_self(message.viewer)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _after_hidden(self, message: ChatMessage) -> None:
+    async def _notice(self, message: ChatMessage) -> None:
+        """One notice per ``notice_cooldown`` telling non-members how to join."""
         config = self.ctx.config.members_only
         try:
-            if config.enforce == "delete" and message.viewer is not None:
-                await self.ctx.chat.delete(message)
             now = time.monotonic()
             if config.notice and now - self._last_notice >= config.notice_cooldown:
                 self._last_notice = now
@@ -166,7 +174,7 @@ class Gate:
                     priority="low",
                 )
         except Exception:
-            self.ctx.log.exception("members-only chat: acting on a hidden line failed")
+            self.ctx.log.exception("members-only chat: the notice could not be sent")
 
     async def stop(self) -> None:
         for task in list(self._tasks):

@@ -14,6 +14,7 @@ from limelight_tips import TipsPlugin
 from limelight_vip import VipPlugin
 from limelight_vip.models import Membership
 
+from tests.chat.conftest import fake_twitch  # noqa: F401 (a fixture)
 from tests.tips.doubles import WEBHOOK_CONFIG
 
 from .doubles import WEBHOOKS
