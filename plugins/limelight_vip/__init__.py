@@ -336,9 +336,10 @@ class VipPlugin(Plugin[VipConfig]):
         row = await Membership.get_or_none(source=source, source_id=source_id)
         if row is None or row.revoked_at is not None:
             return False
-        await self.engine.revoke([row], reason)
-        await self.push_wall()
-        return True
+        revoked = await self.engine.revoke([row], reason) > 0
+        if revoked:
+            await self.push_wall()
+        return revoked
 
     async def open_members_window(self, duration: timedelta, *, reason: str) -> None:
         await self.gate.open(duration, reason=reason)

@@ -44,6 +44,7 @@ class Engine:
         #: Badges awarded per viewer, so a change awards and revokes only the difference.
         self._awarded: dict[tuple[str, str], set[str]] = {}
         self._names: dict[tuple[str, str], ViewerRef] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- badges and emotes ------------------------------------------------------------------
 
@@ -196,6 +197,29 @@ class Engine:
                 )
         self.reschedule()
 
+    async def announce_when_running(self, changes: list[Change]) -> None:
+        """Announce now, or, during startup (memberships that ran out while the server
+        was down), as soon as the bus dispatches: events published before it runs would
+        reach no plugin."""
+        bus = self.ctx.bus
+        if bus.running:
+            await self.announce(changes)
+            return
+
+        async def later() -> None:
+            for _ in range(600):  # the bus starts right after the plugins; 60 s at most
+                if bus.running:
+                    await self.announce(changes)
+                    return
+                await asyncio.sleep(0.1)
+            self.ctx.log.warning(
+                "the event bus never started; %d changes unannounced", len(changes)
+            )
+
+        task = asyncio.ensure_future(later())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     # -- grants outside payments ------------------------------------------------------------
 
     async def grant(self, ask: Ask) -> Granted:
@@ -226,13 +250,14 @@ class Engine:
             )
         return Granted(new=change is not None, membership=held)
 
-    async def revoke(self, rows: list[Membership], reason: str) -> list[Change]:
+    async def revoke(self, rows: list[Membership], reason: str) -> int:
+        """Revoke ``rows``; how many this call revoked (0: they were revoked already)."""
         async with self.lock:
             async with in_transaction():
-                changes = await grants.revoke(rows, reason, now_utc())
-            self.committed([], [int(r.id) for r in rows if r.revoked_at is not None])
+                done, changes = await grants.revoke(rows, reason, now_utc())
+            self.committed([], [int(r.id) for r in done])
         await self.announce(changes)
-        return changes
+        return len(done)
 
     async def extend(self, row: Membership, days: int) -> Membership:
         """Push a grant's end out by ``days`` (one without an end stays without)."""
@@ -304,7 +329,7 @@ class Engine:
         for key in {r.viewer.key for r in ended} | set(self.roster.viewers()):
             self.refresh(key)
         if changes:
-            await self.announce(_unique(changes))
+            await self.announce_when_running(_unique(changes))
         if self.ctx.config.warn_before_expiry:
             await self._warn(now)
         self.reschedule()

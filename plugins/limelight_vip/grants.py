@@ -123,8 +123,11 @@ async def write(ask: Ask, now: datetime) -> tuple[Membership, Change | None]:
     return row, Change(int(row.id), ask.viewer, ask.tier, ask.kind, status, end)
 
 
-async def revoke(rows: list[Membership], reason: str, now: datetime) -> list[Change]:
-    """Revoke ``rows`` (each once) and say which viewers lost a tier by it."""
+async def revoke(
+    rows: list[Membership], reason: str, now: datetime
+) -> tuple[list[Membership], list[Change]]:
+    """Revoke ``rows`` (each once: a concurrent revocation of the same row loses) and say
+    which viewers lost a tier by it; returns the rows this call revoked, and the changes."""
     changes: list[Change] = []
     done: list[Membership] = []
     for row in rows:
@@ -147,7 +150,7 @@ async def revoke(rows: list[Membership], reason: str, now: datetime) -> list[Cha
         still, _ = await chain_end(viewer, row.tier, row.kind, now)
         if not still:
             changes.append(Change(int(row.id), viewer, row.tier, row.kind, "revoked", None))
-    return changes
+    return done, changes
 
 
 async def paid_by(payment: str) -> list[Membership]:

@@ -99,8 +99,8 @@ class Sources:
     async def _revoke(self, batch: Batch, rows: list[Membership], reason: str) -> list[Change]:
         if not rows:
             return []
-        changes = await grants.revoke(rows, reason, now_utc())
-        batch.dropped.extend(int(r.id) for r in rows)
+        done, changes = await grants.revoke(rows, reason, now_utc())
+        batch.dropped.extend(int(r.id) for r in done)
         return changes
 
     # -- Twitch ------------------------------------------------------------------------------
