@@ -390,6 +390,15 @@ class Dashboard:
         )
 
     async def upload_emote(self, request: web.Request) -> web.Response:
+        """The emote form (multipart, so not under ``/api/``); errors answer JSON too."""
+        try:
+            return await self._upload_emote(request)
+        except BadRequest as exc:
+            return secure(
+                web.json_response({"error": exc.message, "status": 400}, status=400), csp=None
+            )
+
+    async def _upload_emote(self, request: web.Request) -> web.Response:
         if request.content_type != "multipart/form-data":
             raise BadRequest("send the emote as multipart/form-data (tier, code, file)")
         form = await request.post()

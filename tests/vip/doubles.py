@@ -113,3 +113,23 @@ def signed(event: dict[str, Any], secret: str = VIP_STRIPE_SECRET) -> tuple[byte
         "Stripe-Signature": header,
         "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
     }
+
+
+def png(width: int, height: int, rgba: tuple[int, int, int, int] = (230, 40, 90, 255)) -> bytes:
+    """A real PNG of one colour (browsers draw it; the media store reads its size)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    pixel = bytes(rgba)
+    raw = b"".join(b"\x00" + pixel * width for _ in range(height))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
