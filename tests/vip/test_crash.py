@@ -133,9 +133,7 @@ async def test_sigkill_in_a_burst_loses_no_acknowledged_membership(
         async def announced() -> bool:
             # Memberships committed before the kill whose announcement had not gone out
             # are announced by the replay after the restart; each exactly once.
-            _status, body = server.get(
-                "/api/events?type=membership.changed&limit=500", token=ADMIN
-            )
+            _status, body = server.get("/api/events?type=membership.changed&limit=500", token=ADMIN)
             ids = [e["source_id"] for e in body["events"]]
             assert len(ids) == len(set(ids))
             return len(ids) == len(rows)
