@@ -14,6 +14,7 @@ it. See docs/vip.md.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import OrderedDict
 from collections.abc import Collection, Mapping, Sequence
@@ -52,7 +53,7 @@ from .gating import Gate
 from .grants import Ask, Change
 from .joining import PREFIX, JoinCodes
 from .models import Membership, StoredTier
-from .roster import MEMBER, Roster, Tiers
+from .roster import MEMBER, Roster, Tiers, badge_sub_tier, now_utc
 from .sources import Sources
 from .stripe_hook import EVENT as STRIPE_EVENT
 from .stripe_hook import NAME as STRIPE_NAME
@@ -67,6 +68,8 @@ SEEN_LIMIT = 5000
 DURATION = re.compile(r"^(\d{1,5})([mhdw])$")
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 OBS_SCENE = "obs.scene_changed"
+#: A sub badge seen in chat renews a Twitch membership that ends within this.
+BADGE_RENEW_AHEAD = timedelta(days=3)
 
 
 def parse_duration(text: str) -> timedelta | None:
@@ -99,6 +102,9 @@ class VipPlugin(Plugin[VipConfig]):
         super().__init__()
         #: Chat names seen lately -> who they are (``!vip grant @name`` resolves here).
         self.seen: OrderedDict[str, ViewerRef] = OrderedDict()
+        #: Sub-badge grants asked for in this process (the database dedupes them too).
+        self._badge_seen: set[str] = set()
+        self._tasks: set[asyncio.Task[Granted]] = set()
 
     # -- the parts ---------------------------------------------------------------------------
 
@@ -266,7 +272,44 @@ class VipPlugin(Plugin[VipConfig]):
             self.seen.move_to_end(key)
             if len(self.seen) > SEEN_LIMIT:
                 self.seen.popitem(last=False)
+        if viewer is not None and message.badges and not message.test:
+            self._sub_badge(message, viewer)
         return self.gate.check(message)
+
+    def _sub_badge(self, message: ChatMessage, viewer: ViewerRef) -> None:
+        """A Twitch subscriber's badge in chat keeps their membership going: Twitch renews
+        subs without telling anyone unless the viewer shares a resub message. Once a month
+        per viewer and tier at most, and only when what they hold runs out within 3 days."""
+        shown = badge_sub_tier(message.badges)
+        tier = self.tiers_book.for_twitch(shown) if shown else None
+        if tier is None:
+            return
+        end = self.roster.tier_end(viewer, tier.name)
+        held = self.roster.holds(viewer, {tier.name})
+        if held and (end is None or end - now_utc() > BADGE_RENEW_AHEAD):
+            return
+        month = now_utc().strftime("%Y-%m")
+        source_id = f"{viewer.platform}:{viewer.id}:{tier.name}:{month}"
+        if source_id in self._badge_seen:
+            return
+        if len(self._badge_seen) > SEEN_LIMIT * 10:
+            self._badge_seen.clear()
+        self._badge_seen.add(source_id)
+        task = asyncio.ensure_future(
+            self.engine.grant(
+                Ask(
+                    viewer=viewer,
+                    tier=tier.name,
+                    source="twitch-badge",
+                    source_id=source_id,
+                    duration=timedelta(days=self.config.twitch_sub_days),
+                    reason="sub badge seen in chat",
+                    quiet=True,
+                )
+            )
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _scene(self, event: CustomEvent) -> None:
         scene = event.payload.get("scene")

@@ -25,6 +25,8 @@ from .grants import Ask, Change
 from .models import Membership, TierEmote
 from .roster import MEMBER, SUPPORTER, Roster, Row, Tiers, now_utc, row_of
 
+#: Sources whose memberships renew on the platform, without anything to do here.
+RENEWED_ELSEWHERE = frozenset({"twitch", "twitch-badge"})
 #: Warn this long before a membership runs out.
 WARN_AHEAD = timedelta(days=1)
 #: The scheduler job that ends and warns.
@@ -181,7 +183,7 @@ class Engine:
                 expires_at=change.expires_at,
             )
             accepted = await self.ctx.publish(event)
-            if accepted.duplicate or change.kind != MEMBER:
+            if accepted.duplicate or change.kind != MEMBER or change.quiet:
                 continue
             welcome = self.ctx.config.welcome
             if change.status == "granted" and welcome and tier is not None:
@@ -296,9 +298,11 @@ class Engine:
                 moments.append(row.starts)
             if row.ends is not None:
                 moments.append(row.ends)
-                if warn and row.kind == MEMBER and not row.warned and row.ends - WARN_AHEAD > now:
+                if not warn or row.kind != MEMBER or row.warned or row.source in RENEWED_ELSEWHERE:
+                    continue
+                if row.ends - WARN_AHEAD > now:
                     moments.append(row.ends - WARN_AHEAD)
-                elif warn and row.kind == MEMBER and not row.warned:
+                else:
                     moments.append(now + timedelta(seconds=1))
         if not moments:
             self.ctx.scheduler.cancel(TICK)
@@ -340,6 +344,8 @@ class Engine:
         for row in list(self.roster.rows.values()):
             if row.kind != MEMBER or row.warned or row.ends is None:
                 continue
+            if row.source in RENEWED_ELSEWHERE:
+                continue  # a Twitch sub renews on Twitch: no warning to act on
             if row.ends - WARN_AHEAD > now:
                 continue
             # Only the grant that ends the chain: a renewal queued after it means no warning.

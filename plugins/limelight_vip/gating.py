@@ -22,7 +22,7 @@ from limelight import ChatMessage, PluginContext, Verdict, fill
 from .config import VipConfig
 from .engine import perks_text
 from .models import VipState
-from .roster import Roster, Tiers, now_utc
+from .roster import Roster, Tiers, badge_sub_tier, now_utc
 
 STATE_KEY = "members_only"
 CLOSE_JOB = "members-only-close"
@@ -134,8 +134,13 @@ class Gate:
         viewer = message.viewer
         if self._is_bot(message):
             return Verdict.allow("the bot's own line")
-        if viewer is not None and self.roster.holds(viewer, self.admitted()):
+        admitted = self.admitted()
+        if viewer is not None and self.roster.holds(viewer, admitted):
             return Verdict.allow("member")
+        shown = badge_sub_tier(message.badges) if viewer is not None else None
+        tier = self.tiers.for_twitch(shown) if shown else None
+        if tier is not None and (admitted is None or tier.name in admitted):
+            return Verdict.allow("subscriber (badge)")
         self.hidden += 1
         self._spawn(self._notice(message))
         if self.ctx.config.members_only.enforce == "delete":

@@ -38,6 +38,8 @@ class Ask:
     payment_ref: str = ""
     checkout: str = ""
     amount: Money | None = None
+    #: No welcome in chat (a gift in a bomb, a sub badge seen in chat).
+    quiet: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,7 @@ class Change:
     #: granted, renewed, revoked, expired
     status: str
     expires_at: datetime | None
+    quiet: bool = False
 
 
 def key_of(source: str, source_id: str) -> str:
@@ -120,7 +123,7 @@ async def write(ask: Ask, now: datetime) -> tuple[Membership, Change | None]:
     )
     end = None if ends is None else max(ends, latest) if latest is not None else ends
     status = "renewed" if held else "granted"
-    return row, Change(int(row.id), ask.viewer, ask.tier, ask.kind, status, end)
+    return row, Change(int(row.id), ask.viewer, ask.tier, ask.kind, status, end, ask.quiet)
 
 
 async def revoke(

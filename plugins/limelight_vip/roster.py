@@ -64,6 +64,20 @@ def row_of(m: Membership) -> Row:
     )
 
 
+def badge_sub_tier(message_badges: tuple[str, ...]) -> str | None:
+    """The Twitch sub tier (``1000``/``2000``/``3000``) a chat line's badges show:
+    ``subscriber/<n>`` where ``n`` is 2000+ for tier 2 and 3000+ for tier 3; ``founder``
+    counts as tier 1. ``None`` when the line shows no sub badge."""
+    for badge in message_badges:
+        name, _, version = badge.partition("/")
+        if name == "subscriber":
+            number = int(version) if version.isdigit() else 0
+            return "3000" if number >= 3000 else "2000" if number >= 2000 else "1000"
+        if name == "founder":
+            return "1000"
+    return None
+
+
 class Tiers:
     """The tiers in rank order (lowest first), from the dashboard or the config."""
 
@@ -92,6 +106,10 @@ class Tiers:
 
     def public(self) -> list[Tier]:
         return [Tier(t.name, t.label, t.colour, i) for i, t in enumerate(self.list)]
+
+    def for_twitch(self, sub_tier: str) -> TierConfig | None:
+        wanted = "1000" if sub_tier.lower() == "prime" else sub_tier
+        return next((t for t in self.list if t.twitch_tier == wanted), None)
 
     def with_perk(self, perk: str) -> builtins.set[str]:
         return {t.name for t in self.list if perk in t.perks}

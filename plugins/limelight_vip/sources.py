@@ -108,8 +108,7 @@ class Sources:
     def _twitch(self, event: Subscription) -> list[Ask]:
         if event.viewer is None:
             return []
-        wanted = "1000" if event.tier.lower() == "prime" else event.tier
-        tier = next((t for t in self.tiers.list if t.twitch_tier == wanted), None)
+        tier = self.tiers.for_twitch(event.tier)
         if tier is None:
             return []
         gifter = event.gifter.name if event.gifted and event.gifter is not None else ""
@@ -123,6 +122,7 @@ class Sources:
                 granted_by=gifter or ("anonymous gift" if event.gifted else ""),
                 reason="gifted sub" if event.gifted else f"sub, {event.months} months",
                 payment=key_of(event.source, event.source_id),
+                quiet=event.gifted,
             )
         ]
 

@@ -179,3 +179,20 @@ async def test_twitch_enforcement_deletes_non_members_lines(limelight, fake_twit
     assert req["query"]["message_id"] == "nm-1" and req["query"]["moderator_id"]
     await h.settle()
     assert fake_twitch.deleted == ["nm-1"]
+
+
+async def test_a_twitch_sub_badge_admits_and_keeps_the_membership(vip):
+    v = await vip({"plugins": {"vip": {"members_only": {"tiers": ["tier3"]}}}})
+    await v.plugin.open_members_window(timedelta(minutes=5), reason="tier 3 only")
+    t1 = await v.h.chat_as("subone", "tier one here", badges=("subscriber/12",))
+    t3 = await v.h.chat_as("subthree", "tier three here", badges=("subscriber/3024", "premium/1"))
+    assert not t1.verdict.shown and t3.verdict.shown
+    await wait_until(lambda: v.plugin.is_member(make_viewer("subthree"), {"tier3"}))
+    await wait_until(lambda: v.plugin.is_member(make_viewer("subone"), {"tier1"}))
+    # once a month: more lines write nothing more, and nobody is welcomed for it
+    await v.h.chat_as("subthree", "again", badges=("subscriber/3024",))
+    await v.h.settle()
+    from limelight_vip.models import Membership
+
+    assert await Membership.filter(source="twitch-badge").count() == 2
+    assert not any("Welcome" in s.text for s in v.h.said)
