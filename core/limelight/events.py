@@ -464,6 +464,9 @@ class MembershipChanged(Event):
     expires_at: datetime | None = None
     #: The level as viewers read it (a tier's label, "Gold"); "" when it is ``level``.
     label: str = ""
+    #: Whether it deserves a "new member" alert: false when the payment behind it had an
+    #: alert of its own (a Twitch sub, a tip).
+    alert: bool = True
 
 
 @dataclass(kw_only=True, slots=True)

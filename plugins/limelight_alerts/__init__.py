@@ -322,7 +322,7 @@ class AlertsPlugin(Plugin[AlertsConfig]):
                 "display_amount": self.ctx.money(event.amount),
             }
         elif isinstance(event, MembershipChanged):
-            if event.status.lower() not in WELCOME_STATUSES:
+            if event.status.lower() not in WELCOME_STATUSES or not event.alert:
                 return None
             data = {
                 "name": self._name(event),

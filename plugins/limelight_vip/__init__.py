@@ -305,6 +305,7 @@ class VipPlugin(Plugin[VipConfig]):
                     duration=timedelta(days=self.config.twitch_sub_days),
                     reason="sub badge seen in chat",
                     quiet=True,
+                    alert=False,
                 )
             )
         )

@@ -181,6 +181,7 @@ class Engine:
                 label=label,
                 status=change.status,
                 expires_at=change.expires_at,
+                alert=change.alert and change.kind == MEMBER,
             )
             accepted = await self.ctx.publish(event)
             if accepted.duplicate or change.kind != MEMBER or change.quiet:

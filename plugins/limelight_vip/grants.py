@@ -40,6 +40,8 @@ class Ask:
     amount: Money | None = None
     #: No welcome in chat (a gift in a bomb, a sub badge seen in chat).
     quiet: bool = False
+    #: A "new member" alert (not when the payment had its own: a Twitch sub, a tip).
+    alert: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,7 @@ class Change:
     status: str
     expires_at: datetime | None
     quiet: bool = False
+    alert: bool = True
 
 
 def key_of(source: str, source_id: str) -> str:
@@ -123,7 +126,8 @@ async def write(ask: Ask, now: datetime) -> tuple[Membership, Change | None]:
     )
     end = None if ends is None else max(ends, latest) if latest is not None else ends
     status = "renewed" if held else "granted"
-    return row, Change(int(row.id), ask.viewer, ask.tier, ask.kind, status, end, ask.quiet)
+    change = Change(int(row.id), ask.viewer, ask.tier, ask.kind, status, end, ask.quiet, ask.alert)
+    return row, change
 
 
 async def revoke(

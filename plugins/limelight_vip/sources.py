@@ -123,6 +123,7 @@ class Sources:
                 reason="gifted sub" if event.gifted else f"sub, {event.months} months",
                 payment=key_of(event.source, event.source_id),
                 quiet=event.gifted,
+                alert=False,  # the sub has its own alert
             )
         ]
 
@@ -156,6 +157,7 @@ class Sources:
                     reason=f"{event.provider or event.source} membership",
                     payment=key,
                     amount=event.amount,
+                    alert=False,  # the tip has its own alert
                 )
             )
         else:
@@ -171,6 +173,7 @@ class Sources:
                         reason=f"tip of {self.ctx.money(event.amount)}",
                         payment=key,
                         amount=event.amount,
+                        alert=False,
                     )
                 )
         level = self._best_level(event.amount)
@@ -295,6 +298,10 @@ class Sources:
                     row.kind,
                     "renewed" if earlier else "granted",
                     row.ends,
+                    # as record() decided: gifts are not welcomed one by one, and only a
+                    # payment without an alert of its own (Stripe) gets a member alert
+                    quiet=row.source == "twitch" and bool(row.granted_by),
+                    alert=row.source == STRIPE_SOURCE or not row.payment,
                 )
             )
         return changes

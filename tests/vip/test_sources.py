@@ -252,3 +252,16 @@ async def test_purchase_rule_and_supporter_levels(vip):
     )
     assert not v.plugin.is_member(erin)
     assert badges_of(v, erin) == []
+
+
+async def test_member_alerts_only_where_no_other_alert_played(vip):
+    v = await vip({"plugins": {"vip": GOLD}})
+    ann = make_viewer("ann")
+    await v.h.publish(Subscription(source="twitch", source_id="s-ann", viewer=ann, tier="1000"))
+    await v.plugin.grant(ann, "gold", duration=None, source="giveaway", source_id="g-1")
+    await v.h.settle()
+    alerts = await v.h.services.overlays.history("alerts")
+    kinds = sorted(a["kind"] for a in alerts)
+    assert kinds == ["membership.changed", "subscription"]  # the sub alerted once, as a sub
+    [member] = [a for a in alerts if a["kind"] == "membership.changed"]
+    assert member["data"]["level"] == "Gold" and member["data"]["name"] == "ann"

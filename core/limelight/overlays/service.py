@@ -526,9 +526,10 @@ class OverlayService:
         highlight = False
         if self.badges is not None:
             for b in self.badges.for_viewer(viewer):
-                badges.append(
-                    {"name": b.name, "label": b.label, "icon": b.icon, "colour": b.colour}
-                )
+                badge = {"name": b.name, "label": b.label, "icon": b.icon}
+                if b.colour:
+                    badge["colour"] = b.colour
+                badges.append(badge)
                 highlight = highlight or b.highlight
         # Text and emote parts: pages insert text with textContent and emotes as <img>
         # whose src is the server's, so a line can never become HTML.
