@@ -203,6 +203,7 @@ class Dashboard:
             {
                 "members": [self.row_json(r, now) for r in rows],
                 "counts": counts,
+                "labels": {t.name: t.label for t in self.plugin.tiers_book.list},
                 "window": self._window_state(),
             }
         )

@@ -90,7 +90,7 @@
         rows.appendChild(tr);
       }
       data.members.forEach((m) => rows.appendChild(memberRow(m)));
-      const parts = Object.keys(data.counts).map((t) => t + ": " + data.counts[t]);
+      const parts = Object.keys(data.counts).map((t) => (data.labels[t] || t) + ": " + data.counts[t]);
       counts.textContent = parts.length ? "Current members — " + parts.join(", ") : "No current members.";
       showWindow(data.window);
     } catch (err) { showError(err); }
