@@ -105,7 +105,9 @@ class Tiers:
         return None
 
     def public(self) -> list[Tier]:
-        return [Tier(t.name, t.label, t.colour, i) for i, t in enumerate(self.list)]
+        return [
+            Tier(t.name, t.label, t.colour, i, frozenset(t.perks)) for i, t in enumerate(self.list)
+        ]
 
     def for_twitch(self, sub_tier: str) -> TierConfig | None:
         wanted = "1000" if sub_tier.lower() == "prime" else sub_tier

@@ -145,3 +145,24 @@ async def test_test_events_write_nothing(vip):
         Subscription(source="twitch", source_id="t-1", viewer=make_viewer("t"), test=True)
     )
     assert await Membership.all().count() == 0
+
+
+async def test_scheduled_windows_and_perks_in_the_api(vip):
+    config = {
+        "plugins": {
+            "vip": {
+                "tiers": [{"name": "gold", "perks": ["early_access", "room"]}],
+                "members_only": {"schedule": [{"cron": "0 20 * * fri", "minutes": 15}]},
+            }
+        }
+    }
+    v = await vip(config)
+    [tier] = v.plugin.tiers()
+    assert tier.perks == frozenset({"early_access", "room"}) and tier.label == "Gold"
+    job = v.h.services.scheduler._aps.get_job("vip:members-only-0")
+    assert job is not None
+    assert "day_of_week='fri'" in str(job.trigger) and "hour='20'" in str(job.trigger)
+    await job.func(*job.args)
+    assert v.plugin.members_window_open()
+    await v.h.settle()
+    assert v.h.said[-1].text == "Chat is members-only for 15 minutes."
