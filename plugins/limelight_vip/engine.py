@@ -19,7 +19,7 @@ from limelight.db import in_transaction
 from tortoise.exceptions import IntegrityError
 
 from . import grants
-from .api import Granted
+from .api import Granted, Held
 from .config import VipConfig
 from .grants import Ask, Change
 from .models import Membership, TierEmote
@@ -242,8 +242,6 @@ class Engine:
             await self.announce([change])
         held = self.roster.held(ask.viewer)
         if held is None or held.tier != row.tier:
-            from .api import Held
-
             held = Held(
                 ViewerRef(row.viewer_platform, row.viewer_id, row.viewer_name),
                 row.tier,

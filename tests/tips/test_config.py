@@ -110,7 +110,7 @@ def test_doctor_checks_each_webhook_table_against_its_provider(tmp_path, capsys)
     assert "webhooks: FAIL  webhooks.stripe.tolerence: unknown key" in out
     assert (
         "[webhooks.patreon]: no installed plugin provides /webhooks/patreon "
-        "(providers: generic, kofi, stripe)"
+        "(providers: generic, kofi, stripe, vip-stripe)"
     ) in out
     for secret in ("good-token-123", "short", "whsec_12345678", "whatever-secret-value"):
         assert secret not in out
