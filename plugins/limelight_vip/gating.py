@@ -142,7 +142,11 @@ class Gate:
         if tier is not None and (admitted is None or tier.name in admitted):
             return Verdict.allow("subscriber (badge)")
         self.hidden += 1
-        self._spawn(self._notice(message))
+        config = self.ctx.config.members_only
+        now = time.monotonic()
+        if config.notice and now - self._last_notice >= config.notice_cooldown:
+            self._last_notice = now  # taken here, so a burst of hidden lines sends one
+            self._spawn(self._notice(message))
         if self.ctx.config.members_only.enforce == "delete":
             # The core deletes the line on its platform (Helix moderation on Twitch).
             return Verdict.delete("members-only chat")
@@ -161,9 +165,7 @@ class Gate:
         """One notice per ``notice_cooldown`` telling non-members how to join."""
         config = self.ctx.config.members_only
         try:
-            now = time.monotonic()
-            if config.notice and now - self._last_notice >= config.notice_cooldown:
-                self._last_notice = now
+            if config.notice:
                 admitted = self.admitted()
                 names = [t.label for t in self.tiers.list if admitted is None or t.name in admitted]
                 await self.ctx.chat.say(
