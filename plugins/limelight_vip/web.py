@@ -527,6 +527,12 @@ class Dashboard:
             {
                 "nav": [],
                 "found": found is not None,
+                # who the membership is for (the members' room builds its link from it)
+                "viewer": (
+                    ViewerRef(found.viewer_platform, found.viewer_id, found.viewer_name)
+                    if found
+                    else None
+                ),
                 "name": found.viewer_name if found else "",
                 "tier": self.plugin.tiers_book.label(found.tier) if found else "",
                 "ends": found.ends.strftime("%Y-%m-%d") if found and found.ends else "",
