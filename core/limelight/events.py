@@ -341,6 +341,9 @@ class Tip(Event):
     anonymous: bool = False
     #: What the provider calls it: ``donation``, ``subscription``, ``shop_order``, ``checkout``.
     kind: str = ""
+    #: The membership plan a ``subscription`` payment is for, as the provider names it
+    #: (Ko-fi's ``tier_name``); "" otherwise.
+    plan: str = ""
     #: The provider's own time for it, as sent, when that was unreadable or outside
     #: 2000-01-01 .. now + 1 day (``occurred_at`` is then when it was received); else "".
     provider_time: str = ""
@@ -467,6 +470,11 @@ class MembershipChanged(Event):
     status: str
     #: When it ends (``null``: never, or it just ended).
     expires_at: datetime | None = None
+    #: The level as viewers read it (a tier's label, "Gold"); "" when it is ``level``.
+    label: str = ""
+    #: Whether it deserves a "new member" alert: false when the payment behind it had an
+    #: alert of its own (a Twitch sub, a tip).
+    alert: bool = True
 
 
 @dataclass(kw_only=True, slots=True)
@@ -528,6 +536,15 @@ class CustomEvent(Event):
         wire = Event.to_wire(self)
         wire["type"] = self.custom_type
         return wire
+
+
+@dataclass(kw_only=True, slots=True)
+class MoneyCustomEvent(CustomEvent):
+    """A plugin's own money event (declared ``EventType(name, money=True)``): committed with
+    what every ``record_events`` writes for it before its sender is answered, like a tip.
+    A subscription payment on a plugin's own Stripe endpoint is one."""
+
+    money: ClassVar[bool] = True
 
 
 def event_type_name(event: Event) -> str:

@@ -184,6 +184,10 @@ class Badge:
     label: str
     icon: str = ""
     description: str = ""
+    #: Chat lines of viewers holding it stand out in chat overlays (a paid tier's perk).
+    highlight: bool = False
+    #: The badge's colour (``#rrggbb``) for overlays that draw a text badge; "" for none.
+    colour: str = ""
 
     @property
     def key(self) -> str:

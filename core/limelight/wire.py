@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from . import edge
-from .events import EVENT_TYPES, CustomEvent, Event, EventError, ViewerRef
+from .events import EVENT_TYPES, CustomEvent, Event, EventError, MoneyCustomEvent, ViewerRef
 
 if TYPE_CHECKING:
     from .models import EventRecord
@@ -98,7 +98,9 @@ def _build(
     if host is not None and etype in host.event_types:
         if not isinstance(data, dict):
             raise EventError("data must be an object")
-        return CustomEvent(
+        declared = host.event_types.get(etype)
+        kind = MoneyCustomEvent if declared is not None and declared.money else CustomEvent
+        return kind(
             custom_type=etype,
             payload=data,
             source=source,

@@ -338,9 +338,14 @@ class AlertsPlugin(Plugin[AlertsConfig]):
                 "display_amount": self.ctx.money(event.amount),
             }
         elif isinstance(event, MembershipChanged):
-            if event.status.lower() not in WELCOME_STATUSES:
+            if event.status.lower() not in WELCOME_STATUSES or not event.alert:
                 return None
-            data = {"name": self._name(event), "level": event.level, "status": event.status}
+            data = {
+                "name": self._name(event),
+                "level": event.label or event.level,
+                "tier": event.level,
+                "status": event.status,
+            }
         else:
             return None
         if config.show_messages and message:

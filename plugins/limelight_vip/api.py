@@ -32,6 +32,9 @@ class Tier:
     colour: str
     #: Higher ranks are better tiers ("members first" windows admit this rank and up).
     rank: int
+    #: What it gives: ``emotes``, ``room``, ``content``, ``members_only_chat``,
+    #: ``early_access`` (the shop admits tiers with it to drops early).
+    perks: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -246,6 +246,18 @@ class FakeTwitch:
         self.chat_sent: list[dict[str, Any]] = []
         self.deleted: list[str] = []
         self.chat_settings: list[dict[str, Any]] = []
+        #: The channel's chat settings as Helix reports them (changed by PATCH).
+        self.chat_state: dict[str, Any] = {
+            "slow_mode": False,
+            "slow_mode_wait_time": None,
+            "follower_mode": False,
+            "follower_mode_duration": None,
+            "subscriber_mode": False,
+            "emote_mode": False,
+            "unique_chat_mode": False,
+            "non_moderator_chat_delay": False,
+            "non_moderator_chat_delay_duration": None,
+        }
         self.whispers: list[dict[str, Any]] = []
         #: When set, Helix chat sends answer ``is_sent: false`` with this reason.
         self.drop_reason: str | None = None
@@ -849,9 +861,28 @@ class FakeTwitch:
         entry = await self._record(request)
         if not self._authorized(request):
             return self._error(401, "Invalid OAuth token")
-        self.chat_settings.append(entry["json"] or {})
+        change = entry["json"] or {}
+        self.chat_settings.append(change)
+        # Helix answers with the channel's whole settings after the change (dev.twitch.tv
+        # "Update Chat Settings": every mode and its value field, nulls where off).
+        self.chat_state.update(change)
+        for mode, value_field in (
+            ("slow_mode", "slow_mode_wait_time"),
+            ("follower_mode", "follower_mode_duration"),
+            ("non_moderator_chat_delay", "non_moderator_chat_delay_duration"),
+        ):
+            if not self.chat_state[mode]:
+                self.chat_state[value_field] = None
         return web.json_response(
-            {"data": [{"broadcaster_id": self.broadcaster_id, **(entry["json"] or {})}]}
+            {
+                "data": [
+                    {
+                        "broadcaster_id": self.broadcaster_id,
+                        "moderator_id": entry["query"].get("moderator_id", ""),
+                        **self.chat_state,
+                    }
+                ]
+            }
         )
 
     async def _whisper(self, request: web.Request) -> web.Response:

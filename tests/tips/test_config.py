@@ -117,7 +117,7 @@ def test_doctor_checks_each_webhook_table_against_its_provider(tmp_path, capsys)
         out,
     )
     assert found is not None, out
-    assert {"generic", "kofi", "stripe"} <= set(found.group(1).split(", "))
+    assert {"generic", "kofi", "stripe", "vip-stripe"} <= set(found.group(1).split(", "))
     for secret in ("good-token-123", "short", "whsec_12345678", "whatever-secret-value"):
         assert secret not in out
     assert _check_webhooks(make_settings(tmp_path), host) == 0

@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from ..chat.service import ChatService
     from ..commit import Transaction
     from ..config import Settings
-    from ..emotes import EmoteBook
+    from ..emotes import EmoteBook, Fragment
     from ..plugins import PluginHost
 
 log = logging.getLogger("limelight.overlays")
@@ -611,16 +611,20 @@ class OverlayService:
         (a page may hide those)."""
         viewer = event.viewer
         badges = []
+        highlight = False
         if self.badges is not None:
-            badges = [
-                {"name": b.name, "label": b.label, "icon": b.icon}
-                for b in self.badges.for_viewer(viewer)
-            ]
+            for b in self.badges.for_viewer(viewer):
+                badge = {"name": b.name, "label": b.label, "icon": b.icon}
+                if b.colour:
+                    badge["colour"] = b.colour
+                badges.append(badge)
+                highlight = highlight or b.highlight
+        # Text and emote parts: pages insert text with textContent and emotes as <img>
+        # whose src is the server's, so a line can never become HTML.
         placed = parse_placed(event.emotes, event.text)
-        if self.emotes is not None:
-            fragments: list[Any] = list(self.emotes.split(event.text, viewer, placed))
-        else:
-            fragments = [{"text": event.text}] if event.text else []
+        fragments: list[Fragment] = (
+            self.emotes.split(event.text, viewer, placed) if self.emotes is not None else []
+        ) or ([{"text": event.text}] if event.text else [])
         return {
             "id": event.source_id,
             "source": event.source,
@@ -632,6 +636,7 @@ class OverlayService:
             "roles": sorted(event.roles),
             "platform_badges": _platform_badges(event.badges, event.badge_images),
             "badges": badges,
+            "highlight": highlight,
             "first": event.first,
             "command": event.text.startswith(self.settings.chat.prefix),
             "bot": False,

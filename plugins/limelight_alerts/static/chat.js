@@ -50,6 +50,7 @@
     span.className = "badge badge-" + cssName(b.name);
     span.textContent = icon || b.label || b.name || "";
     span.title = b.label || "";
+    if (typeof b.colour === "string" && COLOR.test(b.colour)) span.style.color = b.colour;
     return span;
   }
 
@@ -111,7 +112,7 @@
     if (m.id && has(String(m.id))) return; // the same line twice (a platform's echo)
     var li = document.createElement("li");
     li.className = "chat-line" + (m.first ? " first" : "") + (m.test ? " is-test" : "") +
-      (m.bot ? " is-bot" : "");
+      (m.bot ? " is-bot" : "") + (m.highlight ? " highlight" : "");
     li.setAttribute("data-id", String(m.id || ""));
     li.setAttribute("data-viewer", viewerKey(m.viewer));
     var badges = document.createElement("span");

@@ -92,5 +92,6 @@ async def handle(intake: Intake, request: web.Request, body: bytes) -> list[Even
             provider=NAME,
             anonymous=not is_public,
             kind=TYPES[kind],
+            plan=common.text(payload, "tier_name") if kind == "Subscription" else "",
         )
     ]

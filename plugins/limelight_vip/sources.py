@@ -1,0 +1,307 @@
+"""Which events grant, extend or revoke memberships, written in ``record_events``.
+
+Why here: a membership is what a payment leaves behind, so it is written in the bus's
+transaction, with the payment, before the provider gets its 2xx; a replay, a retry or a
+crash between the two can never grant twice or lose the grant. Sources:
+
+* Twitch ``subscription`` events (subs, resubs, gifts: the recipient is the member, the
+  gifter is credited in ``granted_by``), tier ``1000``/``2000``/``3000``/``prime`` mapped
+  through each tier's ``twitch_tier``;
+* Ko-fi membership payments: ``tip`` events of kind ``subscription`` (the tips plugin owns
+  the one Ko-fi webhook), the tier from their ``plan`` (Ko-fi's ``tier_name``);
+* the one-off purchase rules and the supporter levels (other tips);
+* ``vip.stripe`` events from this plugin's own Stripe endpoint;
+* ``refund`` events for a payment that granted: the grant (and its subscription's other
+  grants) is revoked.
+
+The keys: a grant's ``(source, source_id)`` is the paying event's own, prefixed for the
+rules (``vip-purchase``, ``vip-supporter``) so one tip can also give a supporter badge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from limelight import (
+    Event,
+    MoneyCustomEvent,
+    PluginContext,
+    Refund,
+    Subscription,
+    Tip,
+    Transaction,
+    edge,
+)
+from limelight.money import Money
+
+from . import grants
+from .config import PurchaseRule, SupporterLevel, VipConfig
+from .engine import Engine
+from .grants import Ask, Change, key_of
+from .models import Membership
+from .roster import SUPPORTER, Tiers, now_utc
+from .stripe_hook import EVENT as STRIPE_EVENT
+from .stripe_hook import NAME as STRIPE_SOURCE
+
+
+@dataclass
+class Batch:
+    """What one ``record_events`` call wrote, for memory once it commits."""
+
+    written: list[Membership] = field(default_factory=list)
+    dropped: list[int] = field(default_factory=list)
+
+
+class Sources:
+    def __init__(self, ctx: PluginContext[VipConfig], tiers: Tiers, engine: Engine) -> None:
+        self.ctx = ctx
+        self.tiers = tiers
+        self.engine = engine
+
+    async def record(self, events: list[Event], tx: Transaction) -> dict[int, list[Change]]:
+        out: dict[int, list[Change]] = {}
+        batch = Batch()
+        for event in events:
+            if event.id is None or event.test:
+                continue
+            changes = await self._one(event, batch)
+            if changes is not None:
+                out[event.id] = changes
+        if batch.written or batch.dropped:
+            tx.on_commit(lambda: self.engine.committed(batch.written, batch.dropped))
+        return out
+
+    async def _one(self, event: Event, batch: Batch) -> list[Change] | None:
+        if isinstance(event, Subscription):
+            return await self._grant(batch, self._twitch(event))
+        if isinstance(event, Tip):
+            return await self._tip(event, batch)
+        if isinstance(event, Refund):
+            rows = await grants.paid_by(key_of(event.original_source, event.original_id))
+            return await self._revoke(batch, rows, event.reason or "refunded")
+        if isinstance(event, MoneyCustomEvent) and event.custom_type == STRIPE_EVENT:
+            return await self._stripe(event, batch)
+        return None
+
+    async def _grant(self, batch: Batch, asks: list[Ask]) -> list[Change] | None:
+        if not asks:
+            return None
+        changes: list[Change] = []
+        now = now_utc()
+        for ask in asks:
+            row, change = await grants.write(ask, now)
+            if change is not None:
+                batch.written.append(row)
+                changes.append(change)
+        return changes
+
+    async def _revoke(self, batch: Batch, rows: list[Membership], reason: str) -> list[Change]:
+        if not rows:
+            return []
+        done, changes = await grants.revoke(rows, reason, now_utc())
+        batch.dropped.extend(int(r.id) for r in done)
+        return changes
+
+    # -- Twitch ------------------------------------------------------------------------------
+
+    def _twitch(self, event: Subscription) -> list[Ask]:
+        if event.viewer is None:
+            return []
+        tier = self.tiers.for_twitch(event.tier)
+        if tier is None:
+            return []
+        gifter = event.gifter.name if event.gifted and event.gifter is not None else ""
+        return [
+            Ask(
+                viewer=event.viewer,
+                tier=tier.name,
+                source=event.source,
+                source_id=event.source_id,
+                duration=timedelta(days=self.ctx.config.twitch_sub_days),
+                granted_by=gifter or ("anonymous gift" if event.gifted else ""),
+                reason="gifted sub" if event.gifted else f"sub, {event.months} months",
+                payment=key_of(event.source, event.source_id),
+                quiet=event.gifted,
+                alert=False,  # the sub has its own alert
+            )
+        ]
+
+    # -- tips: Ko-fi memberships, purchase rules, supporter levels ------------------------------
+
+    async def _tip(self, event: Tip, batch: Batch) -> list[Change] | None:
+        viewer = event.viewer
+        if viewer is None or event.amount.minor <= 0:
+            return None
+        key = key_of(event.source, event.source_id)
+        asks: list[Ask] = []
+        config = self.ctx.config
+        if event.kind == "subscription":
+            tier = self.tiers.find(event.plan) if event.plan else None
+            if tier is None:
+                tier = self.tiers.list[0]
+                if event.plan:
+                    self.ctx.log.warning(
+                        "Ko-fi membership tier %r matches no tier; granting %s (set the "
+                        "tier's kofi_tier)",
+                        edge.clean_text(event.plan, 60),
+                        tier.name,
+                    )
+            asks.append(
+                Ask(
+                    viewer=viewer,
+                    tier=tier.name,
+                    source=event.source,
+                    source_id=event.source_id,
+                    duration=timedelta(days=config.kofi_days),
+                    reason=f"{event.provider or event.source} membership",
+                    payment=key,
+                    amount=event.amount,
+                    alert=False,  # the tip has its own alert
+                )
+            )
+        else:
+            rule = self._best_rule(event.amount)
+            if rule is not None:
+                asks.append(
+                    Ask(
+                        viewer=viewer,
+                        tier=rule.tier,
+                        source="vip-purchase",
+                        source_id=key,
+                        duration=timedelta(days=rule.days),
+                        reason=f"tip of {self.ctx.money(event.amount)}",
+                        payment=key,
+                        amount=event.amount,
+                        alert=False,
+                    )
+                )
+        level = self._best_level(event.amount)
+        if level is not None:
+            asks.append(
+                Ask(
+                    viewer=viewer,
+                    tier=level.name,
+                    kind=SUPPORTER,
+                    source="vip-supporter",
+                    source_id=key,
+                    duration=timedelta(days=level.days) if level.days else None,
+                    reason=f"tip of {self.ctx.money(event.amount)}",
+                    payment=key,
+                )
+            )
+        return await self._grant(batch, asks)
+
+    def _best_rule(self, amount: Money) -> PurchaseRule | None:
+        best = None
+        for rule in self.ctx.config.purchases:
+            minimum = rule.minimum
+            if minimum.currency != amount.currency or amount.minor < minimum.minor:
+                continue
+            if self.tiers.get(rule.tier) is None:
+                continue
+            if best is None or self.tiers.rank[rule.tier] > self.tiers.rank[best.tier]:
+                best = rule
+        return best
+
+    def _best_level(self, amount: Money) -> SupporterLevel | None:
+        best = None
+        for level in self.ctx.config.supporter_levels:
+            minimum = level.minimum
+            if minimum.currency != amount.currency or amount.minor < minimum.minor:
+                continue
+            if best is None or minimum.minor > best.minimum.minor:
+                best = level
+        return best
+
+    # -- Stripe ------------------------------------------------------------------------------
+
+    async def _stripe(self, event: MoneyCustomEvent, batch: Batch) -> list[Change] | None:
+        data = event.payload
+        action = data.get("action")
+        subscription = str(data.get("subscription") or "")
+        if action == "ref":
+            await Membership.filter(source=STRIPE_SOURCE, source_id=str(data["invoice"])).update(
+                payment_ref=str(data["payment_intent"])[:200]
+            )
+            return None
+        if action == "refunded":
+            rows = await grants.of_subscription(subscription)
+            return await self._revoke(batch, rows, str(data.get("reason") or "refunded"))
+        until = edge.parse_time(str(data["until"]))
+        if action == "ended":
+            rows = await grants.of_subscription(subscription)
+            for row in rows:
+                if row.ended_at is None and (row.ends is None or row.ends > until):
+                    row.ends = max(until, row.starts)
+                    await row.save(update_fields=["ends"])
+                    batch.dropped.append(int(row.id))
+                    batch.written.append(row)
+            return None
+        if action != "paid" or event.viewer is None:
+            return None
+        tier = str(data.get("tier") or "")
+        if self.tiers.get(tier) is None:
+            tier = self.tiers.list[0].name
+        amount = None
+        if data.get("amount") and data.get("currency"):
+            amount = Money.parse(str(data["amount"]), str(data["currency"]))
+        invoice = str(data.get("invoice") or event.source_id)
+        return await self._grant(
+            batch,
+            [
+                Ask(
+                    viewer=event.viewer,
+                    tier=tier,
+                    source=STRIPE_SOURCE,
+                    source_id=event.source_id,
+                    until=until,
+                    reason="Stripe subscription",
+                    payment=key_of(STRIPE_SOURCE, invoice),
+                    subscription=subscription,
+                    payment_ref=str(data.get("payment_intent") or ""),
+                    checkout=str(data.get("session") or ""),
+                    amount=amount,
+                )
+            ],
+        )
+
+    async def read_back(self, event: Event) -> list[Change]:
+        """What ``record_events`` wrote for ``event`` before a restart (its ``on_event``
+        runs again): the grants it paid for, announced again (deduped on the bus)."""
+        if event.test or not isinstance(event, Subscription | Tip | MoneyCustomEvent):
+            return []
+        key = key_of(event.source, event.source_id)
+        rows = await Membership.filter(payment=key, revoked_at=None).order_by("id")
+        if isinstance(event, MoneyCustomEvent):
+            rows = await Membership.filter(
+                source=STRIPE_SOURCE, source_id=event.source_id, revoked_at=None
+            )
+        changes: list[Change] = []
+        for row in rows:
+            earlier = await Membership.filter(
+                viewer_platform=row.viewer_platform,
+                viewer_id=row.viewer_id,
+                kind=row.kind,
+                tier=row.tier,
+                id__lt=row.id,
+                revoked_at=None,
+                ends__gte=row.starts,
+            ).exists()
+            from limelight import ViewerRef
+
+            changes.append(
+                Change(
+                    int(row.id),
+                    ViewerRef(row.viewer_platform, row.viewer_id, row.viewer_name),
+                    row.tier,
+                    row.kind,
+                    "renewed" if earlier else "granted",
+                    row.ends,
+                    # as record() decided: gifts are not welcomed one by one, and only a
+                    # payment without an alert of its own (Stripe) gets a member alert
+                    quiet=row.source == "twitch" and bool(row.granted_by),
+                    alert=row.source == STRIPE_SOURCE or not row.payment,
+                )
+            )
+        return changes

@@ -1,0 +1,262 @@
+// The Members dashboard. Every value that came from a viewer or a provider is inserted with
+// textContent (never innerHTML); the page runs under a CSP without inline scripts, and
+// every request goes through the core's CSRF-guarded limelightFetch / limelightApi.
+"use strict";
+
+(function () {
+  const api = window.limelightApi;
+  const fetchGuarded = window.limelightFetch;
+  const PERKS = ["emotes", "room", "content", "members_only_chat", "early_access"];
+
+  function el(tag, text, className) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (className) node.className = className;
+    return node;
+  }
+
+  const errorBox = document.getElementById("vip-error");
+  function showError(err) {
+    errorBox.hidden = false;
+    errorBox.textContent = err && err.message ? err.message : String(err);
+  }
+  function clearError() { errorBox.hidden = true; errorBox.textContent = ""; }
+
+  // -- members --------------------------------------------------------------------------
+  const filters = document.getElementById("vip-filters");
+  const rows = document.getElementById("vip-rows");
+  const counts = document.getElementById("vip-counts");
+  const exportLink = document.getElementById("vip-export");
+
+  function query() {
+    const params = new URLSearchParams();
+    for (const [key, value] of new FormData(filters).entries()) {
+      if (String(value).trim()) params.set(key, String(value).trim());
+    }
+    return params;
+  }
+
+  function when(iso) {
+    return iso ? new Date(iso).toLocaleString() : "—";
+  }
+
+  function memberRow(m) {
+    const tr = el("tr", null, m.status);
+    tr.appendChild(el("td", m.viewer.name + " (" + m.viewer.platform + ")"));
+    tr.appendChild(el("td", m.kind === "member" ? m.tier_label : "supporter: " + m.tier));
+    tr.appendChild(el("td", m.source + (m.granted_by ? " · " + m.granted_by : "")));
+    tr.appendChild(el("td", when(m.starts)));
+    tr.appendChild(el("td", m.ends ? when(m.ends) : "no end"));
+    tr.appendChild(el("td", m.status));
+    tr.appendChild(el("td", m.amount || ""));
+    const actions = el("td");
+    if (m.status === "current" || m.status === "queued") {
+      const extend = el("button", "+30 days");
+      extend.type = "button";
+      extend.addEventListener("click", async () => {
+        try {
+          await api("/api/vip/members/" + m.id + "/extend", { method: "POST", body: JSON.stringify({ days: 30 }) });
+          load();
+        } catch (err) { showError(err); }
+      });
+      const revoke = el("button", "Revoke", "danger");
+      revoke.type = "button";
+      revoke.addEventListener("click", async () => {
+        if (!window.confirm("Revoke " + m.viewer.name + "'s " + m.tier_label + " membership?")) return;
+        try {
+          await api("/api/vip/members/" + m.id + "/revoke", { method: "POST", body: JSON.stringify({}) });
+          load();
+        } catch (err) { showError(err); }
+      });
+      if (m.ends) actions.appendChild(extend);
+      actions.appendChild(revoke);
+    }
+    tr.appendChild(actions);
+    return tr;
+  }
+
+  async function load() {
+    clearError();
+    const params = query();
+    exportLink.href = "/api/vip/export.csv?" + params.toString();
+    try {
+      const data = await api("/api/vip/members?" + params.toString());
+      rows.replaceChildren();
+      if (!data.members.length) {
+        const tr = el("tr");
+        const td = el("td", "No memberships match.", "empty");
+        td.colSpan = 8;
+        tr.appendChild(td);
+        rows.appendChild(tr);
+      }
+      data.members.forEach((m) => rows.appendChild(memberRow(m)));
+      const parts = Object.keys(data.counts).map((t) => (data.labels[t] || t) + ": " + data.counts[t]);
+      counts.textContent = parts.length ? "Current members — " + parts.join(", ") : "No current members.";
+      showWindow(data.window);
+    } catch (err) { showError(err); }
+  }
+  filters.addEventListener("submit", (e) => { e.preventDefault(); load(); });
+
+  // -- grant ------------------------------------------------------------------------------
+  const grantForm = document.getElementById("vip-grant");
+  grantForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const form = new FormData(grantForm);
+    const id = (window.crypto && window.crypto.randomUUID) ? window.crypto.randomUUID()
+      : String(Date.now()) + Math.random().toString(16).slice(2);
+    try {
+      await api("/api/vip/members", {
+        method: "POST",
+        body: JSON.stringify({
+          name: String(form.get("name") || ""),
+          tier: String(form.get("tier") || ""),
+          days: parseInt(String(form.get("days") || "0"), 10) || 0,
+          reason: String(form.get("reason") || ""),
+          request_id: id,
+        }),
+      });
+      grantForm.reset();
+      load();
+    } catch (err) { showError(err); }
+  });
+
+  // -- members-only chat ------------------------------------------------------------------
+  const windowState = document.getElementById("vip-window-state");
+  function showWindow(w) {
+    if (!w) return;
+    windowState.textContent = w.open
+      ? "members-only until " + new Date(w.until).toLocaleTimeString() + " (" + w.reason + ")"
+      : "open to everyone";
+  }
+  document.getElementById("vip-window-on").addEventListener("click", async () => {
+    const minutes = parseInt(document.getElementById("vip-window-minutes").value, 10) || 10;
+    try { showWindow(await api("/api/vip/window", { method: "POST", body: JSON.stringify({ open: true, minutes }) })); }
+    catch (err) { showError(err); }
+  });
+  document.getElementById("vip-window-off").addEventListener("click", async () => {
+    try { showWindow(await api("/api/vip/window", { method: "POST", body: JSON.stringify({ open: false }) })); }
+    catch (err) { showError(err); }
+  });
+
+  // -- emotes -----------------------------------------------------------------------------
+  const emoteForm = document.getElementById("vip-emote");
+  const emoteList = document.getElementById("vip-emotes");
+  async function loadEmotes() {
+    try {
+      const data = await api("/api/vip/emotes");
+      emoteList.replaceChildren();
+      data.emotes.forEach((e) => {
+        const li = el("li");
+        const img = el("img");
+        img.src = e.url;
+        img.alt = ":" + e.code + ":";
+        li.appendChild(img);
+        li.appendChild(el("code", ":" + e.code + ":"));
+        li.appendChild(el("span", e.tier));
+        const del = el("button", "Delete", "danger");
+        del.type = "button";
+        del.addEventListener("click", async () => {
+          try { await api("/api/vip/emotes/" + e.id, { method: "DELETE" }); loadEmotes(); }
+          catch (err) { showError(err); }
+        });
+        li.appendChild(del);
+        emoteList.appendChild(li);
+      });
+    } catch (err) { showError(err); }
+  }
+  emoteForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      const response = await fetchGuarded("/p/vip/emotes", { method: "POST", body: new FormData(emoteForm) });
+      if (!response.ok) {
+        const body = await response.json().catch(() => ({}));
+        throw new Error(body.error || ("upload failed (" + response.status + ")"));
+      }
+      emoteForm.reset();
+      loadEmotes();
+    } catch (err) { showError(err); }
+  });
+
+  // -- tiers ------------------------------------------------------------------------------
+  const tierBody = document.getElementById("vip-tiers");
+  const tierState = document.getElementById("vip-tier-state");
+  const FIELDS = ["name", "label", "colour", "badge", "perks", "highlight", "twitch_tier",
+                  "kofi_tier", "price", "currency", "period", "stripe_payment_link"];
+
+  function tierRow(t) {
+    const tr = el("tr");
+    FIELDS.forEach((field) => {
+      const td = el("td");
+      let input;
+      if (field === "highlight") {
+        input = el("input");
+        input.type = "checkbox";
+        input.checked = !!t.highlight;
+      } else if (field === "period") {
+        input = el("select");
+        ["month", "year"].forEach((p) => {
+          const o = el("option", p);
+          o.value = p;
+          o.selected = t.period === p;
+          input.appendChild(o);
+        });
+      } else if (field === "colour") {
+        input = el("input");
+        input.type = "color";
+        input.value = t.colour || "#9146ff";
+      } else {
+        input = el("input");
+        input.value = field === "perks" ? (t.perks || []).join(" ") : String(t[field] || "");
+        if (field === "perks") input.placeholder = PERKS.join(" ");
+      }
+      input.dataset.field = field;
+      td.appendChild(input);
+      tr.appendChild(td);
+    });
+    const td = el("td");
+    const remove = el("button", "Remove", "danger");
+    remove.type = "button";
+    remove.addEventListener("click", () => tr.remove());
+    td.appendChild(remove);
+    tr.appendChild(td);
+    return tr;
+  }
+
+  function readTiers() {
+    return Array.from(tierBody.children).map((tr) => {
+      const t = {};
+      tr.querySelectorAll("[data-field]").forEach((input) => {
+        const f = input.dataset.field;
+        if (f === "highlight") t[f] = input.checked;
+        else if (f === "perks") t[f] = input.value.split(/[\s,]+/).filter(Boolean);
+        else t[f] = input.value.trim();
+      });
+      return t;
+    });
+  }
+
+  function showTiers(data) {
+    tierBody.replaceChildren();
+    data.tiers.forEach((t) => tierBody.appendChild(tierRow(t)));
+    tierState.textContent = data.from === "dashboard" ? "Tiers saved in the dashboard." : "Tiers from the config file.";
+  }
+
+  async function loadTiers() {
+    try { showTiers(await api("/api/vip/tiers")); } catch (err) { showError(err); }
+  }
+  document.getElementById("vip-tier-add").addEventListener("click", () => {
+    tierBody.appendChild(tierRow({ name: "", label: "", colour: "#9146ff", badge: "★", perks: ["emotes"], period: "month" }));
+  });
+  document.getElementById("vip-tier-save").addEventListener("click", async () => {
+    try { showTiers(await api("/api/vip/tiers", { method: "PUT", body: JSON.stringify({ tiers: readTiers() }) })); clearError(); }
+    catch (err) { showError(err); }
+  });
+  document.getElementById("vip-tier-reset").addEventListener("click", async () => {
+    if (!window.confirm("Drop the tiers saved here and use the config's?")) return;
+    try { showTiers(await api("/api/vip/tiers", { method: "DELETE" })); } catch (err) { showError(err); }
+  });
+
+  load();
+  loadEmotes();
+  loadTiers();
+})();
