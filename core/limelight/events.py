@@ -302,6 +302,9 @@ class ChatMessage(Event):
     bits: int = 0
     #: The viewer's name colour (``#rrggbb``), when the platform has one.
     color: str = ""
+    #: Said in a private place (the members' room): plugins, commands and the chat log
+    #: see it, the public chat overlay does not.
+    private: bool = False
     #: Set by the bus from the gating hook (allowed when no plugin gates chat); not part of
     #: the wire form.
     verdict: Verdict = field(default=ALLOW, compare=False, metadata={"wire": False})
@@ -317,6 +320,8 @@ class ChatDeleted(Event):
     channel: str = ""
     #: The platform id of the one removed line; ``null`` removes every line of ``viewer``.
     message_id: str | None = None
+    #: Lines of a private place (the members' room): the public chat overlay ignores it.
+    private: bool = False
 
 
 @dataclass(kw_only=True, slots=True)
