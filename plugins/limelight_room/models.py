@@ -53,7 +53,9 @@ class Post(Model):
     id = fields.IntField(primary_key=True)
     title = fields.CharField(max_length=200)
     body = fields.TextField(default="")
-    tiers = fields.JSONField(default=list, encoder=_compact, decoder=loads)
+    tiers: fields.JSONField[list[str]] = fields.JSONField(
+        default=list, encoder=_compact, decoder=loads
+    )
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     updated_at = fields.DatetimeField(auto_now=True)
     announced_at = fields.DatetimeField(null=True)

@@ -39,7 +39,9 @@ OVERLAY = "room"
 MOD_ROLES = frozenset({"moderator", "broadcaster"})
 RATE_WINDOW = 10.0
 
-ENDED = "Your membership has ended, so the members' room is closed for you. Thank you for being here!"
+ENDED = (
+    "Your membership has ended, so the members' room is closed for you. Thank you for being here!"
+)
 REVOKED = "This room link was revoked. Ask for a new one with !room."
 
 
@@ -98,7 +100,9 @@ class Room:
     # -- who may do what ------------------------------------------------------------------
 
     def vip(self) -> Memberships | None:
-        return self.ctx.peer("vip", Memberships)
+        # A runtime-checkable protocol is what ctx.peer checks against (mypy wants a
+        # concrete class for type[...]; the protocol is the documented API).
+        return self.ctx.peer("vip", Memberships)  # type: ignore[type-abstract]
 
     def room_tiers(self, vip: Memberships) -> list[str]:
         return list(self.ctx.config.tiers) or [t.name for t in vip.tiers()]
@@ -164,7 +168,9 @@ class Room:
             "type": "hello",
             "me": {"name": member.viewer.name, "viewer": viewer_key(member.viewer)},
             "moderator": self.is_moderator(member.viewer),
-            "muted_until": member.muted_until.isoformat() if member.muted() and member.muted_until else None,
+            "muted_until": member.muted_until.isoformat()
+            if member.muted() and member.muted_until
+            else None,
             "max_message": self.ctx.config.max_message,
             "history": list(self.history),
         }

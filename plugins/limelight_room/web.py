@@ -18,7 +18,7 @@ import aiohttp_jinja2
 from aiohttp import WSMsgType, web
 from limelight import MediaError, PluginContext, ViewerRef, edge, fill
 from limelight.web.errors import ApiError
-from limelight.web.security import DASHBOARD_CSP, secure
+from limelight.web.security import secure
 
 from .config import RoomConfig
 from .content import MAX_BODY, MAX_TITLE, render
@@ -253,7 +253,11 @@ class Web:
     async def timeout(self, request: web.Request) -> web.Response:
         body = await _json(request)
         seconds = body.get("seconds", self.ctx.config.timeout_seconds)
-        if not isinstance(seconds, int) or isinstance(seconds, bool) or not 0 <= seconds <= 14 * 86400:
+        if (
+            not isinstance(seconds, int)
+            or isinstance(seconds, bool)
+            or not 0 <= seconds <= 14 * 86400
+        ):
             raise BadRequest("seconds must be a whole number from 0 (lift) to 1209600 (14 days)")
         viewer = _viewer(body.get("viewer"))
         if seconds == 0:
@@ -273,7 +277,9 @@ class Web:
             "allowed": allowed,
             "tier": self.room.tier_of(viewer),
             "link": self.ctx.url(f"/room/{token}") if token else None,
-            "muted_until": member.muted_until.isoformat() if member.muted() and member.muted_until else None,
+            "muted_until": member.muted_until.isoformat()
+            if member.muted() and member.muted_until
+            else None,
             "online": any(c.viewer.key == viewer.key for c in self.room.hub.clients),
         }
 
@@ -392,7 +398,9 @@ class Web:
             while chunk := await part.read_chunk():  # type: ignore[union-attr]
                 chunks += chunk
                 if len(chunks) > MAX_UPLOAD:
-                    raise ApiError(413, f"the image must be at most {MAX_UPLOAD // 1024 // 1024} MB")
+                    raise ApiError(
+                        413, f"the image must be at most {MAX_UPLOAD // 1024 // 1024} MB"
+                    )
             data = bytes(chunks)
             break
         if not data:

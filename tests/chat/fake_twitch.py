@@ -756,7 +756,7 @@ class FakeTwitch:
                 400, "The ID in from_user_id must match the user ID in the access token."
             )
         if not query.get("to_user_id"):
-            return self._error(400, "Missing required parameter \"to_user_id\"")
+            return self._error(400, 'Missing required parameter "to_user_id"')
         message = (entry["json"] or {}).get("message")
         if not isinstance(message, str) or not message:
             return self._error(400, "The message field must not contain an empty string.")

@@ -44,7 +44,10 @@ class Perks(Plugin[NoConfig]):
 
     def emotes(self, codes: list[str]) -> None:
         vip = self.ctx.peer("vip", FakeVip)
-        allowed = (lambda v: v is not None and vip is not None and vip.is_member(v))
+
+        def allowed(v):
+            return v is not None and vip is not None and vip.is_member(v)
+
         self.ctx.emotes.replace(
             "perks", [Emote(code, "/-/uploads/nope.png", allowed=allowed) for code in codes]
         )
@@ -198,12 +201,10 @@ async def test_a_membership_expiring_during_an_open_session_closes_it(open_page,
     await wait_until(lambda: not server.plugin("room", RoomPlugin).room.hub.clients)
 
 
-async def test_xss_corpus_in_names_messages_posts_and_emote_codes_runs_nothing(
-    open_page, server
-):
+async def test_xss_corpus_in_names_messages_posts_and_emote_codes_runs_nothing(open_page, server):
     room = server.plugin("room", RoomPlugin)
     server.plugin("perks", Perks).emotes([p for p in PAYLOADS if len(p) < 200] + ["limeOk"])
-    for i, payload in enumerate(PAYLOADS):
+    for _i, payload in enumerate(PAYLOADS):
         await server.client.post(
             "/api/room/posts",
             json={"title": payload[:200], "body": f"{payload}\n\n[x]({payload}) ![y]({payload})"},
@@ -217,7 +218,9 @@ async def test_xss_corpus_in_names_messages_posts_and_emote_codes_runs_nothing(
     for viewer, payload in zip(writers, PAYLOADS, strict=True):
         # Each writer speaks as if from their own room page (room.say is what the page's
         # WebSocket handler calls); the rate limit is per writer.
-        await room.room.say(Writer(viewer), await room.passes.remember(viewer), f":limeOk: :{payload}: {payload}")  # type: ignore[arg-type]
+        await room.room.say(
+            Writer(viewer), await room.passes.remember(viewer), f":limeOk: :{payload}: {payload}"
+        )  # type: ignore[arg-type]
     await server.settle()
     await reader.page.wait_for_function(
         f"() => document.querySelectorAll('#room-lines li').length === {len(PAYLOADS)}",
@@ -226,18 +229,21 @@ async def test_xss_corpus_in_names_messages_posts_and_emote_codes_runs_nothing(
     assert await reader.page.locator("#room-lines img.emote").count() == len(PAYLOADS)
     await reader.page.click("#tab-posts")
     assert await reader.page.locator(".room-post").count() == len(PAYLOADS)
-    overlay = await open_page(f"/overlays/room?token={OVERLAY_TOKEN}", {"width": 480, "height": 360})
+    overlay = await open_page(
+        f"/overlays/room?token={OVERLAY_TOKEN}", {"width": 480, "height": 360}
+    )
     assert await overlay.page.evaluate(f"typeof {CANARY}") == "undefined"
     assert await reader.page.evaluate(f"typeof {CANARY}") == "undefined"
     assert reader.dialogs == [] and reader.blocked == [] and reader.errors == []
-    assert await reader.page.locator(
-        "#panel-posts script, #panel-posts iframe, #panel-posts [onerror], #room-lines script"
-    ).count() == 0
+    assert (
+        await reader.page.locator(
+            "#panel-posts script, #panel-posts iframe, #panel-posts [onerror], #room-lines script"
+        ).count()
+        == 0
+    )
 
 
-async def test_the_room_overlay_shows_the_newest_lines_and_is_empty_when_idle(
-    open_page, server
-):
+async def test_the_room_overlay_shows_the_newest_lines_and_is_empty_when_idle(open_page, server):
     overlay = await open_page(
         f"/overlays/room?token={OVERLAY_TOKEN}", {"width": 480, "height": 360}
     )

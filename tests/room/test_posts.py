@@ -88,7 +88,9 @@ def test_markdown_renders_what_a_post_needs():
     )
     assert "<h1>Title</h1>" in html and "<strong>bold</strong>" in html
     assert "<del>old</del>" in html or "<s>old</s>" in html
-    assert '<a href="https://example.com" target="_blank" rel="noopener noreferrer nofollow">' in html
+    assert (
+        '<a href="https://example.com" target="_blank" rel="noopener noreferrer nofollow">' in html
+    )
     assert '<img src="/-/uploads/abc.png" alt="pic">' in html
     assert "<table>" in html
     # Images from anywhere but the media folder lose their source.

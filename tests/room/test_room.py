@@ -58,7 +58,11 @@ async def test_a_member_speaks_and_another_sees_it_live_through_the_bus(room_har
     bob, _ = await enter(h, room, BOB)
     await alice.send_json({"type": "say", "text": "hello members"})
     line = (await next_of(bob, "line"))["line"]
-    assert (line["name"], text_of(line), line["viewer"]) == ("Alice", "hello members", "twitch:1001")
+    assert (line["name"], text_of(line), line["viewer"]) == (
+        "Alice",
+        "hello members",
+        "twitch:1001",
+    )
     [message] = [m for m in rec.of_type(ChatMessage) if m.source == "room"]
     assert message.channel == "room" and message.private and message.viewer == ALICE
     assert "subscriber" in message.roles
@@ -297,7 +301,13 @@ class Perks(Plugin[NoConfig]):
     async def startup(self):
         self.ctx.emotes.replace(
             "perks",
-            [Emote("limeHype", "/-/uploads/hype.png", allowed=lambda v: v is not None and v.id == "1001")],
+            [
+                Emote(
+                    "limeHype",
+                    "/-/uploads/hype.png",
+                    allowed=lambda v: v is not None and v.id == "1001",
+                )
+            ],
         )
         self.ctx.badges.award(ALICE, "member")
 

@@ -33,7 +33,10 @@ class Migration(migrations.Migration):
                 ("viewer_id", fields.CharField(max_length=100)),
                 ("name", fields.CharField(default="", max_length=200)),
                 ("generation", fields.IntField(default=0)),
-                ("muted_until", fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                (
+                    "muted_until",
+                    fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+                ),
                 ("updated_at", fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
             options={
@@ -66,7 +69,10 @@ class Migration(migrations.Migration):
                     fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=True),
                 ),
                 ("updated_at", fields.DatetimeField(auto_now=True, auto_now_add=False)),
-                ("announced_at", fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                (
+                    "announced_at",
+                    fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+                ),
             ],
             options={"table": "room_post", "app": "room", "pk_attr": "id"},
             bases=["Model"],
