@@ -45,9 +45,6 @@ from .web import Web
 
 __version__ = "0.1.0"
 
-#: Membership changes after which a member may have lost the room.
-ENDING = frozenset({"expired", "revoked", "ended", "refunded", "cancelled"})
-
 
 class RoomPlugin(Plugin[RoomConfig]):
     config_model = RoomConfig
@@ -157,9 +154,11 @@ class RoomPlugin(Plugin[RoomConfig]):
         elif isinstance(event, ChatDeleted):
             await self.room.on_deleted(event)
         elif isinstance(event, MembershipChanged) and event.viewer is not None:
-            if event.status in ENDING and not self.room.allowed(event.viewer):
+            # Any change (an expiry, a revocation, a move to a tier without the room)
+            # is judged by what the member holds now, not by the event's status.
+            if not self.room.allowed(event.viewer):
                 await self.room.hub.close_viewer(event.viewer, ENDED)
-            elif not event.test and self.room.allowed(event.viewer):
+            elif not event.test:
                 await self.passes.remember(event.viewer)
 
 

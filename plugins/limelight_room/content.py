@@ -12,9 +12,10 @@ tab without a referrer (the room URL holds a member's personal token).
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
-import nh3
-from markdown_it import MarkdownIt
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 #: Where post images may come from.
 MEDIA_PREFIX = "/-/uploads/"
@@ -32,6 +33,9 @@ ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "td": {"al
 
 @cache
 def _markdown() -> MarkdownIt:
+    # Imported on first use: the server starts without paying for the Markdown parser.
+    from markdown_it import MarkdownIt
+
     return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
         ["table", "strikethrough"]
     )
@@ -48,6 +52,8 @@ def _keep(tag: str, attribute: str, value: str) -> str | None:
 
 def render(body: str) -> str:
     """A post's Markdown as HTML that is safe to put in a page as it is."""
+    import nh3
+
     html = _markdown().render(body[:MAX_BODY])
     return nh3.clean(
         html,
