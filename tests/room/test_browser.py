@@ -284,3 +284,45 @@ async def test_the_room_overlay_shows_the_newest_lines_and_is_empty_when_idle(op
     assert box[0] >= 0 and box[1] <= 360 and box[2] <= 480 and box[3] <= 480
     await overlay.page.screenshot(path=str(OUTPUT / "overlay-lines.png"))
     assert overlay.errors == [] and overlay.blocked == []
+
+
+async def test_the_dashboard_moderates_and_edits_posts_in_chromium(open_page, server):
+    from limelight.testing import ADMIN_TOKEN
+
+    alice = await open_page(await member(server, ALICE))
+    await connected(alice)
+    await say(alice, "a line to delete")
+    admin = await open_page("/admin/login", {"width": 1280, "height": 900})
+    await admin.page.fill("input[name=token]", ADMIN_TOKEN)
+    await admin.page.click("button[type=submit]")
+    await admin.page.wait_for_url("**/admin/**")
+    await admin.page.goto(server.url("/p/room/"))
+    # Moderation: the live line, deleted from the dashboard, leaves the member's page.
+    line = admin.page.locator("#room-lines li", has_text="a line to delete")
+    await line.wait_for(timeout=10_000)
+    await line.locator("button", has_text="Delete").click()
+    await alice.page.wait_for_function(
+        "() => ![...document.querySelectorAll('#room-lines li')]"
+        ".some(li => li.textContent.includes('a line to delete'))",
+        timeout=5_000,
+    )
+    # Member links: Alice is listed with a link that opens her room.
+    row = admin.page.locator("#room-members tr", has_text="Alice")
+    await row.wait_for(timeout=5_000)
+    link = await row.locator("input").input_value()
+    assert link == server.plugin("room", RoomPlugin).link_for(ALICE)
+    # The post editor: preview (sanitised), save, listed, readable by the member.
+    await admin.page.fill("input[name=title]", "Behind the scenes")
+    await admin.page.fill(
+        "textarea[name=body]", "**Thanks** for being here <img src=x onerror=window.__pwned=1>"
+    )
+    await admin.page.click("#room-preview-button")
+    await admin.page.locator("#room-preview strong", has_text="Thanks").wait_for(timeout=5_000)
+    await admin.page.click("#room-post-form button[type=submit]")
+    await admin.page.locator("#room-posts li", has_text="Behind the scenes").wait_for(timeout=5_000)
+    await alice.page.reload()
+    await alice.page.click("#tab-posts")
+    assert await alice.page.locator(".room-post h2").first.text_content() == "Behind the scenes"
+    assert await admin.page.evaluate(f"typeof {CANARY}") == "undefined"
+    assert admin.errors == [] and admin.blocked == [] and admin.dialogs == []
+    await admin.page.screenshot(path=str(OUTPUT / "dashboard.png"), full_page=True)
