@@ -77,9 +77,9 @@ async def bench_room_fanout(tmp_path: Path, capsys: Any) -> None:
             text = f"line {i}"
             sent_at[text] = time.perf_counter()
             await sockets[0].send_json({"type": "say", "text": text})
-            # Pace like a lively room: wait until the first page has it.
+            # Pace like a lively room (the member stays under the rate limit).
             await asyncio.sleep(0.005)
-        done, pending = await asyncio.wait(readers, timeout=120)
+        _done, pending = await asyncio.wait(readers, timeout=120)
         elapsed = time.perf_counter() - started
         for task in pending:
             task.cancel()
