@@ -125,6 +125,19 @@ class Room:
         vip = self.vip()
         return vip is not None and self.allowed(viewer) and vip.is_member(viewer, tiers)
 
+    def named(self, viewer: ViewerRef) -> ViewerRef:
+        """``viewer`` with a display name: a link names only platform and id, so the name
+        comes from the room's own table or, for a member it never saw, the membership."""
+        if viewer.name:
+            return viewer
+        known = self.passes.get(viewer).viewer
+        if known.name:
+            return known
+        vip = self.vip()
+        held = vip.membership(viewer) if vip is not None else None
+        name = held.viewer.name if held is not None and held.viewer.name else viewer.id
+        return ViewerRef(viewer.platform, viewer.id, name)
+
     def tier_of(self, viewer: ViewerRef) -> str:
         vip = self.vip()
         held = vip.membership(viewer) if vip is not None else None

@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import WSMsgType, web
-from limelight import MediaError, PluginContext, ViewerRef, edge, fill
+from limelight import MediaError, PluginContext, Route, ViewerRef, edge, fill
 from limelight.web.errors import ApiError
 from limelight.web.security import secure
 
@@ -85,9 +85,7 @@ class Web:
         self.room = room
         self.passes = passes
 
-    def routes(self) -> list[Any]:
-        from limelight import Route
-
+    def routes(self) -> list[Route]:
         return [
             Route("GET", "/room/{token}", self.page, auth="public"),
             Route("GET", "/room/{token}/ws", self.websocket, auth="public"),
@@ -143,7 +141,7 @@ class Web:
             member = self._member(token)
         except LinkError as exc:
             return self._refuse(request, str(exc))
-        name = member.viewer.name or self.passes.get(member.viewer).viewer.name
+        name = self.room.named(member.viewer).name
         response = aiohttp_jinja2.render_template(
             "room/room.html",
             request,
@@ -165,10 +163,7 @@ class Web:
             return self._refuse(request, str(exc))
         ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME)
         await ws.prepare(request)
-        viewer = member.viewer
-        if not viewer.name:
-            viewer = self.passes.get(viewer).viewer
-        member = await self.passes.remember(viewer)
+        member = await self.passes.remember(self.room.named(member.viewer))
         client = self.room.hub.open(ws, member.viewer)
         client.offer(dumps(self.room.hello(member)))
         try:

@@ -381,3 +381,21 @@ async def test_a_frozen_client_is_dropped_and_never_slows_the_others():
     await wait_until(lambda: frozen.closed_with == CLOSE_SLOW)
     assert hub.evicted == 1 and len(hub.clients) == 1
     await hub.close_all()
+
+
+async def test_a_member_the_room_never_saw_gets_their_name_from_the_membership(room_harness):
+    h, room, vip, _ = await room_harness()
+    await make_member(vip, ALICE)
+    await make_member(vip, BOB)
+    # The room never heard of Bob (his membership began while it was not running).
+    from limelight_room.models import RoomPass
+
+    await h.settle()
+    await RoomPass.filter(viewer_id=BOB.id).delete()
+    room.passes._passes.pop(BOB.key)
+    # A link made from a bare (platform, id), as a checkout return page might.
+    token = room.passes.token_for(type(BOB)(BOB.platform, BOB.id))
+    bob = await h.client.ws_connect(f"/room/{token}/ws")
+    hello = await next_of(bob, "hello")
+    assert hello["me"]["name"] == "Bob"
+    await bob.close()
