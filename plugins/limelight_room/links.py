@@ -143,7 +143,7 @@ class Passes:
         viewer, generation = self.signer.verify(token)
         found = self.get(viewer)
         if generation != found.generation:
-            raise LinkError("This room link was replaced or revoked. Ask for a new one with !room.")
+            raise LinkError("This room link was replaced or revoked.")
         return found
 
     async def remember(self, viewer: ViewerRef) -> Pass:
