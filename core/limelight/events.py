@@ -307,6 +307,9 @@ class ChatMessage(Event):
     emotes: tuple[str, ...] = ()
     #: The picture of each of ``badges``, in the same order (``""`` where unknown).
     badge_images: tuple[str, ...] = ()
+    #: Said in a private place (the members' room): plugins, commands and the chat log
+    #: see it, the public chat overlay does not.
+    private: bool = False
     #: Set by the bus from the gating hook (allowed when no plugin gates chat); not part of
     #: the wire form.
     verdict: Verdict = field(default=ALLOW, compare=False, metadata={"wire": False})
@@ -322,6 +325,8 @@ class ChatDeleted(Event):
     channel: str = ""
     #: The platform id of the one removed line; ``null`` removes every line of ``viewer``.
     message_id: str | None = None
+    #: Lines of a private place (the members' room): the public chat overlay ignores it.
+    private: bool = False
 
 
 @dataclass(kw_only=True, slots=True)

@@ -259,6 +259,8 @@ class FakeTwitch:
             "non_moderator_chat_delay_duration": None,
         }
         self.whispers: list[dict[str, Any]] = []
+        #: When set, Send Whisper answers 403 with this message.
+        self.whisper_forbidden: str | None = None
         #: When set, Helix chat sends answer ``is_sent: false`` with this reason.
         self.drop_reason: str | None = None
         #: Echo messages the bot sends through Helix back into IRC, as Twitch does.
@@ -886,10 +888,27 @@ class FakeTwitch:
         )
 
     async def _whisper(self, request: web.Request) -> web.Response:
+        """Send Whisper as Helix answers it: 204 with no body; 400 when from_user_id is not
+        the token's user or the message is empty; 403 when whispers are refused (the bot's
+        phone is not verified, or the recipient does not take whispers). A message longer
+        than 500 characters (to a user who never whispered the bot) is truncated."""
         entry = await self._record(request)
         if not self._authorized(request):
             return self._error(401, "Invalid OAuth token")
-        self.whispers.append(
-            {"to": entry["query"].get("to_user_id"), "text": (entry["json"] or {}).get("message")}
-        )
+        query = entry["query"]
+        if query.get("from_user_id") != self.bot_id:
+            return self._error(
+                400, "The ID in from_user_id must match the user ID in the access token."
+            )
+        if not query.get("to_user_id"):
+            return self._error(400, 'Missing required parameter "to_user_id"')
+        message = (entry["json"] or {}).get("message")
+        if not isinstance(message, str) or not message:
+            return self._error(400, "The message field must not contain an empty string.")
+        if self.whisper_forbidden:
+            return web.json_response(
+                {"error": "Forbidden", "status": 403, "message": self.whisper_forbidden},
+                status=403,
+            )
+        self.whispers.append({"to": query["to_user_id"], "text": message[:500]})
         return web.Response(status=204)

@@ -589,10 +589,14 @@ class OverlayService:
             verdict = event.verdict
             if verdict is None or not verdict.shown:  # gating fails closed
                 return
+            if event.private:  # a members' room line is not for the public chat box
+                return
             if self.chat is not None and self.chat.is_own(event):
                 return
             data = self._chat_line(event)
         elif isinstance(event, ChatDeleted):
+            if event.private:
+                return
             data = {
                 "message_id": event.message_id,
                 "viewer": event.viewer.to_wire() if event.viewer else None,
