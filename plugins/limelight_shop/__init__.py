@@ -202,7 +202,7 @@ class ShopPlugin(Plugin[ShopConfig]):
             line += " or open " + self.ctx.url(f"/p/shop/drop?v={self.links.sign(call.viewer)}")
         return line
 
-    @command("claim", aliases=("buy",), user_cooldown=2)
+    @command("claim", aliases=("buy",))
     @example("!claim", r".*", regex=True)
     async def claim(self, call: Call, sku: str = "", variant: str = "") -> str:
         """Reserve one: !claim <sku> [size]. You get a personal checkout link."""
