@@ -52,6 +52,32 @@ class Drops:
         self._last_line = -1e9
         #: Called when a free guest slot was taken (the guest queue shows it).
         self.on_free_guest: Callable[[], Awaitable[None]] | None = None
+        #: sku -> the open drops' items of it (read-only copies), so a rush of claims
+        #: finds its item without a query; dropped whenever a drop or product changes.
+        self._catalog: dict[str, list[DropItem]] | None = None
+        self._generation = 0
+
+    def invalidate(self) -> None:
+        """A drop opened, paused or ended, or the catalog changed: reload on next use."""
+        self._catalog = None
+        self._generation += 1
+
+    async def catalog(self) -> dict[str, list[DropItem]]:
+        catalog = self._catalog
+        if catalog is not None:
+            return catalog
+        generation = self._generation
+        items = (
+            await DropItem.filter(drop__status="open")
+            .prefetch_related("product", "drop")
+            .order_by("id")
+        )
+        catalog = {}
+        for item in items:
+            catalog.setdefault(item.product.sku, []).append(item)
+        if generation == self._generation:  # nothing changed while it loaded
+            self._catalog = catalog
+        return catalog
 
     # -- start-up ----------------------------------------------------------------------------
 
@@ -109,6 +135,7 @@ class Drops:
                     "UPDATE shop_drop SET opened_at = ? WHERE id = ? AND opened_at IS NULL",
                     [now, drop_id],
                 )
+        self.invalidate()
         if not changed:
             return False
         drop = await Drop.get(id=drop_id)
@@ -124,6 +151,7 @@ class Drops:
         changed = await Drop.filter(id=drop_id, status__in=("scheduled", "paused", "open")).update(
             status="ended", ended_at=now
         )
+        self.invalidate()
         if not changed:
             return False
         self.ctx.scheduler.cancel(f"open:{drop_id}")
@@ -145,6 +173,7 @@ class Drops:
                         await self.open(drop.id)
         else:
             paused = await Drop.filter(status="open", live_only=True).update(status="paused")
+            self.invalidate()
             if paused:
                 self.board.changed()
 
@@ -171,12 +200,7 @@ class Drops:
 
     async def claim(self, viewer: ViewerRef, sku: str, variant: str = "") -> Outcome:
         sku = sku.strip().lower().lstrip("#")[:40]
-        items = [
-            i
-            for i in await DropItem.filter(product__sku=sku, drop__status="open")
-            .prefetch_related("product", "drop")
-            .order_by("id")
-        ]
+        items = (await self.catalog()).get(sku, [])
         if not items:
             return Outcome(refused=await self._why_not_open(sku))
         drop: Drop = items[0].drop
@@ -205,8 +229,6 @@ class Drops:
                 expires_at=now + ttl,
             )
         except stock.ClaimRefused as exc:
-            if isinstance(exc, stock.SoldOut):
-                await self.announce(item.id)
             return Outcome(refused=str(exc))
         reservation = claimed.reservation
         free = (
@@ -220,7 +242,8 @@ class Drops:
         else:
             self.schedule_expiry(reservation)
         self.board.changed()
-        await self.announce(item.id)
+        if claimed.left <= self.ctx.config.low_stock_at:  # a crossing: low or sold out
+            await self.announce(item.id)
         return Outcome(reservation=reservation, item=item, free=free)
 
     async def _free_slot(

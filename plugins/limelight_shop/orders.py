@@ -206,14 +206,15 @@ class Orders:
         await reservation.refresh_from_db(fields=["status"])
         if reservation.status in ("expired", "cancelled"):
             item_id = reservation.item_id  # type: ignore[attr-defined]
+            await stock.force_allowance(conn, reservation.drop_id, reservation.viewer_key)
             if await stock.take_unit(conn, item_id):
-                await stock.force_allowance(conn, reservation.drop_id, reservation.viewer_key)
                 await stock.execute(
                     conn,
                     "UPDATE shop_reservation SET status = 'paid', paid_at = ? WHERE id = ?",
                     [now, reservation.id],
                 )
                 return "paid", f"paid after {code} ran out; a unit was still there"
+            await stock.free_allowance(conn, reservation.drop_id, reservation.viewer_key)
             return "refund_due", f"paid after {code} ran out and the stock was gone: refund it"
         return "refund_due", f"a second payment for {code}: refund it"
 
@@ -244,10 +245,17 @@ class Orders:
             if item is None:
                 continue
             first = first or item
+            key = stock.viewer_key(buyer) if buyer is not None else ""
             for _ in range(line.quantity):
+                if key:  # allowance before item, as everywhere (no deadlock)
+                    await stock.force_allowance(conn, item.drop_id, key)  # type: ignore[attr-defined]
                 if not await stock.take_unit(conn, item.id):
+                    if key:
+                        await stock.free_allowance(conn, item.drop_id, key)  # type: ignore[attr-defined]
                     for back in taken:
                         await stock.return_unit(conn, back)
+                        if key:
+                            await stock.free_allowance(conn, item.drop_id, key)  # type: ignore[attr-defined]
                     return (
                         "refund_due",
                         f"{line.product.name} sold out before this order: refund it",
@@ -255,9 +263,6 @@ class Orders:
                         [],
                     )
                 taken.append(item.id)
-                if buyer is not None:
-                    key = stock.viewer_key(buyer)
-                    await stock.force_allowance(conn, item.drop_id, key)  # type: ignore[attr-defined]
         return "paid", "" if first is not None or not lines else "sold outside a drop", first, taken
 
     async def _queue_guest(self, order: Order, item: DropItem, buyer: ViewerRef | None) -> None:
@@ -332,11 +337,11 @@ class Orders:
         drop = await Drop.get_or_none(id=order.drop_id)
         if drop is None or drop.status != "open":
             return []
-        for _ in range(order.quantity if order.reservation_id is None else 1):  # type: ignore[attr-defined]
-            await stock.return_unit(conn, order.item_id)
         if order.buyer_id:
             key = f"{order.buyer_platform}:{order.buyer_id}"[:150]
             await stock.free_allowance(conn, order.drop_id, key)
+        for _ in range(order.quantity if order.reservation_id is None else 1):  # type: ignore[attr-defined]
+            await stock.return_unit(conn, order.item_id)
         return [order.item_id]
 
     async def read_back(self, event: Event) -> Recorded | None:

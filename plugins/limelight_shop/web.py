@@ -192,6 +192,7 @@ class Web:
             "archived": False,
         }
         product, created = await Product.update_or_create(sku=sku, defaults=values)
+        self.plugin.drops.invalidate()
         self.plugin.board.changed()
         return web.json_response(
             {"product": self._product(product)}, status=201 if created else 200

@@ -25,4 +25,6 @@ async def test_next_switches_obs_to_the_guest_scene_and_names_the_guest(shop, ob
     await s.h.chat_as("streamer", "!next", roles={"broadcaster"})
     assert s.h.said[-1].text == "Now on stream with us: Guest<b>Star</b>!"
     await wait_until(lambda: obs_studio.program_scene() == "Other", timeout=10)
-    await wait_until(lambda: obs_studio.input_settings("Label").get("text") == "Guest<b>Star</b>", timeout=10)
+    await wait_until(
+        lambda: obs_studio.input_settings("Label").get("text") == "Guest<b>Star</b>", timeout=10
+    )

@@ -31,15 +31,39 @@ class Shop:
     def plugin(self) -> ShopPlugin:
         return self.h.plugin("shop", ShopPlugin)
 
-    async def product(self, sku: str = "hoodie", name: str = "Logo hoodie", price: int = 2500, *, kind: str = "merch", variants: list[str] | None = None, image: str = "", kofi_code: str = "") -> Product:
+    async def product(
+        self,
+        sku: str = "hoodie",
+        name: str = "Logo hoodie",
+        price: int = 2500,
+        *,
+        kind: str = "merch",
+        variants: list[str] | None = None,
+        image: str = "",
+        kofi_code: str = "",
+    ) -> Product:
         product, _ = await Product.update_or_create(
             sku=sku,
-            defaults={"name": name, "price_minor": price, "currency": "EUR", "kind": kind,
-                      "variants": variants or [], "image": image, "kofi_code": kofi_code},
+            defaults={
+                "name": name,
+                "price_minor": price,
+                "currency": "EUR",
+                "kind": kind,
+                "variants": variants or [],
+                "image": image,
+                "kofi_code": kofi_code,
+            },
         )
         return product
 
-    async def drop(self, items: list[tuple[Product, str, int]], *, status: str = "open", limit: int = 1, **fields: Any) -> Drop:
+    async def drop(
+        self,
+        items: list[tuple[Product, str, int]],
+        *,
+        status: str = "open",
+        limit: int = 1,
+        **fields: Any,
+    ) -> Drop:
         drop = await Drop.create(
             name=fields.pop("name", "Friday drop"),
             status=status,
@@ -48,7 +72,9 @@ class Shop:
             **fields,
         )
         for product, variant, stock in items:
-            await DropItem.create(drop=drop, product=product, variant=variant, stock=stock, remaining=stock)
+            await DropItem.create(
+                drop=drop, product=product, variant=variant, stock=stock, remaining=stock
+            )
         return drop
 
     async def left(self, drop: Drop) -> int:
@@ -102,9 +128,16 @@ def shop(limelight: Callable[..., Awaitable[Harness]]) -> Callable[..., Awaitabl
             plugins["vip"] = fake
         base = merge_config(
             SHOP_WEBHOOKS,
-            {"plugins": {"shop": {"stock_lines_every": 0}, **({"tips": {"thanks_window": 0}} if tips else {})}},
+            {
+                "plugins": {
+                    "shop": {"stock_lines_every": 0},
+                    **({"tips": {"thanks_window": 0}} if tips else {}),
+                }
+            },
         )
-        h = await limelight(plugins=plugins, config=merge_config(base, config or {}), database_url=database_url)
+        h = await limelight(
+            plugins=plugins, config=merge_config(base, config or {}), database_url=database_url
+        )
         assert h.host.info["shop"].enabled, h.host.info["shop"].reason
         return Shop(h, fake)
 

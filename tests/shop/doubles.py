@@ -33,7 +33,9 @@ FOURTHWALL_SECRET = "e3f93c7c-c92b-4b8f-a9b1-5b70e0891abc"
 _seq = itertools.count(1)
 
 
-def stripe_request(event: dict[str, Any], *, secret: str = SHOP_STRIPE_SECRET) -> tuple[bytes, dict[str, str]]:
+def stripe_request(
+    event: dict[str, Any], *, secret: str = SHOP_STRIPE_SECRET
+) -> tuple[bytes, dict[str, str]]:
     payload = json.dumps(event, indent=2)
     header = stripe.WebhookSignature.generate_signature_header(payload, secret)
     return payload.encode(), {
@@ -57,7 +59,14 @@ def stripe_event(event_type: str, obj: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def session_completed(code: str, amount: int = 2500, currency: str = "eur", *, sku: str = "hoodie", name: str = "Alice") -> dict[str, Any]:
+def session_completed(
+    code: str,
+    amount: int = 2500,
+    currency: str = "eur",
+    *,
+    sku: str = "hoodie",
+    name: str = "Alice",
+) -> dict[str, Any]:
     n = next(_seq)
     meta = {"limelight": "shop", "reservation": code, "sku": sku, "variant": ""}
     return stripe_event(
@@ -98,7 +107,9 @@ def charge_refunded(intent: str, amount: int = 2500, currency: str = "eur") -> d
     )
 
 
-def fourthwall_order(message: str = "", *, slug: str = "hoodie", value: float = 25.0, name: str = "fwfan") -> dict[str, Any]:
+def fourthwall_order(
+    message: str = "", *, slug: str = "hoodie", value: float = 25.0, name: str = "fwfan"
+) -> dict[str, Any]:
     order_id = f"{secrets.token_hex(4)}-5778-4199-8161-{secrets.token_hex(6)}"
     return {
         "id": f"weve_{secrets.token_hex(10)}",
@@ -147,7 +158,9 @@ def fourthwall_order(message: str = "", *, slug: str = "hoodie", value: float = 
     }
 
 
-def fourthwall_request(event: dict[str, Any], *, secret: str = FOURTHWALL_SECRET) -> tuple[bytes, dict[str, str]]:
+def fourthwall_request(
+    event: dict[str, Any], *, secret: str = FOURTHWALL_SECRET
+) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(event).encode()
     digest = hmac.new(secret.encode("utf-8"), body, digestmod=hashlib.sha256).digest()
     return body, {
@@ -224,7 +237,16 @@ class FakeVip(Plugin[NoConfig]):
         tier = self.members.get((viewer.platform, viewer.id))
         return tier is not None and (tiers is None or tier in tiers)
 
-    async def grant(self, viewer: ViewerRef, tier: str, *, duration: timedelta | None, source: str, source_id: str, reason: str = "") -> Granted:
+    async def grant(
+        self,
+        viewer: ViewerRef,
+        tier: str,
+        *,
+        duration: timedelta | None,
+        source: str,
+        source_id: str,
+        reason: str = "",
+    ) -> Granted:
         self.add(viewer, tier)
         held = self.membership(viewer)
         assert held is not None

@@ -36,7 +36,12 @@ def png(width: int, height: int, rgba: bytes = b"\x7c\x5c\xff\xff") -> bytes:
 
     raw = b"".join(b"\x00" + rgba * width for _ in range(height))
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest_asyncio.fixture(loop_scope="module")
@@ -80,7 +85,8 @@ async def _open(browser: Any, server: Any, path: str, width: int, height: int) -
 async def _make_drop(server: Any, name: str, stock: int) -> tuple[Drop, DropItem]:
     stored = await server.ctx("shop").media.store(png(200, 200))
     product, _ = await Product.update_or_create(
-        sku="hoodie", defaults={"name": name, "price_minor": 4500, "currency": "EUR", "image": stored.url}
+        sku="hoodie",
+        defaults={"name": name, "price_minor": 4500, "currency": "EUR", "image": stored.url},
     )
     drop = await Drop.create(name="Friday drop", status="scheduled", per_viewer_limit=1)
     item = await DropItem.create(drop=drop, product=product, stock=stock, remaining=stock)
@@ -106,21 +112,41 @@ async def test_drop_overlay_stock_bar_sold_out_and_xss(browser: Any, server: Any
 
     hostile = PAYLOADS[1]  # <img src=x onerror=...> as the product name
     drop, item = await _make_drop(server, hostile, 4)
-    await w.page.wait_for_function("() => !document.getElementById('shop-drop').hidden", timeout=10_000)
-    await w.page.wait_for_function("() => parseFloat(document.querySelector('.shop-drop-fill').style.width) === 100", timeout=10_000)
+    await w.page.wait_for_function(
+        "() => !document.getElementById('shop-drop').hidden", timeout=10_000
+    )
+    await w.page.wait_for_function(
+        "() => parseFloat(document.querySelector('.shop-drop-fill').style.width) === 100",
+        timeout=10_000,
+    )
     assert await w.page.evaluate("document.querySelector('.shop-drop-name').textContent") == hostile
-    assert "4 of 4 left" in await w.page.evaluate("document.querySelector('.shop-drop-left').textContent")
+    assert "4 of 4 left" in await w.page.evaluate(
+        "document.querySelector('.shop-drop-left').textContent"
+    )
 
     assert (await plugin.drops.claim(viewer("alice"), "hoodie")).reservation is not None
-    await w.page.wait_for_function("() => parseFloat(document.querySelector('.shop-drop-fill').style.width) === 75", timeout=10_000)
+    await w.page.wait_for_function(
+        "() => parseFloat(document.querySelector('.shop-drop-fill').style.width) === 75",
+        timeout=10_000,
+    )
 
     # buyers with the whole XSS corpus as names (text only on screen)
     for n, payload in enumerate(PAYLOADS):
-        await Order.create(provider="test", provider_id=f"x{n}", drop_id=drop.id, item_id=item.id,
-                           amount_minor=4500, currency="EUR", buyer_name=payload[:200], status="paid")
+        await Order.create(
+            provider="test",
+            provider_id=f"x{n}",
+            drop_id=drop.id,
+            item_id=item.id,
+            amount_minor=4500,
+            currency="EUR",
+            buyer_name=payload[:200],
+            status="paid",
+        )
     for name in ("bob", "carol", "dave"):
         await plugin.drops.claim(viewer(name), "hoodie")
-    await w.page.wait_for_function("() => !document.querySelector('.shop-drop-soldout').hidden", timeout=10_000)
+    await w.page.wait_for_function(
+        "() => !document.querySelector('.shop-drop-soldout').hidden", timeout=10_000
+    )
     assert await _fill(w) == 0
     await w.page.wait_for_function(
         "() => getComputedStyle(document.querySelector('.shop-drop-fill')).width === '0px'",
@@ -129,14 +155,23 @@ async def test_drop_overlay_stock_bar_sold_out_and_xss(browser: Any, server: Any
     buyers = await w.page.evaluate("document.querySelector('.shop-drop-buyers').textContent")
     assert buyers.startswith("Latest: ")
     await w.page.screenshot(path=str(OUTPUT / "drop-sold-out.png"))
-    box = await w.page.evaluate("(() => { const r = document.getElementById('shop-drop').getBoundingClientRect(); return [r.right, r.bottom]; })()")
+    box = await w.page.evaluate(
+        "(() => { const r = document.getElementById('shop-drop').getBoundingClientRect(); return [r.right, r.bottom]; })()"
+    )
     assert box[0] <= 720 and box[1] <= 240  # fits its declared size
     assert await w.page.evaluate(f"typeof {CANARY}") == "undefined"
     assert w.dialogs == [] and w.blocked == [] and w.errors == []
-    assert await w.page.evaluate("document.querySelectorAll('script:not([src]), iframe, svg, object, embed').length") == 0
+    assert (
+        await w.page.evaluate(
+            "document.querySelectorAll('script:not([src]), iframe, svg, object, embed').length"
+        )
+        == 0
+    )
 
     await plugin.drops.end(drop.id)
-    await w.page.wait_for_function("() => document.getElementById('shop-drop').hidden", timeout=10_000)
+    await w.page.wait_for_function(
+        "() => document.getElementById('shop-drop').hidden", timeout=10_000
+    )
     await w.page.context.close()
 
 
@@ -146,12 +181,23 @@ async def test_public_page_claims_and_shows_stock(browser: Any, server: Any) -> 
     token = plugin.links.sign(viewer("alice"))
     w = await _open(browser, server, f"/p/shop/drop?v={token}", 900, 700)
     await w.page.wait_for_selector(".shop-page-item button", timeout=10_000)
-    assert await w.page.evaluate("document.querySelector('.shop-page-item h3').textContent") == PAYLOADS[0]
+    assert (
+        await w.page.evaluate("document.querySelector('.shop-page-item h3').textContent")
+        == PAYLOADS[0]
+    )
     await w.page.click(".shop-page-item button")
-    await w.page.wait_for_function("() => document.getElementById('shop-page-result').textContent.includes('Reserved SH-')", timeout=10_000)
-    await w.page.wait_for_function("() => document.querySelector('.shop-page-left').textContent === '1 of 2 left'", timeout=10_000)
+    await w.page.wait_for_function(
+        "() => document.getElementById('shop-page-result').textContent.includes('Reserved SH-')",
+        timeout=10_000,
+    )
+    await w.page.wait_for_function(
+        "() => document.querySelector('.shop-page-left').textContent === '1 of 2 left'",
+        timeout=10_000,
+    )
     await plugin.drops.claim(viewer("bob"), "hoodie")
-    await w.page.wait_for_function("() => document.querySelector('.shop-page-left').textContent === 'Sold out'", timeout=10_000)
+    await w.page.wait_for_function(
+        "() => document.querySelector('.shop-page-left').textContent === 'Sold out'", timeout=10_000
+    )
     await w.page.screenshot(path=str(OUTPUT / "drop-page.png"))
     assert await w.page.evaluate(f"typeof {CANARY}") == "undefined"
     assert w.dialogs == [] and w.blocked == [] and w.errors == []
@@ -164,11 +210,23 @@ async def test_queue_overlay_shows_who_is_on_and_next(browser: Any, server: Any)
     await w.wait_connected()
     assert (await w.page.evaluate("document.body.innerText")).strip() == ""
     for n, name in enumerate(["Ada Lovelace", PAYLOADS[3], "Grace", "Linus", "Margaret"]):
-        await Guest.create(drop_id=1, viewer_key=f"t:{n}", viewer_platform="twitch", viewer_id=str(n),
-                           viewer_name=name, position=float(n), member_rank=1 if n == 2 else -1)
+        await Guest.create(
+            drop_id=1,
+            viewer_key=f"t:{n}",
+            viewer_platform="twitch",
+            viewer_id=str(n),
+            viewer_name=name,
+            position=float(n),
+            member_rank=1 if n == 2 else -1,
+        )
     await plugin.guests.next()
-    await w.page.wait_for_function("() => document.querySelector('.shop-queue-now').textContent === 'Ada Lovelace'", timeout=10_000)
-    await w.page.wait_for_function("() => document.querySelectorAll('.shop-queue-list li').length === 4", timeout=10_000)
+    await w.page.wait_for_function(
+        "() => document.querySelector('.shop-queue-now').textContent === 'Ada Lovelace'",
+        timeout=10_000,
+    )
+    await w.page.wait_for_function(
+        "() => document.querySelectorAll('.shop-queue-list li').length === 4", timeout=10_000
+    )
     await w.page.screenshot(path=str(OUTPUT / "queue.png"))
     assert await w.page.evaluate(f"typeof {CANARY}") == "undefined"
     assert w.dialogs == [] and w.blocked == [] and w.errors == []

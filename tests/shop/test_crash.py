@@ -76,7 +76,9 @@ def _deliveries() -> list[tuple[str, str, bytes, dict[str, str]]]:
     out = []
     for n in range(PER_PROVIDER):
         event = session_completed(f"NOPE{n:04d}", name=f"s{n}")
-        out.append((event["data"]["object"]["payment_intent"], "shop-stripe", *stripe_request(event)))
+        out.append(
+            (event["data"]["object"]["payment_intent"], "shop-stripe", *stripe_request(event))
+        )
         order = fourthwall_order(name=f"f{n}")
         out.append((order["data"]["id"], "fourthwall", *fourthwall_request(order)))
         payload = kofi_payload("Shop Order", "25.00", from_name=f"k{n}")
@@ -88,10 +90,18 @@ async def _send_all(base: str, deliveries, kill: asyncio.Event | None) -> set[st
     acked: set[str] = set()
     answers = 0
 
-    async def one(session: aiohttp.ClientSession, key: str, provider: str, body: bytes, headers: dict[str, str]) -> None:
+    async def one(
+        session: aiohttp.ClientSession,
+        key: str,
+        provider: str,
+        body: bytes,
+        headers: dict[str, str],
+    ) -> None:
         nonlocal answers
         try:
-            async with session.post(f"{base}/webhooks/{provider}", data=body, headers=headers) as response:
+            async with session.post(
+                f"{base}/webhooks/{provider}", data=body, headers=headers
+            ) as response:
                 await response.read()
                 if 200 <= response.status < 300:
                     acked.add(key)
@@ -104,9 +114,7 @@ async def _send_all(base: str, deliveries, kill: asyncio.Event | None) -> set[st
     timeout = aiohttp.ClientTimeout(total=15)
     connector = aiohttp.TCPConnector(limit=20)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
-        await asyncio.gather(
-            *(one(session, *d) for d in deliveries for _ in range(COPIES))
-        )
+        await asyncio.gather(*(one(session, *d) for d in deliveries for _ in range(COPIES)))
     return acked
 
 
@@ -123,15 +131,20 @@ async def _api(base: str, path: str, body: dict | None = None) -> dict:
 
 
 async def _orders(base: str) -> list[dict[str, str]]:
-    async with aiohttp.ClientSession() as session, session.get(
-        base + "/api/shop/export.csv", headers={"Authorization": f"Bearer {ADMIN}"}
-    ) as response:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(
+            base + "/api/shop/export.csv", headers={"Authorization": f"Bearer {ADMIN}"}
+        ) as response,
+    ):
         assert response.status == 200
         return list(csv.DictReader(io.StringIO(await response.text())))
 
 
 @pytest.mark.slow
-async def test_sigkill_in_a_burst_of_orders_loses_none_and_doubles_none(database_url: str, tmp_path: Path) -> None:
+async def test_sigkill_in_a_burst_of_orders_loses_none_and_doubles_none(
+    database_url: str, tmp_path: Path
+) -> None:
     config = _config(tmp_path, database_url)
     env = clean_env(LIMELIGHT_PLUGINS="shop,tips,alerts")
     deliveries = _deliveries()
@@ -139,7 +152,13 @@ async def test_sigkill_in_a_burst_of_orders_loses_none_and_doubles_none(database
         status, health = server.get("/healthz")
         assert status == 200, health
         assert any(p["name"] == "shop" and p["status"] == "enabled" for p in health["plugins"])
-        drop = (await _api(server.base, "/api/shop/drops", {"name": "Crash drop", "items": [{"sku": "hoodie", "stock": STOCK}]}))["drop"]
+        drop = (
+            await _api(
+                server.base,
+                "/api/shop/drops",
+                {"name": "Crash drop", "items": [{"sku": "hoodie", "stock": STOCK}]},
+            )
+        )["drop"]
         await _api(server.base, f"/api/shop/drops/{drop['id']}/open", {})
         kill = asyncio.Event()
 

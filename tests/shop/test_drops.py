@@ -16,14 +16,18 @@ def _types(h) -> list[str]:
 
 
 async def _events(s, kind: str) -> list[dict]:
-    response = await s.h.client.get("/api/events", params={"type": kind, "limit": "100"}, headers=s.h.admin_headers)
+    response = await s.h.client.get(
+        "/api/events", params={"type": kind, "limit": "100"}, headers=s.h.admin_headers
+    )
     assert response.status == 200, await response.text()
     return (await response.json())["events"]
 
 
 async def test_merch_and_claim_in_chat_give_a_personal_checkout_link(shop, fake_stripe) -> None:
     api, base = fake_stripe
-    s = await shop({"plugins": {"shop": {"stripe_api_key": "sk_test_123", "stripe_api_base": base}}})
+    s = await shop(
+        {"plugins": {"shop": {"stripe_api_key": "sk_test_123", "stripe_api_base": base}}}
+    )
     product = await s.product(variants=["S", "M"])
     await s.drop([(product, "S", 2), (product, "M", 0)])
     await s.h.chat_as("alice", "!merch")
@@ -58,7 +62,9 @@ async def test_merch_and_claim_in_chat_give_a_personal_checkout_link(shop, fake_
 
 
 async def test_external_checkout_carries_the_reservation_code(shop) -> None:
-    s = await shop({"plugins": {"shop": {"checkout": "external", "shop_url": "https://shop.example/"}}})
+    s = await shop(
+        {"plugins": {"shop": {"checkout": "external", "shop_url": "https://shop.example/"}}}
+    )
     await s.drop([(await s.product(), "", 2)])
     await s.h.chat_as("alice", "!claim hoodie")
     reservation = await Reservation.get()
@@ -88,7 +94,9 @@ async def test_drop_events_low_stock_and_sold_out_once(shop) -> None:
     assert await s.plugin.drops.end(drop.id)
     await s.h.settle()
     assert len(await _events(s, "shop.drop_ended")) == 1
-    assert (await s.plugin.drops.claim(viewer("z"), "hoodie")).refused == "hoodie is not on sale right now"
+    assert (
+        await s.plugin.drops.claim(viewer("z"), "hoodie")
+    ).refused == "hoodie is not on sale right now"
 
 
 async def test_a_drop_scheduled_before_a_restart_opens_after_it(shop, database_url) -> None:
@@ -116,11 +124,16 @@ async def test_a_drop_scheduled_before_a_restart_opens_after_it(shop, database_u
 async def test_a_live_only_drop_waits_for_the_stream(shop) -> None:
     s = await shop()
     drop = await s.drop(
-        [(await s.product(), "", 5)], status="scheduled", live_only=True,
+        [(await s.product(), "", 5)],
+        status="scheduled",
+        live_only=True,
         starts_at=datetime.now(UTC) - timedelta(seconds=1),
     )
     await s.plugin.drops.open_due(drop.id)
-    assert "opens when the stream is live" in (await s.plugin.drops.claim(viewer("a"), "hoodie")).refused
+    assert (
+        "opens when the stream is live"
+        in (await s.plugin.drops.claim(viewer("a"), "hoodie")).refused
+    )
     await s.h.publish(StreamOnline(source="twitch", source_id="online-1"))
     assert (await Drop.get(id=drop.id)).status == "open"
     await s.h.publish(StreamOffline(source="twitch", source_id="offline-1"))
@@ -165,20 +178,42 @@ async def test_public_page_claims_only_with_a_signed_link(shop) -> None:
     await s.plugin.board.refresh()
     state = await (await s.h.client.get("/p/shop/drop.json")).json()
     assert state["drop"]["sold_out"] is True
-    response = await s.h.client.post("/p/shop/claim", json={"token": s.plugin.links.sign(viewer("bob")), "sku": "hoodie"})
+    response = await s.h.client.post(
+        "/p/shop/claim", json={"token": s.plugin.links.sign(viewer("bob")), "sku": "hoodie"}
+    )
     assert response.status == 409 and (await response.json())["message"] == "sold out"
 
 
 async def test_dashboard_creates_products_and_drops_and_exports(shop) -> None:
     s = await shop()
     headers = s.h.admin_headers
-    r = await s.h.client.post("/api/shop/products", json={"sku": "Tee", "name": "Tee", "price": "20.00", "currency": "eur", "variants": ["S", "M"]}, headers=headers)
+    r = await s.h.client.post(
+        "/api/shop/products",
+        json={
+            "sku": "Tee",
+            "name": "Tee",
+            "price": "20.00",
+            "currency": "eur",
+            "variants": ["S", "M"],
+        },
+        headers=headers,
+    )
     assert r.status == 201, await r.text()
-    r = await s.h.client.post("/api/shop/products", json={"sku": "bad sku!", "name": "x", "price": "1"}, headers=headers)
+    r = await s.h.client.post(
+        "/api/shop/products", json={"sku": "bad sku!", "name": "x", "price": "1"}, headers=headers
+    )
     assert r.status == 400 and "sku" in (await r.json())["error"]
-    r = await s.h.client.post("/api/shop/drops", json={"name": "Drop", "items": [{"sku": "tee", "variant": "XL", "stock": 3}]}, headers=headers)
+    r = await s.h.client.post(
+        "/api/shop/drops",
+        json={"name": "Drop", "items": [{"sku": "tee", "variant": "XL", "stock": 3}]},
+        headers=headers,
+    )
     assert r.status == 400 and "comes in S, M" in (await r.json())["error"]
-    r = await s.h.client.post("/api/shop/drops", json={"name": "Drop", "items": [{"sku": "tee", "variant": "S", "stock": 3}]}, headers=headers)
+    r = await s.h.client.post(
+        "/api/shop/drops",
+        json={"name": "Drop", "items": [{"sku": "tee", "variant": "S", "stock": 3}]},
+        headers=headers,
+    )
     assert r.status == 201, await r.text()
     drop_id = (await r.json())["drop"]["id"]
     r = await s.h.client.post(f"/api/shop/drops/{drop_id}/open", json={}, headers=headers)
@@ -204,12 +239,16 @@ async def test_image_upload_goes_through_the_media_store(shop) -> None:
     product = await s.product()
     form = FormData()
     form.add_field("image", png(64, 64), filename="x.png", content_type="image/png")
-    r = await s.h.client.post(f"/p/shop/products/{product.id}/image", data=form, headers=s.h.admin_headers)
+    r = await s.h.client.post(
+        f"/p/shop/products/{product.id}/image", data=form, headers=s.h.admin_headers
+    )
     assert r.status == 200, await r.text()
     assert (await r.json())["product"]["image"].startswith("/-/uploads/")
     form = FormData()
     form.add_field("image", b"<svg onload=alert(1)>", filename="x.png", content_type="image/png")
-    r = await s.h.client.post(f"/p/shop/products/{product.id}/image", data=form, headers=s.h.admin_headers)
+    r = await s.h.client.post(
+        f"/p/shop/products/{product.id}/image", data=form, headers=s.h.admin_headers
+    )
     assert r.status == 400
 
 

@@ -62,7 +62,9 @@ async def test_skip_flags_the_paid_slot_for_a_refund_and_reorder_works(shop) -> 
         await _paid_guest(s, name)
     waiting = await s.plugin.guests.waiting()
     ids = [g.id for g in waiting]
-    r = await s.h.client.post("/api/shop/guests/order", json={"ids": [ids[2], ids[0]]}, headers=s.h.admin_headers)
+    r = await s.h.client.post(
+        "/api/shop/guests/order", json={"ids": [ids[2], ids[0]]}, headers=s.h.admin_headers
+    )
     assert r.status == 200
     assert [g.viewer_name for g in await s.plugin.guests.waiting()] == ["carol", "alice", "bob"]
     r = await s.h.client.post(f"/api/shop/guests/{ids[0]}/skip", json={}, headers=s.h.admin_headers)

@@ -71,7 +71,9 @@ async def test_late_payment_with_stock_left_is_honoured(shop) -> None:
     s = await shop()
     drop = await s.drop([(await s.product(), "", 2)])
     reservation = await _claim(s)
-    await Reservation.filter(id=reservation.id).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    await Reservation.filter(id=reservation.id).update(
+        expires_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
     await s.plugin.drops.expire(reservation.id)
     assert await s.left(drop) == 2
     await s.post("shop-stripe", *stripe_request(session_completed(reservation.code)))
@@ -125,7 +127,9 @@ async def test_refund_after_the_drop_ended_keeps_the_stock(shop) -> None:
     event = session_completed(reservation.code)
     await s.post("shop-stripe", *stripe_request(event))
     await s.plugin.drops.end(drop.id)
-    await s.post("shop-stripe", *stripe_request(charge_refunded(event["data"]["object"]["payment_intent"])))
+    await s.post(
+        "shop-stripe", *stripe_request(charge_refunded(event["data"]["object"]["payment_intent"]))
+    )
     assert (await Order.get()).status == "refunded"
     assert await s.left(drop) == 1
 
@@ -190,6 +194,8 @@ async def test_a_paid_guest_slot_joins_the_queue(shop) -> None:
     slot = await s.product("guest", "Go live with me", 500, kind="guest")
     await s.drop([(slot, "", 2)], name="Guest session")
     reservation = await _claim(s, "alice", "guest")
-    await s.post("shop-stripe", *stripe_request(session_completed(reservation.code, 500, sku="guest")))
+    await s.post(
+        "shop-stripe", *stripe_request(session_completed(reservation.code, 500, sku="guest"))
+    )
     guest = await Guest.get()
     assert guest.viewer_name == "alice" and guest.status == "queued"

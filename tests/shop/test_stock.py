@@ -40,7 +40,10 @@ async def test_concurrent_claims_through_the_plugin_never_oversell(shop, databas
     product = await s.product(variants=["S", "M"])
     drop = await s.drop([(product, "S", 7), (product, "M", 5)])
     results = await asyncio.gather(
-        *(s.plugin.drops.claim(viewer(f"v{n}"), "hoodie", "S" if n % 2 else "m") for n in range(120))
+        *(
+            s.plugin.drops.claim(viewer(f"v{n}"), "hoodie", "S" if n % 2 else "m")
+            for n in range(120)
+        )
     )
     got = [r for r in results if r.reservation is not None]
     assert len(got) == 12
