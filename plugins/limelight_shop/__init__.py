@@ -215,7 +215,10 @@ class ShopPlugin(Plugin[ShopConfig]):
             return f"@{call.viewer.name} {outcome.refused}."
         reservation = outcome.reservation
         if outcome.free:
-            return f"@{call.viewer.name} you have a guest slot (free for members). !queue shows your place."
+            return (
+                f"@{call.viewer.name} you have a guest slot (free for members). "
+                "!queue shows your place."
+            )
         minutes = self.config.reservation_minutes
         link = self.ctx.url(f"/p/shop/pay/{reservation.code}")
         return (
@@ -231,7 +234,10 @@ class ShopPlugin(Plugin[ShopConfig]):
         if call.viewer is not None:
             place = await self.guests.place_of(call.viewer)
             if place is not None:
-                return f"@{call.viewer.name} you are number {place} of {len(waiting)} in the guest queue."
+                return (
+                    f"@{call.viewer.name} you are number {place} of {len(waiting)} "
+                    "in the guest queue."
+                )
         if not waiting:
             return "The guest queue is empty."
         names = ", ".join(g.viewer_name for g in waiting[:5])

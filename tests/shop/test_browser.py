@@ -156,7 +156,8 @@ async def test_drop_overlay_stock_bar_sold_out_and_xss(browser: Any, server: Any
     assert buyers.startswith("Latest: ")
     await w.page.screenshot(path=str(OUTPUT / "drop-sold-out.png"))
     box = await w.page.evaluate(
-        "(() => { const r = document.getElementById('shop-drop').getBoundingClientRect(); return [r.right, r.bottom]; })()"
+        "(() => { const r = document.getElementById('shop-drop').getBoundingClientRect();"
+        " return [r.right, r.bottom]; })()"
     )
     assert box[0] <= 720 and box[1] <= 240  # fits its declared size
     assert await w.page.evaluate(f"typeof {CANARY}") == "undefined"

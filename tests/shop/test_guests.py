@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from limelight_shop.models import Guest, Order
 
-
 from .conftest import viewer
 from .doubles import session_completed, stripe_request
 
