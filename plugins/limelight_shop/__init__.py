@@ -26,6 +26,7 @@ from limelight import (
     Event,
     EventType,
     MerchOrder,
+    MerchRefund,
     Models,
     Money,
     Overlay,
@@ -315,6 +316,10 @@ class ShopPlugin(Plugin[ShopConfig]):
             return
         if isinstance(event, MerchOrder) and event.source == "shop":
             return  # our own announcement of a Ko-fi order
+        if isinstance(event, Tip) and event.kind != "shop_order":
+            return  # a tip: the tips plugin's
+        if not isinstance(event, MerchOrder | MerchRefund | Tip):
+            return
         recorded = self.ctx.recorded(event)
         if not isinstance(recorded, Recorded):
             recorded = await self.orders.read_back(event)

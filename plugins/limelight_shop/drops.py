@@ -10,6 +10,7 @@ way, and their unit goes back to stock (:func:`.stock.release`).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ class Drops:
         #: finds its item without a query; dropped whenever a drop or product changes.
         self._catalog: dict[str, list[DropItem]] | None = None
         self._generation = 0
+        self._loading: tuple[int, asyncio.Task[dict[str, list[DropItem]]]] | None = None
 
     def invalidate(self) -> None:
         """A drop opened, paused or ended, or the catalog changed: reload on next use."""
@@ -63,16 +65,26 @@ class Drops:
         self._generation += 1
 
     async def catalog(self) -> dict[str, list[DropItem]]:
-        catalog = self._catalog
-        if catalog is not None:
-            return catalog
-        generation = self._generation
-        items = (
-            await DropItem.filter(drop__status="open")
-            .prefetch_related("product", "drop")
-            .order_by("id")
-        )
-        catalog = {}
+        """The open items by sku; one load shared by every claim that arrives meanwhile."""
+        if self._catalog is not None:
+            return self._catalog
+        loading = self._loading
+        if loading is None or loading[0] != self._generation:
+            task = asyncio.get_running_loop().create_task(self._load_catalog(self._generation))
+            loading = self._loading = (self._generation, task)
+        return await asyncio.shield(loading[1])
+
+    async def _load_catalog(self, generation: int) -> dict[str, list[DropItem]]:
+        try:
+            items = (
+                await DropItem.filter(drop__status="open")
+                .prefetch_related("product", "drop")
+                .order_by("id")
+            )
+        finally:
+            if self._loading is not None and self._loading[0] == generation:
+                self._loading = None
+        catalog: dict[str, list[DropItem]] = {}
         for item in items:
             catalog.setdefault(item.product.sku, []).append(item)
         if generation == self._generation:  # nothing changed while it loaded
