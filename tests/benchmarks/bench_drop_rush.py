@@ -144,6 +144,8 @@ async def _limelight(limelight: Any, database_url: str) -> dict[str, Any]:
         "reservations": reservations,
         "left": left,
         "statuses": statuses,
+        "engine": engine,
+        "engine_won": engine_won,
     }
 
 
