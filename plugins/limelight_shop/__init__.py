@@ -23,6 +23,7 @@ from limelight import (
     Call,
     Command,
     CustomEvent,
+    DoctorCheck,
     Event,
     EventType,
     MerchOrder,
@@ -140,6 +141,31 @@ class ShopPlugin(Plugin[ShopConfig]):
     async def _fourthwall(self, request: object, body: bytes) -> list[Event]:
         secret = webhook_secret(self.ctx.settings.webhooks, FOURTHWALL)
         return await fourthwall_handle(secret, request, body)  # type: ignore[arg-type]
+
+    @hookimpl
+    def register_doctor_checks(self, register: Register[DoctorCheck]) -> None:
+        register(DoctorCheck("shop checkout", self.check_checkout))
+
+    def check_checkout(self) -> list[str]:
+        """What stops viewers from paying, named by the key to set (never its value)."""
+        config = self.config
+        problems = []
+        if config.checkout == "stripe" and not config.stripe_api_key:
+            problems.append(
+                "plugins.shop.stripe_api_key is empty: pay links cannot open Stripe "
+                '(set LIMELIGHT_PLUGINS__SHOP__STRIPE_API_KEY, or checkout = "external")'
+            )
+        if config.checkout == "stripe" and not webhook_secret(self.ctx.settings.webhooks, STRIPE):
+            problems.append(
+                "webhooks.shop-stripe.secret is not set: paid Stripe orders would not arrive"
+            )
+        if (
+            config.checkout == "external"
+            and not config.shop_url
+            and not any(p.url for p in config.products)
+        ):
+            problems.append("plugins.shop.shop_url is empty: pay links have nowhere to go")
+        return problems
 
     @hookimpl
     def register_routes(self, register: Register[Route]) -> None:

@@ -223,7 +223,12 @@ class Drops:
             choices = ", ".join(i.variant for i in items if i.variant)
             return Outcome(refused=f"which one? {product.name} comes in {choices}")
         now = datetime.now(UTC)
-        vip = self.ctx.peer("vip", Memberships)  # type: ignore[type-abstract]
+        # asked only when needed: a protocol check costs more than the rest of a claim
+        vip = (
+            self.ctx.peer("vip", Memberships)  # type: ignore[type-abstract]
+            if drop.members_first_minutes > 0 or product.kind == "guest"
+            else None
+        )
         if drop.members_first_minutes > 0 and drop.opened_at is not None:
             until = drop.opened_at + timedelta(minutes=drop.members_first_minutes)
             if now < until:

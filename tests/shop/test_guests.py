@@ -23,7 +23,9 @@ async def _session(s, slots: int = 3, **fields):
 
 
 async def test_slots_sell_exactly_and_the_queue_keeps_order(shop) -> None:
-    s = await shop({"plugins": {"shop": {"guest_minutes": 0}}})
+    s = await shop(
+        {"plugins": {"shop": {"guest_minutes": 0, "join_link": "https://call.example/room"}}}
+    )
     await _session(s, slots=2)
     await _paid_guest(s, "alice")
     await _paid_guest(s, "bob")
@@ -34,6 +36,12 @@ async def test_slots_sell_exactly_and_the_queue_keeps_order(shop) -> None:
     assert not any("Now on stream" in m.text for m in s.h.said)
     await s.h.chat_as("mod", "!next", roles={"moderator"})
     assert s.h.said[-1].text == "Now on stream with us: alice!"
+    # the join instructions went to alice privately, not to chat
+    whispers = s.h.chat_connector.whispers
+    assert [(v.name, t) for v, t in whispers] == [
+        ("alice", "You're up next on stream, alice! Join here: https://call.example/room")
+    ]
+    assert not any("call.example" in m.text for m in s.h.said)
     await s.h.chat_as("bob", "!leave")
     assert "left the guest queue" in s.h.said[-1].text
     await s.h.chat_as("mod", "!next", roles={"moderator"})
