@@ -262,5 +262,7 @@ async def test_doctor_names_what_stops_payments(shop) -> None:
     problems = s.plugin.check_checkout()
     assert len(problems) == 1 and "plugins.shop.stripe_api_key" in problems[0]
     await s.h.close()
-    ok = await shop({"plugins": {"shop": {"checkout": "external", "shop_url": "https://x.example"}}})
+    ok = await shop(
+        {"plugins": {"shop": {"checkout": "external", "shop_url": "https://x.example"}}}
+    )
     assert ok.plugin.check_checkout() == []
