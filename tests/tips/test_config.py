@@ -108,10 +108,10 @@ def test_doctor_checks_each_webhook_table_against_its_provider(tmp_path, capsys)
     assert "webhooks: ok    kofi at http://127.0.0.1" in out
     assert "webhooks: FAIL  webhooks.generic.secret: String should have at least 16" in out
     assert "webhooks: FAIL  webhooks.stripe.tolerence: unknown key" in out
-    assert (
-        "[webhooks.patreon]: no installed plugin provides /webhooks/patreon "
-        "(providers: generic, kofi, stripe)"
-    ) in out
+    # the providers of every installed plugin are listed (the shop adds its own)
+    line = next(x for x in out.splitlines() if "[webhooks.patreon]" in x)
+    assert "no installed plugin provides /webhooks/patreon (providers: " in line
+    assert all(name in line for name in ("generic", "kofi", "stripe"))
     for secret in ("good-token-123", "short", "whsec_12345678", "whatever-secret-value"):
         assert secret not in out
     assert _check_webhooks(make_settings(tmp_path), host) == 0
