@@ -352,6 +352,9 @@ class Tip(Event):
     #: The provider's own time for it, as sent, when that was unreadable or outside
     #: 2000-01-01 .. now + 1 day (``occurred_at`` is then when it was received); else "".
     provider_time: str = ""
+    #: A Ko-fi Shop Order's items, one string per unit: ``<direct_link_code>`` or
+    #: ``<direct_link_code>:<variation_name>`` (the shop plugin matches them to its stock).
+    shop_items: tuple[str, ...] = ()
 
 
 @dataclass(kw_only=True, slots=True)
@@ -460,6 +463,29 @@ class MerchOrder(Event):
     amount: Money
     #: How many.
     quantity: int = 1
+    #: The product variant (a size, a colour), when there is one.
+    variant: str = ""
+    #: The payment provider (``stripe``, ``fourthwall``, ``kofi``) when it is not the source.
+    provider: str = ""
+    #: The seller's reference for it: the shop's reservation code, when the buyer had one.
+    reference: str = ""
+
+
+@dataclass(kw_only=True, slots=True)
+class MerchRefund(Event):
+    """Money of a shop order given back (the shop's own refunds, apart from tips' ``refund``)."""
+
+    type: ClassVar[str] = "merch.refund"
+    money: ClassVar[bool] = True
+
+    #: What was given back, with ``currency``.
+    amount: Money
+    #: The ``source`` of the order it gives back.
+    original_source: str
+    #: The ``source_id`` of the order it gives back (or the provider's payment id).
+    original_id: str
+    #: Why, when the provider says.
+    reason: str = ""
 
 
 @dataclass(kw_only=True, slots=True)

@@ -125,6 +125,8 @@ class Recorder:
                 event.source_id,
             )
             return Written(entry.id)
+        if self.sold_by_shop(event):
+            return Written(entry.id)  # counted here; the shop announces and thanks it
         shown = self.present(event, money, hide_name=person is not None and person.hide_name)
         queued = False
         if kind == "tip":  # the alerts plugin shows cheers; here they count and are thanked
@@ -138,6 +140,16 @@ class Recorder:
             entry.id,
             Thank(shown.name, money, shown.message),
             speak=shown.message if queued and shown.speak else "",
+        )
+
+    def sold_by_shop(self, event: Event) -> bool:
+        """A Ko-fi Shop Order while a ``shop`` plugin is enabled: that plugin sells it
+        (stock, the order alert, the thanks), so it is counted here but not announced as
+        a tip. Asked at call time: the shop can be disabled while the server runs."""
+        return (
+            isinstance(event, Tip)
+            and event.kind == "shop_order"
+            and self.ctx.peer("shop", object) is not None
         )
 
     def present(self, event: Tip | Cheer, money: Money, *, hide_name: bool) -> Shown:
@@ -166,7 +178,8 @@ class Recorder:
                     event.source_id,
                 )
             return None
-        if row.reacted or found is None:  # a refund, or reactions that went out already
+        if row.reacted or found is None or self.sold_by_shop(event):
+            # a refund, reactions that went out already, or the shop's to announce
             return Written(row.id, reacted=row.reacted)
         money, kind = found
         assert isinstance(event, Tip | Cheer)

@@ -80,6 +80,7 @@ async def handle(intake: Intake, request: web.Request, body: bytes) -> list[Even
         intake, find_code(raw_message), NAME, from_name, email or from_name
     )
     occurred_at, provider_time = common.timestamp(payload.get("timestamp"))
+    shop_items = _shop_items(payload) if kind == "Shop Order" else ()
     return [
         Tip(
             source=NAME,
@@ -93,5 +94,31 @@ async def handle(intake: Intake, request: web.Request, body: bytes) -> list[Even
             anonymous=not is_public,
             kind=TYPES[kind],
             plan=common.text(payload, "tier_name") if kind == "Subscription" else "",
+            shop_items=shop_items,
         )
     ]
+
+
+#: Units of one Shop Order taken into ``Tip.shop_items`` (a bigger order is cut there).
+MAX_SHOP_UNITS = 50
+
+
+def _shop_items(payload: dict[str, object]) -> tuple[str, ...]:
+    """A Shop Order's ``shop_items`` as one ``code`` or ``code:variation`` per unit (what
+    the shop plugin needs to match its stock); malformed entries are left out."""
+    items = payload.get("shop_items")
+    units: list[str] = []
+    for item in items if isinstance(items, list) else ():
+        if not isinstance(item, dict):
+            continue
+        code = item.get("direct_link_code")
+        if not isinstance(code, str) or not (code := edge.clean_text(code, 64)):
+            continue
+        variation = item.get("variation_name")
+        variation = edge.clean_text(variation, 100) if isinstance(variation, str) else ""
+        quantity = item.get("quantity", 1)
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            quantity = 1
+        unit = f"{code}:{variation}" if variation else code
+        units.extend([unit] * min(quantity, MAX_SHOP_UNITS - len(units)))
+    return tuple(units)

@@ -1,0 +1,395 @@
+"""The live shop: merch drops that cannot oversell, and paid guest slots ("Go Live with").
+
+A drop is a race: products with stock, a window (scheduled, live-only, members first), a
+per-viewer limit. ``!claim <sku> [variant]`` (or the button on the public drop page)
+reserves one unit for a while and answers with a personal checkout link; the order
+arrives by webhook (Stripe, Fourthwall, or Ko-fi through the tips plugin) and is committed
+once. Guest slots are sold the same way and fill a queue the streamer calls from with
+``!next``. Overlays: ``shop-drop`` (the drop) and ``shop-queue`` (who is next).
+
+:class:`ShopPlugin` only wires the parts together; each part is a module with one concern
+(see docs/shop.md, "How it is built"). VIP cooperation goes only through
+``ctx.peer("vip", Memberships)``; without the VIP plugin, members-first windows admit
+nobody early (they fail closed) and free-for-members guest slots are not free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from functools import cached_property, partial
+
+from limelight import (
+    Call,
+    Command,
+    CustomEvent,
+    DoctorCheck,
+    Event,
+    EventType,
+    MerchOrder,
+    MerchRefund,
+    Models,
+    Money,
+    Overlay,
+    Plugin,
+    Register,
+    Route,
+    StreamOffline,
+    StreamOnline,
+    Tip,
+    Transaction,
+    ViewerRef,
+    WebhookProvider,
+    command,
+    example,
+    fill,
+    hookimpl,
+)
+
+from .board import Board
+from .checkout import Checkout
+from .config import ShopConfig, webhook_problems, webhook_secret
+from .drops import Drops
+from .guests import Guests
+from .links import ViewerLinks
+from .models import Drop, DropItem, Order, Product
+from .orders import Orders, Recorded
+from .providers import FOURTHWALL, STRIPE, fourthwall_handle, stripe_handle
+from .stock import PREFIX, Stock
+from .web import Web
+
+__version__ = "0.1.0"
+
+EVENT_TYPES = (
+    EventType("shop.drop_started", description="A drop opened: drop, id, ends_at, live_only."),
+    EventType("shop.low_stock", description="A drop item is running low: drop, sku, item, left."),
+    EventType("shop.sold_out", description="A drop item sold out: drop, sku, item, stock."),
+    EventType("shop.drop_ended", description="A drop closed: drop, id."),
+)
+
+
+class ShopPlugin(Plugin[ShopConfig]):
+    config_model = ShopConfig
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stock = Stock()
+
+    # -- the parts ---------------------------------------------------------------------------
+
+    @cached_property
+    def board(self) -> Board:
+        return Board(self.ctx)
+
+    @cached_property
+    def drops(self) -> Drops:
+        return Drops(self.ctx, self.stock, self.board)
+
+    @cached_property
+    def orders(self) -> Orders:
+        return Orders(self.ctx, self.stock)
+
+    @cached_property
+    def guests(self) -> Guests:
+        return Guests(self.ctx, self.board)
+
+    @cached_property
+    def checkout(self) -> Checkout:
+        return Checkout(self.config)
+
+    @cached_property
+    def links(self) -> ViewerLinks:
+        secret = self.config.link_secret or self.ctx.settings.security.admin_token
+        return ViewerLinks(secret, timedelta(minutes=self.config.link_ttl_minutes))
+
+    @cached_property
+    def web(self) -> Web:
+        return Web(self)
+
+    # -- registration ------------------------------------------------------------------------
+
+    @hookimpl
+    def register_models(self, register: Register[Models]) -> None:
+        register(Models("shop", "limelight_shop.models", "limelight_shop.migrations"))
+
+    @hookimpl
+    def register_event_types(self, register: Register[EventType]) -> None:
+        for event_type in EVENT_TYPES:
+            register(event_type)
+
+    @hookimpl
+    def register_webhook_providers(self, register: Register[WebhookProvider]) -> None:
+        register(
+            WebhookProvider(
+                STRIPE,
+                self._stripe,
+                check_config=partial(webhook_problems, STRIPE),
+            )
+        )
+        register(
+            WebhookProvider(
+                FOURTHWALL,
+                self._fourthwall,
+                check_config=partial(webhook_problems, FOURTHWALL),
+            )
+        )
+
+    async def _stripe(self, request: object, body: bytes) -> list[Event]:
+        secret = webhook_secret(self.ctx.settings.webhooks, STRIPE)
+        return await stripe_handle(secret, request, body)  # type: ignore[arg-type]
+
+    async def _fourthwall(self, request: object, body: bytes) -> list[Event]:
+        secret = webhook_secret(self.ctx.settings.webhooks, FOURTHWALL)
+        return await fourthwall_handle(secret, request, body)  # type: ignore[arg-type]
+
+    @hookimpl
+    def register_doctor_checks(self, register: Register[DoctorCheck]) -> None:
+        register(DoctorCheck("shop checkout", self.check_checkout))
+
+    def check_checkout(self) -> list[str]:
+        """What stops viewers from paying, named by the key to set (never its value)."""
+        config = self.config
+        problems = []
+        if config.checkout == "stripe" and not config.stripe_api_key:
+            problems.append(
+                "plugins.shop.stripe_api_key is empty: pay links cannot open Stripe "
+                '(set LIMELIGHT_PLUGINS__SHOP__STRIPE_API_KEY, or checkout = "external")'
+            )
+        if config.checkout == "stripe" and not webhook_secret(self.ctx.settings.webhooks, STRIPE):
+            problems.append(
+                "webhooks.shop-stripe.secret is not set: paid Stripe orders would not arrive"
+            )
+        if (
+            config.checkout == "external"
+            and not config.shop_url
+            and not any(p.url for p in config.products)
+        ):
+            problems.append("plugins.shop.shop_url is empty: pay links have nowhere to go")
+        return problems
+
+    @hookimpl
+    def register_routes(self, register: Register[Route]) -> None:
+        for route in self.web.routes():
+            register(route)
+
+    @hookimpl
+    def register_overlays(self, register: Register[Overlay]) -> None:
+        register(
+            Overlay(
+                self.config.drop_overlay,
+                "shop/drop_overlay.html",
+                width=720,
+                height=240,
+                title="Merch drop",
+                description="The open drop: image, price, stock bar, countdown, latest "
+                "buyers, sold out. Empty when no drop is open.",
+            )
+        )
+        register(
+            Overlay(
+                self.config.queue_overlay,
+                "shop/queue_overlay.html",
+                width=420,
+                height=360,
+                title="Guest queue",
+                description="Who is on with you now (and their timer) and who is next.",
+            )
+        )
+
+    @hookimpl
+    def register_commands(self, register: Register[Command]) -> None:
+        for cmd in (self.merch, self.claim, self.queue, self.leave, self.next_guest):
+            register(cmd)
+
+    # -- commands ----------------------------------------------------------------------------
+
+    @command("merch", aliases=("shop",), user_cooldown=10)
+    @example("!merch", r"(Nothing is on sale right now\.|On sale: .*)", regex=True)
+    async def merch(self, call: Call) -> str:
+        """What is on sale now, with your personal link to the drop page."""
+        items = (
+            await DropItem.filter(drop__status="open", product__kind="merch")
+            .prefetch_related("product")
+            .order_by("id")
+        )
+        if not items:
+            return "Nothing is on sale right now."
+        seen: dict[str, list[str]] = {}
+        for item in items:
+            product: Product = item.product
+            label = f"{product.sku} {product.name} {self.drops.price(product)}"
+            seen.setdefault(label, [])
+            if item.remaining <= 0:
+                seen[label].append(f"{item.variant or ''} sold out".strip())
+            elif item.variant:
+                seen[label].append(item.variant)
+        parts = [label + (f" [{', '.join(v)}]" if v else "") for label, v in seen.items()]
+        line = "On sale: " + "; ".join(parts) + ". Type !claim <sku> [size]"
+        if call.viewer is not None:
+            line += " or open " + self.ctx.url(f"/p/shop/drop?v={self.links.sign(call.viewer)}")
+        return line
+
+    @command("claim", aliases=("buy",))
+    @example("!claim", r".*", regex=True)
+    async def claim(self, call: Call, sku: str = "", variant: str = "") -> str:
+        """Reserve one: !claim <sku> [size]. You get a personal checkout link."""
+        if call.viewer is None:
+            return "Claiming needs a chat account."
+        if not sku:
+            return "Which one? Type !merch to see what is on sale."
+        outcome = await self.drops.claim(call.viewer, sku, variant)
+        if outcome.reservation is None:
+            return f"@{call.viewer.name} {outcome.refused}."
+        reservation = outcome.reservation
+        if outcome.free:
+            return (
+                f"@{call.viewer.name} you have a guest slot (free for members). "
+                "!queue shows your place."
+            )
+        minutes = self.config.reservation_minutes
+        link = self.ctx.url(f"/p/shop/pay/{reservation.code}")
+        return (
+            f"@{call.viewer.name} reserved for you for {minutes} min "
+            f"({PREFIX}{reservation.code}): pay here {link}"
+        )
+
+    @command("queue", user_cooldown=5)
+    @example("!queue", r".*", regex=True)
+    async def queue(self, call: Call) -> str:
+        """Your place in the guest queue, and who is next."""
+        waiting = await self.guests.waiting()
+        if call.viewer is not None:
+            place = await self.guests.place_of(call.viewer)
+            if place is not None:
+                return (
+                    f"@{call.viewer.name} you are number {place} of {len(waiting)} "
+                    "in the guest queue."
+                )
+        if not waiting:
+            return "The guest queue is empty."
+        names = ", ".join(g.viewer_name for g in waiting[:5])
+        return f"Next guests: {names}" + (
+            f" (+{len(waiting) - 5} more)" if len(waiting) > 5 else ""
+        )
+
+    @command("leave", user_cooldown=5)
+    @example("!leave", r".*", regex=True)
+    async def leave(self, call: Call) -> str:
+        """Leave the guest queue (a paid slot is not refunded automatically)."""
+        if call.viewer is None:
+            return "This needs a chat account."
+        if await self.guests.leave(call.viewer):
+            return f"@{call.viewer.name} you left the guest queue."
+        return f"@{call.viewer.name} you are not in the guest queue."
+
+    @command("next", role="moderator")
+    @example("!next", r".*", regex=True)
+    async def next_guest(self, call: Call) -> str:
+        """Bring the next guest on stream (broadcaster and moderators)."""
+        guest = await self.guests.next()
+        if guest is None:
+            return "The guest queue is empty."
+        return f"Now on stream with us: {guest.viewer_name}!"
+
+    # -- lifecycle and events ----------------------------------------------------------------
+
+    @hookimpl
+    async def startup(self) -> None:
+        await self.sync_products()
+        self.drops.on_free_guest = self._board_changed
+        self.board.start()
+        await self.drops.start()
+        await self.guests.start()
+
+    async def _board_changed(self) -> None:
+        self.board.changed()
+
+    @hookimpl
+    async def shutdown(self) -> None:
+        await self.board.stop()
+
+    async def sync_products(self) -> None:
+        """``[[plugins.shop.products]]`` into the catalog (the config wins for those skus)."""
+        for p in self.config.products:
+            money = p.money()
+            await Product.update_or_create(
+                sku=p.sku,
+                defaults={
+                    "name": p.name,
+                    "kind": "merch",
+                    "price_minor": money.minor,
+                    "currency": money.currency,
+                    "variants": list(p.variants),
+                    "image": p.image,
+                    "url": p.url,
+                    "kofi_code": p.kofi_code,
+                    "from_config": True,
+                    "archived": False,
+                },
+            )
+
+    @hookimpl
+    async def record_events(self, events: list[Event], tx: Transaction) -> Mapping[int, Recorded]:
+        return await self.orders.record_events(events, tx)
+
+    @hookimpl
+    async def on_event(self, event: Event) -> None:
+        if isinstance(event, StreamOnline | StreamOffline):
+            if not event.test:
+                await self.drops.set_live(isinstance(event, StreamOnline))
+            return
+        if event.test or isinstance(event, CustomEvent):
+            return
+        if isinstance(event, MerchOrder) and event.source == "shop":
+            return  # our own announcement of a Ko-fi order
+        if isinstance(event, Tip) and event.kind != "shop_order":
+            return  # a tip: the tips plugin's
+        if not isinstance(event, MerchOrder | MerchRefund | Tip):
+            return
+        recorded = self.ctx.recorded(event)
+        if not isinstance(recorded, Recorded):
+            recorded = await self.orders.read_back(event)
+            if recorded is None:
+                return
+        for item_id in recorded.items:
+            await self.drops.announce(item_id)
+        self.board.changed()
+        if recorded.status == "paid":
+            await self.react(event, recorded)
+
+    async def react(self, event: Event, recorded: Recorded) -> None:
+        """Once per paid order: the merch.order event (Ko-fi), the thanks in chat."""
+        if not await Order.filter(id=recorded.order_id, announced=False).update(announced=True):
+            return
+        order = await Order.get(id=recorded.order_id)
+        money = Money(int(order.amount_minor), order.currency)
+        if isinstance(event, Tip):
+            await self.ctx.publish(
+                MerchOrder(
+                    source="shop",
+                    source_id=f"kofi:{event.source_id}",
+                    viewer=ViewerRef(order.buyer_platform, order.buyer_id, order.buyer_name)
+                    if order.buyer_id
+                    else event.viewer,
+                    item=order.item_name,
+                    variant=order.variant,
+                    amount=money,
+                    quantity=order.quantity,
+                    provider="kofi",
+                )
+            )
+        if self.config.thanks_template and order.buyer_name:
+            label = order.item_name + (f" ({order.variant})" if order.variant else "")
+            text = fill(
+                self.config.thanks_template,
+                name=order.buyer_name,
+                item=label,
+                amount=self.ctx.money(money),
+            )
+            try:
+                await self.ctx.chat.say(text)
+            except Exception as exc:
+                self.ctx.log.info("could not thank %s in chat: %s", order.buyer_name, exc)
+
+
+__all__ = ["Drop", "ShopPlugin"]

@@ -1,0 +1,142 @@
+"""What the drop overlay, the guest-queue overlay and the public drop page show.
+
+Why one builder: the overlay (over its WebSocket), the public page (polling JSON) and the
+dashboard show the same snapshot, so they can never disagree about the stock. Changes are
+coalesced: a rush of claims rebuilds the snapshot a few times a second, not once a claim.
+Names are sent as data and rendered with ``textContent`` by the pages, never as HTML.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from limelight import Money, PluginContext
+
+from .config import ShopConfig
+from .models import Drop, DropItem, Guest, Order, Product
+
+#: Seconds between two snapshot pushes while things change.
+PUSH_EVERY = 0.25
+LATEST_BUYERS = 5
+QUEUE_SHOWN = 6
+
+
+class Board:
+    def __init__(self, ctx: PluginContext[ShopConfig]) -> None:
+        self.ctx = ctx
+        self.drop: dict[str, Any] | None = None
+        self.queue: dict[str, Any] = {"guests": [], "live": None}
+        self._dirty = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.pushes = 0
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="shop:board")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    def changed(self) -> None:
+        self._dirty.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            try:
+                await self.refresh()
+            except Exception:
+                self.ctx.log.exception("could not update the shop overlays")
+            await asyncio.sleep(PUSH_EVERY)
+
+    async def refresh(self) -> None:
+        """Rebuild both snapshots and push them to the overlays now."""
+        self.drop = await self.build_drop()
+        self.queue = await self.build_queue()
+        self.pushes += 1
+        overlays = self.ctx.overlays
+        config = self.ctx.config
+        if overlays.exists(config.drop_overlay):
+            if self.drop is None:
+                await overlays.clear_state(config.drop_overlay, "drop")
+            else:
+                await overlays.set_state(config.drop_overlay, "drop", self.drop)
+        if overlays.exists(config.queue_overlay):
+            await overlays.set_state(config.queue_overlay, "queue", self.queue)
+
+    async def build_drop(self) -> dict[str, Any] | None:
+        """The open merch drop (the latest opened), or ``None``: the overlay is empty."""
+        drops = await Drop.filter(status="open").order_by("-opened_at", "-id")
+        for drop in drops:
+            items = (
+                await DropItem.filter(drop_id=drop.id, product__kind="merch")
+                .prefetch_related("product")
+                .order_by("id")
+            )
+            if items:
+                return await self._drop_state(drop, items)
+        return None
+
+    async def _drop_state(self, drop: Drop, items: list[DropItem]) -> dict[str, Any]:
+        out_items: list[dict[str, Any]] = []
+        left = stock = 0
+        for item in items:
+            left += max(0, item.remaining)
+            stock += item.stock
+            product: Product = item.product
+            out_items.append(
+                {
+                    "id": item.id,
+                    "sku": product.sku,
+                    "name": product.name,
+                    "variant": item.variant,
+                    "price": self.ctx.money(Money(int(product.price_minor), product.currency)),
+                    "image": product.image,
+                    "left": max(0, item.remaining),
+                    "stock": item.stock,
+                }
+            )
+        buyers = (
+            await Order.filter(drop_id=drop.id, status="paid")
+            .order_by("-id")
+            .limit(LATEST_BUYERS)
+            .values_list("buyer_name", flat=True)
+        )
+        members_until = None
+        if drop.members_first_minutes and drop.opened_at is not None:
+            until = drop.opened_at + timedelta(minutes=drop.members_first_minutes)
+            if until > datetime.now(UTC):
+                members_until = until.isoformat()
+        return {
+            "id": drop.id,
+            "name": drop.name,
+            "ends_at": drop.ends_at.isoformat() if drop.ends_at else None,
+            "members_until": members_until,
+            "items": out_items,
+            "left": left,
+            "stock": stock,
+            "sold_out": left <= 0,
+            "buyers": [str(b) for b in buyers if b],
+        }
+
+    async def build_queue(self) -> dict[str, Any]:
+        live = await Guest.filter(status="live").order_by("-started_at").first()
+        waiting = await Guest.filter(status="queued").order_by("position", "id").limit(QUEUE_SHOWN)
+        minutes = self.ctx.config.guest_minutes
+        ends = (
+            (live.started_at + timedelta(minutes=minutes)).isoformat()
+            if live is not None and live.started_at is not None and minutes
+            else None
+        )
+        return {
+            "live": {"name": live.viewer_name, "ends_at": ends} if live is not None else None,
+            "guests": [{"name": g.viewer_name, "member": g.member_rank >= 0} for g in waiting],
+        }

@@ -1,0 +1,364 @@
+"""Orders: written once, in ``record_events``, from every provider; stock settled there too.
+
+Why here and only here: an order must be on disk exactly when its delivery is, and the
+unit it pays for must be decided in the same transaction (a late payment takes a unit back
+if one is left, else it is flagged for a refund — never sold twice). The rows are keyed
+UNIQUE by ``(provider, provider_id)``, the bus's own dedupe key, so a provider's retries,
+five concurrent copies of one delivery or a replay after a crash make one order.
+
+Inputs:
+
+* :class:`limelight.MerchOrder` from ``shop-stripe`` and ``fourthwall`` (:mod:`.providers`);
+* :class:`limelight.Tip` of kind ``shop_order`` from Ko-fi (the tips plugin owns Ko-fi's
+  one webhook URL; the items ride along in ``Tip.shop_items``);
+* :class:`limelight.MerchRefund`: a full refund returns the unit to stock while its drop
+  is open.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from limelight import (
+    Event,
+    MerchOrder,
+    MerchRefund,
+    Money,
+    PluginContext,
+    Tip,
+    Transaction,
+    ViewerRef,
+)
+from limelight_vip.api import Memberships
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
+
+from . import stock
+from .config import ShopConfig
+from .models import Drop, DropItem, Guest, Order, Product, Reservation
+from .providers import FOURTHWALL, STRIPE, find_code
+
+KOFI = "kofi"
+PROVIDERS = (STRIPE, FOURTHWALL, KOFI)
+#: A member's place in a members-first queue is moved this many seconds ahead.
+MEMBER_HEAD_START = 1e10
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What ``record_events`` decided for an order (``ctx.recorded``)."""
+
+    order_id: int
+    #: paid, refund_due or refunded
+    status: str
+    #: DropItem ids whose stock moved (their overlay and low-stock lines need a look).
+    items: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One thing an order pays for."""
+
+    product: Product | None
+    variant: str
+    quantity: int
+
+
+class Orders:
+    def __init__(self, ctx: PluginContext[ShopConfig], stock_book: stock.Stock) -> None:
+        self.ctx = ctx
+        self.stock = stock_book
+
+    # -- record_events -----------------------------------------------------------------------
+
+    async def record_events(self, events: list[Event], tx: Transaction) -> dict[int, Recorded]:
+        out: dict[int, Recorded] = {}
+        for event in events:
+            if event.id is None or event.test:
+                continue
+            found: Recorded | None = None
+            if isinstance(event, MerchOrder) and event.source in (STRIPE, FOURTHWALL):
+                product = await self._product_by_sku(event.item)
+                found = await self.record_order(
+                    tx,
+                    provider=event.source,
+                    provider_id=event.source_id,
+                    code=event.reference,
+                    lines=[Line(product, event.variant, event.quantity)],
+                    amount=event.amount,
+                    viewer=event.viewer,
+                    event_id=event.id,
+                    label=event.item,
+                )
+            elif isinstance(event, Tip) and event.kind == "shop_order" and event.source == KOFI:
+                found = await self.record_order(
+                    tx,
+                    provider=KOFI,
+                    provider_id=event.source_id,
+                    code=find_code(event.message),
+                    lines=await self._kofi_lines(event.shop_items),
+                    amount=event.amount,
+                    viewer=event.viewer,
+                    event_id=event.id,
+                    label="Ko-fi shop order",
+                )
+            elif isinstance(event, MerchRefund) and event.original_source in PROVIDERS:
+                found = await self.record_refund(tx, event)
+            if found is not None:
+                out[event.id] = found
+        return out
+
+    async def _product_by_sku(self, sku: str) -> Product | None:
+        return await Product.get_or_none(sku=sku.strip().lower()[:40]) if sku else None
+
+    async def _kofi_lines(self, units: tuple[str, ...]) -> list[Line]:
+        counts: dict[tuple[str, str], int] = {}
+        for unit in units:
+            code, _, variant = unit.partition(":")
+            counts[(code, variant)] = counts.get((code, variant), 0) + 1
+        lines = []
+        for (code, variant), count in counts.items():
+            product = await Product.get_or_none(kofi_code=code) if code else None
+            lines.append(Line(product, variant, count))
+        return lines
+
+    async def record_order(
+        self,
+        tx: Transaction,
+        *,
+        provider: str,
+        provider_id: str,
+        code: str,
+        lines: list[Line],
+        amount: Money,
+        viewer: ViewerRef | None,
+        event_id: int,
+        label: str,
+    ) -> Recorded:
+        existing = await Order.get_or_none(provider=provider, provider_id=provider_id)
+        if existing is not None:  # written in an earlier life of this delivery
+            return Recorded(existing.id, existing.status)
+        conn = tx.connection
+        now = datetime.now(UTC)
+        reservation = await Reservation.get_or_none(code=code.upper()) if code else None
+        moved: list[int] = []
+        status, note = "paid", ""
+        item: DropItem | None = None
+        buyer = viewer
+        if reservation is not None:
+            item = await DropItem.get(id=reservation.item_id).prefetch_related("product")  # type: ignore[attr-defined]
+            buyer = ViewerRef(
+                reservation.viewer_platform, reservation.viewer_id, reservation.viewer_name
+            )
+            status, note = await self._pay_reservation(conn, reservation, now)
+            moved.append(item.id)
+        else:
+            status, note, item, taken = await self._take_without_reservation(conn, lines, buyer)
+            moved.extend(taken)
+        product = item.product if item is not None else (lines[0].product if lines else None)
+        quantity = sum(line.quantity for line in lines) if reservation is None else 1
+        order = await Order.create(
+            provider=provider,
+            provider_id=provider_id,
+            payment_ref=provider_id,
+            reservation=reservation,
+            drop_id=item.drop_id if item is not None else None,  # type: ignore[attr-defined]
+            item_id=item.id if item is not None else None,
+            sku=product.sku if product is not None else "",
+            item_name=(product.name if product is not None else label)[:200],
+            variant=(item.variant if item is not None else (lines[0].variant if lines else ""))[
+                :60
+            ],
+            quantity=max(quantity, 1),
+            amount_minor=amount.minor,
+            currency=amount.currency,
+            buyer_platform=buyer.platform if buyer else "",
+            buyer_id=buyer.id if buyer else "",
+            buyer_name=buyer.name[:200] if buyer else "",
+            status=status,
+            note=note[:300],
+            event_id=event_id,
+        )
+        if (
+            status == "paid"
+            and product is not None
+            and product.kind == "guest"
+            and item is not None
+        ):
+            await self._queue_guest(order, item, buyer)
+        for item_id in moved:
+            tx.on_commit(lambda item_id=item_id: self.stock.forget(item_id))  # type: ignore[misc]
+        return Recorded(order.id, status, tuple(moved))
+
+    async def _pay_reservation(
+        self, conn: BaseDBAsyncClient, reservation: Reservation, now: datetime
+    ) -> tuple[str, str]:
+        code = stock.PREFIX + reservation.code
+        if await stock.execute(
+            conn,
+            "UPDATE shop_reservation SET status = 'paid', paid_at = ? "
+            "WHERE id = ? AND status = 'held'",
+            [now, reservation.id],
+        ):
+            return "paid", ""
+        await reservation.refresh_from_db(fields=["status"])
+        if reservation.status in ("expired", "cancelled"):
+            item_id = reservation.item_id  # type: ignore[attr-defined]
+            await stock.force_allowance(conn, reservation.drop_id, reservation.viewer_key)
+            if await stock.take_unit(conn, item_id):
+                await stock.execute(
+                    conn,
+                    "UPDATE shop_reservation SET status = 'paid', paid_at = ? WHERE id = ?",
+                    [now, reservation.id],
+                )
+                return "paid", f"paid after {code} ran out; a unit was still there"
+            await stock.free_allowance(conn, reservation.drop_id, reservation.viewer_key)
+            return "refund_due", f"paid after {code} ran out and the stock was gone: refund it"
+        return "refund_due", f"a second payment for {code}: refund it"
+
+    async def _take_without_reservation(
+        self, conn: BaseDBAsyncClient, lines: list[Line], buyer: ViewerRef | None
+    ) -> tuple[str, str, DropItem | None, list[int]]:
+        """An order nobody claimed first (bought straight in the external shop): it takes
+        its units from an open drop of that product, or is flagged when none is left.
+        Products in no open drop are sold outside drops: no stock is counted."""
+        taken: list[int] = []
+        first: DropItem | None = None
+        for line in lines:
+            if line.product is None:
+                continue
+            item = (
+                await DropItem.filter(
+                    product_id=line.product.id, variant=line.variant, drop__status="open"
+                )
+                .prefetch_related("product")
+                .first()
+            )
+            if item is None and line.variant:
+                item = (
+                    await DropItem.filter(product_id=line.product.id, drop__status="open")
+                    .prefetch_related("product")
+                    .first()
+                )
+            if item is None:
+                continue
+            first = first or item
+            key = stock.viewer_key(buyer) if buyer is not None else ""
+            for _ in range(line.quantity):
+                if key:  # allowance before item, as everywhere (no deadlock)
+                    await stock.force_allowance(conn, item.drop_id, key)  # type: ignore[attr-defined]
+                if not await stock.take_unit(conn, item.id):
+                    if key:
+                        await stock.free_allowance(conn, item.drop_id, key)  # type: ignore[attr-defined]
+                    for back in taken:
+                        await stock.return_unit(conn, back)
+                        if key:
+                            await stock.free_allowance(conn, item.drop_id, key)  # type: ignore[attr-defined]
+                    return (
+                        "refund_due",
+                        f"{line.product.name} sold out before this order: refund it",
+                        item,
+                        [],
+                    )
+                taken.append(item.id)
+        return "paid", "" if first is not None or not lines else "sold outside a drop", first, taken
+
+    async def _queue_guest(self, order: Order, item: DropItem, buyer: ViewerRef | None) -> None:
+        if buyer is None:
+            return
+        drop = await Drop.get(id=item.drop_id)  # type: ignore[attr-defined]
+        rank = member_rank(self.ctx, buyer)
+        position = time.time()
+        if drop.members_first_queue and rank >= 0:
+            position -= MEMBER_HEAD_START
+        await Guest.create(
+            drop_id=drop.id,
+            order_id=order.id,
+            viewer_key=stock.viewer_key(buyer),
+            viewer_platform=buyer.platform,
+            viewer_id=buyer.id,
+            viewer_name=buyer.name[:200],
+            member_rank=rank,
+            position=position,
+        )
+
+    async def record_refund(self, tx: Transaction, event: MerchRefund) -> Recorded | None:
+        order = (
+            await Order.filter(provider=event.original_source)
+            .filter(Q(provider_id=event.original_id) | Q(payment_ref=event.original_id))
+            .first()
+        )
+        if order is None:
+            self.ctx.log.warning(
+                "refund %s:%s points at order %s:%s, which is not here; nothing to give back",
+                event.source,
+                event.source_id,
+                event.original_source,
+                event.original_id,
+            )
+            return None
+        if event.amount.currency != order.currency or event.amount.minor < order.amount_minor:
+            self.ctx.log.info(
+                "order %s partly refunded (%s): the unit stays sold", order.id, event.amount
+            )
+            return Recorded(order.id, order.status)
+        conn = tx.connection
+        was = order.status
+        if was not in ("paid", "refund_due"):
+            return Recorded(order.id, order.status)
+        if not await stock.execute(
+            conn,
+            "UPDATE shop_order SET status = 'refunded' WHERE id = ? AND status = ?",
+            [order.id, was],
+        ):
+            return Recorded(order.id, "refunded")
+        moved: list[int] = []
+        if was == "paid":
+            moved = await self._give_back(conn, order)
+        await Guest.filter(order_id=order.id, status__in=("queued", "skipped")).update(
+            status="refunded"
+        )
+        for item_id in moved:
+            tx.on_commit(lambda item_id=item_id: self.stock.forget(item_id))  # type: ignore[misc]
+        return Recorded(order.id, "refunded", tuple(moved))
+
+    async def _give_back(self, conn: BaseDBAsyncClient, order: Order) -> list[int]:
+        """A refunded order's units go back to stock while its drop is open."""
+        if order.reservation_id is not None:  # type: ignore[attr-defined]
+            await stock.execute(
+                conn,
+                "UPDATE shop_reservation SET status = 'refunded' WHERE id = ?",
+                [order.reservation_id],  # type: ignore[attr-defined]
+            )
+        if order.item_id is None or order.drop_id is None:
+            return []
+        drop = await Drop.get_or_none(id=order.drop_id)
+        if drop is None or drop.status != "open":
+            return []
+        if order.buyer_id:
+            key = f"{order.buyer_platform}:{order.buyer_id}"[:150]
+            await stock.free_allowance(conn, order.drop_id, key)
+        for _ in range(order.quantity if order.reservation_id is None else 1):  # type: ignore[attr-defined]
+            await stock.return_unit(conn, order.item_id)
+        return [order.item_id]
+
+    async def read_back(self, event: Event) -> Recorded | None:
+        """What ``record_events`` wrote for ``event`` before a restart, or ``None``."""
+        if isinstance(event, MerchOrder | Tip):
+            order = await Order.get_or_none(provider=event.source, provider_id=event.source_id)
+            return Recorded(order.id, order.status) if order is not None else None
+        return None
+
+
+def member_rank(ctx: PluginContext[ShopConfig], viewer: ViewerRef) -> int:
+    """The viewer's VIP tier rank, or -1 (not a member, or no VIP plugin)."""
+    vip = ctx.peer("vip", Memberships)  # type: ignore[type-abstract]
+    if vip is None:
+        return -1
+    held = vip.membership(viewer)
+    if held is None:
+        return -1
+    ranks = {tier.name: tier.rank for tier in vip.tiers()}
+    return ranks.get(held.tier, 0)

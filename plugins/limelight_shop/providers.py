@@ -1,0 +1,253 @@
+"""The shop's order webhooks: ``/webhooks/shop-stripe`` and ``/webhooks/fourthwall``.
+
+Each verifies its provider's own signature and turns a paid order into a
+:class:`limelight.MerchOrder` (a refund into a :class:`limelight.MerchRefund`); the core
+commits it, with what :mod:`.orders` writes for it, before the provider gets its 2xx.
+Ko-fi Shop Orders do not come here: Ko-fi has one webhook URL per account, owned by the
+tips plugin, and they arrive as ``Tip`` events of kind ``shop_order`` (see :mod:`.orders`).
+
+* Stripe (``[webhooks.shop-stripe] secret``): ``Stripe-Signature`` checked with
+  :func:`limelight.webhooks.verify_stripe`. ``checkout.session.completed`` (paid) and
+  ``checkout.session.async_payment_succeeded`` of sessions this plugin made
+  (``metadata.limelight == "shop"``) are orders, keyed by the session id;
+  ``charge.refunded`` is a refund of the order with that PaymentIntent. Everything else
+  is acknowledged and ignored (a Stripe account sends every event to every endpoint).
+* Fourthwall (``[webhooks.fourthwall] secret``): ``X-Fourthwall-Hmac-SHA256`` is the
+  base64 HMAC-SHA256 of the raw body with the shop's secret, compared in constant time.
+  ``ORDER_PLACED`` is an order keyed by the order id; a reservation code ``SH-XXXXXXXX`` in
+  the order message links it to the chat viewer's reservation.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from aiohttp import web
+from limelight import Event, MerchOrder, MerchRefund, Money, ViewerRef, edge
+from limelight.money import ISO_CURRENCIES
+from limelight.webhooks import WebhookError, verify_stripe
+
+from .checkout import THREE_DECIMAL, ZERO_DECIMAL
+
+STRIPE = "shop-stripe"
+FOURTHWALL = "fourthwall"
+FOURTHWALL_HEADER = "X-Fourthwall-Hmac-SHA256"
+CODE_RE = re.compile(r"\bSH-([A-HJ-NP-Z2-9]{8})\b", re.IGNORECASE)
+ORDER_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
+
+
+def find_code(text: str) -> str:
+    """The reservation code in free text (an order message), upper-cased, or ""."""
+    match = CODE_RE.search(text or "")
+    return match.group(1).upper() if match else ""
+
+
+def _load(body: bytes) -> dict[str, Any]:
+    try:
+        payload = edge.loads(body)
+    except edge.EdgeError as exc:
+        raise WebhookError(400, f"the body must be JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise WebhookError(400, "the body must be a JSON object")
+    return payload
+
+
+def _obj(parent: dict[str, Any], key: str) -> dict[str, Any]:
+    value = parent.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _str(parent: dict[str, Any], key: str, limit: int = edge.MAX_NAME) -> str:
+    value = parent.get(key)
+    return edge.clean_text(value, limit) if isinstance(value, str) else ""
+
+
+def _ident(parent: dict[str, Any], key: str, where: str) -> str:
+    value = parent.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise WebhookError(400, f"{where}{key} is required")
+    if len(value) > edge.MAX_ID:
+        raise WebhookError(400, f"{where}{key} is longer than {edge.MAX_ID} characters")
+    return value.strip()
+
+
+def _when(value: Any) -> datetime:
+    if isinstance(value, int) and not isinstance(value, bool) and 946684800 < value < 4102444800:
+        return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, str):
+        try:
+            parsed = edge.parse_time(value)
+        except edge.EdgeError:
+            return datetime.now(UTC)
+        if edge.EARLIEST <= parsed <= datetime.now(UTC):
+            return parsed
+    return datetime.now(UTC)
+
+
+def stripe_money(amount: Any, currency: Any, where: str) -> Money:
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+        raise WebhookError(400, f"{where} must be an integer amount in minor units")
+    code = currency.upper() if isinstance(currency, str) else ""
+    if code not in ISO_CURRENCIES:
+        raise WebhookError(400, f"{where}: unknown currency {currency!r} (expected ISO 4217)")
+    places = 0 if code in ZERO_DECIMAL else 3 if code in THREE_DECIMAL else 2
+    try:
+        return Money.parse(Decimal(amount).scaleb(-places), code)
+    except ValueError as exc:
+        raise WebhookError(400, f"{where}: {exc}") from None
+
+
+def buyer(platform: str, key: str, name: str) -> ViewerRef | None:
+    """A payer who is not (yet) a chat viewer: a pseudonymous id, never the e-mail."""
+    if not (key or name):
+        return None
+    digest = hashlib.sha256(f"{platform}\0{key or name}".encode()).hexdigest()[:24]
+    return ViewerRef(platform, digest, (name or "someone")[: edge.MAX_NAME])
+
+
+async def stripe_handle(secret: str, request: web.Request, body: bytes) -> list[Event]:
+    verify_stripe(
+        body, request.headers.get("Stripe-Signature"), secret, key="[webhooks.shop-stripe]"
+    )
+    event = _load(body)
+    event_type = event.get("type")
+    if not isinstance(event_type, str):
+        raise WebhookError(400, "type is required (a Stripe event type)")
+    data = _obj(event, "data")
+    obj = data.get("object")
+    if not isinstance(obj, dict):
+        raise WebhookError(400, "data.object is required")
+    meta = _obj(obj, "metadata")
+    if meta.get("limelight") != "shop":
+        return []  # not a payment this plugin asked for (a tip, a membership...)
+    test = event.get("livemode") is False
+    when = _when(event.get("created"))
+    if event_type in ORDER_EVENTS:
+        if obj.get("payment_status") != "paid":
+            return []  # an async method reports later with async_payment_succeeded
+        session_id = _ident(obj, "id", "data.object.")
+        money = stripe_money(
+            obj.get("amount_total"), obj.get("currency"), "data.object.amount_total"
+        )
+        details = _obj(obj, "customer_details")
+        name = _str(details, "name")
+        code = (_str(obj, "client_reference_id", 40) or _str(meta, "reservation", 40)).upper()
+        intent = obj.get("payment_intent")
+        # Keyed by the PaymentIntent when there is one: the id a refund points at.
+        key = edge.bounded_key(intent) if isinstance(intent, str) and intent else session_id
+        return [
+            MerchOrder(
+                source=STRIPE,
+                source_id=key,
+                occurred_at=when,
+                test=test,
+                viewer=buyer("stripe", _str(obj, "customer") or _str(details, "email", 320), name),
+                item=_str(meta, "sku", 40) or "order",
+                variant=_str(meta, "variant", 60),
+                amount=money,
+                quantity=1,
+                provider="stripe",
+                reference=code,
+            )
+        ]
+    if event_type == "charge.refunded":
+        charge_id = _ident(obj, "id", "data.object.")
+        total = stripe_money(
+            obj.get("amount_refunded"), obj.get("currency"), "data.object.amount_refunded"
+        )
+        if total.minor <= 0:
+            return []
+        intent = obj.get("payment_intent")
+        original = intent if isinstance(intent, str) and intent else charge_id
+        return [
+            MerchRefund(
+                source=STRIPE,
+                source_id=edge.bounded_key(f"{charge_id}:refunded:{total.minor}"),
+                occurred_at=when,
+                test=test,
+                amount=total,
+                original_source=STRIPE,
+                original_id=edge.bounded_key(original),
+                reason="refunded in Stripe",
+            )
+        ]
+    return []
+
+
+def fourthwall_signature(secret: str, body: bytes) -> str:
+    """The ``X-Fourthwall-Hmac-SHA256`` value Fourthwall sends for ``body``."""
+    digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def fourthwall_money(value: Any, where: str) -> Money:
+    if not isinstance(value, dict):
+        raise WebhookError(400, f"{where} is required ({{value, currency}})")
+    amount, currency = value.get("value"), value.get("currency")
+    code = currency.upper() if isinstance(currency, str) else ""
+    if code not in ISO_CURRENCIES:
+        raise WebhookError(400, f"{where}.currency: unknown currency {currency!r}")
+    if isinstance(amount, bool) or not isinstance(amount, int | float | str):
+        raise WebhookError(400, f"{where}.value must be a number")
+    try:
+        number = Decimal(repr(amount) if isinstance(amount, float) else str(amount))
+        return Money.parse(number, code)
+    except (InvalidOperation, ValueError) as exc:
+        raise WebhookError(400, f"{where}.value: {exc}") from None
+
+
+async def fourthwall_handle(secret: str, request: web.Request, body: bytes) -> list[Event]:
+    if not secret:
+        raise WebhookError(503, "[webhooks.fourthwall] secret is not set; deliveries are refused")
+    given = request.headers.get(FOURTHWALL_HEADER)
+    if not given:
+        raise WebhookError(401, f"missing {FOURTHWALL_HEADER} header")
+    expected = fourthwall_signature(secret, body)
+    if not hmac.compare_digest(expected.encode(), given.strip().encode("utf-8", "surrogatepass")):
+        raise WebhookError(
+            401, f"{FOURTHWALL_HEADER} does not match the body (check [webhooks.fourthwall] secret)"
+        )
+    event = _load(body)
+    if event.get("type") != "ORDER_PLACED":
+        return []  # other Fourthwall events are acknowledged and ignored
+    data = _obj(event, "data")
+    order_id = _ident(data, "id", "data.")
+    money = fourthwall_money(_obj(data, "amounts").get("total"), "data.amounts.total")
+    offers = data.get("offers")
+    skus: list[str] = []
+    names: list[str] = []
+    variants: list[str] = []
+    quantity = 0
+    for offer in offers if isinstance(offers, list) else ():
+        if not isinstance(offer, dict):
+            continue
+        variant = _obj(offer, "variant")
+        count = variant.get("quantity", 1)
+        count = count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 1
+        quantity += count
+        skus.append(_str(offer, "slug", 40) or _str(variant, "sku", 40))
+        names.append(_str(offer, "name", 120))
+        variants.append(_str(_obj(variant, "attributes"), "description", 60))
+    message = _str(data, "message", edge.MAX_TEXT)
+    name = _str(data, "username") or _str(_obj(_obj(data, "billing"), "address"), "name")
+    return [
+        MerchOrder(
+            source=FOURTHWALL,
+            source_id=order_id,
+            occurred_at=_when(data.get("createdAt") or event.get("createdAt")),
+            test=event.get("testMode") is True,
+            viewer=buyer("fourthwall", _str(data, "email", 320), name),
+            item=(skus[0] if len(skus) == 1 else ", ".join(n for n in names if n))[:200] or "order",
+            variant=variants[0] if len(variants) == 1 else "",
+            amount=money,
+            quantity=max(quantity, 1),
+            provider="fourthwall",
+            reference=find_code(message),
+        )
+    ]

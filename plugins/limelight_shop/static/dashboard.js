@@ -1,0 +1,170 @@
+// The shop dashboard. Every value from a viewer or provider goes in with textContent (never
+// innerHTML); calls go through limelightApi/limelightFetch (the CSRF guard).
+"use strict";
+
+(function () {
+  const api = window.limelightApi;
+  const errorBox = document.getElementById("shop-error");
+
+  function el(tag, text, className) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (className) node.className = className;
+    return node;
+  }
+  function button(label, onClick) {
+    const b = el("button", label);
+    b.type = "button";
+    b.addEventListener("click", async function () {
+      b.disabled = true;
+      try { await onClick(); await load(); } catch (err) { showError(err); } finally { b.disabled = false; }
+    });
+    return b;
+  }
+  function showError(err) { errorBox.hidden = false; errorBox.textContent = err.message || String(err); }
+  function when(iso) { return iso ? new Date(iso).toLocaleString() : "—"; }
+  function row(cells) {
+    const tr = el("tr");
+    cells.forEach(function (c) { const td = el("td"); if (c instanceof Node) td.append(c); else td.textContent = c == null ? "" : String(c); tr.append(td); });
+    return tr;
+  }
+  function csv(text) { return String(text || "").split(",").map(function (s) { return s.trim(); }).filter(Boolean); }
+
+  async function loadProducts() {
+    const body = await api("/api/shop/products");
+    const tbody = document.getElementById("shop-products");
+    tbody.replaceChildren();
+    body.products.forEach(function (p) {
+      const img = el("img");
+      img.alt = "";
+      img.width = 48;
+      if (/^(\/|https?:\/\/)/.test(p.image)) img.src = p.image;
+      const input = el("input");
+      input.type = "file";
+      input.accept = "image/png,image/jpeg,image/gif,image/webp";
+      input.addEventListener("change", async function () {
+        if (!input.files.length) return;
+        const form = new FormData();
+        form.append("image", input.files[0]);
+        try {
+          const response = await window.limelightFetch("/p/shop/products/" + p.id + "/image", { method: "POST", body: form });
+          const answer = await response.json().catch(function () { return {}; });
+          if (!response.ok) throw new Error(answer.error || response.statusText);
+          await load();
+        } catch (err) { showError(err); }
+      });
+      tbody.append(row([img, p.sku, p.name, p.display, p.variants.join(", "), p.kind, input]));
+    });
+  }
+
+  async function loadDrops() {
+    const body = await api("/api/shop/drops");
+    const box = document.getElementById("shop-drops");
+    box.replaceChildren();
+    body.drops.forEach(function (d) {
+      const section = el("div", null, "shop-drop-admin");
+      section.append(el("h3", d.name + " — " + d.status + " — " + d.sold + " sold"));
+      section.append(el("p", "Starts " + when(d.starts_at) + ", ends " + when(d.ends_at) +
+        (d.live_only ? ", only while live" : "") + ", " + d.per_viewer_limit + " per viewer" +
+        (d.members_first_minutes ? ", members first for " + d.members_first_minutes + " min" : "")));
+      const list = el("ul");
+      d.items.forEach(function (i) { list.append(el("li", i.sku + (i.variant ? " " + i.variant : "") + ": " + i.left + " of " + i.stock + " left")); });
+      section.append(list);
+      if (d.status !== "open" && d.status !== "ended") section.append(button("Open now", function () { return api("/api/shop/drops/" + d.id + "/open", { method: "POST", body: "{}" }); }));
+      if (d.status !== "ended") section.append(button("End", function () { return api("/api/shop/drops/" + d.id + "/end", { method: "POST", body: "{}" }); }));
+      const chart = el("img", null, "shop-chart");
+      chart.alt = "Sales of " + d.name;
+      chart.src = "/api/shop/drops/" + d.id + "/chart.svg?t=" + Date.now();
+      section.append(chart);
+      box.append(section);
+    });
+  }
+
+  async function loadGuests() {
+    const body = await api("/api/shop/guests");
+    const list = document.getElementById("shop-guests");
+    list.replaceChildren();
+    const queued = body.guests.filter(function (g) { return g.status === "queued"; }).map(function (g) { return g.id; });
+    body.guests.forEach(function (g) {
+      const li = el("li", g.name + (g.member ? " ★" : "") + (g.status === "live" ? " (on stream)" : ""));
+      const at = queued.indexOf(g.id);
+      if (at > 0) li.append(button("↑", function () {
+        const order = queued.slice(); order.splice(at, 1); order.splice(at - 1, 0, g.id);
+        return api("/api/shop/guests/order", { method: "POST", body: JSON.stringify({ ids: order }) });
+      }));
+      li.append(button("Skip (no-show)", function () { return api("/api/shop/guests/" + g.id + "/skip", { method: "POST", body: "{}" }); }));
+      list.append(li);
+    });
+  }
+
+  async function loadReservations() {
+    const body = await api("/api/shop/reservations?status=held");
+    const tbody = document.getElementById("shop-reservations");
+    tbody.replaceChildren();
+    body.reservations.forEach(function (r) {
+      tbody.append(row([r.code, r.viewer, r.sku + (r.variant ? " " + r.variant : ""), r.status, when(r.expires_at),
+        button("Cancel", function () { return api("/api/shop/reservations/" + r.id + "/cancel", { method: "POST", body: "{}" }); })]));
+    });
+  }
+
+  async function loadOrders() {
+    const body = await api("/api/shop/orders");
+    const tbody = document.getElementById("shop-orders");
+    const due = document.getElementById("shop-due");
+    tbody.replaceChildren();
+    due.replaceChildren();
+    body.orders.forEach(function (o) {
+      const item = o.item + (o.variant ? " (" + o.variant + ")" : "") + (o.quantity > 1 ? " ×" + o.quantity : "");
+      tbody.append(row([when(o.created_at), o.buyer, item, o.display, o.provider, o.status]));
+      if (o.status === "refund_due") {
+        due.append(row([when(o.created_at), o.buyer, item, o.display, o.note,
+          button("Refunded", function () { return api("/api/shop/orders/" + o.id + "/refunded", { method: "POST", body: "{}" }); })]));
+      }
+    });
+  }
+
+  async function load() {
+    try {
+      await Promise.all([loadProducts(), loadDrops(), loadGuests(), loadReservations(), loadOrders()]);
+    } catch (err) { showError(err); }
+  }
+
+  document.getElementById("shop-product-form").addEventListener("submit", async function (e) {
+    e.preventDefault();
+    const f = new FormData(e.target);
+    try {
+      await api("/api/shop/products", { method: "POST", body: JSON.stringify({
+        sku: f.get("sku"), name: f.get("name"), price: f.get("price"), currency: f.get("currency"),
+        variants: csv(f.get("variants")), kind: f.get("kind"), url: f.get("url"), kofi_code: f.get("kofi_code") }) });
+      e.target.reset();
+      await load();
+    } catch (err) { showError(err); }
+  });
+
+  document.getElementById("shop-drop-form").addEventListener("submit", async function (e) {
+    e.preventDefault();
+    const f = new FormData(e.target);
+    const items = csv(f.get("items")).map(function (part) {
+      const [left, stock] = part.split("=");
+      const [sku, variant] = left.split(":");
+      return { sku: sku.trim(), variant: (variant || "").trim(), stock: parseInt(stock, 10) || 0 };
+    });
+    function iso(v) { return v ? new Date(v).toISOString() : null; }
+    try {
+      await api("/api/shop/drops", { method: "POST", body: JSON.stringify({
+        name: f.get("name"), starts_at: iso(f.get("starts_at")), ends_at: iso(f.get("ends_at")),
+        live_only: f.get("live_only") === "on", per_viewer_limit: parseInt(f.get("per_viewer_limit"), 10) || 1,
+        members_first_minutes: parseInt(f.get("members_first_minutes"), 10) || 0,
+        free_tiers: csv(f.get("free_tiers")), members_first_queue: f.get("members_first_queue") === "on", items: items }) });
+      e.target.reset();
+      await load();
+    } catch (err) { showError(err); }
+  });
+
+  document.getElementById("shop-next").addEventListener("click", async function () {
+    try { await api("/api/shop/guests/next", { method: "POST", body: "{}" }); await load(); } catch (err) { showError(err); }
+  });
+
+  load();
+  setInterval(load, 5000);
+})();

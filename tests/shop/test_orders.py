@@ -1,0 +1,201 @@
+"""Orders from every provider are committed once; stock settles in the same transaction."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from limelight_shop.models import Guest, Order, Reservation
+
+from tests.tips.doubles import kofi_payload, kofi_request
+
+from .conftest import viewer
+from .doubles import (
+    charge_refunded,
+    fourthwall_order,
+    fourthwall_request,
+    session_completed,
+    stripe_request,
+)
+
+
+async def _claim(s, name: str = "alice", sku: str = "hoodie"):
+    outcome = await s.plugin.drops.claim(viewer(name), sku)
+    assert outcome.reservation is not None, outcome.refused
+    return outcome.reservation
+
+
+async def test_stripe_order_five_times_at_once_is_one_order(shop, database_url) -> None:
+    s = await shop(database_url=database_url)
+    drop = await s.drop([(await s.product(), "", 5)])
+    reservation = await _claim(s)
+    body, headers = stripe_request(session_completed(reservation.code))
+    answers = await asyncio.gather(
+        *(s.h.client.post("/webhooks/shop-stripe", data=body, headers=headers) for _ in range(5))
+    )
+    assert all(a.status == 200 for a in answers), [a.status for a in answers]
+    await s.h.settle()
+    orders = await Order.all()
+    assert len(orders) == 1
+    assert orders[0].status == "paid" and orders[0].buyer_name == "alice"
+    assert (await Reservation.get(id=reservation.id)).status == "paid"
+    assert await s.left(drop) == 4
+    assert any("Thank you alice for buying Logo hoodie" in m.text for m in s.h.said)
+
+
+async def test_bad_signatures_are_refused_and_write_nothing(shop) -> None:
+    s = await shop()
+    body, headers = stripe_request(session_completed("ABCDEFGH"), secret="whsec_wrong")
+    status, _ = await s.post("shop-stripe", body, headers)
+    assert status == 401
+    body, headers = fourthwall_request(fourthwall_order(), secret="wrong-secret")
+    status, _ = await s.post("fourthwall", body, headers)
+    assert status == 401
+    body, headers = fourthwall_request(fourthwall_order())
+    headers.pop("X-Fourthwall-Hmac-SHA256")
+    status, _ = await s.post("fourthwall", body, headers)
+    assert status == 401
+    assert await Order.all().count() == 0
+
+
+async def test_stripe_objects_of_other_plugins_are_ignored(shop) -> None:
+    s = await shop()
+    event = session_completed("ABCDEFGH")
+    event["data"]["object"]["metadata"] = {"limelight": "tips"}
+    status, _ = await s.post("shop-stripe", *stripe_request(event))
+    assert status == 200
+    assert await Order.all().count() == 0
+
+
+async def test_late_payment_with_stock_left_is_honoured(shop) -> None:
+    s = await shop()
+    drop = await s.drop([(await s.product(), "", 2)])
+    reservation = await _claim(s)
+    await Reservation.filter(id=reservation.id).update(
+        expires_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
+    await s.plugin.drops.expire(reservation.id)
+    assert await s.left(drop) == 2
+    await s.post("shop-stripe", *stripe_request(session_completed(reservation.code)))
+    order = await Order.get()
+    assert order.status == "paid" and "ran out" in order.note
+    assert await s.left(drop) == 1
+
+
+async def test_late_payment_with_stock_gone_is_flagged_not_sold(shop, database_url) -> None:
+    s = await shop(database_url=database_url)
+    drop = await s.drop([(await s.product(), "", 1)])
+    late = await _claim(s, "alice")
+    await Reservation.filter(id=late.id).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    await s.plugin.drops.expire(late.id)
+    bob = await _claim(s, "bob")  # the unit went to bob
+    await s.post("shop-stripe", *stripe_request(session_completed(bob.code, name="Bob")))
+    await s.post("shop-stripe", *stripe_request(session_completed(late.code)))
+    orders = {o.buyer_name: o for o in await Order.all()}
+    assert orders["bob"].status == "paid"
+    assert orders["alice"].status == "refund_due"
+    assert "refund it" in orders["alice"].note
+    assert await s.left(drop) == 0
+    # the dashboard lists it as a refund to handle
+    response = await s.h.client.get("/api/shop/orders", headers=s.h.admin_headers)
+    body = await response.json()
+    assert body["refund_due"] == 1
+
+
+async def test_refund_returns_the_unit_while_the_drop_is_open(shop, database_url) -> None:
+    s = await shop(database_url=database_url)
+    drop = await s.drop([(await s.product(), "", 1)])
+    reservation = await _claim(s)
+    event = session_completed(reservation.code)
+    intent = event["data"]["object"]["payment_intent"]
+    await s.post("shop-stripe", *stripe_request(event))
+    assert await s.left(drop) == 0
+    assert (await s.plugin.drops.claim(viewer("bob"), "hoodie")).refused == "sold out"
+    for _ in range(2):  # Stripe retries: one refund
+        status, _ = await s.post("shop-stripe", *stripe_request(charge_refunded(intent)))
+        assert status == 200
+    order = await Order.get()
+    assert order.status == "refunded"
+    assert await s.left(drop) == 1
+    assert (await s.plugin.drops.claim(viewer("bob"), "hoodie")).reservation is not None
+
+
+async def test_refund_after_the_drop_ended_keeps_the_stock(shop) -> None:
+    s = await shop()
+    drop = await s.drop([(await s.product(), "", 2)])
+    reservation = await _claim(s)
+    event = session_completed(reservation.code)
+    await s.post("shop-stripe", *stripe_request(event))
+    await s.plugin.drops.end(drop.id)
+    await s.post(
+        "shop-stripe", *stripe_request(charge_refunded(event["data"]["object"]["payment_intent"]))
+    )
+    assert (await Order.get()).status == "refunded"
+    assert await s.left(drop) == 1
+
+
+async def test_fourthwall_order_five_times_at_once_is_one_order(shop, database_url) -> None:
+    s = await shop(database_url=database_url)
+    drop = await s.drop([(await s.product(), "", 3)])
+    reservation = await _claim(s)
+    body, headers = fourthwall_request(fourthwall_order(f"for stream! SH-{reservation.code}"))
+    answers = await asyncio.gather(
+        *(s.h.client.post("/webhooks/fourthwall", data=body, headers=headers) for _ in range(5))
+    )
+    assert all(a.status == 200 for a in answers)
+    await s.h.settle()
+    orders = await Order.all()
+    assert len(orders) == 1 and orders[0].status == "paid"
+    assert orders[0].buyer_name == "alice"  # linked to the chat viewer by the code
+    assert await s.left(drop) == 2
+
+
+async def test_fourthwall_order_without_a_claim_takes_stock_or_is_flagged(shop) -> None:
+    s = await shop()
+    drop = await s.drop([(await s.product(), "", 1)])
+    await s.post("fourthwall", *fourthwall_request(fourthwall_order(name="first")))
+    await s.post("fourthwall", *fourthwall_request(fourthwall_order(name="second")))
+    orders = {o.buyer_name: o.status for o in await Order.all()}
+    assert orders == {"first": "paid", "second": "refund_due"}
+    assert await s.left(drop) == 0
+
+
+async def test_kofi_shop_order_five_times_is_one_order_and_no_tip_alert(shop, database_url) -> None:
+    s = await shop(database_url=database_url)
+    product = await s.product(kofi_code="1a2b3c4d5e")
+    drop = await s.drop([(product, "", 3)])
+    reservation = await _claim(s)
+    payload = kofi_payload(
+        "Shop Order",
+        "10.00",
+        message=f"SH-{reservation.code}",
+        shop_items=[{"direct_link_code": "1a2b3c4d5e", "variation_name": "", "quantity": 1}],
+    )
+    body, headers = kofi_request(payload)
+    answers = await asyncio.gather(
+        *(s.h.client.post("/webhooks/kofi", data=body, headers=headers) for _ in range(5))
+    )
+    assert all(a.status == 200 for a in answers)
+    await s.h.settle()
+    orders = await Order.all()
+    assert len(orders) == 1 and orders[0].provider == "kofi" and orders[0].status == "paid"
+    assert await s.left(drop) == 2
+    said = [m.text for m in s.h.said]
+    assert any("Thank you alice for buying Logo hoodie" in t for t in said), said
+    assert not any("tip" in t.lower() for t in said), said  # not also thanked as a tip
+    history = await s.h.services.overlays.outbox.history("alerts")
+    kinds = [a.kind for a in history]
+    assert "tip" not in kinds, kinds
+    assert kinds.count("merch.order") == 1, kinds
+
+
+async def test_a_paid_guest_slot_joins_the_queue(shop) -> None:
+    s = await shop()
+    slot = await s.product("guest", "Go live with me", 500, kind="guest")
+    await s.drop([(slot, "", 2)], name="Guest session")
+    reservation = await _claim(s, "alice", "guest")
+    await s.post(
+        "shop-stripe", *stripe_request(session_completed(reservation.code, 500, sku="guest"))
+    )
+    guest = await Guest.get()
+    assert guest.viewer_name == "alice" and guest.status == "queued"
