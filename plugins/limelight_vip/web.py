@@ -21,6 +21,7 @@ from limelight import MediaError, Money, Route, ViewerRef, edge
 from limelight.emotes import CODE
 from limelight.web.errors import ApiError
 from limelight.web.security import secure
+from limelight_room.api import RoomLinks
 from pydantic import ValidationError
 
 from . import chart
@@ -165,7 +166,16 @@ class Dashboard:
                 if row.amount_minor is not None and row.currency
                 else ""
             ),
+            "room_link": self.room_link(
+                ViewerRef(row.viewer_platform, row.viewer_id, row.viewer_name)
+            ),
         }
+
+    def room_link(self, viewer: ViewerRef) -> str | None:
+        """The member's personal link to the members' room, when the room plugin runs and
+        the membership admits them (its documented API; the room owns links and access)."""
+        room = self.ctx.peer("room", RoomLinks)
+        return room.link_for(viewer) if room is not None else None
 
     def _filtered(self, query: Any) -> Any:
         rows = Membership.all()
@@ -521,6 +531,9 @@ class Dashboard:
         found = None
         if session.startswith("cs_"):
             found = await Membership.filter(checkout=session, revoked_at=None).first()
+        viewer = (
+            ViewerRef(found.viewer_platform, found.viewer_id, found.viewer_name) if found else None
+        )
         response = aiohttp_jinja2.render_template(
             "vip/welcome.html",
             request,
@@ -528,11 +541,8 @@ class Dashboard:
                 "nav": [],
                 "found": found is not None,
                 # who the membership is for (the members' room builds its link from it)
-                "viewer": (
-                    ViewerRef(found.viewer_platform, found.viewer_id, found.viewer_name)
-                    if found
-                    else None
-                ),
+                "viewer": viewer,
+                "room_link": self.room_link(viewer) if viewer is not None else None,
                 "name": found.viewer_name if found else "",
                 "tier": self.plugin.tiers_book.label(found.tier) if found else "",
                 "ends": found.ends.strftime("%Y-%m-%d") if found and found.ends else "",

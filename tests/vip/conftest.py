@@ -47,13 +47,22 @@ class Vip:
 @pytest.fixture
 def vip(limelight: Callable[..., Awaitable[Harness]]) -> Callable[..., Awaitable[Vip]]:
     async def start(
-        config: dict[str, Any] | None = None, *, database_url: str | None = None
+        config: dict[str, Any] | None = None,
+        *,
+        database_url: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> Vip:
         rec = Recorder()
         base = merge_config(WEBHOOK_CONFIG, WEBHOOKS)
         base = merge_config(base, {"plugins": {"tips": {"thanks_window": 0}}})
         h = await limelight(
-            plugins={"vip": VipPlugin, "tips": TipsPlugin, "alerts": AlertsPlugin, "rec": rec},
+            plugins={
+                "vip": VipPlugin,
+                "tips": TipsPlugin,
+                "alerts": AlertsPlugin,
+                "rec": rec,
+                **(extra or {}),
+            },
             config=merge_config(base, config or {}),
             database_url=database_url,
         )

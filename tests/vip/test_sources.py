@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from limelight import GiftBomb, Money, Refund, Subscription, Tip
 from limelight.testing import make_viewer
+from yarl import URL
 
 from tests.tips.doubles import kofi_payload, kofi_request
 
@@ -265,3 +266,31 @@ async def test_member_alerts_only_where_no_other_alert_played(vip):
     assert kinds == ["membership.changed", "subscription"]  # the sub alerted once, as a sub
     [member] = [a for a in alerts if a["kind"] == "membership.changed"]
     assert member["data"]["level"] == "Gold" and member["data"]["name"] == "ann"
+
+
+async def test_the_return_page_and_the_member_row_give_the_room_link(vip):
+    """With the members' room installed, a Stripe member finds their personal room link
+    on the checkout's return page and the streamer finds it on the Members page; the link
+    opens the room for that member (the room plugin's API, not its internals)."""
+    from limelight_room import RoomPlugin
+
+    v = await vip({"plugins": {"vip": GOLD}}, extra={"room": RoomPlugin})
+    assert v.h.host.info["room"].enabled, v.h.host.info["room"].reason
+    alice = make_viewer("alice")
+    await v.h.chat_as(alice, "!vip join gold")
+    code = re.search(r"your code (VIP-[A-Z0-9]{8})", v.h.said[-1].text)
+    assert code is not None
+    session = doubles.subscription_checkout(
+        reference=code.group(1), subscription="sub_R", invoice="in_r", amount=500
+    )
+    assert set(
+        await five(v, "vip-stripe", doubles.envelope("checkout.session.completed", session))
+    ) == {200}
+    page = await (await v.h.client.get(f"/p/vip/welcome?session_id={session['id']}")).text()
+    link = re.search(r'href="(http[^"]+)">Enter the members', page)
+    assert link is not None, page
+    members = await (await v.h.client.get("/api/vip/members", headers=await v.h.login())).json()
+    row = next(m for m in members["members"] if m["viewer"]["id"] == alice.id)
+    assert row["room_link"] == link.group(1).replace("&amp;", "&")
+    room = await v.h.client.get(URL(row["room_link"]).path_qs)
+    assert room.status == 200 and "alice" in await room.text()

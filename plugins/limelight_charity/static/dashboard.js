@@ -93,8 +93,18 @@
   }
 
   async function refund(entry) {
-    const amount = window.prompt(`Refund how much of ${entry.display}? Leave empty for all that is left.`, "");
-    if (amount === null) return;
+    const answer = await window.limelightDialog({
+      title: "Refund this donation?",
+      message: `${entry.display} from ${entry.name || "a donor"}.`,
+      fields: [{ name: "amount", label: "Amount to refund", inputmode: "decimal", maxlength: 20,
+        placeholder: "all that is left", hint: "Leave empty to refund all that is left." }],
+      confirm: "Refund",
+      danger: true,
+      check: (values) => (/^(\d+([.,]\d{1,3})?)?$/.test(values.amount.trim())
+        ? "" : "Write an amount such as 5.00, or leave it empty."),
+    });
+    if (answer === null) return;
+    const amount = answer.amount.replace(",", ".");
     try {
       await api(`/api/charity/entries/${entry.id}/refund`, { method: "POST",
         body: JSON.stringify({ amount: amount.trim(), reason: "refunded in the dashboard" }) });

@@ -105,8 +105,8 @@
       }
       tr.appendChild(linkCell);
       const actions = el("td");
-      actions.appendChild(button("Revoke link", () => {
-        if (!window.confirm("Revoke this link? The old link stops working at once; !room gives the member a new one.")) return;
+      actions.appendChild(button("Revoke link", async () => {
+        if ((await window.limelightDialog({ title: "Revoke this link?", message: "The old link stops working at once; !room gives the member a new one.", confirm: "Revoke", danger: true })) === null) return;
         limelightApi("/api/room/members/revoke", { method: "POST", body: JSON.stringify({ viewer: m.viewer }) })
           .then(refreshMembers, showError);
       }, "danger"));
@@ -166,8 +166,8 @@
       li.appendChild(button("Edit", () => { fillForm(post); postForm.scrollIntoView(); }));
       li.appendChild(button("Announce", () =>
         limelightApi(`/api/room/posts/${post.id}/announce`, { method: "POST", body: "{}" }).then(refreshPosts, showError)));
-      li.appendChild(button("Delete", () => {
-        if (!window.confirm(`Delete "${post.title}"?`)) return;
+      li.appendChild(button("Delete", async () => {
+        if ((await window.limelightDialog({ title: "Delete this post?", message: String(post.title), confirm: "Delete", danger: true })) === null) return;
         limelightApi(`/api/room/posts/${post.id}`, { method: "DELETE" }).then(refreshPosts, showError);
       }, "danger"));
       list.appendChild(li);

@@ -62,7 +62,7 @@
       const revoke = el("button", "Revoke", "danger");
       revoke.type = "button";
       revoke.addEventListener("click", async () => {
-        if (!window.confirm("Revoke " + m.viewer.name + "'s " + m.tier_label + " membership?")) return;
+        if ((await window.limelightDialog({ title: "Revoke this membership?", message: m.viewer.name + " loses " + m.tier_label + " and everything it unlocked.", confirm: "Revoke", danger: true })) === null) return;
         try {
           await api("/api/vip/members/" + m.id + "/revoke", { method: "POST", body: JSON.stringify({}) });
           load();
@@ -70,6 +70,14 @@
       });
       if (m.ends) actions.appendChild(extend);
       actions.appendChild(revoke);
+      if (typeof m.room_link === "string" && /^https?:\/\//.test(m.room_link)) {
+        const room = el("a", "Room link");
+        room.href = m.room_link;
+        room.target = "_blank";
+        room.rel = "noopener noreferrer";
+        room.title = "This member's personal link to the members' room";
+        actions.appendChild(room);
+      }
     }
     tr.appendChild(actions);
     return tr;
@@ -252,7 +260,7 @@
     catch (err) { showError(err); }
   });
   document.getElementById("vip-tier-reset").addEventListener("click", async () => {
-    if (!window.confirm("Drop the tiers saved here and use the config's?")) return;
+    if ((await window.limelightDialog({ title: "Use the tiers from config.toml?", message: "The tiers saved here are dropped.", confirm: "Use config", danger: true })) === null) return;
     try { showTiers(await api("/api/vip/tiers", { method: "DELETE" })); } catch (err) { showError(err); }
   });
 
