@@ -413,3 +413,57 @@ async def test_refund_asks_in_an_in_page_dialog(dashboard: Any, server: Any) -> 
     )
     assert tab.dialogs == []  # no window.prompt()
     assert tab.errors == []
+
+
+async def test_every_plugins_page_fits_an_obs_dock(browser: Any, tmp_path: Path) -> None:
+    """Every page in the navigation, the built-in plugins' included (tips, VIP, room,
+    shop, charity, challenges), fits 420 px (an OBS custom dock) without sideways scroll."""
+    from limelight.web.dashboard import navigation
+    from limelight_challenges import ChallengesPlugin
+    from limelight_charity import CharityPlugin
+    from limelight_room import RoomPlugin
+    from limelight_shop import ShopPlugin
+    from limelight_vip import VipPlugin
+
+    settings = make_settings(tmp_path, {"overlays": {"theme": FAST_THEME}})
+    plugins = {
+        "alerts": AlertsPlugin,
+        "tips": TipsPlugin,
+        "vip": VipPlugin,
+        "room": RoomPlugin,
+        "shop": ShopPlugin,
+        "charity": CharityPlugin,
+        "challenges": ChallengesPlugin,
+    }
+    h = await start_harness(settings, plugins)
+    try:
+        assert all(h.host.info[name].enabled for name in plugins), h.host.info
+        context = await browser.new_context(viewport={"width": 420, "height": 800})
+        try:
+            page = await context.new_page()
+            await page.goto(h.url("/admin/login"))
+            await page.fill("input[name=token]", ADMIN_TOKEN)
+            await page.click("button[type=submit]")
+            await page.wait_for_url(h.url("/admin/"))
+            wide = {}
+            for path, _label in navigation(h.app):
+                await page.goto(h.url(path))
+                await page.wait_for_load_state("networkidle")
+                scroll = await page.evaluate("document.documentElement.scrollWidth")
+                if scroll > 420:
+                    culprits = await page.evaluate(
+                        """() => [...document.querySelectorAll('body *')]
+                          .filter(e => e.getBoundingClientRect().right > 421)
+                          .filter(e => !e.parentElement ||
+                                  e.parentElement.getBoundingClientRect().right <= 421)
+                          .slice(0, 4)
+                          .map(e => e.tagName + '.' + e.className + '#' + e.id + ':' +
+                               Math.round(e.getBoundingClientRect().right))"""
+                    )
+                    wide[path] = (scroll, culprits)
+                await shoot(page, "dock-" + (path.strip("/").replace("/", "-") or "home"))
+            assert wide == {}, f"pages wider than 420 px: {wide}"
+        finally:
+            await context.close()
+    finally:
+        await h.close()
