@@ -47,6 +47,11 @@ PAGES = {
     "dashboard-report": "/admin/report",
     "dashboard-moderators": "/admin/moderators",
     "dashboard-tips": "/p/tips/",
+    "dashboard-alert-editor": "/admin/alerts",
+    "dashboard-members": "/p/vip/",
+    "dashboard-shop": "/p/shop/",
+    "dashboard-charity": "/p/charity/",
+    "dashboard-challenges": "/p/challenges/",
 }
 DASHBOARD_WIDTH = 1280
 #: The same pages at a phone's / an OBS dock's width.

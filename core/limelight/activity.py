@@ -56,6 +56,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "raid": ("Raid", "raid"),
     "donation": ("Donation", "heart"),
     "merch.order": ("Merch order", "bag"),
+    "merch.refund": ("Merch refund", "refund"),
     "membership.changed": ("New member", "crown"),
     "milestone": ("Milestone", "flag"),
     "stream.online": ("Stream online", "live"),
@@ -237,6 +238,13 @@ def _merch(d: Describer, name: str, data: Mapping[str, Any]) -> Line:
     return Line("bag", "Merch order", f"{name} bought {what}" + (f" ({amount})" if amount else ""))
 
 
+def _merch_refund(d: Describer, name: str, data: Mapping[str, Any]) -> Line:
+    amount = d.money(data) or "An order"
+    return Line(
+        "refund", "Merch refund", f"{amount} of an order refunded to {name}", _s(data.get("reason"))
+    )
+
+
 def _member(d: Describer, name: str, data: Mapping[str, Any]) -> Line:
     level = _s(data.get("level")) or "a member"
     status = _s(data.get("status")).lower()
@@ -279,6 +287,7 @@ _CORE: dict[str, Callable[[Describer, str, Mapping[str, Any]], Line]] = {
     "raid": _raid,
     "donation": _donation,
     "merch.order": _merch,
+    "merch.refund": _merch_refund,
     "membership.changed": _member,
     "milestone": _milestone,
     "stream.online": _online,

@@ -114,10 +114,12 @@ class ChatSay(_Act):
 class AlertPlay(_Act):
     """Play an alert of ``kind`` on ``overlay``, in the look of the configured variation
     named ``variation`` (``[[overlays.<overlay>.variations]] name``) or the kind's default;
-    ``text`` (placeholders filled) replaces the variation's text when given."""
+    ``text`` (placeholders filled) replaces the variation's text when given. Without an
+    ``overlay``, the alert box plays it: the overlay that declares the most kinds of alert
+    (the core knows no overlay by name; which one is the alert box is the plugins' say)."""
 
     do: Literal["alert"]
-    overlay: str = Field("alerts", min_length=1, max_length=80)
+    overlay: str = Field("", max_length=80)
     kind: str = Field("milestone", min_length=1, max_length=80)
     variation: str = Field("", max_length=80)
     text: str = Field("", max_length=MAX_TEXT)
@@ -561,10 +563,15 @@ async def _alert(
     ctx: PluginContext[Any], row: MilestoneClaim, action: AlertPlay, values: Mapping[str, Any]
 ) -> None:
     overlays = ctx.overlays
-    if not overlays.exists(action.overlay):
-        raise _GiveUp(f"there is no overlay {action.overlay!r}")
+    # Without a name: the alert box, i.e. the overlay that plays the most kinds of alert.
+    boxes = sorted((s for s in overlays.specs() if s.alerts), key=lambda s: -len(s.alerts))
+    target = action.overlay or (boxes[0].name if boxes else "")
+    if not target:
+        raise _GiveUp("no overlay plays alerts; name one with overlay = ...")
+    if not overlays.exists(target):
+        raise _GiveUp(f"there is no overlay {target!r}")
     data = {"title": row.label, "label": row.label, "at": row.at, **_jsonable(values)}
-    book = overlays.book(action.overlay)
+    book = overlays.book(target)
     variation = next((v for v in book.all() if v.name == action.variation), None)
     if action.variation and variation is None:
         log.warning(
@@ -573,14 +580,14 @@ async def _alert(
             row.ladder,
             row.at,
             action.variation,
-            action.overlay,
+            target,
         )
     if variation is None:
-        variation = overlays.variation(action.kind, overlay=action.overlay)
+        variation = overlays.variation(action.kind, overlay=target)
     wire = variation.to_wire(data)
     if action.text:
         wire["text"] = fill(action.text, data)
-    await overlays.alert(action.overlay, kind=action.kind, data=data, variation=wire)
+    await overlays.alert(target, kind=action.kind, data=data, variation=wire)
 
 
 @runtime_checkable

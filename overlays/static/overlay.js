@@ -112,7 +112,7 @@
     /** Show one alert now, outside the queue (no ack, not remembered): the dashboard's
      *  alert editor renders its unsaved design in a preview frame with it. Returns the
      *  function that hides it. */
-    preview: function (alert) { return (renderer || defaultRenderer)(alert); },
+    previewAlert: function (alert) { return (renderer || defaultRenderer)(alert); },
   };
   window.Limelight = api;
 

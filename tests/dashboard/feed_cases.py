@@ -47,6 +47,22 @@ CASES: list[tuple[dict[str, Any], str, str, str]] = [
         "chargeback",
     ),
     (
+        {
+            "type": "merch.refund",
+            "viewer": ALICE,
+            "data": {
+                "amount": "25.00",
+                "currency": "EUR",
+                "original_source": "shop-stripe",
+                "original_id": "cs_1",
+                "reason": "refunded in Stripe",
+            },
+        },
+        "Merch refund",
+        "\u20ac25.00 of an order refunded to Alice",
+        "refunded in Stripe",
+    ),
+    (
         {"type": "cheer", "viewer": ALICE, "data": {"bits": 1500, "message": "Cheer1500 gg"}},
         "Cheer",
         "Alice cheered 1,500 bits",

@@ -271,10 +271,10 @@ async def test_a_same_site_page_cannot_act_with_the_streamers_session(
         # The streamer is still logged in, and the dashboard's own buttons work.
         await dashboard.goto(victim + "/admin/overlays")
         assert dashboard.url == victim + "/admin/overlays"
-        row = dashboard.locator('tr[data-overlay="alerts"]')
+        row = dashboard.locator('[data-overlay="alerts"]')
         await row.locator('button[data-action="pause"]').click()
         await dashboard.wait_for_function(
-            "() => document.querySelector('tr[data-overlay=alerts] [data-field=paused]')"
+            "() => document.querySelector('[data-overlay=alerts] [data-field=paused]')"
             ".textContent === 'paused'"
         )
         await dashboard.goto(victim + "/p/tips/")

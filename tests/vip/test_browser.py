@@ -88,7 +88,7 @@ async def open_overlay(browser: Any, h: Harness, name: str, width: int, height: 
 
     await page.route("**/*", guard)
     page.on("dialog", on_dialog)
-    await page.goto(h.url(f"/overlays/{name}?token={OVERLAY_TOKEN}&limit=200"))
+    await page.goto(h.url(f"/overlays/{name}?token={OVERLAY_TOKEN}&limit=100"))
     await page.wait_for_function("() => window.Limelight && window.Limelight.connected")
     return page
 
@@ -109,7 +109,15 @@ async def test_member_emotes_render_only_for_members(browser: Any, server: Harne
     await plugin.grant(member, "fan", duration=timedelta(days=30), source="t", source_id="m")
     await plugin.grant(gold, "gold", duration=None, source="t", source_id="g")
 
+    # Tall enough for every line: the chat box drops the oldest lines that no longer fit.
     page = await open_overlay(browser, server, "chat", 480, 800)
+    # Every line the box draws, kept even after the box drops old lines that no longer fit.
+    await page.evaluate(
+        """() => { window.__seen = [];
+          new MutationObserver(ms => ms.forEach(m => m.addedNodes.forEach(n => {
+            if (n.tagName === 'LI') window.__seen.push(n); })))
+          .observe(document.getElementById('chat-lines'), {childList: true}); }"""
+    )
     await say(server, member, "so :hype: right now", 1)
     await say(server, stranger, "me too :hype:", 2)
     await say(server, gold, "gold can use the fan emote :hype:", 3)
@@ -120,11 +128,16 @@ async def test_member_emotes_render_only_for_members(browser: Any, server: Harne
         await say(server, member, f":hype:{payload}:hype:", n + 1000)
         n += 1
     total = 3 + 2 * len(PAYLOADS)
-    await page.wait_for_function(
-        f"() => document.querySelectorAll('#chat-lines li').length === {total}", timeout=15_000
-    )
+    try:
+        await page.wait_for_function(
+            f"() => window.__seen.length === {total}",
+            timeout=15_000,
+        )
+    except Exception:
+        count = await page.evaluate("window.__seen.length")
+        raise AssertionError(f"{count} of {total} lines on the chat box") from None
     lines = await page.evaluate(
-        """() => Array.from(document.querySelectorAll('#chat-lines li')).map(li => ({
+        """() => window.__seen.map(li => ({
             name: li.querySelector('.name').textContent,
             text: li.querySelector('.text').textContent,
             imgs: Array.from(li.querySelectorAll('.text img')).map(i => ({

@@ -1,6 +1,6 @@
 // The alert editor (/admin/alerts): per kind of alert and per tier, the text, picture,
 // sound, duration, animation and volume; a live preview in the overlay's own page (preview
-// mode) rendered by the overlay's own script (window.Limelight.preview); save, reset and
+// mode) rendered by the overlay's own script (window.Limelight.previewAlert); save, reset and
 // test through the admin API (window.limelightApi sends the CSRF token). Uploads go to
 // /admin/media as multipart through window.limelightFetch. Every text from the server or
 // the streamer goes into the page with textContent or as an input's value.
@@ -190,7 +190,7 @@
   function frameApi() {
     try {
       const win = iframe && iframe.contentWindow;
-      return win && win.Limelight && typeof win.Limelight.preview === "function" ? win.Limelight : null;
+      return win && win.Limelight && typeof win.Limelight.previewAlert === "function" ? win.Limelight : null;
     } catch (err) {
       return null;
     }
@@ -229,7 +229,7 @@
       test: true,
     };
     const show = function () {
-      hidePreview = api.preview(alert);
+      hidePreview = api.previewAlert(alert);
       root.dataset.previewed = String(seq);
     };
     if (replay) window.setTimeout(show, 450); else show();
