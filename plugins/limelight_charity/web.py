@@ -18,6 +18,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from limelight import CustomEvent, Donation, Money, PluginContext, Route, ViewerRef, edge
 from limelight.web.errors import ApiError
+from limelight.web.export import json_object, spreadsheet_cell
 from limelight.web.security import secure
 from pydantic import ValidationError
 
@@ -29,8 +30,6 @@ from .reactions import Reactions
 from .recording import REFUND_TYPE
 
 MANUAL = "manual"
-# Spreadsheet programs run cells that start with these as formulas.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = (
     "id",
     "occurred_at",
@@ -55,24 +54,6 @@ CHART_W, CHART_H, PAD = 760, 260, 40
 class BadRequest(ApiError):
     def __init__(self, message: str) -> None:
         super().__init__(400, message)
-
-
-def _cell(value: str) -> str:
-    """A text cell a spreadsheet shows as text, never runs as a formula."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    if not raw:
-        return {}
-    try:
-        body = edge.loads(raw)
-    except edge.EdgeError as exc:
-        raise BadRequest(f"the body must be JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object")
-    return body
 
 
 def chart(entries: list[CharityEntry], campaign: Campaign, now: datetime) -> dict[str, Any]:
@@ -211,7 +192,7 @@ class Dashboard:
         )
 
     async def save_campaign(self, request: web.Request) -> web.Response:
-        body = await _json_body(request)
+        body = await json_object(request)
         try:
             spec = CampaignSpec.model_validate(body)
         except ValidationError as exc:
@@ -269,7 +250,7 @@ class Dashboard:
     async def add_donation(self, request: web.Request) -> web.Response:
         """A donation made outside every connected service (a cheque, a bank transfer)."""
         campaign = self._campaign(request)
-        body = await _json_body(request)
+        body = await json_object(request)
         currency = str(body.get("currency") or campaign.currency)
         try:
             money = Money.parse_positive(str(body.get("amount", "")), currency, iso_only=True)
@@ -317,7 +298,7 @@ class Dashboard:
             raise ApiError(404, f"no ledger entry {entry_id}")
         if entry.kind == "refund":
             raise BadRequest("a refund cannot be refunded")
-        body = await _json_body(request)
+        body = await json_object(request)
         back, _ = await ledger.refunded(entry)
         left = entry.amount_minor - back
         raw = body.get("amount")
@@ -362,18 +343,18 @@ class Dashboard:
                     e.occurred_at.isoformat(),
                     e.kind,
                     e.channel,
-                    _cell(e.provider),
-                    _cell(e.provider_id),
+                    spreadsheet_cell(e.provider),
+                    spreadsheet_cell(e.provider_id),
                     Money(e.amount_minor, e.currency).to_wire(),
                     e.currency,
                     Money(e.counted_minor, campaign.currency).to_wire(),
                     campaign.currency,
                     e.rate,
-                    _cell(e.viewer_name),
+                    spreadsheet_cell(e.viewer_name),
                     "yes" if e.anonymous else "no",
-                    _cell(e.message),
+                    spreadsheet_cell(e.message),
                     e.original_id or "",  # type: ignore[attr-defined]
-                    _cell(e.reason),
+                    spreadsheet_cell(e.reason),
                 ]
             )
         stamp = datetime.now(UTC).strftime("%Y%m%d")

@@ -18,6 +18,7 @@ import aiohttp_jinja2
 from aiohttp import WSMsgType, web
 from limelight import MediaError, PluginContext, Route, ViewerRef, edge, fill
 from limelight.web.errors import ApiError
+from limelight.web.export import json_object
 from limelight.web.security import secure
 
 from .config import RoomConfig
@@ -39,19 +40,6 @@ NOT_MEMBER = (
 class BadRequest(ApiError):
     def __init__(self, message: str) -> None:
         super().__init__(400, message)
-
-
-async def _json(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    if not raw:
-        return {}
-    try:
-        body = edge.loads(raw)
-    except edge.EdgeError as exc:
-        raise BadRequest(f"the body must be JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object")
-    return body
 
 
 def _viewer(raw: Any) -> ViewerRef:
@@ -246,7 +234,7 @@ class Web:
         return web.json_response({"deleted": line_id})
 
     async def timeout(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_object(request)
         seconds = body.get("seconds", self.ctx.config.timeout_seconds)
         if (
             not isinstance(seconds, int)
@@ -288,14 +276,14 @@ class Web:
         return web.json_response({"members": rows[:500]})
 
     async def member_link(self, request: web.Request) -> web.Response:
-        viewer = _viewer((await _json(request)).get("viewer"))
+        viewer = _viewer((await json_object(request)).get("viewer"))
         if not self.room.allowed(viewer):
             raise ApiError(409, f"{viewer.name or viewer.id} holds no membership of a room tier")
         member = await self.passes.remember(viewer)
         return web.json_response({"member": self._member_row(member)})
 
     async def member_revoke(self, request: web.Request) -> web.Response:
-        viewer = _viewer((await _json(request)).get("viewer"))
+        viewer = _viewer((await json_object(request)).get("viewer"))
         member = await self.room.revoke(viewer)
         return web.json_response({"member": self._member_row(member)})
 
@@ -343,7 +331,7 @@ class Web:
         return web.json_response({"posts": [self._post_row(p) for p in posts]})
 
     async def create_post(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_object(request)
         post = await Post.create(**self._post_fields(body))
         if body.get("announce") is True:
             await self.announce(post)
@@ -351,7 +339,7 @@ class Web:
 
     async def update_post(self, request: web.Request) -> web.Response:
         post = await self._post(request)
-        fields = self._post_fields(await _json(request))
+        fields = self._post_fields(await json_object(request))
         for name, value in fields.items():
             setattr(post, name, value)
         await post.save()
@@ -375,7 +363,7 @@ class Web:
         await post.save(update_fields=["announced_at"])
 
     async def preview(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_object(request)
         text = body.get("body", "")
         if not isinstance(text, str):
             raise BadRequest("body must be a string (Markdown)")

@@ -19,6 +19,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from limelight import MediaError, Money, Route, edge
 from limelight.web.errors import ApiError
+from limelight.web.export import json_object, spreadsheet_cell
 from limelight.web.security import secure
 
 from . import chart
@@ -32,31 +33,12 @@ if TYPE_CHECKING:
     from . import ShopPlugin
 
 MAX_ROWS = 500
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 ORDER_STATUSES = ("paid", "refund_due", "refunded")
 
 
 class BadRequest(ApiError):
     def __init__(self, message: str) -> None:
         super().__init__(400, message)
-
-
-def _cell(value: str) -> str:
-    """A text cell a spreadsheet shows as text, never runs as a formula."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-async def _json(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    if not raw:
-        return {}
-    try:
-        body = edge.loads(raw)
-    except edge.EdgeError as exc:
-        raise BadRequest(f"the body must be JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object")
-    return body
 
 
 def _text(body: dict[str, Any], key: str, limit: int, default: str = "") -> str:
@@ -163,7 +145,7 @@ class Web:
         return web.json_response({"products": [self._product(p) for p in rows]})
 
     async def save_product(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_object(request)
         try:
             sku = check_sku(_text(body, "sku", 40))
             currency = currency_code(_text(body, "currency", 8, "EUR"))
@@ -258,7 +240,7 @@ class Web:
         """Create a drop: {name, starts_at?, ends_at?, live_only, per_viewer_limit,
         members_first_minutes, members_tiers, free_tiers, members_first_queue,
         items: [{sku, variant?, stock}]}."""
-        body = await _json(request)
+        body = await json_object(request)
         name = _text(body, "name", 120)
         if not name:
             raise BadRequest("name is required")
@@ -426,7 +408,9 @@ class Web:
             row = self._order(o)
             writer.writerow(
                 [
-                    _cell(row[c]) if isinstance(row[c], str) else ("" if row[c] is None else row[c])
+                    spreadsheet_cell(row[c])
+                    if isinstance(row[c], str)
+                    else ("" if row[c] is None else row[c])
                     for c in columns
                 ]
             )
@@ -470,7 +454,7 @@ class Web:
         return web.json_response({"skipped": guest.viewer_name})
 
     async def guest_order(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_object(request)
         ids = body.get("ids")
         if not isinstance(ids, list) or not all(
             isinstance(i, int) and not isinstance(i, bool) for i in ids
@@ -503,7 +487,7 @@ class Web:
         return web.json_response({"drop": board.drop}, headers={"Cache-Control": "no-store"})
 
     async def claim(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_object(request)
         token = body.get("token")
         if not isinstance(token, str) or not token:
             raise ApiError(401, "open the drop page from your !merch link in chat to claim")

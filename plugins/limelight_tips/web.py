@@ -19,6 +19,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from limelight import Money, PluginContext, Route, edge
 from limelight.web.errors import ApiError
+from limelight.web.export import json_object, spreadsheet_cell
 from limelight.web.security import secure
 from tortoise.queryset import QuerySet
 
@@ -34,8 +35,6 @@ from .speech import TTS_OVERLAY, TTS_TITLE, Speech
 
 MAX_LIMIT = 500
 KINDS = ("tip", "cheer", "refund")
-# Spreadsheet programs run cells that start with these as formulas.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class BadRequest(ApiError):
@@ -230,18 +229,18 @@ class Dashboard:
                     e.id,
                     e.occurred_at.isoformat(),
                     e.kind,
-                    _cell(e.detail),
-                    _cell(e.provider),
-                    _cell(e.provider_id),
+                    spreadsheet_cell(e.detail),
+                    spreadsheet_cell(e.provider),
+                    spreadsheet_cell(e.provider_id),
                     _money(e).to_wire(),
                     e.currency,
-                    _cell(e.viewer_platform),
-                    _cell(e.viewer_id),
-                    _cell(e.viewer_name),
+                    spreadsheet_cell(e.viewer_platform),
+                    spreadsheet_cell(e.viewer_id),
+                    spreadsheet_cell(e.viewer_name),
                     "yes" if e.anonymous else "no",
-                    _cell(e.message),
+                    spreadsheet_cell(e.message),
                     e.original_id or "",  # type: ignore[attr-defined]
-                    _cell(e.reason),
+                    spreadsheet_cell(e.reason),
                 ]
             )
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
@@ -263,7 +262,7 @@ class Dashboard:
         entry = await LedgerEntry.get_or_none(id=entry_id)
         if entry is None:
             raise ApiError(404, f"no ledger entry {entry_id}")
-        body = await _json_body(request)
+        body = await json_object(request)
         amount = None
         if body.get("amount") not in (None, ""):
             try:
@@ -314,7 +313,7 @@ class Dashboard:
 
     async def tts(self, request: web.Request) -> web.Response:
         if request.method == "POST":
-            body = await _json_body(request)
+            body = await json_object(request)
             killed = body.get("killed")
             if not isinstance(killed, bool):
                 raise BadRequest("killed must be true or false")
@@ -366,21 +365,3 @@ class Dashboard:
             },
         )
         return secure(response)
-
-
-def _cell(value: str) -> str:
-    """A text cell that a spreadsheet shows as text, never runs as a formula."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    if not raw:
-        return {}
-    try:
-        body = edge.loads(raw)
-    except edge.EdgeError as exc:
-        raise BadRequest(f"the body must be JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object")
-    return body

@@ -20,6 +20,7 @@ from aiohttp import web
 from limelight import MediaError, Money, Route, ViewerRef, edge
 from limelight.emotes import CODE
 from limelight.web.errors import ApiError
+from limelight.web.export import json_object, spreadsheet_cell
 from limelight.web.security import secure
 from limelight_room.api import RoomLinks
 from pydantic import ValidationError
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 
 MAX_LIMIT = 500
 EXPIRING = timedelta(days=7)
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = (
     "id", "viewer_platform", "viewer_id", "viewer_name", "kind", "tier", "source",
     "source_id", "starts", "ends", "revoked_at", "ended_at", "granted_by", "reason",
@@ -50,10 +50,6 @@ class BadRequest(ApiError):
         super().__init__(400, message)
 
 
-def _cell(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
 def status_of(row: Membership, now: datetime) -> str:
     if row.revoked_at is not None:
         return "revoked"
@@ -62,19 +58,6 @@ def status_of(row: Membership, now: datetime) -> str:
     if row.starts > now:
         return "queued"
     return "current"
-
-
-async def _json(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    if not raw:
-        return {}
-    try:
-        body = edge.loads(raw)
-    except edge.EdgeError as exc:
-        raise BadRequest(f"the body must be JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object")
-    return body
 
 
 def _days(body: dict[str, Any], key: str = "days") -> timedelta | None:
@@ -219,7 +202,7 @@ class Dashboard:
         )
 
     async def grant(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_object(request)
         tier = body.get("tier")
         if not isinstance(tier, str) or self.plugin.tiers_book.get(tier) is None:
             raise BadRequest(
@@ -281,7 +264,7 @@ class Dashboard:
 
     async def extend(self, request: web.Request) -> web.Response:
         row = await self._row(request)
-        body = await _json(request)
+        body = await json_object(request)
         duration = _days(body)
         if duration is None:
             raise BadRequest("days must be at least 1")
@@ -293,7 +276,7 @@ class Dashboard:
 
     async def revoke(self, request: web.Request) -> web.Response:
         row = await self._row(request)
-        body = await _json(request)
+        body = await json_object(request)
         reason = edge.clean_text(str(body.get("reason") or "revoked in the dashboard"), 200)
         if row.revoked_at is None:
             await self.plugin.engine.revoke([row], reason)
@@ -311,12 +294,19 @@ class Dashboard:
         for r in rows:
             writer.writerow(
                 [
-                    r.id, _cell(r.viewer_platform), _cell(r.viewer_id), _cell(r.viewer_name),
-                    r.kind, r.tier, _cell(r.source), _cell(r.source_id), r.starts.isoformat(),
+                    r.id,
+                    spreadsheet_cell(r.viewer_platform),
+                    spreadsheet_cell(r.viewer_id),
+                    spreadsheet_cell(r.viewer_name),
+                    r.kind,
+                    r.tier,
+                    spreadsheet_cell(r.source),
+                    spreadsheet_cell(r.source_id),
+                    r.starts.isoformat(),
                     r.ends.isoformat() if r.ends else "",
                     r.revoked_at.isoformat() if r.revoked_at else "",
                     r.ended_at.isoformat() if r.ended_at else "",
-                    _cell(r.granted_by), _cell(r.reason),
+                    spreadsheet_cell(r.granted_by), spreadsheet_cell(r.reason),
                     _amount(r),
                     r.currency,
                 ]
@@ -361,7 +351,7 @@ class Dashboard:
         )
 
     async def put_tiers(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_object(request)
         raw = body.get("tiers")
         if not isinstance(raw, list) or not raw or len(raw) > 20:
             raise BadRequest("tiers must be a list of 1 to 20 tiers")
@@ -462,7 +452,7 @@ class Dashboard:
 
     async def window(self, request: web.Request) -> web.Response:
         if request.method == "POST":
-            body = await _json(request)
+            body = await json_object(request)
             if body.get("open") is True:
                 minutes = body.get("minutes", 10)
                 if (
