@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("limelight", "0006_sessions")]
+    dependencies = [("limelight", "0008_moderators")]
 
     initial = False
 
