@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp_jinja2
 from aiohttp import web
 from limelight import MediaError, Money, Route, edge
+from limelight.web.charts import svg_response
 from limelight.web.errors import ApiError
 from limelight.web.export import json_object, spreadsheet_cell
 from limelight.web.security import secure
@@ -301,11 +302,10 @@ class Web:
         if drop is None:
             raise ApiError(404, "no such drop")
         orders = await Order.filter(drop_id=drop.id, status="paid").order_by("created_at")
-        svg = chart.sales_svg(
-            drop.name, [(o.created_at, o.quantity) for o in orders], drop.opened_at
-        )
-        return web.Response(
-            text=svg, content_type="image/svg+xml", headers={"Cache-Control": "no-store"}
+        return svg_response(
+            chart.sales_chart(
+                drop.name, [(o.created_at, o.quantity) for o in orders], drop.opened_at
+            )
         )
 
     async def reservations(self, request: web.Request) -> web.Response:

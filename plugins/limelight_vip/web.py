@@ -19,6 +19,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from limelight import MediaError, Money, Route, ViewerRef, edge
 from limelight.emotes import CODE
+from limelight.web.charts import svg_response
 from limelight.web.errors import ApiError
 from limelight.web.export import json_object, spreadsheet_cell
 from limelight.web.security import secure
@@ -330,14 +331,14 @@ class Dashboard:
     async def revenue_svg(self, request: web.Request) -> web.StreamResponse:
         data = await chart.revenue()
         tiers = self.plugin.tiers_book
-        picture = chart.svg(
-            data,
-            {t.name: t.colour for t in tiers.list},
-            {t.name: t.label for t in tiers.list},
-            self.ctx.money,
+        return svg_response(
+            chart.picture(
+                data,
+                {t.name: t.colour for t in tiers.list},
+                {t.name: t.label for t in tiers.list},
+                self.ctx.money,
+            )
         )
-        response = web.Response(text=picture, content_type="image/svg+xml")
-        return secure(response, csp="default-src 'none'; style-src 'unsafe-inline'")
 
     # -- tiers -------------------------------------------------------------------------------
 

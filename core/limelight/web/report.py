@@ -1,17 +1,12 @@
 """The dashboard's stream report (``/admin/report``): charts drawn on the server.
 
-The charts are SVG made by pygal and put in the page as ``<img src="data:image/svg+xml...">``:
-a picture in an ``<img>`` runs no script and loads nothing, so the dashboard's
-Content-Security-Policy stays as strict as everywhere else (no inline script or style), and
-the page needs no charting script at all. pygal's own tooltip script is removed from the
-SVG too. Each chart has its numbers in a table beside it (screen readers, copying).
+The charts come from :mod:`.charts` (pygal SVG in the dashboard's theme) and sit in the
+page as ``data:`` images, so the page needs no charting script at all. Each chart has its
+numbers in a table beside it (screen readers, copying).
 """
 
 from __future__ import annotations
 
-import base64
-import functools
-import re
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
@@ -20,75 +15,9 @@ from aiohttp import web
 
 from .. import report as reports
 from ..money import Money, exponent, format_money
+from .charts import chart, data_uri, whole_numbers
 from .dashboard import render, require_session
 from .keys import SETTINGS
-
-
-@functools.cache
-def chart_style() -> Any:
-    """The dashboard's dark theme (admin.css): transparent background, its text colours,
-    its accent first. (pygal is imported on the first report, not at every start: it
-    takes about 0.3 s.)"""
-    from pygal.style import Style
-
-    return Style(
-        background="transparent",
-        plot_background="transparent",
-        foreground="#e8e8ee",
-        foreground_strong="#e8e8ee",
-        foreground_subtle="#2c3140",
-        opacity=".85",
-        opacity_hover="1",
-        transition="0s",
-        font_family="system-ui, sans-serif",
-        label_font_size=12,
-        major_label_font_size=12,
-        legend_font_size=13,
-        value_font_size=12,
-        title_font_size=15,
-        colors=("#7c6cff", "#3fb97a", "#f0a030", "#e5534b", "#4cb3d4", "#d46cc4"),
-    )
-
-
-_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.DOTALL)
-CHART_WIDTH, CHART_HEIGHT = 960, 320
-
-
-def data_uri(chart: Any) -> str:
-    """The chart as an SVG ``data:`` URI for an ``<img>``, without pygal's script."""
-    svg = _SCRIPT.sub("", chart.render(is_unicode=True))
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
-
-
-def _chart(kind: Any, title: str, labels: list[str], **options: Any) -> Any:
-    options.setdefault("height", CHART_HEIGHT)
-    chart = kind(
-        style=chart_style(),
-        js=[],
-        width=CHART_WIDTH,
-        title=None,  # the card's heading says it
-        tooltip_fancy_mode=False,
-        x_labels=labels,
-        x_label_rotation=0,
-        show_minor_x_labels=False,
-        truncate_label=-1,
-        legend_at_bottom=True,
-        print_values=False,
-        include_x_axis=True,
-        explicit_size=True,
-        margin=12,
-        **options,
-    )
-    chart.x_labels_major = labels[:: max(1, len(labels) // 8)]
-    return chart
-
-
-def _whole_numbers(chart: Any, values: list[int]) -> None:
-    """A count's axis in whole numbers (pygal would label 0.1, 0.2, ... for small ones)."""
-    top = max(values, default=0)
-    if top <= 10:
-        chart.y_labels = list(range(0, max(top, 1) + 1))
-    chart.value_formatter = lambda value: f"{value:,.0f}"
 
 
 def _labels(report: reports.Report) -> list[str]:
@@ -104,12 +33,10 @@ def _major(minor: int, currency: str) -> float:
 
 def charts(report: reports.Report, locale: str) -> list[dict[str, Any]]:
     """The report's charts: title, picture, and the numbers behind it."""
-    import pygal
-
     labels = _labels(report)
     out: list[dict[str, Any]] = []
 
-    money = _chart(pygal.Bar, "Tips and cheers", labels)
+    money = chart("bar", labels, empty="No tips or cheers in this period")
     for currency, values in sorted(report.tips.items()):
         money.add(f"Tips ({currency})", [_major(v, currency) for v in values])
     money.add("Bits", report.bits, secondary=True)
@@ -130,9 +57,9 @@ def charts(report: reports.Report, locale: str) -> list[dict[str, Any]]:
         }
     )
 
-    members = _chart(pygal.Bar, "New members", labels)
+    members = chart("bar", labels, empty="No new members in this period")
     members.add("New subscriptions and memberships", report.members)
-    _whole_numbers(members, report.members)
+    whole_numbers(members, report.members)
     out.append(
         {
             "id": "chart-members",
@@ -143,9 +70,9 @@ def charts(report: reports.Report, locale: str) -> list[dict[str, Any]]:
         }
     )
 
-    chat = _chart(pygal.Line, "Chat activity", labels, fill=True, show_dots=False)
+    chat = chart("line", labels, fill=True, show_dots=False, empty="No chat in this period")
     chat.add("Chat messages", report.chat)
-    _whole_numbers(chat, report.chat)
+    whole_numbers(chat, report.chat)
     out.append(
         {
             "id": "chart-chat",
@@ -157,12 +84,11 @@ def charts(report: reports.Report, locale: str) -> list[dict[str, Any]]:
     )
 
     currency = reports.main_currency(report.tips)
-    top = _chart(
-        pygal.HorizontalBar,
-        "Top supporters" + (f" (tips in {currency})" if currency else " (bits)"),
-        [],
+    top = chart(
+        "horizontal_bar",
         show_legend=False,
         height=max(160, 44 * len(report.supporters) + 90),
+        empty="No supporters in this period",
     )
     top.x_labels = [p.name for p in reversed(report.supporters)]
     top.x_labels_major = None
