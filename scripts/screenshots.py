@@ -73,12 +73,85 @@ url = "sqlite://{folder}/limelight.sqlite3"
 [obs]
 enabled = false
 
+[webhooks.kofi]
+verification_token = "{kofi}"
+
 [plugins.tips]
 base_currency = "USD"
 goal_title = "New microphone"
 goal_target = "250.00"
 goal_period = "month"
+
+[plugins.vip]
+[[plugins.vip.tiers]]
+name = "silver"
+label = "Silver"
+colour = "#b8c0cc"
+badge = "☆"
+perks = ["emotes", "room"]
+twitch_tier = "1000"
+[[plugins.vip.tiers]]
+name = "gold"
+label = "Gold"
+colour = "#f5a623"
+badge = "★"
+perks = ["emotes", "room", "content", "members_only_chat", "early_access"]
+highlight = true
+twitch_tier = "3000"
+price = "20.00"
+currency = "USD"
+[[plugins.vip.purchases]]
+min_amount = "20.00"
+currency = "USD"
+tier = "gold"
+days = 30
+
+[plugins.charity]
+[[plugins.charity.campaigns]]
+id = "pandas"
+title = "Pandas need bamboo"
+cause = "WWF"
+cause_url = "https://www.worldwildlife.org/"
+goal = "1000.00"
+currency = "USD"
+starts_at = "{starts}"
+ends_at = "{ends}"
+milestones = [
+  {{ at = 25000, label = "Hair dye!", actions = [] }},
+  {{ at = 50000, label = "Spicy noodles", actions = [] }},
+  {{ at = 75000, label = "12-hour stream", actions = [] }},
+]
+
+[plugins.challenges]
+currency = "USD"
+[[plugins.challenges.challenges]]
+key = "tips"
+title = "$200 in tips this stream"
+metric = "tips"
+target = 20000
+window = "stream"
+[[plugins.challenges.challenges.milestones]]
+at = 10000
+label = "Halfway: spicy noodles"
+actions = []
+[[plugins.challenges.challenges]]
+key = "chatters"
+title = "50 chatters today"
+metric = "unique_chatters"
+target = 50
+window = "day"
+[[plugins.challenges.challenges]]
+key = "members"
+title = "10 new members this week"
+metric = "new_members"
+target = 10
+window = "week"
+
+[plugins.shop]
+checkout = "external"
+shop_url = "https://shop.example.com/"
 """
+KOFI_TOKEN = "screenshot-kofi-token"
 
 
 def free_port() -> int:
@@ -95,8 +168,17 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.config = folder / "config.toml"
+        now = datetime.now(UTC).replace(microsecond=0)
         self.config.write_text(
-            CONFIG.format(port=self.port, admin=ADMIN_TOKEN, overlay=OVERLAY_TOKEN, folder=folder),
+            CONFIG.format(
+                port=self.port,
+                admin=ADMIN_TOKEN,
+                overlay=OVERLAY_TOKEN,
+                kofi=KOFI_TOKEN,
+                folder=folder,
+                starts=(now - timedelta(hours=2)).isoformat().replace("+00:00", "Z"),
+                ends=(now + timedelta(hours=10)).isoformat().replace("+00:00", "Z"),
+            ),
             encoding="utf-8",
         )
         self.process: subprocess.Popen[bytes] | None = None
@@ -133,6 +215,64 @@ class Server:
                 self.process.wait()
         if hasattr(self, "log"):
             self.log.close()
+
+    def wait_for(self, fetch: Any, done: Any, timeout: float = 20.0) -> Any:
+        """``fetch()`` again until ``done(result)``: chat commands are handled a moment
+        after the chat line is accepted."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = fetch()
+            if done(result):
+                return result
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the server did not get there in time: {result!r}")
+            time.sleep(0.1)
+
+    def kofi(self, payload: dict[str, Any]) -> None:
+        """Deliver one Ko-fi webhook as Ko-fi does (form-encoded ``data=``)."""
+        full = {
+            "verification_token": KOFI_TOKEN,
+            "message_id": payload["kofi_transaction_id"],
+            "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "is_public": True,
+            "url": "https://ko-fi.com/Home/CoffeeShop?txid=" + payload["kofi_transaction_id"],
+            "email": payload["from_name"].lower().replace(" ", ".") + "@example.com",
+            "is_subscription_payment": False,
+            "is_first_subscription_payment": False,
+            "tier_name": None,
+            "shipping": None,
+            **payload,
+        }
+        form = urllib.parse.urlencode({"data": json.dumps(full)}).encode()
+        request = urllib.request.Request(
+            self.base + "/webhooks/kofi",
+            data=form,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        urllib.request.urlopen(request, timeout=20).close()
+
+    def upload(self, path: str, field: str, data: bytes) -> Any:
+        """A multipart upload of one PNG, as the dashboard's form sends it."""
+        boundary = "limelight-screenshots"
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+                f'filename="{field}.png"\r\nContent-Type: image/png\r\n\r\n'
+            ).encode()
+            + data
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        request = urllib.request.Request(
+            self.base + path,
+            data=body,
+            method="POST",
+            headers={
+                "Authorization": f"Bearer {ADMIN_TOKEN}",
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return json.loads(response.read() or b"null")
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
@@ -171,7 +311,7 @@ SUPPORTERS = [
 CHAT = [
     ("Aurora_Borealis", "that combo was unreal"),
     ("pixelpusher", "!top"),
-    ("kitkat", "hi chat 👋"),
+    ("kitkat", "hi chat"),
     ("Jo", "what game is next?"),
     ("Maximilian von Streamington", "GG everyone, see you tomorrow"),
     ("nightowl", "first time here, this overlay looks great"),
@@ -239,12 +379,138 @@ def seed(server: Server) -> None:
     event("raid", "raid-1", 90, {"viewers": 42}, "FriendlyStreamer")
 
 
+DONORS = [
+    ("Grandma", "100.00", "So proud of you!"),
+    ("pixelpusher", "25.00", "for the pandas"),
+    ("Aurora_Borealis", "50.00", ""),
+    ("", "40.00", ""),
+    ("Maximilian von Streamington", "150.00", "Matching my company's gift"),
+    ("kitkat", "10.00", "pandas!!"),
+]
+BUYERS = [
+    ("kitkat", "hoodie M"),
+    ("Jo", "hoodie L"),
+    ("nightowl", "hoodie M"),
+    ("pixelpusher", "cap"),
+]
+GUESTS = ["Aurora_Borealis", "Maximilian von Streamington", "sunny_days"]
+
+
+def chat(server: Server, sid: str, who: str, text: str, source: str = "demo") -> None:
+    """A chat line; from ``source`` "console" the bot's answer is said (and shown)."""
+    server.api(
+        "POST",
+        "/api/events",
+        {
+            "type": "chat.message",
+            "source": source,
+            "source_id": sid,
+            "viewer": viewer(who),
+            "data": {"text": text},
+        },
+    )
+
+
+def seed_plugins(server: Server, images: dict[str, bytes]) -> None:
+    """A fundraiser under way, a merch drop selling, guests queued (the challenges and
+    members fill from the stream itself: config, tips and subscriptions above)."""
+    for n, (name, amount, message) in enumerate(DONORS):
+        server.api(
+            "POST",
+            "/api/charity/campaigns/pandas/donations",
+            {
+                "amount": amount,
+                "currency": "USD",
+                "name": name,
+                "message": message,
+                "anonymous": not name,
+                "key": f"donation-{n}",
+            },
+        )
+    products = [
+        {"sku": "hoodie", "name": "Logo hoodie", "price": "45.00", "variants": ["S", "M", "L"]},
+        {"sku": "cap", "name": "Night owl cap", "price": "25.00"},
+        {"sku": "guest", "name": "Go live with me", "price": "10.00", "kind": "guest"},
+    ]
+    for product in products:
+        made = server.api(
+            "POST",
+            "/api/shop/products",
+            {"currency": "USD", "kofi_code": product["sku"], **product},
+        )["product"]
+        if product["sku"] in images:
+            server.upload(f"/p/shop/products/{made['id']}/image", "image", images[product["sku"]])
+    drop = server.api(
+        "POST",
+        "/api/shop/drops",
+        {
+            "name": "Friday night drop",
+            "per_viewer_limit": 2,
+            "items": [
+                {"sku": "hoodie", "variant": "S", "stock": 10},
+                {"sku": "hoodie", "variant": "M", "stock": 10},
+                {"sku": "hoodie", "variant": "L", "stock": 10},
+                {"sku": "cap", "variant": "", "stock": 20},
+                {"sku": "guest", "variant": "", "stock": 5},
+            ],
+        },
+    )["drop"]
+    server.api("POST", f"/api/shop/drops/{drop['id']}/open", {})
+    claims = [*BUYERS, *((name, "guest") for name in GUESTS)]
+    for n, (name, item) in enumerate(claims):
+        chat(server, f"claim-{n}", name, f"!claim {item}")
+    reserved = server.wait_for(
+        lambda: server.api("GET", "/api/shop/reservations")["reservations"],
+        lambda rows: len(rows) >= len(claims),
+    )
+    for n, reservation in enumerate(sorted(reserved, key=lambda r: r["id"])):
+        sku, variant = reservation["sku"], reservation["variant"]
+        server.kofi(
+            {
+                "type": "Shop Order",
+                "from_name": reservation["viewer"],
+                "message": reservation["code"],
+                "amount": next(p["price"] for p in products if p["sku"] == sku),
+                "currency": "USD",
+                "kofi_transaction_id": f"shop-{n}",
+                "shop_items": [{"direct_link_code": sku, "variation_name": variant, "quantity": 1}],
+            }
+        )
+
+
 def seed_moderators(server: Server) -> None:
     """One moderator who accepted their invite, and one invite still open."""
     url = server.api("POST", "/api/moderators/invites", {"name": "kitkat", "hours": 168})["url"]
     form = urllib.parse.urlencode({"password": "demo password 1", "password2": "demo password 1"})
     urllib.request.urlopen(url, data=form.encode(), timeout=20).close()
     server.api("POST", "/api/moderators/invites", {"name": "nightowl", "hours": 24})
+
+
+#: Product pictures, drawn in the browser (no binary files in the repository).
+PRODUCT_ART = {
+    "hoodie": ("#7c6cff", "#e5534b", "LL"),
+    "cap": ("#1f2937", "#4cb3d4", "NO"),
+}
+
+
+async def product_images() -> dict[str, bytes]:
+    from playwright.async_api import async_playwright
+
+    images: dict[str, bytes] = {}
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=shutil.which("chromium") or None, args=CHROMIUM_ARGS
+        )
+        page = await browser.new_page(viewport={"width": 256, "height": 256})
+        for sku, (start, end, mark) in PRODUCT_ART.items():
+            await page.set_content(
+                f"<body style='margin:0'><div style='width:256px;height:256px;display:flex;"
+                f"align-items:center;justify-content:center;background:linear-gradient(135deg,"
+                f"{start},{end});font:800 96px system-ui,sans-serif;color:#fff'>{mark}</div>"
+            )
+            images[sku] = await page.screenshot(type="png")
+        await browser.close()
+    return images
 
 
 async def shoot(server: Server, out: Path) -> list[Path]:
@@ -287,6 +553,62 @@ async def shoot_page(page: Any, url: str, target: Path) -> Path:
     return target
 
 
+async def live_chat(server: Server, browser: Any) -> None:
+    """Chat while the chat box is on screen (it shows what arrives, with the bot's answers)."""
+    lines = [
+        ("nightowl", "that boss fight was intense"),
+        ("Aurora_Borealis", "GG! clean run"),
+        ("pixelpusher", "!top"),
+        ("kitkat", "can we see the hoodie again?"),
+        ("Maximilian von Streamington", "Greetings from Vienna, long day at work"),
+        ("Jo", "lol the cat walked across the keyboard"),
+        ("sunny_days", "hype hype hype"),
+    ]
+    for n, (name, text) in enumerate(lines):
+        chat(server, f"live-chat-{n}", name, text, source="console")
+
+
+async def live_room(server: Server, browser: Any) -> None:
+    """Two members talk in the members' room (their own pages, their own links)."""
+    context = await browser.new_context(viewport={"width": 420, "height": 700})
+    for name, text in [
+        ("Aurora_Borealis", "Members Q&A tonight?"),
+        ("Maximilian von Streamington", "Yes please, I have questions about the build"),
+        ("Aurora_Borealis", "the new emotes are so good"),
+    ]:
+        member = server.api("POST", "/api/room/members/link", {"viewer": viewer(name)})["member"]
+        page = await context.new_page()
+        await page.goto(member["link"])
+        await page.wait_for_function("() => !document.getElementById('room-input').disabled")
+        await page.fill("#room-input", text)
+        await page.click("#room-send")
+        await page.wait_for_timeout(200)
+    LIVE_CONTEXTS.append(context)
+
+
+async def live_donation(server: Server, browser: Any) -> None:
+    """A donation while the fundraiser is on screen: its alert plays over the bar."""
+    server.api(
+        "POST",
+        "/api/charity/campaigns/pandas/donations",
+        {
+            "amount": "20.00",
+            "currency": "USD",
+            "name": "nightowl",
+            "message": "Go pandas!",
+            "key": "donation-live",
+        },
+    )
+
+
+#: What happens on stream while an overlay is shot (instead of a test alert).
+LIVE = {"chat": live_chat, "room": live_room, "charity": live_donation}
+LIVE_CONTEXTS: list[Any] = []
+#: Milliseconds to let an overlay settle before its picture; the goal's "Halfway there!"
+#: celebration (it replays when the page opens) plays out first.
+SETTLE_MS = {"goal": 9000, "charity": 2500}
+
+
 async def shoot_overlay(browser: Any, server: Server, overlay: dict[str, Any], out: Path) -> Path:
     """The overlay at its declared size, on a dark stand-in for the game behind it."""
     context = await browser.new_context(
@@ -297,16 +619,21 @@ async def shoot_overlay(browser: Any, server: Server, overlay: dict[str, Any], o
     await page.goto(overlay["url"])
     await page.wait_for_load_state("networkidle")
     kinds = overlay.get("alert_kinds") or []
-    if kinds:
+    action = LIVE.get(overlay["name"])
+    if action is not None:
+        await action(server, browser)
+    elif kinds:
         kind = "tip" if "tip" in kinds else kinds[0]
         server.api("POST", f"/api/overlays/{overlay['name']}/test", {"kind": kind})
     # Alerts animate in; boards and the chat fill in from the server.
-    await page.wait_for_timeout(1500)
+    await page.wait_for_timeout(SETTLE_MS.get(overlay["name"], 1500))
     target = out / f"overlay-{overlay['name']}.png"
     # Overlays are transparent: put the dark backdrop OBS would show behind the picture.
     await page.add_style_tag(content="html { background: #23262f !important; }")
     await page.screenshot(path=str(target))
     await context.close()
+    while LIVE_CONTEXTS:
+        await LIVE_CONTEXTS.pop().close()
     return target
 
 
@@ -318,6 +645,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with running_server() as server:
         seed(server)
+        seed_plugins(server, asyncio.run(product_images()))
         seed_moderators(server)
         written = asyncio.run(shoot(server, out))
     for path in written:

@@ -329,6 +329,10 @@ class ChatDeleted(Event):
     private: bool = False
 
 
+#: :attr:`Tip.kind` values that are purchases or memberships, not gifts.
+PURCHASE_KINDS = frozenset({"shop_order", "subscription", "commission"})
+
+
 @dataclass(kw_only=True, slots=True)
 class Tip(Event):
     """Money a viewer sent the streamer through a tip provider (Ko-fi, Stripe, the API)."""
@@ -355,6 +359,13 @@ class Tip(Event):
     #: A Ko-fi Shop Order's items, one string per unit: ``<direct_link_code>`` or
     #: ``<direct_link_code>:<variation_name>`` (the shop plugin matches them to its stock).
     shop_items: tuple[str, ...] = ()
+
+    @property
+    def is_gift(self) -> bool:
+        """A gift (a tip, a donation), not a purchase or a membership payment (a Ko-fi Shop
+        Order, a membership, a commission): only gifts count towards a fundraiser, a
+        purchase rule or a supporter level. The money is in the ledger either way."""
+        return self.kind not in PURCHASE_KINDS
 
 
 @dataclass(kw_only=True, slots=True)

@@ -17,9 +17,6 @@ from limelight.milestones import Ladder
 from .config import CampaignSpec, CharityConfig
 from .models import Campaign
 
-#: Tip kinds that are purchases or memberships, not gifts: never counted as donations.
-NOT_GIFTS = frozenset({"shop_order", "subscription", "commission"})
-
 
 def spec_of(row: Campaign) -> CampaignSpec:
     """A stored campaign as the model that validated it."""
@@ -132,7 +129,7 @@ class Campaigns:
             running = self.running(event.occurred_at)
             return (running, channel) if running is not None else None
         if isinstance(event, Tip):
-            if not config.count_tips or event.kind in NOT_GIFTS:
+            if not config.count_tips or not event.is_gift:
                 return None
             running = self.running(event.occurred_at)
             return (running, "tips") if running is not None else None

@@ -37,6 +37,7 @@ def sales_chart(title: str, sales: list[tuple[datetime, int]], opened_at: dateti
         empty="No sales yet",
     )
     drawn.value_formatter = lambda count: f"{count:,.0f}"
-    drawn.x_value_formatter = lambda minutes: f"{minutes:,.0f}"
+    digits = 0 if points[-1][0] >= 5 else 1  # a rush of a minute reads 0.2, 0.5, ...
+    drawn.x_value_formatter = lambda minutes: f"{minutes:,.{digits}f}"
     drawn.add("Units sold", points if total else [], stroke_style={"width": 3})
     return drawn

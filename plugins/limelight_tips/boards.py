@@ -34,6 +34,10 @@ PERIODS: dict[str, Period] = {period: period for period in PERIOD_TITLES}
 BOARD_KEYS: dict[Period, str] = {"stream": "stream", "month": "month", "all": "all_time"}
 #: Seconds between two refreshes at least.
 LEADERBOARD_INTERVAL = 1.0
+#: Seconds between two refreshes at most while a change waits, however slow the last one
+#: was: one refresh stalled behind a burst of writes must not leave the boards stale for
+#: a minute after the burst.
+LEADERBOARD_MAX_WAIT = 5.0
 #: How a supporter who opted out of being named is ranked.
 HIDDEN_NAME = "Anonymous supporter"
 
@@ -84,7 +88,8 @@ class Boards:
             except Exception:
                 self.ctx.log.exception("could not update the leaderboard")
             # Under a burst the database is busy: refresh less often rather than compete.
-            await asyncio.sleep(max(LEADERBOARD_INTERVAL, 4 * (time.monotonic() - started)))
+            took = time.monotonic() - started
+            await asyncio.sleep(min(max(LEADERBOARD_INTERVAL, 4 * took), LEADERBOARD_MAX_WAIT))
 
     async def refresh(self) -> None:
         """Recompute the boards and the goal and hand them to the overlays."""

@@ -9,7 +9,8 @@ crash between the two can never grant twice or lose the grant. Sources:
   through each tier's ``twitch_tier``;
 * Ko-fi membership payments: ``tip`` events of kind ``subscription`` (the tips plugin owns
   the one Ko-fi webhook), the tier from their ``plan`` (Ko-fi's ``tier_name``);
-* the one-off purchase rules and the supporter levels (other tips);
+* the one-off purchase rules and the supporter levels (other tips that are gifts: a Ko-fi
+  Shop Order or a commission is a purchase and buys no membership);
 * ``vip.stripe`` events from this plugin's own Stripe endpoint;
 * ``refund`` events for a payment that granted: the grant (and its subscription's other
   grants) is revoked.
@@ -160,7 +161,7 @@ class Sources:
                     alert=False,  # the tip has its own alert
                 )
             )
-        else:
+        elif event.is_gift:  # a merch order is no tip: it buys no membership or badge
             rule = self._best_rule(event.amount)
             if rule is not None:
                 asks.append(
@@ -176,7 +177,7 @@ class Sources:
                         alert=False,
                     )
                 )
-        level = self._best_level(event.amount)
+        level = self._best_level(event.amount) if event.is_gift else None
         if level is not None:
             asks.append(
                 Ask(

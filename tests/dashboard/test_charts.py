@@ -6,7 +6,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
-from limelight.web.charts import PALETTE, chart, svg_response, to_svg
+from limelight.web.charts import PALETTE, chart, svg_response, tidy, to_svg
 from limelight_shop.chart import sales_chart
 from limelight_vip.chart import picture
 
@@ -80,3 +80,12 @@ def test_a_served_chart_has_its_own_strict_policy() -> None:
     assert response.content_type == "image/svg+xml"
     assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_axis_numbers_are_tidy_also_on_a_second_axis() -> None:
+    drawn = chart("bar", ["a", "b"])
+    drawn.add("Tips", [18.5, 180])
+    drawn.add("Bits", [0, 1000], secondary=True)
+    shown = texts(to_svg(drawn))
+    assert not [t for t in shown if "." in t and len(t.split(".")[1]) > 2], shown
+    assert tidy(888.8888889) == "889" and tidy(2.5) == "2.5" and tidy(0.25) == "0.25"

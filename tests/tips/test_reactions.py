@@ -3,8 +3,11 @@ leaderboard and goal, !tip and !top, and moderation and privacy on stream."""
 
 from __future__ import annotations
 
+import asyncio
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from limelight.testing import make_tip, make_viewer
 
 from tests.support import wait_until
@@ -327,3 +330,39 @@ async def test_tip_command_says_when_no_tip_page_is_set_up(tips) -> None:
     t = await tips(_tips_config(kofi_page=""))
     await t.h.chat_as("alice", "!tip")
     assert t.h.said[-1].text == "Tipping is not set up here yet."
+
+
+async def test_a_slow_refresh_backs_off_but_never_leaves_the_boards_stale_for_long(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under a burst a refresh may wait seconds for the database; the next one waits
+    longer (the database is busy) but at most LEADERBOARD_MAX_WAIT, so the leaderboard
+    and the goal catch up soon after the burst (a 4 s stall once meant 17 s stale)."""
+    from limelight_tips import boards
+
+    clock = iter([0.0, 30.0, 30.0, 30.1])  # the first refresh "took" 30 s, the second 0.1 s
+    monkeypatch.setattr(boards, "time", SimpleNamespace(monotonic=lambda: next(clock)))
+    waits: list[float] = []
+    plain_sleep = asyncio.sleep
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 2:
+            raise asyncio.CancelledError
+        await plain_sleep(0)
+
+    monkeypatch.setattr(boards, "asyncio", SimpleNamespace(sleep=sleep))
+    board = boards.Boards.__new__(boards.Boards)
+    board._dirty = asyncio.Event()
+    refreshed: list[int] = []
+
+    async def refresh() -> None:
+        refreshed.append(1)
+        board._dirty.set()  # more changes keep coming
+
+    board.refresh = refresh  # type: ignore[method-assign]
+    board._dirty.set()
+    with pytest.raises(asyncio.CancelledError):
+        await board._refresh_loop()
+    assert len(refreshed) == 2
+    assert waits == [boards.LEADERBOARD_MAX_WAIT, boards.LEADERBOARD_INTERVAL]

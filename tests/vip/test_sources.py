@@ -236,6 +236,17 @@ async def test_purchase_rule_and_supporter_levels(vip):
         Tip(source="api", source_id="tip-3", viewer=make_viewer("fay"), amount=Money(900, "USD"))
     )
     assert not v.plugin.is_member(make_viewer("fay"))
+    # a purchase is no tip: a Ko-fi Shop Order or a commission buys no membership or badge
+    for n, kind in enumerate(["shop_order", "commission"]):
+        bought = Tip(
+            source="kofi",
+            source_id=f"order-{n}",
+            viewer=make_viewer("gus"),
+            amount=Money(4500, "EUR"),
+            kind=kind,
+        )
+        await v.h.publish(bought)
+    assert not v.plugin.is_member(make_viewer("gus")) and badges_of(v, make_viewer("gus")) == []
     # the stream ends: the stream-long heart goes, the 7-day star stays
     from limelight import StreamOffline
 

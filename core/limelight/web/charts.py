@@ -103,10 +103,23 @@ def chart(
         no_data_text=empty,
         **options,
     )
+    drawn.value_formatter = tidy
     if labels:
         drawn.x_labels = list(labels)
         drawn.x_labels_major = list(labels)[:: max(1, len(labels) // 8)]
     return drawn
+
+
+def tidy(value: float | None) -> str:
+    """A number as an axis reads it: ``889`` not ``888.8888889``, ``2.5`` not ``2.50``.
+    (A second axis's labels are computed by scaling the first's, so they are rarely
+    round.) Money a person reads comes from exact minor units instead: set the chart's
+    ``value_formatter`` to the money formatter."""
+    if value is None:
+        return ""
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 def whole_numbers(drawn: Any, values: Sequence[int], axis: Literal["x", "y"] = "y") -> None:
@@ -160,6 +173,7 @@ __all__ = [
     "data_uri",
     "style",
     "svg_response",
+    "tidy",
     "to_svg",
     "whole_numbers",
 ]
