@@ -9,8 +9,9 @@ after a line is applied after it, so a deleted line cannot come back.
 What survives what:
 
 * a clean stop (SIGTERM, ``limelight`` restarting) waits for the queue
-  (:meth:`LineStore.close`, from the plugin's ``shutdown``): every line a member saw is
-  there after the restart, and every deletion a moderator made;
+  (:meth:`LineStore.close`, from the plugin's ``shutdown``, within the second a stop gives
+  each plugin): every line a member saw is there after the restart, and every deletion a
+  moderator made;
 * a crash (SIGKILL, power loss) loses what was still queued: the lines and deletions of
   the last moments (the writer is usually a few milliseconds behind). The event log still
   holds every line (``chat.message`` events), and a deletion that was lost leaves its

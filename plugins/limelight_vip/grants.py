@@ -170,11 +170,13 @@ async def revoked_changes(rows: list[Membership], now: datetime) -> list[Change]
 async def paid_by(payment: str) -> list[Membership]:
     """The live grants a payment bought, and every grant of a subscription it was part of
     (a refunded membership payment ends the membership, not one month of it)."""
-    rows = await Membership.filter(payment=payment, revoked_at=None)
+    rows = await Membership.filter(payment=payment, revoked_at=None).order_by("id")
     subs = {r.subscription for r in rows if r.subscription}
     if subs:
-        rows += await Membership.filter(subscription__in=sorted(subs), revoked_at=None).exclude(
-            id__in=[r.id for r in rows]
+        rows += (
+            await Membership.filter(subscription__in=sorted(subs), revoked_at=None)
+            .exclude(id__in=[r.id for r in rows])
+            .order_by("id")
         )
     return rows
 
@@ -185,11 +187,16 @@ async def of_subscription(subscription: str) -> list[Membership]:
 
 async def revoked_by(payment: str = "", subscription: str = "") -> list[Membership]:
     """The revoked grants a refund of ``payment`` (or of ``subscription``'s payments) took
-    back, as :func:`paid_by` and :func:`of_subscription` found them before it."""
-    rows = await Membership.filter(payment=payment, revoked_at__isnull=False) if payment else []
+    back, in the order :func:`paid_by` and :func:`of_subscription` found them before it (so
+    :func:`revoked_changes` names the same row, and the bus dedupes the announcement)."""
+    rows = []
+    if payment:
+        rows = await Membership.filter(payment=payment, revoked_at__isnull=False).order_by("id")
     subs = {r.subscription for r in rows if r.subscription} | ({subscription} - {""})
     if subs:
-        rows += await Membership.filter(
-            subscription__in=sorted(subs), revoked_at__isnull=False
-        ).exclude(id__in=[r.id for r in rows])
-    return sorted(rows, key=lambda r: int(r.id))
+        rows += (
+            await Membership.filter(subscription__in=sorted(subs), revoked_at__isnull=False)
+            .exclude(id__in=[r.id for r in rows])
+            .order_by("id")
+        )
+    return rows
