@@ -142,10 +142,11 @@ class RoomPlugin(Plugin[RoomConfig]):
     @hookimpl
     async def startup(self) -> None:
         await self.passes.load()
+        await self.room.load()
 
     @hookimpl
     async def shutdown(self) -> None:
-        await self.room.hub.close_all()
+        await self.room.close()
 
     @hookimpl
     async def on_event(self, event: Event) -> None:

@@ -16,7 +16,8 @@ class RoomConfig(PluginConfig):
     tiers: list[str] = []
     #: Name the bot's replies carry in the room.
     bot_name: str = "Limelight"
-    #: Lines a member sees when entering (the newest ones), and the room overlay's source.
+    #: Lines a member sees when entering (the newest ones) and the room overlay's source;
+    #: kept in the database across restarts (pruned to this many).
     history: int = Field(default=50, ge=0, le=500)
     #: Longest room message, in characters.
     max_message: int = Field(default=500, ge=1, le=2000)

@@ -63,3 +63,22 @@ class Post(Model):
     class Meta:
         app = "room"
         table = "room_post"
+
+
+# One room line as members saw it (the JSON the page draws: name, fragments, badges), so
+# the room's history survives a restart. Kept to the newest ``history`` lines; a deleted
+# line (a moderator, a time-out) is deleted here too. ``viewer`` is "platform:id" ("" for
+# the bot) so a time-out can delete every line of one member.
+class RoomLine(Model):
+    _no_comments = True
+    id = fields.IntField(primary_key=True)
+    line_id = fields.CharField(max_length=200, db_index=True)
+    viewer = fields.CharField(max_length=150, default="", db_index=True)
+    data: fields.JSONField[dict[str, object]] = fields.JSONField(
+        default=dict, encoder=_compact, decoder=loads
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        app = "room"
+        table = "room_line"

@@ -6,7 +6,9 @@ bus through the room's own chat connector, so dedupe, gating, the command framew
 chat log apply; the room shows it once the bus says it may be shown (:meth:`Room.on_chat`).
 The bot answers commands typed in the room through the same connector
 (:class:`RoomConnector`), so replies land in the room and nowhere else. Deletions, from a
-moderator or from gating, travel as ``chat.deleted`` events.
+moderator or from gating, travel as ``chat.deleted`` events. What the room shows and what
+it deletes also goes to the database behind it (:mod:`.lines`), so the history outlives a
+restart.
 
 Who may enter is asked of the VIP plugin (``ctx.peer("vip", Memberships)``) at every use,
 never cached: a membership that ends closes the member's open pages at once.
@@ -28,6 +30,7 @@ from limelight_vip.api import Memberships
 
 from .config import RoomConfig
 from .hub import Client, Hub
+from .lines import LineStore
 from .links import Pass, Passes
 
 #: The connector (and event source) name and the channel room lines carry.
@@ -90,12 +93,24 @@ class Room:
         self.hub = Hub(ctx.config.client_queue)
         self.connector: RoomConnector | None = None
         self.history: deque[dict[str, Any]] = deque(maxlen=max(ctx.config.history, 1))
+        #: The history in the database (written behind the room; see :mod:`.lines`).
+        self.store = LineStore(max(ctx.config.history, 1), ctx.log)
         #: Room lines still shown, by id (for deleting them through ``ctx.chat.delete``).
         self.messages: OrderedDict[str, ChatMessage] = OrderedDict()
         self.platform_mods: set[tuple[str, str]] = set()
         self._sent: dict[tuple[str, str], deque[float]] = {}
         self._ids = itertools.count(1)
         self._run = secrets.token_hex(4)
+
+    async def load(self) -> None:
+        """Start with the history the last run left, and write new lines from now on."""
+        self.history.extend(await self.store.load())
+        self.store.start()
+
+    async def close(self) -> None:
+        """Close every page, then write what the history still has queued."""
+        await self.hub.close_all()
+        await self.store.close()
 
     # -- who may do what ------------------------------------------------------------------
 
@@ -190,6 +205,7 @@ class Room:
 
     async def _show(self, line: dict[str, Any]) -> None:
         self.history.append(line)
+        self.store.add(line)
         self.hub.broadcast(dumps({"type": "line", "line": line}))
         if self.ctx.running:
             overlay = {
@@ -283,6 +299,7 @@ class Room:
         """Remove one line, or every line of a viewer, from the room and its overlay."""
         if event.source != SOURCE:
             return
+        key = ""
         if event.message_id:
             gone = {event.message_id}
         elif event.viewer is not None:
@@ -291,6 +308,7 @@ class Room:
             gone |= {mid for mid, m in self.messages.items() if viewer_key(m.viewer) == key}
         else:
             return
+        self.store.forget(gone, key)
         kept = [line for line in self.history if line["id"] not in gone]
         self.history.clear()
         self.history.extend(kept)

@@ -135,7 +135,6 @@ async def revoke(
 ) -> tuple[list[Membership], list[Change]]:
     """Revoke ``rows`` (each once: a concurrent revocation of the same row loses) and say
     which viewers lost a tier by it; returns the rows this call revoked, and the changes."""
-    changes: list[Change] = []
     done: list[Membership] = []
     for row in rows:
         if row.revoked_at is not None:
@@ -147,8 +146,16 @@ async def revoke(
             row.revoked_at = now
             row.reason = reason[:200]
             done.append(row)
+    return done, await revoked_changes(done, now)
+
+
+async def revoked_changes(rows: list[Membership], now: datetime) -> list[Change]:
+    """The ``revoked`` changes for revoked ``rows``: one per viewer and tier, and none when
+    another grant still keeps the viewer in that tier. Also used to announce again, after
+    a restart, a revocation committed before a crash and not yet announced."""
+    changes: list[Change] = []
     seen: set[tuple[str, str, str, str]] = set()
-    for row in done:
+    for row in rows:
         viewer = ViewerRef(row.viewer_platform, row.viewer_id, row.viewer_name)
         marker = (row.viewer_platform, row.viewer_id, row.kind, row.tier)
         if marker in seen:
@@ -157,20 +164,39 @@ async def revoke(
         still, _ = await chain_end(viewer, row.tier, row.kind, now)
         if not still:
             changes.append(Change(int(row.id), viewer, row.tier, row.kind, "revoked", None))
-    return done, changes
+    return changes
 
 
 async def paid_by(payment: str) -> list[Membership]:
     """The live grants a payment bought, and every grant of a subscription it was part of
     (a refunded membership payment ends the membership, not one month of it)."""
-    rows = await Membership.filter(payment=payment, revoked_at=None)
+    rows = await Membership.filter(payment=payment, revoked_at=None).order_by("id")
     subs = {r.subscription for r in rows if r.subscription}
     if subs:
-        rows += await Membership.filter(subscription__in=sorted(subs), revoked_at=None).exclude(
-            id__in=[r.id for r in rows]
+        rows += (
+            await Membership.filter(subscription__in=sorted(subs), revoked_at=None)
+            .exclude(id__in=[r.id for r in rows])
+            .order_by("id")
         )
     return rows
 
 
 async def of_subscription(subscription: str) -> list[Membership]:
     return await Membership.filter(subscription=subscription, revoked_at=None).order_by("id")
+
+
+async def revoked_by(payment: str = "", subscription: str = "") -> list[Membership]:
+    """The revoked grants a refund of ``payment`` (or of ``subscription``'s payments) took
+    back, in the order :func:`paid_by` and :func:`of_subscription` found them before it (so
+    :func:`revoked_changes` names the same row, and the bus dedupes the announcement)."""
+    rows = []
+    if payment:
+        rows = await Membership.filter(payment=payment, revoked_at__isnull=False).order_by("id")
+    subs = {r.subscription for r in rows if r.subscription} | ({subscription} - {""})
+    if subs:
+        rows += (
+            await Membership.filter(subscription__in=sorted(subs), revoked_at__isnull=False)
+            .exclude(id__in=[r.id for r in rows])
+            .order_by("id")
+        )
+    return rows

@@ -269,15 +269,28 @@ class Sources:
 
     async def read_back(self, event: Event) -> list[Change]:
         """What ``record_events`` wrote for ``event`` before a restart (its ``on_event``
-        runs again): the grants it paid for, announced again (deduped on the bus)."""
-        if event.test or not isinstance(event, Subscription | Tip | MoneyCustomEvent):
+        runs again): the grants it paid for, or the revocations a refund made, announced
+        again (deduped on the bus). A grant a later refund already took back is announced
+        too: the refund's own replay follows it with ``revoked``, so each is said once."""
+        if event.test:
+            return []
+        if isinstance(event, Refund):
+            rows = await grants.revoked_by(key_of(event.original_source, event.original_id))
+            return await grants.revoked_changes(rows, now_utc())
+        if (
+            isinstance(event, MoneyCustomEvent)
+            and event.custom_type == STRIPE_EVENT
+            and event.payload.get("action") == "refunded"
+        ):
+            subscription = str(event.payload.get("subscription") or "")
+            rows = await grants.revoked_by(subscription=subscription) if subscription else []
+            return await grants.revoked_changes(rows, now_utc())
+        if not isinstance(event, Subscription | Tip | MoneyCustomEvent):
             return []
         key = key_of(event.source, event.source_id)
-        rows = await Membership.filter(payment=key, revoked_at=None).order_by("id")
+        rows = await Membership.filter(payment=key).order_by("id")
         if isinstance(event, MoneyCustomEvent):
-            rows = await Membership.filter(
-                source=STRIPE_SOURCE, source_id=event.source_id, revoked_at=None
-            )
+            rows = await Membership.filter(source=STRIPE_SOURCE, source_id=event.source_id)
         changes: list[Change] = []
         for row in rows:
             earlier = await Membership.filter(
