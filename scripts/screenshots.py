@@ -51,6 +51,7 @@ PAGES = {
     "dashboard-members": "/p/vip/",
     "dashboard-shop": "/p/shop/",
     "dashboard-charity": "/p/charity/",
+    "dashboard-charity-report": "/p/charity/pandas/report",
     "dashboard-challenges": "/p/challenges/",
 }
 DASHBOARD_WIDTH = 1280

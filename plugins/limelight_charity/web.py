@@ -17,6 +17,8 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 from limelight import CustomEvent, Donation, Money, PluginContext, Route, ViewerRef, edge
+from limelight.money import exponent
+from limelight.web import charts
 from limelight.web.errors import ApiError
 from limelight.web.export import json_object, spreadsheet_cell
 from limelight.web.security import secure
@@ -48,7 +50,7 @@ CSV_COLUMNS = (
     "refund_of",
     "reason",
 )
-CHART_W, CHART_H, PAD = 760, 260, 40
+CHART_W, CHART_H = 760, 280
 
 
 class BadRequest(ApiError):
@@ -56,41 +58,38 @@ class BadRequest(ApiError):
         super().__init__(400, message)
 
 
-def chart(entries: list[CharityEntry], campaign: Campaign, now: datetime) -> dict[str, Any]:
-    """The report's chart: the running total over the campaign's window as SVG points
-    (drawn by the template, no script), with the goal line and axis labels."""
+def chart(entries: list[CharityEntry], campaign: Campaign, now: datetime, money: Any) -> str:
+    """The report's chart as an image ``data:`` URI: the running total over the
+    campaign's window (steps: a donation is a jump) and the goal as a dashed line, drawn
+    by the dashboard's one chart helper. ``money`` formats the axis from minor units."""
     start = campaign.starts_at
     last = max([e.occurred_at for e in entries], default=start)
     end = min(campaign.ends_at, max(now, last)) if now < campaign.ends_at else campaign.ends_at
     end = max(end, last)
-    span = max((end - start).total_seconds(), 1.0)
+    span = max((end - start).total_seconds() / 3600, 1 / 60)
+    scale = 10 ** exponent(campaign.currency)
     running = 0
-    steps: list[tuple[float, int]] = [(0.0, 0)]
+    steps: list[tuple[float, float]] = [(0.0, 0.0)]
     for e in sorted(entries, key=lambda e: (e.occurred_at, e.id)):
-        x = min(max((e.occurred_at - start).total_seconds() / span, 0.0), 1.0)
-        steps.append((x, running))
+        hours = min(max((e.occurred_at - start).total_seconds() / 3600, 0.0), span)
+        steps.append((hours, running / scale))
         running += e.counted_minor
-        steps.append((x, running))
-    steps.append((1.0, running))
-    top = max([campaign.goal_minor, *(v for _, v in steps)], default=1) or 1
-    w, h = CHART_W - 2 * PAD, CHART_H - 2 * PAD
-
-    def point(x: float, v: int) -> str:
-        return f"{PAD + x * w:.1f},{PAD + h - max(v, 0) / top * h:.1f}"
-
-    return {
-        "width": CHART_W,
-        "height": CHART_H,
-        "points": " ".join(point(x, v) for x, v in steps),
-        "goal_y": f"{PAD + h - campaign.goal_minor / top * h:.1f}",
-        "left": PAD,
-        "right": PAD + w,
-        "bottom": PAD + h,
-        "top": PAD,
-        "start": start.strftime("%Y-%m-%d %H:%M"),
-        "end": end.strftime("%Y-%m-%d %H:%M"),
-        "max_label": Money(top, campaign.currency).to_wire() + " " + campaign.currency,
-    }
+        steps.append((hours, running / scale))
+    steps.append((span, running / scale))
+    drawn = charts.chart(
+        "xy",
+        width=CHART_W,
+        height=CHART_H,
+        colors=[charts.PALETTE[0], charts.PALETTE[1]],
+        x_title="hours since the campaign started",
+        show_dots=False,
+        empty="No donations yet",
+    )
+    drawn.value_formatter = lambda major: str(money(Money(round(major * scale), campaign.currency)))
+    drawn.add("Raised", steps if running else [], stroke_style={"width": 3})
+    goal = campaign.goal_minor / scale
+    drawn.add("Goal", [(0.0, goal), (span, goal)], stroke_style={"width": 2, "dasharray": "6, 4"})
+    return charts.data_uri(drawn)
 
 
 class Dashboard:
@@ -166,7 +165,7 @@ class Dashboard:
         context = {
             "campaign": campaign,
             "summary": summary,
-            "chart": chart(entries, campaign, datetime.now(UTC)),
+            "chart": chart(entries, campaign, datetime.now(UTC), self.ctx.money),
             "donations": sum(1 for e in entries if e.kind != "refund"),
             "refunds": sum(1 for e in entries if e.kind == "refund"),
             "top": [

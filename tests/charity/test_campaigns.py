@@ -232,7 +232,15 @@ async def test_csv_export_and_report(charity) -> None:
     assert response.status == 200
     page = await response.text()
     assert "€24.00" in page  # 18.00 + 10.00 - 4.00
-    assert "<polyline" in page and "=HYPERLINK(1)" in page
+    assert "=HYPERLINK(1)" in page
+    import base64
+    import re
+
+    uri = re.search(r'id="report-chart"[^>]* src="data:image/svg\+xml;base64,([^"]+)"', page)
+    assert uri is not None
+    svg = base64.b64decode(uri.group(1)).decode()
+    # no script; the raised line and the goal, the axis in the campaign's money
+    assert "<script" not in svg and ">Raised<" in svg and ">Goal<" in svg and "€" in svg
     assert "<script>" not in page.split("<main>")[1]
 
 
