@@ -468,8 +468,11 @@ class EventBus:
                     event.source_id,
                 )
                 return
+            # Written with the next chat-log flush (``chat_flush_interval``), not at once:
+            # each write is a disk flush of its own, and on SQLite it would hold up the
+            # group commit behind it. A crash before it only means the event is dispatched
+            # again at the next start, which plugins handle idempotently anyway.
             self._handled.append(event.id)
-            self._chat_flush_wakeup.set()
         else:
             self._pending[event.id] = left
 
