@@ -10,6 +10,7 @@ upgrade of Limelight or of a plugin upgrades the schema without losing data.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -22,6 +23,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient, TransactionContext
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.connection import get_connections
 from tortoise.context import TortoiseContext
+from tortoise.fields.base import Field
 from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 from tortoise.models import Model
 from tortoise.transactions import in_transaction as tortoise_in_transaction
@@ -372,6 +374,32 @@ def placeholders(dialect: str, columns: int, rows: int) -> str:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Column:
+    name: str
+    field: Field[Any]
+    default: Any
+    auto_now: bool
+    #: The field converts with the base ``Field.to_db_value`` (text, numbers, flags).
+    plain: bool
+
+
+@functools.cache
+def _columns(model: type[Model]) -> tuple[_Column, ...]:
+    """The columns an insert into ``model`` fills (all but generated ones), worked out once."""
+    return tuple(
+        _Column(
+            f.model_field_name,
+            f,
+            f.default,
+            bool(getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)),
+            type(f).to_db_value is Field.to_db_value,
+        )
+        for f in model._meta.fields_map.values()
+        if f.has_db_field and not f.generated
+    )
+
+
 async def insert_rows(
     conn: BaseDBAsyncClient, model: type[Model], rows: Sequence[Mapping[str, Any]]
 ) -> list[int]:
@@ -389,21 +417,26 @@ async def insert_rows(
     if not rows:
         return []
     meta = model._meta
-    fields = [f for f in meta.fields_map.values() if f.has_db_field and not f.generated]
-    names = [meta.fields_db_projection[f.model_field_name] for f in fields]
+    columns = _columns(model)
+    names = [meta.fields_db_projection[c.name] for c in columns]
     now = timezone.localtime()
     values: list[Any] = []
     for row in rows:
-        for field in fields:
-            name = field.model_field_name
-            if name in row:
-                value = row[name]
-            elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        for c in columns:
+            if c.name in row:
+                value = row[c.name]
+            elif c.auto_now:
                 value = now
             else:
-                default = field.default
-                value = default() if callable(default) else default
-            values.append(field.to_db_value(value, model))
+                value = c.default() if callable(c.default) else c.default
+            if not c.plain:
+                value = c.field.to_db_value(value, model)
+            else:  # what the base Field.to_db_value does, without two method calls
+                if value is not None and not isinstance(value, c.field.field_type):
+                    value = c.field.field_type(value)
+                if c.field.validators:
+                    c.field.validate(value)
+            values.append(value)
     dialect = conn.capabilities.dialect
     table = meta.db_table
     step = max(1, MAX_BOUND_VALUES // len(names))
