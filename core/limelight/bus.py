@@ -742,15 +742,11 @@ def _sql_values(rows: list[tuple[Any, ...]], dialect: str) -> list[list[Any]]:
 _INSERT_HEAD = f"INSERT INTO {EventRecord._meta.db_table} ({', '.join(_LOG_COLUMNS)})"
 
 
-def _insert_sql(dialect: str, *, returning: bool) -> str:
-    table = EventRecord._meta.db_table
-    columns = ", ".join(_LOG_COLUMNS)
-    if dialect == "sqlite":
-        marks = ", ".join("?" * len(_LOG_COLUMNS))
-    else:
-        marks = ", ".join(f"${i}" for i in range(1, len(_LOG_COLUMNS) + 1))
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"
-    return sql + " RETURNING id" if returning else sql
+def _insert_sql(dialect: str) -> str:
+    """One event-log row's ``INSERT`` (the chat log's ``executemany``); a key already
+    stored is skipped."""
+    marks = placeholders(dialect, len(_LOG_COLUMNS), 1)
+    return f"{_INSERT_HEAD} VALUES {marks} ON CONFLICT DO NOTHING"
 
 
 async def _insert_events(conn: Any, dialect: str, events: list[Event]) -> list[tuple[int, bool]]:
@@ -831,4 +827,4 @@ async def _write_chat_rows(rows: list[tuple[Any, ...]]) -> None:
     conn = EventRecord._meta.db
     dialect = conn.capabilities.dialect
     # one stamp per batch: lines wait at most one flush
-    await conn.execute_many(_insert_sql(dialect, returning=False), _sql_values(rows, dialect))
+    await conn.execute_many(_insert_sql(dialect), _sql_values(rows, dialect))

@@ -3,9 +3,8 @@
 Plugins reach the service as ``ctx.overlays`` (:class:`OverlayService`): ``alert`` for
 durable alerts (``alerts`` for a batch of them in ``record_events``), ``variation`` to
 pick how an alert looks, ``set_state`` for snapshots (leaderboards, goals), ``send`` for
-ephemeral live messages, plus queue control. Amounts
-are formatted by the one money formatter, :func:`limelight.format_money`. See
-``docs/overlays.md``.
+ephemeral live messages, plus queue control. Amounts are formatted by the one money
+formatter, :func:`limelight.format_money`. See ``docs/overlays.md``.
 """
 
 from __future__ import annotations

@@ -345,8 +345,9 @@ class OverlayService:
             if a.event is not None and a.event.test:
                 continue
             event_id = a.event.id if a.event is not None else None
-            alert = OutboxAlert(0, channel.name, a.kind, a.data, variation_wire, duration_ms, now)
-            alert.event_id = event_id
+            alert = OutboxAlert(
+                0, channel.name, a.kind, a.data, variation_wire, duration_ms, now, event_id=event_id
+            )
             staged.append((channel, alert))
         if staged:
             self._staging += len(staged)
