@@ -56,6 +56,7 @@ from typing import Any
 
 from . import quarantine
 from .commit import GroupCommit, Transaction, in_writer
+from .db import MAX_BOUND_VALUES, placeholders
 from .events import ChatMessage, Event, event_type_name
 from .failures import NotRecorded, Unrecordable, describe, is_transient
 from .logs import Throttled
@@ -467,8 +468,11 @@ class EventBus:
                     event.source_id,
                 )
                 return
+            # Written with the next chat-log flush (``chat_flush_interval``), not at once:
+            # each write is a disk flush of its own, and on SQLite it would hold up the
+            # group commit behind it. A crash before it only means the event is dispatched
+            # again at the next start, which plugins handle idempotently anyway.
             self._handled.append(event.id)
-            self._chat_flush_wakeup.set()
         else:
             self._pending[event.id] = left
 
@@ -480,8 +484,8 @@ class EventBus:
         dialect = tx.connection.capabilities.dialect
         results: list[Accepted] = []
         fresh: list[Event] = []
-        for event in events:
-            event_id, inserted = await _insert_event(tx.connection, dialect, event)
+        stored = await _insert_events(tx.connection, dialect, events)
+        for event, (event_id, inserted) in zip(events, stored, strict=True):
             if inserted:
                 event.id = event_id
             results.append(Accepted(event_id, not inserted, event))
@@ -735,37 +739,74 @@ def _sql_values(rows: list[tuple[Any, ...]], dialect: str) -> list[list[Any]]:
     return [[*r[:6], received, *r[7:10], _json(r[10]), r[11]] for r in rows]
 
 
-def _insert_sql(dialect: str, *, returning: bool) -> str:
-    table = EventRecord._meta.db_table
-    columns = ", ".join(_LOG_COLUMNS)
-    if dialect == "sqlite":
-        marks = ", ".join("?" * len(_LOG_COLUMNS))
-    else:
-        marks = ", ".join(f"${i}" for i in range(1, len(_LOG_COLUMNS) + 1))
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"
-    return sql + " RETURNING id" if returning else sql
+_INSERT_HEAD = f"INSERT INTO {EventRecord._meta.db_table} ({', '.join(_LOG_COLUMNS)})"
 
 
-async def _insert_event(conn: Any, dialect: str, event: Event) -> tuple[int, bool]:
-    """Insert one event-log row: ``(id, True)``, or ``(existing id, False)`` when the
-    dedupe key is already stored. No exception on a replay, so a transaction holding
-    other events' rows stays usable on PostgreSQL too."""
-    row = _log_row(event, not event.money or event.test)
-    # execute_query_dict: tortoise's execute_query drops an INSERT's RETURNING rows on
-    # PostgreSQL
-    found = await conn.execute_query_dict(
-        _insert_sql(dialect, returning=True), _sql_values([row], dialect)[0]
-    )
-    if found:
-        return int(found[0]["id"]), True
-    existing = (
-        await EventRecord.filter(source=event.source, dedupe_id=event.source_id)
-        .using_db(conn)
-        .values_list("id", flat=True)
-    )
-    if not existing or existing[0] is None:
-        raise RuntimeError(f"event {event.source}:{event.source_id} was neither stored nor found")
-    return int(str(existing[0])), False
+def _insert_sql(dialect: str) -> str:
+    """One event-log row's ``INSERT`` (the chat log's ``executemany``); a key already
+    stored is skipped."""
+    marks = placeholders(dialect, len(_LOG_COLUMNS), 1)
+    return f"{_INSERT_HEAD} VALUES {marks} ON CONFLICT DO NOTHING"
+
+
+async def _insert_events(conn: Any, dialect: str, events: list[Event]) -> list[tuple[int, bool]]:
+    """Insert the event-log rows of a batch with one ``INSERT ... ON CONFLICT DO NOTHING``
+    per :data:`~limelight.db.MAX_BOUND_VALUES`; for each event ``(id, True)``, or
+    ``(existing id, False)`` when its dedupe key is already stored (also by an earlier
+    event of the same batch). No exception on a replay, so a transaction holding other
+    events' rows stays usable on PostgreSQL too.
+
+    One statement a batch, not one per event: each statement is a round trip to SQLite's
+    thread (or PostgreSQL's socket) that the event loop has to come back for."""
+    rows = _sql_values([_log_row(e, not e.money or e.test) for e in events], dialect)
+    width = len(_LOG_COLUMNS)
+    step = max(1, MAX_BOUND_VALUES // width)
+    returned: list[dict[str, Any]] = []
+    for start in range(0, len(rows), step):
+        chunk = rows[start : start + step]
+        sql = (
+            f"{_INSERT_HEAD} VALUES {placeholders(dialect, width, len(chunk))} "
+            "ON CONFLICT DO NOTHING RETURNING id, source, dedupe_id"
+        )
+        # execute_query_dict: tortoise's execute_query drops an INSERT's RETURNING rows on
+        # PostgreSQL
+        returned.extend(await conn.execute_query_dict(sql, [v for row in chunk for v in row]))
+    # Ids follow the VALUES order, so the inserted rows, sorted by id, are the events in
+    # order minus the ones skipped as already stored (test events have no dedupe key and
+    # are never skipped).
+    inserted = iter(sorted(returned, key=lambda r: int(r["id"])))
+    ahead = next(inserted, None)
+    out: list[tuple[int, bool] | None] = []
+    for event in events:
+        key = (event.source, None if event.test else event.source_id)
+        if ahead is not None and (ahead["source"], ahead["dedupe_id"]) == key:
+            out.append((int(ahead["id"]), True))
+            ahead = next(inserted, None)
+        else:
+            out.append(None)
+    if ahead is not None:
+        raise RuntimeError("the event log returned rows that were not asked for")
+    missing = [e for e, found in zip(events, out, strict=True) if found is None]
+    existing: dict[tuple[str, str], int] = {}
+    for source in {e.source for e in missing}:
+        keys = [e.source_id for e in missing if e.source == source]
+        found_rows = (
+            await EventRecord.filter(source=source, dedupe_id__in=keys)
+            .using_db(conn)
+            .values_list("id", "dedupe_id")
+        )
+        existing.update({(source, str(key)): int(str(i)) for i, key in found_rows})
+    result: list[tuple[int, bool]] = []
+    for event, found in zip(events, out, strict=True):
+        if found is None:
+            event_id = existing.get((event.source, event.source_id))
+            if event_id is None:
+                raise RuntimeError(
+                    f"event {event.source}:{event.source_id} was neither stored nor found"
+                )
+            found = (event_id, False)
+        result.append(found)
+    return result
 
 
 async def _mark_unrecorded(tx: Transaction, events: list[Event], failed: Collection[str]) -> None:
@@ -786,4 +827,4 @@ async def _write_chat_rows(rows: list[tuple[Any, ...]]) -> None:
     conn = EventRecord._meta.db
     dialect = conn.capabilities.dialect
     # one stamp per batch: lines wait at most one flush
-    await conn.execute_many(_insert_sql(dialect, returning=False), _sql_values(rows, dialect))
+    await conn.execute_many(_insert_sql(dialect), _sql_values(rows, dialect))

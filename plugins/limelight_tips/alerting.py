@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from limelight import Cheer, Event, Money, PluginContext, Tip, Transaction
+from limelight.overlays import NewAlert
 
 from .config import TipsConfig
 from .ledger import Converter
@@ -56,6 +57,25 @@ class Alerting:
         """Queue the alert: with ``tx`` it is stored with the event and sent once committed
         (a failure raises, rolling back the plugin's part so the core writes it again);
         a test alert is kept in memory only."""
+        new = self.new(kind, data, money, event)
+        await self.ctx.overlays.alert(
+            self.ctx.config.alerts_overlay,
+            kind=new.kind,
+            data=new.data,
+            test=test,
+            event=event,
+            variation=new.variation,
+            tx=tx,
+        )
+
+    async def push_many(self, alerts: list[NewAlert], tx: Transaction) -> None:
+        """Queue the alerts of a batch of events (made by :meth:`new`) in ``tx`` with one
+        insert; like :meth:`push` with ``tx`` for each."""
+        if alerts:
+            await self.ctx.overlays.alerts(self.ctx.config.alerts_overlay, alerts, tx=tx)
+
+    def new(self, kind: str, data: dict[str, Any], money: Money, event: Event | None) -> NewAlert:
+        """The alert for ``data``, with the tier the amount reaches."""
         overlays = self.ctx.overlays
         overlay = self.ctx.config.alerts_overlay
         count = money.minor if kind == "cheer" else None
@@ -66,6 +86,4 @@ class Alerting:
             in_base = overlays.variation(kind, base, overlay=overlay, count=count)
             if in_base.min_amount is not None:
                 variation = in_base
-        await overlays.alert(
-            overlay, kind=kind, data=data, test=test, event=event, variation=variation, tx=tx
-        )
+        return NewAlert(kind, data, event, variation)

@@ -13,18 +13,31 @@ second write path. What ``on_event`` needs of the write comes back as :class:`Wr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from limelight import Cheer, Event, Money, PluginContext, Refund, Tip, Transaction
+from limelight.overlays import NewAlert
 
 from . import ledger
 from .alerting import Alerting
 from .approval import Approval
 from .config import TipsConfig
 from .moderation import Moderator, Shown
-from .people import People, is_chat_viewer
+from .people import People, Person, is_chat_viewer
 from .refunds import Refunds
 from .speech import Speech
 from .thanks import Thank
+
+
+@dataclass(frozen=True, slots=True)
+class _Money:
+    """A tip or cheer of a batch, between reading who it counts for and writing its row."""
+
+    event: Tip | Cheer
+    money: Money
+    kind: str
+    person: Person | None
+    row: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +84,20 @@ class Recorder:
         self.speech = speech
 
     async def record_events(self, events: list[Event], tx: Transaction) -> dict[int, Written]:
-        """Write the rows of new tips, cheers and refunds in ``tx``; ``{event.id: Written}``."""
+        """Write the rows of new tips, cheers and refunds in ``tx``; ``{event.id: Written}``.
+
+        The tips and cheers between two refunds are written together: one insert for
+        their ledger rows and one for their alerts (a refund is written alone, in order,
+        since it reads the rows before it)."""
         written: dict[int, Written] = {}
         orphans: set[str] = set()  # refunds in this batch whose tip is not in the ledger
+        run: list[_Money] = []
         for event in events:
             if event.id is None or event.test:
                 continue
             if isinstance(event, Refund):
+                await self._write(run, tx, orphans, written)
+                run = []
                 entry = await self.refunds.apply(event, tx, orphans)
                 written[event.id] = Written(entry.id)
                 continue
@@ -90,19 +110,19 @@ class Recorder:
                 self.ctx.log.warning("ignoring %s: its amount is not positive", what)
                 continue
             assert isinstance(event, Tip | Cheer)
-            written[event.id] = await self._write(event, money, kind, tx, orphans)
+            run.append(await self._row(event, money, kind, tx))
+        await self._write(run, tx, orphans, written)
         return written
 
-    async def _write(
-        self, event: Tip | Cheer, money: Money, kind: str, tx: Transaction, orphans: set[str]
-    ) -> Written:
+    async def _row(self, event: Tip | Cheer, money: Money, kind: str, tx: Transaction) -> _Money:
+        """What a tip or cheer writes: its ledger row and the viewer it counts for."""
         viewer = event.viewer
         person = (
             await self.people.person(viewer, tx)
             if viewer is not None and is_chat_viewer(viewer)
             else None
         )
-        entry = await ledger.record(
+        row = ledger.row(
             provider=event.source,
             provider_id=event.source_id,
             kind=kind,
@@ -117,30 +137,48 @@ class Recorder:
             occurred_at=event.occurred_at,
             event_id=event.id,
         )
-        if not await self.refunds.adopt(entry, tx, orphans):
-            self.ctx.log.info(
-                "%s %s:%s arrived after its full refund: recorded, not announced",
-                kind,
-                event.source,
-                event.source_id,
+        return _Money(event, money, kind, person, row)
+
+    async def _write(
+        self, run: list[_Money], tx: Transaction, orphans: set[str], written: dict[int, Written]
+    ) -> None:
+        """The ledger rows of ``run`` in one insert, then their alerts in another."""
+        if not run:
+            return
+        ids = await ledger.record_many(tx, [m.row for m in run])
+        alerts: list[NewAlert] = []
+        for m, entry_id in zip(run, ids, strict=True):
+            event, money, kind = m.event, m.money, m.kind
+            assert event.id is not None
+            key = ledger.key_of(event.source, event.source_id)
+            if not await self.refunds.adopt(entry_id, key, money.minor, tx, orphans):
+                self.ctx.log.info(
+                    "%s %s:%s arrived after its full refund: recorded, not announced",
+                    kind,
+                    event.source,
+                    event.source_id,
+                )
+                written[event.id] = Written(entry_id)
+                continue
+            if self.sold_by_shop(event):
+                written[event.id] = Written(entry_id)  # counted here; the shop announces it
+                continue
+            hide_name = m.person is not None and m.person.hide_name
+            shown = self.present(event, money, hide_name=hide_name)
+            queued = False
+            if kind == "tip":  # the alerts plugin shows cheers; here they count and are thanked
+                data = self.alerting.data(event, money, kind, shown)
+                if self.ctx.config.approval and shown.message:
+                    await self.approval.hold(entry_id, kind, data, money)
+                else:
+                    alerts.append(self.alerting.new(kind, data, money, event))
+                    queued = True
+            written[event.id] = Written(
+                entry_id,
+                Thank(shown.name, money, shown.message),
+                speak=shown.message if queued and shown.speak else "",
             )
-            return Written(entry.id)
-        if self.sold_by_shop(event):
-            return Written(entry.id)  # counted here; the shop announces and thanks it
-        shown = self.present(event, money, hide_name=person is not None and person.hide_name)
-        queued = False
-        if kind == "tip":  # the alerts plugin shows cheers; here they count and are thanked
-            data = self.alerting.data(event, money, kind, shown)
-            if self.ctx.config.approval and shown.message:
-                await self.approval.hold(entry.id, kind, data, money)
-            else:
-                await self.alerting.push(kind, data, money, event, tx=tx)
-                queued = True
-        return Written(
-            entry.id,
-            Thank(shown.name, money, shown.message),
-            speak=shown.message if queued and shown.speak else "",
-        )
+        await self.alerting.push_many(alerts, tx)
 
     def sold_by_shop(self, event: Event) -> bool:
         """A Ko-fi Shop Order while a ``shop`` plugin is enabled: that plugin sells it

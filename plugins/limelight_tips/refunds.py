@@ -108,16 +108,19 @@ class Refunds:
             tx.on_commit(lambda: self.orphans.add(key))
         return entry
 
-    async def adopt(self, tip: LedgerEntry, tx: Transaction, batch: set[str]) -> bool:
-        """Link the refunds that came before ``tip`` (in ``record_events``); ``False`` when
-        they give all of it back, so the tip is not announced."""
-        key = ledger.key_of(tip.provider, tip.provider_id)
+    async def adopt(
+        self, tip_id: int, key: str, amount_minor: int, tx: Transaction, batch: set[str]
+    ) -> bool:
+        """Link the refunds that came before the tip ``tip_id`` (its ``ledger.key_of``
+        ``key``; in ``record_events``); ``False`` when they give all of it back, so the tip
+        is not announced. The row is read only when a refund waits for it (rare)."""
         if key not in self.orphans and key not in batch:
             return True
+        tip = await LedgerEntry.get(id=tip_id)
         given_back = await ledger.adopt_refunds(tip)
         batch.discard(key)
         tx.on_commit(lambda: self.orphans.discard(key))
-        return given_back < int(tip.amount_minor)
+        return given_back < amount_minor
 
     async def by_hand(
         self, entry: LedgerEntry, amount: Money | None, reason: str

@@ -146,14 +146,14 @@ async def test_record_events_failing_twice_keeps_the_event_for_the_next_start(
 
 async def test_one_bad_event_fails_alone_and_the_rest_commit(database_url, limelight, monkeypatch):
     h = await limelight(database_url=database_url)
-    original = bus_module._insert_event
+    original = bus_module._insert_events
 
-    async def picky(conn: Any, dialect: str, event: Any) -> tuple[int, bool]:
-        if event.source_id == "bad":
+    async def picky(conn: Any, dialect: str, events: list[Any]) -> list[tuple[int, bool]]:
+        if any(event.source_id == "bad" for event in events):
             raise ValueError("cannot store this one")
-        return await original(conn, dialect, event)
+        return await original(conn, dialect, events)
 
-    monkeypatch.setattr(bus_module, "_insert_event", picky)
+    monkeypatch.setattr(bus_module, "_insert_events", picky)
     bus = h.services.bus
     ids = ["a", "b", "bad", "c", "d"]
     results = await asyncio.gather(*(bus.publish(tip(i)) for i in ids), return_exceptions=True)

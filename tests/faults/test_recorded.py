@@ -420,21 +420,21 @@ async def test_poison_gets_422_is_quarantined_and_never_loops(
         assert await QuarantineEntry.filter(source="manual", source_id="m-1").exists()
 
     async with cases.case("a value the database refuses at the insert: 422, kept, no row"):
-        original = bus_module._insert_event
+        original = bus_module._insert_events
 
-        async def refuses(conn: Any, dialect: str, event: Any) -> Any:
-            if event.source_id == "p-store":
+        async def refuses(conn: Any, dialect: str, events: list[Any]) -> Any:
+            if any(event.source_id == "p-store" for event in events):
                 raise ValueError("date value out of range")
-            return await original(conn, dialect, event)
+            return await original(conn, dialect, events)
 
-        monkeypatch.setattr(bus_module, "_insert_event", refuses)
+        monkeypatch.setattr(bus_module, "_insert_events", refuses)
         for attempt in (1, 2):
             status, body, _ = await post_api(h, api_tip("p-store", name="carol"))
             assert status == 422 and "date value out of range" in body["error"], body
             entry = await QuarantineEntry.get(source_id="p-store")
             assert (entry.stage, entry.event_id, entry.attempts) == ("store", None, attempt)
         assert not await EventRecord.filter(source_id="p-store").exists()
-        monkeypatch.setattr(bus_module, "_insert_event", original)
+        monkeypatch.setattr(bus_module, "_insert_events", original)
 
     async with cases.case("the server restarts cleanly and replays nothing quarantined"):
         await h.close()

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from limelight import NoConfig, Plugin, hookimpl
+from limelight.overlays import NewAlert
 from limelight.testing import Harness, merge_config
 from limelight_alerts import AlertsPlugin
 from limelight_tips import TipsPlugin
@@ -18,7 +19,8 @@ from .doubles import WEBHOOK_CONFIG
 
 class AlertSpy(Plugin[NoConfig]):
     """Every alert handed to the overlay service (it still goes through), as the keyword
-    arguments of ``overlays.alert`` plus ``overlay``.
+    arguments of ``overlays.alert`` plus ``overlay`` (one entry per alert of a batch
+    queued with ``overlays.alerts``).
 
     A plugin, so it is in place from ``startup`` on: an alert for an event the bus replays
     as the server starts is seen too. Tips tests read what the plugin *asked* for (one
@@ -39,6 +41,24 @@ class AlertSpy(Plugin[NoConfig]):
             return await original(overlay, **kwargs)
 
         service.alert = alert  # type: ignore[method-assign]
+        original_many = service.alerts
+
+        async def alerts(overlay: str, new: list[NewAlert], *, tx: Any) -> list[int]:
+            for a in new:
+                self.calls.append(
+                    {
+                        "overlay": overlay,
+                        "kind": a.kind,
+                        "data": a.data,
+                        "test": False,
+                        "event": a.event,
+                        "variation": a.variation,
+                        "tx": tx,
+                    }
+                )
+            return await original_many(overlay, new, tx=tx)
+
+        service.alerts = alerts  # type: ignore[method-assign]
 
     def of(self, kind: str = "tip") -> list[dict[str, Any]]:
         return [c for c in self.calls if c["kind"] == kind]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from limelight.models import EventRecord, OverlayAlert
+from limelight_tips import ledger
 from limelight_tips.models import LedgerEntry
 from tortoise.exceptions import OperationalError
 
@@ -54,15 +55,15 @@ async def test_2xx_is_sent_only_after_the_commit(
 ) -> None:
     t = await tips(database_url=database_url)
     reached, release = asyncio.Event(), asyncio.Event()
-    original = LedgerEntry.save
+    original = ledger.record_many
 
-    async def gated_save(self: LedgerEntry, *args: Any, **kwargs: Any) -> None:
+    async def gated_insert(tx: Any, rows: list[dict[str, Any]]) -> list[int]:
         # the ledger row is written in the transaction that commits the event: hold it
         reached.set()
         await release.wait()
-        await original(self, *args, **kwargs)
+        return await original(tx, rows)
 
-    monkeypatch.setattr(LedgerEntry, "save", gated_save)
+    monkeypatch.setattr(ledger, "record_many", gated_insert)
     request = asyncio.create_task(t.post("generic", *_delivery("generic"), settle=False))
     await asyncio.wait_for(reached.wait(), 5)
     await asyncio.sleep(0.05)  # give a wrong implementation the chance to answer early
@@ -86,16 +87,16 @@ async def test_delivery_retried_after_a_5xx_is_accepted_once(
     import limelight.bus as bus_module
 
     t = await tips(database_url=database_url)
-    original = bus_module._insert_event
+    original = bus_module._insert_events
     failures = {"left": 1}
 
-    async def flaky_insert(conn: Any, dialect: str, event: Any) -> tuple[int, bool]:
+    async def flaky_insert(conn: Any, dialect: str, events: list[Any]) -> list[tuple[int, bool]]:
         if failures["left"]:
             failures["left"] -= 1
             raise OperationalError("disk I/O error")
-        return await original(conn, dialect, event)
+        return await original(conn, dialect, events)
 
-    monkeypatch.setattr(bus_module, "_insert_event", flaky_insert)
+    monkeypatch.setattr(bus_module, "_insert_events", flaky_insert)
     body, headers = _delivery("kofi")
     status, payload = await t.post("kofi", body, headers)
     assert status == 503
@@ -147,16 +148,16 @@ async def test_ledger_write_that_fails_once_is_written_on_the_second_attempt(
     database_url: str, tips, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     t = await tips(database_url=database_url)
-    original = LedgerEntry.save
+    original = ledger.record_many
     failures = {"left": 1}
 
-    async def flaky(self: LedgerEntry, *args: Any, **kwargs: Any) -> None:
+    async def flaky(tx: Any, rows: list[dict[str, Any]]) -> list[int]:
         if failures["left"]:
             failures["left"] -= 1
             raise OperationalError("database is locked")
-        await original(self, *args, **kwargs)
+        return await original(tx, rows)
 
-    monkeypatch.setattr(LedgerEntry, "save", flaky)
+    monkeypatch.setattr(ledger, "record_many", flaky)
     status, _ = await t.post("generic", *_delivery("generic"))
     assert status == 200
     assert len(await t.entries()) == 1
@@ -189,6 +190,7 @@ async def test_event_committed_but_not_handled_is_applied_once_after_restart(
         status, _ = await t1.post("generic", *_delivery("generic"))
         assert status == (503 if lost == "rows and reactions" else 200)
     event_id = (await EventRecord.get(type="tip")).id
+    await t1.h.services.bus.flush()  # the handled mark is written with the next flush
     await EventRecord.filter(id=event_id).update(handled=False)
     expected_rows = 0 if lost == "rows and reactions" else 1
     assert len(await t1.entries()) == expected_rows

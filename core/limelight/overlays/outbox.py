@@ -30,8 +30,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
+from ..db import insert_rows
 from ..models import OverlayAlert
 
 log = logging.getLogger("limelight.overlays")
@@ -175,14 +177,10 @@ class Outbox:
         test: bool = False,
         event_id: int | None = None,
         replay_of: int | None = None,
-        staged: bool = False,
     ) -> OutboxAlert:
         """Store one alert (committed when real); an alert already stored for the same
-        event, overlay and kind is returned instead with ``duplicate`` set.
-
-        ``staged``: the caller's transaction commits the row (and then moves
-        ``last_real_id``); a conflict raises, since it cannot be read back in a failed
-        transaction."""
+        event, overlay and kind is returned instead with ``duplicate`` set. Alerts written
+        in a bus transaction go through :meth:`add_staged` instead."""
         now = utcnow()
         if test:
             alert = OutboxAlert(
@@ -211,9 +209,6 @@ class Outbox:
             event_id=event_id,
             replay_of=replay_of,
         )
-        if staged:
-            await row.save()
-            return OutboxAlert.from_row(row)
         try:
             await row.save()
         except IntegrityError:
@@ -226,6 +221,27 @@ class Outbox:
         self.last_real_id = max(self.last_real_id, row.id)
         self.changed()
         return OutboxAlert.from_row(row)
+
+    async def add_staged(self, conn: BaseDBAsyncClient, alerts: list[OutboxAlert]) -> None:
+        """Store real alerts in the caller's transaction (``conn``) with one insert and
+        give each its id; the transaction's commit makes them real (then
+        :meth:`committed` moves ``last_real_id``). A conflict raises, since it cannot be
+        read back in a failed transaction."""
+        rows = [
+            {
+                "overlay": a.overlay,
+                "kind": a.kind,
+                "data": a.data,
+                "variation": a.variation,
+                "duration_ms": a.duration_ms,
+                "created_at": a.created_at,
+                "event_id": a.event_id,
+                "replay_of": a.replay_of,
+            }
+            for a in alerts
+        ]
+        for alert, new_id in zip(alerts, await insert_rows(conn, OverlayAlert, rows), strict=True):
+            alert.id = new_id
 
     # -- reading --------------------------------------------------------------------------
 

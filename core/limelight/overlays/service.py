@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import json
 import logging
 import re
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +39,7 @@ from ..events import ChatDeleted, ChatMessage, Event, ViewerRef, event_type_name
 from ..models import AlertDesign, OverlaySetting
 from ..money import Money, format_money
 from ..registry import AlertKind, Overlay
-from .outbox import SKIPPED, Outbox, OutboxAlert, dumps
+from .outbox import SKIPPED, Outbox, OutboxAlert, dumps, utcnow
 from .variations import (
     DesignError,
     Variation,
@@ -70,6 +71,17 @@ MAX_ACKS = 100
 MAX_MESSAGE = 64 * 1024
 #: The data of a test alert whose kind the overlay declared no sample for.
 TEST_SAMPLE = {"name": "Test Viewer", "message": "This is a test alert."}
+
+
+@dataclass(frozen=True, slots=True)
+class NewAlert:
+    """One alert for :meth:`OverlayService.alerts` (the arguments of ``alert``)."""
+
+    kind: str
+    data: dict[str, Any]
+    event: Event | None = None
+    variation: Variation | dict[str, Any] | None = None
+    duration_ms: int | None = None
 
 
 class OverlayError(ValueError):
@@ -292,13 +304,85 @@ class OverlayService:
 
         With ``tx`` (in ``record_events``) the alert is written in that transaction and
         sent to the pages right after it commits: the alert is on disk exactly when the
-        event is, and costs no disk flush of its own.
+        event is, and costs no disk flush of its own (:meth:`alerts` writes several).
         """
+        if event is not None:
+            test = test or event.test
+        if tx is not None and not test:
+            new = NewAlert(kind, data, event, variation, duration_ms)
+            return (await self.alerts(overlay, [new], tx=tx))[0]
+        channel, variation_wire, duration_ms = self._prepare(
+            overlay, kind, data, duration_ms, event, variation
+        )
+        event_id = event.id if event is not None and not test else None
+        if not test and in_writer():
+            raise OverlayError(
+                "inside record_events, pass tx=tx: the alert must commit with "
+                "the events and be sent after they are on disk"
+            )
+        stored = await self._add_and_deliver(
+            channel, kind, data, variation_wire, duration_ms, test=test, event_id=event_id
+        )
+        return stored.id
+
+    async def alerts(
+        self, overlay: str, alerts: Sequence[NewAlert], *, tx: Transaction
+    ) -> list[int]:
+        """Queue several alerts on ``overlay`` in ``tx`` (``record_events`` of a batch of
+        events) with one insert; their ids, in order. Each is checked, stored and sent
+        after the commit exactly as :meth:`alert` with ``tx`` does; the alert of a test
+        event is kept in memory only.
+
+        Why: a batch of tips is written in one transaction, and one insert for all their
+        alerts is one round trip to the database instead of one per tip."""
+        prepared = [
+            (a, *self._prepare(overlay, a.kind, a.data, a.duration_ms, a.event, a.variation))
+            for a in alerts
+        ]
+        now = utcnow()
+        staged: list[tuple[Channel, OutboxAlert]] = []
+        for a, channel, variation_wire, duration_ms in prepared:
+            if a.event is not None and a.event.test:
+                continue
+            event_id = a.event.id if a.event is not None else None
+            alert = OutboxAlert(
+                0, channel.name, a.kind, a.data, variation_wire, duration_ms, now, event_id=event_id
+            )
+            staged.append((channel, alert))
+        if staged:
+            self._staging += len(staged)
+            self._staging_over.clear()
+            for _ in staged:
+                tx.on_end(self._unstage)
+            await self.outbox.add_staged(tx.connection, [alert for _, alert in staged])
+            for channel, alert in staged:
+                tx.on_commit(functools.partial(self._committed, channel, alert))
+        ids = iter(alert.id for _, alert in staged)
+        out: list[int] = []
+        for a, channel, variation_wire, duration_ms in prepared:
+            if a.event is not None and a.event.test:
+                stored = await self._add_and_deliver(
+                    channel, a.kind, a.data, variation_wire, duration_ms, test=True
+                )
+                out.append(stored.id)
+            else:
+                out.append(next(ids))
+        return out
+
+    def _prepare(
+        self,
+        overlay: str,
+        kind: str,
+        data: dict[str, Any],
+        duration_ms: int | None,
+        event: Event | None,
+        variation: Variation | dict[str, Any] | None,
+    ) -> tuple[Channel, dict[str, Any], int]:
+        """Check an alert and settle what it shows: its channel, its variation as sent
+        and how long it stays. Raises :class:`OverlayError` for what cannot be queued."""
         channel = self.channel(overlay)
         if not KIND.match(kind):
             raise OverlayError(f"invalid alert kind {kind!r}")
-        if event is not None:
-            test = test or event.test
         if not isinstance(data, dict):
             raise OverlayError("alert data must be a dict")
         if variation is None:
@@ -315,25 +399,7 @@ class OverlayService:
                 variation_wire.get("duration_ms") or self.book(overlay).settings.duration_ms
             )
         self._check_size(data)
-        event_id = event.id if event is not None and not test else None
-        if tx is None and not test and in_writer():
-            raise OverlayError(
-                "inside record_events, pass tx=tx: the alert must commit with "
-                "the events and be sent after they are on disk"
-            )
-        if tx is not None and not test:
-            self._staging += 1
-            self._staging_over.clear()
-            tx.on_end(self._unstage)
-            staged = await self.outbox.add(
-                overlay, kind, data, variation_wire, duration_ms, event_id=event_id, staged=True
-            )
-            tx.on_commit(lambda: self._committed(channel, staged))
-            return staged.id
-        stored = await self._add_and_deliver(
-            channel, kind, data, variation_wire, duration_ms, test=test, event_id=event_id
-        )
-        return stored.id
+        return channel, variation_wire, duration_ms
 
     async def set_state(self, overlay: str, key: str, data: dict[str, Any]) -> None:
         """Replace the snapshot ``key`` of ``overlay``; connected pages update at once."""

@@ -41,7 +41,7 @@ from . import quarantine as quarantine_web
 from . import report as report_web
 from . import uploads as uploads_web
 from .auth import require_admin, require_moderator, require_overlay, role_of
-from .csrf import request_guard, template_context
+from .csrf import NO_SESSION, request_guard, template_context
 from .errors import ApiError, error_middleware
 from .keys import CHAT_CONNECTORS, HOST, MODERATOR_ROUTES, PLUGIN_ROUTES, SERVICES, SETTINGS
 from .security import secure
@@ -131,8 +131,13 @@ def create_app(
         app,
         loader=template_loader(settings, host),
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-        context_processors=[aiohttp_jinja2.request_processor, _navigation, template_context],
     )
+    app[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY] = [
+        aiohttp_jinja2.request_processor,
+        _navigation,
+        template_context,
+    ]
+    app.middlewares.append(_page_context)
     env.globals["version"] = __version__
 
     health.setup(app)
@@ -234,6 +239,16 @@ async def uploaded_media(request: web.Request) -> web.StreamResponse:
     return secure(
         response, csp="default-src 'none'; sandbox", cache="public, max-age=31536000, immutable"
     )
+
+
+@web.middleware
+async def _page_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """aiohttp_jinja2's context processors (the navigation, the CSRF token), except on
+    the paths that take no session (static files, webhooks): they never render a page,
+    and a webhook delivery should not work out the dashboard's navigation."""
+    if request.path.startswith(NO_SESSION):
+        return await handler(request)
+    return await aiohttp_jinja2.context_processors_middleware(request, handler)
 
 
 async def _navigation(request: web.Request) -> dict[str, Any]:

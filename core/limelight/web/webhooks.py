@@ -50,9 +50,8 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     Providers sign the exact bytes, so the body is read raw (never re-encoded), and it is
     read in chunks so a huge or endless body costs at most ``limit`` bytes of memory.
     """
-    too_large = ApiError(413, f"body larger than {limit} bytes")
     if request.content_length is not None and request.content_length > limit:
-        raise too_large
+        raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -62,8 +61,13 @@ async def read_body(request: web.Request, limit: int) -> bytes:
         chunks.append(chunk)
         size += len(chunk)
         if size > limit:
-            raise too_large
+            raise _too_large(limit)
     return b"".join(chunks)
+
+
+def _too_large(limit: int) -> ApiError:
+    # made only when needed: an HTTP exception builds a whole response
+    return ApiError(413, f"body larger than {limit} bytes")
 
 
 def refuse_compressed(request: web.Request) -> None:
