@@ -128,7 +128,9 @@ class Reservation(Model):
 
 
 # A paid order, once per provider id (the same key the bus dedupes on). status: paid,
-# refund_due (paid, but no unit was left for it: refund it), refunded.
+# refund_due (paid, but no unit was left for it: refund it), refunded. A Fourthwall order
+# of several lines is one row per line (provider_id ``<order id>:<line>``, payment_ref the
+# order id). refunded_minor: money given back so far; below amount_minor the unit stays sold.
 class Order(Model):
     _no_comments = True
     id = fields.IntField(primary_key=True)
@@ -147,6 +149,7 @@ class Order(Model):
     quantity = fields.IntField(default=1)
     amount_minor = fields.BigIntField()
     currency = fields.CharField(max_length=8)
+    refunded_minor = fields.BigIntField(default=0, db_default=0)
     buyer_platform = fields.CharField(max_length=40, default="")
     buyer_id = fields.CharField(max_length=100, default="")
     buyer_name = fields.CharField(max_length=200, default="")

@@ -11,8 +11,11 @@ Inputs:
 * :class:`limelight.MerchOrder` from ``shop-stripe`` and ``fourthwall`` (:mod:`.providers`);
 * :class:`limelight.Tip` of kind ``shop_order`` from Ko-fi (the tips plugin owns Ko-fi's
   one webhook URL; the items ride along in ``Tip.shop_items``);
-* :class:`limelight.MerchRefund`: a full refund returns the unit to stock while its drop
-  is open.
+* :class:`limelight.MerchRefund`: its amount is the provider's running total given back
+  (Stripe's ``amount_refunded``), kept on the order as ``refunded_minor``. A partial
+  refund (less than the order paid) keeps the unit sold and the order paid: the buyer
+  keeps the hoodie and got a discount. A full refund returns the unit to stock while its
+  drop is open.
 """
 
 from __future__ import annotations
@@ -299,12 +302,32 @@ class Orders:
                 event.original_id,
             )
             return None
-        if event.amount.currency != order.currency or event.amount.minor < order.amount_minor:
-            self.ctx.log.info(
-                "order %s partly refunded (%s): the unit stays sold", order.id, event.amount
+        conn = tx.connection
+        if event.amount.currency != order.currency:
+            self.ctx.log.warning(
+                "refund %s:%s is in %s, order %s was paid in %s: nothing given back",
+                event.source,
+                event.source_id,
+                event.amount.currency,
+                order.id,
+                order.currency,
             )
             return Recorded(order.id, order.status)
-        conn = tx.connection
+        # The provider's running total (Stripe's amount_refunded), so the largest one seen
+        # wins: deliveries of two partial refunds may arrive in either order.
+        await stock.execute(
+            conn,
+            "UPDATE shop_order SET refunded_minor = ? WHERE id = ? AND refunded_minor < ?",
+            [event.amount.minor, order.id, event.amount.minor],
+        )
+        if event.amount.minor < order.amount_minor:
+            self.ctx.log.info(
+                "order %s partly refunded (%s of %s): the unit stays sold",
+                order.id,
+                event.amount.minor,
+                order.amount_minor,
+            )
+            return Recorded(order.id, order.status)
         was = order.status
         if was not in ("paid", "refund_due"):
             return Recorded(order.id, order.status)

@@ -10,7 +10,9 @@ tips plugin, and they arrive as ``Tip`` events of kind ``shop_order`` (see :mod:
   :func:`limelight.webhooks.verify_stripe`. ``checkout.session.completed`` (paid) and
   ``checkout.session.async_payment_succeeded`` of sessions this plugin made
   (``metadata.limelight == "shop"``) are orders, keyed by the session id;
-  ``charge.refunded`` is a refund of the order with that PaymentIntent. Everything else
+  ``charge.refunded`` is a refund of the order with that PaymentIntent; its amount is
+  ``amount_refunded``, Stripe's running total (below the charge's ``amount``: a partial
+  refund, which keeps the unit sold). Everything else
   is acknowledged and ignored (a Stripe account sends every event to every endpoint).
 * Fourthwall (``[webhooks.fourthwall] secret``): ``X-Fourthwall-Hmac-SHA256`` is the
   base64 HMAC-SHA256 of the raw body with the shop's secret, compared in constant time.
@@ -163,6 +165,8 @@ async def stripe_handle(secret: str, request: web.Request, body: bytes) -> list[
         )
         if total.minor <= 0:
             return []
+        charged = obj.get("amount")
+        partial = type(charged) is int and total.minor < charged
         intent = obj.get("payment_intent")
         original = intent if isinstance(intent, str) and intent else charge_id
         return [
@@ -174,7 +178,7 @@ async def stripe_handle(secret: str, request: web.Request, body: bytes) -> list[
                 amount=total,
                 original_source=STRIPE,
                 original_id=edge.bounded_key(original),
-                reason="refunded in Stripe",
+                reason="partly refunded in Stripe" if partial else "refunded in Stripe",
             )
         ]
     return []

@@ -352,6 +352,10 @@ class Web:
             "amount": money.to_wire(),
             "currency": o.currency,
             "display": self.ctx.money(money),
+            "refunded": Money(int(o.refunded_minor), o.currency).to_wire(),
+            "refunded_display": self.ctx.money(Money(int(o.refunded_minor), o.currency))
+            if o.refunded_minor
+            else "",
             "buyer": o.buyer_name,
             "status": o.status,
             "note": o.note,
@@ -399,6 +403,7 @@ class Web:
             "quantity",
             "amount",
             "currency",
+            "refunded",
             "buyer",
             "status",
             "note",

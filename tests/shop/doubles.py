@@ -90,18 +90,29 @@ def session_completed(
     )
 
 
-def charge_refunded(intent: str, amount: int = 2500, currency: str = "eur") -> dict[str, Any]:
+def charge_refunded(
+    intent: str,
+    amount: int = 2500,
+    currency: str = "eur",
+    *,
+    refunded: int | None = None,
+    charge: str = "",
+) -> dict[str, Any]:
+    """Stripe's charge after a refund: ``amount_refunded`` is the running total given back
+    (``refunded`` below ``amount``: a partial refund, and ``refunded`` is false)."""
+    given = amount if refunded is None else refunded
     return stripe_event(
         "charge.refunded",
         {
-            "id": f"ch_{secrets.token_hex(10)}",
+            "id": charge or f"ch_{secrets.token_hex(10)}",
             "object": "charge",
             "amount": amount,
-            "amount_refunded": amount,
+            "amount_captured": amount,
+            "amount_refunded": given,
             "currency": currency,
             "metadata": {"limelight": "shop"},
             "payment_intent": intent,
-            "refunded": True,
+            "refunded": given >= amount,
             "livemode": True,
         },
     )

@@ -120,6 +120,46 @@ async def test_refund_returns_the_unit_while_the_drop_is_open(shop, database_url
     assert (await s.plugin.drops.claim(viewer("bob"), "hoodie")).reservation is not None
 
 
+async def test_partial_refund_keeps_the_unit_sold_and_a_full_one_returns_it(
+    shop, database_url
+) -> None:
+    s = await shop(database_url=database_url)
+    drop = await s.drop([(await s.product(), "", 1)])
+    reservation = await _claim(s)
+    event = session_completed(reservation.code, 2500)
+    intent = event["data"]["object"]["payment_intent"]
+    await s.post("shop-stripe", *stripe_request(event))
+    charge = "ch_partial0000000001"
+    for _ in range(2):  # a partial refund of 5.00 (and Stripe's retry of it)
+        status, _ = await s.post(
+            "shop-stripe",
+            *stripe_request(charge_refunded(intent, 2500, refunded=500, charge=charge)),
+        )
+        assert status == 200
+    order = await Order.get()
+    assert (order.status, order.refunded_minor) == ("paid", 500)
+    assert (await Reservation.get(id=reservation.id)).status == "paid"
+    assert await s.left(drop) == 0  # the buyer keeps the hoodie
+    assert (await s.plugin.drops.claim(viewer("bob"), "hoodie")).refused == "sold out"
+    response = await s.h.client.get("/api/shop/orders", headers=s.h.admin_headers)
+    row = (await response.json())["orders"][0]
+    assert (row["status"], row["refunded"]) == ("paid", "5.00")
+    # the rest is refunded too: now the unit is back
+    await s.post(
+        "shop-stripe", *stripe_request(charge_refunded(intent, 2500, refunded=2500, charge=charge))
+    )
+    order = await Order.get()
+    assert (order.status, order.refunded_minor) == ("refunded", 2500)
+    assert await s.left(drop) == 1
+    # a late delivery of the partial one changes nothing
+    await s.post(
+        "shop-stripe", *stripe_request(charge_refunded(intent, 2500, refunded=500, charge=charge))
+    )
+    order = await Order.get()
+    assert (order.status, order.refunded_minor) == ("refunded", 2500)
+    assert await s.left(drop) == 1
+
+
 async def test_refund_after_the_drop_ended_keeps_the_stock(shop) -> None:
     s = await shop()
     drop = await s.drop([(await s.product(), "", 2)])

@@ -115,7 +115,8 @@
     due.replaceChildren();
     body.orders.forEach(function (o) {
       const item = o.item + (o.variant ? " (" + o.variant + ")" : "") + (o.quantity > 1 ? " ×" + o.quantity : "");
-      tbody.append(row([when(o.created_at), o.buyer, item, o.display, o.provider, o.status]));
+      const paid = o.display + (o.refunded_display ? " (" + o.refunded_display + " refunded)" : "");
+      tbody.append(row([when(o.created_at), o.buyer, item, paid, o.provider, o.status]));
       if (o.status === "refund_due") {
         due.append(row([when(o.created_at), o.buyer, item, o.display, o.note,
           button("Refunded", function () { return api("/api/shop/orders/" + o.id + "/refunded", { method: "POST", body: "{}" }); })]));

@@ -1,0 +1,16 @@
+from tortoise import fields, migrations
+from tortoise.migrations import operations as ops
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+
+    initial = False
+
+    operations = [
+        ops.AddField(
+            model_name="Order",
+            name="refunded_minor",
+            field=fields.BigIntField(default=0, db_default=0),
+        ),
+    ]
