@@ -65,6 +65,16 @@ EVENT_TYPES = (
     EventType("shop.low_stock", description="A drop item is running low: drop, sku, item, left."),
     EventType("shop.sold_out", description="A drop item sold out: drop, sku, item, stock."),
     EventType("shop.drop_ended", description="A drop closed: drop, id."),
+    EventType(
+        "shop.refund_due",
+        description="A paid order needs a refund by hand (paid after its reservation ran "
+        "out with the stock gone, a second payment, a sold-out order, a guest who did not "
+        "show up): order, provider, provider_id, item, amount, currency, reason, due (how "
+        "many wait). For the streamer: the dashboard shows it; no chat line, no alert.",
+        label="Refund needed",
+        describe="Refund needed: {name}, {item} {amount}: {reason}",
+        icon="refund",
+    ),
 )
 
 
@@ -297,6 +307,7 @@ class ShopPlugin(Plugin[ShopConfig]):
     async def startup(self) -> None:
         await self.sync_products()
         self.drops.on_free_guest = self._board_changed
+        self.guests.on_refund_due = self.orders.flag
         self.board.start()
         await self.drops.start()
         await self.guests.start()
@@ -356,6 +367,8 @@ class ShopPlugin(Plugin[ShopConfig]):
         self.board.changed()
         if recorded.status == "paid":
             await self.react(event, recorded)
+        elif recorded.status == "refund_due":
+            await self.orders.flag(recorded.order_id)
 
     async def react(self, event: Event, recorded: Recorded) -> None:
         """Once per paid order: the merch.order event (Ko-fi), the thanks in chat."""

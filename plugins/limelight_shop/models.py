@@ -158,6 +158,8 @@ class Order(Model):
     event_id = fields.BigIntField(null=True)
     # the merch.order event, the alert and the thanks went out
     announced = fields.BooleanField(default=False)
+    # the streamer was told it waits for a refund (shop.refund_due went out)
+    refund_flagged = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

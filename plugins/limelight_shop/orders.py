@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from limelight import (
+    CustomEvent,
     Event,
     MerchOrder,
     MerchRefund,
@@ -286,6 +287,56 @@ class Orders:
             member_rank=rank,
             position=position,
         )
+
+    # -- after the commit ---------------------------------------------------------------------
+
+    async def flag(self, order_id: int) -> None:
+        """Tell the streamer, once, that ``order_id`` waits for a refund by hand.
+
+        Only where viewers do not look: the ``shop.refund_due`` event (the dashboard's
+        activity feed, OBS rules, other plugins; the alerts overlay does not play it), the
+        log and the dashboard's notice. Never a chat line: "we owe alice a refund" is not
+        for the stream. ``refund_flagged`` makes it once, also when the event is replayed
+        after a restart."""
+        if not await Order.filter(id=order_id, status="refund_due", refund_flagged=False).update(
+            refund_flagged=True
+        ):
+            return
+        order = await Order.get(id=order_id)
+        due = await Order.filter(status="refund_due").count()
+        money = Money(int(order.amount_minor), order.currency)
+        label = order.item_name + (f" ({order.variant})" if order.variant else "")
+        self.ctx.log.warning(
+            "order %s (%s %s) needs a refund by hand: %s; %s waiting (shop dashboard)",
+            order.id,
+            order.provider,
+            order.provider_id,
+            order.note,
+            due,
+        )
+        try:
+            await self.ctx.publish(
+                CustomEvent(
+                    source="shop",
+                    source_id=f"refund_due:{order.id}",
+                    custom_type="shop.refund_due",
+                    viewer=ViewerRef(order.buyer_platform, order.buyer_id, order.buyer_name)
+                    if order.buyer_id
+                    else None,
+                    payload={
+                        "order": order.id,
+                        "provider": order.provider,
+                        "provider_id": order.provider_id,
+                        "item": label,
+                        "amount": money.to_wire(),
+                        "currency": money.currency,
+                        "reason": order.note,
+                        "due": due,
+                    },
+                )
+            )
+        except Exception:
+            self.ctx.log.exception("could not publish shop.refund_due for order %s", order.id)
 
     async def record_refund(self, tx: Transaction, event: MerchRefund) -> Recorded | None:
         order = (

@@ -121,7 +121,11 @@ class Web:
         response = aiohttp_jinja2.render_template(
             "shop/dashboard.html",
             request,
-            {"webhook_base": self.ctx.url("/webhooks/"), "config": self.ctx.config},
+            {
+                "webhook_base": self.ctx.url("/webhooks/"),
+                "config": self.ctx.config,
+                "refund_due": await Order.filter(status="refund_due").count(),
+            },
         )
         return secure(response)
 

@@ -102,6 +102,57 @@ async def test_late_payment_with_stock_gone_is_flagged_not_sold(shop, database_u
     assert body["refund_due"] == 1
 
 
+async def _refund_due_events(s) -> list[dict]:
+    response = await s.h.client.get("/api/events?type=shop.refund_due", headers=s.h.admin_headers)
+    assert response.status == 200
+    return (await response.json())["events"]
+
+
+async def test_a_flagged_order_is_told_to_the_streamer_not_the_stream(shop, database_url) -> None:
+    s = await shop(database_url=database_url)
+    await s.drop([(await s.product(), "", 1)])
+    late = await _claim(s, "alice")
+    await Reservation.filter(id=late.id).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    await s.plugin.drops.expire(late.id)
+    bob = await _claim(s, "bob")
+    await s.post("shop-stripe", *stripe_request(session_completed(bob.code, name="Bob")))
+    said_before = len(s.h.said)
+    late_payment = stripe_request(session_completed(late.code))
+    for _ in range(3):  # Stripe's retries: told once
+        await s.post("shop-stripe", *late_payment)
+    order = await Order.get(status="refund_due")
+    # the event, once, with what the streamer needs to refund it
+    [event] = await _refund_due_events(s)
+    data = event["data"]
+    assert data["order"] == order.id and data["provider"] == "shop-stripe"
+    assert (data["amount"], data["currency"], data["due"]) == ("25.00", "EUR", 1)
+    assert "refund it" in data["reason"] and data["item"] == "Logo hoodie"
+    assert event["viewer"]["name"] == "alice"
+    # the activity feed reads it in words
+    response = await s.h.client.get("/api/activity?limit=10", headers=s.h.admin_headers)
+    lines = [e for e in (await response.json())["events"] if e["type"] == "shop.refund_due"]
+    assert lines and lines[0]["label"] == "Refund needed", lines
+    assert lines[0]["text"].startswith("Refund needed: alice, Logo hoodie"), lines[0]
+    # not on stream: no chat line, no alert
+    assert not any("refund" in m.text.lower() for m in s.h.said[said_before:]), s.h.said
+    history = await s.h.services.overlays.outbox.history("alerts")
+    assert "shop.refund_due" not in [a.kind for a in history]
+    # the dashboard page says it, with the count, before any script runs
+    page = await s.h.client.get("/p/shop/", headers=s.h.admin_headers)
+    html = await page.text()
+    assert "Refund needed: 1 order<" in html and 'class="card warning"' in html
+    # marked refunded by hand: off the list, nothing more published
+    response = await s.h.client.post(
+        f"/api/shop/orders/{order.id}/refunded", json={}, headers=s.h.admin_headers
+    )
+    assert response.status == 200
+    due = await s.h.client.get("/api/shop/orders?status=refund_due", headers=s.h.admin_headers)
+    assert (await due.json())["refund_due"] == 0
+    html = await (await s.h.client.get("/p/shop/", headers=s.h.admin_headers)).text()
+    assert "Refund needed" not in html and "Refunds to handle" in html
+    assert len(await _refund_due_events(s)) == 1
+
+
 async def test_refund_returns_the_unit_while_the_drop_is_open(shop, database_url) -> None:
     s = await shop(database_url=database_url)
     drop = await s.drop([(await s.product(), "", 1)])

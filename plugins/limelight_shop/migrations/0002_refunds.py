@@ -13,4 +13,9 @@ class Migration(migrations.Migration):
             name="refunded_minor",
             field=fields.BigIntField(default=0, db_default=0),
         ),
+        ops.AddField(
+            model_name="Order",
+            name="refund_flagged",
+            field=fields.BooleanField(default=False, db_default=False),
+        ),
     ]
