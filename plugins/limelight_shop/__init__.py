@@ -391,8 +391,22 @@ class ShopPlugin(Plugin[ShopConfig]):
                     provider="kofi",
                 )
             )
+        lines = [order]
+        if order.payment_ref and order.payment_ref != order.provider_id:
+            # a line of a Fourthwall order: the first paid line thanks for all of them
+            lines = await Order.filter(
+                provider=order.provider, payment_ref=order.payment_ref, status="paid"
+            ).order_by("id")
+            if not lines or lines[0].id != order.id:
+                return
+            money = Money(sum(int(o.amount_minor) for o in lines), order.currency)
         if self.config.thanks_template and order.buyer_name:
-            label = order.item_name + (f" ({order.variant})" if order.variant else "")
+            label = ", ".join(
+                o.item_name
+                + (f" ({o.variant})" if o.variant else "")
+                + (f" x{o.quantity}" if o.quantity > 1 else "")
+                for o in lines
+            )
             text = fill(
                 self.config.thanks_template,
                 name=order.buyer_name,

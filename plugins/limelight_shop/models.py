@@ -155,6 +155,9 @@ class Order(Model):
     buyer_name = fields.CharField(max_length=200, default="")
     status = fields.CharField(max_length=12, default="paid", db_index=True)
     note = fields.CharField(max_length=300, default="")
+    # DropItem id -> units this order took from stock (what a full refund gives back);
+    # null on orders written before it was kept
+    taken: fields.JSONField[dict[str, int] | None] = fields.JSONField(default=dict, null=True)
     event_id = fields.BigIntField(null=True)
     # the merch.order event, the alert and the thanks went out
     announced = fields.BooleanField(default=False)

@@ -42,7 +42,7 @@ from tortoise.expressions import Q
 from . import stock
 from .config import ShopConfig
 from .models import Drop, DropItem, Guest, Order, Product, Reservation
-from .providers import FOURTHWALL, STRIPE, find_code
+from .providers import FOURTHWALL, LINE_SEPARATOR, STRIPE, find_code
 
 KOFI = "kofi"
 PROVIDERS = (STRIPE, FOURTHWALL, KOFI)
@@ -89,6 +89,10 @@ class Orders:
                     tx,
                     provider=event.source,
                     provider_id=event.source_id,
+                    # a line of a Fourthwall order: refunds name the order
+                    payment_ref=event.source_id.split(LINE_SEPARATOR, 1)[0]
+                    if event.source == FOURTHWALL
+                    else "",
                     code=event.reference,
                     lines=[Line(product, event.variant, event.quantity)],
                     amount=event.amount,
@@ -140,34 +144,50 @@ class Orders:
         viewer: ViewerRef | None,
         event_id: int,
         label: str,
+        payment_ref: str = "",
     ) -> Recorded:
         existing = await Order.get_or_none(provider=provider, provider_id=provider_id)
         if existing is not None:  # written in an earlier life of this delivery
             return Recorded(existing.id, existing.status)
         conn = tx.connection
         now = datetime.now(UTC)
+        payment_ref = payment_ref or provider_id
         reservation = await Reservation.get_or_none(code=code.upper()) if code else None
-        moved: list[int] = []
-        status, note = "paid", ""
-        item: DropItem | None = None
         buyer = viewer
-        if reservation is not None:
-            item = await DropItem.get(id=reservation.item_id).prefetch_related("product")  # type: ignore[attr-defined]
+        if reservation is not None:  # the code names the chat viewer, whichever line it pays
             buyer = ViewerRef(
                 reservation.viewer_platform, reservation.viewer_id, reservation.viewer_name
             )
-            status, note = await self._pay_reservation(conn, reservation, now)
+        held, rest = await self._reserved_line(reservation, lines, provider, payment_ref)
+        moved: list[int] = []
+        taken: dict[int, int] = {}
+        item: DropItem | None = None
+        if held is not None:
+            item = await DropItem.get(id=held.item_id).prefetch_related("product")  # type: ignore[attr-defined]
+            status, note = await self._pay_reservation(conn, held, now)
             moved.append(item.id)
+            if status == "paid":
+                taken[item.id] = 1
+                if rest:  # more units, or more products, than the one reserved
+                    more_status, why, _, more = await self._take_without_reservation(
+                        conn, rest, buyer
+                    )
+                    for item_id, count in more.items():
+                        taken[item_id] = taken.get(item_id, 0) + count
+                        moved.append(item_id)
+                    if more_status == "refund_due":
+                        status = "refund_due"
+                        note = f"{why}; the reserved unit is sold: refund only the rest"
         else:
-            status, note, item, taken = await self._take_without_reservation(conn, lines, buyer)
-            moved.extend(taken)
+            status, note, item, more = await self._take_without_reservation(conn, lines, buyer)
+            taken.update(more)
+            moved.extend(more)
         product = item.product if item is not None else (lines[0].product if lines else None)
-        quantity = sum(line.quantity for line in lines) if reservation is None else 1
         order = await Order.create(
             provider=provider,
             provider_id=provider_id,
-            payment_ref=provider_id,
-            reservation=reservation,
+            payment_ref=payment_ref,
+            reservation=held,
             drop_id=item.drop_id if item is not None else None,  # type: ignore[attr-defined]
             item_id=item.id if item is not None else None,
             sku=product.sku if product is not None else "",
@@ -175,7 +195,7 @@ class Orders:
             variant=(item.variant if item is not None else (lines[0].variant if lines else ""))[
                 :60
             ],
-            quantity=max(quantity, 1),
+            quantity=max(sum(line.quantity for line in lines), 1),
             amount_minor=amount.minor,
             currency=amount.currency,
             buyer_platform=buyer.platform if buyer else "",
@@ -184,6 +204,7 @@ class Orders:
             status=status,
             note=note[:300],
             event_id=event_id,
+            taken={str(item_id): count for item_id, count in taken.items()},
         )
         if (
             status == "paid"
@@ -194,7 +215,34 @@ class Orders:
             await self._queue_guest(order, item, buyer)
         for item_id in moved:
             tx.on_commit(lambda item_id=item_id: self.stock.forget(item_id))  # type: ignore[misc]
-        return Recorded(order.id, status, tuple(moved))
+        return Recorded(order.id, status, tuple(dict.fromkeys(moved)))
+
+    async def _reserved_line(
+        self, reservation: Reservation | None, lines: list[Line], provider: str, payment_ref: str
+    ) -> tuple[Reservation | None, list[Line]]:
+        """The reservation this order pays for (or ``None``) and the lines left to take
+        from stock besides it.
+
+        The code pays the reservation when the order names no product of ours (a Stripe
+        session says only the code) or when one of its lines is the reserved product: that
+        line's first unit is the reserved one, its other units and the other lines are
+        taken like an order nobody claimed. A Fourthwall order is one row per line, all
+        with the code: the first line of the reserved product pays it, its sibling lines
+        (same ``payment_ref``) do not count as a second payment."""
+        if reservation is None:
+            return None, lines
+        item = await DropItem.get(id=reservation.item_id)  # type: ignore[attr-defined]
+        if await Order.filter(
+            provider=provider, payment_ref=payment_ref, reservation_id=reservation.id
+        ).exists():
+            return None, lines
+        if all(line.product is None for line in lines):
+            return reservation, []
+        for n, line in enumerate(lines):
+            if line.product is not None and line.product.id == item.product_id:  # type: ignore[attr-defined]
+                extra = [Line(line.product, item.variant, line.quantity - 1)]
+                return reservation, [*lines[:n], *extra[: line.quantity > 1], *lines[n + 1 :]]
+        return None, lines
 
     async def _pay_reservation(
         self, conn: BaseDBAsyncClient, reservation: Reservation, now: datetime
@@ -224,12 +272,15 @@ class Orders:
 
     async def _take_without_reservation(
         self, conn: BaseDBAsyncClient, lines: list[Line], buyer: ViewerRef | None
-    ) -> tuple[str, str, DropItem | None, list[int]]:
+    ) -> tuple[str, str, DropItem | None, dict[int, int]]:
         """An order nobody claimed first (bought straight in the external shop): it takes
-        its units from an open drop of that product, or is flagged when none is left.
-        Products in no open drop are sold outside drops: no stock is counted."""
-        taken: list[int] = []
+        its units from an open drop of each line's product, all or none (when one unit is
+        missing, the units taken are put back and the order is flagged). Products in no
+        open drop are sold outside drops: no stock is counted. Returns the DropItem units
+        taken, by item id."""
+        taken: list[DropItem] = []
         first: DropItem | None = None
+        key = stock.viewer_key(buyer) if buyer is not None else ""
         for line in lines:
             if line.product is None:
                 continue
@@ -249,7 +300,6 @@ class Orders:
             if item is None:
                 continue
             first = first or item
-            key = stock.viewer_key(buyer) if buyer is not None else ""
             for _ in range(line.quantity):
                 if key:  # allowance before item, as everywhere (no deadlock)
                     await stock.force_allowance(conn, item.drop_id, key)  # type: ignore[attr-defined]
@@ -257,17 +307,21 @@ class Orders:
                     if key:
                         await stock.free_allowance(conn, item.drop_id, key)  # type: ignore[attr-defined]
                     for back in taken:
-                        await stock.return_unit(conn, back)
+                        await stock.return_unit(conn, back.id)
                         if key:
-                            await stock.free_allowance(conn, item.drop_id, key)  # type: ignore[attr-defined]
+                            await stock.free_allowance(conn, back.drop_id, key)  # type: ignore[attr-defined]
                     return (
                         "refund_due",
                         f"{line.product.name} sold out before this order: refund it",
                         item,
-                        [],
+                        {},
                     )
-                taken.append(item.id)
-        return "paid", "" if first is not None or not lines else "sold outside a drop", first, taken
+                taken.append(item)
+        counts: dict[int, int] = {}
+        for unit in taken:
+            counts[unit.id] = counts.get(unit.id, 0) + 1
+        note = "" if first is not None or not lines else "sold outside a drop"
+        return "paid", note, first, counts
 
     async def _queue_guest(self, order: Order, item: DropItem, buyer: ViewerRef | None) -> None:
         if buyer is None:
@@ -399,24 +453,29 @@ class Orders:
         return Recorded(order.id, "refunded", tuple(moved))
 
     async def _give_back(self, conn: BaseDBAsyncClient, order: Order) -> list[int]:
-        """A refunded order's units go back to stock while its drop is open."""
+        """A refunded order's units go back to stock, each while its drop is open: the
+        units it took (``taken``), and one allowance per unit for the buyer."""
         if order.reservation_id is not None:  # type: ignore[attr-defined]
             await stock.execute(
                 conn,
                 "UPDATE shop_reservation SET status = 'refunded' WHERE id = ?",
                 [order.reservation_id],  # type: ignore[attr-defined]
             )
-        if order.item_id is None or order.drop_id is None:
-            return []
-        drop = await Drop.get_or_none(id=order.drop_id)
-        if drop is None or drop.status != "open":
-            return []
-        if order.buyer_id:
-            key = f"{order.buyer_platform}:{order.buyer_id}"[:150]
-            await stock.free_allowance(conn, order.drop_id, key)
-        for _ in range(order.quantity if order.reservation_id is None else 1):  # type: ignore[attr-defined]
-            await stock.return_unit(conn, order.item_id)
-        return [order.item_id]
+        units = {int(item_id): int(count) for item_id, count in (order.taken or {}).items()}
+        if not units and order.item_id is not None:  # an order written before ``taken``
+            units = {order.item_id: 1 if order.reservation_id else order.quantity}  # type: ignore[attr-defined]
+        key = f"{order.buyer_platform}:{order.buyer_id}"[:150] if order.buyer_id else ""
+        moved: list[int] = []
+        for item_id, count in units.items():
+            item = await DropItem.get_or_none(id=item_id).prefetch_related("drop")
+            if item is None or item.drop.status != "open":
+                continue
+            for _ in range(count):
+                if key:
+                    await stock.free_allowance(conn, item.drop.id, key)
+                await stock.return_unit(conn, item.id)
+            moved.append(item.id)
+        return moved
 
     async def read_back(self, event: Event) -> Recorded | None:
         """What ``record_events`` wrote for ``event`` before a restart, or ``None``."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from limelight_shop.models import Guest, Order, Reservation
+from limelight_shop.models import DropItem, Guest, Order, Reservation
 
 from tests.tips.doubles import kofi_payload, kofi_request
 
 from .conftest import viewer
 from .doubles import (
+    Offer,
     charge_refunded,
     fourthwall_order,
     fourthwall_request,
@@ -249,6 +250,80 @@ async def test_fourthwall_order_without_a_claim_takes_stock_or_is_flagged(shop) 
     orders = {o.buyer_name: o.status for o in await Order.all()}
     assert orders == {"first": "paid", "second": "refund_due"}
     assert await s.left(drop) == 0
+
+
+async def test_fourthwall_order_of_two_products_five_times_at_once(shop, database_url) -> None:
+    """Two products, two of each, delivered five times at once: each line once, against
+    its own product, the stock of both right, the total shared out exactly."""
+    s = await shop(database_url=database_url)
+    hoodie, tee = await s.product(), await s.product("tee", "Logo tee", 1500)
+    drop = await s.drop([(hoodie, "M", 5), (tee, "", 3)])
+    event = fourthwall_order(
+        offers=[
+            Offer("hoodie", "Logo hoodie", 25.0, quantity=2, size="M"),
+            Offer("tee", "Logo tee", 15.0, quantity=2, sku="WDEK-TEE200S"),
+        ],
+        shipping=5.0,
+    )
+    body, headers = fourthwall_request(event)
+    answers = await asyncio.gather(
+        *(s.h.client.post("/webhooks/fourthwall", data=body, headers=headers) for _ in range(5))
+    )
+    assert all(a.status == 200 for a in answers), [a.status for a in answers]
+    await s.h.settle()
+    fw_id = event["data"]["id"]
+    orders = await Order.all().order_by("id")
+    assert [(o.provider_id, o.sku, o.quantity, o.status) for o in orders] == [
+        (f"{fw_id}:1", "hoodie", 2, "paid"),
+        (f"{fw_id}:2", "tee", 2, "paid"),
+    ]
+    assert {o.payment_ref for o in orders} == {fw_id}
+    # 85.00 paid (50 + 30 + 5 shipping), shared by the lines' prices, to the cent
+    assert [o.amount_minor for o in orders] == [5313, 3187]
+    left = {i.product_id: i.remaining for i in await DropItem.filter(drop_id=drop.id)}
+    assert left == {hoodie.id: 3, tee.id: 1}
+    # one thanks for the whole order, naming both
+    thanks = [m.text for m in s.h.said if "Thank you" in m.text]
+    assert len(thanks) == 1 and "Logo hoodie (M) x2" in thanks[0] and "Logo tee x2" in thanks[0]
+    # a second, different order still finds what is left
+    more = fourthwall_order(offers=[Offer("tee", "Logo tee", 15.0, quantity=2)], name="late")
+    await s.post("fourthwall", *fourthwall_request(more))
+    late = await Order.get(buyer_name="late")
+    assert late.status == "refund_due" and "sold out" in late.note
+    left = {i.product_id: i.remaining for i in await DropItem.filter(drop_id=drop.id)}
+    assert left == {hoodie.id: 3, tee.id: 1}  # the one tee left was not half-taken
+
+
+async def test_fourthwall_lines_with_a_reservation_code(shop, database_url) -> None:
+    """The code pays the reserved unit on the line of its product; the line's other unit
+    and the other product come from stock; the sibling line is no second payment."""
+    s = await shop(database_url=database_url)
+    hoodie, tee = await s.product(), await s.product("tee", "Logo tee", 1500)
+    drop = await s.drop([(hoodie, "", 4), (tee, "", 4)], limit=5)
+    reservation = await _claim(s, "alice")
+    assert await s.left(drop) == 7
+    event = fourthwall_order(
+        f"for stream SH-{reservation.code}",
+        offers=[
+            Offer("tee", "Logo tee", 15.0, quantity=1),
+            Offer("hoodie", "Logo hoodie", 25.0, quantity=2, size="L"),
+        ],
+    )
+    body, headers = fourthwall_request(event)
+    answers = await asyncio.gather(
+        *(s.h.client.post("/webhooks/fourthwall", data=body, headers=headers) for _ in range(5))
+    )
+    assert all(a.status == 200 for a in answers)
+    await s.h.settle()
+    orders = await Order.all().order_by("id")
+    assert [(o.sku, o.quantity, o.status, o.buyer_name) for o in orders] == [
+        ("tee", 1, "paid", "alice"),
+        ("hoodie", 2, "paid", "alice"),
+    ]
+    assert orders[1].reservation_id == reservation.id and orders[0].reservation_id is None
+    assert (await Reservation.get(id=reservation.id)).status == "paid"
+    left = {i.product_id: i.remaining for i in await DropItem.filter(drop_id=drop.id)}
+    assert left == {hoodie.id: 2, tee.id: 3}
 
 
 async def test_kofi_shop_order_five_times_is_one_order_and_no_tip_alert(shop, database_url) -> None:

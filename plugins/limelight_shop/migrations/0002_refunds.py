@@ -1,3 +1,6 @@
+import functools
+from json import dumps, loads
+
 from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
 
@@ -17,5 +20,15 @@ class Migration(migrations.Migration):
             model_name="Order",
             name="refund_flagged",
             field=fields.BooleanField(default=False, db_default=False),
+        ),
+        ops.AddField(
+            model_name="Order",
+            name="taken",
+            field=fields.JSONField(
+                default=dict,
+                null=True,
+                encoder=functools.partial(dumps, separators=(",", ":")),
+                decoder=loads,
+            ),
         ),
     ]
