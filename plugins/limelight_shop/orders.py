@@ -240,8 +240,9 @@ class Orders:
             return reservation, []
         for n, line in enumerate(lines):
             if line.product is not None and line.product.id == item.product_id:  # type: ignore[attr-defined]
-                extra = [Line(line.product, item.variant, line.quantity - 1)]
-                return reservation, [*lines[:n], *extra[: line.quantity > 1], *lines[n + 1 :]]
+                more = line.quantity - 1  # units of the reserved product beyond the reserved one
+                extra = [Line(line.product, item.variant, more)] if more > 0 else []
+                return reservation, [*lines[:n], *extra, *lines[n + 1 :]]
         return None, lines
 
     async def _pay_reservation(

@@ -8,13 +8,15 @@ rush arrives, each beside a bare baseline measured the same way in the same run:
   platform connector hands what it reads, through the whole chat pipeline (the bus with
   its dedupe and event log, gating, command routing, the command, its reply queued to
   chat). Timed until every claim is answered. Baseline: the same lines through the same
-  pipeline to a ``!claim`` that counts units in memory (no database, no stock engine).
+  pipeline, with the same plugins but the shop, to a ``!claim`` that counts units in
+  memory (no database, no stock engine).
 * **HTTP**: a POST per claim to the public drop page's endpoint (``/p/shop/claim``, a
   signed per-viewer link, JSON) over keep-alive connections from a bounded pool of
   aiohttp sessions in a process of its own (:mod:`.rush_client`: the viewers' browsers
   are not on the server's core). Baseline: a bare aiohttp handler doing the same
   per-request work (verify the link, parse the JSON, count) without a database.
-* **engine only**: the same claims straight into ``Drops.claim``, all at once.
+* **engine only**: the same claims straight into ``Drops.claim``, all at once, beside
+  the same 10,000 tasks counting in memory.
 
 ``BENCH_PROFILE=chat`` (or ``http``, ``engine``) prints a cProfile of that rush on SQLite
 (``BENCH_PROFILE_SORT=tottime`` to sort by time spent in each function itself).
@@ -261,7 +263,7 @@ async def bench_drop_rush(limelight, tmp_path, pg_database, capsys) -> None:
         loop = asyncio.get_running_loop()
         assert await loop.run_in_executor(pool, rush_client.ready)  # started, not timed
         bare_http = await _bare_http(pool)
-        bare = await limelight(plugins={"claims": BareClaims()})
+        bare = await limelight(plugins={"claims": BareClaims(), "alerts": AlertsPlugin})
         bare_chat = await _chat_rush(bare, "hoodie")
         await bare.client.close()
         bare_engine = await _bare_engine()
