@@ -153,6 +153,9 @@ class Drops:
         drop = await Drop.get(id=drop_id)
         for item in await DropItem.filter(drop_id=drop_id):
             self.stock.forget(item.id)
+        # loaded before anyone hears of the drop: the first claims of the rush find their
+        # items in memory instead of all waiting on one load
+        await self.catalog()
         await self.publish("drop_started", f"{drop_id}:{int(now.timestamp())}", self._info(drop))
         await self.say(fill(self.ctx.config.drop_started_template, drop=drop.name))
         self.board.changed()
