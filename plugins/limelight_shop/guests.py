@@ -27,6 +27,9 @@ class Guests:
     def __init__(self, ctx: PluginContext[ShopConfig], board: Board) -> None:
         self.ctx = ctx
         self.board = board
+        #: Told the id of an order a skip flagged for a refund (the plugin publishes
+        #: ``shop.refund_due``); set at startup.
+        self.on_refund_due: Callable[[int], Awaitable[None]] | None = None
 
     async def start(self) -> None:
         live = await Guest.filter(status="live").first()
@@ -76,10 +79,11 @@ class Guests:
         guest = await Guest.get_or_none(id=guest_id)
         if guest is None or guest.status not in ("queued", "live"):
             return None
+        flagged = 0
         async with in_transaction():
             await Guest.filter(id=guest.id).update(status="skipped", ended_at=datetime.now(UTC))
             if guest.order_id is not None:
-                await (
+                flagged = await (
                     Order.filter(id=guest.order_id, status="paid")
                     .exclude(amount_minor=0)
                     .update(status="refund_due", note="guest did not show up: refund it")
@@ -87,6 +91,8 @@ class Guests:
         if guest.status == "live":
             self.ctx.scheduler.cancel("guest-timer")
         self.board.changed()
+        if flagged and guest.order_id is not None and self.on_refund_due is not None:
+            await self.on_refund_due(guest.order_id)
         return guest
 
     async def reorder(self, ids: list[int]) -> None:

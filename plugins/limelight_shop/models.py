@@ -128,7 +128,9 @@ class Reservation(Model):
 
 
 # A paid order, once per provider id (the same key the bus dedupes on). status: paid,
-# refund_due (paid, but no unit was left for it: refund it), refunded.
+# refund_due (paid, but no unit was left for it: refund it), refunded. A Fourthwall order
+# of several lines is one row per line (provider_id ``<order id>:<line>``, payment_ref the
+# order id). refunded_minor: money given back so far; below amount_minor the unit stays sold.
 class Order(Model):
     _no_comments = True
     id = fields.IntField(primary_key=True)
@@ -147,14 +149,20 @@ class Order(Model):
     quantity = fields.IntField(default=1)
     amount_minor = fields.BigIntField()
     currency = fields.CharField(max_length=8)
+    refunded_minor = fields.BigIntField(default=0, db_default=0)
     buyer_platform = fields.CharField(max_length=40, default="")
     buyer_id = fields.CharField(max_length=100, default="")
     buyer_name = fields.CharField(max_length=200, default="")
     status = fields.CharField(max_length=12, default="paid", db_index=True)
     note = fields.CharField(max_length=300, default="")
+    # DropItem id -> units this order took from stock (what a full refund gives back);
+    # null on orders written before it was kept
+    taken: fields.JSONField[dict[str, int] | None] = fields.JSONField(default=dict, null=True)
     event_id = fields.BigIntField(null=True)
     # the merch.order event, the alert and the thanks went out
     announced = fields.BooleanField(default=False)
+    # the streamer was told it waits for a refund (shop.refund_due went out)
+    refund_flagged = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -11,8 +11,11 @@ Inputs:
 * :class:`limelight.MerchOrder` from ``shop-stripe`` and ``fourthwall`` (:mod:`.providers`);
 * :class:`limelight.Tip` of kind ``shop_order`` from Ko-fi (the tips plugin owns Ko-fi's
   one webhook URL; the items ride along in ``Tip.shop_items``);
-* :class:`limelight.MerchRefund`: a full refund returns the unit to stock while its drop
-  is open.
+* :class:`limelight.MerchRefund`: its amount is the provider's running total given back
+  (Stripe's ``amount_refunded``), kept on the order as ``refunded_minor``. A partial
+  refund (less than the order paid) keeps the unit sold and the order paid: the buyer
+  keeps the hoodie and got a discount. A full refund returns the unit to stock while its
+  drop is open.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from limelight import (
+    CustomEvent,
     Event,
     MerchOrder,
     MerchRefund,
@@ -38,7 +42,7 @@ from tortoise.expressions import Q
 from . import stock
 from .config import ShopConfig
 from .models import Drop, DropItem, Guest, Order, Product, Reservation
-from .providers import FOURTHWALL, STRIPE, find_code
+from .providers import FOURTHWALL, LINE_SEPARATOR, STRIPE, find_code
 
 KOFI = "kofi"
 PROVIDERS = (STRIPE, FOURTHWALL, KOFI)
@@ -85,6 +89,10 @@ class Orders:
                     tx,
                     provider=event.source,
                     provider_id=event.source_id,
+                    # a line of a Fourthwall order: refunds name the order
+                    payment_ref=event.source_id.split(LINE_SEPARATOR, 1)[0]
+                    if event.source == FOURTHWALL
+                    else "",
                     code=event.reference,
                     lines=[Line(product, event.variant, event.quantity)],
                     amount=event.amount,
@@ -136,34 +144,50 @@ class Orders:
         viewer: ViewerRef | None,
         event_id: int,
         label: str,
+        payment_ref: str = "",
     ) -> Recorded:
         existing = await Order.get_or_none(provider=provider, provider_id=provider_id)
         if existing is not None:  # written in an earlier life of this delivery
             return Recorded(existing.id, existing.status)
         conn = tx.connection
         now = datetime.now(UTC)
+        payment_ref = payment_ref or provider_id
         reservation = await Reservation.get_or_none(code=code.upper()) if code else None
-        moved: list[int] = []
-        status, note = "paid", ""
-        item: DropItem | None = None
         buyer = viewer
-        if reservation is not None:
-            item = await DropItem.get(id=reservation.item_id).prefetch_related("product")  # type: ignore[attr-defined]
+        if reservation is not None:  # the code names the chat viewer, whichever line it pays
             buyer = ViewerRef(
                 reservation.viewer_platform, reservation.viewer_id, reservation.viewer_name
             )
-            status, note = await self._pay_reservation(conn, reservation, now)
+        held, rest = await self._reserved_line(reservation, lines, provider, payment_ref)
+        moved: list[int] = []
+        taken: dict[int, int] = {}
+        item: DropItem | None = None
+        if held is not None:
+            item = await DropItem.get(id=held.item_id).prefetch_related("product")  # type: ignore[attr-defined]
+            status, note = await self._pay_reservation(conn, held, now)
             moved.append(item.id)
+            if status == "paid":
+                taken[item.id] = 1
+                if rest:  # more units, or more products, than the one reserved
+                    more_status, why, _, more = await self._take_without_reservation(
+                        conn, rest, buyer
+                    )
+                    for item_id, count in more.items():
+                        taken[item_id] = taken.get(item_id, 0) + count
+                        moved.append(item_id)
+                    if more_status == "refund_due":
+                        status = "refund_due"
+                        note = f"{why}; the reserved unit is sold: refund only the rest"
         else:
-            status, note, item, taken = await self._take_without_reservation(conn, lines, buyer)
-            moved.extend(taken)
+            status, note, item, more = await self._take_without_reservation(conn, lines, buyer)
+            taken.update(more)
+            moved.extend(more)
         product = item.product if item is not None else (lines[0].product if lines else None)
-        quantity = sum(line.quantity for line in lines) if reservation is None else 1
         order = await Order.create(
             provider=provider,
             provider_id=provider_id,
-            payment_ref=provider_id,
-            reservation=reservation,
+            payment_ref=payment_ref,
+            reservation=held,
             drop_id=item.drop_id if item is not None else None,  # type: ignore[attr-defined]
             item_id=item.id if item is not None else None,
             sku=product.sku if product is not None else "",
@@ -171,7 +195,7 @@ class Orders:
             variant=(item.variant if item is not None else (lines[0].variant if lines else ""))[
                 :60
             ],
-            quantity=max(quantity, 1),
+            quantity=max(sum(line.quantity for line in lines), 1),
             amount_minor=amount.minor,
             currency=amount.currency,
             buyer_platform=buyer.platform if buyer else "",
@@ -180,6 +204,7 @@ class Orders:
             status=status,
             note=note[:300],
             event_id=event_id,
+            taken={str(item_id): count for item_id, count in taken.items()},
         )
         if (
             status == "paid"
@@ -190,7 +215,35 @@ class Orders:
             await self._queue_guest(order, item, buyer)
         for item_id in moved:
             tx.on_commit(lambda item_id=item_id: self.stock.forget(item_id))  # type: ignore[misc]
-        return Recorded(order.id, status, tuple(moved))
+        return Recorded(order.id, status, tuple(dict.fromkeys(moved)))
+
+    async def _reserved_line(
+        self, reservation: Reservation | None, lines: list[Line], provider: str, payment_ref: str
+    ) -> tuple[Reservation | None, list[Line]]:
+        """The reservation this order pays for (or ``None``) and the lines left to take
+        from stock besides it.
+
+        The code pays the reservation when the order names no product of ours (a Stripe
+        session says only the code) or when one of its lines is the reserved product: that
+        line's first unit is the reserved one, its other units and the other lines are
+        taken like an order nobody claimed. A Fourthwall order is one row per line, all
+        with the code: the first line of the reserved product pays it, its sibling lines
+        (same ``payment_ref``) do not count as a second payment."""
+        if reservation is None:
+            return None, lines
+        item = await DropItem.get(id=reservation.item_id)  # type: ignore[attr-defined]
+        if await Order.filter(
+            provider=provider, payment_ref=payment_ref, reservation_id=reservation.id
+        ).exists():
+            return None, lines
+        if all(line.product is None for line in lines):
+            return reservation, []
+        for n, line in enumerate(lines):
+            if line.product is not None and line.product.id == item.product_id:  # type: ignore[attr-defined]
+                more = line.quantity - 1  # units of the reserved product beyond the reserved one
+                extra = [Line(line.product, item.variant, more)] if more > 0 else []
+                return reservation, [*lines[:n], *extra, *lines[n + 1 :]]
+        return None, lines
 
     async def _pay_reservation(
         self, conn: BaseDBAsyncClient, reservation: Reservation, now: datetime
@@ -220,12 +273,15 @@ class Orders:
 
     async def _take_without_reservation(
         self, conn: BaseDBAsyncClient, lines: list[Line], buyer: ViewerRef | None
-    ) -> tuple[str, str, DropItem | None, list[int]]:
+    ) -> tuple[str, str, DropItem | None, dict[int, int]]:
         """An order nobody claimed first (bought straight in the external shop): it takes
-        its units from an open drop of that product, or is flagged when none is left.
-        Products in no open drop are sold outside drops: no stock is counted."""
-        taken: list[int] = []
+        its units from an open drop of each line's product, all or none (when one unit is
+        missing, the units taken are put back and the order is flagged). Products in no
+        open drop are sold outside drops: no stock is counted. Returns the DropItem units
+        taken, by item id."""
+        taken: list[DropItem] = []
         first: DropItem | None = None
+        key = stock.viewer_key(buyer) if buyer is not None else ""
         for line in lines:
             if line.product is None:
                 continue
@@ -245,7 +301,6 @@ class Orders:
             if item is None:
                 continue
             first = first or item
-            key = stock.viewer_key(buyer) if buyer is not None else ""
             for _ in range(line.quantity):
                 if key:  # allowance before item, as everywhere (no deadlock)
                     await stock.force_allowance(conn, item.drop_id, key)  # type: ignore[attr-defined]
@@ -253,17 +308,21 @@ class Orders:
                     if key:
                         await stock.free_allowance(conn, item.drop_id, key)  # type: ignore[attr-defined]
                     for back in taken:
-                        await stock.return_unit(conn, back)
+                        await stock.return_unit(conn, back.id)
                         if key:
-                            await stock.free_allowance(conn, item.drop_id, key)  # type: ignore[attr-defined]
+                            await stock.free_allowance(conn, back.drop_id, key)  # type: ignore[attr-defined]
                     return (
                         "refund_due",
                         f"{line.product.name} sold out before this order: refund it",
                         item,
-                        [],
+                        {},
                     )
-                taken.append(item.id)
-        return "paid", "" if first is not None or not lines else "sold outside a drop", first, taken
+                taken.append(item)
+        counts: dict[int, int] = {}
+        for unit in taken:
+            counts[unit.id] = counts.get(unit.id, 0) + 1
+        note = "" if first is not None or not lines else "sold outside a drop"
+        return "paid", note, first, counts
 
     async def _queue_guest(self, order: Order, item: DropItem, buyer: ViewerRef | None) -> None:
         if buyer is None:
@@ -284,6 +343,56 @@ class Orders:
             position=position,
         )
 
+    # -- after the commit ---------------------------------------------------------------------
+
+    async def flag(self, order_id: int) -> None:
+        """Tell the streamer, once, that ``order_id`` waits for a refund by hand.
+
+        Only where viewers do not look: the ``shop.refund_due`` event (the dashboard's
+        activity feed, OBS rules, other plugins; the alerts overlay does not play it), the
+        log and the dashboard's notice. Never a chat line: "we owe alice a refund" is not
+        for the stream. ``refund_flagged`` makes it once, also when the event is replayed
+        after a restart."""
+        if not await Order.filter(id=order_id, status="refund_due", refund_flagged=False).update(
+            refund_flagged=True
+        ):
+            return
+        order = await Order.get(id=order_id)
+        due = await Order.filter(status="refund_due").count()
+        money = Money(int(order.amount_minor), order.currency)
+        label = order.item_name + (f" ({order.variant})" if order.variant else "")
+        self.ctx.log.warning(
+            "order %s (%s %s) needs a refund by hand: %s; %s waiting (shop dashboard)",
+            order.id,
+            order.provider,
+            order.provider_id,
+            order.note,
+            due,
+        )
+        try:
+            await self.ctx.publish(
+                CustomEvent(
+                    source="shop",
+                    source_id=f"refund_due:{order.id}",
+                    custom_type="shop.refund_due",
+                    viewer=ViewerRef(order.buyer_platform, order.buyer_id, order.buyer_name)
+                    if order.buyer_id
+                    else None,
+                    payload={
+                        "order": order.id,
+                        "provider": order.provider,
+                        "provider_id": order.provider_id,
+                        "item": label,
+                        "amount": money.to_wire(),
+                        "currency": money.currency,
+                        "reason": order.note,
+                        "due": due,
+                    },
+                )
+            )
+        except Exception:
+            self.ctx.log.exception("could not publish shop.refund_due for order %s", order.id)
+
     async def record_refund(self, tx: Transaction, event: MerchRefund) -> Recorded | None:
         order = (
             await Order.filter(provider=event.original_source)
@@ -299,12 +408,32 @@ class Orders:
                 event.original_id,
             )
             return None
-        if event.amount.currency != order.currency or event.amount.minor < order.amount_minor:
-            self.ctx.log.info(
-                "order %s partly refunded (%s): the unit stays sold", order.id, event.amount
+        conn = tx.connection
+        if event.amount.currency != order.currency:
+            self.ctx.log.warning(
+                "refund %s:%s is in %s, order %s was paid in %s: nothing given back",
+                event.source,
+                event.source_id,
+                event.amount.currency,
+                order.id,
+                order.currency,
             )
             return Recorded(order.id, order.status)
-        conn = tx.connection
+        # The provider's running total (Stripe's amount_refunded), so the largest one seen
+        # wins: deliveries of two partial refunds may arrive in either order.
+        await stock.execute(
+            conn,
+            "UPDATE shop_order SET refunded_minor = ? WHERE id = ? AND refunded_minor < ?",
+            [event.amount.minor, order.id, event.amount.minor],
+        )
+        if event.amount.minor < order.amount_minor:
+            self.ctx.log.info(
+                "order %s partly refunded (%s of %s): the unit stays sold",
+                order.id,
+                event.amount.minor,
+                order.amount_minor,
+            )
+            return Recorded(order.id, order.status)
         was = order.status
         if was not in ("paid", "refund_due"):
             return Recorded(order.id, order.status)
@@ -325,24 +454,29 @@ class Orders:
         return Recorded(order.id, "refunded", tuple(moved))
 
     async def _give_back(self, conn: BaseDBAsyncClient, order: Order) -> list[int]:
-        """A refunded order's units go back to stock while its drop is open."""
+        """A refunded order's units go back to stock, each while its drop is open: the
+        units it took (``taken``), and one allowance per unit for the buyer."""
         if order.reservation_id is not None:  # type: ignore[attr-defined]
             await stock.execute(
                 conn,
                 "UPDATE shop_reservation SET status = 'refunded' WHERE id = ?",
                 [order.reservation_id],  # type: ignore[attr-defined]
             )
-        if order.item_id is None or order.drop_id is None:
-            return []
-        drop = await Drop.get_or_none(id=order.drop_id)
-        if drop is None or drop.status != "open":
-            return []
-        if order.buyer_id:
-            key = f"{order.buyer_platform}:{order.buyer_id}"[:150]
-            await stock.free_allowance(conn, order.drop_id, key)
-        for _ in range(order.quantity if order.reservation_id is None else 1):  # type: ignore[attr-defined]
-            await stock.return_unit(conn, order.item_id)
-        return [order.item_id]
+        units = {int(item_id): int(count) for item_id, count in (order.taken or {}).items()}
+        if not units and order.item_id is not None:  # an order written before ``taken``
+            units = {order.item_id: 1 if order.reservation_id else order.quantity}  # type: ignore[attr-defined]
+        key = f"{order.buyer_platform}:{order.buyer_id}"[:150] if order.buyer_id else ""
+        moved: list[int] = []
+        for item_id, count in units.items():
+            item = await DropItem.get_or_none(id=item_id).prefetch_related("drop")
+            if item is None or item.drop.status != "open":
+                continue
+            for _ in range(count):
+                if key:
+                    await stock.free_allowance(conn, item.drop.id, key)
+                await stock.return_unit(conn, item.id)
+            moved.append(item.id)
+        return moved
 
     async def read_back(self, event: Event) -> Recorded | None:
         """What ``record_events`` wrote for ``event`` before a restart, or ``None``."""

@@ -10,12 +10,18 @@ tips plugin, and they arrive as ``Tip`` events of kind ``shop_order`` (see :mod:
   :func:`limelight.webhooks.verify_stripe`. ``checkout.session.completed`` (paid) and
   ``checkout.session.async_payment_succeeded`` of sessions this plugin made
   (``metadata.limelight == "shop"``) are orders, keyed by the session id;
-  ``charge.refunded`` is a refund of the order with that PaymentIntent. Everything else
+  ``charge.refunded`` is a refund of the order with that PaymentIntent; its amount is
+  ``amount_refunded``, Stripe's running total (below the charge's ``amount``: a partial
+  refund, which keeps the unit sold). Everything else
   is acknowledged and ignored (a Stripe account sends every event to every endpoint).
 * Fourthwall (``[webhooks.fourthwall] secret``): ``X-Fourthwall-Hmac-SHA256`` is the
   base64 HMAC-SHA256 of the raw body with the shop's secret, compared in constant time.
   ``ORDER_PLACED`` is an order keyed by the order id; a reservation code ``SH-XXXXXXXX`` in
-  the order message links it to the chat viewer's reservation.
+  the order message links it to the chat viewer's reservation. An order of several offers
+  (lines) is one ``MerchOrder`` per line, keyed ``<order id>:<line number>`` (so each line
+  is written once, whatever is redelivered), each with its product, variant and quantity
+  and its share of the total (the lines' prices share out shipping, tax and discounts;
+  the shares add up to what the buyer paid).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import base64
 import hashlib
 import hmac
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -40,6 +47,8 @@ FOURTHWALL = "fourthwall"
 FOURTHWALL_HEADER = "X-Fourthwall-Hmac-SHA256"
 CODE_RE = re.compile(r"\bSH-([A-HJ-NP-Z2-9]{8})\b", re.IGNORECASE)
 ORDER_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
+#: A Fourthwall order of several lines is one event per line: ``<order id>:<line>``.
+LINE_SEPARATOR = ":"
 
 
 def find_code(text: str) -> str:
@@ -163,6 +172,8 @@ async def stripe_handle(secret: str, request: web.Request, body: bytes) -> list[
         )
         if total.minor <= 0:
             return []
+        charged = obj.get("amount")
+        partial = type(charged) is int and total.minor < charged
         intent = obj.get("payment_intent")
         original = intent if isinstance(intent, str) and intent else charge_id
         return [
@@ -174,7 +185,7 @@ async def stripe_handle(secret: str, request: web.Request, body: bytes) -> list[
                 amount=total,
                 original_source=STRIPE,
                 original_id=edge.bounded_key(original),
-                reason="refunded in Stripe",
+                reason="partly refunded in Stripe" if partial else "refunded in Stripe",
             )
         ]
     return []
@@ -220,34 +231,85 @@ async def fourthwall_handle(secret: str, request: web.Request, body: bytes) -> l
     order_id = _ident(data, "id", "data.")
     money = fourthwall_money(_obj(data, "amounts").get("total"), "data.amounts.total")
     offers = data.get("offers")
-    skus: list[str] = []
-    names: list[str] = []
-    variants: list[str] = []
-    quantity = 0
-    for offer in offers if isinstance(offers, list) else ():
-        if not isinstance(offer, dict):
-            continue
-        variant = _obj(offer, "variant")
-        count = variant.get("quantity", 1)
-        count = count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 1
-        quantity += count
-        skus.append(_str(offer, "slug", 40) or _str(variant, "sku", 40))
-        names.append(_str(offer, "name", 120))
-        variants.append(_str(_obj(variant, "attributes"), "description", 60))
+    lines = [
+        _fourthwall_line(offer, f"data.offers[{n}]")
+        for n, offer in enumerate(offers if isinstance(offers, list) else ())
+        if isinstance(offer, dict)
+    ]
     message = _str(data, "message", edge.MAX_TEXT)
     name = _str(data, "username") or _str(_obj(_obj(data, "billing"), "address"), "name")
+    common: dict[str, Any] = {
+        "source": FOURTHWALL,
+        "occurred_at": _when(data.get("createdAt") or event.get("createdAt")),
+        "test": event.get("testMode") is True,
+        "viewer": buyer("fourthwall", _str(data, "email", 320), name),
+        "provider": "fourthwall",
+        "reference": find_code(message),
+    }
+    if len(lines) <= 1:  # one event keyed by the order id, as Fourthwall names it
+        line = lines[0] if lines else FourthwallLine("order", "", 1, money)
+        return [
+            MerchOrder(
+                source_id=order_id,
+                item=line.sku or line.name or "order",
+                variant=line.variant,
+                amount=money,
+                quantity=line.quantity,
+                **common,
+            )
+        ]
+    shares = split_total(money, [line.price.minor for line in lines])
     return [
         MerchOrder(
-            source=FOURTHWALL,
-            source_id=order_id,
-            occurred_at=_when(data.get("createdAt") or event.get("createdAt")),
-            test=event.get("testMode") is True,
-            viewer=buyer("fourthwall", _str(data, "email", 320), name),
-            item=(skus[0] if len(skus) == 1 else ", ".join(n for n in names if n))[:200] or "order",
-            variant=variants[0] if len(variants) == 1 else "",
-            amount=money,
-            quantity=max(quantity, 1),
-            provider="fourthwall",
-            reference=find_code(message),
+            source_id=edge.bounded_key(f"{order_id}{LINE_SEPARATOR}{n}"),
+            item=line.sku or line.name or "order",
+            variant=line.variant,
+            amount=share,
+            quantity=line.quantity,
+            **common,
         )
+        for n, (line, share) in enumerate(zip(lines, shares, strict=True), 1)
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class FourthwallLine:
+    """One offer of an ``ORDER_PLACED``: a product (variant) and how many."""
+
+    sku: str
+    variant: str
+    quantity: int
+    #: unitPrice x quantity
+    price: Money
+    name: str = ""
+
+
+def _fourthwall_line(offer: dict[str, Any], where: str) -> FourthwallLine:
+    variant = _obj(offer, "variant")
+    count = variant.get("quantity", 1)
+    count = count if type(count) is int and count > 0 else 1
+    unit = variant.get("unitPrice")
+    if isinstance(unit, dict):
+        price = fourthwall_money(unit, f"{where}.variant.unitPrice")
+        price = Money(price.minor * count, price.currency)
+    else:
+        price = fourthwall_money(variant.get("price"), f"{where}.variant.price")
+    return FourthwallLine(
+        sku=_str(offer, "slug", 40) or _str(variant, "sku", 40),
+        variant=_str(_obj(variant, "attributes"), "description", 60),
+        quantity=count,
+        price=price,
+        name=_str(offer, "name", 120),
+    )
+
+
+def split_total(total: Money, weights: list[int]) -> list[Money]:
+    """``total`` over lines in proportion to ``weights`` (their prices), in whole minor
+    units that add up to ``total`` exactly: shipping, tax and discounts are shared out
+    the same way, and the rounding remainder goes to the first line."""
+    whole = sum(w for w in weights if w > 0)
+    if whole <= 0:
+        return [total if n == 0 else Money(0, total.currency) for n in range(len(weights))]
+    parts = [total.minor * max(w, 0) // whole for w in weights]
+    parts[0] += total.minor - sum(parts)
+    return [Money(part, total.currency) for part in parts]

@@ -47,9 +47,13 @@ class ClaimRefused(Exception):
         self.reason = reason
 
 
+#: What a claim of a sold-out item is told.
+SOLD_OUT = "sold out"
+
+
 class SoldOut(ClaimRefused):
     def __init__(self) -> None:
-        super().__init__("sold_out", "sold out")
+        super().__init__("sold_out", SOLD_OUT)
 
 
 class LimitReached(ClaimRefused):

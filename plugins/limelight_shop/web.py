@@ -121,7 +121,11 @@ class Web:
         response = aiohttp_jinja2.render_template(
             "shop/dashboard.html",
             request,
-            {"webhook_base": self.ctx.url("/webhooks/"), "config": self.ctx.config},
+            {
+                "webhook_base": self.ctx.url("/webhooks/"),
+                "config": self.ctx.config,
+                "refund_due": await Order.filter(status="refund_due").count(),
+            },
         )
         return secure(response)
 
@@ -352,6 +356,10 @@ class Web:
             "amount": money.to_wire(),
             "currency": o.currency,
             "display": self.ctx.money(money),
+            "refunded": Money(int(o.refunded_minor), o.currency).to_wire(),
+            "refunded_display": self.ctx.money(Money(int(o.refunded_minor), o.currency))
+            if o.refunded_minor
+            else "",
             "buyer": o.buyer_name,
             "status": o.status,
             "note": o.note,
@@ -399,6 +407,7 @@ class Web:
             "quantity",
             "amount",
             "currency",
+            "refunded",
             "buyer",
             "status",
             "note",

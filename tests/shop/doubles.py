@@ -19,6 +19,7 @@ import json
 import secrets
 import time
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
@@ -90,27 +91,93 @@ def session_completed(
     )
 
 
-def charge_refunded(intent: str, amount: int = 2500, currency: str = "eur") -> dict[str, Any]:
+def charge_refunded(
+    intent: str,
+    amount: int = 2500,
+    currency: str = "eur",
+    *,
+    refunded: int | None = None,
+    charge: str = "",
+) -> dict[str, Any]:
+    """Stripe's charge after a refund: ``amount_refunded`` is the running total given back
+    (``refunded`` below ``amount``: a partial refund, and ``refunded`` is false)."""
+    given = amount if refunded is None else refunded
     return stripe_event(
         "charge.refunded",
         {
-            "id": f"ch_{secrets.token_hex(10)}",
+            "id": charge or f"ch_{secrets.token_hex(10)}",
             "object": "charge",
             "amount": amount,
-            "amount_refunded": amount,
+            "amount_captured": amount,
+            "amount_refunded": given,
             "currency": currency,
             "metadata": {"limelight": "shop"},
             "payment_intent": intent,
-            "refunded": True,
+            "refunded": given >= amount,
             "livemode": True,
         },
     )
 
 
+@dataclass(frozen=True)
+class Offer:
+    """One line of a Fourthwall order: a product (``slug``), a variant, how many."""
+
+    slug: str
+    name: str
+    unit_price: float
+    quantity: int = 1
+    size: str = ""
+    sku: str = "WDEK-DRE200L"
+
+
+def fourthwall_offer(offer: Offer) -> dict[str, Any]:
+    """An entry of ``data.offers`` as Fourthwall's ORDER_PLACED reference shows it."""
+    attributes = f"Black, {offer.size}" if offer.size else ""
+    return {
+        "id": f"{secrets.token_hex(4)}-5778-4199-8161-0b49b2f212e5",
+        "name": offer.name,
+        "slug": offer.slug,
+        "description": f"{offer.name} description",
+        "primaryImage": {
+            "id": f"{secrets.token_hex(4)}-5778-4199-8161-0b49b2f212e5",
+            "url": "https://cdn.fourthwall.com/customization/sh_c689d374/product.jpeg",
+            "width": 800,
+            "height": 800,
+        },
+        "variant": {
+            "id": f"{secrets.token_hex(4)}-5778-4199-8161-0b49b2f212e6",
+            "name": f"{offer.name} - {attributes}" if attributes else offer.name,
+            "sku": offer.sku,
+            "unitPrice": {"value": offer.unit_price, "currency": "EUR"},
+            "attributes": {
+                "description": attributes,
+                **({"color": {"name": "Black", "swatch": "#000000"}} if attributes else {}),
+                **({"size": {"name": offer.size}} if offer.size else {}),
+            },
+            "quantity": offer.quantity,
+            "price": {"value": round(offer.unit_price * offer.quantity, 2), "currency": "EUR"},
+            "weight": {"value": "1.0", "unit": "kg"},
+            "dimensions": {"length": "1.0", "width": "2.0", "height": "3.0", "unit": "cm"},
+        },
+    }
+
+
 def fourthwall_order(
-    message: str = "", *, slug: str = "hoodie", value: float = 25.0, name: str = "fwfan"
+    message: str = "",
+    *,
+    slug: str = "hoodie",
+    value: float = 25.0,
+    name: str = "fwfan",
+    offers: Sequence[Offer] = (),
+    shipping: float = 0,
 ) -> dict[str, Any]:
+    """``ORDER_PLACED`` in the shape of Fourthwall's webhook reference: one hoodie, or
+    ``offers`` (several lines, their quantities) plus ``shipping`` in the total."""
     order_id = f"{secrets.token_hex(4)}-5778-4199-8161-{secrets.token_hex(6)}"
+    lines = list(offers) or [Offer(slug, "Logo hoodie", value)]
+    subtotal = round(sum(o.unit_price * o.quantity for o in lines), 2)
+    total = round(subtotal + shipping, 2)
     return {
         "id": f"weve_{secrets.token_hex(10)}",
         "webhookId": "wcon_P-VkRfmJTBaC6_Tst22cew",
@@ -130,30 +197,18 @@ def fourthwall_order(
             "emailMarketingOptIn": True,
             "message": message,
             "amounts": {
-                "subtotal": {"value": value, "currency": "EUR"},
-                "shipping": {"value": 0, "currency": "EUR"},
+                "subtotal": {"value": subtotal, "currency": "EUR"},
+                "shipping": {"value": shipping, "currency": "EUR"},
                 "tax": {"value": 0, "currency": "EUR"},
                 "donation": {"value": 0, "currency": "EUR"},
                 "discount": {"value": 0, "currency": "EUR"},
-                "total": {"value": value, "currency": "EUR"},
+                "total": {"value": total, "currency": "EUR"},
             },
-            "offers": [
-                {
-                    "id": "00aa4abd-5778-4199-8161-0b49b2f212e5",
-                    "name": "Logo hoodie",
-                    "slug": slug,
-                    "description": "A hoodie",
-                    "variant": {
-                        "id": "00aa4abd-5778-4199-8161-0b49b2f212e6",
-                        "name": "Logo hoodie - Black, L",
-                        "sku": "WDEK-DRE200L",
-                        "unitPrice": {"value": value, "currency": "EUR"},
-                        "attributes": {"description": ""},
-                        "quantity": 1,
-                        "price": {"value": value, "currency": "EUR"},
-                    },
-                }
-            ],
+            "billing": {"address": {"name": "Joe Doe", "country": "US", "zip": "12345"}},
+            "shipping": {"address": {"name": "Joe Doe", "country": "US", "zip": "12345"}},
+            "offers": [fourthwall_offer(o) for o in lines],
+            "createdAt": datetime.now(UTC).isoformat(),
+            "updatedAt": datetime.now(UTC).isoformat(),
         },
     }
 

@@ -59,6 +59,10 @@ async def test_merch_and_claim_in_chat_give_a_personal_checkout_link(shop, fake_
     assert "limit of 1" in s.h.said[-1].text
     await s.h.chat_as("bob", "!claim hoodie M")
     assert "sold out" in s.h.said[-1].text
+    # refusals are low-priority chatter (merged, or dropped when stale, under a rush);
+    # the pay links are not
+    assert s.h.said[-1].priority == "low"
+    assert [m.priority for m in s.h.said if "pay here" in m.text] == ["normal"]
 
 
 async def test_external_checkout_carries_the_reservation_code(shop) -> None:

@@ -78,5 +78,10 @@ async def test_skip_flags_the_paid_slot_for_a_refund_and_reorder_works(shop) -> 
     assert r.status == 200
     order = await Order.get(buyer_name="alice")
     assert order.status == "refund_due" and "did not show up" in order.note
+    # the streamer is told (the event), viewers are not (no chat line)
+    events = await s.h.client.get("/api/events?type=shop.refund_due", headers=s.h.admin_headers)
+    [flagged] = (await events.json())["events"]
+    assert flagged["data"]["order"] == order.id and "did not show up" in flagged["data"]["reason"]
+    assert not any("refund" in m.text.lower() for m in s.h.said)
     r = await s.h.client.post("/api/shop/guests/next", json={}, headers=s.h.admin_headers)
     assert (await r.json())["guest"] == "carol"

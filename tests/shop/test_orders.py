@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from limelight_shop.models import Guest, Order, Reservation
+from limelight_shop.models import DropItem, Guest, Order, Reservation
 
 from tests.tips.doubles import kofi_payload, kofi_request
 
 from .conftest import viewer
 from .doubles import (
+    Offer,
     charge_refunded,
     fourthwall_order,
     fourthwall_request,
@@ -102,6 +103,57 @@ async def test_late_payment_with_stock_gone_is_flagged_not_sold(shop, database_u
     assert body["refund_due"] == 1
 
 
+async def _refund_due_events(s) -> list[dict]:
+    response = await s.h.client.get("/api/events?type=shop.refund_due", headers=s.h.admin_headers)
+    assert response.status == 200
+    return (await response.json())["events"]
+
+
+async def test_a_flagged_order_is_told_to_the_streamer_not_the_stream(shop, database_url) -> None:
+    s = await shop(database_url=database_url)
+    await s.drop([(await s.product(), "", 1)])
+    late = await _claim(s, "alice")
+    await Reservation.filter(id=late.id).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    await s.plugin.drops.expire(late.id)
+    bob = await _claim(s, "bob")
+    await s.post("shop-stripe", *stripe_request(session_completed(bob.code, name="Bob")))
+    said_before = len(s.h.said)
+    late_payment = stripe_request(session_completed(late.code))
+    for _ in range(3):  # Stripe's retries: told once
+        await s.post("shop-stripe", *late_payment)
+    order = await Order.get(status="refund_due")
+    # the event, once, with what the streamer needs to refund it
+    [event] = await _refund_due_events(s)
+    data = event["data"]
+    assert data["order"] == order.id and data["provider"] == "shop-stripe"
+    assert (data["amount"], data["currency"], data["due"]) == ("25.00", "EUR", 1)
+    assert "refund it" in data["reason"] and data["item"] == "Logo hoodie"
+    assert event["viewer"]["name"] == "alice"
+    # the activity feed reads it in words
+    response = await s.h.client.get("/api/activity?limit=10", headers=s.h.admin_headers)
+    lines = [e for e in (await response.json())["events"] if e["type"] == "shop.refund_due"]
+    assert lines and lines[0]["label"] == "Refund needed", lines
+    assert lines[0]["text"].startswith("Refund needed: alice, Logo hoodie"), lines[0]
+    # not on stream: no chat line, no alert
+    assert not any("refund" in m.text.lower() for m in s.h.said[said_before:]), s.h.said
+    history = await s.h.services.overlays.outbox.history("alerts")
+    assert "shop.refund_due" not in [a.kind for a in history]
+    # the dashboard page says it, with the count, before any script runs
+    page = await s.h.client.get("/p/shop/", headers=s.h.admin_headers)
+    html = await page.text()
+    assert "Refund needed: 1 order<" in html and 'class="card warning"' in html
+    # marked refunded by hand: off the list, nothing more published
+    response = await s.h.client.post(
+        f"/api/shop/orders/{order.id}/refunded", json={}, headers=s.h.admin_headers
+    )
+    assert response.status == 200
+    due = await s.h.client.get("/api/shop/orders?status=refund_due", headers=s.h.admin_headers)
+    assert (await due.json())["refund_due"] == 0
+    html = await (await s.h.client.get("/p/shop/", headers=s.h.admin_headers)).text()
+    assert "Refund needed" not in html and "Refunds to handle" in html
+    assert len(await _refund_due_events(s)) == 1
+
+
 async def test_refund_returns_the_unit_while_the_drop_is_open(shop, database_url) -> None:
     s = await shop(database_url=database_url)
     drop = await s.drop([(await s.product(), "", 1)])
@@ -118,6 +170,46 @@ async def test_refund_returns_the_unit_while_the_drop_is_open(shop, database_url
     assert order.status == "refunded"
     assert await s.left(drop) == 1
     assert (await s.plugin.drops.claim(viewer("bob"), "hoodie")).reservation is not None
+
+
+async def test_partial_refund_keeps_the_unit_sold_and_a_full_one_returns_it(
+    shop, database_url
+) -> None:
+    s = await shop(database_url=database_url)
+    drop = await s.drop([(await s.product(), "", 1)])
+    reservation = await _claim(s)
+    event = session_completed(reservation.code, 2500)
+    intent = event["data"]["object"]["payment_intent"]
+    await s.post("shop-stripe", *stripe_request(event))
+    charge = "ch_partial0000000001"
+    for _ in range(2):  # a partial refund of 5.00 (and Stripe's retry of it)
+        status, _ = await s.post(
+            "shop-stripe",
+            *stripe_request(charge_refunded(intent, 2500, refunded=500, charge=charge)),
+        )
+        assert status == 200
+    order = await Order.get()
+    assert (order.status, order.refunded_minor) == ("paid", 500)
+    assert (await Reservation.get(id=reservation.id)).status == "paid"
+    assert await s.left(drop) == 0  # the buyer keeps the hoodie
+    assert (await s.plugin.drops.claim(viewer("bob"), "hoodie")).refused == "sold out"
+    response = await s.h.client.get("/api/shop/orders", headers=s.h.admin_headers)
+    row = (await response.json())["orders"][0]
+    assert (row["status"], row["refunded"]) == ("paid", "5.00")
+    # the rest is refunded too: now the unit is back
+    await s.post(
+        "shop-stripe", *stripe_request(charge_refunded(intent, 2500, refunded=2500, charge=charge))
+    )
+    order = await Order.get()
+    assert (order.status, order.refunded_minor) == ("refunded", 2500)
+    assert await s.left(drop) == 1
+    # a late delivery of the partial one changes nothing
+    await s.post(
+        "shop-stripe", *stripe_request(charge_refunded(intent, 2500, refunded=500, charge=charge))
+    )
+    order = await Order.get()
+    assert (order.status, order.refunded_minor) == ("refunded", 2500)
+    assert await s.left(drop) == 1
 
 
 async def test_refund_after_the_drop_ended_keeps_the_stock(shop) -> None:
@@ -158,6 +250,80 @@ async def test_fourthwall_order_without_a_claim_takes_stock_or_is_flagged(shop) 
     orders = {o.buyer_name: o.status for o in await Order.all()}
     assert orders == {"first": "paid", "second": "refund_due"}
     assert await s.left(drop) == 0
+
+
+async def test_fourthwall_order_of_two_products_five_times_at_once(shop, database_url) -> None:
+    """Two products, two of each, delivered five times at once: each line once, against
+    its own product, the stock of both right, the total shared out exactly."""
+    s = await shop(database_url=database_url)
+    hoodie, tee = await s.product(), await s.product("tee", "Logo tee", 1500)
+    drop = await s.drop([(hoodie, "M", 5), (tee, "", 3)])
+    event = fourthwall_order(
+        offers=[
+            Offer("hoodie", "Logo hoodie", 25.0, quantity=2, size="M"),
+            Offer("tee", "Logo tee", 15.0, quantity=2, sku="WDEK-TEE200S"),
+        ],
+        shipping=5.0,
+    )
+    body, headers = fourthwall_request(event)
+    answers = await asyncio.gather(
+        *(s.h.client.post("/webhooks/fourthwall", data=body, headers=headers) for _ in range(5))
+    )
+    assert all(a.status == 200 for a in answers), [a.status for a in answers]
+    await s.h.settle()
+    fw_id = event["data"]["id"]
+    orders = await Order.all().order_by("id")
+    assert [(o.provider_id, o.sku, o.quantity, o.status) for o in orders] == [
+        (f"{fw_id}:1", "hoodie", 2, "paid"),
+        (f"{fw_id}:2", "tee", 2, "paid"),
+    ]
+    assert {o.payment_ref for o in orders} == {fw_id}
+    # 85.00 paid (50 + 30 + 5 shipping), shared by the lines' prices, to the cent
+    assert [o.amount_minor for o in orders] == [5313, 3187]
+    left = {i.product_id: i.remaining for i in await DropItem.filter(drop_id=drop.id)}
+    assert left == {hoodie.id: 3, tee.id: 1}
+    # one thanks for the whole order, naming both
+    thanks = [m.text for m in s.h.said if "Thank you" in m.text]
+    assert len(thanks) == 1 and "Logo hoodie (M) x2" in thanks[0] and "Logo tee x2" in thanks[0]
+    # a second, different order still finds what is left
+    more = fourthwall_order(offers=[Offer("tee", "Logo tee", 15.0, quantity=2)], name="late")
+    await s.post("fourthwall", *fourthwall_request(more))
+    late = await Order.get(buyer_name="late")
+    assert late.status == "refund_due" and "sold out" in late.note
+    left = {i.product_id: i.remaining for i in await DropItem.filter(drop_id=drop.id)}
+    assert left == {hoodie.id: 3, tee.id: 1}  # the one tee left was not half-taken
+
+
+async def test_fourthwall_lines_with_a_reservation_code(shop, database_url) -> None:
+    """The code pays the reserved unit on the line of its product; the line's other unit
+    and the other product come from stock; the sibling line is no second payment."""
+    s = await shop(database_url=database_url)
+    hoodie, tee = await s.product(), await s.product("tee", "Logo tee", 1500)
+    drop = await s.drop([(hoodie, "", 4), (tee, "", 4)], limit=5)
+    reservation = await _claim(s, "alice")
+    assert await s.left(drop) == 7
+    event = fourthwall_order(
+        f"for stream SH-{reservation.code}",
+        offers=[
+            Offer("tee", "Logo tee", 15.0, quantity=1),
+            Offer("hoodie", "Logo hoodie", 25.0, quantity=2, size="L"),
+        ],
+    )
+    body, headers = fourthwall_request(event)
+    answers = await asyncio.gather(
+        *(s.h.client.post("/webhooks/fourthwall", data=body, headers=headers) for _ in range(5))
+    )
+    assert all(a.status == 200 for a in answers)
+    await s.h.settle()
+    orders = await Order.all().order_by("id")
+    assert [(o.sku, o.quantity, o.status, o.buyer_name) for o in orders] == [
+        ("tee", 1, "paid", "alice"),
+        ("hoodie", 2, "paid", "alice"),
+    ]
+    assert orders[1].reservation_id == reservation.id and orders[0].reservation_id is None
+    assert (await Reservation.get(id=reservation.id)).status == "paid"
+    left = {i.product_id: i.remaining for i in await DropItem.filter(drop_id=drop.id)}
+    assert left == {hoodie.id: 2, tee.id: 3}
 
 
 async def test_kofi_shop_order_five_times_is_one_order_and_no_tip_alert(shop, database_url) -> None:

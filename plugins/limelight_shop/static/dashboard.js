@@ -107,25 +107,39 @@
     });
   }
 
+  function itemOf(o) { return o.item + (o.variant ? " (" + o.variant + ")" : "") + (o.quantity > 1 ? " ×" + o.quantity : ""); }
+
   async function loadOrders() {
     const body = await api("/api/shop/orders");
     const tbody = document.getElementById("shop-orders");
-    const due = document.getElementById("shop-due");
     tbody.replaceChildren();
+    body.orders.forEach(function (o) {
+      const paid = o.display + (o.refunded_display ? " (" + o.refunded_display + " refunded)" : "");
+      tbody.append(row([when(o.created_at), o.buyer, itemOf(o), paid, o.provider, o.status]));
+    });
+  }
+
+  // The refunds to do: a red card with the count while any wait, every one of them listed
+  // (not only those among the latest orders), each with the button that settles it.
+  async function loadRefunds() {
+    const body = await api("/api/shop/orders?status=refund_due");
+    const due = document.getElementById("shop-due");
+    const count = body.refund_due;
     due.replaceChildren();
     body.orders.forEach(function (o) {
-      const item = o.item + (o.variant ? " (" + o.variant + ")" : "") + (o.quantity > 1 ? " ×" + o.quantity : "");
-      tbody.append(row([when(o.created_at), o.buyer, item, o.display, o.provider, o.status]));
-      if (o.status === "refund_due") {
-        due.append(row([when(o.created_at), o.buyer, item, o.display, o.note,
-          button("Refunded", function () { return api("/api/shop/orders/" + o.id + "/refunded", { method: "POST", body: "{}" }); })]));
-      }
+      due.append(row([when(o.created_at), o.buyer, itemOf(o), o.display, o.provider, o.note,
+        button("Refunded", function () { return api("/api/shop/orders/" + o.id + "/refunded", { method: "POST", body: "{}" }); })]));
     });
+    document.getElementById("shop-refunds").classList.toggle("warning", count > 0);
+    document.getElementById("shop-due-title").textContent = count > 0
+      ? "Refund needed: " + count + (count === 1 ? " order" : " orders") : "Refunds to handle";
+    document.getElementById("shop-due-none").hidden = count > 0;
+    document.getElementById("shop-due-table").hidden = count === 0;
   }
 
   async function load() {
     try {
-      await Promise.all([loadProducts(), loadDrops(), loadGuests(), loadReservations(), loadOrders()]);
+      await Promise.all([loadProducts(), loadDrops(), loadGuests(), loadReservations(), loadOrders(), loadRefunds()]);
     } catch (err) { showError(err); }
   }
 
