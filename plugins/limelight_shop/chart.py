@@ -16,16 +16,18 @@ WIDTH, HEIGHT = 640, 240
 
 
 def sales_chart(title: str, sales: list[tuple[datetime, int]], opened_at: datetime | None) -> Any:
-    """Cumulative units sold against minutes since the drop opened, as steps (a sale is
-    a jump, not a slope)."""
+    """Cumulative units sold against the time since the drop opened, as steps (a sale is
+    a jump, not a slope): in minutes, or in seconds when the whole rush took under two
+    minutes (a drop that sells out at once reads 0 s, 12 s, ... not 0.0, 0.0, ...)."""
     start = opened_at or (sales[0][0] if sales else None)
+    seconds = [max(0.0, (when - start).total_seconds()) if start else 0.0 for when, _ in sales]
+    unit, scale = ("seconds", 1.0) if max(seconds, default=0.0) < 120 else ("minutes", 60.0)
     points: list[tuple[float, int]] = [(0.0, 0)]
     total = 0
-    for when, count in sales:
-        minutes = max(0.0, (when - start).total_seconds() / 60) if start else 0.0
-        points.append((minutes, total))
+    for at, (_, count) in zip(seconds, sales, strict=True):
+        points.append((at / scale, total))
         total += count
-        points.append((minutes, total))
+        points.append((at / scale, total))
     drawn = chart(
         "xy",
         width=WIDTH,
@@ -33,11 +35,11 @@ def sales_chart(title: str, sales: list[tuple[datetime, int]], opened_at: dateti
         title=f"{title}: {total} sold",
         show_legend=False,
         show_dots=False,
-        x_title="minutes since the drop opened",
+        x_title=f"{unit} since the drop opened",
         empty="No sales yet",
     )
     drawn.value_formatter = lambda count: f"{count:,.0f}"
-    digits = 0 if points[-1][0] >= 5 else 1  # a rush of a minute reads 0.2, 0.5, ...
-    drawn.x_value_formatter = lambda minutes: f"{minutes:,.{digits}f}"
+    digits = 0 if points[-1][0] >= 5 else 1
+    drawn.x_value_formatter = lambda at: f"{at:,.{digits}f}"
     drawn.add("Units sold", points if total else [], stroke_style={"width": 3})
     return drawn

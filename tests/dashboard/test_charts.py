@@ -70,7 +70,9 @@ def test_drop_sales_are_cumulative_steps() -> None:
         opened,
     )
     values = drawn.raw_series[0][0]
-    assert values[-1] == (3.0, 3) and (1.0, 0) in values and (1.0, 2) in values
+    assert values[-1] == (3.0, 3) and (1.0, 0) in values and (1.0, 2) in values  # minutes
+    fast = sales_chart("Tee", [(opened + timedelta(seconds=12), 1)], opened)
+    assert fast.raw_series[0][0][-1] == (12.0, 1) and fast.config.x_title.startswith("seconds")
     assert "<b>Tee</b>: 3 sold" in texts(to_svg(drawn))
     assert "No sales yet" in texts(to_svg(sales_chart("Tee", [], opened)))
 
