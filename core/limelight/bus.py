@@ -58,6 +58,7 @@ from . import quarantine
 from .commit import GroupCommit, Transaction, in_writer
 from .events import ChatMessage, Event, event_type_name
 from .failures import NotRecorded, Unrecordable, describe, is_transient
+from .gating import Verdict
 from .logs import Throttled
 from .models import EventRecord
 from .owed import OwedRows
@@ -234,7 +235,8 @@ class EventBus:
         #: Test events seen lately: ``key -> (monotonic time, event-log id)``.
         self._recent_tests: OrderedDict[tuple[str, str], tuple[float, int | None]] = OrderedDict()
         self.owed = OwedRows(host)
-        self._chat_batch: list[tuple[Any, ...]] = []
+        #: Chat lines waiting for the log; their rows are built at the flush (off the line's path).
+        self._chat_batch: list[Event] = []
         self._chat_flush_wakeup = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
         self._flush_lock = asyncio.Lock()
@@ -334,6 +336,8 @@ class EventBus:
             self.duplicates += 1
             self._recent.move_to_end(key)
             return Accepted(self._recent[key], True, event)
+        elif isinstance(event, ChatMessage) and not (immediate and self.persist):
+            return await self._publish_chat(event, key)
         try:
             accepted = await self._accept(event, immediate, retryable, raw)
         except BaseException:
@@ -351,12 +355,31 @@ class EventBus:
         await self._dispatch(event)
         return accepted
 
+    async def _publish_chat(self, event: ChatMessage, key: tuple[str, str]) -> Accepted:
+        """:meth:`publish` for a real chat line, the hot path: the same steps (log, gate,
+        remember, dispatch) with nothing awaited unless a gating check waits or a lane is
+        full. The line goes to the log's next batch; gating fails closed (see
+        :meth:`PluginHost.gate`)."""
+        accepted = self._log_chat(event)
+        verdict = self.host.gate(event)
+        if not isinstance(verdict, Verdict):
+            verdict = await verdict
+        event.verdict = verdict
+        if not event.unrecorded:
+            self._remember(key, None)
+        self.published += 1
+        for lane in self.lanes.values():  # no money here: nothing to count per lane
+            if not lane.offer(event):
+                await lane.put(event)
+        return accepted
+
     async def _accept(
         self, event: Event, immediate: bool, retryable: bool, raw: quarantine.Raw | None
     ) -> Accepted:
         """Store ``event`` and settle what plugins still owe for it (:mod:`.owed`). Not a
         duplicate when it is the retry that recorded an event held back earlier."""
         if isinstance(event, ChatMessage) and not (immediate and self.persist):
+            # A test chat line (real ones take _publish_chat): logged with the batch.
             accepted = self._log_chat(event)
             if self._gates():
                 event.verdict = await self.host.check_chat_message(event)
@@ -504,9 +527,12 @@ class EventBus:
         return results
 
     def _log_chat(self, event: Event) -> Accepted:
+        # The event itself waits for the flush, which builds the rows of a whole batch in
+        # one loop: per line this is one append.
         if self.persist:
-            self._chat_batch.append(_log_row(event, True))
-            if len(self._chat_batch) >= self.chat_batch_max:
+            batch = self._chat_batch
+            batch.append(event)
+            if len(batch) >= self.chat_batch_max:
                 self._chat_flush_wakeup.set()
         return Accepted(None, False, event)
 
@@ -553,7 +579,7 @@ class EventBus:
                 self._handled[:0] = ids
                 raise
 
-    async def _write_chat_one_by_one(self, batch: list[tuple[Any, ...]], exc: Exception) -> None:
+    async def _write_chat_one_by_one(self, batch: list[Event], exc: Exception) -> None:
         """A batch of chat lines the database refused (not a hiccup: one line holds a
         value it cannot store): write the lines one by one and drop, with a log line, only
         those that fail, so one line never holds back the whole chat log."""
@@ -562,14 +588,19 @@ class EventBus:
             len(batch),
             describe(exc),
         )
-        for i, row in enumerate(batch):
+        for i, event in enumerate(batch):
             try:
-                await _write_chat_rows([row])
+                await _write_chat_rows([event])
             except Exception as one:
                 if is_transient(one):
                     self._chat_batch[:0] = batch[i:]
                     raise
-                log.error("chat line %s:%s dropped from the log: %s", row[1], row[2], describe(one))
+                log.error(
+                    "chat line %s:%s dropped from the log: %s",
+                    event.source,
+                    event.source_id,
+                    describe(one),
+                )
 
     async def replay_unhandled(self) -> None:
         """Dispatch committed money events that no plugin saw before the last stop (the app
@@ -700,39 +731,51 @@ _LOG_COLUMNS = (
 )
 
 
-def _log_row(event: Event, handled: bool) -> tuple[Any, ...]:
-    """One event-log row in ``_LOG_COLUMNS`` order (``received_at`` left for the writer)."""
-    viewer = event.viewer
-    return (
-        event_type_name(event),
-        event.source,
-        event.source_id,
-        None if event.test else event.source_id,
-        event.test,
-        event.occurred_at,
-        None,
-        viewer.platform if viewer else None,
-        viewer.id if viewer else None,
-        viewer.name if viewer else None,
-        event.data(),
-        handled,
-    )
-
-
 #: One encoder for every log row: ``json.dumps`` with options builds a new one per call.
 _json = json.JSONEncoder(separators=(",", ":")).encode
 
 
-def _sql_values(rows: list[tuple[Any, ...]], dialect: str) -> list[list[Any]]:
-    """``_log_row`` tuples as the driver takes them, stamped ``received_at`` now."""
-    received = datetime.now(UTC)
-    if dialect == "sqlite":
+def _row_values(event: Event, handled: bool, sqlite: bool, received: Any) -> list[Any]:
+    """One event-log row in ``_LOG_COLUMNS`` order, as the driver takes it (``received``
+    is the stamp of the batch, already in the dialect's form)."""
+    viewer = event.viewer
+    source_id, test = event.source_id, event.test
+    if sqlite:
         # The same text form tortoise's SQLite backend stores for datetimes and booleans.
-        stamp = str(received)
         return [
-            [*r[:4], int(r[4]), str(r[5]), stamp, *r[7:10], _json(r[10]), int(r[11])] for r in rows
+            event_type_name(event),
+            event.source,
+            source_id,
+            None if test else source_id,
+            int(test),
+            str(event.occurred_at),
+            received,
+            viewer.platform if viewer else None,
+            viewer.id if viewer else None,
+            viewer.name if viewer else None,
+            _json(event.data()),
+            int(handled),
         ]
-    return [[*r[:6], received, *r[7:10], _json(r[10]), r[11]] for r in rows]
+    return [
+        event_type_name(event),
+        event.source,
+        source_id,
+        None if test else source_id,
+        test,
+        event.occurred_at,
+        received,
+        viewer.platform if viewer else None,
+        viewer.id if viewer else None,
+        viewer.name if viewer else None,
+        _json(event.data()),
+        handled,
+    ]
+
+
+def _stamp(sqlite: bool) -> Any:
+    """``received_at`` now, in the form ``_row_values`` takes for the dialect."""
+    received = datetime.now(UTC)
+    return str(received) if sqlite else received
 
 
 def _insert_sql(dialect: str, *, returning: bool) -> str:
@@ -750,12 +793,11 @@ async def _insert_event(conn: Any, dialect: str, event: Event) -> tuple[int, boo
     """Insert one event-log row: ``(id, True)``, or ``(existing id, False)`` when the
     dedupe key is already stored. No exception on a replay, so a transaction holding
     other events' rows stays usable on PostgreSQL too."""
-    row = _log_row(event, not event.money or event.test)
+    sqlite = dialect == "sqlite"
+    row = _row_values(event, not event.money or event.test, sqlite, _stamp(sqlite))
     # execute_query_dict: tortoise's execute_query drops an INSERT's RETURNING rows on
     # PostgreSQL
-    found = await conn.execute_query_dict(
-        _insert_sql(dialect, returning=True), _sql_values([row], dialect)[0]
-    )
+    found = await conn.execute_query_dict(_insert_sql(dialect, returning=True), row)
     if found:
         return int(found[0]["id"]), True
     existing = (
@@ -782,8 +824,11 @@ async def _mark_unrecorded(tx: Transaction, events: list[Event], failed: Collect
     tx.on_commit(remember)
 
 
-async def _write_chat_rows(rows: list[tuple[Any, ...]]) -> None:
+async def _write_chat_rows(events: list[Event]) -> None:
+    """Insert the log rows of a batch of chat lines (``handled``: nothing is owed for them)."""
     conn = EventRecord._meta.db
     dialect = conn.capabilities.dialect
-    # one stamp per batch: lines wait at most one flush
-    await conn.execute_many(_insert_sql(dialect, returning=False), _sql_values(rows, dialect))
+    sqlite = dialect == "sqlite"
+    stamp = _stamp(sqlite)  # one stamp per batch: lines wait at most one flush
+    rows = [_row_values(event, True, sqlite, stamp) for event in events]
+    await conn.execute_many(_insert_sql(dialect, returning=False), rows)

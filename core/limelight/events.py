@@ -125,8 +125,13 @@ class Event:
         # Read every field at once (in C); most are plain and go on the wire as they are.
         values = _WIRE_READERS[names](self) if len(names) > 1 else (getattr(self, names[0]),)
         for name, value in zip(names, values, strict=True):
-            if value.__class__ in _PLAIN:  # a class lookup, not isinstance
+            kind = value.__class__  # class lookups, not isinstance: chat is a hot path
+            if kind in _PLAIN:
                 out[name] = value
+            elif kind is tuple:  # badges, emotes: the common non-plain fields of chat
+                out[name] = list(value)
+            elif kind is frozenset:  # roles
+                out[name] = sorted(value)
             else:
                 out.update(_to_wire(name, value))
         return out
