@@ -731,6 +731,9 @@ _LOG_COLUMNS = (
 )
 
 
+#: Chat log rows built between two turns of the event loop at a flush.
+ROWS_PER_SLICE = 50
+
 #: One encoder for every log row: ``json.dumps`` with options builds a new one per call.
 _json = json.JSONEncoder(separators=(",", ":")).encode
 
@@ -830,5 +833,14 @@ async def _write_chat_rows(events: list[Event]) -> None:
     dialect = conn.capabilities.dialect
     sqlite = dialect == "sqlite"
     stamp = _stamp(sqlite)  # one stamp per batch: lines wait at most one flush
-    rows = [_row_values(event, True, sqlite, stamp) for event in events]
+    rows: list[list[Any]] = []
+    for start in range(0, len(events), ROWS_PER_SLICE):
+        if start:
+            # A full batch takes milliseconds to build: a command line arriving meanwhile
+            # waits at most one slice, so replies stay quick while chat is logged.
+            await asyncio.sleep(0)
+        rows += [
+            _row_values(event, True, sqlite, stamp)
+            for event in events[start : start + ROWS_PER_SLICE]
+        ]
     await conn.execute_many(_insert_sql(dialect, returning=False), rows)
