@@ -337,7 +337,21 @@ class EventBus:
             self._recent.move_to_end(key)
             return Accepted(self._recent[key], True, event)
         elif isinstance(event, ChatMessage) and not (immediate and self.persist):
-            return await self._publish_chat(event, key)
+            # A real chat line, the hot path: the same steps as below (log, gate, remember,
+            # dispatch) with nothing awaited unless a gating check waits or a lane is full.
+            # The line goes to the log's next batch; gating fails closed (PluginHost.gate).
+            accepted = self._log_chat(event)
+            verdict = self.host.gate(event)
+            if not isinstance(verdict, Verdict):
+                verdict = await verdict
+            event.verdict = verdict
+            if not event.unrecorded:
+                self._remember(key, None)
+            self.published += 1
+            for lane in self.lanes.values():  # no money here: nothing to count per lane
+                if not lane.offer(event):
+                    await lane.put(event)
+            return accepted
         try:
             accepted = await self._accept(event, immediate, retryable, raw)
         except BaseException:
@@ -355,31 +369,13 @@ class EventBus:
         await self._dispatch(event)
         return accepted
 
-    async def _publish_chat(self, event: ChatMessage, key: tuple[str, str]) -> Accepted:
-        """:meth:`publish` for a real chat line, the hot path: the same steps (log, gate,
-        remember, dispatch) with nothing awaited unless a gating check waits or a lane is
-        full. The line goes to the log's next batch; gating fails closed (see
-        :meth:`PluginHost.gate`)."""
-        accepted = self._log_chat(event)
-        verdict = self.host.gate(event)
-        if not isinstance(verdict, Verdict):
-            verdict = await verdict
-        event.verdict = verdict
-        if not event.unrecorded:
-            self._remember(key, None)
-        self.published += 1
-        for lane in self.lanes.values():  # no money here: nothing to count per lane
-            if not lane.offer(event):
-                await lane.put(event)
-        return accepted
-
     async def _accept(
         self, event: Event, immediate: bool, retryable: bool, raw: quarantine.Raw | None
     ) -> Accepted:
         """Store ``event`` and settle what plugins still owe for it (:mod:`.owed`). Not a
         duplicate when it is the retry that recorded an event held back earlier."""
         if isinstance(event, ChatMessage) and not (immediate and self.persist):
-            # A test chat line (real ones take _publish_chat): logged with the batch.
+            # A test chat line (real ones take publish's hot path): logged with the batch.
             accepted = self._log_chat(event)
             if self._gates():
                 event.verdict = await self.host.check_chat_message(event)
