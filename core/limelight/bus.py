@@ -45,7 +45,6 @@ dedupe state, so a test event never blocks a real one.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import OrderedDict, deque
@@ -56,7 +55,7 @@ from typing import Any
 
 from . import quarantine
 from .commit import GroupCommit, Transaction, in_writer
-from .events import ChatMessage, Event, event_type_name
+from .events import ChatMessage, Event, data_json, event_type_name
 from .failures import NotRecorded, Unrecordable, describe, is_transient
 from .gating import Verdict
 from .logs import Throttled
@@ -730,10 +729,6 @@ _LOG_COLUMNS = (
 #: Chat log rows built between two turns of the event loop at a flush.
 ROWS_PER_SLICE = 50
 
-#: One encoder for every log row: ``json.dumps`` with options builds a new one per call.
-_json = json.JSONEncoder(separators=(",", ":")).encode
-
-
 def _row_values(event: Event, handled: bool, sqlite: bool, received: Any) -> list[Any]:
     """One event-log row in ``_LOG_COLUMNS`` order, as the driver takes it (``received``
     is the stamp of the batch, already in the dialect's form)."""
@@ -752,7 +747,7 @@ def _row_values(event: Event, handled: bool, sqlite: bool, received: Any) -> lis
             viewer.platform if viewer else None,
             viewer.id if viewer else None,
             viewer.name if viewer else None,
-            _json(event.data()),
+            data_json(event),
             int(handled),
         ]
     return [
@@ -766,7 +761,7 @@ def _row_values(event: Event, handled: bool, sqlite: bool, received: Any) -> lis
         viewer.platform if viewer else None,
         viewer.id if viewer else None,
         viewer.name if viewer else None,
-        _json(event.data()),
+        data_json(event),
         handled,
     ]
 
