@@ -729,6 +729,7 @@ _LOG_COLUMNS = (
 #: Chat log rows built between two turns of the event loop at a flush.
 ROWS_PER_SLICE = 50
 
+
 def _row_values(event: Event, handled: bool, sqlite: bool, received: Any) -> list[Any]:
     """One event-log row in ``_LOG_COLUMNS`` order, as the driver takes it (``received``
     is the stamp of the batch, already in the dialect's form)."""
