@@ -422,10 +422,10 @@ async def test_money_a_plugin_failed_on_is_dispatched_again_at_next_start(databa
     assert (await _handled(database_url, "fail-1")) is True
 
 
-async def test_the_chat_log_stores_each_lines_wire_data(limelight):
+async def test_the_chat_log_stores_each_lines_wire_data(database_url, limelight):
     """The log row of a chat line is built at the flush, from the event's fields: it holds
     the same ``data`` as the event's wire form (roles sorted, tuples as lists)."""
-    h = await limelight()
+    h = await limelight(database_url=database_url)
     message = make_chat(
         "hi @bob",
         roles={"vip", "subscriber", "viewer"},
