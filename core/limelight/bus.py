@@ -70,8 +70,10 @@ log = logging.getLogger("limelight.bus")
 TEST_KEY_TTL = 3 * 24 * 3600.0
 TEST_KEYS_MAX = 10_000
 
-#: A lane's handler; returning ``False`` (or raising) means it failed on the event.
-Handler = Callable[[Event], Awaitable[bool | None]]
+#: A lane's handler; returning ``False`` (or raising) means it failed on the event. A core
+#: subscriber that never waits (the chat service, the overlays) is a plain ``def``: no
+#: coroutine per event and lane.
+Handler = Callable[[Event], Awaitable[bool | None] | bool | None]
 #: A handler that takes what is queued at once: a plugin's plain ``def`` hook runs on its
 #: worker thread, and one thread hop per batch instead of per event keeps such a plugin
 #: as fast as an ``async def`` one under load. It answers one ok flag per event it got
@@ -162,7 +164,11 @@ class Lane:
                 if not space.is_set():
                     space.set()
                 try:
-                    ok = await self.handler(event) is not False
+                    result = self.handler(event)
+                    if result is None or isinstance(result, bool):
+                        ok = result is not False
+                    else:
+                        ok = await result is not False
                 except Exception:  # handlers isolate plugins; this guards core subscribers
                     log.exception(
                         "lane %s: handler failed on %s", self.name, event_type_name(event)

@@ -142,8 +142,9 @@ class ChatService:
         the platform let through."""
         return await self.services.bus.publish(edge.clean_event(event))
 
-    async def on_event(self, event: Event) -> None:
-        """The chat service's bus lane: gating actions, commands, console feed, counters."""
+    def on_event(self, event: Event) -> None:
+        """The chat service's bus lane: gating actions, commands, console feed, counters.
+        A plain ``def``: it never waits (deletions and commands run in tasks of their own)."""
         if isinstance(event, ChatMessage):
             verdict = event.verdict
             shown = verdict is None or verdict.action is Action.ALLOW
