@@ -45,7 +45,6 @@ dedupe state, so a test event never blocks a real one.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import OrderedDict, deque
@@ -57,8 +56,9 @@ from typing import Any
 from . import quarantine
 from .commit import GroupCommit, Transaction, in_writer
 from .db import MAX_BOUND_VALUES, placeholders
-from .events import ChatMessage, Event, event_type_name
+from .events import ChatMessage, Event, data_json, event_type_name
 from .failures import NotRecorded, Unrecordable, describe, is_transient
+from .gating import Verdict
 from .logs import Throttled
 from .models import EventRecord
 from .owed import OwedRows
@@ -71,8 +71,10 @@ log = logging.getLogger("limelight.bus")
 TEST_KEY_TTL = 3 * 24 * 3600.0
 TEST_KEYS_MAX = 10_000
 
-#: A lane's handler; returning ``False`` (or raising) means it failed on the event.
-Handler = Callable[[Event], Awaitable[bool | None]]
+#: A lane's handler; returning ``False`` (or raising) means it failed on the event. A core
+#: subscriber that never waits (the chat service, the overlays) is a plain ``def``: no
+#: coroutine per event and lane.
+Handler = Callable[[Event], Awaitable[bool | None] | bool | None]
 #: A handler that takes what is queued at once: a plugin's plain ``def`` hook runs on its
 #: worker thread, and one thread hop per batch instead of per event keeps such a plugin
 #: as fast as an ``async def`` one under load. It answers one ok flag per event it got
@@ -163,7 +165,11 @@ class Lane:
                 if not space.is_set():
                     space.set()
                 try:
-                    ok = await self.handler(event) is not False
+                    result = self.handler(event)
+                    if result is None or isinstance(result, bool):
+                        ok = result is not False
+                    else:
+                        ok = await result is not False
                 except Exception:  # handlers isolate plugins; this guards core subscribers
                     log.exception(
                         "lane %s: handler failed on %s", self.name, event_type_name(event)
@@ -235,7 +241,8 @@ class EventBus:
         #: Test events seen lately: ``key -> (monotonic time, event-log id)``.
         self._recent_tests: OrderedDict[tuple[str, str], tuple[float, int | None]] = OrderedDict()
         self.owed = OwedRows(host)
-        self._chat_batch: list[tuple[Any, ...]] = []
+        #: Chat lines waiting for the log; their rows are built at the flush (off the line's path).
+        self._chat_batch: list[Event] = []
         self._chat_flush_wakeup = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
         self._flush_lock = asyncio.Lock()
@@ -335,6 +342,22 @@ class EventBus:
             self.duplicates += 1
             self._recent.move_to_end(key)
             return Accepted(self._recent[key], True, event)
+        elif isinstance(event, ChatMessage) and not (immediate and self.persist):
+            # A real chat line, the hot path: the same steps as below (log, gate, remember,
+            # dispatch) with nothing awaited unless a gating check waits or a lane is full.
+            # The line goes to the log's next batch; gating fails closed (PluginHost.gate).
+            accepted = self._log_chat(event)
+            verdict = self.host.gate(event)
+            if not isinstance(verdict, Verdict):
+                verdict = await verdict
+            event.verdict = verdict
+            if not event.unrecorded:
+                self._remember(key, None)
+            self.published += 1
+            for lane in self.lanes.values():  # no money here: nothing to count per lane
+                if not lane.offer(event):
+                    await lane.put(event)
+            return accepted
         try:
             accepted = await self._accept(event, immediate, retryable, raw)
         except BaseException:
@@ -358,6 +381,7 @@ class EventBus:
         """Store ``event`` and settle what plugins still owe for it (:mod:`.owed`). Not a
         duplicate when it is the retry that recorded an event held back earlier."""
         if isinstance(event, ChatMessage) and not (immediate and self.persist):
+            # A test chat line (real ones take publish's hot path): logged with the batch.
             accepted = self._log_chat(event)
             if self._gates():
                 event.verdict = await self.host.check_chat_message(event)
@@ -508,9 +532,12 @@ class EventBus:
         return results
 
     def _log_chat(self, event: Event) -> Accepted:
+        # The event itself waits for the flush, which builds the rows of a whole batch in
+        # one loop: per line this is one append.
         if self.persist:
-            self._chat_batch.append(_log_row(event, True))
-            if len(self._chat_batch) >= self.chat_batch_max:
+            batch = self._chat_batch
+            batch.append(event)
+            if len(batch) >= self.chat_batch_max:
                 self._chat_flush_wakeup.set()
         return Accepted(None, False, event)
 
@@ -557,7 +584,7 @@ class EventBus:
                 self._handled[:0] = ids
                 raise
 
-    async def _write_chat_one_by_one(self, batch: list[tuple[Any, ...]], exc: Exception) -> None:
+    async def _write_chat_one_by_one(self, batch: list[Event], exc: Exception) -> None:
         """A batch of chat lines the database refused (not a hiccup: one line holds a
         value it cannot store): write the lines one by one and drop, with a log line, only
         those that fail, so one line never holds back the whole chat log."""
@@ -566,14 +593,19 @@ class EventBus:
             len(batch),
             describe(exc),
         )
-        for i, row in enumerate(batch):
+        for i, event in enumerate(batch):
             try:
-                await _write_chat_rows([row])
+                await _write_chat_rows([event])
             except Exception as one:
                 if is_transient(one):
                     self._chat_batch[:0] = batch[i:]
                     raise
-                log.error("chat line %s:%s dropped from the log: %s", row[1], row[2], describe(one))
+                log.error(
+                    "chat line %s:%s dropped from the log: %s",
+                    event.source,
+                    event.source_id,
+                    describe(one),
+                )
 
     async def replay_unhandled(self) -> None:
         """Dispatch committed money events that no plugin saw before the last stop (the app
@@ -704,39 +736,51 @@ _LOG_COLUMNS = (
 )
 
 
-def _log_row(event: Event, handled: bool) -> tuple[Any, ...]:
-    """One event-log row in ``_LOG_COLUMNS`` order (``received_at`` left for the writer)."""
+#: Chat log rows built between two turns of the event loop at a flush.
+ROWS_PER_SLICE = 50
+
+
+def _row_values(event: Event, handled: bool, sqlite: bool, received: Any) -> list[Any]:
+    """One event-log row in ``_LOG_COLUMNS`` order, as the driver takes it (``received``
+    is the stamp of the batch, already in the dialect's form)."""
     viewer = event.viewer
-    return (
+    source_id, test = event.source_id, event.test
+    if sqlite:
+        # The same text form tortoise's SQLite backend stores for datetimes and booleans.
+        return [
+            event_type_name(event),
+            event.source,
+            source_id,
+            None if test else source_id,
+            int(test),
+            str(event.occurred_at),
+            received,
+            viewer.platform if viewer else None,
+            viewer.id if viewer else None,
+            viewer.name if viewer else None,
+            data_json(event),
+            int(handled),
+        ]
+    return [
         event_type_name(event),
         event.source,
-        event.source_id,
-        None if event.test else event.source_id,
-        event.test,
+        source_id,
+        None if test else source_id,
+        test,
         event.occurred_at,
-        None,
+        received,
         viewer.platform if viewer else None,
         viewer.id if viewer else None,
         viewer.name if viewer else None,
-        event.data(),
+        data_json(event),
         handled,
-    )
+    ]
 
 
-#: One encoder for every log row: ``json.dumps`` with options builds a new one per call.
-_json = json.JSONEncoder(separators=(",", ":")).encode
-
-
-def _sql_values(rows: list[tuple[Any, ...]], dialect: str) -> list[list[Any]]:
-    """``_log_row`` tuples as the driver takes them, stamped ``received_at`` now."""
+def _stamp(sqlite: bool) -> Any:
+    """``received_at`` now, in the form ``_row_values`` takes for the dialect."""
     received = datetime.now(UTC)
-    if dialect == "sqlite":
-        # The same text form tortoise's SQLite backend stores for datetimes and booleans.
-        stamp = str(received)
-        return [
-            [*r[:4], int(r[4]), str(r[5]), stamp, *r[7:10], _json(r[10]), int(r[11])] for r in rows
-        ]
-    return [[*r[:6], received, *r[7:10], _json(r[10]), r[11]] for r in rows]
+    return str(received) if sqlite else received
 
 
 _INSERT_HEAD = f"INSERT INTO {EventRecord._meta.db_table} ({', '.join(_LOG_COLUMNS)})"
@@ -758,7 +802,9 @@ async def _insert_events(conn: Any, dialect: str, events: list[Event]) -> list[t
 
     One statement a batch, not one per event: each statement is a round trip to SQLite's
     thread (or PostgreSQL's socket) that the event loop has to come back for."""
-    rows = _sql_values([_log_row(e, not e.money or e.test) for e in events], dialect)
+    sqlite = dialect == "sqlite"
+    stamp = _stamp(sqlite)
+    rows = [_row_values(e, not e.money or e.test, sqlite, stamp) for e in events]
     width = len(_LOG_COLUMNS)
     step = max(1, MAX_BOUND_VALUES // width)
     returned: list[dict[str, Any]] = []
@@ -823,8 +869,20 @@ async def _mark_unrecorded(tx: Transaction, events: list[Event], failed: Collect
     tx.on_commit(remember)
 
 
-async def _write_chat_rows(rows: list[tuple[Any, ...]]) -> None:
+async def _write_chat_rows(events: list[Event]) -> None:
+    """Insert the log rows of a batch of chat lines (``handled``: nothing is owed for them)."""
     conn = EventRecord._meta.db
     dialect = conn.capabilities.dialect
-    # one stamp per batch: lines wait at most one flush
-    await conn.execute_many(_insert_sql(dialect), _sql_values(rows, dialect))
+    sqlite = dialect == "sqlite"
+    stamp = _stamp(sqlite)  # one stamp per batch: lines wait at most one flush
+    rows: list[list[Any]] = []
+    for start in range(0, len(events), ROWS_PER_SLICE):
+        if start:
+            # A full batch takes milliseconds to build: a command line arriving meanwhile
+            # waits at most one slice, so replies stay quick while chat is logged.
+            await asyncio.sleep(0)
+        rows += [
+            _row_values(event, True, sqlite, stamp)
+            for event in events[start : start + ROWS_PER_SLICE]
+        ]
+    await conn.execute_many(_insert_sql(dialect), rows)

@@ -13,6 +13,7 @@ shed under load.
 from __future__ import annotations
 
 import dataclasses
+import json
 import operator
 import types
 import typing
@@ -125,8 +126,13 @@ class Event:
         # Read every field at once (in C); most are plain and go on the wire as they are.
         values = _WIRE_READERS[names](self) if len(names) > 1 else (getattr(self, names[0]),)
         for name, value in zip(names, values, strict=True):
-            if value.__class__ in _PLAIN:  # a class lookup, not isinstance
+            kind = value.__class__  # class lookups, not isinstance: chat is a hot path
+            if kind in _PLAIN:
                 out[name] = value
+            elif kind is tuple:  # badges, emotes: the common non-plain fields of chat
+                out[name] = list(value)
+            elif kind is frozenset:  # roles
+                out[name] = sorted(value)
             else:
                 out.update(_to_wire(name, value))
         return out
@@ -204,6 +210,35 @@ def _wire_fields(cls: type) -> tuple[str, ...]:
         if len(names) > 1:
             _WIRE_READERS[names] = operator.attrgetter(*names)
     return names
+
+
+#: Classes whose values a JSON encoder takes as :meth:`Event.data` would give them (a
+#: tuple as a list, a frozenset sorted by ``_sorted_set``).
+_JSON_AS_IS = frozenset({str, int, bool, type(None), tuple, frozenset})
+
+
+def _sorted_set(value: Any) -> Any:
+    if value.__class__ is frozenset:
+        return sorted(value)
+    raise TypeError(f"{value.__class__.__name__} is not JSON serializable")
+
+
+_data_json = json.JSONEncoder(separators=(",", ":"), default=_sorted_set).encode
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def data_json(event: Event) -> str:
+    """``event.data()`` as compact JSON (the event log's ``data`` column), the same text.
+
+    Once per chat line at the log's flush: when every field holds a plain value, a tuple
+    or a frozenset (all of a chat line's), the fields go to the encoder as they are, with
+    no ``data()`` dict built and converted first."""
+    names = _wire_fields(type(event))
+    if len(names) > 1:
+        values = _WIRE_READERS[names](event)
+        if _JSON_AS_IS.issuperset(map(type, values)):
+            return _data_json(dict(zip(names, values, strict=True)))
+    return _compact_json(event.data())
 
 
 def _hints(cls: type) -> dict[str, Any]:

@@ -31,6 +31,7 @@ import logging
 import queue
 import threading
 import time
+import types
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -38,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 from pydantic import BaseModel, ValidationError
 
-from . import hookspecs
+from . import eager, hookspecs
 from .cli_ext import CliCommand, reserve_core_names
 from .commands import CORE_COMMANDS, Command
 from .config import NoConfig, PluginConfig, Settings, format_validation_error
@@ -622,6 +623,16 @@ class PluginHost:
     async def call_one(self, caller: Caller, **kwargs: Any) -> tuple[bool, Any]:
         """Call one implementation, isolated: ``(True, result)``, or ``(False, the
         exception)`` (a ``TimeoutError`` for a timeout); never raises."""
+        ok, result = self._call_now(caller, kwargs)
+        if ok is None:
+            return await self._call_rest(caller, *result)
+        return ok, result
+
+    def _call_now(self, caller: Caller, kwargs: dict[str, Any]) -> tuple[bool | None, Any]:
+        """Start one isolated call and run it as far as it goes without waiting:
+        ``(True, result)`` or ``(False, the exception)`` when it finished (an ``async def``
+        that never waits does, see :mod:`.eager`), else ``(None, (what to await, start
+        time))`` for :meth:`_call_rest`, which awaits it under the timeout."""
         args = {n: kwargs[n] for n in caller.argnames}
         if "ctx" in args:
             args["ctx"] = self.contexts.get(caller.plugin, args["ctx"])
@@ -630,9 +641,29 @@ class PluginHost:
         started = time.perf_counter()
         try:
             result = self._invoke(caller, args)
-            if inspect.isawaitable(result):
-                async with asyncio.timeout(self.timeout):
-                    result = await result
+            if result.__class__ is types.CoroutineType:
+                done, result = eager.step(result)
+                if not done:
+                    return None, (result, started)
+            elif inspect.isawaitable(result):  # a plain def's worker-thread future
+                return None, (result, started)
+            stats.timeouts_in_a_row = 0
+            ok = True
+        except Exception as exc:
+            stats.timeouts_in_a_row = 0
+            self._raised(caller, exc)
+            ok, result = False, exc
+        stats.seconds += time.perf_counter() - started
+        return ok, result
+
+    async def _call_rest(
+        self, caller: Caller, pending: Awaitable[Any], started: float
+    ) -> tuple[bool, Any]:
+        """Await a call :meth:`_call_now` started, within the hook timeout."""
+        stats = caller.stats
+        try:
+            async with asyncio.timeout(self.timeout):
+                result = await pending
             stats.timeouts_in_a_row = 0
             return True, result
         except TimeoutError as exc:
@@ -850,20 +881,45 @@ class PluginHost:
 
     async def check_chat_message(self, message: ChatMessage) -> Verdict:
         """The strictest verdict of all gating plugins; a failing plugin counts as hide."""
+        verdict = self.gate(message)
+        if not isinstance(verdict, Verdict):
+            verdict = await verdict
+        return verdict
+
+    def gate(self, message: ChatMessage) -> Verdict | Coroutine[Any, Any, Verdict]:
+        """:meth:`check_chat_message` for the bus, once per chat line: the verdict at once
+        when every gating check answered without waiting (the usual kind: no coroutine
+        of ours, no timer), else a coroutine to await for it, which awaits the checks
+        that wait under the hook timeout. Either way it fails closed: a check that
+        raises, times out or answers nonsense hides the line."""
         callers = self.callers("check_chat_message")
         if not callers:
             return ALLOW
         verdicts: list[Verdict] = []
-        for caller in callers:
-            ok, result = await self.call_one(caller, message=message, ctx=None)
-            if ok and result is None:  # the common answer: nothing to say
-                continue
-            if not ok:
-                verdicts.append(Verdict(Action.HIDE, "gating check failed", caller.plugin))
-            elif isinstance(result, Verdict):
-                verdicts.append(Verdict(result.action, result.reason, caller.plugin))
-            elif result is not None:
-                verdicts.append(Verdict(Action.HIDE, f"invalid verdict {result!r}", caller.plugin))
+        for i, caller in enumerate(callers):
+            ok, result = self._call_now(caller, {"message": message, "ctx": None})
+            if ok is None:
+                return self._gate_rest(message, callers[i:], result, verdicts)
+            if not ok or result is not None:  # None, the common answer: nothing to say
+                verdicts.append(_verdict(caller, ok, result))
+        return strictest(verdicts)
+
+    async def _gate_rest(
+        self,
+        message: ChatMessage,
+        callers: list[Caller],
+        pending: tuple[Awaitable[Any], float],
+        verdicts: list[Verdict],
+    ) -> Verdict:
+        """The rest of :meth:`gate` from the first check that waits (``callers[0]``,
+        started: ``pending``)."""
+        for i, caller in enumerate(callers):
+            if i == 0:
+                ok, result = await self._call_rest(caller, *pending)
+            else:
+                ok, result = await self.call_one(caller, message=message, ctx=None)
+            if not ok or result is not None:
+                verdicts.append(_verdict(caller, ok, result))
         return strictest(verdicts)
 
     async def doctor(self) -> list[tuple[str, str, list[str]]]:
@@ -893,6 +949,16 @@ def _keeper(plugin: str, events: list[Event], result: Mapping[int, Any]) -> Call
                 event.note_recorded(plugin, result[event.id])
 
     return keep
+
+
+def _verdict(caller: Caller, ok: bool, result: Any) -> Verdict:
+    """One gating check's answer as a verdict naming its plugin; a failed check (an error,
+    a timeout) or an answer that is not a verdict hides the line: gating fails closed."""
+    if not ok:
+        return Verdict(Action.HIDE, "gating check failed", caller.plugin)
+    if isinstance(result, Verdict):
+        return Verdict(result.action, result.reason, caller.plugin)
+    return Verdict(Action.HIDE, f"invalid verdict {result!r}", caller.plugin)
 
 
 def _describe(exc: BaseException) -> str:

@@ -45,6 +45,9 @@ PLATFORM = "twitch"
 #: Logins Twitch uses for anonymous cheers and gifts.
 ANONYMOUS_LOGINS = frozenset({"ananonymouscheerer", "ananonymousgifter"})
 
+#: Entries each of IrcMapper's caches (badges, viewers) holds before it starts over.
+CACHED = 4096
+
 Key = tuple[Any, ...]
 Produced = list[tuple[Event, Key | None]]
 
@@ -104,6 +107,14 @@ class IrcMapper:
     bombs: dict[str, list[Any]] = field(default_factory=dict)
     #: Emote, badge and cheermote pictures for the lines it maps.
     images: TwitchImages = field(default_factory=lambda: TwitchImages(""))
+    #: Badges and roles per combination of the tags they come from, and viewers by their
+    #: tags: a busy chat repeats a few hundred of each, so most lines build neither.
+    _badges: dict[tuple[str, str, str, bool], tuple[tuple[str, ...], frozenset[str]]] = field(
+        default_factory=dict, repr=False
+    )
+    _viewers: dict[tuple[str, str, str, str], ViewerRef | None] = field(
+        default_factory=dict, repr=False
+    )
 
     def map(self, msg: IrcMessage) -> Produced:
         handler = getattr(self, "_on_" + msg.command.lower(), None)
@@ -115,13 +126,9 @@ class IrcMapper:
         if not mid:
             return []
         text, _action = strip_action(msg.trailing)
-        viewer = _viewer(tags, msg.nick)
-        if viewer is None and msg.nick:
-            viewer = ViewerRef(
-                PLATFORM, tags.get("user-id") or msg.nick, tags.get("display-name") or msg.nick
-            )
+        viewer = self._chatter(tags, msg.nick)
         bits = int(tags["bits"]) if tags.get("bits", "").isdigit() else 0
-        badges = badge_list(tags)
+        badges, roles = self._badges_and_roles(tags)
         chat = ChatMessage(
             source=SOURCE,
             source_id=mid,
@@ -129,7 +136,7 @@ class IrcMapper:
             occurred_at=sent_at(tags),
             text=text,
             channel=msg.channel,
-            roles=roles_from_tags(tags, badges),
+            roles=roles,
             badges=badges,
             first=tags.get("first-msg") == "1",
             reply_to=tags.get("reply-parent-msg-id") or None,
@@ -158,6 +165,34 @@ class IrcMapper:
                 )
             )
         return out
+
+    def _chatter(self, tags: dict[str, str], nick: str) -> ViewerRef | None:
+        """Who typed a chat line (its login when Twitch gives no user id)."""
+        key = (tags.get("user-id", ""), tags.get("login", ""), tags.get("display-name", ""), nick)
+        cache = self._viewers
+        if key in cache:
+            return cache[key]
+        viewer = _viewer(tags, nick)
+        if viewer is None and nick:
+            viewer = ViewerRef(PLATFORM, key[0] or nick, key[2] or nick)
+        if len(cache) >= CACHED:
+            cache.clear()
+        cache[key] = viewer
+        return viewer
+
+    def _badges_and_roles(self, tags: dict[str, str]) -> tuple[tuple[str, ...], frozenset[str]]:
+        """:func:`badge_list` and :func:`roles_from_tags` of a line."""
+        get = tags.get
+        key = (get("badges", ""), get("mod", ""), get("subscriber", ""), "vip" in tags)
+        cache = self._badges
+        found = cache.get(key)
+        if found is None:
+            badges = badge_list(tags)
+            found = (badges, roles_from_tags(tags, badges))
+            if len(cache) >= CACHED:
+                cache.clear()
+            cache[key] = found
+        return found
 
     def _on_usernotice(self, msg: IrcMessage) -> Produced:
         tags = msg.tags

@@ -3,9 +3,12 @@
 * Ingest: raw Twitch IRC lines (as WebSocket frames) through the connector's parsing, the
   bus (dedupe, batched log, the ``check_chat_message`` gating hook), command routing and
   every core subscriber (the chat overlay's included), against a bare parse loop over the
-  same lines in the same run. Goal: at least 20,000 messages/s on one core.
+  same lines in the same run, and against sopel 8's parser alone (issue 16's goals: at
+  least sopel's rate, and at least 25,000 messages per CPU second). Each rate is measured
+  by the wall clock and per CPU second: on a shared machine the wall clock also counts
+  the time other processes had the core, so the per-CPU ratio is the steadier one.
 * Reply latency: from a command line handed to the bus to its reply queued for sending,
-  p50/p99 while ordinary chat flows around it. Goal: p99 under 10 ms.
+  p50/p99 while ordinary chat flows around it. Goal: p99 under 2 ms.
 """
 
 from __future__ import annotations
@@ -33,24 +36,26 @@ N_COMMANDS = 2_000
 SOPEL_URL_SCHEMES = ("http", "https", "ftp")  # sopel's default core.auto_url_schemes
 
 
-def _sopel_parse_seconds(frames: list[str]) -> float | None:
-    """Seconds sopel 8 takes to parse the same frames the way its bot does for each raw
-    line (``AbstractBot.on_message`` builds a ``sopel.trigger.PreTrigger``: tags, hostmask,
-    command, arguments, URLs). Parsing alone: no dispatch, no plugins. ``None`` when sopel
-    is not installed (``make bench`` installs it through the ``bench`` extra)."""
+def _sopel_parse_seconds(frames: list[str]) -> tuple[float, float] | None:
+    """Seconds (wall clock, CPU) sopel 8 takes to parse the same frames the way its bot
+    does for each raw line (``AbstractBot.on_message`` builds a
+    ``sopel.trigger.PreTrigger``: tags, hostmask, command, arguments, URLs). Parsing
+    alone: no dispatch, no plugins. ``None`` when sopel is not installed (``make bench``
+    installs it through the ``bench`` extra)."""
     try:
         from sopel.tools.identifiers import Identifier
         from sopel.trigger import PreTrigger
     except ImportError:
         return None
     nick = Identifier("limelight")
+    cpu = time.process_time()
     started = time.perf_counter()
     for frame in frames:
         for raw in frame.split("\n"):
             line = raw.rstrip("\r")
             if line:
                 PreTrigger(nick, line, url_schemes=SOPEL_URL_SCHEMES)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 class Bot:
@@ -125,7 +130,8 @@ async def bench_chat_ingest(limelight, capsys) -> None:
     bare_cpu = time.process_time() - cpu
 
     # Peer: sopel 8's parser alone on the same lines, in the same run.
-    sopel = _sopel_parse_seconds(frames)
+    sopel_times = _sopel_parse_seconds(frames)
+    sopel, sopel_cpu = sopel_times if sopel_times is not None else (None, None)
 
     h = await limelight(plugins={"twitch": TwitchPlugin, "bot": Bot()})
     chat = h.services.chat
@@ -163,23 +169,30 @@ async def bench_chat_ingest(limelight, capsys) -> None:
         )
         print(
             f"  ratio           : {full / bare:12.1f}x the bare parse loop "
-            f"(goal: >= 20,000 msg/s through the pipeline)"
+            f"(goal: >= 25,000 msg/s per CPU second through the pipeline)"
         )
-        if sopel is None:
+        if sopel is None or sopel_cpu is None:
             print("  sopel 8 parse   : skipped, sopel is not installed (`make bench` installs it)")
         else:
             print(
-                f"  sopel 8 parse   : {N_LINES / sopel:12,.0f} msg/s  (PreTrigger per line, alone)"
+                f"  sopel 8 parse   : {N_LINES / sopel:12,.0f} msg/s  (PreTrigger per line, "
+                f"alone), {N_LINES / sopel_cpu:,.0f} per CPU second"
             )
             print(
                 f"  vs sopel        : {sopel / full:12.2f}x sopel's parse rate through our "
-                f"whole pipeline (goal: >= 1.0x)"
+                f"whole pipeline, {sopel_cpu / full_cpu:.2f}x per CPU second (goal: >= 1.0x)"
             )
         print(f"  commands run    : {chat.commands_run:12,d}   shed under load: {shed:,}")
     record("chat.ingest.msg_per_s", N_LINES / full, N_LINES / bare, unit="msg/s")
     record("chat.ingest.msg_per_cpu_s", N_LINES / full_cpu, N_LINES / bare_cpu, unit="msg/s")
-    if sopel is not None:
+    if sopel is not None and sopel_cpu is not None:
         record("chat.ingest.vs_sopel_msg_per_s", N_LINES / full, N_LINES / sopel, unit="msg/s")
+        record(
+            "chat.ingest.vs_sopel_msg_per_cpu_s",
+            N_LINES / full_cpu,
+            N_LINES / sopel_cpu,
+            unit="msg/s",
+        )
         record("chat.sopel_parse.msg_per_s", N_LINES / sopel, N_LINES / bare, unit="msg/s")
     record("chat.ingest.shed", shed, unit="chat events")
 
@@ -237,6 +250,6 @@ async def bench_command_reply_latency(limelight, capsys) -> None:
             f"  direct call + queue  : p50 {pct(direct, 50):7.3f} ms   "
             f"p99 {pct(direct, 99):7.3f} ms"
         )
-        print("  (goal: p99 under 10 ms)")
+        print("  (goal: p99 under 2 ms)")
     record("chat.reply.p50_ms", pct(latencies, 50), pct(direct, 50), unit="ms")
     record("chat.reply.p99_ms", pct(latencies, 99), pct(direct, 99), unit="ms")

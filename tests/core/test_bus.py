@@ -4,12 +4,13 @@ and redelivery of money events after a crash."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import sqlite3
 from typing import Any
 
 from limelight import hookimpl
-from limelight.events import Tip
+from limelight.events import Tip, data_json
 from limelight.models import EventRecord
 from limelight.testing import Recorder, make_chat, make_tip
 
@@ -419,3 +420,31 @@ async def test_money_a_plugin_failed_on_is_dispatched_again_at_next_start(databa
     await h2.services.bus.flush()
     await h2.close()
     assert (await _handled(database_url, "fail-1")) is True
+
+
+async def test_the_chat_log_stores_each_lines_wire_data(database_url, limelight):
+    """The log row of a chat line is built at the flush, from the event's fields: it holds
+    the same ``data`` as the event's wire form (roles sorted, tuples as lists)."""
+    h = await limelight(database_url=database_url)
+    message = make_chat(
+        "hi @bob",
+        roles={"vip", "subscriber", "viewer"},
+        badges=("vip/1", "subscriber/12"),
+        emotes=("0-1:https://e/1",),
+        reply_to="parent-1",
+    )
+    await h.services.bus.publish(message)
+    await h.services.bus.flush()
+    row = await EventRecord.get(source=message.source, source_id=message.source_id)
+    assert row.data == message.data()
+    assert row.data["roles"] == ["subscriber", "viewer", "vip"]
+    assert row.type == "chat.message" and row.handled
+
+
+def test_data_json_is_the_json_of_data_for_every_kind_of_field():
+    """``data_json`` skips building ``data()`` only where the text comes out the same."""
+    message = make_chat("x", roles={"b", "a"}, badges=("z",))
+    tip = make_tip("5.00", message="thanks")  # Money: two keys on the wire, data() decides
+    for event in (message, tip):
+        assert json.loads(data_json(event)) == event.data()
+        assert data_json(event) == json.dumps(event.data(), separators=(",", ":"))

@@ -543,3 +543,82 @@ async def test_hook_check_chat_message_invalid_answer_hides(limelight):
 async def test_hook_check_chat_message_without_gating_plugins_allows(limelight):
     h = await limelight()
     assert (await h.host.check_chat_message(make_chat("hi"))).shown
+
+
+async def test_hook_check_chat_message_async_checks_that_wait_or_not_decide_alike(limelight):
+    """An ``async def`` check that answers without waiting is stepped by hand, one that
+    waits is awaited under the timeout: both verdicts count, in plugin order, on the bus
+    as through the host."""
+    order: list[str] = []
+
+    async def at_once(message: Any) -> Verdict | None:
+        order.append("at_once")
+        return Verdict.hide("no links") if "http" in message.text else None
+
+    async def after_a_wait(message: Any) -> Verdict | None:
+        order.append("waits")
+        await asyncio.sleep(0)
+        order.append("waited")
+        return Verdict.delete("spam") if "SPAM" in message.text else None
+
+    h = await limelight(
+        plugins={
+            "now": HookPlugin(check_chat_message=at_once),
+            "later": HookPlugin(check_chat_message=after_a_wait),
+        }
+    )
+    message = make_chat("see http://x")
+    await h.publish(message)
+    assert (message.verdict.action, message.verdict.plugin) == (Action.HIDE, "now")
+    assert order == ["at_once", "waits", "waited"]
+    message = make_chat("SPAM http://x")
+    await h.publish(message)
+    assert (message.verdict.action, message.verdict.plugin) == (Action.DELETE, "later")
+    verdict = await h.host.check_chat_message(make_chat("hello"))
+    assert verdict.shown
+    stats = h.host.info["later"].stats["check_chat_message"]
+    assert (stats.calls, stats.errors, stats.timeouts) == (3, 0, 0)
+
+
+async def test_hook_check_chat_message_fails_closed_on_an_async_error_or_timeout(limelight):
+    """Gating fails closed also for ``async def`` checks: raising before or after a wait,
+    or waiting past ``hook_timeout``, hides the line (and is counted)."""
+    cleaned: list[str] = []
+
+    async def raises_at_once(message: Any) -> None:
+        if "now" in message.text:
+            raise RuntimeError("broke at once")
+
+    async def raises_later(message: Any) -> None:
+        await asyncio.sleep(0)
+        if "later" in message.text:
+            raise RuntimeError("broke after a wait")
+
+    async def hangs(message: Any) -> None:
+        if "hang" in message.text:
+            try:
+                await asyncio.Event().wait()
+            finally:
+                cleaned.append(message.text)  # the timeout cancels it inside its wait
+
+    h = await limelight(
+        plugins={
+            "now": HookPlugin(check_chat_message=raises_at_once),
+            "later": HookPlugin(check_chat_message=raises_later),
+            "hang": HookPlugin(check_chat_message=hangs),
+        },
+        config={"plugins": {"hook_timeout": 0.05, "max_timeouts": 5}},
+    )
+    for text, plugin in (("now", "now"), ("later", "later"), ("hang", "hang")):
+        message = make_chat(text)
+        await h.publish(message)
+        assert (message.verdict.action, message.verdict.plugin) == (Action.HIDE, plugin), text
+        assert message.verdict.reason == "gating check failed"
+    assert cleaned == ["hang"]
+    stats = h.host.info
+    assert stats["now"].stats["check_chat_message"].errors == 1
+    assert stats["later"].stats["check_chat_message"].errors == 1
+    assert stats["hang"].stats["check_chat_message"].timeouts == 1
+    fine = make_chat("fine")
+    await h.publish(fine)
+    assert fine.verdict.shown

@@ -18,7 +18,7 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from .. import edge
@@ -136,14 +136,16 @@ class ChatService:
 
     # -- incoming -------------------------------------------------------------------------
 
-    async def publish(self, event: Event) -> Accepted:
-        """The :class:`ChatSink` connectors call: put what they received on the bus, its
-        text, names and ids normalised first (:func:`limelight.edge.clean_event`), whatever
-        the platform let through."""
-        return await self.services.bus.publish(edge.clean_event(event))
+    def publish(self, event: Event) -> Coroutine[Any, Any, Accepted]:
+        """The :class:`ChatSink` connectors call (and await): put what they received on the
+        bus, its text, names and ids normalised first (:func:`limelight.edge.clean_event`),
+        whatever the platform let through. It hands back the bus's own coroutine, one
+        frame less per chat line."""
+        return self.services.bus.publish(edge.clean_event(event))
 
-    async def on_event(self, event: Event) -> None:
-        """The chat service's bus lane: gating actions, commands, console feed, counters."""
+    def on_event(self, event: Event) -> None:
+        """The chat service's bus lane: gating actions, commands, console feed, counters.
+        A plain ``def``: it never waits (deletions and commands run in tasks of their own)."""
         if isinstance(event, ChatMessage):
             verdict = event.verdict
             shown = verdict is None or verdict.action is Action.ALLOW

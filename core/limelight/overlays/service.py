@@ -645,8 +645,9 @@ class OverlayService:
 
     # -- events from the bus --------------------------------------------------------------
 
-    async def on_event(self, event: Event) -> None:
-        """Forward events to the overlays that listed their type."""
+    def on_event(self, event: Event) -> None:
+        """Forward events to the overlays that listed their type (a plain ``def``: it
+        never waits, so the bus calls it without a coroutine)."""
         etype = event_type_name(event)
         channels = self._routes.get(etype)
         if not channels:
