@@ -575,11 +575,13 @@ async def bench_overlay_latency_under_chat_flood(tmp_path: Path, capsys: Any) ->
         async with limelight_server(tmp_path / "flood") as h:
             chat_page = Clients(h.url(chat_url), 1, 10**9)
             await chat_page.start()
+            chat_clients = list(h.services.overlays.channel("chat").clients)
             try:
                 flood = await chat_flood(h, SECONDS)
                 ours, missing = await run_limelight(h, 10, events, RATE, during=flood)
                 await h.settle(timeout=120)
-                chat_frames = sum(c.sent for c in h.services.overlays.channel("chat").clients)
+                chat_frames = sum(c.sent for c in chat_clients)
+                chat_evicted = [c.evicted for c in chat_clients if c.evicted]
                 shed = sum(lane.shed for lane in h.services.bus.lanes.values())
             finally:
                 await chat_page.kill()
@@ -598,7 +600,8 @@ async def bench_overlay_latency_under_chat_flood(tmp_path: Path, capsys: Any) ->
         )
         print(
             f"  chat flood           : {sent:,} lines in {took:.2f} s = {sent / took:,.0f} msg/s "
-            f"(goal {FLOOD_RATE:,}); {chat_frames:,} frames sent to the chat page; shed {shed}"
+            f"(goal {FLOOD_RATE:,}); {chat_frames:,} frames sent to the chat page "
+            f"({'evicted: ' + chat_evicted[0] if chat_evicted else 'kept up'}); shed {shed}"
         )
     _record(
         {
