@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import gc
 import json
 import os
 import re
@@ -191,6 +192,20 @@ async def limelight_server(
         yield h
     finally:
         await h.client.close()
+
+
+@contextmanager
+def startup_heap_frozen() -> Iterator[None]:
+    """What ``limelight run`` does a second after it answers (:mod:`limelight.heap`): the
+    start-up heap set aside from the collector. Undone after, since this process goes on to
+    build other servers."""
+    from limelight.heap import freeze_startup_heap
+
+    freeze_startup_heap()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 class NaiveBroadcast:
@@ -571,20 +586,22 @@ async def bench_overlay_latency_under_chat_flood(tmp_path: Path, capsys: Any) ->
     chat_url = "/overlays/ws?token=test-overlay-token&overlay=chat"
     with padded_alerts(PAD):
         async with limelight_server(tmp_path / "quiet") as h:
-            quiet, quiet_missing = await run_limelight(h, 10, events, RATE)
+            with startup_heap_frozen():
+                quiet, quiet_missing = await run_limelight(h, 10, events, RATE)
         async with limelight_server(tmp_path / "flood") as h:
-            chat_page = Clients(h.url(chat_url), 1, 10**9)
-            await chat_page.start()
-            chat_clients = list(h.services.overlays.channel("chat").clients)
-            try:
-                flood = await chat_flood(h, SECONDS)
-                ours, missing = await run_limelight(h, 10, events, RATE, during=flood)
-                await h.settle(timeout=120)
-                chat_frames = sum(c.sent for c in chat_clients)
-                chat_evicted = [c.evicted for c in chat_clients if c.evicted]
-                shed = sum(lane.shed for lane in h.services.bus.lanes.values())
-            finally:
-                await chat_page.kill()
+            with startup_heap_frozen():
+                chat_page = Clients(h.url(chat_url), 1, 10**9)
+                await chat_page.start()
+                chat_clients = list(h.services.overlays.channel("chat").clients)
+                try:
+                    flood = await chat_flood(h, SECONDS)
+                    ours, missing = await run_limelight(h, 10, events, RATE, during=flood)
+                    await h.settle(timeout=120)
+                    chat_frames = sum(c.sent for c in chat_clients)
+                    chat_evicted = [c.evicted for c in chat_clients if c.evicted]
+                    shed = sum(lane.shed for lane in h.services.bus.lanes.values())
+                finally:
+                    await chat_page.kill()
     base, base_missing = await run_naive(10, events, RATE, pad=PAD)
     sent, took = flood.sent, flood.took  # type: ignore[attr-defined]
     with capsys.disabled():
@@ -648,52 +665,57 @@ async def bench_never_reading_clients(tmp_path: Path, capsys: Any) -> None:
     events = int(RATE * STORM_SECONDS)
     with padded_alerts(PAD):
         async with limelight_server(tmp_path / "storm") as h:
-            # A full replay window: more alerts than one reconnect replays, all young.
-            viewer = ViewerRef("twitch", "bench", "Bench")
-            for i in range(600):
-                await h.services.bus.publish(
-                    Raid(source="bench", source_id=f"fill-{i}", viewer=viewer, viewers=10**6 + i)
-                )
-            await h.settle(timeout=120)
-            channel = h.services.overlays.channel("alerts")
-            replay, _ = await h.services.overlays.outbox.replay("alerts", 0, limit=500)
-            replay_bytes = sum(len(text.encode()) for text in replay)
+            with startup_heap_frozen():
+                # A full replay window: more alerts than one reconnect replays, all young.
+                viewer = ViewerRef("twitch", "bench", "Bench")
+                for i in range(600):
+                    await h.services.bus.publish(
+                        Raid(
+                            source="bench", source_id=f"fill-{i}", viewer=viewer, viewers=10**6 + i
+                        )
+                    )
+                await h.settle(timeout=120)
+                channel = h.services.overlays.channel("alerts")
+                replay, _ = await h.services.overlays.outbox.replay("alerts", 0, limit=500)
+                replay_bytes = sum(len(text.encode()) for text in replay)
 
-            calm, calm_missing = await run_limelight(h, 10, events, RATE)
-            await wait_gone(channel, 0)
-            before = rss_mb()
-            peak = before
-            server = h.client.server
-            path = "/overlays/ws?token=test-overlay-token&overlay=alerts&since=0"
-            pages = NeverReading(server.host, server.port, path, NEVER_READING)
+                calm, calm_missing = await run_limelight(h, 10, events, RATE)
+                await wait_gone(channel, 0)
+                before = rss_mb()
+                peak = before
+                server = h.client.server
+                path = "/overlays/ws?token=test-overlay-token&overlay=alerts&since=0"
+                pages = NeverReading(server.host, server.port, path, NEVER_READING)
 
-            async def sample() -> None:
-                nonlocal peak
-                while True:
-                    peak = max(peak, rss_mb())
-                    await asyncio.sleep(0.05)
+                async def sample() -> None:
+                    nonlocal peak
+                    while True:
+                        peak = max(peak, rss_mb())
+                        await asyncio.sleep(0.05)
 
-            held = NeverReading(server.host, server.port, path, NEVER_READING)
-            sampler = asyncio.create_task(sample())
-            try:
-                # They connect while the events flow (every source after a restart or a
-                # network blip) ...
-                stormy, stormy_missing = await run_limelight(h, 10, events, RATE, during=pages.open)
-                # The server gives up on them after [overlays] send_timeout, or once their
-                # queue is full; until then each holds what its socket buffers took.
-                await wait_gone(channel, 0, timeout=h.settings.overlays.send_timeout + 30)
-                await pages.close()
-                # ... and they are all connected, stuck, when the events start.
-                await held.open()
-                stuck, stuck_missing = await run_limelight(h, 10, events, RATE)
-                await wait_gone(channel, 0, timeout=h.settings.overlays.send_timeout + 30)
-                after = rss_mb()
-            finally:
-                sampler.cancel()
-                await asyncio.gather(sampler, return_exceptions=True)
-                await pages.close()
-                await held.close()
-            evicted, connects = channel.evicted, channel.connects
+                held = NeverReading(server.host, server.port, path, NEVER_READING)
+                sampler = asyncio.create_task(sample())
+                try:
+                    # They connect while the events flow (every source after a restart or
+                    # a network blip) ...
+                    stormy, stormy_missing = await run_limelight(
+                        h, 10, events, RATE, during=pages.open
+                    )
+                    # The server gives up on them after [overlays] send_timeout, or once their
+                    # queue is full; until then each holds what its socket buffers took.
+                    await wait_gone(channel, 0, timeout=h.settings.overlays.send_timeout + 30)
+                    await pages.close()
+                    # ... and they are all connected, stuck, when the events start.
+                    await held.open()
+                    stuck, stuck_missing = await run_limelight(h, 10, events, RATE)
+                    await wait_gone(channel, 0, timeout=h.settings.overlays.send_timeout + 30)
+                    after = rss_mb()
+                finally:
+                    sampler.cancel()
+                    await asyncio.gather(sampler, return_exceptions=True)
+                    await pages.close()
+                    await held.close()
+                evicted, connects = channel.evicted, channel.connects
     opened = pages.opened + held.opened
     with capsys.disabled():
         print(
