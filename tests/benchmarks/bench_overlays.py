@@ -746,9 +746,9 @@ async def bench_never_reading_clients(tmp_path: Path, capsys: Any) -> None:
     record("overlays.never_reading_1000.evicted", evicted, opened, unit="pages")
     _record(
         {
-            "overlays.never_reading_1000.p50_ms": (pct(stormy, 50), pct(calm, 50)),
-            "overlays.never_reading_1000.p99_ms": (pct(stormy, 99), pct(calm, 99)),
-            "overlays.never_reading_1000.not_delivered": (stormy_missing, calm_missing),
+            "overlays.never_reading_1000.connecting_p50_ms": (pct(stormy, 50), pct(calm, 50)),
+            "overlays.never_reading_1000.connecting_p99_ms": (pct(stormy, 99), pct(calm, 99)),
+            "overlays.never_reading_1000.connecting_not_delivered": (stormy_missing, calm_missing),
             "overlays.never_reading_1000.held_p99_ms": (pct(stuck, 99), pct(calm, 99)),
             "overlays.never_reading_1000.held_not_delivered": (stuck_missing, calm_missing),
         }
