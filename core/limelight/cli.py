@@ -27,6 +27,7 @@ from . import __version__
 from .cli_ext import CORE_CLI_COMMANDS, CliCommand, reserve_core_names
 from .config import ConfigError, Settings, load_settings, plugin_selection, write_initial_config
 from .db import DatabaseError
+from .heap import FREEZE_AFTER, freeze_startup_heap
 from .logs import setup_logging
 
 if TYPE_CHECKING:
@@ -238,6 +239,7 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> in
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.call_later(FREEZE_AFTER, freeze_startup_heap)
     if ready is not None:
         ready.set()
     try:

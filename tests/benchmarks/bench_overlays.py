@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import gc
 import json
 import os
 import re
@@ -26,7 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,60 @@ async def _clients_main(url: str, count: int, expected: int, deadline: float) ->
     print(json.dumps(results), flush=True)
 
 
+async def _never_reading_main(host: str, port: int, path: str, count: int) -> None:
+    """Open ``count`` pages that never read (50 handshakes at a time), print how many
+    opened and the seconds it took, hold them until stdin closes."""
+    gate = asyncio.Semaphore(50)
+    sockets: list[socket.socket] = []
+
+    async def one() -> None:
+        async with gate:
+            sockets.append(await frozen_socket(host, port, path))
+
+    started = time.monotonic()
+    await asyncio.gather(*(one() for _ in range(count)))
+    print(f"OPEN {len(sockets)} {time.monotonic() - started:.3f}", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    for sock in sockets:
+        sock.close()
+
+
+class NeverReading:
+    """``count`` pages that never read, opened by a process of their own (so their
+    handshakes do not run in the server's loop); ``await open()``, then ``close()``."""
+
+    def __init__(self, host: str, port: int, path: str, count: int) -> None:
+        self.args = (host, str(port), path, str(count))
+        self.proc: asyncio.subprocess.Process | None = None
+        self.opened = 0
+        self.took = float("nan")
+
+    async def open(self) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--never-read",
+            *self.args,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert self.proc.stdout is not None
+        line = (await asyncio.wait_for(self.proc.stdout.readline(), 300)).split()
+        if line[:1] != [b"OPEN"]:
+            raise RuntimeError(f"the never-reading pages did not open: {line!r}")
+        self.opened, self.took = int(line[1]), float(line[2])
+
+    async def close(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            try:
+                await asyncio.wait_for(self.proc.wait(), 30)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+
+
 class Clients:
     """A client process; ``await start()``, then ``collect()`` after the events were sent."""
 
@@ -124,17 +179,33 @@ class Clients:
 
 
 @asynccontextmanager
-async def limelight_server(tmp: Path, **overlays: Any) -> AsyncIterator[Any]:
+async def limelight_server(
+    tmp: Path, plugins: dict[str, Any] | None = None, **overlays: Any
+) -> AsyncIterator[Any]:
     from limelight.testing import make_settings, start_harness
     from limelight_alerts import AlertsPlugin
 
     # Up to 1,000 pages of one overlay here: above the default cap of pages per overlay.
     settings = make_settings(tmp, {"overlays": {"max_clients": 2000, **overlays}})
-    h = await start_harness(settings, {"alerts": AlertsPlugin})
+    h = await start_harness(settings, {"alerts": AlertsPlugin, **(plugins or {})})
     try:
         yield h
     finally:
         await h.client.close()
+
+
+@contextmanager
+def startup_heap_frozen() -> Iterator[None]:
+    """What ``limelight run`` does a second after it answers (:mod:`limelight.heap`): the
+    start-up heap set aside from the collector. Undone after, since this process goes on to
+    build other servers."""
+    from limelight.heap import freeze_startup_heap
+
+    freeze_startup_heap()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 class NaiveBroadcast:
@@ -264,8 +335,18 @@ def describe(values: list[float], missing: int = 0) -> str:
 
 
 async def run_limelight(
-    h: Any, clients: int, events: int, rate: float, *, frozen: int = 0, wait: float = 10.0
+    h: Any,
+    clients: int,
+    events: int,
+    rate: float,
+    *,
+    frozen: int = 0,
+    wait: float = 10.0,
+    during: Callable[[], Awaitable[Any]] | None = None,
 ) -> tuple[list[float], int]:
+    """Latencies of ``events`` raids at ``rate`` to ``clients`` reading pages; ``during``
+    (a chat flood, a storm of pages that never read) runs in the server's loop alongside
+    the events, started with them and awaited before the pages are read out."""
     from limelight import Raid, ViewerRef
 
     server = h.client.server
@@ -275,7 +356,14 @@ async def run_limelight(
         )
         for _ in range(frozen)
     ]
-    group = Clients(h.url("/overlays/ws?token=test-overlay-token&overlay=alerts"), clients, events)
+    # The reading pages are up to date (``since`` the newest alert): they are sent the
+    # events measured here, not a replay of alerts an earlier round left in the outbox.
+    since = h.services.overlays.outbox.last_real_id
+    group = Clients(
+        h.url(f"/overlays/ws?token=test-overlay-token&overlay=alerts&since={since}"),
+        clients,
+        events,
+    )
     await group.start()
     viewer = ViewerRef("twitch", "bench", "Bench")
     run = os.urandom(4).hex()
@@ -286,10 +374,16 @@ async def run_limelight(
             Raid(source="bench", source_id=f"{run}-{seq}", viewer=viewer, viewers=seq)
         )
 
+    load = asyncio.create_task(during()) if during is not None else None
     try:
         started = await paced(events, rate, send)
+        if load is not None:
+            await load
         results = await group.collect(wait)
     finally:
+        if load is not None and not load.done():
+            load.cancel()
+            await asyncio.gather(load, return_exceptions=True)
         await group.kill()
         for sock in sockets:
             sock.close()
@@ -442,7 +536,235 @@ async def bench_frozen_client(tmp_path: Path, capsys: Any) -> None:
     )
 
 
-if __name__ == "__main__":
+FLOOD_RATE = 5_000  # chat lines per second
+FLOOD_FRAME = 10  # lines per WebSocket frame from Twitch (one socket read)
+
+
+async def chat_flood(h: Any, seconds: float, rate: float = FLOOD_RATE) -> Callable[[], Any]:
+    """A ``during`` for :func:`run_limelight`: Twitch PRIVMSG lines at ``rate`` through the
+    whole chat pipeline (the Twitch connector's parse and mapping, dedupe, gating, command
+    routing, the chat overlay's subscriber), in frames of ten lines as a socket read hands
+    them over. Returns the flood; it records the lines it sent in ``flood.sent``."""
+    from limelight_twitch.config import TwitchConfig
+    from limelight_twitch.irc import parse_line
+
+    from .bench_chat import BenchTwitch, _frames, _lines
+
+    frames = _frames(_lines(int(rate * seconds) + FLOOD_FRAME))
+    chat = h.services.chat
+    conn = BenchTwitch(TwitchConfig(channel="streamer", eventsub=False))
+    conn._sink = chat  # the read loop's path without a socket: frame -> lines -> events
+    chat.connectors[conn.name] = conn
+
+    async def flood() -> None:
+        per_s = rate / FLOOD_FRAME
+        t0 = time.monotonic()
+        for n, frame in enumerate(frames):
+            if n >= seconds * per_s:
+                break
+            delay = t0 + n / per_s - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            for raw in frame.split("\n"):
+                line = raw.rstrip("\r")
+                if line:
+                    await conn._irc_message(None, parse_line(line))  # type: ignore[arg-type]
+                    flood.sent += 1  # type: ignore[attr-defined]
+        flood.took = time.monotonic() - t0  # type: ignore[attr-defined]
+
+    flood.sent = 0  # type: ignore[attr-defined]
+    flood.took = seconds  # type: ignore[attr-defined]
+    return flood
+
+
+async def bench_overlay_latency_under_chat_flood(tmp_path: Path, capsys: Any) -> None:
+    """Goal (issue 16): event -> overlay frame p99 <= 50 ms at 10 clients and 200 events/s
+    also while 5,000 chat lines a second go through the chat pipeline and the chat overlay
+    (one page reading it). Same run: the same events without the flood, and a bare
+    WebSocket broadcast."""
+    events = int(RATE * SECONDS)
+    chat_url = "/overlays/ws?token=test-overlay-token&overlay=chat"
+    with padded_alerts(PAD):
+        async with limelight_server(tmp_path / "quiet") as h:
+            with startup_heap_frozen():
+                quiet, quiet_missing = await run_limelight(h, 10, events, RATE)
+        async with limelight_server(tmp_path / "flood") as h:
+            with startup_heap_frozen():
+                chat_page = Clients(h.url(chat_url), 1, 10**9)
+                await chat_page.start()
+                chat_clients = list(h.services.overlays.channel("chat").clients)
+                try:
+                    flood = await chat_flood(h, SECONDS)
+                    ours, missing = await run_limelight(h, 10, events, RATE, during=flood)
+                    await h.settle(timeout=120)
+                    chat_frames = sum(c.sent for c in chat_clients)
+                    chat_evicted = [c.evicted for c in chat_clients if c.evicted]
+                    shed = sum(lane.shed for lane in h.services.bus.lanes.values())
+                finally:
+                    await chat_page.kill()
+    base, base_missing = await run_naive(10, events, RATE, pad=PAD)
+    sent, took = flood.sent, flood.took  # type: ignore[attr-defined]
+    with capsys.disabled():
+        print(
+            f"\noverlays: event accepted -> frame received, 10 clients, {RATE} events/s for "
+            f"{SECONDS:g} s, under a chat flood of {FLOOD_RATE:,} msg/s (goal: p99 <= 50 ms)"
+        )
+        print(f"  limelight, chat flood: {describe(ours, missing)}")
+        print(f"  limelight, quiet     : {describe(quiet, quiet_missing)}")
+        print(
+            f"  bare ws              : {describe(base, base_missing)}"
+            f"  (flood p99 ratio {pct(ours, 99) / max(pct(base, 99), 1e-9):.1f}x)"
+        )
+        print(
+            f"  chat flood           : {sent:,} lines in {took:.2f} s = {sent / took:,.0f} msg/s "
+            f"(goal {FLOOD_RATE:,}); {chat_frames:,} frames sent to the chat page "
+            f"({'evicted: ' + chat_evicted[0] if chat_evicted else 'kept up'}); shed {shed}"
+        )
+    _record(
+        {
+            "overlays.chat_flood.10_clients.p50_ms": (pct(ours, 50), pct(base, 50)),
+            "overlays.chat_flood.10_clients.p99_ms": (pct(ours, 99), pct(base, 99)),
+            "overlays.chat_flood.10_clients.quiet_p99_ms": (pct(quiet, 99), pct(base, 99)),
+            "overlays.chat_flood.10_clients.not_delivered": (missing, base_missing),
+        }
+    )
+    from .report import record
+
+    record("overlays.chat_flood.chat_msg_per_s", sent / took, FLOOD_RATE, unit="msg/s")
+    record("overlays.chat_flood.chat_page_frames", chat_frames, sent, unit="frames")
+    record("overlays.chat_flood.shed", shed, unit="chat events")
+
+
+NEVER_READING = 1000
+STORM_SECONDS = 4.0
+
+
+def rss_mb() -> float:
+    """This process's resident memory now (the server runs in it), in MB."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def bench_never_reading_clients(tmp_path: Path, capsys: Any) -> None:
+    """Goal (issue 16): 1,000 overlay pages that never read, each owed a full replay
+    window (500 alerts of about 2.4 kB), cost the server at most 250 MB in all, and 10
+    reading pages' p99 is unchanged. Same run, same server: the reading pages' latency
+    without them, while they connect, and once all of them are connected and stuck.
+
+    The server runs in this process (RSS is this process's, sampled every 50 ms); the
+    pages that never read are opened by another process: raw sockets with a 4 kB receive
+    buffer that complete the handshake and never call ``recv`` again."""
+    from limelight import Raid, ViewerRef
+
+    from ..core.procs import raise_open_files
+
+    raise_open_files(NEVER_READING + 1024)
+    events = int(RATE * STORM_SECONDS)
+    with padded_alerts(PAD):
+        async with limelight_server(tmp_path / "storm") as h:
+            with startup_heap_frozen():
+                # A full replay window: more alerts than one reconnect replays, all young.
+                viewer = ViewerRef("twitch", "bench", "Bench")
+                for i in range(600):
+                    await h.services.bus.publish(
+                        Raid(
+                            source="bench", source_id=f"fill-{i}", viewer=viewer, viewers=10**6 + i
+                        )
+                    )
+                await h.settle(timeout=120)
+                channel = h.services.overlays.channel("alerts")
+                replay, _ = await h.services.overlays.outbox.replay("alerts", 0, limit=500)
+                replay_bytes = sum(len(text.encode()) for text in replay)
+
+                calm, calm_missing = await run_limelight(h, 10, events, RATE)
+                await wait_gone(channel, 0)
+                before = rss_mb()
+                peak = before
+                server = h.client.server
+                path = "/overlays/ws?token=test-overlay-token&overlay=alerts&since=0"
+                pages = NeverReading(server.host, server.port, path, NEVER_READING)
+
+                async def sample() -> None:
+                    nonlocal peak
+                    while True:
+                        peak = max(peak, rss_mb())
+                        await asyncio.sleep(0.05)
+
+                held = NeverReading(server.host, server.port, path, NEVER_READING)
+                sampler = asyncio.create_task(sample())
+                try:
+                    # They connect while the events flow (every source after a restart or
+                    # a network blip) ...
+                    stormy, stormy_missing = await run_limelight(
+                        h, 10, events, RATE, during=pages.open
+                    )
+                    # The server gives up on them after [overlays] send_timeout, or once their
+                    # queue is full; until then each holds what its socket buffers took.
+                    await wait_gone(channel, 0, timeout=h.settings.overlays.send_timeout + 30)
+                    await pages.close()
+                    # ... and they are all connected, stuck, when the events start.
+                    await held.open()
+                    stuck, stuck_missing = await run_limelight(h, 10, events, RATE)
+                    await wait_gone(channel, 0, timeout=h.settings.overlays.send_timeout + 30)
+                    after = rss_mb()
+                finally:
+                    sampler.cancel()
+                    await asyncio.gather(sampler, return_exceptions=True)
+                    await pages.close()
+                    await held.close()
+                evicted, connects = channel.evicted, channel.connects
+    opened = pages.opened + held.opened
+    with capsys.disabled():
+        print(
+            f"\noverlays: {NEVER_READING:,} pages that never read, each owed a replay of "
+            f"{len(replay)} alerts ({replay_bytes / 1e6:.1f} MB; "
+            f"{NEVER_READING * replay_bytes / 1e9:.1f} GB if copied per page), opened (in "
+            f"{pages.took:.1f} s, by another process) while "
+            f"10 reading pages get {RATE} events/s for {STORM_SECONDS:g} s"
+        )
+        print(
+            f"  server RSS                       : {before:.0f} MB before, peak {peak:.0f} MB "
+            f"(+{peak - before:.0f} MB; goal <= 250 MB), {after:.0f} MB after they were "
+            f"disconnected (evicted {evicted:,} of {connects:,} connects)"
+        )
+        print(f"  reading pages, without them      : {describe(calm, calm_missing)}")
+        print(
+            f"  reading pages, while they connect: {describe(stormy, stormy_missing)}  (p99 "
+            f"delta {pct(stormy, 99) - pct(calm, 99):+.2f} ms)"
+        )
+        print(
+            f"  reading pages, once all are stuck: {describe(stuck, stuck_missing)}  (p99 delta "
+            f"{pct(stuck, 99) - pct(calm, 99):+.2f} ms; opened in {held.took:.1f} s)"
+        )
+    from .report import record
+
+    record("overlays.never_reading_1000.rss_peak_mb", peak, before, unit="MB")
+    record("overlays.never_reading_1000.rss_growth_mb", peak - before, unit="MB")
+    record("overlays.never_reading_1000.evicted", evicted, opened, unit="pages")
+    _record(
+        {
+            "overlays.never_reading_1000.connecting_p50_ms": (pct(stormy, 50), pct(calm, 50)),
+            "overlays.never_reading_1000.connecting_p99_ms": (pct(stormy, 99), pct(calm, 99)),
+            "overlays.never_reading_1000.connecting_not_delivered": (stormy_missing, calm_missing),
+            "overlays.never_reading_1000.held_p99_ms": (pct(stuck, 99), pct(calm, 99)),
+            "overlays.never_reading_1000.held_not_delivered": (stuck_missing, calm_missing),
+        }
+    )
+
+
+async def wait_gone(channel: Any, left: int, timeout: float = 30.0) -> None:
+    """Until at most ``left`` pages are connected to ``channel`` (closed or evicted)."""
+    from ..support import wait_until
+
+    await wait_until(lambda: len(channel.clients) <= left, timeout=timeout, interval=0.1)
+
+
+if __name__ == "__main__" and sys.argv[1] == "--never-read":
+    asyncio.run(_never_reading_main(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])))
+elif __name__ == "__main__":
     asyncio.run(
         _clients_main(
             sys.argv[1].replace("http://", "ws://"), int(sys.argv[2]), int(sys.argv[3]), 10.0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,19 @@ log = logging.getLogger("limelight.overlays")
 #: Largest message a page may send (acks are tiny).
 MAX_INCOMING = 4096
 HEARTBEAT = 20.0
+#: Bytes a page's connection may hold in this process before a send waits for the socket
+#: to take them (aiohttp's default is 64 kB written between checks, on top of the
+#: transport's own 64 kB): a thousand pages that stopped reading hold about 1,000 x 16 kB
+#: here instead of 1,000 x 128 kB, and the rest of their queue stays shared texts.
+WRITE_BUFFER = 16 * 1024
+#: The kernel's send buffer of a page's socket (Linux doubles it). Left to autotune, a
+#: local socket takes megabytes before it pushes back, so a page that never reads would be
+#: sent (and the loop would spend time on) its whole replay and every live message until
+#: the kernel is full: a thousand of them, a gigabyte of kernel memory and seconds of CPU.
+#: This is a dozen alerts or more, above what a page that reads has in flight.
+SEND_BUFFER = 32 * 1024
+#: Messages one writer sends before it lets the other pages' writers run.
+SEND_BATCH = 8
 
 
 class Client:
@@ -96,19 +110,23 @@ class Client:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            text = queue.popleft()
             try:
+                # One timeout for a few sends: a send the socket takes at once does not
+                # suspend, so the time is that of the one send that waits for the page.
                 async with asyncio.timeout(self.send_timeout):
-                    await ws.send_str(text)
+                    for _ in range(SEND_BATCH):
+                        if not queue or self.closed:
+                            break
+                        await ws.send_str(queue.popleft())
+                        self.sent += 1
             except TimeoutError:
                 self.evict(f"a send took longer than {self.send_timeout:g} s")
                 return
             except (ConnectionError, RuntimeError, OSError):
                 self.closed = True
                 return
-            self.sent += 1
-            # A send the socket takes at once does not suspend: without this, a page being
-            # sent a long replay would hold the loop (and /healthz) until all is written.
+            # Without this, a page being sent a long replay would hold the loop (and
+            # /healthz, and the other pages) until all of it is written.
             await asyncio.sleep(0)
 
     def evict(self, reason: str) -> None:
@@ -147,6 +165,17 @@ class Client:
                 await self._task
 
 
+def bound_buffers(transport: Transport) -> None:
+    """Cap what a page's connection may buffer, here and in the kernel (see
+    ``WRITE_BUFFER`` and ``SEND_BUFFER``): a page that stops reading then blocks its
+    writer within a few dozen messages, and is disconnected by ``send_timeout``."""
+    transport.set_write_buffer_limits(high=WRITE_BUFFER)
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+
+
 def parse_since(raw: str | None) -> int | None:
     if raw is None or raw in ("", "null", "undefined"):
         return None
@@ -168,7 +197,12 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     if not service.exists(name):
         raise ApiError(404, f"no overlay named {name!r}")
     since = parse_since(request.query.get("since"))
-    ws = web.WebSocketResponse(heartbeat=HEARTBEAT, compress=False, max_msg_size=MAX_INCOMING)
+    ws = web.WebSocketResponse(
+        heartbeat=HEARTBEAT,
+        compress=False,
+        max_msg_size=MAX_INCOMING,
+        writer_limit=WRITE_BUFFER,
+    )
     if not ws.can_prepare(request).ok:
         raise ApiError(400, "this URL is a WebSocket; open /overlays/<name> in OBS instead")
     if not service.admit(name):
@@ -182,6 +216,8 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     try:
         transport = request.transport
         await ws.prepare(request)
+        if transport is not None:
+            bound_buffers(transport)
         client = Client(
             ws,
             name,
