@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
@@ -314,7 +313,6 @@ async def _plugins(app: web.Application) -> AsyncIterator[None]:
         await services.chat.start_connectors()
     # Only now: what plugins say while reacting to a replayed event needs a connector.
     await services.bus.replay_unhandled()
-    _freeze_startup_heap()
     try:
         yield
     finally:
@@ -323,21 +321,6 @@ async def _plugins(app: web.Application) -> AsyncIterator[None]:
         await _bounded("the event bus", services.bus.stop(timeout=STOP_BUS / 2), STOP_BUS)
         await _bounded("the plugins", host.shutdown(), STOP_PLUGINS)
         services.scheduler.shutdown()
-
-
-_heap_frozen = False
-
-
-def _freeze_startup_heap() -> None:
-    """Leave what exists once the server is up (modules, models, plugins, the app: some
-    150,000 objects that live as long as the process) out of the garbage collector's
-    full passes (``gc.freeze``). Otherwise each full pass walks all of it again, a pause
-    of ~0.2 s in the middle of a chat burst on a 2-core machine. Once per process: a
-    second app in the same process (tests) would freeze the first one's garbage."""
-    global _heap_frozen
-    if not _heap_frozen:
-        _heap_frozen = True
-        gc.freeze()
 
 
 #: Seconds each part may take to stop (a database that stopped answering must not hold up
