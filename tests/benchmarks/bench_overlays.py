@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import gc
 import json
 import os
 import re
@@ -192,20 +191,6 @@ async def limelight_server(
         yield h
     finally:
         await h.client.close()
-
-
-@contextmanager
-def startup_heap_frozen() -> Iterator[None]:
-    """What ``limelight run`` does a second after it answers (:mod:`limelight.heap`): the
-    start-up heap set aside from the collector. Undone after, since this process goes on to
-    build other servers."""
-    from limelight.heap import freeze_startup_heap
-
-    freeze_startup_heap()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 class NaiveBroadcast:
@@ -584,6 +569,8 @@ async def bench_overlay_latency_under_chat_flood(tmp_path: Path, capsys: Any) ->
     WebSocket broadcast."""
     events = int(RATE * SECONDS)
     chat_url = "/overlays/ws?token=test-overlay-token&overlay=chat"
+    from .report import startup_heap_frozen
+
     with padded_alerts(PAD):
         async with limelight_server(tmp_path / "quiet") as h:
             with startup_heap_frozen():
@@ -663,6 +650,8 @@ async def bench_never_reading_clients(tmp_path: Path, capsys: Any) -> None:
 
     raise_open_files(NEVER_READING + 1024)
     events = int(RATE * STORM_SECONDS)
+    from .report import startup_heap_frozen
+
     with padded_alerts(PAD):
         async with limelight_server(tmp_path / "storm") as h:
             with startup_heap_frozen():
