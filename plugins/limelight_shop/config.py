@@ -135,13 +135,6 @@ class ShopConfig(PluginConfig):
         return products
 
 
-class SecretTable(BaseModel):
-    """``[webhooks.shop-stripe]`` / ``[webhooks.fourthwall]``."""
-
-    model_config = ConfigDict(extra="forbid")
-    secret: str = ""
-
-
 def webhook_problems(name: str, table: Any) -> list[str]:
     """What is wrong with ``[webhooks.<name>]``, naming the key, never the value."""
     if not isinstance(table, dict):

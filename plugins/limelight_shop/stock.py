@@ -165,13 +165,6 @@ async def free_allowance(conn: BaseDBAsyncClient, drop_id: int, key: str) -> Non
     )
 
 
-async def remaining_of(conn: BaseDBAsyncClient, item_id: int) -> int:
-    _, rows = await conn.execute_query(
-        _sql(conn, "SELECT remaining FROM shop_drop_item WHERE id = ?"), [item_id]
-    )
-    return int(rows[0]["remaining"]) if rows else 0
-
-
 @dataclass(frozen=True, slots=True)
 class Claimed:
     reservation: Reservation
