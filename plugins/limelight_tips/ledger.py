@@ -66,49 +66,15 @@ class Converter:
         return self.into(money, self.base) if self.base else None
 
 
-async def record(
-    *,
-    provider: str,
-    provider_id: str,
-    kind: str,
-    money: Money,
-    viewer_pk: int | None = None,
-    viewer_platform: str = "",
-    viewer_id: str = "",
-    viewer_name: str = "",
-    anonymous: bool = False,
-    message: str = "",
-    detail: str = "",
-    occurred_at: datetime,
-    event_id: int | None = None,
-    original: LedgerEntry | None = None,
-    reason: str = "",
-    refund_of: str = "",
-) -> LedgerEntry:
-    """Insert one ledger row in the running transaction (``record_events``).
+async def record(*, original: LedgerEntry | None = None, **fields: Any) -> LedgerEntry:
+    """Insert one ledger row (``fields`` as :func:`row` takes them) in the running
+    transaction (``record_events``): a refund, written one at a time, in order.
 
     A plain insert: a conflict or a database error raises, which rolls back the plugin's
     part of the batch; the core then calls ``record_events`` again for the event in a fresh
     transaction. There is no second, idempotent write path anywhere else.
     """
-    fields = row(
-        provider=provider,
-        provider_id=provider_id,
-        kind=kind,
-        money=money,
-        viewer_pk=viewer_pk,
-        viewer_platform=viewer_platform,
-        viewer_id=viewer_id,
-        viewer_name=viewer_name,
-        anonymous=anonymous,
-        message=message,
-        detail=detail,
-        occurred_at=occurred_at,
-        event_id=event_id,
-        reason=reason,
-        refund_of=refund_of,
-    )
-    entry = LedgerEntry(**fields, original=original)
+    entry = LedgerEntry(**row(**fields), original=original)
     await entry.save()
     return entry
 
