@@ -257,16 +257,16 @@ async def test_stream_windows_open_and_close_with_the_stream(
     )
     await c.h.chat_as("alice", "before the stream")
     assert await totals(c) == {}
-    await c.h.publish(StreamOnline(source="twitch", source_id="on-1"))
+    await c.h.publish(StreamOnline(source="twitch", source_id="on-1", occurred_at=c.clock.now))
     await c.settle()
     for text, who in (("hi", "alice"), ("hello", "alice"), ("yo", "bob")):
         await c.h.chat_as(who, text)
     assert await totals(c) == {"bits": 3, "chatters": 2}
     assert any("Challenge complete: 1,000 bits" in line for line in c.said())
-    await c.h.publish(StreamOffline(source="twitch", source_id="off-1"))
+    await c.h.publish(StreamOffline(source="twitch", source_id="off-1", occurred_at=c.clock.now))
     await c.settle()
     assert await totals(c) == {}
-    await c.h.publish(StreamOnline(source="twitch", source_id="on-2"))
+    await c.h.publish(StreamOnline(source="twitch", source_id="on-2", occurred_at=c.clock.now))
     await c.settle()
     assert await totals(c) == {"bits": 0, "chatters": 0}
 
