@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from limelight import Donation, Money, ViewerRef
@@ -87,8 +88,11 @@ async def test_dashboard_in_a_real_browser(charity) -> None:
             await page.fill("#charity-edit input[name=cause_url]", "https://example.org/give")
             await page.fill("#charity-edit input[name=goal]", "500")
             await page.fill("#charity-edit input[name=currency]", "USD")
-            await page.fill("#charity-edit input[name=starts_at]", "2026-12-10T18:00")
-            await page.fill("#charity-edit input[name=ends_at]", "2026-12-11T02:00")
+            # a campaign a week from now (fixed dates would turn into a past campaign)
+            soon = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=8)
+            starts, ends = soon, soon + timedelta(hours=8)
+            await page.fill("#charity-edit input[name=starts_at]", f"{starts:%Y-%m-%dT%H:%M}")
+            await page.fill("#charity-edit input[name=ends_at]", f"{ends:%Y-%m-%dT%H:%M}")
             await page.fill(
                 "#charity-edit textarea[name=milestones]", '[{"at": 25000, "label": "Half"}]'
             )
