@@ -17,7 +17,7 @@ from .. import report as reports
 from ..money import Money, exponent, format_money
 from .charts import chart, data_uri, whole_numbers
 from .dashboard import render, require_session
-from .keys import SETTINGS
+from .keys import SERVICES, SETTINGS
 
 
 def _labels(report: reports.Report) -> list[str]:
@@ -172,6 +172,9 @@ async def _choices(zone: tzinfo, now: datetime) -> dict[str, list[reports.Period
 async def page(request: web.Request) -> web.Response:
     require_session(request)
     settings = request.app[SETTINGS]
+    # Chat lines are logged in batches (every 0.25 s): write what is waiting, so the
+    # report counts every line up to now, as the activity feed and the events API do.
+    await request.app[SERVICES].bus.flush()
     zone = reports.local_zone()
     now = datetime.now(UTC)
     choices = await _choices(zone, now)
