@@ -332,18 +332,7 @@ def seed(server: Server) -> None:
         return (start + timedelta(minutes=minutes)).isoformat()
 
     def event(kind: str, sid: str, minutes: float, data: dict[str, Any], who: str = "") -> None:
-        server.api(
-            "POST",
-            "/api/events",
-            {
-                "type": kind,
-                "source": "demo",
-                "source_id": sid,
-                "occurred_at": at(minutes),
-                **({"viewer": viewer(who)} if who else {}),
-                "data": data,
-            },
-        )
+        post_event(server, kind, sid, data, who, occurred_at=at(minutes))
 
     event("stream.online", "online-1", 0, {"title": "Cozy building stream"})
     # Chat first: the dashboard lists the newest events first, money on top.
@@ -397,19 +386,34 @@ BUYERS = [
 GUESTS = ["Aurora_Borealis", "Maximilian von Streamington", "sunny_days"]
 
 
-def chat(server: Server, sid: str, who: str, text: str, source: str = "demo") -> None:
-    """A chat line; from ``source`` "console" the bot's answer is said (and shown)."""
+def post_event(
+    server: Server,
+    kind: str,
+    sid: str,
+    data: dict[str, Any],
+    who: str = "",
+    *,
+    source: str = "demo",
+    occurred_at: str | None = None,
+) -> None:
+    """One event through the admin API, as a platform would deliver it."""
     server.api(
         "POST",
         "/api/events",
         {
-            "type": "chat.message",
+            "type": kind,
             "source": source,
             "source_id": sid,
-            "viewer": viewer(who),
-            "data": {"text": text},
+            **({"occurred_at": occurred_at} if occurred_at else {}),
+            **({"viewer": viewer(who)} if who else {}),
+            "data": data,
         },
     )
+
+
+def chat(server: Server, sid: str, who: str, text: str, source: str = "demo") -> None:
+    """A chat line; from ``source`` "console" the bot's answer is said (and shown)."""
+    post_event(server, "chat.message", sid, {"text": text}, who, source=source)
 
 
 def seed_plugins(server: Server, images: dict[str, bytes]) -> None:

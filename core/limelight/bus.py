@@ -742,38 +742,23 @@ ROWS_PER_SLICE = 50
 
 def _row_values(event: Event, handled: bool, sqlite: bool, received: Any) -> list[Any]:
     """One event-log row in ``_LOG_COLUMNS`` order, as the driver takes it (``received``
-    is the stamp of the batch, already in the dialect's form)."""
+    is the stamp of the batch, already in the dialect's form). On SQLite the flags and the
+    time go as tortoise's SQLite backend stores them: integers and text."""
     viewer = event.viewer
     source_id, test = event.source_id, event.test
-    if sqlite:
-        # The same text form tortoise's SQLite backend stores for datetimes and booleans.
-        return [
-            event_type_name(event),
-            event.source,
-            source_id,
-            None if test else source_id,
-            int(test),
-            str(event.occurred_at),
-            received,
-            viewer.platform if viewer else None,
-            viewer.id if viewer else None,
-            viewer.name if viewer else None,
-            data_json(event),
-            int(handled),
-        ]
     return [
         event_type_name(event),
         event.source,
         source_id,
         None if test else source_id,
-        test,
-        event.occurred_at,
+        int(test) if sqlite else test,
+        str(event.occurred_at) if sqlite else event.occurred_at,
         received,
         viewer.platform if viewer else None,
         viewer.id if viewer else None,
         viewer.name if viewer else None,
         data_json(event),
-        handled,
+        int(handled) if sqlite else handled,
     ]
 
 

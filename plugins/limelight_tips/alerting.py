@@ -52,11 +52,10 @@ class Alerting:
         event: Event | None,
         *,
         test: bool = False,
-        tx: Transaction | None = None,
     ) -> None:
-        """Queue the alert: with ``tx`` it is stored with the event and sent once committed
-        (a failure raises, rolling back the plugin's part so the core writes it again);
-        a test alert is kept in memory only."""
+        """Queue one alert outside ``record_events`` (an approved tip, a test alert: kept in
+        memory only). Alerts of a recorded batch go through :meth:`push_many`, in its
+        transaction."""
         new = self.new(kind, data, money, event)
         await self.ctx.overlays.alert(
             self.ctx.config.alerts_overlay,
@@ -65,7 +64,6 @@ class Alerting:
             test=test,
             event=event,
             variation=new.variation,
-            tx=tx,
         )
 
     async def push_many(self, alerts: list[NewAlert], tx: Transaction) -> None:
