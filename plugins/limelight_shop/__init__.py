@@ -309,9 +309,6 @@ class ShopPlugin(Plugin[ShopConfig]):
 
     @hookimpl
     async def startup(self) -> None:
-        # The first price formatted loads the locale's data (a third of a second, the
-        # event loop blocked): here, not when the drop opens and the rush begins.
-        self.ctx.money(Money(0, "EUR"))
         await self.sync_products()
         self.drops.on_free_guest = self._board_changed
         self.guests.on_refund_due = self.orders.flag
