@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -182,3 +183,21 @@ async def test_an_up_to_date_database_opens_again_unchanged(database_url: str) -
         assert [row["display_name"] for row in rows] == ["kept"]
     finally:
         await again.close()
+
+
+async def test_the_migration_modules_are_unloaded_once_they_ran(database_url: str) -> None:
+    """They hold a model class per ``CreateModel`` for the life of the server otherwise; a
+    second database opened in the same process reads them again."""
+    for _ in range(2):
+        database = await _open(database_url, BUILT_IN, one_by_one=False)
+        try:
+            loaded = [
+                name
+                for name in sys.modules
+                if name.startswith(("limelight.migrations.", "limelight_tips.migrations."))
+            ]
+            assert loaded == []
+            assert await _recorded(database)
+        finally:
+            await database.close()
+        database_url = database_url.replace("limelight.sqlite3", "again.sqlite3")
