@@ -32,13 +32,19 @@ class IndexAddedField(TortoiseOperation):
     def describe(self) -> str:
         return f"Index {self.model_name}.{self.name}"
 
-    def _sql(self, editor: BaseSchemaEditor, model: type[Model], *, create: bool) -> str:
+    async def _run(
+        self, app_label: str, state: State, editor: BaseSchemaEditor | None, *, create: bool
+    ) -> None:
+        if editor is None:
+            return
+        model: type[Model] = state.apps.get_model(f"{app_label}.{self.model_name}")
         column = model._meta.fields_map[self.name].source_field or self.name
         index = editor._generate_index_name("idx", model, [column])
-        table = model._meta.db_table
         if create:
-            return f'CREATE INDEX IF NOT EXISTS "{index}" ON "{table}" ("{column}");'
-        return f'DROP INDEX IF EXISTS "{index}";'
+            sql = f'CREATE INDEX IF NOT EXISTS "{index}" ON "{model._meta.db_table}" ("{column}");'
+        else:
+            sql = f'DROP INDEX IF EXISTS "{index}";'
+        await editor._run_sql(sql)
 
     async def database_forward(
         self,
@@ -47,9 +53,7 @@ class IndexAddedField(TortoiseOperation):
         new_state: State,
         state_editor: BaseSchemaEditor | None = None,
     ) -> None:
-        if state_editor is not None:
-            model = new_state.apps.get_model(f"{app_label}.{self.model_name}")
-            await state_editor._run_sql(self._sql(state_editor, model, create=True))
+        await self._run(app_label, new_state, state_editor, create=True)
 
     async def database_backward(
         self,
@@ -58,6 +62,4 @@ class IndexAddedField(TortoiseOperation):
         new_state: State,
         state_editor: BaseSchemaEditor | None = None,
     ) -> None:
-        if state_editor is not None:
-            model = old_state.apps.get_model(f"{app_label}.{self.model_name}")
-            await state_editor._run_sql(self._sql(state_editor, model, create=False))
+        await self._run(app_label, old_state, state_editor, create=False)

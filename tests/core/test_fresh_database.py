@@ -201,3 +201,22 @@ async def test_the_migration_modules_are_unloaded_once_they_ran(database_url: st
         finally:
             await database.close()
         database_url = database_url.replace("limelight.sqlite3", "again.sqlite3")
+
+
+async def test_an_index_repair_migration_rolls_back(database_url: str) -> None:
+    """``IndexAddedField`` undone (``limelight migrate`` to the migration before it) drops
+    the index it made, and doing it again brings it back."""
+    database = await _open(database_url, BUILT_IN, one_by_one=False)
+    try:
+
+        async def indexed() -> bool:
+            table = (await _schema(database))["tips_ledger"]
+            return "refund_of" in repr(table["indexes"])
+
+        assert await indexed()
+        await database.migrate(targets=[("tips", "0002_refund_of")])
+        assert not await indexed()
+        await database.migrate(targets=[("tips", "0003_refund_of_index")])
+        assert await indexed()
+    finally:
+        await database.close()
