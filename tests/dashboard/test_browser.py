@@ -298,6 +298,15 @@ async def test_editor_refuses_wrong_uploads_in_words(dashboard: Any, tmp_path: P
         "() => /MB/.test(document.getElementById('editor-feedback').textContent)"
     )
     assert await page.inner_text("[data-field=image-name]") == "none"
+    # a good preview afterwards does not take the upload's complaint back (it once cleared
+    # any message marked as an error, so a late preview blanked this one)
+    await page.fill("input[name=text]", "Thanks {name}!")
+    frame = page.frames[1]
+    await frame.wait_for_function(
+        "() => document.querySelector('#alert-stage .alert-title').textContent"
+        " === 'Thanks Test Viewer!'"
+    )
+    assert "5.0 MB" in await page.inner_text("#editor-feedback")
     assert tab.errors == [] and tab.dialogs == []
 
 

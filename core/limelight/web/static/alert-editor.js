@@ -23,10 +23,14 @@
   let hidePreview = null;
   let previewTimer = null;
   let previewSeq = 0;
+  // The preview's own complaint is the one message a later good preview takes back; an
+  // upload's or a save's stays until the streamer's next action replaces it.
+  let previewComplaint = false;
 
   function say(text, bad) {
     feedback.textContent = text;
     feedback.className = "feedback " + (bad ? "error" : "ok");
+    previewComplaint = false;
   }
 
   function input(name) { return form.elements.namedItem(name); }
@@ -212,11 +216,11 @@
         body: JSON.stringify({ kind: state.kind, variation: clean(v) }),
       });
     } catch (err) {
-      if (seq === previewSeq) say(err.message, true);
+      if (seq === previewSeq) { say(err.message, true); previewComplaint = true; }
       return;
     }
     if (seq !== previewSeq) return;
-    if (feedback.classList.contains("error")) say("");
+    if (previewComplaint) say("");
     const api = frameApi();
     if (!api) return;
     if (typeof hidePreview === "function") { try { hidePreview(); } catch (e) { /* gone */ } }
