@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import operator
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Collection
@@ -740,25 +741,47 @@ _LOG_COLUMNS = (
 ROWS_PER_SLICE = 50
 
 
+#: The fields of an event that its log row holds besides its type and data, read at once.
+_ROW_FIELDS = operator.attrgetter("source", "source_id", "test", "occurred_at", "viewer")
+_VIEWER_FIELDS = operator.attrgetter("platform", "id", "name")
+_NO_VIEWER = (None, None, None)
+
+
 def _row_values(event: Event, handled: bool, sqlite: bool, received: Any) -> list[Any]:
     """One event-log row in ``_LOG_COLUMNS`` order, as the driver takes it (``received``
     is the stamp of the batch, already in the dialect's form). On SQLite the flags and the
-    time go as tortoise's SQLite backend stores them: integers and text."""
-    viewer = event.viewer
-    source_id, test = event.source_id, event.test
+    time go as tortoise's SQLite backend stores them: integers and text. Once per chat line
+    at the flush, so the fields are read at once."""
+    source, source_id, test, occurred_at, viewer = _ROW_FIELDS(event)
+    platform, viewer_id, name = _NO_VIEWER if viewer is None else _VIEWER_FIELDS(viewer)
+    if sqlite:
+        return [
+            event_type_name(event),
+            source,
+            source_id,
+            None if test else source_id,
+            1 if test else 0,
+            str(occurred_at),
+            received,
+            platform,
+            viewer_id,
+            name,
+            data_json(event),
+            1 if handled else 0,
+        ]
     return [
         event_type_name(event),
-        event.source,
+        source,
         source_id,
         None if test else source_id,
-        int(test) if sqlite else test,
-        str(event.occurred_at) if sqlite else event.occurred_at,
+        test,
+        occurred_at,
         received,
-        viewer.platform if viewer else None,
-        viewer.id if viewer else None,
-        viewer.name if viewer else None,
+        platform,
+        viewer_id,
+        name,
         data_json(event),
-        int(handled) if sqlite else handled,
+        handled,
     ]
 
 

@@ -117,18 +117,26 @@ class IrcMapper:
     )
 
     def map(self, msg: IrcMessage) -> Produced:
+        if msg.command == "PRIVMSG":  # nearly every line: no name built, no lookup
+            return self._on_privmsg(msg)
         handler = getattr(self, "_on_" + msg.command.lower(), None)
         return handler(msg) if handler is not None else []
 
     def _on_privmsg(self, msg: IrcMessage) -> Produced:
         tags = msg.tags
-        mid = tags.get("id")
+        get = tags.get
+        mid = get("id")
         if not mid:
             return []
-        text, _action = strip_action(msg.trailing)
+        params = msg.params
+        text = params[-1] if params else ""
+        if text[:1] == "\x01":
+            text, _action = strip_action(text)
         viewer = self._chatter(tags, msg.nick)
-        bits = int(tags["bits"]) if tags.get("bits", "").isdigit() else 0
+        bits_tag = get("bits")
+        bits = int(bits_tag) if bits_tag and bits_tag.isascii() and bits_tag.isdigit() else 0
         badges, roles = self._badges_and_roles(tags)
+        emotes = get("emotes")
         chat = ChatMessage(
             source=SOURCE,
             source_id=mid,
@@ -138,12 +146,12 @@ class IrcMapper:
             channel=msg.channel,
             roles=roles,
             badges=badges,
-            first=tags.get("first-msg") == "1",
-            reply_to=tags.get("reply-parent-msg-id") or None,
+            first=get("first-msg") == "1",
+            reply_to=get("reply-parent-msg-id") or None,
             bits=bits,
-            color=tags.get("color", ""),
-            emotes=self.images.emotes(tags.get("emotes", ""), text),
-            badge_images=self.images.badge_images(badges),
+            color=get("color", ""),
+            emotes=self.images.emotes(emotes, text) if emotes else (),
+            badge_images=self.images.badge_images(badges) if badges else (),
         )
         out: Produced = [(chat, None)]
         if bits > 0:

@@ -109,3 +109,51 @@ def test_gift_bomb_link_survives_the_wire() -> None:
     assert wire["data"]["gift_bomb"] == "bomb-1"
     again = Subscription.from_data(wire["data"], source="twitch", source_id="g1")
     assert again.gift_bomb == "bomb-1" and again.gifter.id == "2"
+
+
+@pytest.mark.parametrize(
+    ("line", "command", "params", "prefix", "tags"),
+    [
+        (
+            "@a=1;b=;c  :n!n@h  PRIVMSG   #c  :hi  there",
+            "PRIVMSG",
+            ["#c", "hi  there"],
+            "n!n@h",
+            {"a": "1", "b": "", "c": ""},
+        ),
+        ("@=x;k=v=w :p cmd #c :", "CMD", ["#c", ""], "p", {"k": "v=w"}),
+        (":p 001 bot :Welcome, GLHF!", "001", ["bot", "Welcome, GLHF!"], "p", {}),
+        ("PING", "PING", [], "", {}),
+        ("JOIN #c\r\n", "JOIN", ["#c"], "", {}),
+        (
+            "CAP * ACK :twitch.tv/tags twitch.tv/commands",
+            "CAP",
+            ["*", "ACK", "twitch.tv/tags twitch.tv/commands"],
+            "",
+            {},
+        ),
+    ],
+)
+def test_parse_line_splits_every_part(
+    line: str, command: str, params: list[str], prefix: str, tags: dict[str, str]
+) -> None:
+    msg = parse_line(line)
+    assert (msg.command, msg.params, msg.prefix, msg.tags) == (command, params, prefix, tags)
+
+
+@pytest.mark.parametrize("line", ["   ", "@a=1 ", "@a=1  :prefix", ":prefix", ":prefix  ", "\r\n"])
+def test_parse_line_refuses_lines_without_a_command(line: str) -> None:
+    with pytest.raises(IrcParseError):
+        parse_line(line)
+
+
+def test_privmsg_bits_must_be_ascii_digits_and_action_lines_are_unwrapped() -> None:
+    mapper = IrcMapper()
+    base = "@id={id};bits={bits};user-id=5;display-name=Ann :ann!ann@h PRIVMSG #c :{text}"
+    [(chat, _)] = mapper.map(parse_line(base.format(id="m1", bits="\u00b2", text="x")))
+    assert chat.bits == 0  # a superscript two is a digit to str.isdigit, not to int()
+    [(chat, _), (cheer, _)] = mapper.map(parse_line(base.format(id="m2", bits="7", text="y")))
+    assert chat.bits == 7 and cheer.bits == 7
+    line = base.format(id="m3", bits="", text="\x01ACTION waves\x01")
+    [(chat, _)] = mapper.map(parse_line(line))
+    assert chat.text == "waves" and chat.viewer.name == "Ann" and chat.channel == "c"

@@ -7,10 +7,11 @@ import asyncio
 import json
 import random
 import sqlite3
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from limelight import hookimpl
-from limelight.events import Tip, data_json
+from limelight.events import Event, Tip, data_json
 from limelight.models import EventRecord
 from limelight.testing import Recorder, make_chat, make_tip
 
@@ -448,3 +449,36 @@ def test_data_json_is_the_json_of_data_for_every_kind_of_field():
     for event in (message, tip):
         assert json.loads(data_json(event)) == event.data()
         assert data_json(event) == json.dumps(event.data(), separators=(",", ":"))
+
+
+@dataclass(kw_only=True, slots=True)
+class _Odd(Event):
+    """Field values of every class ``data_json`` writes itself, and some it leaves to json."""
+
+    type: ClassVar[str] = "test.odd"
+
+    items: tuple[Any, ...] = ()
+    flags: frozenset[Any] = frozenset()
+    count: Any = 0
+    label: Any = ""
+
+
+def test_data_json_writes_each_kind_of_value_as_json_does():
+    """The per-class template and the remembered arrays give ``json``'s own text, for the
+    values they take and for those they hand back (a float, ints in a tuple, a str
+    subclass); equal tuples of other things never share a remembered array."""
+
+    class Name(str):
+        pass
+
+    values: list[dict[str, Any]] = [
+        {"items": ("a", 'b\u00e9\n"q"'), "flags": frozenset({"z", "a"}), "count": 3},
+        {"items": (1,), "count": True, "label": None},
+        {"items": (True,), "count": False, "label": Name("sub")},
+        {"items": (1.5, "x"), "flags": frozenset({2, 1}), "count": 2.5},
+        {"items": (), "flags": frozenset(), "count": -(2**60), "label": "\ud83d"},
+        {"items": ("a", "b"), "flags": frozenset({"z", "a"}), "count": 1},
+    ]
+    for fields in values * 2:  # twice: the second time from the remembered arrays
+        event = _Odd(source="t", source_id="1", **fields)
+        assert data_json(event) == json.dumps(event.data(), separators=(",", ":")), fields
