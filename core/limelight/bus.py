@@ -113,6 +113,11 @@ class Lane:
         self._space = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
+        #: Plain flags mirroring the events for the per-event path (no method call to
+        #: ask): the worker waits for ``_wakeup`` (it is idle), a publisher waits for
+        #: ``_space``.
+        self._asleep = True
+        self._space_wanted = False
         self._task: asyncio.Task[None] | None = None
         self.on_done: Callable[[Event, bool], None] | None = None
 
@@ -126,9 +131,9 @@ class Lane:
         if len(queue) >= self.maxsize:
             return False
         queue.append(event)
-        if self._idle.is_set():
+        if self._asleep:
+            self._asleep = False
             self._idle.clear()
-        if not self._wakeup.is_set():
             self._wakeup.set()
         return True
 
@@ -148,6 +153,7 @@ class Lane:
                 break
         else:
             while len(queue) >= self.maxsize:
+                self._space_wanted = True
                 self._space.clear()
                 await self._space.wait()
         self.offer(event)
@@ -158,12 +164,14 @@ class Lane:
             if not queue:
                 self._idle.set()
                 self._wakeup.clear()
+                self._asleep = True
                 await self._wakeup.wait()
                 continue
             if batches is None:
                 # One event at a time, straight to the handler: no list, no extra coroutine.
                 event = queue.popleft()
-                if not space.is_set():
+                if self._space_wanted:
+                    self._space_wanted = False
                     space.set()
                 try:
                     result = self.handler(event)
@@ -182,7 +190,8 @@ class Lane:
                 continue
             batch = list(queue)
             queue.clear()
-            if not space.is_set():
+            if self._space_wanted:
+                self._space_wanted = False
                 space.set()
             oks = await self._many(batches, batch)
             self.delivered += len(oks)
@@ -346,19 +355,28 @@ class EventBus:
         elif isinstance(event, ChatMessage) and not (immediate and self.persist):
             # A real chat line, the hot path: the same steps as below (log, gate, remember,
             # dispatch) with nothing awaited unless a gating check waits or a lane is full.
-            # The line goes to the log's next batch; gating fails closed (PluginHost.gate).
-            accepted = self._log_chat(event)
+            # The line goes to the log's next batch (``_log_chat`` and ``_remember``,
+            # written out: this runs for every line); gating fails closed
+            # (PluginHost.gate).
+            if self.persist:
+                batch = self._chat_batch
+                batch.append(event)
+                if len(batch) >= self.chat_batch_max:
+                    self._chat_flush_wakeup.set()
             verdict = self.host.gate(event)
             if not isinstance(verdict, Verdict):
                 verdict = await verdict
             event.verdict = verdict
             if not event.unrecorded:
-                self._remember(key, None)
+                recent = self._recent
+                recent[key] = None
+                if len(recent) > self.recent_keys:
+                    recent.popitem(last=False)
             self.published += 1
             for lane in self.lanes.values():  # no money here: nothing to count per lane
                 if not lane.offer(event):
                     await lane.put(event)
-            return accepted
+            return Accepted(None, False, event)
         try:
             accepted = await self._accept(event, immediate, retryable, raw)
         except BaseException:
@@ -745,6 +763,9 @@ ROWS_PER_SLICE = 50
 _ROW_FIELDS = operator.attrgetter("source", "source_id", "test", "occurred_at", "viewer")
 _VIEWER_FIELDS = operator.attrgetter("platform", "id", "name")
 _NO_VIEWER = (None, None, None)
+#: The last time written as text and its text (``str()`` of an aware time is ~1 µs): the
+#: Twitch mapper hands lines sent in the same millisecond one time object.
+_LAST_TIME: list[Any] = [None, ""]
 
 
 def _row_values(event: Event, handled: bool, sqlite: bool, received: Any) -> list[Any]:
@@ -755,13 +776,16 @@ def _row_values(event: Event, handled: bool, sqlite: bool, received: Any) -> lis
     source, source_id, test, occurred_at, viewer = _ROW_FIELDS(event)
     platform, viewer_id, name = _NO_VIEWER if viewer is None else _VIEWER_FIELDS(viewer)
     if sqlite:
+        last = _LAST_TIME
+        if occurred_at is not last[0]:  # lines of one millisecond share their time
+            last[0], last[1] = occurred_at, str(occurred_at)
         return [
             event_type_name(event),
             source,
             source_id,
             None if test else source_id,
             1 if test else 0,
-            str(occurred_at),
+            last[1],
             received,
             platform,
             viewer_id,
