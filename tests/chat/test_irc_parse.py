@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from limelight_twitch.irc import (
     IrcParseError,
@@ -157,3 +159,34 @@ def test_privmsg_bits_must_be_ascii_digits_and_action_lines_are_unwrapped() -> N
     line = base.format(id="m3", bits="", text="\x01ACTION waves\x01")
     [(chat, _)] = mapper.map(parse_line(line))
     assert chat.text == "waves" and chat.viewer.name == "Ann" and chat.channel == "c"
+
+
+def test_privmsg_times_follow_each_lines_tmi_sent_ts() -> None:
+    """Lines of one millisecond share one time; a new stamp, or one out of range (the
+    receive time instead), is read anew and never reused for the next line."""
+    mapper = IrcMapper()
+    line = "@id={id};tmi-sent-ts={ts};user-id=5 :ann!ann@h PRIVMSG #c :hi"
+
+    def at(mid: str, ts: str) -> datetime:
+        [(chat, _)] = mapper.map(parse_line(line.format(id=mid, ts=ts)))
+        return chat.occurred_at
+
+    first = at("a", "1700000000123")
+    assert first == datetime(2023, 11, 14, 22, 13, 20, 123000, tzinfo=UTC)
+    assert at("b", "1700000000123") == first
+    assert at("c", "1700000000124") - first == timedelta(milliseconds=1)
+    before = datetime.now(UTC)
+    assert at("d", "99") >= before  # 1970: out of range, the receive time
+    assert at("e", "99") >= before
+    assert at("f", "1700000000124") == first + timedelta(milliseconds=1)
+
+
+def test_chatters_with_the_same_tags_share_their_viewer_badges_and_roles() -> None:
+    mapper = IrcMapper()
+    line = "@id={id};badges={badges};mod={mod};user-id=7;display-name=Bo :bo!bo@h PRIVMSG #c :x"
+    [(one, _)] = mapper.map(parse_line(line.format(id="1", badges="vip/1", mod="0")))
+    [(two, _)] = mapper.map(parse_line(line.format(id="2", badges="vip/1", mod="0")))
+    [(three, _)] = mapper.map(parse_line(line.format(id="3", badges="vip/1", mod="1")))
+    assert one.viewer is two.viewer and one.roles is two.roles and one.badges == ("vip/1",)
+    assert one.roles == {"viewer", "vip"} and three.roles == {"viewer", "vip", "moderator"}
+    assert three.viewer == one.viewer and one.viewer.name == "Bo"

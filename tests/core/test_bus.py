@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from limelight import hookimpl
+from limelight.bus import Lane
 from limelight.events import Event, Tip, data_json
 from limelight.models import EventRecord
 from limelight.testing import Recorder, make_chat, make_tip
@@ -482,3 +483,32 @@ def test_data_json_writes_each_kind_of_value_as_json_does():
     for fields in values * 2:  # twice: the second time from the remembered arrays
         event = _Odd(source="t", source_id="1", **fields)
         assert data_json(event) == json.dumps(event.data(), separators=(",", ":")), fields
+
+
+async def test_a_full_lane_lets_every_waiting_publisher_in_and_goes_idle():
+    """Publishers waiting for room in a full lane are each let in as the worker takes
+    events (none is left waiting, none dropped), and the lane reads idle once it has
+    delivered everything, as the test kit's ``settle()`` expects."""
+    release = asyncio.Event()
+    seen: list[str] = []
+
+    async def handler(event: Event) -> None:
+        await release.wait()
+        seen.append(event.source_id)
+
+    lane = Lane("slow", handler, maxsize=2)
+    lane.start()
+    tips = [make_tip(source_id=f"wait-{i}") for i in range(7)]
+    waiting = [asyncio.create_task(lane.put(tip)) for tip in tips]
+    await wait_until(lambda: len(lane.queue) == 2 and sum(t.done() for t in waiting) == 3)
+    assert not lane._idle.is_set()
+    release.set()
+    await asyncio.gather(*waiting)
+    await wait_until(lambda: lane._idle.is_set())
+    assert sorted(seen) == sorted(t.source_id for t in tips) and lane.shed == 0
+    assert lane.delivered == 7 and not lane.queue
+    lane.offer(make_chat("again"))  # an idle lane wakes for the next event
+    assert not lane._idle.is_set()
+    await wait_until(lambda: lane._idle.is_set())
+    assert lane.delivered == 8
+    await lane.stop()
