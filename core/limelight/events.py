@@ -246,15 +246,24 @@ class _JsonMemo(dict[Any, str]):
 #: sorted); every other class (a float, a Money, a subclass) takes ``data()``'s path.
 _JSON_PIECES: dict[type, Callable[[Any], str]] = {
     str: _json_str,
-    bool: ("false", "true").__getitem__,
+    bool: {False: "false", True: "true"}.__getitem__,
     int: int.__repr__,
     type(None): {None: "null"}.__getitem__,
     tuple: _JsonMemo(sort=False).__getitem__,
     frozenset: _JsonMemo(sort=True).__getitem__,
 }
 _json_piece = _JSON_PIECES.__getitem__
-#: ``{"name":%s,...}`` per tuple of wire field names, to fill with the pieces.
-_JSON_TEMPLATES: dict[tuple[str, ...], str] = {}
+#: Per event class: its wire fields' reader and ``{"name":%s,...}`` template to fill with
+#: the pieces, or ``None`` when ``data()`` decides (one field, or a class of its own
+#: ``data()``).
+_JSON_PLANS: dict[type, tuple[Callable[[Any], tuple[Any, ...]], str] | None] = {}
+
+
+def _json_plan(cls: type) -> tuple[Callable[[Any], tuple[Any, ...]], str] | None:
+    names = _wire_fields(cls)
+    if len(names) < 2 or getattr(cls, "data", None) is not Event.data:
+        return None
+    return _WIRE_READERS[names], "{" + ",".join(_json_str(n) + ":%s" for n in names) + "}"
 
 
 def data_json(event: Event) -> str:
@@ -265,14 +274,14 @@ def data_json(event: Event) -> str:
     written by the piece for its class into the class's template, with no ``data()`` dict
     built and no encoder object made per call; the arrays of the roles and badges a chat
     repeats are remembered. Anything else goes through ``data()`` and ``json``."""
-    names = _wire_fields(type(event))
-    if len(names) > 1:
-        values = _WIRE_READERS[names](event)
-        template = _JSON_TEMPLATES.get(names)
-        if template is None:
-            template = _JSON_TEMPLATES[names] = (
-                "{" + ",".join(_json_str(n) + ":%s" for n in names) + "}"
-            )
+    cls = event.__class__
+    try:
+        plan = _JSON_PLANS[cls]
+    except KeyError:
+        plan = _JSON_PLANS[cls] = _json_plan(cls)
+    if plan is not None:
+        read, template = plan
+        values = read(event)
         try:
             return template % tuple(map(call, map(_json_piece, map(type, values)), values))
         except (KeyError, TypeError):
