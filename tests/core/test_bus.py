@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from limelight import hookimpl
 from limelight.bus import Lane
-from limelight.events import Event, Tip, data_json
+from limelight.events import CustomEvent, Event, Tip, data_json
 from limelight.models import EventRecord
 from limelight.testing import Recorder, make_chat, make_tip
 
@@ -483,6 +483,9 @@ def test_data_json_writes_each_kind_of_value_as_json_does():
     for fields in values * 2:  # twice: the second time from the remembered arrays
         event = _Odd(source="t", source_id="1", **fields)
         assert data_json(event) == json.dumps(event.data(), separators=(",", ":")), fields
+    # A class with a data() of its own (a plugin's event: its payload) is never templated.
+    custom = CustomEvent(source="t", source_id="2", custom_type="p.x", payload={"a": "b"})
+    assert data_json(custom) == '{"a":"b"}'
 
 
 async def test_a_full_lane_lets_every_waiting_publisher_in_and_goes_idle():
