@@ -353,29 +353,10 @@ class EventBus:
             self._recent.move_to_end(key)
             return Accepted(self._recent[key], True, event)
         elif isinstance(event, ChatMessage) and not (immediate and self.persist):
-            # A real chat line, the hot path: the same steps as below (log, gate, remember,
-            # dispatch) with nothing awaited unless a gating check waits or a lane is full.
-            # The line goes to the log's next batch (``_log_chat`` and ``_remember``,
-            # written out: this runs for every line); gating fails closed
-            # (PluginHost.gate).
-            if self.persist:
-                batch = self._chat_batch
-                batch.append(event)
-                if len(batch) >= self.chat_batch_max:
-                    self._chat_flush_wakeup.set()
-            verdict = self.host.gate(event)
-            if not isinstance(verdict, Verdict):
-                verdict = await verdict
-            event.verdict = verdict
-            if not event.unrecorded:
-                recent = self._recent
-                recent[key] = None
-                if len(recent) > self.recent_keys:
-                    recent.popitem(last=False)
-            self.published += 1
-            for lane in self.lanes.values():  # no money here: nothing to count per lane
-                if not lane.offer(event):
-                    await lane.put(event)
+            # A real chat line, the hot path: see _chat_line.
+            rest = self._chat_line(event, key)
+            if rest is not None:
+                await rest
             return Accepted(None, False, event)
         try:
             accepted = await self._accept(event, immediate, retryable, raw)
@@ -393,6 +374,69 @@ class EventBus:
         self.published += 1
         await self._dispatch(event)
         return accepted
+
+    def publish_line(self, event: ChatMessage) -> Awaitable[object] | None:
+        """:meth:`publish` for a chat line whose publisher needs no answer (a chat
+        connector): the same steps, in a plain call that returns ``None`` once they are
+        all done, or an awaitable for the rest when something has to wait (a gating check
+        that waits, a full lane). Why: a busy chat makes no coroutine and no
+        :class:`Accepted` per line for it. A test line takes :meth:`publish`."""
+        if event.test:
+            return self.publish(event)
+        key = event.dedupe_key
+        recent = self._recent
+        if key in recent:
+            self.duplicates += 1
+            recent.move_to_end(key)
+            return None
+        return self._chat_line(event, key)
+
+    def _chat_line(self, event: ChatMessage, key: tuple[str, str]) -> Awaitable[object] | None:
+        """A new real chat line, the hot path: the steps of :meth:`publish` (log, gate,
+        remember, dispatch) with nothing awaited unless a gating check waits or a lane is
+        full; then the awaitable for the rest is returned. The line goes to the log's
+        next batch (``_log_chat`` and ``_remember``, written out: this runs for every
+        line); gating fails closed (PluginHost.gate)."""
+        if self.persist:
+            batch = self._chat_batch
+            batch.append(event)
+            if len(batch) >= self.chat_batch_max:
+                self._chat_flush_wakeup.set()
+        verdict = self.host.gate(event)
+        if not isinstance(verdict, Verdict):
+            return self._gated_line(event, key, verdict)
+        return self._dispatch_line(event, key, verdict)
+
+    async def _gated_line(
+        self, event: ChatMessage, key: tuple[str, str], verdict: Awaitable[Verdict]
+    ) -> None:
+        """The rest of :meth:`_chat_line` once a gating check that waits has answered."""
+        rest = self._dispatch_line(event, key, await verdict)
+        if rest is not None:
+            await rest
+
+    def _dispatch_line(
+        self, event: ChatMessage, key: tuple[str, str], verdict: Verdict
+    ) -> Awaitable[object] | None:
+        event.verdict = verdict
+        if not event.unrecorded:
+            recent = self._recent
+            recent[key] = None
+            if len(recent) > self.recent_keys:
+                recent.popitem(last=False)
+        self.published += 1
+        lanes = self.lanes.values()
+        for lane in lanes:  # no money here: nothing to count per lane
+            if not lane.offer(event):
+                return self._put_line(event, list(lanes), lane)
+        return None
+
+    @staticmethod
+    async def _put_line(event: ChatMessage, lanes: list[Lane], full: Lane) -> None:
+        """Hand ``event`` to ``full`` (which sheds or waits) and to the lanes after it."""
+        for lane in lanes[lanes.index(full) :]:
+            if lane is full or not lane.offer(event):
+                await lane.put(event)
 
     async def _accept(
         self, event: Event, immediate: bool, retryable: bool, raw: quarantine.Raw | None

@@ -41,10 +41,12 @@ import types
 import typing
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from .events import Event
+
+_E = TypeVar("_E", bound="Event")
 
 #: Characters of a message, a tip's text or a chat line.
 MAX_TEXT = 2000
@@ -315,7 +317,7 @@ class _Plan:
     fine: Callable[[Any], bool] | None = None
 
 
-def clean_event(event: Event, *, now: datetime | None = None) -> Event:
+def clean_event(event: _E, *, now: datetime | None = None) -> _E:
     """Normalise every outside value ``event`` carries, in place, and return it.
 
     Strings are cleaned and capped (multi-line for ``text`` and ``message``), keys bounded,

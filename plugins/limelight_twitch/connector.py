@@ -335,10 +335,16 @@ class TwitchConnector(ChatConnector):
         if command in IRC_EVENTS:
             self.lines += 1
             for event, key in self.irc_mapper.map(msg):
-                # _emit, written out: a chat line takes no coroutine of its own here.
+                # _emit, written out: a chat line takes no coroutine of its own here, and
+                # none on the bus unless something there has to wait.
                 if self._admit(event, key, "irc") and (sink := self._sink) is not None:
                     try:
-                        await sink.publish(event)
+                        if isinstance(event, ChatMessage):
+                            rest = sink.publish_line(event)
+                            if rest is not None:
+                                await rest
+                        else:
+                            await sink.publish(event)
                     except Exception:
                         log.exception(
                             "twitch: publishing %s %s failed", event.type, event.source_id

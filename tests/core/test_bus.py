@@ -13,8 +13,9 @@ from typing import Any, ClassVar
 from limelight import hookimpl
 from limelight.bus import Lane
 from limelight.events import CustomEvent, Event, Tip, data_json
+from limelight.gating import Action, Verdict
 from limelight.models import EventRecord
-from limelight.testing import Recorder, make_chat, make_tip
+from limelight.testing import HookPlugin, Recorder, make_chat, make_tip
 
 from tests.support import wait_until
 
@@ -515,3 +516,52 @@ async def test_a_full_lane_lets_every_waiting_publisher_in_and_goes_idle():
     await wait_until(lambda: lane._idle.is_set())
     assert lane.delivered == 8
     await lane.stop()
+
+
+async def test_publish_line_takes_a_chat_line_with_no_coroutine_unless_something_waits(limelight):
+    """A connector's per-line door: done in the call when nothing waits (``None``), else
+    an awaitable for the rest; the same dedupe, log, gating and lanes as ``publish``."""
+    release = asyncio.Event()
+    waited: list[str] = []
+
+    async def gate(message: Any) -> Verdict | None:
+        if "slow" in message.text:
+            await release.wait()
+            waited.append(message.text)
+            return Verdict.hide("slow one")
+        return None
+
+    rec = Recorder()
+    h = await limelight(plugins={"gate": HookPlugin(check_chat_message=gate), "rec": rec})
+    bus = h.services.bus
+    line = make_chat("hello")
+    assert bus.publish_line(line) is None
+    assert line.verdict.shown and bus._chat_batch[-1] is line
+    replay = make_chat("hello")
+    replay.source_id = line.source_id
+    assert bus.publish_line(replay) is None  # a replay: dropped, counted
+    assert bus.duplicates == 1
+
+    slow = make_chat("slow")
+    rest = bus.publish_line(slow)
+    assert rest is not None and not waited
+    release.set()
+    await rest
+    assert waited == ["slow"] and slow.verdict.action is Action.HIDE
+
+    test_line = bus.publish_line(make_chat("a test", test=True))  # test lines: publish()
+    assert test_line is not None
+    assert (await test_line).duplicate is False  # type: ignore[attr-defined]
+
+    lane = bus.lanes["plugin:rec"]
+    lane.maxsize = 0  # full: a chat line is shed there, the other lanes still get it
+    shed = make_chat("shed")
+    rest = bus.publish_line(shed)
+    assert rest is not None
+    await rest
+    assert lane.shed == 1
+    lane.maxsize = 10_000
+    await h.settle()
+    texts = [e.text for e in rec.of_type("chat.message")]
+    assert texts == ["hello", "slow", "a test"]
+    assert h.services.chat.feed_since(0)[-1]["text"] == "shed"

@@ -18,7 +18,7 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from .. import edge
@@ -143,6 +143,12 @@ class ChatService:
         whatever the platform let through. It hands back the bus's own coroutine, one
         frame less per chat line."""
         return self.services.bus.publish(edge.clean_event(event))
+
+    def publish_line(self, event: ChatMessage) -> Awaitable[object] | None:
+        """The :class:`ChatSink`'s per-line door: :meth:`publish` for a chat line whose
+        connector needs no answer (:meth:`EventBus.publish_line`): ``None`` once it is on
+        the bus, else an awaitable for the rest."""
+        return self.services.bus.publish_line(edge.clean_event(event))
 
     def on_event(self, event: Event) -> None:
         """The chat service's bus lane: gating actions, commands, console feed, counters.
