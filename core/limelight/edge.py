@@ -475,13 +475,7 @@ def _fine_check(
             if number.__class__ is not int or not -MAX_INT <= number <= MAX_INT:
                 return False
         when = values[-1]
-        if when.tzinfo is None or when < EARLIEST:
-            return False
-        until = _SANE_UNTIL
-        now = time.time()
-        if not until[0] <= now < until[0] + 1.0:
-            _sane_until()
-        return bool(when <= until[1])
+        return when.tzinfo is not None and EARLIEST <= when <= _sane_until()
 
     return fine
 
