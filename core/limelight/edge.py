@@ -443,20 +443,23 @@ def _fine_check(
     sane. ``False`` is not a verdict, only "look field by field". Why: a chat line is
     nearly always clean, and this is the whole of its edge check, so every field is read
     in one go and nothing is called per field."""
+    from .events import ViewerRef  # a class's first clean: events is loaded by then
+
     read = operator.attrgetter(*strings, *many, *viewers, *ints, "occurred_at")
-    n_strings, n_many, n_viewers = len(strings), len(many), len(viewers)
-    end_many = n_strings + n_many
-    end_viewers = end_many + n_viewers
+    n_strings = len(strings)
+    end_many = n_strings + len(many)
+    end_viewers = end_many + len(viewers)
+    #: What may be remembered as clean: values that cannot change.
+    immutable = frozenset({tuple, frozenset, ViewerRef})
 
     def fine(event: Any) -> bool:
         values = read(event)
         texts = values[:n_strings]
         try:
             joined = "".join(filter(None, texts))
-            listed = "".join(map("".join, values[n_strings:end_many])) if n_many else ""
         except TypeError:  # a field that should hold text holds something else
             return False
-        if len(joined) > common_limit or len(listed) > MAX_NAME:
+        if len(joined) > common_limit:
             return False
         for i, limit in short:
             value = texts[i]
@@ -466,11 +469,23 @@ def _fine_check(
             _BAD_LINE.search(joined) is not None
         ):
             return False
-        if listed and not (listed.isascii() and listed.isprintable()):
-            return False
-        for viewer in values[end_many:end_viewers]:
-            if viewer is not None and clean_viewer(viewer) is not viewer:
+        known = _KNOWN_CLEAN
+        for value in values[n_strings:end_many]:  # the tuples and sets of strings
+            if known.get(id(value)) is value:
+                continue
+            try:
+                listed = "".join(value)
+            except TypeError:
                 return False
+            if len(listed) > MAX_NAME or not (listed.isascii() and listed.isprintable()):
+                return False
+            _known_clean(value, immutable)
+        for viewer in values[end_many:end_viewers]:
+            if viewer is None or known.get(id(viewer)) is viewer:
+                continue
+            if clean_viewer(viewer) is not viewer:
+                return False
+            _known_clean(viewer, immutable)
         for number in values[end_viewers:-1]:
             if number.__class__ is not int or not -MAX_INT <= number <= MAX_INT:
                 return False
@@ -478,6 +493,22 @@ def _fine_check(
         return when.tzinfo is not None and EARLIEST <= when <= _sane_until()
 
     return fine
+
+
+#: Values of the tuple, set and viewer fields found clean lately, by ``id`` (each held, so
+#: its id cannot be another object's): a chat repeats its viewers, badges and roles line
+#: after line (the Twitch mapper hands out the same objects), so most are checked once.
+_KNOWN_CLEAN: dict[int, Any] = {}
+KNOWN_CLEAN = 4096
+
+
+def _known_clean(value: Any, immutable: frozenset[type]) -> None:
+    """Remember ``value`` as clean when it cannot change (a tuple, a frozenset, a viewer)."""
+    if value.__class__ in immutable:
+        known = _KNOWN_CLEAN
+        if len(known) >= KNOWN_CLEAN:
+            known.clear()
+        known[id(value)] = value  # held here, so its id names no other object
 
 
 #: ``(time.time() then, that time + FUTURE_SLACK)``: the latest sane time of a second ago.

@@ -11,11 +11,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from limelight import edge
-from limelight.events import ChatMessage, Subscription, ViewerRef
+from limelight.events import ChatMessage, Event, Subscription, ViewerRef
 from limelight.testing import make_chat, make_viewer
 
 
@@ -115,3 +115,40 @@ def test_the_sane_bound_is_never_later_than_now_plus_the_slack() -> None:
 def test_chat_messages_have_the_one_look_check() -> None:
     edge.clean_event(make_chat("x"))
     assert edge._PLANS[ChatMessage].fine is not None
+
+
+@dataclasses.dataclass(kw_only=True, slots=True)
+class _Listed(Event):
+    """An event with a list of strings, which can change after it was found clean."""
+
+    type: ClassVar[str] = "test.listed"
+
+    names: list[str] = dataclasses.field(default_factory=list)
+
+
+def test_values_found_clean_are_trusted_only_while_they_cannot_change() -> None:
+    """The one-look check remembers clean tuples, sets and viewers by identity; a list is
+    checked every time, and another object with dirt in it is cleaned."""
+    badges = ("vip/1",)
+    viewer = make_viewer("ann")
+    first = make_chat("a", badges=badges, viewer=viewer)
+    assert edge.clean_event(first) is first and first.badges is badges
+    again = make_chat("b", badges=badges, viewer=viewer)  # the same objects: trusted
+    assert edge.clean_event(again).badges is badges and again.viewer is viewer
+    dirty = make_chat("c", badges=("vip/1\x00",), viewer=make_viewer("ann\x00"))
+    edge.clean_event(dirty)
+    assert dirty.badges == ("vip/1",) and dirty.viewer is not None
+    assert dirty.viewer.name == "ann"
+
+    names = ["fine"]
+    listed = _Listed(source="t", source_id="1", names=names)
+    assert edge.clean_event(listed).names is names
+    names.append("bad\x00")  # the same list, changed
+    again_listed = _Listed(source="t", source_id="2", names=names)
+    assert edge.clean_event(again_listed).names == ["fine", "bad"]
+
+
+def test_a_set_field_holding_text_is_left_to_the_field_by_field_path() -> None:
+    odd = make_chat("x")
+    odd.roles = "viewer"  # type: ignore[assignment]
+    assert edge.clean_event(odd).roles == "viewer"
