@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import operator
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Collection
@@ -112,6 +113,11 @@ class Lane:
         self._space = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
+        #: Plain flags mirroring the events for the per-event path (no method call to
+        #: ask): the worker waits for ``_wakeup`` (it is idle), a publisher waits for
+        #: ``_space``.
+        self._asleep = True
+        self._space_wanted = False
         self._task: asyncio.Task[None] | None = None
         self.on_done: Callable[[Event, bool], None] | None = None
 
@@ -125,9 +131,9 @@ class Lane:
         if len(queue) >= self.maxsize:
             return False
         queue.append(event)
-        if self._idle.is_set():
+        if self._asleep:
+            self._asleep = False
             self._idle.clear()
-        if not self._wakeup.is_set():
             self._wakeup.set()
         return True
 
@@ -147,6 +153,7 @@ class Lane:
                 break
         else:
             while len(queue) >= self.maxsize:
+                self._space_wanted = True
                 self._space.clear()
                 await self._space.wait()
         self.offer(event)
@@ -157,12 +164,14 @@ class Lane:
             if not queue:
                 self._idle.set()
                 self._wakeup.clear()
+                self._asleep = True
                 await self._wakeup.wait()
                 continue
             if batches is None:
                 # One event at a time, straight to the handler: no list, no extra coroutine.
                 event = queue.popleft()
-                if not space.is_set():
+                if self._space_wanted:
+                    self._space_wanted = False
                     space.set()
                 try:
                     result = self.handler(event)
@@ -181,7 +190,8 @@ class Lane:
                 continue
             batch = list(queue)
             queue.clear()
-            if not space.is_set():
+            if self._space_wanted:
+                self._space_wanted = False
                 space.set()
             oks = await self._many(batches, batch)
             self.delivered += len(oks)
@@ -343,21 +353,11 @@ class EventBus:
             self._recent.move_to_end(key)
             return Accepted(self._recent[key], True, event)
         elif isinstance(event, ChatMessage) and not (immediate and self.persist):
-            # A real chat line, the hot path: the same steps as below (log, gate, remember,
-            # dispatch) with nothing awaited unless a gating check waits or a lane is full.
-            # The line goes to the log's next batch; gating fails closed (PluginHost.gate).
-            accepted = self._log_chat(event)
-            verdict = self.host.gate(event)
-            if not isinstance(verdict, Verdict):
-                verdict = await verdict
-            event.verdict = verdict
-            if not event.unrecorded:
-                self._remember(key, None)
-            self.published += 1
-            for lane in self.lanes.values():  # no money here: nothing to count per lane
-                if not lane.offer(event):
-                    await lane.put(event)
-            return accepted
+            # A real chat line, the hot path: see _chat_line.
+            rest = self._chat_line(event, key)
+            if rest is not None:
+                await rest
+            return Accepted(None, False, event)
         try:
             accepted = await self._accept(event, immediate, retryable, raw)
         except BaseException:
@@ -374,6 +374,69 @@ class EventBus:
         self.published += 1
         await self._dispatch(event)
         return accepted
+
+    def publish_line(self, event: ChatMessage) -> Awaitable[object] | None:
+        """:meth:`publish` for a chat line whose publisher needs no answer (a chat
+        connector): the same steps, in a plain call that returns ``None`` once they are
+        all done, or an awaitable for the rest when something has to wait (a gating check
+        that waits, a full lane). Why: a busy chat makes no coroutine and no
+        :class:`Accepted` per line for it. A test line takes :meth:`publish`."""
+        if event.test:
+            return self.publish(event)
+        key = event.dedupe_key
+        recent = self._recent
+        if key in recent:
+            self.duplicates += 1
+            recent.move_to_end(key)
+            return None
+        return self._chat_line(event, key)
+
+    def _chat_line(self, event: ChatMessage, key: tuple[str, str]) -> Awaitable[object] | None:
+        """A new real chat line, the hot path: the steps of :meth:`publish` (log, gate,
+        remember, dispatch) with nothing awaited unless a gating check waits or a lane is
+        full; then the awaitable for the rest is returned. The line goes to the log's
+        next batch (``_log_chat`` and ``_remember``, written out: this runs for every
+        line); gating fails closed (PluginHost.gate)."""
+        if self.persist:
+            batch = self._chat_batch
+            batch.append(event)
+            if len(batch) >= self.chat_batch_max:
+                self._chat_flush_wakeup.set()
+        verdict = self.host.gate(event)
+        if not isinstance(verdict, Verdict):
+            return self._gated_line(event, key, verdict)
+        return self._dispatch_line(event, key, verdict)
+
+    async def _gated_line(
+        self, event: ChatMessage, key: tuple[str, str], verdict: Awaitable[Verdict]
+    ) -> None:
+        """The rest of :meth:`_chat_line` once a gating check that waits has answered."""
+        rest = self._dispatch_line(event, key, await verdict)
+        if rest is not None:
+            await rest
+
+    def _dispatch_line(
+        self, event: ChatMessage, key: tuple[str, str], verdict: Verdict
+    ) -> Awaitable[object] | None:
+        event.verdict = verdict
+        if not event.unrecorded:
+            recent = self._recent
+            recent[key] = None
+            if len(recent) > self.recent_keys:
+                recent.popitem(last=False)
+        self.published += 1
+        lanes = self.lanes.values()
+        for lane in lanes:  # no money here: nothing to count per lane
+            if not lane.offer(event):
+                return self._put_line(event, list(lanes), lane)
+        return None
+
+    @staticmethod
+    async def _put_line(event: ChatMessage, lanes: list[Lane], full: Lane) -> None:
+        """Hand ``event`` to ``full`` (which sheds or waits) and to the lanes after it."""
+        for lane in lanes[lanes.index(full) :]:
+            if lane is full or not lane.offer(event):
+                await lane.put(event)
 
     async def _accept(
         self, event: Event, immediate: bool, retryable: bool, raw: quarantine.Raw | None
@@ -740,25 +803,53 @@ _LOG_COLUMNS = (
 ROWS_PER_SLICE = 50
 
 
+#: The fields of an event that its log row holds besides its type and data, read at once.
+_ROW_FIELDS = operator.attrgetter("source", "source_id", "test", "occurred_at", "viewer")
+_VIEWER_FIELDS = operator.attrgetter("platform", "id", "name")
+_NO_VIEWER = (None, None, None)
+#: The last time written as text and its text (``str()`` of an aware time is ~1 µs): the
+#: Twitch mapper hands lines sent in the same millisecond one time object.
+_LAST_TIME: list[Any] = [None, ""]
+
+
 def _row_values(event: Event, handled: bool, sqlite: bool, received: Any) -> list[Any]:
     """One event-log row in ``_LOG_COLUMNS`` order, as the driver takes it (``received``
     is the stamp of the batch, already in the dialect's form). On SQLite the flags and the
-    time go as tortoise's SQLite backend stores them: integers and text."""
-    viewer = event.viewer
-    source_id, test = event.source_id, event.test
+    time go as tortoise's SQLite backend stores them: integers and text. Once per chat line
+    at the flush, so the fields are read at once."""
+    source, source_id, test, occurred_at, viewer = _ROW_FIELDS(event)
+    platform, viewer_id, name = _NO_VIEWER if viewer is None else _VIEWER_FIELDS(viewer)
+    if sqlite:
+        last = _LAST_TIME
+        if occurred_at is not last[0]:  # lines of one millisecond share their time
+            last[0], last[1] = occurred_at, str(occurred_at)
+        return [
+            event_type_name(event),
+            source,
+            source_id,
+            None if test else source_id,
+            1 if test else 0,
+            last[1],
+            received,
+            platform,
+            viewer_id,
+            name,
+            data_json(event),
+            1 if handled else 0,
+        ]
     return [
         event_type_name(event),
-        event.source,
+        source,
         source_id,
         None if test else source_id,
-        int(test) if sqlite else test,
-        str(event.occurred_at) if sqlite else event.occurred_at,
+        test,
+        occurred_at,
         received,
-        viewer.platform if viewer else None,
-        viewer.id if viewer else None,
-        viewer.name if viewer else None,
+        platform,
+        viewer_id,
+        name,
         data_json(event),
-        int(handled) if sqlite else handled,
+        handled,
     ]
 
 

@@ -553,7 +553,10 @@ class CommandRouter:
 
     def route(self, message: ChatMessage) -> asyncio.Task[None] | None:
         """Start the command in ``message``, if there is one the viewer may use now."""
-        parsed = self.parse(message.text.strip())
+        text = message.text
+        if self.settings.prefix not in text:  # most lines: one scan, no copy of the text
+            return None
+        parsed = self.parse(text.strip())
         if parsed is None:
             return None
         name, rest = parsed

@@ -20,6 +20,7 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import call
 from typing import Any, ClassVar
 
 from . import edge
@@ -212,32 +213,79 @@ def _wire_fields(cls: type) -> tuple[str, ...]:
     return names
 
 
-#: Classes whose values a JSON encoder takes as :meth:`Event.data` would give them (a
-#: tuple as a list, a frozenset sorted by ``_sorted_set``).
-_JSON_AS_IS = frozenset({str, int, bool, type(None), tuple, frozenset})
-
-
-def _sorted_set(value: Any) -> Any:
-    if value.__class__ is frozenset:
-        return sorted(value)
-    raise TypeError(f"{value.__class__.__name__} is not JSON serializable")
-
-
-_data_json = json.JSONEncoder(separators=(",", ":"), default=_sorted_set).encode
 _compact_json = json.JSONEncoder(separators=(",", ":")).encode
+#: ``json``'s own string encoder (in C): the text ``_compact_json`` writes for a string.
+_json_str: Callable[[str], str] = json.encoder.encode_basestring_ascii
+#: Distinct tuples and sets of strings whose JSON is remembered before a cache starts over.
+JSON_MEMO = 4096
+
+
+class _JsonMemo(dict[Any, str]):
+    """The JSON array of a tuple (or a frozenset, sorted) of strings, by value: a chat's
+    roles and badges repeat line after line, so most are encoded once. A value holding
+    anything but strings raises ``TypeError`` (and is never stored), so two equal values
+    always have the same text here."""
+
+    __slots__ = ("_sort",)
+
+    def __init__(self, sort: bool) -> None:
+        super().__init__()
+        self._sort = sort
+
+    def __missing__(self, value: Any) -> str:
+        items = sorted(value) if self._sort else value
+        text = "[" + ",".join(map(_json_str, items)) + "]"
+        if len(self) >= JSON_MEMO:
+            self.clear()
+        self[value] = text
+        return text
+
+
+#: The JSON text of a value of each class a chat line's fields hold, exactly as
+#: ``_compact_json`` writes it (in :meth:`Event.data`'s form: a tuple as a list, a set
+#: sorted); every other class (a float, a Money, a subclass) takes ``data()``'s path.
+_JSON_PIECES: dict[type, Callable[[Any], str]] = {
+    str: _json_str,
+    bool: {False: "false", True: "true"}.__getitem__,
+    int: int.__repr__,
+    type(None): {None: "null"}.__getitem__,
+    tuple: _JsonMemo(sort=False).__getitem__,
+    frozenset: _JsonMemo(sort=True).__getitem__,
+}
+_json_piece = _JSON_PIECES.__getitem__
+#: Per event class: its wire fields' reader and ``{"name":%s,...}`` template to fill with
+#: the pieces, or ``None`` when ``data()`` decides (one field, or a class of its own
+#: ``data()``).
+_JSON_PLANS: dict[type, tuple[Callable[[Any], tuple[Any, ...]], str] | None] = {}
+
+
+def _json_plan(cls: type) -> tuple[Callable[[Any], tuple[Any, ...]], str] | None:
+    names = _wire_fields(cls)
+    if len(names) < 2 or getattr(cls, "data", None) is not Event.data:
+        return None
+    return _WIRE_READERS[names], "{" + ",".join(_json_str(n) + ":%s" for n in names) + "}"
 
 
 def data_json(event: Event) -> str:
     """``event.data()`` as compact JSON (the event log's ``data`` column), the same text.
 
-    Once per chat line at the log's flush: when every field holds a plain value, a tuple
-    or a frozenset (all of a chat line's), the fields go to the encoder as they are, with
-    no ``data()`` dict built and converted first."""
-    names = _wire_fields(type(event))
-    if len(names) > 1:
-        values = _WIRE_READERS[names](event)
-        if _JSON_AS_IS.issuperset(map(type, values)):
-            return _data_json(dict(zip(names, values, strict=True)))
+    Once per chat line at the log's flush: when every field holds a string, an integer, a
+    bool, ``None``, or a tuple or frozenset of strings (all of a chat line's), each value is
+    written by the piece for its class into the class's template, with no ``data()`` dict
+    built and no encoder object made per call; the arrays of the roles and badges a chat
+    repeats are remembered. Anything else goes through ``data()`` and ``json``."""
+    cls = event.__class__
+    try:
+        plan = _JSON_PLANS[cls]
+    except KeyError:
+        plan = _JSON_PLANS[cls] = _json_plan(cls)
+    if plan is not None:
+        read, template = plan
+        values = read(event)
+        try:
+            return template % tuple(map(call, map(_json_piece, map(type, values)), values))
+        except (KeyError, TypeError):
+            pass
     return _compact_json(event.data())
 
 

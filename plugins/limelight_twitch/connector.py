@@ -59,6 +59,10 @@ CLOSE_REASONS = {
     4007: "invalid reconnect",
 }
 NORMAL_LIMIT = RateLimit(20, 30.0)
+#: Ids of IRC events seen lately (a line repeated after a reconnect is dropped).
+SEEN_IRC = 20_000
+#: The IRC commands that carry events (chat lines, subs, raids, deletions).
+IRC_EVENTS = frozenset({"PRIVMSG", "USERNOTICE", "CLEARCHAT", "CLEARMSG"})
 MODERATOR_LIMIT = RateLimit(100, 30.0)
 
 
@@ -195,23 +199,34 @@ class TwitchConnector(ChatConnector):
     # -- publishing ---------------------------------------------------------------------------
 
     async def _emit(self, event: Event, key: tuple[Any, ...] | None, path: str) -> None:
-        if event.source_id in self._seen:
+        if self._admit(event, key, path):
+            await self._publish(event)
+
+    def _admit(self, event: Event, key: tuple[Any, ...] | None, path: str) -> bool:
+        """Whether ``event`` is new: not seen before (a line repeated after a reconnect)
+        and not the twin of one the other path reported first."""
+        seen, source_id = self._seen, event.source_id
+        if source_id in seen:
             self.duplicates += 1
-            return
-        _remember(self._seen, event.source_id, 20_000)
+            return False
+        seen[source_id] = None  # _remember, written out: once per chat line
+        if len(seen) > SEEN_IRC:
+            seen.popitem(last=False)
         if key is not None:
-            winner = self.correlator.admit(key, path, event.source_id)
+            winner = self.correlator.admit(key, path, source_id)
             if winner is not None:
-                log.debug(
-                    "twitch: %s %s is the %s twin of %s", event.type, event.source_id, path, winner
-                )
+                log.debug("twitch: %s %s is the %s twin of %s", event.type, source_id, path, winner)
                 if isinstance(event, GiftBomb):
-                    self._relink_bomb(event.source_id, winner)
-                return
-        if self._sink is None:
+                    self._relink_bomb(source_id, winner)
+                return False
+        return True
+
+    async def _publish(self, event: Event) -> None:
+        sink = self._sink
+        if sink is None:
             return
         try:
-            await self._sink.publish(event)
+            await sink.publish(event)
         except Exception:
             log.exception("twitch: publishing %s %s failed", event.type, event.source_id)
 
@@ -317,10 +332,23 @@ class TwitchConnector(ChatConnector):
         if command == "PING":
             await ws.send_str(f"PONG :{msg.trailing or 'tmi.twitch.tv'}")
             return False
-        if command in ("PRIVMSG", "USERNOTICE", "CLEARCHAT", "CLEARMSG"):
+        if command in IRC_EVENTS:
             self.lines += 1
             for event, key in self.irc_mapper.map(msg):
-                await self._emit(event, key, "irc")
+                # _emit, written out: a chat line takes no coroutine of its own here, and
+                # none on the bus unless something there has to wait.
+                if self._admit(event, key, "irc") and (sink := self._sink) is not None:
+                    try:
+                        if isinstance(event, ChatMessage):
+                            rest = sink.publish_line(event)
+                            if rest is not None:
+                                await rest
+                        else:
+                            await sink.publish(event)
+                    except Exception:
+                        log.exception(
+                            "twitch: publishing %s %s failed", event.type, event.source_id
+                        )
             return False
         if command == "RECONNECT":
             log.info("twitch: server asked to reconnect")

@@ -45,11 +45,13 @@ PLATFORM = "twitch"
 #: Logins Twitch uses for anonymous cheers and gifts.
 ANONYMOUS_LOGINS = frozenset({"ananonymouscheerer", "ananonymousgifter"})
 
-#: Entries each of IrcMapper's caches (badges, viewers) holds before it starts over.
+#: Entries IrcMapper's cache of chatters holds before it starts over.
 CACHED = 4096
 
 Key = tuple[Any, ...]
 Produced = list[tuple[Event, Key | None]]
+#: Who typed a chat line, their badges and their roles.
+Chatter = tuple[ViewerRef | None, tuple[str, ...], frozenset[str]]
 
 
 def norm_tier(plan: str) -> str:
@@ -83,12 +85,17 @@ def roles_from_tags(
 def sent_at(tags: dict[str, str]) -> datetime:
     """When Twitch says the line was sent; now when the tag is missing, unreadable or out
     of the sane range of :mod:`limelight.edge` (2000-01-01 .. now + 1 day)."""
-    ts = tags.get("tmi-sent-ts", "")
+    return _sent_time(tags.get("tmi-sent-ts", "")) or datetime.now(UTC)
+
+
+def _sent_time(ts: str) -> datetime | None:
+    """A ``tmi-sent-ts`` value (Unix milliseconds) as a time, or ``None`` when it is not
+    one within :func:`sent_at`'s range."""
     if ts.isascii() and ts.isdigit() and len(ts) <= 16:
         ms = int(ts)
         if _EARLIEST_MS <= ms <= (time.time() + _SLACK_S) * 1000:  # per line: no parsing twice
             return datetime.fromtimestamp(ms / 1000, UTC)
-    return datetime.now(UTC)
+    return None
 
 
 def _viewer(tags: dict[str, str], nick: str = "") -> ViewerRef | None:
@@ -107,43 +114,70 @@ class IrcMapper:
     bombs: dict[str, list[Any]] = field(default_factory=dict)
     #: Emote, badge and cheermote pictures for the lines it maps.
     images: TwitchImages = field(default_factory=lambda: TwitchImages(""))
-    #: Badges and roles per combination of the tags they come from, and viewers by their
-    #: tags: a busy chat repeats a few hundred of each, so most lines build neither.
-    _badges: dict[tuple[str, str, str, bool], tuple[tuple[str, ...], frozenset[str]]] = field(
-        default_factory=dict, repr=False
-    )
-    _viewers: dict[tuple[str, str, str, str], ViewerRef | None] = field(
-        default_factory=dict, repr=False
-    )
+    #: Who typed a line, with their badges and roles, per combination of the tags they
+    #: come from: a busy chat repeats a few hundred, so most lines build none of them.
+    _chatters: dict[tuple[Any, ...], Chatter] = field(default_factory=dict, repr=False)
+    #: The last ``tmi-sent-ts`` read and its time: in a busy chat, lines sent within the
+    #: same millisecond follow each other, and share one (immutable) time.
+    _last_sent: tuple[str, datetime | None] = field(default=("", None), repr=False)
 
     def map(self, msg: IrcMessage) -> Produced:
+        if msg.command == "PRIVMSG":  # nearly every line: no name built, no lookup
+            return self._on_privmsg(msg)
         handler = getattr(self, "_on_" + msg.command.lower(), None)
         return handler(msg) if handler is not None else []
 
     def _on_privmsg(self, msg: IrcMessage) -> Produced:
         tags = msg.tags
-        mid = tags.get("id")
+        get = tags.get
+        mid = get("id")
         if not mid:
             return []
-        text, _action = strip_action(msg.trailing)
-        viewer = self._chatter(tags, msg.nick)
-        bits = int(tags["bits"]) if tags.get("bits", "").isdigit() else 0
-        badges, roles = self._badges_and_roles(tags)
+        params = msg.params
+        text = params[-1] if params else ""
+        if text[:1] == "\x01":
+            text, _action = strip_action(text)
+        nick = msg.nick
+        key = (
+            get("user-id", ""),
+            get("login", ""),
+            get("display-name", ""),
+            nick,
+            get("badges", ""),
+            get("mod", ""),
+            get("subscriber", ""),
+            "vip" in tags,
+        )
+        chatter = self._chatters.get(key)
+        if chatter is None:
+            chatter = self._chatter(tags, key)
+        viewer, badges, roles = chatter
+        bits_tag = get("bits")
+        bits = int(bits_tag) if bits_tag and bits_tag.isascii() and bits_tag.isdigit() else 0
+        emotes = get("emotes")
+        ts = get("tmi-sent-ts", "")
+        last_ts, when = self._last_sent
+        if ts != last_ts or when is None:
+            when = _sent_time(ts)
+            if when is None:
+                when = datetime.now(UTC)
+            else:
+                self._last_sent = (ts, when)
         chat = ChatMessage(
             source=SOURCE,
             source_id=mid,
             viewer=viewer,
-            occurred_at=sent_at(tags),
+            occurred_at=when,
             text=text,
             channel=msg.channel,
             roles=roles,
             badges=badges,
-            first=tags.get("first-msg") == "1",
-            reply_to=tags.get("reply-parent-msg-id") or None,
+            first=get("first-msg") == "1",
+            reply_to=get("reply-parent-msg-id") or None,
             bits=bits,
-            color=tags.get("color", ""),
-            emotes=self.images.emotes(tags.get("emotes", ""), text),
-            badge_images=self.images.badge_images(badges),
+            color=get("color", ""),
+            emotes=self.images.emotes(emotes, text) if emotes else (),
+            badge_images=self.images.badge_images(badges) if badges else (),
         )
         out: Produced = [(chat, None)]
         if bits > 0:
@@ -166,33 +200,20 @@ class IrcMapper:
             )
         return out
 
-    def _chatter(self, tags: dict[str, str], nick: str) -> ViewerRef | None:
-        """Who typed a chat line (its login when Twitch gives no user id)."""
-        key = (tags.get("user-id", ""), tags.get("login", ""), tags.get("display-name", ""), nick)
-        cache = self._viewers
-        if key in cache:
-            return cache[key]
+    def _chatter(self, tags: dict[str, str], key: tuple[Any, ...]) -> Chatter:
+        """Who typed a chat line (its login when Twitch gives no user id), their
+        :func:`badge_list` and :func:`roles_from_tags`, remembered under ``key``."""
+        nick = key[3]
         viewer = _viewer(tags, nick)
         if viewer is None and nick:
             viewer = ViewerRef(PLATFORM, key[0] or nick, key[2] or nick)
+        badges = badge_list(tags)
+        chatter = (viewer, badges, roles_from_tags(tags, badges))
+        cache = self._chatters
         if len(cache) >= CACHED:
             cache.clear()
-        cache[key] = viewer
-        return viewer
-
-    def _badges_and_roles(self, tags: dict[str, str]) -> tuple[tuple[str, ...], frozenset[str]]:
-        """:func:`badge_list` and :func:`roles_from_tags` of a line."""
-        get = tags.get
-        key = (get("badges", ""), get("mod", ""), get("subscriber", ""), "vip" in tags)
-        cache = self._badges
-        found = cache.get(key)
-        if found is None:
-            badges = badge_list(tags)
-            found = (badges, roles_from_tags(tags, badges))
-            if len(cache) >= CACHED:
-                cache.clear()
-            cache[key] = found
-        return found
+        cache[key] = chatter
+        return chatter
 
     def _on_usernotice(self, msg: IrcMessage) -> Produced:
         tags = msg.tags

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from limelight_twitch.irc import (
     IrcParseError,
@@ -109,3 +111,82 @@ def test_gift_bomb_link_survives_the_wire() -> None:
     assert wire["data"]["gift_bomb"] == "bomb-1"
     again = Subscription.from_data(wire["data"], source="twitch", source_id="g1")
     assert again.gift_bomb == "bomb-1" and again.gifter.id == "2"
+
+
+@pytest.mark.parametrize(
+    ("line", "command", "params", "prefix", "tags"),
+    [
+        (
+            "@a=1;b=;c  :n!n@h  PRIVMSG   #c  :hi  there",
+            "PRIVMSG",
+            ["#c", "hi  there"],
+            "n!n@h",
+            {"a": "1", "b": "", "c": ""},
+        ),
+        ("@=x;k=v=w :p cmd #c :", "CMD", ["#c", ""], "p", {"k": "v=w"}),
+        (":p 001 bot :Welcome, GLHF!", "001", ["bot", "Welcome, GLHF!"], "p", {}),
+        ("PING", "PING", [], "", {}),
+        ("JOIN #c\r\n", "JOIN", ["#c"], "", {}),
+        (
+            "CAP * ACK :twitch.tv/tags twitch.tv/commands",
+            "CAP",
+            ["*", "ACK", "twitch.tv/tags twitch.tv/commands"],
+            "",
+            {},
+        ),
+    ],
+)
+def test_parse_line_splits_every_part(
+    line: str, command: str, params: list[str], prefix: str, tags: dict[str, str]
+) -> None:
+    msg = parse_line(line)
+    assert (msg.command, msg.params, msg.prefix, msg.tags) == (command, params, prefix, tags)
+
+
+@pytest.mark.parametrize("line", ["   ", "@a=1 ", "@a=1  :prefix", ":prefix", ":prefix  ", "\r\n"])
+def test_parse_line_refuses_lines_without_a_command(line: str) -> None:
+    with pytest.raises(IrcParseError):
+        parse_line(line)
+
+
+def test_privmsg_bits_must_be_ascii_digits_and_action_lines_are_unwrapped() -> None:
+    mapper = IrcMapper()
+    base = "@id={id};bits={bits};user-id=5;display-name=Ann :ann!ann@h PRIVMSG #c :{text}"
+    [(chat, _)] = mapper.map(parse_line(base.format(id="m1", bits="\u00b2", text="x")))
+    assert chat.bits == 0  # a superscript two is a digit to str.isdigit, not to int()
+    [(chat, _), (cheer, _)] = mapper.map(parse_line(base.format(id="m2", bits="7", text="y")))
+    assert chat.bits == 7 and cheer.bits == 7
+    line = base.format(id="m3", bits="", text="\x01ACTION waves\x01")
+    [(chat, _)] = mapper.map(parse_line(line))
+    assert chat.text == "waves" and chat.viewer.name == "Ann" and chat.channel == "c"
+
+
+def test_privmsg_times_follow_each_lines_tmi_sent_ts() -> None:
+    """Lines of one millisecond share one time; a new stamp, or one out of range (the
+    receive time instead), is read anew and never reused for the next line."""
+    mapper = IrcMapper()
+    line = "@id={id};tmi-sent-ts={ts};user-id=5 :ann!ann@h PRIVMSG #c :hi"
+
+    def at(mid: str, ts: str) -> datetime:
+        [(chat, _)] = mapper.map(parse_line(line.format(id=mid, ts=ts)))
+        return chat.occurred_at
+
+    first = at("a", "1700000000123")
+    assert first == datetime(2023, 11, 14, 22, 13, 20, 123000, tzinfo=UTC)
+    assert at("b", "1700000000123") == first
+    assert at("c", "1700000000124") - first == timedelta(milliseconds=1)
+    before = datetime.now(UTC)
+    assert at("d", "99") >= before  # 1970: out of range, the receive time
+    assert at("e", "99") >= before
+    assert at("f", "1700000000124") == first + timedelta(milliseconds=1)
+
+
+def test_chatters_with_the_same_tags_share_their_viewer_badges_and_roles() -> None:
+    mapper = IrcMapper()
+    line = "@id={id};badges={badges};mod={mod};user-id=7;display-name=Bo :bo!bo@h PRIVMSG #c :x"
+    [(one, _)] = mapper.map(parse_line(line.format(id="1", badges="vip/1", mod="0")))
+    [(two, _)] = mapper.map(parse_line(line.format(id="2", badges="vip/1", mod="0")))
+    [(three, _)] = mapper.map(parse_line(line.format(id="3", badges="vip/1", mod="1")))
+    assert one.viewer is two.viewer and one.roles is two.roles and one.badges == ("vip/1",)
+    assert one.roles == {"viewer", "vip"} and three.roles == {"viewer", "vip", "moderator"}
+    assert three.viewer == one.viewer and one.viewer.name == "Bo"

@@ -7,12 +7,15 @@ import asyncio
 import json
 import random
 import sqlite3
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from limelight import hookimpl
-from limelight.events import Tip, data_json
+from limelight.bus import Lane
+from limelight.events import CustomEvent, Event, Tip, data_json
+from limelight.gating import Action, Verdict
 from limelight.models import EventRecord
-from limelight.testing import Recorder, make_chat, make_tip
+from limelight.testing import HookPlugin, Recorder, make_chat, make_tip
 
 from tests.support import wait_until
 
@@ -448,3 +451,117 @@ def test_data_json_is_the_json_of_data_for_every_kind_of_field():
     for event in (message, tip):
         assert json.loads(data_json(event)) == event.data()
         assert data_json(event) == json.dumps(event.data(), separators=(",", ":"))
+
+
+@dataclass(kw_only=True, slots=True)
+class _Odd(Event):
+    """Field values of every class ``data_json`` writes itself, and some it leaves to json."""
+
+    type: ClassVar[str] = "test.odd"
+
+    items: tuple[Any, ...] = ()
+    flags: frozenset[Any] = frozenset()
+    count: Any = 0
+    label: Any = ""
+
+
+def test_data_json_writes_each_kind_of_value_as_json_does():
+    """The per-class template and the remembered arrays give ``json``'s own text, for the
+    values they take and for those they hand back (a float, ints in a tuple, a str
+    subclass); equal tuples of other things never share a remembered array."""
+
+    class Name(str):
+        pass
+
+    values: list[dict[str, Any]] = [
+        {"items": ("a", 'b\u00e9\n"q"'), "flags": frozenset({"z", "a"}), "count": 3},
+        {"items": (1,), "count": True, "label": None},
+        {"items": (True,), "count": False, "label": Name("sub")},
+        {"items": (1.5, "x"), "flags": frozenset({2, 1}), "count": 2.5},
+        {"items": (), "flags": frozenset(), "count": -(2**60), "label": "\ud83d"},
+        {"items": ("a", "b"), "flags": frozenset({"z", "a"}), "count": 1},
+    ]
+    for fields in values * 2:  # twice: the second time from the remembered arrays
+        event = _Odd(source="t", source_id="1", **fields)
+        assert data_json(event) == json.dumps(event.data(), separators=(",", ":")), fields
+    # A class with a data() of its own (a plugin's event: its payload) is never templated.
+    custom = CustomEvent(source="t", source_id="2", custom_type="p.x", payload={"a": "b"})
+    assert data_json(custom) == '{"a":"b"}'
+
+
+async def test_a_full_lane_lets_every_waiting_publisher_in_and_goes_idle():
+    """Publishers waiting for room in a full lane are each let in as the worker takes
+    events (none is left waiting, none dropped), and the lane reads idle once it has
+    delivered everything, as the test kit's ``settle()`` expects."""
+    release = asyncio.Event()
+    seen: list[str] = []
+
+    async def handler(event: Event) -> None:
+        await release.wait()
+        seen.append(event.source_id)
+
+    lane = Lane("slow", handler, maxsize=2)
+    lane.start()
+    tips = [make_tip(source_id=f"wait-{i}") for i in range(7)]
+    waiting = [asyncio.create_task(lane.put(tip)) for tip in tips]
+    await wait_until(lambda: len(lane.queue) == 2 and sum(t.done() for t in waiting) == 3)
+    assert not lane._idle.is_set()
+    release.set()
+    await asyncio.gather(*waiting)
+    await wait_until(lambda: lane._idle.is_set())
+    assert sorted(seen) == sorted(t.source_id for t in tips) and lane.shed == 0
+    assert lane.delivered == 7 and not lane.queue
+    lane.offer(make_chat("again"))  # an idle lane wakes for the next event
+    assert not lane._idle.is_set()
+    await wait_until(lambda: lane._idle.is_set())
+    assert lane.delivered == 8
+    await lane.stop()
+
+
+async def test_publish_line_takes_a_chat_line_with_no_coroutine_unless_something_waits(limelight):
+    """A connector's per-line door: done in the call when nothing waits (``None``), else
+    an awaitable for the rest; the same dedupe, log, gating and lanes as ``publish``."""
+    release = asyncio.Event()
+    waited: list[str] = []
+
+    async def gate(message: Any) -> Verdict | None:
+        if "slow" in message.text:
+            await release.wait()
+            waited.append(message.text)
+            return Verdict.hide("slow one")
+        return None
+
+    rec = Recorder()
+    h = await limelight(plugins={"gate": HookPlugin(check_chat_message=gate), "rec": rec})
+    bus = h.services.bus
+    line = make_chat("hello")
+    assert bus.publish_line(line) is None
+    assert line.verdict.shown and bus._chat_batch[-1] is line
+    replay = make_chat("hello")
+    replay.source_id = line.source_id
+    assert bus.publish_line(replay) is None  # a replay: dropped, counted
+    assert bus.duplicates == 1
+
+    slow = make_chat("slow")
+    rest = bus.publish_line(slow)
+    assert rest is not None and not waited
+    release.set()
+    await rest
+    assert waited == ["slow"] and slow.verdict.action is Action.HIDE
+
+    test_line = bus.publish_line(make_chat("a test", test=True))  # test lines: publish()
+    assert test_line is not None
+    assert (await test_line).duplicate is False  # type: ignore[attr-defined]
+
+    lane = bus.lanes["plugin:rec"]
+    lane.maxsize = 0  # full: a chat line is shed there, the other lanes still get it
+    shed = make_chat("shed")
+    rest = bus.publish_line(shed)
+    assert rest is not None
+    await rest
+    assert lane.shed == 1
+    lane.maxsize = 10_000
+    await h.settle()
+    texts = [e.text for e in rec.of_type("chat.message")]
+    assert texts == ["hello", "slow", "a test"]
+    assert h.services.chat.feed_since(0)[-1]["text"] == "shed"

@@ -622,3 +622,38 @@ async def test_hook_check_chat_message_fails_closed_on_an_async_error_or_timeout
     fine = make_chat("fine")
     await h.publish(fine)
     assert fine.verdict.shown
+
+
+async def test_hook_check_chat_message_async_checks_get_their_arguments_and_stats(limelight):
+    """The per-line path for ``async def`` checks passes what each asks for (the message,
+    its plugin's context, or neither) and counts each call as the general path does."""
+    seen: list[tuple[str, Any]] = []
+
+    async def with_ctx(message: Any, ctx: Any) -> Verdict | None:
+        seen.append(("with_ctx", ctx))
+        return None
+
+    async def ctx_only(ctx: Any) -> Verdict | None:
+        seen.append(("ctx_only", ctx))
+        return None
+
+    async def nothing() -> Verdict | None:
+        seen.append(("nothing", None))
+        return Verdict.allow("fine")
+
+    h = await limelight(
+        plugins={
+            "a": HookPlugin(check_chat_message=with_ctx),
+            "b": HookPlugin(check_chat_message=ctx_only),
+            "c": HookPlugin(check_chat_message=nothing),
+        }
+    )
+    message = make_chat("hi")
+    await h.publish(message)
+    contexts = h.host.contexts
+    assert seen == [("with_ctx", contexts["a"]), ("ctx_only", contexts["b"]), ("nothing", None)]
+    assert message.verdict.shown and message.verdict.plugin == "c"
+    for plugin in "abc":
+        stats = h.host.info[plugin].stats["check_chat_message"]
+        assert (stats.calls, stats.errors, stats.timeouts_in_a_row) == (1, 0, 0)
+        assert stats.seconds >= 0.0

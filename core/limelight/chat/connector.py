@@ -12,6 +12,7 @@ queues. Several connectors run at once; viewers are identified by ``(platform, p
 from __future__ import annotations
 
 import itertools
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..events import ChatMessage, ViewerRef
@@ -27,9 +28,16 @@ class ChatUnsupported(Exception):
 
 
 class ChatSink(Protocol):
-    """Where a connector hands what it receives; the chat service implements it."""
+    """Where a connector hands what it receives; the chat service implements it.
+
+    ``publish`` answers with the event-log id and whether it was a replay.
+    ``publish_line`` is for chat lines whose answer the connector does not need (a busy
+    chat's every line): ``None`` once the line is on the bus, else an awaitable to await
+    for the rest (a gating check or a full lane that waits)."""
 
     async def publish(self, event: Event) -> Accepted: ...
+
+    def publish_line(self, event: ChatMessage) -> Awaitable[object] | None: ...
 
 
 class ChatConnector:

@@ -18,7 +18,7 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from .. import edge
@@ -54,7 +54,8 @@ class ChatService:
         #: Everything the bot said, newest last (the test kit's ``h.said``).
         self.sent: deque[SentMessage] = deque(maxlen=self.settings.history)
         #: Lines for the dashboard console: incoming, outgoing, deletions.
-        self.feed: deque[tuple[int, float, Any]] = deque(maxlen=self.settings.history)
+        #: ``(seq, time, dict)``, or ``(seq, time, message, shown, reason)`` for a chat line.
+        self.feed: deque[tuple[Any, ...]] = deque(maxlen=self.settings.history)
         self._feed_seq = itertools.count(1)
         self.router = CommandRouter(self)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -143,18 +144,23 @@ class ChatService:
         frame less per chat line."""
         return self.services.bus.publish(edge.clean_event(event))
 
+    def publish_line(self, event: ChatMessage) -> Awaitable[object] | None:
+        """The :class:`ChatSink`'s per-line door: :meth:`publish` for a chat line whose
+        connector needs no answer (:meth:`EventBus.publish_line`): ``None`` once it is on
+        the bus, else an awaitable for the rest."""
+        return self.services.bus.publish_line(edge.clean_event(event))
+
     def on_event(self, event: Event) -> None:
         """The chat service's bus lane: gating actions, commands, console feed, counters.
         A plain ``def``: it never waits (deletions and commands run in tasks of their own)."""
         if isinstance(event, ChatMessage):
             verdict = event.verdict
             shown = verdict is None or verdict.action is Action.ALLOW
-            own = self.is_own(event)
             self._feed_in(event, shown, verdict.reason if verdict is not None else "")
             if verdict is not None and verdict.action is Action.DELETE and not event.test:
                 self.deleted_by_gating += 1
                 self._spawn(self.delete(event), "gating-delete")
-            if not shown or own:
+            if not shown or self.is_own(event):
                 return
             self.lines_seen += 1
             self.router.route(event)
@@ -391,17 +397,19 @@ class ChatService:
         return not self._tasks and all(q.idle for q in self.queues.values())
 
     def _feed_in(self, event: ChatMessage, shown: bool, reason: str) -> None:
-        # Chat is the hot path: keep the event, build the console's dict only when asked.
-        self.feed.append((next(self._feed_seq), time.time(), (event, shown, reason)))
+        # Chat is the hot path: keep the event (in one tuple), build the console's dict
+        # only when asked.
+        self.feed.append((next(self._feed_seq), time.time(), event, shown, reason))
 
     def _feed_add(self, entry: dict[str, Any]) -> None:
         self.feed.append((next(self._feed_seq), time.time(), entry))
 
     @staticmethod
-    def _feed_entry(seq: int, at: float, item: Any) -> dict[str, Any]:
+    def _feed_entry(seq: int, at: float, item: Any, *verdict: Any) -> dict[str, Any]:
         if isinstance(item, dict):
             return {**item, "seq": seq, "at": at}
-        event, shown, reason = item
+        event = item
+        shown, reason = verdict
         viewer = event.viewer
         return {
             "kind": "in",
