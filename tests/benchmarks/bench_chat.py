@@ -90,8 +90,15 @@ class BenchTwitch(TwitchConnector):
         return None
 
 
+#: Lines per millisecond of ``tmi-sent-ts``: a 5,000 msg/s flood, the issue's figure (the
+#: mapper reuses the time of a line sent in the same millisecond as the one before; lines
+#: generated as fast as this loop runs would share one ~80 at a time and flatter it).
+LINES_PER_MS = 5
+
+
 def _lines(n: int) -> list[str]:
     out = []
+    first_ms = int(time.time() * 1000) - n // LINES_PER_MS
     for i in range(n):
         text = "!hello" if i % 50 == 0 else f"message number {i} Kappa PogChamp"
         out.append(
@@ -103,6 +110,7 @@ def _lines(n: int) -> list[str]:
                 msg_id=str(uuid.UUID(int=i)),
                 badges="subscriber/12" if i % 3 else "",
                 subscriber=bool(i % 3),
+                sent_ms=first_ms + i // LINES_PER_MS,
             )
         )
     return out

@@ -106,9 +106,11 @@ def privmsg(
     display: str | None = None,
     color: str = "#1E90FF",
     emotes: str = "",
+    sent_ms: int | None = None,
 ) -> str:
     """A PRIVMSG line with the tags Twitch sends (values escaped as on the wire);
-    ``emotes`` is the tag as Twitch writes it (``"25:0-4,12-16/1902:6-10"``)."""
+    ``emotes`` is the tag as Twitch writes it (``"25:0-4,12-16/1902:6-10"``); ``sent_ms``
+    the ``tmi-sent-ts`` (default: now)."""
     tags = {
         "badge-info": "",
         "badges": badges,
@@ -123,7 +125,7 @@ def privmsg(
         "returning-chatter": "0",
         "room-id": "1001",
         "subscriber": "1" if subscriber else "0",
-        "tmi-sent-ts": _ts(),
+        "tmi-sent-ts": _ts() if sent_ms is None else str(sent_ms),
         "turbo": "0",
         "user-id": user_id,
         "user-type": "mod" if mod else "",
