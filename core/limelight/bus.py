@@ -56,7 +56,7 @@ from typing import Any
 
 from . import quarantine
 from .commit import GroupCommit, Transaction, in_writer
-from .db import MAX_BOUND_VALUES, placeholders
+from .db import MAX_BOUND_VALUES, placeholders, write_unflushed
 from .events import ChatMessage, Event, data_json, event_type_name
 from .failures import NotRecorded, Unrecordable, describe, is_transient
 from .gating import Verdict
@@ -642,7 +642,7 @@ class EventBus:
         if self._handled:
             ids, self._handled = self._handled, []
             try:
-                await EventRecord.filter(id__in=ids).update(handled=True)
+                await _write_handled(ids)
             except BaseException:
                 self._handled[:0] = ids
                 raise
@@ -961,4 +961,16 @@ async def _write_chat_rows(events: list[Event]) -> None:
             _row_values(event, True, sqlite, stamp)
             for event in events[start : start + ROWS_PER_SLICE]
         ]
-    await conn.execute_many(_insert_sql(dialect), rows)
+    await write_unflushed(conn, _insert_sql(dialect), rows)
+
+
+async def _write_handled(ids: list[int]) -> None:
+    """Mark events handled, without a flush of their own: a mark lost to a power cut means
+    the event is offered to the plugins again at the next start, which they already
+    expect (a crash before the mark does the same)."""
+    conn = EventRecord._meta.db
+    sqlite = conn.capabilities.dialect == "sqlite"
+    sql = f"UPDATE {EventRecord._meta.db_table} SET handled = " + (
+        "1 WHERE id = ?" if sqlite else "TRUE WHERE id = $1"
+    )
+    await write_unflushed(conn, sql, [[i] for i in ids])
