@@ -13,7 +13,7 @@ import asyncio
 import functools
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,11 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.connection import get_connections
 from tortoise.context import TortoiseContext
 from tortoise.fields.base import Field
+from tortoise.fields.data import JSONField
 from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 from tortoise.models import Model
 from tortoise.transactions import in_transaction as tortoise_in_transaction
+from tortoise.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 
 from .registry import Models
 
@@ -374,6 +376,14 @@ def placeholders(dialect: str, columns: int, rows: int) -> str:
     )
 
 
+class Encoded(str):
+    """JSON text already encoded (``json.dumps``) for a JSON column, passed to
+    :func:`insert_rows` as it is: the caller encoded the value once for its own use (an
+    alert's size check and wire text), so the insert does not encode it again."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, slots=True)
 class _Column:
     name: str
@@ -382,6 +392,60 @@ class _Column:
     auto_now: bool
     #: The field converts with the base ``Field.to_db_value`` (text, numbers, flags).
     plain: bool
+    #: A JSON column: an :class:`Encoded` value goes in as it is (when the field has no
+    #: validators of its own).
+    json: bool
+    #: The field has validators (``field.validate`` must pass for every value).
+    validated: bool
+    #: A quick test that ``field.validate`` passes for a value, for the usual validators
+    #: (a text's length, an integer's range); when it says no, ``field.validate`` decides.
+    passes: Callable[[Any], bool]
+
+
+def _never(value: Any) -> bool:
+    return False
+
+
+def _passes(field: Field[Any]) -> Callable[[Any], bool]:
+    """What :attr:`_Column.passes` tests for ``field``: true only for values that
+    ``field.validate`` surely accepts (``None`` when the field is nullable, a ``str`` within
+    every ``MaxLengthValidator``, an ``int`` within every min/max). Anything else (another
+    validator, an ``Enum``, a ``bool``) answers false, and the field's own check runs."""
+    longest: int | None = None
+    low: Any = None
+    high: Any = None
+    for validator in field.validators:
+        exact = type(validator) in (MaxLengthValidator, MinValueValidator, MaxValueValidator)
+        if exact and isinstance(validator, MaxLengthValidator):
+            limit = validator.max_length
+            longest = limit if longest is None else min(longest, limit)
+        elif exact and isinstance(validator, MinValueValidator):
+            low = validator.min_value if low is None else max(low, validator.min_value)
+        elif exact and isinstance(validator, MaxValueValidator):
+            high = validator.max_value if high is None else min(high, validator.max_value)
+        else:
+            return _never
+    nullable = bool(field.null)
+    if longest is not None and low is None and high is None:
+        most = longest
+
+        def text_passes(value: Any) -> bool:
+            if value is None:
+                return nullable
+            return type(value) is str and len(value) <= most
+
+        return text_passes
+    if longest is None and (low is not None or high is not None):
+        lowest = float("-inf") if low is None else low
+        highest = float("inf") if high is None else high
+
+        def int_passes(value: Any) -> bool:
+            if value is None:
+                return nullable
+            return type(value) is int and lowest <= value <= highest
+
+        return int_passes
+    return _never
 
 
 @functools.cache
@@ -394,6 +458,9 @@ def _columns(model: type[Model]) -> tuple[_Column, ...]:
             f.default,
             bool(getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)),
             type(f).to_db_value is Field.to_db_value,
+            isinstance(f, JSONField),
+            bool(f.validators),
+            _passes(f),
         )
         for f in model._meta.fields_map.values()
         if f.has_db_field and not f.generated
@@ -412,7 +479,8 @@ async def insert_rows(
     of per row, and no model object is built. Values go through each field's own
     ``to_db_value`` (with its validation: a too-long text raises as ``Model.save``
     would); a conflict raises too. The ids come back sorted: both databases number the
-    rows of one ``VALUES`` list in its order.
+    rows of one ``VALUES`` list in its order. A JSON column takes an :class:`Encoded`
+    text as it is.
     """
     if not rows:
         return []
@@ -421,6 +489,7 @@ async def insert_rows(
     names = [meta.fields_db_projection[c.name] for c in columns]
     now = timezone.localtime()
     values: list[Any] = []
+    append = values.append
     for row in rows:
         for c in columns:
             if c.name in row:
@@ -429,14 +498,15 @@ async def insert_rows(
                 value = now
             else:
                 value = c.default() if callable(c.default) else c.default
-            if not c.plain:
+            if c.plain:  # what the base Field.to_db_value does, without two method calls
+                field = c.field
+                if value is not None and not isinstance(value, field.field_type):
+                    value = field.field_type(value)
+                if c.validated and not c.passes(value):
+                    field.validate(value)
+            elif not (c.json and value.__class__ is Encoded and not c.validated):
                 value = c.field.to_db_value(value, model)
-            else:  # what the base Field.to_db_value does, without two method calls
-                if value is not None and not isinstance(value, c.field.field_type):
-                    value = c.field.field_type(value)
-                if c.field.validators:
-                    c.field.validate(value)
-            values.append(value)
+            append(value)
     dialect = conn.capabilities.dialect
     table = meta.db_table
     step = max(1, MAX_BOUND_VALUES // len(names))
