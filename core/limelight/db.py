@@ -400,6 +400,8 @@ class _Column:
     #: A quick test that ``field.validate`` passes for a value, for the usual validators
     #: (a text's length, an integer's range); when it says no, ``field.validate`` decides.
     passes: Callable[[Any], bool]
+    #: ``field.field_type`` (what a plain field's value is converted to).
+    field_type: Any
 
 
 def _never(value: Any) -> bool:
@@ -461,6 +463,7 @@ def _columns(model: type[Model]) -> tuple[_Column, ...]:
             isinstance(f, JSONField),
             bool(f.validators),
             _passes(f),
+            f.field_type,
         )
         for f in model._meta.fields_map.values()
         if f.has_db_field and not f.generated
@@ -492,18 +495,23 @@ async def insert_rows(
     append = values.append
     for row in rows:
         for c in columns:
-            if c.name in row:
-                value = row[c.name]
+            name = c.name
+            if name in row:
+                value = row[name]
             elif c.auto_now:
                 value = now
             else:
                 value = c.default() if callable(c.default) else c.default
             if c.plain:  # what the base Field.to_db_value does, without two method calls
-                field = c.field
-                if value is not None and not isinstance(value, field.field_type):
-                    value = field.field_type(value)
+                kind = c.field_type
+                if (
+                    value is not None
+                    and value.__class__ is not kind
+                    and not isinstance(value, kind)
+                ):
+                    value = kind(value)
                 if c.validated and not c.passes(value):
-                    field.validate(value)
+                    c.field.validate(value)
             elif not (c.json and value.__class__ is Encoded and not c.validated):
                 value = c.field.to_db_value(value, model)
             append(value)
