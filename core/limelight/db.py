@@ -15,7 +15,7 @@ import gc
 import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,9 +30,11 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.connection import get_connections
 from tortoise.context import TortoiseContext
 from tortoise.fields.base import Field
+from tortoise.fields.data import JSONField
 from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 from tortoise.models import Model
 from tortoise.transactions import in_transaction as tortoise_in_transaction
+from tortoise.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 
 from .fresh_database import create_fresh
 from .registry import Models
@@ -440,6 +442,14 @@ def placeholders(dialect: str, columns: int, rows: int) -> str:
     )
 
 
+class Encoded(str):
+    """JSON text already encoded (``json.dumps``) for a JSON column, passed to
+    :func:`insert_rows` as it is: the caller encoded the value once for its own use (an
+    alert's size check and wire text), so the insert does not encode it again."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, slots=True)
 class _Column:
     name: str
@@ -448,6 +458,62 @@ class _Column:
     auto_now: bool
     #: The field converts with the base ``Field.to_db_value`` (text, numbers, flags).
     plain: bool
+    #: A JSON column: an :class:`Encoded` value goes in as it is (when the field has no
+    #: validators of its own).
+    json: bool
+    #: The field has validators (``field.validate`` must pass for every value).
+    validated: bool
+    #: A quick test that ``field.validate`` passes for a value, for the usual validators
+    #: (a text's length, an integer's range); when it says no, ``field.validate`` decides.
+    passes: Callable[[Any], bool]
+    #: ``field.field_type`` (what a plain field's value is converted to).
+    field_type: Any
+
+
+def _never(value: Any) -> bool:
+    return False
+
+
+def _passes(field: Field[Any]) -> Callable[[Any], bool]:
+    """What :attr:`_Column.passes` tests for ``field``: true only for values that
+    ``field.validate`` surely accepts (``None`` when the field is nullable, a ``str`` within
+    every ``MaxLengthValidator``, an ``int`` within every min/max). Anything else (another
+    validator, an ``Enum``, a ``bool``) answers false, and the field's own check runs."""
+    longest: int | None = None
+    low: Any = None
+    high: Any = None
+    for validator in field.validators:
+        exact = type(validator) in (MaxLengthValidator, MinValueValidator, MaxValueValidator)
+        if exact and isinstance(validator, MaxLengthValidator):
+            limit = validator.max_length
+            longest = limit if longest is None else min(longest, limit)
+        elif exact and isinstance(validator, MinValueValidator):
+            low = validator.min_value if low is None else max(low, validator.min_value)
+        elif exact and isinstance(validator, MaxValueValidator):
+            high = validator.max_value if high is None else min(high, validator.max_value)
+        else:
+            return _never
+    nullable = bool(field.null)
+    if longest is not None and low is None and high is None:
+        most = longest
+
+        def text_passes(value: Any) -> bool:
+            if value is None:
+                return nullable
+            return type(value) is str and len(value) <= most
+
+        return text_passes
+    if longest is None and (low is not None or high is not None):
+        lowest = float("-inf") if low is None else low
+        highest = float("inf") if high is None else high
+
+        def int_passes(value: Any) -> bool:
+            if value is None:
+                return nullable
+            return type(value) is int and lowest <= value <= highest
+
+        return int_passes
+    return _never
 
 
 @functools.cache
@@ -460,6 +526,10 @@ def _columns(model: type[Model]) -> tuple[_Column, ...]:
             f.default,
             bool(getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)),
             type(f).to_db_value is Field.to_db_value,
+            isinstance(f, JSONField),
+            bool(f.validators),
+            _passes(f),
+            f.field_type,
         )
         for f in model._meta.fields_map.values()
         if f.has_db_field and not f.generated
@@ -478,7 +548,8 @@ async def insert_rows(
     of per row, and no model object is built. Values go through each field's own
     ``to_db_value`` (with its validation: a too-long text raises as ``Model.save``
     would); a conflict raises too. The ids come back sorted: both databases number the
-    rows of one ``VALUES`` list in its order.
+    rows of one ``VALUES`` list in its order. A JSON column takes an :class:`Encoded`
+    text as it is.
     """
     if not rows:
         return []
@@ -487,22 +558,29 @@ async def insert_rows(
     names = [meta.fields_db_projection[c.name] for c in columns]
     now = timezone.localtime()
     values: list[Any] = []
+    append = values.append
     for row in rows:
         for c in columns:
-            if c.name in row:
-                value = row[c.name]
+            name = c.name
+            if name in row:
+                value = row[name]
             elif c.auto_now:
                 value = now
             else:
                 value = c.default() if callable(c.default) else c.default
-            if not c.plain:
-                value = c.field.to_db_value(value, model)
-            else:  # what the base Field.to_db_value does, without two method calls
-                if value is not None and not isinstance(value, c.field.field_type):
-                    value = c.field.field_type(value)
-                if c.field.validators:
+            if c.plain:  # what the base Field.to_db_value does, without two method calls
+                kind = c.field_type
+                if (
+                    value is not None
+                    and value.__class__ is not kind
+                    and not isinstance(value, kind)
+                ):
+                    value = kind(value)
+                if c.validated and not c.passes(value):
                     c.field.validate(value)
-            values.append(value)
+            elif not (c.json and value.__class__ is Encoded and not c.validated):
+                value = c.field.to_db_value(value, model)
+            append(value)
     dialect = conn.capabilities.dialect
     table = meta.db_table
     step = max(1, MAX_BOUND_VALUES // len(names))

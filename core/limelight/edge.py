@@ -206,8 +206,14 @@ def loads(raw: bytes | str, where: str = "body") -> Any:
         raise EdgeError(f"{where} is nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:  # e.g. an integer of more than 4,300 digits
         raise EdgeError(f"{where} is not acceptable JSON: {exc}") from None
+    if value.__class__ is dict and _NESTING.isdisjoint(map(type, value.values())):
+        return value  # one flat object (the usual webhook body): one level, nothing to walk
     check_depth(value, where)
     return value
+
+
+#: What nests in parsed JSON (``json.loads`` makes exactly these types).
+_NESTING = frozenset((dict, list))
 
 
 def check_depth(value: Any, where: str = "body", limit: int = MAX_DEPTH) -> None:

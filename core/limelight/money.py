@@ -83,7 +83,17 @@ class Money:
         :data:`BITS`: money from outside is in an ISO 4217 currency (bits come as cheers).
         Zero and negative amounts are allowed here; callers that need a positive amount
         (a tip) use :meth:`parse_positive`.
+
+        Text is parsed once per distinct amount and currency (a bounded cache: a value is
+        immutable, and a stream's tips repeat a handful of amounts); a refusal is not kept.
         """
+        if cls is Money and amount.__class__ is str and currency.__class__ is str:
+            return _parse_text(amount, currency, iso_only)
+        return cls._parse(amount, currency, iso_only=iso_only)
+
+    @classmethod
+    def _parse(cls, amount: str | int | Decimal, currency: str, *, iso_only: bool) -> Money:
+        """:meth:`parse` itself, without the cache."""
         if not isinstance(currency, str):
             raise MoneyError("currency must be a string such as 'USD'")
         code = currency.upper()
@@ -157,6 +167,12 @@ class Money:
         target_exp = exponent(currency)
         value = (self.decimal * Decimal(str(rate))).scaleb(target_exp)
         return Money(int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)), currency)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_text(amount: str, currency: str, iso_only: bool) -> Money:
+    """:meth:`Money.parse` of an amount and a currency given as text, kept for reuse."""
+    return Money._parse(amount, currency, iso_only=iso_only)
 
 
 #: The locale amounts are shown in when the streamer sets none (``[server] locale``).

@@ -42,8 +42,11 @@ class Shown:
 
 def clean(text: str, limit: int) -> str:
     """Printable text on one line, without invisible or direction-changing characters."""
-    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
-    text = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+    if not (text.isascii() and text.isprintable()):
+        # (printable ASCII, the usual name or message, has nothing of these to take out:
+        # NFC leaves it as it is, and the invisible and control characters are not in it)
+        text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+        text = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
     text = " ".join(text.split())
     if len(text) > limit:
         text = text[: max(limit - 1, 0)].rstrip() + "…"

@@ -485,6 +485,67 @@ async def test_hook_on_event_receives_each_accepted_event_once_with_its_id(limel
     assert seen[0].amount == Money(200, "EUR") and contexts == ["watcher"]
 
 
+async def test_hook_on_event_async_calls_that_wait_or_not_are_handled_alike(limelight):
+    """An ``async def on_event`` that finishes without waiting is stepped to its end by the
+    lane's handler (a plain answer, no coroutine or timer of ours); one that waits is
+    finished under ``hook_timeout``; raising before or after a wait, or waiting past the
+    timeout, fails the delivery and is counted. Money events are marked handled only when
+    every plugin handled them."""
+    order: list[str] = []
+
+    async def at_once(event: Any) -> None:
+        order.append(f"at_once {event.source_id}")
+        if event.source_id == "boom-now":
+            raise RuntimeError("broke at once")
+
+    async def after_a_wait(event: Any) -> None:
+        order.append(f"waits {event.source_id}")
+        await asyncio.sleep(0)
+        if event.source_id == "boom-later":
+            raise RuntimeError("broke after a wait")
+        if event.source_id == "hang":
+            await asyncio.Event().wait()
+        order.append(f"waited {event.source_id}")
+
+    h = await limelight(
+        plugins={
+            "now": HookPlugin(on_event=at_once),
+            "later": HookPlugin(on_event=after_a_wait),
+        },
+        config={"plugins": {"hook_timeout": 0.05, "max_timeouts": 5}},
+    )
+    host = h.host
+    now, later = (
+        host.event_handler(next(c for c in host.event_callers() if c.plugin == name))
+        for name in ("now", "later")
+    )
+    event = make_chat("hi")
+    answer = now(event)
+    assert answer is True  # finished at once: a plain bool for the lane, nothing to await
+    waiting = later(event)
+    assert not isinstance(waiting, bool)
+    assert await waiting is True
+    sid = event.source_id
+    assert order == [f"at_once {sid}", f"waits {sid}", f"waited {sid}"]
+
+    for source_id in ("boom-now", "boom-later", "hang", "fine"):
+        await h.post_event(
+            {"type": "tip", "source_id": source_id, "data": {"amount": "1.00", "currency": "EUR"}}
+        )
+    await h.settle()
+    now_stats = host.info["now"].stats["on_event"]
+    later_stats = host.info["later"].stats["on_event"]
+    assert (now_stats.errors, now_stats.timeouts) == (1, 0)
+    assert (later_stats.errors, later_stats.timeouts) == (1, 1)
+    assert "waited fine" in order and "waited hang" not in order
+    await h.services.bus.flush()  # (handled marks go to disk with the next flush)
+    handled = {
+        r.source_id: r.handled
+        for r in await EventRecord.filter(source_id__in=["boom-now", "boom-later", "hang", "fine"])
+    }
+    assert handled == {"boom-now": False, "boom-later": False, "hang": False, "fine": True}
+
+
 # -- check_chat_message -------------------------------------------------------------------------
 
 

@@ -33,7 +33,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
-from ..db import insert_rows
+from ..db import Encoded, insert_rows
 from ..models import OverlayAlert
 
 log = logging.getLogger("limelight.overlays")
@@ -50,9 +50,18 @@ REPLAY_SHARE = 1.0
 REPLAY_READINGS = 256
 
 
+#: One encoder for every message: ``json.dumps`` with options builds a new one per call.
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def dumps(message: dict[str, Any]) -> str:
     """The one JSON form of every message a page gets."""
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    return _encode(message)
+
+
+def _string(text: str) -> str:
+    """A string as :func:`dumps` encodes it inside a message."""
+    return _encode(text)
 
 
 def utcnow() -> datetime:
@@ -77,6 +86,11 @@ class OutboxAlert:
     #: The newest real alert id when a test alert was made: orders it among real ones.
     after: int = 0
     duplicate: bool = False
+    #: ``data`` and ``variation`` as :func:`dumps` encodes them, when the alert was made
+    #: with them encoded (a batch's alerts, :meth:`OverlayService.alerts`): its row and
+    #: its wire text reuse them instead of encoding the same dicts again.
+    data_json: str | None = None
+    variation_json: str | None = None
 
     def sort_key(self) -> tuple[int, int, int]:
         if self.id > 0:
@@ -96,6 +110,20 @@ class OutboxAlert:
             "created_at": self.created_at.isoformat(),
             "replay_of": self.replay_of,
         }
+
+    def wire_text(self) -> str:
+        """``dumps(self.to_wire())``: built around the encoded ``data`` and ``variation``
+        when the alert has them (the same text, character for character), else encoded."""
+        data, variation = self.data_json, self.variation_json
+        if data is None or variation is None:
+            return dumps(self.to_wire())
+        return (
+            f'{{"type":"alert","id":{self.id!r},"overlay":{_string(self.overlay)},'
+            f'"kind":{_string(self.kind)},"data":{data},"variation":{variation},'
+            f'"duration_ms":{self.duration_ms!r},"test":{"true" if self.test else "false"},'
+            f'"created_at":{_string(self.created_at.isoformat())},'
+            f'"replay_of":{"null" if self.replay_of is None else repr(self.replay_of)}}}'
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The dashboard's view (with the status)."""
@@ -231,8 +259,10 @@ class Outbox:
             {
                 "overlay": a.overlay,
                 "kind": a.kind,
-                "data": a.data,
-                "variation": a.variation,
+                "data": a.data if a.data_json is None else Encoded(a.data_json),
+                "variation": (
+                    a.variation if a.variation_json is None else Encoded(a.variation_json)
+                ),
                 "duration_ms": a.duration_ms,
                 "created_at": a.created_at,
                 "event_id": a.event_id,
@@ -251,7 +281,7 @@ class Outbox:
         cached = texts.get(alert.id)
         if cached is not None:
             return cached[1]
-        text = dumps(alert.to_wire())
+        text = alert.wire_text()
         texts[alert.id] = (alert.created_at, text)
         if len(texts) > REPLAY_LIMIT + TEST_KEEP + 64:
             self._prune_wire(alert.overlay)

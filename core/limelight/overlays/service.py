@@ -311,7 +311,7 @@ class OverlayService:
         if tx is not None and not test:
             new = NewAlert(kind, data, event, variation, duration_ms)
             return (await self.alerts(overlay, [new], tx=tx))[0]
-        channel, variation_wire, duration_ms = self._prepare(
+        channel, variation_wire, duration_ms, _ = self._prepare(
             overlay, kind, data, duration_ms, event, variation
         )
         event_id = event.id if event is not None and not test else None
@@ -341,12 +341,22 @@ class OverlayService:
         ]
         now = utcnow()
         staged: list[tuple[Channel, OutboxAlert]] = []
-        for a, channel, variation_wire, duration_ms in prepared:
+        for a, channel, variation_wire, duration_ms, data_json in prepared:
             if a.event is not None and a.event.test:
                 continue
             event_id = a.event.id if a.event is not None else None
+            # The data encoded once (by the size check): the row and the wire text use it.
             alert = OutboxAlert(
-                0, channel.name, a.kind, a.data, variation_wire, duration_ms, now, event_id=event_id
+                0,
+                channel.name,
+                a.kind,
+                a.data,
+                variation_wire,
+                duration_ms,
+                now,
+                event_id=event_id,
+                data_json=data_json,
+                variation_json=dumps(variation_wire),
             )
             staged.append((channel, alert))
         if staged:
@@ -359,7 +369,7 @@ class OverlayService:
                 tx.on_commit(functools.partial(self._committed, channel, alert))
         ids = iter(alert.id for _, alert in staged)
         out: list[int] = []
-        for a, channel, variation_wire, duration_ms in prepared:
+        for a, channel, variation_wire, duration_ms, _ in prepared:
             if a.event is not None and a.event.test:
                 stored = await self._add_and_deliver(
                     channel, a.kind, a.data, variation_wire, duration_ms, test=True
@@ -377,9 +387,11 @@ class OverlayService:
         duration_ms: int | None,
         event: Event | None,
         variation: Variation | dict[str, Any] | None,
-    ) -> tuple[Channel, dict[str, Any], int]:
-        """Check an alert and settle what it shows: its channel, its variation as sent
-        and how long it stays. Raises :class:`OverlayError` for what cannot be queued."""
+    ) -> tuple[Channel, dict[str, Any], int, str]:
+        """Check an alert and settle what it shows: its channel, its variation as sent,
+        how long it stays and its data as :func:`dumps` encodes it (the size check's
+        encoding, kept for the row and the wire text). Raises :class:`OverlayError` for
+        what cannot be queued."""
         channel = self.channel(overlay)
         if not KIND.match(kind):
             raise OverlayError(f"invalid alert kind {kind!r}")
@@ -398,8 +410,10 @@ class OverlayService:
             duration_ms = int(
                 variation_wire.get("duration_ms") or self.book(overlay).settings.duration_ms
             )
-        self._check_size(data)
-        return channel, variation_wire, duration_ms
+        data_json = dumps(data)
+        if len(data_json) > MAX_MESSAGE:
+            raise OverlayError(f"overlay message larger than {MAX_MESSAGE} bytes")
+        return channel, variation_wire, duration_ms, data_json
 
     async def set_state(self, overlay: str, key: str, data: dict[str, Any]) -> None:
         """Replace the snapshot ``key`` of ``overlay``; connected pages update at once."""
