@@ -19,6 +19,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,6 +74,17 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield f"postgres://root@{POSTGRES_HOST}:{POSTGRES_PORT}/{name}"
     finally:
         await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Any]:
+    """The core's database on :func:`database_url`, opened (migrated) and closed after."""
+    from limelight.db import Database
+
+    database = Database(database_url)
+    await database.open()
+    yield database
+    await database.close()
 
 
 # -- an installed wheel in a fresh virtual environment ------------------------------------------

@@ -15,7 +15,7 @@ from enum import Enum
 
 import pytest
 from limelight import edge
-from limelight.db import Database, Encoded, _columns, _passes, in_transaction, insert_rows
+from limelight.db import Encoded, _columns, _passes, in_transaction, insert_rows
 from limelight.models import OverlayAlert
 from limelight.money import Money, MoneyError
 from limelight.overlays.outbox import OutboxAlert, dumps
@@ -82,14 +82,6 @@ def test_a_column_quick_check_passes_only_what_the_field_accepts() -> None:
     assert not _passes(pattern)("abc")  # a validator it does not know: the field decides
     overlay = next(c for c in _columns(OverlayAlert) if c.name == "overlay")
     assert overlay.validated and overlay.passes("x" * 80) and not overlay.passes("x" * 81)
-
-
-@pytest.fixture
-async def db(database_url: str):
-    database = Database(database_url)
-    await database.open()
-    yield database
-    await database.close()
 
 
 def _row(overlay: str = "alerts", **extra: object) -> dict[str, object]:

@@ -19,14 +19,6 @@ from tests.fixtures.apps import migrapp
 from tests.fixtures.apps.migrapp.models import Note
 
 
-@pytest.fixture
-async def db(database_url: str):
-    database = Database(database_url)
-    await database.open()
-    yield database
-    await database.close()
-
-
 async def test_a_viewer_is_created_once_per_identity_and_keeps_the_name_fresh(db):
     viewers = Viewers()
     ann = await viewers.get_or_create(ViewerRef("twitch", "1", "Ann"))

@@ -14,14 +14,6 @@ from limelight.models import EventRecord
 from limelight.testing import make_chat
 
 
-@pytest.fixture
-async def db(database_url):
-    database = Database(database_url)
-    await database.open()
-    yield database
-    await database.close()
-
-
 async def _flush_setting(db: Database) -> str:
     if db.backend == "sqlite":
         _, rows = await db.connection.execute_query("PRAGMA synchronous")
