@@ -12,8 +12,6 @@ short by a timeout anyway (asyncio interrupts only at a wait), so nothing is los
 
 from __future__ import annotations
 
-import asyncio
-import functools
 from collections.abc import Coroutine, Generator
 from typing import Any
 
@@ -62,88 +60,4 @@ def step(coro: Coroutine[Any, Any, Any]) -> tuple[bool, Any]:
     return False, Suspended(coro, yielded)
 
 
-class Sheltered:
-    """Await a coroutine in the awaiting task, out of reach of that task's cancellation.
-
-    What ``await asyncio.shield(coro)`` gives: if the awaiting task is cancelled, the
-    coroutine still runs to its end and the task gets its ``CancelledError``. Why not
-    ``shield``: it runs the coroutine in a task of its own and passes the result through two
-    futures, a task and two extra turns of the loop for every webhook delivery. This steps
-    the coroutine in the caller's task, the way the task itself would, and hands the task
-    a stand-in for each future the coroutine waits on: a cancellation cancels the stand-in,
-    never the future the coroutine waits on, and only then is a task made, to finish the
-    coroutine from where it stopped.
-    """
-
-    __slots__ = ("_coro",)
-
-    def __init__(self, coro: Coroutine[Any, Any, Any]) -> None:
-        self._coro = coro
-
-    def __await__(self) -> Generator[Any, Any, Any]:
-        coro = self._coro
-        while True:
-            try:
-                waited = coro.send(None)
-            except StopIteration as done:
-                return done.value
-            if waited is None:  # a bare yield (``asyncio.sleep(0)``): one turn of the loop
-                try:
-                    yield None
-                except asyncio.CancelledError:
-                    _finish_in_task(coro, None)
-                    raise
-                continue
-            if not isinstance(waited, asyncio.Future):  # not asyncio's protocol: as is
-                yield waited
-                continue
-            # What a task does with the future a coroutine waits on, with a stand-in
-            # between: the task waits on the stand-in, which the future completes.
-            waited._asyncio_future_blocking = False
-            stand_in = waited.get_loop().create_future()
-            waited.add_done_callback(functools.partial(_complete, stand_in))
-            stand_in._asyncio_future_blocking = True
-            try:
-                yield stand_in
-            except asyncio.CancelledError:
-                _finish_in_task(coro, waited)
-                raise
-
-
-def _complete(stand_in: asyncio.Future[None], waited: asyncio.Future[Any]) -> None:
-    if not stand_in.done():
-        stand_in.set_result(None)
-
-
-#: Coroutines finishing in a task of their own after their caller was cancelled (kept
-#: referenced until they end: the loop holds tasks only weakly).
-_finishing: set[asyncio.Task[Any]] = set()
-
-
-def _finish_in_task(coro: Coroutine[Any, Any, Any], waited: asyncio.Future[Any] | None) -> None:
-    """Run the rest of ``coro``, which waits on ``waited`` (or gave up one turn of the
-    loop), in a new task; its outcome is dropped, as ``shield`` drops it for a cancelled
-    caller (an error is still logged by whatever the coroutine itself logs)."""
-    if waited is not None:
-        waited._asyncio_future_blocking = True
-    task: asyncio.Task[Any] = asyncio.ensure_future(_rest(Suspended(coro, waited)))
-    _finishing.add(task)
-    task.add_done_callback(_finished)
-
-
-async def _rest(suspended: Suspended) -> Any:
-    return await suspended
-
-
-def _finished(task: asyncio.Task[Any]) -> None:
-    _finishing.discard(task)
-    if not task.cancelled():
-        task.exception()  # retrieved: nobody awaits it any more
-
-
-def sheltered(coro: Coroutine[Any, Any, Any]) -> Sheltered:
-    """``await sheltered(coro)``: see :class:`Sheltered`."""
-    return Sheltered(coro)
-
-
-__all__ = ["Sheltered", "Suspended", "sheltered", "step"]
+__all__ = ["Suspended", "step"]

@@ -20,6 +20,7 @@ unchecked) and commits them before answering. The answer is a promise (see
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Mapping
@@ -28,7 +29,7 @@ from urllib.parse import quote, quote_plus
 
 from aiohttp import web
 
-from .. import eager, edge
+from .. import edge
 from ..failures import Unrecordable, describe, is_transient
 from ..quarantine import Raw
 from ..webhooks import WebhookError
@@ -109,10 +110,9 @@ async def receive(request: web.Request) -> web.Response:
     bus = request.app[SERVICES].bus
     raw = functools.partial(redacted, body, request.app[SETTINGS])  # made only if kept
     # Shielded: a provider that hangs up mid-commit must not leave half a delivery behind;
-    # whatever was committed is deduped when it retries. (``eager.sheltered`` is
-    # ``asyncio.shield`` without a task per delivery.)
+    # whatever was committed is deduped when it retries.
     try:
-        results = await eager.sheltered(_commit(bus, events, raw))
+        results = await asyncio.shield(_commit(bus, events, raw))
     except Unrecordable as exc:
         log.warning("webhook %s: the delivery cannot be recorded (422): %s", name, exc.reason)
         raise ApiError(
