@@ -791,3 +791,44 @@ async def test_the_issues_triggers_get_4xx_or_2xx_with_one_row(
     with capsys.disabled():
         print(f"\n  answers: {sorted(answered.values())}")
     cases.report(capsys)
+
+
+async def test_a_hook_that_hangs_on_the_retry_is_timed_out_and_the_provider_told(
+    database_url: str, limelight: StartHarness
+) -> None:
+    """The provider's retry of a delivery whose rows are still owed settles them in its
+    request. A hook that hangs there is ended by the hook timeout and the provider gets
+    an answer (a 503 to retry), not a dropped request: the webhook's commit runs in a task
+    of its own (``asyncio.shield``), so the timeout, which cancels the current task, is
+    the hook's and not the request's. The next retry records the tip once."""
+    calls: list[str] = []
+
+    async def record_events(events: list[Event]) -> None:
+        calls.append(events[0].source_id)
+        if len(calls) <= 2:  # the batch and its second attempt: 503, rows owed
+            raise OperationalError("database is locked")
+        if len(calls) == 3:  # the retry's settle: hangs past the hook timeout
+            await asyncio.sleep(30)
+
+    config = merge_config(
+        WEBHOOK_CONFIG, {"plugins": {"hook_timeout": 0.3, "tips": {"thanks_window": 0}}}
+    )
+    h = await limelight(
+        plugins={
+            "tips": TipsPlugin,
+            "alerts": AlertsPlugin,
+            "hook": HookPlugin(record_events=record_events),
+        },
+        config=config,
+        database_url=database_url,
+    )
+    request = generic_request(generic_tip("5.00", "USD", id="order-hangs"))
+    status, _, _ = await post_hook(h, "generic", request)
+    assert status == 503
+    status, body, retry_after = await post_hook(h, "generic", request)
+    assert (status, retry_after) == (503, "30"), body
+    status, body, _ = await post_hook(h, "generic", request)
+    assert status in (200, 201), body
+    assert len(calls) == 4
+    record = await EventRecord.get(source_id="order-hangs")
+    assert record.unrecorded == ""

@@ -110,7 +110,10 @@ async def receive(request: web.Request) -> web.Response:
     bus = request.app[SERVICES].bus
     raw = functools.partial(redacted, body, request.app[SETTINGS])  # made only if kept
     # Shielded: a provider that hangs up mid-commit must not leave half a delivery behind;
-    # whatever was committed is deduped when it retries.
+    # whatever was committed is deduped when it retries. In a task of its own, as
+    # ``shield`` makes it: a plugin hook's timeout inside the commit (``asyncio.timeout``
+    # cancels the *current task*) must end that hook, not this request. Stepping the
+    # commit in the request's task instead (tried: ~0.04 ms less per tip) got that wrong.
     try:
         results = await asyncio.shield(_commit(bus, events, raw))
     except Unrecordable as exc:
