@@ -395,13 +395,8 @@ class EventBus:
         """A new real chat line, the hot path: the steps of :meth:`publish` (log, gate,
         remember, dispatch) with nothing awaited unless a gating check waits or a lane is
         full; then the awaitable for the rest is returned. The line goes to the log's
-        next batch (``_log_chat`` and ``_remember``, written out: this runs for every
-        line); gating fails closed (PluginHost.gate)."""
-        if self.persist:
-            batch = self._chat_batch
-            batch.append(event)
-            if len(batch) >= self.chat_batch_max:
-                self._chat_flush_wakeup.set()
+        next batch; gating fails closed (PluginHost.gate)."""
+        self._batch_chat(event)
         verdict = self.host.gate(event)
         if not isinstance(verdict, Verdict):
             return self._gated_line(event, key, verdict)
@@ -420,10 +415,7 @@ class EventBus:
     ) -> Awaitable[object] | None:
         event.verdict = verdict
         if not event.unrecorded:
-            recent = self._recent
-            recent[key] = None
-            if len(recent) > self.recent_keys:
-                recent.popitem(last=False)
+            self._remember(key, None)
         self.published += 1
         lanes = self.lanes.values()
         for lane in lanes:  # no money here: nothing to count per lane
@@ -595,6 +587,10 @@ class EventBus:
         return results
 
     def _log_chat(self, event: Event) -> Accepted:
+        self._batch_chat(event)
+        return Accepted(None, False, event)
+
+    def _batch_chat(self, event: Event) -> None:
         # The event itself waits for the flush, which builds the rows of a whole batch in
         # one loop: per line this is one append.
         if self.persist:
@@ -602,7 +598,6 @@ class EventBus:
             batch.append(event)
             if len(batch) >= self.chat_batch_max:
                 self._chat_flush_wakeup.set()
-        return Accepted(None, False, event)
 
     async def _flush_loop(self) -> None:
         while not self._closing:

@@ -238,8 +238,13 @@ class Database:
         wanted = [MigrationTarget(app_label=a, name=n) for a, n in targets] if targets else None
         try:
             with self._context():
-                if wanted is None and await create_fresh(executor, apps_cfg):
-                    return
+                if wanted is None:
+                    # One reading of the graph and of what is applied: on every start but
+                    # the first there is nothing to do, and the executor would read both
+                    # again to find that out.
+                    plan = await executor.plan()
+                    if not plan or await create_fresh(executor, plan, apps_cfg):
+                        return
                 await executor.migrate(wanted)
         finally:
             _forget_migrations(apps_cfg)
@@ -393,9 +398,7 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
-async def write_unflushed(
-    conn: BaseDBAsyncClient, sql: str, rows: Sequence[Sequence[Any]] = ((),)
-) -> None:
+async def write_unflushed(conn: BaseDBAsyncClient, sql: str, rows: Sequence[Sequence[Any]]) -> None:
     """Run ``sql`` once per row in one transaction that does not wait for the disk.
 
     Why: for what nothing was promised on (the chat log, "handled" marks), a flush to disk
@@ -470,6 +473,10 @@ class _Column:
     field_type: Any
 
 
+#: The validators :func:`_passes` knows how to test quickly (exactly these classes).
+_KNOWN_VALIDATORS = (MaxLengthValidator, MinValueValidator, MaxValueValidator)
+
+
 def _never(value: Any) -> bool:
     return False
 
@@ -483,16 +490,15 @@ def _passes(field: Field[Any]) -> Callable[[Any], bool]:
     low: Any = None
     high: Any = None
     for validator in field.validators:
-        exact = type(validator) in (MaxLengthValidator, MinValueValidator, MaxValueValidator)
-        if exact and isinstance(validator, MaxLengthValidator):
+        if type(validator) not in _KNOWN_VALIDATORS:  # a subclass may check more
+            return _never
+        if isinstance(validator, MaxLengthValidator):
             limit = validator.max_length
             longest = limit if longest is None else min(longest, limit)
-        elif exact and isinstance(validator, MinValueValidator):
+        elif isinstance(validator, MinValueValidator):
             low = validator.min_value if low is None else max(low, validator.min_value)
-        elif exact and isinstance(validator, MaxValueValidator):
+        elif isinstance(validator, MaxValueValidator):
             high = validator.max_value if high is None else min(high, validator.max_value)
-        else:
-            return _never
     nullable = bool(field.null)
     if longest is not None and low is None and high is None:
         most = longest

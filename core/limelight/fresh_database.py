@@ -18,6 +18,7 @@ same tables, columns, indexes and constraints on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import graphlib
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -57,14 +58,16 @@ SCHEMA_OPERATIONS: tuple[type[ops.Operation], ...] = (
 )
 
 
-async def create_fresh(executor: MigrationExecutor, apps_config: dict[str, Any]) -> bool:
-    """Create the schema of a database with no migration applied, in one transaction.
+async def create_fresh(
+    executor: MigrationExecutor, plan: list[PlanStep], apps_config: dict[str, Any]
+) -> bool:
+    """Create the schema of a database with no migration applied, in one transaction
+    (``plan``: the executor's plan for it).
 
     Returns False, having changed nothing, when the database is not new (any migration
     recorded) or a migration holds an operation the state does not describe; the caller
     then runs the executor as usual."""
-    plan = await executor.plan()
-    if not plan or not _whole_graph(executor, plan) or not all(map(_describable, plan)):
+    if not _whole_graph(executor, plan) or not all(map(_describable, plan)):
         return False
     connections = {
         label: cfg.get("default_connection", "default") for label, cfg in apps_config.items()
@@ -124,28 +127,13 @@ def _describable(step: PlanStep) -> bool:
 
 def _creation_order(apps: StateApps) -> list[type[Model]]:
     """The final state's models, each after every model its relations point at (PostgreSQL
-    checks a ``REFERENCES`` when the table is created); otherwise in migration order."""
+    checks a ``REFERENCES`` when the table is created)."""
     models = [model for app in apps.apps.values() for model in app.values()]
-    ordered: list[type[Model]] = []
-    done: set[type[Model]] = set()
-    visiting: set[type[Model]] = set()
-
-    def visit(model: type[Model]) -> None:
-        if model in done:
-            return
-        if model in visiting:
-            raise RuntimeError(f"models point at each other in a cycle: {model.__name__}")
-        visiting.add(model)
-        for target in _targets(model):
-            if target is not model and target in models:
-                visit(target)
-        visiting.discard(model)
-        done.add(model)
-        ordered.append(model)
-
-    for model in models:
-        visit(model)
-    return ordered
+    known = set(models)
+    graph = {
+        model: [t for t in _targets(model) if t is not model and t in known] for model in models
+    }
+    return list(graphlib.TopologicalSorter(graph).static_order())
 
 
 def _targets(model: type[Model]) -> list[type[Model]]:

@@ -165,7 +165,6 @@ class PluginInfo:
 #: The per-chat-line hook :meth:`PluginHost.gate` calls, and the arguments most of its
 #: implementations take.
 GATE_HOOK = "check_chat_message"
-_MESSAGE_ONLY = ("message",)
 
 
 @dataclass(slots=True)
@@ -646,13 +645,18 @@ class PluginHost:
         stats.calls += 1
         started = time.perf_counter()
         try:
-            result = self._invoke(caller, args)
-            if result.__class__ is types.CoroutineType:
-                done, result = eager.step(result)
-                if not done:
+            if caller.is_async:  # stepped here, as eager.step does, one call less per hook
+                coro = caller.function(**args)
+                try:
+                    yielded = coro.send(None)
+                except StopIteration as done:
+                    result = done.value
+                else:
+                    return None, (eager.Suspended(coro, yielded), started)
+            else:
+                result = self._invoke(caller, args)
+                if inspect.isawaitable(result):  # a plain def's worker-thread future
                     return None, (result, started)
-            elif inspect.isawaitable(result):  # a plain def's worker-thread future
-                return None, (result, started)
             stats.timeouts_in_a_row = 0
             ok = True
         except Exception as exc:
@@ -923,49 +927,15 @@ class PluginHost:
         of ours, no timer), else a coroutine to await for it, which awaits the checks
         that wait under the hook timeout. Either way it fails closed: a check that
         raises, times out or answers nonsense hides the line."""
-        callers = self._callers.get(GATE_HOOK)
-        if callers is None:
-            callers = self.callers(GATE_HOOK)
+        callers = self.callers(GATE_HOOK)
         verdicts: list[Verdict] = []
         for i, caller in enumerate(callers):
-            if caller.is_async:
-                ok, result = self._gate_now(caller, message)
-            else:
-                ok, result = self._call_now(caller, {"message": message, "ctx": None})
+            ok, result = self._call_now(caller, {"message": message, "ctx": None})
             if ok is None:
                 return self._gate_rest(message, callers[i:], result, verdicts)
             if not ok or result is not None:  # None, the common answer: nothing to say
                 verdicts.append(_verdict(caller, ok, result))
         return strictest(verdicts) if verdicts else ALLOW
-
-    def _gate_now(self, caller: Caller, message: ChatMessage) -> tuple[bool | None, Any]:
-        """:meth:`_call_now` for one ``async def`` gating check, once per chat line: the
-        same answers, stats and isolation, without the general path's argument dict,
-        ``_invoke`` and :func:`limelight.eager.step` calls (a third of a gating call that
-        answers at once). A check that waits is handed back to be awaited under the
-        timeout exactly as :meth:`_call_now` hands it back."""
-        stats = caller.stats
-        stats.calls += 1
-        started = time.perf_counter()
-        try:
-            if caller.argnames == _MESSAGE_ONLY:
-                coro = caller.function(message=message)
-            else:  # it takes its context, or not the message: what it asks for
-                given = {"message": message, "ctx": self.contexts.get(caller.plugin)}
-                coro = caller.function(**{name: given[name] for name in caller.argnames})
-            try:
-                yielded = coro.send(None)
-            except StopIteration as done:
-                result = done.value
-            else:
-                return None, (eager.Suspended(coro, yielded), started)
-            ok = True
-        except Exception as exc:
-            self._raised(caller, exc)
-            ok, result = False, exc
-        stats.timeouts_in_a_row = 0
-        stats.seconds += time.perf_counter() - started
-        return ok, result
 
     async def _gate_rest(
         self,
