@@ -192,3 +192,25 @@ async def test_handled_marks_go_through_it(limelight, database_url) -> None:
     await h.settle()
     await h.services.bus.flush()
     assert await EventRecord.filter(type="tip", handled=True).count() == count
+
+
+async def test_a_refused_line_is_dropped_alone(limelight, database_url, monkeypatch) -> None:
+    """A batch the database refuses (a value it cannot store) is written again line by
+    line, full statements no more: only the refused line is left out of the log."""
+    h = await limelight(database_url=database_url)
+    real = bus_module.data_json
+
+    def data_json(event: Any) -> Any:
+        return object() if getattr(event, "text", "") == "bad" else real(event)
+
+    monkeypatch.setattr(bus_module, "data_json", data_json)
+    count = UNFLUSHED_ROWS + 5
+    for i in range(count):
+        text = "bad" if i == UNFLUSHED_ROWS // 2 else f"line {i}"
+        await h.services.bus.publish(make_chat(text, f"viewer{i}"))
+    await h.settle()
+    await h.services.bus.flush()
+    texts = await EventRecord.filter(type="chat.message").values_list("data", flat=True)
+    assert len(texts) == count - 1
+    assert "bad" not in {t["text"] for t in texts}
+    assert not h.services.bus._chat_batch  # nothing held back for another try
