@@ -45,6 +45,7 @@ dedupe state, so a test event never blocks a real one.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import operator
 import time
@@ -809,16 +810,27 @@ _LAST_TIME: list[Any] = [None, ""]
 
 def _row_values(event: Event, handled: bool, sqlite: bool, received: Any) -> list[Any]:
     """One event-log row in ``_LOG_COLUMNS`` order, as the driver takes it (``received``
-    is the stamp of the batch, already in the dialect's form). On SQLite the flags and the
-    time go as tortoise's SQLite backend stores them: integers and text. Once per chat line
-    at the flush, so the fields are read at once."""
+    is the stamp of the batch, already in the dialect's form); see :func:`_add_row_values`."""
+    row: list[Any] = []
+    _add_row_values(row, event, handled, sqlite, received)
+    return row
+
+
+def _add_row_values(
+    out: list[Any], event: Event, handled: bool, sqlite: bool, received: Any
+) -> None:
+    """Append one event-log row's values to ``out`` in ``_LOG_COLUMNS`` order: the chat
+    log's flush binds a whole batch as one flat list (multi-row statements), so a row is
+    appended where it goes instead of built as a list of its own and copied. On SQLite the
+    flags and the time go as tortoise's SQLite backend stores them: integers and text.
+    Once per chat line at the flush, so the fields are read at once."""
     source, source_id, test, occurred_at, viewer = _ROW_FIELDS(event)
     platform, viewer_id, name = _NO_VIEWER if viewer is None else _VIEWER_FIELDS(viewer)
     if sqlite:
         last = _LAST_TIME
         if occurred_at is not last[0]:  # lines of one millisecond share their time
             last[0], last[1] = occurred_at, str(occurred_at)
-        return [
+        out += (
             event_type_name(event),
             source,
             source_id,
@@ -831,8 +843,9 @@ def _row_values(event: Event, handled: bool, sqlite: bool, received: Any) -> lis
             name,
             data_json(event),
             1 if handled else 0,
-        ]
-    return [
+        )
+        return
+    out += (
         event_type_name(event),
         source,
         source_id,
@@ -845,7 +858,7 @@ def _row_values(event: Event, handled: bool, sqlite: bool, received: Any) -> lis
         name,
         data_json(event),
         handled,
-    ]
+    )
 
 
 def _stamp(sqlite: bool) -> Any:
@@ -857,10 +870,11 @@ def _stamp(sqlite: bool) -> Any:
 _INSERT_HEAD = f"INSERT INTO {EventRecord._meta.db_table} ({', '.join(_LOG_COLUMNS)})"
 
 
-def _insert_sql(dialect: str) -> str:
-    """One event-log row's ``INSERT`` (the chat log's ``executemany``); a key already
-    stored is skipped."""
-    marks = placeholders(dialect, len(_LOG_COLUMNS), 1)
+@functools.cache
+def _insert_sql(dialect: str, rows: int) -> str:
+    """The chat log's ``INSERT`` of ``rows`` event-log rows (:func:`write_unflushed`'s
+    statements); a key already stored is skipped."""
+    marks = placeholders(dialect, len(_LOG_COLUMNS), rows)
     return f"{_INSERT_HEAD} VALUES {marks} ON CONFLICT DO NOTHING"
 
 
@@ -946,17 +960,24 @@ async def _write_chat_rows(events: list[Event]) -> None:
     dialect = conn.capabilities.dialect
     sqlite = dialect == "sqlite"
     stamp = _stamp(sqlite)  # one stamp per batch: lines wait at most one flush
-    rows: list[list[Any]] = []
+    values: list[Any] = []
+    add = _add_row_values
     for start in range(0, len(events), ROWS_PER_SLICE):
         if start:
             # A full batch takes milliseconds to build: a command line arriving meanwhile
             # waits at most one slice, so replies stay quick while chat is logged.
             await asyncio.sleep(0)
-        rows += [
-            _row_values(event, True, sqlite, stamp)
-            for event in events[start : start + ROWS_PER_SLICE]
-        ]
-    await write_unflushed(conn, _insert_sql(dialect), rows)
+        for event in events[start : start + ROWS_PER_SLICE]:
+            add(values, event, True, sqlite, stamp)
+    await write_unflushed(conn, functools.partial(_insert_sql, dialect), values, len(_LOG_COLUMNS))
+
+
+@functools.cache
+def _handled_sql(dialect: str, rows: int) -> str:
+    """Mark ``rows`` events handled: ``UPDATE ... WHERE id IN (...)``."""
+    value = "1" if dialect == "sqlite" else "TRUE"
+    marks = placeholders(dialect, rows, 1)  # one "row" of ``rows`` marks: "(?, ?, ...)"
+    return f"UPDATE {EventRecord._meta.db_table} SET handled = {value} WHERE id IN {marks}"
 
 
 async def _write_handled(ids: list[int]) -> None:
@@ -964,8 +985,4 @@ async def _write_handled(ids: list[int]) -> None:
     the event is offered to the plugins again at the next start, which they already
     expect (a crash before the mark does the same)."""
     conn = EventRecord._meta.db
-    sqlite = conn.capabilities.dialect == "sqlite"
-    sql = f"UPDATE {EventRecord._meta.db_table} SET handled = " + (
-        "1 WHERE id = ?" if sqlite else "TRUE WHERE id = $1"
-    )
-    await write_unflushed(conn, sql, [[i] for i in ids])
+    await write_unflushed(conn, functools.partial(_handled_sql, conn.capabilities.dialect), ids, 1)

@@ -20,7 +20,6 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from operator import call
 from typing import Any, ClassVar
 
 from . import edge
@@ -253,39 +252,95 @@ _JSON_PIECES: dict[type, Callable[[Any], str]] = {
     frozenset: _JsonMemo(sort=True).__getitem__,
 }
 _json_piece = _JSON_PIECES.__getitem__
-#: Per event class: its wire fields' reader and ``{"name":%s,...}`` template to fill with
-#: the pieces, or ``None`` when ``data()`` decides (one field, or a class of its own
-#: ``data()``).
-_JSON_PLANS: dict[type, tuple[Callable[[Any], tuple[Any, ...]], str] | None] = {}
+#: Per event class: its generated :func:`data_json` encoder, or ``None`` when ``data()``
+#: decides (a class with a ``data()`` of its own).
+_JSON_ENCODERS: dict[type, Callable[[Any], str | None] | None] = {}
+#: What a generated encoder's code refers to.
+_ENCODER_NAMES: dict[str, Any] = {
+    "_s": _json_str,
+    "_i": int.__repr__,
+    "_t": _JSON_PIECES[tuple],
+    "_f": _JSON_PIECES[frozenset],
+    "_p": _json_piece,
+}
 
 
-def _json_plan(cls: type) -> tuple[Callable[[Any], tuple[Any, ...]], str] | None:
-    names = _wire_fields(cls)
-    if len(names) < 2 or getattr(cls, "data", None) is not Event.data:
+def _json_field(hint: Any, v: str) -> tuple[str, str]:
+    """The check that ``v`` holds what its annotation ``hint`` says (``""``: none) and the
+    expression of its JSON text, as ``_compact_json`` writes it in :meth:`Event.data`'s
+    form. A value of any other class (a str subclass, a bool in an int field) fails the
+    check and the event takes ``data()``'s path; a field of any other annotation is
+    written by the piece for its value's class, or raises ``KeyError``/``TypeError``."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is str:
+        return f"type({v}) is str", f"_s({v})"
+    if hint is bool:
+        return f"type({v}) is bool", f'("true" if {v} else "false")'
+    if hint is int:
+        return f"type({v}) is int", f"_i({v})"
+    if origin in (types.UnionType, typing.Union) and set(args) == {str, type(None)}:
+        return f"({v} is None or type({v}) is str)", f'("null" if {v} is None else _s({v}))'
+    if origin is tuple and args == (str, ...):
+        return f"type({v}) is tuple", f"_t({v})"  # TypeError for a non-string item
+    if origin is frozenset and args == (str,):
+        return f"type({v}) is frozenset", f"_f({v})"
+    return "", f"_p(type({v}))({v})"
+
+
+def _json_encoder(cls: type) -> Callable[[Any], str | None] | None:
+    """Generate ``cls``'s encoder for :func:`data_json`: it reads each wire field as an
+    attribute, checks its class against the field's annotation and writes the object in
+    one f-string, or returns ``None`` (then ``data()`` and ``json`` decide). Why
+    generated: per chat line this is the event log's ``data`` column, and code written
+    for the class's fields takes no per-value dispatch (a chat line's: 0.85 µs against
+    1.9 - 2.1 µs for a template filled by a piece chosen by each value's class)."""
+    if getattr(cls, "data", None) is not Event.data:
         return None
-    return _WIRE_READERS[names], "{" + ",".join(_json_str(n) + ":%s" for n in names) + "}"
+    names = _wire_fields(cls)
+    hints = _hints(cls)
+    reads, checks, pieces = [], [], []
+    for i, name in enumerate(names):
+        check, piece = _json_field(hints.get(name), f"v{i}")
+        reads.append(f"    v{i} = event.{name}\n")
+        if check:
+            checks.append(check)
+        pieces.append(f"{_json_str(name)}:{{{piece}}}")
+    text = "{{" + ",".join(pieces) + "}}"
+    source = (
+        "def encode(event):\n"
+        + "".join(reads)
+        + f"    if {' and '.join(checks) or 'True'}:\n"
+        + "        try:\n"
+        + f"            return f'{text}'\n"
+        + "        except (KeyError, TypeError):\n"
+        + "            pass\n"
+        + "    return None\n"
+    )
+    namespace = dict(_ENCODER_NAMES)
+    exec(compile(source, f"<data_json of {cls.__name__}>", "exec"), namespace)
+    encode: Callable[[Any], str | None] = namespace["encode"]
+    encode.__qualname__ = f"data_json<{cls.__name__}>"
+    return encode
 
 
 def data_json(event: Event) -> str:
     """``event.data()`` as compact JSON (the event log's ``data`` column), the same text.
 
-    Once per chat line at the log's flush: when every field holds a string, an integer, a
-    bool, ``None``, or a tuple or frozenset of strings (all of a chat line's), each value is
-    written by the piece for its class into the class's template, with no ``data()`` dict
-    built and no encoder object made per call; the arrays of the roles and badges a chat
-    repeats are remembered. Anything else goes through ``data()`` and ``json``."""
+    Once per chat line at the log's flush: when every field holds what its annotation
+    says (a string, an integer, a bool, ``None``, a tuple or frozenset of strings: all of
+    a chat line's), the class's generated encoder (:func:`_json_encoder`) writes the text
+    with no ``data()`` dict built and no encoder object made per call; the arrays of the
+    roles and badges a chat repeats are remembered. Anything else goes through ``data()``
+    and ``json``."""
     cls = event.__class__
     try:
-        plan = _JSON_PLANS[cls]
+        encode = _JSON_ENCODERS[cls]
     except KeyError:
-        plan = _JSON_PLANS[cls] = _json_plan(cls)
-    if plan is not None:
-        read, template = plan
-        values = read(event)
-        try:
-            return template % tuple(map(call, map(_json_piece, map(type, values)), values))
-        except (KeyError, TypeError):
-            pass
+        encode = _JSON_ENCODERS[cls] = _json_encoder(cls)
+    if encode is not None:
+        text = encode(event)
+        if text is not None:
+            return text
     return _compact_json(event.data())
 
 

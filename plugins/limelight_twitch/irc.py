@@ -42,16 +42,26 @@ def escape_tag(value: str) -> str:
     return "".join(_ESCAPE.get(ch, ch) for ch in value)
 
 
+#: Every byte but ``;`` and ``=``: ``bytes.translate`` deletes them, leaving a tag section's
+#: separators in order (UTF-8 never uses these two bytes inside another character).
+_NOT_SEPARATORS = bytes(b for b in range(256) if b not in b";=")
+#: The separators of a tag section where every tag has exactly one ``=``: ``=;=;...=``.
+_ALTERNATING = b"=;" * 512
+
+
 def _parse_tags(raw: str) -> dict[str, str]:
     """The tag section (without its ``@``) as a dict, values unescaped; a tag without a
-    value (``key``, ``key=``) is ``""`` and one without a name is skipped."""
-    try:
-        # Every chat line has ~20 tags: when each has its "=" (the usual case) dict()
-        # takes the split pairs as they are (a list comprehension: cheaper per tag than a
-        # map over a methodcaller); a value-less tag makes it refuse, and the loop below
-        # takes it.
-        tags: dict[str, str] = dict([item.split("=", 1) for item in raw.split(";")])
-    except ValueError:
+    value (``key``, ``key=``) is ``""``, one without a name is skipped, and of a name
+    given twice the last value counts."""
+    seps = raw.encode().translate(None, _NOT_SEPARATORS)
+    if len(seps) & 1 and _ALTERNATING.startswith(seps):
+        # Why: every chat line has ~20 tags, nearly always each with exactly one "="
+        # (what the separators, in order, prove in C). Then the names and values are
+        # every other piece of one split, and dict() pairs them without a Python-level
+        # step per tag (0.3 µs a line less than a split per tag).
+        parts = raw.replace(";", "=").split("=")
+        tags = dict(zip(parts[::2], parts[1::2], strict=True))
+    else:  # a value-less tag, or a value holding "=": split each tag at its first "="
         tags = {}
         for item in raw.split(";"):
             key, _, value = item.partition("=")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from limelight_twitch.irc import (
     IrcParseError,
+    _parse_tags,
     escape_tag,
     format_line,
     parse_line,
@@ -141,6 +143,54 @@ def test_parse_line_splits_every_part(
 ) -> None:
     msg = parse_line(line)
     assert (msg.command, msg.params, msg.prefix, msg.tags) == (command, params, prefix, tags)
+
+
+def _tags_one_by_one(raw: str) -> dict[str, str]:
+    """What a tag section means, tag by tag (IRCv3): split at the first "=", no name
+    skipped, the last of a repeated name wins, values unescaped."""
+    tags: dict[str, str] = {}
+    for item in raw.split(";"):
+        key, _, value = item.partition("=")
+        tags[key] = unescape_tag(value)
+    tags.pop("", None)
+    return tags
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "a=1;b=2;c=3",
+        "a=b=c;d",  # as many "=" as tags, but one tag has none and another two
+        "a==;b",
+        "a=;=b;c",
+        "k=v=w;x=1",
+        "a;b=1",
+        "a=1;b",
+        "a;b;c",
+        "=x;k=v",
+        "a=1;;b=2",
+        ";",
+        "=",
+        "",
+        "a=1;a=2;b=;a=3",  # the last of a name given twice, in its first place
+        "a=x\\:y\\s=z;b=\\\\;c=é=ü;d=日本",
+        "display-name=Zoë;emotes=;reply-parent-msg-body=a\\s=\\sb;id=1",
+        ";".join(f"t{i}={i}" for i in range(2000)),  # more tags than the fast check spans
+        ";".join(f"t{i}={i}" for i in range(2000)) + ";lone",
+    ],
+)
+def test_tags_mean_the_same_whichever_way_they_are_split(raw: str) -> None:
+    tags = _parse_tags(raw)
+    assert list(tags.items()) == list(_tags_one_by_one(raw).items())
+
+
+def test_tags_over_every_short_section_match_the_tag_by_tag_reading() -> None:
+    """Every string of up to six of ``a = ; \\ s é``: each separator layout the fast
+    path could take for one it can read."""
+    for n in range(7):
+        for chars in itertools.product("a=;\\sé", repeat=n):
+            raw = "".join(chars)
+            assert list(_parse_tags(raw).items()) == list(_tags_one_by_one(raw).items()), raw
 
 
 @pytest.mark.parametrize("line", ["   ", "@a=1 ", "@a=1  :prefix", ":prefix", ":prefix  ", "\r\n"])

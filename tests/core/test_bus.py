@@ -4,15 +4,18 @@ and redelivery of money events after a crash."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import random
 import sqlite3
+import typing
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import pytest
 from limelight import hookimpl
 from limelight.bus import Lane
-from limelight.events import CustomEvent, Event, Tip, data_json
+from limelight.events import ChatMessage, CustomEvent, Event, Tip, data_json
 from limelight.gating import Action, Verdict
 from limelight.models import EventRecord
 from limelight.testing import HookPlugin, Recorder, make_chat, make_tip
@@ -487,6 +490,107 @@ def test_data_json_writes_each_kind_of_value_as_json_does():
     # A class with a data() of its own (a plugin's event: its payload) is never templated.
     custom = CustomEvent(source="t", source_id="2", custom_type="p.x", payload={"a": "b"})
     assert data_json(custom) == '{"a":"b"}'
+
+
+@dataclass(kw_only=True, slots=True)
+class _Typed(Event):
+    """A field of every annotation ``data_json``'s generated encoders check, and one they
+    do not."""
+
+    type: ClassVar[str] = "test.typed"
+
+    name: str = ""
+    maybe: str | None = None
+    count: int = 0
+    flag: bool = False
+    tags: tuple[str, ...] = ()
+    kinds: frozenset[str] = frozenset()
+    anything: Any = None
+
+
+class _Sub(str):
+    pass
+
+
+#: Values of every class a field may hold, right for its annotation or not (dataclasses do
+#: not check): odd strings, a str subclass, ints, bools, floats, arrays of strings and not.
+_JSON_VALUES: list[Any] = [
+    "",
+    "plain",
+    'q"uo\\te',
+    "é日本\u2028",
+    "\ud83d",
+    "\x00\n\t",
+    _Sub("sub"),
+    None,
+    0,
+    -1,
+    2**70,
+    True,
+    False,
+    1.5,
+    (),
+    ("a",),
+    ("b", 'q"', "é"),
+    (1,),
+    ("a", None),
+    (_Sub("x"),),
+    frozenset(),
+    frozenset({"z", "a", "é"}),
+    frozenset({2, 1}),
+    ["a"],
+]
+
+
+#: The values right for each annotation (a str subclass is a str, but not what the
+#: generated encoders vouch for).
+_RIGHT: dict[Any, list[Any]] = {
+    str: [v for v in _JSON_VALUES if type(v) is str],
+    str | None: [v for v in _JSON_VALUES if v is None or type(v) is str],
+    int: [0, -1, 2**70, 7],
+    bool: [True, False],
+    tuple[str, ...]: [
+        v for v in _JSON_VALUES if type(v) is tuple and all(type(i) is str for i in v)
+    ],
+    frozenset[str]: [frozenset(), frozenset({"z", "a", "é"}), frozenset({"vip"})],
+}
+
+
+@pytest.mark.parametrize("cls", [_Typed, ChatMessage])
+def test_data_json_is_json_s_own_text_for_any_field_values(cls: type[Event]) -> None:
+    """Property-style: events of random field values (seeded), nearly all right for the
+    annotation and some not, give exactly the text ``json`` writes for ``data()``."""
+    rng = random.Random(16)
+    hints = typing.get_type_hints(cls)
+    pools = {
+        f.name: _RIGHT.get(hints[f.name], _JSON_VALUES)
+        for f in dataclasses.fields(cls)
+        if f.name not in Event.__dataclass_fields__ and f.metadata.get("wire") is not False
+    }
+    for _ in range(3000):
+        values = {
+            n: rng.choice(pool if rng.random() < 0.9 else _JSON_VALUES) for n, pool in pools.items()
+        }
+        event = cls(source="t", source_id="1", **values)
+        assert data_json(event) == json.dumps(event.data(), separators=(",", ":")), values
+
+
+def test_a_chat_line_is_written_without_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The point of the generated encoder: a chat line of plain values builds no
+    ``data()`` dict (one that did would fail here)."""
+    message = make_chat('a "line" é', roles={"vip", "viewer"}, badges=("vip/1",), bits=5)
+    expected = json.dumps(message.data(), separators=(",", ":"))
+    assert data_json(message) == expected  # the encoder is made (and kept) here
+
+    def refuse(self: Event) -> dict[str, Any]:
+        raise AssertionError("data() was built")
+
+    monkeypatch.setattr(ChatMessage, "data", refuse)
+    assert data_json(message) == expected
+    assert data_json(make_chat("", reply_to="x", first=True)) == (
+        '{"text":"","channel":"","roles":["viewer"],"badges":[],"first":true,'
+        '"reply_to":"x","bits":0,"color":"","emotes":[],"badge_images":[],"private":false}'
+    )
 
 
 async def test_a_full_lane_lets_every_waiting_publisher_in_and_goes_idle():

@@ -8,10 +8,23 @@ on), also after a write that failed half-way.
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from dataclasses import replace
+from typing import Any
+
 import pytest
-from limelight.db import Database, in_transaction, write_unflushed
+from limelight import bus as bus_module
+from limelight.db import (
+    UNFLUSHED_ROWS,
+    Database,
+    in_transaction,
+    placeholders,
+    unflushed_statements,
+    write_unflushed,
+)
 from limelight.models import EventRecord
-from limelight.testing import make_chat
+from limelight.testing import make_chat, make_tip
 
 
 async def _flush_setting(db: Database) -> str:
@@ -22,17 +35,56 @@ async def _flush_setting(db: Database) -> str:
     return str(rows[0]["synchronous_commit"])
 
 
+def _insert(db: Database, table: str, columns: str) -> Any:
+    """``sql(n)`` for :func:`write_unflushed`: a multi-row ``INSERT`` of ``n`` rows."""
+    width = len(columns.split(","))
+    return lambda rows: (
+        f"INSERT INTO {table} ({columns}) VALUES {placeholders(db.backend, width, rows)}"
+    )
+
+
+@pytest.mark.parametrize("count", [*range(0, 2 * UNFLUSHED_ROWS + 2), 1000])
+def test_statements_cover_the_rows_in_order_with_few_statement_texts(count: int) -> None:
+    """Full-size statements in one ``executemany``, the rest in halving sizes: every value
+    once, in order, and at most seven statement texts whatever the count (each one is
+    prepared once and then cached by the driver)."""
+    width = 3
+    values = list(range(count * width))
+    asked: list[int] = []
+
+    def sql(rows: int) -> str:
+        asked.append(rows)
+        return f"rows={rows}"
+
+    statements = unflushed_statements(sql, values, width)
+    flat = [v for _, params in statements for one in params for v in one]
+    assert flat == values
+    for text, params in statements:
+        rows = int(text.removeprefix("rows="))
+        assert all(len(one) == rows * width for one in params)
+        assert rows == UNFLUSHED_ROWS or len(params) == 1
+    assert len(statements) == len(set(asked))  # each size once: one executemany a size
+    assert set(asked) <= {UNFLUSHED_ROWS >> i for i in range(7)}
+    assert [n for n in asked if n == UNFLUSHED_ROWS] == ([UNFLUSHED_ROWS] if count >= 64 else [])
+    with pytest.raises(ValueError):
+        unflushed_statements(sql, [1, 2], width)
+
+
 async def test_rows_are_written_and_every_other_commit_still_flushes(db: Database) -> None:
     durable = "FULL" if db.backend == "sqlite" else "on"
     assert await _flush_setting(db) == durable
     conn = db.connection
-    mark = "?" if db.backend == "sqlite" else "$1"
     await conn.execute_query("CREATE TABLE unflushed_note (text VARCHAR(20))")
-    await write_unflushed(
-        conn, f"INSERT INTO unflushed_note (text) VALUES ({mark})", [["a"], ["b"], ["c"]]
-    )
+    await write_unflushed(conn, _insert(db, "unflushed_note", "text"), ["a", "b", "c"], 1)
     _, rows = await conn.execute_query("SELECT text FROM unflushed_note ORDER BY text")
     assert [r["text"] for r in rows] == ["a", "b", "c"]
+    # Many rows, two values wide: full statements, then the rest, every row in order.
+    await conn.execute_query("CREATE TABLE unflushed_pair (n INTEGER, text VARCHAR(20))")
+    count = 2 * UNFLUSHED_ROWS + 37
+    values = [v for n in range(count) for v in (n, f"row {n}")]
+    await write_unflushed(conn, _insert(db, "unflushed_pair", "n, text"), values, 2)
+    _, rows = await conn.execute_query("SELECT n, text FROM unflushed_pair ORDER BY n")
+    assert [(r["n"], r["text"]) for r in rows] == [(n, f"row {n}") for n in range(count)]
     assert await _flush_setting(db) == durable
     async with in_transaction() as tx:  # a money commit afterwards: flushed as before
         await tx.execute_query("INSERT INTO unflushed_note (text) VALUES ('paid')")
@@ -42,14 +94,19 @@ async def test_rows_are_written_and_every_other_commit_still_flushes(db: Databas
 async def test_a_failed_write_keeps_nothing_and_restores_the_flush(db: Database) -> None:
     durable = "FULL" if db.backend == "sqlite" else "on"
     conn = db.connection
-    mark = "?" if db.backend == "sqlite" else "$1"
     await conn.execute_query("CREATE TABLE unflushed_one (text VARCHAR(20) UNIQUE)")
+    sql = _insert(db, "unflushed_one", "text")
     with pytest.raises(Exception, match=r"(?i)unique"):
-        await write_unflushed(
-            conn, f"INSERT INTO unflushed_one (text) VALUES ({mark})", [["x"], ["x"]]
-        )
+        await write_unflushed(conn, sql, ["x", "x"], 1)
     _, rows = await conn.execute_query("SELECT COUNT(*) AS n FROM unflushed_one")
     assert rows[0]["n"] == 0  # all or nothing: the first row went with the second
+    assert await _flush_setting(db) == durable
+    # The clash in the last, smallest statement: the full-size ones before it go too.
+    values = [f"r{i}" for i in range(UNFLUSHED_ROWS + 2)] + ["r0"]
+    with pytest.raises(Exception, match=r"(?i)unique"):
+        await write_unflushed(conn, sql, values, 1)
+    _, rows = await conn.execute_query("SELECT COUNT(*) AS n FROM unflushed_one")
+    assert rows[0]["n"] == 0
     assert await _flush_setting(db) == durable
     async with in_transaction() as tx:  # the connection is usable, no transaction open
         await tx.execute_query("INSERT INTO unflushed_one (text) VALUES ('y')")
@@ -57,15 +114,65 @@ async def test_a_failed_write_keeps_nothing_and_restores_the_flush(db: Database)
     assert [r["text"] for r in rows] == ["y"]
 
 
+async def test_a_cancelled_write_keeps_nothing_and_restores_the_flush(db: Database) -> None:
+    """A flusher cancelled (``stop()``) while its write waits or runs: nothing is kept
+    (its batch goes back for the final flush, which must not find it written already),
+    and the connection is left durable and usable, with no transaction open."""
+    durable = "FULL" if db.backend == "sqlite" else "on"
+    conn = db.connection
+    await conn.execute_query("CREATE TABLE unflushed_cut (n INTEGER)")
+    values = list(range(20 * UNFLUSHED_ROWS))
+    hold = threading.Event()
+    held = None
+    if db.backend == "sqlite":
+        # Hold aiosqlite's thread, so the write is queued behind it when it is cancelled
+        # and runs, abandoned, once the thread is let go.
+        held = asyncio.ensure_future(conn._connection._execute(hold.wait))
+    task = asyncio.create_task(write_unflushed(conn, _insert(db, "unflushed_cut", "n"), values, 1))
+    await asyncio.sleep(0)
+    task.cancel()
+    hold.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    if held is not None:
+        await held
+    assert await _flush_setting(db) == durable
+    async with in_transaction() as tx:
+        await tx.execute_query("INSERT INTO unflushed_cut (n) VALUES (-1)")
+        assert await _flush_setting(db) == durable
+    _, rows = await conn.execute_query("SELECT n FROM unflushed_cut")
+    assert [r["n"] for r in rows] == [-1]
+
+
+async def test_inside_a_transaction_it_writes_with_it(db: Database) -> None:
+    conn = db.connection
+    await conn.execute_query("CREATE TABLE unflushed_tx (n INTEGER)")
+    count = UNFLUSHED_ROWS + 5
+    async with in_transaction() as tx:
+        await write_unflushed(tx, _insert(db, "unflushed_tx", "n"), list(range(count)), 1)
+    _, rows = await conn.execute_query("SELECT n FROM unflushed_tx ORDER BY n")
+    assert [r["n"] for r in rows] == list(range(count))
+
+
 async def test_the_chat_log_goes_through_it(limelight, database_url) -> None:
     """A flushed batch of chat lines and their marks are in the log; the connection flushes
     every other commit as before."""
     h = await limelight(database_url=database_url)
-    for i in range(30):
+    count = 2 * UNFLUSHED_ROWS + 9  # full statements and the rest
+    for i in range(count):
         await h.services.bus.publish(make_chat(f"line {i}", f"viewer{i}"))
     await h.settle()
     await h.services.bus.flush()
-    assert await EventRecord.filter(type="chat.message", handled=True).count() == 30
+    assert await EventRecord.filter(type="chat.message", handled=True).count() == count
+    texts = (
+        await EventRecord.filter(type="chat.message")
+        .order_by("id")
+        .values_list("source_id", flat=True)
+    )
+    assert len(set(texts)) == count
+    # A batch already logged, written again (a retried flush): skipped, not doubled.
+    await bus_module._write_chat_rows([replace(make_chat("again", "v"), source_id=texts[0])])
+    assert await EventRecord.filter(type="chat.message").count() == count
     durable = "FULL" if database_url.startswith("sqlite") else "on"
     conn = EventRecord._meta.db
     if database_url.startswith("sqlite"):
@@ -74,3 +181,36 @@ async def test_the_chat_log_goes_through_it(limelight, database_url) -> None:
     else:
         _, rows = await conn.execute_query("SHOW synchronous_commit")
         assert rows[0]["synchronous_commit"] == durable
+
+
+async def test_handled_marks_go_through_it(limelight, database_url) -> None:
+    """Money events' "handled" marks, more than one statement's worth, all written."""
+    h = await limelight(database_url=database_url)
+    count = UNFLUSHED_ROWS + 3
+    for i in range(count):
+        await h.services.bus.publish(make_tip(source_id=f"mark-{i}"))
+    await h.settle()
+    await h.services.bus.flush()
+    assert await EventRecord.filter(type="tip", handled=True).count() == count
+
+
+async def test_a_refused_line_is_dropped_alone(limelight, database_url, monkeypatch) -> None:
+    """A batch the database refuses (a value it cannot store) is written again line by
+    line, full statements no more: only the refused line is left out of the log."""
+    h = await limelight(database_url=database_url)
+    real = bus_module.data_json
+
+    def data_json(event: Any) -> Any:
+        return object() if getattr(event, "text", "") == "bad" else real(event)
+
+    monkeypatch.setattr(bus_module, "data_json", data_json)
+    count = UNFLUSHED_ROWS + 5
+    for i in range(count):
+        text = "bad" if i == UNFLUSHED_ROWS // 2 else f"line {i}"
+        await h.services.bus.publish(make_chat(text, f"viewer{i}"))
+    await h.settle()
+    await h.services.bus.flush()
+    texts = await EventRecord.filter(type="chat.message").values_list("data", flat=True)
+    assert len(texts) == count - 1
+    assert "bad" not in {t["text"] for t in texts}
+    assert not h.services.bus._chat_batch  # nothing held back for another try
