@@ -112,6 +112,21 @@ def test_the_sane_bound_is_never_later_than_now_plus_the_slack() -> None:
     assert bound >= datetime.now(UTC) + edge.FUTURE_SLACK - timedelta(seconds=2)
 
 
+def test_a_time_found_sane_is_trusted_again_and_no_other_time_rides_on_it() -> None:
+    """The one-look check remembers the last time object it found sane (lines of one
+    millisecond share it): that object passes again, and a time far ahead that comes
+    next is still replaced, whatever came before it."""
+    when = datetime.now(UTC)
+    first = make_chat("a", occurred_at=when)
+    assert edge.clean_event(first) is first and first.occurred_at is when
+    ahead = datetime.now(UTC) + timedelta(days=3)
+    late = make_chat("b", occurred_at=ahead)
+    edge.clean_event(late)
+    assert late.occurred_at < ahead - timedelta(days=1)
+    again = make_chat("c", occurred_at=when)
+    assert edge.clean_event(again).occurred_at is when
+
+
 def test_chat_messages_have_the_one_look_check() -> None:
     edge.clean_event(make_chat("x"))
     assert edge._PLANS[ChatMessage].fine is not None

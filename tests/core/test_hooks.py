@@ -702,19 +702,46 @@ async def test_hook_check_chat_message_async_checks_get_their_arguments_and_stat
         seen.append(("nothing", None))
         return Verdict.allow("fine")
 
+    async def message_only(message: Any) -> Verdict | None:
+        seen.append(("message_only", message))
+        return None
+
     h = await limelight(
         plugins={
             "a": HookPlugin(check_chat_message=with_ctx),
             "b": HookPlugin(check_chat_message=ctx_only),
             "c": HookPlugin(check_chat_message=nothing),
+            "d": HookPlugin(check_chat_message=message_only),
         }
     )
     message = make_chat("hi")
     await h.publish(message)
     contexts = h.host.contexts
-    assert seen == [("with_ctx", contexts["a"]), ("ctx_only", contexts["b"]), ("nothing", None)]
+    assert seen == [
+        ("with_ctx", contexts["a"]),
+        ("ctx_only", contexts["b"]),
+        ("nothing", None),
+        ("message_only", message),
+    ]
     assert message.verdict.shown and message.verdict.plugin == "c"
-    for plugin in "abc":
+    for plugin in "abcd":
         stats = h.host.info[plugin].stats["check_chat_message"]
         assert (stats.calls, stats.errors, stats.timeouts_in_a_row) == (1, 0, 0)
         assert stats.seconds >= 0.0
+
+
+async def test_hook_record_events_async_hook_gets_its_arguments_by_name_in_any_order(limelight):
+    """An ``async def`` hook without ``ctx`` is called with its arguments in the order of
+    its own signature (positionally, on the per-line path): each still gets the value of
+    its name, whatever order it declares them in."""
+    got: list[tuple[Any, Any]] = []
+
+    async def record_events(tx: Any, events: Any) -> None:  # the spec's order reversed
+        got.append((tx, events))
+
+    h = await limelight(plugins={"rev": HookPlugin(record_events=record_events)})
+    await h.publish(Tip(source="test", source_id="t-1", amount=Money.parse("2.00", "USD")))
+    assert len(got) == 1
+    tx, events = got[0]
+    assert [e.source_id for e in events] == ["t-1"]
+    assert hasattr(tx, "on_commit") and hasattr(tx, "connection")
