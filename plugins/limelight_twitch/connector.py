@@ -23,6 +23,7 @@ import logging
 import random
 import re
 from collections import OrderedDict
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,8 +35,16 @@ from .config import TwitchConfig
 from .correlate import Correlator
 from .helix import Helix, HelixError
 from .images import TwitchImages
-from .irc import IrcMessage, IrcParseError, format_line, parse_line
-from .mapping import EventSubMapper, IrcMapper
+from .irc import (
+    IrcMessage,
+    IrcParseError,
+    channel_of,
+    format_line,
+    nick_of,
+    parse_line,
+    split_privmsg,
+)
+from .mapping import EventSubMapper, IrcMapper, Produced
 
 log = logging.getLogger("limelight.twitch")
 
@@ -63,6 +72,8 @@ NORMAL_LIMIT = RateLimit(20, 30.0)
 SEEN_IRC = 20_000
 #: The IRC commands that carry events (chat lines, subs, raids, deletions).
 IRC_EVENTS = frozenset({"PRIVMSG", "USERNOTICE", "CLEARCHAT", "CLEARMSG"})
+#: The IRC commands whose handling waits (on the socket): the rest is handled in a plain call.
+IRC_AWAITED = frozenset({"001", "PING", "RECONNECT"})
 MODERATOR_LIMIT = RateLimit(100, 30.0)
 
 
@@ -111,6 +122,10 @@ class TwitchConnector(ChatConnector):
         self._sink: ChatSink | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._irc_ws: aiohttp.ClientWebSocketResponse | None = None
+        #: The end of the last IRC frame that was no complete line yet.
+        self._irc_partial = ""
+        #: Whether this IRC connection got its ``001`` (the login succeeded).
+        self._irc_logged_in = False
         self._reconnect_now = False
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._es_seen: OrderedDict[str, None] = OrderedDict()
@@ -272,15 +287,16 @@ class TwitchConnector(ChatConnector):
     async def _irc_session(self) -> bool:
         """One connection, from login to its end; True when the login had succeeded."""
         assert self.session is not None
-        logged_in = False
+        self._irc_partial = ""  # a line cut off by the last connection is never processed
+        self._irc_logged_in = False
         async with self.session.ws_connect(
             self.config.irc_url, autoping=True, max_msg_size=1 << 20
         ) as ws:
             await ws.send_str(f"CAP REQ :{CAPABILITIES}")
             await ws.send_str(f"PASS oauth:{self.token}")
             await ws.send_str(f"NICK {self.nick}")
-            buffer = ""
             while True:
+                logged_in = self._irc_logged_in
                 timeout = self.config.ping_after if logged_in else self.config.login_timeout
                 try:
                     msg = await ws.receive(timeout=timeout)
@@ -299,62 +315,162 @@ class TwitchConnector(ChatConnector):
                     aiohttp.WSMsgType.ERROR,
                 ):
                     if self._reconnect_now:
-                        return logged_in
+                        return self._irc_logged_in
                     raise ConnectionLost(f"socket closed ({ws.close_code})")
                 if msg.type is not aiohttp.WSMsgType.TEXT:
                     continue
-                buffer += msg.data
-                if "\n" not in buffer:
+                leave = self._irc_text(ws, msg.data)
+                if leave is not False and (leave is True or await leave):
+                    return self._irc_logged_in
+
+    def _irc_text(self, ws: aiohttp.ClientWebSocketResponse, text: str) -> bool | Awaitable[bool]:
+        """Handle a received text frame: every complete (LF-terminated) line in it, in
+        order, the incomplete end kept for the next frame. ``True`` means: leave this
+        connection now (RECONNECT). Why not ``async``: a chat line needs nothing awaited
+        unless the bus has to wait (a gating check that waits, a full lane), so a frame
+        of chat lines is handled in one plain call, with no coroutine per line; only when
+        a line must wait (that, PING, RECONNECT, ``001``...) is the awaitable for the
+        rest of the frame returned, and awaiting it finishes the frame."""
+        buffer = self._irc_partial + text if self._irc_partial else text
+        if "\n" not in buffer:
+            self._irc_partial = buffer
+            return False
+        *lines, self._irc_partial = buffer.split("\n")
+        return self._irc_lines(ws, lines, 0)
+
+    def _irc_lines(
+        self, ws: aiohttp.ClientWebSocketResponse, lines: list[str], start: int
+    ) -> bool | Awaitable[bool]:
+        """:meth:`_irc_text` for ``lines[start:]``: the lines handled in a plain call
+        until one has to wait; then the awaitable that waits and does the rest."""
+        for i in range(start, len(lines)):
+            line = lines[i].rstrip("\r")
+            if not line:
+                continue
+            parts = split_privmsg(line)  # nearly every line: no IrcMessage, no list of pairs
+            if parts is not None:
+                self.lines += 1
+                rest = self._irc_chat(*parts)
+            else:
+                try:
+                    parsed = parse_line(line)
+                except IrcParseError:
+                    log.debug("twitch: unparsable line %r", line[:200])
                     continue
-                *lines, buffer = buffer.split("\n")
-                for raw in lines:
-                    line = raw.rstrip("\r")
-                    if not line:
-                        continue
-                    try:
-                        parsed = parse_line(line)
-                    except IrcParseError:
-                        log.debug("twitch: unparsable line %r", line[:200])
-                        continue
-                    if parsed.command == "001":
-                        logged_in = True
-                        self._irc_ws = ws
-                        self.irc_state = "connected"
-                        self.irc_error = ""
-                        await ws.send_str(f"JOIN #{self.channel}")
-                        continue
-                    if await self._irc_message(ws, parsed):
-                        return logged_in
+                command = parsed.command
+                if command in IRC_EVENTS:
+                    self.lines += 1
+                    rest = self._irc_events(self.irc_mapper.map(parsed))
+                elif command in IRC_AWAITED:
+                    return self._irc_lines_after(self._irc_message(ws, parsed), ws, lines, i + 1)
+                else:
+                    self._irc_note(parsed)
+                    continue
+            if rest is not None:
+                return self._irc_lines_after(rest, ws, lines, i + 1)
+        return False
+
+    async def _irc_lines_after(
+        self,
+        pending: Awaitable[bool | None],
+        ws: aiohttp.ClientWebSocketResponse,
+        lines: list[str],
+        start: int,
+    ) -> bool:
+        """Wait for what a line had to wait for, then handle ``lines[start:]`` (unless
+        that line said to leave the connection)."""
+        if await pending:
+            return True
+        rest = self._irc_lines(ws, lines, start)
+        return rest if isinstance(rest, bool) else await rest
+
+    def _irc_chat(
+        self, tags: dict[str, str], prefix: str, target: str, text: str
+    ) -> Awaitable[None] | None:
+        """Map and publish a chat line from :func:`~.irc.split_privmsg`'s parts, as
+        :meth:`IrcMapper.map` and :meth:`_irc_events` would its :class:`IrcMessage`;
+        ``None`` when all is done, else the awaitable for the rest."""
+        mapper = self.irc_mapper
+        nick = nick_of(prefix)
+        chat = mapper.chat_line(tags, nick, channel_of(target), text)
+        if chat is None:
+            return None
+        if chat.bits > 0:
+            return self._irc_events([(chat, None), mapper.cheer(chat, tags, nick)])
+        rest = self._irc_event(chat, None)
+        return None if rest is None else self._irc_events_after(chat, rest, [])
+
+    def _irc_events(self, produced: Produced) -> Awaitable[None] | None:
+        """Admit and publish the events of one IRC line, in order: ``None`` when all are
+        done, else the awaitable for the rest."""
+        for n, (event, key) in enumerate(produced):
+            rest = self._irc_event(event, key)
+            if rest is not None:
+                return self._irc_events_after(event, rest, produced[n + 1 :])
+        return None
+
+    async def _irc_events_after(
+        self, event: Event, pending: Awaitable[object], produced: Produced
+    ) -> None:
+        """Wait for the publishing of ``event`` to finish, then publish ``produced``."""
+        try:
+            await pending
+        except Exception:
+            log.exception("twitch: publishing %s %s failed", event.type, event.source_id)
+        rest = self._irc_events(produced)
+        if rest is not None:
+            await rest
+
+    def _irc_event(self, event: Event, key: tuple[Any, ...] | None) -> Awaitable[object] | None:
+        """Admit ``event`` (:meth:`_admit`) and publish it: a chat line through the sink's
+        ``publish_line`` (a plain call unless the bus has to wait), anything else through
+        ``publish``. ``None`` when done, else the awaitable that finishes it (the caller
+        awaits it through :meth:`_irc_events_after`, which logs its failure)."""
+        if not self._admit(event, key, "irc") or (sink := self._sink) is None:
+            return None
+        try:
+            if isinstance(event, ChatMessage):
+                return sink.publish_line(event)
+            return sink.publish(event)
+        except Exception:
+            log.exception("twitch: publishing %s %s failed", event.type, event.source_id)
+            return None
 
     async def _irc_message(self, ws: aiohttp.ClientWebSocketResponse, msg: IrcMessage) -> bool:
-        """Handle one line; True means: leave this connection now (RECONNECT)."""
+        """Handle one parsed line; True means: leave this connection now (RECONNECT).
+        The read loop takes chat lines through :meth:`_irc_text` without this coroutine;
+        it handles the rest (and any line a caller hands it)."""
         command = msg.command
+        if command == "001":
+            self._irc_logged_in = True
+            self._irc_ws = ws
+            self.irc_state = "connected"
+            self.irc_error = ""
+            await ws.send_str(f"JOIN #{self.channel}")
+            return False
         if command == "PING":
             await ws.send_str(f"PONG :{msg.trailing or 'tmi.twitch.tv'}")
             return False
         if command in IRC_EVENTS:
             self.lines += 1
-            for event, key in self.irc_mapper.map(msg):
-                # _emit, written out: a chat line takes no coroutine of its own here, and
-                # none on the bus unless something there has to wait.
-                if self._admit(event, key, "irc") and (sink := self._sink) is not None:
-                    try:
-                        if isinstance(event, ChatMessage):
-                            rest = sink.publish_line(event)
-                            if rest is not None:
-                                await rest
-                        else:
-                            await sink.publish(event)
-                    except Exception:
-                        log.exception(
-                            "twitch: publishing %s %s failed", event.type, event.source_id
-                        )
+            rest = self._irc_events(self.irc_mapper.map(msg))
+            if rest is not None:
+                await rest
             return False
         if command == "RECONNECT":
             log.info("twitch: server asked to reconnect")
             self._reconnect_now = True
             await ws.close()
             return True
+        self._irc_note(msg)
+        return False
+
+    def _irc_note(self, msg: IrcMessage) -> None:
+        """Handle a line that only tells us something (NOTICE, the ``*STATE`` lines, a
+        JOIN; any other line is ignored): nothing is awaited, so the read loop calls it
+        without a coroutine (with ``twitch.tv/membership``, every viewer's JOIN and
+        PART is such a line). A NOTICE refusing the login raises :class:`IrcAuthFailed`."""
+        command = msg.command
         if command == "NOTICE":
             text = msg.trailing
             if (
@@ -368,7 +484,7 @@ class TwitchConnector(ChatConnector):
             ):
                 raise IrcAuthFailed(text)
             log.info("twitch notice: %s", text)
-            return False
+            return
         if command == "USERSTATE":
             badges = msg.tags.get("badges", "")
             self.moderator[msg.channel] = (
@@ -377,21 +493,20 @@ class TwitchConnector(ChatConnector):
                 or "moderator/" in badges
                 or msg.channel == self.nick
             )
-            return False
+            return
         if command == "GLOBALUSERSTATE":
             self.bot_id = msg.tags.get("user-id", self.bot_id)
-            return False
+            return
         if command == "ROOMSTATE":
             if msg.tags.get("room-id") and msg.channel == self.channel:
                 self.broadcaster_id = self.broadcaster_id or msg.tags["room-id"]
             self.room_modes.setdefault(msg.channel, {}).update(
                 {k: v for k, v in msg.tags.items() if k != "room-id"}
             )
-            return False
+            return
         if command == "JOIN" and msg.nick == self.nick and msg.channel == self.channel:
             self.joined = True
             log.info("twitch: joined #%s", self.channel)
-        return False
 
     # -- sending ------------------------------------------------------------------------------
 

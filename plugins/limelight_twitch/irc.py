@@ -58,9 +58,11 @@ def _parse_tags(raw: str) -> dict[str, str]:
         # Why: every chat line has ~20 tags, nearly always each with exactly one "="
         # (what the separators, in order, prove in C). Then the names and values are
         # every other piece of one split, and dict() pairs them without a Python-level
-        # step per tag (0.3 µs a line less than a split per tag).
-        parts = raw.replace(";", "=").split("=")
-        tags = dict(zip(parts[::2], parts[1::2], strict=True))
+        # step per tag (0.3 µs a line less than a split per tag). zip() takes the pieces
+        # two at a time from one iterator: no slices copied (0.3 µs a line less), and
+        # their even count is what the check above proved.
+        pieces = iter(raw.replace(";", "=").split("="))
+        tags = dict(zip(pieces, pieces, strict=False))
     else:  # a value-less tag, or a value holding "=": split each tag at its first "="
         tags = {}
         for item in raw.split(";"):
@@ -85,11 +87,11 @@ class IrcMessage:
     @property
     def nick(self) -> str:
         """The nickname part of the prefix (``ronni`` of ``ronni!ronni@ronni.tmi...``)."""
-        return self.prefix.split("!", 1)[0] if "!" in self.prefix else ""
+        return nick_of(self.prefix)
 
     @property
     def channel(self) -> str:
-        return self.params[0].lstrip("#") if self.params and self.params[0].startswith("#") else ""
+        return channel_of(self.params[0]) if self.params else ""
 
     @property
     def trailing(self) -> str:
@@ -129,6 +131,42 @@ def parse_line(line: str) -> IrcMessage:
     if colon:
         params.append(trailing)
     return IrcMessage(command, params, tags, prefix)
+
+
+def split_privmsg(line: str) -> tuple[dict[str, str], str, str, str] | None:
+    """``(tags, prefix, target, text)`` of a chat line as Twitch sends nearly all of them,
+    ``@tags :prefix PRIVMSG target :text`` with single spaces; ``None`` for any other line.
+
+    Why: this is every chat line of a busy channel, and it needs no :class:`IrcMessage`,
+    no command upper-casing and no parameter list. The parts are exactly what
+    :func:`parse_line` gives (``tags``, ``prefix``, ``params[0]``, ``params[1]``), because
+    only lines where both take the same steps are accepted; any other line, a malformed
+    one included, is ``None`` and goes to :func:`parse_line` (tests compare the two).
+    """
+    if line[:1] != "@":
+        return None
+    space = line.find(" ")  # -1 (tags only) makes the next check fail: line[0] is "@"
+    if line[space + 1 : space + 2] != ":":
+        return None
+    end = line.find(" ", space + 2)
+    if end < 0 or line[end + 1 : end + 2] == " ":
+        return None
+    head, colon, text = line[end + 1 :].partition(" :")
+    params = head.split()
+    if not colon or len(params) != 2 or params[0] != "PRIVMSG":
+        return None
+    return _parse_tags(line[1:space]), line[space + 2 : end], params[1], text
+
+
+def nick_of(prefix: str) -> str:
+    """The nickname part of a prefix (``ronni`` of ``ronni!ronni@ronni.tmi...``); ``""``
+    for a server's prefix (``tmi.twitch.tv``)."""
+    return prefix.split("!", 1)[0] if "!" in prefix else ""
+
+
+def channel_of(target: str) -> str:
+    """The channel a target names (``ronni`` of ``#ronni``); ``""`` when it is no channel."""
+    return target.lstrip("#") if target.startswith("#") else ""
 
 
 def _skip_spaces(line: str, pos: int) -> int:

@@ -128,16 +128,33 @@ class IrcMapper:
         return handler(msg) if handler is not None else []
 
     def _on_privmsg(self, msg: IrcMessage) -> Produced:
-        tags = msg.tags
+        params = msg.params
+        return self.privmsg(msg.tags, msg.nick, msg.channel, params[-1] if params else "")
+
+    def privmsg(self, tags: dict[str, str], nick: str, channel: str, text: str) -> Produced:
+        """The events of a chat line: its :class:`ChatMessage`, and a :class:`Cheer` when
+        it carries bits; none without an ``id`` tag."""
+        chat = self.chat_line(tags, nick, channel, text)
+        if chat is None:
+            return []
+        if chat.bits > 0:
+            return [(chat, None), self.cheer(chat, tags, nick)]
+        return [(chat, None)]
+
+    def chat_line(
+        self, tags: dict[str, str], nick: str, channel: str, text: str
+    ) -> ChatMessage | None:
+        """The :class:`ChatMessage` of a chat line from its parts (as
+        :func:`~.irc.split_privmsg` gives them, the nick and channel taken out); ``None``
+        without an ``id`` tag. Why its own method: the connector's read loop calls it
+        straight for the common line, with no :class:`IrcMessage` and no list of pairs;
+        :meth:`privmsg` adds the cheer a line with bits also is."""
         get = tags.get
         mid = get("id")
         if not mid:
-            return []
-        params = msg.params
-        text = params[-1] if params else ""
+            return None
         if text[:1] == "\x01":
             text, _action = strip_action(text)
-        nick = msg.nick
         key = (
             get("user-id", ""),
             get("login", ""),
@@ -163,13 +180,13 @@ class IrcMapper:
                 when = datetime.now(UTC)
             else:
                 self._last_sent = (ts, when)
-        chat = ChatMessage(
+        return ChatMessage(
             source=SOURCE,
             source_id=mid,
             viewer=viewer,
             occurred_at=when,
             text=text,
-            channel=msg.channel,
+            channel=channel,
             roles=roles,
             badges=badges,
             first=get("first-msg") == "1",
@@ -179,26 +196,22 @@ class IrcMapper:
             emotes=self.images.emotes(emotes, text) if emotes else (),
             badge_images=self.images.badge_images(badges) if badges else (),
         )
-        out: Produced = [(chat, None)]
-        if bits > 0:
-            anonymous = (tags.get("login") or msg.nick) in ANONYMOUS_LOGINS
-            who = None if anonymous else viewer
-            out.append(
-                (
-                    Cheer(
-                        source=SOURCE,
-                        source_id=f"cheer:{mid}",
-                        viewer=who,
-                        occurred_at=chat.occurred_at,
-                        bits=bits,
-                        message=text,
-                        anonymous=anonymous,
-                        emotes=self.images.cheer_emotes(text),
-                    ),
-                    ("cheer", who.id if who else "anon", bits),
-                )
-            )
-        return out
+
+    def cheer(self, chat: ChatMessage, tags: dict[str, str], nick: str) -> tuple[Cheer, Key]:
+        """The :class:`Cheer` a chat line with bits also is, with its correlation key."""
+        anonymous = (tags.get("login") or nick) in ANONYMOUS_LOGINS
+        who = None if anonymous else chat.viewer
+        cheer = Cheer(
+            source=SOURCE,
+            source_id=f"cheer:{chat.source_id}",
+            viewer=who,
+            occurred_at=chat.occurred_at,
+            bits=chat.bits,
+            message=chat.text,
+            anonymous=anonymous,
+            emotes=self.images.cheer_emotes(chat.text),
+        )
+        return cheer, ("cheer", who.id if who else "anon", chat.bits)
 
     def _chatter(self, tags: dict[str, str], key: tuple[Any, ...]) -> Chatter:
         """Who typed a chat line (its login when Twitch gives no user id), their
