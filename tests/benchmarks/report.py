@@ -61,8 +61,10 @@ def startup_heap_frozen() -> Iterator[None]:
     build other servers."""
     from limelight.heap import freeze_startup_heap
 
+    threshold = gc.get_threshold()
     freeze_startup_heap()
     try:
         yield
     finally:
         gc.unfreeze()
+        gc.set_threshold(*threshold)
