@@ -28,6 +28,7 @@ from tortoise.backends.base.client import (
     TransactionalDBClient,
     TransactionContext,
 )
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.connection import get_connections
 from tortoise.context import TortoiseContext
@@ -107,7 +108,17 @@ def tortoise_config(url: str, apps: list[Models]) -> dict[str, Any]:
         if spec.migrations:
             entry["migrations"] = spec.migrations
         app_cfg[spec.app] = entry
-    return {"connections": {"default": url}, "apps": app_cfg}
+    return {"connections": {"default": connection_config(url)}, "apps": app_cfg}
+
+
+def connection_config(url: str) -> str | dict[str, Any]:
+    """Tortoise's connection setting for ``url``: SQLite on :mod:`limelight.sqlite_backend`
+    (a transaction's ``BEGIN`` and savepoints without hops of their own), the rest as is."""
+    if not url.startswith("sqlite://"):
+        return url
+    config = expand_db_url(url)
+    config["engine"] = "limelight.sqlite_backend"
+    return config
 
 
 class SafeTransaction:

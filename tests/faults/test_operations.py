@@ -470,8 +470,8 @@ async def test_a_transaction_that_could_not_begin_leaves_nothing_taken(
     """BEGIN fails (a PostgreSQL restart cut the connection under it) more times than the
     pool has connections: each delivery gets an error, and the next one is stored — no
     pooled connection, SQLite lock or current-transaction mark is left behind."""
+    from limelight.sqlite_backend import TransactionWrapper as SqliteTransaction
     from tortoise.backends.asyncpg.client import TransactionWrapper as PgTransaction
-    from tortoise.backends.sqlite.client import SqliteTransactionWrapper as SqliteTransaction
 
     h = await limelight(database_url=database_url)
     failures = {"left": 8}
