@@ -17,7 +17,8 @@ import os
 import sqlite3
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,18 +170,42 @@ async def _undo_enter(context: TransactionContext) -> None:
             log.debug("giving back a connection whose transaction did not start: %s", exc)
 
 
+@contextmanager
+def _older_objects_set_aside() -> Iterator[None]:
+    """Keep the collector off what exists before the block while the block runs (the
+    migrations, at start-up), then collect what the block left in cycles.
+
+    Why: the migrations build and drop ~40 model classes (~14,000 objects in cycles) that
+    only a full collection frees, and by then the start-up heap is ~100,000 objects: a full
+    collection took 48 to 60 ms of every start, and the automatic ones during the
+    migrations walked the same heap. With the older objects frozen (``gc.freeze()``,
+    undone after) the collections walk only what the block made; a frozen object's
+    references keep what they point at alive, so nothing in use is freed. When objects
+    are frozen already (a test process that set its heap aside), the freezing is left
+    alone and the collection walks everything, as before."""
+    own = gc.get_freeze_count() == 0
+    if own:
+        gc.freeze()
+    try:
+        yield
+    finally:
+        gc.collect()
+        if own:
+            gc.unfreeze()
+
+
 def _forget_migrations(apps_cfg: Mapping[str, Mapping[str, Any]]) -> None:
     """Unload the migration modules once they have run: they are read at start-up only,
     and tortoise's ``CreateModel`` keeps the model class it built for the state on the
     operation, so the modules would hold ~40 throw-away model classes (~3 MB) for the life
-    of the server. The next ``migrate()`` imports them again."""
+    of the server. The next ``migrate()`` imports them again. They are cycles: the
+    collection at the end of :func:`_older_objects_set_aside` frees them."""
     packages = tuple(f"{cfg['migrations']}." for cfg in apps_cfg.values())
     for name in [name for name in sys.modules if name.startswith(packages)]:
         del sys.modules[name]
         package, _, module = name.rpartition(".")
         if hasattr(sys.modules.get(package), module):  # the import put it on its package
             delattr(sys.modules[package], module)
-    gc.collect()  # the classes are cycles; freed now, the rest of start-up reuses them
 
 
 class Database:
@@ -245,6 +270,10 @@ class Database:
 
     async def migrate(self, targets: list[tuple[str, str]] | None = None) -> None:
         """Apply pending migrations (all apps, or up to ``targets`` of ``(app, name)``)."""
+        with _older_objects_set_aside():  # collects once _migrate's locals are gone
+            await self._migrate(targets)
+
+    async def _migrate(self, targets: list[tuple[str, str]] | None) -> None:
         apps_cfg = tortoise_config(self.url, self.apps)["apps"]
         apps_cfg = {k: v for k, v in apps_cfg.items() if "migrations" in v}
         executor = MigrationExecutor(self.connection, apps_cfg)

@@ -7,8 +7,8 @@ first ``limelight run``, most of its start-up (``bench_startup_and_rss``). On a 
 that has none of them applied, the end result is known without that: play the migrations
 forward in memory only (no rebuild per operation), then create each table of the final
 state, ordered so a table exists before the ones that point at it, and record every
-migration as applied, all in one transaction. A crash in the middle leaves an empty
-database, which the next start creates again.
+migration as applied, all in one transaction (on SQLite in one call to its thread). A
+crash in the middle leaves an empty database, which the next start creates again.
 
 Only migrations made of schema operations take this path: a ``RunSQL`` or ``RunPython``
 (data, triggers, anything the state does not describe) sends the database through the
@@ -21,18 +21,20 @@ from __future__ import annotations
 import graphlib
 import logging
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.connection import ConnectionHandler
 from tortoise.migrations import operations as ops
 from tortoise.migrations.executor import MigrationExecutor, PlanStep
-from tortoise.migrations.recorder import MigrationRecorder
 from tortoise.migrations.schema_generator.state import State
 from tortoise.migrations.schema_generator.state_apps import StateApps
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from .migration_ops import IndexAddedField
+from .sqlite_backend import TransactionWrapper as SqliteTransaction
 
 log = logging.getLogger(__name__)
 
@@ -82,18 +84,52 @@ async def create_fresh(
         model_states=described.models
     )
     models = _creation_order(final)
-    # the executor's own choice of schema editor for this connection (SQLite, asyncpg, ...)
-    editor = executor._schema_editor(atomic=True)
+    # The executor's own choice of schema editor for this connection (SQLite, asyncpg, ...),
+    # collecting the statements instead of running them: on SQLite, tortoise runs the
+    # migrations table's through ``executescript``, which commits the open transaction.
+    editor = executor._schema_editor(atomic=True, collect_sql=True)
+    record = executor.recorder.model
+    migrations_table = editor._get_model_sql_data(record).table_sql
+    for model in models:
+        await editor.create_model(model)
+    statements = _split(
+        [
+            migrations_table.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1),
+            *editor.collected_sql,
+        ]
+    )
+    # stored as the ORM stores the field (tortoise's recorder binds the datetime as is)
+    applied_at = record._meta.fields_map["applied_at"].to_db_value(datetime.now(UTC), record)
+    rows = [[step.migration.app_label, step.migration.name, applied_at] for step in plan]
     async with in_transaction(executor.connection.connection_name) as txn:
-        editor.client = txn
-        recorder = MigrationRecorder(txn)
-        await recorder.ensure_schema(editor)
-        for model in models:
-            await editor.create_model(model)
-        for step in plan:
-            await recorder.record_applied(step.migration.app_label, step.migration.name)
+        await _run_all(txn, statements)
+        await txn.execute_many(_record_sql(txn, record._meta.db_table), rows)
     log.info("created a new database: %d tables, %d migrations", len(models), len(plan))
     return True
+
+
+def _record_sql(txn: BaseDBAsyncClient, table: str) -> str:
+    """The ``INSERT`` of one applied migration, as tortoise's recorder writes it."""
+    marks = "?, ?, ?" if txn.capabilities.dialect == "sqlite" else "$1, $2, $3"
+    return f'INSERT INTO "{table}" ("app", "name", "applied_at") VALUES ({marks})'
+
+
+def _split(scripts: list[str]) -> list[str]:
+    """The statements of ``scripts``, split as tortoise's SQLite editor splits them."""
+    return [s.strip() for script in scripts for s in script.split(";") if s.strip()]
+
+
+async def _run_all(txn: BaseDBAsyncClient, statements: list[str]) -> None:
+    """Run ``statements`` in order inside ``txn``, in as few round trips as the database
+    allows: one on SQLite (:meth:`limelight.sqlite_backend.TransactionWrapper.run_all`),
+    one script on PostgreSQL. Never ``executescript`` on SQLite: it commits first."""
+    if isinstance(txn, SqliteTransaction):
+        await txn.run_all(statements)
+    elif txn.capabilities.dialect == "sqlite":
+        for statement in statements:
+            await txn.execute_query(statement)
+    else:
+        await txn.execute_script(";\n".join(statements) + ";")
 
 
 class _Descriptions(State):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import itertools
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiosqlite
@@ -68,6 +68,10 @@ class DeferringConnection(aiosqlite.Connection):
         return await hop(_after, deferred, functools.partial(fn, *args, **kwargs))
 
 
+def _nothing() -> None:
+    """A call that only carries the deferred statements (:meth:`TransactionWrapper.run_all`)."""
+
+
 def _after(deferred: list[Callable[[], object]], call: Callable[[], Any]) -> Any:
     """On aiosqlite's thread: the deferred statements in order, then the call."""
     for statement in deferred:
@@ -103,6 +107,14 @@ class TransactionWrapper(SqliteTransactionWrapper):
 
     def _in_transaction(self) -> TransactionContext:
         return NestedTransactionContext(TransactionWrapper(self))
+
+    async def run_all(self, statements: Sequence[str]) -> None:
+        """Run ``statements`` (no parameters, no results) in order in this transaction, in
+        one hop (a new database's schema: ~60 statements). Unlike ``execute_script``
+        (sqlite3's ``executescript``), this does not commit first."""
+        for statement in statements:
+            self._connection.defer(statement)
+        await self._connection._execute(_nothing)
 
     async def begin(self) -> None:
         self._connection.defer_commit()

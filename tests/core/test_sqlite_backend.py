@@ -16,7 +16,7 @@ from typing import Any
 import aiosqlite
 import pytest
 from limelight.db import Database, connection_config, in_transaction, tortoise_config
-from limelight.sqlite_backend import DeferringConnection, SqliteClient
+from limelight.sqlite_backend import DeferringConnection, SqliteClient, TransactionWrapper
 
 
 @pytest.fixture
@@ -171,3 +171,19 @@ async def test_a_deferred_statement_runs_before_any_later_call_on_the_connection
     async with in_transaction():
         assert await raw._execute(lambda: raw._conn.in_transaction)
     assert not await raw._execute(lambda: raw._conn.in_transaction)
+
+
+async def test_run_all_runs_statements_in_one_hop_inside_the_transaction(
+    sqlite_db: tuple[Database, Path], watch: _Watch
+) -> None:
+    """A new database's schema: many statements, one hop, and no commit in the middle
+    (``executescript`` would commit the transaction first)."""
+    _, path = sqlite_db
+    with pytest.raises(RuntimeError):
+        async with in_transaction() as tx:
+            assert isinstance(tx, TransactionWrapper)
+            await tx.run_all([f"INSERT INTO note (text) VALUES ('{n}')" for n in ("a", "b", "c")])
+            assert watch.hops == 1
+            raise RuntimeError("rolled back: none of the three is kept")
+    assert _rows(path) == []
+    assert [s.split()[0] for s in watch.statements] == ["BEGIN", *["INSERT"] * 3, "ROLLBACK"]
