@@ -15,6 +15,10 @@ __version__ = "0.1.0"
 
 hookimpl = pluggy.HookimplMarker("limelight")
 
+from .orm_import import import_tortoise  # noqa: E402
+
+import_tortoise()  # before anything imports tortoise: ~50 ms less at every start
+
 from .cli_ext import CliCommand  # noqa: E402
 from .commands import Call, Command, Mention, UsageError, command, example  # noqa: E402
 from .commit import Transaction  # noqa: E402
