@@ -10,11 +10,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
+#: A spy on ``inspect.getsource`` noting whose source is asked for (``asked``).
+_SPY = """
+import inspect
+asked = []
+real = inspect.getsource
+def spy(obj):
+    asked.append(getattr(obj, "__qualname__", repr(obj)))
+    return real(obj)
+inspect.getsource = spy
+"""
 
-def _run(code: str) -> str:
+
+def _run(code: str, *, spy: bool = False) -> str:
     env = {"PYTHONPATH": f"{ROOT / 'core'}:{ROOT / 'plugins'}", "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
+        [sys.executable, "-c", (_SPY if spy else "") + textwrap.dedent(code)],
         capture_output=True,
         text=True,
         env=env,
@@ -30,18 +41,12 @@ def test_importing_limelight_reads_no_source_for_tortoise_own_model() -> None:
     place; anything else asked for meanwhile (anyio builds its exports from its source)
     still gets its source."""
     out = _run(
-        """
-        import inspect
-        asked = []
-        real = inspect.getsource
-        def spy(obj):
-            asked.append(getattr(obj, "__qualname__", repr(obj)))
-            return real(obj)
-        inspect.getsource = spy
+        spy=True,
+        code="""
         import limelight, tortoise.models
         import anyio
         print(inspect.getsource is spy, "Model" in asked, callable(anyio.sleep))
-        """
+        """,
     )
     assert out == "True False True"
 
@@ -49,17 +54,11 @@ def test_importing_limelight_reads_no_source_for_tortoise_own_model() -> None:
 def test_without_it_tortoise_would_read_its_model_source() -> None:
     """What the module saves: importing tortoise alone asks for ``Model``'s source."""
     out = _run(
-        """
-        import inspect
-        asked = []
-        real = inspect.getsource
-        def spy(obj):
-            asked.append(getattr(obj, "__qualname__", repr(obj)))
-            return real(obj)
-        inspect.getsource = spy
+        spy=True,
+        code="""
         import tortoise.models
         print("Model" in asked)
-        """
+        """,
     )
     assert out == "True"
 
