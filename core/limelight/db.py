@@ -40,7 +40,6 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction as tortoise_in_transaction
 from tortoise.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 
-from .fresh_database import create_fresh
 from .registry import Models
 
 log = logging.getLogger(__name__)
@@ -274,6 +273,8 @@ class Database:
             await self._migrate(targets)
 
     async def _migrate(self, targets: list[tuple[str, str]] | None) -> None:
+        from .fresh_database import create_fresh  # it builds its SQL with this module's helpers
+
         apps_cfg = tortoise_config(self.url, self.apps)["apps"]
         apps_cfg = {k: v for k, v in apps_cfg.items() if "migrations" in v}
         executor = MigrationExecutor(self.connection, apps_cfg)

@@ -33,6 +33,7 @@ from tortoise.migrations.schema_generator.state_apps import StateApps
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from .db import placeholders
 from .migration_ops import IndexAddedField
 from .sqlite_backend import TransactionWrapper as SqliteTransaction
 
@@ -110,8 +111,8 @@ async def create_fresh(
 
 def _record_sql(txn: BaseDBAsyncClient, table: str) -> str:
     """The ``INSERT`` of one applied migration, as tortoise's recorder writes it."""
-    marks = "?, ?, ?" if txn.capabilities.dialect == "sqlite" else "$1, $2, $3"
-    return f'INSERT INTO "{table}" ("app", "name", "applied_at") VALUES ({marks})'
+    marks = placeholders(txn.capabilities.dialect, 3, 1)
+    return f'INSERT INTO "{table}" ("app", "name", "applied_at") VALUES {marks}'
 
 
 def _split(scripts: list[str]) -> list[str]:
@@ -120,14 +121,12 @@ def _split(scripts: list[str]) -> list[str]:
 
 
 async def _run_all(txn: BaseDBAsyncClient, statements: list[str]) -> None:
-    """Run ``statements`` in order inside ``txn``, in as few round trips as the database
-    allows: one on SQLite (:meth:`limelight.sqlite_backend.TransactionWrapper.run_all`),
-    one script on PostgreSQL. Never ``executescript`` on SQLite: it commits first."""
+    """Run ``statements`` in order inside ``txn``, in one round trip: on SQLite one call
+    to its thread (:meth:`limelight.sqlite_backend.TransactionWrapper.run_all`, the
+    backend of every ``sqlite://`` URL), on PostgreSQL one script. Never ``executescript``
+    on SQLite: it commits first."""
     if isinstance(txn, SqliteTransaction):
         await txn.run_all(statements)
-    elif txn.capabilities.dialect == "sqlite":
-        for statement in statements:
-            await txn.execute_query(statement)
     else:
         await txn.execute_script(";\n".join(statements) + ";")
 

@@ -23,7 +23,6 @@ Used through :func:`limelight.db.tortoise_config` for every ``sqlite://`` URL (t
 from __future__ import annotations
 
 import functools
-import itertools
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -36,6 +35,7 @@ from tortoise.backends.sqlite.client import (
 from tortoise.backends.sqlite.client import (
     SqliteTransactionContext,
     SqliteTransactionWrapper,
+    _gen_savepoint_name,
 )
 from tortoise.exceptions import TransactionManagementError
 
@@ -121,7 +121,7 @@ class TransactionWrapper(SqliteTransactionWrapper):
         self._connection.defer("BEGIN")
 
     async def savepoint(self) -> None:
-        self._savepoint = _savepoint_name()
+        self._savepoint = _gen_savepoint_name()  # tortoise's own names
         self._connection.defer(f"SAVEPOINT {self._savepoint}")
 
     async def release_savepoint(self) -> None:
@@ -130,13 +130,6 @@ class TransactionWrapper(SqliteTransactionWrapper):
         if self._savepoint is None:
             raise TransactionManagementError("No savepoint to release")
         self._connection.defer(f"RELEASE {self._savepoint}")
-
-
-_SAVEPOINTS = itertools.count(1)
-
-
-def _savepoint_name() -> str:
-    return f"limelight_savepoint_{next(_SAVEPOINTS)}"
 
 
 #: What tortoise looks up in an engine module.
