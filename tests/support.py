@@ -11,9 +11,11 @@ import asyncio
 import os
 import shutil
 import socket
+import threading
 import time
 
 import pytest
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_HOST, POSTGRES_PORT = "127.0.0.1", 5432
@@ -65,3 +67,37 @@ async def wait_until(predicate, timeout: float = 5.0, interval: float = 0.01) ->
             if result:
                 return
             await asyncio.sleep(interval)
+
+
+#: A SQLite read that runs for minutes unless interrupted (:func:`interrupt`): long past
+#: any test's steps.
+ENDLESS_READ = (
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000000000) "
+    "SELECT count(*) FROM n"
+)
+
+
+async def start_long_read(connection: BaseDBAsyncClient) -> asyncio.Task[object]:
+    """:data:`ENDLESS_READ` on ``connection``, returned once SQLite is running it (its
+    trace callback, on the connection's thread, says so)."""
+    raw = connection._connection  # type: ignore[attr-defined]
+    if raw is None:
+        await connection.execute_query("SELECT 1")  # connect first
+        raw = connection._connection  # type: ignore[attr-defined]
+    running = threading.Event()
+
+    def trace(statement: str) -> None:
+        if statement.startswith("WITH RECURSIVE"):
+            running.set()
+
+    await raw._execute(raw._conn.set_trace_callback, trace)
+    task = asyncio.create_task(connection.execute_query(ENDLESS_READ))
+    while not running.is_set():
+        assert not task.done(), task
+        await asyncio.sleep(0.001)
+    return task
+
+
+def interrupt(connection: BaseDBAsyncClient) -> None:
+    """Stop the statement SQLite is running on ``connection`` (thread-safe in sqlite3)."""
+    connection._connection._conn.interrupt()  # type: ignore[attr-defined]

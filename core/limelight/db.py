@@ -101,6 +101,10 @@ def backend_name(url: str) -> str:
     return url.split("://", 1)[0]
 
 
+#: The tortoise connection :attr:`Database.reader` names, when the database has one.
+READ_CONNECTION = "read"
+
+
 def tortoise_config(url: str, apps: list[Models]) -> dict[str, Any]:
     app_cfg: dict[str, Any] = {}
     for spec in apps:
@@ -108,17 +112,33 @@ def tortoise_config(url: str, apps: list[Models]) -> dict[str, Any]:
         if spec.migrations:
             entry["migrations"] = spec.migrations
         app_cfg[spec.app] = entry
-    return {"connections": {"default": connection_config(url)}, "apps": app_cfg}
+    connections: dict[str, Any] = {"default": connection_config(url)}
+    if has_reader(url):
+        connections[READ_CONNECTION] = connection_config(url, read_only=True)
+    return {"connections": connections, "apps": app_cfg}
 
 
-def connection_config(url: str) -> str | dict[str, Any]:
+def connection_config(url: str, *, read_only: bool = False) -> str | dict[str, Any]:
     """Tortoise's connection setting for ``url``: SQLite on :mod:`limelight.sqlite_backend`
-    (a transaction's ``BEGIN`` and savepoints without hops of their own), the rest as is."""
+    (a transaction's ``BEGIN`` and savepoints without hops of their own), the rest as is.
+    ``read_only``: a SQLite connection that refuses every write (``query_only``)."""
     if not url.startswith("sqlite://"):
         return url
     config = expand_db_url(url)
     config["engine"] = "limelight.sqlite_backend"
+    if read_only:
+        config["credentials"]["query_only"] = "ON"
     return config
+
+
+def has_reader(url: str) -> bool:
+    """Does a database at ``url`` get a connection of its own for long reads
+    (:attr:`Database.reader`)? A SQLite file does: one connection runs one statement at a
+    time, so a read of a few hundred milliseconds (a leaderboard over years of tips) would
+    hold up every commit queued behind it, while WAL lets a second connection read the
+    last committed state as the first one writes. An in-memory SQLite database is private
+    to its connection, and PostgreSQL's pool already reads beside the writer."""
+    return url.startswith("sqlite://") and ":memory:" not in url and "mode=memory" not in url
 
 
 class SafeTransaction:
@@ -314,6 +334,20 @@ class Database:
     @property
     def connection(self) -> BaseDBAsyncClient:
         return self._context().connections.get("default")
+
+    @property
+    def reader(self) -> BaseDBAsyncClient:
+        """The connection for reads that may take a while and need only what is committed
+        (boards, totals, reports): ``query.using_db(ctx.db.reader)``. Why: on SQLite the
+        default connection also carries every commit, and a long read there makes the
+        commits behind it wait (a webhook's 2xx, an alert); this one is a second,
+        read-only connection to the same file (:func:`has_reader`). Elsewhere it is the
+        default connection. It never sees a transaction that is still open, its own
+        caller's included: inside ``record_events`` read through the transaction."""
+        connections = self._context().connections
+        if has_reader(self.url):
+            return connections.get(READ_CONNECTION)
+        return connections.get("default")
 
     def transaction(self) -> Any:
         """``async with ctx.db.transaction():`` — commits on exit, rolls back on error."""

@@ -90,7 +90,9 @@ class SqliteClient(TortoiseSqliteClient):
         connection = DeferringConnection(lambda: sqlite3.connect(filename, isolation_level=None))
         self._connection = await connection
         connection._conn.row_factory = sqlite3.Row
-        for pragma, value in self.pragmas.items():
+        # query_only last: the journal mode may still have to be set on a read-only
+        # connection's file.
+        for pragma, value in sorted(self.pragmas.items(), key=lambda p: p[0] == "query_only"):
             cursor = await connection.execute(f"PRAGMA {pragma}={value}")
             await cursor.close()
         await self._post_connect()

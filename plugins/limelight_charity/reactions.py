@@ -207,10 +207,11 @@ class Reactions:
         currency; the amounts also formatted by the one money formatter)."""
         config = self.ctx.config
         now = datetime.now(UTC)
-        total = await ledger.total(campaign.id)
-        converted, missing = await ledger.any_converted(campaign.id)
+        reader = self.ctx.db.reader  # beside the commits: see Database.reader
+        total = await ledger.total(campaign.id, reader)
+        converted, missing = await ledger.any_converted(campaign.id, reader)
         goal = Money(campaign.goal_minor, campaign.currency)
-        recent = await ledger.recent(campaign.id, config.recent_donors)
+        recent = await ledger.recent(campaign.id, config.recent_donors, reader)
         view = await self.campaigns.ladder(campaign).view(total)
         return {
             "slug": campaign.slug,
@@ -252,7 +253,7 @@ class Reactions:
 
     async def wall_state(self, campaign: Campaign) -> dict[str, Any]:
         config = self.ctx.config
-        donors = await ledger.donors(campaign.id)
+        donors = await ledger.donors(campaign.id, self.ctx.db.reader)
         return {
             "slug": campaign.slug,
             "title": campaign.title,

@@ -85,11 +85,16 @@ class Recorder:
         """Claim the milestones the new total reaches, in the transaction that writes the
         donations: a milestone fires exactly once, with the donation that crossed it, and
         a rolled-back batch takes its claim with it. A refund's lower total claims nothing
-        (what fired stays fired)."""
+        (what fired stays fired). The donors (every entry of the campaign, read as rows)
+        are gathered only when a milestone is due: on every batch they made each commit of
+        a long campaign wait for a read of all its donations."""
         total = await ledger.total(campaign.id)
+        ladder = self.campaigns.ladder(campaign)
+        if not await ladder.due(total, tx):
+            return
         donors = await ledger.donors(campaign.id)
         money = Money(total, campaign.currency)
-        await self.campaigns.ladder(campaign).reach(
+        await ladder.reach(
             total,
             contributors=[ViewerRef(d.platform, d.id, d.name) for d in donors if d.platform],
             values={

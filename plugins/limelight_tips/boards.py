@@ -1,5 +1,9 @@
 """The leaderboard and the tip goal: recomputed from the ledger, handed to the overlays.
 
+Read on ``ctx.db.reader``: over years of tips the all-time board is a scan of the whole
+ledger (~0.7 s for 200,000 rows), and on SQLite's one writing connection every commit
+behind it (a webhook's 2xx, an alert) would wait that long.
+
 Why on its own: the boards are derived data, never written with a tip. A tip only marks
 them out of date; one task recomputes them at most about once a second whatever the burst
 (less often while the database is busy), so a thousand tips cost a few board queries, not
@@ -104,7 +108,10 @@ class Boards:
         """One board as the leaderboard overlay and the dashboard read it."""
         since = ledger.period_start(period, self.stream_started)
         currency, ranked = await ledger.leaderboard(
-            self.converter, since=since, size=size or self.ctx.config.leaderboard_size
+            self.converter,
+            since=since,
+            size=size or self.ctx.config.leaderboard_size,
+            using=self.ctx.db.reader,
         )
         entries = []
         for place in ranked:
@@ -136,7 +143,7 @@ class Boards:
         if not config.goal_target:
             return None
         since = ledger.period_start(config.goal_period, self.stream_started)
-        current = await ledger.total_in(self.converter, since=since)
+        current = await ledger.total_in(self.converter, since=since, using=self.ctx.db.reader)
         target = ledger.parse_threshold(config.goal_target, current.currency)
         percent = (
             0 if target.minor <= 0 else min(100, max(0, round(100 * current.minor / target.minor)))

@@ -22,6 +22,7 @@ from typing import Any
 from limelight import Money, Transaction
 from limelight.db import insert_rows
 from limelight.money import exponent
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 from tortoise.queryset import QuerySet
@@ -293,15 +294,20 @@ class Ranked:
 
 
 async def leaderboard(
-    converter: Converter, *, since: datetime | None, size: int
+    converter: Converter,
+    *,
+    since: datetime | None,
+    size: int,
+    using: BaseDBAsyncClient | None = None,
 ) -> tuple[str, list[Ranked]]:
     """The currency ranked in and the top supporters since ``since``: net of refunds,
-    anonymous tips left out.
+    anonymous tips left out. ``using``: the connection to read on (the boards pass
+    ``ctx.db.reader``: over a long ledger this read takes a while).
 
     With a base currency every currency with a rate counts (converted exactly); without
     one, only the most used currency of the window is ranked.
     """
-    query = LedgerEntry.filter(anonymous=False)
+    query = LedgerEntry.filter(anonymous=False).using_db(using)
     if since is not None:
         query = query.filter(occurred_at__gte=since)
     columns = ("viewer_pk", "viewer_platform", "viewer_id", "currency")
@@ -319,7 +325,7 @@ async def leaderboard(
             sums[key] += value.minor
     ranked = sorted(((v, k) for k, v in sums.items() if v > 0), key=lambda t: (-t[0], str(t[1])))
     ranked = ranked[:size]
-    names = await _names([k for _, k in ranked])
+    names = await _names([k for _, k in ranked], using)
     out = []
     for rank, (minor, key) in enumerate(ranked, start=1):
         name, platform, vid = names.get(key, ("?", "", ""))
@@ -328,7 +334,9 @@ async def leaderboard(
     return currency, out
 
 
-async def _names(keys: list[Supporter]) -> dict[Supporter, tuple[str, str, str]]:
+async def _names(
+    keys: list[Supporter], using: BaseDBAsyncClient | None
+) -> dict[Supporter, tuple[str, str, str]]:
     """The latest name each supporter tipped under (not counting anonymous tips)."""
     pks = [k[1] for k in keys if k[0] == "viewer"]
     ids = [k[2] for k in keys if k[0] == "payer"]
@@ -339,6 +347,7 @@ async def _names(keys: list[Supporter]) -> dict[Supporter, tuple[str, str, str]]
             Q(viewer_pk__in=pks or [-1]) | Q(viewer_id__in=ids or [""]), anonymous=False
         )
         .exclude(viewer_name="")
+        .using_db(using)
         .order_by("id")
         .values("viewer_pk", "viewer_platform", "viewer_id", "viewer_name")
     )
@@ -350,9 +359,16 @@ async def _names(keys: list[Supporter]) -> dict[Supporter, tuple[str, str, str]]
     return out
 
 
-async def total_in(converter: Converter, *, since: datetime | None, currency: str = "") -> Money:
-    """Net total since ``since`` in ``currency`` (default: the base or main currency)."""
-    query = LedgerEntry.all()
+async def total_in(
+    converter: Converter,
+    *,
+    since: datetime | None,
+    currency: str = "",
+    using: BaseDBAsyncClient | None = None,
+) -> Money:
+    """Net total since ``since`` in ``currency`` (default: the base or main currency),
+    read on ``using`` (see :func:`leaderboard`)."""
+    query = LedgerEntry.all().using_db(using)
     if since is not None:
         query = query.filter(occurred_at__gte=since)
     rows = await _per_currency(query)

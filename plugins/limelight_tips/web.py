@@ -181,7 +181,7 @@ class Dashboard:
                 "entries": t.entries,
                 "refunds": t.refunds,
             }
-            for t in await ledger.totals(filtered(query))
+            for t in await ledger.totals(filtered(query).using_db(self.ctx.db.reader))
         ]
 
     # -- routes ----------------------------------------------------------------------------

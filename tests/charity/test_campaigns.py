@@ -269,3 +269,62 @@ async def test_a_viewer_ref_is_a_donor_across_donations(charity) -> None:
         )
     wall = (await state(c, "charity-wall"))["pandas-2026"]
     assert wall["donors"] == [{"name": "alice", "amount": "€3.00"}]
+
+
+def _donors_from_models(entries: list[CharityEntry]) -> list[tuple[object, ...]]:
+    """The donor list as the ledger first computed it, from model objects in id order: the
+    reference the plain-row reading must equal."""
+    from limelight_charity.ledger import donor_key
+
+    sums: dict[tuple[str, str], list[object]] = {}
+    for e in sorted(entries, key=lambda e: e.id):
+        key = donor_key(e)
+        slot = sums.get(key)
+        if slot is None:
+            sums[key] = [e.viewer_name, e.anonymous, e.counted_minor, e.occurred_at]
+        else:
+            slot[2] += e.counted_minor  # type: ignore[operator]
+            if e.kind != "refund":
+                slot[0] = e.viewer_name or slot[0]
+                slot[1] = slot[1] and e.anonymous
+                slot[3] = max(slot[3], e.occurred_at)  # type: ignore[type-var]
+    out = [
+        (k[0], k[1] if k[0] else "", v[0], v[1], v[2], v[3])
+        for k, v in sums.items()
+        if v[2] > 0  # type: ignore[operator]
+    ]
+    return sorted(out, key=lambda d: (-d[4], d[5]))  # type: ignore[operator]
+
+
+async def test_the_donor_list_adds_up_every_entry(database_url: str, charity) -> None:
+    """Donors from chat, from Tiltify without an account and by hand, some anonymous, with
+    partial and full refunds: each donor's net, name, anonymity and last donation, read on
+    the writing connection and on the reader alike."""
+    from limelight_charity import ledger
+
+    c = await charity(database_url=database_url)
+    await c.h.publish(twitch_donation("20.00", name="alice"))
+    await c.h.publish(twitch_donation("10.00", name="alice", anonymous=True))
+    await c.h.publish(twitch_donation("30.00", name="bob", anonymous=True))
+    await c.h.publish(twitch_donation("15.00", name="carol"))
+    await c.post(*tiltify_request(donation_updated("12.00", "USD", donor_name="Dora")))
+    await c.post(*tiltify_request(donation_updated("5.00", "EUR", donor_name="Ed")))
+    await c.api(
+        "POST",
+        "/api/charity/campaigns/pandas-2026/donations",
+        json={"name": "Grandma", "amount": "50.00", "key": "form-0002"},
+    )
+    rows = {r.viewer_name: r for r in await c.rows()}
+    for name, amount in (("carol", "15.00"), ("Ed", "2.00"), ("Grandma", "10.00")):
+        status, _ = await c.api(
+            "POST", f"/api/charity/entries/{rows[name].id}/refund", json={"amount": amount}
+        )
+        assert status == 201
+    campaign_id = rows["alice"].campaign_id  # type: ignore[attr-defined]
+    expected = _donors_from_models(await CharityEntry.filter(campaign_id=campaign_id))
+    assert [d[2] for d in expected] == ["Grandma", "alice", "bob", "Dora", "Ed"]
+    for using in (None, c.h.services.db.reader):
+        found = await ledger.donors(campaign_id, using)
+        assert [
+            (d.platform, d.id, d.name, d.anonymous, d.counted_minor, d.last_at) for d in found
+        ] == expected

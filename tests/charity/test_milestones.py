@@ -8,6 +8,7 @@ import asyncio
 import uuid
 
 from limelight import Donation, Money
+from limelight.commit import in_writer
 from limelight.models import MilestoneClaim
 from limelight.testing import make_viewer
 from limelight_charity.models import CharityEntry
@@ -100,3 +101,44 @@ async def test_a_refund_below_a_milestone_does_not_fire_it_again(
     state = c.h.services.overlays.channel("charity").state["pandas-2026"]
     assert [m["state"] for m in state["milestones"]] == ["reached", "ahead"]
     assert len(c.events.of_type("charity.milestone")) == 1
+
+
+async def test_the_donors_are_read_only_when_a_milestone_is_due(charity, monkeypatch) -> None:
+    """Gathering a milestone's contributors reads every entry of the campaign; a batch that
+    crosses nothing must not pay for it, or each commit of a long campaign waits on it.
+    The one that crosses a rung still hands the badge to everyone who gave."""
+    from limelight_charity import ledger
+
+    c = await charity(campaigns=[campaign(milestones=LADDER)])
+    reads: list[int] = []
+    real = ledger.donors
+
+    async def counted(campaign_id: int, using: object = None) -> list[ledger.Donor]:
+        if in_writer():  # in the batch's transaction (the donor wall reads them apart)
+            reads.append(campaign_id)
+        return await real(campaign_id, using)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ledger, "donors", counted)
+    alice, bob = make_viewer("alice"), make_viewer("bob")
+
+    async def donate(viewer: object, amount: str) -> None:
+        await c.h.publish(
+            Donation(
+                source="twitch",
+                source_id=f"charity:{uuid.uuid4()}",
+                viewer=viewer,  # type: ignore[arg-type]
+                amount=Money.parse(amount, "EUR"),
+            )
+        )
+
+    for _ in range(3):
+        await donate(alice, "20.00")  # 60.00: below the first rung
+    assert reads == []
+    await donate(bob, "50.00")  # 110.00: crosses "Hair dye"
+    await wait_until(lambda: said(c, "Hair dye:") == 1)
+    assert len(reads) == 1
+    claim = await MilestoneClaim.get(owner="charity", at=10000)
+    assert sorted(p["name"] for p in claim.contributors) == ["alice", "bob"]
+    await donate(alice, "5.00")  # 115.00: the next rung is 500.00
+    await c.h.settle()
+    assert len(reads) == 1

@@ -341,8 +341,11 @@ async def test_an_alert_action_plays_once_in_the_named_variation(
             ],
         }
     )
-    ladders = [Ladder(h.ctx("owner"), "owner", "a", [spec], values={"cause": "<b>x</b>"})]
-    ladders.append(Ladder(h.ctx("owner"), "owner", "a", [spec]))
+    # Two ladders race for the one claim (each would fill in the same text): whichever wins,
+    # each action plays once.
+    ladders = [
+        Ladder(h.ctx("owner"), "owner", "a", [spec], values={"cause": "<b>x</b>"}) for _ in range(2)
+    ]
     await asyncio.gather(*(ladder.reach(7) for ladder in ladders))
     for ladder in ladders:
         await ladder.settle()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from limelight.testing import make_tip, make_viewer
 
-from tests.support import wait_until
+from tests.support import interrupt, start_long_read, wait_until
 
 from .doubles import generic_request, generic_tip, kofi_payload, kofi_request
 
@@ -92,6 +92,32 @@ async def test_leaderboard_state_and_top_command(tips) -> None:
     assert set(state) >= {"stream", "month", "all_time"}
     await t.h.chat_as("viewer1", "!top")
     assert t.h.said[-1].text == ("Top supporters (this stream): 1. ben $20.00, 2. ann $12.00")
+
+
+async def test_the_boards_are_read_beside_the_commits(tips) -> None:
+    """The leaderboard and the goal scan the ledger (all of it, for "all time"): on
+    SQLite they read on ``ctx.db.reader``, so a long read never holds up the connection
+    that commits tips. Here that connection is kept busy with a read that never ends; the
+    boards are still computed, and a tip committed once it is free again."""
+    t = await tips(_tips_config(goal_target="100"))
+    await t.h.publish(make_tip("5.00", "USD", viewer="ann"))
+    writer = t.h.services.db.connection
+    busy = await start_long_read(writer)
+    try:
+        boards = t.plugin.boards
+        async with asyncio.timeout(60):  # on the busy connection they would wait for ever
+            board = await boards.board("all")
+            goal = await boards.goal()
+        assert [e["name"] for e in board["entries"]] == ["ann"]
+        assert goal is not None and goal["current"] == 500
+        assert not busy.done()  # all of it while the writing connection was taken
+    finally:
+        interrupt(writer)
+        with pytest.raises(Exception, match="interrupted"):
+            await busy
+    await t.h.publish(make_tip("7.00", "USD", viewer="ben"))
+    board = await t.plugin.boards.board("all")
+    assert [e["name"] for e in board["entries"]] == ["ben", "ann"]
 
 
 async def test_refund_moves_the_leaderboard(tips) -> None:
