@@ -529,11 +529,12 @@ async def chat_flood(h: Any, seconds: float, rate: float = FLOOD_RATE) -> Callab
     """A ``during`` for :func:`run_limelight`: Twitch PRIVMSG lines at ``rate`` through the
     whole chat pipeline (the Twitch connector's parse and mapping, dedupe, gating, command
     routing, the chat overlay's subscriber), in frames of ten lines as a socket read hands
-    them over. Returns the flood; it records the lines it sent in ``flood.sent``."""
+    them over, each frame through the connector's frame-level entry point as its read loop
+    does (``_irc_text``; before, each line took the older per-line coroutine). Returns the
+    flood; it records the lines it sent in ``flood.sent``."""
     from limelight_twitch.config import TwitchConfig
-    from limelight_twitch.irc import parse_line
 
-    from .bench_chat import BenchTwitch, _frames, _lines
+    from .bench_chat import BenchTwitch, _frames, _lines, _read
 
     frames = _frames(_lines(int(rate * seconds) + FLOOD_FRAME))
     chat = h.services.chat
@@ -550,11 +551,8 @@ async def chat_flood(h: Any, seconds: float, rate: float = FLOOD_RATE) -> Callab
             delay = t0 + n / per_s - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            for raw in frame.split("\n"):
-                line = raw.rstrip("\r")
-                if line:
-                    await conn._irc_message(None, parse_line(line))  # type: ignore[arg-type]
-                    flood.sent += 1  # type: ignore[attr-defined]
+            await _read(conn, frame)  # as the read loop hands over one received frame
+            flood.sent += frame.count("\n")  # type: ignore[attr-defined]
         flood.took = time.monotonic() - t0  # type: ignore[attr-defined]
 
     flood.sent = 0  # type: ignore[attr-defined]
