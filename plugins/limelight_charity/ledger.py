@@ -10,6 +10,7 @@ keeps both amounts and the rate: the nonprofit's report shows what was actually 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -162,38 +163,133 @@ def donor_key(entry: CharityEntry) -> tuple[str, str]:
     return ("", f"entry:{entry.original_id or entry.id}")  # type: ignore[attr-defined]
 
 
+#: The entry columns a donor is summed from, in the order :func:`_sum_donors` reads them.
+_DONOR_COLUMNS = (
+    "viewer_platform",
+    "viewer_id",
+    "original_id",
+    "id",
+    "viewer_name",
+    "anonymous",
+    "counted_minor",
+    "occurred_at",
+    "kind",
+)
+#: More donors tied at the top than this and :func:`top_donors` reads every entry.
+TOP_CANDIDATES = 500
+
+
 async def donors(campaign_id: int, using: BaseDBAsyncClient | None = None) -> list[Donor]:
     """Every donor with what they gave in net (refunds subtracted), biggest first: every
     entry of the campaign is read (see :func:`total` for ``using``).
 
     Read as plain rows, not model objects: a long campaign has tens of thousands of
     entries, and building a model object for each took ~0.1 ms (5 s for 50,000) of the
-    event loop's time, on every donation the donor wall follows."""
+    event loop's time."""
+    conn = using or CharityEntry._meta.db
+    return _sum_donors(await _entry_rows(conn, campaign_id, ""), _when())
+
+
+async def top_donors(
+    campaign_id: int, size: int, using: BaseDBAsyncClient | None = None
+) -> list[Donor]:
+    """``donors(campaign_id)[:size]``, without reading every entry: the database sums each
+    donor's net, and only the entries of those who can be in the top ``size`` (every donor
+    with a net at least the ``size``-th largest, ties included) are read and summed as
+    :func:`donors` does. Why: the donor wall follows every donation, and a campaign of
+    50,000 entries took ~0.4 s of the event loop's time to read whole each time."""
+    if size <= 0:
+        return []
     conn = using or CharityEntry._meta.db
     meta = CharityEntry._meta
     column = meta.fields_db_projection
-    names = ["viewer_platform", "viewer_id", "original_id", "id", "viewer_name"]
-    names += ["anonymous", "counted_minor", "occurred_at", "kind"]
+    viewer_id = column["viewer_id"]
+    entry = f"COALESCE({column['original_id']}, {column['id']})"
+    mark = "?" if conn.capabilities.dialect == "sqlite" else "$1"
+    # Each donor as donor_key() finds them: by viewer (platform, id), or by first entry.
+    sql = (
+        "SELECT viewer, kp, kid, SUM(n) FROM (SELECT "
+        f"CASE WHEN {viewer_id} <> '' THEN 1 ELSE 0 END AS viewer, "
+        f"CASE WHEN {viewer_id} <> '' THEN {column['viewer_platform']} ELSE '' END AS kp, "
+        f"CASE WHEN {viewer_id} <> '' THEN {viewer_id} ELSE CAST({entry} AS TEXT) END AS kid, "
+        f"{column['counted_minor']} AS n FROM {meta.db_table} "
+        f"WHERE {column['campaign_id']} = {mark}) AS e "
+        "GROUP BY viewer, kp, kid HAVING SUM(n) > 0"
+    )
+    _, nets = await conn.execute_query(sql, [campaign_id])
+    if len(nets) > size:
+        floor = sorted((int(row[3]) for row in nets), reverse=True)[size - 1]
+        nets = [row for row in nets if int(row[3]) >= floor]
+    if len(nets) > TOP_CANDIDATES:  # a wall of ties: as cheap to read everything
+        return (await donors(campaign_id, using))[:size]
+    viewers = sorted({str(row[2]) for row in nets if row[0]})
+    entries = sorted({int(row[2]) for row in nets if not row[0]})
+    if not viewers and not entries:
+        return []
+    marks = _marks(conn.capabilities.dialect, 2, len(viewers) + len(entries))
+    found = [f"{viewer_id} IN ({', '.join(marks[: len(viewers)])})"] if viewers else []
+    if entries:
+        found.append(f"({viewer_id} = '' AND {entry} IN ({', '.join(marks[len(viewers) :])}))")
+    rows = await _entry_rows(
+        conn, campaign_id, " AND (" + " OR ".join(found) + ")", [*viewers, *entries]
+    )
+    wanted = {(str(r[1]), str(r[2])) if r[0] else ("", f"entry:{r[2]}") for r in nets}
+    return _sum_donors(rows, _when(), wanted)[:size]
+
+
+async def _entry_rows(
+    conn: BaseDBAsyncClient, campaign_id: int, where: str, params: list[Any] | None = None
+) -> list[Any]:
+    """The :data:`_DONOR_COLUMNS` of the campaign's entries (``where``: more conditions,
+    their parameters after the campaign's), in id order."""
+    meta = CharityEntry._meta
+    column = meta.fields_db_projection
     mark = "?" if conn.capabilities.dialect == "sqlite" else "$1"
     sql = (
-        f"SELECT {', '.join(column.get(n, n) for n in names)} FROM {meta.db_table} "
-        f"WHERE {column['campaign_id']} = {mark} ORDER BY {column['id']}"
+        f"SELECT {', '.join(column.get(n, n) for n in _DONOR_COLUMNS)} FROM {meta.db_table} "
+        f"WHERE {column['campaign_id']} = {mark}{where} ORDER BY {column['id']}"
     )
-    _, rows = await conn.execute_query(sql, [campaign_id])
-    to_python = meta.fields_map["occurred_at"].to_python_value
+    _, rows = await conn.execute_query(sql, [campaign_id, *(params or [])])
+    return list(rows)
+
+
+def _marks(dialect: str, first: int, count: int) -> list[str]:
+    """``count`` parameter marks, the first of them numbered ``first`` on PostgreSQL."""
+    if dialect == "sqlite":
+        return ["?"] * count
+    return [f"${i}" for i in range(first, first + count)]
+
+
+def _when() -> Callable[[Any], datetime]:
+    """``occurred_at`` as the field reads it from a plain row: SQLite's text parsed
+    directly (the field's own conversion costs several times more per value)."""
+    to_python = CharityEntry._meta.fields_map["occurred_at"].to_python_value
 
     def when(raw: Any) -> datetime:
-        # SQLite's text as the field would read it, without its per-value overhead
         if raw.__class__ is str:
             parsed = datetime.fromisoformat(raw)
             if parsed.tzinfo is not None:
                 return parsed
         return to_python(raw)  # type: ignore[no-any-return]
 
+    return when
+
+
+def _sum_donors(
+    rows: Iterable[Any],
+    when: Callable[[Any], datetime],
+    only: set[tuple[str, str]] | None = None,
+) -> list[Donor]:
+    """What each donor gave in net, from their entries' :data:`_DONOR_COLUMNS` in id
+    order: the latest name and last donation of their gifts, anonymous only if every
+    gift was, refunds subtracted; biggest first, then the earliest last donation.
+    ``only``: the keys (as :func:`donor_key` makes them) of the donors wanted."""
     sums: dict[tuple[str, str], list[Any]] = {}
     for platform, viewer_id, original_id, entry_id, name, anonymous, counted, at, kind in rows:
         # donor_key(), on the row's values
         key = (platform, viewer_id) if viewer_id else ("", f"entry:{original_id or entry_id}")
+        if only is not None and key not in only:
+            continue
         slot = sums.get(key)
         if slot is None:
             sums[key] = [name, bool(anonymous), counted, when(at)]

@@ -253,7 +253,7 @@ class Reactions:
 
     async def wall_state(self, campaign: Campaign) -> dict[str, Any]:
         config = self.ctx.config
-        donors = await ledger.donors(campaign.id, self.ctx.db.reader)
+        donors = await ledger.top_donors(campaign.id, config.wall_size, self.ctx.db.reader)
         return {
             "slug": campaign.slug,
             "title": campaign.title,
@@ -263,7 +263,7 @@ class Reactions:
                     "name": config.anonymous_name if d.anonymous or not d.name else d.name,
                     "amount": self.ctx.money(Money(d.counted_minor, campaign.currency)),
                 }
-                for d in donors[: config.wall_size]
+                for d in donors
             ],
         }
 
