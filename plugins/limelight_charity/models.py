@@ -83,3 +83,7 @@ class CharityEntry(Model):
         app = "charity"
         table = "charity_entry"
         unique_together = (("provider", "provider_id"),)
+        # A campaign's total (read in every batch of donations) from the index alone, and
+        # every per-campaign read limited to that campaign's entries, in id order (without
+        # it, each scanned the entries of every campaign ever run).
+        indexes = (("campaign_id", "id", "counted_minor"),)

@@ -333,3 +333,20 @@ async def test_the_donor_list_adds_up_every_entry(database_url: str, charity, mo
             assert await ledger.top_donors(campaign_id, size, using) == found[:size], size
     monkeypatch.setattr(ledger, "TOP_CANDIDATES", 1)  # too many ties: everything is read
     assert await ledger.top_donors(campaign_id, 2) == found[:2]
+
+
+async def test_a_campaigns_total_reads_only_its_own_entries(charity) -> None:
+    """The total is read in every batch of donations: from the (campaign, id, amount)
+    index alone, never a scan of every campaign's entries (SQLite's own query plan)."""
+    c = await charity()
+    await c.h.publish(twitch_donation("12.50", name="alice"))
+    conn = CharityEntry._meta.db
+    table = CharityEntry._meta.db_table
+    plan = await conn.execute_query_dict(
+        f"EXPLAIN QUERY PLAN SELECT SUM(counted_minor) FROM {table} WHERE campaign_id = 1"
+    )
+    assert any("COVERING INDEX" in str(row["detail"]) for row in plan), plan
+    ordered = await conn.execute_query_dict(
+        f"EXPLAIN QUERY PLAN SELECT id FROM {table} WHERE campaign_id = 1 ORDER BY id"
+    )
+    assert not any("TEMP B-TREE" in str(row["detail"]) for row in ordered), ordered
