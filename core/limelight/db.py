@@ -600,13 +600,14 @@ def _write_unflushed_sqlite(
         db.execute(f"PRAGMA synchronous = {SQLITE_SYNCHRONOUS}")
 
 
-def placeholders(dialect: str, columns: int, rows: int) -> str:
+def placeholders(dialect: str, columns: int, rows: int, *, first: int = 1) -> str:
     """``(?, ?), (?, ?)`` (SQLite) or ``($1, $2), ($3, $4)`` (PostgreSQL): the ``VALUES``
-    of a multi-row ``INSERT``."""
+    of a multi-row ``INSERT``, or with one row an ``IN (...)`` list. ``first``: the number
+    of the first PostgreSQL mark, when parameters come before these."""
     if dialect == "sqlite":
         one = "(" + ", ".join("?" * columns) + ")"
         return ", ".join([one] * rows)
-    marks = (f"${i}" for i in range(1, columns * rows + 1))
+    marks = (f"${i}" for i in range(first, first + columns * rows))
     return ", ".join(
         "(" + ", ".join(next(marks) for _ in range(columns)) + ")" for _ in range(rows)
     )

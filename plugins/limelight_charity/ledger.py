@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from limelight import Money
+from limelight.db import placeholders
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.functions import Count, Sum
 
@@ -205,7 +206,7 @@ async def top_donors(
     column = meta.fields_db_projection
     viewer_id = column["viewer_id"]
     entry = f"COALESCE({column['original_id']}, {column['id']})"
-    mark = "?" if conn.capabilities.dialect == "sqlite" else "$1"
+    dialect = conn.capabilities.dialect
     # Each donor as donor_key() finds them: by viewer (platform, id), or by first entry.
     sql = (
         "SELECT viewer, kp, kid, SUM(n) FROM (SELECT "
@@ -213,7 +214,7 @@ async def top_donors(
         f"CASE WHEN {viewer_id} <> '' THEN {column['viewer_platform']} ELSE '' END AS kp, "
         f"CASE WHEN {viewer_id} <> '' THEN {viewer_id} ELSE CAST({entry} AS TEXT) END AS kid, "
         f"{column['counted_minor']} AS n FROM {meta.db_table} "
-        f"WHERE {column['campaign_id']} = {mark}) AS e "
+        f"WHERE {column['campaign_id']} IN {placeholders(dialect, 1, 1)}) AS e "
         "GROUP BY viewer, kp, kid HAVING SUM(n) > 0"
     )
     _, nets = await conn.execute_query(sql, [campaign_id])
@@ -226,10 +227,11 @@ async def top_donors(
     entries = sorted({int(row[2]) for row in nets if not row[0]})
     if not viewers and not entries:
         return []
-    marks = _marks(conn.capabilities.dialect, 2, len(viewers) + len(entries))
-    found = [f"{viewer_id} IN ({', '.join(marks[: len(viewers)])})"] if viewers else []
+    # after the campaign's mark: the viewers' ids, then the entries'
+    found = [f"{viewer_id} IN {placeholders(dialect, len(viewers), 1, first=2)}"] if viewers else []
     if entries:
-        found.append(f"({viewer_id} = '' AND {entry} IN ({', '.join(marks[len(viewers) :])}))")
+        marks = placeholders(dialect, len(entries), 1, first=2 + len(viewers))
+        found.append(f"({viewer_id} = '' AND {entry} IN {marks})")
     rows = await _entry_rows(
         conn, campaign_id, " AND (" + " OR ".join(found) + ")", [*viewers, *entries]
     )
@@ -244,20 +246,13 @@ async def _entry_rows(
     their parameters after the campaign's), in id order."""
     meta = CharityEntry._meta
     column = meta.fields_db_projection
-    mark = "?" if conn.capabilities.dialect == "sqlite" else "$1"
+    mark = placeholders(conn.capabilities.dialect, 1, 1)
     sql = (
         f"SELECT {', '.join(column.get(n, n) for n in _DONOR_COLUMNS)} FROM {meta.db_table} "
-        f"WHERE {column['campaign_id']} = {mark}{where} ORDER BY {column['id']}"
+        f"WHERE {column['campaign_id']} IN {mark}{where} ORDER BY {column['id']}"
     )
     _, rows = await conn.execute_query(sql, [campaign_id, *(params or [])])
     return list(rows)
-
-
-def _marks(dialect: str, first: int, count: int) -> list[str]:
-    """``count`` parameter marks, the first of them numbered ``first`` on PostgreSQL."""
-    if dialect == "sqlite":
-        return ["?"] * count
-    return [f"${i}" for i in range(first, first + count)]
 
 
 def _when() -> Callable[[Any], datetime]:

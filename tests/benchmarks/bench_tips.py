@@ -144,10 +144,9 @@ async def _baseline(kind: str) -> tuple[list[float], float]:
         await runner.cleanup()
 
 
-async def _limelight_run(
-    limelight: Any, database_url: str, kind: str, *, group_commit: bool = True
-) -> dict[str, Any]:
-    h = await limelight(
+async def _tips_server(limelight: Any, database_url: str) -> Any:
+    """A Limelight with the tips plugin taking generic and Stripe webhooks, no chat thanks."""
+    return await limelight(
         plugins={"tips": TipsPlugin, "alerts": AlertsPlugin},  # tips requires alerts
         database_url=database_url,
         config={
@@ -155,6 +154,12 @@ async def _limelight_run(
             "plugins": {"tips": {"thanks": False}},
         },
     )
+
+
+async def _limelight_run(
+    limelight: Any, database_url: str, kind: str, *, group_commit: bool = True
+) -> dict[str, Any]:
+    h = await _tips_server(limelight, database_url)
     writer = h.services.bus.writer
     if not group_commit:
         writer.max_batch = 1
@@ -281,14 +286,7 @@ async def _fill_ledger(rows: int) -> None:
 
 
 async def _long_ledger_run(limelight: Any, database_url: str, rows: int) -> dict[str, float]:
-    h = await limelight(
-        plugins={"tips": TipsPlugin, "alerts": AlertsPlugin},
-        database_url=database_url,
-        config={
-            "webhooks": {"generic": {"secret": SECRET}},
-            "plugins": {"tips": {"thanks": False}},
-        },
-    )
+    h = await _tips_server(limelight, database_url)
     await _fill_ledger(rows)
     requests = [_generic(i, f"long-{rows}") for i in range(N_TIPS)]
     with startup_heap_frozen():
