@@ -8,10 +8,9 @@ Manual donations and refunds made here are published as events (``donation`` wit
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import aiohttp_jinja2
@@ -20,7 +19,7 @@ from limelight import CustomEvent, Donation, Money, PluginContext, Route, Viewer
 from limelight.money import exponent
 from limelight.web import charts
 from limelight.web.errors import ApiError
-from limelight.web.export import json_object, spreadsheet_cell
+from limelight.web.export import csv_download, json_object, pages, spreadsheet_cell
 from limelight.web.security import secure
 from pydantic import ValidationError
 
@@ -51,6 +50,29 @@ CSV_COLUMNS = (
     "reason",
 )
 CHART_W, CHART_H = 760, 280
+
+
+def _csv_cells(currency: str, e: CharityEntry) -> list[Any]:
+    """One entry of the CSV export, in :data:`CSV_COLUMNS` order; ``currency`` is the
+    campaign's, which the counted amount is in."""
+    return [
+        e.id,
+        e.occurred_at.isoformat(),
+        e.kind,
+        e.channel,
+        spreadsheet_cell(e.provider),
+        spreadsheet_cell(e.provider_id),
+        Money(e.amount_minor, e.currency).to_wire(),
+        e.currency,
+        Money(e.counted_minor, currency).to_wire(),
+        currency,
+        e.rate,
+        spreadsheet_cell(e.viewer_name),
+        "yes" if e.anonymous else "no",
+        spreadsheet_cell(e.message),
+        e.original_id or "",  # type: ignore[attr-defined]
+        spreadsheet_cell(e.reason),
+    ]
 
 
 class BadRequest(ApiError):
@@ -158,8 +180,13 @@ class Dashboard:
 
     async def report(self, request: web.Request) -> web.StreamResponse:
         campaign = self._campaign(request)
-        entries = await CharityEntry.filter(campaign_id=campaign.id).order_by("occurred_at", "id")
-        donors = await ledger.donors(campaign.id)
+        reader = self.ctx.db.reader  # all of a campaign's entries: beside the commits
+        entries = (
+            await CharityEntry.filter(campaign_id=campaign.id)
+            .using_db(reader)
+            .order_by("occurred_at", "id")
+        )
+        donors = await ledger.donors(campaign.id, reader)
         config = self.ctx.config
         summary = await self.summary(campaign)
         context = {
@@ -331,38 +358,15 @@ class Dashboard:
 
     async def export_csv(self, request: web.Request) -> web.StreamResponse:
         campaign = self._campaign(request)
-        rows = await CharityEntry.filter(campaign_id=campaign.id).order_by("occurred_at", "id")
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(CSV_COLUMNS)
-        for e in rows:
-            writer.writerow(
-                [
-                    e.id,
-                    e.occurred_at.isoformat(),
-                    e.kind,
-                    e.channel,
-                    spreadsheet_cell(e.provider),
-                    spreadsheet_cell(e.provider_id),
-                    Money(e.amount_minor, e.currency).to_wire(),
-                    e.currency,
-                    Money(e.counted_minor, campaign.currency).to_wire(),
-                    campaign.currency,
-                    e.rate,
-                    spreadsheet_cell(e.viewer_name),
-                    "yes" if e.anonymous else "no",
-                    spreadsheet_cell(e.message),
-                    e.original_id or "",  # type: ignore[attr-defined]
-                    spreadsheet_cell(e.reason),
-                ]
-            )
         stamp = datetime.now(UTC).strftime("%Y%m%d")
-        return web.Response(
-            body=buffer.getvalue().encode("utf-8"),
-            content_type="text/csv",
-            charset="utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="{campaign.slug}-{stamp}.csv"',
-                "Cache-Control": "no-store",
-            },
+        return await csv_download(
+            request,
+            filename=f"{campaign.slug}-{stamp}.csv",
+            columns=CSV_COLUMNS,
+            rows=pages(
+                CharityEntry.filter(campaign_id=campaign.id),
+                using=self.ctx.db.reader,
+                after="occurred_at",
+            ),
+            cells=partial(_csv_cells, campaign.currency),
         )

@@ -10,8 +10,6 @@ the page) and ``/p/shop/pay/{code}`` (a reservation's checkout).
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +18,7 @@ from aiohttp import web
 from limelight import MediaError, Money, Route, edge
 from limelight.web.charts import svg_response
 from limelight.web.errors import ApiError
-from limelight.web.export import json_object, spreadsheet_cell
+from limelight.web.export import csv_download, json_object, pages, spreadsheet_cell
 from limelight.web.security import secure
 
 from . import chart
@@ -35,6 +33,23 @@ if TYPE_CHECKING:
 
 MAX_ROWS = 500
 ORDER_STATUSES = ("paid", "refund_due", "refunded")
+ORDER_CSV_COLUMNS = (
+    "id",
+    "created_at",
+    "provider",
+    "provider_id",
+    "drop_id",
+    "sku",
+    "item",
+    "variant",
+    "quantity",
+    "amount",
+    "currency",
+    "refunded",
+    "buyer",
+    "status",
+    "note",
+)
 
 
 class BadRequest(ApiError):
@@ -392,47 +407,24 @@ class Web:
         return web.json_response({"refunded": True})
 
     async def export_csv(self, request: web.Request) -> web.StreamResponse:
-        rows = await self._orders_query(request).order_by("id")
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        columns = (
-            "id",
-            "created_at",
-            "provider",
-            "provider_id",
-            "drop_id",
-            "sku",
-            "item",
-            "variant",
-            "quantity",
-            "amount",
-            "currency",
-            "refunded",
-            "buyer",
-            "status",
-            "note",
-        )
-        writer.writerow(columns)
-        for o in rows:
-            row = self._order(o)
-            writer.writerow(
-                [
-                    spreadsheet_cell(row[c])
-                    if isinstance(row[c], str)
-                    else ("" if row[c] is None else row[c])
-                    for c in columns
-                ]
-            )
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        return web.Response(
-            body=buffer.getvalue().encode("utf-8"),
-            content_type="text/csv",
-            charset="utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="shop-orders-{stamp}.csv"',
-                "Cache-Control": "no-store",
-            },
+        return await csv_download(
+            request,
+            filename=f"shop-orders-{stamp}.csv",
+            columns=ORDER_CSV_COLUMNS,
+            rows=pages(self._orders_query(request), using=self.ctx.db.reader),
+            cells=self._csv_cells,
         )
+
+    def _csv_cells(self, o: Order) -> list[Any]:
+        """One order of the CSV export, in :data:`ORDER_CSV_COLUMNS` order."""
+        row = self._order(o)
+        return [
+            spreadsheet_cell(row[c])
+            if isinstance(row[c], str)
+            else ("" if row[c] is None else row[c])
+            for c in ORDER_CSV_COLUMNS
+        ]
 
     async def guests(self, request: web.Request) -> web.Response:
         rows = await Guest.filter(status__in=("queued", "live")).order_by("position", "id")

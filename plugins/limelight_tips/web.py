@@ -9,8 +9,6 @@ public: a viewer opens it from chat.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -19,7 +17,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from limelight import Money, PluginContext, Route, edge
 from limelight.web.errors import ApiError
-from limelight.web.export import json_object, spreadsheet_cell
+from limelight.web.export import csv_download, json_object, pages, spreadsheet_cell
 from limelight.web.security import secure
 from tortoise.queryset import QuerySet
 
@@ -74,6 +72,27 @@ def filtered(query: dict[str, str]) -> QuerySet[LedgerEntry]:
 
 def _money(entry: LedgerEntry) -> Money:
     return Money(entry.amount_minor, entry.currency)
+
+
+def _csv_cells(e: LedgerEntry) -> list[Any]:
+    """One ledger row of the CSV export, in :data:`CSV_COLUMNS` order."""
+    return [
+        e.id,
+        e.occurred_at.isoformat(),
+        e.kind,
+        spreadsheet_cell(e.detail),
+        spreadsheet_cell(e.provider),
+        spreadsheet_cell(e.provider_id),
+        _money(e).to_wire(),
+        e.currency,
+        spreadsheet_cell(e.viewer_platform),
+        spreadsheet_cell(e.viewer_id),
+        spreadsheet_cell(e.viewer_name),
+        "yes" if e.anonymous else "no",
+        spreadsheet_cell(e.message),
+        e.original_id or "",  # type: ignore[attr-defined]
+        spreadsheet_cell(e.reason),
+    ]
 
 
 CSV_COLUMNS = (
@@ -219,39 +238,13 @@ class Dashboard:
         return web.json_response({"totals": await self._totals(dict(request.query))})
 
     async def export_csv(self, request: web.Request) -> web.StreamResponse:
-        rows = await filtered(dict(request.query)).order_by("id")
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(CSV_COLUMNS)
-        for e in rows:
-            writer.writerow(
-                [
-                    e.id,
-                    e.occurred_at.isoformat(),
-                    e.kind,
-                    spreadsheet_cell(e.detail),
-                    spreadsheet_cell(e.provider),
-                    spreadsheet_cell(e.provider_id),
-                    _money(e).to_wire(),
-                    e.currency,
-                    spreadsheet_cell(e.viewer_platform),
-                    spreadsheet_cell(e.viewer_id),
-                    spreadsheet_cell(e.viewer_name),
-                    "yes" if e.anonymous else "no",
-                    spreadsheet_cell(e.message),
-                    e.original_id or "",  # type: ignore[attr-defined]
-                    spreadsheet_cell(e.reason),
-                ]
-            )
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        return web.Response(
-            body=buffer.getvalue().encode("utf-8"),
-            content_type="text/csv",
-            charset="utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="tips-{stamp}.csv"',
-                "Cache-Control": "no-store",
-            },
+        return await csv_download(
+            request,
+            filename=f"tips-{stamp}.csv",
+            columns=CSV_COLUMNS,
+            rows=pages(filtered(dict(request.query)), using=self.ctx.db.reader),
+            cells=_csv_cells,
         )
 
     async def refund(self, request: web.Request) -> web.Response:

@@ -9,8 +9,6 @@ checks its CSRF token like any other). ``/p/vip/join/<token>`` (a ``!vip join`` 
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -21,7 +19,7 @@ from limelight import MediaError, Money, Route, ViewerRef, edge
 from limelight.emotes import CODE
 from limelight.web.charts import svg_response
 from limelight.web.errors import ApiError
-from limelight.web.export import json_object, spreadsheet_cell
+from limelight.web.export import csv_download, json_object, pages, spreadsheet_cell
 from limelight.web.security import secure
 from limelight_room.api import RoomLinks
 from pydantic import ValidationError
@@ -74,6 +72,27 @@ def _amount(row: Membership) -> str:
     if row.amount_minor is None or not row.currency:
         return ""
     return Money(row.amount_minor, row.currency).to_wire()
+
+
+def _csv_cells(r: Membership) -> list[Any]:
+    """One membership of the CSV export, in :data:`CSV_COLUMNS` order."""
+    return [
+        r.id,
+        spreadsheet_cell(r.viewer_platform),
+        spreadsheet_cell(r.viewer_id),
+        spreadsheet_cell(r.viewer_name),
+        r.kind,
+        r.tier,
+        spreadsheet_cell(r.source),
+        spreadsheet_cell(r.source_id),
+        r.starts.isoformat(),
+        r.ends.isoformat() if r.ends else "",
+        r.revoked_at.isoformat() if r.revoked_at else "",
+        r.ended_at.isoformat() if r.ended_at else "",
+        spreadsheet_cell(r.granted_by), spreadsheet_cell(r.reason),
+        _amount(r),
+        r.currency,
+    ]  # fmt: skip
 
 
 class Dashboard:
@@ -288,39 +307,13 @@ class Dashboard:
     async def export_csv(self, request: web.Request) -> web.StreamResponse:
         query = dict(request.query)
         query.setdefault("view", "all")
-        rows = await self._filtered(query).order_by("id")
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(CSV_COLUMNS)
-        for r in rows:
-            writer.writerow(
-                [
-                    r.id,
-                    spreadsheet_cell(r.viewer_platform),
-                    spreadsheet_cell(r.viewer_id),
-                    spreadsheet_cell(r.viewer_name),
-                    r.kind,
-                    r.tier,
-                    spreadsheet_cell(r.source),
-                    spreadsheet_cell(r.source_id),
-                    r.starts.isoformat(),
-                    r.ends.isoformat() if r.ends else "",
-                    r.revoked_at.isoformat() if r.revoked_at else "",
-                    r.ended_at.isoformat() if r.ended_at else "",
-                    spreadsheet_cell(r.granted_by), spreadsheet_cell(r.reason),
-                    _amount(r),
-                    r.currency,
-                ]
-            )  # fmt: skip
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        return web.Response(
-            body=buffer.getvalue().encode("utf-8"),
-            content_type="text/csv",
-            charset="utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="members-{stamp}.csv"',
-                "Cache-Control": "no-store",
-            },
+        return await csv_download(
+            request,
+            filename=f"members-{stamp}.csv",
+            columns=CSV_COLUMNS,
+            rows=pages(self._filtered(query), using=self.ctx.db.reader),
+            cells=_csv_cells,
         )
 
     # -- revenue -----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import limelight
 from limelight.testing import make_chat
 
 from ..support import free_port
-from .report import record
+from .report import record, rss_mb
 
 N_EVENTS = 50_000
 N_PLUGINS = 5
@@ -73,13 +73,6 @@ async def bench_bus_throughput(limelight, capsys) -> None:
     record("bus.shed", shed, unit="chat events")
 
 
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def _start(exe: Path, config: Path, port: int) -> tuple[float, subprocess.Popen[bytes]]:
     """Start ``limelight run``; seconds until ``/healthz`` answers 200, and the process."""
     env = {**os.environ, "LIMELIGHT_SERVER__PORT": str(port)}
@@ -130,7 +123,7 @@ def bench_startup_and_rss(tmp_path, capsys) -> None:
     to_health, proc = _start(exe, config, free_port())
     try:
         time.sleep(1.0)  # let it go idle before reading memory
-        rss = _rss_mb(proc.pid)
+        rss = rss_mb(proc.pid)
     finally:
         proc.terminate()
         proc.wait(10)

@@ -624,15 +624,6 @@ NEVER_READING = 1000
 STORM_SECONDS = 4.0
 
 
-def rss_mb() -> float:
-    """This process's resident memory now (the server runs in it), in MB."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 async def bench_never_reading_clients(tmp_path: Path, capsys: Any) -> None:
     """Goal (issue 16): 1,000 overlay pages that never read, each owed a full replay
     window (500 alerts of about 2.4 kB), cost the server at most 250 MB in all, and 10
@@ -648,7 +639,7 @@ async def bench_never_reading_clients(tmp_path: Path, capsys: Any) -> None:
 
     raise_open_files(NEVER_READING + 1024)
     events = int(RATE * STORM_SECONDS)
-    from .report import startup_heap_frozen
+    from .report import rss_mb, startup_heap_frozen
 
     with padded_alerts(PAD):
         async with limelight_server(tmp_path / "storm") as h:

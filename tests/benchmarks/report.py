@@ -27,6 +27,16 @@ from typing import Any
 RESULTS = Path(__file__).resolve().parents[2] / "bench-results.json"
 
 
+def rss_mb(pid: int | None = None) -> float:
+    """A process's resident memory now, in MB: this one (where the server under test
+    runs) by default, or ``pid``'s."""
+    status = Path(f"/proc/{pid if pid is not None else 'self'}/status")
+    for line in status.read_text(encoding="ascii").splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def _number(x: float | None) -> float | None:
     """JSON has no NaN or infinity; a figure that could not be measured is ``null``."""
     if x is None or not math.isfinite(x):

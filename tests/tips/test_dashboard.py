@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 
+import aiohttp
+import pytest
 from limelight import Cheer
 from limelight.testing import make_tip, make_viewer
+from limelight.web import export
 
+from ..support import interrupt, start_long_read
 from .doubles import generic_request, generic_tip
 
 
@@ -182,3 +187,92 @@ async def test_tips_page_is_in_the_dashboard_navigation(tips) -> None:
     assert 'href="/p/tips/"' in await response.text()
     page = await (await t.h.client.get("/p/tips/", headers=t.h.admin_headers)).text()
     assert 'href="/admin/"' in page and 'aria-current="page"' in page
+
+
+async def test_the_export_is_read_beside_the_commits(tips, monkeypatch) -> None:
+    """A big ledger's export is read a page at a time (here pages of 2) on
+    ``ctx.db.reader``: it goes through while the connection that commits tips is held by
+    a read that never ends (read there, it would wait for ever)."""
+    monkeypatch.setattr(export, "EXPORT_PAGE", 2)
+    t = await tips()
+    for i in range(5):
+        await t.h.publish(make_tip(f"{i + 1}.00", "USD", viewer=f"viewer{i}"))
+    writer = t.h.services.db.connection
+    busy = await start_long_read(writer)
+    try:
+        async with asyncio.timeout(60):
+            response = await t.h.client.get("/api/tips/export.csv", headers=t.h.admin_headers)
+            assert response.status == 200
+            text = await response.text()
+        assert not busy.done()  # all of it while the writing connection was taken
+    finally:
+        interrupt(writer)
+        with pytest.raises(Exception, match="interrupted"):
+            await busy
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["viewer_name"] for r in rows] == [f"viewer{i}" for i in range(5)]
+    assert [r["amount"] for r in rows] == ["1.00", "2.00", "3.00", "4.00", "5.00"]
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_the_export_is_sent_as_it_is_read(tips, monkeypatch) -> None:
+    """The download starts with the first page, not once the whole ledger is read and
+    held in memory: here the third page is held back, and the first two pages' rows have
+    already reached the client."""
+    import limelight_tips.web as tips_web
+
+    monkeypatch.setattr(export, "EXPORT_PAGE", 2)
+    t = await tips()
+    for i in range(5):
+        await t.h.publish(make_tip("1.00", "USD", viewer=f"viewer{i}"))
+    third = asyncio.Event()
+
+    async def held_back(*args, **kwargs):  # type: ignore[no-untyped-def]
+        async for n, page in aenumerate(export.pages(*args, **kwargs)):
+            if n == 2:
+                await third.wait()
+            yield page
+
+    monkeypatch.setattr(tips_web, "pages", held_back)
+    async with asyncio.timeout(60):
+        response = await t.h.client.get("/api/tips/export.csv", headers=t.h.admin_headers)
+        assert response.status == 200
+        lines = [await response.content.readline() for _ in range(5)]  # header, 4 rows
+        assert not third.is_set()
+        assert b"viewer3" in lines[-1]
+        third.set()
+        rest = await response.read()
+    assert rest.count(b"\r\n") == 1 and b"viewer4" in rest
+
+
+async def aenumerate(pages):  # type: ignore[no-untyped-def]
+    n = 0
+    async for page in pages:
+        yield n, page
+        n += 1
+
+
+async def test_an_export_that_fails_part_way_is_cut_off(tips, monkeypatch, caplog) -> None:
+    """Once the download has started its status cannot change any more: an error on a
+    later page cuts the transfer off without its last chunk, so the browser reports a
+    failed download instead of saving a file that looks complete."""
+    import limelight_tips.web as tips_web
+
+    monkeypatch.setattr(export, "EXPORT_PAGE", 2)
+    t = await tips()
+    for i in range(5):
+        await t.h.publish(make_tip("1.00", "USD", viewer=f"viewer{i}"))
+    cells = tips_web._csv_cells
+
+    def failing(entry):  # type: ignore[no-untyped-def]
+        if entry.viewer_name == "viewer3":
+            raise RuntimeError("the disk went away")
+        return cells(entry)
+
+    monkeypatch.setattr(tips_web, "_csv_cells", failing)
+    response = await t.h.client.get("/api/tips/export.csv", headers=t.h.admin_headers)
+    assert response.status == 200  # the first page went out
+    with pytest.raises(aiohttp.ClientPayloadError):
+        await response.read()
+    assert "the disk went away" in caplog.text  # the error is in the log

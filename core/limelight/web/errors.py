@@ -70,18 +70,33 @@ def retry_later(request: web.Request, message: str) -> web.Response:
 async def error_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
+    """Every error as an answer that says what is wrong, in the page's kind (JSON or
+    HTML) -- unless the answer has already started going out (a streamed download,
+    :func:`limelight.web.export.csv_download`). Its status cannot change any more, and an
+    error answer written after it would land inside its body; so the error goes on to
+    aiohttp, which logs it and closes the connection: the client sees a cut-off
+    transfer, never one that looks complete."""
     try:
         return await handler(request)
-    except ApiError as exc:
+    except Exception as exc:
+        if request.writer.output_size > 0:
+            raise
+        return _error_answer(request, exc)
+
+
+def _error_answer(request: web.Request, exc: Exception) -> web.StreamResponse:
+    """The answer for ``exc`` (called while it is being handled, so a redirect, which is
+    no error, is raised on)."""
+    if isinstance(exc, ApiError):
         return error_response(request, exc.status_code, exc.message, exc.extra)
-    except Unrecordable as exc:  # a route that published (a plugin's, a dashboard action)
+    if isinstance(exc, Unrecordable):  # a route that published (a plugin's, a dashboard action)
         message = f"this cannot be recorded: {exc.reason}"
         return error_response(request, 422, message, {"quarantined": exc.quarantined})
-    except NotRecorded:
+    if isinstance(exc, NotRecorded):
         return retry_later(request, "could not record it now; retry later")
-    except web.HTTPException as exc:
+    if isinstance(exc, web.HTTPException):
         if exc.status_code < 400:
-            raise
+            raise exc
         if exc.status_code == 413:
             message = "request body too large"
         elif exc.status_code == 404:
@@ -91,6 +106,5 @@ async def error_middleware(
         else:
             message = exc.text or exc.reason or "error"
         return error_response(request, exc.status_code, message)
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(request, 500, "internal error; the server log has details")
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(request, 500, "internal error; the server log has details")
