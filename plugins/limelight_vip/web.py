@@ -319,10 +319,10 @@ class Dashboard:
     # -- revenue -----------------------------------------------------------------------------
 
     async def revenue(self, request: web.Request) -> web.Response:
-        return web.json_response(await chart.revenue())
+        return web.json_response(await chart.revenue(using=self.ctx.db.reader))
 
     async def revenue_svg(self, request: web.Request) -> web.StreamResponse:
-        data = await chart.revenue()
+        data = await chart.revenue(using=self.ctx.db.reader)
         tiers = self.plugin.tiers_book
         return svg_response(
             chart.picture(
