@@ -328,9 +328,12 @@ def clean_event(event: _E, *, now: datetime | None = None) -> _E:
 
     Strings are cleaned and capped (multi-line for ``text`` and ``message``), keys bounded,
     the viewer (and a gifter) cleaned, integers bounded, a plugin event's payload cleaned
-    as JSON. An ``occurred_at`` outside the sane range becomes the receive time (the
-    providers keep the raw value themselves; this is the backstop for any other door);
-    another date outside [:data:`EARLIEST`, :data:`LATEST`] raises :class:`EdgeError`.
+    as JSON. ``occurred_at`` is made UTC (a naive one is taken as UTC), and outside the
+    sane range it becomes the receive time (the providers keep the raw value themselves;
+    this is the backstop for any other door); another date outside [:data:`EARLIEST`,
+    :data:`LATEST`] raises :class:`EdgeError`. Why UTC: SQLite stores a time as the text
+    of its own offset and compares those texts, so one time in ``+02:00`` among UTC ones
+    sorts and filters (a dashboard's "since", an export's order) two hours off.
 
     Chat lines pass here one by one, so the common case (nothing to clean) is one check
     over all the string fields together (:func:`_fine_check`), with no field visited
@@ -386,8 +389,9 @@ def clean_event(event: _E, *, now: datetime | None = None) -> _E:
     when = event.occurred_at
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    if not sane(when, now):
-        event.occurred_at = now or datetime.now(UTC)
+    elif when.tzinfo is not UTC:
+        when = when.astimezone(UTC)
+    event.occurred_at = when if sane(when, now) else now or datetime.now(UTC)
     return event
 
 
@@ -445,7 +449,7 @@ def _fine_check(
 ) -> Callable[[Any], bool]:
     """A function telling whether :func:`clean_event` would leave an event as it is,
     checked at once: every string field (and each string of the tuple and set fields)
-    clean and short, the viewers clean, the integers bounded, ``occurred_at`` aware and
+    clean and short, the viewers clean, the integers bounded, ``occurred_at`` in UTC and
     sane. ``False`` is not a verdict, only "look field by field". Why: a chat line is
     nearly always clean, and this is the whole of its edge check, so every field is read
     in one go and nothing is called per field."""
@@ -500,7 +504,7 @@ def _fine_check(
         when = values[-1]
         if when is _SANE_LAST[0]:  # the time of the line before (a flood shares them)
             return True
-        if when.tzinfo is not None and EARLIEST <= when <= _sane_until():
+        if when.tzinfo is UTC and EARLIEST <= when <= _sane_until():
             _SANE_LAST[0] = when
             return True
         return False

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 import pytest
 from limelight import edge
 from limelight.events import ChatMessage, Event, Subscription, ViewerRef
-from limelight.testing import make_chat, make_viewer
+from limelight.testing import make_chat, make_tip, make_viewer
 
 
 def _field_by_field(event: Any) -> Any:
@@ -167,3 +167,19 @@ def test_a_set_field_holding_text_is_left_to_the_field_by_field_path() -> None:
     odd = make_chat("x")
     odd.roles = "viewer"  # type: ignore[assignment]
     assert edge.clean_event(odd).roles == "viewer"
+
+
+def test_every_time_is_made_utc() -> None:
+    """SQLite stores a time as the text of its own offset and compares those texts: one
+    time in +02:00 among UTC ones would sort and filter two hours off. The edge makes
+    every ``occurred_at`` UTC (the same instant), and takes a naive one as UTC."""
+    berlin = timezone(timedelta(hours=2))
+    local = datetime.now(berlin) - timedelta(minutes=5)
+    moved = edge.clean_event(make_chat("hi", occurred_at=local))
+    assert moved.occurred_at.tzinfo is UTC and moved.occurred_at == local
+    naive = datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=5)
+    taken = edge.clean_event(make_chat("hi", occurred_at=naive))  # type: ignore[arg-type]
+    assert taken.occurred_at.tzinfo is UTC
+    assert taken.occurred_at == naive.replace(tzinfo=UTC)
+    tip = edge.clean_event(make_tip("5.00", "EUR", occurred_at=local))
+    assert tip.occurred_at.tzinfo is UTC and tip.occurred_at == local
