@@ -122,7 +122,10 @@ class Hub:
             while True:
                 text = await client.queue.get()
                 try:
-                    await asyncio.wait_for(client.ws.send_str(text), SEND_TIMEOUT)
+                    # A timeout around the send, not wait_for: on Python 3.11 wait_for runs
+                    # each send in a task of its own, one per page per line.
+                    async with asyncio.timeout(SEND_TIMEOUT):
+                        await client.ws.send_str(text)
                 except (TimeoutError, ConnectionError, RuntimeError):
                     self.evicted += 1
                     self._spawn(self._drop(client, CLOSE_SLOW, "too slow, reconnecting"))

@@ -27,7 +27,7 @@ from limelight_room import RoomPlugin
 
 from tests.room.vip_double import FakeVip
 
-from .report import record
+from .report import record, startup_heap_frozen
 
 MEMBERS = 100
 LINES = 100  # the room lets one member send at most 100 lines per 10 s
@@ -72,15 +72,16 @@ async def bench_room_fanout(tmp_path: Path, capsys: Any) -> None:
                     counts[n] += 1
 
         readers = [asyncio.create_task(reader(n, ws)) for n, ws in enumerate(sockets)]
-        started = time.perf_counter()
-        for i in range(LINES):
-            text = f"line {i}"
-            sent_at[text] = time.perf_counter()
-            await sockets[0].send_json({"type": "say", "text": text})
-            # Pace like a lively room (the member stays under the rate limit).
-            await asyncio.sleep(0.005)
-        _done, pending = await asyncio.wait(readers, timeout=120)
-        elapsed = time.perf_counter() - started
+        with startup_heap_frozen():  # the collector as `limelight run` has it
+            started = time.perf_counter()
+            for i in range(LINES):
+                text = f"line {i}"
+                sent_at[text] = time.perf_counter()
+                await sockets[0].send_json({"type": "say", "text": text})
+                # Pace like a lively room (the member stays under the rate limit).
+                await asyncio.sleep(0.005)
+            _done, pending = await asyncio.wait(readers, timeout=120)
+            elapsed = time.perf_counter() - started
         for task in pending:
             task.cancel()
         missing = MEMBERS * LINES - sum(counts)

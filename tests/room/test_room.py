@@ -383,6 +383,39 @@ async def test_a_frozen_client_is_dropped_and_never_slows_the_others():
     await hub.close_all()
 
 
+async def test_a_send_that_hangs_drops_the_client_after_the_send_timeout(monkeypatch):
+    """A page whose socket stops taking data, with room left in its queue, is dropped once
+    one send has waited ``SEND_TIMEOUT``; the page that keeps up gets every line."""
+    from limelight_room import hub as hub_module
+
+    monkeypatch.setattr(hub_module, "SEND_TIMEOUT", 0.05)
+
+    class Ws:
+        def __init__(self, hangs: bool) -> None:
+            self.hangs = hangs
+            self.got: list[str] = []
+            self.closed_with: int | None = None
+
+        async def send_str(self, text: str) -> None:
+            if self.hangs:
+                await asyncio.Event().wait()
+            self.got.append(text)
+
+        async def close(self, code: int, message: bytes) -> None:
+            self.closed_with = code
+
+    hub = hub_module.Hub(queue_limit=10)
+    fine, hanging = Ws(False), Ws(True)
+    hub.open(fine, ALICE)  # type: ignore[arg-type]
+    hub.open(hanging, BOB)  # type: ignore[arg-type]
+    for i in range(3):  # well inside the queue's limit: only the timeout can drop it
+        hub.broadcast(f"line {i}")
+    await wait_until(lambda: hanging.closed_with == hub_module.CLOSE_SLOW)
+    assert hub.evicted == 1 and [c.viewer for c in hub.clients] == [ALICE]
+    assert fine.got == ["line 0", "line 1", "line 2"]
+    await hub.close_all()
+
+
 async def test_a_member_the_room_never_saw_gets_their_name_from_the_membership(room_harness):
     h, room, vip, _ = await room_harness()
     await make_member(vip, ALICE)
