@@ -352,25 +352,29 @@ async def test_limits_length_and_rate(room_harness):
     await alice.close()
 
 
+class _Page:
+    """A room page's socket, as the hub sees it: one that takes every line, or one whose
+    sends never finish (a phone that lost its network)."""
+
+    def __init__(self, frozen: bool) -> None:
+        self.frozen = frozen
+        self.got: list[str] = []
+        self.closed_with: int | None = None
+
+    async def send_str(self, text: str) -> None:
+        if self.frozen:
+            await asyncio.Event().wait()
+        self.got.append(text)
+
+    async def close(self, code: int, message: bytes) -> None:
+        self.closed_with = code
+
+
 async def test_a_frozen_client_is_dropped_and_never_slows_the_others():
     from limelight_room.hub import CLOSE_SLOW, Hub
 
-    class Ws:
-        def __init__(self, frozen: bool) -> None:
-            self.frozen = frozen
-            self.got: list[str] = []
-            self.closed_with: int | None = None
-
-        async def send_str(self, text: str) -> None:
-            if self.frozen:
-                await asyncio.Event().wait()
-            self.got.append(text)
-
-        async def close(self, code: int, message: bytes) -> None:
-            self.closed_with = code
-
     hub = Hub(queue_limit=10)
-    fast, frozen = Ws(False), Ws(True)
+    fast, frozen = _Page(False), _Page(True)
     fast_client = hub.open(fast, ALICE)  # type: ignore[arg-type]
     hub.open(frozen, BOB)  # type: ignore[arg-type]
     for i in range(100):
@@ -389,23 +393,8 @@ async def test_a_send_that_hangs_drops_the_client_after_the_send_timeout(monkeyp
     from limelight_room import hub as hub_module
 
     monkeypatch.setattr(hub_module, "SEND_TIMEOUT", 0.05)
-
-    class Ws:
-        def __init__(self, hangs: bool) -> None:
-            self.hangs = hangs
-            self.got: list[str] = []
-            self.closed_with: int | None = None
-
-        async def send_str(self, text: str) -> None:
-            if self.hangs:
-                await asyncio.Event().wait()
-            self.got.append(text)
-
-        async def close(self, code: int, message: bytes) -> None:
-            self.closed_with = code
-
     hub = hub_module.Hub(queue_limit=10)
-    fine, hanging = Ws(False), Ws(True)
+    fine, hanging = _Page(False), _Page(True)
     hub.open(fine, ALICE)  # type: ignore[arg-type]
     hub.open(hanging, BOB)  # type: ignore[arg-type]
     for i in range(3):  # well inside the queue's limit: only the timeout can drop it
