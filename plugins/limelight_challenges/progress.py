@@ -64,11 +64,18 @@ class Progress:
     # -- loading ------------------------------------------------------------------------------
 
     async def load(self) -> None:
-        self.challenges = {c.id: c for c in await Challenge.all()}
-        self.open_runs = {}
+        """Read the challenges, their open runs and the open stream span again. The new
+        state replaces the old in one step, after every read: between two reads the
+        event loop runs other work (a batch of tips counting in ``record_events``, the
+        dashboard's list), and it must see the old state or the new, never a half-read
+        one (before, ``open_runs`` stood empty across a read, and a tip counted then
+        went to no challenge)."""
+        challenges = {c.id: c for c in await Challenge.all()}
+        open_runs: dict[int, Run] = {}
         for run in await Run.filter(closed=False).order_by("id"):
-            self.open_runs[run.challenge_id] = run
-        self.open_span = await StreamSpan.filter(ended_at__isnull=True).order_by("-id").first()
+            open_runs[run.challenge_id] = run
+        open_span = await StreamSpan.filter(ended_at__isnull=True).order_by("-id").first()
+        self.challenges, self.open_runs, self.open_span = challenges, open_runs, open_span
         self._ladders.clear()
         open_ids = {int(run.id) for run in self.open_runs.values()}
         self._seen = {k: v for k, v in self._seen.items() if k in open_ids}

@@ -69,6 +69,51 @@ async def test_tips_count_towards_the_week_and_each_milestone_fires_once(
     assert "Tips this week" in page and "week 2026-W49" in page and "€155.00 of €100.00" in page
 
 
+async def test_a_tip_counted_while_the_challenges_are_reloaded_is_not_lost(
+    challenges: StartChallenges, monkeypatch: Any
+) -> None:
+    """Every roll and every dashboard edit reads the challenges and their open runs again,
+    while tips go on being counted. Here the read of the open runs is held back: until it
+    is done the old state stands (the challenge is running, a tip counted meanwhile goes
+    to it); a half-read state would have no open run, and the tip would count nowhere."""
+    c = await challenges(weekly_tips())
+    progress = c.plugin.progress
+    await c.h.publish(make_tip("20.00", "EUR", make_viewer("alice")))
+    await c.settle()
+    real_filter = Run.filter
+    reached, go_on = asyncio.Event(), asyncio.Event()
+
+    class HeldRead:
+        def __init__(self, query: Any) -> None:
+            self.query = query
+
+        def order_by(self, *fields: str) -> Any:
+            async def read() -> Any:
+                reached.set()
+                await go_on.wait()
+                return await self.query.order_by(*fields)
+
+            return read()
+
+    def filter_runs(*args: Any, **kwargs: Any) -> Any:
+        query = real_filter(*args, **kwargs)
+        return HeldRead(query) if kwargs == {"closed": False} else query
+
+    monkeypatch.setattr(Run, "filter", filter_runs)
+    reload = asyncio.create_task(progress.load())
+    async with asyncio.timeout(60):
+        await reached.wait()
+    try:
+        assert [progress.challenges[i].key for i in progress.open_runs] == ["tips-week"]
+        await c.h.publish(make_tip("5.00", "EUR", make_viewer("bob")))
+    finally:
+        go_on.set()
+        await reload
+    monkeypatch.undo()
+    await c.settle()
+    assert await totals(c) == {"tips-week": 2500}
+
+
 async def test_200_concurrent_tips_fire_each_milestone_exactly_once(
     challenges: StartChallenges, database_url: str
 ) -> None:
