@@ -239,6 +239,17 @@ async def top_donors(
     return _sum_donors(rows, _when(), wanted)[:size]
 
 
+def donors_of(entries: Iterable[CharityEntry]) -> list[Donor]:
+    """:func:`donors`, summed from a campaign's entries already read as model objects
+    (the report reads them all for its chart): the same sums, without reading every entry
+    a second time."""
+    rows = [
+        tuple(getattr(e, name) for name in _DONOR_COLUMNS)
+        for e in sorted(entries, key=lambda e: e.id)
+    ]
+    return _sum_donors(rows, lambda at: at)
+
+
 async def _entry_rows(
     conn: BaseDBAsyncClient, campaign_id: int, where: str, params: list[Any] | None = None
 ) -> list[Any]:

@@ -180,13 +180,12 @@ class Dashboard:
 
     async def report(self, request: web.Request) -> web.StreamResponse:
         campaign = self._campaign(request)
-        reader = self.ctx.db.reader  # all of a campaign's entries: beside the commits
-        entries = (
+        entries = (  # all of a campaign's entries, read once, beside the commits
             await CharityEntry.filter(campaign_id=campaign.id)
-            .using_db(reader)
+            .using_db(self.ctx.db.reader)
             .order_by("occurred_at", "id")
         )
-        donors = await ledger.donors(campaign.id, reader)
+        donors = ledger.donors_of(entries)  # from those entries: no second read
         config = self.ctx.config
         summary = await self.summary(campaign)
         context = {

@@ -321,13 +321,15 @@ async def test_the_donor_list_adds_up_every_entry(database_url: str, charity, mo
         )
         assert status == 201
     campaign_id = rows["alice"].campaign_id  # type: ignore[attr-defined]
-    expected = _donors_from_models(await CharityEntry.filter(campaign_id=campaign_id))
+    entries = await CharityEntry.filter(campaign_id=campaign_id)
+    expected = _donors_from_models(entries)
     assert [d[2] for d in expected] == ["Grandma", "alice", "bob", "Dora", "Ed"]
     for using in (None, c.h.services.db.reader):
         found = await ledger.donors(campaign_id, using)
         assert [
             (d.platform, d.id, d.name, d.anonymous, d.counted_minor, d.last_at) for d in found
         ] == expected
+        assert ledger.donors_of(reversed(entries)) == found  # the report's: from its entries
         # The donor wall's top, summed by the database first (alice and bob tie at 30.00)
         for size in range(7):
             assert await ledger.top_donors(campaign_id, size, using) == found[:size], size
