@@ -241,12 +241,14 @@ class EventBus:
         recent_keys: int = 100_000,
         chat_flush_interval: float = 0.25,
         chat_batch_max: int = 1_000,
+        chat_batch_limit: int = 20_000,
     ) -> None:
         self.host = host
         self.lane_size = lane_size
         self.recent_keys = recent_keys
         self.chat_flush_interval = chat_flush_interval
         self.chat_batch_max = chat_batch_max
+        self.chat_batch_limit = chat_batch_limit
         self.lanes: dict[str, Lane] = {}
         self._recent: OrderedDict[tuple[str, str], int | None] = OrderedDict()
         #: Test events seen lately: ``key -> (monotonic time, event-log id)``.
@@ -255,6 +257,11 @@ class EventBus:
         #: Chat lines waiting for the log; their rows are built at the flush (off the line's path).
         self._chat_batch: list[Event] = []
         self._chat_flush_wakeup = asyncio.Event()
+        #: Set (and replaced) each time a flush takes the batch: what publishers held back
+        #: by a full batch (:meth:`_log_room`) wait for.
+        self._chat_taken = asyncio.Event()
+        #: Times a publisher waited for room in the chat log (see :meth:`_log_room`).
+        self.log_waits = 0
         self._flusher: asyncio.Task[None] | None = None
         self._flush_lock = asyncio.Lock()
         #: A database outage fails every flush (4 a second): logged once a minute.
@@ -397,11 +404,25 @@ class EventBus:
         remember, dispatch) with nothing awaited unless a gating check waits or a lane is
         full; then the awaitable for the rest is returned. The line goes to the log's
         next batch; gating fails closed (PluginHost.gate)."""
-        self._batch_chat(event)
+        full = self._batch_chat(event)
+        if full is not None:
+            return self._line_after_log_room(full, event, key)
         verdict = self.host.gate(event)
         if not isinstance(verdict, Verdict):
             return self._gated_line(event, key, verdict)
         return self._dispatch_line(event, key, verdict)
+
+    async def _line_after_log_room(
+        self, room: Awaitable[None], event: ChatMessage, key: tuple[str, str]
+    ) -> None:
+        """The rest of :meth:`_chat_line` once the chat log has room again."""
+        await room
+        verdict = self.host.gate(event)
+        if not isinstance(verdict, Verdict):
+            verdict = await verdict
+        rest = self._dispatch_line(event, key, verdict)
+        if rest is not None:
+            await rest
 
     async def _gated_line(
         self, event: ChatMessage, key: tuple[str, str], verdict: Awaitable[Verdict]
@@ -438,7 +459,10 @@ class EventBus:
         duplicate when it is the retry that recorded an event held back earlier."""
         if isinstance(event, ChatMessage) and not (immediate and self.persist):
             # A test chat line (real ones take publish's hot path): logged with the batch.
-            accepted = self._log_chat(event)
+            full = self._batch_chat(event)
+            if full is not None:
+                await full
+            accepted = Accepted(None, False, event)
             if self._gates():
                 event.verdict = await self.host.check_chat_message(event)
             return accepted
@@ -587,18 +611,41 @@ class EventBus:
         tx.on_commit(remember_replays)
         return results
 
-    def _log_chat(self, event: Event) -> Accepted:
-        self._batch_chat(event)
-        return Accepted(None, False, event)
+    def _batch_chat(self, event: Event) -> Awaitable[None] | None:
+        """Add a chat line to the log's next batch: per line one append (the flush builds
+        the rows of a whole batch in one loop). ``None``, or, when the batch holds
+        ``chat_batch_limit`` lines, the awaitable that waits until a flush has taken it
+        (:meth:`_log_room`): the publisher awaits it before its next line."""
+        if not self.persist:
+            return None
+        batch = self._chat_batch
+        batch.append(event)
+        if len(batch) >= self.chat_batch_max:
+            self._chat_flush_wakeup.set()
+        if len(batch) >= self.chat_batch_limit:
+            return self._log_room()
+        return None
 
-    def _batch_chat(self, event: Event) -> None:
-        # The event itself waits for the flush, which builds the rows of a whole batch in
-        # one loop: per line this is one append.
-        if self.persist:
-            batch = self._chat_batch
-            batch.append(event)
-            if len(batch) >= self.chat_batch_max:
-                self._chat_flush_wakeup.set()
+    async def _log_room(self) -> None:
+        """Wait until a flush has taken the chat log's full batch.
+
+        Why: a flood the log cannot keep up with (its rows cost about as much CPU as the
+        rest of a line's path) would otherwise grow the batch without end: in
+        ``make bench``'s 40,000-line rounds, up to 35,000 lines were still waiting when
+        the lanes were done. Holding the publisher (a chat connector stops reading its
+        socket) bounds that memory and leaves the loop to the flush. While the database
+        is away, chat goes on until the batch is full, then waits for the database, as
+        money does."""
+        self.log_waits += 1
+        if self.log_waits == 1 or self.log_waits % 1_000 == 0:
+            log.warning(
+                "the chat log is %d lines behind; chat waits for it (%d time(s) so far)",
+                len(self._chat_batch),
+                self.log_waits,
+            )
+        while len(self._chat_batch) >= self.chat_batch_limit and not self._closing:
+            self._chat_flush_wakeup.set()
+            await self._chat_taken.wait()
 
     async def _flush_loop(self) -> None:
         while not self._closing:
@@ -625,6 +672,8 @@ class EventBus:
         # goes back for stop()'s own final flush instead of being lost with the task.
         if self._chat_batch:
             batch, self._chat_batch = self._chat_batch, []
+            taken, self._chat_taken = self._chat_taken, asyncio.Event()
+            taken.set()
             try:
                 await _write_chat_rows(batch)
             except Exception as exc:

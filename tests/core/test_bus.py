@@ -669,3 +669,52 @@ async def test_publish_line_takes_a_chat_line_with_no_coroutine_unless_something
     texts = [e.text for e in rec.of_type("chat.message")]
     assert texts == ["hello", "slow", "a test"]
     assert h.services.chat.feed_since(0)[-1]["text"] == "shed"
+
+
+async def test_a_chat_flood_waits_for_the_chat_log_once_its_batch_is_full(
+    limelight, monkeypatch, caplog
+):
+    """The log's batch is bounded: the line that fills it waits until a flush has taken
+    the batch, and the next full batch waits for that write to finish; nothing is lost
+    and the order holds, in the log and for the plugins."""
+    import limelight.bus as bus_module
+
+    rec = Recorder()
+    h = await limelight(plugins={"rec": rec})
+    bus = h.services.bus
+    bus.chat_batch_limit = 5
+    original = bus_module._write_chat_rows
+    release = asyncio.Event()
+    writes: list[int] = []
+
+    async def held_write(rows):  # type: ignore[no-untyped-def]
+        writes.append(len(rows))
+        await release.wait()
+        await original(rows)
+
+    monkeypatch.setattr(bus_module, "_write_chat_rows", held_write)
+    lines = [make_chat(f"line {i}", "v") for i in range(10)]
+    assert all(bus.publish_line(line) is None for line in lines[:4])
+    filled = bus.publish_line(lines[4])
+    assert filled is not None  # the fifth line fills the batch: its publisher waits
+    await asyncio.wait_for(filled, 10)  # ... until the flush takes the batch
+    assert writes == [5]
+    assert "the chat log is 5 lines behind" in caplog.text
+
+    assert all(bus.publish_line(line) is None for line in lines[5:9])
+    second = asyncio.ensure_future(bus.publish_line(lines[9]))  # type: ignore[arg-type]
+    for _ in range(20):  # the first write is still held: no flush can take this batch
+        await asyncio.sleep(0)
+    assert not second.done() and writes == [5]
+    release.set()
+    await asyncio.wait_for(second, 10)
+    await bus.flush()
+    assert writes == [5, 5] and bus.log_waits == 2
+    await h.settle()
+    logged = (
+        await EventRecord.filter(type="chat.message")
+        .order_by("id")
+        .values_list("source_id", flat=True)
+    )
+    assert logged == [line.source_id for line in lines]
+    assert [e.source_id for e in rec.events] == [line.source_id for line in lines]
