@@ -629,8 +629,8 @@ class EventBus:
     async def _log_room(self) -> None:
         """Wait until a flush has taken the chat log's full batch.
 
-        Why: a flood the log cannot keep up with (its rows cost about as much CPU as the
-        rest of a line's path) would otherwise grow the batch without end: in
+        Why: a flood the log cannot keep up with (a line's row costs a third of its CPU
+        or more, docs/performance.md) would otherwise grow the batch without end: in
         ``make bench``'s 40,000-line rounds, up to 35,000 lines were still waiting when
         the lanes were done. Holding the publisher (a chat connector stops reading its
         socket) bounds that memory and leaves the loop to the flush. While the database
