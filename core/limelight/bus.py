@@ -407,6 +407,10 @@ class EventBus:
         full = self._batch_chat(event)
         if full is not None:
             return self._line_after_log_room(full, event, key)
+        return self._gate_line(event, key)
+
+    def _gate_line(self, event: ChatMessage, key: tuple[str, str]) -> Awaitable[object] | None:
+        """Gate and dispatch a logged chat line (:meth:`_chat_line`'s last steps)."""
         verdict = self.host.gate(event)
         if not isinstance(verdict, Verdict):
             return self._gated_line(event, key, verdict)
@@ -417,10 +421,7 @@ class EventBus:
     ) -> None:
         """The rest of :meth:`_chat_line` once the chat log has room again."""
         await room
-        verdict = self.host.gate(event)
-        if not isinstance(verdict, Verdict):
-            verdict = await verdict
-        rest = self._dispatch_line(event, key, verdict)
+        rest = self._gate_line(event, key)
         if rest is not None:
             await rest
 

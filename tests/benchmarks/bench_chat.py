@@ -189,7 +189,7 @@ async def _pipeline_seconds(
     for the log when the lanes were done.
 
     Why the log's flush is inside the window: it writes the lines in batches beside the
-    pipeline, and under this flood it falls behind (a third to three quarters of a
+    pipeline, and under this flood it falls behind (up to seven eighths of a
     round's lines were still waiting when the lanes were idle). Left out, that work was
     done after the window, or in the next round, where the log's thread ran during the
     bare loop's and sopel's own timing: the pipeline was measured without part of its
