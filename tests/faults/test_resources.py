@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 import os
 import socket
@@ -40,6 +39,7 @@ from tests.core.procs import (
     raise_open_files,
     running_server,
 )
+from tests.faults.slowloris import Slowloris
 from tests.support import wait_until
 
 ADMIN = "faults-admin-token-1234"
@@ -371,50 +371,6 @@ def slow_head_cut_after(port: int) -> float:
     return time.monotonic() - started
 
 
-class Slowloris:
-    """Keeps up to ``count`` connections that send a request head one header line at a
-    time and never finish it; a connection the server closes is opened again."""
-
-    def __init__(self, port: int, count: int) -> None:
-        self.port = port
-        self.count = count
-        self.opened = 0
-        self.closed_by_server = 0
-        self.refused = 0
-        self.open: set[socket.socket] = set()
-        self._stop = asyncio.Event()
-
-    async def _one(self) -> None:
-        loop = asyncio.get_running_loop()
-        while not self._stop.is_set():
-            sock = socket.socket()
-            sock.setblocking(False)
-            try:
-                await asyncio.wait_for(loop.sock_connect(sock, ("127.0.0.1", self.port)), 5)
-                self.opened += 1
-                self.open.add(sock)
-                await loop.sock_sendall(sock, b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
-                while not self._stop.is_set():
-                    await loop.sock_sendall(sock, b"X-Slow: 1\r\n")
-                    with contextlib.suppress(TimeoutError):
-                        if not await asyncio.wait_for(loop.sock_recv(sock, 1), 0.5):
-                            raise ConnectionResetError
-            except (OSError, TimeoutError):
-                if sock in self.open:
-                    self.closed_by_server += 1
-                else:
-                    self.refused += 1
-            finally:
-                self.open.discard(sock)
-                sock.close()
-
-    async def run_until(self, done: asyncio.Event) -> None:
-        tasks = [asyncio.create_task(self._one()) for _ in range(self.count)]
-        await done.wait()
-        self._stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
 async def test_slowloris_with_few_descriptors_keeps_healthz_answering_and_the_log_small(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -427,10 +383,7 @@ async def test_slowloris_with_few_descriptors_keeps_healthz_answering_and_the_lo
         # One slow client alone: cut once header_timeout has passed without a whole head.
         cut_after = await asyncio.to_thread(slow_head_cut_after, server.port)
         assert server.get("/healthz")[1]["connections"]["header_timeouts"] == 1
-        loris = Slowloris(server.port, count)
-        done = asyncio.Event()
-        attack = asyncio.create_task(loris.run_until(done))
-        with HealthProbe(server.base, every=0.1) as probe:
+        with Slowloris(server.port, count) as loris, HealthProbe(server.base, every=0.1) as probe:
             # Long enough for every slow connection to be opened, cut by the header
             # timeout or the cap, and opened again.
             await wait_until(
@@ -438,8 +391,6 @@ async def test_slowloris_with_few_descriptors_keeps_healthz_answering_and_the_lo
                 timeout=120,
                 interval=0.1,
             )
-            done.set()
-            await attack
         guard = server.get("/healthz")[1]["connections"]
         assert server.stop() == 0
         log = server.output()
@@ -452,7 +403,9 @@ async def test_slowloris_with_few_descriptors_keeps_healthz_answering_and_the_lo
             f"[faults] slowloris: {count} slow connections against RLIMIT_NOFILE "
             f"{CHILD_FILES} ({loris.opened} opened, {loris.closed_by_server} cut by the "
             f"server, {loris.refused} not accepted); /healthz {len(probe.results)} probes, "
-            f"statuses {sorted(probe.statuses())}, worst {probe.worst * 1000:.0f} ms; "
+            f"statuses {sorted(probe.statuses())}, worst {probe.worst * 1000:.0f} ms, "
+            f"{sum(seconds > 0.9 for _, seconds in probe.results)} waited for a connect "
+            f"retry; "
             f"log {len(log.encode())} bytes; server: cap {guard['cap']}, "
             f"{guard['header_timeouts']} header timeouts, {guard['replaced']} replaced at the "
             f"cap, {guard['held']} times held"

@@ -14,8 +14,12 @@ request handlers):
   (``[server] max_connections``, lowered to leave room under ``RLIMIT_NOFILE``) keeps
   descriptors for the database, OBS and chat. Sockets are counted from ``accept()`` on (an
   accept loop of our own: asyncio's accepts a hundred at a time before anyone looks). At
-  the cap the oldest connection still waiting for its request head is closed to make room;
-  with none, new connections wait in the kernel's queue until one closes.
+  the cap a connection still waiting for its request head is closed to make room: the
+  oldest that has sent part of a head but not its end (what a slow client does), else the
+  oldest that has sent nothing yet. One whose whole head is already in the kernel's buffer
+  (its request came while the loop was busy) is about to be served and is never chosen.
+  With no connection to close, new connections wait in the kernel's queue until one
+  closes.
 * **Quiet accept errors.** Running out of descriptors anyway (another part of the process
   opened many files) pauses accepting for a second and is logged once per interval with a
   count, never once per attempt.
@@ -28,7 +32,9 @@ connects to a server that is not ready yet.
 from __future__ import annotations
 
 import asyncio
+import enum
 import errno
+import itertools
 import logging
 import resource
 import socket
@@ -53,6 +59,12 @@ BACKLOG = 128
 RESERVED_FDS = 64
 #: ... or this share of the limit, whichever is more.
 RESERVED_SHARE = 0.1
+#: At the cap, how many connections waiting for their request head are looked at for one
+#: to close, in the order they would be chosen (each look is one ``recv(MSG_PEEK)``).
+ROOM_SCAN = 32
+#: Bytes of a waiting connection's unread input looked at for the end of its head; a
+#: client that has this much queued is sending at full speed, not trickling.
+PEEK_BYTES = 16 * 1024
 
 
 class ListenError(Exception):
@@ -126,18 +138,22 @@ def runner_options() -> dict[str, Any]:
 class Guard:
     """Counts the open connections of one server (from ``accept()`` to the socket's
     close), enforces the cap and remembers which connections still wait for their request
-    head (the ones that make room at the cap, oldest first)."""
+    head (the ones that make room at the cap)."""
 
     def __init__(self, cap: int, header_timeout: float) -> None:
         self.cap = cap
         self.header_timeout = header_timeout
         #: Accepted sockets not closed yet (what counts against the descriptor limit).
         self.count = 0
-        #: Connections that have not sent a whole request head yet, oldest first.
-        self.waiting: dict[GuardedProtocol, None] = {}
+        #: Connections that have not sent a whole request head yet, oldest first: the ones
+        #: that have sent part of it, and the ones that have sent nothing.
+        self.started: dict[GuardedProtocol, None] = {}
+        self.silent: dict[GuardedProtocol, None] = {}
         self.listeners: list[Listener] = []
         self.timed_out = Throttled(log, "closed connections that sent no request head in time")
-        self.replaced = Throttled(log, "connection cap reached: closed the oldest idle connection")
+        self.replaced = Throttled(
+            log, "connection cap reached: closed a connection that had not sent its request"
+        )
         self.held = Throttled(log, "connection cap reached: new connections wait until one closes")
         self.accept_errors = Throttled(log, "cannot accept connections")
 
@@ -145,7 +161,7 @@ class Guard:
         return {
             "open": self.count,
             "cap": self.cap,
-            "waiting_for_headers": len(self.waiting),
+            "waiting_for_headers": len(self.started) + len(self.silent),
             "header_timeouts": self.timed_out.total,
             "replaced": self.replaced.total,
             "held": self.held.total,
@@ -155,15 +171,45 @@ class Guard:
         return self.count < self.cap
 
     def make_room(self) -> None:
-        """At the cap: close the oldest connection still waiting for its request head
-        (its descriptor is free once it is closed, and then the next one is accepted);
-        with none, new connections wait in the kernel's queue until one closes."""
-        oldest = next(iter(self.waiting), None)
-        if oldest is not None:
+        """At the cap: close one connection still waiting for its request head (its
+        descriptor is free once it is closed, and then the next one is accepted).
+
+        Which one matters under attack, when connections last a few milliseconds each:
+        closing simply the oldest also closed real clients whose request was a little late
+        (a slow link, a busy client) or had arrived but was not read yet (a busy loop). So
+        the choice is the oldest that has sent part of a head but not its end (read or
+        still queued), then the oldest that has sent nothing; one whose whole head is
+        already queued is never chosen. At most :data:`ROOM_SCAN` are looked at.
+
+        With none to close, new connections wait in the kernel's queue until one closes."""
+        victim: GuardedProtocol | None = None
+        candidates = itertools.chain(self.started, self.silent)
+        for conn in itertools.islice(candidates, ROOM_SCAN):
+            sent = conn.sent()
+            if sent is Sent.PART or (sent is Sent.NOTHING and conn in self.started):
+                victim = conn
+                break
+            if sent is Sent.NOTHING and victim is None:
+                victim = conn  # the oldest silent one, unless a slow one comes after it
+        if victim is not None:
             self.replaced.note(f"cap {self.cap}")
-            oldest.drop()
+            victim.drop()
         else:
             self.held.note(f"{self.count} open, cap {self.cap}")
+
+    def waiting(self, conn: GuardedProtocol, *, started: bool) -> None:
+        """``conn`` is waiting for its request head, and has sent part of it or not (a
+        connection keeps its place among the started ones from its first bytes on)."""
+        if started:
+            self.silent.pop(conn, None)
+            self.started[conn] = None
+        else:
+            self.silent[conn] = None
+
+    def not_waiting(self, conn: GuardedProtocol) -> None:
+        """``conn`` has sent its whole head, or is closed."""
+        self.started.pop(conn, None)
+        self.silent.pop(conn, None)
 
     def accepted(self) -> None:
         self.count += 1
@@ -178,13 +224,28 @@ class Guard:
 GUARD = web.AppKey("guard", Guard)
 
 
+class Sent(enum.Enum):
+    """What a connection waiting for its request head has queued in the kernel's buffer,
+    not read by the loop yet."""
+
+    NOTHING = "nothing"
+    #: Bytes without the end of the head: from a slow client, or a head cut in two.
+    PART = "part"
+    #: The end of the head: the next turn of the loop reads it and serves the request.
+    WHOLE_HEAD = "whole head"
+
+
 class GuardedProtocol(asyncio.Protocol):
     """Passes everything to aiohttp's request handler, watching for the end of the first
-    request head (``\\r\\n\\r\\n``) to enforce the header timeout."""
+    request head (``\\r\\n\\r\\n``) to enforce the header timeout.
 
-    def __init__(self, inner: asyncio.Protocol, guard: Guard) -> None:
+    ``sock`` is the accepted socket itself (the transport's is a wrapper that cannot
+    ``recv``): :meth:`sent` peeks at what it holds unread."""
+
+    def __init__(self, inner: asyncio.Protocol, guard: Guard, sock: socket.socket) -> None:
         self.inner = inner
         self.guard = guard
+        self.sock = sock
         self.transport: asyncio.Transport | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._tail = b""
@@ -193,7 +254,7 @@ class GuardedProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        self.guard.waiting[self] = None
+        self.guard.waiting(self, started=False)
         loop = asyncio.get_running_loop()
         self._timer = loop.call_later(self.guard.header_timeout, self._too_slow)
         self.inner.connection_made(transport)
@@ -203,10 +264,11 @@ class GuardedProtocol(asyncio.Protocol):
             seen = self._tail + data
             if b"\r\n\r\n" in seen:
                 self._heard = True
-                self.guard.waiting.pop(self, None)
+                self.guard.not_waiting(self)
                 self._cancel_timer()
             else:
                 self._tail = seen[-3:]
+                self.guard.waiting(self, started=True)
         self.inner.data_received(data)
 
     def eof_received(self) -> bool | None:
@@ -220,7 +282,7 @@ class GuardedProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timer()
-        self.guard.waiting.pop(self, None)
+        self.guard.not_waiting(self)
         self.guard.closed()
         self.inner.connection_lost(exc)
 
@@ -235,9 +297,22 @@ class GuardedProtocol(asyncio.Protocol):
             self.guard.timed_out.note(f"within {self.guard.header_timeout:g} s")
             self.drop()
 
+    def sent(self) -> Sent:
+        """What this connection has queued unread (a peek, which leaves the bytes for the
+        transport to read)."""
+        try:
+            queued = self.sock.recv(PEEK_BYTES, socket.MSG_PEEK)
+        except (BlockingIOError, InterruptedError):
+            return Sent.NOTHING
+        except OSError:
+            return Sent.PART  # reset or broken: as good to close as a slow client
+        if len(queued) == PEEK_BYTES or b"\r\n\r\n" in self._tail + queued:
+            return Sent.WHOLE_HEAD
+        return Sent.PART  # some bytes, or none and the end of the stream (b"")
+
     def drop(self) -> None:
         """Close at once; the descriptor counts until the socket is really closed."""
-        self.guard.waiting.pop(self, None)
+        self.guard.not_waiting(self)
         if self.transport is not None and not self.transport.is_closing():
             self.transport.abort()
 
@@ -259,7 +334,7 @@ class Listener:
     def __init__(
         self,
         sock: socket.socket,
-        protocol: Callable[[], asyncio.Protocol],
+        protocol: Callable[[socket.socket], asyncio.Protocol],
         guard: Guard,
     ) -> None:
         self.sock = sock
@@ -317,7 +392,7 @@ class Listener:
 
     async def _connect(self, conn: socket.socket) -> None:
         try:
-            await self.loop.connect_accepted_socket(self.protocol, conn)
+            await self.loop.connect_accepted_socket(lambda: self.protocol(conn), conn)
         except Exception as exc:  # the client left in between
             log.debug("could not set up an accepted connection: %s", exc)
             conn.close()
@@ -347,8 +422,8 @@ class GuardedSite(web.BaseSite):
         assert server is not None
         guard = self._guard
 
-        def protocol() -> asyncio.Protocol:
-            return GuardedProtocol(server(), guard)
+        def protocol(conn: socket.socket) -> asyncio.Protocol:
+            return GuardedProtocol(server(), guard, conn)
 
         self._listener = Listener(self._sock, protocol, guard)
         self._listener.start()
