@@ -260,8 +260,9 @@ class EventBus:
         #: Set (and replaced) each time a flush takes the batch: what publishers held back
         #: by a full batch (:meth:`_log_room`) wait for.
         self._chat_taken = asyncio.Event()
-        #: Times a publisher waited for room in the chat log (see :meth:`_log_room`).
-        self.log_waits = 0
+        #: Publishers that waited for room in the chat log (see :meth:`_log_room`); a long
+        #: flood waits often, logged once a minute like the other repeating problems.
+        self._log_behind = Throttled(log, "chat waits for the chat log")
         self._flusher: asyncio.Task[None] | None = None
         self._flush_lock = asyncio.Lock()
         #: A database outage fails every flush (4 a second): logged once a minute.
@@ -637,13 +638,7 @@ class EventBus:
         socket) bounds that memory and leaves the loop to the flush. While the database
         is away, chat goes on until the batch is full, then waits for the database, as
         money does."""
-        self.log_waits += 1
-        if self.log_waits == 1 or self.log_waits % 1_000 == 0:
-            log.warning(
-                "the chat log is %d lines behind; chat waits for it (%d time(s) so far)",
-                len(self._chat_batch),
-                self.log_waits,
-            )
+        self._log_behind.note(f"the chat log is {len(self._chat_batch)} lines behind")
         while len(self._chat_batch) >= self.chat_batch_limit and not self._closing:
             self._chat_flush_wakeup.set()
             await self._chat_taken.wait()
@@ -812,6 +807,11 @@ class EventBus:
             self.published += 1
             await self._dispatch(event)
         return Accepted(event_id, False, event)
+
+    @property
+    def log_waits(self) -> int:
+        """Times a publisher waited for room in the chat log (see :meth:`_log_room`)."""
+        return self._log_behind.total
 
     def stats(self) -> dict[str, Any]:
         return {
