@@ -134,9 +134,11 @@ class Engine:
     # -- memory ------------------------------------------------------------------------------
 
     async def load(self) -> None:
-        """Rebuild memory from the database (startup), then end what expired while down."""
-        self.roster.clear()
+        """Rebuild memory from the database (startup), then end what expired while down.
+        The roster is emptied only once the rows are read: it is never empty while the
+        read waits (a gate asking then would refuse every member)."""
         rows = await Membership.filter(revoked_at=None, ended_at=None)
+        self.roster.clear()
         for m in rows:
             self.roster.add(row_of(m))
         for key in self.roster.viewers():

@@ -3,8 +3,9 @@ loopback sockets: a slow client goes first, a request that has arrived is never 
 
 Under a slowloris attack connections last milliseconds each at the cap, so the choice
 decides whether a real client gets through: before, the oldest connection still waiting
-for its head was closed, even when its whole request was in the kernel's buffer waiting
-for a busy loop to read it (CI saw ``/healthz`` probes reset that way).
+for its head was closed, even when its request came a few milliseconds late or was in the
+kernel's buffer waiting for a busy loop to read it (a CI run had a ``/healthz`` probe
+reset during the slowloris fault test).
 """
 
 from __future__ import annotations

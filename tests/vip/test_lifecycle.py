@@ -60,6 +60,21 @@ async def test_expired_while_down_ends_at_startup(vip, database_url):
     assert [b.name for b in v2.h.services.badges.for_viewer(bea)] == ["vip-tier2"]
 
 
+async def test_members_stay_members_while_the_roster_is_read_again(vip):
+    v = await vip()
+    ann = make_viewer("ann")
+    await v.plugin.grant(ann, "tier1", duration=timedelta(days=30), source="t", source_id="a")
+    await v.h.settle()
+    reload = asyncio.ensure_future(v.plugin.engine.load())
+    steps = 0
+    while not reload.done():  # a gate asking at any step meanwhile sees the member
+        assert v.plugin.is_member(ann), f"not a member {steps} steps into the reload"
+        await asyncio.sleep(0)
+        steps += 1
+    await reload
+    assert steps > 0 and v.plugin.is_member(ann)
+
+
 async def test_warning_a_day_before(vip):
     v = await vip()
     cat = make_viewer("cat")
