@@ -134,3 +134,18 @@ def test_the_generic_table_is_checked_without_echoing_secrets() -> None:
     assert problem.startswith("webhooks.generic.standard_secret: Value error, must be whsec_")
     assert "not-base64-secret!" not in problem
     assert table_problems("generic", {"standard_secret": STANDARD_SECRET}) == []
+
+
+async def test_a_signed_body_that_is_not_utf8_is_refused_and_nothing_recorded(tips) -> None:
+    t = await tips(BOTH)
+    raw = b'{"id": "bad-bytes", "amount": "5.00", "currency": "EUR", "name": "\xff\xfe"}'
+    when = datetime.now(UTC)
+    headers = {
+        "Content-Type": "application/json",
+        "webhook-id": "msg_bad_bytes",
+        "webhook-timestamp": str(int(when.timestamp())),
+        "webhook-signature": Webhook(STANDARD_SECRET).sign("msg_bad_bytes", when, raw),
+    }
+    status, answer = await t.post("generic", raw, headers)
+    assert status == 400 and "UTF-8" in answer["error"], answer
+    assert await t.entries() == []

@@ -24,6 +24,7 @@ The body is JSON::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +66,10 @@ STANDARD_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 ENVELOPE = {"type", "timestamp", "data"}
 #: Standard Webhooks' own timestamp tolerance (the package's, fixed).
 STANDARD_TOLERANCE = 300
+#: One entry of ``webhook-signature``: a version and a base64 signature (``v1,<base64>``);
+#: entries are separated by single spaces (a sender rotating its secret signs with both).
+SIGNATURE_ENTRY = re.compile(r"v[0-9a-z]+,[A-Za-z0-9+/]+={0,2}")
+MALFORMED_SIGNATURE = "webhook-signature or webhook-id is malformed (expected v1,<base64>)"
 
 
 def verify(settings: GenericWebhook, headers: Mapping[str, str], body: bytes) -> str:
@@ -95,6 +100,12 @@ def verify(settings: GenericWebhook, headers: Mapping[str, str], body: bytes) ->
     from standardwebhooks import Webhook, WebhookVerificationError
 
     given = {name: headers.get(name, "") for name in STANDARD_HEADERS}
+    signature = given["webhook-signature"]
+    if signature and not all(SIGNATURE_ENTRY.fullmatch(e) for e in signature.split(" ")):
+        # Checked here, not left to the package: standardwebhooks 1.1 raised ValueError
+        # for it, 1.3 reports "no matching signature"; the sender should hear that its
+        # header is malformed (400), not that its secret is wrong (401).
+        raise WebhookError(400, MALFORMED_SIGNATURE)
     try:
         Webhook(settings.standard_secret).verify(body, given, json_parse=False)
     except UnicodeDecodeError:
@@ -102,9 +113,7 @@ def verify(settings: GenericWebhook, headers: Mapping[str, str], body: bytes) ->
     except WebhookVerificationError as exc:
         raise _standard_error(str(exc)) from None
     except (ValueError, TypeError):  # bytes outside ASCII, a signature that is no base64
-        raise WebhookError(
-            400, "webhook-signature or webhook-id is malformed (expected v1,<base64>)"
-        ) from None
+        raise WebhookError(400, MALFORMED_SIGNATURE) from None
     return edge.bounded_key(given["webhook-id"])
 
 
