@@ -47,6 +47,9 @@ class Engine:
         self._awarded: dict[tuple[str, str], set[str]] = {}
         self._names: dict[tuple[str, str], ViewerRef] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        #: While :meth:`load` reads the rows: the commits that land meanwhile, to apply
+        #: again over what it read (the read may have run before them).
+        self._meanwhile: list[tuple[list[Membership], list[int]]] | None = None
 
     # -- badges and emotes ------------------------------------------------------------------
 
@@ -135,18 +138,35 @@ class Engine:
 
     async def load(self) -> None:
         """Rebuild memory from the database (startup), then end what expired while down.
-        The roster is emptied only once the rows are read: it is never empty while the
-        read waits (a gate asking then would refuse every member)."""
-        rows = await Membership.filter(revoked_at=None, ended_at=None)
+
+        The roster is emptied only once the rows are read, so it is never empty while the
+        read waits (a gate asking then would refuse every member); commits that land
+        during the read are applied again over what it returned."""
+        self._meanwhile = []
+        try:
+            rows = await Membership.filter(revoked_at=None, ended_at=None)
+        finally:
+            meanwhile, self._meanwhile = self._meanwhile, None
         self.roster.clear()
         for m in rows:
             self.roster.add(row_of(m))
+        for written, dropped in meanwhile:
+            self._apply(written, dropped)
         for key in self.roster.viewers():
             self.refresh(key)
         await self.tick()
 
     def committed(self, written: Iterable[Membership], dropped: Iterable[int] = ()) -> None:
         """After a commit: what was written joins memory, what was revoked leaves it."""
+        written, dropped = list(written), list(dropped)
+        if self._meanwhile is not None:
+            self._meanwhile.append((written, dropped))
+        for key in self._apply(written, dropped):
+            self.refresh(key)
+        self.reschedule()
+
+    def _apply(self, written: list[Membership], dropped: list[int]) -> set[tuple[str, str]]:
+        """One commit's rows on the roster; the viewers it touched."""
         touched: set[tuple[str, str]] = set()
         for row_id in dropped:
             row = self.roster.drop(row_id)
@@ -157,9 +177,7 @@ class Engine:
                 row = row_of(m)
                 self.roster.add(row)
                 touched.add(row.viewer.key)
-        for key in touched:
-            self.refresh(key)
-        self.reschedule()
+        return touched
 
     # -- announcing -------------------------------------------------------------------------
 

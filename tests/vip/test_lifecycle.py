@@ -75,6 +75,32 @@ async def test_members_stay_members_while_the_roster_is_read_again(vip):
     assert steps > 0 and v.plugin.is_member(ann)
 
 
+async def test_a_membership_granted_while_the_roster_is_read_again_is_kept(vip, monkeypatch):
+    v = await vip()
+    ann, bob = make_viewer("ann"), make_viewer("bob")
+    await v.plugin.grant(ann, "tier1", duration=timedelta(days=30), source="t", source_id="a")
+    await v.h.settle()
+    read, release = asyncio.Event(), asyncio.Event()
+    real_filter = Membership.filter
+
+    async def held_read(**filters):  # type: ignore[no-untyped-def]
+        monkeypatch.setattr(Membership, "filter", real_filter)  # only the reload's read
+        rows = await real_filter(**filters)
+        read.set()
+        await release.wait()  # the rows are read; a commit lands before the reload goes on
+        return rows
+
+    monkeypatch.setattr(Membership, "filter", held_read)
+    reload = asyncio.ensure_future(v.plugin.engine.load())
+    await asyncio.wait_for(read.wait(), 10)
+    await v.plugin.grant(bob, "tier2", duration=timedelta(days=30), source="t", source_id="b")
+    await v.h.settle()
+    assert v.plugin.is_member(bob)
+    release.set()
+    await asyncio.wait_for(reload, 10)
+    assert v.plugin.is_member(ann) and v.plugin.is_member(bob)
+
+
 async def test_warning_a_day_before(vip):
     v = await vip()
     cat = make_viewer("cat")
