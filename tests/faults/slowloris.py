@@ -63,7 +63,7 @@ class Slowloris:
             self._process.join()
 
 
-def count(value: Synchronized[int]) -> None:
+def add_one(value: Synchronized[int]) -> None:
     with value.get_lock():
         value.value += 1
 
@@ -87,7 +87,7 @@ def attack(
             try:
                 await asyncio.wait_for(loop.sock_connect(sock, ("127.0.0.1", port)), 5)
                 connected = True
-                count(opened)
+                add_one(opened)
                 await loop.sock_sendall(sock, HEAD)
                 while not stopping.is_set():
                     await loop.sock_sendall(sock, LINE)
@@ -95,7 +95,7 @@ def attack(
                         if not await asyncio.wait_for(loop.sock_recv(sock, 1), 0.5):
                             raise ConnectionResetError
             except (OSError, TimeoutError):
-                count(closed if connected else refused)
+                add_one(closed if connected else refused)
             finally:
                 sock.close()
 

@@ -186,10 +186,12 @@ class Guard:
         candidates = itertools.chain(self.started, self.silent)
         for conn in itertools.islice(candidates, ROOM_SCAN):
             sent = conn.sent()
-            if sent is Sent.PART or (sent is Sent.NOTHING and conn in self.started):
+            if sent is Sent.WHOLE_HEAD:
+                continue  # about to be read and served
+            if sent is Sent.PART or conn in self.started:
                 victim = conn
                 break
-            if sent is Sent.NOTHING and victim is None:
+            if victim is None:
                 victim = conn  # the oldest silent one, unless a slow one comes after it
         if victim is not None:
             self.replaced.note(f"cap {self.cap}")
