@@ -3,7 +3,8 @@
 The order of work for every event is fixed, because each step protects the next:
 
 1. **Dedupe** on ``(source, source_id)``: a recent-keys cache answers most replays in
-   memory; the database's unique constraint is the authority for everything that is stored.
+   memory; the database's unique constraint is the authority for everything that is stored
+   (a chat line's stored key has its time in front of its id: :func:`log_dedupe_id`).
    A money event enters the cache only once every plugin's rows for it are written.
 2. **Persist.** Money events (and other rare, meaningful ones) are inserted and committed
    before :meth:`EventBus.publish` returns, so a webhook's 2xx is only ever sent for money
@@ -62,7 +63,7 @@ from .events import ChatMessage, Event, data_json, event_type_name
 from .failures import NotRecorded, Unrecordable, describe, is_transient
 from .gating import Verdict
 from .logs import Throttled
-from .models import EventRecord
+from .models import DEDUPE_ID_CHARS, EventRecord
 from .owed import OwedRows
 from .plugins import PluginHost
 
@@ -857,6 +858,43 @@ _NO_VIEWER = (None, None, None)
 #: Twitch mapper hands lines sent in the same millisecond one time object.
 _LAST_TIME: list[Any] = [None, ""]
 
+#: Hex digits of the millisecond (Unix time) a chat line's log key starts with: a fixed
+#: width, so the keys sort by time as text (11 digits last until the year 2527).
+_KEY_MS_DIGITS = 11
+#: The longest chat line id that takes the time in front of it within the column.
+_KEYED_ID_MAX = DEDUPE_ID_CHARS - _KEY_MS_DIGITS - 1
+#: The last chat line time made into a key prefix and that prefix (as ``_LAST_TIME``).
+_LAST_KEY_TIME: list[Any] = [None, ""]
+
+
+def log_dedupe_id(event: Event) -> str | None:
+    """The event log's ``dedupe_id`` for ``event``, the key its unique ``(source,
+    dedupe_id)`` stores it once by: ``None`` for a test event (it never blocks a real one),
+    the provider's id for every other event but a chat line, and for a chat line its time
+    in milliseconds (hex) then its id: ``019ae5c2f3a:<id>``.
+
+    Why the time: chat platforms' ids are random (Twitch's are version-4 UUIDs), and a
+    unique index on random keys makes every batch of chat lines write pages all over it,
+    more of them the longer the log (docs/performance.md, "Per chat line", sixth round).
+    With the time in front, new lines land at the index's end. A line written again (a
+    batch retried after an ambiguous commit) has the same time and id, so it is still
+    stored once; the bus's in-memory dedupe stays on ``(source, source_id)``. An id too
+    long to take the time in front (no platform's is; Twitch's are 36 characters) is the
+    key as it is. Money keeps the provider's id alone: a provider's retry may carry
+    another time."""
+    if event.test:
+        return None
+    source_id = event.source_id
+    if not isinstance(event, ChatMessage) or len(source_id) > _KEYED_ID_MAX:
+        return source_id
+    occurred_at = event.occurred_at
+    last = _LAST_KEY_TIME
+    if occurred_at is not last[0]:
+        ms = int(occurred_at.timestamp() * 1000)
+        last[0], last[1] = occurred_at, f"{ms:0{_KEY_MS_DIGITS}x}:"
+    prefix: str = last[1]
+    return prefix + source_id
+
 
 def _row_values(event: Event, handled: bool, sqlite: bool, received: Any) -> list[Any]:
     """One event-log row in ``_LOG_COLUMNS`` order, as the driver takes it (``received``
@@ -884,7 +922,7 @@ def _add_row_values(
             event_type_name(event),
             source,
             source_id,
-            None if test else source_id,
+            log_dedupe_id(event),
             1 if test else 0,
             last[1],
             received,
@@ -899,7 +937,7 @@ def _add_row_values(
         event_type_name(event),
         source,
         source_id,
-        None if test else source_id,
+        log_dedupe_id(event),
         test,
         occurred_at,
         received,
@@ -958,8 +996,9 @@ async def _insert_events(conn: Any, dialect: str, events: list[Event]) -> list[t
     inserted = iter(sorted(returned, key=lambda r: int(r["id"])))
     ahead = next(inserted, None)
     out: list[tuple[int, bool] | None] = []
-    for event in events:
-        key = (event.source, None if event.test else event.source_id)
+    keys = [log_dedupe_id(e) for e in events]
+    for event, key_id in zip(events, keys, strict=True):
+        key = (event.source, key_id)
         if ahead is not None and (ahead["source"], ahead["dedupe_id"]) == key:
             out.append((int(ahead["id"]), True))
             ahead = next(inserted, None)
@@ -967,20 +1006,20 @@ async def _insert_events(conn: Any, dialect: str, events: list[Event]) -> list[t
             out.append(None)
     if ahead is not None:
         raise RuntimeError("the event log returned rows that were not asked for")
-    missing = [e for e, found in zip(events, out, strict=True) if found is None]
-    existing: dict[tuple[str, str], int] = {}
-    for source in {e.source for e in missing}:
-        keys = [e.source_id for e in missing if e.source == source]
+    missing = [(e, k) for e, k, found in zip(events, keys, out, strict=True) if found is None]
+    existing: dict[tuple[str, str | None], int] = {}
+    for source in {e.source for e, _ in missing}:
+        wanted = [k for e, k in missing if e.source == source]
         found_rows = (
-            await EventRecord.filter(source=source, dedupe_id__in=keys)
+            await EventRecord.filter(source=source, dedupe_id__in=wanted)
             .using_db(conn)
             .values_list("id", "dedupe_id")
         )
         existing.update({(source, str(key)): int(str(i)) for i, key in found_rows})
     result: list[tuple[int, bool]] = []
-    for event, found in zip(events, out, strict=True):
+    for event, key_id, found in zip(events, keys, out, strict=True):
         if found is None:
-            event_id = existing.get((event.source, event.source_id))
+            event_id = existing.get((event.source, key_id))
             if event_id is None:
                 raise RuntimeError(
                     f"event {event.source}:{event.source_id} was neither stored nor found"

@@ -50,17 +50,22 @@ class ViewerIdentity(Model):
         unique_together = (("platform", "platform_id"),)
 
 
+#: Characters of the event log's dedupe key (its column's size).
+DEDUPE_ID_CHARS = 200
+
+
 # The event log. ``dedupe_id`` is the source id for real events and NULL for test events,
 # so the unique ``(source, dedupe_id)`` dedupes real deliveries in the database while a
-# simulated event can never block a real one. (No class docstring: tortoise writes it into
-# the schema as a table comment without escaping quotes.)
+# simulated event can never block a real one; a chat line's key has its time in front
+# (limelight.bus.log_dedupe_id). (No class docstring: tortoise writes it into the schema as
+# a table comment without escaping quotes.)
 class EventRecord(Model):
     _no_comments = True  # no source read at import (see the top)
     id = fields.BigIntField(primary_key=True)
     type = fields.CharField(max_length=80, db_index=True)
     source = fields.CharField(max_length=80)
     source_id = fields.CharField(max_length=200)
-    dedupe_id = fields.CharField(max_length=200, null=True)
+    dedupe_id = fields.CharField(max_length=DEDUPE_ID_CHARS, null=True)
     test = fields.BooleanField(default=False)
     occurred_at = fields.DatetimeField()
     received_at = fields.DatetimeField(auto_now_add=True)

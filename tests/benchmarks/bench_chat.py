@@ -16,16 +16,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import random
 import statistics
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from limelight import bus as bus_module
 from limelight import command, hookimpl
 from limelight.chat import LocalConnector
+from limelight.events import ChatMessage
+from limelight.testing import make_chat
 from limelight_twitch import TwitchPlugin
 from limelight_twitch.config import TwitchConfig
 from limelight_twitch.connector import TwitchConnector
@@ -311,6 +316,73 @@ async def bench_chat_ingest(limelight, capsys, set_heap_aside) -> None:
         )
     record("chat.ingest.shed", shed, unit="chat events")
     record("chat.ingest.log_waiting", max(waiting), unit="lines")
+
+
+#: Chat lines already in the log for :func:`bench_chat_log_into_a_long_log`: about a week
+#: of a busy channel (the busiest average ~8 lines a second, ~700,000 a day).
+LONG_LOG_LINES = 500_000
+#: Lines written and timed, into the empty log and into the long one.
+LOG_LINES_TIMED = 20_000
+#: Lines a batch: what the flusher writes at a time under a steady chat.
+LOG_BATCH = 500
+
+
+def _log_lines(count: int, first: datetime) -> list[ChatMessage]:
+    """``count`` chat lines from ``first`` on, 5 a millisecond, with random version-4 ids
+    (Twitch's)."""
+    base = make_chat("message number 12 Kappa PogChamp", "viewer12", source="twitch")
+    ids = random.Random(first.timestamp())
+    return [
+        dataclasses.replace(
+            base,
+            source_id=str(uuid.UUID(int=ids.getrandbits(128), version=4)),
+            occurred_at=first + timedelta(milliseconds=i // LINES_PER_MS),
+        )
+        for i in range(count)
+    ]
+
+
+async def _log_seconds(lines: list[ChatMessage]) -> tuple[float, float]:
+    """Wall and CPU seconds (the loop's and SQLite's thread) to write ``lines`` to the chat
+    log in flush-sized batches."""
+    cpu, started = time.process_time(), time.perf_counter()
+    for i in range(0, len(lines), LOG_BATCH):
+        await bus_module._write_chat_rows(lines[i : i + LOG_BATCH])
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+async def bench_chat_log_into_a_long_log(limelight, capsys) -> None:
+    """What a chat line costs the chat log once the log is long, against the same lines
+    into an empty log (the baseline, same run): a line's key in the log's unique index
+    must not get dearer as the log grows (with Twitch's random ids as the key, it did:
+    docs/performance.md, "Per chat line", sixth round)."""
+    await limelight()
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    empty = await _log_seconds(_log_lines(LOG_LINES_TIMED, start))
+    filled = time.perf_counter()
+    for i in range(0, LONG_LOG_LINES, 20_000):
+        chunk = _log_lines(20_000, start + timedelta(hours=1, seconds=i // 5_000))
+        await bus_module._write_chat_rows(chunk)
+    filled = time.perf_counter() - filled
+    long = await _log_seconds(_log_lines(LOG_LINES_TIMED, start + timedelta(days=7)))
+    per_line = [x / LOG_LINES_TIMED * 1e6 for x in (*empty, *long)]
+    empty_wall, empty_cpu, long_wall, long_cpu = per_line
+    with capsys.disabled():
+        print(
+            f"\nchat log: {LOG_LINES_TIMED:,} lines with Twitch-like ids in batches of "
+            f"{LOG_BATCH}, into an empty log and into one of {LONG_LOG_LINES:,} lines "
+            f"(filled in {filled:.1f} s)"
+        )
+        print(
+            f"  empty log       : {empty_cpu:8.1f} µs of CPU a line, {empty_wall:.1f} µs "
+            f"by the wall clock"
+        )
+        print(
+            f"  long log        : {long_cpu:8.1f} µs of CPU a line, {long_wall:.1f} µs "
+            f"by the wall clock ({long_cpu / empty_cpu:.2f}x the empty log's CPU)"
+        )
+    record("chat.log.long_cpu_us_per_line", long_cpu, empty_cpu, unit="µs")
+    record("chat.log.long_wall_us_per_line", long_wall, empty_wall, unit="µs")
 
 
 async def bench_command_reply_latency(limelight, capsys, set_heap_aside) -> None:

@@ -9,12 +9,14 @@ import json
 import random
 import sqlite3
 import typing
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import pytest
 from limelight import hookimpl
-from limelight.bus import Lane
+from limelight.bus import Lane, log_dedupe_id
 from limelight.events import ChatMessage, CustomEvent, Event, Tip, data_json
 from limelight.gating import Action, Verdict
 from limelight.models import EventRecord
@@ -445,6 +447,54 @@ async def test_the_chat_log_stores_each_lines_wire_data(database_url, limelight)
     assert row.data == message.data()
     assert row.data["roles"] == ["subscriber", "viewer", "vip"]
     assert row.type == "chat.message" and row.handled
+
+
+async def test_chat_lines_are_keyed_by_their_time_then_their_id(database_url, limelight):
+    """The log's unique key of a chat line starts with its time, so lines with random ids
+    (Twitch's) sort by time in the index and a new batch lands at its end; the key still
+    stores a line once, whichever way it comes in again. Money keeps the provider's id."""
+    h = await limelight(database_url=database_url)
+    bus = h.services.bus
+    start = datetime(2026, 12, 3, 21, 0, tzinfo=UTC)
+    lines = [
+        dataclasses.replace(
+            make_chat(f"line {i}", source="twitch"),
+            source_id=str(uuid.uuid4()),
+            occurred_at=start + timedelta(milliseconds=7 * i),
+        )
+        for i in range(40)
+    ]
+    for line in lines:
+        await bus.publish(line)
+    await h.settle()
+    await bus.flush()
+    keys = (
+        await EventRecord.filter(type="chat.message")
+        .order_by("dedupe_id")
+        .values_list("dedupe_id", "source_id")
+    )
+    assert [source_id for _, source_id in keys] == [line.source_id for line in lines]
+    assert [key for key, _ in keys] == [log_dedupe_id(line) for line in lines]
+    assert keys[0][0] == f"{int(start.timestamp() * 1000):011x}:{lines[0].source_id}"
+    # The same line again through the API's path (the event-log id in the answer), the
+    # bus's memory of recent lines gone as after a restart: the log's key finds it.
+    bus._recent.clear()
+    again = await bus.publish(dataclasses.replace(lines[5]), immediate=True)
+    assert again.duplicate and again.id is not None
+    assert await EventRecord.filter(source_id=lines[5].source_id).count() == 1
+    fresh = dataclasses.replace(
+        make_chat("typed in the API", source="twitch"), source_id=str(uuid.uuid4())
+    )
+    stored = await bus.publish(fresh, immediate=True)
+    row = await EventRecord.get(id=stored.id)
+    assert row.dedupe_id == log_dedupe_id(fresh) != fresh.source_id
+    # An id too long to take the time in front of it is the key as it is.
+    long_line = dataclasses.replace(make_chat("long id", source="twitch"), source_id="x" * 200)
+    await bus.publish(long_line)
+    await bus.flush()
+    assert (await EventRecord.get(source_id="x" * 200)).dedupe_id == "x" * 200
+    tip = await bus.publish(make_tip(source="kofi", source_id="k-key"))
+    assert (await EventRecord.get(id=tip.id)).dedupe_id == "k-key"
 
 
 def test_data_json_is_the_json_of_data_for_every_kind_of_field():
