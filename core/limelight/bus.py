@@ -871,7 +871,7 @@ def log_dedupe_id(event: Event) -> str | None:
     """The event log's ``dedupe_id`` for ``event``, the key its unique ``(source,
     dedupe_id)`` stores it once by: ``None`` for a test event (it never blocks a real one),
     the provider's id for every other event but a chat line, and for a chat line its time
-    in milliseconds (hex) then its id: ``019ae5c2f3a:<id>``.
+    in milliseconds (hex) then its id: ``1a23db4f880:<id>``.
 
     Why the time: chat platforms' ids are random (Twitch's are version-4 UUIDs), and a
     unique index on random keys makes every batch of chat lines write pages all over it,
