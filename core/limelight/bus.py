@@ -656,19 +656,35 @@ class EventBus:
                 await self.flush()
             except Exception as exc:
                 self._flush_failures.note(f"{type(exc).__name__}: {exc}", exc)
+                # Paced: the next try after a flush interval, whatever wakes the flusher
+                # meanwhile (a publisher waiting for room does, each time a write takes
+                # its lines). Without it an outage was retried as fast as it failed.
+                await asyncio.sleep(self.chat_flush_interval)
 
     async def flush(self) -> None:
-        """Write batched chat lines and ``handled`` marks now."""
+        """Write batched chat lines and ``handled`` marks now: every line batched when it
+        is called (in writes of at most ``chat_batch_limit`` lines), or raise."""
         # One write at a time: the API's GET /api/events flushes too, and two overlapping
         # batch writes on one SQLite connection would nest transactions.
         async with self._flush_lock:
             await self._flush()
 
     async def _flush(self) -> None:
-        # BaseException: when stop() cancels the flusher in the middle of a write, the batch
-        # goes back for stop()'s own final flush instead of being lost with the task.
-        if self._chat_batch:
-            batch, self._chat_batch = self._chat_batch, []
+        # BaseException: when stop() cancels the flusher in the middle of a write, the lines
+        # go back for stop()'s own final flush instead of being lost with the task.
+        left = len(self._chat_batch)
+        while left > 0 and self._chat_batch:
+            # At most a batch's worth a write: lines put back by a failed write stay in
+            # front of those batched since, and publishers waiting for room stay waiting
+            # (:meth:`_log_room`) while the database is away. Taking everything, a failed
+            # write let another batch in at each retry: an outage kept all of chat in memory.
+            limit = self.chat_batch_limit
+            if len(self._chat_batch) <= limit:  # the usual case: all of it, no copy
+                batch, self._chat_batch = self._chat_batch, []
+            else:
+                batch = self._chat_batch[:limit]
+                del self._chat_batch[:limit]
+            left -= len(batch)
             taken, self._chat_taken = self._chat_taken, asyncio.Event()
             taken.set()
             try:

@@ -768,3 +768,69 @@ async def test_a_chat_flood_waits_for_the_chat_log_once_its_batch_is_full(
     )
     assert logged == [line.source_id for line in lines]
     assert [e.source_id for e in rec.events] == [line.source_id for line in lines]
+
+
+async def test_the_chat_log_stays_bounded_while_the_database_is_away(
+    database_url, limelight, monkeypatch
+):
+    """A database outage fails every write of the chat log. Chat goes on until the log
+    holds its bound, then waits for the database: each failed write must not let another
+    batch of lines in (it once did, one per retry, so an outage held every line of chat in
+    memory), and the retries are paced, not a loop as fast as the failures come. When the
+    database is back, every line is logged once, in order, and chat goes on."""
+    import limelight.bus as bus_module
+
+    rec = Recorder()
+    h = await limelight(plugins={"rec": rec}, database_url=database_url)
+    bus = h.services.bus
+    limit = bus.chat_batch_limit = 5
+    bus.chat_flush_interval = 0.02
+    original = bus_module._write_chat_rows
+    down = True
+    attempts: list[int] = []
+
+    async def write(rows):  # type: ignore[no-untyped-def]
+        attempts.append(len(rows))
+        if down:
+            await asyncio.sleep(0.001)  # a failure takes a round trip to the database
+            raise sqlite3.OperationalError("disk I/O error")  # transient: kept, retried
+        await original(rows)
+
+    monkeypatch.setattr(bus_module, "_write_chat_rows", write)
+    lines = [make_chat(f"line {i}", "v") for i in range(40)]
+    sent = 0
+
+    async def chat() -> None:  # a connector's read loop: the next line once this one is in
+        nonlocal sent
+        for line in lines:
+            rest = bus.publish_line(line)
+            if rest is not None:
+                await rest
+            sent += 1
+
+    reader = asyncio.create_task(chat())
+    await wait_until(lambda: len(attempts) >= 8, timeout=10)
+    assert not reader.done()
+    # The batch being written and the one filling behind it: never more than two.
+    assert sent <= 2 * limit
+    assert max(attempts) <= limit
+    assert len(bus._chat_batch) <= 2 * limit
+    loop = asyncio.get_running_loop()
+    started, before = loop.time(), len(attempts)
+    await asyncio.sleep(0.2)
+    elapsed = loop.time() - started
+    # Paced: a retry per flush interval (0.02 s here), not one per turn of the loop (the
+    # unpaced flusher made thousands in 0.2 s).
+    assert len(attempts) - before <= elapsed / bus.chat_flush_interval + 2, attempts
+
+    down = False
+    await asyncio.wait_for(reader, 10)
+    await bus.flush()
+    await h.settle()
+    logged = (
+        await EventRecord.filter(type="chat.message")
+        .order_by("id")
+        .values_list("source_id", flat=True)
+    )
+    assert logged == [line.source_id for line in lines]
+    assert [e.source_id for e in rec.events] == [line.source_id for line in lines]
