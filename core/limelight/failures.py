@@ -66,6 +66,10 @@ def _postgres() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseExcepti
                 asyncpg.OperatorInterventionError,  # shutting down, statement timeout
                 asyncpg.TransactionRollbackError,  # serialization failure, deadlock
                 asyncpg.LockNotAvailableError,
+                # A read-only database (a standby after a failover, a database set
+                # ``default_transaction_read_only`` for maintenance): the database's state,
+                # not the row's; the same write works once it can write again.
+                asyncpg.ReadOnlySQLTransactionError,
                 asyncpg.InterfaceError,  # "connection is closed", "another operation..."
             ),
             (asyncpg.PostgresError, asyncpg.InternalClientError),

@@ -22,6 +22,7 @@ from limelight.gating import Action, Verdict
 from limelight.models import EventRecord
 from limelight.testing import HookPlugin, Recorder, make_chat, make_tip
 
+from tests.conftest import _pg_admin
 from tests.support import wait_until
 
 
@@ -447,6 +448,46 @@ async def test_the_chat_log_stores_each_lines_wire_data(database_url, limelight)
     assert row.data == message.data()
     assert row.data["roles"] == ["subscriber", "viewer", "vip"]
     assert row.type == "chat.message" and row.handled
+
+
+@pytest.mark.postgres
+async def test_chat_while_postgresql_is_read_only_is_logged_once_it_can_write(
+    limelight, pg_database
+):
+    """A real outage: the database turns read-only (as a standby after a failover does, or
+    ``default_transaction_read_only`` in maintenance) while chat goes on. Its refusal is
+    the database's, not the lines': they wait and are logged once it can write, in order
+    (a refusal taken for the lines' own would have the log write them one by one and drop
+    each)."""
+    url = await pg_database()
+    name = url.rsplit("/", 1)[1]
+
+    async def read_only(on: bool) -> None:
+        # New sessions start read-only (or not); the harness's are ended, so its pool
+        # reconnects with the setting.
+        await _pg_admin(f'ALTER DATABASE "{name}" SET default_transaction_read_only = {on}')
+        await _pg_admin(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        )
+
+    rec = Recorder()
+    h = await limelight(plugins={"rec": rec}, database_url=url)
+    bus = h.services.bus
+    bus.chat_flush_interval = 0.05
+    await read_only(True)
+    failed = bus._flush_failures.total
+    lines = [make_chat(f"line {i}", "v") for i in range(10)]
+    for line in lines:
+        assert bus.publish_line(line) is None
+    await wait_until(lambda: bus._flush_failures.total >= failed + 3, timeout=20)
+    assert [e.source_id for e in bus._chat_batch] == [line.source_id for line in lines]
+
+    await read_only(False)
+    await wait_until(lambda: not bus._chat_batch, timeout=20)
+    await bus.flush()
+    await h.settle()
+    await _logged_once_and_seen_in_order(rec, lines)
 
 
 async def test_chat_lines_are_keyed_by_their_time_then_their_id(database_url, limelight):
