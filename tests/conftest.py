@@ -44,6 +44,18 @@ async def _pg_admin(statement: str) -> None:
         await conn.close()
 
 
+async def pg_read_only(database_url: str, on: bool) -> None:
+    """Make the PostgreSQL database of ``database_url`` read-only (or writable again), as
+    a standby after a failover is: new sessions start with the setting, and the open ones
+    are ended so that pools reconnect with it."""
+    name = database_url.rsplit("/", 1)[1]
+    await _pg_admin(f'ALTER DATABASE "{name}" SET default_transaction_read_only = {on}')
+    await _pg_admin(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+    )
+
+
 @pytest.fixture
 async def pg_database() -> AsyncIterator[Callable[[], Awaitable[str]]]:
     """Create throw-away PostgreSQL databases (``limelight_<random>``); drop them after."""

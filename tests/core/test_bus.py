@@ -22,7 +22,7 @@ from limelight.gating import Action, Verdict
 from limelight.models import EventRecord
 from limelight.testing import HookPlugin, Recorder, make_chat, make_tip
 
-from tests.conftest import _pg_admin
+from tests.conftest import pg_read_only
 from tests.support import wait_until
 
 
@@ -460,22 +460,11 @@ async def test_chat_while_postgresql_is_read_only_is_logged_once_it_can_write(
     (a refusal taken for the lines' own would have the log write them one by one and drop
     each)."""
     url = await pg_database()
-    name = url.rsplit("/", 1)[1]
-
-    async def read_only(on: bool) -> None:
-        # New sessions start read-only (or not); the harness's are ended, so its pool
-        # reconnects with the setting.
-        await _pg_admin(f'ALTER DATABASE "{name}" SET default_transaction_read_only = {on}')
-        await _pg_admin(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-        )
-
     rec = Recorder()
     h = await limelight(plugins={"rec": rec}, database_url=url)
     bus = h.services.bus
     bus.chat_flush_interval = 0.05
-    await read_only(True)
+    await pg_read_only(url, True)
     failed = bus._flush_failures.total
     lines = [make_chat(f"line {i}", "v") for i in range(10)]
     for line in lines:
@@ -483,7 +472,7 @@ async def test_chat_while_postgresql_is_read_only_is_logged_once_it_can_write(
     await wait_until(lambda: bus._flush_failures.total >= failed + 3, timeout=20)
     assert [e.source_id for e in bus._chat_batch] == [line.source_id for line in lines]
 
-    await read_only(False)
+    await pg_read_only(url, False)
     await wait_until(lambda: not bus._chat_batch, timeout=20)
     await bus.flush()
     await h.settle()

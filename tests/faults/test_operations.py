@@ -32,11 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from limelight import ChatConnectorSpec, Plugin, Register, hookimpl
 
-from tests.conftest import postgres_available
+from tests.conftest import pg_read_only, postgres_available
 from tests.core.procs import (
     HealthProbe,
     Server,
@@ -294,16 +293,6 @@ def ledger_ids(server: Server) -> list[str]:
     return [e["source_id"] for e in body["events"]]
 
 
-async def pg_admin(statement: str) -> None:
-    conn = await asyncpg.connect(
-        f"postgresql://root@{POSTGRES_HOST}:{POSTGRES_PORT}/test", timeout=5
-    )
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
 # -- SIGTERM after a PostgreSQL outage ---------------------------------------------------------
 
 
@@ -387,22 +376,12 @@ async def unwritable(
         )
     need(postgres_available(), f"PostgreSQL at {POSTGRES_HOST}:{POSTGRES_PORT}")
     url = await pg_database()
-    name = url.rsplit("/", 1)[1]
-
-    async def read_only(on: bool) -> None:
-        # New sessions start read-only (or not); the server's sessions are ended so its
-        # pool reconnects with the setting.
-        await pg_admin(f'ALTER DATABASE "{name}" SET default_transaction_read_only = {on}')
-        await pg_admin(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-        )
 
     return Unwritable(
         "postgres",
         url,
-        break_it=lambda: read_only(True),
-        mend=lambda server: read_only(False),
+        break_it=lambda: pg_read_only(url, True),
+        mend=lambda server: pg_read_only(url, False),
     )
 
 
