@@ -672,13 +672,13 @@ class EventBus:
     async def _flush(self) -> None:
         # BaseException: when stop() cancels the flusher in the middle of a write, the lines
         # go back for stop()'s own final flush instead of being lost with the task.
+        # At most a batch's worth a write: lines put back by a failed write stay in front
+        # of those batched since, and publishers waiting for room stay waiting
+        # (:meth:`_log_room`) while the database is away. Taking everything, a failed write
+        # let another batch in at each retry: an outage kept all of chat in memory.
+        limit = self.chat_batch_limit
         left = len(self._chat_batch)
         while left > 0 and self._chat_batch:
-            # At most a batch's worth a write: lines put back by a failed write stay in
-            # front of those batched since, and publishers waiting for room stay waiting
-            # (:meth:`_log_room`) while the database is away. Taking everything, a failed
-            # write let another batch in at each retry: an outage kept all of chat in memory.
-            limit = self.chat_batch_limit
             if len(self._chat_batch) <= limit:  # the usual case: all of it, no copy
                 batch, self._chat_batch = self._chat_batch, []
             else:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import pytest
+from limelight import bus as bus_module
 from limelight import hookimpl
 from limelight.bus import Lane, log_dedupe_id
 from limelight.events import ChatMessage, CustomEvent, Event, Tip, data_json
@@ -137,8 +138,6 @@ async def test_a_webhook_2xx_means_the_row_is_on_disk(database_url, limelight):
 
 
 async def test_chat_publish_does_not_write_and_flush_does(database_url, limelight, monkeypatch):
-    import limelight.bus as bus_module
-
     h = await limelight(database_url=database_url)
     writes: list[int] = []
     original_write, original_save = bus_module._write_chat_rows, EventRecord.save
@@ -364,8 +363,6 @@ async def test_flushes_interleaved_with_publishing_write_every_line_once(databas
 
 async def test_stop_lets_an_in_flight_chat_write_finish(limelight, monkeypatch):
     """Cancelling the writer inside a write would leave SQLite in an open transaction."""
-    import limelight.bus as bus_module
-
     h = await limelight()
     bus = h.services.bus
     original = bus_module._write_chat_rows
@@ -770,8 +767,6 @@ async def test_a_chat_flood_waits_for_the_chat_log_once_its_batch_is_full(
     """The log's batch is bounded: the line that fills it waits until a flush has taken
     the batch, and the next full batch waits for that write to finish; nothing is lost
     and the order holds, in the log and for the plugins."""
-    import limelight.bus as bus_module
-
     rec = Recorder()
     h = await limelight(plugins={"rec": rec})
     bus = h.services.bus
@@ -815,8 +810,6 @@ async def test_the_chat_log_stays_bounded_while_the_database_is_away(
     batch of lines in (it once did, one per retry, so an outage held every line of chat in
     memory), and the retries are paced, not a loop as fast as the failures come. When the
     database is back, every line is logged once, in order, and chat goes on."""
-    import limelight.bus as bus_module
-
     rec = Recorder()
     h = await limelight(plugins={"rec": rec}, database_url=database_url)
     bus = h.services.bus
