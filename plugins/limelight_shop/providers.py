@@ -21,7 +21,9 @@ tips plugin, and they arrive as ``Tip`` events of kind ``shop_order`` (see :mod:
   (lines) is one ``MerchOrder`` per line, keyed ``<order id>:<line number>`` (so each line
   is written once, whatever is redelivered), each with its product, variant and quantity
   and its share of the total (the lines' prices share out shipping, tax and discounts;
-  the shares add up to what the buyer paid).
+  the shares add up to what the buyer paid). ``ORDER_UPDATED`` whose order's status is
+  ``CANCELLED`` gives every line back in full (a ``MerchRefund`` per line, so the units
+  return to stock); other updates (shipped, delivered) are acknowledged and ignored.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ CODE_RE = re.compile(r"\bSH-([A-HJ-NP-Z2-9]{8})\b", re.IGNORECASE)
 ORDER_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
 #: A Fourthwall order of several lines is one event per line: ``<order id>:<line>``.
 LINE_SEPARATOR = ":"
+#: The ``data.order.status`` of an ``ORDER_UPDATED`` that gives the order back.
+FOURTHWALL_CANCELLED = "CANCELLED"
 
 
 def find_code(text: str) -> str:
@@ -225,49 +229,80 @@ async def fourthwall_handle(secret: str, request: web.Request, body: bytes) -> l
             401, f"{FOURTHWALL_HEADER} does not match the body (check [webhooks.fourthwall] secret)"
         )
     event = _load(body)
-    if event.get("type") != "ORDER_PLACED":
-        return []  # other Fourthwall events are acknowledged and ignored
+    kind = event.get("type")
+    if kind == "ORDER_PLACED":
+        return _fourthwall_placed(event)
+    if kind == "ORDER_UPDATED":
+        return _fourthwall_cancelled(event)
+    return []  # other Fourthwall events are acknowledged and ignored
+
+
+def _fourthwall_placed(event: dict[str, Any]) -> list[Event]:
+    """``ORDER_PLACED``: one :class:`MerchOrder` per line of the order (``data``)."""
     data = _obj(event, "data")
-    order_id = _ident(data, "id", "data.")
-    money = fourthwall_money(_obj(data, "amounts").get("total"), "data.amounts.total")
-    offers = data.get("offers")
-    lines = [
-        _fourthwall_line(offer, f"data.offers[{n}]")
-        for n, offer in enumerate(offers if isinstance(offers, list) else ())
-        if isinstance(offer, dict)
-    ]
+    parts = _fourthwall_parts(data, "data.")
     message = _str(data, "message", edge.MAX_TEXT)
     name = _str(data, "username") or _str(_obj(_obj(data, "billing"), "address"), "name")
-    common: dict[str, Any] = {
-        "source": FOURTHWALL,
-        "occurred_at": _when(data.get("createdAt") or event.get("createdAt")),
-        "test": event.get("testMode") is True,
-        "viewer": buyer("fourthwall", _str(data, "email", 320), name),
-        "provider": "fourthwall",
-        "reference": find_code(message),
-    }
-    if len(lines) <= 1:  # one event keyed by the order id, as Fourthwall names it
-        line = lines[0] if lines else FourthwallLine("order", "", 1, money)
-        return [
-            MerchOrder(
-                source_id=order_id,
-                item=line.sku or line.name or "order",
-                variant=line.variant,
-                amount=money,
-                quantity=line.quantity,
-                **common,
-            )
-        ]
-    shares = split_total(money, [line.price.minor for line in lines])
     return [
         MerchOrder(
-            source_id=edge.bounded_key(f"{order_id}{LINE_SEPARATOR}{n}"),
+            source=FOURTHWALL,
+            source_id=key,
+            occurred_at=_when(data.get("createdAt") or event.get("createdAt")),
+            test=event.get("testMode") is True,
+            viewer=buyer("fourthwall", _str(data, "email", 320), name),
             item=line.sku or line.name or "order",
             variant=line.variant,
             amount=share,
             quantity=line.quantity,
-            **common,
+            provider="fourthwall",
+            reference=find_code(message),
         )
+        for key, line, share in parts
+    ]
+
+
+def _fourthwall_cancelled(event: dict[str, Any]) -> list[Event]:
+    """``ORDER_UPDATED`` to status ``CANCELLED``: each line of the order given back in full
+    (a :class:`MerchRefund` of the line's share, keyed ``<line key>:cancelled``), so its
+    units return to stock while the drop is open. Fourthwall refunds the buyer when it
+    cancels an order. Other updates (shipped, delivered, a new address) change nothing
+    here and are acknowledged."""
+    order = _obj(_obj(event, "data"), "order")
+    if order.get("status") != FOURTHWALL_CANCELLED:
+        return []
+    return [
+        MerchRefund(
+            source=FOURTHWALL,
+            source_id=edge.bounded_key(f"{key}{LINE_SEPARATOR}cancelled"),
+            occurred_at=_when(event.get("createdAt")),
+            test=event.get("testMode") is True,
+            amount=share,
+            original_source=FOURTHWALL,
+            original_id=key,
+            reason="order cancelled in Fourthwall",
+        )
+        for key, _, share in _fourthwall_parts(order, "data.order.")
+    ]
+
+
+def _fourthwall_parts(order: dict[str, Any], where: str) -> list[tuple[str, FourthwallLine, Money]]:
+    """An order's lines, each with its key and its share of the total: one line keyed by
+    the order id, as Fourthwall names it; several keyed ``<order id>:<line number>``.
+    ``ORDER_PLACED`` and a cancellation read the same order, so they find the same keys
+    and shares."""
+    order_id = _ident(order, "id", where)
+    money = fourthwall_money(_obj(order, "amounts").get("total"), f"{where}amounts.total")
+    offers = order.get("offers")
+    lines = [
+        _fourthwall_line(offer, f"{where}offers[{n}]")
+        for n, offer in enumerate(offers if isinstance(offers, list) else ())
+        if isinstance(offer, dict)
+    ]
+    if len(lines) <= 1:
+        return [(order_id, lines[0] if lines else FourthwallLine("order", "", 1, money), money)]
+    shares = split_total(money, [line.price.minor for line in lines])
+    return [
+        (edge.bounded_key(f"{order_id}{LINE_SEPARATOR}{n}"), line, share)
         for n, (line, share) in enumerate(zip(lines, shares, strict=True), 1)
     ]
 

@@ -213,6 +213,24 @@ def fourthwall_order(
     }
 
 
+def fourthwall_updated(placed: dict[str, Any], status: str) -> dict[str, Any]:
+    """``ORDER_UPDATED`` for the order of ``placed`` (an :func:`fourthwall_order`), now in
+    ``status``: Fourthwall's reference sends the whole order under ``data.order``."""
+    return {
+        **placed,
+        "id": f"weve_{secrets.token_hex(10)}",
+        "type": "ORDER_UPDATED",
+        "createdAt": datetime.now(UTC).isoformat(),
+        "data": {
+            "order": {
+                **placed["data"],
+                "status": status,
+                "updatedAt": datetime.now(UTC).isoformat(),
+            }
+        },
+    }
+
+
 def fourthwall_request(
     event: dict[str, Any], *, secret: str = FOURTHWALL_SECRET
 ) -> tuple[bytes, dict[str, str]]:

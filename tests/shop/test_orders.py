@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from limelight.models import EventRecord
 from limelight_shop.models import DropItem, Guest, Order, Reservation
 
 from tests.tips.doubles import kofi_payload, kofi_request
@@ -15,6 +16,7 @@ from .doubles import (
     charge_refunded,
     fourthwall_order,
     fourthwall_request,
+    fourthwall_updated,
     session_completed,
     stripe_request,
 )
@@ -292,6 +294,74 @@ async def test_fourthwall_order_of_two_products_five_times_at_once(shop, databas
     assert late.status == "refund_due" and "sold out" in late.note
     left = {i.product_id: i.remaining for i in await DropItem.filter(drop_id=drop.id)}
     assert left == {hoodie.id: 3, tee.id: 1}  # the one tee left was not half-taken
+
+
+async def test_a_cancelled_fourthwall_order_gives_its_units_back(shop, database_url) -> None:
+    """ORDER_UPDATED: shipped changes nothing; cancelled (and redelivered) refunds the
+    order once and its unit goes back on sale; the refund is a merch.refund event."""
+    s = await shop(database_url=database_url)
+    drop = await s.drop([(await s.product(), "", 1)])
+    placed = fourthwall_order(name="first")
+    await s.post("fourthwall", *fourthwall_request(placed))
+    assert await s.left(drop) == 0
+    status, answer = await s.post(
+        "fourthwall", *fourthwall_request(fourthwall_updated(placed, "SHIPPED"))
+    )
+    assert (status, answer["ids"]) == (200, [])
+    assert (await Order.get()).status == "paid"
+    cancelled = fourthwall_updated(placed, "CANCELLED")
+    for _ in range(2):  # Fourthwall's retry of the same update: one refund
+        status, _ = await s.post("fourthwall", *fourthwall_request(cancelled))
+        assert status == 200
+    order = await Order.get()
+    assert (order.status, order.refunded_minor) == ("refunded", 2500)
+    assert await s.left(drop) == 1
+    [refund] = await EventRecord.filter(type="merch.refund")
+    assert refund.dedupe_id == f"{placed['data']['id']}:cancelled"
+    assert (refund.data["original_id"], refund.data["amount"]) == (placed["data"]["id"], "25.00")
+    # the unit is for sale again
+    await s.post("fourthwall", *fourthwall_request(fourthwall_order(name="second")))
+    second = await Order.get(buyer_name="second")
+    assert second.status == "paid" and await s.left(drop) == 0
+
+
+async def test_a_cancelled_fourthwall_order_of_two_lines_gives_back_every_line(shop) -> None:
+    s = await shop()
+    hoodie, tee = await s.product(), await s.product("tee", "Logo tee", 1500)
+    drop = await s.drop([(hoodie, "M", 5), (tee, "", 3)])
+    placed = fourthwall_order(
+        offers=[
+            Offer("hoodie", "Logo hoodie", 25.0, quantity=2, size="M"),
+            Offer("tee", "Logo tee", 15.0, quantity=1, sku="WDEK-TEE200S"),
+        ],
+        shipping=5.0,
+    )
+    await s.post("fourthwall", *fourthwall_request(placed))
+    assert await s.left(drop) == 5
+    status, answer = await s.post(
+        "fourthwall", *fourthwall_request(fourthwall_updated(placed, "CANCELLED"))
+    )
+    assert status == 200 and len(answer["ids"]) == 2
+    orders = await Order.all().order_by("id")
+    assert [(o.status, o.refunded_minor) for o in orders] == [
+        ("refunded", o.amount_minor) for o in orders
+    ]
+    assert await s.left(drop) == 8
+
+
+async def test_fourthwall_updates_that_cannot_be_read_are_refused(shop) -> None:
+    s = await shop()
+    placed = fourthwall_order()
+    broken = fourthwall_updated(placed, "CANCELLED")
+    del broken["data"]["order"]["id"]
+    status, answer = await s.post("fourthwall", *fourthwall_request(broken))
+    assert status == 400 and "data.order.id is required" in answer["error"]
+    # a cancellation of an order this server never saw writes nothing and is answered
+    status, _ = await s.post(
+        "fourthwall", *fourthwall_request(fourthwall_updated(placed, "CANCELLED"))
+    )
+    assert status == 200
+    assert await Order.all().count() == 0
 
 
 async def test_fourthwall_lines_with_a_reservation_code(shop, database_url) -> None:
