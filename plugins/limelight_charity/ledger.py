@@ -21,7 +21,7 @@ from limelight.db import placeholders
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.functions import Count, Sum
 
-from .models import Campaign, CharityEntry
+from .models import Campaign, CampaignTotal, CharityEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +110,25 @@ async def refunded(original: CharityEntry) -> tuple[int, int]:
 
 
 async def total(campaign_id: int, using: BaseDBAsyncClient | None = None) -> int:
-    """The campaign's total in minor units of its currency (refunds subtracted).
-    ``using``: the connection to read on (the overlays' state reads on ``ctx.db.reader``,
-    beside the commits; the default, inside ``record_events``, is the transaction)."""
+    """The campaign's total in minor units of its currency (refunds subtracted): its
+    running total (:class:`~.models.CampaignTotal`), or the sum of its entries when it has
+    none yet. ``using``: the connection to read on (the overlays' state reads on
+    ``ctx.db.reader``, beside the commits; the default, inside ``record_events``, is the
+    transaction)."""
+    conn = using or CharityEntry._meta.db
+    mark = placeholders(conn.capabilities.dialect, 1, 1)
+    found = await conn.execute_query_dict(
+        f"SELECT total_minor FROM {CampaignTotal._meta.db_table} WHERE campaign_id IN {mark}",
+        [campaign_id],
+    )
+    if found:
+        return int(found[0]["total_minor"])
+    return await summed(campaign_id, conn)
+
+
+async def summed(campaign_id: int, using: BaseDBAsyncClient | None = None) -> int:
+    """The sum of the campaign's entries, read from the (campaign, id, amount) index: what
+    its running total must always equal."""
     row = (
         await CharityEntry.filter(campaign_id=campaign_id)
         .using_db(using)
@@ -121,6 +137,40 @@ async def total(campaign_id: int, using: BaseDBAsyncClient | None = None) -> int
         .values("total")
     )
     return int(row["total"] or 0) if row else 0
+
+
+async def add_to_total(conn: BaseDBAsyncClient, campaign_id: int, added: int) -> int:
+    """Add ``added`` (minor units, negative for refunds) to the campaign's running total in
+    the transaction that wrote those entries, and return the new total. A campaign without
+    a row gets one from the sum of its entries, which already holds this transaction's.
+
+    One statement per campaign per batch where the sum read every entry of the campaign.
+    The row is changed only here, in the transaction that writes the entries it counts,
+    so it rolls back with them (a plugin's failed part, a failed batch) and counts each
+    once. On PostgreSQL other transactions run beside this one (a retried part is written
+    in its own): when one of them makes the row first, the insert finds it there, waits
+    for that transaction and adds to what it committed, which already counts its entries.
+    """
+    table = CampaignTotal._meta.db_table
+    postgres = conn.capabilities.dialect == "postgres"
+    a, b = ("$1", "$2") if postgres else ("?", "?")
+    add = (
+        f"UPDATE {table} SET total_minor = total_minor + {a} WHERE campaign_id = {b} "
+        "RETURNING total_minor"
+    )
+    found = await conn.execute_query_dict(add, [added, campaign_id])
+    if not found:
+        entries = CharityEntry._meta
+        found = await conn.execute_query_dict(
+            f"INSERT INTO {table} (campaign_id, total_minor) "
+            f"SELECT CAST({a} AS INTEGER), COALESCE(SUM(counted_minor), 0) "
+            f"FROM {entries.db_table} WHERE {entries.fields_db_projection['campaign_id']} = {b} "
+            "ON CONFLICT (campaign_id) DO NOTHING RETURNING total_minor",
+            [campaign_id, campaign_id],
+        )
+    if not found:  # made by a transaction beside this one since the update
+        found = await conn.execute_query_dict(add, [added, campaign_id])
+    return int(found[0]["total_minor"])
 
 
 async def per_currency(campaign_id: int) -> list[tuple[Money, int]]:

@@ -83,7 +83,25 @@ class CharityEntry(Model):
         app = "charity"
         table = "charity_entry"
         unique_together = (("provider", "provider_id"),)
-        # A campaign's total (read in every batch of donations) from the index alone, and
-        # every per-campaign read limited to that campaign's entries, in id order (without
-        # it, each scanned the entries of every campaign ever run).
+        # A campaign's sum (``ledger.summed``: a campaign without a running total) from the
+        # index alone, and every per-campaign read limited to that campaign's entries, in
+        # id order (without it, each scanned the entries of every campaign ever run).
         indexes = (("campaign_id", "id", "counted_minor"),)
+
+
+# A campaign's running total: the sum of its entries' ``counted_minor``, kept in the
+# transaction that writes them (``ledger.add_to_total``), so a batch of donations reads
+# one row for the milestones instead of summing every entry of the campaign (a campaign of
+# 500,000 donations summed half a million index entries per batch, holding up every other
+# commit). Its own table, not a column of ``Campaign``: the config and the dashboard save
+# whole campaign rows, and a cached row saved back would write a stale total. A campaign
+# without a row (none given yet, or counted before this table) is summed from its entries,
+# and gets its row from that sum when its next donation is written.
+class CampaignTotal(Model):
+    _no_comments = True
+    campaign_id = fields.IntField(primary_key=True, generated=False)
+    total_minor = fields.BigIntField()
+
+    class Meta:
+        app = "charity"
+        table = "charity_total"

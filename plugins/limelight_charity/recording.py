@@ -60,6 +60,7 @@ class Recorder:
     async def record_events(self, events: list[Event], tx: Transaction) -> dict[int, int]:
         written: dict[int, int] = {}
         touched: dict[int, Campaign] = {}
+        added: dict[int, int] = {}  # campaign id -> what this batch adds to its total
         for event in events:
             if event.id is None or event.test:
                 continue
@@ -77,18 +78,19 @@ class Recorder:
                 campaign = self.campaigns.by_id(entry.campaign_id)  # type: ignore[attr-defined]
                 if campaign is not None:
                     touched[campaign.id] = campaign
+                    added[campaign.id] = added.get(campaign.id, 0) + entry.counted_minor
         for campaign in touched.values():
-            await self.climb(campaign, tx)
+            total = await ledger.add_to_total(tx.connection, campaign.id, added[campaign.id])
+            await self.climb(campaign, total, tx)
         return written
 
-    async def climb(self, campaign: Campaign, tx: Transaction) -> None:
-        """Claim the milestones the new total reaches, in the transaction that writes the
-        donations: a milestone fires exactly once, with the donation that crossed it, and
-        a rolled-back batch takes its claim with it. A refund's lower total claims nothing
-        (what fired stays fired). The donors (every entry of the campaign, read as rows)
-        are gathered only when a milestone is due: on every batch they made each commit of
-        a long campaign wait for a read of all its donations."""
-        total = await ledger.total(campaign.id)
+    async def climb(self, campaign: Campaign, total: int, tx: Transaction) -> None:
+        """Claim the milestones the new ``total`` reaches, in the transaction that writes
+        the donations: a milestone fires exactly once, with the donation that crossed it,
+        and a rolled-back batch takes its claim with it. A refund's lower total claims
+        nothing (what fired stays fired). The donors (every entry of the campaign, read as
+        rows) are gathered only when a milestone is due: on every batch they made each
+        commit of a long campaign wait for a read of all its donations."""
         ladder = self.campaigns.ladder(campaign)
         if not await ladder.due(total, tx):
             return

@@ -3,15 +3,20 @@ the donor badge, chat commands, the dashboard API, the report and the CSV export
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from limelight import Donation, Money, Refund, ViewerRef
+from limelight.db import in_transaction
 from limelight.testing import make_tip, make_viewer
-from limelight_charity.models import CharityEntry
+from limelight_charity import ledger
+from limelight_charity.models import CampaignTotal, CharityEntry
 from limelight_charity.reactions import BADGE
+
+from tests.support import wait_until
 
 from .conftest import campaign
 from .doubles import donation_updated, tiltify_request
@@ -27,6 +32,17 @@ def twitch_donation(
         amount=Money.parse(amount, currency),
         campaign="twitch-campaign-id",
         **kw,  # type: ignore[arg-type]
+    )
+
+
+def tiltify_refund(donation_id: str, minor: int) -> Refund:
+    """A provider's refund (a chargeback) of a Tiltify donation, in EUR minor units."""
+    return Refund(
+        source="tiltify",
+        source_id=f"refund-{donation_id}",
+        amount=Money(minor, "EUR"),
+        original_source="tiltify",
+        original_id=donation_id,
     )
 
 
@@ -124,15 +140,7 @@ async def test_refunds_reduce_the_total_and_take_the_badge_back(charity) -> None
     assert sum(r.counted_minor for r in rows) == 1000
     assert c.h.services.badges.for_viewer(make_viewer("alice")) == []
     # a core refund of the Tiltify donation (a provider's chargeback) reverses it too
-    await c.h.publish(
-        Refund(
-            source="tiltify",
-            source_id="refund-d-1",
-            amount=Money(1000, "EUR"),
-            original_source="tiltify",
-            original_id="d-1",
-        )
-    )
+    await c.h.publish(tiltify_refund("d-1", 1000))
     assert sum(r.counted_minor for r in await c.rows()) == 0
     assert (await state(c))["pandas-2026"]["current"] == 0
 
@@ -338,8 +346,8 @@ async def test_the_donor_list_adds_up_every_entry(database_url: str, charity, mo
 
 
 async def test_a_campaigns_total_reads_only_its_own_entries(charity) -> None:
-    """The total is read in every batch of donations: from the (campaign, id, amount)
-    index alone, never a scan of every campaign's entries (SQLite's own query plan)."""
+    """A campaign's sum (its total until it has a running total): from the (campaign, id,
+    amount) index alone, never a scan of every campaign's entries (SQLite's own plan)."""
     c = await charity()
     await c.h.publish(twitch_donation("12.50", name="alice"))
     conn = CharityEntry._meta.db
@@ -352,6 +360,116 @@ async def test_a_campaigns_total_reads_only_its_own_entries(charity) -> None:
         f"EXPLAIN QUERY PLAN SELECT id FROM {table} WHERE campaign_id = 1 ORDER BY id"
     )
     assert not any("TEMP B-TREE" in str(row["detail"]) for row in ordered), ordered
+
+
+async def _totals() -> dict[int, tuple[int, int]]:
+    """Each campaign's running total beside the sum of its entries."""
+    return {
+        row.campaign_id: (row.total_minor, await ledger.summed(row.campaign_id))
+        for row in await CampaignTotal.all()
+    }
+
+
+async def test_the_running_total_is_the_sum_of_the_entries(database_url: str, charity) -> None:
+    """Donations one at a time and in one batch, converted ones, refunds by hand and from
+    a provider: the campaign's running total always equals the sum of its entries."""
+    c = await charity(database_url=database_url)
+    await c.h.publish(twitch_donation("12.50", name="alice"))
+    [(cid, (kept, summed))] = (await _totals()).items()
+    assert kept == summed == 1250
+    await asyncio.gather(  # one group-commit batch: one statement adds them all
+        *(c.h.publish(twitch_donation(f"{i}.00", "USD", name=f"d{i}")) for i in range(1, 6))
+    )
+    assert await _totals() == {cid: (1250 + 1350, 1250 + 1350)}  # 15 USD at 0.90
+    alice = await CharityEntry.filter(viewer_name="alice").first()
+    assert alice is not None
+    status, _ = await c.api(
+        "POST", f"/api/charity/entries/{alice.id}/refund", json={"amount": "2.50"}
+    )
+    assert status == 201
+    await c.post(*tiltify_request(donation_updated("10.00", "EUR", donation_id="d-1")))
+    await c.h.publish(tiltify_refund("d-1", 400))
+    assert await _totals() == {cid: (2950, 2950)}  # 26.00 + 10.00 - 2.50 - 4.00
+    assert await ledger.total(cid) == 2950
+    assert (await state(c))["pandas-2026"]["current"] == 2950
+
+
+async def test_a_failed_part_does_not_count_twice(database_url: str, charity, monkeypatch) -> None:
+    """The plugin's part of a batch fails after its total was added (a milestone's claim
+    raising): it rolls back with its entries, is written again event by event, and every
+    donation is counted once."""
+    c = await charity(database_url=database_url)
+    ladder = type(c.plugin.campaigns.ladder(c.plugin.campaigns.rows["pandas-2026"]))
+    due = ladder.due
+    calls = 0
+
+    async def due_once_failing(self, total, tx):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("the milestone store is away")
+        return await due(self, total, tx)
+
+    monkeypatch.setattr(ladder, "due", due_once_failing)
+    await asyncio.gather(*(c.h.publish(twitch_donation("3.00", name=f"d{i}")) for i in range(4)))
+    await c.h.settle()
+    assert calls > 1
+    assert len(await c.rows()) == 4
+    assert list((await _totals()).values()) == [(1200, 1200)]
+
+
+async def test_a_campaign_counted_before_its_running_total_starts_from_its_entries(
+    database_url: str, charity
+) -> None:
+    """A database from before the running total (the table is there, empty): the total is
+    the sum of the entries, and the next donation's row starts from that sum."""
+    c = await charity(database_url=database_url)
+    for amount in ("4.00", "6.00"):
+        await c.h.publish(twitch_donation(amount))
+    [cid] = await _totals()
+    await CampaignTotal.all().delete()
+    assert await ledger.total(cid) == 1000
+    await c.h.publish(twitch_donation("1.00"))
+    assert await _totals() == {cid: (1100, 1100)}
+
+
+async def test_two_transactions_making_a_total_at_once_both_count(charity, pg_database) -> None:
+    """PostgreSQL runs transactions side by side (a part written again runs in its own):
+    two find no row for the campaign and both make it. The second waits for the first,
+    finds its row and adds to it; before, it failed on the key and its donation went to
+    the quarantine."""
+    c = await charity(database_url=await pg_database())
+    await c.h.publish(twitch_donation("1.00"))
+    [cid] = await _totals()
+    await CampaignTotal.all().delete()  # no row yet, as before the running total
+    made, release = asyncio.Event(), asyncio.Event()
+
+    async def first() -> int:
+        async with in_transaction() as conn:
+            total = await ledger.add_to_total(conn, cid, 0)  # the sum of the entries: 100
+            made.set()
+            await release.wait()
+            return total
+
+    async def second() -> int:
+        async with in_transaction() as conn:
+            return await ledger.add_to_total(conn, cid, 300)
+
+    one = asyncio.create_task(first())
+    await made.wait()
+    two = asyncio.create_task(second())
+
+    async def second_waits_on_the_first() -> bool:
+        rows = await CampaignTotal._meta.db.execute_query_dict(
+            "SELECT count(*) AS n FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return rows[0]["n"] == 1
+
+    await wait_until(second_waits_on_the_first)
+    release.set()
+    assert (await one, await two) == (100, 400)
+    assert (await CampaignTotal.get(campaign_id=cid)).total_minor == 400
 
 
 async def test_the_export_pages_through_entries_in_time_order(
