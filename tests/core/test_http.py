@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from limelight import Route, hookimpl
+from limelight.testing import OVERLAY_TOKEN
 
 TIP = {
     "type": "tip",
@@ -67,6 +68,28 @@ async def test_pages_carry_the_security_headers_from_the_one_helper(limelight):
     api = await h.client.get("/api/nope")
     assert api.headers["X-Content-Type-Options"] == "nosniff"
     assert "Content-Security-Policy" not in api.headers  # JSON is no page
+
+
+async def test_every_response_names_the_product_not_its_versions(limelight):
+    """``Server: Limelight`` on pages, JSON, errors, files, webhooks and a WebSocket
+    handshake, where aiohttp would announce ``Python/3.x aiohttp/3.y``."""
+    from limelight_alerts import AlertsPlugin
+
+    h = await limelight(plugins={"alerts": AlertsPlugin})
+    answers = [
+        await h.client.get("/healthz"),
+        await h.client.get("/admin/login"),
+        await h.client.get("/nope"),
+        await h.client.get("/api/events"),  # 401
+        await h.client.get("/api/events", headers=h.admin_headers),
+        await h.client.get("/-/static/admin.css"),
+        await h.client.post("/webhooks/nope", data=b"{}"),
+    ]
+    assert [a.status for a in answers] == [200, 200, 404, 401, 200, 200, 404]
+    for answer in answers:
+        assert answer.headers["Server"] == "Limelight", answer.url
+    async with h.client.ws_connect(f"/overlays/ws?token={OVERLAY_TOKEN}&overlay=alerts") as ws:
+        assert ws._response.headers["Server"] == "Limelight"
 
 
 async def test_wrong_method_is_405_with_a_message(limelight):

@@ -44,7 +44,7 @@ from .auth import require_admin, require_moderator, require_overlay, role_of
 from .csrf import NO_SESSION, request_guard, template_context
 from .errors import ApiError, error_middleware
 from .keys import CHAT_CONNECTORS, HOST, MODERATOR_ROUTES, PLUGIN_ROUTES, SERVICES, SETTINGS
-from .security import secure
+from .security import name_the_server, secure
 
 log = logging.getLogger("limelight.web")
 
@@ -166,6 +166,7 @@ def create_app(
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.extend(core_services())
     app.cleanup_ctx.append(_plugins)
+    app.on_response_prepare.append(name_the_server)
     app.on_shutdown.append(_close_live_connections)
     return app
 

@@ -55,6 +55,18 @@ REFERRER_POLICY = {DASHBOARD_CSP: "same-origin"}
 
 ResponseT = TypeVar("ResponseT", bound=web.StreamResponse)
 
+#: What the ``Server`` header says: the product, not the versions of Python and aiohttp
+#: that aiohttp announces by default (``Python/3.11 aiohttp/3.14.5``), which tell a
+#: scanner which published vulnerabilities to try.
+SERVER_HEADER = "Limelight"
+
+
+async def name_the_server(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: every response of the app (pages, JSON, files, WebSocket
+    handshakes, streamed exports) says :data:`SERVER_HEADER`. A signal rather than a
+    middleware: a WebSocket or a streamed export is sent before its handler returns."""
+    response.headers["Server"] = SERVER_HEADER
+
 
 def secure(
     response: ResponseT, *, csp: str | None = DASHBOARD_CSP, cache: str = "no-store"
@@ -74,4 +86,11 @@ def secure(
     return response
 
 
-__all__ = ["DASHBOARD_CSP", "OVERLAY_CSP", "overlay_csp", "secure"]
+__all__ = [
+    "DASHBOARD_CSP",
+    "OVERLAY_CSP",
+    "SERVER_HEADER",
+    "name_the_server",
+    "overlay_csp",
+    "secure",
+]
