@@ -59,7 +59,6 @@ class Recorder:
 
     async def record_events(self, events: list[Event], tx: Transaction) -> dict[int, int]:
         written: dict[int, int] = {}
-        touched: dict[int, Campaign] = {}
         added: dict[int, int] = {}  # campaign id -> what this batch adds to its total
         for event in events:
             if event.id is None or event.test:
@@ -75,13 +74,15 @@ class Recorder:
                 entry = await self._manual_refund(event)
             if entry is not None:
                 written[event.id] = entry.id
-                campaign = self.campaigns.by_id(entry.campaign_id)  # type: ignore[attr-defined]
-                if campaign is not None:
-                    touched[campaign.id] = campaign
-                    added[campaign.id] = added.get(campaign.id, 0) + entry.counted_minor
-        for campaign in touched.values():
-            total = await ledger.add_to_total(tx.connection, campaign.id, added[campaign.id])
-            await self.climb(campaign, total, tx)
+                campaign_id: int = entry.campaign_id  # type: ignore[attr-defined]
+                added[campaign_id] = added.get(campaign_id, 0) + entry.counted_minor
+        # Every entry written is added to its campaign's total, whatever this process
+        # knows of the campaign; the milestones of the campaigns it knows are claimed.
+        for campaign_id, amount in added.items():
+            total = await ledger.add_to_total(tx.connection, campaign_id, amount)
+            campaign = self.campaigns.by_id(campaign_id)
+            if campaign is not None:
+                await self.climb(campaign, total, tx)
         return written
 
     async def climb(self, campaign: Campaign, total: int, tx: Transaction) -> None:
