@@ -635,6 +635,9 @@ class MerchRefund(Event):
     original_id: str
     #: Why, when the provider says.
     reason: str = ""
+    #: The whole order is given back whatever ``amount`` says (a cancelled order): its
+    #: units return to stock as with a refund of its whole price.
+    full: bool = False
 
 
 @dataclass(kw_only=True, slots=True)

@@ -409,7 +409,9 @@ class Orders:
             )
             return None
         conn = tx.connection
-        if event.amount.currency != order.currency:
+        if event.full:  # a cancelled order: all of it, whatever the provider's amount says
+            given = order.amount_minor
+        elif event.amount.currency != order.currency:
             self.ctx.log.warning(
                 "refund %s:%s is in %s, order %s was paid in %s: nothing given back",
                 event.source,
@@ -419,18 +421,20 @@ class Orders:
                 order.currency,
             )
             return Recorded(order.id, order.status)
+        else:
+            given = event.amount.minor
         # The provider's running total (Stripe's amount_refunded), so the largest one seen
         # wins: deliveries of two partial refunds may arrive in either order.
         await stock.execute(
             conn,
             "UPDATE shop_order SET refunded_minor = ? WHERE id = ? AND refunded_minor < ?",
-            [event.amount.minor, order.id, event.amount.minor],
+            [given, order.id, given],
         )
-        if event.amount.minor < order.amount_minor:
+        if given < order.amount_minor:
             self.ctx.log.info(
                 "order %s partly refunded (%s of %s): the unit stays sold",
                 order.id,
-                event.amount.minor,
+                given,
                 order.amount_minor,
             )
             return Recorded(order.id, order.status)

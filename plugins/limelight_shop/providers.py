@@ -280,6 +280,7 @@ def _fourthwall_cancelled(event: dict[str, Any]) -> list[Event]:
             original_source=FOURTHWALL,
             original_id=key,
             reason="order cancelled in Fourthwall",
+            full=True,  # whatever the cancelled order's amounts say now
         )
         for key, _, share in _fourthwall_parts(order, "data.order.")
     ]
