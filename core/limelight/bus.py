@@ -58,7 +58,7 @@ from typing import Any
 
 from . import quarantine
 from .commit import GroupCommit, Transaction, in_writer
-from .db import MAX_BOUND_VALUES, placeholders, write_unflushed
+from .db import MAX_BOUND_VALUES, mark_unflushed, placeholders, write_unflushed
 from .events import ChatMessage, Event, data_json, event_type_name
 from .failures import NotRecorded, Unrecordable, describe, is_transient
 from .gating import Verdict
@@ -1079,17 +1079,8 @@ async def _write_chat_rows(events: list[Event]) -> None:
     await write_unflushed(conn, functools.partial(_insert_sql, dialect), values, len(_LOG_COLUMNS))
 
 
-@functools.cache
-def _handled_sql(dialect: str, rows: int) -> str:
-    """Mark ``rows`` events handled: ``UPDATE ... WHERE id IN (...)``."""
-    value = "1" if dialect == "sqlite" else "TRUE"
-    marks = placeholders(dialect, rows, 1)  # one "row" of ``rows`` marks: "(?, ?, ...)"
-    return f"UPDATE {EventRecord._meta.db_table} SET handled = {value} WHERE id IN {marks}"
-
-
 async def _write_handled(ids: list[int]) -> None:
     """Mark events handled, without a flush of their own: a mark lost to a power cut means
     the event is offered to the plugins again at the next start, which they already
     expect (a crash before the mark does the same)."""
-    conn = EventRecord._meta.db
-    await write_unflushed(conn, functools.partial(_handled_sql, conn.capabilities.dialect), ids, 1)
+    await mark_unflushed(EventRecord, "handled", ids)

@@ -524,7 +524,8 @@ async def write_unflushed(
     does not wait for the disk, as the multi-row statements ``sql(n)`` of n rows
     (:func:`unflushed_statements`).
 
-    Why: for what nothing was promised on (the chat log, "handled" marks), a flush to disk
+    Why: for what nothing was promised on (the chat log, "handled" and "reacted" marks:
+    :func:`mark_unflushed`), a flush to disk
     per batch only makes the next money commit wait behind it on SQLite's one connection:
     17 to 174 ms on a loaded disk, the worst of an alert's latency under a chat flood
     (docs/performance.md, "Overlays under load"). SQLite commits this one transaction with
@@ -564,6 +565,34 @@ async def write_unflushed(
             # one does not leave it written twice (a test line has no key to skip it).
             abandoned.set()
             raise
+
+
+async def mark_unflushed(model: type[Model], field: str, ids: Sequence[int]) -> None:
+    """Set the boolean ``field`` of ``model``'s rows ``ids`` to true, with
+    :func:`write_unflushed`: for marks whose loss in a power cut only means something is
+    done again, as after a crash before the mark (an event offered to the plugins again,
+    a tip's reactions read back as not sent). One ``UPDATE ... WHERE id IN (...)`` per
+    :data:`UNFLUSHED_ROWS` ids, built as text: no query object per id, no flush of its own
+    in front of the next money commit."""
+    if not ids:
+        return
+    meta = model._meta
+    conn = meta.db
+    sql = functools.partial(
+        _mark_sql,
+        meta.db_table,
+        meta.fields_db_projection[field],
+        meta.db_pk_column,
+        conn.capabilities.dialect,
+    )
+    await write_unflushed(conn, sql, list(ids), 1)
+
+
+@functools.cache
+def _mark_sql(table: str, column: str, key: str, dialect: str, rows: int) -> str:
+    value = "1" if dialect == "sqlite" else "TRUE"
+    marks = placeholders(dialect, rows, 1)  # one "row" of ``rows`` marks: "(?, ?, ...)"
+    return f"UPDATE {table} SET {column} = {value} WHERE {key} IN {marks}"
 
 
 class _Abandoned(Exception):

@@ -11,6 +11,7 @@ ledger row, no viewer, no approval item, no thank-you in the real chat.
 from __future__ import annotations
 
 from limelight import Cheer, Event, Money, PluginContext, Refund, StreamOnline, Tip
+from limelight.db import mark_unflushed
 
 from .alerting import Alerting
 from .boards import Boards
@@ -26,8 +27,9 @@ MARK_INTERVAL = 1.0
 
 
 class Marks:
-    """Ledger rows whose reactions went out, marked ``reacted`` in one UPDATE a second: a
-    mark costs no disk flush of its own, and one lost in a crash only means a replay."""
+    """Ledger rows whose reactions went out, marked ``reacted`` once a second
+    (:func:`limelight.db.mark_unflushed`): a mark costs no disk flush of its own, and one
+    lost in a crash or a power cut only means a replay."""
 
     def __init__(self) -> None:
         self._pending: set[int] = set()
@@ -43,7 +45,7 @@ class Marks:
             return
         ids, self._pending = self._pending, set()
         try:
-            await LedgerEntry.filter(id__in=sorted(ids)).update(reacted=True)
+            await mark_unflushed(LedgerEntry, "reacted", sorted(ids))
         except BaseException:
             self._pending |= ids
             raise
