@@ -325,6 +325,21 @@ async def test_a_cancelled_fourthwall_order_gives_its_units_back(shop, database_
     assert second.status == "paid" and await s.left(drop) == 0
 
 
+async def test_a_cancelled_order_that_found_no_unit_leaves_the_refund_list(shop) -> None:
+    """An order flagged *refund due* (no unit was left for it) that Fourthwall cancels is
+    refunded: it leaves the list to handle, and the unit the other buyer has stays sold."""
+    s = await shop()
+    drop = await s.drop([(await s.product(), "", 1)])
+    await s.post("fourthwall", *fourthwall_request(fourthwall_order(name="first")))
+    late = fourthwall_order(name="second")
+    await s.post("fourthwall", *fourthwall_request(late))
+    assert (await Order.get(buyer_name="second")).status == "refund_due"
+    await s.post("fourthwall", *fourthwall_request(fourthwall_updated(late, "CANCELLED")))
+    orders = {o.buyer_name: o.status for o in await Order.all()}
+    assert orders == {"first": "paid", "second": "refunded"}
+    assert await s.left(drop) == 0
+
+
 async def test_a_cancelled_fourthwall_order_of_two_lines_gives_back_every_line(shop) -> None:
     s = await shop()
     hoodie, tee = await s.product(), await s.product("tee", "Logo tee", 1500)
