@@ -241,21 +241,23 @@ def _fourthwall_placed(event: dict[str, Any]) -> list[Event]:
     """``ORDER_PLACED``: one :class:`MerchOrder` per line of the order (``data``)."""
     data = _obj(event, "data")
     parts = _fourthwall_parts(data, "data.")
-    message = _str(data, "message", edge.MAX_TEXT)
     name = _str(data, "username") or _str(_obj(_obj(data, "billing"), "address"), "name")
+    common: dict[str, Any] = {
+        "source": FOURTHWALL,
+        "occurred_at": _when(data.get("createdAt") or event.get("createdAt")),
+        "test": event.get("testMode") is True,
+        "viewer": buyer("fourthwall", _str(data, "email", 320), name),
+        "provider": "fourthwall",
+        "reference": find_code(_str(data, "message", edge.MAX_TEXT)),
+    }
     return [
         MerchOrder(
-            source=FOURTHWALL,
             source_id=key,
-            occurred_at=_when(data.get("createdAt") or event.get("createdAt")),
-            test=event.get("testMode") is True,
-            viewer=buyer("fourthwall", _str(data, "email", 320), name),
             item=line.sku or line.name or "order",
             variant=line.variant,
             amount=share,
             quantity=line.quantity,
-            provider="fourthwall",
-            reference=find_code(message),
+            **common,
         )
         for key, line, share in parts
     ]
