@@ -525,12 +525,12 @@ async def write_unflushed(
     (:func:`unflushed_statements`).
 
     Why: for what nothing was promised on (the chat log, "handled" and "reacted" marks:
-    :func:`mark_unflushed`), a flush to disk
-    per batch only makes the next money commit wait behind it on SQLite's one connection:
-    17 to 174 ms on a loaded disk, the worst of an alert's latency under a chat flood
-    (docs/performance.md, "Overlays under load"). SQLite commits this one transaction with
-    ``synchronous=NORMAL``, holding the connection's lock from the switch to the switch
-    back, so no other statement, and no money commit, runs without its flush; PostgreSQL
+    :func:`mark_unflushed`), a flush to disk per batch only makes the next money commit
+    wait behind it on SQLite's one connection: 17 to 174 ms on a loaded disk, the worst
+    of an alert's latency under a chat flood (docs/performance.md, "Overlays under
+    load"). SQLite commits this one transaction with ``synchronous=NORMAL``, holding the
+    connection's lock from the switch to the switch back, so no other statement, and no
+    money commit, runs without its flush; PostgreSQL
     commits it with ``synchronous_commit`` off for this transaction only. Either way the
     rows reach the disk in order, with the next durable commit's flush or a checkpoint: a
     power cut may lose the last of them, never a durable commit, and corrupts nothing.
