@@ -252,6 +252,14 @@ _JSON_PIECES: dict[type, Callable[[Any], str]] = {
     frozenset: _JsonMemo(sort=True).__getitem__,
 }
 _json_piece = _JSON_PIECES.__getitem__
+
+
+def _json_money(money: Money) -> str:
+    """A ``Money`` field's text after its key: ``data()`` writes it as two keys, its own
+    (the major-unit string) and ``currency`` (see ``_to_wire``)."""
+    return f'{_json_str(money.to_wire())},"currency":{_json_str(money.currency)}'
+
+
 #: Per event class: its generated :func:`data_json` encoder, or ``None`` when ``data()``
 #: decides (a class with a ``data()`` of its own).
 _JSON_ENCODERS: dict[type, Callable[[Any], str | None] | None] = {}
@@ -262,6 +270,8 @@ _ENCODER_NAMES: dict[str, Any] = {
     "_t": _JSON_PIECES[tuple],
     "_f": _JSON_PIECES[frozenset],
     "_p": _json_piece,
+    "_m": _json_money,
+    "Money": Money,
 }
 
 
@@ -284,6 +294,8 @@ def _json_field(hint: Any, v: str) -> tuple[str, str]:
         return f"type({v}) is tuple", f"_t({v})"  # TypeError for a non-string item
     if origin is frozenset and args == (str,):
         return f"type({v}) is frozenset", f"_f({v})"
+    if hint is Money:  # a tip's, a donation's amount
+        return f"type({v}) is Money", f"_m({v})"
     return "", f"_p(type({v}))({v})"
 
 
@@ -298,6 +310,9 @@ def _json_encoder(cls: type) -> Callable[[Any], str | None] | None:
         return None
     names = _wire_fields(cls)
     hints = _hints(cls)
+    money = [n for n in names if hints.get(n) is Money]
+    if len(money) > 1 or (money and "currency" in names):
+        return None  # two keys named "currency": data() keeps the last one's place
     reads, checks, pieces = [], [], []
     for i, name in enumerate(names):
         check, piece = _json_field(hints.get(name), f"v{i}")

@@ -18,9 +18,10 @@ import pytest
 from limelight import bus as bus_module
 from limelight import hookimpl
 from limelight.bus import Lane, log_dedupe_id
-from limelight.events import ChatMessage, CustomEvent, Event, Tip, data_json
+from limelight.events import ChatMessage, CustomEvent, Event, Refund, Tip, data_json
 from limelight.gating import Action, Verdict
 from limelight.models import EventRecord
+from limelight.money import Money
 from limelight.testing import HookPlugin, Recorder, make_chat, make_tip
 
 from tests.conftest import pg_read_only
@@ -527,10 +528,34 @@ async def test_chat_lines_are_keyed_by_their_time_then_their_id(database_url, li
 def test_data_json_is_the_json_of_data_for_every_kind_of_field():
     """``data_json`` skips building ``data()`` only where the text comes out the same."""
     message = make_chat("x", roles={"b", "a"}, badges=("z",))
-    tip = make_tip("5.00", message="thanks")  # Money: two keys on the wire, data() decides
-    for event in (message, tip):
+    tip = make_tip("5.00", message="thanks")  # Money: two keys on the wire
+    yen = make_tip("500", "JPY", message="\u00e9")  # no minor units
+    back = Refund(
+        source="kofi",
+        source_id="r",
+        amount=Money(-250, "EUR"),
+        original_source="kofi",
+        original_id="t",
+    )
+    for event in (
+        message,
+        tip,
+        yen,
+        back,
+        _TwoAmounts(source="t", source_id="2", amount=Money(100, "USD"), fee=Money(5, "EUR")),
+    ):
         assert json.loads(data_json(event)) == event.data()
         assert data_json(event) == json.dumps(event.data(), separators=(",", ":"))
+
+
+@dataclass(kw_only=True, slots=True)
+class _TwoAmounts(Event):
+    """Two Money fields write two ``currency`` keys: ``data()`` keeps one, and decides."""
+
+    type: ClassVar[str] = "test.two"
+
+    amount: Money
+    fee: Money
 
 
 @dataclass(kw_only=True, slots=True)
