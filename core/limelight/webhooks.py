@@ -2,7 +2,9 @@
 
 Providers with a scheme of their own verify it in their plugin; Stripe's is here
 (:func:`verify_stripe`) because several plugins take Stripe payments (tips, memberships,
-the shop), each on its own endpoint, and one check must not drift into three. Services
+the shop), each on its own endpoint, and one check must not drift into three; so is
+Fourthwall's (:func:`verify_fourthwall`: its orders go to the shop, its donations to the
+tips plugin). Services
 without one use Limelight's generic scheme, the same shape Stripe uses: the sender puts the
 Unix time in ``X-Limelight-Timestamp`` and ``sha256=<hex>`` in ``X-Limelight-Signature``,
 where ``<hex>`` is HMAC-SHA256 over ``"<timestamp>.<raw body>"`` with the shared secret.
@@ -11,6 +13,7 @@ Signing the timestamp with the body makes a captured delivery useless after the 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import time
@@ -21,6 +24,8 @@ SIGNATURE_HEADER = "X-Limelight-Signature"
 DEFAULT_TOLERANCE = 300
 #: Stripe's own tolerance for ``Stripe-Signature`` (its libraries' default).
 STRIPE_TOLERANCE = 300
+#: Fourthwall's signature header: base64 HMAC-SHA256 of the raw body with the shop's key.
+FOURTHWALL_HEADER = "X-Fourthwall-Hmac-SHA256"
 
 
 class WebhookError(Exception):
@@ -136,3 +141,22 @@ def verify_stripe(
             f"Stripe-Signature timestamp is more than {tolerance} s in the future "
             "(check this server's clock)",
         )
+
+
+def fourthwall_signature(secret: str, body: bytes) -> str:
+    """The ``X-Fourthwall-Hmac-SHA256`` value Fourthwall sends for ``body``."""
+    digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def verify_fourthwall(body: bytes, header: str | None, secret: str, *, key: str) -> None:
+    """Check ``X-Fourthwall-Hmac-SHA256`` in constant time, or raise :class:`WebhookError`
+    naming the config ``key`` whose secret to check. Fourthwall signs no time: a replayed
+    delivery is stopped by the event's id, which the bus stores once."""
+    if not secret:
+        raise WebhookError(503, f"{key} secret is not set; deliveries are refused")
+    if not header:
+        raise WebhookError(401, f"missing {FOURTHWALL_HEADER} header")
+    expected = fourthwall_signature(secret, body)
+    if not hmac.compare_digest(expected.encode(), header.strip().encode("utf-8", "surrogatepass")):
+        raise WebhookError(401, f"{FOURTHWALL_HEADER} does not match the body (check {key} secret)")

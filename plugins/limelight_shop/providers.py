@@ -28,9 +28,7 @@ tips plugin, and they arrive as ``Tip`` events of kind ``shop_order`` (see :mod:
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,13 +38,12 @@ from typing import Any
 from aiohttp import web
 from limelight import Event, MerchOrder, MerchRefund, Money, ViewerRef, edge
 from limelight.money import ISO_CURRENCIES
-from limelight.webhooks import WebhookError, verify_stripe
+from limelight.webhooks import FOURTHWALL_HEADER, WebhookError, verify_fourthwall, verify_stripe
 
 from .checkout import THREE_DECIMAL, ZERO_DECIMAL
 
 STRIPE = "shop-stripe"
 FOURTHWALL = "fourthwall"
-FOURTHWALL_HEADER = "X-Fourthwall-Hmac-SHA256"
 CODE_RE = re.compile(r"\bSH-([A-HJ-NP-Z2-9]{8})\b", re.IGNORECASE)
 ORDER_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
 #: A Fourthwall order of several lines is one event per line: ``<order id>:<line>``.
@@ -195,12 +192,6 @@ async def stripe_handle(secret: str, request: web.Request, body: bytes) -> list[
     return []
 
 
-def fourthwall_signature(secret: str, body: bytes) -> str:
-    """The ``X-Fourthwall-Hmac-SHA256`` value Fourthwall sends for ``body``."""
-    digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
-
-
 def fourthwall_money(value: Any, where: str) -> Money:
     if not isinstance(value, dict):
         raise WebhookError(400, f"{where} is required ({{value, currency}})")
@@ -218,16 +209,8 @@ def fourthwall_money(value: Any, where: str) -> Money:
 
 
 async def fourthwall_handle(secret: str, request: web.Request, body: bytes) -> list[Event]:
-    if not secret:
-        raise WebhookError(503, "[webhooks.fourthwall] secret is not set; deliveries are refused")
-    given = request.headers.get(FOURTHWALL_HEADER)
-    if not given:
-        raise WebhookError(401, f"missing {FOURTHWALL_HEADER} header")
-    expected = fourthwall_signature(secret, body)
-    if not hmac.compare_digest(expected.encode(), given.strip().encode("utf-8", "surrogatepass")):
-        raise WebhookError(
-            401, f"{FOURTHWALL_HEADER} does not match the body (check [webhooks.fourthwall] secret)"
-        )
+    header = request.headers.get(FOURTHWALL_HEADER)
+    verify_fourthwall(body, header, secret, key="[webhooks.fourthwall]")
     event = _load(body)
     kind = event.get("type")
     if kind == "ORDER_PLACED":

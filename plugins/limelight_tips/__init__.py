@@ -40,7 +40,7 @@ from .config import TipsConfig, table_problems
 from .ledger import Converter
 from .moderation import Moderator
 from .people import People
-from .providers import Intake, Provider, generic, kofi, stripe
+from .providers import Intake, Provider, fourthwall, generic, kofi, stripe
 from .reactions import Reactions
 from .recording import Recorder, Written
 from .refunds import Refunds
@@ -50,7 +50,7 @@ from .web import Dashboard
 
 __version__ = "0.1.0"
 
-PROVIDERS: tuple[Provider, ...] = (kofi, stripe, generic)
+PROVIDERS: tuple[Provider, ...] = (kofi, stripe, generic, fourthwall)
 
 
 class TipsPlugin(Plugin[TipsConfig]):

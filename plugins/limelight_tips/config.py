@@ -163,6 +163,12 @@ class StripeWebhook(WebhookTable):
     secret: str = Field(min_length=8)
 
 
+class FourthwallWebhook(WebhookTable):
+    #: Fourthwall > Settings > For developers > Webhooks: the shop's secret key (the same
+    #: one the shop plugin's ``[webhooks.fourthwall]`` holds).
+    secret: str = Field(min_length=8)
+
+
 class GenericWebhook(WebhookTable):
     #: Shared HMAC-SHA256 secret of Limelight's scheme (X-Limelight-Signature); generate
     #: one with `python -c "import secrets; print(secrets.token_urlsafe(32))"`.
@@ -203,6 +209,7 @@ WEBHOOK_TABLES: dict[str, type[WebhookTable]] = {
     "kofi": KofiWebhook,
     "stripe": StripeWebhook,
     "generic": GenericWebhook,
+    "fourthwall-donations": FourthwallWebhook,
 }
 
 

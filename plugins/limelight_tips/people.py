@@ -17,7 +17,7 @@ from limelight import PluginContext, Transaction, ViewerRef
 from .config import TipsConfig
 
 #: Platforms that name a payer rather than a chat viewer (see ``providers.common.supporter``).
-PROVIDERS = frozenset({"kofi", "stripe", "generic"})
+PROVIDERS = frozenset({"kofi", "stripe", "generic", "fourthwall"})
 #: Seconds a cached viewer is trusted before the core's table is read again.
 PERSON_TTL = 10.0
 #: Entries kept at most; past that the cache starts over (it only saves queries).

@@ -11,9 +11,6 @@ local fake of Stripe's Checkout Sessions API, and a tiny VIP plugin.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import itertools
 import json
 import secrets
@@ -28,6 +25,8 @@ import stripe
 from aiohttp import web
 from limelight import NoConfig, Plugin, ViewerRef
 from limelight_vip.api import Granted, Held, Tier
+
+from tests.support import fourthwall_signed
 
 SHOP_STRIPE_SECRET = "whsec_shop_" + "7" * 32
 FOURTHWALL_SECRET = "e3f93c7c-c92b-4b8f-a9b1-5b70e0891abc"
@@ -234,12 +233,7 @@ def fourthwall_updated(placed: dict[str, Any], status: str) -> dict[str, Any]:
 def fourthwall_request(
     event: dict[str, Any], *, secret: str = FOURTHWALL_SECRET
 ) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps(event).encode()
-    digest = hmac.new(secret.encode("utf-8"), body, digestmod=hashlib.sha256).digest()
-    return body, {
-        "Content-Type": "application/json",
-        "X-Fourthwall-Hmac-SHA256": base64.b64encode(digest).decode(),
-    }
+    return fourthwall_signed(event, secret)
 
 
 class FakeStripeApi:

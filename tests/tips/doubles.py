@@ -5,6 +5,9 @@
 * Stripe posts a pretty-printed event envelope with a ``Stripe-Signature`` header made by
   the official ``stripe`` package's own helper, ``WebhookSignature.generate_signature_header``.
 * The generic sender signs with :func:`limelight.webhooks.signed_headers`.
+* Fourthwall posts its event envelope with ``X-Fourthwall-Hmac-SHA256``, the base64
+  HMAC-SHA256 of the body with the shop's secret key; a ``DONATION``'s ``data`` is the
+  donation as Fourthwall's API reference shows it (``don_...``, ``amounts.total``).
 """
 
 from __future__ import annotations
@@ -20,15 +23,19 @@ from urllib.parse import urlencode
 import stripe
 from limelight.webhooks import signed_headers
 
+from tests.support import fourthwall_signed
+
 KOFI_TOKEN = "3c5e3b9a-5b1e-4c1b-9a58-kofi-test-token"
 STRIPE_SECRET = "whsec_test_" + "5" * 32
 GENERIC_SECRET = "generic-secret-for-the-test-suite"
+FOURTHWALL_SECRET = "fourthwall-secret-for-the-test-suite"
 
 WEBHOOK_CONFIG = {
     "webhooks": {
         "kofi": {"verification_token": KOFI_TOKEN},
         "stripe": {"secret": STRIPE_SECRET},
         "generic": {"secret": GENERIC_SECRET},
+        "fourthwall-donations": {"secret": FOURTHWALL_SECRET},
     }
 }
 
@@ -236,3 +243,45 @@ def generic_tip(amount: str = "5.00", currency: str = "EUR", **extra: Any) -> di
         "message": "from elsewhere",
         **extra,
     }
+
+
+# -- Fourthwall ----------------------------------------------------------------------------
+
+
+def fourthwall_donation(
+    value: float | int = 5,
+    currency: str = "USD",
+    *,
+    username: str = "Johnny123",
+    message: str = "Sample message",
+    status: str = "COMPLETED",
+    test: bool = False,
+) -> dict[str, Any]:
+    """A ``DONATION`` event in the shape of Fourthwall's webhook reference."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    return {
+        "id": str(uuid.uuid4()),
+        "webhookId": "wcon_P-VkRfmJTBaC6_Tst22cew",
+        "shopId": "sh_c689d374-22ca-43d3-8d29-9ef0805cc4cb",
+        "type": "DONATION",
+        "apiVersion": "V1",
+        "createdAt": now,
+        "testMode": test,
+        "data": {
+            "id": f"don_{secrets.token_urlsafe(16)}",
+            "shopId": "sh_c689d374-22ca-43d3-8d29-9ef0805cc4cb",
+            "status": status,
+            "email": "supporter@fourthwall.com",
+            "amounts": {"total": {"value": value, "currency": currency}},
+            "createdAt": now,
+            "updatedAt": now,
+            "username": username,
+            "message": message,
+        },
+    }
+
+
+def fourthwall_request(
+    event: dict[str, Any], *, secret: str = FOURTHWALL_SECRET
+) -> tuple[bytes, dict[str, str]]:
+    return fourthwall_signed(event, secret)

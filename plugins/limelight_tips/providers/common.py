@@ -22,7 +22,12 @@ MAX_ID = edge.MAX_ID
 MAX_NAME = edge.MAX_NAME
 MAX_MESSAGE = edge.MAX_TEXT
 #: How a provider is named on stream when a payer gave no name.
-PROVIDER_LABELS = {"kofi": "Ko-fi", "stripe": "Stripe", "generic": "Web"}
+PROVIDER_LABELS = {
+    "kofi": "Ko-fi",
+    "stripe": "Stripe",
+    "generic": "Web",
+    "fourthwall": "Fourthwall",
+}
 
 
 def load_json(raw: bytes | str, where: str = "body") -> Any:
