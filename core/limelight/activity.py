@@ -274,7 +274,12 @@ def _offline(d: Describer, name: str, data: Mapping[str, Any]) -> Line:
     return Line("offline", "Stream offline", "The stream ended")
 
 
-_PROVIDERS = {"kofi": "Ko-fi", "stripe": "Stripe", "streamlabs": "Streamlabs"}
+_PROVIDERS = {
+    "kofi": "Ko-fi",
+    "stripe": "Stripe",
+    "streamlabs": "Streamlabs",
+    "fourthwall": "Fourthwall",
+}
 
 _CORE: dict[str, Callable[[Describer, str, Mapping[str, Any]], Line]] = {
     "chat.message": _chat,

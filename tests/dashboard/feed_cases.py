@@ -24,10 +24,15 @@ CASES: list[tuple[dict[str, Any], str, str, str]] = [
         {
             "type": "tip",
             "viewer": ALICE,
-            "data": {"amount": "250.00", "currency": "USD", "message": "big love"},
+            "data": {
+                "amount": "250.00",
+                "currency": "USD",
+                "message": "big love",
+                "provider": "fourthwall",
+            },
         },
         "Tip",
-        "Alice tipped $250.00",
+        "Alice tipped $250.00 on Fourthwall",
         "big love",
     ),
     (
