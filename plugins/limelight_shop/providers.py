@@ -21,7 +21,9 @@ tips plugin, and they arrive as ``Tip`` events of kind ``shop_order`` (see :mod:
   (lines) is one ``MerchOrder`` per line, keyed ``<order id>:<line number>`` (so each line
   is written once, whatever is redelivered), each with its product, variant and quantity
   and its share of the total (the lines' prices share out shipping, tax and discounts;
-  the shares add up to what the buyer paid). ``ORDER_UPDATED`` whose order's status is
+  the shares add up to what the buyer paid). Orders that are no sale (``source.type`` a
+  sample order, a giveaway or a redeemed Twitch gift) are acknowledged and ignored.
+  ``ORDER_UPDATED`` whose order's status is
   ``CANCELLED`` gives every line back in full (a ``MerchRefund`` per line, so the units
   return to stock); other updates (shipped, delivered) are acknowledged and ignored.
 """
@@ -50,6 +52,9 @@ ORDER_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_su
 LINE_SEPARATOR = ":"
 #: The ``data.order.status`` of an ``ORDER_UPDATED`` that gives the order back.
 FOURTHWALL_CANCELLED = "CANCELLED"
+#: The ``source.type`` of an order someone paid for (not ``SAMPLES_ORDER``, ``GIVEAWAY``,
+#: ``TWITCH_GIFT_REDEMPTION``).
+FOURTHWALL_SALE = "ORDER"
 
 
 def find_code(text: str) -> str:
@@ -221,8 +226,14 @@ async def fourthwall_handle(secret: str, request: web.Request, body: bytes) -> l
 
 
 def _fourthwall_placed(event: dict[str, Any]) -> list[Event]:
-    """``ORDER_PLACED``: one :class:`MerchOrder` per line of the order (``data``)."""
+    """``ORDER_PLACED``: one :class:`MerchOrder` per line of the order (``data``). Only a
+    sale is an order here (``source.type`` ``ORDER``, or none given): a creator's sample
+    order, a giveaway's prize or a redeemed Twitch gift is nobody buying anything, and
+    would otherwise be thanked on stream "for buying" and take a unit of the drop."""
     data = _obj(event, "data")
+    source = _obj(data, "source").get("type")
+    if source not in (None, FOURTHWALL_SALE):
+        return []
     parts = _fourthwall_parts(data, "data.")
     name = _str(data, "username") or _str(_obj(_obj(data, "billing"), "address"), "name")
     common: dict[str, Any] = {

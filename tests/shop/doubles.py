@@ -206,6 +206,7 @@ def fourthwall_order(
             "billing": {"address": {"name": "Joe Doe", "country": "US", "zip": "12345"}},
             "shipping": {"address": {"name": "Joe Doe", "country": "US", "zip": "12345"}},
             "offers": [fourthwall_offer(o) for o in lines],
+            "source": {"type": "ORDER"},
             "createdAt": datetime.now(UTC).isoformat(),
             "updatedAt": datetime.now(UTC).isoformat(),
         },

@@ -254,6 +254,25 @@ async def test_fourthwall_order_without_a_claim_takes_stock_or_is_flagged(shop) 
     assert await s.left(drop) == 0
 
 
+async def test_fourthwall_orders_that_are_no_sale_are_not_orders(shop) -> None:
+    """A creator's sample order, a giveaway's prize and a redeemed Twitch gift (Fourthwall's
+    ``source.type``) are nobody buying: no order, no unit of the drop, no thanks on
+    stream. An order without ``source`` (older deliveries) is a sale."""
+    s = await shop()
+    drop = await s.drop([(await s.product(), "", 5)])
+    for kind in ("SAMPLES_ORDER", "GIVEAWAY", "TWITCH_GIFT_REDEMPTION"):
+        event = fourthwall_order(name=kind.lower())
+        event["data"]["source"] = {"type": kind}
+        status, answer = await s.post("fourthwall", *fourthwall_request(event))
+        assert (status, answer["ids"]) == (200, []), kind
+    assert await Order.all().count() == 0 and await s.left(drop) == 5
+    assert not [m for m in s.h.said if "Thank you" in m.text]
+    older = fourthwall_order(name="older")
+    del older["data"]["source"]
+    await s.post("fourthwall", *fourthwall_request(older))
+    assert (await Order.get()).buyer_name == "older" and await s.left(drop) == 4
+
+
 async def test_fourthwall_order_of_two_products_five_times_at_once(shop, database_url) -> None:
     """Two products, two of each, delivered five times at once: each line once, against
     its own product, the stock of both right, the total shared out exactly."""
