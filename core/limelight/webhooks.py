@@ -4,11 +4,11 @@ Providers with a scheme of their own verify it in their plugin; Stripe's is here
 (:func:`verify_stripe`) because several plugins take Stripe payments (tips, memberships,
 the shop), each on its own endpoint, and one check must not drift into three; so is
 Fourthwall's (:func:`verify_fourthwall`: its orders go to the shop, its donations to the
-tips plugin). Services
-without one use Limelight's generic scheme, the same shape Stripe uses: the sender puts the
-Unix time in ``X-Limelight-Timestamp`` and ``sha256=<hex>`` in ``X-Limelight-Signature``,
-where ``<hex>`` is HMAC-SHA256 over ``"<timestamp>.<raw body>"`` with the shared secret.
-Signing the timestamp with the body makes a captured delivery useless after the tolerance.
+tips plugin). Services without one use Limelight's generic scheme, the same shape Stripe
+uses: the sender puts the Unix time in ``X-Limelight-Timestamp`` and ``sha256=<hex>`` in
+``X-Limelight-Signature``, where ``<hex>`` is HMAC-SHA256 over
+``"<timestamp>.<raw body>"`` with the shared secret. Signing the timestamp with the body
+makes a captured delivery useless after the tolerance.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import base64
 import hashlib
 import hmac
 import time
+
+from .edge import same_secret
 
 TIMESTAMP_HEADER = "X-Limelight-Timestamp"
 SIGNATURE_HEADER = "X-Limelight-Signature"
@@ -157,6 +159,5 @@ def verify_fourthwall(body: bytes, header: str | None, secret: str, *, key: str)
         raise WebhookError(503, f"{key} secret is not set; deliveries are refused")
     if not header:
         raise WebhookError(401, f"missing {FOURTHWALL_HEADER} header")
-    expected = fourthwall_signature(secret, body)
-    if not hmac.compare_digest(expected.encode(), header.strip().encode("utf-8", "surrogatepass")):
+    if not same_secret(header.strip(), fourthwall_signature(secret, body)):
         raise WebhookError(401, f"{FOURTHWALL_HEADER} does not match the body (check {key} secret)")

@@ -23,9 +23,9 @@ tips plugin, and they arrive as ``Tip`` events of kind ``shop_order`` (see :mod:
   and its share of the total (the lines' prices share out shipping, tax and discounts;
   the shares add up to what the buyer paid). Orders that are no sale (``source.type`` a
   sample order, a giveaway or a redeemed Twitch gift) are acknowledged and ignored.
-  ``ORDER_UPDATED`` whose order's status is
-  ``CANCELLED`` gives every line back in full (a ``MerchRefund`` per line, so the units
-  return to stock); other updates (shipped, delivered) are acknowledged and ignored.
+  ``ORDER_UPDATED`` whose order's status is ``CANCELLED`` gives every line back in full
+  (a ``MerchRefund`` per line, so the units return to stock); other updates (shipped,
+  delivered) are acknowledged and ignored.
 """
 
 from __future__ import annotations

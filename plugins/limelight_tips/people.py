@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from limelight import PluginContext, Transaction, ViewerRef
 
 from .config import TipsConfig
+from .providers.common import PROVIDER_LABELS
 
 #: Platforms that name a payer rather than a chat viewer (see ``providers.common.supporter``).
-PROVIDERS = frozenset({"kofi", "stripe", "generic", "fourthwall"})
+PROVIDERS = frozenset(PROVIDER_LABELS)
 #: Seconds a cached viewer is trusted before the core's table is read again.
 PERSON_TTL = 10.0
 #: Entries kept at most; past that the cache starts over (it only saves queries).

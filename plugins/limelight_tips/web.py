@@ -25,7 +25,7 @@ from . import ledger
 from .approval import Approval
 from .attribution import PREFIX, LinkError
 from .boards import PERIODS, Boards
-from .config import TipsConfig
+from .config import WEBHOOK_TABLES, TipsConfig
 from .models import LedgerEntry
 from .providers import Intake
 from .refunds import RefundError, Refunds
@@ -213,6 +213,7 @@ class Dashboard:
                 "config": self.ctx.config,
                 "providers": sorted(self.intake.tables),
                 "webhook_base": self.ctx.url("/webhooks/"),
+                "endpoints": list(WEBHOOK_TABLES),
                 "tts_overlay": {"name": TTS_OVERLAY, "title": TTS_TITLE},
             },
         )
