@@ -17,7 +17,6 @@ every check are dict reads.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from limelight import ViewerRef, edge
+from limelight.links import b64, unb64
 
 from .models import RoomKey, RoomPass
 
@@ -36,14 +36,6 @@ MAX_TOKEN = 400
 
 class LinkError(Exception):
     """Why a link does not open the room; ``str()`` is said to the viewer."""
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 @dataclass
@@ -67,7 +59,7 @@ class Signer:
     def sign(self, viewer: ViewerRef, generation: int) -> str:
         payload = "\n".join((VERSION, viewer.platform, viewer.id, str(generation))).encode()
         mac = hmac.new(self._key, payload, hashlib.sha256).digest()
-        return f"{_b64(payload)}.{_b64(mac)}"
+        return f"{b64(payload)}.{b64(mac)}"
 
     def verify(self, token: str) -> tuple[ViewerRef, int]:
         """The viewer and generation a genuine token names; :class:`LinkError` otherwise."""
@@ -75,8 +67,8 @@ class Signer:
             raise LinkError("This room link is not valid.")
         head, mac_text = token.split(".")
         try:
-            payload = _unb64(head)
-            given = _unb64(mac_text)
+            payload = unb64(head)
+            given = unb64(mac_text)
         except (binascii.Error, ValueError):
             raise LinkError("This room link is not valid.") from None
         expected = hmac.new(self._key, payload, hashlib.sha256).digest()

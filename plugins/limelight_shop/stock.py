@@ -23,19 +23,17 @@ expiry, a refund, a drop opening), never trusted to sell.
 from __future__ import annotations
 
 import asyncio
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from limelight import ViewerRef
 from limelight.db import in_transaction
+from limelight.links import new_code
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from .models import Reservation
 
-ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud or typed
-CODE_LENGTH = 8
 PREFIX = "SH-"
 
 
@@ -59,10 +57,6 @@ class SoldOut(ClaimRefused):
 class LimitReached(ClaimRefused):
     def __init__(self, limit: int) -> None:
         super().__init__("limit", f"you already hold the limit of {limit} for this drop")
-
-
-def new_code() -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
 
 
 def viewer_key(viewer: ViewerRef) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp_jinja2
 from aiohttp import web
 from limelight import MediaError, Money, Route, edge
+from limelight.links import LinkError
 from limelight.web.charts import svg_response
 from limelight.web.errors import ApiError
 from limelight.web.export import csv_download, json_object, pages, spreadsheet_cell
@@ -24,7 +25,6 @@ from limelight.web.security import secure
 from . import chart
 from .checkout import CheckoutError
 from .config import check_sku, currency_code
-from .links import LinkError
 from .models import Drop, DropItem, Guest, Order, Product, Reservation
 from .stock import PREFIX
 
@@ -473,9 +473,7 @@ class Web:
             try:
                 viewer_name = self.plugin.links.verify(token).name
             except LinkError as exc:
-                return secure(
-                    web.Response(status=410 if "expired" in str(exc) else 400, text=str(exc))
-                )
+                return secure(web.Response(status=exc.status, text=str(exc)))
         response = aiohttp_jinja2.render_template(
             "shop/drop.html", request, {"nav": [], "token": token, "viewer_name": viewer_name}
         )

@@ -10,32 +10,18 @@ they chat. The code is random (not derived from the identity), so it reveals not
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
-import secrets
-import time
 from datetime import UTC, datetime, timedelta
 
 from limelight import ViewerRef
+from limelight.links import LinkSigner, new_code
 
 from .models import TipCode
 
-ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud or typed
-CODE_LENGTH = 8
 PREFIX = "LL-"
 CODE_RE = re.compile(r"\bLL-([A-HJ-NP-Z2-9]{8})\b", re.IGNORECASE)
 #: Stripe's client_reference_id allows letters, digits, "-" and "_".
 STRIPE_REF_RE = re.compile(r"^(?:LL-)?([A-HJ-NP-Z2-9]{8})$", re.IGNORECASE)
-
-
-class LinkError(ValueError):
-    """A tip link that is malformed, forged or expired."""
-
-
-def new_code() -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
 
 
 def find_code(text: str) -> str | None:
@@ -59,11 +45,13 @@ class Links:
     """Issues codes and signs/verifies the links that carry them."""
 
     def __init__(self, secret: str, *, link_ttl: timedelta, code_ttl: timedelta) -> None:
-        if not secret:
-            raise ValueError(
-                "tip links need a secret: set [security] admin_token or [plugins.tips] link_secret"
-            )
-        self._key = hashlib.sha256(b"limelight-tip-links\0" + secret.encode()).digest()
+        self.signer = LinkSigner(
+            secret,
+            purpose="limelight-tip-links",
+            noun="tip link",
+            renew="type !tip in chat for a new one",
+            setting="[plugins.tips] link_secret",
+        )
         self.link_ttl = link_ttl
         self.code_ttl = code_ttl
 
@@ -106,24 +94,10 @@ class Links:
             return None
         return ViewerRef(row.viewer_platform, row.viewer_id, row.viewer_name)
 
-    def _mac(self, payload: str) -> str:
-        digest = hmac.new(self._key, payload.encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest[:18]).decode().rstrip("=")
-
     def sign(self, code: str, *, now: float | None = None) -> str:
         """A link token ``<code>.<expiry>.<mac>``, valid for ``link_ttl``."""
-        expires = int((now if now is not None else time.time()) + self.link_ttl.total_seconds())
-        payload = f"{code}.{expires}"
-        return f"{payload}.{self._mac(payload)}"
+        return self.signer.sign(code, self.link_ttl, now=now)
 
     def verify(self, token: str, *, now: float | None = None) -> str:
-        """The code in a valid token; :class:`LinkError` otherwise."""
-        parts = token.split(".")
-        if len(parts) != 3 or not parts[1].isdigit():
-            raise LinkError("this tip link is malformed")
-        code, expires, mac = parts
-        if not hmac.compare_digest(self._mac(f"{code}.{expires}").encode(), mac.encode()):
-            raise LinkError("this tip link is not valid")
-        if int(expires) < (now if now is not None else time.time()):
-            raise LinkError("this tip link has expired; type !tip in chat for a new one")
-        return code
+        """The code in a valid token; :class:`~limelight.links.LinkError` otherwise."""
+        return self.signer.verify(token, now=now)

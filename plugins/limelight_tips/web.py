@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import aiohttp_jinja2
 from aiohttp import web
 from limelight import Money, PluginContext, Route, edge
+from limelight.links import LinkError
 from limelight.web.errors import ApiError
 from limelight.web.export import csv_download, json_object, pages, spreadsheet_cell
 from limelight.web.security import secure
@@ -23,7 +24,7 @@ from tortoise.queryset import QuerySet
 
 from . import ledger
 from .approval import Approval
-from .attribution import PREFIX, LinkError
+from .attribution import PREFIX
 from .boards import PERIODS, Boards
 from .config import WEBHOOK_TABLES, TipsConfig
 from .models import LedgerEntry
@@ -339,7 +340,7 @@ class Dashboard:
         try:
             code = links.verify(request.match_info["token"])
         except LinkError as exc:
-            return secure(web.Response(status=410 if "expired" in str(exc) else 400, text=str(exc)))
+            return secure(web.Response(status=exc.status, text=str(exc)))
         config = self.ctx.config
         reference = urlencode({"client_reference_id": f"{PREFIX}{code}"})
         stripe_link = ""

@@ -10,26 +10,16 @@ chat) lands on their chat account. The code is random, so it reveals nothing.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
-import secrets
-import time
 from datetime import UTC, datetime, timedelta
 
 from limelight import ViewerRef
+from limelight.links import LinkSigner, new_code
 
 from .models import JoinCode
 
-ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-CODE_LENGTH = 8
 PREFIX = "VIP-"
 REFERENCE = re.compile(r"^VIP-([A-HJ-NP-Z2-9]{8})$", re.IGNORECASE)
-
-
-class LinkError(ValueError):
-    """A join link that is malformed, forged or expired."""
 
 
 def code_from_reference(reference: object) -> str | None:
@@ -42,11 +32,13 @@ def code_from_reference(reference: object) -> str | None:
 
 class JoinCodes:
     def __init__(self, secret: str, *, link_ttl: timedelta, code_ttl: timedelta) -> None:
-        if not secret:
-            raise ValueError(
-                "join links need a secret: set [security] admin_token or [plugins.vip] link_secret"
-            )
-        self._key = hashlib.sha256(b"limelight-vip-join\0" + secret.encode()).digest()
+        self.signer = LinkSigner(
+            secret,
+            purpose="limelight-vip-join",
+            noun="join link",
+            renew="type !vip join in chat for a new one",
+            setting="[plugins.vip] link_secret",
+        )
         self.link_ttl = link_ttl
         self.code_ttl = code_ttl
 
@@ -66,7 +58,7 @@ class JoinCodes:
         if existing is not None:
             return existing
         for _ in range(5):
-            code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+            code = new_code()
             if not await JoinCode.exists(code=code):
                 return await JoinCode.create(
                     code=code,
@@ -88,22 +80,10 @@ class JoinCodes:
             return None
         return ViewerRef(row.viewer_platform, row.viewer_id, row.viewer_name), row.tier
 
-    def _mac(self, payload: str) -> str:
-        digest = hmac.new(self._key, payload.encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest[:18]).decode().rstrip("=")
-
     def sign(self, code: str, *, now: float | None = None) -> str:
-        expires = int((now if now is not None else time.time()) + self.link_ttl.total_seconds())
-        payload = f"{code}.{expires}"
-        return f"{payload}.{self._mac(payload)}"
+        """A link token ``<code>.<expiry>.<mac>``, valid for ``link_ttl``."""
+        return self.signer.sign(code, self.link_ttl, now=now)
 
     def verify(self, token: str, *, now: float | None = None) -> str:
-        parts = token.split(".")
-        if len(parts) != 3 or not parts[1].isdigit():
-            raise LinkError("this join link is malformed")
-        code, expires, mac = parts
-        if not hmac.compare_digest(self._mac(f"{code}.{expires}").encode(), mac.encode()):
-            raise LinkError("this join link is not valid")
-        if int(expires) < (now if now is not None else time.time()):
-            raise LinkError("this join link has expired; type !vip join in chat for a new one")
-        return code
+        """The code in a valid token; :class:`~limelight.links.LinkError` otherwise."""
+        return self.signer.verify(token, now=now)

@@ -17,6 +17,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from limelight import MediaError, Money, Route, ViewerRef, edge
 from limelight.emotes import CODE
+from limelight.links import LinkError
 from limelight.web.charts import svg_response
 from limelight.web.errors import ApiError
 from limelight.web.export import csv_download, json_object, pages, spreadsheet_cell
@@ -28,7 +29,7 @@ from . import chart
 from .config import TierConfig, VipConfig
 from .engine import PERK_TEXT
 from .grants import Ask
-from .joining import PREFIX, LinkError
+from .joining import PREFIX
 from .models import Membership, StoredTier, TierEmote
 from .roster import now_utc
 
@@ -471,8 +472,7 @@ class Dashboard:
         try:
             code = codes.verify(request.match_info["token"])
         except LinkError as exc:
-            status = 410 if "expired" in str(exc) else 400
-            return secure(web.Response(status=status, text=str(exc)))
+            return secure(web.Response(status=exc.status, text=str(exc)))
         found = await codes.resolve(code)
         chosen = found[1] if found else ""
         reference = urlencode({"client_reference_id": f"{PREFIX}{code}"})

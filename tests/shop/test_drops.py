@@ -173,6 +173,12 @@ async def test_public_page_claims_only_with_a_signed_link(shop) -> None:
     page = await s.h.client.get("/p/shop/drop", params={"v": token})
     assert page.status == 200 and "alice" in await page.text()
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    page = await s.h.client.get("/p/shop/drop", params={"v": forged})
+    assert page.status == 400 and await page.text() == "this drop link is not valid"
+    stale = s.plugin.links.sign(viewer("a"), now=0)
+    page = await s.h.client.get("/p/shop/drop", params={"v": stale})
+    assert page.status == 410
+    assert await page.text() == "this drop link has expired; type !merch in chat for a new one"
     response = await s.h.client.post("/p/shop/claim", json={"token": forged, "sku": "hoodie"})
     assert response.status == 401
     response = await s.h.client.post("/p/shop/claim", json={"sku": "hoodie"})

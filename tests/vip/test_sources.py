@@ -57,6 +57,15 @@ async def test_stripe_subscription_lifecycle(vip, database_url):
     html = await page.text()
     assert page.status == 200
     assert f"https://buy.stripe.com/test_gold?client_reference_id={code.group(1)}" in html
+    codes = v.plugin.stripe.codes
+    assert codes is not None
+    forged = await v.h.client.get(f"/p/vip/join/{token.group(1)[:-2]}zz")
+    assert forged.status == 400 and await forged.text() == "this join link is not valid"
+    expired = await v.h.client.get(f"/p/vip/join/{codes.sign(code.group(1)[4:], now=0)}")
+    assert expired.status == 410
+    assert await expired.text() == (
+        "this join link has expired; type !vip join in chat for a new one"
+    )
 
     # checkout.session.completed (mode subscription), delivered 5 times at once
     session = doubles.subscription_checkout(
