@@ -18,6 +18,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
+from .commit import _IN_WRITER
 from .registry import Job, plugin_args
 
 log = logging.getLogger("limelight.scheduler")
@@ -44,9 +45,14 @@ class Scheduler:
         return bool(self._aps.running)
 
     def _guard(self, owner: str, job_id: str, func: Callable[..., Any]) -> Callable[..., Any]:
-        """Run ``func`` with its failures logged under the owning plugin's name."""
+        """Run ``func`` with its failures logged under the owning plugin's name, as
+        ordinary code: APScheduler's timers run in the context of whatever woke the
+        scheduler last, and a job scheduled from an ``on_commit`` callback (a membership
+        ended now, in ``record_events``) would otherwise still count as inside that batch
+        and be refused when it publishes."""
 
         async def run(*args: Any) -> None:
+            _IN_WRITER.set(False)
             try:
                 result = func(*args)
                 if inspect.isawaitable(result):

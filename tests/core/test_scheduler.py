@@ -11,7 +11,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from limelight import hookimpl
+from limelight import CustomEvent, Money, Tip, Transaction, hookimpl
+from limelight.testing import HookPlugin
 
 from tests.fixtures.apps import reminders
 from tests.fixtures.apps.reminders.models import Reminder
@@ -116,3 +117,25 @@ async def test_scheduled_job_failures_are_logged_with_the_plugin_name(limelight,
     await asyncio.wait_for(failed.wait(), 5)
     await wait_until(lambda: h.services.scheduler.failures == 1)
     assert any("plugin p: scheduled job p:boom failed" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_job_scheduled_from_a_commit_may_publish(limelight):
+    """A job that ``record_events`` schedules for now (in an ``on_commit`` callback, still
+    in the batch's context) runs as ordinary code: its publish is accepted, not refused as
+    a publish from inside the batch (a membership ended now announces its end)."""
+    fired: list[Any] = []
+    h: Any = None
+
+    async def announce() -> None:
+        fired.append(
+            await h.ctx("p").publish(CustomEvent(custom_type="p.done", source="p", source_id="d1"))
+        )
+
+    async def record_events(events: list[Any], tx: Transaction, ctx: Any) -> None:
+        tx.on_commit(lambda: ctx.scheduler.run_at(datetime.now(UTC), announce, id="now"))
+
+    h = await limelight(plugins={"p": HookPlugin(record_events=record_events)})
+    await h.publish(Tip(source="t", source_id="t1", amount=Money(500, "USD")))
+    await wait_until(lambda: fired or h.services.scheduler.failures)
+    assert h.services.scheduler.failures == 0
+    assert len(fired) == 1 and not fired[0].duplicate
