@@ -409,7 +409,7 @@ def env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[tupl
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
-        parts = tuple(p.lower() for p in name[len(ENV_PREFIX) :].split("__"))
+        parts = _provider_table(tuple(p.lower() for p in name[len(ENV_PREFIX) :].split("__")))
         if not all(parts):
             raise ConfigError(f"environment variable {name}: empty part in the key path")
         node = tree
@@ -421,6 +421,15 @@ def env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[tupl
         node[parts[-1]] = _parse_env_value(raw)
         origin[parts] = name
     return tree, origin
+
+
+def _provider_table(parts: tuple[str, ...]) -> tuple[str, ...]:
+    """A webhook provider's table is named like its endpoint, with ``-`` (``vip-stripe``),
+    which a variable's name cannot hold: ``LIMELIGHT_WEBHOOKS__VIP_STRIPE__SECRET`` sets
+    ``[webhooks.vip-stripe] secret``, not a ``vip_stripe`` table no provider reads."""
+    if len(parts) > 2 and parts[0] == "webhooks":
+        return (parts[0], parts[1].replace("_", "-"), *parts[2:])
+    return parts
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:

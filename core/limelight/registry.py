@@ -9,6 +9,7 @@ answer ``!top`` or ``/webhooks/kofi`` and nobody has to guess which one won.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar
@@ -140,6 +141,10 @@ class Job:
         return self.id
 
 
+#: A webhook provider's name: ``/webhooks/<name>`` and ``[webhooks.<name>]``.
+PROVIDER_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
 @dataclass(frozen=True)
 class WebhookProvider:
     """A payment or tip provider at ``/webhooks/<name>``.
@@ -156,6 +161,16 @@ class WebhookProvider:
     #: Problems in the provider's ``[webhooks.<name>]`` table (``limelight doctor``), each
     #: naming the key, never echoing a value: these tables hold secrets.
     check_config: Callable[[dict[str, Any]], list[str]] | None = None
+
+    def __post_init__(self) -> None:
+        # The name is a path segment and a config table, and an environment variable
+        # names the table with ``_`` for ``-`` (LIMELIGHT_WEBHOOKS__VIP_STRIPE__SECRET):
+        # a name with ``_`` or capitals could not be reached that way.
+        if not PROVIDER_NAME.fullmatch(self.name):
+            raise RegistrationError(
+                f"webhook provider name {self.name!r}: use lowercase letters and digits, "
+                "words joined by '-' (e.g. 'acme-pay')"
+            )
 
     @property
     def key(self) -> str:

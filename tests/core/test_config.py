@@ -143,6 +143,25 @@ def test_env_sets_a_provider_secret(tmp_path: Path) -> None:
     assert settings.plugins.disabled == ["tips", "vip"]
 
 
+def test_env_reaches_a_provider_table_named_with_a_hyphen(tmp_path: Path) -> None:
+    """A variable cannot hold the ``-`` of ``vip-fourthwall``: its ``_`` stands for it, and
+    the secret lands in the provider's own table (merged with the file's), not in a
+    ``vip_fourthwall`` table no provider reads (which would stop ``limelight run``)."""
+    config = tmp_path / "config.toml"
+    config.write_text('[webhooks.vip-fourthwall]\nsecret = "from-the-file"\n')
+    settings = load_settings(
+        config,
+        environ={
+            "LIMELIGHT_WEBHOOKS__VIP_FOURTHWALL__SECRET": "from-the-environment",
+            "LIMELIGHT_WEBHOOKS__SHOP_STRIPE__SECRET": "whsec_shop",
+        },
+    )
+    assert settings.webhooks == {
+        "vip-fourthwall": {"secret": "from-the-environment"},
+        "shop-stripe": {"secret": "whsec_shop"},
+    }
+
+
 def test_env_override_beats_the_file_and_keeps_its_siblings(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[webhooks.kofi]\nverification_token = "from-file"\nother = "kept"\n')

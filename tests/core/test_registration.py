@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from limelight import Job, Plugin, Register, hookimpl
+import pytest
+from limelight import Job, Plugin, Register, WebhookProvider, hookimpl
+from limelight.registry import RegistrationError
 
 
 async def _noop() -> None:
@@ -37,3 +39,19 @@ async def test_one_plugin_registering_a_job_id_twice_is_disabled(limelight) -> N
     assert info.status == "failed"
     assert "'a:prune'" in info.reason
     assert h.host.info["b"].status == "enabled"
+
+
+async def _no_events(request: object, body: bytes) -> list:  # type: ignore[type-arg]
+    return []
+
+
+@pytest.mark.parametrize("name", ["acme_pay", "AcmePay", "acme pay", "-acme", "acme-", ""])
+def test_a_webhook_provider_name_an_environment_variable_cannot_reach_is_refused(name) -> None:
+    """``LIMELIGHT_WEBHOOKS__ACME_PAY__SECRET`` sets ``[webhooks.acme-pay]``: a provider
+    named ``acme_pay`` could never get its secret from the environment."""
+    with pytest.raises(RegistrationError, match="lowercase letters and digits"):
+        WebhookProvider(name, _no_events)
+
+
+def test_webhook_provider_names_of_words_and_hyphens_are_taken() -> None:
+    assert WebhookProvider("acme-pay2", _no_events).key == "acme-pay2"
