@@ -3,8 +3,9 @@
 Providers with a scheme of their own verify it in their plugin; Stripe's is here
 (:func:`verify_stripe`) because several plugins take Stripe payments (tips, memberships,
 the shop), each on its own endpoint, and one check must not drift into three; so is
-Fourthwall's (:func:`verify_fourthwall`: its orders go to the shop, its donations to the
-tips plugin). Services without one use Limelight's generic scheme, the same shape Stripe
+Fourthwall's (:func:`verify_fourthwall`, and :func:`fourthwall_money` for its amounts: its
+orders go to the shop, its donations to the tips plugin, its memberships to the vip
+plugin). Services without one use Limelight's generic scheme, the same shape Stripe
 uses: the sender puts the Unix time in ``X-Limelight-Timestamp`` and ``sha256=<hex>`` in
 ``X-Limelight-Signature``, where ``<hex>`` is HMAC-SHA256 over
 ``"<timestamp>.<raw body>"`` with the shared secret. Signing the timestamp with the body
@@ -17,8 +18,11 @@ import base64
 import hashlib
 import hmac
 import time
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from .edge import same_secret
+from .edge import MAX_ID, same_secret
+from .money import ISO_CURRENCIES, Money
 
 TIMESTAMP_HEADER = "X-Limelight-Timestamp"
 SIGNATURE_HEADER = "X-Limelight-Signature"
@@ -145,6 +149,18 @@ def verify_stripe(
         )
 
 
+def required_id(obj: dict[str, Any], key: str, where: str = "") -> str:
+    """A provider's id in a delivery (the dedupe key, or what a later delivery finds its
+    rows by): a non-blank string of at most :data:`~limelight.edge.MAX_ID` characters,
+    stripped, else a 400 naming ``<where><key>`` (``data.id is required``)."""
+    value = obj.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise WebhookError(400, f"{where}{key} is required")
+    if len(value) > MAX_ID:
+        raise WebhookError(400, f"{where}{key} is longer than {MAX_ID} characters")
+    return value.strip()
+
+
 def fourthwall_signature(secret: str, body: bytes) -> str:
     """The ``X-Fourthwall-Hmac-SHA256`` value Fourthwall sends for ``body``."""
     digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
@@ -161,3 +177,27 @@ def verify_fourthwall(body: bytes, header: str | None, secret: str, *, key: str)
         raise WebhookError(401, f"missing {FOURTHWALL_HEADER} header")
     if not same_secret(header.strip(), fourthwall_signature(secret, body)):
         raise WebhookError(401, f"{FOURTHWALL_HEADER} does not match the body (check {key} secret)")
+
+
+def fourthwall_money(value: Any, where: str) -> Money:
+    """A Fourthwall amount (``{"value": 10, "currency": "USD"}``) as :class:`Money`, or a
+    400 naming ``where``.
+
+    Fourthwall writes ``value`` as a JSON number in major units; a float is read through
+    its shortest decimal (``repr``: ``5.1`` is 5.10, never 5.0999...), so no binary
+    rounding reaches a ledger. Here because every plugin's Fourthwall endpoint (the shop's
+    orders, the vip plugin's memberships) must read amounts the same way. Zero is an
+    amount (a free membership tier); a caller that needs more checks it."""
+    if not isinstance(value, dict):
+        raise WebhookError(400, f"{where} is required ({{value, currency}})")
+    amount, currency = value.get("value"), value.get("currency")
+    code = currency.upper() if isinstance(currency, str) else ""
+    if code not in ISO_CURRENCIES:
+        raise WebhookError(400, f"{where}.currency: unknown currency {currency!r}")
+    if isinstance(amount, bool) or not isinstance(amount, int | float | str):
+        raise WebhookError(400, f"{where}.value must be a number")
+    try:
+        number = Decimal(repr(amount) if isinstance(amount, float) else str(amount))
+        return Money.parse(number, code)
+    except (InvalidOperation, ValueError) as exc:
+        raise WebhookError(400, f"{where}.value: {exc}") from None

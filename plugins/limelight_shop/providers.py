@@ -34,13 +34,20 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
 from limelight import Event, MerchOrder, MerchRefund, Money, ViewerRef, edge
 from limelight.money import ISO_CURRENCIES
-from limelight.webhooks import FOURTHWALL_HEADER, WebhookError, verify_fourthwall, verify_stripe
+from limelight.webhooks import (
+    FOURTHWALL_HEADER,
+    WebhookError,
+    fourthwall_money,
+    required_id,
+    verify_fourthwall,
+    verify_stripe,
+)
 
 from .checkout import THREE_DECIMAL, ZERO_DECIMAL
 
@@ -81,15 +88,6 @@ def _obj(parent: dict[str, Any], key: str) -> dict[str, Any]:
 def _str(parent: dict[str, Any], key: str, limit: int = edge.MAX_NAME) -> str:
     value = parent.get(key)
     return edge.clean_text(value, limit) if isinstance(value, str) else ""
-
-
-def _ident(parent: dict[str, Any], key: str, where: str) -> str:
-    value = parent.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise WebhookError(400, f"{where}{key} is required")
-    if len(value) > edge.MAX_ID:
-        raise WebhookError(400, f"{where}{key} is longer than {edge.MAX_ID} characters")
-    return value.strip()
 
 
 def _when(value: Any) -> datetime:
@@ -146,7 +144,7 @@ async def stripe_handle(secret: str, request: web.Request, body: bytes) -> list[
     if event_type in ORDER_EVENTS:
         if obj.get("payment_status") != "paid":
             return []  # an async method reports later with async_payment_succeeded
-        session_id = _ident(obj, "id", "data.object.")
+        session_id = required_id(obj, "id", "data.object.")
         money = stripe_money(
             obj.get("amount_total"), obj.get("currency"), "data.object.amount_total"
         )
@@ -172,7 +170,7 @@ async def stripe_handle(secret: str, request: web.Request, body: bytes) -> list[
             )
         ]
     if event_type == "charge.refunded":
-        charge_id = _ident(obj, "id", "data.object.")
+        charge_id = required_id(obj, "id", "data.object.")
         total = stripe_money(
             obj.get("amount_refunded"), obj.get("currency"), "data.object.amount_refunded"
         )
@@ -195,22 +193,6 @@ async def stripe_handle(secret: str, request: web.Request, body: bytes) -> list[
             )
         ]
     return []
-
-
-def fourthwall_money(value: Any, where: str) -> Money:
-    if not isinstance(value, dict):
-        raise WebhookError(400, f"{where} is required ({{value, currency}})")
-    amount, currency = value.get("value"), value.get("currency")
-    code = currency.upper() if isinstance(currency, str) else ""
-    if code not in ISO_CURRENCIES:
-        raise WebhookError(400, f"{where}.currency: unknown currency {currency!r}")
-    if isinstance(amount, bool) or not isinstance(amount, int | float | str):
-        raise WebhookError(400, f"{where}.value must be a number")
-    try:
-        number = Decimal(repr(amount) if isinstance(amount, float) else str(amount))
-        return Money.parse(number, code)
-    except (InvalidOperation, ValueError) as exc:
-        raise WebhookError(400, f"{where}.value: {exc}") from None
 
 
 async def fourthwall_handle(secret: str, request: web.Request, body: bytes) -> list[Event]:
@@ -287,7 +269,7 @@ def _fourthwall_parts(order: dict[str, Any], where: str) -> list[tuple[str, Four
     the order id, as Fourthwall names it; several keyed ``<order id>:<line number>``.
     ``ORDER_PLACED`` and a cancellation read the same order, so they find the same keys
     and shares."""
-    order_id = _ident(order, "id", where)
+    order_id = required_id(order, "id", where)
     money = fourthwall_money(_obj(order, "amounts").get("total"), f"{where}amounts.total")
     offers = order.get("offers")
     lines = [

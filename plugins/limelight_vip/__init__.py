@@ -1,13 +1,13 @@
 """VIP memberships: tiers, badges, exclusive emotes and members-only chat.
 
 Viewers become members of a tier by subscribing on Twitch, by a Stripe subscription on this
-plugin's own endpoint (``/webhooks/vip-stripe``), by a Ko-fi membership (through the tips
-plugin's Ko-fi webhook), by a tip that meets a purchase rule, by a moderator's ``!vip
-grant``, from the dashboard, or through the typed API other plugins use
-(:mod:`limelight_vip.api`). Every grant is deduplicated on its source's own id; payments are
-written in ``record_events`` with the payment itself. Members get their tier's badge beside
-their name, its emotes, and a voice in members-only chat windows; a refund revokes all of
-it. See docs/vip.md.
+plugin's own endpoint (``/webhooks/vip-stripe``), by a Fourthwall membership (its endpoint
+``/webhooks/vip-fourthwall``), by a Ko-fi membership (through the tips plugin's Ko-fi
+webhook), by a tip that meets a purchase rule, by a moderator's ``!vip grant``, from the
+dashboard, or through the typed API other plugins use (:mod:`limelight_vip.api`). Every
+grant is deduplicated on its source's own id; payments are written in ``record_events``
+with the payment itself. Members get their tier's badge beside their name, its emotes, and
+a voice in members-only chat windows; a refund revokes all of it. See docs/vip.md.
 
 :class:`VipPlugin` wires the parts together; each part is a module with one concern.
 """
@@ -49,6 +49,10 @@ from limelight import (
 from .api import Granted, Held, Memberships, Tier
 from .config import TierConfig, VipConfig
 from .engine import Engine, perks_text
+from .fourthwall_hook import EVENT as FOURTHWALL_EVENT
+from .fourthwall_hook import MAX_BODY as FOURTHWALL_MAX_BODY
+from .fourthwall_hook import NAME as FOURTHWALL_NAME
+from .fourthwall_hook import FourthwallMemberships
 from .gating import Gate
 from .grants import Ask, Change
 from .joining import PREFIX, JoinCodes
@@ -133,6 +137,10 @@ class VipPlugin(Plugin[VipConfig]):
         return StripeMemberships(self.ctx, self.tiers_book)
 
     @cached_property
+    def fourthwall(self) -> FourthwallMemberships:
+        return FourthwallMemberships(self.ctx, self.tiers_book)
+
+    @cached_property
     def dashboard(self) -> Dashboard:
         return Dashboard(self)
 
@@ -156,6 +164,14 @@ class VipPlugin(Plugin[VipConfig]):
                 description="A membership payment, end or refund from /webhooks/vip-stripe.",
             )
         )
+        register(
+            EventType(
+                FOURTHWALL_EVENT,
+                money=True,
+                description="A membership purchase, tier change or end from "
+                "/webhooks/vip-fourthwall.",
+            )
+        )
 
     @hookimpl
     def register_webhook_providers(self, register: Register[WebhookProvider]) -> None:
@@ -165,6 +181,14 @@ class VipPlugin(Plugin[VipConfig]):
                 self.stripe.handle,
                 max_body=256 * 1024,
                 check_config=StripeMemberships.check_config,
+            )
+        )
+        register(
+            WebhookProvider(
+                FOURTHWALL_NAME,
+                self.fourthwall.handle,
+                max_body=FOURTHWALL_MAX_BODY,
+                check_config=FourthwallMemberships.check_config,
             )
         )
 

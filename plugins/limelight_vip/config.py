@@ -59,6 +59,9 @@ class TierConfig(BaseModel):
     twitch_tier: str = ""
     #: The Ko-fi membership tier name that grants it (``tier_name``); "" = the label.
     kofi_tier: str = ""
+    #: The Fourthwall membership tier id that grants it (a membership event's
+    #: ``subscription.variant.tierId``); "" for none.
+    fourthwall_tier: str = ""
     #: Sold directly: the price per period (shown on the join page) ...
     price: str = ""
     currency: str = ""
@@ -86,6 +89,12 @@ class TierConfig(BaseModel):
         if value and value not in TWITCH_TIERS:
             raise ValueError(f"twitch_tier must be one of {', '.join(TWITCH_TIERS)} or empty")
         return value
+
+    @field_validator("fourthwall_tier")
+    @classmethod
+    def _fourthwall(cls, value: str) -> str:
+        """Stripped: an id pasted with a space around it must still match."""
+        return value.strip()
 
     @field_validator("badge")
     @classmethod
@@ -268,6 +277,9 @@ class VipConfig(PluginConfig):
         twitch = [t.twitch_tier for t in self.tiers if t.twitch_tier]
         if len(set(twitch)) != len(twitch):
             raise ValueError("tiers: two tiers map the same twitch_tier")
+        fourthwall = [t.fourthwall_tier for t in self.tiers if t.fourthwall_tier]
+        if len(set(fourthwall)) != len(fourthwall):
+            raise ValueError("tiers: two tiers map the same fourthwall_tier")
         for rule in self.purchases:
             if rule.tier not in names:
                 raise ValueError(f"purchases: unknown tier {rule.tier!r}")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from limelight import Money, ViewerRef
+from tortoise.expressions import Q
 
 from .models import Membership
 from .roster import MEMBER
@@ -183,6 +184,20 @@ async def paid_by(payment: str) -> list[Membership]:
 
 async def of_subscription(subscription: str) -> list[Membership]:
     return await Membership.filter(subscription=subscription, revoked_at=None).order_by("id")
+
+
+async def live_of(source: str, subscription: str, now: datetime) -> list[Membership]:
+    """The grants of ``source``'s ``subscription`` that still hold (or are queued): not
+    revoked, not ended, and with no end or one after ``now``. A grant ended a moment ago
+    (its end set, the expiry not yet run) is no longer live, so a second ending or a tier
+    change does not act on it again."""
+    return await Membership.filter(
+        Q(ends__isnull=True) | Q(ends__gt=now),
+        source=source,
+        subscription=subscription,
+        revoked_at=None,
+        ended_at=None,
+    ).order_by("id")
 
 
 async def revoked_by(payment: str = "", subscription: str = "") -> list[Membership]:

@@ -113,6 +113,14 @@ class Tiers:
         wanted = "1000" if sub_tier.lower() == "prime" else sub_tier
         return next((t for t in self.list if t.twitch_tier == wanted), None)
 
+    def for_fourthwall(self, tier_id: str) -> TierConfig | None:
+        """The tier whose ``fourthwall_tier`` is Fourthwall's ``tierId`` (an id, matched
+        exactly: names are not ids, so there is no fallback to the label here)."""
+        wanted = tier_id.strip()
+        if not wanted:
+            return None
+        return next((t for t in self.list if t.fourthwall_tier == wanted), None)
+
     def with_perk(self, perk: str) -> builtins.set[str]:
         return {t.name for t in self.list if perk in t.perks}
 

@@ -12,6 +12,9 @@ crash between the two can never grant twice or lose the grant. Sources:
 * the one-off purchase rules and the supporter levels (other tips that are gifts: a Ko-fi
   Shop Order or a commission is a purchase and buys no membership);
 * ``vip.stripe`` events from this plugin's own Stripe endpoint;
+* ``vip.fourthwall`` events from its Fourthwall endpoint: a purchase grants with no end
+  (ending any other tier the supporter held there), a tier change switches the tier, an
+  end ends every current grant of the supporter's membership now;
 * ``refund`` events for a payment that granted: the grant (and its subscription's other
   grants) is revoked.
 
@@ -21,8 +24,10 @@ rules (``vip-purchase``, ``vip-supporter``) so one tip can also give a supporter
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from limelight import (
     Event,
@@ -32,18 +37,27 @@ from limelight import (
     Subscription,
     Tip,
     Transaction,
+    ViewerRef,
     edge,
 )
 from limelight.money import Money
+from tortoise.expressions import Q
 
 from . import grants
-from .config import PurchaseRule, SupporterLevel, VipConfig
+from .config import PurchaseRule, SupporterLevel, TierConfig, VipConfig
 from .engine import Engine
+from .fourthwall_hook import ENDED as FOURTHWALL_ENDED
+from .fourthwall_hook import EVENT as FOURTHWALL_EVENT
+from .fourthwall_hook import NAME as FOURTHWALL_SOURCE
+from .fourthwall_hook import PAID as FOURTHWALL_PAID
 from .grants import Ask, Change, key_of
 from .models import Membership
 from .roster import SUPPORTER, Tiers, now_utc
 from .stripe_hook import EVENT as STRIPE_EVENT
 from .stripe_hook import NAME as STRIPE_SOURCE
+
+#: Payments with no alert of their own: their grants get the member alert.
+OWN_ENDPOINTS = frozenset({STRIPE_SOURCE, FOURTHWALL_SOURCE})
 
 
 @dataclass
@@ -83,6 +97,8 @@ class Sources:
             return await self._revoke(batch, rows, event.reason or "refunded")
         if isinstance(event, MoneyCustomEvent) and event.custom_type == STRIPE_EVENT:
             return await self._stripe(event, batch)
+        if isinstance(event, MoneyCustomEvent) and event.custom_type == FOURTHWALL_EVENT:
+            return await self._fourthwall(event, batch)
         return None
 
     async def _grant(self, batch: Batch, asks: list[Ask]) -> list[Change] | None:
@@ -103,6 +119,31 @@ class Sources:
         done, changes = await grants.revoke(rows, reason, now_utc())
         batch.dropped.extend(int(r.id) for r in done)
         return changes
+
+    @staticmethod
+    async def _end(batch: Batch, rows: list[Membership], until: datetime) -> None:
+        """Bring the end of ``rows`` forward to ``until`` (a provider said the membership
+        ends then). Nothing is announced here: the expiry runs at that moment and says
+        ``expired`` for each tier the viewer no longer holds from any source."""
+        for row in rows:
+            if row.ended_at is None and (row.ends is None or row.ends > until):
+                row.ends = max(until, row.starts)
+                await row.save(update_fields=["ends"])
+                batch.dropped.append(int(row.id))
+                batch.written.append(row)
+
+    def _unmapped(self, provider: str, given: str, setting: str) -> TierConfig:
+        """The lowest tier, for a provider's membership tier that no tier maps; said in the
+        log so the streamer can map it."""
+        tier = self.tiers.list[0]
+        self.ctx.log.warning(
+            "%s membership tier %r matches no tier; granting %s (set the tier's %s)",
+            provider,
+            edge.clean_text(given, 60),
+            tier.name,
+            setting,
+        )
+        return tier
 
     # -- Twitch ------------------------------------------------------------------------------
 
@@ -140,14 +181,11 @@ class Sources:
         if event.kind == "subscription":
             tier = self.tiers.find(event.plan) if event.plan else None
             if tier is None:
-                tier = self.tiers.list[0]
-                if event.plan:
-                    self.ctx.log.warning(
-                        "Ko-fi membership tier %r matches no tier; granting %s (set the "
-                        "tier's kofi_tier)",
-                        edge.clean_text(event.plan, 60),
-                        tier.name,
-                    )
+                tier = (
+                    self._unmapped("Ko-fi", event.plan, "kofi_tier")
+                    if event.plan
+                    else self.tiers.list[0]
+                )
             asks.append(
                 Ask(
                     viewer=viewer,
@@ -231,22 +269,14 @@ class Sources:
             return await self._revoke(batch, rows, str(data.get("reason") or "refunded"))
         until = edge.parse_time(str(data["until"]))
         if action == "ended":
-            rows = await grants.of_subscription(subscription)
-            for row in rows:
-                if row.ended_at is None and (row.ends is None or row.ends > until):
-                    row.ends = max(until, row.starts)
-                    await row.save(update_fields=["ends"])
-                    batch.dropped.append(int(row.id))
-                    batch.written.append(row)
+            await self._end(batch, await grants.of_subscription(subscription), until)
             return None
         if action != "paid" or event.viewer is None:
             return None
         tier = str(data.get("tier") or "")
         if self.tiers.get(tier) is None:
             tier = self.tiers.list[0].name
-        amount = None
-        if data.get("amount") and data.get("currency"):
-            amount = Money.parse(str(data["amount"]), str(data["currency"]))
+        amount = _paid(data)
         invoice = str(data.get("invoice") or event.source_id)
         return await self._grant(
             batch,
@@ -266,6 +296,33 @@ class Sources:
                 )
             ],
         )
+
+    # -- Fourthwall --------------------------------------------------------------------------
+
+    async def _fourthwall(self, event: MoneyCustomEvent, batch: Batch) -> list[Change] | None:
+        """Decided again here, in the transaction, from the grants as they are now (the
+        endpoint's look was outside it): a purchase or a tier change ends the supporter's
+        current grants of other tiers and grants the new one with no end; an end ends them
+        all now. A change for a membership that is no longer current does nothing."""
+        data = event.payload
+        supporter = str(data.get("supporter") or "")
+        now = now_utc()
+        live = await grants.live_of(FOURTHWALL_SOURCE, supporter, now)
+        paid = data.get("action") == FOURTHWALL_PAID
+        if data.get("action") == FOURTHWALL_ENDED:
+            await self._end(batch, live, now)
+            return None
+        viewer = event.viewer
+        if viewer is None or not (paid or live):
+            return None
+        tier_id = str(data.get("fourthwall_tier") or "")
+        tier = self.tiers.for_fourthwall(tier_id) or self._unmapped(
+            "Fourthwall", tier_id, "fourthwall_tier"
+        )
+        if not paid and all(row.tier == tier.name for row in live):
+            return None
+        await self._end(batch, [row for row in live if row.tier != tier.name], now)
+        return await self._grant(batch, [_fourthwall_ask(event, viewer, tier.name, paid)])
 
     async def read_back(self, event: Event) -> list[Change]:
         """What ``record_events`` wrote for ``event`` before a restart (its ``on_event``
@@ -287,23 +344,27 @@ class Sources:
             return await grants.revoked_changes(rows, now_utc())
         if not isinstance(event, Subscription | Tip | MoneyCustomEvent):
             return []
-        key = key_of(event.source, event.source_id)
-        rows = await Membership.filter(payment=key).order_by("id")
         if isinstance(event, MoneyCustomEvent):
-            rows = await Membership.filter(source=STRIPE_SOURCE, source_id=event.source_id)
+            if event.custom_type not in (STRIPE_EVENT, FOURTHWALL_EVENT):
+                return []
+            # this plugin's endpoints key each grant by the event itself
+            rows = await Membership.filter(source=event.source, source_id=event.source_id)
+        else:
+            key = key_of(event.source, event.source_id)
+            rows = await Membership.filter(payment=key).order_by("id")
         changes: list[Change] = []
         for row in rows:
+            # held then (a grant with no end, or one running past this one's start): as
+            # grants.write decided between "renewed" and "granted"
             earlier = await Membership.filter(
+                Q(ends__isnull=True) | Q(ends__gte=row.starts),
                 viewer_platform=row.viewer_platform,
                 viewer_id=row.viewer_id,
                 kind=row.kind,
                 tier=row.tier,
                 id__lt=row.id,
                 revoked_at=None,
-                ends__gte=row.starts,
             ).exists()
-            from limelight import ViewerRef
-
             changes.append(
                 Change(
                     int(row.id),
@@ -313,9 +374,32 @@ class Sources:
                     "renewed" if earlier else "granted",
                     row.ends,
                     # as record() decided: gifts are not welcomed one by one, and only a
-                    # payment without an alert of its own (Stripe) gets a member alert
+                    # payment without an alert of its own (Stripe, Fourthwall) gets a
+                    # member alert
                     quiet=row.source == "twitch" and bool(row.granted_by),
-                    alert=row.source == STRIPE_SOURCE or not row.payment,
+                    alert=row.source in OWN_ENDPOINTS or not row.payment,
                 )
             )
         return changes
+
+
+def _paid(data: Mapping[str, Any]) -> Money | None:
+    """The amount an endpoint's event carries (``amount`` + ``currency`` on the wire)."""
+    if data.get("amount") and data.get("currency"):
+        return Money.parse(str(data["amount"]), str(data["currency"]))
+    return None
+
+
+def _fourthwall_ask(event: MoneyCustomEvent, viewer: ViewerRef, tier: str, paid: bool) -> Ask:
+    """A Fourthwall grant: no end (Fourthwall says when it ends), keyed by the webhook
+    event's id, on the supporter's membership; a purchase carries its price."""
+    return Ask(
+        viewer=viewer,
+        tier=tier,
+        source=FOURTHWALL_SOURCE,
+        source_id=event.source_id,
+        reason="Fourthwall membership" if paid else "Fourthwall tier change",
+        payment=key_of(FOURTHWALL_SOURCE, event.source_id) if paid else "",
+        subscription=str(event.payload.get("supporter") or ""),
+        amount=_paid(event.payload) if paid else None,
+    )

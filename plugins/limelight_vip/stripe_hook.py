@@ -27,11 +27,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
-from limelight import Event, Money, MoneyCustomEvent, PluginContext, ViewerRef, edge
+from limelight import Event, Money, MoneyCustomEvent, PluginContext, ViewerRef
 from limelight.money import MoneyError, exponent
 from limelight.webhooks import WebhookError, verify_stripe
 
 from .config import VipConfig
+from .endpoints import envelope_of, money_event, need_object, secret_of, secret_problems, text_of
 from .joining import JoinCodes, code_from_reference
 from .models import Membership
 from .roster import Tiers
@@ -58,17 +59,11 @@ def stripe_money(amount: Any, currency: Any) -> Money | None:
     return Money(minor, code)
 
 
-def _obj(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise WebhookError(400, f"{where} must be an object")
-    return value
-
-
 def _str(obj: dict[str, Any], key: str) -> str:
     value = obj.get(key)
     if isinstance(value, dict):  # an expanded object
         value = value.get("id")
-    return edge.clean_text(value, edge.MAX_NAME) if isinstance(value, str) else ""
+    return text_of(value)
 
 
 def _time(value: Any) -> datetime | None:
@@ -116,36 +111,23 @@ class StripeMemberships:
         self.codes: JoinCodes | None = None
 
     def secret(self) -> str:
-        table = self.ctx.settings.webhooks.get(NAME) or {}
-        secret = table.get("secret", "") if isinstance(table, dict) else ""
-        return secret if isinstance(secret, str) else ""
+        return secret_of(self.ctx.settings.webhooks, NAME)
 
     @staticmethod
     def check_config(table: dict[str, Any]) -> list[str]:
-        if not isinstance(table, dict):
-            return [f"webhooks.{NAME}: must be a table"]
-        problems = [
-            f"webhooks.{NAME}.{key}: unknown key (check the spelling against config.example.toml)"
-            for key in table
-            if key != "secret"
-        ]
-        secret = table.get("secret")
-        if not isinstance(secret, str) or not secret.startswith("whsec_"):
-            problems.append(f"webhooks.{NAME}.secret: must be the endpoint's whsec_... secret")
-        return problems
+        return secret_problems(
+            NAME, table, lambda s: s.startswith("whsec_"), "the endpoint's whsec_... secret"
+        )
 
     async def handle(self, request: web.Request, body: bytes) -> list[Event]:
         verify_stripe(
             body, request.headers.get("Stripe-Signature"), self.secret(), key=f"[webhooks.{NAME}]"
         )
-        try:
-            envelope = _obj(edge.loads(body), "body")
-        except edge.EdgeError as exc:
-            raise WebhookError(400, f"body is not JSON: {exc}") from None
+        envelope = envelope_of(body)
         etype = envelope.get("type")
         event_id = _str(envelope, "id")
         data = envelope.get("data")
-        obj = _obj(data.get("object") if isinstance(data, dict) else None, "data.object")
+        obj = need_object(data.get("object") if isinstance(data, dict) else None, "data.object")
         test = envelope.get("livemode") is False
         if _owned_elsewhere(obj):
             return []
@@ -162,14 +144,7 @@ class StripeMemberships:
     def _event(
         self, source_id: str, viewer: ViewerRef | None, test: bool, **payload: Any
     ) -> MoneyCustomEvent:
-        return MoneyCustomEvent(
-            custom_type=EVENT,
-            source=NAME,
-            source_id=source_id,
-            viewer=viewer,
-            test=test,
-            payload={k: v for k, v in payload.items() if v not in (None, "")},
-        )
+        return money_event(EVENT, NAME, source_id, viewer, test, payload)
 
     async def _checkout(self, session: dict[str, Any], test: bool) -> list[Event]:
         if session.get("mode") != "subscription":

@@ -139,6 +139,7 @@ class Dashboard:
             {
                 "tiers": self.plugin.tiers_book.list,
                 "webhook": self.ctx.url("/webhooks/vip-stripe"),
+                "fourthwall_webhook": self.ctx.url("/webhooks/vip-fourthwall"),
                 "welcome": self.ctx.url("/p/vip/welcome") + "?session_id={CHECKOUT_SESSION_ID}",
             },
         )

@@ -1,6 +1,8 @@
 """Stripe subscription payloads for /webhooks/vip-stripe, shaped as Stripe sends them
 (API 2024-06-20: ``invoice.subscription``, ``charge.invoice``), signed with the official
-``stripe`` package's own helper."""
+``stripe`` package's own helper; Fourthwall membership events for /webhooks/vip-fourthwall,
+shaped as Fourthwall's webhook reference documents them (sign them with
+:func:`tests.support.fourthwall_signed`)."""
 
 from __future__ import annotations
 
@@ -112,6 +114,49 @@ def signed(event: dict[str, Any], secret: str = VIP_STRIPE_SECRET) -> tuple[byte
         "Content-Type": "application/json; charset=utf-8",
         "Stripe-Signature": header,
         "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+    }
+
+
+FOURTHWALL_EMAIL = "supporter@fourthwall.com"
+
+
+def fourthwall_membership(
+    kind: str,
+    supporter: str = "msup_nova",
+    *,
+    tier: str = "tier_gold",
+    value: Any = 9.99,
+    nickname: str | None = "Nova",
+    status: str = "ACTIVE",
+    test: bool = False,
+) -> dict[str, Any]:
+    """A membership webhook event as Fourthwall documents it (``data`` is the supporter)."""
+    data: dict[str, Any] = {
+        "id": supporter,
+        "email": FOURTHWALL_EMAIL,
+        "createdAt": "2020-08-13T09:05:36.939Z",
+        "subscription": {
+            "type": status,
+            "variant": {
+                "id": f"mvar_{tier}",
+                "tierId": tier,
+                "interval": "MONTHLY",
+                "amount": {"value": value, "currency": "USD"},
+                "offerId": "moff_1",
+            },
+        },
+    }
+    if nickname is not None:
+        data["nickname"] = nickname
+    return {
+        "id": f"weve_{secrets.token_hex(10)}",
+        "webhookId": "wcon_vip",
+        "shopId": "sh_test",
+        "type": kind,
+        "apiVersion": "V1",
+        "createdAt": "2025-03-01T12:00:00.000Z",
+        "testMode": test,
+        "data": data,
     }
 
 

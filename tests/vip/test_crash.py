@@ -5,6 +5,8 @@ none twice, each granted and (for a refund) revoked exactly once.
 
 * Stripe: subscription checkouts on ``/webhooks/vip-stripe``, every fourth refunded
   (``charge.refunded``) once its checkout was answered;
+* Fourthwall: membership purchases (``SUBSCRIPTION_PURCHASED``, signed as Fourthwall signs
+  them) on ``/webhooks/vip-fourthwall``;
 * Ko-fi: membership payments (``is_subscription_payment``, ``tier_name``) as Ko-fi posts
   them, form-encoded ``data=`` with the verification token, to the tips plugin's
   ``/webhooks/kofi``;
@@ -34,7 +36,7 @@ import pytest
 from tests.chat.conftest import FAST
 from tests.chat.fake_twitch import FakeTwitch
 from tests.core.procs import Server, clean_env, running_server
-from tests.support import wait_until
+from tests.support import fourthwall_signed, wait_until
 from tests.tips.doubles import KOFI_TOKEN, kofi_payload, kofi_request
 
 from . import doubles
@@ -99,6 +101,20 @@ def _stripe_items() -> list[list[Step]]:
     return items
 
 
+FOURTHWALL_SECRET = "fw-crash-secret-" + "3" * 16
+
+
+def _fourthwall_items() -> list[list[Step]]:
+    items = []
+    for i in range(ITEMS):
+        event = doubles.fourthwall_membership(
+            "SUBSCRIPTION_PURCHASED", f"msup_{i:04d}", tier="fw-tier-1"
+        )
+        body, headers = fourthwall_signed(event, FOURTHWALL_SECRET)
+        items.append([Step(event["id"], "/webhooks/vip-fourthwall", body, headers)])
+    return items
+
+
 def _kofi_items() -> list[list[Step]]:
     items = []
     for i in range(ITEMS):
@@ -121,6 +137,17 @@ SOURCES = [
         f'[webhooks.vip-stripe]\nsecret = "{doubles.VIP_STRIPE_SECRET}"\n',
         "tier1",
         _stripe_items,
+    ),
+    Source(
+        "fourthwall",
+        "vip,alerts",
+        "vip-fourthwall",
+        "vip.fourthwall",
+        "vip-fourthwall",
+        f'[webhooks.vip-fourthwall]\nsecret = "{FOURTHWALL_SECRET}"\n\n'
+        '[[plugins.vip.tiers]]\nname = "tier1"\nfourthwall_tier = "fw-tier-1"\n',
+        "tier1",
+        _fourthwall_items,
     ),
     Source(
         "kofi",

@@ -1,6 +1,7 @@
 """The Members page in headless Chromium: rows render as text, a grant, an extension and a
 revocation go through the CSRF-guarded fetch, the emote upload works, the tier editor
-saves, the chart loads, and nothing a viewer typed runs as script."""
+saves (the Fourthwall tier id too), the chart loads, and nothing a viewer typed runs as
+script."""
 
 from __future__ import annotations
 
@@ -92,9 +93,12 @@ async def test_members_page_in_a_real_browser(vip, tmp_path: Path) -> None:
             # the tier editor saves a new label
             await page.wait_for_selector("#vip-tiers tr")
             await page.fill("#vip-tiers tr:first-child input[data-field=label]", "Fan Club")
+            fourthwall = "#vip-tiers tr:first-child input[data-field=fourthwall_tier]"
+            await page.fill(fourthwall, "tier_fan_club")
             await page.click("#vip-tier-save")
             await page.wait_for_selector("#vip-tier-state:has-text('saved in the dashboard')")
             assert v.plugin.tiers()[0].label == "Fan Club"
+            assert v.plugin.tiers_book.for_fourthwall("tier_fan_club") is not None
 
             # the members-only switch
             await page.click("#vip-window-on")

@@ -189,7 +189,8 @@
   const tierBody = document.getElementById("vip-tiers");
   const tierState = document.getElementById("vip-tier-state");
   const FIELDS = ["name", "label", "colour", "badge", "perks", "highlight", "twitch_tier",
-                  "kofi_tier", "price", "currency", "period", "stripe_payment_link"];
+                  "kofi_tier", "fourthwall_tier", "price", "currency", "period",
+                  "stripe_payment_link"];
 
   function tierRow(t) {
     const tr = el("tr");
