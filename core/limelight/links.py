@@ -78,7 +78,10 @@ class LinkSigner:
         self.renew = renew
 
     def mac(self, payload: str) -> str:
-        digest = hmac.new(self._key, payload.encode("utf-8"), hashlib.sha256).digest()
+        # surrogatepass: a forged token's payload may hold a lone surrogate, which must
+        # compare unequal, not raise
+        raw = payload.encode("utf-8", "surrogatepass")
+        digest = hmac.new(self._key, raw, hashlib.sha256).digest()
         return b64(digest[:MAC_BYTES])
 
     def seal(self, payload: str) -> str:

@@ -48,6 +48,7 @@ def test_forged_malformed_and_expired_links_are_refused_with_their_status() -> N
         "no mac": token.rpartition(".")[0],
         "empty": "",
         "lone surrogate": token[:-1] + "\ud800",
+        "surrogate in the code": "\ud800" + token[1:],
         "not ascii": token[:-1] + "é",
         "too long": "A" * 700 + token,
     }.items():
