@@ -77,6 +77,9 @@ enabled = false
 [webhooks.kofi]
 verification_token = "{kofi}"
 
+[webhooks.fourthwall]
+secret = "{fourthwall}"
+
 [plugins.tips]
 base_currency = "USD"
 goal_title = "New microphone"
@@ -153,6 +156,7 @@ checkout = "external"
 shop_url = "https://shop.example.com/"
 """
 KOFI_TOKEN = "screenshot-kofi-token"
+FOURTHWALL_SECRET = "screenshot-fourthwall-secret"
 
 
 def free_port() -> int:
@@ -176,6 +180,7 @@ class Server:
                 admin=ADMIN_TOKEN,
                 overlay=OVERLAY_TOKEN,
                 kofi=KOFI_TOKEN,
+                fourthwall=FOURTHWALL_SECRET,
                 folder=folder,
                 starts=(now - timedelta(hours=2)).isoformat().replace("+00:00", "Z"),
                 ends=(now + timedelta(hours=10)).isoformat().replace("+00:00", "Z"),
@@ -249,6 +254,22 @@ class Server:
             self.base + "/webhooks/kofi",
             data=form,
             headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        urllib.request.urlopen(request, timeout=20).close()
+
+    def fourthwall(self, event: dict[str, Any]) -> None:
+        """Deliver one Fourthwall webhook as Fourthwall does (JSON, signed with
+        ``X-Fourthwall-Hmac-SHA256``)."""
+        from limelight.webhooks import FOURTHWALL_HEADER, fourthwall_signature
+
+        body = json.dumps(event).encode()
+        request = urllib.request.Request(
+            self.base + "/webhooks/fourthwall",
+            data=body,
+            headers={
+                "Content-Type": "application/json",
+                FOURTHWALL_HEADER: fourthwall_signature(FOURTHWALL_SECRET, body),
+            },
         )
         urllib.request.urlopen(request, timeout=20).close()
 
@@ -417,8 +438,9 @@ def chat(server: Server, sid: str, who: str, text: str, source: str = "demo") ->
 
 
 def seed_plugins(server: Server, images: dict[str, bytes]) -> None:
-    """A fundraiser under way, a merch drop selling, guests queued (the challenges and
-    members fill from the stream itself: config, tips and subscriptions above)."""
+    """A fundraiser under way, a merch drop selling (one purchase gifts caps to chat),
+    guests queued (the challenges and members fill from the stream itself: config, tips
+    and subscriptions above)."""
     for n, (name, amount, message) in enumerate(DONORS):
         server.api(
             "POST",
@@ -481,6 +503,28 @@ def seed_plugins(server: Server, images: dict[str, bytes]) -> None:
                 "shop_items": [{"direct_link_code": sku, "variation_name": variant, "quantity": 1}],
             }
         )
+    # Three caps bought on Fourthwall as gifts for chat.
+    now = datetime.now(UTC).isoformat()
+    server.fourthwall(
+        {
+            "id": "weve_screenshot_gift",
+            "type": "GIFT_PURCHASE",
+            "apiVersion": "V1",
+            "createdAt": now,
+            "testMode": False,
+            "data": {
+                "id": "giv_screenshot_gift",
+                "offer": {"id": "offer-cap", "name": "Night owl cap", "slug": "cap"},
+                "amounts": {"total": {"value": 75, "currency": "USD"}},
+                "email": "sunny@example.com",
+                "quantity": 3,
+                "gifts": [],
+                "createdAt": now,
+                "username": "sunny_days",
+                "message": "caps for chat!",
+            },
+        }
+    )
 
 
 def seed_moderators(server: Server) -> None:

@@ -234,8 +234,11 @@ def _merch(d: Describer, name: str, data: Mapping[str, Any]) -> Line:
     quantity = _n(data.get("quantity")) or 1
     item = _s(data.get("item")) or "an item"
     what = f"{quantity} \u00d7 {item}" if quantity > 1 else item
-    amount = d.money(data)
-    return Line("bag", "Merch order", f"{name} bought {what}" + (f" ({amount})" if amount else ""))
+    money = d.money(data)
+    amount = f" ({money})" if money else ""
+    if data.get("gift") is True:  # bought for the stream's chat, not for the buyer
+        return Line("gift", "Merch gift", f"{name} gifted {what} to chat{amount}")
+    return Line("bag", "Merch order", f"{name} bought {what}{amount}")
 
 
 def _merch_refund(d: Describer, name: str, data: Mapping[str, Any]) -> Line:

@@ -633,6 +633,9 @@ class MerchOrder(Event):
     provider: str = ""
     #: The seller's reference for it: the shop's reservation code, when the buyer had one.
     reference: str = ""
+    #: Bought as gifts for the stream's chat (a Fourthwall gift purchase): ``quantity`` is
+    #: the number of gifts, which viewers win; nothing is shipped to the buyer.
+    gift: bool = False
 
 
 @dataclass(kw_only=True, slots=True)

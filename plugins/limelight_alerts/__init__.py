@@ -3,9 +3,9 @@
 It registers the default overlays (``alerts``, ``chat``, ``leaderboard``, ``goal``,
 ``ticker``), whose pages and scripts ship in this package (``templates/alerts/``,
 ``static/``), and turns platform events into alerts on the ``alerts`` overlay: cheers,
-subscriptions, gift bombs, raids, donations, merch orders and new memberships. Tips are
-not handled here: the tips plugin pushes its own tip alerts (after its moderation) onto
-the ``alerts`` overlay, whose ``tip`` kind this plugin declares.
+subscriptions, gift bombs, raids, donations, merch orders (gifts for chat say so) and new
+memberships. Tips are not handled here: the tips plugin pushes its own tip alerts (after
+its moderation) onto the ``alerts`` overlay, whose ``tip`` kind this plugin declares.
 
 It is written exactly as a third-party plugin would be: one :class:`Plugin` class, only
 ``from limelight import ...``, state on the instance. Configure it under
@@ -56,6 +56,9 @@ WELCOME_STATUSES = frozenset({"granted", "new", "started", "active", "renewed", 
 GIFT_WINDOW = 120.0
 #: The overlay this plugin's alerts go to.
 ALERTS = "alerts"
+#: The built-in text of a merch order's alert, and the one a gift for chat plays instead.
+MERCH_TEXT = "{name} bought {item}!"
+GIFT_TEXT = "{name} gifted {quantity}\u00d7 {item} to chat!"
 
 
 class AlertsConfig(PluginConfig):
@@ -110,7 +113,7 @@ ALERT_KINDS = (
     ),
     AlertKind(
         "merch.order",
-        "{name} bought {item}!",
+        MERCH_TEXT,
         {
             "name": "Test Viewer",
             "item": "Test T-shirt",
@@ -269,7 +272,16 @@ class AlertsPlugin(Plugin[AlertsConfig]):
         data = self.alert_data(event)
         if data is None:
             return
-        await self.ctx.overlays.alert(ALERTS, kind=event.type, data=data, event=event)
+        overlays = self.ctx.overlays
+        # A gift for chat says so, unless the tier it reaches has the streamer's own text.
+        variation = (
+            overlays.variation(event.type, event.amount, overlay=ALERTS, count=event.quantity)
+            if isinstance(event, MerchOrder) and event.gift
+            else None
+        )
+        if variation is not None and variation.text == MERCH_TEXT:
+            variation = replace(variation, text=GIFT_TEXT)
+        await overlays.alert(ALERTS, kind=event.type, data=data, event=event, variation=variation)
 
     def _name(self, event: Event, anonymous: bool = False) -> str:
         if anonymous or event.viewer is None or not event.viewer.name:
@@ -336,6 +348,7 @@ class AlertsPlugin(Plugin[AlertsConfig]):
                 "amount": event.amount.to_wire(),
                 "currency": event.amount.currency,
                 "display_amount": self.ctx.money(event.amount),
+                "gift": event.gift,
             }
         elif isinstance(event, MembershipChanged):
             if event.status.lower() not in WELCOME_STATUSES or not event.alert:

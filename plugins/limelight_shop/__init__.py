@@ -375,7 +375,8 @@ class ShopPlugin(Plugin[ShopConfig]):
             await self.orders.flag(recorded.order_id)
 
     async def react(self, event: Event, recorded: Recorded) -> None:
-        """Once per paid order: the merch.order event (Ko-fi), the thanks in chat."""
+        """Once per paid order: the merch.order event (Ko-fi), the thanks in chat
+        (``gift_thanks_template`` for gifts bought for chat)."""
         if not await Order.filter(id=recorded.order_id, announced=False).update(announced=True):
             return
         order = await Order.get(id=recorded.order_id)
@@ -404,18 +405,21 @@ class ShopPlugin(Plugin[ShopConfig]):
             if not lines or lines[0].id != order.id:
                 return
             money = Money(sum(int(o.amount_minor) for o in lines), order.currency)
-        if self.config.thanks_template and order.buyer_name:
+        # gifts for chat: their own line, which names how many ({quantity})
+        template = self.config.gift_thanks_template if order.gift else self.config.thanks_template
+        if template and order.buyer_name:
             label = ", ".join(
                 o.item_name
                 + (f" ({o.variant})" if o.variant else "")
-                + (f" x{o.quantity}" if o.quantity > 1 else "")
+                + (f" x{o.quantity}" if o.quantity > 1 and not o.gift else "")
                 for o in lines
             )
             text = fill(
-                self.config.thanks_template,
+                template,
                 name=order.buyer_name,
                 item=label,
                 amount=self.ctx.money(money),
+                quantity=sum(o.quantity for o in lines),
             )
             try:
                 await self.ctx.chat.say(text)

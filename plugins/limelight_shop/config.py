@@ -105,6 +105,8 @@ class ShopConfig(PluginConfig):
     stock_lines_every: float = Field(30.0, ge=0, le=3600)
     #: Chat lines ({name}, {item}, {amount}, {left} are filled in; empty = silent).
     thanks_template: str = "Thank you {name} for buying {item}!"
+    #: The thanks for gifts bought for chat (a Fourthwall gift purchase); also {quantity}.
+    gift_thanks_template: str = "{name} gifted {quantity}\u00d7 {item} to chat!"
     low_stock_template: str = "Only {left} {item} left!"
     sold_out_template: str = "{item} is sold out!"
     drop_started_template: str = "The drop {drop} is open: type !merch"

@@ -131,6 +131,7 @@ class Reservation(Model):
 # refund_due (paid, but no unit was left for it: refund it), refunded. A Fourthwall order
 # of several lines is one row per line (provider_id ``<order id>:<line>``, payment_ref the
 # order id). refunded_minor: money given back so far; below amount_minor the unit stays sold.
+# A gift purchase is one row with gift set and its quantity the number of gifts.
 class Order(Model):
     _no_comments = True
     id = fields.IntField(primary_key=True)
@@ -163,6 +164,8 @@ class Order(Model):
     announced = fields.BooleanField(default=False)
     # the streamer was told it waits for a refund (shop.refund_due went out)
     refund_flagged = fields.BooleanField(default=False, db_default=False)
+    # bought as gifts for the stream's chat (a Fourthwall gift purchase): quantity gifts
+    gift = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -9,6 +9,8 @@ five concurrent copies of one delivery or a replay after a crash make one order.
 Inputs:
 
 * :class:`limelight.MerchOrder` from ``shop-stripe`` and ``fourthwall`` (:mod:`.providers`);
+  a Fourthwall gift purchase (``gift``) is an order of ``quantity`` units like any other,
+  kept with ``gift`` set;
 * :class:`limelight.Tip` of kind ``shop_order`` from Ko-fi (the tips plugin owns Ko-fi's
   one webhook URL; the items ride along in ``Tip.shop_items``);
 * :class:`limelight.MerchRefund`: its amount is the provider's running total given back
@@ -99,6 +101,7 @@ class Orders:
                     viewer=event.viewer,
                     event_id=event.id,
                     label=event.item,
+                    gift=event.gift,
                 )
             elif isinstance(event, Tip) and event.kind == "shop_order" and event.source == KOFI:
                 found = await self.record_order(
@@ -145,6 +148,7 @@ class Orders:
         event_id: int,
         label: str,
         payment_ref: str = "",
+        gift: bool = False,
     ) -> Recorded:
         existing = await Order.get_or_none(provider=provider, provider_id=provider_id)
         if existing is not None:  # written in an earlier life of this delivery
@@ -205,6 +209,7 @@ class Orders:
             note=note[:300],
             event_id=event_id,
             taken={str(item_id): count for item_id, count in taken.items()},
+            gift=gift,
         )
         if (
             status == "paid"

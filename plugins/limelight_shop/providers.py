@@ -25,7 +25,13 @@ tips plugin, and they arrive as ``Tip`` events of kind ``shop_order`` (see :mod:
   sample order, a giveaway or a redeemed Twitch gift) are acknowledged and ignored.
   ``ORDER_UPDATED`` whose order's status is ``CANCELLED`` gives every line back in full
   (a ``MerchRefund`` per line, so the units return to stock); other updates (shipped,
-  delivered) are acknowledged and ignored.
+  delivered) are acknowledged and ignored. ``GIFT_PURCHASE`` (a supporter bought N of one
+  offer as gifts for the stream's chat) is one ``MerchOrder`` with ``gift`` set, keyed by
+  the gift purchase id (``data.id``): its item is the offer's slug (else its name), its
+  quantity the number of gifts, its amount ``data.amounts.total``; the gifts take their
+  units from an open drop like an order. The winners' free orders that follow arrive as
+  ``ORDER_PLACED`` of source ``TWITCH_GIFT_REDEMPTION`` and are ignored (above), so a
+  gift is counted once.
 """
 
 from __future__ import annotations
@@ -62,6 +68,8 @@ FOURTHWALL_CANCELLED = "CANCELLED"
 #: The ``source.type`` of an order someone paid for (not ``SAMPLES_ORDER``, ``GIVEAWAY``,
 #: ``TWITCH_GIFT_REDEMPTION``).
 FOURTHWALL_SALE = "ORDER"
+#: Most gifts one ``GIFT_PURCHASE`` may hold: the most units a drop item can have.
+MAX_GIFTS = 1_000_000
 
 
 def find_code(text: str) -> str:
@@ -204,6 +212,8 @@ async def fourthwall_handle(secret: str, request: web.Request, body: bytes) -> l
         return _fourthwall_placed(event)
     if kind == "ORDER_UPDATED":
         return _fourthwall_cancelled(event)
+    if kind == "GIFT_PURCHASE":
+        return _fourthwall_gift(event)
     return []  # other Fourthwall events are acknowledged and ignored
 
 
@@ -236,6 +246,41 @@ def _fourthwall_placed(event: dict[str, Any]) -> list[Event]:
             **common,
         )
         for key, line, share in parts
+    ]
+
+
+def _fourthwall_gift(event: dict[str, Any]) -> list[Event]:
+    """``GIFT_PURCHASE``: a supporter paid for ``data.quantity`` of one offer
+    (``data.offer``) as gifts that the stream's chat wins. One :class:`MerchOrder` with
+    ``gift`` set, keyed by the purchase id (``giv_...``), for the whole ``amounts.total``:
+    Fourthwall mints every gift at the purchase, so that is when they take their units.
+    No reservation code is read: a gift pays for nobody's claim."""
+    data = _obj(event, "data")
+    purchase_id = required_id(data, "id", "data.")
+    offer = data.get("offer")
+    if not isinstance(offer, dict):
+        raise WebhookError(400, "data.offer is required (the product gifted: id, name, slug)")
+    item = _str(offer, "slug", 40) or _str(offer, "name", 120)
+    if not item:
+        raise WebhookError(400, "data.offer must have a slug or a name")
+    quantity = data.get("quantity")
+    if type(quantity) is not int or not 1 <= quantity <= MAX_GIFTS:
+        raise WebhookError(
+            400, f"data.quantity must be the number of gifts, a whole number from 1 to {MAX_GIFTS}"
+        )
+    return [
+        MerchOrder(
+            source=FOURTHWALL,
+            source_id=purchase_id,
+            occurred_at=_when(data.get("createdAt") or event.get("createdAt")),
+            test=event.get("testMode") is True,
+            viewer=buyer("fourthwall", _str(data, "email", 320), _str(data, "username")),
+            item=item,
+            amount=fourthwall_money(_obj(data, "amounts").get("total"), "data.amounts.total"),
+            quantity=quantity,
+            provider="fourthwall",
+            gift=True,
+        )
     ]
 
 

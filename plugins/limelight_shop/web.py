@@ -21,6 +21,7 @@ from limelight.web.charts import svg_response
 from limelight.web.errors import ApiError
 from limelight.web.export import csv_download, json_object, pages, spreadsheet_cell
 from limelight.web.security import secure
+from tortoise.functions import Sum
 
 from . import chart
 from .checkout import CheckoutError
@@ -43,6 +44,7 @@ ORDER_CSV_COLUMNS = (
     "item",
     "variant",
     "quantity",
+    "gift",
     "amount",
     "currency",
     "refunded",
@@ -225,7 +227,13 @@ class Web:
 
     async def _drop(self, d: Drop) -> dict[str, Any]:
         items = await DropItem.filter(drop_id=d.id).prefetch_related("product").order_by("id")
-        sold = await Order.filter(drop_id=d.id, status="paid").count()
+        # units, not orders: a hoodie x3 or three gifts are three sold (as the chart counts)
+        units = (
+            await Order.filter(drop_id=d.id, status="paid")
+            .annotate(units=Sum("quantity"))
+            .values("units")
+        )
+        sold = int(units[0]["units"] or 0) if units else 0
         return {
             "id": d.id,
             "name": d.name,
@@ -368,6 +376,7 @@ class Web:
             "item": o.item_name,
             "variant": o.variant,
             "quantity": o.quantity,
+            "gift": o.gift,
             "amount": money.to_wire(),
             "currency": o.currency,
             "display": self.ctx.money(money),
@@ -417,8 +426,9 @@ class Web:
         )
 
     def _csv_cells(self, o: Order) -> list[Any]:
-        """One order of the CSV export, in :data:`ORDER_CSV_COLUMNS` order."""
-        row = self._order(o)
+        """One order of the CSV export, in :data:`ORDER_CSV_COLUMNS` order (``gift`` as
+        yes/no, as the other exports write a flag)."""
+        row = {**self._order(o), "gift": "yes" if o.gift else "no"}
         return [
             spreadsheet_cell(row[c])
             if isinstance(row[c], str)

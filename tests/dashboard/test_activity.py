@@ -65,3 +65,33 @@ async def test_plugin_types_read_through_their_declared_words(limelight) -> None
     assert lines["shop.drop_started"]["icon"] == "bag"
     assert lines["shop.sold_out"]["label"] == "Shop: sold out"
     assert "Hoodie" not in lines["shop.sold_out"]["text"]  # no raw data dumped
+
+
+async def test_a_merch_gift_reads_as_a_gift(limelight) -> None:
+    """Merch bought as gifts for chat (a Fourthwall gift purchase) is named a gift, with
+    the gift icon; an ordinary order still reads as bought."""
+    h = await limelight()
+    viewer = {"platform": "fourthwall", "id": "f-1", "name": "<i>Gifter</i>"}
+    for sid, gift in (("gift-1", True), ("order-1", False)):
+        status, _ = await h.post_event(
+            {
+                "type": "merch.order",
+                "source_id": sid,
+                "viewer": viewer,
+                "data": {
+                    "item": "Hoodie",
+                    "amount": "75.00",
+                    "currency": "USD",
+                    "quantity": 3,
+                    "provider": "fourthwall",
+                    "gift": gift,
+                },
+            }
+        )
+        assert status == 201
+    body = await (await h.client.get("/api/activity", headers=h.admin_headers)).json()
+    order, gift = body["events"]  # newest first
+    assert (gift["icon"], gift["label"]) == ("gift", "Merch gift")
+    assert gift["text"] == "<i>Gifter</i> gifted 3 \u00d7 Hoodie to chat ($75.00)"
+    assert (order["icon"], order["label"]) == ("bag", "Merch order")
+    assert order["text"] == "<i>Gifter</i> bought 3 \u00d7 Hoodie ($75.00)"

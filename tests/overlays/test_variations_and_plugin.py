@@ -220,6 +220,58 @@ async def test_plugin_alerts_for_platform_events(limelight) -> None:
     await ws.close()
 
 
+async def test_a_gift_for_chat_is_alerted_as_a_gift(limelight) -> None:
+    """A merch order bought as gifts for chat says so where the text is the built-in one
+    (no tier, or a tier with no text of its own); a text the streamer wrote is kept."""
+    h = await limelight(
+        plugins={"alerts": AlertsPlugin},
+        config={
+            "overlays": {
+                "alerts": {
+                    "variations": [
+                        {"event": "merch.order", "name": "five", "min_count": 5},
+                        {"event": "merch.order", "name": "ten", "min_count": 10, "text": "WOW"},
+                    ]
+                }
+            }
+        },
+    )
+
+    def gift(n: int, quantity: int, viewer: Any = bob) -> MerchOrder:
+        return MerchOrder(
+            source="t",
+            source_id=f"gift-{n}",
+            viewer=viewer,
+            item="Hoodie",
+            amount=Money(2500 * quantity, "USD"),
+            quantity=quantity,
+            provider="fourthwall",
+            gift=True,
+        )
+
+    ws, _, _ = await connect(h)
+    for event, tier, text in [
+        (gift(1, 3), "default", "Bob gifted 3\u00d7 Hoodie to chat!"),
+        (gift(2, 5), "five", "Bob gifted 5\u00d7 Hoodie to chat!"),  # no text of its own
+        (gift(3, 10), "ten", "WOW"),  # the streamer's own text
+        (
+            gift(4, 2, make_viewer("<b>{amount}</b>")),
+            "default",
+            "<b>{amount}</b> gifted 2\u00d7 Hoodie to chat!",  # text, never expanded
+        ),
+        (
+            MerchOrder(source="t", source_id="m9", viewer=bob, item="Cap", amount=Money(1, "USD")),
+            "default",
+            "Bob bought Cap!",
+        ),
+    ]:
+        await h.publish(event)
+        message = await receive(ws)
+        assert (message["variation"]["name"], message["variation"]["text"]) == (tier, text)
+        assert message["data"]["gift"] is event.gift
+    await ws.close()
+
+
 async def test_plugin_leaves_tips_and_expiries_alone(limelight) -> None:
     h = await limelight(plugins={"alerts": AlertsPlugin})
     await h.publish(make_tip("5.00"))

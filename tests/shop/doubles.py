@@ -3,8 +3,9 @@ local fake of Stripe's Checkout Sessions API, and a tiny VIP plugin.
 
 * Stripe: the envelope and ``Stripe-Signature`` made by the official ``stripe`` package's
   ``WebhookSignature.generate_signature_header``.
-* Fourthwall: ``ORDER_PLACED`` in the shape of Fourthwall's webhook reference, signed with
-  ``X-Fourthwall-Hmac-SHA256`` = base64(HMAC-SHA256(secret, raw body)), as documented.
+* Fourthwall: ``ORDER_PLACED`` and ``GIFT_PURCHASE`` in the shape of Fourthwall's webhook
+  reference, signed with ``X-Fourthwall-Hmac-SHA256`` = base64(HMAC-SHA256(secret, raw
+  body)), as documented.
 * The fake Stripe API answers ``POST /v1/checkout/sessions`` (form-encoded, as the stripe
   package sends it) with a Checkout Session object in Stripe's response shape.
 """
@@ -209,6 +210,64 @@ def fourthwall_order(
             "source": {"type": "ORDER"},
             "createdAt": datetime.now(UTC).isoformat(),
             "updatedAt": datetime.now(UTC).isoformat(),
+        },
+    }
+
+
+def fourthwall_gift(
+    *,
+    slug: str = "hoodie",
+    name: str = "Logo hoodie",
+    quantity: int = 3,
+    total: float = 75.0,
+    username: str = "giver",
+    message: str = "for chat!",
+) -> dict[str, Any]:
+    """``GIFT_PURCHASE`` in the shape of Fourthwall's webhook reference: ``quantity`` of
+    one offer bought as gifts for the stream's chat, each gift minted (``gifts``) and
+    waiting for its winner."""
+    now = datetime.now(UTC).isoformat()
+    return {
+        "id": f"weve_{secrets.token_hex(10)}",
+        "webhookId": "wcon_P-VkRfmJTBaC6_Tst22cew",
+        "shopId": "sh_7ad0c438-beda-4779-a885-0dc325a755c1",
+        "type": "GIFT_PURCHASE",
+        "apiVersion": "V1",
+        "createdAt": now,
+        "testMode": False,
+        "data": {
+            "id": f"giv_{secrets.token_urlsafe(16)}",
+            "friendlyId": "D3XZFWPP",
+            "shopId": "sh_c689d374-22ca-43d3-8d29-9ef0805cc4cb",
+            "offer": {
+                "id": f"{secrets.token_hex(4)}-5778-4199-8161-0b49b2f212e5",
+                "name": name,
+                "slug": slug,
+                "description": f"{name} description",
+                "primaryImage": {
+                    "id": f"{secrets.token_hex(4)}-5778-4199-8161-0b49b2f212e5",
+                    "url": "https://fourthwall.com/image.png",
+                    "width": 800,
+                    "height": 600,
+                    "transformedUrl": "https://fourthwall.com/image.png",
+                },
+            },
+            "amounts": {
+                "subtotal": {"value": total, "currency": "EUR"},
+                "tax": {"value": 0, "currency": "EUR"},
+                "total": {"value": total, "currency": "EUR"},
+                "profit": {"value": round(total / 2, 2), "currency": "EUR"},
+                "prepaidShipping": {"value": 0, "currency": "EUR"},
+            },
+            "email": "supporter@fourthwall.com",
+            "quantity": quantity,
+            "gifts": [
+                {"id": f"gft_{secrets.token_urlsafe(16)}", "status": "AVAILABLE"}
+                for _ in range(quantity)
+            ],
+            "createdAt": now,
+            "username": username,
+            "message": message,
         },
     }
 

@@ -14,6 +14,7 @@ from .conftest import viewer
 from .doubles import (
     Offer,
     charge_refunded,
+    fourthwall_gift,
     fourthwall_order,
     fourthwall_request,
     fourthwall_updated,
@@ -398,6 +399,83 @@ async def test_fourthwall_updates_that_cannot_be_read_are_refused(shop) -> None:
     )
     assert status == 200
     assert await Order.all().count() == 0
+
+
+async def test_a_fourthwall_gift_purchase_is_one_gift_order(shop, database_url) -> None:
+    """GIFT_PURCHASE: three hoodies bought for chat, delivered five times at once and once
+    more later, are one order (gift, three units, the whole total), take three units of
+    the drop, and are thanked and alerted as a gift, once."""
+    s = await shop(database_url=database_url)
+    drop = await s.drop([(await s.product(), "", 5)])
+    event = fourthwall_gift(quantity=3, total=75.0, username="giver")
+    body, headers = fourthwall_request(event)
+    answers = await asyncio.gather(
+        *(s.h.client.post("/webhooks/fourthwall", data=body, headers=headers) for _ in range(5))
+    )
+    assert all(a.status == 200 for a in answers), [a.status for a in answers]
+    await s.h.settle()
+    status, _ = await s.post("fourthwall", body, headers)  # a redelivery, later
+    assert status == 200
+    [order] = await Order.all()
+    assert (order.provider, order.provider_id) == ("fourthwall", event["data"]["id"])
+    assert (order.gift, order.quantity, order.sku, order.status) == (True, 3, "hoodie", "paid")
+    assert (order.amount_minor, order.currency, order.buyer_name) == (7500, "EUR", "giver")
+    assert await s.left(drop) == 2
+    [record] = await EventRecord.filter(type="merch.order")
+    assert record.data["gift"] is True and record.data["quantity"] == 3
+    said = [m.text for m in s.h.said if "giver" in m.text]
+    assert said == ["giver gifted 3\u00d7 Logo hoodie to chat!"], said
+    history = await s.h.services.overlays.outbox.history("alerts")
+    [alert] = [a for a in history if a.kind == "merch.order"]
+    assert alert.variation["text"] == "giver gifted 3\u00d7 hoodie to chat!"
+    # the dashboard: a drop counts units sold, the orders and the CSV say "gift"
+    headers = s.h.admin_headers
+    drops = await (await s.h.client.get("/api/shop/drops", headers=headers)).json()
+    assert drops["drops"][0]["sold"] == 3
+    orders = await (await s.h.client.get("/api/shop/orders", headers=headers)).json()
+    assert [(o["gift"], o["quantity"]) for o in orders["orders"]] == [(True, 3)]
+    csv_text = await (await s.h.client.get("/api/shop/export.csv", headers=headers)).text()
+    [header, row] = csv_text.splitlines()
+    assert dict(zip(header.split(","), row.split(","), strict=True))["gift"] == "yes"
+    # more gifts than are left: none of them is taken, the purchase waits for a refund
+    await s.post("fourthwall", *fourthwall_request(fourthwall_gift(quantity=3, username="late")))
+    late = await Order.get(buyer_name="late")
+    assert (late.gift, late.status) == (True, "refund_due") and await s.left(drop) == 2
+
+
+async def test_fourthwall_gift_purchases_that_cannot_be_read_are_refused(shop) -> None:
+    """A bad signature is a 401, a gift purchase that cannot be read a 400 saying what is
+    wrong; neither writes anything."""
+    s = await shop()
+    drop = await s.drop([(await s.product(), "", 5)])
+    status, _ = await s.post(
+        "fourthwall", *fourthwall_request(fourthwall_gift(), secret="wrong-secret")
+    )
+    assert status == 401
+    body, headers = fourthwall_request(fourthwall_gift())
+    headers.pop("X-Fourthwall-Hmac-SHA256")
+    assert (await s.post("fourthwall", body, headers))[0] == 401
+    broken: list[tuple[str, object, str]] = [
+        ("id", None, "data.id is required"),
+        ("offer", None, "data.offer is required"),
+        ("offer", {"id": "o-1", "name": "", "slug": ""}, "data.offer must have a slug or a name"),
+        ("quantity", None, "data.quantity must be the number of gifts"),
+        ("quantity", 0, "data.quantity must be the number of gifts"),
+        ("quantity", "3", "data.quantity must be the number of gifts"),
+        ("quantity", True, "data.quantity must be the number of gifts"),
+        ("amounts", {}, "data.amounts.total is required"),
+        ("amounts", {"total": {"value": 5, "currency": "XXY"}}, "unknown currency"),
+    ]
+    for key, value, message in broken:
+        event = fourthwall_gift()
+        if value is None:
+            del event["data"][key]
+        else:
+            event["data"][key] = value
+        status, answer = await s.post("fourthwall", *fourthwall_request(event))
+        assert status == 400 and message in answer["error"], (key, value, answer)
+    assert await Order.all().count() == 0 and await s.left(drop) == 5
+    assert await EventRecord.filter(type="merch.order").count() == 0
 
 
 async def test_fourthwall_lines_with_a_reservation_code(shop, database_url) -> None:

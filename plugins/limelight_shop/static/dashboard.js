@@ -115,7 +115,7 @@
     tbody.replaceChildren();
     body.orders.forEach(function (o) {
       const paid = o.display + (o.refunded_display ? " (" + o.refunded_display + " refunded)" : "");
-      tbody.append(row([when(o.created_at), o.buyer, itemOf(o), paid, o.provider, o.status]));
+      tbody.append(row([when(o.created_at), o.buyer, itemOf(o), o.gift ? "to chat" : "", paid, o.provider, o.status]));
     });
   }
 
