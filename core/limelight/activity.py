@@ -232,7 +232,7 @@ def _donation(d: Describer, name: str, data: Mapping[str, Any]) -> Line:
 
 def _merch(d: Describer, name: str, data: Mapping[str, Any]) -> Line:
     quantity = _n(data.get("quantity")) or 1
-    item = _s(data.get("item")) or "an item"
+    item = _s(data.get("item_name")) or _s(data.get("item")) or "an item"
     what = f"{quantity} \u00d7 {item}" if quantity > 1 else item
     money = d.money(data)
     amount = f" ({money})" if money else ""

@@ -623,6 +623,9 @@ class MerchOrder(Event):
 
     #: What was bought (the shop's item name or SKU).
     item: str
+    #: What the buyer saw it called (the product's name at the provider), for what viewers
+    #: read: alerts, the activity feed. Empty when the provider gave none: show ``item``.
+    item_name: str = ""
     #: What the order paid, with ``currency``.
     amount: Money
     #: How many.

@@ -343,7 +343,7 @@ class AlertsPlugin(Plugin[AlertsConfig]):
         elif isinstance(event, MerchOrder):
             data = {
                 "name": self._name(event),
-                "item": event.item,
+                "item": event.item_name or event.item,  # the product's name, not its SKU
                 "quantity": event.quantity,
                 "amount": event.amount.to_wire(),
                 "currency": event.amount.currency,

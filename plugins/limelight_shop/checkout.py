@@ -57,7 +57,13 @@ def session_params(
     code = reservation.code
     now = datetime.now(UTC)
     expires = max(reservation.expires_at, now + STRIPE_MIN_EXPIRY)
-    meta = {"limelight": "shop", "reservation": code, "sku": product.sku, "variant": variant}
+    meta = {
+        "limelight": "shop",
+        "reservation": code,
+        "sku": product.sku,
+        "variant": variant,
+        "name": product.name,  # what the alert calls it (Stripe keeps values up to 500)
+    }
     return {
         "mode": "payment",
         "client_reference_id": code,

@@ -100,7 +100,7 @@ class Orders:
                     amount=event.amount,
                     viewer=event.viewer,
                     event_id=event.id,
-                    label=event.item,
+                    label=event.item_name or event.item,
                     gift=event.gift,
                 )
             elif isinstance(event, Tip) and event.kind == "shop_order" and event.source == KOFI:

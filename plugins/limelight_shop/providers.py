@@ -56,6 +56,7 @@ from limelight.webhooks import (
 )
 
 from .checkout import THREE_DECIMAL, ZERO_DECIMAL
+from .models import Reservation
 
 STRIPE = "shop-stripe"
 FOURTHWALL = "fourthwall"
@@ -124,12 +125,26 @@ def stripe_money(amount: Any, currency: Any, where: str) -> Money:
         raise WebhookError(400, f"{where}: {exc}") from None
 
 
+async def claimant(code: str, payer: ViewerRef | None) -> ViewerRef | None:
+    """The chat viewer who claimed the unit with reservation ``code``, else ``payer`` (the
+    provider's view of who paid). An order paid through a claim is announced under the
+    chat name the viewer claimed with, as the chat thanks is, and never under the billing
+    name the buyer typed at checkout."""
+    reservation = await Reservation.get_or_none(code=code) if code else None
+    if reservation is None or not reservation.viewer_id:
+        return payer
+    return ViewerRef(reservation.viewer_platform, reservation.viewer_id, reservation.viewer_name)
+
+
 def buyer(platform: str, key: str, name: str) -> ViewerRef | None:
-    """A payer who is not (yet) a chat viewer: a pseudonymous id, never the e-mail."""
+    """A payer who is not (yet) a chat viewer: a pseudonymous id, never the e-mail, and
+    the public name they gave the shop, else "<Provider> supporter" (as the tips plugin
+    names a payer without one). Never a billing name: it would be read out on stream."""
     if not (key or name):
         return None
     digest = hashlib.sha256(f"{platform}\0{key or name}".encode()).hexdigest()[:24]
-    return ViewerRef(platform, digest, (name or "someone")[: edge.MAX_NAME])
+    label = name or f"{platform.capitalize()} supporter"
+    return ViewerRef(platform, digest, label[: edge.MAX_NAME])
 
 
 async def stripe_handle(secret: str, request: web.Request, body: bytes) -> list[Event]:
@@ -156,8 +171,7 @@ async def stripe_handle(secret: str, request: web.Request, body: bytes) -> list[
         money = stripe_money(
             obj.get("amount_total"), obj.get("currency"), "data.object.amount_total"
         )
-        details = _obj(obj, "customer_details")
-        name = _str(details, "name")
+        details = _obj(obj, "customer_details")  # its name is the billing name: not shown
         code = (_str(obj, "client_reference_id", 40) or _str(meta, "reservation", 40)).upper()
         intent = obj.get("payment_intent")
         # Keyed by the PaymentIntent when there is one: the id a refund points at.
@@ -168,8 +182,11 @@ async def stripe_handle(secret: str, request: web.Request, body: bytes) -> list[
                 source_id=key,
                 occurred_at=when,
                 test=test,
-                viewer=buyer("stripe", _str(obj, "customer") or _str(details, "email", 320), name),
+                viewer=await claimant(
+                    code, buyer("stripe", _str(obj, "customer") or _str(details, "email", 320), "")
+                ),
                 item=_str(meta, "sku", 40) or "order",
+                item_name=_str(meta, "name", 120),
                 variant=_str(meta, "variant", 60),
                 amount=money,
                 quantity=1,
@@ -209,7 +226,7 @@ async def fourthwall_handle(secret: str, request: web.Request, body: bytes) -> l
     event = _load(body)
     kind = event.get("type")
     if kind == "ORDER_PLACED":
-        return _fourthwall_placed(event)
+        return await _fourthwall_placed(event)
     if kind == "ORDER_UPDATED":
         return _fourthwall_cancelled(event)
     if kind == "GIFT_PURCHASE":
@@ -217,7 +234,7 @@ async def fourthwall_handle(secret: str, request: web.Request, body: bytes) -> l
     return []  # other Fourthwall events are acknowledged and ignored
 
 
-def _fourthwall_placed(event: dict[str, Any]) -> list[Event]:
+async def _fourthwall_placed(event: dict[str, Any]) -> list[Event]:
     """``ORDER_PLACED``: one :class:`MerchOrder` per line of the order (``data``). Only a
     sale is an order here (``source.type`` ``ORDER``, or none given): a creator's sample
     order, a giveaway's prize or a redeemed Twitch gift is nobody buying anything, and
@@ -227,19 +244,21 @@ def _fourthwall_placed(event: dict[str, Any]) -> list[Event]:
     if source not in (None, FOURTHWALL_SALE):
         return []
     parts = _fourthwall_parts(data, "data.")
-    name = _str(data, "username") or _str(_obj(_obj(data, "billing"), "address"), "name")
+    name = _str(data, "username")  # the name the supporter gave for the creator to see
+    code = find_code(_str(data, "message", edge.MAX_TEXT))
     common: dict[str, Any] = {
         "source": FOURTHWALL,
         "occurred_at": _when(data.get("createdAt") or event.get("createdAt")),
         "test": event.get("testMode") is True,
-        "viewer": buyer("fourthwall", _str(data, "email", 320), name),
+        "viewer": await claimant(code, buyer("fourthwall", _str(data, "email", 320), name)),
         "provider": "fourthwall",
-        "reference": find_code(_str(data, "message", edge.MAX_TEXT)),
+        "reference": code,
     }
     return [
         MerchOrder(
             source_id=key,
             item=line.sku or line.name or "order",
+            item_name=line.name,
             variant=line.variant,
             amount=share,
             quantity=line.quantity,
@@ -260,7 +279,8 @@ def _fourthwall_gift(event: dict[str, Any]) -> list[Event]:
     offer = data.get("offer")
     if not isinstance(offer, dict):
         raise WebhookError(400, "data.offer is required (the product gifted: id, name, slug)")
-    item = _str(offer, "slug", 40) or _str(offer, "name", 120)
+    name = _str(offer, "name", 120)
+    item = _str(offer, "slug", 40) or name
     if not item:
         raise WebhookError(400, "data.offer must have a slug or a name")
     quantity = data.get("quantity")
@@ -276,6 +296,7 @@ def _fourthwall_gift(event: dict[str, Any]) -> list[Event]:
             test=event.get("testMode") is True,
             viewer=buyer("fourthwall", _str(data, "email", 320), _str(data, "username")),
             item=item,
+            item_name=name,
             amount=fourthwall_money(_obj(data, "amounts").get("total"), "data.amounts.total"),
             quantity=quantity,
             provider="fourthwall",

@@ -95,3 +95,25 @@ async def test_a_merch_gift_reads_as_a_gift(limelight) -> None:
     assert gift["text"] == "<i>Gifter</i> gifted 3 \u00d7 Hoodie to chat ($75.00)"
     assert (order["icon"], order["label"]) == ("bag", "Merch order")
     assert order["text"] == "<i>Gifter</i> bought 3 \u00d7 Hoodie ($75.00)"
+
+
+async def test_a_merch_order_reads_with_the_products_name(limelight) -> None:
+    """The feed names what was bought as the buyer saw it (``item_name``), not its SKU."""
+    h = await limelight()
+    status, _ = await h.post_event(
+        {
+            "type": "merch.order",
+            "source_id": "order-2",
+            "viewer": {"platform": "stripe", "id": "s-1", "name": "Ann"},
+            "data": {
+                "item": "night-owl-cap",
+                "item_name": "Night owl cap",
+                "amount": "25.00",
+                "currency": "USD",
+            },
+        }
+    )
+    assert status == 201
+    body = await (await h.client.get("/api/activity", headers=h.admin_headers)).json()
+    [line] = body["events"]
+    assert line["text"] == "Ann bought Night owl cap ($25.00)"

@@ -264,6 +264,18 @@ async def test_a_gift_for_chat_is_alerted_as_a_gift(limelight) -> None:
             "default",
             "Bob bought Cap!",
         ),
+        (  # the product's name as the buyer saw it, where the provider gave one
+            MerchOrder(
+                source="t",
+                source_id="m10",
+                viewer=bob,
+                item="night-owl-cap",
+                item_name="Night owl cap",
+                amount=Money(1, "USD"),
+            ),
+            "default",
+            "Bob bought Night owl cap!",
+        ),
     ]:
         await h.publish(event)
         message = await receive(ws)

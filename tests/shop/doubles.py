@@ -67,9 +67,11 @@ def session_completed(
     *,
     sku: str = "hoodie",
     name: str = "Alice",
+    product: str = "Logo hoodie",
 ) -> dict[str, Any]:
     n = next(_seq)
-    meta = {"limelight": "shop", "reservation": code, "sku": sku, "variant": ""}
+    # the metadata the shop's checkout puts on the session (limelight_shop.checkout)
+    meta = {"limelight": "shop", "reservation": code, "sku": sku, "variant": "", "name": product}
     return stripe_event(
         "checkout.session.completed",
         {

@@ -45,6 +45,10 @@ async def test_stripe_order_five_times_at_once_is_one_order(shop, database_url) 
     assert (await Reservation.get(id=reservation.id)).status == "paid"
     assert await s.left(drop) == 4
     assert any("Thank you alice for buying Logo hoodie" in m.text for m in s.h.said)
+    # the alert names the product as the buyer saw it, not its SKU
+    history = await s.h.services.overlays.outbox.history("alerts")
+    [alert] = [a for a in history if a.kind == "merch.order"]
+    assert alert.variation["text"] == "alice bought Logo hoodie!"
 
 
 async def test_bad_signatures_are_refused_and_write_nothing(shop) -> None:
@@ -255,6 +259,57 @@ async def test_fourthwall_order_without_a_claim_takes_stock_or_is_flagged(shop) 
     assert await s.left(drop) == 0
 
 
+async def test_buyers_are_named_by_their_claim_or_public_name_never_their_billing_name(
+    shop,
+) -> None:
+    """What a buyer is called on stream (the alert, the chat thanks, the dashboard): the
+    chat viewer who claimed with the code the order carries, else the public name the
+    buyer gave the shop, else "<Provider> supporter"; never the billing name from the
+    checkout (Stripe's ``customer_details.name``, Fourthwall's billing address)."""
+    s = await shop()
+    await s.drop([(await s.product(), "", 10)])
+    claimed = await _claim(s, "chatty")
+    orders = [
+        ("stripe", session_completed("NOCLAIM1", name="Jane Legalname")),
+        ("fourthwall", fourthwall_order(name="")),  # billed to "Joe Doe", no username
+        ("fourthwall", fourthwall_order(f"for you SH-{claimed.code}", name="fw-handle")),
+    ]
+    for provider, event in orders:
+        request = stripe_request(event) if provider == "stripe" else fourthwall_request(event)
+        assert (await s.post("shop-stripe" if provider == "stripe" else provider, *request))[
+            0
+        ] == 200
+    await s.h.settle()
+    names = [o.buyer_name for o in await Order.all().order_by("id")]
+    assert names == ["Stripe supporter", "Fourthwall supporter", "chatty"]
+    history = await s.h.services.overlays.outbox.history("alerts")
+    alerts = [a.variation["text"] for a in history if a.kind == "merch.order"]
+    assert sorted(alerts) == sorted(
+        [
+            "Stripe supporter bought Logo hoodie!",
+            "Fourthwall supporter bought Logo hoodie!",
+            "chatty bought Logo hoodie!",
+        ]
+    )
+    shown = " ".join([*alerts, *(m.text for m in s.h.said)])
+    assert "Legalname" not in shown and "Joe Doe" not in shown, shown
+
+
+async def test_a_fourthwall_product_the_shop_does_not_sell_keeps_its_name(shop) -> None:
+    """An order of a product that is not in the shop's catalog is kept, thanked and
+    alerted under the name the buyer saw at Fourthwall, not its slug."""
+    s = await shop()
+    order = fourthwall_order(offers=[Offer("mystery-mug", "Mystery mug", 12.0)], name="mia")
+    assert (await s.post("fourthwall", *fourthwall_request(order)))[0] == 200
+    await s.h.settle()
+    [kept] = await Order.all()
+    assert (kept.sku, kept.item_name, kept.status) == ("", "Mystery mug", "paid")
+    assert any("Thank you mia for buying Mystery mug" in m.text for m in s.h.said), s.h.said
+    history = await s.h.services.overlays.outbox.history("alerts")
+    [alert] = [a for a in history if a.kind == "merch.order"]
+    assert alert.variation["text"] == "mia bought Mystery mug!"
+
+
 async def test_fourthwall_orders_that_are_no_sale_are_not_orders(shop) -> None:
     """A creator's sample order, a giveaway's prize and a redeemed Twitch gift (Fourthwall's
     ``source.type``) are nobody buying: no order, no unit of the drop, no thanks on
@@ -427,7 +482,7 @@ async def test_a_fourthwall_gift_purchase_is_one_gift_order(shop, database_url) 
     assert said == ["giver gifted 3\u00d7 Logo hoodie to chat!"], said
     history = await s.h.services.overlays.outbox.history("alerts")
     [alert] = [a for a in history if a.kind == "merch.order"]
-    assert alert.variation["text"] == "giver gifted 3\u00d7 hoodie to chat!"
+    assert alert.variation["text"] == "giver gifted 3\u00d7 Logo hoodie to chat!"
     # the dashboard: a drop counts units sold, the orders and the CSV say "gift"
     headers = s.h.admin_headers
     drops = await (await s.h.client.get("/api/shop/drops", headers=headers)).json()
