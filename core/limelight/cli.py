@@ -542,18 +542,20 @@ async def _check_plugins(host: PluginHost) -> int:
     results under its name; returns the number of problems."""
     with _quiet():
         results = await host.doctor()
-    by_plugin: dict[str, list[tuple[str, list[str]]]] = {}
-    for plugin, title, found in results:
-        by_plugin.setdefault(plugin, []).append((title, found))
+        off = host.doctor_off()
+    lines: dict[str, list[str]] = {}
     problems = 0
-    for plugin in sorted(by_plugin):
+    for plugin, title, found in results:
+        out = lines.setdefault(plugin, [])
+        if not found:
+            out.append(f"  ok    {title}")
+        out.extend(f"  FAIL  {title}: {problem}" for problem in found)
+        problems += len(found)
+    for plugin, title, reason in off:
+        lines.setdefault(plugin, []).append(f"  off   {title}: {reason}")
+    for plugin in sorted(lines):
         print(f"plugin {plugin}:")
-        for title, found in by_plugin[plugin]:
-            if not found:
-                print(f"  ok    {title}")
-            for problem in found:
-                print(f"  FAIL  {title}: {problem}")
-            problems += len(found)
+        print("\n".join(lines[plugin]))
     return problems
 
 

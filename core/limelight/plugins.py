@@ -967,9 +967,12 @@ class PluginHost:
         return strictest(verdicts)
 
     async def doctor(self) -> list[tuple[str, str, list[str]]]:
-        """Every plugin's ``doctor_checks``: ``(plugin, check title, problems)``."""
+        """Every plugin's ``doctor_checks`` that applies: ``(plugin, check title,
+        problems)``; a check whose ``off()`` gives a reason is left to :meth:`doctor_off`."""
         out: list[tuple[str, str, list[str]]] = []
         for owner, check in self.doctor_checks.items():
+            if _off_reason(check):
+                continue
             try:
                 problems = check.run()
                 if inspect.isawaitable(problems):
@@ -982,8 +985,28 @@ class PluginHost:
             out.append((owner, check.title, list(problems)))
         return out
 
+    def doctor_off(self) -> list[tuple[str, str, str]]:
+        """``(plugin, check title, why)`` for each doctor check whose feature is not set up
+        (its ``off()`` gave a reason): printed as ``off``, not run, not a problem."""
+        return [
+            (owner, check.title, reason)
+            for owner, check in self.doctor_checks.items()
+            if (reason := _off_reason(check))
+        ]
+
     def list_json(self) -> list[dict[str, Any]]:
         return [self.info[n].to_json() for n in sorted(self.info)]
+
+
+def _off_reason(check: DoctorCheck) -> str:
+    """Why ``check`` does not apply, or "" (also when its ``off()`` raises: then the check
+    itself runs and reports what is wrong)."""
+    if check.off is None:
+        return ""
+    try:
+        return str(check.off() or "")
+    except Exception:
+        return ""
 
 
 def _keeper(plugin: str, events: list[Event], result: Mapping[int, Any]) -> Callable[[], None]:

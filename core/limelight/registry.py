@@ -285,11 +285,17 @@ class NavLink:
 class DoctorCheck:
     """A check ``limelight doctor`` runs for a plugin: ``run()`` returns the problems found
     (empty: all good), each a sentence a streamer can act on, never a secret's value. It
-    runs with the plugin's config and context but without the server started."""
+    runs with the plugin's config and context but without the server started.
+
+    ``off()``, when given, says why the check does not apply yet (its feature is not set
+    up at all) or returns "" when it does. A feature nobody has started to set up is not
+    a problem: the doctor prints it as ``off`` with the reason, as it does for OBS and the
+    webhooks, and does not run ``run()`` or count it, so a fresh install reads all good."""
 
     title: str
     run: Callable[[], list[str] | Awaitable[list[str]]]
     timeout: float = 10.0
+    off: Callable[[], str] | None = None
 
     @property
     def key(self) -> str:

@@ -154,7 +154,28 @@ class ShopPlugin(Plugin[ShopConfig]):
 
     @hookimpl
     def register_doctor_checks(self, register: Register[DoctorCheck]) -> None:
-        register(DoctorCheck("shop checkout", self.check_checkout))
+        register(DoctorCheck("shop checkout", self.check_checkout, off=self.checkout_off))
+
+    def checkout_off(self) -> str:
+        """Why ``limelight doctor`` shows the checkout as off rather than failed: nothing of
+        it is set up yet (no product in the config, no Stripe key, no shop URL, no shop
+        webhook, ``checkout`` left at its default), as on a fresh install. Once any of it
+        is set, :meth:`check_checkout` names what is still missing; the dashboard's Shop
+        page names it too, for products added there."""
+        config, webhooks = self.config, self.ctx.settings.webhooks
+        if (
+            config.products
+            or config.stripe_api_key
+            or config.shop_url
+            or "checkout" in config.model_fields_set
+            or STRIPE in webhooks
+            or FOURTHWALL in webhooks
+        ):
+            return ""
+        return (
+            "viewers' pay links are not set up (plugins.shop.stripe_api_key and "
+            '[webhooks.shop-stripe], or checkout = "external" with a shop_url; docs/shop.md)'
+        )
 
     def check_checkout(self) -> list[str]:
         """What stops viewers from paying, named by the key to set (never its value)."""

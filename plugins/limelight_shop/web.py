@@ -142,6 +142,8 @@ class Web:
                 "webhook_base": self.ctx.url("/webhooks/"),
                 "config": self.ctx.config,
                 "refund_due": await Order.filter(status="refund_due").count(),
+                # what stops viewers from paying, before a drop is opened (not on stream)
+                "payment_problems": self.plugin.check_checkout(),
             },
         )
         return secure(response)

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import textwrap
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from aiohttp import web
@@ -290,6 +291,11 @@ def test_doctor_on_a_fresh_init_is_happy(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "all good" in result.stdout
+    # with the built-in plugins, as `make run` starts them: what is not set up is off
+    result = cli("doctor", cwd=tmp_path, timeout=FAIL_WITHIN * 2)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "FAIL" not in result.stdout and "all good" in result.stdout, result.stdout
+    assert "  off   shop checkout: viewers' pay links are not set up" in result.stdout
 
 
 @slow
@@ -638,6 +644,42 @@ def test_doctor_prints_each_plugins_problems_under_its_name(tmp_path: Path, caps
         "  ok    all fine\n"
     ) in out
     assert out.rstrip().endswith("3 problem(s) found")
+
+
+class NotSetUp(Plugin[NoConfig]):
+    """One check whose feature is not set up (off), one whose ``off`` raises (so it runs)."""
+
+    ran: ClassVar[list[str]] = []
+
+    def payouts(self) -> list[str]:
+        self.ran.append("payouts")
+        return ["plugins.notsetup.key is empty"]
+
+    def broken_off(self) -> str:
+        raise RuntimeError("cannot tell")
+
+    def api(self) -> list[str]:
+        self.ran.append("api")
+        return ["the API refused the client id"]
+
+    @hookimpl
+    def register_doctor_checks(self, register: Register[DoctorCheck]) -> None:
+        register(DoctorCheck("payouts", self.payouts, off=lambda: "no payout account yet"))
+        register(DoctorCheck("API", self.api, off=self.broken_off))
+
+
+def test_doctor_shows_a_feature_not_set_up_as_off_not_as_a_problem(tmp_path: Path, capsys) -> None:
+    config = in_process_config(tmp_path)
+    NotSetUp.ran.clear()
+    assert run_main("doctor", "--config", config, plugins={"notsetup": NotSetUp}) == 1
+    out = capsys.readouterr().out
+    assert (
+        "plugin notsetup:\n"
+        "  FAIL  API: the API refused the client id\n"
+        "  off   payouts: no payout account yet\n"
+    ) in out
+    assert NotSetUp.ran == ["api"]  # an off check is not run; an `off` that raises runs it
+    assert out.rstrip().endswith("1 problem(s) found")
 
 
 def test_doctor_with_healthy_plugin_checks_is_all_good(tmp_path: Path, capsys) -> None:

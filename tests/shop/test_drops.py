@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from limelight import CustomEvent, StreamOffline, StreamOnline
+from limelight_shop import ShopPlugin
 from limelight_shop.models import Drop, Reservation
 
 from .conftest import viewer
@@ -279,3 +280,27 @@ async def test_doctor_names_what_stops_payments(shop) -> None:
         {"plugins": {"shop": {"checkout": "external", "shop_url": "https://x.example"}}}
     )
     assert ok.plugin.check_checkout() == []
+
+
+async def test_a_checkout_nobody_set_up_is_off_and_the_dashboard_says_so(limelight, shop) -> None:
+    """A fresh install (no Stripe key, no shop webhook, nothing in [plugins.shop]): the
+    doctor shows the checkout as off, not as failed; the Shop page says viewers cannot pay
+    yet, with what to set, until they can."""
+    fresh = await limelight(plugins={"shop": ShopPlugin})
+    assert [t for p, t, _ in await fresh.host.doctor() if p == "shop"] == []
+    [(plugin, title, why)] = fresh.host.doctor_off()
+    assert (plugin, title) == ("shop", "shop checkout") and "stripe_api_key" in why
+    page = await (await fresh.client.get("/p/shop/", headers=fresh.admin_headers)).text()
+    assert "Viewers cannot pay yet" in page and "plugins.shop.stripe_api_key is empty" in page
+    await fresh.close()
+    # started (a Stripe webhook), not finished: a failure with what is missing
+    half = await shop()
+    assert half.plugin.checkout_off() == ""
+    [(_, _, problems)] = [r for r in await half.h.host.doctor() if r[0] == "shop"]
+    assert len(problems) == 1 and "stripe_api_key" in problems[0]
+    await half.h.close()
+    ready = await shop(
+        {"plugins": {"shop": {"checkout": "external", "shop_url": "https://x.example"}}}
+    )
+    page = await (await ready.h.client.get("/p/shop/", headers=ready.h.admin_headers)).text()
+    assert "Catalog" in page and "Viewers cannot pay yet" not in page
