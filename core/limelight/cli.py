@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 EXIT_CONFIG = 2
 EXIT_STARTUP = 3
+#: What a shell reports for a program its pipe's reader left (128 + SIGPIPE).
+EXIT_BROKEN_PIPE = 141
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -846,9 +848,16 @@ def main(
         args = parser.parse_args(args_list)
     except SystemExit as exc:  # --help, --version, a usage error: argparse printed it
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
-    code: int = args.func(args)
-    sys.stdout.flush()
-    sys.stderr.flush()
+    try:
+        code: int = args.func(args)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        # `limelight plugins | head`: the reader left. Say nothing more (as Unix tools do);
+        # stdout goes to /dev/null so that the interpreter's own flush at exit cannot
+        # raise the same error again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     if args.command == "run":
         # A failed start must not linger on a database driver's worker thread, nor a
         # stopped server (whose cleanup ran, within its budget) on a connection that a

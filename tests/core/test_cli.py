@@ -36,7 +36,7 @@ from limelight.cli_ext import CORE_CLI_COMMANDS
 from limelight.config import load_settings
 from limelight.testing import ADMIN_TOKEN, OVERLAY_TOKEN, make_tip
 
-from tests.core.procs import clean_env, cli, running_server
+from tests.core.procs import CLI, clean_env, cli, running_server
 from tests.support import free_port
 
 slow = pytest.mark.slow
@@ -333,6 +333,26 @@ def test_plugins_command_without_a_server_checks_without_starting(
     text = cli("plugins", "--config", config, cwd=tmp_path, env=fake_plugins).stdout
     assert text.splitlines()[0].startswith("not running: checked without starting plugins")
     assert "fakeplug" in text and " ready " in text and "calls:" not in text
+
+
+@slow
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path: Path) -> None:
+    """`limelight plugins | head -1`: the pipe's reader is gone before the listing is
+    written. The command stops quietly with the shell's code for it, no traceback."""
+    config = write_config(tmp_path, f"[server]\nport = {free_port()}\n")
+    proc = subprocess.Popen(
+        [*CLI, "plugins", "--config", str(config)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean_env(),
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader leaves before a line is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=FAIL_WITHIN * 2) == 141, err
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    proc.stderr.close()
 
 
 @slow
