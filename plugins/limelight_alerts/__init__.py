@@ -234,10 +234,13 @@ class AlertsPlugin(Plugin[AlertsConfig]):
     def _with_media(self, kind: AlertKind) -> AlertKind:
         """``kind`` with the default theme's picture and sound (our own files in
         ``static/art/`` and ``static/sounds/``), unless the streamer turned them off."""
-        base = f"/-/static-plugins/{self.name}/"
-        image = f"{base}art/{kind.kind}.svg" if self.config.default_images else ""
-        sound = f"{base}sounds/{kind.kind}.wav" if self.config.default_sounds else ""
-        return replace(kind, image=image, sound=sound)
+        image = self._art(kind.kind) if self.config.default_images else ""
+        sound = f"/-/static-plugins/{self.name}/sounds/{kind.kind}.wav"
+        return replace(kind, image=image, sound=sound if self.config.default_sounds else "")
+
+    def _art(self, kind: str) -> str:
+        """The default theme's picture of an alert kind."""
+        return f"/-/static-plugins/{self.name}/art/{kind}.svg"
 
     def _template(self, page: Overlay) -> str:
         """``alerts/<page>.html``; or, when the streamer's ``theme_dir`` overrides the page
@@ -273,7 +276,8 @@ class AlertsPlugin(Plugin[AlertsConfig]):
         if data is None:
             return
         overlays = self.ctx.overlays
-        # A gift for chat says so, unless the tier it reaches has the streamer's own text.
+        # A gift for chat says so and shows the gift box, where the tier it reaches has the
+        # built-in text and picture (the streamer's own are kept).
         variation = (
             overlays.variation(event.type, event.amount, overlay=ALERTS, count=event.quantity)
             if isinstance(event, MerchOrder) and event.gift
@@ -281,6 +285,8 @@ class AlertsPlugin(Plugin[AlertsConfig]):
         )
         if variation is not None and variation.text == MERCH_TEXT:
             variation = replace(variation, text=GIFT_TEXT)
+        if variation is not None and variation.image == self._art("merch.order"):
+            variation = replace(variation, image=self._art("gift_bomb"))
         await overlays.alert(ALERTS, kind=event.type, data=data, event=event, variation=variation)
 
     def _name(self, event: Event, anonymous: bool = False) -> str:

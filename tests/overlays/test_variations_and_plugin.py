@@ -221,8 +221,9 @@ async def test_plugin_alerts_for_platform_events(limelight) -> None:
 
 
 async def test_a_gift_for_chat_is_alerted_as_a_gift(limelight) -> None:
-    """A merch order bought as gifts for chat says so where the text is the built-in one
-    (no tier, or a tier with no text of its own); a text the streamer wrote is kept."""
+    """A merch order bought as gifts for chat says so, with the gift box, where the text
+    and picture are the built-in ones (no tier, or a tier with none of its own); a text or
+    picture the streamer chose is kept (here "none": no picture)."""
     h = await limelight(
         plugins={"alerts": AlertsPlugin},
         config={
@@ -230,7 +231,13 @@ async def test_a_gift_for_chat_is_alerted_as_a_gift(limelight) -> None:
                 "alerts": {
                     "variations": [
                         {"event": "merch.order", "name": "five", "min_count": 5},
-                        {"event": "merch.order", "name": "ten", "min_count": 10, "text": "WOW"},
+                        {
+                            "event": "merch.order",
+                            "name": "ten",
+                            "min_count": 10,
+                            "text": "WOW",
+                            "image": "none",
+                        },
                     ]
                 }
             }
@@ -281,6 +288,10 @@ async def test_a_gift_for_chat_is_alerted_as_a_gift(limelight) -> None:
         message = await receive(ws)
         assert (message["variation"]["name"], message["variation"]["text"]) == (tier, text)
         assert message["data"]["gift"] is event.gift
+        art = "" if tier == "ten" else "gift_bomb" if event.gift else "merch.order"
+        assert message["variation"]["image"] == (
+            f"/-/static-plugins/alerts/art/{art}.svg" if art else ""
+        )
     await ws.close()
 
 
