@@ -21,7 +21,7 @@ import time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .edge import MAX_ID, same_secret
+from .edge import MAX_ID, MAX_NAME, clean_text, same_secret
 from .money import ISO_CURRENCIES, Money
 
 TIMESTAMP_HEADER = "X-Limelight-Timestamp"
@@ -147,6 +147,33 @@ def verify_stripe(
             f"Stripe-Signature timestamp is more than {tolerance} s in the future "
             "(check this server's clock)",
         )
+
+
+#: Keys of a Stripe Checkout custom text field that asks the payer for the name to show
+#: on stream (a Payment Link's *Custom fields*; Stripe keys are letters and digits).
+STRIPE_NAME_FIELDS = ("name", "displayname", "username", "nickname")
+
+
+def stripe_public_name(obj: dict[str, Any]) -> str:
+    """The name a Stripe payer chose to be shown under: the value of a Checkout custom
+    text field keyed one of :data:`STRIPE_NAME_FIELDS`, else ``metadata.name`` (set by
+    the streamer's own integration); "" when there is neither.
+
+    Never ``customer_details.name``, ``customer_name`` or a shipping name: those are the
+    card holder's and the parcel's names from the payment form, typed for the bank, not
+    for the stream, and an alert or a chat thanks would read them out. Here because every
+    plugin that takes Stripe payments (tips, memberships, the shop) names payers the same
+    way."""
+    fields = obj.get("custom_fields")
+    for field in fields if isinstance(fields, list) else ():
+        if isinstance(field, dict) and str(field.get("key", "")).lower() in STRIPE_NAME_FIELDS:
+            text = field.get("text")
+            value = text.get("value") if isinstance(text, dict) else None
+            if isinstance(value, str) and (name := clean_text(value, MAX_NAME)):
+                return name
+    meta = obj.get("metadata")
+    value = meta.get("name") if isinstance(meta, dict) else None
+    return clean_text(value, MAX_NAME) if isinstance(value, str) else ""
 
 
 def required_id(obj: dict[str, Any], key: str, where: str = "") -> str:

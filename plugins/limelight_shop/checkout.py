@@ -62,7 +62,9 @@ def session_params(
         "reservation": code,
         "sku": product.sku,
         "variant": variant,
-        "name": product.name,  # what the alert calls it (Stripe keeps values up to 500)
+        # what the alert calls it (Stripe keeps values up to 500); not "name", which
+        # limelight.webhooks.stripe_public_name reads as the payer's
+        "item_name": product.name,
     }
     return {
         "mode": "payment",

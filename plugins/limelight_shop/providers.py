@@ -51,6 +51,7 @@ from limelight.webhooks import (
     WebhookError,
     fourthwall_money,
     required_id,
+    stripe_public_name,
     verify_fourthwall,
     verify_stripe,
 )
@@ -171,7 +172,7 @@ async def stripe_handle(secret: str, request: web.Request, body: bytes) -> list[
         money = stripe_money(
             obj.get("amount_total"), obj.get("currency"), "data.object.amount_total"
         )
-        details = _obj(obj, "customer_details")  # its name is the billing name: not shown
+        details = _obj(obj, "customer_details")  # its name is the card holder's: not shown
         code = (_str(obj, "client_reference_id", 40) or _str(meta, "reservation", 40)).upper()
         intent = obj.get("payment_intent")
         # Keyed by the PaymentIntent when there is one: the id a refund points at.
@@ -183,10 +184,15 @@ async def stripe_handle(secret: str, request: web.Request, body: bytes) -> list[
                 occurred_at=when,
                 test=test,
                 viewer=await claimant(
-                    code, buyer("stripe", _str(obj, "customer") or _str(details, "email", 320), "")
+                    code,
+                    buyer(
+                        "stripe",
+                        _str(obj, "customer") or _str(details, "email", 320),
+                        stripe_public_name(obj),
+                    ),
                 ),
                 item=_str(meta, "sku", 40) or "order",
-                item_name=_str(meta, "name", 120),
+                item_name=_str(meta, "item_name", 120),
                 variant=_str(meta, "variant", 60),
                 amount=money,
                 quantity=1,

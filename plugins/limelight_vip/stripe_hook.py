@@ -29,7 +29,7 @@ from typing import Any
 from aiohttp import web
 from limelight import Event, Money, MoneyCustomEvent, PluginContext, ViewerRef
 from limelight.money import MoneyError, exponent
-from limelight.webhooks import WebhookError, verify_stripe
+from limelight.webhooks import WebhookError, stripe_public_name, verify_stripe
 
 from .config import VipConfig
 from .endpoints import envelope_of, money_event, need_object, secret_of, secret_problems, text_of
@@ -192,7 +192,7 @@ class StripeMemberships:
     def _customer(self, obj: dict[str, Any]) -> ViewerRef:
         raw = obj.get("customer_details")
         details: dict[str, Any] = raw if isinstance(raw, dict) else {}
-        name = _str(details, "name") or _str(obj, "customer_name") or "Stripe member"
+        name = stripe_public_name(obj) or "Stripe member"  # never the card holder's name
         customer = _str(obj, "customer") or _str(details, "email") or name
         pid = hashlib.sha256(f"stripe\0{customer}".encode()).hexdigest()[:24]
         return ViewerRef("stripe", pid, name)

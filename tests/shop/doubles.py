@@ -71,7 +71,13 @@ def session_completed(
 ) -> dict[str, Any]:
     n = next(_seq)
     # the metadata the shop's checkout puts on the session (limelight_shop.checkout)
-    meta = {"limelight": "shop", "reservation": code, "sku": sku, "variant": "", "name": product}
+    meta = {
+        "limelight": "shop",
+        "reservation": code,
+        "sku": sku,
+        "variant": "",
+        "item_name": product,
+    }
     return stripe_event(
         "checkout.session.completed",
         {

@@ -53,7 +53,7 @@ async def test_merch_and_claim_in_chat_give_a_personal_checkout_link(shop, fake_
     assert sent["metadata[limelight]"] == "shop"
     assert sent["payment_intent_data[metadata][limelight]"] == "shop"
     assert sent["payment_intent_data[metadata][reservation]"] == reservation.code
-    assert sent["metadata[name]"] == "Logo hoodie"  # what the order's alert will call it
+    assert sent["metadata[item_name]"] == "Logo hoodie"  # what the order's alert calls it
     assert sent["line_items[0][price_data][unit_amount]"] == "2500"
     assert sent["line_items[0][price_data][currency]"] == "eur"
     assert sent["mode"] == "payment"

@@ -269,8 +269,13 @@ async def test_buyers_are_named_by_their_claim_or_public_name_never_their_billin
     s = await shop()
     await s.drop([(await s.product(), "", 10)])
     claimed = await _claim(s, "chatty")
+    chose = session_completed("NOCLAIM2", name="Jane Legalname")
+    chose["data"]["object"]["custom_fields"] = [
+        {"key": "name", "type": "text", "text": {"value": "hoodie_fan"}, "optional": True}
+    ]
     orders = [
         ("stripe", session_completed("NOCLAIM1", name="Jane Legalname")),
+        ("stripe", chose),  # the Payment Link's custom field "name"
         ("fourthwall", fourthwall_order(name="")),  # billed to "Joe Doe", no username
         ("fourthwall", fourthwall_order(f"for you SH-{claimed.code}", name="fw-handle")),
     ]
@@ -281,12 +286,13 @@ async def test_buyers_are_named_by_their_claim_or_public_name_never_their_billin
         ] == 200
     await s.h.settle()
     names = [o.buyer_name for o in await Order.all().order_by("id")]
-    assert names == ["Stripe supporter", "Fourthwall supporter", "chatty"]
+    assert names == ["Stripe supporter", "hoodie_fan", "Fourthwall supporter", "chatty"]
     history = await s.h.services.overlays.outbox.history("alerts")
     alerts = [a.variation["text"] for a in history if a.kind == "merch.order"]
     assert sorted(alerts) == sorted(
         [
             "Stripe supporter bought Logo hoodie!",
+            "hoodie_fan bought Logo hoodie!",
             "Fourthwall supporter bought Logo hoodie!",
             "chatty bought Logo hoodie!",
         ]

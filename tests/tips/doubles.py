@@ -133,8 +133,12 @@ def checkout_session(
     name: str = "Sam Card",
     intent: str | None = None,
     message: str = "",
+    shown_as: str = "",
     **extra: Any,
 ) -> dict[str, Any]:
+    """A paid Checkout Session of a Payment Link: ``name`` is the card holder's (Stripe's
+    ``customer_details.name``), ``message`` and ``shown_as`` the answers to the link's
+    custom text fields ``message`` and ``name``, when given."""
     n = next(_seq)
     obj: dict[str, Any] = {
         "id": f"cs_live_{secrets.token_hex(10)}",
@@ -152,19 +156,20 @@ def checkout_session(
             "tax_exempt": "none",
             "tax_ids": [],
         },
-        "custom_fields": (
-            [
-                {
-                    "key": "message",
-                    "label": {"custom": "Message", "type": "custom"},
-                    "optional": True,
-                    "type": "text",
-                    "text": {"value": message, "maximum_length": 255, "minimum_length": None},
-                }
-            ]
-            if message
-            else []
-        ),
+        "custom_fields": [
+            {
+                "key": key,
+                "label": {"custom": label, "type": "custom"},
+                "optional": True,
+                "type": "text",
+                "text": {"value": value, "maximum_length": 255, "minimum_length": None},
+            }
+            for key, label, value in (
+                ("message", "Message", message),
+                ("name", "Name shown on stream", shown_as),
+            )
+            if value
+        ],
         "livemode": True,
         "metadata": {},
         "mode": "payment",

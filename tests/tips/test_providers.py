@@ -103,6 +103,36 @@ async def test_stripe_checkout_with_tip_link_reference(tips) -> None:
     assert entry["message"] == "go go go"
 
 
+async def test_stripe_payers_are_shown_by_the_name_they_chose_never_the_card_holders(
+    tips,
+) -> None:
+    """A Payment Link's custom field ``name`` is the name on stream; without it the payer
+    is "Stripe supporter", never the card holder's or the parcel's name from the form."""
+    t = await tips()
+    chosen = checkout_session(500, name="Samantha Cardholder", shown_as="sam_the_tipper")
+    plain = checkout_session(600, name="Samantha Cardholder")
+    shipped = payment_intent(700, shipping={"name": "Pat Postal", "address": {}})
+    named = payment_intent(800, metadata={"name": "pat_on_stream"})
+    for event in (
+        stripe_event("checkout.session.completed", chosen),
+        stripe_event("checkout.session.completed", plain),
+        stripe_event("payment_intent.succeeded", shipped),
+        stripe_event("payment_intent.succeeded", named),
+    ):
+        status, body = await t.post("stripe", *stripe_request(event))
+        assert status == 200, body
+    names = {e["amount"]: e["viewer"]["name"] for e in await t.entries()}
+    assert names == {
+        "5.00": "sam_the_tipper",
+        "6.00": "Stripe supporter",
+        "7.00": "Stripe supporter",
+        "8.00": "pat_on_stream",
+    }
+    await t.h.settle()
+    shown = " ".join([*(str(a) for a in t.alerts.of("tip")), *(m.text for m in t.h.said)])
+    assert "Cardholder" not in shown and "Postal" not in shown, shown
+
+
 async def test_stripe_checkout_and_payment_intent_of_one_payment_are_one_tip(tips) -> None:
     t = await tips()
     intent = payment_intent(700, "eur")

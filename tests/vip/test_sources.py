@@ -123,6 +123,34 @@ async def test_stripe_subscription_lifecycle(vip, database_url):
     assert all(r.revoked_at is not None for r in await v.rows(source="vip-stripe"))
 
 
+async def test_stripe_members_without_a_join_link_are_named_as_they_chose(vip):
+    """A membership bought on the Payment Link without `!vip join`: the member is shown by
+    the link's custom field ``name``, else as "Stripe member"; never by the card holder's
+    name, which the welcome alert would read out."""
+    v = await vip({"plugins": {"vip": GOLD}})
+    chosen = doubles.subscription_checkout(
+        reference=None, subscription="sub_N1", invoice="in_n1", name="Casey Cardholder"
+    )
+    chosen["custom_fields"] = [
+        {
+            "key": "name",
+            "label": {"custom": "Name shown on stream", "type": "custom"},
+            "optional": True,
+            "type": "text",
+            "text": {"value": "casey_vip", "maximum_length": 255, "minimum_length": None},
+        }
+    ]
+    plain = doubles.subscription_checkout(
+        reference=None, subscription="sub_N2", invoice="in_n2", name="Casey Cardholder"
+    )
+    for session in (chosen, plain):
+        body, headers = doubles.signed(doubles.envelope("checkout.session.completed", session))
+        assert (await v.post("vip-stripe", body, headers))[0] == 200
+    rows = await v.rows(source="vip-stripe")
+    assert sorted(r.viewer_name for r in rows) == ["Stripe member", "casey_vip"]
+    assert all("Cardholder" not in c.viewer.name for c in v.changes())
+
+
 async def test_stripe_refusals(vip):
     v = await vip({"plugins": {"vip": GOLD}})
     session = doubles.subscription_checkout(reference=None, subscription="sub_B", invoice="in_b")

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from limelight import Event, Money, Refund, Tip, edge
 from limelight.money import ISO_CURRENCIES, exponent
-from limelight.webhooks import WebhookError, verify_stripe
+from limelight.webhooks import WebhookError, stripe_public_name, verify_stripe
 
 from ..attribution import code_from_reference
 from ..config import StripeWebhook
@@ -134,14 +134,13 @@ async def _tip(
         money = stripe_money(
             obj.get("amount_total"), obj.get("currency"), "data.object.amount_total"
         )
-        details = _dict(obj, "customer_details")
-        name, email = _str(details, "name"), _str(details, "email")
+        name, email = stripe_public_name(obj), _str(_dict(obj, "customer_details"), "email")
         reference = _str(obj, "client_reference_id")
     else:
         money = stripe_money(
             obj.get("amount_received"), obj.get("currency"), "data.object.amount_received"
         )
-        name = _str(_metadata(obj), "name") or _str(_dict(obj, "shipping"), "name")
+        name = stripe_public_name(obj)  # metadata.name: never the shipping name
         email = _str(obj, "receipt_email")
         reference = ""
     if money.minor <= 0:
