@@ -161,12 +161,20 @@ class CharityPlugin(Plugin[CharityConfig]):
                 "charity.donation",
                 description="A donation counted for a campaign (after conversion): campaign, "
                 "amount, currency (the campaign's), given, given_currency, channel, total.",
+                # the donation has its own line in the activity feed ("donated ... to");
+                # this one says what the campaign counted after conversion
+                label="Counted for a campaign",
+                describe="{name}'s {amount} counted for {campaign}",
+                icon="heart",
             )
         )
         register(
             EventType(
                 "charity.milestone",
                 description="A campaign's milestone was reached: campaign, at, label, total.",
+                label="Campaign milestone",
+                describe="{campaign} reached {at} {currency}: {label}",
+                icon="flag",
             )
         )
         register(
@@ -174,6 +182,9 @@ class CharityPlugin(Plugin[CharityConfig]):
                 REFUND_TYPE,
                 description="A refund made in the dashboard: entry (ledger row id), amount, "
                 "reason. The ledger gets a negative row; the total drops.",
+                label="Donation refunded",
+                describe="Donation #{entry} refunded ({amount}): {reason}",
+                icon="refund",
             )
         )
 

@@ -61,10 +61,35 @@ from .web import Web
 __version__ = "0.1.0"
 
 EVENT_TYPES = (
-    EventType("shop.drop_started", description="A drop opened: drop, id, ends_at, live_only."),
-    EventType("shop.low_stock", description="A drop item is running low: drop, sku, item, left."),
-    EventType("shop.sold_out", description="A drop item sold out: drop, sku, item, stock."),
-    EventType("shop.drop_ended", description="A drop closed: drop, id."),
+    # label, describe and icon: how the dashboard's activity feed reads them
+    EventType(
+        "shop.drop_started",
+        description="A drop opened: drop, id, ends_at, live_only.",
+        label="Drop opened",
+        describe="The drop {drop} is open",
+        icon="bag",
+    ),
+    EventType(
+        "shop.low_stock",
+        description="A drop item is running low: drop, sku, item, left.",
+        label="Low stock",
+        describe="Only {left} {item} left in {drop}",
+        icon="bag",
+    ),
+    EventType(
+        "shop.sold_out",
+        description="A drop item sold out: drop, sku, item, stock.",
+        label="Sold out",
+        describe="{item} sold out in {drop} (all {stock})",
+        icon="bag",
+    ),
+    EventType(
+        "shop.drop_ended",
+        description="A drop closed: drop, id.",
+        label="Drop ended",
+        describe="The drop {drop} ended",
+        icon="flag",
+    ),
     EventType(
         "shop.refund_due",
         description="A paid order needs a refund by hand (paid after its reservation ran "

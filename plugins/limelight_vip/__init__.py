@@ -162,6 +162,8 @@ class VipPlugin(Plugin[VipConfig]):
                 STRIPE_EVENT,
                 money=True,
                 description="A membership payment, end or refund from /webhooks/vip-stripe.",
+                label="Stripe membership",
+                icon="crown",
             )
         )
         register(
@@ -170,6 +172,8 @@ class VipPlugin(Plugin[VipConfig]):
                 money=True,
                 description="A membership purchase, tier change or end from "
                 "/webhooks/vip-fourthwall.",
+                label="Fourthwall membership",
+                icon="crown",
             )
         )
 

@@ -101,6 +101,15 @@ async def test_a_refund_below_a_milestone_does_not_fire_it_again(
     state = c.h.services.overlays.channel("charity").state["pandas-2026"]
     assert [m["state"] for m in state["milestones"]] == ["reached", "ahead"]
     assert len(c.events.of_type("charity.milestone")) == 1
+    # the dashboard's activity feed reads the plugin's events in words
+    status, feed = await c.api("GET", "/api/activity")
+    assert status == 200
+    lines = {(e["label"], e["text"]) for e in feed["events"] if e["type"].startswith("charity.")}
+    assert {
+        ("Counted for a campaign", "alice's €120.00 counted for pandas-2026"),
+        ("Campaign milestone", "pandas-2026 reached 100.00 EUR: Hair dye"),
+        ("Donation refunded", f"Donation #{row.id} refunded (50.00): refunded in the dashboard"),
+    } <= lines, lines
 
 
 async def test_the_donors_are_read_only_when_a_milestone_is_due(charity, monkeypatch) -> None:

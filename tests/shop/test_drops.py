@@ -100,6 +100,15 @@ async def test_drop_events_low_stock_and_sold_out_once(shop) -> None:
     assert await s.plugin.drops.end(drop.id)
     await s.h.settle()
     assert len(await _events(s, "shop.drop_ended")) == 1
+    # the dashboard's activity feed reads them in words, not as their type names
+    feed = await (await s.h.client.get("/api/activity", headers=s.h.admin_headers)).json()
+    lines = {(e["label"], e["text"]) for e in feed["events"] if e["type"].startswith("shop.")}
+    assert {
+        ("Drop opened", f"The drop {drop.name} is open"),
+        ("Low stock", f"Only 2 Logo hoodie left in {drop.name}"),
+        ("Sold out", f"Logo hoodie sold out in {drop.name} (all 4)"),
+        ("Drop ended", f"The drop {drop.name} ended"),
+    } <= lines, lines
     assert (
         await s.plugin.drops.claim(viewer("z"), "hoodie")
     ).refused == "hoodie is not on sale right now"

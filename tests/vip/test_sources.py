@@ -149,6 +149,10 @@ async def test_stripe_members_without_a_join_link_are_named_as_they_chose(vip):
     rows = await v.rows(source="vip-stripe")
     assert sorted(r.viewer_name for r in rows) == ["Stripe member", "casey_vip"]
     assert all("Cardholder" not in c.viewer.name for c in v.changes())
+    # the activity feed names the payment events in words, not "Vip: stripe"
+    feed = await (await v.h.client.get("/api/activity", headers=v.h.admin_headers)).json()
+    labels = {(e["type"], e["label"], e["icon"]) for e in feed["events"]}
+    assert ("vip.stripe", "Stripe membership", "crown") in labels, labels
 
 
 async def test_stripe_refusals(vip):
