@@ -104,12 +104,15 @@ class Board:
                     "stock": item.stock,
                 }
             )
-        buyers = (
+        # the latest distinct names: an order of several lines (one row each), or a
+        # viewer who bought twice, is one name on stream, not "sunny, sunny, ..."
+        recent = (
             await Order.filter(drop_id=drop.id, status="paid")
             .order_by("-id")
-            .limit(LATEST_BUYERS)
+            .limit(LATEST_BUYERS * 10)
             .values_list("buyer_name", flat=True)
         )
+        buyers = list(dict.fromkeys(str(b) for b in recent if b))[:LATEST_BUYERS]
         members_until = None
         if drop.members_first_minutes and drop.opened_at is not None:
             until = drop.opened_at + timedelta(minutes=drop.members_first_minutes)
@@ -124,7 +127,7 @@ class Board:
             "left": left,
             "stock": stock,
             "sold_out": left <= 0,
-            "buyers": [str(b) for b in buyers if b],
+            "buyers": buyers,
         }
 
     async def build_queue(self) -> dict[str, Any]:

@@ -368,6 +368,9 @@ async def test_fourthwall_order_of_two_products_five_times_at_once(shop, databas
     # one thanks for the whole order, naming both
     thanks = [m.text for m in s.h.said if "Thank you" in m.text]
     assert len(thanks) == 1 and "Logo hoodie (M) x2" in thanks[0] and "Logo tee x2" in thanks[0]
+    # the drop overlay's latest buyers name the buyer once, not once per line
+    board = await s.plugin.board.build_drop()
+    assert board is not None and board["buyers"] == ["fwfan"]
     # a second, different order still finds what is left
     more = fourthwall_order(offers=[Offer("tee", "Logo tee", 15.0, quantity=2)], name="late")
     await s.post("fourthwall", *fourthwall_request(more))
