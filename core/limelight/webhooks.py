@@ -154,6 +154,20 @@ def verify_stripe(
 STRIPE_NAME_FIELDS = ("name", "displayname", "username", "nickname")
 
 
+def stripe_custom_text(obj: dict[str, Any], keys: tuple[str, ...]) -> str:
+    """The payer's answer to a Checkout Session's custom text field keyed one of ``keys``
+    (compared in lower case), as Stripe sent it; "" when there is none. The caller cleans
+    it for where it goes (a name, a multi-line message)."""
+    fields = obj.get("custom_fields")
+    for field in fields if isinstance(fields, list) else ():
+        if isinstance(field, dict) and str(field.get("key", "")).lower() in keys:
+            text = field.get("text")
+            value = text.get("value") if isinstance(text, dict) else None
+            if isinstance(value, str) and value.strip():
+                return value
+    return ""
+
+
 def stripe_public_name(obj: dict[str, Any]) -> str:
     """The name a Stripe payer chose to be shown under: the value of a Checkout custom
     text field keyed one of :data:`STRIPE_NAME_FIELDS`, else ``metadata.name`` (set by
@@ -164,13 +178,8 @@ def stripe_public_name(obj: dict[str, Any]) -> str:
     for the stream, and an alert or a chat thanks would read them out. Here because every
     plugin that takes Stripe payments (tips, memberships, the shop) names payers the same
     way."""
-    fields = obj.get("custom_fields")
-    for field in fields if isinstance(fields, list) else ():
-        if isinstance(field, dict) and str(field.get("key", "")).lower() in STRIPE_NAME_FIELDS:
-            text = field.get("text")
-            value = text.get("value") if isinstance(text, dict) else None
-            if isinstance(value, str) and (name := clean_text(value, MAX_NAME)):
-                return name
+    if name := clean_text(stripe_custom_text(obj, STRIPE_NAME_FIELDS), MAX_NAME):
+        return name
     meta = obj.get("metadata")
     value = meta.get("name") if isinstance(meta, dict) else None
     return clean_text(value, MAX_NAME) if isinstance(value, str) else ""

@@ -235,8 +235,12 @@ class AlertsPlugin(Plugin[AlertsConfig]):
         """``kind`` with the default theme's picture and sound (our own files in
         ``static/art/`` and ``static/sounds/``), unless the streamer turned them off."""
         image = self._art(kind.kind) if self.config.default_images else ""
-        sound = f"/-/static-plugins/{self.name}/sounds/{kind.kind}.wav"
-        return replace(kind, image=image, sound=sound if self.config.default_sounds else "")
+        sound = (
+            f"/-/static-plugins/{self.name}/sounds/{kind.kind}.wav"
+            if self.config.default_sounds
+            else ""
+        )
+        return replace(kind, image=image, sound=sound)
 
     def _art(self, kind: str) -> str:
         """The default theme's picture of an alert kind."""

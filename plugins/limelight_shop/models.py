@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from limelight import ViewerRef
 from tortoise import fields
 from tortoise.models import Model
 
@@ -121,6 +122,11 @@ class Reservation(Model):
     checkout_url = fields.CharField(max_length=2000, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
     paid_at = fields.DatetimeField(null=True)
+
+    @property
+    def viewer(self) -> ViewerRef:
+        """The chat viewer who claimed the unit: the order that pays it is theirs."""
+        return ViewerRef(self.viewer_platform, self.viewer_id, self.viewer_name)
 
     class Meta:
         app = "shop"

@@ -159,9 +159,7 @@ class Orders:
         reservation = await Reservation.get_or_none(code=code.upper()) if code else None
         buyer = viewer
         if reservation is not None:  # the code names the chat viewer, whichever line it pays
-            buyer = ViewerRef(
-                reservation.viewer_platform, reservation.viewer_id, reservation.viewer_name
-            )
+            buyer = reservation.viewer
         held, rest = await self._reserved_line(reservation, lines, provider, payment_ref)
         moved: list[int] = []
         taken: dict[int, int] = {}

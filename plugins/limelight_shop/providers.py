@@ -134,7 +134,7 @@ async def claimant(code: str, payer: ViewerRef | None) -> ViewerRef | None:
     reservation = await Reservation.get_or_none(code=code) if code else None
     if reservation is None or not reservation.viewer_id:
         return payer
-    return ViewerRef(reservation.viewer_platform, reservation.viewer_id, reservation.viewer_name)
+    return reservation.viewer
 
 
 def buyer(platform: str, key: str, name: str) -> ViewerRef | None:

@@ -24,7 +24,12 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from limelight import Event, Money, Refund, Tip, edge
 from limelight.money import ISO_CURRENCIES, exponent
-from limelight.webhooks import WebhookError, stripe_public_name, verify_stripe
+from limelight.webhooks import (
+    WebhookError,
+    stripe_custom_text,
+    stripe_public_name,
+    verify_stripe,
+)
 
 from ..attribution import code_from_reference
 from ..config import StripeWebhook
@@ -36,6 +41,8 @@ if TYPE_CHECKING:
     from . import Intake
 
 NAME = "stripe"
+#: Keys of a Checkout custom text field that holds the tipper's message.
+MESSAGE_FIELDS = ("message", "tipmessage")
 MAX_BODY = 256 * 1024
 
 # Stripe's own minor units differ from ISO 4217 for a few currencies.
@@ -104,12 +111,7 @@ def _message(obj: dict[str, Any]) -> str:
     meta = _metadata(obj)
     if message := _text(meta.get("message")):
         return message
-    custom_fields = obj.get("custom_fields")
-    for custom in custom_fields if isinstance(custom_fields, list) else ():
-        if isinstance(custom, dict) and custom.get("key") in ("message", "tipmessage"):
-            if value := _text(_dict(custom, "text").get("value")):
-                return value
-    return ""
+    return _text(stripe_custom_text(obj, MESSAGE_FIELDS))
 
 
 def _text(value: Any) -> str:
