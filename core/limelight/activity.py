@@ -106,8 +106,10 @@ class Describer:
             return own(self, name, data)
         return self._custom(etype, name, data)
 
-    def money(self, data: Mapping[str, Any]) -> str:
-        raw, currency = data.get("amount"), data.get("currency")
+    def money(self, data: Mapping[str, Any], key: str = "amount") -> str:
+        """``data[key]`` (an amount of ``data["currency"]``) as money in the streamer's
+        locale, or "" when the data holds no readable amount there."""
+        raw, currency = data.get(key), data.get("currency")
         if raw is None or not isinstance(currency, str) or not currency:
             return ""
         try:
@@ -134,9 +136,10 @@ class Describer:
                     if isinstance(v, str | int) and not isinstance(v, bool)
                 }
                 values["name"] = name
-                amount = self.money(data)
-                if amount:
-                    values["amount"] = amount
+                for key in declared.amounts:
+                    amount = self.money(data, key)
+                    if amount:
+                        values[key] = amount
                 text = fill(declared.describe, values)
         return Line(icon, label, text)
 
@@ -225,9 +228,10 @@ def _raid(d: Describer, name: str, data: Mapping[str, Any]) -> Line:
 
 def _donation(d: Describer, name: str, data: Mapping[str, Any]) -> Line:
     amount = d.money(data) or "an amount"
-    campaign = _s(data.get("campaign"))
-    text = f"{name} donated {amount}" + (f" to {campaign}" if campaign else "")
-    return Line("heart", "Donation", text, _s(data.get("message")))
+    # Not "to <campaign>": the field is the provider's campaign id (Tiltify's and Twitch's
+    # are UUIDs), no name a streamer reads; the charity plugin's own line names the
+    # campaign by its title.
+    return Line("heart", "Donation", f"{name} donated {amount} to charity", _s(data.get("message")))
 
 
 def _merch(d: Describer, name: str, data: Mapping[str, Any]) -> Line:

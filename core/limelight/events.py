@@ -608,7 +608,9 @@ class Donation(Event):
     amount: Money
     #: What the donor wrote.
     message: str = ""
-    #: The fundraiser it counts towards.
+    #: The fundraiser it counts towards, by the provider's id for it (Tiltify's or
+    #: Twitch's campaign id; a charity campaign's id for a donation entered in the
+    #: dashboard), not a name to show.
     campaign: str = ""
     #: The donor asked not to be named.
     anonymous: bool = False

@@ -215,10 +215,12 @@ class EventType:
 
     ``label`` and ``describe`` are how the dashboard's activity feed reads it: ``label``
     names the type in a few words ("Drop started"), ``describe`` is a line filled with
-    :func:`~limelight.text.fill` from the event's data plus ``{name}`` (the viewer) and
-    ``{amount}`` (``amount`` + ``currency`` through the one money formatter), e.g.
-    ``"{item} is on sale: {stock} left"``. ``icon`` picks one of the feed's icons (see
-    ``docs/overlays.md``). Without them the feed shows the type's name in words.
+    :func:`~limelight.text.fill` from the event's data plus ``{name}`` (the viewer), e.g.
+    ``"{item} is on sale: {stock} left"``. The data keys named in ``amounts`` are amounts
+    of the data's ``currency`` and read as money in the streamer's locale, through the one
+    money formatter (``"{amount}"`` → "€120.00", not "120.00"). ``icon`` picks one of the
+    feed's icons (see ``docs/overlays.md``). Without them the feed shows the type's name in
+    words.
     """
 
     name: str
@@ -227,6 +229,7 @@ class EventType:
     label: str = ""
     describe: str = ""
     icon: str = ""
+    amounts: tuple[str, ...] = ("amount",)
 
     @property
     def key(self) -> str:

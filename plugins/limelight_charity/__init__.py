@@ -159,29 +159,34 @@ class CharityPlugin(Plugin[CharityConfig]):
         register(
             EventType(
                 "charity.donation",
-                description="A donation counted for a campaign (after conversion): campaign, "
-                "amount, currency (the campaign's), given, given_currency, channel, total.",
-                # the donation has its own line in the activity feed ("donated ... to");
-                # this one says what the campaign counted after conversion
+                description="A donation counted for a campaign (after conversion): campaign "
+                "(its id), title, amount, currency (the campaign's), given, given_currency, "
+                "channel, total.",
+                # the donation has its own line in the activity feed ("donated ... to
+                # charity"); this one says which campaign counted what, after conversion
                 label="Counted for a campaign",
-                describe="{name}'s {amount} counted for {campaign}",
+                describe="{name}'s {amount} counted for {title}",
                 icon="heart",
+                amounts=("amount", "total"),
             )
         )
         register(
             EventType(
                 "charity.milestone",
-                description="A campaign's milestone was reached: campaign, at, label, total.",
+                description="A campaign's milestone was reached: campaign (its id), title, "
+                "at, currency, label, total.",
                 label="Campaign milestone",
-                describe="{campaign} reached {at} {currency}: {label}",
+                describe="{title} reached {at}: {label}",
                 icon="flag",
+                amounts=("at", "total"),
             )
         )
         register(
             EventType(
                 REFUND_TYPE,
                 description="A refund made in the dashboard: entry (ledger row id), amount, "
-                "reason. The ledger gets a negative row; the total drops.",
+                "currency (the donation's), reason. The ledger gets a negative row; the total "
+                "drops.",
                 label="Donation refunded",
                 describe="Donation #{entry} refunded ({amount}): {reason}",
                 icon="refund",

@@ -89,6 +89,7 @@ class Reactions:
                     viewer=event.viewer,
                     payload={
                         "campaign": campaign.slug,
+                        "title": campaign.title,
                         "amount": Money(entry.counted_minor, campaign.currency).to_wire(),
                         "currency": campaign.currency,
                         "given": Money(entry.amount_minor, entry.currency).to_wire(),
@@ -119,6 +120,7 @@ class Reactions:
                     occurred_at=fired[spec.at],
                     payload={
                         "campaign": campaign.slug,
+                        "title": campaign.title,
                         "at": Money(spec.at, campaign.currency).to_wire(),
                         "currency": campaign.currency,
                         "label": spec.label,

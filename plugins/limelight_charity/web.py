@@ -348,6 +348,7 @@ class Dashboard:
             payload={
                 "entry": entry.id,
                 "amount": money.to_wire(),
+                "currency": money.currency,
                 "reason": edge.clean_text(reason).strip() or "refunded in the dashboard",
             },
         )

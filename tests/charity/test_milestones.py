@@ -106,9 +106,9 @@ async def test_a_refund_below_a_milestone_does_not_fire_it_again(
     assert status == 200
     lines = {(e["label"], e["text"]) for e in feed["events"] if e["type"].startswith("charity.")}
     assert {
-        ("Counted for a campaign", "alice's €120.00 counted for pandas-2026"),
-        ("Campaign milestone", "pandas-2026 reached 100.00 EUR: Hair dye"),
-        ("Donation refunded", f"Donation #{row.id} refunded (50.00): refunded in the dashboard"),
+        ("Counted for a campaign", "alice's €120.00 counted for Pandas need bamboo"),
+        ("Campaign milestone", "Pandas need bamboo reached €100.00: Hair dye"),
+        ("Donation refunded", f"Donation #{row.id} refunded (€50.00): refunded in the dashboard"),
     } <= lines, lines
 
 

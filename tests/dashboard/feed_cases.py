@@ -98,7 +98,7 @@ CASES: list[tuple[dict[str, Any], str, str, str]] = [
             "data": {"amount": "10.00", "currency": "USD", "campaign": "Charity"},
         },
         "Donation",
-        "Alice donated $10.00 to Charity",
+        "Alice donated $10.00 to charity",
         "",
     ),
     (

@@ -48,6 +48,13 @@ async def test_plugin_types_read_through_their_declared_words(limelight) -> None
             )
         )
         register(EventType("shop.sold_out"))
+        register(
+            EventType(
+                "shop.goal_met",
+                describe="Sales passed {at} ({amount} today, {total} in all)",
+                amounts=("at", "total"),
+            )
+        )
 
     h = await limelight(plugins={"shop": HookPlugin(register_event_types=types)})
     await h.post_event(
@@ -58,6 +65,13 @@ async def test_plugin_types_read_through_their_declared_words(limelight) -> None
         }
     )
     await h.post_event({"type": "shop.sold_out", "source_id": "s-1", "data": {"item": "Hoodie"}})
+    await h.post_event(
+        {
+            "type": "shop.goal_met",
+            "source_id": "g-1",
+            "data": {"at": "500.00", "amount": "45.00", "total": "512.50", "currency": "EUR"},
+        }
+    )
     body = await (await h.client.get("/api/activity", headers=h.admin_headers)).json()
     lines = {e["type"]: e for e in body["events"]}
     assert lines["shop.drop_started"]["label"] == "Drop started"
@@ -65,6 +79,8 @@ async def test_plugin_types_read_through_their_declared_words(limelight) -> None
     assert lines["shop.drop_started"]["icon"] == "bag"
     assert lines["shop.sold_out"]["label"] == "Shop: sold out"
     assert "Hoodie" not in lines["shop.sold_out"]["text"]  # no raw data dumped
+    # the keys a type names in ``amounts`` read as money; the others stay as they are
+    assert lines["shop.goal_met"]["text"] == "Sales passed €500.00 (45.00 today, €512.50 in all)"
 
 
 async def test_a_merch_gift_reads_as_a_gift(limelight) -> None:
