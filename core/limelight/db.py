@@ -488,29 +488,35 @@ Statement = tuple[str, list[list[Any]]]
 
 
 def unflushed_statements(
-    sql: Callable[[int], str], values: list[Any], width: int
+    sql: Callable[[int], str], values: list[Any], width: int, head: Sequence[Any] = ()
 ) -> list[Statement]:
     """Split the flat ``values`` of rows ``width`` values wide into :func:`write_unflushed`'s
     statements, in order: every full :data:`UNFLUSHED_ROWS`-row statement in one
     ``executemany``, then the rest in halving sizes. ``sql(n)`` is the statement for ``n``
-    rows (the caller caches it)."""
+    rows (the caller caches it); ``head``, values every statement binds before its rows'
+    (what all of its rows share, bound once a statement instead of once a row)."""
     if len(values) % width:
         raise ValueError(f"{len(values)} values are not rows of {width}")
     count = len(values) // width
     full = count - count % UNFLUSHED_ROWS
     step = UNFLUSHED_ROWS * width
+    first = list(head)
+
+    def params(start: int, stop: int) -> list[Any]:
+        return first + values[start:stop] if first else values[start:stop]
+
     out: list[Statement] = []
     if full:
         out.append(
             (
                 sql(UNFLUSHED_ROWS),
-                [values[i : i + step] for i in range(0, full * width, step)],
+                [params(i, i + step) for i in range(0, full * width, step)],
             )
         )
     start, rest, size = full * width, count - full, UNFLUSHED_ROWS // 2
     while rest:
         if rest >= size:
-            out.append((sql(size), [values[start : start + size * width]]))
+            out.append((sql(size), [params(start, start + size * width)]))
             start += size * width
             rest -= size
         size //= 2
@@ -540,7 +546,12 @@ async def write_unflushed(
     switch back) is one call on aiosqlite's thread: each hop to that thread costs ~90 µs
     of CPU, and a batch of chat lines took five or more.
     """
-    statements = unflushed_statements(sql, values, width)
+    await write_statements(conn, unflushed_statements(sql, values, width))
+
+
+async def write_statements(conn: BaseDBAsyncClient, statements: list[Statement]) -> None:
+    """:func:`write_unflushed` for statements already split (:func:`unflushed_statements`,
+    maybe several of them, all in the one transaction)."""
     if not statements:
         return
     if conn.capabilities.dialect != "sqlite":

@@ -9,6 +9,7 @@ on), also after a write that failed half-way.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from dataclasses import replace
 from typing import Any
@@ -23,6 +24,7 @@ from limelight.db import (
     unflushed_statements,
     write_unflushed,
 )
+from limelight.events import Event, ViewerRef
 from limelight.models import EventRecord
 from limelight.testing import make_chat, make_tip
 
@@ -68,6 +70,11 @@ def test_statements_cover_the_rows_in_order_with_few_statement_texts(count: int)
     assert [n for n in asked if n == UNFLUSHED_ROWS] == ([UNFLUSHED_ROWS] if count >= 64 else [])
     with pytest.raises(ValueError):
         unflushed_statements(sql, [1, 2], width)
+    # values every statement shares go in front of each of its parameter sets, once
+    shared = unflushed_statements(sql, values, width, ("a", "b"))
+    assert [len(params) for _, params in shared] == [len(params) for _, params in statements]
+    assert all(one[:2] == ["a", "b"] for _, params in shared for one in params)
+    assert [v for _, params in shared for one in params for v in one[2:]] == values
 
 
 async def test_rows_are_written_and_every_other_commit_still_flushes(db: Database) -> None:
@@ -187,6 +194,46 @@ async def test_the_chat_log_goes_through_it(limelight, database_url) -> None:
     else:
         _, rows = await conn.execute_query("SHOW synchronous_commit")
         assert rows[0]["synchronous_commit"] == durable
+
+
+async def test_chat_rows_read_back_as_written_in_the_batchs_order(limelight, database_url) -> None:
+    """Every column of a batch's chat log rows as the general row writer (``_row_values``)
+    has it, and the ids in the batch's order, for a batch that mixes sources, platforms,
+    test lines and lines without a viewer. On SQLite the chat log binds what a run of lines
+    shares once a statement (``_chat_insert_sql``); a value bound in the wrong place, or
+    runs written out of order, fails here."""
+    await limelight(database_url=database_url)
+    sqlite = database_url.startswith("sqlite")
+    room = ViewerRef("room", "r-1", "Room <b>fan</b>")
+    batch: list[Event] = []
+    for i in range(UNFLUSHED_ROWS + 7):  # a full statement and the rest
+        batch.append(make_chat(f"line {i}", f"viewer{i % 5}", source="twitch"))
+    batch += [make_chat("from the room", room, source="room") for _ in range(3)]
+    batch.append(make_chat("a test line", "tester", source="twitch", test=True))
+    batch.append(replace(make_chat("no one", source="twitch"), viewer=None))
+    batch += [make_chat(f"after {i}", "late", source="twitch") for i in range(40)]
+    await bus_module._write_chat_rows(batch)
+    rows = (
+        await EventRecord.filter(type="chat.message")
+        .order_by("id")
+        .values_list(*bus_module._LOG_COLUMNS)
+    )
+    assert len(rows) == len(batch)
+    received = {row[bus_module._LOG_COLUMNS.index("received_at")] for row in rows}
+    assert len(received) == 1  # one stamp a batch
+    expected = [bus_module._row_values(event, True, sqlite, None) for event in batch]
+    for got, want, event in zip(rows, expected, batch, strict=True):
+        for column, a, b in zip(bus_module._LOG_COLUMNS, got, want, strict=True):
+            if column == "received_at":
+                continue
+            if column == "occurred_at":
+                assert a == event.occurred_at, column
+            elif column in ("test", "handled"):
+                assert bool(a) is bool(b), column
+            elif column == "data":
+                assert a == json.loads(b), column
+            else:
+                assert a == b, (column, event.source_id)
 
 
 async def test_handled_marks_go_through_it(limelight, database_url) -> None:
