@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .money import BITS, Money, MoneyError, format_money
-from .text import fill
+from .text import fill, placeholders
 
 if TYPE_CHECKING:
     from .plugins import PluginHost
@@ -140,7 +140,10 @@ class Describer:
                     amount = self.money(data, key)
                     if amount:
                         values[key] = amount
-                text = fill(declared.describe, values)
+                # An event without a value the line names (logged before the plugin added
+                # it, or posted by hand) reads as its label, not as a sentence with a hole.
+                if placeholders(declared.describe) <= values.keys():
+                    text = fill(declared.describe, values)
         return Line(icon, label, text)
 
 

@@ -218,7 +218,8 @@ class EventType:
     :func:`~limelight.text.fill` from the event's data plus ``{name}`` (the viewer), e.g.
     ``"{item} is on sale: {stock} left"``. The data keys named in ``amounts`` are amounts
     of the data's ``currency`` and read as money in the streamer's locale, through the one
-    money formatter (``"{amount}"`` → "€120.00", not "120.00"). ``icon`` picks one of the
+    money formatter (``"{amount}"`` → "€120.00", not "120.00"); an event whose data lacks a
+    value the line names reads as ``label`` instead. ``icon`` picks one of the
     feed's icons (see ``docs/overlays.md``). Without them the feed shows the type's name in
     words.
     """

@@ -65,6 +65,10 @@ async def test_plugin_types_read_through_their_declared_words(limelight) -> None
         }
     )
     await h.post_event({"type": "shop.sold_out", "source_id": "s-1", "data": {"item": "Hoodie"}})
+    # a drop started event without the stock its line names (logged by an older version)
+    await h.post_event(
+        {"type": "shop.drop_started", "source_id": "d-0", "data": {"item": "Cap", "amount": "9"}}
+    )
     await h.post_event(
         {
             "type": "shop.goal_met",
@@ -74,6 +78,9 @@ async def test_plugin_types_read_through_their_declared_words(limelight) -> None
     )
     body = await (await h.client.get("/api/activity", headers=h.admin_headers)).json()
     lines = {e["type"]: e for e in body["events"]}
+    newest_first = [e["text"] for e in body["events"] if e["type"] == "shop.drop_started"]
+    # its label, not "Cap is on sale for $9.00:  left"
+    assert newest_first == ["Drop started", "Hoodie is on sale for $45.00: 20 left"]
     assert lines["shop.drop_started"]["label"] == "Drop started"
     assert lines["shop.drop_started"]["text"] == "Hoodie is on sale for $45.00: 20 left"
     assert lines["shop.drop_started"]["icon"] == "bag"
