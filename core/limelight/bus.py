@@ -934,10 +934,11 @@ def _add_row_values(
     out: list[Any], event: Event, handled: bool, sqlite: bool, received: Any
 ) -> None:
     """Append one event-log row's values to ``out`` in ``_LOG_COLUMNS`` order: the chat
-    log's flush binds a whole batch as one flat list (multi-row statements), so a row is
-    appended where it goes instead of built as a list of its own and copied. On SQLite the
-    flags and the time go as tortoise's SQLite backend stores them: integers and text.
-    Once per chat line at the flush, so the fields are read at once."""
+    log's flush on PostgreSQL binds a whole batch as one flat list (multi-row statements),
+    so a row is appended where it goes instead of built as a list of its own and copied;
+    once per chat line there, so the fields are read at once. (SQLite's chat log binds
+    less a row, :func:`_chat_statements`; its money rows come through here.) On SQLite the
+    flags and the time go as tortoise's SQLite backend stores them: integers and text."""
     source, source_id, test, occurred_at, viewer = _ROW_FIELDS(event)
     platform, viewer_id, name = _NO_VIEWER if viewer is None else _VIEWER_FIELDS(viewer)
     if sqlite:
