@@ -54,7 +54,13 @@ from .guests import Guests
 from .links import ViewerLinks
 from .models import Drop, DropItem, Order, Product
 from .orders import Orders, Recorded
-from .providers import FOURTHWALL, STRIPE, fourthwall_handle, stripe_handle
+from .providers import (
+    FOURTHWALL,
+    FOURTHWALL_MAX_BODY,
+    STRIPE,
+    fourthwall_handle,
+    stripe_handle,
+)
 from .stock import PREFIX, Stock
 from .web import Web
 
@@ -165,6 +171,7 @@ class ShopPlugin(Plugin[ShopConfig]):
             WebhookProvider(
                 FOURTHWALL,
                 self._fourthwall,
+                max_body=FOURTHWALL_MAX_BODY,
                 check_config=partial(webhook_problems, FOURTHWALL),
             )
         )

@@ -72,6 +72,12 @@ FOURTHWALL_CANCELLED = "CANCELLED"
 FOURTHWALL_SALE = "ORDER"
 #: Most gifts one ``GIFT_PURCHASE`` may hold: the most units a drop item can have.
 MAX_GIFTS = 1_000_000
+#: The largest body ``/webhooks/fourthwall`` reads. A ``GIFT_PURCHASE`` lists every gift it
+#: minted (``data.gifts``, ~160 bytes each, ~260 with a winner), so the core's 256 kB
+#: would refuse a purchase of ~1,600 gifts with 413 and Fourthwall's retries with it: a
+#: paid order lost. 4 MB takes more than 15,000 gifts even with their winners filled in;
+#: the body is only parsed after its signature checks out, so a forged one costs a hash.
+FOURTHWALL_MAX_BODY = 4 * 1024 * 1024
 
 
 def find_code(text: str) -> str:

@@ -60,6 +60,7 @@ from .models import Membership, StoredTier
 from .roster import MEMBER, Roster, Tiers, badge_sub_tier, now_utc
 from .sources import Sources
 from .stripe_hook import EVENT as STRIPE_EVENT
+from .stripe_hook import MAX_BODY as STRIPE_MAX_BODY
 from .stripe_hook import NAME as STRIPE_NAME
 from .stripe_hook import StripeMemberships
 from .web import Dashboard
@@ -183,7 +184,7 @@ class VipPlugin(Plugin[VipConfig]):
             WebhookProvider(
                 STRIPE_NAME,
                 self.stripe.handle,
-                max_body=256 * 1024,
+                max_body=STRIPE_MAX_BODY,
                 check_config=StripeMemberships.check_config,
             )
         )

@@ -235,6 +235,7 @@ def fourthwall_gift(
     one offer bought as gifts for the stream's chat, each gift minted (``gifts``) and
     waiting for its winner."""
     now = datetime.now(UTC).isoformat()
+    order_id = f"{secrets.token_hex(4)}-5778-4199-8161-0b49b2f212e5"
     return {
         "id": f"weve_{secrets.token_hex(10)}",
         "webhookId": "wcon_P-VkRfmJTBaC6_Tst22cew",
@@ -270,7 +271,13 @@ def fourthwall_gift(
             "email": "supporter@fourthwall.com",
             "quantity": quantity,
             "gifts": [
-                {"id": f"gft_{secrets.token_urlsafe(16)}", "status": "AVAILABLE"}
+                {
+                    "id": f"gft_{secrets.token_urlsafe(16)}",
+                    "orderId": order_id,
+                    "orderFriendlyId": "D3XZFWPP",
+                    "winner": None,  # drawn later (GIFT_DRAW_ENDED)
+                    "status": "AVAILABLE",
+                }
                 for _ in range(quantity)
             ],
             "createdAt": now,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from limelight.models import EventRecord
 from limelight_shop.models import DropItem, Guest, Order, Reservation
+from limelight_shop.providers import FOURTHWALL_MAX_BODY
 
 from tests.tips.doubles import kofi_payload, kofi_request
 
@@ -505,6 +506,29 @@ async def test_a_fourthwall_gift_purchase_is_one_gift_order(shop, database_url) 
     await s.post("fourthwall", *fourthwall_request(fourthwall_gift(quantity=3, username="late")))
     late = await Order.get(buyer_name="late")
     assert (late.gift, late.status) == (True, "refund_due") and await s.left(drop) == 2
+
+
+async def test_a_fourthwall_gift_purchase_of_thousands_of_gifts_is_recorded(shop) -> None:
+    """Fourthwall lists every gift a purchase minted (``data.gifts``): 10,000 gifts are
+    ~1.6 MB, past the 256 kB the core allows a webhook by default and the server-wide
+    ``[server] max_body`` of 1 MB. The purchase is one order all the same (a 413 would
+    lose it: Fourthwall's retries would get the same). A body past the endpoint's own
+    limit is refused with a 413 that names it, and writes nothing."""
+    s = await shop()
+    drop = await s.drop([(await s.product(), "", 15_000)])
+    event = fourthwall_gift(quantity=10_000, total=20_000.0, username="whale")
+    body, headers = fourthwall_request(event)
+    assert len(body) > 1024 * 1024
+    status, answer = await s.post("fourthwall", body, headers)
+    assert status == 200, answer
+    [order] = await Order.all()
+    assert (order.gift, order.quantity, order.amount_minor) == (True, 10_000, 2_000_000)
+    assert await s.left(drop) == 5_000
+    too_big = fourthwall_gift(quantity=1, username="flood")
+    too_big["data"]["message"] = "x" * FOURTHWALL_MAX_BODY
+    status, answer = await s.post("fourthwall", *fourthwall_request(too_big))
+    assert status == 413 and f"larger than {FOURTHWALL_MAX_BODY} bytes" in answer["error"]
+    assert await Order.all().count() == 1
 
 
 async def test_fourthwall_gift_purchases_that_cannot_be_read_are_refused(shop) -> None:
