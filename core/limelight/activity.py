@@ -18,6 +18,7 @@ from .text import fill, placeholders
 
 if TYPE_CHECKING:
     from .plugins import PluginHost
+    from .registry import AlertKind
 
 #: The icons of ``/-/static/icons.svg`` a line may use.
 ICONS = frozenset(
@@ -81,6 +82,11 @@ class Describer:
         if declared is not None and declared.label:
             return declared.label
         return humanise(etype)
+
+    def kind_label(self, kind: AlertKind) -> str:
+        """What an overlay's kind of alert is called in the dashboard: its own ``label``,
+        else its event type's (:meth:`label`)."""
+        return kind.label or self.label(kind.kind)
 
     def types(self, names: list[str]) -> list[dict[str, str]]:
         return sorted(

@@ -68,7 +68,9 @@ class AlertKind:
     test alert sent from the dashboard. Declaring the kinds is what gives an overlay its
     queue and test-alert controls in the dashboard. ``image`` and ``sound`` are the default
     picture and sound of the kind (URLs on this server), used when no variation names its
-    own.
+    own. ``label`` is what the dashboard calls the kind; empty, the label of the event type
+    of that name (a kind of alert that is not an event type's, such as the alerts plugin's
+    ``merch.gift``, names itself here).
     """
 
     kind: str
@@ -76,6 +78,7 @@ class AlertKind:
     sample: Mapping[str, str | int | bool] = field(default_factory=dict, hash=False)
     image: str = ""
     sound: str = ""
+    label: str = ""
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,10 @@
 It registers the default overlays (``alerts``, ``chat``, ``leaderboard``, ``goal``,
 ``ticker``), whose pages and scripts ship in this package (``templates/alerts/``,
 ``static/``), and turns platform events into alerts on the ``alerts`` overlay: cheers,
-subscriptions, gift bombs, raids, donations, merch orders (gifts for chat say so) and new
-memberships. Tips are not handled here: the tips plugin pushes its own tip alerts (after
-its moderation) onto the ``alerts`` overlay, whose ``tip`` kind this plugin declares.
+subscriptions, gift bombs, raids, donations, merch orders (merch bought as gifts for chat
+as a kind of its own, ``merch.gift``) and new memberships. Tips are not handled here: the
+tips plugin pushes its own tip alerts (after its moderation) onto the ``alerts`` overlay,
+whose ``tip`` kind this plugin declares.
 
 It is written exactly as a third-party plugin would be: one :class:`Plugin` class, only
 ``from limelight import ...``, state on the instance. Configure it under
@@ -56,9 +57,16 @@ WELCOME_STATUSES = frozenset({"granted", "new", "started", "active", "renewed", 
 GIFT_WINDOW = 120.0
 #: The overlay this plugin's alerts go to.
 ALERTS = "alerts"
-#: The built-in text of a merch order's alert, and the one a gift for chat plays instead.
+#: The built-in text of a merch order's alert.
 MERCH_TEXT = "{name} bought {item}!"
+#: Merch bought as gifts for chat (a Fourthwall gift purchase) is its own kind of alert,
+#: designed apart from orders: "50 hoodies for chat" is a different moment from "bought a
+#: hoodie", and the alert editor can test it with its own sample.
+GIFT_KIND = "merch.gift"
 GIFT_TEXT = "{name} gifted {quantity}\u00d7 {item} to chat!"
+#: Kinds that show another kind's picture and play its sound in the default theme (a gift
+#: for chat: the gift bombs' box and chime).
+SHARED_MEDIA = {GIFT_KIND: "gift_bomb"}
 
 
 class AlertsConfig(PluginConfig):
@@ -121,6 +129,19 @@ ALERT_KINDS = (
             "amount": "25.00",
             "currency": "USD",
         },
+    ),
+    AlertKind(
+        GIFT_KIND,
+        GIFT_TEXT,
+        {
+            "name": "Test Viewer",
+            "item": "Test T-shirt",
+            "quantity": 5,
+            "amount": "125.00",
+            "currency": "USD",
+            "gift": True,
+        },
+        label="Gift for chat",
     ),
     AlertKind(
         "membership.changed",
@@ -234,17 +255,16 @@ class AlertsPlugin(Plugin[AlertsConfig]):
     def _with_media(self, kind: AlertKind) -> AlertKind:
         """``kind`` with the default theme's picture and sound (our own files in
         ``static/art/`` and ``static/sounds/``), unless the streamer turned them off."""
-        image = self._art(kind.kind) if self.config.default_images else ""
+        media = SHARED_MEDIA.get(kind.kind, kind.kind)
+        image = (
+            f"/-/static-plugins/{self.name}/art/{media}.svg" if self.config.default_images else ""
+        )
         sound = (
-            f"/-/static-plugins/{self.name}/sounds/{kind.kind}.wav"
+            f"/-/static-plugins/{self.name}/sounds/{media}.wav"
             if self.config.default_sounds
             else ""
         )
         return replace(kind, image=image, sound=sound)
-
-    def _art(self, kind: str) -> str:
-        """The default theme's picture of an alert kind."""
-        return f"/-/static-plugins/{self.name}/art/{kind}.svg"
 
     def _template(self, page: Overlay) -> str:
         """``alerts/<page>.html``; or, when the streamer's ``theme_dir`` overrides the page
@@ -279,19 +299,8 @@ class AlertsPlugin(Plugin[AlertsConfig]):
         data = self.alert_data(event)
         if data is None:
             return
-        overlays = self.ctx.overlays
-        # A gift for chat says so and shows the gift box, where the tier it reaches has the
-        # built-in text and picture (the streamer's own are kept).
-        variation = (
-            overlays.variation(event.type, event.amount, overlay=ALERTS, count=event.quantity)
-            if isinstance(event, MerchOrder) and event.gift
-            else None
-        )
-        if variation is not None and variation.text == MERCH_TEXT:
-            variation = replace(variation, text=GIFT_TEXT)
-        if variation is not None and variation.image == self._art("merch.order"):
-            variation = replace(variation, image=self._art("gift_bomb"))
-        await overlays.alert(ALERTS, kind=event.type, data=data, event=event, variation=variation)
+        kind = GIFT_KIND if isinstance(event, MerchOrder) and event.gift else event.type
+        await self.ctx.overlays.alert(ALERTS, kind=kind, data=data, event=event)
 
     def _name(self, event: Event, anonymous: bool = False) -> str:
         if anonymous or event.viewer is None or not event.viewer.name:

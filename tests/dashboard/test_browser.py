@@ -274,6 +274,71 @@ async def test_editor_uploads_changes_a_tier_and_an_open_overlay_plays_it(
     assert tab.errors == [] and obs.errors == [] and tab.blocked == []
 
 
+async def test_a_gift_for_chat_is_designed_and_tested_from_the_editor(
+    dashboard: Any, server: Any
+) -> None:
+    """Merch bought as gifts for chat has its own entry in the editor ("Gift for chat"):
+    its preview is the gift, with the gift box, and *Send test alert* plays it on the open
+    overlay, as a Fourthwall gift purchase would."""
+    obs = await dashboard("", width=1920, height=1080, login=False)
+    await obs.page.goto(overlay_url(server, "alerts"))
+    await obs.page.wait_for_function("() => window.Limelight && window.Limelight.connected")
+    tab = await dashboard("/admin/alerts")
+    page = tab.page
+    gift = page.locator("#kinds button[data-kind='merch.gift']")
+    await gift.wait_for()
+    assert (await gift.inner_text()).startswith("Gift for chat")
+    await gift.click()
+    said = "Test Viewer gifted 5\u00d7 Test T-shirt to chat!"
+    frame = page.frames[1]
+    await frame.wait_for_function("() => window.Limelight && window.Limelight.connected")
+    await frame.wait_for_function(
+        "(said) => document.querySelector('#alert-stage .alert-title').textContent === said",
+        arg=said,
+    )
+    # the preview plays the kind's default picture, and the editor says it is the default
+    art = "/-/static-plugins/alerts/art/gift_bomb.svg"
+    await frame.wait_for_function(
+        "(art) => document.querySelector('#alert-stage .alert-image').getAttribute('src') === art",
+        arg=art,
+    )
+    assert await page.inner_text("[data-field=image-name]") == "theme default"
+    assert await page.inner_text("[data-field=sound-name]") == "theme default"
+    await shoot(page, "alert-editor-gift-1280")
+    await page.click("button[data-action=test]")
+    stage = obs.page.locator("#alert-stage.show")
+    await stage.wait_for(state="visible", timeout=5000)
+    assert await stage.locator(".alert-title").text_content() == said
+    assert await stage.locator(".alert-image").get_attribute("src") == art
+    await shoot(obs.page, "alerts-overlay-gift")
+    await obs.page.wait_for_function("() => !document.querySelector('#alert-stage.show')")
+
+    # "Remove" turns the default picture off (saved as "none"); "Use default" brings it back
+    await page.click("button[data-action=clear-image]")
+    assert await page.inner_text("[data-field=image-name]") == "none"
+    assert await page.inner_text("button[data-action=clear-image]") == "Use default"
+    await frame.wait_for_function(
+        "() => !document.querySelector('#alert-stage .alert-image').getAttribute('src')"
+    )
+    await page.click("button[data-action=save]")
+    await page.wait_for_function(
+        "() => document.getElementById('editor-feedback').textContent.startsWith('Saved')"
+    )
+    await server.services.overlays.test_alert("alerts", "merch.gift")
+    await stage.wait_for(state="visible", timeout=5000)
+    assert await stage.locator(".alert-title").text_content() == said
+    assert await stage.locator(".alert-image").get_attribute("src") is None
+    assert server.services.overlays.variation("merch.gift", overlay="alerts").image == ""
+    await page.click("button[data-action=clear-image]")
+    assert await page.inner_text("[data-field=image-name]") == "theme default"
+    assert await page.inner_text("button[data-action=clear-image]") == "Remove"
+    await frame.wait_for_function(
+        "(art) => document.querySelector('#alert-stage .alert-image').getAttribute('src') === art",
+        arg=art,
+    )
+    assert tab.errors == [] and obs.errors == [] and tab.blocked == []
+
+
 async def test_editor_refuses_wrong_uploads_in_words(dashboard: Any, tmp_path: Path) -> None:
     tab = await dashboard("/admin/alerts")
     page = tab.page
@@ -297,7 +362,8 @@ async def test_editor_refuses_wrong_uploads_in_words(dashboard: Any, tmp_path: P
     await page.wait_for_function(
         "() => /MB/.test(document.getElementById('editor-feedback').textContent)"
     )
-    assert await page.inner_text("[data-field=image-name]") == "none"
+    # the refused files changed nothing: the tier still plays the kind's default picture
+    assert await page.inner_text("[data-field=image-name]") == "theme default"
     # a good preview afterwards does not take the upload's complaint back (it once cleared
     # any message marked as an error, so a late preview blanked this one)
     await page.fill("input[name=text]", "Thanks {name}!")

@@ -40,6 +40,14 @@ async def test_designs_list_every_kind_in_words(limelight) -> None:
     kinds = {k["kind"]: k for k in body["kinds"]}
     assert kinds["membership.changed"]["label"] == "New member"
     assert kinds["gift_bomb"]["label"] == "Gift bomb"
+    # a kind that is no event type's names itself: gifts for chat are designed apart
+    assert kinds["merch.gift"]["label"] == "Gift for chat"
+    assert (
+        kinds["merch.gift"]["variations"][0]["text"]
+        == "{name} gifted {quantity}\u00d7 {item} to chat!"
+    )
+    assert kinds["merch.gift"]["sample"]["gift"] is True
+    assert "quantity" in kinds["merch.gift"]["placeholders"]
     # config.toml's variation is the starting point; kinds without one show the built-in text
     assert kinds["tip"]["variations"][0]["text"] == "CONFIG {name} {amount}"
     assert kinds["tip"]["saved"] is False
@@ -134,6 +142,15 @@ async def test_wrong_designs_are_refused_with_the_reason(limelight) -> None:
     assert r.status == 404
     # nothing was stored by the refusals
     assert h.services.overlays.variation("tip", overlay="alerts").text.startswith("CONFIG")
+    # "none" is no file but a choice: the kind's default picture off, its sound kept
+    r = await h.client.put(
+        "/api/overlays/alerts/designs/raid",
+        json=design({"text": "RAID", "image": "none", "sound": ""}),
+        headers=h.admin_headers,
+    )
+    assert r.status == 200, await r.text()
+    raid = h.services.overlays.variation("raid", overlay="alerts")
+    assert (raid.image, raid.sound) == ("", "/-/static-plugins/alerts/sounds/raid.wav")
 
 
 async def test_preview_fills_the_draft_with_the_one_filler_and_money_formatter(limelight) -> None:

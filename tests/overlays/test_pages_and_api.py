@@ -272,6 +272,14 @@ async def test_test_alert_endpoint_sends_a_sample_test_alert(limelight) -> None:
     assert await OverlayAlert.all().count() == 0
     _, events = await api(h, "GET", "/api/events")
     assert events["events"] == []  # a test alert writes no persistent state at all
+    # gifts for chat are a kind of their own, so the dashboard can test how they look
+    status, body = await api(h, "POST", "/api/overlays/alerts/test", {"kind": "merch.gift"})
+    assert status == 201 and body["id"] < 0
+    message = await receive(ws)
+    assert message["test"] is True and message["kind"] == "merch.gift"
+    assert message["variation"]["text"] == "Test Viewer gifted 5\u00d7 Test T-shirt to chat!"
+    assert message["variation"]["image"] == "/-/static-plugins/alerts/art/gift_bomb.svg"
+    assert message["variation"]["sound"] == "/-/static-plugins/alerts/sounds/gift_bomb.wav"
     await ws.close()
 
 

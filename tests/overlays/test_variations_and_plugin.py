@@ -221,9 +221,9 @@ async def test_plugin_alerts_for_platform_events(limelight) -> None:
 
 
 async def test_a_gift_for_chat_is_alerted_as_a_gift(limelight) -> None:
-    """A merch order bought as gifts for chat says so, with the gift box, where the text
-    and picture are the built-in ones (no tier, or a tier with none of its own); a text or
-    picture the streamer chose is kept (here "none": no picture)."""
+    """Merch bought as gifts for chat is a kind of alert of its own (``merch.gift``): its
+    built-in text says so and it shows the gift box; its tiers are its own, so a
+    ``merch.order`` tier never dresses a gift and a ``merch.gift`` tier never an order."""
     h = await limelight(
         plugins={"alerts": AlertsPlugin},
         config={
@@ -231,11 +231,12 @@ async def test_a_gift_for_chat_is_alerted_as_a_gift(limelight) -> None:
                 "alerts": {
                     "variations": [
                         {"event": "merch.order", "name": "five", "min_count": 5},
+                        {"event": "merch.order", "name": "orders", "min_count": 10, "text": "BAG"},
                         {
-                            "event": "merch.order",
+                            "event": "merch.gift",
                             "name": "ten",
                             "min_count": 10,
-                            "text": "WOW",
+                            "text": "WOW {quantity}",
                             "image": "none",
                         },
                     ]
@@ -244,7 +245,7 @@ async def test_a_gift_for_chat_is_alerted_as_a_gift(limelight) -> None:
         },
     )
 
-    def gift(n: int, quantity: int, viewer: Any = bob) -> MerchOrder:
+    def gift(n: int, quantity: int, viewer: Any = bob, gift: bool = True) -> MerchOrder:
         return MerchOrder(
             source="t",
             source_id=f"gift-{n}",
@@ -253,16 +254,18 @@ async def test_a_gift_for_chat_is_alerted_as_a_gift(limelight) -> None:
             amount=Money(2500 * quantity, "USD"),
             quantity=quantity,
             provider="fourthwall",
-            gift=True,
+            gift=gift,
         )
 
     ws, _, _ = await connect(h)
     for event, tier, text in [
         (gift(1, 3), "default", "Bob gifted 3\u00d7 Hoodie to chat!"),
-        (gift(2, 5), "five", "Bob gifted 5\u00d7 Hoodie to chat!"),  # no text of its own
-        (gift(3, 10), "ten", "WOW"),  # the streamer's own text
+        (gift(2, 5), "default", "Bob gifted 5\u00d7 Hoodie to chat!"),  # not an order's tier
+        (gift(3, 10), "ten", "WOW 10"),  # the streamer's own gift tier
+        (gift(4, 10, gift=False), "orders", "BAG"),  # ... which no order reaches
+        (gift(5, 5, gift=False), "five", "Bob bought Hoodie!"),
         (
-            gift(4, 2, make_viewer("<b>{amount}</b>")),
+            gift(6, 2, make_viewer("<b>{amount}</b>")),
             "default",
             "<b>{amount}</b> gifted 2\u00d7 Hoodie to chat!",  # text, never expanded
         ),
@@ -286,6 +289,7 @@ async def test_a_gift_for_chat_is_alerted_as_a_gift(limelight) -> None:
     ]:
         await h.publish(event)
         message = await receive(ws)
+        assert message["kind"] == ("merch.gift" if event.gift else "merch.order")
         assert (message["variation"]["name"], message["variation"]["text"]) == (tier, text)
         assert message["data"]["gift"] is event.gift
         art = "" if tier == "ten" else "gift_bomb" if event.gift else "merch.order"

@@ -491,7 +491,7 @@ async def test_a_fourthwall_gift_purchase_is_one_gift_order(shop, database_url) 
     said = [m.text for m in s.h.said if "giver" in m.text]
     assert said == ["giver gifted 3\u00d7 Logo hoodie to chat!"], said
     history = await s.h.services.overlays.outbox.history("alerts")
-    [alert] = [a for a in history if a.kind == "merch.order"]
+    [alert] = [a for a in history if a.kind == "merch.gift"]
     assert alert.variation["text"] == "giver gifted 3\u00d7 Logo hoodie to chat!"
     # the dashboard: a drop counts units sold, the orders and the CSV say "gift"
     headers = s.h.admin_headers

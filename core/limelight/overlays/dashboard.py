@@ -33,7 +33,7 @@ async def overlays_page(request: web.Request) -> web.Response:
                 "height": spec.height,
                 "url": overlay_url(settings, spec.name),
                 "preview": preview_path(settings, spec.name),
-                "kinds": [{"kind": k.kind, "label": words.label(k.kind)} for k in spec.alerts],
+                "kinds": [{"kind": k.kind, "label": words.kind_label(k)} for k in spec.alerts],
                 "clients": channel.status()["clients"],
                 "paused": channel.paused,
                 "pending": await service.pending(spec.name),
@@ -68,12 +68,12 @@ async def overlay_detail(request: web.Request) -> web.Response:
                 "height": spec.height,
                 "url": overlay_url(settings, spec.name),
                 "events": list(spec.events),
-                "kinds": [{"kind": k.kind, "label": words.label(k.kind)} for k in spec.alerts],
+                "kinds": [{"kind": k.kind, "label": words.kind_label(k)} for k in spec.alerts],
             },
             "status": channel.status(),
             "pending": await service.pending(name),
             "history": await service.history(name, 100),
-            "labels": {k.kind: words.label(k.kind) for k in spec.alerts},
+            "labels": {k.kind: words.kind_label(k) for k in spec.alerts},
         },
     )
 

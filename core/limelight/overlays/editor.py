@@ -47,8 +47,12 @@ def _kinds(request: web.Request, name: str) -> list[dict[str, Any]]:
         out.append(
             {
                 "kind": declared.kind,
-                "label": words.label(declared.kind),
+                "label": words.kind_label(declared),
                 "builtin_text": declared.text,
+                # what a tier without a picture or sound of its own plays ("" in its image
+                # or sound; "none" turns them off): the editor says so and previews it
+                "default_image": declared.image,
+                "default_sound": declared.sound,
                 "sample": sample,
                 "placeholders": sorted(values),
                 "saved": book.has_design(declared.kind),

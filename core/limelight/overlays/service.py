@@ -474,7 +474,7 @@ class OverlayService:
         book = self.book(overlay)
         try:
             entry = check_design(kind, [raw])[0]
-            probe = VariationBook(book.settings, book.texts, overlay)
+            probe = VariationBook(book.settings, book.texts, overlay, book.media)
             probe.set_design(kind, [entry])
         except (DesignError, ValueError) as exc:
             raise OverlayError(str(exc)) from None

@@ -35,6 +35,8 @@ ANIMATIONS = ("", "fade", "slide", "zoom", "bounce", "none")
 MEDIA_URL = re.compile(
     r"^/-/(uploads|media|theme|static-plugins)/(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._/-]{0,200}$"
 )
+#: A variation's ``image`` or ``sound`` that turns its kind's default off (``""`` keeps it).
+NO_MEDIA = "none"
 VIDEO_EXTENSIONS = (".webm", ".mp4")
 #: The data keys a count tier compares, first found wins.
 COUNT_KEYS = ("count", "viewers", "bits", "months", "quantity")
@@ -116,7 +118,10 @@ class VariationBook:
         self._design_raw[kind] = list(entries)
 
     def entries_built(self, kind: str) -> list[Variation]:
-        return list(self._designs.get(kind, []))
+        """The saved design of ``kind`` as it plays: a tier without a picture or sound of
+        its own with the kind's default (the editor's preview and test alert of a draft
+        show what the overlay would)."""
+        return [self._with_defaults(v) for v in self._designs.get(kind, [])]
 
     def has_design(self, kind: str) -> bool:
         return kind in self._designs
@@ -176,8 +181,8 @@ class VariationBook:
         image, sound = self.media.get(variation.event, ("", ""))
         return replace(
             variation,
-            image="" if variation.image == "none" else (variation.image or image),
-            sound="" if variation.sound == "none" else (variation.sound or sound),
+            image="" if variation.image == NO_MEDIA else (variation.image or image),
+            sound="" if variation.sound == NO_MEDIA else (variation.sound or sound),
         )
 
     def all(self) -> list[Variation]:
@@ -209,8 +214,16 @@ def check_design(kind: str, raw: Any) -> list[AlertVariationSettings]:
             raise DesignError(f"{where}: animation must be one of {', '.join(ANIMATIONS[1:])}")
         for key in ("image", "sound"):
             value = entry.get(key, "")
-            if value and (not isinstance(value, str) or not MEDIA_URL.match(value)):
-                raise DesignError(f"{where}: {key} must be a file uploaded here (/-/uploads/...)")
+            # "": the kind's default picture or sound; "none": none at all, default or not
+            if (
+                value
+                and value != NO_MEDIA
+                and (not isinstance(value, str) or not MEDIA_URL.match(value))
+            ):
+                raise DesignError(
+                    f"{where}: {key} must be a file uploaded here (/-/uploads/...), "
+                    f'or "{NO_MEDIA}" for none'
+                )
         text = entry.get("text", "")
         if isinstance(text, str) and len(text) > 500:
             raise DesignError(f"{where}: the text may be at most 500 characters")

@@ -58,6 +58,37 @@
     return ext.toUpperCase() + " file " + name.slice(0, 8) + "…";
   }
 
+  // A tier's picture or sound: "" plays the kind's default (the theme's art or chime),
+  // "none" plays nothing, anything else is an uploaded file.
+  function kindDefault(slot) {
+    const info = kindInfo(state.kind);
+    return (info && info["default_" + slot]) || "";
+  }
+
+  function mediaLabel(slot, value) {
+    if (value === "none") return "none";
+    if (!value) return kindDefault(slot) ? "theme default" : "none";
+    return fileName(value);
+  }
+
+  // What "Remove" does next: an upload goes back to the default (or to none where the
+  // kind has no default); the default is turned off; "none" gets the default back.
+  function clearedMedia(slot, value) {
+    if (value === "none") return "";
+    if (!value && kindDefault(slot)) return "none";
+    return "";
+  }
+
+  function drawMedia(v) {
+    for (const slot of ["image", "sound"]) {
+      const value = v[slot] || "";
+      root.querySelector("[data-field=" + slot + "-name]").textContent = mediaLabel(slot, value);
+      const clear = root.querySelector("[data-action=clear-" + slot + "]");
+      clear.textContent = value === "none" && kindDefault(slot) ? "Use default" : "Remove";
+      clear.disabled = !value && !kindDefault(slot);
+    }
+  }
+
   // -- drawing -------------------------------------------------------------------------
 
   function drawKinds() {
@@ -125,8 +156,7 @@
     input("volume").value = String(Math.round((v.volume === undefined ? 1 : v.volume) * 100));
     input("duration").value = String((v.duration_ms || state.duration) / 1000);
     input("animation").value = v.animation || "";
-    root.querySelector("[data-field=image-name]").textContent = fileName(v.image);
-    root.querySelector("[data-field=sound-name]").textContent = fileName(v.sound);
+    drawMedia(v);
     showThreshold(threshold);
     root.querySelector("[data-action=remove-tier]").disabled = state.drafts[state.kind].length < 2;
   }
@@ -342,8 +372,9 @@
 
   function playSound() {
     const v = current();
-    if (!v || !v.sound) { say("This tier has no sound.", true); return; }
-    const audio = new Audio(v.sound);
+    const sound = !v || v.sound === "none" ? "" : (v.sound || kindDefault("sound"));
+    if (!sound) { say("This tier has no sound.", true); return; }
+    const audio = new Audio(sound);
     audio.volume = v.volume === undefined ? 1 : v.volume;
     audio.play().catch(function (err) { say("The browser did not play it: " + err.message, true); });
   }
@@ -384,7 +415,8 @@
       state.dirty[state.kind] = true;
       select(state.kind, Math.max(0, state.tier - 1));
     } else if (action === "clear-image" || action === "clear-sound") {
-      current()[action === "clear-image" ? "image" : "sound"] = "";
+      const slot = action === "clear-image" ? "image" : "sound";
+      current()[slot] = clearedMedia(slot, current()[slot] || "");
       changed();
       fillForm();
     } else if (action === "play-sound") {
