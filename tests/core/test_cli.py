@@ -161,6 +161,9 @@ def test_run_with_an_unreachable_database_exits_with_the_cause(tmp_path: Path) -
     config = write_config(
         tmp_path,
         f"""
+        [server]
+        port = {free_port()}  # not 8600: a Limelight running on this machine must not matter
+
         [database]
         url = "postgres://root:db-pass-778899@127.0.0.1:{closed}/limelight"
         """,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from typing import Any
@@ -44,6 +45,55 @@ async def test_unknown_api_path_is_json_404_and_page_is_html_404(limelight):
     page = await h.client.get("/nope")
     assert page.status == 404 and page.content_type == "text/html"
     assert "no such page: /nope" in await page.text()
+
+
+async def test_a_page_asked_for_with_or_without_its_trailing_slash_is_redirected(limelight):
+    """A page typed with one slash too many or too few lands on the page (308, query kept
+    as sent); anything else that matches no route stays a 404 that says so."""
+
+    class Pages:
+        @hookimpl
+        def register_routes(self, register: Any) -> None:
+            register(Route("GET", "/p/pages/", self.page, auth="public"))
+            register(Route("POST", "/p/pages/form", self.page, auth="public"))
+            register(Route("GET", "/p/pages/gone", self.gone, auth="public"))
+            register(Route("GET", "/p/pages/gone/", self.page, auth="public"))
+
+        async def page(self, request: web.Request) -> web.Response:
+            return web.Response(text="the page")
+
+        async def gone(self, request: web.Request) -> web.Response:
+            raise web.HTTPNotFound()
+
+    h = await limelight(plugins={"pages": Pages})
+    for asked, found in (
+        ("/p/pages", "/p/pages/"),
+        ("/p/pages?x=%20y&z=1", "/p/pages/?x=%20y&z=1"),
+        ("/admin/overlays/", "/admin/overlays"),
+        ("/overlays/alerts/?token=t", "/overlays/alerts?token=t"),
+    ):
+        response = await h.client.get(asked, allow_redirects=False)
+        assert (response.status, response.headers.get("Location")) == (308, found), asked
+    followed = await h.client.get("/p/pages")
+    assert (followed.status, await followed.text()) == (200, "the page")
+    for method, asked in (
+        ("GET", "/nope/"),  # no page either way
+        ("GET", "/\\p/pages"),  # "/\\" is "//" to a browser: another host
+        ("POST", "/p/pages/form/"),  # only GET and HEAD are redirected
+        ("GET", "/p/pages/gone"),  # a page's own 404 is kept, whatever its twin is
+    ):
+        response = await h.client.request(
+            method, asked, allow_redirects=False, headers=h.admin_headers
+        )
+        assert response.status == 404, (method, asked)
+        assert "Location" not in response.headers
+    # "//p/pages" as sent on the wire (a client library would read it as a host)
+    server = h.client.server
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(b"GET //p/pages HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    head = (await reader.read()).split(b"\r\n\r\n")[0]
+    writer.close()
+    assert head.startswith(b"HTTP/1.1 404") and b"Location" not in head, head
 
 
 async def test_pages_carry_the_security_headers_from_the_one_helper(limelight):

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from html import escape
 
 from aiohttp import web
+from yarl import URL
 
 from ..failures import NotRecorded, Unrecordable
 from .security import DASHBOARD_CSP, OVERLAY_CSP, secure
@@ -81,7 +82,36 @@ async def error_middleware(
     except Exception as exc:
         if request.writer.output_size > 0:
             raise
+        if isinstance(exc, web.HTTPNotFound):
+            twin = await slash_twin(request)
+            if twin is not None:
+                raise web.HTTPPermanentRedirect(twin) from None
         return _error_answer(request, exc)
+
+
+async def slash_twin(request: web.Request) -> str | None:
+    """Where a page asked for with or without its trailing slash really is
+    (``/p/shop`` → ``/p/shop/``, ``/admin/overlays/`` → ``/admin/overlays``), query kept;
+    ``None`` when the twin is no page either, or the request was not a plain GET or HEAD
+    that matched no route (a handler's own 404, say for an overlay nobody registered, is
+    kept). Why: a streamer typing a dashboard address by hand should land on the page,
+    not on a 404 over one character. The answer is a path on this server only: a path
+    starting with ``//`` or ``/\\`` (another host, to a browser) is never redirected."""
+    path = request.path
+    if (
+        request.method not in ("GET", "HEAD")
+        or request.match_info.http_exception is None
+        or path.startswith(("//", "/\\"))
+        or path == "/"
+    ):
+        return None
+    raw = request.rel_url.raw_path  # as sent, so the redirect changes one slash, nothing else
+    twin = URL(raw[:-1] if raw.endswith("/") else raw + "/", encoded=True)
+    match = await request.app.router.resolve(request.clone(rel_url=twin))
+    if match.http_exception is not None:
+        return None
+    query = request.rel_url.raw_query_string
+    return str(twin) + ("?" + query if query else "")
 
 
 def _error_answer(request: web.Request, exc: Exception) -> web.StreamResponse:
