@@ -375,6 +375,16 @@ async def test_dashboard_detail_shows_history_escaped(limelight) -> None:
     assert "<script>alert(1)" not in html
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert (await h.client.get("/admin/overlays/nope")).status == 404
+    # the status says how many frozen browser sources were cut off, in words, and only
+    # once there was one
+    assert "frozen" not in html and "(s)" not in html
+    channel = h.services.overlays.channel("alerts")
+    for evicted, words in (
+        (1, "1 frozen browser source disconnected"),
+        (3, "3 frozen browser sources"),
+    ):
+        channel.evicted = evicted
+        assert words in await (await h.client.get("/admin/overlays/alerts")).text()
 
 
 async def test_dashboard_buttons_work_with_the_session_cookie(limelight) -> None:

@@ -17,6 +17,11 @@
     return window.limelightApi(path, { method: "POST", body: JSON.stringify(body || {}) });
   }
 
+  function waiting(count) {
+    const n = Number(count) || 0;
+    return n + " waiting alert" + (n === 1 ? "" : "s");
+  }
+
   function overlayOf(element) {
     const holder = element.closest("[data-overlay]");
     return holder ? holder.dataset.overlay : null;
@@ -47,7 +52,7 @@
       } else {
         result = await call(base + "/" + action);
         const done = { pause: "paused", resume: "resumed", skip: "skipped the alert on screen",
-                       clear: "cleared " + (result && result.cleared) + " waiting alert(s)" };
+                       clear: "cleared " + waiting(result && result.cleared) };
         say(name + ": " + (done[action] || action) + ".");
       }
       refresh();
