@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .money import BITS, Money, MoneyError, format_money
-from .text import fill, placeholders
+from .text import fill, placeholders, plural
 
 if TYPE_CHECKING:
     from .plugins import PluginHost
@@ -232,7 +232,7 @@ def _bomb(d: Describer, name: str, data: Mapping[str, Any]) -> Line:
 
 def _raid(d: Describer, name: str, data: Mapping[str, Any]) -> Line:
     viewers = _n(data.get("viewers"))
-    return Line("raid", "Raid", f"{name} raided with {viewers} viewer{'' if viewers == 1 else 's'}")
+    return Line("raid", "Raid", f"{name} raided with {plural(viewers, 'viewer')}")
 
 
 def _donation(d: Describer, name: str, data: Mapping[str, Any]) -> Line:

@@ -29,6 +29,7 @@ from .config import ConfigError, Settings, load_settings, plugin_selection, writ
 from .db import DatabaseError
 from .heap import FREEZE_AFTER, freeze_startup_heap
 from .logs import setup_logging
+from .text import plural
 
 if TYPE_CHECKING:
     from .plugins import PluginHost
@@ -388,7 +389,7 @@ def _calls(stats: Mapping[str, Any]) -> str:
         if not isinstance(s, Mapping) or not s.get("calls"):
             continue
         bad = [
-            f"{n} {label}{'' if n == 1 else 's'}"
+            plural(n, label)
             for label, n in (("error", s.get("errors", 0)), ("timeout", s.get("timeouts", 0)))
             if n
         ]
@@ -506,7 +507,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print("security: FAIL  security.overlay_token is empty (run `limelight init`)")
         problems += 1
     problems += asyncio.run(_doctor_async(settings, args.plugin_source))
-    print("all good" if not problems else f"{problems} problem(s) found")
+    print("all good" if not problems else f"{plural(problems, 'problem')} found")
     return 1 if problems else 0
 
 

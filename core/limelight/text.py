@@ -27,10 +27,17 @@ def fill(template: str, values: Mapping[str, Any] | None = None, /, **more: Any)
     return _PLACEHOLDER.sub(one, template)
 
 
+def plural(count: int, word: str, many: str = "") -> str:
+    """``count`` and ``word`` in English: ``1 timer``, ``0 timers``, ``1,200 viewers``
+    (``many`` where adding an "s" is wrong: ``plural(2, "match", "matches")``). Why one
+    helper: what the dashboard and the CLI say reads as a product, not "3 change(s)"."""
+    return f"{count:,} {word if count == 1 else many or word + 's'}"
+
+
 def placeholders(template: str) -> set[str]:
     """The names a template uses, for checking a streamer's template against the keys a
     surface offers."""
     return set(_PLACEHOLDER.findall(template))
 
 
-__all__ = ["fill", "placeholders"]
+__all__ = ["fill", "placeholders", "plural"]

@@ -93,4 +93,4 @@ async def test_chat_commands_config_is_checked(tmp_path, capsys: pytest.CaptureF
     assert "!help is already taken" in out and "'bad alias' is not a valid" in out
     settings = make_settings(tmp_path, {"chat": {"commands": {"discord": "Join us!"}}})
     assert await check_chat(settings) == 0
-    assert "chat: ok    1 text command(s)" in capsys.readouterr().out
+    assert "chat: ok    1 text command, 0 timers" in capsys.readouterr().out

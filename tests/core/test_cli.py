@@ -666,7 +666,7 @@ def test_doctor_prints_each_plugins_problems_under_its_name(tmp_path: Path, caps
         "plugin healthy:\n"
         "  ok    all fine\n"
     ) in out
-    assert out.rstrip().endswith("3 problem(s) found")
+    assert out.rstrip().endswith("3 problems found")
 
 
 class NotSetUp(Plugin[NoConfig]):
@@ -702,7 +702,7 @@ def test_doctor_shows_a_feature_not_set_up_as_off_not_as_a_problem(tmp_path: Pat
         "  off   payouts: no payout account yet\n"
     ) in out
     assert NotSetUp.ran == ["api"]  # an off check is not run; an `off` that raises runs it
-    assert out.rstrip().endswith("1 problem(s) found")
+    assert out.rstrip().endswith("1 problem found")
 
 
 def test_doctor_with_healthy_plugin_checks_is_all_good(tmp_path: Path, capsys) -> None:

@@ -71,7 +71,7 @@ def test_setup_creates_the_scene_and_a_browser_source_per_overlay(settings, fake
     assert goal["url"].endswith(f"/overlays/goal?token={OVERLAY_TOKEN}")
     assert "created scene 'Limelight'" in out
     assert OVERLAY_TOKEN not in out  # the token is in OBS, not on the terminal
-    assert "done: 3 change(s)" in out
+    assert "done: 3 changes in OBS" in out
 
 
 def test_setup_twice_changes_nothing_the_second_time(settings, fake_obs):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..commands import _NAME, builtin_commands
+from ..text import plural
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -31,5 +32,9 @@ async def check_chat(settings: Settings) -> int:
                 problems += 1
             seen.add(n.lower())
     if not problems:
-        print(f"chat: ok    {len(chat.commands)} text command(s), {len(chat.timers)} timer(s)")
+        commands, timers = (
+            plural(len(chat.commands), "text command"),
+            plural(len(chat.timers), "timer"),
+        )
+        print(f"chat: ok    {commands}, {timers}")
     return problems

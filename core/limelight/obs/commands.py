@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ..text import plural
 from .client import ObsLink
 from .errors import NOT_FOUND, ObsAuthError, ObsError, ObsRequestError, ObsUnavailable
 
@@ -301,7 +302,7 @@ def run_setup(
             "server.public_url to an address OBS's machine can reach and run setup again.",
             file=out,
         )
-    print(f"done: {setup.changes} change(s) in OBS", file=out)
+    print(f"done: {plural(setup.changes, 'change')} in OBS", file=out)
     return 0
 
 

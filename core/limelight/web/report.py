@@ -15,6 +15,7 @@ from aiohttp import web
 
 from .. import report as reports
 from ..money import Money, exponent, format_money
+from ..text import plural
 from .charts import chart, data_uri, whole_numbers
 from .dashboard import render, require_session
 from .keys import SERVICES, SETTINGS
@@ -124,11 +125,10 @@ def summary(report: reports.Report, locale: str) -> list[dict[str, str]]:
     def amounts(values: list[Money]) -> str:
         return ", ".join(format_money(m, locale) for m in values) or "—"
 
-    tips = "s" if report.tip_count != 1 else ""
     return [
         {
             "id": "income",
-            "label": f"Tips received ({report.tip_count} tip{tips})",
+            "label": f"Tips received ({plural(report.tip_count, 'tip')})",
             "value": amounts(report.income()),
         },
         {
@@ -151,8 +151,7 @@ def summary(report: reports.Report, locale: str) -> list[dict[str, str]]:
         {
             "id": "chat",
             "label": "Chat messages",
-            "value": f"{report.chat_count:,} from {report.chatters:,} chatter"
-            + ("s" if report.chatters != 1 else ""),
+            "value": f"{report.chat_count:,} from {plural(report.chatters, 'chatter')}",
         },
     ]
 
