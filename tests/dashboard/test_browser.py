@@ -520,10 +520,19 @@ async def test_every_plugins_page_fits_an_obs_dock(browser: Any, tmp_path: Path)
             await page.fill("input[name=token]", ADMIN_TOKEN)
             await page.click("button[type=submit]")
             await page.wait_for_url(h.url("/admin/"))
-            wide = {}
+            wide, shown = {}, {}
             for path, _label in navigation(h.app):
                 await page.goto(h.url(path))
                 await page.wait_for_load_state("networkidle")
+                # what a page hides (an empty table beside "Nothing to refund.") stays
+                # hidden at this width too, whatever the narrow layout's CSS does
+                visible = await page.evaluate(
+                    """() => [...document.querySelectorAll('[hidden]')]
+                      .filter(e => getComputedStyle(e).display !== 'none')
+                      .map(e => e.tagName + '#' + e.id)"""
+                )
+                if visible:
+                    shown[path] = visible
                 scroll = await page.evaluate("document.documentElement.scrollWidth")
                 if scroll > 420:
                     culprits = await page.evaluate(
@@ -538,6 +547,7 @@ async def test_every_plugins_page_fits_an_obs_dock(browser: Any, tmp_path: Path)
                     wide[path] = (scroll, culprits)
                 await shoot(page, "dock-" + (path.strip("/").replace("/", "-") or "home"))
             assert wide == {}, f"pages wider than 420 px: {wide}"
+            assert shown == {}, f"hidden elements shown at 420 px: {shown}"
         finally:
             await context.close()
     finally:
