@@ -91,14 +91,30 @@ async def test_members_page_in_a_real_browser(vip, tmp_path: Path) -> None:
             await page.wait_for_selector("#vip-emotes li:has-text(':hype:') img")
 
             # the tier editor saves a new label
-            await page.wait_for_selector("#vip-tiers tr")
-            await page.fill("#vip-tiers tr:first-child input[data-field=label]", "Fan Club")
-            fourthwall = "#vip-tiers tr:first-child input[data-field=fourthwall_tier]"
+            OUTPUT.mkdir(parents=True, exist_ok=True)
+            await page.wait_for_selector("#vip-tiers .vip-tier")
+            first = "#vip-tiers .vip-tier:first-child"
+            await page.fill(f"{first} input[data-field=label]", "Fan Club")
+            fourthwall = f"{first} input[data-field=fourthwall_tier]"
             await page.fill(fourthwall, "tier_fan_club")
+            # every field is labelled in words, perks are boxes to tick, the card is named
+            # after its badge and label as they are typed
+            card = page.locator(first)
+            assert await card.locator("legend").inner_text() == "★ Fan Club"
+            assert await card.get_by_label("Stripe Payment Link").count() == 1
+            before = set(v.plugin.tiers()[0].perks)
+            assert before == {"emotes", "members_only_chat"}, before
+            await card.get_by_label("Members-only chat").uncheck()
+            await card.get_by_label("Members' room").check()
+            await card.screenshot(path=str(OUTPUT / "tier-card.png"))
             await page.click("#vip-tier-save")
             await page.wait_for_selector("#vip-tier-state:has-text('saved in the dashboard')")
             assert v.plugin.tiers()[0].label == "Fan Club"
             assert v.plugin.tiers_book.for_fourthwall("tier_fan_club") is not None
+            assert v.plugin.tiers()[0].perks == {"emotes", "room"}
+            # the saved tiers come back as they were ticked
+            assert await page.locator(first).get_by_label("Members' room").is_checked()
+            assert not await page.locator(first).get_by_label("Members-only chat").is_checked()
 
             # the members-only switch
             await page.click("#vip-window-on")
@@ -110,7 +126,6 @@ async def test_members_page_in_a_real_browser(vip, tmp_path: Path) -> None:
                 " return i.complete && i.naturalWidth > 0; }"
             )
             assert loaded
-            OUTPUT.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(OUTPUT / "members-page.png"), full_page=True)
             assert errors == []
             assert dialogs == []  # asked in the page's own dialog, not confirm()

@@ -188,65 +188,113 @@
   // -- tiers ------------------------------------------------------------------------------
   const tierBody = document.getElementById("vip-tiers");
   const tierState = document.getElementById("vip-tier-state");
-  const FIELDS = ["name", "label", "colour", "badge", "perks", "highlight", "twitch_tier",
-                  "kofi_tier", "fourthwall_tier", "price", "currency", "period",
-                  "stripe_payment_link"];
+  // One card per tier, its fields in groups: who it is, what it unlocks, what grants it,
+  // what it costs. Every field is labelled, so nothing is cut off at any width.
+  const PERK_LABELS = { emotes: "Exclusive emotes", room: "Members' room", content: "Members' content",
+                        members_only_chat: "Members-only chat", early_access: "Early access" };
+  const GROUPS = [
+    ["Tier", [["name", "Name (id)", "gold"], ["label", "Label viewers read", "Gold"],
+              ["badge", "Badge", "★"], ["colour", "Colour"], ["highlight", "Highlight their chat lines"]]],
+    ["Granted by", [["twitch_tier", "Twitch sub tier", "1000, 2000 or 3000"],
+                    ["kofi_tier", "Ko-fi tier name", "the label"],
+                    ["fourthwall_tier", "Fourthwall tier id", "none"]]],
+    ["Sold here", [["price", "Price", "4.99"], ["currency", "Currency", "USD"], ["period", "Per"],
+                   ["stripe_payment_link", "Stripe Payment Link", "https://buy.stripe.com/…"]]],
+  ];
 
-  function tierRow(t) {
-    const tr = el("tr");
-    FIELDS.forEach((field) => {
-      const td = el("td");
-      let input;
-      if (field === "highlight") {
-        input = el("input");
-        input.type = "checkbox";
-        input.checked = !!t.highlight;
-      } else if (field === "period") {
-        input = el("select");
-        ["month", "year"].forEach((p) => {
-          const o = el("option", p);
-          o.value = p;
-          o.selected = t.period === p;
-          input.appendChild(o);
+  function tierInput(field, t, hint) {
+    let input;
+    if (field === "highlight") {
+      input = el("input");
+      input.type = "checkbox";
+      input.checked = !!t.highlight;
+    } else if (field === "period") {
+      input = el("select");
+      [["month", "month"], ["year", "year"]].forEach(([value, words]) => {
+        const o = el("option", words);
+        o.value = value;
+        o.selected = t.period === value;
+        input.appendChild(o);
+      });
+    } else if (field === "colour") {
+      input = el("input");
+      input.type = "color";
+      input.value = t.colour || "#9146ff";
+    } else {
+      input = el("input");
+      input.value = String(t[field] || "");
+      if (hint) input.placeholder = hint;
+    }
+    input.dataset.field = field;
+    return input;
+  }
+
+  function tierCard(t) {
+    const card = el("fieldset", null, "vip-tier");
+    const legend = el("legend");
+    const heading = () => {
+      const label = card.querySelector("[data-field=label]").value.trim();
+      const name = card.querySelector("[data-field=name]").value.trim();
+      legend.textContent = (card.querySelector("[data-field=badge]").value.trim() + " " +
+                            (label || name || "New tier")).trim();
+    };
+    card.appendChild(legend);
+    GROUPS.forEach(([title, fields]) => {
+      const group = el("div", null, "vip-tier-group");
+      group.appendChild(el("h3", title));
+      const grid = el("div", null, "vip-tier-grid");
+      fields.forEach(([field, words, hint]) => {
+        const label = el("label", null, field === "highlight" ? "vip-tier-check" : "");
+        const input = tierInput(field, t, hint);
+        if (field === "highlight") { label.appendChild(input); label.appendChild(document.createTextNode(words)); }
+        else { label.appendChild(document.createTextNode(words)); label.appendChild(input); }
+        grid.appendChild(label);
+      });
+      group.appendChild(grid);
+      card.appendChild(group);
+      if (title === "Tier") {
+        const perks = el("div", null, "vip-tier-group");
+        perks.appendChild(el("h3", "Perks"));
+        const boxes = el("div", null, "vip-perks");
+        const chosen = new Set(t.perks || []);
+        PERKS.forEach((perk) => {
+          const label = el("label", null, "vip-tier-check");
+          const box = el("input");
+          box.type = "checkbox";
+          box.dataset.perk = perk;
+          box.checked = chosen.has(perk);
+          label.appendChild(box);
+          label.appendChild(document.createTextNode(PERK_LABELS[perk] || perk));
+          boxes.appendChild(label);
         });
-      } else if (field === "colour") {
-        input = el("input");
-        input.type = "color";
-        input.value = t.colour || "#9146ff";
-      } else {
-        input = el("input");
-        input.value = field === "perks" ? (t.perks || []).join(" ") : String(t[field] || "");
-        if (field === "perks") input.placeholder = PERKS.join(" ");
+        perks.appendChild(boxes);
+        card.appendChild(perks);
       }
-      input.dataset.field = field;
-      td.appendChild(input);
-      tr.appendChild(td);
     });
-    const td = el("td");
-    const remove = el("button", "Remove", "danger");
+    const remove = el("button", "Remove this tier", "danger secondary");
     remove.type = "button";
-    remove.addEventListener("click", () => tr.remove());
-    td.appendChild(remove);
-    tr.appendChild(td);
-    return tr;
+    remove.addEventListener("click", () => card.remove());
+    card.appendChild(remove);
+    card.addEventListener("input", heading);
+    heading();
+    return card;
   }
 
   function readTiers() {
-    return Array.from(tierBody.children).map((tr) => {
+    return Array.from(tierBody.children).map((card) => {
       const t = {};
-      tr.querySelectorAll("[data-field]").forEach((input) => {
+      card.querySelectorAll("[data-field]").forEach((input) => {
         const f = input.dataset.field;
-        if (f === "highlight") t[f] = input.checked;
-        else if (f === "perks") t[f] = input.value.split(/[\s,]+/).filter(Boolean);
-        else t[f] = input.value.trim();
+        t[f] = f === "highlight" ? input.checked : input.value.trim();
       });
+      t.perks = Array.from(card.querySelectorAll("input[data-perk]:checked"), (box) => box.dataset.perk);
       return t;
     });
   }
 
   function showTiers(data) {
     tierBody.replaceChildren();
-    data.tiers.forEach((t) => tierBody.appendChild(tierRow(t)));
+    data.tiers.forEach((t) => tierBody.appendChild(tierCard(t)));
     tierState.textContent = data.from === "dashboard" ? "Tiers saved in the dashboard." : "Tiers from the config file.";
   }
 
@@ -254,7 +302,9 @@
     try { showTiers(await api("/api/vip/tiers")); } catch (err) { showError(err); }
   }
   document.getElementById("vip-tier-add").addEventListener("click", () => {
-    tierBody.appendChild(tierRow({ name: "", label: "", colour: "#9146ff", badge: "★", perks: ["emotes"], period: "month" }));
+    const card = tierCard({ name: "", label: "", colour: "#9146ff", badge: "★", perks: ["emotes"], period: "month" });
+    tierBody.appendChild(card);
+    card.querySelector("[data-field=name]").focus();
   });
   document.getElementById("vip-tier-save").addEventListener("click", async () => {
     try { showTiers(await api("/api/vip/tiers", { method: "PUT", body: JSON.stringify({ tiers: readTiers() }) })); clearError(); }
