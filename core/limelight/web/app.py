@@ -34,6 +34,7 @@ from ..overlays import editor as overlay_editor
 from ..overlays import routes as overlay_routes
 from ..plugins import PluginHost
 from ..scheduler import Scheduler
+from ..text import plural
 from ..viewers import Viewers
 from . import activity as activity_web
 from . import api, dashboard, health, moderators, webhooks
@@ -139,6 +140,7 @@ def create_app(
     ]
     app.middlewares.append(_page_context)
     env.globals["version"] = __version__
+    env.filters["plural"] = plural  # {{ n | plural("source") }}: the one way pages count
 
     health.setup(app)
     api.setup(app)

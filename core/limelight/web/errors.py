@@ -95,8 +95,10 @@ async def slash_twin(request: web.Request) -> str | None:
     ``None`` when the twin is no page either, or the request was not a plain GET or HEAD
     that matched no route (a handler's own 404, say for an overlay nobody registered, is
     kept). Why: a streamer typing a dashboard address by hand should land on the page,
-    not on a 404 over one character. The answer is a path on this server only: a path
-    starting with ``//`` or ``/\\`` (another host, to a browser) is never redirected."""
+    not on a 404 over one character. (aiohttp's ``normalize_path_middleware`` redirects in
+    one direction only, and merges ``//`` into a redirect.) The answer is a path on this
+    server only: a path starting with ``//`` or ``/\\`` (another host, to a browser) is
+    never redirected."""
     path = request.path
     if (
         request.method not in ("GET", "HEAD")

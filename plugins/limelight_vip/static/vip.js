@@ -6,7 +6,6 @@
 (function () {
   const api = window.limelightApi;
   const fetchGuarded = window.limelightFetch;
-  const PERKS = ["emotes", "room", "content", "members_only_chat", "early_access"];
 
   function el(tag, text, className) {
     const node = document.createElement(tag);
@@ -189,7 +188,8 @@
   const tierBody = document.getElementById("vip-tiers");
   const tierState = document.getElementById("vip-tier-state");
   // One card per tier, its fields in groups: who it is, what it unlocks, what grants it,
-  // what it costs. Every field is labelled, so nothing is cut off at any width.
+  // what it costs. Every field is labelled, so nothing is cut off at any width. The perks
+  // are config.py's PERKS, in its order, with the words the page shows for them.
   const PERK_LABELS = { emotes: "Exclusive emotes", room: "Members' room", content: "Members' content",
                         members_only_chat: "Members-only chat", early_access: "Early access" };
   const GROUPS = [
@@ -210,10 +210,10 @@
       input.checked = !!t.highlight;
     } else if (field === "period") {
       input = el("select");
-      [["month", "month"], ["year", "year"]].forEach(([value, words]) => {
-        const o = el("option", words);
-        o.value = value;
-        o.selected = t.period === value;
+      ["month", "year"].forEach((period) => {
+        const o = el("option", period);
+        o.value = period;
+        o.selected = t.period === period;
         input.appendChild(o);
       });
     } else if (field === "colour") {
@@ -257,14 +257,14 @@
         perks.appendChild(el("h3", "Perks"));
         const boxes = el("div", null, "vip-perks");
         const chosen = new Set(t.perks || []);
-        PERKS.forEach((perk) => {
+        Object.keys(PERK_LABELS).forEach((perk) => {
           const label = el("label", null, "vip-tier-check");
           const box = el("input");
           box.type = "checkbox";
           box.dataset.perk = perk;
           box.checked = chosen.has(perk);
           label.appendChild(box);
-          label.appendChild(document.createTextNode(PERK_LABELS[perk] || perk));
+          label.appendChild(document.createTextNode(PERK_LABELS[perk]));
           boxes.appendChild(label);
         });
         perks.appendChild(boxes);

@@ -74,9 +74,7 @@
   // What "Remove" does next: an upload goes back to the default (or to none where the
   // kind has no default); the default is turned off; "none" gets the default back.
   function clearedMedia(slot, value) {
-    if (value === "none") return "";
-    if (!value && kindDefault(slot)) return "none";
-    return "";
+    return !value && kindDefault(slot) ? "none" : "";
   }
 
   function drawMedia(v) {
