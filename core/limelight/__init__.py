@@ -66,7 +66,7 @@ from .registry import (  # noqa: E402
     Route,
     WebhookProvider,
 )
-from .text import fill  # noqa: E402
+from .text import duration, fill  # noqa: E402
 
 if TYPE_CHECKING:
     from .milestones import Ladder, MilestoneSpec, MilestoneState
@@ -144,6 +144,7 @@ __all__ = [
     "WebhookProvider",
     "__version__",
     "command",
+    "duration",
     "example",
     "fill",
     "format_money",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -34,10 +35,26 @@ def plural(count: int, word: str, many: str = "") -> str:
     return f"{count:,} {word if count == 1 else many or word + 's'}"
 
 
+def duration(delta: timedelta) -> str:
+    """A span of time as chat and overlays say it, in its two largest units: ``30 days``,
+    ``1 day 4 h``, ``2 hours``, ``9 h 59 min``, ``45 minutes``, ``1 minute`` (a part of a
+    minute counts as one, so a countdown never reads "0 minutes" before its end). Why one
+    helper: the charity bar, a challenge's window and a membership's length read alike,
+    and a single unit is never "1 days"."""
+    minutes = max(1, int(delta.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return plural(days, "day") + (f" {hours} h" if hours else "")
+    if hours:
+        return f"{hours} h {mins} min" if mins else plural(hours, "hour")
+    return plural(mins, "minute")
+
+
 def placeholders(template: str) -> set[str]:
     """The names a template uses, for checking a streamer's template against the keys a
     surface offers."""
     return set(_PLACEHOLDER.findall(template))
 
 
-__all__ = ["fill", "placeholders", "plural"]
+__all__ = ["duration", "fill", "placeholders", "plural"]

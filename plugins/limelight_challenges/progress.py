@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from limelight import Event, MilestoneSpec, Money, PluginContext, Refund, ViewerRef
+from limelight import Event, MilestoneSpec, Money, PluginContext, Refund, ViewerRef, duration
 from limelight.commit import Transaction
 from limelight.milestones import ChatSay, Ladder, MilestoneState, transaction
 from pydantic import TypeAdapter
@@ -98,10 +98,20 @@ class Progress:
             return self.ctx.money(Money(amount, self.metrics.currency))
         if info.kind == "minutes":
             hours, minutes = divmod(max(0, amount), 60)
+            # An amount, not a countdown (text.duration would round 100 hours to days),
+            # in the same abbreviations: "2 h 15 min", "10 h", "45 min".
             if not hours:
                 return f"{minutes} min"
-            return f"{hours}h {minutes:02d}m" if minutes else f"{hours}h"
+            return f"{hours:,} h {minutes} min" if minutes else f"{hours:,} h"
         return f"{amount:,}" + (f" {info.unit}" if info.unit else "")
+
+    def display_of(self, challenge: Challenge, total: int, target: int, joint: str = "/") -> str:
+        """A total against its target: ``$310.00 / $200.00``, ``7 / 50 chatters`` (a count's
+        unit once, not "7 chatters / 50 chatters"); ``joint="of"`` for prose."""
+        info = self.info(challenge)
+        if info.kind not in ("money", "minutes") and info.unit:
+            return f"{total:,} {joint} {self.display(challenge, target)}"
+        return f"{self.display(challenge, total)} {joint} {self.display(challenge, target)}"
 
     def live_total(self, challenge: Challenge, run: Run) -> int:
         """The run's total, with the minutes of a stream still live for minutes-live."""
@@ -548,18 +558,14 @@ async def _close(run: Run, tx: Transaction) -> None:
 
 
 def window_text(challenge: Challenge, run: Run | None, now: datetime) -> str:
-    """How long the window has left, for the dashboard (\"2d 4h left\")."""
+    """How long the window has left (\"2 days 4 h left\"), for the dashboard, the overlay
+    and ``!challenges``."""
     if run is None or run.ends is None:
         return ""
     left = aware(run.ends) - now
     if left <= timedelta(0):
         return "ended"
-    days, rest = divmod(int(left.total_seconds()), 86400)
-    hours = rest // 3600
-    minutes = (rest % 3600) // 60
-    if days:
-        return f"{days}d {hours}h left"
-    return f"{hours}h {minutes}m left" if hours else f"{minutes}m left"
+    return duration(left) + " left"
 
 
 __all__ = ["Progress", "aware", "window_text"]

@@ -101,8 +101,7 @@ class Dashboard:
             "left": window_text(challenge, run, self.progress.clock()),
             "total": total,
             "target": target,
-            "progress": f"{self.progress.display(challenge, total)} / "
-            f"{self.progress.display(challenge, target)}",
+            "progress": self.progress.display_of(challenge, total, target),
             "percent": round(max(0.0, min(100.0, 100.0 * total / target)), 2),
             "completed": bool(run is not None and run.completed_at is not None)
             or (run is not None and total >= target),
@@ -183,8 +182,9 @@ class Dashboard:
                     "completed": aware(run.completed_at).strftime("%Y-%m-%d %H:%M UTC")
                     if run.completed_at
                     else "",
-                    "result": f"{self.progress.display(challenge, int(run.total))} of "
-                    f"{self.progress.display(challenge, int(challenge.target))}",
+                    "result": self.progress.display_of(
+                        challenge, int(run.total), int(challenge.target), "of"
+                    ),
                 }
             )
         response = aiohttp_jinja2.render_template(

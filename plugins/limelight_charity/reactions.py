@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from limelight import CustomEvent, Donation, Event, Money, PluginContext, ViewerRef, fill
+from limelight import CustomEvent, Donation, Event, Money, PluginContext, ViewerRef, duration, fill
 
 from . import ledger
 from .campaigns import Campaigns
@@ -28,26 +28,13 @@ SHOWN_AFTER_END = timedelta(days=7)
 
 
 def left_text(campaign: Campaign, now: datetime | None = None) -> str:
-    """'3 days left', '2 h 5 min left', 'starts in 1 day', 'ended'."""
+    """'3 days left', '2 h 5 min left', 'starts in 1 day 4 h', 'ended'."""
     now = now or datetime.now(UTC)
     if now < campaign.starts_at:
-        return "starts in " + _span(campaign.starts_at - now)
+        return "starts in " + duration(campaign.starts_at - now)
     if now >= campaign.ends_at:
         return "ended"
-    return _span(campaign.ends_at - now) + " left"
-
-
-def _span(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days >= 2:
-        return f"{days} days"
-    if days == 1:
-        return f"1 day {hours} h"
-    if hours:
-        return f"{hours} h {mins} min"
-    return f"{max(mins, 1)} min"
+    return duration(campaign.ends_at - now) + " left"
 
 
 class Reactions:

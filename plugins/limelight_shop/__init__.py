@@ -72,7 +72,7 @@ EVENT_TYPES = (
         "shop.drop_started",
         description="A drop opened: drop, id, ends_at, live_only.",
         label="Drop opened",
-        describe="The drop {drop} is open",
+        describe="{drop} is open",
         icon="bag",
     ),
     EventType(
@@ -93,7 +93,7 @@ EVENT_TYPES = (
         "shop.drop_ended",
         description="A drop closed: drop, id.",
         label="Drop ended",
-        describe="The drop {drop} ended",
+        describe="{drop} ended",
         icon="flag",
     ),
     EventType(

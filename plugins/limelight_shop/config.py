@@ -109,7 +109,7 @@ class ShopConfig(PluginConfig):
     gift_thanks_template: str = "{name} gifted {quantity}\u00d7 {item} to chat!"
     low_stock_template: str = "Only {left} {item} left!"
     sold_out_template: str = "{item} is sold out!"
-    drop_started_template: str = "The drop {drop} is open: type !merch"
+    drop_started_template: str = "Merch drop open: {drop}. Type !merch to shop!"
     #: Overlays the shop pushes to.
     drop_overlay: str = "shop-drop"
     queue_overlay: str = "shop-queue"

@@ -42,6 +42,7 @@ from limelight import (
     ViewerRef,
     WebhookProvider,
     command,
+    duration,
     example,
     hookimpl,
 )
@@ -90,14 +91,8 @@ def parse_duration(text: str) -> timedelta | None:
 
 
 def say_duration(delta: timedelta | None) -> str:
-    if delta is None:
-        return "for good"
-    minutes = int(delta.total_seconds() // 60)
-    if minutes % (60 * 24) == 0:
-        return f"for {minutes // (60 * 24)} days"
-    if minutes % 60 == 0:
-        return f"for {minutes // 60} hours"
-    return f"for {minutes} minutes"
+    """``for 30 days``, ``for 1 day``, ``for 1 h 30 min``, ``for good``."""
+    return "for good" if delta is None else "for " + duration(delta)
 
 
 class VipPlugin(Plugin[VipConfig]):

@@ -233,7 +233,7 @@ async def test_minutes_live_counts_only_online_time(challenges: StartChallenges)
     await c.h.publish(make_chat("anyone here?"))
     await stream(2, t0 + timedelta(hours=6, minutes=30), 45)
     assert await totals(c) == {"hours": 135}
-    assert c.said() == ["2h 15m live!"]
+    assert c.said() == ["2 h 15 min live!"]
     # A stray offline without an online, and a replayed online, count nothing.
     await c.h.publish(StreamOffline(source="twitch", source_id="off-stray"))
     await c.settle()
@@ -246,9 +246,9 @@ async def test_minutes_live_counts_only_online_time(challenges: StartChallenges)
     c.plugin.tick()  # the scheduler's minute job
     await c.settle()
     state = c.h.services.overlays.channel("challenges").state["progress"]
-    assert state["challenges"][0]["progress"] == "2h 45m / 10h"
+    assert state["challenges"][0]["progress"] == "2 h 45 min / 10 h"
     await c.h.chat_as("dave", "!challenges")
-    assert c.said()[-1].endswith("Stream 10 hours this week: 2h 45m / 10h (4d 0h left)")
+    assert c.said()[-1].endswith("Stream 10 hours this week: 2 h 45 min / 10 h (4 days left)")
 
 
 async def test_a_stream_crossing_the_week_boundary_splits_its_minutes(
@@ -308,6 +308,9 @@ async def test_stream_windows_open_and_close_with_the_stream(
         await c.h.chat_as(who, text)
     assert await totals(c) == {"bits": 3, "chatters": 2}
     assert any("Challenge complete: 1,000 bits" in line for line in c.said())
+    # A count names its unit once: "2 / 50 chatters", not "2 chatters / 50 chatters".
+    await c.h.chat_as("carol", "!challenges")
+    assert "Chatters: 2 / 50 chatters" in c.said()[-1]
     await c.h.publish(StreamOffline(source="twitch", source_id="off-1", occurred_at=c.clock.now))
     await c.settle()
     assert await totals(c) == {}
@@ -465,7 +468,7 @@ async def test_the_dashboard_creates_challenges_and_refuses_bad_ones(
         },
     )
     assert status == 201, answer
-    assert answer["challenge"]["running"] and answer["challenge"]["left"] == "1d 0h left"
+    assert answer["challenge"]["running"] and answer["challenge"]["left"] == "1 day left"
     status, answer = await c.api(
         "POST", "/api/challenges", {"key": "drive", "title": "t", "metric": "tips", "target": 5}
     )

@@ -13,8 +13,8 @@ from limelight import Donation, Money, Refund, ViewerRef
 from limelight.db import in_transaction
 from limelight.testing import make_tip, make_viewer
 from limelight_charity import ledger
-from limelight_charity.models import CampaignTotal, CharityEntry
-from limelight_charity.reactions import BADGE
+from limelight_charity.models import Campaign, CampaignTotal, CharityEntry
+from limelight_charity.reactions import BADGE, left_text
 
 from tests.support import wait_until
 
@@ -509,3 +509,12 @@ async def test_the_export_pages_through_entries_in_time_order(
         status, text = await c.api("GET", "/api/charity/campaigns/pandas-2026/export.csv")
         ids = [int(r["id"]) for r in csv.DictReader(io.StringIO(text))]
         assert sorted(ids) == sorted(r.id for r in rows)
+
+
+def test_the_time_left_reads_in_its_two_largest_units() -> None:
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    campaign = Campaign(starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=3, hours=4))
+    assert left_text(campaign, now) == "3 days 4 h left"
+    assert left_text(campaign, now + timedelta(days=3, hours=2, minutes=5)) == "1 h 55 min left"
+    assert left_text(campaign, now - timedelta(days=2, hours=1)) == "starts in 1 day 1 h"
+    assert left_text(campaign, now + timedelta(days=4)) == "ended"

@@ -23,13 +23,11 @@ from limelight import (
     Raid,
     Subscription,
     Verdict,
-    fill,
     hookimpl,
 )
 from limelight.config import AlertSettings, ConfigError, load_settings
 from limelight.overlays.variations import VariationBook
 from limelight.testing import HookPlugin, make_chat, make_tip, make_viewer
-from limelight.text import plural
 from limelight_alerts import ALERT_KINDS, AlertsPlugin
 
 from .test_delivery import connect, receive
@@ -107,25 +105,6 @@ def test_variation_fields_come_from_config() -> None:
     assert book().pick("tip", Money(100, "USD")).duration_ms == 5000
     wire = big.to_wire({"name": "Ann", "amount": "$25.00"})
     assert wire["text"] == "BIG Ann $25.00"
-
-
-def test_fill_substitutes_plain_names_only() -> None:
-    values = {"name": "Ann", "obj": object()}
-    assert fill("{name} {missing}!", values) == "Ann !"
-    assert fill("{name.__class__} {obj} {0} {name!r}", values).startswith("{name.__class__}")
-    assert fill("{{name}}", values) == "{Ann}"
-
-
-def test_plural_counts_in_words() -> None:
-    assert [plural(n, "timer") for n in (0, 1, 2, 1200)] == [
-        "0 timers",
-        "1 timer",
-        "2 timers",
-        "1,200 timers",
-    ]
-    assert (
-        plural(2, "match", "matches") == "2 matches" and plural(1, "match", "matches") == "1 match"
-    )
 
 
 def test_config_rejects_a_tier_without_a_valid_currency() -> None:

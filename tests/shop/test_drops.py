@@ -97,6 +97,7 @@ async def test_drop_events_low_stock_and_sold_out_once(shop) -> None:
     assert len(sold) == 1 and sold[0]["data"]["item"] == "Logo hoodie"
     said = [m.text for m in s.h.said]
     assert "Only 2 Logo hoodie left!" in said and "Logo hoodie is sold out!" in said
+    assert said.count(f"Merch drop open: {drop.name}. Type !merch to shop!") == 1
     assert await s.plugin.drops.end(drop.id)
     await s.h.settle()
     assert len(await _events(s, "shop.drop_ended")) == 1
@@ -104,10 +105,10 @@ async def test_drop_events_low_stock_and_sold_out_once(shop) -> None:
     feed = await (await s.h.client.get("/api/activity", headers=s.h.admin_headers)).json()
     lines = {(e["label"], e["text"]) for e in feed["events"] if e["type"].startswith("shop.")}
     assert {
-        ("Drop opened", f"The drop {drop.name} is open"),
+        ("Drop opened", f"{drop.name} is open"),
         ("Low stock", f"Only 2 Logo hoodie left in {drop.name}"),
         ("Sold out", f"Logo hoodie sold out in {drop.name} (all 4)"),
-        ("Drop ended", f"The drop {drop.name} ended"),
+        ("Drop ended", f"{drop.name} ended"),
     } <= lines, lines
     assert (
         await s.plugin.drops.claim(viewer("z"), "hoodie")

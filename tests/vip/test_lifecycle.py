@@ -147,6 +147,11 @@ async def test_moderator_commands(vip):
     assert v.h.said[-1].text.startswith("Unknown tier.")
     await v.h.chat_as("mo", "!vip grant @eve gold 3 days", roles={"moderator"})
     assert "is not a duration" in v.h.said[-1].text
+    # One of a unit reads as one: not "for 1 days" / "for 1 hours".
+    await v.h.chat_as("mo", "!vip grant @eve gold 1d", roles={"moderator"})
+    assert v.h.said[-1].text == "eve is a Gold member for 1 day."
+    await v.h.chat_as("mo", "!vipchat on 1h", roles={"moderator"})
+    assert v.h.said[-1].text == "Members-only chat is on for 1 hour."
 
 
 async def test_api_grants_once_per_source_id(vip, database_url):
