@@ -37,11 +37,12 @@ def plural(count: int, word: str, many: str = "") -> str:
 
 def duration(delta: timedelta) -> str:
     """A span of time as chat and overlays say it, in its two largest units: ``30 days``,
-    ``1 day 4 h``, ``2 hours``, ``9 h 59 min``, ``45 minutes``, ``1 minute`` (a part of a
-    minute counts as one, so a countdown never reads "0 minutes" before its end). Why one
-    helper: the charity bar, a challenge's window and a membership's length read alike,
-    and a single unit is never "1 days"."""
-    minutes = max(1, int(delta.total_seconds() // 60))
+    ``1 day 4 h``, ``2 hours``, ``9 h 59 min``, ``45 minutes``, ``1 minute``, to the
+    nearest minute (a hold of 10 minutes still reads "10 minutes" a second later) and
+    never "0 minutes" before its end. Why one helper: the charity bar, a challenge's
+    window, a reservation's hold and a membership's length read alike, and a single unit
+    is never "1 days"."""
+    minutes = max(1, round(delta.total_seconds() / 60))
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
     if days:

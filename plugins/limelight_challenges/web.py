@@ -9,6 +9,7 @@ with its CSRF token); the dashboard page is ``/p/challenges/``; the achievements
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import tzinfo
 from typing import Any
 
 import aiohttp_jinja2
@@ -178,7 +179,7 @@ class Dashboard:
             done.append(
                 {
                     "title": challenge.title,
-                    "window": _window_label(challenge, run),
+                    "window": _window_label(challenge, run, self.progress.zone),
                     "completed": aware(run.completed_at).strftime("%Y-%m-%d %H:%M UTC")
                     if run.completed_at
                     else "",
@@ -188,7 +189,9 @@ class Dashboard:
                 }
             )
         response = aiohttp_jinja2.render_template(
-            "challenges/achievements.html", request, {"nav": [], "done": done}
+            "challenges/achievements.html",
+            request,
+            {"nav": [], "running": await self.running(), "done": done},
         )
         return secure(response)
 
@@ -276,7 +279,7 @@ class Dashboard:
             out.append(
                 {
                     "key": run.key,
-                    "window": _window_label(row, run),
+                    "window": _window_label(row, run, self.progress.zone),
                     "total": self.progress.display(row, int(run.total)),
                     "completed_at": run.completed_at.isoformat() if run.completed_at else None,
                     "open": not run.closed,
@@ -300,13 +303,19 @@ class Dashboard:
         return await self.item(challenge)
 
 
-def _window_label(challenge: Challenge, run: Run) -> str:
-    start = aware(run.starts)
+def _window_label(challenge: Challenge, run: Run, zone: tzinfo) -> str:
+    """The window a run counted, as a viewer reads it, in the plugin's time zone (where
+    its days and weeks start): "week of 2026-11-30", "December 2026", "stream of ..."."""
+    start = aware(run.starts).astimezone(zone)
     if challenge.window == "stream":
         return "stream of " + start.strftime("%Y-%m-%d")
     if challenge.window == "dates" and run.ends is not None:
-        return f"{start:%Y-%m-%d} to {aware(run.ends):%Y-%m-%d}"
-    return {"day": "day ", "week": "week ", "month": "month "}.get(challenge.window, "") + run.key
+        return f"{start:%Y-%m-%d} to {aware(run.ends).astimezone(zone):%Y-%m-%d}"
+    if challenge.window == "week":
+        return f"week of {start:%Y-%m-%d}"
+    if challenge.window == "month":
+        return f"{start:%B %Y}"
+    return f"{start:%Y-%m-%d}"  # a day
 
 
 __all__ = ["OVERLAY", "Dashboard"]

@@ -52,7 +52,7 @@ from .config import ShopConfig, webhook_problems, webhook_secret
 from .drops import Drops
 from .guests import Guests
 from .links import ViewerLinks
-from .models import Drop, DropItem, Order, Product
+from .models import Drop, DropItem, Order, Product, item_label
 from .orders import Orders, Recorded
 from .providers import (
     FOURTHWALL,
@@ -462,8 +462,7 @@ class ShopPlugin(Plugin[ShopConfig]):
         template = self.config.gift_thanks_template if order.gift else self.config.thanks_template
         if template and order.buyer_name:
             label = ", ".join(
-                o.item_name
-                + (f" ({o.variant})" if o.variant else "")
+                item_label(o.item_name, o.variant)
                 + (f" x{o.quantity}" if o.quantity > 1 and not o.gift else "")
                 for o in lines
             )

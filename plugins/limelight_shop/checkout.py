@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from limelight import Money
 
 from .config import ShopConfig
-from .models import DropItem, Product, Reservation
+from .models import DropItem, Product, Reservation, item_label
 from .stock import PREFIX
 
 #: Stripe refuses a Checkout Session that expires sooner than 30 minutes after creation.
@@ -53,7 +53,7 @@ def session_params(
     reservation: Reservation, product: Product, variant: str, *, success: str, cancel: str
 ) -> dict[str, Any]:
     money = Money(int(product.price_minor), product.currency)
-    name = product.name + (f" ({variant})" if variant else "")
+    name = item_label(product.name, variant)
     code = reservation.code
     now = datetime.now(UTC)
     expires = max(reservation.expires_at, now + STRIPE_MIN_EXPIRY)

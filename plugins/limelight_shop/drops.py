@@ -23,7 +23,7 @@ from limelight_vip.api import Memberships
 from . import stock
 from .board import Board
 from .config import ShopConfig
-from .models import Drop, DropItem, Order, Product, Reservation, ShopState
+from .models import Drop, DropItem, Order, Product, Reservation, ShopState, item_label
 from .orders import MEMBER_HEAD_START, member_rank
 
 OPENABLE = ("scheduled", "paused")
@@ -347,7 +347,7 @@ class Drops:
             return
         config = self.ctx.config
         product: Product = item.product
-        label = product.name + (f" ({item.variant})" if item.variant else "")
+        label = item_label(product.name, item.variant)
         data = {
             "drop": item.drop.name,
             "sku": product.sku,

@@ -14,6 +14,12 @@ from tortoise import fields
 from tortoise.models import Model
 
 
+def item_label(name: str, variant: str) -> str:
+    """What a buyer calls a unit: ``Logo hoodie (M)``; the product's name alone without a
+    variant. One place, so chat, alerts, Stripe and the pages name it alike."""
+    return f"{name} ({variant})" if variant else name
+
+
 # A thing for sale: merch, or guest slots ("Go Live with"). Prices in integer minor units.
 class Product(Model):
     _no_comments = True

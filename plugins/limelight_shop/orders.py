@@ -43,7 +43,7 @@ from tortoise.expressions import Q
 
 from . import stock
 from .config import ShopConfig
-from .models import Drop, DropItem, Guest, Order, Product, Reservation
+from .models import Drop, DropItem, Guest, Order, Product, Reservation, item_label
 from .providers import FOURTHWALL, LINE_SEPARATOR, STRIPE, find_code
 
 KOFI = "kofi"
@@ -363,7 +363,7 @@ class Orders:
         order = await Order.get(id=order_id)
         due = await Order.filter(status="refund_due").count()
         money = Money(int(order.amount_minor), order.currency)
-        label = order.item_name + (f" ({order.variant})" if order.variant else "")
+        label = item_label(order.item_name, order.variant)
         self.ctx.log.warning(
             "order %s (%s %s) needs a refund by hand: %s; %s waiting (shop dashboard)",
             order.id,

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp_jinja2
 from aiohttp import web
-from limelight import MediaError, Money, Route, edge
+from limelight import MediaError, Money, Route, duration, edge
 from limelight.links import LinkError
 from limelight.web.charts import svg_response
-from limelight.web.errors import ApiError
+from limelight.web.errors import ApiError, link_refused, notice_page
 from limelight.web.export import csv_download, json_object, pages, spreadsheet_cell
 from limelight.web.security import secure
 from tortoise.functions import Sum
@@ -26,7 +26,7 @@ from tortoise.functions import Sum
 from . import chart
 from .checkout import CheckoutError
 from .config import check_sku, currency_code
-from .models import Drop, DropItem, Guest, Order, Product, Reservation
+from .models import Drop, DropItem, Guest, Order, Product, Reservation, item_label
 from .stock import PREFIX
 
 if TYPE_CHECKING:
@@ -485,7 +485,7 @@ class Web:
             try:
                 viewer_name = self.plugin.links.verify(token).name
             except LinkError as exc:
-                return secure(web.Response(status=exc.status, text=str(exc)))
+                return link_refused(request, exc)
         response = aiohttp_jinja2.render_template(
             "shop/drop.html", request, {"nav": [], "token": token, "viewer_name": viewer_name}
         )
@@ -526,18 +526,24 @@ class Web:
 
     async def pay(self, request: web.Request) -> web.StreamResponse:
         code = request.match_info["code"].upper().removeprefix(PREFIX)[:16]
-        reservation = await Reservation.get_or_none(code=code)
+        reservation = await Reservation.get_or_none(code=code).prefetch_related("item__product")
         if reservation is None:
-            return secure(web.Response(status=404, text="No such reservation."))
+            return notice_page(
+                request,
+                404,
+                "No such reservation",
+                "Check the link, or type !claim in chat again",
+            )
         if reservation.status == "paid":
-            return secure(web.Response(text="This reservation is paid. Thank you!"))
+            return notice_page(
+                request, 200, "Paid, thank you!", "This reservation is paid; your order is in"
+            )
         if reservation.status != "held" or reservation.expires_at < datetime.now(UTC):
-            return secure(
-                web.Response(
-                    status=410,
-                    text="This reservation ran out and its unit went back to stock; "
-                    "claim again if any are left.",
-                )
+            return notice_page(
+                request,
+                410,
+                "This reservation ran out",
+                "Its unit went back to stock; claim again if any are left",
             )
         drop_page = self.ctx.url("/p/shop/drop")
         try:
@@ -545,12 +551,21 @@ class Web:
                 reservation, success=drop_page + "?paid=1", cancel=drop_page
             )
         except CheckoutError as exc:
-            return secure(web.Response(status=503, text=str(exc)))
+            return notice_page(request, 503, "Checkout is not available right now", str(exc))
         if self.ctx.config.checkout == "external":
+            item: DropItem = reservation.item
+            product: Product = item.product
             response = aiohttp_jinja2.render_template(
                 "shop/pay.html",
                 request,
-                {"nav": [], "code": PREFIX + reservation.code, "url": url},
+                {
+                    "nav": [],
+                    "code": PREFIX + reservation.code,
+                    "url": url,
+                    "item": item_label(product.name, item.variant),
+                    "price": self.ctx.money(Money(int(product.price_minor), product.currency)),
+                    "held_for": duration(reservation.expires_at - datetime.now(UTC)),
+                },
             )
             return secure(response)
         raise web.HTTPFound(url)

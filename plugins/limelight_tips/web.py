@@ -17,7 +17,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from limelight import Money, PluginContext, Route, edge
 from limelight.links import LinkError
-from limelight.web.errors import ApiError
+from limelight.web.errors import ApiError, link_refused
 from limelight.web.export import csv_download, json_object, pages, spreadsheet_cell
 from limelight.web.security import secure
 from tortoise.queryset import QuerySet
@@ -340,7 +340,7 @@ class Dashboard:
         try:
             code = links.verify(request.match_info["token"])
         except LinkError as exc:
-            return secure(web.Response(status=exc.status, text=str(exc)))
+            return link_refused(request, exc)
         config = self.ctx.config
         reference = urlencode({"client_reference_id": f"{PREFIX}{code}"})
         stripe_link = ""

@@ -19,7 +19,7 @@ from limelight import MediaError, Money, Route, ViewerRef, edge
 from limelight.emotes import CODE
 from limelight.links import LinkError
 from limelight.web.charts import svg_response
-from limelight.web.errors import ApiError
+from limelight.web.errors import ApiError, link_refused
 from limelight.web.export import csv_download, json_object, pages, spreadsheet_cell
 from limelight.web.security import secure
 from limelight_room.api import RoomLinks
@@ -94,6 +94,10 @@ def _csv_cells(r: Membership) -> list[Any]:
         _amount(r),
         r.currency,
     ]  # fmt: skip
+
+
+#: How the join page names the Twitch sub that grants a tier.
+TWITCH_SUB = {"1000": "Tier 1", "2000": "Tier 2", "3000": "Tier 3"}
 
 
 class Dashboard:
@@ -473,7 +477,7 @@ class Dashboard:
         try:
             code = codes.verify(request.match_info["token"])
         except LinkError as exc:
-            return secure(web.Response(status=exc.status, text=str(exc)))
+            return link_refused(request, exc)
         found = await codes.resolve(code)
         chosen = found[1] if found else ""
         reference = urlencode({"client_reference_id": f"{PREFIX}{code}"})
@@ -483,15 +487,18 @@ class Dashboard:
             if tier.stripe_payment_link:
                 sep = "&" if "?" in tier.stripe_payment_link else "?"
                 link = tier.stripe_payment_link + sep + reference
+            price = ""
+            if tier.price:
+                money = Money.parse_positive(tier.price, tier.currency, iso_only=True)
+                price = f"{self.ctx.money(money)} a {tier.period}"
             offers.append(
                 {
                     "name": tier.name,
                     "label": tier.label,
-                    "colour": tier.colour,
+                    "badge": tier.badge,
                     "perks": tier.perks,
-                    "price": tier.price,
-                    "currency": tier.currency,
-                    "period": tier.period,
+                    "price": price,
+                    "twitch": TWITCH_SUB.get(tier.twitch_tier, ""),
                     "link": link,
                     "chosen": tier.name == chosen,
                 }

@@ -44,7 +44,7 @@ async def test_unknown_api_path_is_json_404_and_page_is_html_404(limelight):
     assert (await api.json())["error"] == "no such page: /api/nope"
     page = await h.client.get("/nope")
     assert page.status == 404 and page.content_type == "text/html"
-    assert "no such page: /nope" in await page.text()
+    assert "No such page: /nope." in await page.text()
 
 
 async def test_a_page_asked_for_with_or_without_its_trailing_slash_is_redirected(limelight):

@@ -34,7 +34,8 @@ def test_duration_says_its_two_largest_units() -> None:
         timedelta(days=1, minutes=59): "1 day",
         timedelta(hours=1): "1 hour",
         timedelta(hours=2): "2 hours",
-        timedelta(hours=9, minutes=59, seconds=59): "9 h 59 min",
+        timedelta(hours=9, minutes=59, seconds=20): "9 h 59 min",
+        timedelta(minutes=9, seconds=59): "10 minutes",  # to the nearest minute
         timedelta(minutes=1): "1 minute",
         timedelta(minutes=45): "45 minutes",
         timedelta(seconds=20): "1 minute",  # a countdown never says 0 before its end

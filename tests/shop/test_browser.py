@@ -188,7 +188,8 @@ async def test_public_page_claims_and_shows_stock(browser: Any, server: Any) -> 
     )
     await w.page.click(".shop-page-item button")
     await w.page.wait_for_function(
-        "() => document.getElementById('shop-page-result').textContent.includes('Reserved SH-')",
+        "() => document.getElementById('shop-page-result').textContent"
+        ".includes('Reserved for you: SH-')",
         timeout=10_000,
     )
     await w.page.wait_for_function(

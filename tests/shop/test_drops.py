@@ -79,6 +79,18 @@ async def test_external_checkout_carries_the_reservation_code(shop) -> None:
     assert response.status == 200
     assert f"SH-{reservation.code}" in text
     assert f"https://shop.example/?ref=SH-{reservation.code}" in text
+    # what is held, for how much and how long, so the viewer knows what to buy
+    assert "Logo hoodie" in text and "€25.00" in text and "10 minutes more" in text
+    # a code that is no reservation, one that ran out, one that is paid: a page each
+    missing = await s.h.client.get("/p/shop/pay/NOSUCHCODE")
+    assert missing.status == 404 and "No such reservation" in await missing.text()
+    await Reservation.filter(id=reservation.id).update(status="paid")
+    paid = await s.h.client.get(f"/p/shop/pay/{reservation.code}")
+    assert paid.status == 200 and "Paid, thank you!" in await paid.text()
+    await Reservation.filter(id=reservation.id).update(status="released")
+    gone = await s.h.client.get(f"/p/shop/pay/{reservation.code}")
+    assert gone.status == 410 and "went back to stock" in await gone.text()
+    assert "text/html" in gone.headers["Content-Type"]
 
 
 async def test_drop_events_low_stock_and_sold_out_once(shop) -> None:
@@ -186,11 +198,13 @@ async def test_public_page_claims_only_with_a_signed_link(shop) -> None:
     assert page.status == 200 and "alice" in await page.text()
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     page = await s.h.client.get("/p/shop/drop", params={"v": forged})
-    assert page.status == 400 and await page.text() == "this drop link is not valid"
+    assert page.status == 400 and "This drop link is not valid." in await page.text()
     stale = s.plugin.links.sign(viewer("a"), now=0)
     page = await s.h.client.get("/p/shop/drop", params={"v": stale})
     assert page.status == 410
-    assert await page.text() == "this drop link has expired; type !merch in chat for a new one"
+    text = await page.text()
+    assert "<h1>This link has expired</h1>" in text
+    assert "This drop link has expired; type !merch in chat for a new one." in text
     response = await s.h.client.post("/p/shop/claim", json={"token": forged, "sku": "hoodie"})
     assert response.status == 401
     response = await s.h.client.post("/p/shop/claim", json={"sku": "hoodie"})

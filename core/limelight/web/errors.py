@@ -11,10 +11,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from html import escape
 
+import aiohttp_jinja2
 from aiohttp import web
 from yarl import URL
 
 from ..failures import NotRecorded, Unrecordable
+from ..links import LinkError, LinkExpired
 from .security import DASHBOARD_CSP, OVERLAY_CSP, secure
 
 log = logging.getLogger("limelight.web")
@@ -49,15 +51,51 @@ def error_response(
             status=status, text=json.dumps(body), content_type="application/json"
         )
         return secure(response, csp=None)
-    page = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{status}</title>"
-        "<link rel='stylesheet' href='/-/static/admin.css'></head>"
-        f"<body><main><h1>{status}</h1><p>{escape(message)}</p>"
-        "<p><a href='/admin/'>Limelight dashboard</a></p></main></body></html>"
-    )
+    title = TITLES.get(status, "Something went wrong" if status >= 500 else "That did not work")
+    return notice_page(request, status, title, message)
+
+
+#: The heading of an error page, by status; the message under it says what is wrong.
+TITLES = {
+    400: "This request is not valid",
+    401: "Log in first",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Not allowed here",
+    410: "This link has expired",
+    413: "Too large",
+    503: "Try again in a moment",
+}
+
+
+def notice_page(request: web.Request, status: int, title: str, message: str) -> web.Response:
+    """A page that says one thing: an error, a link from chat that expired, a reservation
+    already paid. In the dashboard's look and fitting a phone, since viewers open these
+    from chat (``viewer/notice.html``); the message is text, never HTML. A signed-in
+    streamer gets the dashboard's navigation on it, a viewer none. Why one: every refusal
+    a person reads looks alike, and none is a bare line of text on a white page."""
+    message = message[:1].upper() + message[1:]
+    if message and message[-1] not in ".!?":
+        message += "."
+    context = {"title": title, "message": message}
+    if aiohttp_jinja2.APP_KEY in request.app:
+        response = aiohttp_jinja2.render_template(
+            "viewer/notice.html", request, context, status=status
+        )
+    else:  # an app without pages (a test's bare app)
+        page = f"<!doctype html><title>{escape(title)}</title><p>{escape(message)}</p>"
+        response = web.Response(status=status, text=page, content_type="text/html")
     # An overlay's error shows in the dashboard's preview frame; any other page is never framed.
     csp = OVERLAY_CSP if request.path.startswith("/overlays/") else DASHBOARD_CSP
-    return secure(web.Response(status=status, text=page, content_type="text/html"), csp=csp)
+    return secure(response, csp=csp)
+
+
+def link_refused(request: web.Request, error: LinkError) -> web.Response:
+    """The page for a personal link (``!tip``, ``!vip join``, ``!merch``) that expired or
+    was never valid; the error's sentence says how to get a new one."""
+    expired = isinstance(error, LinkExpired)
+    title = "This link has expired" if expired else "This link does not work"
+    return notice_page(request, error.status, title, str(error))
 
 
 def retry_later(request: web.Request, message: str) -> web.Response:

@@ -29,8 +29,8 @@
       const body = await response.json().catch(() => ({}));
       if (response.ok && body.ok) {
         if (body.pay_url) {
-          result.replaceChildren(el("span", "Reserved " + body.code + ". "));
-          const link = el("a", "Pay now");
+          result.replaceChildren(el("span", "Reserved for you: " + body.code));
+          const link = el("a", "Pay now", "button");
           link.href = body.pay_url;
           result.append(link);
         } else {
