@@ -107,11 +107,11 @@ async def test_the_progress_overlay_moves_fits_and_runs_no_payload(
         await page.screenshot(path=str(OUTPUT / "progress-empty.png"), omit_background=True)
 
         headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-        titles = [PAYLOADS[0], PAYLOADS[1], "New microphone fund"]
+        titles = [PAYLOADS[0], PAYLOADS[1], "New microphone fund " * 2]
         items = [
             challenge("x1", titles[0], PAYLOADS[2:6]),
             challenge("x2", titles[1], PAYLOADS[6:9]),
-            challenge("mic", titles[2], ["Cable", "Stand", "Mic"], target=60000),
+            challenge("mic", titles[2], ["Cable", "Stand", "Mic"], target=6000000),
             challenge("fourth", "Only three fit", ["a"]),
         ]
         for item in items:
@@ -146,6 +146,15 @@ async def test_the_progress_overlay_moves_fits_and_runs_no_payload(
         assert reached == [True, True, False, False]
         progress = await page.eval_on_selector(".challenge-progress", "e => e.textContent")
         assert progress.startswith("$45.00 / $100.00")
+
+        # A figure is never cut: where it and the time left do not fit beside the title,
+        # the time left gives way (the figure and the title matter more on stream).
+        figures = await page.eval_on_selector_all(
+            ".challenge-progress",
+            "els => els.map(e => [e.textContent, e.scrollWidth <= e.clientWidth + 1])",
+        )
+        assert all(whole for _, whole in figures), figures
+        assert figures[2][0] == "$45.00 / $60,000.00", figures  # its title is cut too
 
         # Everything fits the declared size.
         boxes = await page.eval_on_selector_all(

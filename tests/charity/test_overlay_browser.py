@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 import pytest
 from limelight import Donation, Money, ViewerRef
 from limelight.testing import OVERLAY_TOKEN
-from limelight_charity.models import CharityEntry
+from limelight_charity.models import Campaign, CharityEntry
+from limelight_charity.reactions import left_text
 
 from tests.overlays.test_browser import PAYLOADS
 from tests.support import chromium_path, need
@@ -129,8 +130,20 @@ async def test_campaign_overlay_moves_and_fits(chromium: Any, charity) -> None:
     assert await fill_width(w) == 0
     assert [m[0] for m in await marks(w)] == ["ahead", "ahead", "ahead"]
     assert [m[1] for m in await marks(w)] == ["25%", "50%", "75%"]
+    # the page counts down in the words the server uses (limelight.text.duration)
+    running = await Campaign.get(slug="pandas-2026")
+    for _ in range(2):  # once more if a minute turned over between the two readings
+        shown = await w.page.inner_text(".charity-left")
+        if shown == left_text(running):
+            break
+    assert shown == left_text(running)
 
-    await donate(c, "300.00", "alice")
+    await donate(c, "300.00", "alice", "For the pandas, with love from all of us!")
+    # a big donation's alert (its biggest size) covers the card, inside the frame
+    await w.page.wait_for_selector("#alert-stage.show[data-size='4']")
+    await fits(w, "#alert-stage.show .alert-card", 1000, 240)
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    await w.page.screenshot(path=str(OUTPUT / "campaign-big-donation.png"))
     await w.page.wait_for_function(
         "() => parseFloat(document.querySelector('.charity-fill').style.width) === 30"
     )

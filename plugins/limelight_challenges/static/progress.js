@@ -24,8 +24,10 @@
     var article = el("article", "challenge" + (c.completed ? " completed" : ""));
     var head = el("header", "challenge-head");
     head.appendChild(el("h2", "challenge-title", c.title || ""));
-    head.appendChild(el("span", "challenge-progress",
-      (c.progress || "") + (c.left ? " · " + c.left : "")));
+    var figure = el("span", "challenge-progress",
+      (c.progress || "") + (c.left ? " · " + c.left : ""));
+    figure.dataset.short = c.progress || "";
+    head.appendChild(figure);
     article.appendChild(head);
     var bar = el("div", "challenge-bar");
     var fill = el("div", "challenge-fill");
@@ -42,12 +44,28 @@
     return article;
   }
 
+  function cut(node) { return node.scrollWidth > node.clientWidth + 1; }
+
+  // Where the figure and the time left do not fit beside the title, the time left gives
+  // way: a cut figure ("6 / 10 memb…") or title says less on stream than no countdown.
+  function fit(article) {
+    var title = article.querySelector(".challenge-title");
+    var figure = article.querySelector(".challenge-progress");
+    if (figure.textContent !== figure.dataset.short && (cut(figure) || cut(title))) {
+      figure.textContent = figure.dataset.short;
+    }
+  }
+
   function render(state) {
     var data = state && state.progress;
     var list = data && Array.isArray(data.challenges) ? data.challenges : [];
     box.replaceChildren();
-    list.slice(0, 3).forEach(function (c) { box.appendChild(card(c || {})); });
     box.hidden = list.length === 0;
+    list.slice(0, 3).forEach(function (c) {
+      var article = card(c || {});
+      box.appendChild(article);
+      fit(article);
+    });
   }
 
   L.onState(function (key, data, state) { render(state); });

@@ -16,20 +16,27 @@
     return Math.max(0, Math.min(100, (value / target) * 100));
   }
 
+  // "3 days 4 h", "9 h 59 min", "2 hours", "45 minutes": as the server's
+  // limelight.text.duration says it (two largest units, to the nearest minute), counted
+  // down here between the server's updates.
+  function span(ms) {
+    var minutes = Math.max(1, Math.round(ms / 60000));
+    var days = Math.floor(minutes / 1440);
+    var hours = Math.floor((minutes % 1440) / 60);
+    var mins = minutes % 60;
+    function count(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+    if (days) return count(days, "day") + (hours ? " " + hours + " h" : "");
+    if (hours) return mins ? hours + " h " + mins + " min" : count(hours, "hour");
+    return count(mins, "minute");
+  }
+
   function timeLeft(c) {
     var end = Date.parse(c.ends_at);
     var start = Date.parse(c.starts_at);
     var now = Date.now();
     if (isNaN(end)) return String(c.left || "");
     if (now >= end) return "ended";
-    var ms = now < start ? start - now : end - now;
-    var minutes = Math.max(1, Math.floor(ms / 60000));
-    var days = Math.floor(minutes / 1440);
-    var hours = Math.floor((minutes % 1440) / 60);
-    var mins = minutes % 60;
-    var text = days >= 2 ? days + " days" : days === 1 ? "1 day " + hours + " h"
-      : hours ? hours + " h " + mins + " min" : mins + " min";
-    return now < start ? "starts in " + text : text + " left";
+    return now < start ? "starts in " + span(start - now) : span(end - now) + " left";
   }
 
   function render(state) {
