@@ -636,7 +636,8 @@ async def live_room(server: Server, browser: Any) -> None:
 
 
 async def live_donation(server: Server, browser: Any) -> None:
-    """A donation while the fundraiser is on screen: its alert plays over the bar."""
+    """A donation while the fundraiser is on screen: its alert covers the card for a
+    while, then the bar, the total and the latest donors show it."""
     server.api(
         "POST",
         "/api/charity/campaigns/pandas/donations",
@@ -655,7 +656,20 @@ LIVE = {"chat": live_chat, "room": live_room, "charity": live_donation}
 LIVE_CONTEXTS: list[Any] = []
 #: Milliseconds to let an overlay settle before its picture; the goal's "Halfway there!"
 #: celebration (it replays when the page opens) plays out first.
-SETTLE_MS = {"goal": 9000, "charity": 2500}
+SETTLE_MS = {"goal": 9000}
+#: Overlays shot once their alerts have played (the charity card, which a donation's
+#: alert covers while it plays; the page replays the seed's donations first).
+AFTER_ALERTS = {"charity"}
+
+
+async def alerts_played(page: Any, quiet_ms: int = 2500, limit_s: float = 90.0) -> None:
+    """Wait until no alert has shown for ``quiet_ms`` (the queue is empty)."""
+    deadline = time.monotonic() + limit_s
+    quiet = 0
+    while quiet < quiet_ms and time.monotonic() < deadline:
+        await page.wait_for_timeout(250)
+        showing = await page.evaluate("!!document.querySelector('#alert-stage.show')")
+        quiet = 0 if showing else quiet + 250
 
 
 async def shoot_overlay(browser: Any, server: Server, overlay: dict[str, Any], out: Path) -> Path:
@@ -676,6 +690,8 @@ async def shoot_overlay(browser: Any, server: Server, overlay: dict[str, Any], o
         server.api("POST", f"/api/overlays/{overlay['name']}/test", {"kind": kind})
     # Alerts animate in; boards and the chat fill in from the server.
     await page.wait_for_timeout(SETTLE_MS.get(overlay["name"], 1500))
+    if overlay["name"] in AFTER_ALERTS:
+        await alerts_played(page)
     target = out / f"overlay-{overlay['name']}.png"
     # Overlays are transparent: put the dark backdrop OBS would show behind the picture.
     await page.add_style_tag(content="html { background: #23262f !important; }")

@@ -173,6 +173,19 @@ async def test_campaign_overlay_moves_and_fits(chromium: Any, charity) -> None:
     )
     assert [m[0] for m in await marks(w)] == ["reached", "fired", "ahead"]
     await w.page.screenshot(path=str(OUTPUT / "campaign-after-refund.png"))
+
+    # a long name is shortened in its chip, its amount never
+    await donate(c, "150.00", "Maximilian von Streamington the Third")
+    await w.page.wait_for_function(
+        "() => document.querySelector('.charity-recent .amount').textContent === '€150.00'"
+    )
+    cut = await w.page.eval_on_selector(
+        ".charity-recent li",
+        "li => { const a = li.querySelector('.amount').getBoundingClientRect();"
+        " const n = li.querySelector('.name');"
+        " return [a.right <= li.getBoundingClientRect().right, n.scrollWidth > n.clientWidth]; }",
+    )
+    assert cut == [True, True]  # the amount whole, the name shortened
     assert w.errors == [] and w.dialogs == [] and w.blocked == []
 
 
