@@ -16,6 +16,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from limelight import PluginContext, Route
 from limelight.milestones import claims
+from limelight.money import exponent
 from limelight.web.errors import ApiError
 from limelight.web.security import secure
 from pydantic import ValidationError
@@ -162,6 +163,8 @@ class Dashboard:
             request,
             {
                 "metrics": self.metrics.all(),
+                # money is typed in major units (200.00) and sent in minor units (20000)
+                "money_exponent": exponent(self.metrics.currency),
                 "overlay_url": "/overlays/" + OVERLAY,
                 "config": self.ctx.config,
             },

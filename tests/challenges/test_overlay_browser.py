@@ -216,6 +216,22 @@ async def test_the_progress_overlay_moves_fits_and_runs_no_payload(
         await context.close()
 
 
+async def add_milestone(page: Any, at: str, label: str, chat: str) -> None:
+    """A row in the form's milestone editor, filled in."""
+    await page.click("#milestone-add")
+    row = page.locator("#milestone-rows li").last
+    await row.locator("input[name=milestone-at]").fill(at)
+    await row.locator("input[name=milestone-label]").fill(label)
+    await row.locator("input[name=milestone-chat]").fill(chat)
+
+
+async def saved(server: Any, key: str) -> dict[str, Any]:
+    """A challenge's settings as the API holds them."""
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    listing = await (await server.client.get("/api/challenges", headers=headers)).json()
+    return next(c["settings"] for c in listing["challenges"] if c["key"] == key)
+
+
 async def test_the_dashboard_creates_pauses_and_reviews_in_a_real_browser(
     chromium: Any, server: Any
 ) -> None:
@@ -242,10 +258,64 @@ async def test_the_dashboard_creates_pauses_and_reviews_in_a_real_browser(
         await page.select_option(f"{form} select[name=metric]", "chat_messages")
         await page.fill(f"{form} input[name=target]", "50")
         await page.select_option(f"{form} select[name=window]", "day")
-        await page.fill(f"{form} textarea[name=milestones]", '[{"at": 10, "label": "Ten lines"}]')
+        await add_milestone(page, "10", "Ten lines", "Ten lines already!")
         await page.click(f"{form} button[type=submit]")
         row = "#challenges-rows tr:has-text('browser-made')"
         await page.wait_for_selector(row)
+        made = await saved(server, "browser-made")
+        assert made["target"] == 50
+        assert [(m["at"], m["label"], m["actions"]) for m in made["milestones"]] == [
+            (10, "Ten lines", [{"do": "chat", "text": "Ten lines already!"}])
+        ]
+        # Money is typed as money (200.00 USD), sent in cents, and edited as money again.
+        await page.fill(f"{form} input[name=key]", "money-made")
+        await page.fill(f"{form} input[name=title]", "Tips for a new chair")
+        await page.select_option(f"{form} select[name=metric]", "tips")
+        assert await page.inner_text(f"{form} .unit-field .metric-unit") == "USD"
+        await page.fill(f"{form} input[name=target]", "200")
+        await add_milestone(page, "50.50", "A cushion", "")
+        await page.click(f"{form} button[type=submit]")
+        await page.wait_for_selector("#challenges-rows tr:has-text('money-made')")
+        money = await saved(server, "money-made")
+        assert money["target"] == 20000
+        assert [(m["at"], m["label"], m["actions"]) for m in money["milestones"]] == [
+            (5050, "A cushion", [])
+        ]
+        await page.click("#challenges-rows tr:has-text('money-made') button:has-text('Edit')")
+        assert await page.input_value(f"{form} input[name=target]") == "200.00"
+        assert await page.input_value("#milestone-rows input[name=milestone-at]") == "50.50"
+        OUTPUT.mkdir(parents=True, exist_ok=True)
+        await page.locator("#challenge-form").screenshot(path=str(OUTPUT / "dashboard-edit.png"))
+        await page.click(f"{form} button[type=reset]")
+        assert await page.locator("#milestone-rows li").count() == 0
+        # A milestone's other actions (set in config or the API) are kept through an edit.
+        keep = challenge("kept", "Kept actions", [])
+        keep["milestones"] = [
+            {
+                "at": 500,
+                "label": "Badge time",
+                "actions": [
+                    {"do": "badge", "badge": "challenger"},
+                    {"do": "chat", "text": "old line"},
+                ],
+            }
+        ]
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        response = await server.client.post("/api/challenges", json=keep, headers=headers)
+        assert response.status == 201, await response.text()
+        await page.reload()
+        await page.click("#challenges-rows tr:has-text('Kept actions') button:has-text('Edit')")
+        assert "Also: badge" in await page.inner_text("#milestone-rows")
+        await page.fill("#milestone-rows input[name=milestone-chat]", "new line")
+        await page.click(f"{form} button[type=submit]")
+        await page.wait_for_function(
+            "() => !document.getElementById('challenge-form').elements.id.value"
+        )
+        kept = await saved(server, "kept")
+        assert kept["milestones"][0]["actions"] == [
+            {"do": "badge", "badge": "challenger"},
+            {"do": "chat", "text": "new line"},
+        ]
         assert PAYLOADS[1] in await page.inner_text(row)
         assert "running" in await page.inner_text(row)
         await page.click(f"{row} button:has-text('Pause')")
@@ -260,7 +330,7 @@ async def test_the_dashboard_creates_pauses_and_reviews_in_a_real_browser(
         await page.fill(f"{form} input[name=key]", "second")
         await page.fill(f"{form} input[name=title]", "Second")
         await page.fill(f"{form} input[name=target]", "50")
-        await page.fill(f"{form} textarea[name=milestones]", '[{"at": 99}]')
+        await add_milestone(page, "99", "", "")
         await page.click(f"{form} button[type=submit]")
         await page.wait_for_selector("#challenge-form-error:not([hidden])")
         assert "beyond the target" in await page.inner_text("#challenge-form-error")
