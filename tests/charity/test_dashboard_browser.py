@@ -15,6 +15,8 @@ from limelight_charity.models import Campaign, CharityEntry
 
 from tests.support import chromium_path, need
 
+from .test_overlay_browser import OUTPUT
+
 pytestmark = pytest.mark.browser
 
 XSS_NAME = '<img src=x onerror="alert(1)">'
@@ -95,13 +97,29 @@ async def test_dashboard_in_a_real_browser(charity) -> None:
             starts, ends = soon, soon + timedelta(hours=8)
             await page.fill("#charity-edit input[name=starts_at]", f"{starts:%Y-%m-%dT%H:%M}")
             await page.fill("#charity-edit input[name=ends_at]", f"{ends:%Y-%m-%dT%H:%M}")
-            await page.fill(
-                "#charity-edit textarea[name=milestones]", '[{"at": 25000, "label": "Half"}]'
-            )
+            # a milestone typed in the campaign's money, saved in its cents
+            await page.click("#charity-milestone-add")
+            row = page.locator("#charity-milestones li").last
+            assert await row.locator(".milestone-unit").inner_text() == "USD"
+            await row.locator("input[name=milestone-at]").fill("250")
+            await row.locator("input[name=milestone-label]").fill("Half")
+            await page.click("#charity-milestone-add")
+            row = page.locator("#charity-milestones li").last
+            await row.locator("input[name=milestone-at]").fill("400.50")
+            await row.locator("input[name=milestone-label]").fill("Almost")
+            await row.locator("input[name=milestone-chat]").fill("{label} there!")
             await page.click("#charity-edit button[type=submit]")
             await page.wait_for_function(
                 "() => document.querySelectorAll('#charity-campaigns > li').length === 2"
             )
+            # changing it shows the milestones in money again
+            await page.click("#charity-campaigns > li:has-text('Winter food bank') button")
+            shown = await page.eval_on_selector_all(
+                "#charity-milestones input[name=milestone-at]", "els => els.map(e => e.value)"
+            )
+            assert shown == ["250.00", "400.50"]
+            OUTPUT.mkdir(parents=True, exist_ok=True)
+            await page.locator("#charity-edit").screenshot(path=str(OUTPUT / "campaign-form.png"))
 
             await page.goto(base + "/p/charity/pandas-2026/report")
             assert "€30.00" in await page.inner_text("#report-total")
@@ -119,4 +137,7 @@ async def test_dashboard_in_a_real_browser(charity) -> None:
     assert await CharityEntry.all().count() == 3
     food = await Campaign.get(slug="food-bank")
     assert (food.goal_minor, food.currency, food.origin) == (50000, "USD", "dashboard")
-    assert food.milestones == [{"at": 25000, "label": "Half", "actions": []}]
+    assert food.milestones == [
+        {"at": 25000, "label": "Half", "actions": []},
+        {"at": 40050, "label": "Almost", "actions": [{"do": "chat", "text": "{label} there!"}]},
+    ]

@@ -30,93 +30,21 @@
     return b;
   }
 
-  // -- amounts in the metric's own unit ----------------------------------------------------
-  // The API counts in integers (cents, minutes, messages); the streamer types what they
-  // mean: 200.00 (dollars), 10 (hours live), 50 (chatters).
+  // Amounts in the metric's own unit (milestone-editor.js): 200.00 dollars, 10 hours live,
+  // 50 chatters in the form; cents, minutes and counts in the API.
   const exp = Number(form.dataset.exponent || 2);
-  const milestoneRows = document.getElementById("milestone-rows");
-
   function metric() {
     const option = form.elements.metric.selectedOptions[0];
-    return option ? { kind: option.dataset.kind, unit: option.dataset.unit } : { kind: "count", unit: "" };
+    return option
+      ? { kind: option.dataset.kind, unit: option.dataset.unit, exponent: exp }
+      : { kind: "count", unit: "", exponent: exp };
   }
-
-  function unitText() {
-    const m = metric();
-    return m.kind === "minutes" ? "hours" : m.unit;
-  }
-
-  function toApi(text, what) {
-    const raw = String(text || "").trim();
-    const value = Number(raw.includes(".") ? raw : raw.replace(",", "."));
-    if (!raw || !Number.isFinite(value) || value <= 0) {
-      throw new Error(`${what}: write a number above 0, like ${metric().kind === "money" ? "200.00" : "50"}`);
-    }
-    const kind = metric().kind;
-    if (kind === "money") return Math.round(value * 10 ** exp);
-    if (kind === "minutes") return Math.round(value * 60);
-    return Math.round(value);
-  }
-
-  function fromApi(amount) {
-    const kind = metric().kind;
-    if (kind === "money") return (amount / 10 ** exp).toFixed(exp);
-    if (kind === "minutes") return String(Number((amount / 60).toFixed(2)));
-    return String(amount);
-  }
+  const units = window.LimelightMilestones.units(metric);
+  const milestones = window.LimelightMilestones.editor(document.getElementById("milestone-rows"), units);
 
   function showUnits() {
-    for (const node of form.querySelectorAll(".metric-unit")) node.textContent = unitText();
-  }
-
-  // A milestone row: where it is, its name, and the chat line it says; any other action
-  // it holds (an OBS scene, a badge: set in config.toml or the API) is kept as it is.
-  function milestoneRow(spec) {
-    const li = el("li", null, "milestone-row");
-    li.spec = spec || { actions: [] };
-    const chat = (li.spec.actions || []).find((a) => a && a.do === "chat");
-    function field(label, name, value, extra) {
-      const wrap = el("label", label);
-      const input = el("input");
-      input.name = name;
-      input.value = value;
-      wrap.appendChild(input);
-      if (extra) wrap.appendChild(extra);
-      li.appendChild(wrap);
-      return input;
-    }
-    const unit = el("span", unitText(), "metric-unit");
-    const at = field("At ", "milestone-at", spec ? fromApi(spec.at) : "", unit);
-    at.inputMode = "decimal";
-    at.size = 8;
-    field("Name ", "milestone-label", (spec && spec.label) || "");
-    field("Say in chat ", "milestone-chat", chat ? chat.text || "" : "");
-    const others = (li.spec.actions || []).filter((a) => !a || a.do !== "chat");
-    if (others.length) {
-      li.appendChild(el("p", `Also: ${others.map((a) => a && a.do).join(", ")} (kept as set)`, "hint"));
-    }
-    const remove = button("Remove", () => li.remove());
-    remove.className = "secondary";
-    li.appendChild(remove);
-    milestoneRows.appendChild(li);
-    return li;
-  }
-
-  function milestonesOf() {
-    return [...milestoneRows.children].map((li, n) => {
-      const get = (name) => li.querySelector(`input[name=${name}]`).value.trim();
-      const actions = (li.spec.actions || []).slice();
-      const text = get("milestone-chat");
-      const found = actions.findIndex((a) => a && a.do === "chat");
-      if (text && found >= 0) actions[found] = Object.assign({}, actions[found], { text: text });
-      else if (text) actions.push({ do: "chat", text: text });
-      else if (found >= 0) actions.splice(found, 1);
-      return Object.assign({}, li.spec, {
-        at: toApi(get("milestone-at"), `milestone ${n + 1}`),
-        label: get("milestone-label"),
-        actions: actions,
-      });
-    });
+    for (const node of form.querySelectorAll(".metric-unit")) node.textContent = units.name();
+    milestones.relabel();
   }
 
   function localValue(iso) {
@@ -134,15 +62,14 @@
     form.elements.title.value = s.title;
     form.elements.metric.value = s.metric;
     showUnits();
-    form.elements.target.value = fromApi(s.target);
+    form.elements.target.value = units.fromApi(s.target);
     form.elements.window.value = s.window;
     form.elements.starts.value = localValue(s.starts);
     form.elements.ends.value = localValue(s.ends);
     form.elements.recurring.checked = !!s.recurring;
     form.elements.audience.value = s.audience;
     form.elements.show.checked = !!s.show;
-    milestoneRows.replaceChildren();
-    for (const spec of s.milestones || []) milestoneRow(spec);
+    milestones.load(s.milestones);
     form.elements.rewards.value = JSON.stringify(s.rewards, null, 2);
     formTitle.textContent = "Edit: " + s.title;
     form.scrollIntoView();
@@ -239,14 +166,14 @@
         key: form.elements.key.value.trim(),
         title: form.elements.title.value.trim(),
         metric: form.elements.metric.value,
-        target: toApi(form.elements.target.value, "Target"),
+        target: units.toApi(form.elements.target.value, "Target"),
         window: form.elements.window.value,
         starts: isoOrNull(form.elements.starts.value),
         ends: isoOrNull(form.elements.ends.value),
         recurring: form.elements.recurring.checked,
         audience: form.elements.audience.value,
         show: form.elements.show.checked,
-        milestones: milestonesOf(),
+        milestones: milestones.read(),
         rewards: parseList("rewards"),
       };
       await api(id ? `/api/challenges/${id}` : "/api/challenges", { method: "POST", body: JSON.stringify(payload) });
@@ -260,12 +187,12 @@
     form.elements.id.value = "";
     form.elements.key.readOnly = false;
     formTitle.textContent = "New challenge";
-    milestoneRows.replaceChildren();
+    milestones.clear();
     setTimeout(showUnits);  // after the form's own reset put the first metric back
   });
   form.elements.metric.addEventListener("change", showUnits);
   document.getElementById("milestone-add").addEventListener("click", () => {
-    milestoneRow(null).querySelector("input").focus();
+    milestones.add(null).querySelector("input").focus();
   });
 
   showUnits();

@@ -12,6 +12,13 @@
   const manual = document.getElementById("charity-manual");
   const edit = document.getElementById("charity-edit");
   let campaigns = [];
+  // Milestones a row each, "at" typed in the campaign's money (250.00), sent in its minor
+  // units (25000) as the API counts them (milestone-editor.js).
+  const units = window.LimelightMilestones.units(() => {
+    const currency = edit.elements.currency.value.trim().toUpperCase() || "EUR";
+    return { kind: "money", unit: currency, exponent: window.LimelightMilestones.exponentOf(currency) };
+  });
+  const milestones = window.LimelightMilestones.editor(document.getElementById("charity-milestones"), units);
 
   function el(tag, text, className) {
     const node = document.createElement(tag);
@@ -44,7 +51,7 @@
     edit.elements.starts_at.value = localInput(c.starts_at);
     edit.elements.ends_at.value = localInput(c.ends_at);
     edit.elements.rates.value = JSON.stringify(c.rates || {});
-    edit.elements.milestones.value = JSON.stringify(c.milestones || [], null, 1);
+    milestones.load(c.milestones);
     edit.scrollIntoView();
   }
 
@@ -164,13 +171,17 @@
       body.starts_at = new Date(f.starts_at.value).toISOString();
       body.ends_at = new Date(f.ends_at.value).toISOString();
       body.rates = f.rates.value.trim() ? JSON.parse(f.rates.value) : {};
-      body.milestones = f.milestones.value.trim() ? JSON.parse(f.milestones.value) : [];
+      body.milestones = milestones.read();
       await api("/api/charity/campaigns", { method: "POST", body: JSON.stringify(body) });
       errorBox.hidden = true;
       await loadCampaigns();
     } catch (err) { showError(err); }
   });
 
+  edit.elements.currency.addEventListener("input", () => milestones.relabel());
+  document.getElementById("charity-milestone-add").addEventListener("click", () => {
+    milestones.add(null).querySelector("input").focus();
+  });
   pick.addEventListener("change", () => loadEntries().catch(showError));
   loadCampaigns().catch(showError);
 })();
