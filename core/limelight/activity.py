@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .events import sub_tier_name
 from .money import BITS, Money, MoneyError, format_money
 from .text import fill, placeholders, plural
 
@@ -29,7 +30,6 @@ ICONS = frozenset(
 )  # fmt: skip
 #: Membership statuses that read as a welcome ("New member") rather than a change.
 WELCOME = frozenset({"granted", "new", "started", "active", "renewed", "upgraded"})
-TIERS = {"1000": "Tier 1", "2000": "Tier 2", "3000": "Tier 3", "prime": "Prime"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +170,7 @@ def _n(value: Any) -> int:
 
 
 def _tier(value: Any) -> str:
-    raw = _s(value)
-    return TIERS.get(raw.lower(), raw and f"Tier {raw}")
+    return sub_tier_name(_s(value))
 
 
 def _chat(d: Describer, name: str, data: Mapping[str, Any]) -> Line:

@@ -560,6 +560,16 @@ class Cheer(Event):
     emotes: tuple[str, ...] = ()
 
 
+#: Twitch's sub tier ids as viewers say them.
+SUB_TIERS = {"1000": "Tier 1", "2000": "Tier 2", "3000": "Tier 3", "prime": "Prime"}
+
+
+def sub_tier_name(tier: str) -> str:
+    """``1000`` -> ``Tier 1``, ``prime`` -> ``Prime``; another id as ``Tier <id>``; "" for
+    none. One place, so the activity feed and the join page name a sub alike."""
+    return SUB_TIERS.get(tier.lower(), tier and f"Tier {tier}")
+
+
 @dataclass(kw_only=True, slots=True)
 class Subscription(Event):
     """A new or renewed subscription; ``gifted`` with ``gifter`` when someone paid for it."""

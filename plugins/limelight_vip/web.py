@@ -17,6 +17,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from limelight import MediaError, Money, Route, ViewerRef, edge
 from limelight.emotes import CODE
+from limelight.events import sub_tier_name
 from limelight.links import LinkError
 from limelight.web.charts import svg_response
 from limelight.web.errors import ApiError, link_refused
@@ -94,10 +95,6 @@ def _csv_cells(r: Membership) -> list[Any]:
         _amount(r),
         r.currency,
     ]  # fmt: skip
-
-
-#: How the join page names the Twitch sub that grants a tier.
-TWITCH_SUB = {"1000": "Tier 1", "2000": "Tier 2", "3000": "Tier 3"}
 
 
 class Dashboard:
@@ -498,7 +495,7 @@ class Dashboard:
                     "badge": tier.badge,
                     "perks": tier.perks,
                     "price": price,
-                    "twitch": TWITCH_SUB.get(tier.twitch_tier, ""),
+                    "twitch": sub_tier_name(tier.twitch_tier),
                     "link": link,
                     "chosen": tier.name == chosen,
                 }
