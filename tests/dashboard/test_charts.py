@@ -77,6 +77,14 @@ def test_drop_sales_are_cumulative_steps() -> None:
     assert "No sales yet" in texts(to_svg(sales_chart("Tee", [], opened)))
 
 
+def test_a_rush_sold_out_in_a_blink_has_an_axis_of_distinct_times() -> None:
+    opened = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
+    sales = [(opened + timedelta(milliseconds=35 * n), 1) for n in range(1, 11)]
+    shown = texts(to_svg(sales_chart("Tee", sales, opened)))
+    ticks = [t for t in shown if t.replace(".", "").isdigit() and "." in t]
+    assert len(ticks) > 3 and len(set(ticks)) == len(ticks), ticks  # not 0.0, 0.0, 0.1, ...
+
+
 def test_a_served_chart_has_its_own_strict_policy() -> None:
     response = svg_response(_with(chart("bar", ["a"]), [1]))
     assert response.content_type == "image/svg+xml"

@@ -43,6 +43,8 @@ async def test_refund_notice_counts_lists_and_settles(shop) -> None:
         currency="EUR",
         buyer_name="carol",
     )
+    product = await s.product(variants=["S", "M"])
+    await s.drop([(product, "S", 2), (product, "M", 0)])
     base = s.h.url("/").rstrip("/")
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
@@ -58,6 +60,12 @@ async def test_refund_notice_counts_lists_and_settles(shop) -> None:
             await page.click("button[type=submit]")
             await page.goto(base + "/p/shop/")
             await page.wait_for_selector("#shop-due tr:has-text('bob')")
+            # the drop in words: products by name, no placeholder dashes
+            await page.wait_for_selector("#shop-drops li")
+            drops = await page.inner_text("#shop-drops")
+            assert "Logo hoodie (S): 2 of 2 left" in drops
+            assert "Logo hoodie (M): sold out (0)" in drops
+            assert "No end time (End closes it), 1 per viewer." in drops and "—," not in drops
             assert await page.inner_text("#shop-due-title") == "Refund needed: 2 orders"
             assert await page.get_attribute("#shop-refunds", "class") == "card warning"
             due = await page.inner_text("#shop-due")

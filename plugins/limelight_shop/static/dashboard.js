@@ -64,11 +64,22 @@
     body.drops.forEach(function (d) {
       const section = el("div", null, "shop-drop-admin");
       section.append(el("h3", d.name + " — " + d.status + " — " + d.sold + " sold"));
-      section.append(el("p", "Starts " + when(d.starts_at) + ", ends " + when(d.ends_at) +
-        (d.live_only ? ", only while live" : "") + ", " + d.per_viewer_limit + " per viewer" +
-        (d.members_first_minutes ? ", members first for " + d.members_first_minutes + " min" : "")));
+      // what is set, in words ("starts ..., no end time: end it here, 1 per viewer")
+      const terms = [];
+      if (d.starts_at) terms.push("starts " + when(d.starts_at));
+      terms.push(d.ends_at ? "ends " + when(d.ends_at) : "no end time (End closes it)");
+      if (d.live_only) terms.push("only while live");
+      terms.push(d.per_viewer_limit + " per viewer");
+      if (d.members_first_minutes) terms.push("members first for " + d.members_first_minutes + " min");
+      const summary = terms.join(", ");
+      section.append(el("p", summary.charAt(0).toUpperCase() + summary.slice(1) + "."));
       const list = el("ul");
-      d.items.forEach(function (i) { list.append(el("li", i.sku + (i.variant ? " " + i.variant : "") + ": " + i.left + " of " + i.stock + " left")); });
+      d.items.forEach(function (i) {
+        const item = el("li", (i.name || i.sku) + (i.variant ? " (" + i.variant + ")" : "") + ": " +
+          (i.left > 0 ? i.left + " of " + i.stock + " left" : "sold out (" + i.stock + ")"));
+        item.append(el("span", " " + i.sku, "muted"));
+        list.append(item);
+      });
       section.append(list);
       if (d.status !== "open" && d.status !== "ended") section.append(button("Open now", function () { return api("/api/shop/drops/" + d.id + "/open", { method: "POST", body: "{}" }); }));
       if (d.status !== "ended") section.append(button("End", function () { return api("/api/shop/drops/" + d.id + "/end", { method: "POST", body: "{}" }); }));
