@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from limelight.testing import ADMIN_TOKEN
-from limelight_shop.models import Order
+from limelight_shop.models import Drop, Order
 
 from tests.support import chromium_path, need
 
@@ -66,6 +66,16 @@ async def test_refund_notice_counts_lists_and_settles(shop) -> None:
             assert "Logo hoodie (S): 2 of 2 left" in drops
             assert "Logo hoodie (M): sold out (0)" in drops
             assert "No end time (End closes it), 1 per viewer." in drops and "—," not in drops
+            # a new drop: units typed beside each product and size of the catalog
+            await page.fill("#shop-drop-form input[name=name]", "Second drop")
+            await page.click("#shop-drop-form button[type=submit]")  # nothing to sell yet
+            assert "at least one product" in await page.inner_text("#shop-error")
+            await page.fill("#shop-stock-rows input[name='stock:hoodie:M']", "7")
+            await page.locator("#shop-drop-form").screenshot(path=str(OUTPUT / "new-drop.png"))
+            await page.click("#shop-drop-form button[type=submit]")
+            await page.wait_for_selector("#shop-drops h3:has-text('Second drop')")
+            second = await Drop.get(name="Second drop").prefetch_related("items")
+            assert [(i.variant, i.stock) for i in second.items] == [("M", 7)]
             assert await page.inner_text("#shop-due-title") == "Refund needed: 2 orders"
             assert await page.get_attribute("#shop-refunds", "class") == "card warning"
             due = await page.inner_text("#shop-due")

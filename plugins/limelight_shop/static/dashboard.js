@@ -55,6 +55,37 @@
       });
       tbody.append(row([img, p.sku, p.name, p.display, p.variants.join(", "), p.kind, input]));
     });
+    stockRows(body.products);
+  }
+
+  // The new drop's stock: a row per product and size of the catalog with the units to sell.
+  // Drawn again only when the catalog changes (the page reloads its data every few
+  // seconds), so what the streamer typed stays.
+  let stockShape = "";
+  function stockRows(products) {
+    const shape = JSON.stringify(products.map(function (p) { return [p.sku, p.name, p.variants]; }));
+    if (shape === stockShape) return;
+    stockShape = shape;
+    const tbody = document.getElementById("shop-stock-rows");
+    const typed = {};
+    tbody.querySelectorAll("input").forEach(function (input) { typed[input.name] = input.value; });
+    tbody.replaceChildren();
+    products.forEach(function (p) {
+      (p.variants.length ? p.variants : [""]).forEach(function (variant) {
+        const input = el("input");
+        input.type = "number";
+        input.min = "0";
+        input.size = 5;
+        input.name = "stock:" + p.sku + ":" + variant;
+        input.dataset.sku = p.sku;
+        input.dataset.variant = variant;
+        input.value = typed[input.name] || "";
+        input.setAttribute("aria-label", "Units of " + p.name + (variant ? " (" + variant + ")" : ""));
+        const name = el("span", p.name + (variant ? " (" + variant + ")" : ""));
+        name.append(el("span", " " + p.sku, "muted"));
+        tbody.append(row([name, input]));
+      });
+    });
   }
 
   async function loadDrops() {
@@ -169,13 +200,14 @@
   document.getElementById("shop-drop-form").addEventListener("submit", async function (e) {
     e.preventDefault();
     const f = new FormData(e.target);
-    const items = csv(f.get("items")).map(function (part) {
-      const [left, stock] = part.split("=");
-      const [sku, variant] = left.split(":");
-      return { sku: sku.trim(), variant: (variant || "").trim(), stock: parseInt(stock, 10) || 0 };
+    const items = [];
+    e.target.querySelectorAll("#shop-stock-rows input").forEach(function (input) {
+      const stock = parseInt(input.value, 10);
+      if (stock > 0) items.push({ sku: input.dataset.sku, variant: input.dataset.variant, stock: stock });
     });
     function iso(v) { return v ? new Date(v).toISOString() : null; }
     try {
+      if (!items.length) throw new Error("Give at least one product a number of units to sell in this drop.");
       await api("/api/shop/drops", { method: "POST", body: JSON.stringify({
         name: f.get("name"), starts_at: iso(f.get("starts_at")), ends_at: iso(f.get("ends_at")),
         live_only: f.get("live_only") === "on", per_viewer_limit: parseInt(f.get("per_viewer_limit"), 10) || 1,
