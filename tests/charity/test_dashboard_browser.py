@@ -108,6 +108,13 @@ async def test_dashboard_in_a_real_browser(charity) -> None:
             await row.locator("input[name=milestone-at]").fill("400.50")
             await row.locator("input[name=milestone-label]").fill("Almost")
             await row.locator("input[name=milestone-chat]").fill("{label} there!")
+            # a rate a row: 1 GBP = 1.17 USD (a half-typed row is refused, saying why)
+            await page.click("#charity-rate-add")
+            await page.fill("#charity-rates input[name=rate-currency]", "gbp")
+            await page.click("#charity-edit button[type=submit]")
+            assert "Exchange rates:" in await page.inner_text("#charity-edit-error")
+            await page.fill("#charity-rates input[name=rate-value]", "1.17")
+            assert await page.inner_text("#charity-rates .rate-to") == "USD"
             await page.click("#charity-edit button[type=submit]")
             await page.wait_for_function(
                 "() => document.querySelectorAll('#charity-campaigns > li').length === 2"
@@ -118,6 +125,9 @@ async def test_dashboard_in_a_real_browser(charity) -> None:
                 "#charity-milestones input[name=milestone-at]", "els => els.map(e => e.value)"
             )
             assert shown == ["250.00", "400.50"]
+            rate = page.locator("#charity-rates li")
+            assert await rate.locator("input[name=rate-currency]").input_value() == "GBP"
+            assert await rate.locator("input[name=rate-value]").input_value() == "1.17"
             OUTPUT.mkdir(parents=True, exist_ok=True)
             await page.locator("#charity-edit").screenshot(path=str(OUTPUT / "campaign-form.png"))
 
@@ -137,6 +147,7 @@ async def test_dashboard_in_a_real_browser(charity) -> None:
     assert await CharityEntry.all().count() == 3
     food = await Campaign.get(slug="food-bank")
     assert (food.goal_minor, food.currency, food.origin) == (50000, "USD", "dashboard")
+    assert food.rates == {"GBP": "1.17"}
     assert food.milestones == [
         {"at": 25000, "label": "Half", "actions": []},
         {"at": 40050, "label": "Almost", "actions": [{"do": "chat", "text": "{label} there!"}]},

@@ -69,7 +69,7 @@ async def test_refund_notice_counts_lists_and_settles(shop) -> None:
             # a new drop: units typed beside each product and size of the catalog
             await page.fill("#shop-drop-form input[name=name]", "Second drop")
             await page.click("#shop-drop-form button[type=submit]")  # nothing to sell yet
-            assert "at least one product" in await page.inner_text("#shop-error")
+            assert "at least one product" in await page.inner_text("#shop-drop-error")
             await page.fill("#shop-stock-rows input[name='stock:hoodie:M']", "7")
             await page.locator("#shop-drop-form").screenshot(path=str(OUTPUT / "new-drop.png"))
             await page.click("#shop-drop-form button[type=submit]")

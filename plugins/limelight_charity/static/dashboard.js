@@ -27,9 +27,13 @@
     return node;
   }
 
-  function showError(err) {
-    errorBox.hidden = false;
-    errorBox.textContent = err.message || String(err);
+  // An error shows where it was made: under the campaign form for the form's, at the top
+  // of the page for the rest.
+  const editError = document.getElementById("charity-edit-error");
+  function showError(err, box) {
+    box = box || errorBox;
+    box.hidden = false;
+    box.textContent = err.message || String(err);
   }
 
   function link(href, text) {
@@ -50,9 +54,49 @@
     }
     edit.elements.starts_at.value = localInput(c.starts_at);
     edit.elements.ends_at.value = localInput(c.ends_at);
-    edit.elements.rates.value = JSON.stringify(c.rates || {});
+    rateRows.replaceChildren();
+    for (const [code, rate] of Object.entries(c.rates || {})) rateRow(code, rate);
     milestones.load(c.milestones);
     edit.scrollIntoView();
+  }
+
+  // Exchange rates a row each: "1 USD = 0.92 EUR" (the campaign's currency), sent as
+  // {"USD": "0.92"}.
+  const rateRows = document.getElementById("charity-rates");
+  function rateRow(code, rate) {
+    const li = el("li", "1 ", "milestone-row");
+    const from = el("input");
+    from.name = "rate-currency";
+    from.size = 4;
+    from.value = code || "";
+    from.placeholder = "USD";
+    from.setAttribute("aria-label", "Currency");
+    const value = el("input");
+    value.name = "rate-value";
+    value.size = 8;
+    value.inputMode = "decimal";
+    value.value = rate || "";
+    value.placeholder = "0.92";
+    value.setAttribute("aria-label", "Rate");
+    const remove = el("button", "Remove", "secondary");
+    remove.type = "button";
+    remove.addEventListener("click", () => li.remove());
+    li.append(from, " = ", value, " ", el("span", edit.elements.currency.value.trim().toUpperCase(), "rate-to"), remove);
+    rateRows.append(li);
+    return li;
+  }
+  function readRates() {
+    const rates = {};
+    for (const li of rateRows.children) {
+      const code = li.querySelector("input[name=rate-currency]").value.trim().toUpperCase();
+      const rate = li.querySelector("input[name=rate-value]").value.trim().replace(",", ".");
+      if (!code && !rate) continue;
+      if (!/^[A-Z]{3}$/.test(code) || !(Number(rate) > 0)) {
+        throw new Error("Exchange rates: a currency code (USD) and a rate above 0 (0.92) on each row");
+      }
+      rates[code] = rate;
+    }
+    return rates;
   }
 
   function card(c) {
@@ -170,15 +214,21 @@
       }
       body.starts_at = new Date(f.starts_at.value).toISOString();
       body.ends_at = new Date(f.ends_at.value).toISOString();
-      body.rates = f.rates.value.trim() ? JSON.parse(f.rates.value) : {};
+      body.rates = readRates();
       body.milestones = milestones.read();
       await api("/api/charity/campaigns", { method: "POST", body: JSON.stringify(body) });
-      errorBox.hidden = true;
+      editError.hidden = true;
       await loadCampaigns();
-    } catch (err) { showError(err); }
+    } catch (err) { showError(err, editError); }
   });
 
-  edit.elements.currency.addEventListener("input", () => milestones.relabel());
+  edit.elements.currency.addEventListener("input", () => {
+    milestones.relabel();
+    for (const node of rateRows.querySelectorAll(".rate-to")) node.textContent = edit.elements.currency.value.trim().toUpperCase();
+  });
+  document.getElementById("charity-rate-add").addEventListener("click", () => {
+    rateRow("", "").querySelector("input").focus();
+  });
   document.getElementById("charity-milestone-add").addEventListener("click", () => {
     milestones.add(null).querySelector("input").focus();
   });

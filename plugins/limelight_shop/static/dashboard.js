@@ -21,7 +21,12 @@
     });
     return b;
   }
-  function showError(err) { errorBox.hidden = false; errorBox.textContent = err.message || String(err); }
+  // A form's error shows under that form (the page is long); the rest at the page's end.
+  function showError(err, box) {
+    box = box || errorBox;
+    box.hidden = false;
+    box.textContent = err.message || String(err);
+  }
   function when(iso) { return iso ? new Date(iso).toLocaleString() : "—"; }
   function row(cells) {
     const tr = el("tr");
@@ -193,8 +198,9 @@
         sku: f.get("sku"), name: f.get("name"), price: f.get("price"), currency: f.get("currency"),
         variants: csv(f.get("variants")), kind: f.get("kind"), url: f.get("url"), kofi_code: f.get("kofi_code") }) });
       e.target.reset();
+      document.getElementById("shop-product-error").hidden = true;
       await load();
-    } catch (err) { showError(err); }
+    } catch (err) { showError(err, document.getElementById("shop-product-error")); }
   });
 
   document.getElementById("shop-drop-form").addEventListener("submit", async function (e) {
@@ -214,8 +220,9 @@
         members_first_minutes: parseInt(f.get("members_first_minutes"), 10) || 0,
         free_tiers: csv(f.get("free_tiers")), members_first_queue: f.get("members_first_queue") === "on", items: items }) });
       e.target.reset();
+      document.getElementById("shop-drop-error").hidden = true;
       await load();
-    } catch (err) { showError(err); }
+    } catch (err) { showError(err, document.getElementById("shop-drop-error")); }
   });
 
   document.getElementById("shop-next").addEventListener("click", async function () {
