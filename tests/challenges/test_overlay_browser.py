@@ -274,12 +274,18 @@ async def test_the_dashboard_creates_pauses_and_reviews_in_a_real_browser(
         assert await page.inner_text(f"{form} .unit-field .metric-unit") == "USD"
         await page.fill(f"{form} input[name=target]", "200")
         await add_milestone(page, "50.50", "A cushion", "")
+        await page.fill(f"{form} input[name=reward-chat]", "Chair time!")
+        await page.check(f"{form} input[name=reward-badge]")
         await page.click(f"{form} button[type=submit]")
         await page.wait_for_selector("#challenges-rows tr:has-text('money-made')")
         money = await saved(server, "money-made")
         assert money["target"] == 20000
         assert [(m["at"], m["label"], m["actions"]) for m in money["milestones"]] == [
             (5050, "A cushion", [])
+        ]
+        assert money["rewards"] == [
+            {"do": "chat", "text": "Chair time!"},
+            {"do": "badge", "badge": "challenger"},
         ]
         await page.click("#challenges-rows tr:has-text('money-made') button:has-text('Edit')")
         assert await page.input_value(f"{form} input[name=target]") == "200.00"
@@ -290,6 +296,10 @@ async def test_the_dashboard_creates_pauses_and_reviews_in_a_real_browser(
         assert await page.locator("#milestone-rows li").count() == 0
         # A milestone's other actions (set in config or the API) are kept through an edit.
         keep = challenge("kept", "Kept actions", [])
+        keep["rewards"] = [
+            {"do": "obs_scene", "scene": "Party", "seconds": 10},
+            {"do": "badge", "badge": "challenger"},
+        ]
         keep["milestones"] = [
             {
                 "at": 500,
@@ -306,12 +316,16 @@ async def test_the_dashboard_creates_pauses_and_reviews_in_a_real_browser(
         await page.reload()
         await page.click("#challenges-rows tr:has-text('Kept actions') button:has-text('Edit')")
         assert "Also: badge" in await page.inner_text("#milestone-rows")
+        assert "Also: obs_scene" in await page.inner_text("#reward-others")
+        assert await page.is_checked(f"{form} input[name=reward-badge]")
+        await page.uncheck(f"{form} input[name=reward-badge]")
         await page.fill("#milestone-rows input[name=milestone-chat]", "new line")
         await page.click(f"{form} button[type=submit]")
         await page.wait_for_function(
             "() => !document.getElementById('challenge-form').elements.id.value"
         )
         kept = await saved(server, "kept")
+        assert kept["rewards"] == [{"do": "obs_scene", "scene": "Party", "seconds": 10}]
         assert kept["milestones"][0]["actions"] == [
             {"do": "badge", "badge": "challenger"},
             {"do": "chat", "text": "new line"},

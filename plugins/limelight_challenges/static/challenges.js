@@ -47,6 +47,29 @@
     milestones.relabel();
   }
 
+  // The rewards: a chat line and the Challenger badge; any other action (an OBS scene, a
+  // VIP grant: set in config.toml or the API) is kept as it is and named.
+  const M = window.LimelightMilestones;
+  const isBadge = (a) => a && a.do === "badge" && a.badge === "challenger";
+  let rewards = [];
+  function showRewards(actions) {
+    rewards = actions || [];
+    const chat = rewards.find((a) => a && a.do === "chat");
+    form.elements["reward-chat"].value = chat ? chat.text || "" : "";
+    form.elements["reward-badge"].checked = rewards.some(isBadge);
+    const others = M.othersOf(rewards, isBadge);
+    const note = document.getElementById("reward-others");
+    note.hidden = !others.length;
+    note.textContent = others.length ? `Also: ${others.map((a) => a && a.do).join(", ")} (kept as set)` : "";
+  }
+  function readRewards() {
+    let out = M.withChat(rewards, form.elements["reward-chat"].value.trim());
+    const has = out.some(isBadge);
+    if (form.elements["reward-badge"].checked && !has) out.push({ do: "badge", badge: "challenger" });
+    if (!form.elements["reward-badge"].checked && has) out = out.filter((a) => !isBadge(a));
+    return out;
+  }
+
   function localValue(iso) {
     if (!iso) return "";
     const d = new Date(iso);
@@ -70,7 +93,7 @@
     form.elements.audience.value = s.audience;
     form.elements.show.checked = !!s.show;
     milestones.load(s.milestones);
-    form.elements.rewards.value = JSON.stringify(s.rewards, null, 2);
+    showRewards(s.rewards);
     formTitle.textContent = "Edit: " + s.title;
     form.scrollIntoView();
   }
@@ -149,11 +172,6 @@
     } catch (err) { show(errorBox, err); }
   }
 
-  function parseList(name) {
-    const text = form.elements[name].value.trim() || "[]";
-    try { return JSON.parse(text); } catch (e) { throw new Error(`${name}: not valid JSON`); }
-  }
-
   function isoOrNull(value) {
     return value ? new Date(value).toISOString() : null;
   }
@@ -174,7 +192,7 @@
         audience: form.elements.audience.value,
         show: form.elements.show.checked,
         milestones: milestones.read(),
-        rewards: parseList("rewards"),
+        rewards: readRewards(),
       };
       await api(id ? `/api/challenges/${id}` : "/api/challenges", { method: "POST", body: JSON.stringify(payload) });
       show(formError, null);
@@ -188,6 +206,8 @@
     form.elements.key.readOnly = false;
     formTitle.textContent = "New challenge";
     milestones.clear();
+    rewards = [];
+    document.getElementById("reward-others").hidden = true;
     setTimeout(showUnits);  // after the form's own reset put the first metric back
   });
   form.elements.metric.addEventListener("change", showUnits);

@@ -8,6 +8,7 @@
 //   const units = LimelightMilestones.units(() => ({ kind: "money", exponent: 2, unit: "USD" }));
 //   const editor = LimelightMilestones.editor(listElement, units);
 //   editor.load(specs); editor.add(); editor.read(); editor.clear(); editor.relabel();
+//   LimelightMilestones.withChat(actions, "GG!")  // a list of actions with its chat line set
 "use strict";
 
 window.LimelightMilestones = (function () {
@@ -56,6 +57,21 @@ window.LimelightMilestones = (function () {
     }
   }
 
+  // `actions` with its chat line set to `text` (in place, added, or taken out when empty).
+  function withChat(actions, text) {
+    const out = (actions || []).slice();
+    const found = out.findIndex((a) => a && a.do === "chat");
+    if (text && found >= 0) out[found] = Object.assign({}, out[found], { text: text });
+    else if (text) out.push({ do: "chat", text: text });
+    else if (found >= 0) out.splice(found, 1);
+    return out;
+  }
+
+  // What a list of actions holds besides its chat line, for "Also: ..." under a row.
+  function othersOf(actions, except) {
+    return (actions || []).filter((a) => !a || (a.do !== "chat" && !(except && except(a))));
+  }
+
   function editor(list, unit) {
     function field(row, label, name, value, extra) {
       const wrap = el("label", label);
@@ -79,7 +95,7 @@ window.LimelightMilestones = (function () {
       at.size = 8;
       field(row, "Name ", "milestone-label", (spec && spec.label) || "");
       field(row, "Say in chat ", "milestone-chat", chat ? chat.text || "" : "");
-      const others = actions.filter((a) => !a || a.do !== "chat");
+      const others = othersOf(actions);
       if (others.length) {
         row.appendChild(el("p", `Also: ${others.map((a) => a && a.do).join(", ")} (kept as set)`, "hint"));
       }
@@ -94,16 +110,10 @@ window.LimelightMilestones = (function () {
     function read() {
       return [...list.children].map((row, n) => {
         const get = (name) => row.querySelector(`input[name=${name}]`).value.trim();
-        const actions = (row.spec.actions || []).slice();
-        const text = get("milestone-chat");
-        const found = actions.findIndex((a) => a && a.do === "chat");
-        if (text && found >= 0) actions[found] = Object.assign({}, actions[found], { text: text });
-        else if (text) actions.push({ do: "chat", text: text });
-        else if (found >= 0) actions.splice(found, 1);
         return Object.assign({}, row.spec, {
           at: unit.toApi(get("milestone-at"), `milestone ${n + 1}`),
           label: get("milestone-label"),
-          actions: actions,
+          actions: withChat(row.spec.actions, get("milestone-chat")),
         });
       });
     }
@@ -122,5 +132,5 @@ window.LimelightMilestones = (function () {
     };
   }
 
-  return { units: units, editor: editor, exponentOf: exponentOf };
+  return { units: units, editor: editor, exponentOf: exponentOf, withChat: withChat, othersOf: othersOf };
 })();
