@@ -65,6 +65,9 @@ class ServerSettings(Section):
     port: int = Field(8600, ge=0, le=65535)
     #: The address viewers and OBS use to reach this server (links in chat, overlay URLs).
     public_url: str = ""
+    #: The channel's name as viewers know it, at the top of the pages they open from chat
+    #: (tip and join links, the drop, the challenges); empty: "Limelight".
+    name: str = Field("", max_length=60)
     #: Largest request body the API accepts, in bytes.
     max_body: int = Field(1024 * 1024, ge=1024)
     #: How amounts read everywhere (alerts, chat, boards, dashboard): "en_US" shows

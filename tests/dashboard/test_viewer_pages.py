@@ -26,6 +26,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "viewer"
 PHONE = {"width": 390, "height": 844}
 CONFIG = {
+    "server": {"name": "Aurora Live"},
     "overlays": {"theme": FAST_THEME},
     "plugins": {
         "tips": {
@@ -139,6 +140,9 @@ async def test_the_pages_viewers_open_from_chat_fit_a_phone(browser: Any, tmp_pa
         # a tip link: the code to copy, then the two ways to pay, both on the first screen
         wide["tip"] = await look(page, h.url(f"/p/tips/go/{tip_links.sign('ABCDEFGH')}"), "tip")
         assert await page.inner_text("#personal-code") == "LL-ABCDEFGH"
+        # the channel's name heads the page, not the software's
+        assert await page.inner_text("header .brand") == "Aurora Live"
+        assert await page.inner_text("h1") == "Tip Aurora Live"
         for label in ("Tip by card", "Tip on Ko-fi"):
             assert await page.get_by_role("link", name=label).evaluate(IN_SIGHT), label
         await page.click("button[data-copy=personal-code]")

@@ -140,6 +140,7 @@ def create_app(
     ]
     app.middlewares.append(_page_context)
     env.globals["version"] = __version__
+    env.globals["channel"] = settings.server.name  # the viewer pages' heading
     env.filters["plural"] = plural  # {{ n | plural("source") }}: the one way pages count
 
     health.setup(app)
