@@ -85,13 +85,26 @@ class Board:
                 return await self._drop_state(drop, items)
         return None
 
+    def _price_line(self, prices: list[Money]) -> str:
+        """The price beside the drop's name: ``$45.00`` when every item costs that, ``from
+        $25.00`` when they differ (the overlay said the first item's price for all)."""
+        if not prices:
+            return ""
+        cheapest = min(
+            prices, key=lambda money: (money.currency != prices[0].currency, money.minor)
+        )
+        shown = self.ctx.money(cheapest)
+        return shown if len(set(prices)) == 1 else f"from {shown}"
+
     async def _drop_state(self, drop: Drop, items: list[DropItem]) -> dict[str, Any]:
         out_items: list[dict[str, Any]] = []
         left = stock = 0
+        prices: list[Money] = []
         for item in items:
             left += max(0, item.remaining)
             stock += item.stock
             product: Product = item.product
+            prices.append(Money(int(product.price_minor), product.currency))
             out_items.append(
                 {
                     "id": item.id,
@@ -121,6 +134,7 @@ class Board:
         return {
             "id": drop.id,
             "name": drop.name,
+            "price": self._price_line(prices),
             "ends_at": drop.ends_at.isoformat() if drop.ends_at else None,
             "members_until": members_until,
             "items": out_items,

@@ -216,6 +216,7 @@ async def test_public_page_claims_only_with_a_signed_link(shop) -> None:
     await s.plugin.board.refresh()
     state = await (await s.h.client.get("/p/shop/drop.json")).json()
     assert state["drop"]["sold_out"] is True
+    assert state["drop"]["price"] == "€25.00"  # one price for all: that price
     response = await s.h.client.post(
         "/p/shop/claim", json={"token": s.plugin.links.sign(viewer("bob")), "sku": "hoodie"}
     )
@@ -328,3 +329,14 @@ async def test_a_checkout_nobody_set_up_is_off_and_the_dashboard_says_so(limelig
     )
     page = await (await ready.h.client.get("/p/shop/", headers=ready.h.admin_headers)).text()
     assert "Catalog" in page and "Viewers cannot pay yet" not in page
+
+
+async def test_a_drop_of_several_prices_says_from_the_cheapest(shop) -> None:
+    s = await shop()
+    hoodie = await s.product(price=4500, variants=["S", "M"])
+    cap = await s.product("cap", "Night owl cap", 1000)
+    await s.drop([(hoodie, "S", 2), (hoodie, "M", 2), (cap, "", 5)])
+    await s.plugin.board.refresh()
+    state = await (await s.h.client.get("/p/shop/drop.json")).json()
+    assert state["drop"]["price"] == "from €10.00"  # not the first item's €45.00
+    assert [i["price"] for i in state["drop"]["items"]] == ["€45.00", "€45.00", "€10.00"]

@@ -1,5 +1,6 @@
-// The drop overlay. State "drop": {name, items: [{name, variant, price, image, left,
-// stock}], left, stock, sold_out, ends_at, buyers: [names]}; absent: nothing is shown.
+// The drop overlay. State "drop": {name, price ("$45.00", "from $25.00"), items: [{name,
+// variant, price, image, left, stock}], left, stock, sold_out, ends_at, buyers: [names]};
+// absent: nothing is shown.
 // Every name is set with textContent; the image src comes from the server's catalog.
 (function () {
   "use strict";
@@ -27,7 +28,7 @@
     var left = Number(drop.left) || 0;
     var stock = Number(drop.stock) || 0;
     box.querySelector(".shop-drop-name").textContent = String(items.length > 1 && drop.name ? drop.name : (first.name || drop.name || ""));
-    box.querySelector(".shop-drop-price").textContent = String(first.price || "");
+    box.querySelector(".shop-drop-price").textContent = String(drop.price || first.price || "");
     var src = String(first.image || "");
     image.hidden = !/^(\/|https?:\/\/)/.test(src);
     if (!image.hidden && image.getAttribute("src") !== src) image.setAttribute("src", src);
