@@ -23,6 +23,22 @@ LATEST_BUYERS = 5
 QUEUE_SHOWN = 6
 
 
+#: The shop's line on the ticker overlay (other plugins may hold lines of their own there).
+TICKER_KEY = "shop-drop"
+
+
+def ticker_line(drop: dict[str, Any]) -> dict[str, Any]:
+    """The open drop as the ticker shows it (docs/overlays.md, "State shapes"): its name,
+    how to buy and from how much, the countdown to its end, units left of all."""
+    return {
+        "title": drop["name"],
+        "text": "Type !merch to shop" + (f", {drop['price']}" if drop["price"] else ""),
+        "ends_at": drop["ends_at"],
+        "stock": drop["left"],
+        "total": drop["stock"],
+    }
+
+
 class Board:
     def __init__(self, ctx: PluginContext[ShopConfig]) -> None:
         self.ctx = ctx
@@ -71,6 +87,11 @@ class Board:
                 await overlays.set_state(config.drop_overlay, "drop", self.drop)
         if overlays.exists(config.queue_overlay):
             await overlays.set_state(config.queue_overlay, "queue", self.queue)
+        if config.ticker_overlay and overlays.exists(config.ticker_overlay):
+            if self.drop is None:
+                await overlays.clear_state(config.ticker_overlay, TICKER_KEY)
+            else:
+                await overlays.set_state(config.ticker_overlay, TICKER_KEY, ticker_line(self.drop))
 
     async def build_drop(self) -> dict[str, Any] | None:
         """The open merch drop (the latest opened), or ``None``: the overlay is empty."""

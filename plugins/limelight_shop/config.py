@@ -110,9 +110,11 @@ class ShopConfig(PluginConfig):
     low_stock_template: str = "Only {left} {item} left!"
     sold_out_template: str = "{item} is sold out!"
     drop_started_template: str = "Merch drop open: {drop}. Type !merch to shop!"
-    #: Overlays the shop pushes to.
+    #: Overlays the shop pushes to; the alerts plugin's one-line ``ticker`` shows the open
+    #: drop's name, countdown and stock too ("" leaves it alone).
     drop_overlay: str = "shop-drop"
     queue_overlay: str = "shop-queue"
+    ticker_overlay: str = "ticker"
 
     # -- guest slots ("Go Live with") -------------------------------------------------------
     #: OBS scene the guest is brought on in, and the text source that shows their name.

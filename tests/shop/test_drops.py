@@ -340,3 +340,22 @@ async def test_a_drop_of_several_prices_says_from_the_cheapest(shop) -> None:
     state = await (await s.h.client.get("/p/shop/drop.json")).json()
     assert state["drop"]["price"] == "from €10.00"  # not the first item's €45.00
     assert [i["price"] for i in state["drop"]["items"]] == ["€45.00", "€45.00", "€10.00"]
+
+
+async def test_the_ticker_shows_the_open_drop_and_empties_when_it_ends(shop) -> None:
+    s = await shop()
+    hoodie = await s.product(price=4500)
+    drop = await s.drop([(hoodie, "", 3)])
+    await s.plugin.drops.claim(viewer("ann"), "hoodie")
+    await s.plugin.board.refresh()
+    ticker = s.h.services.overlays.channel("ticker")
+    assert ticker.state["shop-drop"] == {
+        "title": drop.name,
+        "text": "Type !merch to shop, €45.00",
+        "ends_at": None,
+        "stock": 2,
+        "total": 3,
+    }
+    assert await s.plugin.drops.end(drop.id)
+    await s.plugin.board.refresh()
+    assert "shop-drop" not in ticker.state  # an idle ticker is empty on stream
