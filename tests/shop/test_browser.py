@@ -120,6 +120,14 @@ async def test_drop_overlay_stock_bar_sold_out_and_xss(browser: Any, server: Any
         timeout=10_000,
     )
     assert await w.page.evaluate("document.querySelector('.shop-drop-name').textContent") == hostile
+    # a long name gives way to the price, which is never cut
+    price = await w.page.evaluate(
+        "(() => { const p = document.querySelector('.shop-drop-price');"
+        " const t = document.querySelector('.shop-drop-title').getBoundingClientRect();"
+        " const r = p.getBoundingClientRect();"
+        " return [p.textContent, r.left >= t.left && r.right <= t.right + 1]; })()"
+    )
+    assert price == ["€45.00", True]
     assert "4 of 4 left" in await w.page.evaluate(
         "document.querySelector('.shop-drop-left').textContent"
     )
