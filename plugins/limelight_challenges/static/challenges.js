@@ -32,6 +32,7 @@
 
   // Amounts in the metric's own unit (milestone-editor.js): 200.00 dollars, 10 hours live,
   // 50 chatters in the form; cents, minutes and counts in the API.
+  const M = window.LimelightMilestones;
   const exp = Number(form.dataset.exponent || 2);
   function metric() {
     const option = form.elements.metric.selectedOptions[0];
@@ -39,8 +40,8 @@
       ? { kind: option.dataset.kind, unit: option.dataset.unit, exponent: exp }
       : { kind: "count", unit: "", exponent: exp };
   }
-  const units = window.LimelightMilestones.units(metric);
-  const milestones = window.LimelightMilestones.editor(document.getElementById("milestone-rows"), units);
+  const units = M.units(metric);
+  const milestones = M.editor(document.getElementById("milestone-rows"), units);
 
   function showUnits() {
     for (const node of form.querySelectorAll(".metric-unit")) node.textContent = units.name();
@@ -49,18 +50,15 @@
 
   // The rewards: a chat line and the Challenger badge; any other action (an OBS scene, a
   // VIP grant: set in config.toml or the API) is kept as it is and named.
-  const M = window.LimelightMilestones;
   const isBadge = (a) => a && a.do === "badge" && a.badge === "challenger";
   let rewards = [];
   function showRewards(actions) {
     rewards = actions || [];
-    const chat = rewards.find((a) => a && a.do === "chat");
-    form.elements["reward-chat"].value = chat ? chat.text || "" : "";
+    form.elements["reward-chat"].value = M.chatText(rewards);
     form.elements["reward-badge"].checked = rewards.some(isBadge);
-    const others = M.othersOf(rewards, isBadge);
     const note = document.getElementById("reward-others");
-    note.hidden = !others.length;
-    note.textContent = others.length ? `Also: ${others.map((a) => a && a.do).join(", ")} (kept as set)` : "";
+    note.textContent = M.alsoText(rewards, isBadge);
+    note.hidden = !note.textContent;
   }
   function readRewards() {
     let out = M.withChat(rewards, form.elements["reward-chat"].value.trim());

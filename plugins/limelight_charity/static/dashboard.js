@@ -14,11 +14,12 @@
   let campaigns = [];
   // Milestones a row each, "at" typed in the campaign's money (250.00), sent in its minor
   // units (25000) as the API counts them (milestone-editor.js).
-  const units = window.LimelightMilestones.units(() => {
+  const M = window.LimelightMilestones;
+  const units = M.units(() => {
     const currency = edit.elements.currency.value.trim().toUpperCase() || "EUR";
-    return { kind: "money", unit: currency, exponent: window.LimelightMilestones.exponentOf(currency) };
+    return { kind: "money", unit: currency, exponent: M.exponentOf(currency) };
   });
-  const milestones = window.LimelightMilestones.editor(document.getElementById("charity-milestones"), units);
+  const milestones = M.editor(document.getElementById("charity-milestones"), units);
 
   function el(tag, text, className) {
     const node = document.createElement(tag);

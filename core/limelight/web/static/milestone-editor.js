@@ -67,9 +67,17 @@ window.LimelightMilestones = (function () {
     return out;
   }
 
-  // What a list of actions holds besides its chat line, for "Also: ..." under a row.
-  function othersOf(actions, except) {
-    return (actions || []).filter((a) => !a || (a.do !== "chat" && !(except && except(a))));
+  // The text of a list of actions' chat line ("" without one).
+  function chatText(actions) {
+    const chat = (actions || []).find((a) => a && a.do === "chat");
+    return chat ? chat.text || "" : "";
+  }
+
+  // "Also: obs_scene, badge (kept as set)" for what a list of actions holds besides its
+  // chat line and what `except` picks out (shown elsewhere in the form); "" for nothing.
+  function alsoText(actions, except) {
+    const others = (actions || []).filter((a) => !a || (a.do !== "chat" && !(except && except(a))));
+    return others.length ? `Also: ${others.map((a) => a && a.do).join(", ")} (kept as set)` : "";
   }
 
   function editor(list, unit) {
@@ -87,18 +95,14 @@ window.LimelightMilestones = (function () {
     function add(spec) {
       const row = el("li", null, "milestone-row");
       row.spec = spec || { actions: [] };
-      const actions = row.spec.actions || [];
-      const chat = actions.find((a) => a && a.do === "chat");
       const at = field(row, "At ", "milestone-at", spec ? unit.fromApi(spec.at) : "",
         el("span", unit.name(), "milestone-unit"));
       at.inputMode = "decimal";
       at.size = 8;
       field(row, "Name ", "milestone-label", (spec && spec.label) || "");
-      field(row, "Say in chat ", "milestone-chat", chat ? chat.text || "" : "");
-      const others = othersOf(actions);
-      if (others.length) {
-        row.appendChild(el("p", `Also: ${others.map((a) => a && a.do).join(", ")} (kept as set)`, "hint"));
-      }
+      field(row, "Say in chat ", "milestone-chat", chatText(row.spec.actions));
+      const also = alsoText(row.spec.actions);
+      if (also) row.appendChild(el("p", also, "hint"));
       const remove = el("button", "Remove", "secondary");
       remove.type = "button";
       remove.addEventListener("click", () => row.remove());
@@ -132,5 +136,8 @@ window.LimelightMilestones = (function () {
     };
   }
 
-  return { units: units, editor: editor, exponentOf: exponentOf, withChat: withChat, othersOf: othersOf };
+  return {
+    units: units, editor: editor, exponentOf: exponentOf,
+    withChat: withChat, chatText: chatText, alsoText: alsoText,
+  };
 })();
