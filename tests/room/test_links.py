@@ -6,9 +6,11 @@ import base64
 
 import pytest
 from limelight import ViewerRef
+from limelight_room import RoomPlugin
 from limelight_room.links import LinkError, Signer
 
 from .conftest import ALICE, BOB, make_member, room_path
+from .vip_double import FakeVip
 
 KEY = bytes(range(32))
 
@@ -135,3 +137,19 @@ def test_viewer_refs_with_separators_cannot_forge_another_viewer():
     sneaky = ViewerRef("twitch", "1001\n0\nx")
     with pytest.raises(LinkError):
         signer.verify(signer.sign(sneaky, 0))
+
+
+async def test_the_room_is_headed_by_the_channels_name(limelight, database_url):
+    """``[server] name`` heads the member's page and the refusal, as the other pages viewers
+    open from chat."""
+    h = await limelight(
+        {"vip": FakeVip, "room": RoomPlugin},
+        config={"server": {"name": "Aurora Live"}},
+        database_url=database_url,
+    )
+    await make_member(h.plugin("vip", FakeVip), ALICE)
+    page = await (await h.client.get(room_path(h.plugin("room", RoomPlugin), ALICE))).text()
+    assert "<title>Members' room · Aurora Live</title>" in page
+    assert '<span class="room-channel">Aurora Live</span>' in page
+    refused = await (await h.client.get("/room/x")).text()
+    assert "<title>Members' room · Aurora Live</title>" in refused
