@@ -84,8 +84,9 @@ class ChallengesConfig(PluginConfig):
     week_starts: Literal["monday", "sunday"] = "monday"
     #: Say in chat when a challenge is completed.
     announce: bool = True
-    #: The chat line for it (``{challenge}``, ``{total}``, ``{target}``).
-    announce_text: str = "Challenge complete: {challenge} ({total} of {target})!"
+    #: The chat line for it (``{challenge}``, ``{total}``, ``{target}``, and ``{progress}``:
+    #: "$210.00 of $200.00", "50 of 50 chatters", a count's unit named once).
+    announce_text: str = "Challenge complete: {challenge} ({progress})!"
     #: Challenges to start with; the dashboard can edit, pause and add more.
     challenges: list[ChallengeSettings] = []
 

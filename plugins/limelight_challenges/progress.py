@@ -353,7 +353,10 @@ class Progress:
             await ladder.reach(
                 total,
                 contributors=await self.contributors(int(run.id), tx),
-                values={"total": self.display(challenge, total)},
+                values={
+                    "total": self.display(challenge, total),
+                    "progress": self.display_of(challenge, total, int(challenge.target), "of"),
+                },
                 tx=tx,
             )
         tx.on_commit(partial(self._note_total, int(run.id), total))

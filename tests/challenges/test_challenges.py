@@ -309,7 +309,8 @@ async def test_stream_windows_open_and_close_with_the_stream(
     for text, who in (("hi", "alice"), ("hello", "alice"), ("yo", "bob")):
         await c.h.chat_as(who, text)
     assert await totals(c) == {"bits": 3, "chatters": 2}
-    assert any("Challenge complete: 1,000 bits" in line for line in c.said())
+    # a count's unit once: not "(3 messages of 3 messages)"
+    assert "Challenge complete: 1,000 bits unlock the spicy round (3 of 3 messages)!" in c.said()
     # A count names its unit once: "2 / 50 chatters", not "2 chatters / 50 chatters".
     await c.h.chat_as("carol", "!challenges")
     assert "Chatters: 2 / 50 chatters" in c.said()[-1]
