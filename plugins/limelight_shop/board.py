@@ -78,20 +78,22 @@ class Board:
         self.drop = await self.build_drop()
         self.queue = await self.build_queue()
         self.pushes += 1
-        overlays = self.ctx.overlays
         config = self.ctx.config
-        if overlays.exists(config.drop_overlay):
-            if self.drop is None:
-                await overlays.clear_state(config.drop_overlay, "drop")
-            else:
-                await overlays.set_state(config.drop_overlay, "drop", self.drop)
-        if overlays.exists(config.queue_overlay):
-            await overlays.set_state(config.queue_overlay, "queue", self.queue)
-        if config.ticker_overlay and overlays.exists(config.ticker_overlay):
-            if self.drop is None:
-                await overlays.clear_state(config.ticker_overlay, TICKER_KEY)
-            else:
-                await overlays.set_state(config.ticker_overlay, TICKER_KEY, ticker_line(self.drop))
+        await self._show(config.drop_overlay, "drop", self.drop)
+        await self._show(config.queue_overlay, "queue", self.queue)
+        line = ticker_line(self.drop) if self.drop is not None else None
+        await self._show(config.ticker_overlay, TICKER_KEY, line)
+
+    async def _show(self, overlay: str, key: str, state: dict[str, Any] | None) -> None:
+        """``state`` as ``overlay``'s snapshot ``key``, or none (``None``: an idle overlay
+        is empty); nothing for an overlay that is not there or set to ""."""
+        overlays = self.ctx.overlays
+        if not overlay or not overlays.exists(overlay):
+            return
+        if state is None:
+            await overlays.clear_state(overlay, key)
+        else:
+            await overlays.set_state(overlay, key, state)
 
     async def build_drop(self) -> dict[str, Any] | None:
         """The open merch drop (the latest opened), or ``None``: the overlay is empty."""

@@ -107,6 +107,13 @@ class TierConfig(BaseModel):
             )
         return value
 
+    @property
+    def price_money(self) -> Money | None:
+        """The price per period of a tier sold here; ``None`` for one that is not."""
+        return (
+            money_of(self.price, self.currency, f"tier {self.name} price") if self.price else None
+        )
+
     @model_validator(mode="after")
     def _price(self) -> TierConfig:
         if not self.label:

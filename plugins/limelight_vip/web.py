@@ -484,10 +484,8 @@ class Dashboard:
             if tier.stripe_payment_link:
                 sep = "&" if "?" in tier.stripe_payment_link else "?"
                 link = tier.stripe_payment_link + sep + reference
-            price = ""
-            if tier.price:
-                money = Money.parse_positive(tier.price, tier.currency, iso_only=True)
-                price = f"{self.ctx.money(money)} a {tier.period}"
+            money = tier.price_money
+            price = f"{self.ctx.money(money)} a {tier.period}" if money else ""
             offers.append(
                 {
                     "name": tier.name,

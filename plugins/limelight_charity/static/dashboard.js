@@ -65,7 +65,7 @@
   // {"USD": "0.92"}.
   const rateRows = document.getElementById("charity-rates");
   function rateRow(code, rate) {
-    const li = el("li", "1 ", "milestone-row");
+    const li = el("li", "1 ", "field-row");
     const from = el("input");
     from.name = "rate-currency";
     from.size = 4;

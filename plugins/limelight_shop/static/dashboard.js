@@ -33,6 +33,8 @@
     cells.forEach(function (c) { const td = el("td"); if (c instanceof Node) td.append(c); else td.textContent = c == null ? "" : String(c); tr.append(td); });
     return tr;
   }
+  // A unit as buyers call it: "Logo hoodie (M)" (item_label on the server).
+  function label(name, variant) { return name + (variant ? " (" + variant + ")" : ""); }
   function csv(text) { return String(text || "").split(",").map(function (s) { return s.trim(); }).filter(Boolean); }
 
   async function loadProducts() {
@@ -85,8 +87,8 @@
         input.dataset.sku = p.sku;
         input.dataset.variant = variant;
         input.value = typed[input.name] || "";
-        input.setAttribute("aria-label", "Units of " + p.name + (variant ? " (" + variant + ")" : ""));
-        const name = el("span", p.name + (variant ? " (" + variant + ")" : ""));
+        input.setAttribute("aria-label", "Units of " + label(p.name, variant));
+        const name = el("span", label(p.name, variant));
         name.append(el("span", " " + p.sku, "muted"));
         tbody.append(row([name, input]));
       });
@@ -111,7 +113,7 @@
       section.append(el("p", summary.charAt(0).toUpperCase() + summary.slice(1) + "."));
       const list = el("ul");
       d.items.forEach(function (i) {
-        const item = el("li", (i.name || i.sku) + (i.variant ? " (" + i.variant + ")" : "") + ": " +
+        const item = el("li", label(i.name || i.sku, i.variant) + ": " +
           (i.left > 0 ? i.left + " of " + i.stock + " left" : "sold out (" + i.stock + ")"));
         item.append(el("span", " " + i.sku, "muted"));
         list.append(item);
@@ -154,7 +156,7 @@
     });
   }
 
-  function itemOf(o) { return o.item + (o.variant ? " (" + o.variant + ")" : "") + (o.quantity > 1 ? " ×" + o.quantity : ""); }
+  function itemOf(o) { return label(o.item, o.variant) + (o.quantity > 1 ? " ×" + o.quantity : ""); }
 
   async function loadOrders() {
     const body = await api("/api/shop/orders");

@@ -230,7 +230,7 @@
   }
 
   function tierCard(t) {
-    const card = el("fieldset", null, "vip-tier");
+    const card = el("fieldset", null, "field-group vip-tier");
     const legend = el("legend");
     const heading = () => {
       const label = card.querySelector("[data-field=label]").value.trim();

@@ -93,7 +93,7 @@ window.LimelightMilestones = (function () {
     }
 
     function add(spec) {
-      const row = el("li", null, "milestone-row");
+      const row = el("li", null, "field-row");
       row.spec = spec || { actions: [] };
       const at = field(row, "At ", "milestone-at", spec ? unit.fromApi(spec.at) : "",
         el("span", unit.name(), "milestone-unit"));
