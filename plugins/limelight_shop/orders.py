@@ -263,7 +263,7 @@ class Orders:
         if reservation.status in ("expired", "cancelled"):
             item_id = reservation.item_id  # type: ignore[attr-defined]
             await stock.force_allowance(conn, reservation.drop_id, reservation.viewer_key)
-            if await stock.take_unit(conn, item_id):
+            if await stock.take_units(conn, item_id):
                 await stock.execute(
                     conn,
                     "UPDATE shop_reservation SET status = 'paid', paid_at = ? WHERE id = ?",
@@ -282,7 +282,7 @@ class Orders:
         missing, the units taken are put back and the order is flagged). Products in no
         open drop are sold outside drops: no stock is counted. Returns the DropItem units
         taken, by item id."""
-        taken: list[DropItem] = []
+        taken: list[tuple[DropItem, int]] = []
         first: DropItem | None = None
         key = stock.viewer_key(buyer) if buyer is not None else ""
         for line in lines:
@@ -304,26 +304,26 @@ class Orders:
             if item is None:
                 continue
             first = first or item
-            for _ in range(line.quantity):
-                if key:  # allowance before item, as everywhere (no deadlock)
-                    await stock.force_allowance(conn, item.drop_id, key)  # type: ignore[attr-defined]
-                if not await stock.take_unit(conn, item.id):
+            count = line.quantity
+            if key:  # allowance before item, as everywhere (no deadlock)
+                await stock.force_allowance(conn, item.drop_id, key, count)  # type: ignore[attr-defined]
+            if not await stock.take_units(conn, item.id, count):
+                if key:
+                    await stock.free_allowance(conn, item.drop_id, key, count)  # type: ignore[attr-defined]
+                for back, back_count in taken:
+                    await stock.return_units(conn, back.id, back_count)
                     if key:
-                        await stock.free_allowance(conn, item.drop_id, key)  # type: ignore[attr-defined]
-                    for back in taken:
-                        await stock.return_unit(conn, back.id)
-                        if key:
-                            await stock.free_allowance(conn, back.drop_id, key)  # type: ignore[attr-defined]
-                    return (
-                        "refund_due",
-                        f"{line.product.name} sold out before this order: refund it",
-                        item,
-                        {},
-                    )
-                taken.append(item)
+                        await stock.free_allowance(conn, back.drop_id, key, back_count)  # type: ignore[attr-defined]
+                return (
+                    "refund_due",
+                    f"{line.product.name} sold out before this order: refund it",
+                    item,
+                    {},
+                )
+            taken.append((item, count))
         counts: dict[int, int] = {}
-        for unit in taken:
-            counts[unit.id] = counts.get(unit.id, 0) + 1
+        for unit, count in taken:
+            counts[unit.id] = counts.get(unit.id, 0) + count
         note = "" if first is not None or not lines else "sold outside a drop"
         return "paid", note, first, counts
 
@@ -478,10 +478,9 @@ class Orders:
             item = await DropItem.get_or_none(id=item_id).prefetch_related("drop")
             if item is None or item.drop.status != "open":
                 continue
-            for _ in range(count):
-                if key:
-                    await stock.free_allowance(conn, item.drop.id, key)
-                await stock.return_unit(conn, item.id)
+            if key:
+                await stock.free_allowance(conn, item.drop.id, key, count)
+            await stock.return_units(conn, item.id, count)
             moved.append(item.id)
         return moved
 

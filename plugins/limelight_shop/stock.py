@@ -113,30 +113,37 @@ async def try_allowance(conn: BaseDBAsyncClient, drop_id: int, key: str, limit: 
     return bool(rows)
 
 
-async def take_unit(conn: BaseDBAsyncClient, item_id: int) -> bool:
-    """Take one unit of ``item_id`` in ``conn``'s transaction; False when none is left."""
+# The statements below take a count and are one statement whatever it is: an order of
+# 10,000 gifts moves its stock in one round trip, not 10,000 (a statement per unit took
+# longer than the hook timeout on a slow machine, and the delivery got 503 at every retry).
+
+
+async def take_units(conn: BaseDBAsyncClient, item_id: int, count: int = 1) -> bool:
+    """Take ``count`` units of ``item_id`` in ``conn``'s transaction, all or none; False
+    when fewer are left."""
     return (
         await execute(
             conn,
-            "UPDATE shop_drop_item SET remaining = remaining - 1 WHERE id = ? AND remaining > 0",
-            [item_id],
+            "UPDATE shop_drop_item SET remaining = remaining - ? WHERE id = ? AND remaining >= ?",
+            [count, item_id, count],
         )
         == 1
     )
 
 
-async def return_unit(conn: BaseDBAsyncClient, item_id: int) -> None:
-    """Put one unit of ``item_id`` back (never above the item's stock)."""
+async def return_units(conn: BaseDBAsyncClient, item_id: int, count: int = 1) -> None:
+    """Put ``count`` units of ``item_id`` back (never above the item's stock)."""
     await execute(
         conn,
-        "UPDATE shop_drop_item SET remaining = remaining + 1, sold_out_announced = ? "
-        "WHERE id = ? AND remaining < stock",
-        [False, item_id],
+        "UPDATE shop_drop_item SET remaining = CASE WHEN remaining + ? > stock THEN stock "
+        "ELSE remaining + ? END, sold_out_announced = ? WHERE id = ? AND remaining < stock",
+        [count, count, False, item_id],
     )
 
 
-async def force_allowance(conn: BaseDBAsyncClient, drop_id: int, key: str) -> None:
-    """Count one more unit for ``key`` whatever the limit (a payment that arrived late)."""
+async def force_allowance(conn: BaseDBAsyncClient, drop_id: int, key: str, count: int = 1) -> None:
+    """Count ``count`` more units for ``key`` whatever the limit (a payment that arrived
+    late, an order bought straight in the shop)."""
     await execute(
         conn,
         "INSERT INTO shop_allowance (drop_id, viewer_key, held) VALUES (?, ?, 0) "
@@ -145,17 +152,18 @@ async def force_allowance(conn: BaseDBAsyncClient, drop_id: int, key: str) -> No
     )
     await execute(
         conn,
-        "UPDATE shop_allowance SET held = held + 1 WHERE drop_id = ? AND viewer_key = ?",
-        [drop_id, key],
+        "UPDATE shop_allowance SET held = held + ? WHERE drop_id = ? AND viewer_key = ?",
+        [count, drop_id, key],
     )
 
 
-async def free_allowance(conn: BaseDBAsyncClient, drop_id: int, key: str) -> None:
+async def free_allowance(conn: BaseDBAsyncClient, drop_id: int, key: str, count: int = 1) -> None:
+    """Count ``count`` fewer units for ``key`` (never below none)."""
     await execute(
         conn,
-        "UPDATE shop_allowance SET held = held - 1 "
+        "UPDATE shop_allowance SET held = CASE WHEN held > ? THEN held - ? ELSE 0 END "
         "WHERE drop_id = ? AND viewer_key = ? AND held > 0",
-        [drop_id, key],
+        [count, count, drop_id, key],
     )
 
 
@@ -341,5 +349,5 @@ async def release(reservation_id: int, status: str) -> Reservation | None:
             return None
         reservation = await Reservation.get(id=reservation_id, using_db=conn)
         await free_allowance(conn, reservation.drop_id, reservation.viewer_key)
-        await return_unit(conn, reservation.item_id)  # type: ignore[attr-defined]
+        await return_units(conn, reservation.item_id)  # type: ignore[attr-defined]
     return reservation

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from limelight.models import EventRecord
+from limelight_shop import stock
 from limelight_shop.models import DropItem, Guest, Order, Reservation
 from limelight_shop.providers import FOURTHWALL_MAX_BODY
 
@@ -529,6 +531,50 @@ async def test_a_fourthwall_gift_purchase_of_thousands_of_gifts_is_recorded(shop
     status, answer = await s.post("fourthwall", *fourthwall_request(too_big))
     assert status == 413 and f"larger than {FOURTHWALL_MAX_BODY} bytes" in answer["error"]
     assert await Order.all().count() == 1
+
+
+async def test_an_orders_stock_moves_in_as_many_statements_whatever_its_quantity(
+    shop, database_url, monkeypatch
+) -> None:
+    """Taking an order's units (and the buyer's allowance) and giving them back at a
+    cancellation cost the same statements for 10,000 units as for 3. A statement a unit
+    took longer than the hook timeout for 10,000 gifts on a slow machine: the delivery got
+    503 and so did every retry of it, a paid order never recorded."""
+    s = await shop(database_url=database_url)
+    drop = await s.drop([(await s.product(), "", 15_000)])
+    statements: list[str] = []
+    real = stock.execute
+
+    async def counted(conn: Any, sql: str, values: list[object]) -> int:
+        statements.append(sql)
+        return await real(conn, sql, values)
+
+    monkeypatch.setattr(stock, "execute", counted)
+    taking: dict[int, int] = {}
+    giving_back: dict[int, int] = {}
+    for quantity in (3, 10_000):
+        placed = fourthwall_order(
+            name=f"buyer{quantity}", offers=[Offer("hoodie", "Logo hoodie", 1.0, quantity)]
+        )
+        statements.clear()
+        status, answer = await s.post("fourthwall", *fourthwall_request(placed))
+        assert status == 200, answer
+        taking[quantity] = len(statements)
+        assert (await Order.get(buyer_name=f"buyer{quantity}")).quantity == quantity
+        assert await s.left(drop) == 15_000 - quantity
+        statements.clear()
+        status, answer = await s.post(
+            "fourthwall", *fourthwall_request(fourthwall_updated(placed, "CANCELLED"))
+        )
+        assert status == 200, answer
+        giving_back[quantity] = len(statements)
+        assert await s.left(drop) == 15_000
+    assert taking[10_000] == taking[3] and giving_back[10_000] == giving_back[3]
+    # all or none: an order of more than is left takes nothing and is flagged
+    too_many = fourthwall_order(name="greedy", offers=[Offer("hoodie", "Logo hoodie", 1.0, 15_001)])
+    assert (await s.post("fourthwall", *fourthwall_request(too_many)))[0] == 200
+    assert (await Order.get(buyer_name="greedy")).status == "refund_due"
+    assert await s.left(drop) == 15_000
 
 
 async def test_fourthwall_gift_purchases_that_cannot_be_read_are_refused(shop) -> None:
