@@ -155,12 +155,7 @@ class PluginContext(Generic[ConfigT]):
         without it. ``kind`` is a class (or ``runtime_checkable`` protocol) the other
         plugin documents as its API. Ask at call time, not once at startup: a peer can be
         disabled while the server runs."""
-        host = self._running("peer").host
-        info = host.info.get(name)
-        if info is None or not info.enabled:
-            return None
-        found = host.plugin(name)
-        return found if isinstance(found, kind) else None
+        return self._running("peer").host.peer(name, kind)
 
     @property
     def metrics(self) -> list[Metric]:

@@ -43,7 +43,7 @@ from . import eager, hookspecs
 from .cli_ext import CliCommand, reserve_core_names
 from .commands import CORE_COMMANDS, Command
 from .config import NoConfig, PluginConfig, Settings, format_validation_error
-from .context import PluginContext
+from .context import PeerT, PluginContext
 from .gating import ALLOW, Action, Verdict, strictest
 from .plugin import Plugin
 from .registry import (
@@ -381,6 +381,15 @@ class PluginHost:
     def plugin(self, name: str) -> Any:
         """The plugin object registered as ``name`` (a :class:`Plugin` or a module)."""
         return self.pm.get_plugin(name)
+
+    def peer(self, name: str, kind: type[PeerT]) -> PeerT | None:
+        """The enabled plugin ``name`` as ``kind`` (its documented API), or ``None`` when it
+        is not installed, disabled, or not that kind; see :meth:`PluginContext.peer`."""
+        info = self.info.get(name)
+        if info is None or not info.enabled:
+            return None
+        found = self.plugin(name)
+        return found if isinstance(found, kind) else None
 
     def _spec_names(self) -> list[str]:
         # Only real hooks: pluggy also keeps a spec-less caller for every unknown name a

@@ -219,7 +219,7 @@ async def test_the_progress_overlay_moves_fits_and_runs_no_payload(
 async def add_milestone(page: Any, at: str, label: str, chat: str) -> None:
     """A row in the form's milestone editor, filled in."""
     await page.click("#milestone-add")
-    row = page.locator("#milestone-rows li").last
+    row = page.locator("#milestone-rows > li").last
     await row.locator("input[name=milestone-at]").fill(at)
     await row.locator("input[name=milestone-label]").fill(label)
     await row.locator("input[name=milestone-chat]").fill(chat)
@@ -314,21 +314,56 @@ async def test_the_dashboard_creates_pauses_and_reviews_in_a_real_browser(
         response = await server.client.post("/api/challenges", json=keep, headers=headers)
         assert response.status == 201, await response.text()
         await page.reload()
+        # The server's badges are suggested by name in the action fields.
+        await page.wait_for_function(
+            "() => [...document.querySelectorAll('#milestone-choices-badges option')]"
+            ".some(o => o.value === 'challenger')"
+        )
         await page.click("#challenges-rows tr:has-text('Kept actions') button:has-text('Edit')")
-        assert "Also: badge" in await page.inner_text("#milestone-rows")
-        assert "Also: obs_scene" in await page.inner_text("#reward-others")
+        # Every action is a row of fields: the milestone's badge, the reward's OBS scene.
+        badge = page.locator("#milestone-rows .action-row")
+        assert (
+            await badge.locator(".action-name").inner_text() == "Give everyone who counted a badge"
+        )
+        assert await badge.locator("input[name=action-badge]").input_value() == "challenger"
+        scene = page.locator("#reward-actions .action-row")
+        assert await scene.locator("input[name=action-scene]").input_value() == "Party"
+        assert await scene.locator("input[name=action-seconds]").input_value() == "10"
         assert await page.is_checked(f"{form} input[name=reward-badge]")
         await page.uncheck(f"{form} input[name=reward-badge]")
         await page.fill("#milestone-rows input[name=milestone-chat]", "new line")
+        await scene.locator("input[name=action-seconds]").fill("20")
+        # An action added from the menu: a half-filled one is refused, saying what it needs.
+        await page.select_option("#reward-actions select.action-add", "unlock_command")
+        unlock = page.locator("#reward-actions .action-row").last
+        await unlock.locator("input[name=action-command]").fill("!spicy")
+        await page.select_option("#milestone-rows select.action-add", "vip_grant")
+        await page.click(f"{form} button[type=submit]")
+        assert await page.inner_text("#challenge-form-error") == (
+            "Milestone 1: “Make everyone who counted a member” needs the tier"
+        )
+        grant = page.locator("#milestone-rows .action-row").last
+        await grant.locator("input[name=action-tier]").fill("gold")
+        await grant.locator("input[name=action-days]").fill("7")
+        await page.click(f"{form} button[type=submit]")
+        assert await page.inner_text("#challenge-form-error") == (
+            "The reward: “Unlock a locked chat command” needs the minutes"
+        )
+        await unlock.locator("input[name=action-minutes]").fill("15")
+        await page.locator("#challenge-form").screenshot(path=str(OUTPUT / "dashboard-actions.png"))
         await page.click(f"{form} button[type=submit]")
         await page.wait_for_function(
             "() => !document.getElementById('challenge-form').elements.id.value"
         )
         kept = await saved(server, "kept")
-        assert kept["rewards"] == [{"do": "obs_scene", "scene": "Party", "seconds": 10}]
+        assert kept["rewards"] == [
+            {"do": "obs_scene", "scene": "Party", "seconds": 20},
+            {"do": "unlock_command", "command": "spicy", "minutes": 15},
+        ]
         assert kept["milestones"][0]["actions"] == [
             {"do": "badge", "badge": "challenger"},
             {"do": "chat", "text": "new line"},
+            {"do": "vip_grant", "tier": "gold", "days": 7},
         ]
         assert PAYLOADS[1] in await page.inner_text(row)
         assert "running" in await page.inner_text(row)

@@ -99,12 +99,17 @@ async def test_dashboard_in_a_real_browser(charity) -> None:
             await page.fill("#charity-edit input[name=ends_at]", f"{ends:%Y-%m-%dT%H:%M}")
             # a milestone typed in the campaign's money, saved in its cents
             await page.click("#charity-milestone-add")
-            row = page.locator("#charity-milestones li").last
+            row = page.locator("#charity-milestones > li").last
             assert await row.locator(".milestone-unit").inner_text() == "USD"
             await row.locator("input[name=milestone-at]").fill("250")
             await row.locator("input[name=milestone-label]").fill("Half")
+            # ... and hides the webcam for half a minute (an action added from the menu)
+            await row.locator("select.action-add").select_option("obs_source")
+            await row.locator(".action-row select[name=action-visible]").select_option("false")
+            await row.locator(".action-row input[name=action-source]").fill("Webcam")
+            await row.locator(".action-row input[name=action-seconds]").fill("30")
             await page.click("#charity-milestone-add")
-            row = page.locator("#charity-milestones li").last
+            row = page.locator("#charity-milestones > li").last
             await row.locator("input[name=milestone-at]").fill("400.50")
             await row.locator("input[name=milestone-label]").fill("Almost")
             await row.locator("input[name=milestone-chat]").fill("{label} there!")
@@ -125,6 +130,9 @@ async def test_dashboard_in_a_real_browser(charity) -> None:
                 "#charity-milestones input[name=milestone-at]", "els => els.map(e => e.value)"
             )
             assert shown == ["250.00", "400.50"]
+            hide = page.locator("#charity-milestones .action-row")
+            assert await hide.locator("select[name=action-visible]").input_value() == "false"
+            assert await hide.locator("input[name=action-source]").input_value() == "Webcam"
             rate = page.locator("#charity-rates li")
             assert await rate.locator("input[name=rate-currency]").input_value() == "GBP"
             assert await rate.locator("input[name=rate-value]").input_value() == "1.17"
@@ -149,6 +157,19 @@ async def test_dashboard_in_a_real_browser(charity) -> None:
     assert (food.goal_minor, food.currency, food.origin) == (50000, "USD", "dashboard")
     assert food.rates == {"GBP": "1.17"}
     assert food.milestones == [
-        {"at": 25000, "label": "Half", "actions": []},
+        {
+            "at": 25000,
+            "label": "Half",
+            # an action added from the menu; the campaign keeps every field, defaults too
+            "actions": [
+                {
+                    "do": "obs_source",
+                    "scene": "",
+                    "source": "Webcam",
+                    "visible": False,
+                    "seconds": 30,
+                }
+            ],
+        },
         {"at": 40050, "label": "Almost", "actions": [{"do": "chat", "text": "{label} there!"}]},
     ]

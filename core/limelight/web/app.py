@@ -37,7 +37,7 @@ from ..scheduler import Scheduler
 from ..text import plural
 from ..viewers import Viewers
 from . import activity as activity_web
-from . import api, dashboard, health, moderators, webhooks
+from . import api, choices, dashboard, health, moderators, webhooks
 from . import quarantine as quarantine_web
 from . import report as report_web
 from . import uploads as uploads_web
@@ -156,6 +156,7 @@ def create_app(
     report_web.setup(app)
     uploads_web.setup(app)
     activity_web.setup(app)
+    choices.setup(app)
     app.router.add_get(UPLOADS + "{name}", uploaded_media, name="uploads")
     app.router.add_get("/favicon.ico", favicon, name="favicon")
     app.router.add_static("/-/static/", CORE_STATIC, name="static")

@@ -48,23 +48,26 @@
     milestones.relabel();
   }
 
-  // The rewards: a chat line and the Challenger badge; any other action (an OBS scene, a
-  // VIP grant: set in config.toml or the API) is kept as it is and named.
+  // The rewards: a chat line, the Challenger badge, and any other action as a row of its
+  // own (an OBS scene, a VIP grant; milestone-editor.js).
   const isBadge = (a) => a && a.do === "badge" && a.badge === "challenger";
+  const rewardMore = M.actions(document.getElementById("reward-actions"), { except: isBadge });
   let rewards = [];
   function showRewards(actions) {
     rewards = actions || [];
     form.elements["reward-chat"].value = M.chatText(rewards);
     form.elements["reward-badge"].checked = rewards.some(isBadge);
-    const note = document.getElementById("reward-others");
-    note.textContent = M.alsoText(rewards, isBadge);
-    note.hidden = !note.textContent;
+    rewardMore.load(rewards);
   }
   function readRewards() {
-    let out = M.withChat(rewards, form.elements["reward-chat"].value.trim());
-    const has = out.some(isBadge);
-    if (form.elements["reward-badge"].checked && !has) out.push({ do: "badge", badge: "challenger" });
-    if (!form.elements["reward-badge"].checked && has) out = out.filter((a) => !isBadge(a));
+    const at = (test) => rewards.findIndex(test);
+    const out = M.withChat(rewardMore.read("The reward"), form.elements["reward-chat"].value.trim(),
+      at((a) => a && a.do === "chat"));
+    if (form.elements["reward-badge"].checked) {
+      const badge = { do: "badge", badge: "challenger" };
+      const was = at(isBadge);
+      out.splice(was >= 0 ? Math.min(was, out.length) : out.length, 0, badge);
+    }
     return out;
   }
 
@@ -205,7 +208,7 @@
     formTitle.textContent = "New challenge";
     milestones.clear();
     rewards = [];
-    document.getElementById("reward-others").hidden = true;
+    rewardMore.clear();
     setTimeout(showUnits);  // after the form's own reset put the first metric back
   });
   form.elements.metric.addEventListener("change", showUnits);

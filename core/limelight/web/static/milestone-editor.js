@@ -1,13 +1,17 @@
 // The milestone editor of the dashboards that set milestones (challenges, charity): a row
 // per milestone (where it is, its name, a line to say in chat), with amounts typed as the
 // streamer means them (200.00 dollars, 10 hours, 50 chatters) and sent as the API counts
-// them (cents, minutes, counts). Any other action a milestone holds (an OBS scene, a
-// badge: set in config.toml or the API, see docs/milestones.md) is listed under its row
-// and kept as it is. Every value goes in with textContent or .value; no inline script.
+// them (cents, minutes, counts). Under each row, what else the milestone does (switch an
+// OBS scene, play an alert, give a badge, make contributors members, ...): a row of fields
+// per action, added from a menu, with OBS's scenes and the server's badges, tiers and
+// overlays suggested (GET /api/milestones/choices). Every value goes in with textContent or
+// .value; no inline script.
 //
 //   const units = LimelightMilestones.units(() => ({ kind: "money", exponent: 2, unit: "USD" }));
 //   const editor = LimelightMilestones.editor(listElement, units);
 //   editor.load(specs); editor.add(); editor.read(); editor.clear(); editor.relabel();
+//   const more = LimelightMilestones.actions(box, { except: (a) => ... });  // a reward's
+//   more.load(actions); more.read("The reward"); more.clear();
 //   LimelightMilestones.withChat(actions, "GG!")  // a list of actions with its chat line set
 "use strict";
 
@@ -57,12 +61,15 @@ window.LimelightMilestones = (function () {
     }
   }
 
-  // `actions` with its chat line set to `text` (in place, added, or taken out when empty).
-  function withChat(actions, text) {
+  // `actions` with its chat line set to `text` (in place, added at `at` or the end, or
+  // taken out when empty).
+  function withChat(actions, text, at) {
     const out = (actions || []).slice();
     const found = out.findIndex((a) => a && a.do === "chat");
-    if (text && found >= 0) out[found] = Object.assign({}, out[found], { text: text });
-    else if (text) out.push({ do: "chat", text: text });
+    const line = { do: "chat", text: text };
+    if (text && found >= 0) out[found] = Object.assign({}, out[found], line);
+    else if (text && at !== undefined && at >= 0) out.splice(Math.min(at, out.length), 0, line);
+    else if (text) out.push(line);
     else if (found >= 0) out.splice(found, 1);
     return out;
   }
@@ -73,11 +80,200 @@ window.LimelightMilestones = (function () {
     return chat ? chat.text || "" : "";
   }
 
-  // "Also: obs_scene, badge (kept as set)" for what a list of actions holds besides its
-  // chat line and what `except` picks out (shown elsewhere in the form); "" for nothing.
-  function alsoText(actions, except) {
-    const others = (actions || []).filter((a) => !a || (a.do !== "chat" && !(except && except(a))));
-    return others.length ? `Also: ${others.map((a) => a && a.do).join(", ")} (kept as set)` : "";
+  // -- the other actions of a milestone or reward ------------------------------------------
+  //
+  // Every action the milestone engine runs (core/limelight/milestones.py), in words, with
+  // its fields. `need` marks what the server requires (`what` names it in an error);
+  // `number` fields are sent as numbers; an empty field is left out (sent as "" when
+  // `empty`); `choice` fields are sent as booleans; `list` names the suggestions (below).
+  const KINDS = {
+    obs_scene: { label: "Switch the OBS scene", fields: [
+      { what: "the scene", name: "scene", label: "to", need: true, list: "scenes", placeholder: "Celebration" },
+      { what: "the seconds", name: "seconds", label: "and back after", number: true, unit: "seconds", hint: "empty: stay" },
+    ] },
+    obs_source: { label: "Show or hide an OBS source", fields: [
+      { name: "visible", choice: [["true", "Show"], ["false", "Hide"]] },
+      { what: "the source", name: "source", label: "source", need: true, list: "sources", placeholder: "Confetti" },
+      { what: "the scene", name: "scene", label: "in scene", list: "scenes", hint: "empty: the scene on air" },
+      { what: "the seconds", name: "seconds", label: "for", number: true, unit: "seconds", hint: "empty: until changed" },
+    ] },
+    obs_text: { label: "Set an OBS text source", fields: [
+      { what: "the text source", name: "source", label: "source", need: true, list: "text_sources", placeholder: "Goal text" },
+      { what: "the text", name: "text", label: "to", wide: true, empty: true, placeholder: "{label} reached!" },
+    ] },
+    obs_filter: { label: "Turn an OBS filter on or off", fields: [
+      { name: "enabled", choice: [["true", "Turn on"], ["false", "Turn off"]] },
+      { what: "the filter", name: "filter", label: "filter", need: true, placeholder: "Rainbow" },
+      { what: "the source", name: "source", label: "on", need: true, list: "sources", placeholder: "Camera" },
+    ] },
+    alert: { label: "Play an alert", fields: [
+      { what: "the overlay", name: "overlay", label: "on", list: "overlays", hint: "empty: the alert box" },
+      { what: "the kind of alert", name: "kind", label: "as", list: "kinds", value: "milestone" },
+      { what: "the look", name: "variation", label: "look", list: "looks", hint: "empty: the kind's own" },
+      { what: "the text", name: "text", label: "saying", wide: true, hint: "empty: the look's text" },
+    ] },
+    badge: { label: "Give everyone who counted a badge", fields: [
+      { what: "the badge", name: "badge", label: "", need: true, list: "badges" },
+    ] },
+    unlock_command: { label: "Unlock a locked chat command", fields: [
+      { what: "the command", name: "command", label: "", need: true, list: "commands", placeholder: "!command" },
+      { what: "the minutes", name: "minutes", label: "for", need: true, number: true, unit: "minutes" },
+    ] },
+    vip_grant: { label: "Make everyone who counted a member", fields: [
+      { what: "the tier", name: "tier", label: "of tier", need: true, list: "tiers" },
+      { what: "the days", name: "days", label: "for", number: true, unit: "days", hint: "empty: until revoked" },
+    ] },
+    members_window: { label: "Members-only chat", fields: [
+      { what: "the minutes", name: "minutes", label: "for", need: true, number: true, unit: "minutes" },
+    ] },
+  };
+
+  // Suggestions for the fields, from GET /api/milestones/choices, read once a page: OBS's
+  // scenes and sources (when OBS is connected), the overlays that play alerts with their
+  // kinds and looks, the badges, the VIP tiers, the locked commands. Each is a <datalist>,
+  // so anything else can still be typed.
+  let choicesAsked = null;
+  function datalist(name) {
+    const id = "milestone-choices-" + name;
+    let list = document.getElementById(id);
+    if (!list) {
+      list = el("datalist");
+      list.id = id;
+      document.body.appendChild(list);
+    }
+    return list;
+  }
+  function fill(name, options) {
+    datalist(name).replaceChildren(...options.map(([value, label]) => {
+      const option = el("option");
+      option.value = value;
+      if (label && label !== value) option.label = label;
+      return option;
+    }));
+  }
+  function askChoices() {
+    if (choicesAsked) return choicesAsked;
+    choicesAsked = window.limelightApi("/api/milestones/choices").then((c) => {
+      const alerts = Object.entries(c.alerts || {});
+      const unique = (values) => [...new Set(values)].map((v) => [v]);
+      fill("scenes", c.obs.scenes.map((s) => [s]));
+      fill("sources", c.obs.sources.map((s) => [s]));
+      fill("text_sources", c.obs.text_sources.map((s) => [s]));
+      fill("overlays", alerts.map(([name]) => [name]));
+      fill("kinds", unique(alerts.flatMap(([, a]) => a.kinds)));
+      fill("looks", unique(alerts.flatMap(([, a]) => a.looks)));
+      fill("badges", c.badges.map((b) => [b.name, `${b.icon ? b.icon + " " : ""}${b.label}`]));
+      fill("tiers", c.tiers.map((t) => [t.name, t.label]));
+      fill("commands", c.commands.map((name) => [name]));
+      return c;
+    }, () => null);  // no suggestions: every field still takes what is typed
+    return choicesAsked;
+  }
+
+  // One action as a row of fields. An action of a kind this page does not know (a newer
+  // server's) is shown by name and kept as it is.
+  function actionRow(action) {
+    const kind = KINDS[action.do];
+    const row = el("li", null, "action-row");
+    row.action = action;
+    row.appendChild(el("span", kind ? kind.label : `${action.do} (kept as set)`, "action-name"));
+    for (const f of kind ? kind.fields : []) {
+      const wrap = el("label", f.label ? f.label + " " : null);
+      let input;
+      if (f.choice) {
+        input = el("select");
+        for (const [value, text] of f.choice) {
+          const option = el("option", text);
+          option.value = value;
+          input.appendChild(option);
+        }
+        input.value = action[f.name] === false ? "false" : "true";
+      } else {
+        input = el("input");
+        const value = action[f.name];
+        input.value = value === undefined || value === null ? (f.value || "") : String(value);
+        if (f.number) input.inputMode = "decimal";
+        if (f.wide) input.className = "wide";
+        if (f.list) input.setAttribute("list", datalist(f.list).id);
+        if (f.placeholder) input.placeholder = f.placeholder;
+      }
+      input.name = "action-" + f.name;
+      input.dataset.field = f.name;
+      wrap.appendChild(input);
+      if (f.unit) wrap.appendChild(el("span", f.unit, "muted"));
+      if (f.hint) wrap.appendChild(el("span", `(${f.hint})`, "hint"));
+      row.appendChild(wrap);
+    }
+    const remove = el("button", "Remove", "secondary");
+    remove.type = "button";
+    remove.setAttribute("aria-label", `Remove: ${kind ? kind.label : action.do}`);
+    remove.addEventListener("click", () => row.remove());
+    row.appendChild(remove);
+    return row;
+  }
+
+  // The action a row holds, as the API takes it; `where` names it in an error.
+  function readAction(row, where) {
+    const kind = KINDS[row.action.do];
+    if (!kind) return row.action;
+    const out = { do: row.action.do };
+    for (const f of kind.fields) {
+      const input = row.querySelector(`[data-field="${f.name}"]`);
+      const raw = input.value.trim();
+      if (f.choice) { out[f.name] = raw === "true"; continue; }
+      if (!raw) {
+        if (f.need) throw new Error(`${where}: “${kind.label}” needs ${f.what}`);
+        if (f.empty) out[f.name] = "";
+        continue;
+      }
+      if (f.number) {
+        const n = Number(raw.replace(",", "."));
+        if (!Number.isFinite(n) || n <= 0) {
+          throw new Error(`${where}: “${kind.label}”: write ${f.what} as a number above 0`);
+        }
+        out[f.name] = n;
+      } else {
+        out[f.name] = f.name === "command" ? raw.replace(/^!/, "") : raw;
+      }
+    }
+    return out;
+  }
+
+  // An editor of a list of actions besides the chat line (and what `except` picks out,
+  // edited elsewhere in the form): a row each, and a menu to add one.
+  //   const more = LimelightMilestones.actions(container, { except: isBadge });
+  //   more.load(actions); more.read("Milestone 2") -> [...]; more.clear();
+  function actions(container, options) {
+    const except = (options && options.except) || (() => false);
+    const list = el("ul", null, "action-rows");
+    const add = el("select", null, "action-add");
+    add.setAttribute("aria-label", "Add an action");
+    add.appendChild(el("option", "Also do…"));
+    add.firstChild.value = "";
+    for (const [name, kind] of Object.entries(KINDS)) {
+      const option = el("option", kind.label);
+      option.value = name;
+      add.appendChild(option);
+    }
+    add.addEventListener("change", () => {
+      if (!add.value) return;
+      const row = actionRow({ do: add.value });
+      list.appendChild(row);
+      add.value = "";
+      const first = row.querySelector("input, select");
+      if (first) first.focus();
+    });
+    container.append(list, add);
+    askChoices();
+    return {
+      load(items) {
+        list.replaceChildren(...(items || []).filter((a) => a && a.do !== "chat" && !except(a)).map(actionRow));
+      },
+      read(where) {
+        return [...list.children].map((row) => readAction(row, where));
+      },
+      clear() { list.replaceChildren(); },
+    };
   }
 
   function editor(list, unit) {
@@ -101,12 +297,14 @@ window.LimelightMilestones = (function () {
       at.size = 8;
       field(row, "Name ", "milestone-label", (spec && spec.label) || "");
       field(row, "Say in chat ", "milestone-chat", chatText(row.spec.actions));
-      const also = alsoText(row.spec.actions);
-      if (also) row.appendChild(el("p", also, "hint"));
       const remove = el("button", "Remove", "secondary");
       remove.type = "button";
       remove.addEventListener("click", () => row.remove());
       row.appendChild(remove);
+      const box = el("div", null, "action-box");
+      row.appendChild(box);
+      row.more = actions(box);
+      row.more.load(row.spec.actions);
       list.appendChild(row);
       return row;
     }
@@ -114,10 +312,12 @@ window.LimelightMilestones = (function () {
     function read() {
       return [...list.children].map((row, n) => {
         const get = (name) => row.querySelector(`input[name=${name}]`).value.trim();
+        const where = `Milestone ${n + 1}`;
+        const chatAt = (row.spec.actions || []).findIndex((a) => a && a.do === "chat");
         return Object.assign({}, row.spec, {
-          at: unit.toApi(get("milestone-at"), `milestone ${n + 1}`),
+          at: unit.toApi(get("milestone-at"), where),
           label: get("milestone-label"),
-          actions: withChat(row.spec.actions, get("milestone-chat")),
+          actions: withChat(row.more.read(where), get("milestone-chat"), chatAt),
         });
       });
     }
@@ -137,7 +337,7 @@ window.LimelightMilestones = (function () {
   }
 
   return {
-    units: units, editor: editor, exponentOf: exponentOf,
-    withChat: withChat, chatText: chatText, alsoText: alsoText,
+    units: units, editor: editor, actions: actions, exponentOf: exponentOf,
+    withChat: withChat, chatText: chatText,
   };
 })();
