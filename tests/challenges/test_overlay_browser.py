@@ -326,6 +326,17 @@ async def test_the_dashboard_creates_pauses_and_reviews_in_a_real_browser(
             await badge.locator(".action-name").inner_text() == "Give everyone who counted a badge"
         )
         assert await badge.locator("input[name=action-badge]").input_value() == "challenger"
+        # A name the server does not know is pointed out as it is typed.
+        assert await badge.locator(".field-warn").inner_text() == ""
+        await badge.locator("input[name=action-badge]").fill("challengr")
+        await page.wait_for_function(
+            "() => document.querySelector('#milestone-rows .field-warn').textContent"
+            " === 'there is no badge of this name'"
+        )
+        await badge.locator("input[name=action-badge]").fill("challenger")
+        await page.wait_for_function(
+            "() => document.querySelector('#milestone-rows .field-warn').textContent === ''"
+        )
         scene = page.locator("#reward-actions .action-row")
         assert await scene.locator("input[name=action-scene]").input_value() == "Party"
         assert await scene.locator("input[name=action-seconds]").input_value() == "10"
@@ -345,6 +356,8 @@ async def test_the_dashboard_creates_pauses_and_reviews_in_a_real_browser(
         grant = page.locator("#milestone-rows .action-row").last
         await grant.locator("input[name=action-tier]").fill("gold")
         await grant.locator("input[name=action-days]").fill("7")
+        # this server runs no VIP plugin: said beside the tier (the form still saves it)
+        assert await grant.locator(".field-warn").inner_text() == "the VIP plugin is not running"
         await page.click(f"{form} button[type=submit]")
         assert await page.inner_text("#challenge-form-error") == (
             "The reward: “Unlock a locked chat command” needs the minutes"

@@ -170,6 +170,43 @@ window.LimelightMilestones = (function () {
     return choicesAsked;
   }
 
+  // What a name typed in a field with suggestions is checked against, and what is said
+  // when it is not there (OBS's lists only while OBS is connected: a scene can be made
+  // later); `null`: nothing to check against.
+  function known(list, c) {
+    const obs = c.obs.connected;
+    const names = (items) => new Set(items.map((i) => (typeof i === "string" ? i : i.name)));
+    switch (list) {
+      case "scenes": return obs ? [names(c.obs.scenes), "OBS has no scene of this name now"] : null;
+      case "sources": return obs ? [names(c.obs.sources), "OBS has no source of this name now"] : null;
+      case "text_sources":
+        return obs ? [names(c.obs.text_sources), "OBS has no text source of this name now"] : null;
+      case "overlays": return [new Set(Object.keys(c.alerts || {})), "no overlay of this name plays alerts"];
+      case "badges": return [names(c.badges), "there is no badge of this name"];
+      case "tiers":
+        return [names(c.tiers), c.tiers.length ? "there is no tier of this name" : "the VIP plugin is not running"];
+      case "commands": return [names(c.commands), "there is no locked command of this name"];
+      default: return null;
+    }
+  }
+
+  // A warning beside `input` while its value is not one the server knows; it does not stop
+  // the form (the server's own check decides what is saved).
+  function warnUnknown(input, list, wrap) {
+    const warn = el("span", null, "warn field-warn");
+    warn.setAttribute("role", "status");
+    wrap.appendChild(warn);
+    function check() {
+      askChoices().then((c) => {
+        const found = c && known(list, c);
+        const value = input.value.trim().replace(list === "commands" ? /^!/ : /$^/, "");
+        warn.textContent = found && value && !found[0].has(value) ? found[1] : "";
+      });
+    }
+    input.addEventListener("input", check);
+    check();
+  }
+
   // One action as a row of fields. An action of a kind this page does not know (a newer
   // server's) is shown by name and kept as it is.
   function actionRow(action) {
@@ -202,6 +239,7 @@ window.LimelightMilestones = (function () {
       wrap.appendChild(input);
       if (f.unit) wrap.appendChild(el("span", f.unit, "muted"));
       if (f.hint) wrap.appendChild(el("span", `(${f.hint})`, "hint"));
+      if (f.list) warnUnknown(input, f.list, wrap);
       row.appendChild(wrap);
     }
     const remove = el("button", "Remove", "secondary");
