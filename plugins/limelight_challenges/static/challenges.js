@@ -60,13 +60,11 @@
     rewardMore.load(rewards);
   }
   function readRewards() {
-    const at = (test) => rewards.findIndex(test);
     const out = M.withChat(rewardMore.read("The reward"), form.elements["reward-chat"].value.trim(),
-      at((a) => a && a.do === "chat"));
+      rewards);
     if (form.elements["reward-badge"].checked) {
-      const badge = { do: "badge", badge: "challenger" };
-      const was = at(isBadge);
-      out.splice(was >= 0 ? Math.min(was, out.length) : out.length, 0, badge);
+      const was = rewards.findIndex(isBadge);
+      out.splice(was >= 0 ? Math.min(was, out.length) : out.length, 0, { do: "badge", badge: "challenger" });
     }
     return out;
   }

@@ -61,15 +61,16 @@ window.LimelightMilestones = (function () {
     }
   }
 
-  // `actions` with its chat line set to `text` (in place, added at `at` or the end, or
-  // taken out when empty).
-  function withChat(actions, text, at) {
+  // `actions` with its chat line set to `text` (in place; else where it was in `before`,
+  // the list the form was filled from, or at the end; taken out when empty).
+  function withChat(actions, text, before) {
     const out = (actions || []).slice();
-    const found = out.findIndex((a) => a && a.do === "chat");
+    const isChat = (a) => a && a.do === "chat";
+    const found = out.findIndex(isChat);
+    const was = (before || []).findIndex(isChat);
     const line = { do: "chat", text: text };
     if (text && found >= 0) out[found] = Object.assign({}, out[found], line);
-    else if (text && at !== undefined && at >= 0) out.splice(Math.min(at, out.length), 0, line);
-    else if (text) out.push(line);
+    else if (text) out.splice(was >= 0 ? Math.min(was, out.length) : out.length, 0, line);
     else if (found >= 0) out.splice(found, 1);
     return out;
   }
@@ -351,11 +352,10 @@ window.LimelightMilestones = (function () {
       return [...list.children].map((row, n) => {
         const get = (name) => row.querySelector(`input[name=${name}]`).value.trim();
         const where = `Milestone ${n + 1}`;
-        const chatAt = (row.spec.actions || []).findIndex((a) => a && a.do === "chat");
         return Object.assign({}, row.spec, {
           at: unit.toApi(get("milestone-at"), where),
           label: get("milestone-label"),
-          actions: withChat(row.more.read(where), get("milestone-chat"), chatAt),
+          actions: withChat(row.more.read(where), get("milestone-chat"), row.spec.actions),
         });
       });
     }
