@@ -21,6 +21,7 @@ from limelight.web.charts import svg_response
 from limelight.web.errors import ApiError, link_refused, notice_page
 from limelight.web.export import csv_download, json_object, pages, spreadsheet_cell
 from limelight.web.security import secure
+from limelight_vip.api import Memberships
 from tortoise.functions import Sum
 
 from . import chart
@@ -144,6 +145,8 @@ class Web:
                 "refund_due": await Order.filter(status="refund_due").count(),
                 # what stops viewers from paying, before a drop is opened (not on stream)
                 "payment_problems": self.plugin.check_checkout(),
+                # the tiers a drop's guest slots can be free for (a box each)
+                "tiers": vip.tiers() if (vip := self.ctx.peer("vip", Memberships)) else [],  # type: ignore[type-abstract]
             },
         )
         return secure(response)

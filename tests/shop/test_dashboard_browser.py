@@ -71,11 +71,19 @@ async def test_refund_notice_counts_lists_and_settles(shop) -> None:
             await page.click("#shop-drop-form button[type=submit]")  # nothing to sell yet
             assert "at least one product" in await page.inner_text("#shop-drop-error")
             await page.fill("#shop-stock-rows input[name='stock:hoodie:M']", "7")
+            # guest slots free for a VIP tier: a box per tier of the VIP plugin
+            tiers = await page.eval_on_selector_all(
+                "#shop-drop-form input[name=free_tiers]",
+                "els => els.map(e => [e.value, e.parentElement.textContent.trim()])",
+            )
+            assert tiers == [["silver", "Silver"], ["gold", "Gold"]]
+            await page.check("#shop-drop-form input[name=free_tiers][value=gold]")
             await page.locator("#shop-drop-form").screenshot(path=str(OUTPUT / "new-drop.png"))
             await page.click("#shop-drop-form button[type=submit]")
             await page.wait_for_selector("#shop-drops h3:has-text('Second drop')")
             second = await Drop.get(name="Second drop").prefetch_related("items")
             assert [(i.variant, i.stock) for i in second.items] == [("M", 7)]
+            assert second.free_tiers == ["gold"]
             assert await page.inner_text("#shop-due-title") == "Refund needed: 2 orders"
             assert await page.get_attribute("#shop-refunds", "class") == "card warning"
             due = await page.inner_text("#shop-due")

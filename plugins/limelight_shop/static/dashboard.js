@@ -220,7 +220,7 @@
         name: f.get("name"), starts_at: iso(f.get("starts_at")), ends_at: iso(f.get("ends_at")),
         live_only: f.get("live_only") === "on", per_viewer_limit: parseInt(f.get("per_viewer_limit"), 10) || 1,
         members_first_minutes: parseInt(f.get("members_first_minutes"), 10) || 0,
-        free_tiers: csv(f.get("free_tiers")), members_first_queue: f.get("members_first_queue") === "on", items: items }) });
+        free_tiers: f.getAll("free_tiers"), members_first_queue: f.get("members_first_queue") === "on", items: items }) });
       e.target.reset();
       document.getElementById("shop-drop-error").hidden = true;
       await load();
