@@ -18,13 +18,12 @@ from datetime import UTC, datetime, timedelta
 
 from limelight import CustomEvent, Money, PluginContext, ViewerRef, fill
 from limelight.db import in_transaction
-from limelight_vip.api import Memberships
 
 from . import stock
 from .board import Board
 from .config import ShopConfig
 from .models import Drop, DropItem, Order, Product, Reservation, ShopState, item_label
-from .orders import MEMBER_HEAD_START, member_rank
+from .orders import MEMBER_HEAD_START, member_rank, memberships
 
 OPENABLE = ("scheduled", "paused")
 
@@ -236,7 +235,7 @@ class Drops:
         now = datetime.now(UTC)
         # asked only when needed: a protocol check costs more than the rest of a claim
         vip = (
-            self.ctx.peer("vip", Memberships)  # type: ignore[type-abstract]
+            memberships(self.ctx)
             if drop.members_first_minutes > 0 or product.kind == "guest"
             else None
         )

@@ -492,9 +492,14 @@ class Orders:
         return None
 
 
+def memberships(ctx: PluginContext[ShopConfig]) -> Memberships | None:
+    """The VIP plugin's API, or ``None`` when it is not running (asked at call time)."""
+    return ctx.peer("vip", Memberships)  # type: ignore[type-abstract]
+
+
 def member_rank(ctx: PluginContext[ShopConfig], viewer: ViewerRef) -> int:
     """The viewer's VIP tier rank, or -1 (not a member, or no VIP plugin)."""
-    vip = ctx.peer("vip", Memberships)  # type: ignore[type-abstract]
+    vip = memberships(ctx)
     if vip is None:
         return -1
     held = vip.membership(viewer)

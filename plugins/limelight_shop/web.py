@@ -21,13 +21,13 @@ from limelight.web.charts import svg_response
 from limelight.web.errors import ApiError, link_refused, notice_page
 from limelight.web.export import csv_download, json_object, pages, spreadsheet_cell
 from limelight.web.security import secure
-from limelight_vip.api import Memberships
 from tortoise.functions import Sum
 
 from . import chart
 from .checkout import CheckoutError
 from .config import check_sku, currency_code
 from .models import Drop, DropItem, Guest, Order, Product, Reservation, item_label
+from .orders import memberships
 from .stock import PREFIX
 
 if TYPE_CHECKING:
@@ -146,7 +146,7 @@ class Web:
                 # what stops viewers from paying, before a drop is opened (not on stream)
                 "payment_problems": self.plugin.check_checkout(),
                 # the tiers a drop's guest slots can be free for (a box each)
-                "tiers": vip.tiers() if (vip := self.ctx.peer("vip", Memberships)) else [],  # type: ignore[type-abstract]
+                "tiers": vip.tiers() if (vip := memberships(self.ctx)) else [],
             },
         )
         return secure(response)
